@@ -1,0 +1,91 @@
+# TCP-DuckDB build. Two variants of the same sources:
+#   build/            release (-O2), what `make run` starts
+#   build/asan/       AddressSanitizer + UndefinedBehaviorSanitizer, what `make test` tests
+# Every variant compiles src/*.c (except main.c) into one static library that
+# the server, the unit tests and the tools link.
+
+CC       ?= cc
+DUCKDB   := third_party/duckdb
+VERSION  := 0.1.0
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation
+CPPFLAGS := -D_GNU_SOURCE -DTCPDUCKDB_VERSION='"$(VERSION)"' -Isrc -isystem $(DUCKDB)/include -MMD -MP
+CFLAGS   := -std=c11 -g -pthread $(WARN)
+LIBS     := -L$(DUCKDB)/lib -lduckdb -lsqlite3 -lssl -lcrypto -lpq -pthread -lm
+
+SRCS     := $(filter-out src/main.c,$(wildcard src/*.c))
+UNIT     := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+
+# $(call variant,DIR,EXTRA_CFLAGS,RPATH_FROM_DIR)
+define variant
+$(1)/obj/%.o: src/%.c | $(DUCKDB)/lib/libduckdb.so
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CPPFLAGS) $$(CFLAGS) $(2) -c $$< -o $$@
+$(1)/obj/tests/%.o: tests/unit/%.c | $(DUCKDB)/lib/libduckdb.so
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CPPFLAGS) -Itests/unit $$(CFLAGS) $(2) -c $$< -o $$@
+$(1)/libtcpduckdb_server.a: $(patsubst src/%.c,$(1)/obj/%.o,$(SRCS))
+	@rm -f $$@
+	ar rcs $$@ $$^
+$(1)/tcp-duckdb: $(1)/obj/main.o $(1)/libtcpduckdb_server.a
+	$$(CC) $$(CFLAGS) $(2) -o $$@ $$^ -Wl,-rpath,'$$$$ORIGIN/$(3)/$(DUCKDB)/lib' $$(LIBS)
+$(1)/tests/%: $(1)/obj/tests/%.o $(1)/libtcpduckdb_server.a
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS) $(2) -o $$@ $$^ -Wl,-rpath,'$$$$ORIGIN/../$(3)/$(DUCKDB)/lib' $$(LIBS)
+-include $$(wildcard $(1)/obj/*.d $(1)/obj/tests/*.d)
+endef
+
+SAN := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+$(eval $(call variant,build,-O2,..))
+$(eval $(call variant,build/asan,$(SAN),../..))
+$(eval $(call variant,build/tsan,-O1 -fsanitize=thread,../..))
+
+.PHONY: all build asan deps deps-test run test unit e2e fmt fmt-check clean
+
+all: build
+
+$(DUCKDB)/lib/libduckdb.so:
+	scripts/setup.sh
+
+deps:
+	@scripts/setup.sh
+
+deps-test:
+	@scripts/setup.sh --test
+
+build: deps build/tcp-duckdb
+
+asan: deps build/asan/tcp-duckdb $(addprefix build/asan/tests/,$(UNIT))
+
+run: build
+	./build/tcp-duckdb
+
+# ASan's leak checker runs at the exit of every unit test; the server itself
+# is checked for leaks in the end-to-end suite (tests/e2e/conftest.py).
+export ASAN_OPTIONS := abort_on_error=0:detect_leaks=1:halt_on_error=1
+export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1
+
+unit: asan
+	@pass=0; fail=0; for t in $(UNIT); do \
+	    if build/asan/tests/$$t; then pass=$$((pass+1)); else echo "FAILED: $$t"; fail=$$((fail+1)); fi; \
+	done; echo "unit: $$pass passed, $$fail failed"; [ $$fail -eq 0 ]
+
+e2e: asan
+	TCPDUCKDB_BIN=$(CURDIR)/build/asan/tcp-duckdb /usr/bin/python3 -m pytest -q tests/e2e
+
+test: deps-test
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory e2e
+	@$(MAKE) --no-print-directory fmt-check
+	@echo "make test: all suites passed"
+
+fmt:
+	clang-format -i src/*.c src/*.h tests/unit/*.c tests/unit/*.h
+
+fmt-check:
+	@clang-format --dry-run --Werror src/*.c src/*.h tests/unit/*.c tests/unit/*.h && echo "fmt: clean"
+
+clean:
+	rm -rf build

@@ -1,0 +1,408 @@
+/*
+ * catalog: users, databases and grants in SQLite. See catalog.h.
+ *
+ * Every public function takes the catalog mutex for its SQLite work only;
+ * password hashing (PBKDF2, milliseconds) runs outside the lock so logins
+ * do not queue behind each other.
+ */
+#include "catalog.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "log.h"
+#include "scram.h"
+
+struct Catalog {
+    sqlite3 *db;
+    pthread_mutex_t lock; /* guards db */
+};
+
+/*
+ * Schema migrations: entry i upgrades user_version i to i+1. Append new
+ * steps; never edit a released one.
+ */
+static const char *const migrations[] = {
+    /* 0 -> 1: the first schema. */
+    "CREATE TABLE users ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  verifier TEXT NOT NULL,"
+    "  is_super INTEGER NOT NULL DEFAULT 0 CHECK (is_super IN (0, 1)),"
+    "  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')));"
+    "CREATE TABLE databases ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')));"
+    "CREATE TABLE database_grants ("
+    "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  database_id INTEGER NOT NULL REFERENCES databases(id) ON DELETE CASCADE,"
+    "  access TEXT NOT NULL CHECK (access IN ('read', 'write')),"
+    "  PRIMARY KEY (user_id, database_id));"
+    "CREATE TABLE table_grants ("
+    "  user_id INTEGER NOT NULL,"
+    "  database_id INTEGER NOT NULL,"
+    "  table_name TEXT NOT NULL,"
+    "  privileges INTEGER NOT NULL CHECK (privileges BETWEEN 1 AND 15),"
+    "  PRIMARY KEY (user_id, database_id, table_name),"
+    "  FOREIGN KEY (user_id, database_id)"
+    "    REFERENCES database_grants(user_id, database_id) ON DELETE CASCADE);"
+    "CREATE TABLE postgres_links ("
+    "  database_id INTEGER PRIMARY KEY REFERENCES databases(id) ON DELETE CASCADE,"
+    "  dsn_encrypted BLOB NOT NULL,"
+    "  linked_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')));",
+};
+
+#define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+bool catalog_name_valid(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > CATALOG_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = name[i];
+        bool alpha = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || ch == '_';
+        bool digit = ch >= '0' && ch <= '9';
+        if (!alpha && !(digit && i > 0))
+            return false;
+    }
+    return true;
+}
+
+static int exec(Catalog *c, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(c->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        log_error("catalog: %s", msg ? msg : sqlite3_errmsg(c->db));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* Prepares `sql`, logging SQLite's message on failure. */
+static sqlite3_stmt *prepare(Catalog *c, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        log_error("catalog: prepare failed: %s", sqlite3_errmsg(c->db));
+        return NULL;
+    }
+    return st;
+}
+
+static int user_version(Catalog *c)
+{
+    sqlite3_stmt *st = prepare(c, "PRAGMA user_version");
+    int v = -1;
+    if (st && sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static int migrate(Catalog *c, char *err, size_t errlen)
+{
+    int v = user_version(c);
+    if (v < 0) {
+        snprintf(err, errlen, "cannot read the catalog's schema version");
+        return -1;
+    }
+    if (v > SCHEMA_VERSION) {
+        snprintf(err, errlen,
+                 "the catalog has schema version %d, newer than this server's %d: "
+                 "upgrade the server",
+                 v, SCHEMA_VERSION);
+        return -1;
+    }
+    for (; v < SCHEMA_VERSION; v++) {
+        char bump[64];
+        snprintf(bump, sizeof(bump), "PRAGMA user_version = %d;", v + 1);
+        if (exec(c, "BEGIN IMMEDIATE") != 0)
+            goto failed;
+        if (exec(c, migrations[v]) != 0 || exec(c, bump) != 0) {
+            exec(c, "ROLLBACK");
+            goto failed;
+        }
+        if (exec(c, "COMMIT") != 0)
+            goto failed;
+        log_info("catalog schema upgraded to version %d", v + 1);
+    }
+    return 0;
+failed:
+    snprintf(err, errlen, "cannot upgrade the catalog to schema version %d (see log)", v + 1);
+    return -1;
+}
+
+static int ensure_super(Catalog *c, const char *password, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = prepare(c, "SELECT 1 FROM users WHERE is_super = 1");
+    int rc = st ? sqlite3_step(st) : SQLITE_ERROR;
+    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW)
+        return 0;
+    if (rc != SQLITE_DONE)
+        goto failed;
+
+    char verifier[SCRAM_VERIFIER_MAX];
+    if (scram_make_verifier(password, SCRAM_DEFAULT_ITERATIONS, verifier) != 0)
+        goto failed;
+    st = prepare(c, "INSERT INTO users (name, verifier, is_super) VALUES (?, ?, 1)");
+    if (!st)
+        goto failed;
+    sqlite3_bind_text(st, 1, CATALOG_SUPER_USER, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, verifier, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        goto failed;
+    log_info("Super user created");
+    return 0;
+failed:
+    snprintf(err, errlen, "cannot create the super user: %s", sqlite3_errmsg(c->db));
+    return -1;
+}
+
+Catalog *catalog_open(const char *path, const char *super_password, char *err, size_t errlen)
+{
+    Catalog *c = calloc(1, sizeof(*c));
+    if (!c)
+        log_fatal("out of memory");
+    pthread_mutex_init(&c->lock, NULL);
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path, &c->db, flags, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot open the catalog %s: %s", path,
+                 c->db ? sqlite3_errmsg(c->db) : "out of memory");
+        goto failed;
+    }
+    sqlite3_busy_timeout(c->db, 5000);
+    if (exec(c, "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; "
+                "PRAGMA synchronous = NORMAL;") != 0) {
+        snprintf(err, errlen, "cannot configure the catalog %s: %s", path, sqlite3_errmsg(c->db));
+        goto failed;
+    }
+    if (migrate(c, err, errlen) != 0 || ensure_super(c, super_password, err, errlen) != 0)
+        goto failed;
+    return c;
+failed:
+    catalog_close(c);
+    return NULL;
+}
+
+void catalog_close(Catalog *c)
+{
+    if (!c)
+        return;
+    sqlite3_close(c->db);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+/* Reads a user's row; CATALOG_NOT_FOUND when there is none. */
+static CatalogStatus lookup_user(Catalog *c, const char *name, CatalogUser *out_user,
+                                 char verifier[SCRAM_VERIFIER_MAX])
+{
+    CatalogStatus status = CATALOG_ERROR;
+    pthread_mutex_lock(&c->lock);
+    sqlite3_stmt *st = prepare(c, "SELECT id, is_super, verifier FROM users WHERE name = ?");
+    if (!st)
+        goto out;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        status = CATALOG_NOT_FOUND;
+        goto out;
+    }
+    if (rc != SQLITE_ROW)
+        goto out;
+    const char *stored = (const char *)sqlite3_column_text(st, 2);
+    if (!stored) /* out of memory inside SQLite */
+        goto out;
+    out_user->id = sqlite3_column_int64(st, 0);
+    out_user->super = sqlite3_column_int(st, 1) != 0;
+    snprintf(out_user->name, sizeof(out_user->name), "%s", name);
+    snprintf(verifier, SCRAM_VERIFIER_MAX, "%s", stored);
+    status = CATALOG_OK;
+out:
+    if (status == CATALOG_ERROR)
+        log_error("catalog: user lookup failed: %s", sqlite3_errmsg(c->db));
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&c->lock);
+    return status;
+}
+
+CatalogStatus catalog_login(Catalog *c, const char *name, const char *password,
+                            CatalogUser *out_user)
+{
+    CatalogUser user = {0};
+    char verifier[SCRAM_VERIFIER_MAX] = {0};
+    CatalogStatus status = CATALOG_NOT_FOUND;
+    if (catalog_name_valid(name))
+        status = lookup_user(c, name, &user, verifier);
+    if (status == CATALOG_ERROR)
+        return status;
+    /* Unknown users cost the same PBKDF2 run as known ones. */
+    bool found = status == CATALOG_OK;
+    bool ok = scram_verify(found ? verifier : scram_dummy_verifier(), password);
+    if (!found || !ok)
+        return CATALOG_DENIED;
+    *out_user = user;
+    return CATALOG_OK;
+}
+
+/* Maps the result of a write statement to a status; UNIQUE violations are EXISTS. */
+static CatalogStatus step_write(Catalog *c, sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        return sqlite3_changes(c->db) > 0 ? CATALOG_OK : CATALOG_NOT_FOUND;
+    if (sqlite3_extended_errcode(c->db) == SQLITE_CONSTRAINT_UNIQUE)
+        return CATALOG_EXISTS;
+    log_error("catalog: write failed: %s", sqlite3_errmsg(c->db));
+    return CATALOG_ERROR;
+}
+
+/* Runs a write statement with one or two text parameters (b may be NULL). */
+static CatalogStatus write2(Catalog *c, const char *sql, const char *a, const char *b)
+{
+    CatalogStatus status = CATALOG_ERROR;
+    pthread_mutex_lock(&c->lock);
+    sqlite3_stmt *st = prepare(c, sql);
+    if (st) {
+        sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+        if (b)
+            sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+        status = step_write(c, st);
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&c->lock);
+    return status;
+}
+
+CatalogStatus catalog_user_create(Catalog *c, const char *name, const char *password)
+{
+    char verifier[SCRAM_VERIFIER_MAX];
+    if (scram_make_verifier(password, SCRAM_DEFAULT_ITERATIONS, verifier) != 0)
+        return CATALOG_ERROR;
+    return write2(c, "INSERT INTO users (name, verifier) VALUES (?, ?)", name, verifier);
+}
+
+CatalogStatus catalog_user_rename(Catalog *c, const char *old_name, const char *new_name)
+{
+    return write2(c, "UPDATE users SET name = ?2 WHERE name = ?1", old_name, new_name);
+}
+
+CatalogStatus catalog_user_set_password(Catalog *c, const char *name, const char *password)
+{
+    char verifier[SCRAM_VERIFIER_MAX];
+    if (scram_make_verifier(password, SCRAM_DEFAULT_ITERATIONS, verifier) != 0)
+        return CATALOG_ERROR;
+    return write2(c, "UPDATE users SET verifier = ?2 WHERE name = ?1", name, verifier);
+}
+
+bool catalog_super_has_default_password(Catalog *c)
+{
+    CatalogUser user = {0};
+    char verifier[SCRAM_VERIFIER_MAX] = {0};
+    if (lookup_user(c, CATALOG_SUPER_USER, &user, verifier) != CATALOG_OK)
+        return false;
+    return scram_verify(verifier, CATALOG_SUPER_USER);
+}
+
+CatalogStatus catalog_database_create(Catalog *c, const char *name,
+                                      int (*create_file)(int64_t id, void *ctx), void *ctx,
+                                      int64_t *out_id)
+{
+    CatalogStatus status = CATALOG_ERROR;
+    sqlite3_stmt *st = NULL;
+    bool in_tx = false;
+    pthread_mutex_lock(&c->lock);
+    if (exec(c, "BEGIN IMMEDIATE") != 0)
+        goto out;
+    in_tx = true;
+    st = prepare(c, "INSERT INTO databases (name) VALUES (?)");
+    if (!st)
+        goto out;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    status = step_write(c, st);
+    if (status != CATALOG_OK)
+        goto out;
+    int64_t id = sqlite3_last_insert_rowid(c->db);
+    /* The file is created while the row is uncommitted: if either fails,
+     * neither remains (the caller removes a file whose commit failed). */
+    if (create_file(id, ctx) != 0) {
+        status = CATALOG_ERROR;
+        goto out;
+    }
+    if (exec(c, "COMMIT") != 0) {
+        status = CATALOG_ERROR;
+        goto out;
+    }
+    in_tx = false;
+    *out_id = id;
+out:
+    if (in_tx)
+        exec(c, "ROLLBACK");
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&c->lock);
+    return status;
+}
+
+CatalogStatus catalog_database_find(Catalog *c, const char *name, int64_t *out_id)
+{
+    CatalogStatus status = CATALOG_ERROR;
+    pthread_mutex_lock(&c->lock);
+    sqlite3_stmt *st = prepare(c, "SELECT id FROM databases WHERE name = ?");
+    if (st) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            *out_id = sqlite3_column_int64(st, 0);
+            status = CATALOG_OK;
+        } else if (rc == SQLITE_DONE) {
+            status = CATALOG_NOT_FOUND;
+        } else {
+            log_error("catalog: database lookup failed: %s", sqlite3_errmsg(c->db));
+        }
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&c->lock);
+    return status;
+}
+
+CatalogStatus catalog_database_rename(Catalog *c, const char *old_name, const char *new_name)
+{
+    return write2(c, "UPDATE databases SET name = ?2 WHERE name = ?1", old_name, new_name);
+}
+
+CatalogStatus catalog_database_access(Catalog *c, int64_t user_id, int64_t db_id,
+                                      CatalogAccess *out_access)
+{
+    CatalogStatus status = CATALOG_ERROR;
+    pthread_mutex_lock(&c->lock);
+    sqlite3_stmt *st = prepare(c, "SELECT access FROM database_grants "
+                                  "WHERE user_id = ? AND database_id = ?");
+    if (st) {
+        sqlite3_bind_int64(st, 1, user_id);
+        sqlite3_bind_int64(st, 2, db_id);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            const char *a = (const char *)sqlite3_column_text(st, 0);
+            *out_access = a && strcmp(a, "write") == 0 ? CATALOG_ACCESS_WRITE : CATALOG_ACCESS_READ;
+            status = CATALOG_OK;
+        } else if (rc == SQLITE_DONE) {
+            *out_access = CATALOG_ACCESS_NONE;
+            status = CATALOG_OK;
+        } else {
+            log_error("catalog: grant lookup failed: %s", sqlite3_errmsg(c->db));
+        }
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&c->lock);
+    return status;
+}

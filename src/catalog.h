@@ -1,0 +1,94 @@
+/*
+ * catalog: the server's metadata in SQLite: users, databases, grants and
+ * PostgreSQL links, in one file (DBdir/ServerDbFile).
+ *
+ * The schema carries its version in PRAGMA user_version; catalog_open()
+ * creates it on first start and upgrades older versions step by step, each
+ * step in one transaction. Foreign keys are on and the journal is WAL.
+ * Every change that touches more than one row runs in one transaction.
+ *
+ * Databases are identified by an id that is never reused once committed
+ * (AUTOINCREMENT; a create that fails rolls back and may hand the same id to
+ * the next create, whose file creation first removes any leftover file):
+ * the DuckDB file of database 7 is DBdir/databases/7.duckdb whatever its
+ * name, so renaming a database is a catalog update only and never races
+ * with sessions that have the file open.
+ *
+ * Thread-safety: one SQLite connection guarded by a mutex inside Catalog;
+ * every function may be called from any thread. Calls are short (indexed
+ * lookups), except the password checks, which run outside the lock.
+ */
+#ifndef TCPDUCKDB_CATALOG_H
+#define TCPDUCKDB_CATALOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct Catalog Catalog;
+
+typedef enum {
+    CATALOG_OK = 0,
+    CATALOG_NOT_FOUND,  /* the named user or database does not exist */
+    CATALOG_EXISTS,     /* the new name is taken */
+    CATALOG_DENIED,     /* wrong user or password */
+    CATALOG_ERROR = -1, /* SQLite failed; the log says why */
+} CatalogStatus;
+
+/* Name rule for users and databases: [A-Za-z_][A-Za-z0-9_]{0,62}. */
+#define CATALOG_NAME_MAX 63
+#define CATALOG_NAME_RULE "[A-Za-z_][A-Za-z0-9_]{0,62}"
+#define CATALOG_PASSWORD_MAX 1024
+#define CATALOG_SUPER_USER "duck"
+
+bool catalog_name_valid(const char *name);
+
+typedef struct CatalogUser {
+    int64_t id;
+    char name[CATALOG_NAME_MAX + 1];
+    bool super;
+} CatalogUser;
+
+typedef enum { CATALOG_ACCESS_NONE = 0, CATALOG_ACCESS_READ, CATALOG_ACCESS_WRITE } CatalogAccess;
+
+/*
+ * Opens (creating or upgrading) the catalog at `path` and makes sure the
+ * super user exists, created with `super_password` on first start (logging
+ * "Super user created"). On failure returns NULL with a message in `err`.
+ */
+Catalog *catalog_open(const char *path, const char *super_password, char *err, size_t errlen);
+/* Accepts NULL. */
+void catalog_close(Catalog *c);
+
+/* Checks a password; CATALOG_DENIED for a wrong one or an unknown user
+ * (indistinguishable, in answer and in time). */
+CatalogStatus catalog_login(Catalog *c, const char *name, const char *password,
+                            CatalogUser *out_user) __attribute__((warn_unused_result));
+CatalogStatus catalog_user_create(Catalog *c, const char *name, const char *password)
+    __attribute__((warn_unused_result));
+CatalogStatus catalog_user_rename(Catalog *c, const char *old_name, const char *new_name)
+    __attribute__((warn_unused_result));
+CatalogStatus catalog_user_set_password(Catalog *c, const char *name, const char *password)
+    __attribute__((warn_unused_result));
+/* True while the super user's password is still "duck" (protected mode). */
+bool catalog_super_has_default_password(Catalog *c);
+
+/*
+ * Creates database `name`. `create_file(id, ctx)` is called inside the
+ * catalog transaction to create the DuckDB file for the new id; if it
+ * returns nonzero the database is not recorded. On success *out_id is set.
+ */
+CatalogStatus catalog_database_create(Catalog *c, const char *name,
+                                      int (*create_file)(int64_t id, void *ctx), void *ctx,
+                                      int64_t *out_id) __attribute__((warn_unused_result));
+CatalogStatus catalog_database_find(Catalog *c, const char *name, int64_t *out_id)
+    __attribute__((warn_unused_result));
+CatalogStatus catalog_database_rename(Catalog *c, const char *old_name, const char *new_name)
+    __attribute__((warn_unused_result));
+
+/* The access `user_id` has to database `db_id` (NONE when no grant). */
+CatalogStatus catalog_database_access(Catalog *c, int64_t user_id, int64_t db_id,
+                                      CatalogAccess *out_access)
+    __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,355 @@
+/*
+ * config: the settings table and its four sources. See config.h.
+ *
+ * Each source writes the setting's text into a per-setting slot with the
+ * source's rank; a source of lower rank never overwrites a higher one. Only
+ * when every source has been read is each winning text parsed and checked
+ * against the setting's type and bounds, so an error names the setting and
+ * where its value came from.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { TYPE_INT, TYPE_STR, TYPE_LEVEL } SettingType;
+
+typedef struct Setting {
+    const char *env;  /* environment variable and .env key */
+    const char *flag; /* command-line flag, or NULL for secrets (argv is visible in ps) */
+    SettingType type;
+    size_t offset; /* field in Config */
+    size_t size;   /* for TYPE_STR: the field's capacity */
+    const char *def;
+    long long min, max; /* for TYPE_INT */
+    const char *help;
+} Setting;
+
+#define INT(env, flag, field, def, min, max, help)                                                 \
+    {                                                                                              \
+        env, flag, TYPE_INT, offsetof(Config, field), 0, def, min, max, help                       \
+    }
+#define STR(env, flag, field, def, help)                                                           \
+    {                                                                                              \
+        env, flag, TYPE_STR, offsetof(Config, field), sizeof(((Config *)0)->field), def, 0, 0,     \
+            help                                                                                   \
+    }
+
+static const Setting settings[] = {
+    INT("ServerPort", "--port", port, "4000", 0, 65535,
+        "TCP port to listen on (0: any free port, logged at start-up)"),
+    STR("ServerAddr", "--addr", addr, "127.0.0.1",
+        "address to bind; a non-loopback address needs a changed super user password"),
+    STR("DBdir", "--data-dir", data_dir, "./storage",
+        "data directory: the catalog and databases/<id>.duckdb"),
+    STR("ServerDbFile", "--db-file", db_file, "db.sqlite3",
+        "catalog file (SQLite), relative to DBdir unless absolute"),
+    STR("ENCRYPTION_KEY", NULL, encryption_key, "",
+        "key that encrypts stored PostgreSQL connection strings (environment or .env only)"),
+    STR("SuperPassword", NULL, super_password, "duck",
+        "password given to the super user duck when the catalog is first created "
+        "(environment or .env only)"),
+    INT("MaxConnections", "--max-connections", max_connections, "1024", 1, 1000000,
+        "clients connected at once; more are answered `Error: Too Many Connections`"),
+    INT("MaxRequestBytes", "--max-request-bytes", max_request_bytes, "1048576", 64, 1073741824,
+        "largest request accepted, in bytes"),
+    INT("IdleTimeout", "--idle-timeout", idle_timeout_sec, "3600", 0, 31536000,
+        "seconds without a request before a client is disconnected (0: never)"),
+    INT("QueryWorkers", "--query-workers", query_workers, "4", 1, 1024,
+        "requests executing at once; further requests wait their turn"),
+    INT("PoolSize", "--pool-size", pool_size, "16", 1, 100000,
+        "DuckDB databases open at once (least recently used unpinned ones are closed)"),
+    INT("PoolWaitMs", "--pool-wait-ms", pool_wait_ms, "5000", 0, 3600000,
+        "how long `connect` waits for a pool slot when every open database is in use"),
+    INT("DuckdbThreads", "--duckdb-threads", duckdb_threads, "0", 0, 1024,
+        "DuckDB worker threads per database (0: DuckDB's default, one per core)"),
+    STR("DuckdbMemoryLimit", "--duckdb-memory-limit", duckdb_memory_limit, "",
+        "DuckDB memory_limit per open database, e.g. 1GB (empty: DuckDB's default, 80% of RAM)"),
+    {"LogLevel", "--log-level", TYPE_LEVEL, offsetof(Config, log_level),
+     sizeof(((Config *)0)->log_level), "info", 0, 0, "debug, info, warn or error"},
+};
+
+#define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+typedef enum { FROM_DEFAULT, FROM_DOTENV, FROM_ENV, FROM_FLAG } Source;
+
+static const char *const source_names[] = {"default", ".env", "environment", "command line"};
+
+typedef struct Pending {
+    char value[CONFIG_STR_MAX];
+    Source source;
+} Pending;
+
+static const Setting *find_env(const char *key, size_t len)
+{
+    for (size_t i = 0; i < NSETTINGS; i++)
+        if (strlen(settings[i].env) == len && strncmp(settings[i].env, key, len) == 0)
+            return &settings[i];
+    return NULL;
+}
+
+static int set_pending(Pending *p, const Setting *s, const char *value, size_t len, Source src,
+                       char *err, size_t errlen)
+{
+    Pending *slot = &p[s - settings];
+    if (slot->source > src)
+        return 0;
+    if (len >= sizeof(slot->value)) {
+        snprintf(err, errlen, "%s (from %s) is longer than %d bytes", s->env, source_names[src],
+                 CONFIG_STR_MAX - 1);
+        return -1;
+    }
+    memcpy(slot->value, value, len);
+    slot->value[len] = '\0';
+    slot->source = src;
+    return 0;
+}
+
+static bool is_space(char ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '\r';
+}
+
+/*
+ * Parses one .env line in godotenv's dialect: `[export ]KEY=VALUE`, blank
+ * lines and `#` comments ignored; VALUE may be "double quoted" (\n, \" and
+ * \\ escapes), 'single quoted' (literal), or bare (trailing ` # comment`
+ * and surrounding blanks dropped). Keys that are not settings are ignored,
+ * as godotenv would only put them in the environment.
+ */
+static int parse_env_line(Pending *p, char *line, const char *file, int lineno, char *err,
+                          size_t errlen)
+{
+    char *s = line;
+    while (is_space(*s))
+        s++;
+    if (*s == '\0' || *s == '#')
+        return 0;
+    if (strncmp(s, "export ", 7) == 0)
+        s += 7;
+    while (is_space(*s))
+        s++;
+    char *eq = strchr(s, '=');
+    if (!eq || eq == s) {
+        snprintf(err, errlen, "%s line %d: expected KEY=VALUE", file, lineno);
+        return -1;
+    }
+    char *key_end = eq;
+    while (key_end > s && is_space(key_end[-1]))
+        key_end--;
+    char *v = eq + 1;
+    while (is_space(*v))
+        v++;
+    char value[CONFIG_STR_MAX];
+    size_t n = 0;
+    if (*v == '"' || *v == '\'') {
+        char quote = *v++;
+        for (; *v && *v != quote; v++) {
+            char ch = *v;
+            if (quote == '"' && ch == '\\' && v[1]) {
+                ch = *++v;
+                ch = ch == 'n' ? '\n' : ch;
+            }
+            if (n + 1 >= sizeof(value))
+                goto too_long;
+            value[n++] = ch;
+        }
+        if (*v != quote) {
+            snprintf(err, errlen, "%s line %d: unterminated %c quote", file, lineno, quote);
+            return -1;
+        }
+    } else {
+        char *end = v;
+        while (*end && !(*end == '#' && end > v && is_space(end[-1])))
+            end++;
+        while (end > v && is_space(end[-1]))
+            end--;
+        n = (size_t)(end - v);
+        if (n >= sizeof(value))
+            goto too_long;
+        memcpy(value, v, n);
+    }
+    const Setting *st = find_env(s, (size_t)(key_end - s));
+    if (!st)
+        return 0;
+    return set_pending(p, st, value, n, FROM_DOTENV, err, errlen);
+too_long:
+    snprintf(err, errlen, "%s line %d: value longer than %d bytes", file, lineno,
+             CONFIG_STR_MAX - 1);
+    return -1;
+}
+
+static int read_env_file(Pending *p, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        if (errno == ENOENT)
+            return 0;
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        return -1;
+    }
+    char line[4096];
+    int lineno = 0, rc = 0;
+    while (rc == 0 && fgets(line, sizeof(line), f)) {
+        lineno++;
+        size_t len = strlen(line);
+        if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
+            snprintf(err, errlen, "%s line %d: longer than %zu bytes", path, lineno,
+                     sizeof(line) - 2);
+            rc = -1;
+            break;
+        }
+        if (len > 0 && line[len - 1] == '\n')
+            line[len - 1] = '\0';
+        rc = parse_env_line(p, line, path, lineno, err, errlen);
+    }
+    if (rc == 0 && ferror(f)) {
+        /* fopen succeeds on a directory; the read is what fails. */
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        rc = -1;
+    }
+    fclose(f);
+    return rc;
+}
+
+static void print_help(const char *prog)
+{
+    printf("Usage: %s [FLAGS]\n\n"
+           "TCP-DuckDB %s: networked, multi-user access to DuckDB databases.\n\n"
+           "Settings come from flags, then environment variables, then a .env file in the\n"
+           "working directory, then the defaults below.\n\n",
+           prog, TCPDUCKDB_VERSION);
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const Setting *s = &settings[i];
+        char name[64];
+        snprintf(name, sizeof(name), "%s%s%s", s->flag ? s->flag : "", s->flag ? ", " : "", s->env);
+        printf("  %-40s %s\n  %-40s (default: \"%s\")\n", name, s->help, "", s->def);
+    }
+    printf("  %-40s %s\n  %-40s %s\n", "--help", "print this help and exit", "--version",
+           "print the version and exit");
+}
+
+void config_print_markdown(void)
+{
+    printf("| environment | flag | default | meaning |\n|---|---|---|---|\n");
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const Setting *s = &settings[i];
+        printf("| `%s` | %s%s%s | `%s` | %s |\n", s->env, s->flag ? "`" : "",
+               s->flag ? s->flag : "(none)", s->flag ? "`" : "", s->def[0] ? s->def : "\"\"",
+               s->help);
+    }
+}
+
+/* Finds the flag in argv[*i] ("--flag VALUE" or "--flag=VALUE"). */
+static int parse_flag(Pending *p, int argc, char **argv, int *i, char *err, size_t errlen)
+{
+    const char *arg = argv[*i];
+    const char *eq = strchr(arg, '=');
+    size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+    for (size_t k = 0; k < NSETTINGS; k++) {
+        const Setting *s = &settings[k];
+        if (!s->flag || strlen(s->flag) != len || strncmp(s->flag, arg, len) != 0)
+            continue;
+        const char *value = eq ? eq + 1 : NULL;
+        if (!value) {
+            if (*i + 1 >= argc) {
+                snprintf(err, errlen, "%s needs a value (see --help)", s->flag);
+                return -1;
+            }
+            value = argv[++*i];
+        }
+        return set_pending(p, s, value, strlen(value), FROM_FLAG, err, errlen);
+    }
+    snprintf(err, errlen, "unknown argument \"%.100s\" (see --help)", arg);
+    return -1;
+}
+
+static int apply(Config *cfg, const Setting *s, const Pending *pv, char *err, size_t errlen)
+{
+    char *field = (char *)cfg + s->offset;
+    const char *v = pv->value;
+    switch (s->type) {
+    case TYPE_INT: {
+        char *end = NULL;
+        errno = 0;
+        long long n = strtoll(v, &end, 10);
+        if (*v == '\0' || *end != '\0' || errno == ERANGE || n < s->min || n > s->max) {
+            snprintf(err, errlen,
+                     "%s (from %s) must be an integer from %lld to %lld, not \"%.64s\"", s->env,
+                     source_names[pv->source], s->min, s->max, v);
+            return -1;
+        }
+        if (s->offset == offsetof(Config, max_request_bytes))
+            *(int64_t *)field = n;
+        else
+            *(int *)field = (int)n;
+        return 0;
+    }
+    case TYPE_LEVEL:
+        if (strcmp(v, "debug") && strcmp(v, "info") && strcmp(v, "warn") && strcmp(v, "error")) {
+            snprintf(err, errlen, "%s (from %s) must be debug, info, warn or error, not \"%.64s\"",
+                     s->env, source_names[pv->source], v);
+            return -1;
+        }
+        __attribute__((fallthrough)); /* stored as text */
+    case TYPE_STR:
+        if (strlen(v) >= s->size) {
+            snprintf(err, errlen, "%s (from %s) is longer than %zu bytes", s->env,
+                     source_names[pv->source], s->size - 1);
+            return -1;
+        }
+        memcpy(field, v, strlen(v) + 1);
+        return 0;
+    }
+    return -1;
+}
+
+ConfigResult config_load(Config *cfg, int argc, char **argv, const char *env_file, char *err,
+                         size_t errlen)
+{
+    Pending pending[NSETTINGS] = {0};
+    memset(cfg, 0, sizeof(*cfg));
+    for (size_t i = 0; i < NSETTINGS; i++)
+        snprintf(pending[i].value, sizeof(pending[i].value), "%s", settings[i].def);
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            print_help(argv[0]);
+            return CONFIG_EXIT;
+        }
+        if (strcmp(argv[i], "--version") == 0) {
+            printf("tcp-duckdb %s\n", TCPDUCKDB_VERSION);
+            return CONFIG_EXIT;
+        }
+        /* Undocumented: prints the README's configuration table. */
+        if (strcmp(argv[i], "--config-markdown") == 0) {
+            config_print_markdown();
+            return CONFIG_EXIT;
+        }
+    }
+    if (env_file && read_env_file(pending, env_file, err, errlen) != 0)
+        return CONFIG_ERROR;
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const char *v = getenv(settings[i].env);
+        if (v && set_pending(pending, &settings[i], v, strlen(v), FROM_ENV, err, errlen) != 0)
+            return CONFIG_ERROR;
+    }
+    for (int i = 1; i < argc; i++)
+        if (parse_flag(pending, argc, argv, &i, err, errlen) != 0)
+            return CONFIG_ERROR;
+    for (size_t i = 0; i < NSETTINGS; i++)
+        if (apply(cfg, &settings[i], &pending[i], err, errlen) != 0)
+            return CONFIG_ERROR;
+    if (cfg->data_dir[0] == '\0') {
+        snprintf(err, errlen, "DBdir must not be empty");
+        return CONFIG_ERROR;
+    }
+    if (cfg->super_password[0] == '\0') {
+        snprintf(err, errlen, "SuperPassword must not be empty");
+        return CONFIG_ERROR;
+    }
+    return CONFIG_OK;
+}

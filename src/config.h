@@ -1,0 +1,62 @@
+/*
+ * config: the server's settings, from one declarative table.
+ *
+ * Each setting has a name as an environment variable (the seed's names:
+ * ServerPort, ServerAddr, DBdir, ServerDbFile, ENCRYPTION_KEY, and the same
+ * CamelCase style for ours), a command-line flag, a type, a default, bounds
+ * and a help line. The same table drives the environment, the `.env` file,
+ * the flags, `--help` and the Markdown table in the README, so they cannot
+ * disagree. Precedence: flag > environment > .env > default (as godotenv:
+ * a variable already in the environment is not overridden by .env).
+ *
+ * Loaded once by main() before any thread starts; read-only afterwards, so
+ * any thread may read it without a lock.
+ */
+#ifndef TCPDUCKDB_CONFIG_H
+#define TCPDUCKDB_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_STR_MAX 1024
+
+typedef struct Config {
+    int port;                            /* ServerPort, --port; 0 = any free port */
+    char addr[CONFIG_STR_MAX];           /* ServerAddr, --addr */
+    char data_dir[CONFIG_STR_MAX];       /* DBdir, --data-dir */
+    char db_file[CONFIG_STR_MAX];        /* ServerDbFile, --db-file; relative to data_dir */
+    char encryption_key[CONFIG_STR_MAX]; /* ENCRYPTION_KEY (environment or .env only) */
+    char super_password[CONFIG_STR_MAX]; /* SuperPassword: initial password of "duck" */
+    int max_connections;                 /* MaxConnections, --max-connections */
+    int64_t max_request_bytes;           /* MaxRequestBytes, --max-request-bytes */
+    int idle_timeout_sec;                /* IdleTimeout, --idle-timeout; 0 = never */
+    int query_workers;                   /* QueryWorkers, --query-workers */
+    int pool_size;                       /* PoolSize, --pool-size: DuckDB databases open at once */
+    int pool_wait_ms;                    /* PoolWaitMs, --pool-wait-ms */
+    int duckdb_threads;                  /* DuckdbThreads, --duckdb-threads; 0 = DuckDB's default */
+    char duckdb_memory_limit[64]; /* DuckdbMemoryLimit, --duckdb-memory-limit; "" = default */
+    char log_level[16];           /* LogLevel, --log-level: debug|info|warn|error */
+} Config;
+
+typedef enum {
+    CONFIG_OK,    /* settings loaded and valid: start the server */
+    CONFIG_EXIT,  /* --help or --version was printed: exit 0 */
+    CONFIG_ERROR, /* `err` holds one line saying what is wrong and how to fix it */
+} ConfigResult;
+
+/*
+ * Fills `cfg` from defaults, the .env file (`env_file`, usually ".env"; a
+ * missing file is fine, an unreadable one is an error), the environment and
+ * argv. Prints --help/--version output to stdout itself.
+ */
+ConfigResult config_load(Config *cfg, int argc, char **argv, const char *env_file, char *err,
+                         size_t errlen) __attribute__((warn_unused_result));
+
+/* Writes the settings table as Markdown (for the README) to stdout. */
+void config_print_markdown(void);
+
+/* The seed's placeholder key; start-up warns when it is in use. */
+#define CONFIG_PLACEHOLDER_KEY "A15pG0m3hwf0tfpVW6m92eZ6vRmAQA3C"
+
+#endif

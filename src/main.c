@@ -1,0 +1,167 @@
+/*
+ * main: start-up and shutdown of the TCP-DuckDB server. Loads the
+ * configuration, prepares the data directory, opens the catalog and the
+ * database pool, refuses an unsafe exposure (protected mode), and runs the
+ * server until SIGINT/SIGTERM. Exit status: 0 after a clean shutdown, 1 when
+ * start-up fails (one line on stderr says why).
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "catalog.h"
+#include "config.h"
+#include "log.h"
+#include "pool.h"
+#include "server.h"
+
+static LogLevel parse_level(const char *s)
+{
+    if (strcmp(s, "debug") == 0)
+        return LOG_DEBUG;
+    if (strcmp(s, "warn") == 0)
+        return LOG_WARN;
+    if (strcmp(s, "error") == 0)
+        return LOG_ERROR;
+    return LOG_INFO;
+}
+
+/* Creates the data directory and its missing parents (as `mkdir -p`), then
+ * checks that it is a writable directory. */
+static int prepare_data_dir(const char *dir, char *err, size_t errlen)
+{
+    char path[CONFIG_STR_MAX];
+    snprintf(path, sizeof(path), "%s", dir);
+    for (char *p = path + 1;; p++) {
+        bool last = *p == '\0';
+        if (*p != '/' && !last)
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+            snprintf(err, errlen, "cannot create DBdir %s: %s", path, strerror(errno));
+            return -1;
+        }
+        if (last)
+            break;
+        *p = '/';
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "DBdir %s is not a directory", dir);
+        return -1;
+    }
+    char probe[1100];
+    snprintf(probe, sizeof(probe), "%s/.write-test", dir);
+    FILE *f = fopen(probe, "w");
+    if (!f) {
+        snprintf(err, errlen, "DBdir %s is not writable: %s", dir, strerror(errno));
+        return -1;
+    }
+    fclose(f);
+    unlink(probe);
+    return 0;
+}
+
+/* True when every address `addr` resolves to is a loopback address. */
+static bool loopback_only(const char *addr)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *res = NULL;
+    if (getaddrinfo(addr, NULL, &hints, &res) != 0)
+        return false;
+    bool all = res != NULL;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        if (ai->ai_family == AF_INET) {
+            const struct sockaddr_in *sin = (const void *)ai->ai_addr;
+            all = all && (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+        } else if (ai->ai_family == AF_INET6) {
+            const struct sockaddr_in6 *sin6 = (const void *)ai->ai_addr;
+            all = all && IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
+        } else {
+            all = false;
+        }
+    }
+    freeaddrinfo(res);
+    return all;
+}
+
+/* Allows as many descriptors as the hard limit: each client needs one. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    static Config cfg;
+    char err[1024] = "";
+    Catalog *catalog = NULL;
+    Pool *pool = NULL;
+    int status = 1;
+
+    switch (config_load(&cfg, argc, argv, ".env", err, sizeof(err))) {
+    case CONFIG_OK:
+        break;
+    case CONFIG_EXIT:
+        return 0;
+    case CONFIG_ERROR:
+        fprintf(stderr, "tcp-duckdb: %s\n", err);
+        return 1;
+    }
+    log_set_level(parse_level(cfg.log_level));
+    if (strcmp(cfg.encryption_key, CONFIG_PLACEHOLDER_KEY) == 0)
+        log_warn("ENCRYPTION_KEY is the placeholder from the documentation: anyone who has read "
+                 "it can decrypt stored connection strings; set a secret key of your own");
+    raise_fd_limit();
+    if (prepare_data_dir(cfg.data_dir, err, sizeof(err)) != 0)
+        goto out;
+
+    char catalog_path[2100];
+    if (cfg.db_file[0] == '/')
+        snprintf(catalog_path, sizeof(catalog_path), "%s", cfg.db_file);
+    else
+        snprintf(catalog_path, sizeof(catalog_path), "%s/%s", cfg.data_dir, cfg.db_file);
+    catalog = catalog_open(catalog_path, cfg.super_password, err, sizeof(err));
+    if (!catalog)
+        goto out;
+
+    if (!loopback_only(cfg.addr) && catalog_super_has_default_password(catalog)) {
+        snprintf(err, sizeof(err),
+                 "refusing to listen on %s: the super user \"%s\" still has the default "
+                 "password. Start the server on 127.0.0.1, log in and run `update user password "
+                 "%s NEW_PASSWORD` (or set SuperPassword before the first start), then restart "
+                 "it with ServerAddr=%s",
+                 cfg.addr, CATALOG_SUPER_USER, CATALOG_SUPER_USER, cfg.addr);
+        goto out;
+    }
+
+    PoolConfig pc = {.data_dir = cfg.data_dir,
+                     .size = cfg.pool_size,
+                     .wait_ms = cfg.pool_wait_ms,
+                     .threads = cfg.duckdb_threads,
+                     .memory_limit = cfg.duckdb_memory_limit};
+    pool = pool_new(&pc, err, sizeof(err));
+    if (!pool)
+        goto out;
+
+    SessionEnv env = {.cfg = &cfg, .catalog = catalog, .pool = pool};
+    if (server_run(&env, err, sizeof(err)) != 0)
+        goto out;
+    status = 0;
+out:
+    pool_free(pool);
+    catalog_close(catalog);
+    if (status != 0)
+        fprintf(stderr, "tcp-duckdb: %s\n", err);
+    else
+        log_info("server stopped");
+    return status;
+}

@@ -1,0 +1,248 @@
+/*
+ * query: SQL execution and answer streaming. See query.h.
+ *
+ * Every statement runs with DuckDB's streaming API (duckdb_execute_prepared_
+ * streaming + duckdb_fetch_chunk), so a result is never materialised in
+ * memory: chunks are encoded to JSON and flushed to the client when the
+ * buffer passes QUERY_FLUSH_BYTES.
+ */
+#include "query.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "json.h"
+
+void query_append_error(Buf *out, const char *msg)
+{
+    buf_append_str(out, "Error: ");
+    for (const char *p = msg; *p; p++) {
+        if (*p == '\n')
+            buf_append(out, "\\n", 2);
+        else if (*p == '\r')
+            buf_append(out, "\\r", 2);
+        else
+            buf_putc(out, *p);
+    }
+    buf_putc(out, '\n');
+}
+
+int query_exec_simple(duckdb_connection con, const char *sql, Buf *err_out)
+{
+    duckdb_result res;
+    int rc = 0;
+    if (duckdb_query(con, sql, &res) != DuckDBSuccess) {
+        if (err_out)
+            query_append_error(err_out, duckdb_result_error(&res));
+        rc = -1;
+    }
+    duckdb_destroy_result(&res);
+    return rc;
+}
+
+/*
+ * State of one request's answer. `start` is where the answer begins in
+ * io->out; `flushed` says whether part of it already went to the client,
+ * after which an error can no longer replace it.
+ */
+typedef struct Answer {
+    QueryIo *io;
+    size_t start;
+    bool flushed;
+    bool gone;
+} Answer;
+
+static int maybe_flush(Answer *a)
+{
+    if (a->io->out->len < QUERY_FLUSH_BYTES)
+        return 0;
+    if (a->io->flush(a->io->ctx, a->io->out) != 0) {
+        a->gone = true;
+        return -1;
+    }
+    a->flushed = true;
+    a->start = 0;
+    return 0;
+}
+
+/* Replaces the answer by an error, or, if rows were already sent, ends the
+ * row line and adds the error line (docs/protocol.md). */
+static void answer_error(Answer *a, const char *msg)
+{
+    if (a->flushed) {
+        buf_putc(a->io->out, '\n');
+    } else {
+        a->io->out->len = a->start;
+    }
+    query_append_error(a->io->out, msg);
+}
+
+/*
+ * Streams the rows of `res` as the body of a JSON array, without the
+ * closing bracket. Returns 0, or -1 with *out_err set (DuckDB's message, or
+ * NULL when the client is gone).
+ */
+static int stream_rows(Answer *a, duckdb_result *res, const char **out_err)
+{
+    JsonRows *jr = json_rows_new(res);
+    int rc = -1;
+    if (!jr) {
+        *out_err = "Internal Error";
+        return -1;
+    }
+    buf_putc(a->io->out, '[');
+    for (;;) {
+        duckdb_data_chunk chunk = duckdb_fetch_chunk(*res);
+        if (!chunk)
+            break;
+        json_rows_append_chunk(jr, chunk, a->io->out);
+        duckdb_destroy_data_chunk(&chunk);
+        if (maybe_flush(a) != 0) {
+            *out_err = NULL;
+            goto out;
+        }
+    }
+    /* A failure while fetching shows up as an error on the result. */
+    const char *err = duckdb_result_error(res);
+    if (err) {
+        *out_err = err;
+        goto out;
+    }
+    rc = 0;
+out:
+    json_rows_free(jr);
+    return rc;
+}
+
+/* Reads every chunk of a result nobody will see (a statement before the last). */
+static const char *drain(duckdb_result *res)
+{
+    for (;;) {
+        duckdb_data_chunk chunk = duckdb_fetch_chunk(*res);
+        if (!chunk)
+            break;
+        duckdb_destroy_data_chunk(&chunk);
+    }
+    return duckdb_result_error(res);
+}
+
+/* The count an INSERT/UPDATE/DELETE reports, read from its one-row result. */
+static int64_t changed_rows(duckdb_result *res)
+{
+    int64_t total = 0;
+    for (;;) {
+        duckdb_data_chunk chunk = duckdb_fetch_chunk(*res);
+        if (!chunk)
+            break;
+        if (duckdb_data_chunk_get_column_count(chunk) > 0 &&
+            duckdb_data_chunk_get_size(chunk) > 0) {
+            duckdb_vector v = duckdb_data_chunk_get_vector(chunk, 0);
+            const int64_t *data = duckdb_vector_get_data(v);
+            idx_t n = duckdb_data_chunk_get_size(chunk);
+            for (idx_t i = 0; i < n; i++)
+                total += data[i];
+        }
+        duckdb_destroy_data_chunk(&chunk);
+    }
+    return total;
+}
+
+QueryStatus query_run(duckdb_connection con, const char *sql, bool in_tx, QueryIo *io)
+{
+    Answer a = {.io = io, .start = io->out->len};
+    duckdb_extracted_statements stmts = NULL;
+    duckdb_prepared_statement prep = NULL;
+    duckdb_result res;
+    bool have_res = false, implicit = false, failed = true;
+    /* What ends the answer once the transaction outcome is known. */
+    char tail[32] = "";
+
+    idx_t n = duckdb_extract_statements(con, sql, &stmts);
+    if (n == 0) {
+        const char *e = duckdb_extract_statements_error(stmts);
+        answer_error(&a, e ? e : "Parser Error: no statement");
+        goto out;
+    }
+    implicit = n > 1 && !in_tx;
+    if (implicit && query_exec_simple(con, "BEGIN TRANSACTION", io->out) != 0)
+        goto out;
+
+    for (idx_t i = 0; i < n; i++) {
+        if (duckdb_prepare_extracted_statement(con, stmts, i, &prep) != DuckDBSuccess) {
+            answer_error(&a, duckdb_prepare_error(prep));
+            goto out;
+        }
+        if (duckdb_prepared_statement_type(prep) == DUCKDB_STATEMENT_TYPE_TRANSACTION) {
+            answer_error(&a, n > 1 ? "Bad Request: a request with several statements may not "
+                                     "contain transaction statements"
+                                   : "Bad Request: use the commands start transaction, commit "
+                                     "and rollback");
+            goto out;
+        }
+        if (duckdb_execute_prepared_streaming(prep, &res) != DuckDBSuccess) {
+            have_res = true;
+            answer_error(&a, duckdb_result_error(&res));
+            goto out;
+        }
+        have_res = true;
+        duckdb_destroy_prepare(&prep);
+        if (i + 1 < n) {
+            const char *e = drain(&res);
+            if (e) {
+                answer_error(&a, e);
+                goto out;
+            }
+            duckdb_destroy_result(&res);
+            have_res = false;
+            continue;
+        }
+        switch (duckdb_result_return_type(res)) {
+        case DUCKDB_RESULT_TYPE_QUERY_RESULT: {
+            const char *e = NULL;
+            if (stream_rows(&a, &res, &e) != 0) {
+                if (!a.gone)
+                    answer_error(&a, e);
+                goto out;
+            }
+            snprintf(tail, sizeof(tail), "]\n");
+            break;
+        }
+        case DUCKDB_RESULT_TYPE_CHANGED_ROWS:
+            snprintf(tail, sizeof(tail), "%lld\n", (long long)changed_rows(&res));
+            break;
+        default:
+            snprintf(tail, sizeof(tail), "success\n");
+            break;
+        }
+        const char *e = duckdb_result_error(&res);
+        if (e) {
+            answer_error(&a, e);
+            goto out;
+        }
+    }
+    if (implicit) {
+        duckdb_result commit;
+        bool ok = duckdb_query(con, "COMMIT", &commit) == DuckDBSuccess;
+        if (!ok)
+            answer_error(&a, duckdb_result_error(&commit));
+        duckdb_destroy_result(&commit);
+        implicit = false; /* ended either way */
+        if (!ok)
+            goto out;
+    }
+    buf_append_str(io->out, tail);
+    failed = false;
+out:
+    if (have_res)
+        duckdb_destroy_result(&res);
+    duckdb_destroy_prepare(&prep);
+    duckdb_destroy_extracted(&stmts);
+    if (implicit) {
+        duckdb_result rb;
+        duckdb_query(con, "ROLLBACK", &rb);
+        duckdb_destroy_result(&rb);
+    }
+    if (a.gone)
+        return QUERY_CLIENT_GONE;
+    return failed ? QUERY_FAILED : QUERY_OK;
+}

@@ -1,0 +1,55 @@
+/*
+ * query: runs the SQL text of one request on a session's DuckDB connection
+ * and writes the answer (docs/protocol.md, "SQL answers") to the session's
+ * output buffer, streaming rows through `flush` as DuckDB produces them.
+ *
+ * Several statements in one request run in order; outside an explicit
+ * transaction they are wrapped in one implicit transaction, and the end of
+ * the answer is held back until its COMMIT succeeds, so a client never sees
+ * a success for work that was rolled back.
+ *
+ * Called from worker threads; a QueryIo and its connection belong to one
+ * thread for the duration of the call. No global state.
+ */
+#ifndef TCPDUCKDB_QUERY_H
+#define TCPDUCKDB_QUERY_H
+
+#include <stdbool.h>
+
+#include "buf.h"
+#include "duckdb.h"
+
+/* Rows are flushed to the client once this many bytes are buffered. */
+#define QUERY_FLUSH_BYTES (64 * 1024)
+
+typedef struct QueryIo {
+    Buf *out; /* the answer is appended here (after any earlier pipelined answers) */
+    /* Writes and empties `out`; returns -1 when the client is gone. */
+    int (*flush)(void *ctx, Buf *out);
+    void *ctx;
+} QueryIo;
+
+typedef enum {
+    QUERY_OK,          /* the answer is in io->out */
+    QUERY_FAILED,      /* an error answer is in io->out */
+    QUERY_CLIENT_GONE, /* a flush failed: the session must be closed */
+} QueryStatus;
+
+/*
+ * Runs `sql` (NUL-terminated) on `con`. `in_tx` says whether the session has
+ * an explicit transaction open.
+ */
+QueryStatus query_run(duckdb_connection con, const char *sql, bool in_tx, QueryIo *io);
+
+/*
+ * Runs one statement whose result is not needed (BEGIN, COMMIT, ...).
+ * Returns 0, or -1 with DuckDB's message appended to `err_out` as an error
+ * answer line (unless `err_out` is NULL).
+ */
+int query_exec_simple(duckdb_connection con, const char *sql, Buf *err_out)
+    __attribute__((warn_unused_result));
+
+/* Appends "Error: <msg>\n" with newlines in msg escaped as \n and \r. */
+void query_append_error(Buf *out, const char *msg);
+
+#endif

@@ -1,0 +1,553 @@
+/*
+ * server: I/O thread, worker threads and the hand-over between them.
+ * See server.h for the model; docs/architecture.md has the picture.
+ *
+ * Ownership of a Session moves between threads only through two queues:
+ * the job queue (I/O thread -> workers) and the return queue (workers ->
+ * I/O thread, which an eventfd wakes). `busy` is written by the I/O thread
+ * only: set when it queues a session, cleared when it takes one back. The
+ * list of all sessions (for idle scans, shutdown and the connection count)
+ * is guarded by `sessions_lock`; a worker removes a session it closes.
+ * Client sockets are registered with EPOLLONESHOT, so an event for a
+ * session is delivered once and the socket is re-armed only when the
+ * session is back with the I/O thread.
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* Bytes read per recv(); also the read buffer an idle client keeps. */
+#define READ_CHUNK 16384
+/* Per readiness event, so one fast sender cannot starve the others. */
+#define READ_BUDGET (256 * 1024)
+/* Requests a worker runs for one session before letting others go first. */
+#define REQUESTS_PER_TURN 64
+/* A client that accepts no bytes for this long is dropped. */
+#define WRITE_TIMEOUT_MS 60000
+/* Output buffers larger than this are freed after each turn. */
+#define OUT_KEEP_BYTES (1024 * 1024)
+
+typedef struct Server {
+    const SessionEnv *env;
+    int listen_fd;
+    int epoll_fd;
+    int wake_fd;   /* eventfd: the return queue has sessions, or a session closed */
+    int signal_fd; /* SIGINT, SIGTERM */
+    int spare_fd;  /* reserved descriptor, released to shed a connection at EMFILE */
+    atomic_bool stopping;
+
+    pthread_mutex_t sessions_lock; /* guards the session list and count */
+    Session *sessions;
+    int session_count;
+
+    pthread_mutex_t jobs_lock; /* guards jobs_head/tail and workers_stop */
+    pthread_cond_t jobs_ready;
+    Session *jobs_head, *jobs_tail;
+    bool workers_stop;
+
+    pthread_mutex_t returns_lock; /* guards returns */
+    Session *returns;
+
+    pthread_t *workers;
+    int worker_count;
+} Server;
+
+/* Tags for epoll data that are not sessions. */
+static char tag_listen, tag_wake, tag_signal;
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void wake_io(Server *srv)
+{
+    uint64_t one = 1;
+    ssize_t w = write(srv->wake_fd, &one, sizeof(one));
+    (void)w; /* a full counter still wakes the loop */
+}
+
+/* ---- socket output ---------------------------------------------------- */
+
+/* Writes all of data, waiting up to timeout_ms for each bit of progress. */
+static int write_all(int fd, const char *data, size_t len, int timeout_ms)
+{
+    while (len > 0) {
+        ssize_t w = send(fd, data, len, MSG_NOSIGNAL);
+        if (w > 0) {
+            data += w;
+            len -= (size_t)w;
+            continue;
+        }
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+            int r = poll(&pfd, 1, timeout_ms);
+            if (r > 0 && !(pfd.revents & (POLLERR | POLLHUP)))
+                continue;
+            if (r < 0 && errno == EINTR)
+                continue;
+        }
+        return -1;
+    }
+    return 0;
+}
+
+static int flush_session(void *ctx, Buf *out)
+{
+    Session *s = ctx;
+    int rc = write_all(s->fd, out->data, out->len, WRITE_TIMEOUT_MS);
+    out->len = 0;
+    return rc;
+}
+
+/* ---- queues ----------------------------------------------------------- */
+
+static void push_job(Server *srv, Session *s)
+{
+    s->next_job = NULL;
+    pthread_mutex_lock(&srv->jobs_lock);
+    if (srv->jobs_tail)
+        srv->jobs_tail->next_job = s;
+    else
+        srv->jobs_head = s;
+    srv->jobs_tail = s;
+    pthread_cond_signal(&srv->jobs_ready);
+    pthread_mutex_unlock(&srv->jobs_lock);
+}
+
+static Session *pop_job(Server *srv)
+{
+    pthread_mutex_lock(&srv->jobs_lock);
+    while (!srv->jobs_head && !srv->workers_stop)
+        pthread_cond_wait(&srv->jobs_ready, &srv->jobs_lock);
+    Session *s = srv->jobs_head;
+    if (s) {
+        srv->jobs_head = s->next_job;
+        if (!srv->jobs_head)
+            srv->jobs_tail = NULL;
+    }
+    pthread_mutex_unlock(&srv->jobs_lock);
+    return s;
+}
+
+static void push_return(Server *srv, Session *s)
+{
+    pthread_mutex_lock(&srv->returns_lock);
+    s->next_job = srv->returns;
+    srv->returns = s;
+    pthread_mutex_unlock(&srv->returns_lock);
+    wake_io(srv);
+}
+
+/* ---- workers ---------------------------------------------------------- */
+
+/* Sends the reason (best effort), closes and frees the session. Worker only. */
+static void close_session(Server *srv, Session *s, const char *reason)
+{
+    if (reason) {
+        char line[128];
+        int n = snprintf(line, sizeof(line), "Error: %s\n", reason);
+        (void)write_all(s->fd, line, (size_t)n, 1000);
+    }
+    pthread_mutex_lock(&srv->sessions_lock);
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        srv->sessions = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    int left = --srv->session_count;
+    pthread_mutex_unlock(&srv->sessions_lock);
+    int fd = s->fd;
+    session_free(s, srv->env);
+    close(fd);
+    if (left == 0 && atomic_load(&srv->stopping))
+        wake_io(srv);
+}
+
+/* Runs the session's pending request and any others already buffered. */
+static void run_session(Server *srv, Session *s, Buf *out)
+{
+    const SessionEnv *env = srv->env;
+    if (s->close_reason || (s->pending == REQUEST_NONE && s->eof)) {
+        close_session(srv, s, s->close_reason);
+        return;
+    }
+    QueryIo io = {.out = out, .flush = flush_session, .ctx = s};
+    RequestStatus st = s->pending;
+    char *text = s->pending_text;
+    size_t len = s->pending_len;
+    SessionAction action = SESSION_CONTINUE;
+    for (int turn = 0; st != REQUEST_NONE; turn++) {
+        if (turn == REQUESTS_PER_TURN || atomic_load(&srv->stopping))
+            break;
+        action = session_handle(s, env, st, text, len, &io);
+        if (action == SESSION_CLOSE)
+            break;
+        st = request_next(&s->reader, (size_t)env->cfg->max_request_bytes, &text, &len);
+    }
+    int wrc = out->len ? flush_session(s, out) : 0;
+    buf_reset(out, OUT_KEEP_BYTES);
+    if (action == SESSION_CLOSE || wrc != 0) {
+        close_session(srv, s, NULL);
+        return;
+    }
+    if (atomic_load(&srv->stopping)) {
+        close_session(srv, s, "Server Shutting Down");
+        return;
+    }
+    s->pending = st;
+    s->pending_text = text;
+    s->pending_len = len;
+    if (st != REQUEST_NONE) {
+        push_job(srv, s); /* more work: back of the line */
+        return;
+    }
+    if (s->eof) {
+        close_session(srv, s, NULL);
+        return;
+    }
+    s->last_active_ms = now_ms();
+    push_return(srv, s);
+}
+
+static void *worker_main(void *arg)
+{
+    Server *srv = arg;
+    Buf out = BUF_INIT;
+    Session *s;
+    while ((s = pop_job(srv)) != NULL)
+        run_session(srv, s, &out);
+    buf_free(&out);
+    return NULL;
+}
+
+/* ---- I/O thread ------------------------------------------------------- */
+
+static void arm(Server *srv, Session *s, int op)
+{
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, .data.ptr = s};
+    if (epoll_ctl(srv->epoll_fd, op, s->fd, &ev) != 0)
+        log_error("epoll_ctl: %s", strerror(errno));
+}
+
+/* Hands an idle session to the workers to be closed with `reason`. */
+static void dispatch_close(Server *srv, Session *s, const char *reason)
+{
+    epoll_ctl(srv->epoll_fd, EPOLL_CTL_DEL, s->fd, NULL);
+    s->close_reason = reason;
+    s->busy = true;
+    push_job(srv, s);
+}
+
+static void on_readable(Server *srv, Session *s)
+{
+    size_t budget = READ_BUDGET;
+    size_t max = (size_t)srv->env->cfg->max_request_bytes;
+    while (budget > 0) {
+        char *p = request_space(&s->reader, READ_CHUNK);
+        ssize_t r = recv(s->fd, p, READ_CHUNK, 0);
+        if (r > 0) {
+            request_commit(&s->reader, (size_t)r);
+            budget -= (size_t)r < budget ? (size_t)r : budget;
+            s->last_active_ms = now_ms();
+            continue;
+        }
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        s->eof = true; /* orderly close, or a reset */
+        break;
+    }
+    s->pending = request_next(&s->reader, max, &s->pending_text, &s->pending_len);
+    if (s->pending != REQUEST_NONE || s->eof) {
+        s->busy = true;
+        push_job(srv, s);
+        return;
+    }
+    arm(srv, s, EPOLL_CTL_MOD);
+}
+
+static void on_accept(Server *srv)
+{
+    for (;;) {
+        int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if ((errno == EMFILE || errno == ENFILE) && srv->spare_fd >= 0) {
+                /* Out of descriptors: accept and drop one so the listening
+                 * socket does not stay readable forever. */
+                close(srv->spare_fd);
+                fd = accept(srv->listen_fd, NULL, NULL);
+                if (fd >= 0)
+                    close(fd);
+                srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                log_warn("out of file descriptors: a connection was refused");
+                continue;
+            }
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                log_error("accept: %s", strerror(errno));
+            return;
+        }
+        pthread_mutex_lock(&srv->sessions_lock);
+        bool full = srv->session_count >= srv->env->cfg->max_connections;
+        pthread_mutex_unlock(&srv->sessions_lock);
+        if (full || atomic_load(&srv->stopping)) {
+            static const char msg[] = "Error: Too Many Connections\n";
+            ssize_t w = send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+            (void)w;
+            close(fd);
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        Session *s = session_new(fd);
+        s->last_active_ms = now_ms();
+        pthread_mutex_lock(&srv->sessions_lock);
+        s->next = srv->sessions;
+        if (srv->sessions)
+            srv->sessions->prev = s;
+        srv->sessions = s;
+        srv->session_count++;
+        pthread_mutex_unlock(&srv->sessions_lock);
+        arm(srv, s, EPOLL_CTL_ADD);
+    }
+}
+
+static void on_wake(Server *srv)
+{
+    uint64_t n;
+    ssize_t r = read(srv->wake_fd, &n, sizeof(n));
+    (void)r;
+    pthread_mutex_lock(&srv->returns_lock);
+    Session *list = srv->returns;
+    srv->returns = NULL;
+    pthread_mutex_unlock(&srv->returns_lock);
+    while (list) {
+        Session *s = list;
+        list = s->next_job;
+        s->busy = false;
+        if (atomic_load(&srv->stopping)) {
+            s->close_reason = "Server Shutting Down";
+            s->busy = true;
+            push_job(srv, s);
+            continue;
+        }
+        arm(srv, s, EPOLL_CTL_MOD);
+    }
+}
+
+static void scan_idle(Server *srv)
+{
+    int timeout = srv->env->cfg->idle_timeout_sec;
+    if (timeout <= 0)
+        return;
+    int64_t cutoff = now_ms() - (int64_t)timeout * 1000;
+    pthread_mutex_lock(&srv->sessions_lock);
+    for (Session *s = srv->sessions; s; s = s->next)
+        if (!s->busy && s->last_active_ms < cutoff)
+            dispatch_close(srv, s, "Idle Timeout");
+    pthread_mutex_unlock(&srv->sessions_lock);
+}
+
+static void begin_shutdown(Server *srv)
+{
+    log_info("shutting down: closing %d sessions", srv->session_count);
+    atomic_store(&srv->stopping, true);
+    epoll_ctl(srv->epoll_fd, EPOLL_CTL_DEL, srv->listen_fd, NULL);
+    close(srv->listen_fd);
+    srv->listen_fd = -1;
+    pthread_mutex_lock(&srv->sessions_lock);
+    for (Session *s = srv->sessions; s; s = s->next) {
+        if (s->busy)
+            session_interrupt(s);
+        else
+            dispatch_close(srv, s, "Server Shutting Down");
+    }
+    pthread_mutex_unlock(&srv->sessions_lock);
+}
+
+static void io_loop(Server *srv)
+{
+    struct epoll_event events[128];
+    int64_t last_scan = now_ms();
+    for (;;) {
+        if (atomic_load(&srv->stopping)) {
+            pthread_mutex_lock(&srv->sessions_lock);
+            int left = srv->session_count;
+            pthread_mutex_unlock(&srv->sessions_lock);
+            if (left == 0)
+                return;
+        }
+        int n = epoll_wait(srv->epoll_fd, events, 128, 1000);
+        if (n < 0 && errno != EINTR) {
+            log_error("epoll_wait: %s", strerror(errno));
+            return;
+        }
+        for (int i = 0; i < n; i++) {
+            void *tag = events[i].data.ptr;
+            if (tag == &tag_listen)
+                on_accept(srv);
+            else if (tag == &tag_wake)
+                on_wake(srv);
+            else if (tag == &tag_signal) {
+                struct signalfd_siginfo si;
+                ssize_t r = read(srv->signal_fd, &si, sizeof(si));
+                (void)r;
+                if (!atomic_load(&srv->stopping))
+                    begin_shutdown(srv);
+            } else
+                on_readable(srv, tag);
+        }
+        int64_t now = now_ms();
+        if (now - last_scan >= 1000) {
+            last_scan = now;
+            scan_idle(srv);
+        }
+    }
+}
+
+/* ---- start-up --------------------------------------------------------- */
+
+static int listen_on(const Config *cfg, char *err, size_t errlen)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    char port[16];
+    snprintf(port, sizeof(port), "%d", cfg->port);
+    int rc = getaddrinfo(cfg->addr, port, &hints, &res);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot resolve ServerAddr %s: %s", cfg->addr, gai_strerror(rc));
+        return -1;
+    }
+    int fd = -1;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            continue;
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 511) == 0)
+            break;
+        snprintf(err, errlen, "cannot listen on %s:%d: %s", cfg->addr, cfg->port, strerror(errno));
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+static void log_listening(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    char host[NI_MAXHOST] = "?", serv[NI_MAXSERV] = "?";
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+        getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host), serv, sizeof(serv),
+                    NI_NUMERICHOST | NI_NUMERICSERV);
+    log_info("listening to %s:%s", host, serv);
+}
+
+static void add_fd(Server *srv, int fd, void *tag)
+{
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = tag};
+    epoll_ctl(srv->epoll_fd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+int server_run(const SessionEnv *env, char *err, size_t errlen)
+{
+    Server srv = {.env = env, .listen_fd = -1, .epoll_fd = -1, .wake_fd = -1, .signal_fd = -1};
+    int rc = -1;
+    atomic_init(&srv.stopping, false);
+    pthread_mutex_init(&srv.sessions_lock, NULL);
+    pthread_mutex_init(&srv.jobs_lock, NULL);
+    pthread_cond_init(&srv.jobs_ready, NULL);
+    pthread_mutex_init(&srv.returns_lock, NULL);
+
+    /* Block the signals in every thread (DuckDB's included, which inherit
+     * the mask); they are read from a signalfd by the I/O thread. */
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    srv.listen_fd = listen_on(env->cfg, err, errlen);
+    if (srv.listen_fd < 0)
+        goto out;
+    srv.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+    srv.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    srv.signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    srv.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (srv.epoll_fd < 0 || srv.wake_fd < 0 || srv.signal_fd < 0) {
+        snprintf(err, errlen, "cannot create the event loop: %s", strerror(errno));
+        goto out;
+    }
+    add_fd(&srv, srv.listen_fd, &tag_listen);
+    add_fd(&srv, srv.wake_fd, &tag_wake);
+    add_fd(&srv, srv.signal_fd, &tag_signal);
+
+    srv.worker_count = env->cfg->query_workers;
+    srv.workers = calloc((size_t)srv.worker_count, sizeof(pthread_t));
+    if (!srv.workers)
+        log_fatal("out of memory");
+    for (int i = 0; i < srv.worker_count; i++) {
+        if (pthread_create(&srv.workers[i], NULL, worker_main, &srv) != 0)
+            log_fatal("cannot start worker threads");
+    }
+    log_listening(srv.listen_fd);
+    io_loop(&srv);
+
+    pthread_mutex_lock(&srv.jobs_lock);
+    srv.workers_stop = true;
+    pthread_cond_broadcast(&srv.jobs_ready);
+    pthread_mutex_unlock(&srv.jobs_lock);
+    for (int i = 0; i < srv.worker_count; i++)
+        pthread_join(srv.workers[i], NULL);
+    rc = 0;
+out:
+    free(srv.workers);
+    if (srv.listen_fd >= 0)
+        close(srv.listen_fd);
+    if (srv.epoll_fd >= 0)
+        close(srv.epoll_fd);
+    if (srv.wake_fd >= 0)
+        close(srv.wake_fd);
+    if (srv.signal_fd >= 0)
+        close(srv.signal_fd);
+    if (srv.spare_fd >= 0)
+        close(srv.spare_fd);
+    pthread_mutex_destroy(&srv.sessions_lock);
+    pthread_mutex_destroy(&srv.jobs_lock);
+    pthread_cond_destroy(&srv.jobs_ready);
+    pthread_mutex_destroy(&srv.returns_lock);
+    return rc;
+}

@@ -1,0 +1,27 @@
+/*
+ * server: the listening socket, the I/O thread and the worker threads.
+ *
+ * Concurrency model (docs/architecture.md): one I/O thread runs an epoll
+ * loop over the listening socket and every idle client; it reads bytes and
+ * frames requests, and never touches DuckDB or SQLite. When a client has a
+ * complete request, its session is queued for a pool of QueryWorkers worker
+ * threads, which run the request (and any further requests already
+ * buffered), write the answer with blocking semantics (so a slow reader
+ * holds back its own query, never the others), and hand the session back.
+ * An idle client therefore costs a Session and a small read buffer, and the
+ * number of requests executing at once is exactly QueryWorkers.
+ */
+#ifndef TCPDUCKDB_SERVER_H
+#define TCPDUCKDB_SERVER_H
+
+#include "session.h"
+
+/*
+ * Binds, logs "listening to ADDR:PORT", and serves until SIGINT or SIGTERM;
+ * then stops accepting, closes every session (rolling back open
+ * transactions and interrupting running queries) and returns 0. Returns -1
+ * with a message in `err` if the server cannot start.
+ */
+int server_run(const SessionEnv *env, char *err, size_t errlen) __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,534 @@
+/*
+ * session: command dispatch and the per-client state machine. See session.h.
+ *
+ * A request is a command when its words have a command's shape
+ * (docs/protocol.md, "Commands and SQL"); anything else is SQL for the
+ * connected database. Each kind of error answer is produced by one reply_*
+ * function, so its wording lives in one place.
+ */
+#include "session.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+/* Requests longer than this are never commands (they are SQL). */
+#define COMMAND_MAX 4096
+
+Session *session_new(int fd)
+{
+    Session *s = calloc(1, sizeof(*s));
+    if (!s)
+        log_fatal("out of memory");
+    s->fd = fd;
+    s->state = SESSION_NEW;
+    pthread_mutex_init(&s->con_lock, NULL);
+    return s;
+}
+
+/* ---- answers ---------------------------------------------------------- */
+
+static void reply_success(Buf *out)
+{
+    buf_append(out, "success\n", 8);
+}
+
+static void reply_unauthorized(Buf *out)
+{
+    buf_append_str(out, "Error: Unauthorized\n");
+}
+
+static void reply_internal(Buf *out)
+{
+    buf_append_str(out, "Error: Internal Error\n");
+}
+
+static void reply_bad_request(Buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void reply_bad_request(Buf *out, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    buf_printf(out, "Error: Bad Request: %s\n", msg);
+}
+
+static void reply_invalid_name(Buf *out, const char *what, const char *name)
+{
+    char shown[80];
+    /* Quote at most a prefix of what the client sent, with control bytes hidden. */
+    size_t i = 0;
+    for (; name[i] && i < 64; i++)
+        shown[i] = isprint((unsigned char)name[i]) && name[i] != '"' ? name[i] : '?';
+    shown[i] = '\0';
+    reply_bad_request(out, "invalid %s name \"%s%s\" (names match %s)", what, shown,
+                      name[i] ? "..." : "", CATALOG_NAME_RULE);
+}
+
+/* Answers a catalog failure for `kind` ("Database"/"User") named `name`. */
+static void reply_catalog(Buf *out, CatalogStatus st, const char *kind, const char *name)
+{
+    switch (st) {
+    case CATALOG_OK:
+        reply_success(out);
+        break;
+    case CATALOG_NOT_FOUND:
+        buf_printf(out, "Error: %s %s Does Not Exist\n", kind, name);
+        break;
+    case CATALOG_EXISTS:
+        buf_printf(out, "Error: %s %s Already Exists\n", kind, name);
+        break;
+    case CATALOG_DENIED:
+        reply_unauthorized(out);
+        break;
+    case CATALOG_ERROR:
+        reply_internal(out);
+        break;
+    }
+}
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static bool password_valid(const char *pw)
+{
+    size_t n = strlen(pw);
+    return n >= 1 && n <= CATALOG_PASSWORD_MAX;
+}
+
+/* Leaves the connected database: the DuckDB connection is closed (rolling
+ * back any open transaction) and the pin released. */
+static void leave_database(Session *s, const SessionEnv *env)
+{
+    if (s->state != SESSION_CONNECTED)
+        return;
+    pthread_mutex_lock(&s->con_lock);
+    duckdb_connection con = s->con;
+    s->con = NULL;
+    pthread_mutex_unlock(&s->con_lock);
+    duckdb_disconnect(&con);
+    pool_release(env->pool, s->db);
+    s->db = NULL;
+    s->database[0] = '\0';
+    s->in_tx = false;
+    s->tx_error = false;
+    s->state = SESSION_AUTHED;
+}
+
+/* ---- commands --------------------------------------------------------- */
+
+static void cmd_login(Session *s, const SessionEnv *env, RequestWords *w, Buf *out)
+{
+    if (s->state != SESSION_NEW) {
+        reply_bad_request(out, "already logged in as %s", s->user.name);
+        return;
+    }
+    if (w->n != 3) {
+        reply_bad_request(out, "usage: login USER PASSWORD");
+        return;
+    }
+    CatalogUser user = {0};
+    CatalogStatus st = catalog_login(env->catalog, w->word[1], w->word[2], &user);
+    if (st != CATALOG_OK) {
+        if (st == CATALOG_DENIED)
+            log_info("failed login for user \"%.64s\"", w->word[1]);
+        reply_catalog(out, st, "User", w->word[1]);
+        return;
+    }
+    s->user = user;
+    s->state = SESSION_AUTHED;
+    reply_success(out);
+}
+
+/* Creates the DuckDB file of a new database; `ctx` is the Pool. */
+static int create_file(int64_t id, void *ctx)
+{
+    char err[512];
+    if (pool_create_file(ctx, id, err, sizeof(err)) != 0) {
+        log_error("cannot create the file of database %lld: %s", (long long)id, err);
+        return -1;
+    }
+    return 0;
+}
+
+static void cmd_create(Session *s, const SessionEnv *env, RequestWords *w, Buf *out)
+{
+    bool is_db = request_word_is(w->word[1], "database");
+    if (!s->user.super || s->state == SESSION_NEW) {
+        reply_unauthorized(out);
+        return;
+    }
+    if (is_db && w->n != 3) {
+        reply_bad_request(out, "usage: create database NAME");
+        return;
+    }
+    if (!is_db && w->n != 4) {
+        reply_bad_request(out, "usage: create user NAME PASSWORD");
+        return;
+    }
+    const char *name = w->word[2];
+    if (!catalog_name_valid(name)) {
+        reply_invalid_name(out, is_db ? "database" : "user", name);
+        return;
+    }
+    if (is_db) {
+        int64_t id = 0;
+        CatalogStatus st = catalog_database_create(env->catalog, name, create_file, env->pool, &id);
+        if (st == CATALOG_OK)
+            log_info("database %s created (id %lld)", name, (long long)id);
+        reply_catalog(out, st, "Database", name);
+        return;
+    }
+    if (!password_valid(w->word[3])) {
+        reply_bad_request(out, "passwords are 1 to %d bytes", CATALOG_PASSWORD_MAX);
+        return;
+    }
+    CatalogStatus st = catalog_user_create(env->catalog, name, w->word[3]);
+    if (st == CATALOG_OK)
+        log_info("user %s created", name);
+    reply_catalog(out, st, "User", name);
+}
+
+static void cmd_connect(Session *s, const SessionEnv *env, RequestWords *w, Buf *out)
+{
+    if (s->state == SESSION_NEW) {
+        reply_unauthorized(out);
+        return;
+    }
+    if (w->n != 2) {
+        reply_bad_request(out, "usage: connect DATABASE");
+        return;
+    }
+    const char *name = w->word[1];
+    if (!catalog_name_valid(name)) {
+        reply_invalid_name(out, "database", name);
+        return;
+    }
+    if (s->in_tx) {
+        reply_bad_request(out, "a transaction is open: commit or rollback first");
+        return;
+    }
+    int64_t id = 0;
+    CatalogStatus st = catalog_database_find(env->catalog, name, &id);
+    if (st != CATALOG_OK) {
+        reply_catalog(out, st, "Database", name);
+        return;
+    }
+    if (!s->user.super) {
+        CatalogAccess access = CATALOG_ACCESS_NONE;
+        if (catalog_database_access(env->catalog, s->user.id, id, &access) != CATALOG_OK) {
+            reply_internal(out);
+            return;
+        }
+        if (access == CATALOG_ACCESS_NONE) {
+            buf_printf(out,
+                       "Error: Access Denied: User \"%s\" does not have access over Database "
+                       "\"%s\"\n",
+                       s->user.name, name);
+            return;
+        }
+    }
+    PoolDb *db = NULL;
+    char err[512] = "";
+    PoolStatus ps = pool_acquire(env->pool, id, &db, err, sizeof(err));
+    if (ps == POOL_BUSY) {
+        buf_printf(out, "Error: Server Busy: %s; try again later\n", err);
+        return;
+    }
+    if (ps != POOL_OK) {
+        log_error("cannot open database %s: %s", name, err);
+        reply_internal(out);
+        return;
+    }
+    duckdb_connection con = NULL;
+    if (duckdb_connect(pool_db_handle(db), &con) != DuckDBSuccess) {
+        pool_release(env->pool, db);
+        log_error("cannot connect to database %s", name);
+        reply_internal(out);
+        return;
+    }
+    leave_database(s, env);
+    s->db = db;
+    pthread_mutex_lock(&s->con_lock);
+    s->con = con;
+    pthread_mutex_unlock(&s->con_lock);
+    snprintf(s->database, sizeof(s->database), "%s", name);
+    s->state = SESSION_CONNECTED;
+    reply_success(out);
+}
+
+static void cmd_disconnect(Session *s, const SessionEnv *env, RequestWords *w, Buf *out)
+{
+    if (s->state == SESSION_NEW) {
+        reply_unauthorized(out);
+        return;
+    }
+    if (w->n != 1) {
+        reply_bad_request(out, "usage: disconnect");
+        return;
+    }
+    if (s->state != SESSION_CONNECTED) {
+        reply_bad_request(out, "not connected to a database");
+        return;
+    }
+    if (s->in_tx) {
+        reply_bad_request(out, "a transaction is open: commit or rollback first");
+        return;
+    }
+    leave_database(s, env);
+    reply_success(out);
+}
+
+typedef enum { TX_BEGIN, TX_COMMIT, TX_ROLLBACK } TxCommand;
+
+static void cmd_transaction(Session *s, TxCommand what, Buf *out)
+{
+    if (s->state == SESSION_NEW) {
+        reply_unauthorized(out);
+        return;
+    }
+    if (s->state != SESSION_CONNECTED) {
+        reply_bad_request(out, "not connected to a database (use: connect DATABASE)");
+        return;
+    }
+    if (what == TX_BEGIN) {
+        if (s->in_tx) {
+            reply_bad_request(out, "a transaction is already open");
+            return;
+        }
+        if (query_exec_simple(s->con, "BEGIN TRANSACTION", out) == 0) {
+            s->in_tx = true;
+            reply_success(out);
+        }
+        return;
+    }
+    if (!s->in_tx) {
+        reply_bad_request(out, "no transaction is open");
+        return;
+    }
+    /* Either way the transaction is over: DuckDB ends it even when COMMIT
+     * fails. DuckDB also answers COMMIT of an aborted transaction with
+     * success while rolling it back; a client must not believe its work was
+     * kept, so after a failed statement a probe tells whether the
+     * transaction is still alive. */
+    bool had_error = s->tx_error;
+    s->in_tx = false;
+    s->tx_error = false;
+    if (what == TX_COMMIT && had_error && query_exec_simple(s->con, "SELECT 1", NULL) != 0) {
+        if (query_exec_simple(s->con, "ROLLBACK", out) == 0)
+            buf_append_str(out, "Error: Transaction Aborted: a statement in the transaction "
+                                "failed, so it was rolled back\n");
+        return;
+    }
+    if (query_exec_simple(s->con, what == TX_COMMIT ? "COMMIT" : "ROLLBACK", out) == 0)
+        reply_success(out);
+}
+
+static void cmd_update(Session *s, const SessionEnv *env, RequestWords *w, Buf *out)
+{
+    if (!s->user.super || s->state == SESSION_NEW) {
+        reply_unauthorized(out);
+        return;
+    }
+    if (request_word_is(w->word[1], "database")) {
+        if (w->n != 4) {
+            reply_bad_request(out, "usage: update database OLD NEW");
+            return;
+        }
+        for (int i = 2; i < 4; i++) {
+            if (!catalog_name_valid(w->word[i])) {
+                reply_invalid_name(out, "database", w->word[i]);
+                return;
+            }
+        }
+        CatalogStatus st = catalog_database_rename(env->catalog, w->word[2], w->word[3]);
+        if (st == CATALOG_OK)
+            log_info("database %s renamed to %s", w->word[2], w->word[3]);
+        reply_catalog(out, st, "Database", st == CATALOG_EXISTS ? w->word[3] : w->word[2]);
+        return;
+    }
+    bool is_name = w->n >= 3 && request_word_is(w->word[2], "username");
+    bool is_password = w->n >= 3 && request_word_is(w->word[2], "password");
+    if (w->n != 5 || (!is_name && !is_password)) {
+        reply_bad_request(out, "usage: update user username OLD NEW | update user password USER "
+                               "NEW");
+        return;
+    }
+    const char *user = w->word[3];
+    if (!catalog_name_valid(user)) {
+        reply_invalid_name(out, "user", user);
+        return;
+    }
+    CatalogStatus st;
+    if (is_name) {
+        if (!catalog_name_valid(w->word[4])) {
+            reply_invalid_name(out, "user", w->word[4]);
+            return;
+        }
+        if (strcmp(user, CATALOG_SUPER_USER) == 0) {
+            reply_bad_request(out, "the super user %s cannot be renamed", CATALOG_SUPER_USER);
+            return;
+        }
+        st = catalog_user_rename(env->catalog, user, w->word[4]);
+        if (st == CATALOG_OK)
+            log_info("user %s renamed to %s", user, w->word[4]);
+        reply_catalog(out, st, "User", st == CATALOG_EXISTS ? w->word[4] : user);
+        return;
+    }
+    if (!password_valid(w->word[4])) {
+        reply_bad_request(out, "passwords are 1 to %d bytes", CATALOG_PASSWORD_MAX);
+        return;
+    }
+    st = catalog_user_set_password(env->catalog, user, w->word[4]);
+    if (st == CATALOG_OK)
+        log_info("password of user %s changed", user);
+    reply_catalog(out, st, "User", user);
+}
+
+static void run_sql(Session *s, const char *sql, QueryIo *io, SessionAction *action)
+{
+    if (s->state == SESSION_NEW) {
+        reply_unauthorized(io->out);
+        return;
+    }
+    if (s->state != SESSION_CONNECTED) {
+        reply_bad_request(io->out, "not connected to a database (use: connect DATABASE)");
+        return;
+    }
+    QueryStatus st = query_run(s->con, sql, s->in_tx, io);
+    if (st == QUERY_CLIENT_GONE)
+        *action = SESSION_CLOSE;
+    else if (st == QUERY_FAILED && s->in_tx)
+        s->tx_error = true;
+}
+
+/* ---- dispatch --------------------------------------------------------- */
+
+/*
+ * Recognises the transaction commands and their SQL spellings: the whole
+ * request, case-insensitive, with an optional trailing ';'.
+ */
+static bool transaction_command(const char *text, size_t len, TxCommand *out)
+{
+    static const struct {
+        const char *text;
+        TxCommand cmd;
+    } forms[] = {
+        {"start transaction", TX_BEGIN},       {"begin", TX_BEGIN},
+        {"begin transaction", TX_BEGIN},       {"commit", TX_COMMIT},
+        {"commit transaction", TX_COMMIT},     {"end", TX_COMMIT},
+        {"end transaction", TX_COMMIT},        {"rollback", TX_ROLLBACK},
+        {"rollback transaction", TX_ROLLBACK}, {"abort", TX_ROLLBACK},
+        {"abort transaction", TX_ROLLBACK},
+    };
+    char norm[32];
+    size_t n = 0;
+    bool space = false;
+    for (size_t i = 0; i < len; i++) {
+        char ch = text[i];
+        if (ch == ' ' || ch == '\t') {
+            space = n > 0;
+            continue;
+        }
+        if (ch == ';' && i + 1 == len)
+            break;
+        if (n + 2 >= sizeof(norm))
+            return false;
+        if (space)
+            norm[n++] = ' ';
+        space = false;
+        norm[n++] = (char)tolower((unsigned char)ch);
+    }
+    norm[n] = '\0';
+    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+        if (strcmp(norm, forms[i].text) == 0) {
+            *out = forms[i].cmd;
+            return true;
+        }
+    }
+    return false;
+}
+
+SessionAction session_handle(Session *s, const SessionEnv *env, RequestStatus status, char *text,
+                             size_t len, QueryIo *io)
+{
+    Buf *out = io->out;
+    SessionAction action = SESSION_CONTINUE;
+    switch (status) {
+    case REQUEST_OK:
+        break;
+    case REQUEST_TOO_LONG:
+        buf_printf(out, "Error: Request Too Large: the limit is %lld bytes\n",
+                   (long long)env->cfg->max_request_bytes);
+        return action;
+    case REQUEST_BAD:
+        reply_bad_request(out, "malformed request (a NUL byte, or a bad @LENGTH line)");
+        return action;
+    case REQUEST_NONE:
+        return action;
+    }
+
+    if (strspn(text, " \t") == len) {
+        reply_bad_request(out, "empty request");
+        return action;
+    }
+    TxCommand tx;
+    if (len < 32 && transaction_command(text, len, &tx)) {
+        cmd_transaction(s, tx, out);
+        return action;
+    }
+
+    char copy[COMMAND_MAX];
+    RequestWords w = {0};
+    bool split = len < sizeof(copy);
+    if (split) {
+        memcpy(copy, text, len + 1);
+        split = request_split(copy, &w) == 0 && w.n > 0;
+    }
+    const char *first = split ? w.word[0] : "";
+    if (split && request_word_is(first, "login")) {
+        cmd_login(s, env, &w, out);
+    } else if (split && w.n >= 2 && request_word_is(first, "create") &&
+               (request_word_is(w.word[1], "database") || request_word_is(w.word[1], "user"))) {
+        cmd_create(s, env, &w, out);
+    } else if (split && request_word_is(first, "connect")) {
+        cmd_connect(s, env, &w, out);
+    } else if (split && request_word_is(first, "disconnect")) {
+        cmd_disconnect(s, env, &w, out);
+    } else if (split && w.n >= 2 && request_word_is(first, "update") &&
+               (request_word_is(w.word[1], "database") || request_word_is(w.word[1], "user")) &&
+               !(w.n >= 3 && request_word_is(w.word[2], "set"))) {
+        cmd_update(s, env, &w, out);
+    } else if (split && w.n == 1 &&
+               (request_word_is(first, "quit") || request_word_is(first, "exit"))) {
+        reply_success(out);
+        action = SESSION_CLOSE;
+    } else {
+        run_sql(s, text, io, &action);
+    }
+    return action;
+}
+
+void session_interrupt(Session *s)
+{
+    pthread_mutex_lock(&s->con_lock);
+    if (s->con)
+        duckdb_interrupt(s->con);
+    pthread_mutex_unlock(&s->con_lock);
+}
+
+void session_free(Session *s, const SessionEnv *env)
+{
+    if (!s)
+        return;
+    if (s->in_tx)
+        log_info("rolling back the open transaction of user %s on %s", s->user.name, s->database);
+    leave_database(s, env);
+    request_reader_free(&s->reader);
+    pthread_mutex_destroy(&s->con_lock);
+    free(s);
+}

@@ -1,0 +1,92 @@
+/*
+ * session: one client's protocol state and the commands it can send.
+ *
+ * A Session is created by the server module for each accepted socket and
+ * is owned by exactly one thread at a time: the I/O thread while it waits
+ * for a request, or one worker while its requests run (server.c hands it
+ * over through queues). So its fields need no lock, except `con`, which the
+ * server's shutdown path reads from another thread to interrupt a running
+ * query, and which is therefore changed only under `con_lock`.
+ *
+ * States (changed only in session.c):
+ *
+ *   SESSION_NEW --login--> SESSION_AUTHED --connect--> SESSION_CONNECTED
+ *                                  ^                        |
+ *                                  +------disconnect--------+
+ *
+ * `in_tx` is true in SESSION_CONNECTED between start transaction and
+ * commit/rollback. Closing a session rolls back an open transaction (by
+ * disconnecting from DuckDB) and unpins its database.
+ */
+#ifndef TCPDUCKDB_SESSION_H
+#define TCPDUCKDB_SESSION_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "catalog.h"
+#include "config.h"
+#include "duckdb.h"
+#include "pool.h"
+#include "query.h"
+#include "request.h"
+
+typedef enum { SESSION_NEW, SESSION_AUTHED, SESSION_CONNECTED } SessionState;
+
+/* What the server needs; shared by every session, read-only. */
+typedef struct SessionEnv {
+    const Config *cfg;
+    Catalog *catalog;
+    Pool *pool;
+} SessionEnv;
+
+typedef struct Session Session;
+struct Session {
+    int fd;
+    RequestReader reader;
+
+    /* Protocol state, session.c only. */
+    SessionState state;
+    bool in_tx;
+    bool tx_error; /* a statement failed inside the open transaction */
+    CatalogUser user;
+    char database[CATALOG_NAME_MAX + 1];
+    PoolDb *db;
+    pthread_mutex_t con_lock; /* guards con against the shutdown interrupt */
+    duckdb_connection con;
+
+    /* Server bookkeeping, server.c only. */
+    Session *prev, *next;     /* all sessions */
+    Session *next_job;        /* worker queue / return queue link */
+    bool busy;                /* owned by a worker (I/O thread writes it) */
+    bool eof;                 /* the client closed its side */
+    const char *close_reason; /* error line to send before closing, or NULL */
+    int64_t last_active_ms;
+    RequestStatus pending; /* a request the I/O thread extracted */
+    char *pending_text;
+    size_t pending_len;
+};
+
+typedef enum { SESSION_CONTINUE, SESSION_CLOSE } SessionAction;
+
+Session *session_new(int fd);
+
+/*
+ * Handles one request (as returned by request_next) and appends its answer
+ * to io->out, streaming large answers through io->flush. Returns
+ * SESSION_CLOSE after `quit` or when the client is gone.
+ */
+SessionAction session_handle(Session *s, const SessionEnv *env, RequestStatus status, char *text,
+                             size_t len, QueryIo *io);
+
+/* Interrupts the query the session is running, if any. Any thread. */
+void session_interrupt(Session *s);
+
+/*
+ * Leaves the database (rolling back an open transaction), closes the socket
+ * and frees the session. Accepts NULL.
+ */
+void session_free(Session *s, const SessionEnv *env);
+
+#endif

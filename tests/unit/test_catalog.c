@@ -1,0 +1,285 @@
+/*
+ * Unit tests of catalog.c against a real SQLite file in a temporary
+ * directory (removed at the end). The file is also read directly with the
+ * SQLite API to check what is stored, not only what the catalog returns.
+ */
+#include <dirent.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "catalog.h"
+#include "log.h"
+#include "unit.h"
+
+/* Entries in catalog.c's migrations[]: bump with each new schema step. */
+#define MIGRATIONS 1
+
+static char dir[] = "/tmp/test_catalog.XXXXXX";
+static char path[sizeof(dir) + 32];
+
+/* Runs a one-value query on the file at `file`; copies a text result into out. */
+static bool query_text(const char *file, const char *sql, char *out, size_t outlen)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    bool ok = false;
+    out[0] = '\0';
+    if (sqlite3_open_v2(file, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+        goto out;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+        snprintf(out, outlen, "%s", (const char *)sqlite3_column_text(st, 0));
+        ok = true;
+    }
+out:
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return ok;
+}
+
+static void test_name_valid(void)
+{
+    char name[80];
+    CHECK(catalog_name_valid("duck"));
+    CHECK(catalog_name_valid("A"));
+    CHECK(catalog_name_valid("_"));
+    CHECK(catalog_name_valid("_1"));
+    CHECK(catalog_name_valid("Sales_2024"));
+    memset(name, 'a', 63);
+    name[63] = '\0';
+    CHECK(catalog_name_valid(name));
+    name[63] = 'a';
+    name[64] = '\0';
+    CHECK(!catalog_name_valid(name));
+    CHECK(!catalog_name_valid(""));
+    CHECK(!catalog_name_valid("1abc"));
+    CHECK(!catalog_name_valid("9"));
+    CHECK(!catalog_name_valid("../etc"));
+    CHECK(!catalog_name_valid("a/b"));
+    CHECK(!catalog_name_valid("a.b"));
+    CHECK(!catalog_name_valid("a-b"));
+    CHECK(!catalog_name_valid("a b"));
+    CHECK(!catalog_name_valid(" a"));
+    CHECK(!catalog_name_valid("a\n"));
+    CHECK(!catalog_name_valid("\xc3\xa9t\xc3\xa9")); /* "été" */
+    CHECK(!catalog_name_valid("na\xc3\xafve"));      /* "naïve" */
+    CHECK(!catalog_name_valid("\xe6\x97\xa5"));      /* a CJK character */
+}
+
+typedef struct FileCalls {
+    int calls;
+    int64_t last_id;
+    int rc;
+} FileCalls;
+
+static int create_file(int64_t id, void *ctx)
+{
+    FileCalls *f = ctx;
+    f->calls++;
+    f->last_id = id;
+    return f->rc;
+}
+
+static void test_users(Catalog *c)
+{
+    char verifier[512];
+    CHECK(query_text(path, "SELECT verifier FROM users WHERE name = 'duck' AND is_super = 1",
+                     verifier, sizeof(verifier)));
+    CHECK(strncmp(verifier, "SCRAM-SHA-256$", 14) == 0);
+    CHECK(strstr(verifier, "duck") == NULL);
+
+    CatalogUser u = {0};
+    CHECK(catalog_login(c, "duck", "duck", &u) == CATALOG_OK);
+    CHECK_STR(u.name, "duck");
+    CHECK(u.super);
+    CHECK(u.id > 0);
+    CatalogUser untouched = {.id = 42};
+    CHECK(catalog_login(c, "duck", "wrong", &untouched) == CATALOG_DENIED);
+    CHECK(untouched.id == 42);
+    CHECK(catalog_login(c, "nobody", "duck", &untouched) == CATALOG_DENIED);
+    CHECK(catalog_login(c, "../etc", "duck", &untouched) == CATALOG_DENIED);
+    CHECK(catalog_login(c, "", "duck", &untouched) == CATALOG_DENIED);
+    CHECK(catalog_super_has_default_password(c));
+
+    CHECK(catalog_user_create(c, "alice", "pw1") == CATALOG_OK);
+    CHECK(catalog_user_create(c, "alice", "other") == CATALOG_EXISTS);
+    CHECK(catalog_user_create(c, "duck", "other") == CATALOG_EXISTS);
+    CHECK(catalog_login(c, "alice", "other", &u) == CATALOG_DENIED);
+    CHECK(catalog_login(c, "alice", "pw1", &u) == CATALOG_OK);
+    CHECK_STR(u.name, "alice");
+    CHECK(!u.super);
+    int64_t alice_id = u.id;
+    CHECK(query_text(path, "SELECT verifier FROM users WHERE name = 'alice'", verifier,
+                     sizeof(verifier)));
+    CHECK(strncmp(verifier, "SCRAM-SHA-256$", 14) == 0);
+
+    CHECK(catalog_user_rename(c, "alice", "bob") == CATALOG_OK);
+    CHECK(catalog_login(c, "alice", "pw1", &u) == CATALOG_DENIED);
+    CHECK(catalog_login(c, "bob", "pw1", &u) == CATALOG_OK);
+    CHECK(u.id == alice_id);
+    CHECK_STR(u.name, "bob");
+    CHECK(catalog_user_rename(c, "nobody", "carol") == CATALOG_NOT_FOUND);
+    CHECK(catalog_user_rename(c, "bob", "duck") == CATALOG_EXISTS);
+
+    CHECK(catalog_user_set_password(c, "bob", "pw2") == CATALOG_OK);
+    CHECK(catalog_login(c, "bob", "pw1", &u) == CATALOG_DENIED);
+    CHECK(catalog_login(c, "bob", "pw2", &u) == CATALOG_OK);
+    CHECK(catalog_user_set_password(c, "nobody", "pw") == CATALOG_NOT_FOUND);
+
+    CHECK(catalog_user_set_password(c, "duck", "a better password") == CATALOG_OK);
+    CHECK(!catalog_super_has_default_password(c));
+    CHECK(catalog_login(c, "duck", "duck", &u) == CATALOG_DENIED);
+    CHECK(catalog_login(c, "duck", "a better password", &u) == CATALOG_OK);
+}
+
+static void test_databases(Catalog *c, int64_t *out_sales_id)
+{
+    FileCalls ok = {0}, fail = {.rc = -1};
+    int64_t id = 0, found = 0;
+    CHECK(catalog_database_create(c, "analytics", create_file, &ok, &id) == CATALOG_OK);
+    CHECK(ok.calls == 1 && ok.last_id == id && id > 0);
+    CHECK(catalog_database_find(c, "analytics", &found) == CATALOG_OK);
+    CHECK(found == id);
+
+    int64_t other = -7;
+    CHECK(catalog_database_create(c, "analytics", create_file, &ok, &other) == CATALOG_EXISTS);
+    CHECK(ok.calls == 1); /* no file for a duplicate */
+    CHECK(other == -7);
+
+    CHECK(catalog_database_create(c, "broken", create_file, &fail, &other) != CATALOG_OK);
+    CHECK(fail.calls == 1);
+    CHECK(other == -7);
+    CHECK(catalog_database_find(c, "broken", &found) == CATALOG_NOT_FOUND);
+    char count[32];
+    CHECK(query_text(path, "SELECT count(*) FROM databases WHERE name = 'broken'", count,
+                     sizeof(count)));
+    CHECK_STR(count, "0");
+
+    int64_t second = 0;
+    CHECK(catalog_database_create(c, "reports", create_file, &ok, &second) == CATALOG_OK);
+    CHECK(second != id);
+
+    CHECK(catalog_database_rename(c, "analytics", "sales") == CATALOG_OK);
+    CHECK(catalog_database_find(c, "analytics", &found) == CATALOG_NOT_FOUND);
+    CHECK(catalog_database_find(c, "sales", &found) == CATALOG_OK);
+    CHECK(found == id); /* a rename keeps the id, hence the file */
+    CHECK(catalog_database_rename(c, "nothing", "x") == CATALOG_NOT_FOUND);
+    CHECK(catalog_database_rename(c, "sales", "reports") == CATALOG_EXISTS);
+
+    CatalogUser bob = {0};
+    CatalogAccess access = CATALOG_ACCESS_WRITE;
+    CHECK(catalog_login(c, "bob", "pw2", &bob) == CATALOG_OK);
+    CHECK(catalog_database_access(c, bob.id, id, &access) == CATALOG_OK);
+    CHECK(access == CATALOG_ACCESS_NONE);
+    *out_sales_id = id;
+}
+
+static void test_reopen(int64_t sales_id)
+{
+    char err[256] = "";
+    /* A different super password on a later start changes nothing. */
+    Catalog *c = catalog_open(path, "ignored", err, sizeof(err));
+    CHECK(c != NULL);
+    if (!c) {
+        fprintf(stderr, "  %s\n", err);
+        return;
+    }
+    CatalogUser u = {0};
+    int64_t found = 0;
+    CHECK(catalog_login(c, "duck", "a better password", &u) == CATALOG_OK);
+    CHECK(catalog_login(c, "duck", "ignored", &u) == CATALOG_DENIED);
+    CHECK(!catalog_super_has_default_password(c));
+    CHECK(catalog_login(c, "bob", "pw2", &u) == CATALOG_OK);
+    CHECK(catalog_database_find(c, "sales", &found) == CATALOG_OK);
+    CHECK(found == sales_id);
+    CHECK(catalog_database_find(c, "reports", &found) == CATALOG_OK);
+    catalog_close(c);
+
+    char users[32];
+    CHECK(query_text(path, "SELECT count(*) FROM users WHERE is_super = 1", users, sizeof(users)));
+    CHECK_STR(users, "1");
+    char version[32];
+    CHECK(query_text(path, "PRAGMA user_version", version, sizeof(version)));
+    char want[32];
+    snprintf(want, sizeof(want), "%d", MIGRATIONS);
+    CHECK_STR(version, want);
+}
+
+static void test_open_failures(void)
+{
+    char err[256] = "";
+    char missing[sizeof(path) + 32];
+    snprintf(missing, sizeof(missing), "%s/no/such/dir/catalog.db", dir);
+    CHECK(catalog_open(missing, "duck", err, sizeof(err)) == NULL);
+    CHECK(err[0] != '\0');
+
+    /* A catalog from a newer server is refused, not downgraded. */
+    char newer[sizeof(path) + 32];
+    snprintf(newer, sizeof(newer), "%s/newer.db", dir);
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open(newer, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    err[0] = '\0';
+    CHECK(catalog_open(newer, "duck", err, sizeof(err)) == NULL);
+    CHECK(strstr(err, "newer") != NULL);
+}
+
+/* Removes the temporary directory and the files in it. */
+static void remove_dir(void)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char file[sizeof(dir) + 300];
+        snprintf(file, sizeof(file), "%s/%s", dir, e->d_name);
+        CHECK(unlink(file) == 0);
+    }
+    closedir(d);
+    CHECK(rmdir(dir) == 0);
+}
+
+static void test_catalog_file(void)
+{
+    char err[256] = "";
+    Catalog *c = catalog_open(path, "duck", err, sizeof(err));
+    CHECK(c != NULL);
+    if (!c) {
+        fprintf(stderr, "  %s\n", err);
+        return;
+    }
+    int64_t sales_id = 0;
+    unit_current = "test_users";
+    test_users(c);
+    unit_current = "test_databases";
+    test_databases(c, &sales_id);
+    catalog_close(c);
+    catalog_close(NULL);
+    unit_current = "test_reopen";
+    test_reopen(sales_id);
+}
+
+int main(void)
+{
+    log_set_level(LOG_WARN);
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    snprintf(path, sizeof(path), "%s/catalog.db", dir);
+    UNIT_RUN(test_name_valid);
+    UNIT_RUN(test_catalog_file);
+    UNIT_RUN(test_open_failures);
+    remove_dir();
+    return unit_summary("test_catalog");
+}
