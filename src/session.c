@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "reply.h"
 
 /* Requests longer than this are never commands (they are SQL). */
 #define COMMAND_MAX 4096
@@ -28,68 +29,6 @@ Session *session_new(int fd)
     s->state = SESSION_NEW;
     pthread_mutex_init(&s->con_lock, NULL);
     return s;
-}
-
-/* ---- answers ---------------------------------------------------------- */
-
-static void reply_success(Buf *out)
-{
-    buf_append(out, "success\n", 8);
-}
-
-static void reply_unauthorized(Buf *out)
-{
-    buf_append_str(out, "Error: Unauthorized\n");
-}
-
-static void reply_internal(Buf *out)
-{
-    buf_append_str(out, "Error: Internal Error\n");
-}
-
-static void reply_bad_request(Buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void reply_bad_request(Buf *out, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    buf_printf(out, "Error: Bad Request: %s\n", msg);
-}
-
-static void reply_invalid_name(Buf *out, const char *what, const char *name)
-{
-    char shown[80];
-    /* Quote at most a prefix of what the client sent, with control bytes hidden. */
-    size_t i = 0;
-    for (; name[i] && i < 64; i++)
-        shown[i] = isprint((unsigned char)name[i]) && name[i] != '"' ? name[i] : '?';
-    shown[i] = '\0';
-    reply_bad_request(out, "invalid %s name \"%s%s\" (names match %s)", what, shown,
-                      name[i] ? "..." : "", CATALOG_NAME_RULE);
-}
-
-/* Answers a catalog failure for `kind` ("Database"/"User") named `name`. */
-static void reply_catalog(Buf *out, CatalogStatus st, const char *kind, const char *name)
-{
-    switch (st) {
-    case CATALOG_OK:
-        reply_success(out);
-        break;
-    case CATALOG_NOT_FOUND:
-        buf_printf(out, "Error: %s %s Does Not Exist\n", kind, name);
-        break;
-    case CATALOG_EXISTS:
-        buf_printf(out, "Error: %s %s Already Exists\n", kind, name);
-        break;
-    case CATALOG_DENIED:
-        reply_unauthorized(out);
-        break;
-    case CATALOG_ERROR:
-        reply_internal(out);
-        break;
-    }
 }
 
 /* ---- helpers ---------------------------------------------------------- */
