@@ -46,7 +46,7 @@ static const char *const migrations[] = {
     "CREATE TABLE table_grants ("
     "  user_id INTEGER NOT NULL,"
     "  database_id INTEGER NOT NULL,"
-    "  table_name TEXT NOT NULL,"
+    "  table_name TEXT NOT NULL COLLATE NOCASE,"
     "  privileges INTEGER NOT NULL CHECK (privileges BETWEEN 1 AND 15),"
     "  PRIMARY KEY (user_id, database_id, table_name),"
     "  FOREIGN KEY (user_id, database_id)"
@@ -380,29 +380,261 @@ CatalogStatus catalog_database_rename(Catalog *c, const char *old_name, const ch
     return write2(c, "UPDATE databases SET name = ?2 WHERE name = ?1", old_name, new_name);
 }
 
-CatalogStatus catalog_database_access(Catalog *c, int64_t user_id, int64_t db_id,
-                                      CatalogAccess *out_access)
+CatalogStatus catalog_user_find(Catalog *c, const char *name, CatalogUser *out_user)
+{
+    char verifier[SCRAM_VERIFIER_MAX];
+    return lookup_user(c, name, out_user, verifier);
+}
+
+unsigned catalog_access_cap(CatalogAccess access)
+{
+    switch (access) {
+    case CATALOG_ACCESS_WRITE:
+        return CATALOG_PRIV_ALL;
+    case CATALOG_ACCESS_READ:
+        return CATALOG_PRIV_SELECT;
+    case CATALOG_ACCESS_NONE:
+        break;
+    }
+    return 0;
+}
+
+/* Runs a statement whose parameters are (int64 a, int64 b[, text t][, int64 n]). */
+typedef struct Params {
+    int64_t a, b;
+    const char *text;
+    int64_t n;
+    bool has_n;
+} Params;
+
+static CatalogStatus run_locked(Catalog *c, const char *sql, const Params *p, bool need_change)
+{
+    sqlite3_stmt *st = prepare(c, sql);
+    CatalogStatus status = CATALOG_ERROR;
+    if (!st)
+        return status;
+    sqlite3_bind_int64(st, 1, p->a);
+    sqlite3_bind_int64(st, 2, p->b);
+    if (p->text)
+        sqlite3_bind_text(st, 3, p->text, -1, SQLITE_STATIC);
+    if (p->has_n)
+        sqlite3_bind_int64(st, 4, p->n);
+    status = step_write(c, st);
+    if (!need_change && status == CATALOG_NOT_FOUND)
+        status = CATALOG_OK;
+    sqlite3_finalize(st);
+    return status;
+}
+
+CatalogStatus catalog_grant_database(Catalog *c, int64_t db_id, int64_t user_id,
+                                     CatalogAccess access)
+{
+    Params p = {
+        .a = user_id, .b = db_id, .text = access == CATALOG_ACCESS_WRITE ? "write" : "read"};
+    pthread_mutex_lock(&c->lock);
+    CatalogStatus st = run_locked(c,
+                                  "INSERT INTO database_grants (user_id, database_id, access) "
+                                  "VALUES (?1, ?2, ?3) ON CONFLICT DO UPDATE SET access = ?3",
+                                  &p, true);
+    pthread_mutex_unlock(&c->lock);
+    return st;
+}
+
+CatalogStatus catalog_revoke_database(Catalog *c, int64_t db_id, int64_t user_id)
+{
+    Params p = {.a = user_id, .b = db_id};
+    pthread_mutex_lock(&c->lock);
+    CatalogStatus st = run_locked(
+        c, "DELETE FROM database_grants WHERE user_id = ?1 AND database_id = ?2", &p, false);
+    pthread_mutex_unlock(&c->lock);
+    return st;
+}
+
+/* The database grant, read under the lock the caller holds. */
+static CatalogStatus access_locked(Catalog *c, int64_t user_id, int64_t db_id,
+                                   CatalogAccess *out_access)
 {
     CatalogStatus status = CATALOG_ERROR;
-    pthread_mutex_lock(&c->lock);
     sqlite3_stmt *st = prepare(c, "SELECT access FROM database_grants "
                                   "WHERE user_id = ? AND database_id = ?");
+    if (!st)
+        return status;
+    sqlite3_bind_int64(st, 1, user_id);
+    sqlite3_bind_int64(st, 2, db_id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const char *a = (const char *)sqlite3_column_text(st, 0);
+        *out_access = a && strcmp(a, "write") == 0 ? CATALOG_ACCESS_WRITE : CATALOG_ACCESS_READ;
+        status = CATALOG_OK;
+    } else if (rc == SQLITE_DONE) {
+        *out_access = CATALOG_ACCESS_NONE;
+        status = CATALOG_OK;
+    } else {
+        log_error("catalog: grant lookup failed: %s", sqlite3_errmsg(c->db));
+    }
+    sqlite3_finalize(st);
+    return status;
+}
+
+CatalogStatus catalog_grant_table(Catalog *c, int64_t db_id, int64_t user_id, const char *table,
+                                  unsigned privs)
+{
+    CatalogAccess access = CATALOG_ACCESS_NONE;
+    Params p = {.a = user_id, .b = db_id, .text = table, .n = privs, .has_n = true};
+    pthread_mutex_lock(&c->lock);
+    CatalogStatus st = access_locked(c, user_id, db_id, &access);
+    if (st == CATALOG_OK && (privs & ~catalog_access_cap(access)) != 0)
+        st = CATALOG_DENIED;
+    if (st == CATALOG_OK)
+        st = run_locked(c,
+                        "INSERT INTO table_grants (user_id, database_id, table_name, privileges) "
+                        "VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO UPDATE "
+                        "SET privileges = privileges | ?4",
+                        &p, true);
+    pthread_mutex_unlock(&c->lock);
+    return st;
+}
+
+CatalogStatus catalog_revoke_table(Catalog *c, int64_t db_id, int64_t user_id, const char *table,
+                                   unsigned privs)
+{
+    Params p = {.a = user_id, .b = db_id, .text = table, .n = privs, .has_n = true};
+    pthread_mutex_lock(&c->lock);
+    CatalogStatus st = CATALOG_ERROR;
+    if (exec(c, "BEGIN IMMEDIATE") == 0) {
+        st = run_locked(c,
+                        "UPDATE table_grants SET privileges = privileges & ~?4 "
+                        "WHERE user_id = ?1 AND database_id = ?2 AND table_name = ?3 "
+                        "AND privileges & ~?4 != 0",
+                        &p, false);
+        if (st == CATALOG_OK)
+            st = run_locked(c,
+                            "DELETE FROM table_grants WHERE user_id = ?1 AND database_id = ?2 "
+                            "AND table_name = ?3 AND privileges & ~?4 = 0",
+                            &p, false);
+        if (st != CATALOG_OK || exec(c, "COMMIT") != 0) {
+            exec(c, "ROLLBACK");
+            st = CATALOG_ERROR;
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+    return st;
+}
+
+unsigned catalog_table_privileges(Catalog *c, int64_t db_id, int64_t user_id, const char *table)
+{
+    unsigned privs = 0;
+    pthread_mutex_lock(&c->lock);
+    sqlite3_stmt *st = prepare(c, "SELECT t.privileges, d.access FROM table_grants t "
+                                  "JOIN database_grants d USING (user_id, database_id) "
+                                  "WHERE t.user_id = ? AND t.database_id = ? AND t.table_name = ?");
     if (st) {
         sqlite3_bind_int64(st, 1, user_id);
         sqlite3_bind_int64(st, 2, db_id);
+        sqlite3_bind_text(st, 3, table, -1, SQLITE_STATIC);
         int rc = sqlite3_step(st);
         if (rc == SQLITE_ROW) {
-            const char *a = (const char *)sqlite3_column_text(st, 0);
-            *out_access = a && strcmp(a, "write") == 0 ? CATALOG_ACCESS_WRITE : CATALOG_ACCESS_READ;
-            status = CATALOG_OK;
-        } else if (rc == SQLITE_DONE) {
-            *out_access = CATALOG_ACCESS_NONE;
-            status = CATALOG_OK;
-        } else {
-            log_error("catalog: grant lookup failed: %s", sqlite3_errmsg(c->db));
+            const char *a = (const char *)sqlite3_column_text(st, 1);
+            CatalogAccess access =
+                a && strcmp(a, "write") == 0 ? CATALOG_ACCESS_WRITE : CATALOG_ACCESS_READ;
+            privs = (unsigned)sqlite3_column_int(st, 0) & catalog_access_cap(access);
+        } else if (rc != SQLITE_DONE) {
+            log_error("catalog: table grant lookup failed: %s", sqlite3_errmsg(c->db));
         }
     }
     sqlite3_finalize(st);
     pthread_mutex_unlock(&c->lock);
+    return privs;
+}
+
+int catalog_table_grants_prune(Catalog *c, int64_t db_id, const char *const *tables, size_t n)
+{
+    int removed = -1;
+    sqlite3_stmt *sel = NULL, *del = NULL;
+    pthread_mutex_lock(&c->lock);
+    if (exec(c, "BEGIN IMMEDIATE") != 0)
+        goto out;
+    sel = prepare(c, "SELECT DISTINCT table_name FROM table_grants WHERE database_id = ?");
+    del = prepare(c, "DELETE FROM table_grants WHERE database_id = ? AND table_name = ?");
+    if (!sel || !del)
+        goto rollback;
+    sqlite3_bind_int64(sel, 1, db_id);
+    int count = 0, rc;
+    while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(sel, 0);
+        bool exists = false;
+        for (size_t i = 0; name && i < n && !exists; i++)
+            exists = sqlite3_stricmp(tables[i], name) == 0;
+        if (exists || !name)
+            continue;
+        log_info("dropping the grants on table %s of database %lld: the table is gone", name,
+                 (long long)db_id);
+        sqlite3_reset(del);
+        sqlite3_bind_int64(del, 1, db_id);
+        sqlite3_bind_text(del, 2, name, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(del) != SQLITE_DONE)
+            goto rollback;
+        count += sqlite3_changes(c->db);
+    }
+    if (rc != SQLITE_DONE || exec(c, "COMMIT") != 0)
+        goto rollback;
+    removed = count;
+    goto out;
+rollback:
+    log_error("catalog: pruning table grants failed: %s", sqlite3_errmsg(c->db));
+    exec(c, "ROLLBACK");
+out:
+    sqlite3_finalize(sel);
+    sqlite3_finalize(del);
+    pthread_mutex_unlock(&c->lock);
+    return removed;
+}
+
+CatalogStatus catalog_list(Catalog *c, CatalogList what, int64_t filter,
+                           void (*row)(void *ctx, const char *const *cols, int ncols), void *ctx)
+{
+    static const char *const queries[] = {
+        [CATALOG_LIST_USERS] = "SELECT name, CASE is_super WHEN 1 THEN 'true' ELSE 'false' END "
+                               "FROM users ORDER BY name",
+        [CATALOG_LIST_DATABASES] =
+            "SELECT d.name, g.access FROM databases d LEFT JOIN database_grants g "
+            "ON g.database_id = d.id AND g.user_id = ?1 "
+            "WHERE ?1 = 0 OR g.user_id IS NOT NULL ORDER BY d.name",
+        [CATALOG_LIST_GRANTS] =
+            "SELECT d.name, g.access, t.table_name, t.privileges FROM database_grants g "
+            "JOIN databases d ON d.id = g.database_id "
+            "LEFT JOIN table_grants t USING (user_id, database_id) "
+            "WHERE g.user_id = ?1 ORDER BY d.name, t.table_name",
+    };
+    CatalogStatus status = CATALOG_ERROR;
+    pthread_mutex_lock(&c->lock);
+    sqlite3_stmt *st = prepare(c, queries[what]);
+    if (!st)
+        goto out;
+    if (what != CATALOG_LIST_USERS)
+        sqlite3_bind_int64(st, 1, filter);
+    int ncols = sqlite3_column_count(st), rc;
+    const char *cols[8];
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        for (int i = 0; i < ncols && i < 8; i++)
+            cols[i] = (const char *)sqlite3_column_text(st, i);
+        row(ctx, cols, ncols);
+    }
+    if (rc == SQLITE_DONE)
+        status = CATALOG_OK;
+    else
+        log_error("catalog: listing failed: %s", sqlite3_errmsg(c->db));
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&c->lock);
     return status;
+}
+
+CatalogStatus catalog_database_access(Catalog *c, int64_t user_id, int64_t db_id,
+                                      CatalogAccess *out_access)
+{
+    pthread_mutex_lock(&c->lock);
+    CatalogStatus st = access_locked(c, user_id, db_id, out_access);
+    pthread_mutex_unlock(&c->lock);
+    return st;
 }

@@ -91,4 +91,67 @@ CatalogStatus catalog_database_access(Catalog *c, int64_t user_id, int64_t db_id
                                       CatalogAccess *out_access)
     __attribute__((warn_unused_result));
 
+/* Finds a user by name (CATALOG_NOT_FOUND when there is none). */
+CatalogStatus catalog_user_find(Catalog *c, const char *name, CatalogUser *out_user)
+    __attribute__((warn_unused_result));
+
+/*
+ * Table privileges, a bit set. The values are stored in table_grants and
+ * equal the AUTHZ_* bits of the enforcement module.
+ */
+#define CATALOG_PRIV_SELECT 1u
+#define CATALOG_PRIV_INSERT 2u
+#define CATALOG_PRIV_UPDATE 4u
+#define CATALOG_PRIV_DELETE 8u
+#define CATALOG_PRIV_ALL 15u
+/* What a database grant allows table grants to give: read -> select only. */
+unsigned catalog_access_cap(CatalogAccess access);
+
+/* Sets the database grant of a user (replacing read by write or back). */
+CatalogStatus catalog_grant_database(Catalog *c, int64_t db_id, int64_t user_id,
+                                     CatalogAccess access) __attribute__((warn_unused_result));
+/* Removes the database grant and, with it, every table grant of the user on
+ * that database. CATALOG_OK even when there was none (revoking is idempotent). */
+CatalogStatus catalog_revoke_database(Catalog *c, int64_t db_id, int64_t user_id)
+    __attribute__((warn_unused_result));
+/*
+ * Adds `privs` to the user's grant on `table` (DuckDB's spelling of the
+ * name, schema main). CATALOG_DENIED when the user has no database grant or
+ * its cap does not allow `privs` (read allows select only).
+ */
+CatalogStatus catalog_grant_table(Catalog *c, int64_t db_id, int64_t user_id, const char *table,
+                                  unsigned privs) __attribute__((warn_unused_result));
+/* Removes `privs` from the user's grant on `table`; the grant goes when none is left. */
+CatalogStatus catalog_revoke_table(Catalog *c, int64_t db_id, int64_t user_id, const char *table,
+                                   unsigned privs) __attribute__((warn_unused_result));
+/*
+ * The privileges the user holds on `table` (compared case-insensitively, as
+ * DuckDB resolves names), already capped by the database grant. 0 when none
+ * or on error.
+ */
+unsigned catalog_table_privileges(Catalog *c, int64_t db_id, int64_t user_id, const char *table);
+/*
+ * Deletes the table grants on database `db_id` whose table is not in
+ * `tables` (`n` names, DuckDB's spelling): called after the super user
+ * dropped or renamed tables, so a grant never passes to a different table
+ * created later under the same name. Returns the number removed, or -1.
+ */
+int catalog_table_grants_prune(Catalog *c, int64_t db_id, const char *const *tables, size_t n);
+
+/*
+ * Listings for the `show` commands. `row` is called once per row with the
+ * row's text columns (a NULL column is NULL); strings are valid only during
+ * the call. The catalog lock is held meanwhile: `row` must not call back
+ * into the catalog.
+ *   CATALOG_LIST_USERS      name, super ("true"/"false")       (filter unused)
+ *   CATALOG_LIST_DATABASES  name, access                       (filter: a user id, or 0 for all;
+ *                                                               access NULL when filter is 0)
+ *   CATALOG_LIST_GRANTS     database, access, table, privileges bits in decimal
+ *                           (table NULL for a database without table grants)
+ */
+typedef enum { CATALOG_LIST_USERS, CATALOG_LIST_DATABASES, CATALOG_LIST_GRANTS } CatalogList;
+CatalogStatus catalog_list(Catalog *c, CatalogList what, int64_t filter,
+                           void (*row)(void *ctx, const char *const *cols, int ncols), void *ctx)
+    __attribute__((warn_unused_result));
+
 #endif

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "log.h"
 
 void query_append_error(Buf *out, const char *msg)
 {
@@ -147,7 +148,8 @@ static int64_t changed_rows(duckdb_result *res)
     return total;
 }
 
-QueryStatus query_run(duckdb_connection con, const char *sql, bool in_tx, QueryIo *io)
+QueryStatus query_run(duckdb_connection con, const char *sql, bool in_tx, QueryIo *io,
+                      bool *out_schema_changed)
 {
     Answer a = {.io = io, .start = io->out->len};
     duckdb_extracted_statements stmts = NULL;
@@ -172,7 +174,10 @@ QueryStatus query_run(duckdb_connection con, const char *sql, bool in_tx, QueryI
             answer_error(&a, duckdb_prepare_error(prep));
             goto out;
         }
-        if (duckdb_prepared_statement_type(prep) == DUCKDB_STATEMENT_TYPE_TRANSACTION) {
+        duckdb_statement_type type = duckdb_prepared_statement_type(prep);
+        if (type == DUCKDB_STATEMENT_TYPE_DROP || type == DUCKDB_STATEMENT_TYPE_ALTER)
+            *out_schema_changed = true;
+        if (type == DUCKDB_STATEMENT_TYPE_TRANSACTION) {
             answer_error(&a, n > 1 ? "Bad Request: a request with several statements may not "
                                      "contain transaction statements"
                                    : "Bad Request: use the commands start transaction, commit "
@@ -245,4 +250,44 @@ out:
     if (a.gone)
         return QUERY_CLIENT_GONE;
     return failed ? QUERY_FAILED : QUERY_OK;
+}
+
+int query_list_tables(duckdb_connection con, void (*fn)(void *ctx, const char *name), void *ctx)
+{
+    static const char sql[] =
+        "SELECT table_name FROM duckdb_tables() "
+        "WHERE database_name = current_database() AND schema_name = 'main' "
+        "UNION ALL SELECT view_name FROM duckdb_views() "
+        "WHERE database_name = current_database() AND schema_name = 'main' AND NOT internal";
+    duckdb_result res;
+    int rc = -1;
+    if (duckdb_query(con, sql, &res) != DuckDBSuccess) {
+        log_error("cannot list tables: %s", duckdb_result_error(&res));
+        goto out;
+    }
+    for (;;) {
+        duckdb_data_chunk chunk = duckdb_fetch_chunk(res);
+        if (!chunk)
+            break;
+        duckdb_vector v = duckdb_data_chunk_get_vector(chunk, 0);
+        duckdb_string_t *names = duckdb_vector_get_data(v);
+        uint64_t *validity = duckdb_vector_get_validity(v);
+        idx_t n = duckdb_data_chunk_get_size(chunk);
+        for (idx_t i = 0; i < n; i++) {
+            if (!duckdb_validity_row_is_valid(validity, i))
+                continue;
+            char name[1024];
+            uint32_t len = duckdb_string_t_length(names[i]);
+            if (len >= sizeof(name))
+                continue; /* longer than any name a grant accepts */
+            memcpy(name, duckdb_string_t_data(&names[i]), len);
+            name[len] = '\0';
+            fn(ctx, name);
+        }
+        duckdb_destroy_data_chunk(&chunk);
+    }
+    rc = 0;
+out:
+    duckdb_destroy_result(&res);
+    return rc;
 }

@@ -37,9 +37,19 @@ typedef enum {
 
 /*
  * Runs `sql` (NUL-terminated) on `con`. `in_tx` says whether the session has
- * an explicit transaction open.
+ * an explicit transaction open. *out_schema_changed is set when a DROP or
+ * ALTER statement ran (even if a later statement failed), so the caller can
+ * bring what refers to tables up to date.
  */
-QueryStatus query_run(duckdb_connection con, const char *sql, bool in_tx, QueryIo *io);
+QueryStatus query_run(duckdb_connection con, const char *sql, bool in_tx, QueryIo *io,
+                      bool *out_schema_changed);
+
+/*
+ * Calls `fn` with the name of every table and view of schema main of the
+ * connected database. Returns 0, or -1 when DuckDB fails (logged).
+ */
+int query_list_tables(duckdb_connection con, void (*fn)(void *ctx, const char *name), void *ctx)
+    __attribute__((warn_unused_result));
 
 /*
  * Runs one statement whose result is not needed (BEGIN, COMMIT, ...).

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "access.h"
 #include "log.h"
 #include "reply.h"
 
@@ -55,6 +56,8 @@ static void leave_database(Session *s, const SessionEnv *env)
     s->database[0] = '\0';
     s->in_tx = false;
     s->tx_error = false;
+    s->prune_pending = false;
+    s->db_id = 0;
     s->state = SESSION_AUTHED;
 }
 
@@ -196,6 +199,7 @@ static void cmd_connect(Session *s, const SessionEnv *env, RequestWords *w, Buf 
     s->con = con;
     pthread_mutex_unlock(&s->con_lock);
     snprintf(s->database, sizeof(s->database), "%s", name);
+    s->db_id = id;
     s->state = SESSION_CONNECTED;
     reply_success(out);
 }
@@ -224,7 +228,7 @@ static void cmd_disconnect(Session *s, const SessionEnv *env, RequestWords *w, B
 
 typedef enum { TX_BEGIN, TX_COMMIT, TX_ROLLBACK } TxCommand;
 
-static void cmd_transaction(Session *s, TxCommand what, Buf *out)
+static void cmd_transaction(Session *s, const SessionEnv *env, TxCommand what, Buf *out)
 {
     if (s->state == SESSION_NEW) {
         reply_unauthorized(out);
@@ -263,8 +267,12 @@ static void cmd_transaction(Session *s, TxCommand what, Buf *out)
                                 "failed, so it was rolled back\n");
         return;
     }
+    bool prune = s->prune_pending;
+    s->prune_pending = false;
     if (query_exec_simple(s->con, what == TX_COMMIT ? "COMMIT" : "ROLLBACK", out) == 0)
         reply_success(out);
+    if (prune && what == TX_COMMIT)
+        access_prune_table_grants(s, env);
 }
 
 static void cmd_update(Session *s, const SessionEnv *env, RequestWords *w, Buf *out)
@@ -328,7 +336,8 @@ static void cmd_update(Session *s, const SessionEnv *env, RequestWords *w, Buf *
     reply_catalog(out, st, "User", user);
 }
 
-static void run_sql(Session *s, const char *sql, QueryIo *io, SessionAction *action)
+static void run_sql(Session *s, const SessionEnv *env, const char *sql, QueryIo *io,
+                    SessionAction *action)
 {
     if (s->state == SESSION_NEW) {
         reply_unauthorized(io->out);
@@ -338,11 +347,17 @@ static void run_sql(Session *s, const char *sql, QueryIo *io, SessionAction *act
         reply_bad_request(io->out, "not connected to a database (use: connect DATABASE)");
         return;
     }
-    QueryStatus st = query_run(s->con, sql, s->in_tx, io);
+    bool schema_changed = false;
+    QueryStatus st = query_run(s->con, sql, s->in_tx, io, &schema_changed);
     if (st == QUERY_CLIENT_GONE)
         *action = SESSION_CLOSE;
     else if (st == QUERY_FAILED && s->in_tx)
         s->tx_error = true;
+    /* Grants follow the tables that exist once the change is committed. */
+    if (schema_changed && s->in_tx)
+        s->prune_pending = true;
+    else if (schema_changed && *action != SESSION_CLOSE)
+        access_prune_table_grants(s, env);
 }
 
 /* ---- dispatch --------------------------------------------------------- */
@@ -417,7 +432,7 @@ SessionAction session_handle(Session *s, const SessionEnv *env, RequestStatus st
     }
     TxCommand tx;
     if (len < 32 && transaction_command(text, len, &tx)) {
-        cmd_transaction(s, tx, out);
+        cmd_transaction(s, env, tx, out);
         return action;
     }
 
@@ -434,6 +449,14 @@ SessionAction session_handle(Session *s, const SessionEnv *env, RequestStatus st
     } else if (split && w.n >= 2 && request_word_is(first, "create") &&
                (request_word_is(w.word[1], "database") || request_word_is(w.word[1], "user"))) {
         cmd_create(s, env, &w, out);
+    } else if (split && w.n >= 2 && request_word_is(first, "grant") &&
+               (request_word_is(w.word[1], "database") || request_word_is(w.word[1], "table"))) {
+        access_cmd_grant(s, env, &w, out);
+    } else if (split && w.n >= 2 && request_word_is(first, "revoke") &&
+               (request_word_is(w.word[1], "database") || request_word_is(w.word[1], "table"))) {
+        access_cmd_revoke(s, env, &w, out);
+    } else if (split && request_word_is(first, "list")) {
+        access_cmd_list(s, env, &w, out);
     } else if (split && request_word_is(first, "connect")) {
         cmd_connect(s, env, &w, out);
     } else if (split && request_word_is(first, "disconnect")) {
@@ -447,7 +470,7 @@ SessionAction session_handle(Session *s, const SessionEnv *env, RequestStatus st
         reply_success(out);
         action = SESSION_CLOSE;
     } else {
-        run_sql(s, text, io, &action);
+        run_sql(s, env, text, io, &action);
     }
     return action;
 }

@@ -52,6 +52,8 @@ struct Session {
     bool tx_error; /* a statement failed inside the open transaction */
     CatalogUser user;
     char database[CATALOG_NAME_MAX + 1];
+    int64_t db_id;      /* catalog id of `database` */
+    bool prune_pending; /* tables were dropped or altered in the open transaction */
     PoolDb *db;
     pthread_mutex_t con_lock; /* guards con against the shutdown interrupt */
     duckdb_connection con;
