@@ -77,7 +77,9 @@ static void cmd_login(Session *s, const SessionEnv *env, RequestWords *w, Buf *o
     CatalogStatus st = catalog_login(env->catalog, w->word[1], w->word[2], &user);
     if (st != CATALOG_OK) {
         if (st == CATALOG_DENIED)
-            log_info("failed login for user \"%.64s\"", w->word[1]);
+            /* Only a valid name is logged as sent: anything else could forge log lines. */
+            log_info("failed login for user \"%s\"",
+                     catalog_name_valid(w->word[1]) ? w->word[1] : "(invalid name)");
         reply_catalog(out, st, "User", w->word[1]);
         return;
     }

@@ -40,8 +40,11 @@ def test_login_errors(server):
     assert c.req("login nobody duck") == "Error: Unauthorized"
     assert c.req("login duck") .startswith("Error: Bad Request")
     assert c.req("login a b c") .startswith("Error: Bad Request")
+    assert c.req_long('login "a\nINFO 2026/01/01 00:00:00 forged" x') == "Error: Unauthorized"
     assert c.req("login duck duck") == "success"
     assert c.req("login duck duck") == "Error: Bad Request: already logged in as duck"
+    # Log lines cannot be forged through a user name.
+    assert not any("forged" in line for line in server.log)
 
 
 def test_commands_before_login_are_unauthorized(server):
