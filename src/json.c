@@ -66,7 +66,7 @@ struct Enc {
 };
 
 struct JsonRows {
-    Enc root; /* a STRUCT whose fields are the columns */
+    Enc root; /* a STRUCT whose fields are the columns, or the row array */
     idx_t ncols;
     bool wrote_row;
 };
@@ -1334,6 +1334,26 @@ static void enc_free(Enc *e)
 
 /* ---- Public ------------------------------------------------------------ */
 
+/* A row as an array of its values, for typed answers. */
+static void enc_row_array(Enc *e, idx_t row, Buf *out)
+{
+    buf_putc(out, '[');
+    for (idx_t k = 0; k < e->nchildren; k++) {
+        if (k > 0)
+            buf_putc(out, ',');
+        encode_value(&e->children[k], row, out);
+    }
+    buf_putc(out, ']');
+}
+
+JsonRows *json_rows_new_arrays(duckdb_result *result)
+{
+    JsonRows *jr = json_rows_new(result);
+    if (jr)
+        jr->root.encode = enc_row_array;
+    return jr;
+}
+
 JsonRows *json_rows_new(duckdb_result *result)
 {
     if (!result)
@@ -1367,7 +1387,7 @@ size_t json_rows_append_chunk(JsonRows *jr, duckdb_data_chunk chunk, Buf *out)
         if (jr->wrote_row)
             buf_putc(out, ',');
         jr->wrote_row = true;
-        enc_struct(&jr->root, r, out);
+        jr->root.encode(&jr->root, r, out);
     }
     return rows;
 }
@@ -1378,4 +1398,150 @@ void json_rows_free(JsonRows *jr)
         return;
     enc_free(&jr->root);
     free(jr);
+}
+
+static const char *base_type_name(duckdb_type t)
+{
+    switch (t) {
+    case DUCKDB_TYPE_BOOLEAN:
+        return "BOOLEAN";
+    case DUCKDB_TYPE_TINYINT:
+        return "TINYINT";
+    case DUCKDB_TYPE_SMALLINT:
+        return "SMALLINT";
+    case DUCKDB_TYPE_INTEGER:
+        return "INTEGER";
+    case DUCKDB_TYPE_BIGINT:
+        return "BIGINT";
+    case DUCKDB_TYPE_UTINYINT:
+        return "UTINYINT";
+    case DUCKDB_TYPE_USMALLINT:
+        return "USMALLINT";
+    case DUCKDB_TYPE_UINTEGER:
+        return "UINTEGER";
+    case DUCKDB_TYPE_UBIGINT:
+        return "UBIGINT";
+    case DUCKDB_TYPE_FLOAT:
+        return "FLOAT";
+    case DUCKDB_TYPE_DOUBLE:
+        return "DOUBLE";
+    case DUCKDB_TYPE_TIMESTAMP:
+        return "TIMESTAMP";
+    case DUCKDB_TYPE_DATE:
+        return "DATE";
+    case DUCKDB_TYPE_TIME:
+        return "TIME";
+    case DUCKDB_TYPE_INTERVAL:
+        return "INTERVAL";
+    case DUCKDB_TYPE_HUGEINT:
+        return "HUGEINT";
+    case DUCKDB_TYPE_UHUGEINT:
+        return "UHUGEINT";
+    case DUCKDB_TYPE_VARCHAR:
+        return "VARCHAR";
+    case DUCKDB_TYPE_BLOB:
+        return "BLOB";
+    case DUCKDB_TYPE_TIMESTAMP_S:
+        return "TIMESTAMP_S";
+    case DUCKDB_TYPE_TIMESTAMP_MS:
+        return "TIMESTAMP_MS";
+    case DUCKDB_TYPE_TIMESTAMP_NS:
+        return "TIMESTAMP_NS";
+    case DUCKDB_TYPE_ENUM:
+        return "ENUM";
+    case DUCKDB_TYPE_UUID:
+        return "UUID";
+    case DUCKDB_TYPE_BIT:
+        return "BIT";
+    case DUCKDB_TYPE_TIME_TZ:
+        return "TIME WITH TIME ZONE";
+    case DUCKDB_TYPE_TIMESTAMP_TZ:
+        return "TIMESTAMP WITH TIME ZONE";
+    case DUCKDB_TYPE_BIGNUM:
+        return "BIGNUM";
+    case DUCKDB_TYPE_SQLNULL:
+        return "NULL";
+    case DUCKDB_TYPE_TIME_NS:
+        return "TIME_NS";
+    default:
+        return NULL;
+    }
+}
+
+/* Appends the SQL spelling of `type` (unquoted, for json_append_type). */
+static void sql_type_name(Buf *out, duckdb_logical_type type)
+{
+    duckdb_type id = duckdb_get_type_id(type);
+    const char *base = base_type_name(id);
+    if (base) {
+        buf_append_str(out, base);
+        return;
+    }
+    switch (id) {
+    case DUCKDB_TYPE_DECIMAL:
+        buf_printf(out, "DECIMAL(%u,%u)", (unsigned)duckdb_decimal_width(type),
+                   (unsigned)duckdb_decimal_scale(type));
+        return;
+    case DUCKDB_TYPE_LIST:
+    case DUCKDB_TYPE_ARRAY: {
+        duckdb_logical_type child = id == DUCKDB_TYPE_LIST ? duckdb_list_type_child_type(type)
+                                                           : duckdb_array_type_child_type(type);
+        sql_type_name(out, child);
+        duckdb_destroy_logical_type(&child);
+        if (id == DUCKDB_TYPE_LIST)
+            buf_append_str(out, "[]");
+        else
+            buf_printf(out, "[%llu]", (unsigned long long)duckdb_array_type_array_size(type));
+        return;
+    }
+    case DUCKDB_TYPE_MAP: {
+        duckdb_logical_type k = duckdb_map_type_key_type(type);
+        duckdb_logical_type v = duckdb_map_type_value_type(type);
+        buf_append_str(out, "MAP(");
+        sql_type_name(out, k);
+        buf_append_str(out, ", ");
+        sql_type_name(out, v);
+        buf_putc(out, ')');
+        duckdb_destroy_logical_type(&k);
+        duckdb_destroy_logical_type(&v);
+        return;
+    }
+    case DUCKDB_TYPE_STRUCT:
+    case DUCKDB_TYPE_UNION: {
+        bool is_struct = id == DUCKDB_TYPE_STRUCT;
+        idx_t n =
+            is_struct ? duckdb_struct_type_child_count(type) : duckdb_union_type_member_count(type);
+        buf_append_str(out, is_struct ? "STRUCT(" : "UNION(");
+        for (idx_t i = 0; i < n; i++) {
+            char *name = is_struct ? duckdb_struct_type_child_name(type, i)
+                                   : duckdb_union_type_member_name(type, i);
+            duckdb_logical_type child = is_struct ? duckdb_struct_type_child_type(type, i)
+                                                  : duckdb_union_type_member_type(type, i);
+            /* Field names are quoted as DuckDB quotes identifiers. */
+            buf_printf(out, "%s\"", i ? ", " : "");
+            for (const char *p = name ? name : ""; *p; p++) {
+                if (*p == '"')
+                    buf_putc(out, '"');
+                buf_putc(out, *p);
+            }
+            buf_append_str(out, "\" ");
+            sql_type_name(out, child);
+            duckdb_free(name);
+            duckdb_destroy_logical_type(&child);
+        }
+        buf_putc(out, ')');
+        return;
+    }
+    default:
+        buf_printf(out, "UNKNOWN(%d)", (int)id);
+        return;
+    }
+}
+
+void json_append_type(Buf *out, duckdb_logical_type type)
+{
+    Buf name = BUF_INIT;
+    sql_type_name(&name, type);
+    json_append_string(out, name.data, name.len);
+    buf_free(&name);
 }

@@ -52,8 +52,22 @@ JsonRows *json_rows_new(duckdb_result *result);
  */
 size_t json_rows_append_chunk(JsonRows *jr, duckdb_data_chunk chunk, Buf *out);
 
+/*
+ * As json_rows_new(), but each row is written as an array of its values in
+ * column order (the typed answer form of docs/protocol.md), so duplicate
+ * column names need no renaming.
+ */
+JsonRows *json_rows_new_arrays(duckdb_result *result);
+
 /* Accepts NULL. */
 void json_rows_free(JsonRows *jr);
+
+/*
+ * Appends the SQL name of `type` as a JSON string: "INTEGER",
+ * "DECIMAL(18,3)", "VARCHAR[]", "INTEGER[3]", "STRUCT(\"a\" INTEGER)",
+ * "MAP(VARCHAR, INTEGER)", ... (`type` is borrowed).
+ */
+void json_append_type(Buf *out, duckdb_logical_type type);
 
 /*
  * Appends `s` (n bytes) as a quoted JSON string: `"` and `\` escaped, control

@@ -8,6 +8,7 @@
  */
 #include "query.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -80,16 +81,33 @@ static void answer_error(Answer *a, const char *msg)
 
 /*
  * Streams the rows of `res` as the body of a JSON array, without the
- * closing bracket. Returns 0, or -1 with *out_err set (DuckDB's message, or
- * NULL when the client is gone).
+ * closing bracket: objects, or in the typed form the column header and
+ * arrays. Returns 0, or -1 with *out_err set (DuckDB's message, or NULL
+ * when the client is gone).
  */
-static int stream_rows(Answer *a, duckdb_result *res, const char **out_err)
+static int stream_rows(Answer *a, duckdb_result *res, bool typed, const char **out_err)
 {
-    JsonRows *jr = json_rows_new(res);
+    JsonRows *jr = typed ? json_rows_new_arrays(res) : json_rows_new(res);
     int rc = -1;
     if (!jr) {
         *out_err = "Internal Error";
         return -1;
+    }
+    if (typed) {
+        Buf *out = a->io->out;
+        buf_append_str(out, "{\"columns\":[");
+        idx_t n = duckdb_column_count(res);
+        for (idx_t c = 0; c < n; c++) {
+            const char *name = duckdb_column_name(res, c);
+            buf_append_str(out, c ? ",{\"name\":" : "{\"name\":");
+            json_append_string(out, name ? name : "", name ? strlen(name) : 0);
+            buf_append_str(out, ",\"type\":");
+            duckdb_logical_type type = duckdb_column_logical_type(res, c);
+            json_append_type(out, type);
+            duckdb_destroy_logical_type(&type);
+            buf_putc(out, '}');
+        }
+        buf_append_str(out, "],\"rows\":");
     }
     buf_putc(a->io->out, '[');
     for (;;) {
@@ -148,9 +166,60 @@ static int64_t changed_rows(duckdb_result *res)
     return total;
 }
 
-QueryStatus query_run(duckdb_connection con, const char *sql, bool in_tx, QueryIo *io,
+/* Binds the request's parameters; returns 0, or -1 with a message in err. */
+static int bind_params(duckdb_prepared_statement prep, const TypedRequest *r, char *err,
+                       size_t errlen)
+{
+    idx_t want = duckdb_nparams(prep);
+    if (want != r->nparams) {
+        snprintf(err, errlen, "Bad Request: the statement has %llu parameters, %zu were given",
+                 (unsigned long long)want, r->nparams);
+        return -1;
+    }
+    for (size_t i = 0; i < r->nparams; i++) {
+        const Param *p = &r->params[i];
+        idx_t k = i + 1;
+        duckdb_state st = DuckDBError;
+        switch (p->kind) {
+        case PARAM_NULL:
+            st = duckdb_bind_null(prep, k);
+            break;
+        case PARAM_BOOL:
+            st = duckdb_bind_boolean(prep, k, p->b);
+            break;
+        case PARAM_INT:
+            if (p->i >= INT64_MIN && p->i <= INT64_MAX) {
+                st = duckdb_bind_int64(prep, k, (int64_t)p->i);
+            } else {
+                duckdb_hugeint h = {.lower = (uint64_t)p->i, .upper = (int64_t)(p->i >> 64)};
+                st = duckdb_bind_hugeint(prep, k, h);
+            }
+            break;
+        case PARAM_DOUBLE:
+            st = duckdb_bind_double(prep, k, p->d);
+            break;
+        case PARAM_TEXT:
+            st = duckdb_bind_varchar_length(prep, k, p->bytes, p->len);
+            break;
+        case PARAM_BLOB:
+            st = duckdb_bind_blob(prep, k, p->bytes, p->len);
+            break;
+        }
+        if (st != DuckDBSuccess) {
+            const char *e = duckdb_prepare_error(prep);
+            snprintf(err, errlen, "cannot bind parameter %zu: %s", i + 1,
+                     e ? e : "the value does not fit the parameter's type");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+QueryStatus query_run(duckdb_connection con, const QueryRequest *req, QueryIo *io,
                       bool *out_schema_changed)
 {
+    const char *sql = req->sql;
+    bool in_tx = req->in_tx;
     Answer a = {.io = io, .start = io->out->len};
     duckdb_extracted_statements stmts = NULL;
     duckdb_prepared_statement prep = NULL;
@@ -163,6 +232,10 @@ QueryStatus query_run(duckdb_connection con, const char *sql, bool in_tx, QueryI
     if (n == 0) {
         const char *e = duckdb_extract_statements_error(stmts);
         answer_error(&a, e ? e : "Parser Error: no statement");
+        goto out;
+    }
+    if (req->params && n != 1) {
+        answer_error(&a, "Bad Request: a query with parameters holds exactly one statement");
         goto out;
     }
     implicit = n > 1 && !in_tx;
@@ -184,6 +257,13 @@ QueryStatus query_run(duckdb_connection con, const char *sql, bool in_tx, QueryI
                                      "and rollback");
             goto out;
         }
+        if (req->params) {
+            char err[512];
+            if (bind_params(prep, req->params, err, sizeof(err)) != 0) {
+                answer_error(&a, err);
+                goto out;
+            }
+        }
         if (duckdb_execute_prepared_streaming(prep, &res) != DuckDBSuccess) {
             have_res = true;
             answer_error(&a, duckdb_result_error(&res));
@@ -204,19 +284,20 @@ QueryStatus query_run(duckdb_connection con, const char *sql, bool in_tx, QueryI
         switch (duckdb_result_return_type(res)) {
         case DUCKDB_RESULT_TYPE_QUERY_RESULT: {
             const char *e = NULL;
-            if (stream_rows(&a, &res, &e) != 0) {
+            if (stream_rows(&a, &res, req->typed, &e) != 0) {
                 if (!a.gone)
                     answer_error(&a, e);
                 goto out;
             }
-            snprintf(tail, sizeof(tail), "]\n");
+            snprintf(tail, sizeof(tail), req->typed ? "]}\n" : "]\n");
             break;
         }
         case DUCKDB_RESULT_TYPE_CHANGED_ROWS:
-            snprintf(tail, sizeof(tail), "%lld\n", (long long)changed_rows(&res));
+            snprintf(tail, sizeof(tail), req->typed ? "{\"changed\":%lld}\n" : "%lld\n",
+                     (long long)changed_rows(&res));
             break;
         default:
-            snprintf(tail, sizeof(tail), "success\n");
+            snprintf(tail, sizeof(tail), req->typed ? "{\"success\":true}\n" : "success\n");
             break;
         }
         const char *e = duckdb_result_error(&res);

@@ -18,6 +18,7 @@
 
 #include "buf.h"
 #include "duckdb.h"
+#include "params.h"
 
 /* Rows are flushed to the client once this many bytes are buffered. */
 #define QUERY_FLUSH_BYTES (64 * 1024)
@@ -35,13 +36,20 @@ typedef enum {
     QUERY_CLIENT_GONE, /* a flush failed: the session must be closed */
 } QueryStatus;
 
+/* What to run and how to answer (docs/protocol.md, "SQL answers" and "Typed requests"). */
+typedef struct QueryRequest {
+    const char *sql;            /* NUL-terminated */
+    bool in_tx;                 /* the session has an explicit transaction open */
+    bool typed;                 /* answer in the typed form ({"columns":..,"rows":[[..]]}) */
+    const TypedRequest *params; /* parameters to bind, or NULL; then sql is one statement */
+} QueryRequest;
+
 /*
- * Runs `sql` (NUL-terminated) on `con`. `in_tx` says whether the session has
- * an explicit transaction open. *out_schema_changed is set when a DROP or
+ * Runs the request on `con`. *out_schema_changed is set when a DROP or
  * ALTER statement ran (even if a later statement failed), so the caller can
  * bring what refers to tables up to date.
  */
-QueryStatus query_run(duckdb_connection con, const char *sql, bool in_tx, QueryIo *io,
+QueryStatus query_run(duckdb_connection con, const QueryRequest *req, QueryIo *io,
                       bool *out_schema_changed);
 
 /*

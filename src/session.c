@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "access.h"
 #include "log.h"
@@ -338,8 +339,9 @@ static void cmd_update(Session *s, const SessionEnv *env, RequestWords *w, Buf *
     reply_catalog(out, st, "User", user);
 }
 
-static void run_sql(Session *s, const SessionEnv *env, const char *sql, QueryIo *io,
-                    SessionAction *action)
+/* Runs SQL text, or a typed request when `typed` is not NULL. */
+static void run_sql(Session *s, const SessionEnv *env, const char *sql, const TypedRequest *typed,
+                    QueryIo *io, SessionAction *action)
 {
     if (s->state == SESSION_NEW) {
         reply_unauthorized(io->out);
@@ -350,7 +352,11 @@ static void run_sql(Session *s, const SessionEnv *env, const char *sql, QueryIo 
         return;
     }
     bool schema_changed = false;
-    QueryStatus st = query_run(s->con, sql, s->in_tx, io, &schema_changed);
+    QueryRequest req = {.sql = typed ? typed->sql : sql,
+                        .in_tx = s->in_tx,
+                        .typed = typed != NULL,
+                        .params = typed && typed->has_params ? typed : NULL};
+    QueryStatus st = query_run(s->con, &req, io, &schema_changed);
     if (st == QUERY_CLIENT_GONE)
         *action = SESSION_CLOSE;
     else if (st == QUERY_FAILED && s->in_tx)
@@ -363,6 +369,17 @@ static void run_sql(Session *s, const SessionEnv *env, const char *sql, QueryIo 
 }
 
 /* ---- dispatch --------------------------------------------------------- */
+
+/* The JSON object of a typed request (`query {...}`), or NULL for any other. */
+static const char *typed_body(const char *text)
+{
+    if (strncasecmp(text, "query", 5) != 0 || (text[5] != ' ' && text[5] != '\t'))
+        return NULL;
+    const char *p = text + 5;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    return *p == '{' ? p : NULL;
+}
 
 /*
  * Recognises the transaction commands and their SQL spellings: the whole
@@ -432,6 +449,17 @@ SessionAction session_handle(Session *s, const SessionEnv *env, RequestStatus st
         reply_bad_request(out, "empty request");
         return action;
     }
+    const char *body = typed_body(text);
+    if (body) {
+        TypedRequest typed = {0};
+        char err[256];
+        if (params_parse(body, len - (size_t)(body - text), &typed, err, sizeof(err)) != 0)
+            reply_bad_request(out, "%s", err);
+        else
+            run_sql(s, env, NULL, &typed, io, &action);
+        params_free(&typed);
+        return action;
+    }
     TxCommand tx;
     if (len < 32 && transaction_command(text, len, &tx)) {
         cmd_transaction(s, env, tx, out);
@@ -472,7 +500,7 @@ SessionAction session_handle(Session *s, const SessionEnv *env, RequestStatus st
         reply_success(out);
         action = SESSION_CLOSE;
     } else {
-        run_sql(s, env, text, io, &action);
+        run_sql(s, env, text, NULL, io, &action);
     }
     return action;
 }
