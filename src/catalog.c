@@ -638,3 +638,54 @@ CatalogStatus catalog_database_access(Catalog *c, int64_t user_id, int64_t db_id
     pthread_mutex_unlock(&c->lock);
     return st;
 }
+
+/* ---- PostgreSQL links ------------------------------------------------- */
+
+CatalogStatus catalog_pglink_set(Catalog *c, int64_t db_id, const void *blob, size_t len)
+{
+    CatalogStatus status = CATALOG_ERROR;
+    pthread_mutex_lock(&c->lock);
+    sqlite3_stmt *st = prepare(c, "INSERT OR REPLACE INTO postgres_links (database_id, "
+                                  "dsn_encrypted) VALUES (?, ?)");
+    if (st) {
+        sqlite3_bind_int64(st, 1, db_id);
+        sqlite3_bind_blob(st, 2, blob, (int)len, SQLITE_STATIC);
+        status = step_write(c, st);
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&c->lock);
+    return status;
+}
+
+CatalogStatus catalog_pglink_get(Catalog *c, int64_t db_id, unsigned char **out_blob,
+                                 size_t *out_len)
+{
+    CatalogStatus status = CATALOG_ERROR;
+    pthread_mutex_lock(&c->lock);
+    sqlite3_stmt *st = prepare(c, "SELECT dsn_encrypted FROM postgres_links WHERE database_id = ?");
+    if (!st)
+        goto out;
+    sqlite3_bind_int64(st, 1, db_id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        status = CATALOG_NOT_FOUND;
+        goto out;
+    }
+    if (rc != SQLITE_ROW) {
+        log_error("catalog: read failed: %s", sqlite3_errmsg(c->db));
+        goto out;
+    }
+    size_t n = (size_t)sqlite3_column_bytes(st, 0);
+    unsigned char *blob = malloc(n ? n : 1);
+    if (!blob)
+        log_fatal("out of memory");
+    if (n)
+        memcpy(blob, sqlite3_column_blob(st, 0), n);
+    *out_blob = blob;
+    *out_len = n;
+    status = CATALOG_OK;
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&c->lock);
+    return status;
+}

@@ -154,4 +154,16 @@ CatalogStatus catalog_list(Catalog *c, CatalogList what, int64_t filter,
                            void (*row)(void *ctx, const char *const *cols, int ncols), void *ctx)
     __attribute__((warn_unused_result));
 
+/*
+ * PostgreSQL links (docs/postgres.md): the sealed connection string of a
+ * linked database (secret.h's format; the catalog never sees it in clear).
+ * catalog_pglink_set() stores it, replacing an earlier one.
+ * catalog_pglink_get() loads it into *out_blob (caller frees with free());
+ * CATALOG_NOT_FOUND when the database is not linked.
+ */
+CatalogStatus catalog_pglink_set(Catalog *c, int64_t db_id, const void *blob, size_t len)
+    __attribute__((warn_unused_result));
+CatalogStatus catalog_pglink_get(Catalog *c, int64_t db_id, unsigned char **out_blob,
+                                 size_t *out_len) __attribute__((warn_unused_result));
+
 #endif

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "log.h"
 #include "pool.h"
+#include "secret.h"
 #include "server.h"
 
 static LogLevel parse_level(const char *s)
@@ -99,6 +100,20 @@ static void raise_fd_limit(void)
     }
 }
 
+/* The pool's counters, logged once at shutdown (the `stats` command shows
+ * them while the server runs). */
+static void log_pool_stats(Pool *pool)
+{
+    PoolStats st;
+    pool_stats(pool, &st);
+    log_info("pool: size %d, open %d, pinned %d, hits %llu, misses %llu, evictions %llu, "
+             "waits %llu, timeouts %llu, rejected %llu",
+             st.size, st.open, st.pinned, (unsigned long long)st.hits,
+             (unsigned long long)st.misses, (unsigned long long)st.evictions,
+             (unsigned long long)st.waits, (unsigned long long)st.timeouts,
+             (unsigned long long)st.rejected);
+}
+
 int main(int argc, char **argv)
 {
     static Config cfg;
@@ -120,6 +135,9 @@ int main(int argc, char **argv)
     if (strcmp(cfg.encryption_key, CONFIG_PLACEHOLDER_KEY) == 0)
         log_warn("ENCRYPTION_KEY is the placeholder from the documentation: anyone who has read "
                  "it can decrypt stored connection strings; set a secret key of your own");
+    if (secret_key_weak(cfg.encryption_key))
+        log_warn("ENCRYPTION_KEY is shorter than 32 bytes: it is stretched with HKDF-SHA-256, "
+                 "but a short key is easy to guess; use 32 random bytes or more");
     raise_fd_limit();
     if (prepare_data_dir(cfg.data_dir, err, sizeof(err)) != 0)
         goto out;
@@ -143,18 +161,24 @@ int main(int argc, char **argv)
         goto out;
     }
 
+    /* A connect waits for a pool slot on a worker thread, and the pins it
+     * waits for are released by requests that also need a worker: one
+     * worker is kept out of the wait so that they can always run. */
     PoolConfig pc = {.data_dir = cfg.data_dir,
                      .size = cfg.pool_size,
                      .wait_ms = cfg.pool_wait_ms,
+                     .max_waiters = cfg.query_workers - 1,
                      .threads = cfg.duckdb_threads,
                      .memory_limit = cfg.duckdb_memory_limit};
     pool = pool_new(&pc, err, sizeof(err));
     if (!pool)
         goto out;
 
-    SessionEnv env = {.cfg = &cfg, .catalog = catalog, .pool = pool};
+    SessionEnv env = {
+        .cfg = &cfg, .catalog = catalog, .pool = pool, .sessions_active = server_sessions_active};
     if (server_run(&env, err, sizeof(err)) != 0)
         goto out;
+    log_pool_stats(pool);
     status = 0;
 out:
     pool_free(pool);

@@ -1,16 +1,42 @@
 /*
  * pool: open DuckDB databases with pin counts and LRU eviction. See pool.h.
  *
- * Slots live in one array of `size` entries. A slot is FREE, OPENING (a
- * thread is opening the file without the lock), OPEN (usable; `pins`
- * sessions use it), or CLOSING (a thread is checkpointing and closing it
- * without the lock). Lookups scan the array: `size` is small (tens), and a
- * scan of it costs less than the DuckDB work that follows every acquire.
- * Waiters for a slot, or for a slot of the same id to finish opening or
- * closing, sleep on one condition variable that every state change signals.
+ * Slots live in one array of `size` entries. Lookups scan the array: `size`
+ * is small (tens), and a scan of it costs less than the DuckDB work that
+ * follows every acquire. A slot's life:
+ *
+ *   FREE ---claim---> OPENING ---open ok---> OPEN (pins >= 1) <--> OPEN (pins 0)
+ *    ^                  |  ^                                          |
+ *    +----open failed---+  +------------- CLOSING <-------claim-------+
+ *
+ * A claim (under the lock) gives a FREE or unpinned OPEN slot to one
+ * acquiring thread for database `id`; from then on that thread alone moves
+ * the slot on, doing DuckDB's slow work outside the lock: an OPEN slot
+ * becomes CLOSING (old database still in `id`, the new one in `next_id`),
+ * is checkpointed and closed, becomes OPENING, and is opened. Because the
+ * claimed slot goes straight from CLOSING to OPENING, no other thread can
+ * take it in between, and find() sees the new id from the claim on, so two
+ * threads never open the same database.
+ *
+ * Two kinds of waiting, both without polling:
+ * - For the same database: an acquire whose id is in an OPENING or CLOSING
+ *   slot sleeps on `settled`, which every end of an OPENING or CLOSING
+ *   state broadcasts. That work needs no release to finish, so this wait has
+ *   no deadline. Few threads ever wait here, so a broadcast is cheap.
+ * - For a slot: when no slot is FREE or unpinned, an acquire appends a
+ *   Waiter (on its own stack, with its own condition variable) to the FIFO
+ *   queue. Whoever makes a slot available (the last release of a pin, or a
+ *   failed open) claims it for the head of the queue and signals only that
+ *   waiter, which wakes owning the slot. While the queue is not empty, no
+ *   slot is FREE or unpinned (each one is handed over the moment it is), so
+ *   a newcomer cannot overtake the queue. A waiter that times out unlinks
+ *   itself under the lock; one that was handed a slot at the same moment
+ *   keeps it. When a waiter is handed a slot, later waiters for the same id
+ *   are dropped from the queue and woken: they join that slot as hits.
  */
 #include "pool.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -27,10 +53,22 @@ typedef enum { SLOT_FREE, SLOT_OPENING, SLOT_OPEN, SLOT_CLOSING } SlotState;
 
 struct PoolDb {
     SlotState state;
-    int64_t id;
+    int64_t id;      /* the database in the slot (CLOSING: the one being closed) */
+    int64_t next_id; /* CLOSING only: the database the slot was claimed for */
     int pins;
     uint64_t last_used; /* pool clock at the last release, for LRU */
     duckdb_database handle;
+};
+
+/* An acquire queued for a slot. Lives on the waiting thread's stack; linked
+ * into the pool's queue only while that thread sleeps under the lock. */
+typedef struct Waiter Waiter;
+struct Waiter {
+    int64_t id;
+    pthread_cond_t wake; /* signalled once: `slot` set, or `dropped` */
+    PoolDb *slot;        /* handed over, already claimed for `id` */
+    bool dropped;        /* another waiter got a slot for `id`: look again */
+    Waiter *next;
 };
 
 struct Pool {
@@ -38,13 +76,16 @@ struct Pool {
     int threads;
     char memory_limit[64];
     int wait_ms;
+    int max_waiters;
 
-    pthread_mutex_t lock; /* guards everything below */
-    pthread_cond_t changed;
+    pthread_mutex_t lock;   /* guards everything below */
+    pthread_cond_t settled; /* an OPENING or CLOSING state ended */
     int size;
     PoolDb *slots;
+    Waiter *queue_head, *queue_tail; /* acquires waiting for a slot, oldest first */
+    int queued;
     uint64_t clock;
-    uint64_t hits, misses, evictions, waits, timeouts;
+    uint64_t hits, misses, evictions, waits, timeouts, rejected;
 };
 
 static void db_path(const Pool *p, int64_t id, const char *suffix, char *out, size_t outlen)
@@ -66,16 +107,13 @@ Pool *pool_new(const PoolConfig *cfg, char *err, size_t errlen)
     p->threads = cfg->threads;
     snprintf(p->memory_limit, sizeof(p->memory_limit), "%s", cfg->memory_limit);
     p->wait_ms = cfg->wait_ms;
+    p->max_waiters = cfg->max_waiters;
     p->size = cfg->size;
     p->slots = calloc((size_t)cfg->size, sizeof(PoolDb));
     if (!p->slots)
         log_fatal("out of memory");
     pthread_mutex_init(&p->lock, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&p->changed, &attr);
-    pthread_condattr_destroy(&attr);
+    pthread_cond_init(&p->settled, NULL);
     return p;
 }
 
@@ -151,11 +189,16 @@ static void close_db(int64_t id, duckdb_database *handle)
     duckdb_close(handle);
 }
 
+/* The slot holding `id`, or being opened or closed for it, or NULL. */
 static PoolDb *find(Pool *p, int64_t id)
 {
-    for (int i = 0; i < p->size; i++)
-        if (p->slots[i].state != SLOT_FREE && p->slots[i].id == id)
-            return &p->slots[i];
+    for (int i = 0; i < p->size; i++) {
+        PoolDb *s = &p->slots[i];
+        if (s->state == SLOT_FREE)
+            continue;
+        if (s->id == id || (s->state == SLOT_CLOSING && s->next_id == id))
+            return s;
+    }
     return NULL;
 }
 
@@ -173,6 +216,114 @@ static PoolDb *free_or_victim(Pool *p)
     return victim;
 }
 
+/* Claims `s` (FREE, or OPEN without pins) for database `id`: the calling or
+ * handed-over thread must then fill() it. Lock held. */
+static void claim(Pool *p, PoolDb *s, int64_t id)
+{
+    assert(s->state == SLOT_FREE || (s->state == SLOT_OPEN && s->pins == 0));
+    if (s->state == SLOT_OPEN) {
+        s->state = SLOT_CLOSING;
+        s->next_id = id;
+        p->evictions++;
+    } else {
+        s->state = SLOT_OPENING;
+        s->id = id;
+        s->handle = NULL;
+    }
+}
+
+static void queue_append(Pool *p, Waiter *w)
+{
+    w->next = NULL;
+    if (p->queue_tail)
+        p->queue_tail->next = w;
+    else
+        p->queue_head = w;
+    p->queue_tail = w;
+    p->queued++;
+}
+
+static void queue_remove(Pool *p, Waiter *w)
+{
+    Waiter *prev = NULL;
+    for (Waiter *q = p->queue_head; q; prev = q, q = q->next) {
+        if (q != w)
+            continue;
+        if (prev)
+            prev->next = w->next;
+        else
+            p->queue_head = w->next;
+        if (p->queue_tail == w)
+            p->queue_tail = prev;
+        p->queued--;
+        return;
+    }
+    assert(!"waiter not in the queue");
+}
+
+/*
+ * Slot `s` has just become available (FREE, or OPEN without pins): claims
+ * it for the oldest waiter and wakes that waiter alone. Later waiters for
+ * the same database leave the queue too, to join the slot as hits. Without
+ * waiters the slot stays available. Lock held.
+ */
+static void hand_over(Pool *p, PoolDb *s)
+{
+    Waiter *w = p->queue_head;
+    if (!w)
+        return;
+    queue_remove(p, w);
+    claim(p, s, w->id);
+    w->slot = s;
+    pthread_cond_signal(&w->wake);
+    for (Waiter *q = p->queue_head, *next; q; q = next) {
+        next = q->next;
+        if (q->id != w->id)
+            continue;
+        queue_remove(p, q);
+        q->dropped = true;
+        pthread_cond_signal(&q->wake);
+    }
+}
+
+/*
+ * Finishes a claim: closes the evicted database if the slot was OPEN, then
+ * opens `id` in it, pinned once for the caller. DuckDB's work runs without
+ * the lock; the slot's state keeps every other thread off it meanwhile.
+ * Called and returns with the lock held.
+ */
+static PoolStatus fill(Pool *p, PoolDb *s, int64_t id, char *err, size_t errlen)
+{
+    if (s->state == SLOT_CLOSING) {
+        assert(s->next_id == id);
+        int64_t old_id = s->id;
+        duckdb_database old = s->handle;
+        pthread_mutex_unlock(&p->lock);
+        close_db(old_id, &old);
+        pthread_mutex_lock(&p->lock);
+        s->state = SLOT_OPENING;
+        s->id = id;
+        s->handle = NULL;
+        pthread_cond_broadcast(&p->settled);
+    }
+    assert(s->state == SLOT_OPENING && s->id == id);
+    pthread_mutex_unlock(&p->lock);
+    duckdb_database h = NULL;
+    int rc = open_db(p, id, false, &h, err, errlen);
+    pthread_mutex_lock(&p->lock);
+    pthread_cond_broadcast(&p->settled);
+    if (rc != 0) {
+        s->state = SLOT_FREE;
+        hand_over(p, s);
+        return POOL_ERROR;
+    }
+    s->handle = h;
+    s->state = SLOT_OPEN;
+    s->pins = 1;
+    p->misses++;
+    return POOL_OK;
+}
+
 static void deadline_after(struct timespec *ts, int ms)
 {
     clock_gettime(CLOCK_MONOTONIC, ts);
@@ -184,10 +335,38 @@ static void deadline_after(struct timespec *ts, int ms)
     }
 }
 
+/*
+ * Queues the caller for a slot and sleeps until one is handed over (returns
+ * it, claimed for `id`), the caller is dropped because another waiter got a
+ * slot for `id` (returns NULL, *out_dropped set), or `deadline` passes
+ * (returns NULL). Lock held.
+ */
+static PoolDb *wait_for_slot(Pool *p, int64_t id, const struct timespec *deadline,
+                             bool *out_dropped)
+{
+    Waiter w = {.id = id};
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&w.wake, &attr);
+    pthread_condattr_destroy(&attr);
+    queue_append(p, &w);
+    int rc = 0;
+    while (!w.slot && !w.dropped && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&w.wake, &p->lock, deadline);
+    /* A hand-over unlinks the waiter; only a timed-out one is still queued. */
+    if (!w.slot && !w.dropped)
+        queue_remove(p, &w);
+    pthread_cond_destroy(&w.wake);
+    *out_dropped = w.dropped;
+    return w.slot;
+}
+
 PoolStatus pool_acquire(Pool *p, int64_t id, PoolDb **out_db, char *err, size_t errlen)
 {
     struct timespec deadline;
-    bool waited = false;
+    bool queued_once = false;
+    PoolStatus st = POOL_OK;
     deadline_after(&deadline, p->wait_ms);
     pthread_mutex_lock(&p->lock);
     for (;;) {
@@ -195,62 +374,47 @@ PoolStatus pool_acquire(Pool *p, int64_t id, PoolDb **out_db, char *err, size_t 
         if (s && s->state == SLOT_OPEN) {
             s->pins++;
             p->hits++;
-            pthread_mutex_unlock(&p->lock);
             *out_db = s;
-            return POOL_OK;
+            break;
         }
-        if (!s) {
-            s = free_or_victim(p);
-            if (s && s->state == SLOT_OPEN) {
-                /* Evict: close outside the lock, then retry from the top. */
-                s->state = SLOT_CLOSING;
-                p->evictions++;
-                int64_t victim_id = s->id;
-                duckdb_database h = s->handle;
-                pthread_mutex_unlock(&p->lock);
-                close_db(victim_id, &h);
-                pthread_mutex_lock(&p->lock);
-                s->state = SLOT_FREE;
-                s->handle = NULL;
-                pthread_cond_broadcast(&p->changed);
+        if (s) {
+            /* Another thread is opening or closing this database. */
+            pthread_cond_wait(&p->settled, &p->lock);
+            continue;
+        }
+        s = p->queue_head ? NULL : free_or_victim(p);
+        if (s) {
+            claim(p, s, id);
+        } else {
+            if (p->queued >= p->max_waiters) {
+                p->rejected++;
+                snprintf(err, errlen,
+                         "all %d open databases are in use and %d other connects are waiting",
+                         p->size, p->queued);
+                st = POOL_BUSY;
+                break;
+            }
+            if (!queued_once)
+                p->waits++;
+            queued_once = true;
+            bool dropped = false;
+            s = wait_for_slot(p, id, &deadline, &dropped);
+            if (dropped)
                 continue;
-            }
-            if (s) {
-                s->state = SLOT_OPENING;
-                s->id = id;
-                s->pins = 0;
-                p->misses++;
-                pthread_mutex_unlock(&p->lock);
-                duckdb_database h = NULL;
-                int rc = open_db(p, id, false, &h, err, errlen);
-                pthread_mutex_lock(&p->lock);
-                if (rc != 0) {
-                    s->state = SLOT_FREE;
-                    pthread_cond_broadcast(&p->changed);
-                    pthread_mutex_unlock(&p->lock);
-                    return POOL_ERROR;
-                }
-                s->handle = h;
-                s->state = SLOT_OPEN;
-                s->pins = 1;
-                pthread_cond_broadcast(&p->changed);
-                pthread_mutex_unlock(&p->lock);
-                *out_db = s;
-                return POOL_OK;
+            if (!s) {
+                p->timeouts++;
+                snprintf(err, errlen, "all %d open databases are in use", p->size);
+                st = POOL_BUSY;
+                break;
             }
         }
-        /* Every slot is pinned or busy, or our id is opening/closing: wait. */
-        if (!waited) {
-            p->waits++;
-            waited = true;
-        }
-        if (pthread_cond_timedwait(&p->changed, &p->lock, &deadline) == ETIMEDOUT) {
-            p->timeouts++;
-            pthread_mutex_unlock(&p->lock);
-            snprintf(err, errlen, "all %d open databases are in use", p->size);
-            return POOL_BUSY;
-        }
+        st = fill(p, s, id, err, errlen);
+        if (st == POOL_OK)
+            *out_db = s;
+        break;
     }
+    pthread_mutex_unlock(&p->lock);
+    return st;
 }
 
 void pool_release(Pool *p, PoolDb *db)
@@ -258,12 +422,12 @@ void pool_release(Pool *p, PoolDb *db)
     if (!db)
         return;
     pthread_mutex_lock(&p->lock);
-    if (db->pins <= 0)
+    if (db->state != SLOT_OPEN || db->pins <= 0)
         log_fatal("pool_release of database %lld that is not pinned", (long long)db->id);
     db->pins--;
     db->last_used = ++p->clock;
     if (db->pins == 0)
-        pthread_cond_broadcast(&p->changed);
+        hand_over(p, db);
     pthread_mutex_unlock(&p->lock);
 }
 
@@ -308,6 +472,8 @@ void pool_stats(Pool *p, PoolStats *out)
     out->evictions = p->evictions;
     out->waits = p->waits;
     out->timeouts = p->timeouts;
+    out->rejected = p->rejected;
+    out->waiting = p->queued;
     pthread_mutex_unlock(&p->lock);
 }
 
@@ -315,15 +481,17 @@ void pool_free(Pool *p)
 {
     if (!p)
         return;
+    assert(!p->queue_head);
     for (int i = 0; i < p->size; i++) {
         PoolDb *s = &p->slots[i];
+        assert(s->state == SLOT_FREE || s->state == SLOT_OPEN);
         if (s->state != SLOT_OPEN)
             continue;
         if (s->pins > 0)
             log_warn("closing database %lld with %d pins", (long long)s->id, s->pins);
         close_db(s->id, &s->handle);
     }
-    pthread_cond_destroy(&p->changed);
+    pthread_cond_destroy(&p->settled);
     pthread_mutex_destroy(&p->lock);
     free(p->slots);
     free(p);

@@ -7,7 +7,13 @@
  * leaves it, and a pinned database is never closed. When a database must be
  * opened and every slot is taken, the least recently released unpinned one
  * is checkpointed and closed; when every slot is pinned, pool_acquire()
- * waits up to `wait_ms` for a release, then fails with POOL_BUSY.
+ * queues and waits up to `wait_ms` for a release, then fails with
+ * POOL_BUSY. Queued acquires are served first come first served: a released
+ * slot is handed to the oldest one, and no later acquire can take it first.
+ * At most `max_waiters` acquires wait at once; more fail with POOL_BUSY at
+ * once. The caller (the server) sets it below its number of worker threads,
+ * because the releases a waiter needs are run by those same workers: if
+ * every worker waited here, no pin could be released until they timed out.
  *
  * Every database is opened inside the sandbox (docs/security.md): no access
  * to the host's files from SQL, no extension installs or loads, and the
@@ -32,19 +38,34 @@ typedef struct PoolConfig {
     const char *data_dir;     /* databases live in data_dir/databases/<id>.duckdb */
     int size;                 /* databases open at once */
     int wait_ms;              /* how long acquire waits when every slot is pinned */
+    int max_waiters;          /* acquires that may wait at once; 0: none waits */
     int threads;              /* DuckDB threads per database; 0 = DuckDB's default */
     const char *memory_limit; /* DuckDB memory_limit per database; "" = default */
 } PoolConfig;
 
 typedef enum {
     POOL_OK = 0,
-    POOL_BUSY = -1,  /* every slot stayed pinned for wait_ms */
+    POOL_BUSY = -1,  /* every slot stayed pinned for wait_ms, or max_waiters were waiting */
     POOL_ERROR = -2, /* DuckDB could not open the file; err says why */
 } PoolStatus;
 
+/*
+ * A snapshot of the pool. Every successful pool_acquire() counts exactly one
+ * hit (the database was open, or being opened by another acquire) or one
+ * miss (this acquire opened it). `evictions` counts databases closed to make
+ * room. `waits` counts acquires that queued because every slot was pinned;
+ * each of them ends served, or counted in `timeouts`. `rejected` counts
+ * acquires answered POOL_BUSY at once because max_waiters were queued.
+ * Waiting for another thread to finish opening or closing the same database
+ * is not a wait: it needs no release, only DuckDB's work, so it has no
+ * deadline either.
+ */
 typedef struct PoolStats {
-    int open, pinned, size;
-    uint64_t hits, misses, evictions, waits, timeouts;
+    int size;    /* slots */
+    int open;    /* slots holding an open database (not counting OPENING, CLOSING) */
+    int pinned;  /* open databases with at least one pin */
+    int waiting; /* acquires queued right now */
+    uint64_t hits, misses, evictions, waits, timeouts, rejected;
 } PoolStats;
 
 /* Creates the pool and the databases directory. Returns NULL with `err` set. */
@@ -52,11 +73,17 @@ Pool *pool_new(const PoolConfig *cfg, char *err, size_t errlen);
 
 /*
  * Pins database `id`, opening it if needed. On POOL_OK *out_db is valid
- * until pool_release(). `err` receives DuckDB's message on POOL_ERROR.
+ * until pool_release(). On POOL_BUSY `err` says the pool is full; on
+ * POOL_ERROR it holds DuckDB's message (the file could not be opened).
+ * Blocks while DuckDB opens or closes files, and up to `wait_ms` in the
+ * queue for a slot.
  */
 PoolStatus pool_acquire(Pool *p, int64_t id, PoolDb **out_db, char *err, size_t errlen)
     __attribute__((warn_unused_result));
+/* Unpins `db`; the last pin makes it evictable, or hands its slot to the
+ * oldest waiter. Accepts NULL. */
 void pool_release(Pool *p, PoolDb *db);
+/* The shared DuckDB handle of a pinned database, valid until its release. */
 duckdb_database pool_db_handle(PoolDb *db);
 
 /*
@@ -68,10 +95,11 @@ int pool_create_file(Pool *p, int64_t id, char *err, size_t errlen)
 /* Removes the files of database `id`, which must not be open. */
 void pool_remove_file(Pool *p, int64_t id);
 
+/* Fills `out` with a consistent snapshot (taken under the pool's lock). */
 void pool_stats(Pool *p, PoolStats *out);
 
 /* Checkpoints and closes every database and frees the pool. All pins must
- * have been released. Accepts NULL. */
+ * have been released and no acquire may be running. Accepts NULL. */
 void pool_free(Pool *p);
 
 #endif

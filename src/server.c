@@ -11,6 +11,11 @@
  * Client sockets are registered with EPOLLONESHOT, so an event for a
  * session is delivered once and the socket is re-armed only when the
  * session is back with the I/O thread.
+ *
+ * `sessions_active` mirrors the session count for readers outside this
+ * module (server_sessions_active()); it is changed together with
+ * `session_count`, under `sessions_lock`, and read without the lock. It is
+ * process-wide because the server is: main.c runs one server_run().
  */
 #include "server.h"
 
@@ -70,6 +75,13 @@ typedef struct Server {
     pthread_t *workers;
     int worker_count;
 } Server;
+
+static atomic_int sessions_active;
+
+int server_sessions_active(void)
+{
+    return atomic_load_explicit(&sessions_active, memory_order_relaxed);
+}
 
 /* Tags for epoll data that are not sessions. */
 static char tag_listen, tag_wake, tag_signal;
@@ -180,6 +192,7 @@ static void close_session(Server *srv, Session *s, const char *reason)
     if (s->next)
         s->next->prev = s->prev;
     int left = --srv->session_count;
+    atomic_fetch_sub_explicit(&sessions_active, 1, memory_order_relaxed);
     pthread_mutex_unlock(&srv->sessions_lock);
     int fd = s->fd;
     session_free(s, srv->env);
@@ -334,6 +347,7 @@ static void on_accept(Server *srv)
             srv->sessions->prev = s;
         srv->sessions = s;
         srv->session_count++;
+        atomic_fetch_add_explicit(&sessions_active, 1, memory_order_relaxed);
         pthread_mutex_unlock(&srv->sessions_lock);
         arm(srv, s, EPOLL_CTL_ADD);
     }

@@ -24,4 +24,11 @@
  */
 int server_run(const SessionEnv *env, char *err, size_t errlen) __attribute__((warn_unused_result));
 
+/*
+ * Clients connected to this process right now (the `stats` command's
+ * active sessions). Any thread; a relaxed snapshot that may be a moment
+ * out of date. The count is owned by server.c, which alone changes it.
+ */
+int server_sessions_active(void);
+
 #endif

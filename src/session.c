@@ -17,6 +17,7 @@
 
 #include "access.h"
 #include "log.h"
+#include "pglink.h"
 #include "reply.h"
 
 /* Requests longer than this are never commands (they are SQL). */
@@ -179,6 +180,11 @@ static void cmd_connect(Session *s, const SessionEnv *env, RequestWords *w, Buf 
     }
     PoolDb *db = NULL;
     char err[512] = "";
+    /* The old database is left before the new one is pinned: holding one
+     * pin while waiting for another lets PoolSize sessions that switch at
+     * once wait on each other until PoolWaitMs runs out. So a connect that
+     * fails from here on leaves the session disconnected. */
+    leave_database(s, env);
     PoolStatus ps = pool_acquire(env->pool, id, &db, err, sizeof(err));
     if (ps == POOL_BUSY) {
         buf_printf(out, "Error: Server Busy: %s; try again later\n", err);
@@ -196,7 +202,6 @@ static void cmd_connect(Session *s, const SessionEnv *env, RequestWords *w, Buf 
         reply_internal(out);
         return;
     }
-    leave_database(s, env);
     s->db = db;
     pthread_mutex_lock(&s->con_lock);
     s->con = con;
@@ -368,6 +373,30 @@ static void run_sql(Session *s, const SessionEnv *env, const char *sql, const Ty
         access_prune_table_grants(s, env);
 }
 
+/* `stats`, super user only: the pool's counters and the connected clients,
+ * as one JSON line (docs/protocol.md). */
+static void cmd_stats(Session *s, const SessionEnv *env, RequestWords *w, Buf *out)
+{
+    if (!s->user.super || s->state == SESSION_NEW) {
+        reply_unauthorized(out);
+        return;
+    }
+    if (w->n != 1) {
+        reply_bad_request(out, "usage: stats");
+        return;
+    }
+    PoolStats st;
+    pool_stats(env->pool, &st);
+    buf_printf(out,
+               "{\"pool\":{\"size\":%d,\"open\":%d,\"pinned\":%d,\"waiting\":%d,\"hits\":%llu,"
+               "\"misses\":%llu,\"evictions\":%llu,\"waits\":%llu,\"timeouts\":%llu,"
+               "\"rejected\":%llu},\"sessions\":{\"active\":%d}}\n",
+               st.size, st.open, st.pinned, st.waiting, (unsigned long long)st.hits,
+               (unsigned long long)st.misses, (unsigned long long)st.evictions,
+               (unsigned long long)st.waits, (unsigned long long)st.timeouts,
+               (unsigned long long)st.rejected, env->sessions_active());
+}
+
 /* ---- dispatch --------------------------------------------------------- */
 
 /* The JSON object of a typed request (`query {...}`), or NULL for any other. */
@@ -485,8 +514,16 @@ SessionAction session_handle(Session *s, const SessionEnv *env, RequestStatus st
     } else if (split && w.n >= 2 && request_word_is(first, "revoke") &&
                (request_word_is(w.word[1], "database") || request_word_is(w.word[1], "table"))) {
         access_cmd_revoke(s, env, &w, out);
+    } else if (split && w.n >= 2 &&
+               (request_word_is(first, "link") || request_word_is(first, "migrate"))) {
+        if (request_word_is(first, "link"))
+            pglink_cmd_link(s, env, &w, out);
+        else
+            pglink_cmd_migrate(s, env, &w, out);
     } else if (split && request_word_is(first, "list")) {
         access_cmd_list(s, env, &w, out);
+    } else if (split && request_word_is(first, "stats")) {
+        cmd_stats(s, env, &w, out);
     } else if (split && request_word_is(first, "connect")) {
         cmd_connect(s, env, &w, out);
     } else if (split && request_word_is(first, "disconnect")) {

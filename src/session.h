@@ -39,6 +39,9 @@ typedef struct SessionEnv {
     const Config *cfg;
     Catalog *catalog;
     Pool *pool;
+    /* Clients connected now, for `stats`: main.c sets server_sessions_active,
+     * so that session.c does not depend on the server module. */
+    int (*sessions_active)(void);
 } SessionEnv;
 
 typedef struct Session Session;

@@ -1,0 +1,307 @@
+"""
+The database pool under load: a stress run over many more databases than the pool holds, then
+exact row counts, the server's open descriptors, the `stats` counters, and a restart; and the
+`Server Busy` path when every slot stays pinned.
+"""
+import json
+import os
+import random
+import threading
+import time
+
+from conftest import wait_for
+
+DATABASES = 200
+POOL_SIZE = 8
+CLIENTS = 64
+STRESS_SECONDS = 12
+# A connect waits on a worker thread, so at most QueryWorkers - 1 connects wait at once and
+# further ones are answered Server Busy at once (docs/architecture.md, "Waiting for a slot").
+# With the default 4 workers most of 64 clients would be turned away; 56 workers let 55 wait,
+# about as many as can (64 clients, 8 holding pins). Waiting is first come first served, so the
+# longest wait is about the queue length over the throughput (56 / ~35 connects/s here under
+# ASan): 2 s lets nearly every connect succeed. A Server Busy answer (a timeout, or a rejection
+# when the queue is full) is still handled: the row counts as not inserted and the counters must
+# account for it.
+QUERY_WORKERS = 56
+POOL_WAIT_MS = 2000
+
+
+def stats(admin):
+    answer = admin.req("stats")
+    return json.loads(answer)
+
+
+def db_name(i):
+    return "db%03d" % i
+
+
+def open_fds(pid, databases_dir):
+    """The server's descriptors: (count of those not on database files, paths on database files)."""
+    other, dbs = 0, []
+    d = "/proc/%d/fd" % pid
+    for f in os.listdir(d):
+        try:
+            target = os.readlink(os.path.join(d, f))
+        except OSError:
+            continue  # closed while listing
+        if target.startswith(databases_dir + "/"):
+            dbs.append(os.path.basename(target))
+        else:
+            other += 1
+    return other, sorted(dbs)
+
+
+def run_parallel(n, fn):
+    """Runs fn(i) for i in range(n) on n threads; re-raises the first failure."""
+    errors = []
+
+    def run(i):
+        try:
+            fn(i)
+        except BaseException as e:  # noqa: B902 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+
+
+def rows_by_database(srv, workers=8):
+    """Every database's rows of t, as {name: set of (client, seq)}."""
+    found = {}
+    names = [db_name(i) for i in range(DATABASES)]
+
+    def read(k):
+        with srv.admin() as c:
+            for name in names[k::workers]:
+                assert c.req("connect " + name) == "success"
+                answer = c.req("SELECT client, seq FROM t")
+                found[name] = {(r["client"], r["seq"]) for r in json.loads(answer)}
+                # `connect` straight to the next database would pin it before unpinning
+                # this one: 8 readers doing that on 8 slots would wait for each other.
+                assert c.req("disconnect") == "success"
+
+    run_parallel(workers, read)
+    return found
+
+
+def test_pool_stress(make_server, data_dir):
+    t_start = time.time()
+    srv = make_server(args=["--pool-size", str(POOL_SIZE), "--pool-wait-ms", str(POOL_WAIT_MS),
+                            "--query-workers", str(QUERY_WORKERS), "--duckdb-threads", "1",
+                            "--duckdb-memory-limit", "128MB"])
+    databases_dir = os.path.join(data_dir, "databases")
+
+    # Set-up: 200 databases with a table each, by 8 admins in parallel.
+    def create(k):
+        with srv.admin() as c:
+            for i in range(k, DATABASES, 8):
+                assert c.req("create database " + db_name(i)) == "success"
+                assert c.req("connect " + db_name(i)) == "success"
+                assert c.req("CREATE TABLE t (client INTEGER, seq INTEGER)") == "success"
+                assert c.req("disconnect") == "success"
+
+    run_parallel(8, create)
+    t_setup = time.time()
+
+    admin = srv.admin()
+    before = stats(admin)
+    assert before["pool"]["open"] == POOL_SIZE and before["pool"]["pinned"] == 0
+    # The starting descriptor count. The pool is full now: 8 idle databases, each written since
+    # it was opened (CREATE TABLE), so each holds its file and its WAL open: 2 descriptors. The
+    # stress run ends in that same state (every successful connect is followed by an INSERT), so
+    # "back to the start" means: the same number of descriptors that are not database files
+    # (listening socket, epoll, eventfd, catalog, log, one client: this admin), and exactly 2 per
+    # open database. Database files are counted apart because which 8 are open changes.
+    start_other, start_dbs = open_fds(srv.proc.pid, databases_dir)
+    assert len(start_dbs) == 2 * POOL_SIZE, start_dbs
+
+    # The stress run: each client loops connect -> insert a known row -> select it ->
+    # disconnect, on random databases, for STRESS_SECONDS.
+    inserted = {db_name(i): set() for i in range(DATABASES)}
+    lock = threading.Lock()
+    counts = {"connects": 0, "busy": 0, "duckdb_anomalies": 0}
+    deadline = time.time() + STRESS_SECONDS
+
+    def client(k):
+        rnd = random.Random(k)
+        seq = 0
+        while time.time() < deadline:
+            name = db_name(rnd.randrange(DATABASES))
+            seq += 1
+            with srv.admin() as c:
+                answer = c.req("connect " + name)
+                if answer.startswith("Error: Server Busy: "):
+                    with lock:
+                        counts["busy"] += 1
+                    continue
+                assert answer == "success", answer
+                assert c.req("INSERT INTO t VALUES (%d, %d)" % (k, seq)) == "1"
+                with lock:
+                    counts["connects"] += 1
+                    inserted[name].add((k, seq))
+                select = "SELECT count(*) AS n FROM t WHERE client = %d AND seq = %d" % (k, seq)
+                answer = c.req(select)
+                if answer != '[{"n":1}]':
+                    # DuckDB 1.5.6 itself, without this server, rarely answers a scan that
+                    # races with appends of other connections to the same table with rows
+                    # that fail the WHERE clause (about 1 in 20000 in a C reproduction, like
+                    # duckdb/duckdb#19570). Counted and reported, not a pool failure; the
+                    # same query must be right at once, and the final row check is strict.
+                    with lock:
+                        counts["duckdb_anomalies"] += 1
+                    answer = c.req(select)
+                assert answer == '[{"n":1}]', answer
+                assert c.req("disconnect") == "success"
+
+    run_parallel(CLIENTS, client)
+    t_stress = time.time()
+
+    # Every client has closed its socket; the server closes its side when a worker handles the
+    # end of file, so wait for the count to settle.
+    assert wait_for(lambda: open_fds(srv.proc.pid, databases_dir)[0] == start_other, timeout=20), \
+        (start_other, open_fds(srv.proc.pid, databases_dir))
+    other, dbs = open_fds(srv.proc.pid, databases_dir)
+    assert len(dbs) == 2 * POOL_SIZE, dbs
+
+    after = stats(admin)
+    pool = after["pool"]
+    delta = {k: pool[k] - before["pool"][k]
+             for k in ("hits", "misses", "evictions", "waits", "timeouts", "rejected")}
+    assert pool["size"] == POOL_SIZE
+    assert pool["open"] == POOL_SIZE and pool["pinned"] == 0 and pool["waiting"] == 0
+    assert after["sessions"]["active"] == 1  # this admin
+    assert delta["hits"] + delta["misses"] == counts["connects"]
+    # The pool was full before the run and no open failed: every miss evicted exactly one.
+    assert delta["evictions"] == delta["misses"]
+    assert delta["timeouts"] + delta["rejected"] == counts["busy"]
+    assert delta["waits"] >= delta["timeouts"]
+    assert counts["connects"] > 2 * counts["busy"], (counts, delta)  # most succeed
+    admin.close()
+
+    # Every database holds exactly the rows its clients were told were inserted.
+    assert rows_by_database(srv) == inserted
+    t_check = time.time()
+
+    srv.restart()
+    assert rows_by_database(srv) == inserted
+    t_end = time.time()
+
+    print("\npool stress: %d databases, pool %d, %d clients, %.1f s stress: %d connects "
+          "(%.0f/s), %d busy; hits %d, misses %d, evictions %d, waits %d, timeouts %d, "
+          "rejected %d; DuckDB anomalies %d; set-up %.1f s, check %.1f s, restart+check %.1f s, "
+          "total %.1f s"
+          % (DATABASES, POOL_SIZE, CLIENTS, t_stress - t_setup, counts["connects"],
+             counts["connects"] / (t_stress - t_setup), counts["busy"], delta["hits"],
+             delta["misses"], delta["evictions"], delta["waits"], delta["timeouts"],
+             delta["rejected"], counts["duckdb_anomalies"], t_setup - t_start,
+             t_check - t_stress, t_end - t_check, t_end - t_start))
+
+
+def test_busy_when_every_slot_is_pinned(make_server):
+    srv = make_server(args=["--pool-size", "1", "--pool-wait-ms", "300"])
+    with srv.admin() as admin:
+        for name in ("a", "b"):
+            assert admin.req("create database " + name) == "success"
+        first, second = srv.admin(), srv.admin()
+        assert first.req("connect a") == "success"
+        t0 = time.time()
+        answer = second.req("connect b")
+        took = time.time() - t0
+        assert answer == "Error: Server Busy: all 1 open databases are in use; try again later"
+        assert 0.29 <= took < 5, took
+        assert second.req("SELECT 1").startswith("Error: Bad Request: not connected")
+        assert first.req("disconnect") == "success"
+        assert second.req("connect b") == "success"
+        assert second.req("CREATE TABLE t (x INTEGER)") == "success"
+        pool = stats(admin)["pool"]
+        assert pool["waits"] == 1 and pool["timeouts"] == 1 and pool["rejected"] == 0
+        assert pool["misses"] == 2 and pool["evictions"] == 1
+        assert pool["open"] == 1 and pool["pinned"] == 1
+        first.close()
+        second.close()
+
+
+def test_waiting_connect_is_served_on_release(make_server):
+    srv = make_server(args=["--pool-size", "1", "--pool-wait-ms", "30000"])
+    with srv.admin() as admin:
+        for name in ("a", "b"):
+            assert admin.req("create database " + name) == "success"
+        first, second = srv.admin(), srv.admin()
+        assert first.req("connect a") == "success"
+        done = {}
+
+        def connect_b():
+            t0 = time.time()
+            done["answer"] = second.req("connect b")
+            done["took"] = time.time() - t0
+
+        waiter = threading.Thread(target=connect_b)
+        waiter.start()
+        assert wait_for(lambda: stats(admin)["pool"]["waiting"] == 1)
+        time.sleep(0.2)
+        assert first.req("disconnect") == "success"
+        waiter.join()
+        assert done["answer"] == "success"
+        assert 0.2 <= done["took"] < 20, done
+        pool = stats(admin)["pool"]
+        assert pool["waits"] == 1 and pool["timeouts"] == 0 and pool["pinned"] == 1
+        first.close()
+        second.close()
+
+
+def test_busy_at_once_when_no_worker_may_wait(make_server):
+    """With one worker, a connect never waits: that worker must stay free to run the release."""
+    srv = make_server(args=["--pool-size", "1", "--pool-wait-ms", "60000", "--query-workers", "1"])
+    with srv.admin() as admin:
+        for name in ("a", "b"):
+            assert admin.req("create database " + name) == "success"
+        first, second = srv.admin(), srv.admin()
+        assert first.req("connect a") == "success"
+        t0 = time.time()
+        answer = second.req("connect b")
+        assert answer == ("Error: Server Busy: all 1 open databases are in use and 0 other "
+                          "connects are waiting; try again later")
+        assert time.time() - t0 < 5
+        assert first.req("disconnect") == "success"
+        assert second.req("connect b") == "success"
+        pool = stats(admin)["pool"]
+        assert pool["rejected"] == 1 and pool["waits"] == 0 and pool["timeouts"] == 0
+        first.close()
+        second.close()
+
+
+def test_stats_command(make_server):
+    srv = make_server(args=["--pool-size", "3"])
+    with srv.admin() as admin:
+        st = stats(admin)
+        assert st == {"pool": {"size": 3, "open": 0, "pinned": 0, "waiting": 0, "hits": 0,
+                               "misses": 0, "evictions": 0, "waits": 0, "timeouts": 0,
+                               "rejected": 0},
+                      "sessions": {"active": 1}}
+        assert admin.req("STATS").startswith("{")
+        assert admin.req("stats now") == "Error: Bad Request: usage: stats"
+        assert admin.req("create database a") == "success"
+        assert admin.req("create user u pw") == "success"
+        assert admin.req("connect a") == "success"
+        with srv.client() as anon, srv.client(login=("u", "pw")) as user:
+            assert anon.req("stats") == "Error: Unauthorized"
+            assert user.req("stats") == "Error: Unauthorized"
+            st = stats(admin)
+            assert st["sessions"]["active"] == 3
+            assert st["pool"]["open"] == 1 and st["pool"]["pinned"] == 1
+            assert st["pool"]["misses"] == 1
+        assert admin.req("disconnect") == "success"
+        assert wait_for(lambda: stats(admin)["sessions"]["active"] == 1)
+        assert stats(admin)["pool"]["pinned"] == 0
+    # The same counters are logged at shutdown.
+    rc = srv.stop()
+    assert ("pool: size 3, open 1, pinned 0, hits 0, misses 1, evictions 0, waits 0, "
+            "timeouts 0, rejected 0") in srv.stderr()
+    srv.check_clean(rc)
+    srv.start()
