@@ -45,7 +45,10 @@ $(eval $(call variant,build,-O2,..))
 $(eval $(call variant,build/asan,$(SAN),../..))
 $(eval $(call variant,build/tsan,-O1 -fsanitize=thread,../..))
 
-.PHONY: all build asan tsan deps deps-test run test unit e2e fmt fmt-check clean
+# The C client library, the shell and the library's tests (clients/c).
+include clients/c/client.mk
+
+.PHONY: all build asan tsan drivers deps deps-test run test unit e2e fmt fmt-check clean
 
 all: build
 
@@ -58,9 +61,10 @@ deps:
 deps-test:
 	@scripts/setup.sh --test
 
-build: deps build/tcp-duckdb
+build: deps build/tcp-duckdb build/client
 
-asan: deps build/asan/tcp-duckdb $(addprefix build/asan/tests/,$(UNIT))
+asan: deps build/asan/tcp-duckdb build/asan/client build/asan/tests/test_client \
+      $(addprefix build/asan/tests/,$(UNIT))
 
 tsan: deps $(addprefix build/tsan/tests/,$(TSAN_UNIT))
 
@@ -80,19 +84,27 @@ unit: asan tsan
 	    if build/asan/tests/$$t; then pass=$$((pass+1)); else echo "FAILED: $$t"; fail=$$((fail+1)); fi; \
 	done; for t in $(TSAN_UNIT); do \
 	    if build/tsan/tests/$$t; then pass=$$((pass+1)); else echo "FAILED: $$t (tsan)"; fail=$$((fail+1)); fi; \
-	done; echo "unit: $$pass passed, $$fail failed"; [ $$fail -eq 0 ]
+	done; if build/asan/tests/test_client; then pass=$$((pass+1)); else \
+	    echo "FAILED: test_client"; fail=$$((fail+1)); fi; \
+	echo "unit: $$pass passed, $$fail failed"; [ $$fail -eq 0 ]
 
 e2e: asan
-	TCPDUCKDB_BIN=$(CURDIR)/build/asan/tcp-duckdb \
+	TCPDUCKDB_BIN=$(CURDIR)/build/asan/tcp-duckdb TCPDUCKDB_CLI=$(CURDIR)/build/asan/tcp-duckdb-cli \
 	    /usr/bin/python3 -m pytest -q tests/e2e
+
+# The Python and Node.js drivers' suites; each starts the ASan server itself.
+drivers: asan
+	TCPDUCKDB_BIN=$(CURDIR)/build/asan/tcp-duckdb /usr/bin/python3 -m pytest -q clients/python/tests
+	TCPDUCKDB_BIN=$(CURDIR)/build/asan/tcp-duckdb node --test clients/node/test/
 
 test: deps-test
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory e2e
+	@$(MAKE) --no-print-directory drivers
 	@$(MAKE) --no-print-directory fmt-check
 	@echo "make test: all suites passed"
 
-FMT_FILES = src/*.c src/*.h tests/unit/*.c tests/unit/*.h bench/*.c
+FMT_FILES = src/*.c src/*.h tests/unit/*.c tests/unit/*.h clients/c/*.c clients/c/*.h bench/*.c
 
 fmt:
 	clang-format -i $(FMT_FILES)

@@ -1,0 +1,42 @@
+# The C client: libtcpduckdb (static and shared), the shell tcp-duckdb-cli,
+# and the library's tests. Included from the Makefile; uses its CC, CFLAGS,
+# WARN and SAN. The client links neither DuckDB nor SQLite.
+#
+#   build/libtcpduckdb.a  build/libtcpduckdb.so  build/tcp-duckdb-cli        release
+#   build/asan/...        the same, ASan+UBSan, plus build/asan/tests/test_client
+
+CLIENT_DIR      := clients/c
+CLIENT_CPPFLAGS := -D_GNU_SOURCE -DTCPDUCKDB_VERSION='"$(VERSION)"' -I$(CLIENT_DIR) -MMD -MP
+
+# $(call client_variant,DIR,EXTRA_CFLAGS)
+define client_variant
+$(1)/obj/client/%.o: $(CLIENT_DIR)/%.c
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CLIENT_CPPFLAGS) $$(CFLAGS) $(2) -c $$< -o $$@
+$(1)/obj/client/pic/%.o: $(CLIENT_DIR)/%.c
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CLIENT_CPPFLAGS) $$(CFLAGS) $(2) -fPIC -c $$< -o $$@
+$(1)/libtcpduckdb.a: $(1)/obj/client/tcpduckdb.o
+	@rm -f $$@
+	ar rcs $$@ $$^
+$(1)/libtcpduckdb.so: $(1)/obj/client/pic/tcpduckdb.o
+	$$(CC) $$(CFLAGS) $(2) -shared -Wl,-soname,libtcpduckdb.so -o $$@ $$^ -lm
+$(1)/tcp-duckdb-cli: $(1)/obj/client/shell.o $(1)/libtcpduckdb.a
+	$$(CC) $$(CFLAGS) $(2) -o $$@ $$^ -ledit -lm
+$(1)/client: $(1)/libtcpduckdb.a $(1)/libtcpduckdb.so $(1)/tcp-duckdb-cli
+-include $$(wildcard $(1)/obj/client/*.d $(1)/obj/client/pic/*.d)
+endef
+
+$(eval $(call client_variant,build,-O2))
+$(eval $(call client_variant,build/asan,$(SAN)))
+
+build/asan/tests/test_client: build/asan/obj/client/test_client.o build/asan/libtcpduckdb.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ -lm
+
+.PHONY: client client-asan client-test
+client: build/client
+client-asan: build/asan/client build/asan/tests/test_client
+# The library's tests start build/asan/tcp-duckdb themselves (or use $$TDB_TEST_PORT).
+client-test: client-asan build/asan/tcp-duckdb
+	build/asan/tests/test_client

@@ -1,0 +1,1026 @@
+/*
+ * tcp-duckdb-cli: the interactive shell of TCP-DuckDB, built on libtcpduckdb.
+ *
+ * Input comes from -c texts, -f files, stdin when it is not a terminal, or
+ * the terminal through libedit (history in ~/.tcpduckdb_history). Every
+ * source is fed line by line to one splitter: a line that starts a server
+ * command (login, create database, grant, connect, list, begin, commit, ...)
+ * is sent at once as one line; anything else is SQL, collected until a `;`
+ * outside quotes and comments, and run as a typed query. Lines starting with
+ * a backslash are shell commands (\? lists them).
+ *
+ * Non-interactive runs stop at the first error: exit status 1 when the server
+ * refused a request, 2 for usage and connection problems, 0 otherwise.
+ */
+#include "tcpduckdb.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <editline/readline.h>
+
+#ifndef TCPDUCKDB_VERSION
+#define TCPDUCKDB_VERSION "dev"
+#endif
+
+enum { EXIT_SQL = 1, EXIT_USAGE = 2 };
+
+typedef enum { MODE_TABLE, MODE_CSV, MODE_JSON, MODE_LINE } OutputMode;
+
+/* Where the splitter is inside the SQL collected so far. */
+typedef enum {
+    LEX_NORMAL,
+    LEX_SQUOTE,
+    LEX_DQUOTE,
+    LEX_LINE_COMMENT,
+    LEX_BLOCK_COMMENT,
+    LEX_DOLLAR
+} LexState;
+
+typedef struct {
+    tdb_conn *conn;
+    OutputMode mode;
+    bool timing;
+    bool interactive;
+    bool quit;
+    int status; /* exit status so far */
+    char database[128];
+    /* The SQL statement being collected, and how far it was scanned. */
+    char *sql;
+    size_t sql_len;
+    size_t sql_cap;
+    size_t scanned;
+    LexState lex;
+    char dollar_tag[64];
+} Shell;
+
+/* ---- output --------------------------------------------------------------------------- */
+
+static void print_json_string(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(out, "\\%c", *p);
+        else if (*p == '\n')
+            fputs("\\n", out);
+        else if (*p == '\t')
+            fputs("\\t", out);
+        else if (*p == '\r')
+            fputs("\\r", out);
+        else if (*p < 0x20)
+            fprintf(out, "\\u%04x", *p);
+        else
+            fputc(*p, out);
+    }
+    fputc('"', out);
+}
+
+static void print_csv_field(FILE *out, const char *s, size_t len)
+{
+    if (!s)
+        return;
+    if (strpbrk(s, ",\"\r\n") == NULL && len == strlen(s)) {
+        fwrite(s, 1, len, out);
+        return;
+    }
+    fputc('"', out);
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '"')
+            fputc('"', out);
+        fputc(s[i], out);
+    }
+    fputc('"', out);
+}
+
+/* Display text of a cell for the table and line modes: control characters escaped. */
+static char *display_text(const tdb_result *r, size_t row, size_t col)
+{
+    size_t len = 0;
+    const char *s = tdb_result_text(r, row, col, &len);
+    if (!s)
+        return strdup("NULL");
+    char *out = malloc(len * 4 + 1);
+    if (!out)
+        return NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == '\n') {
+            out[n++] = '\\';
+            out[n++] = 'n';
+        } else if (ch == '\t') {
+            out[n++] = '\\';
+            out[n++] = 't';
+        } else if (ch == '\r') {
+            out[n++] = '\\';
+            out[n++] = 'r';
+        } else if (ch < 0x20) {
+            n += (size_t)sprintf(out + n, "\\x%02x", ch);
+        } else {
+            out[n++] = (char)ch;
+        }
+    }
+    out[n] = '\0';
+    return out;
+}
+
+/* Width on a terminal: code points (combining and double-width characters not measured). */
+static size_t display_width(const char *s)
+{
+    size_t w = 0;
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xC0) != 0x80)
+            w++;
+    return w;
+}
+
+static void pad(FILE *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        fputc(' ', out);
+}
+
+static bool right_aligned(const tdb_result *r, size_t row, size_t col)
+{
+    tdb_value_kind k = tdb_result_value_kind(r, row, col);
+    return k == TDB_VALUE_INT || k == TDB_VALUE_FLOAT;
+}
+
+/* An aligned table of a whole result, as psql prints it. */
+static int print_table(const tdb_result *r, FILE *out)
+{
+    size_t ncols = tdb_result_ncols(r), nrows = tdb_result_nrows(r);
+    size_t *width = calloc(ncols ? ncols : 1, sizeof(size_t));
+    size_t ncells = ncols * nrows;
+    char **cells = calloc(ncells > 0 ? ncells : 1, sizeof(char *));
+    int rc = -1;
+    if (!width || !cells)
+        goto out;
+    for (size_t c = 0; c < ncols; c++)
+        width[c] = display_width(tdb_result_column_name(r, c));
+    for (size_t i = 0; i < nrows; i++) {
+        for (size_t c = 0; c < ncols; c++) {
+            char *text = display_text(r, i, c);
+            if (!text)
+                goto out;
+            cells[i * ncols + c] = text;
+            size_t w = display_width(text);
+            if (w > width[c])
+                width[c] = w;
+        }
+    }
+    for (size_t c = 0; c < ncols; c++) {
+        const char *name = tdb_result_column_name(r, c);
+        size_t extra = width[c] - display_width(name);
+        fputs(c ? " | " : " ", out);
+        pad(out, extra / 2);
+        fputs(name, out);
+        if (c + 1 < ncols)
+            pad(out, extra - extra / 2);
+    }
+    fputc('\n', out);
+    for (size_t c = 0; c < ncols; c++) {
+        if (c)
+            fputc('+', out);
+        for (size_t k = 0; k < width[c] + 2; k++)
+            fputc('-', out);
+    }
+    fputc('\n', out);
+    for (size_t i = 0; i < nrows; i++) {
+        for (size_t c = 0; c < ncols; c++) {
+            const char *text = cells[i * ncols + c];
+            size_t extra = width[c] - display_width(text);
+            fputs(c ? " | " : " ", out);
+            if (right_aligned(r, i, c)) {
+                pad(out, extra);
+                fputs(text, out);
+            } else {
+                fputs(text, out);
+                if (c + 1 < ncols)
+                    pad(out, extra);
+            }
+        }
+        fputc('\n', out);
+    }
+    fprintf(out, "(%zu row%s)\n", nrows, nrows == 1 ? "" : "s");
+    rc = 0;
+out:
+    for (size_t i = 0; cells && i < ncols * nrows; i++)
+        free(cells[i]);
+    free(cells);
+    free(width);
+    return rc;
+}
+
+/* Prints the current row (row 0) of a streamed result in the csv, json or line mode. */
+static void print_row(Shell *sh, tdb_result *r, size_t nth, FILE *out)
+{
+    size_t ncols = tdb_result_ncols(r);
+    switch (sh->mode) {
+    case MODE_CSV:
+        for (size_t c = 0; c < ncols; c++) {
+            size_t len = 0;
+            const char *s = tdb_result_text(r, 0, c, &len);
+            if (c)
+                fputc(',', out);
+            print_csv_field(out, s, len);
+        }
+        fputc('\n', out);
+        break;
+    case MODE_JSON:
+        fputs(nth ? ",\n{" : "[{", out);
+        for (size_t c = 0; c < ncols; c++) {
+            const char *json = tdb_result_json(r, 0, c);
+            if (c)
+                fputc(',', out);
+            print_json_string(out, tdb_result_column_name(r, c));
+            fputc(':', out);
+            fputs(json ? json : "null", out);
+        }
+        fputc('}', out);
+        break;
+    case MODE_LINE: {
+        size_t w = 0;
+        for (size_t c = 0; c < ncols; c++) {
+            size_t cw = display_width(tdb_result_column_name(r, c));
+            if (cw > w)
+                w = cw;
+        }
+        if (nth)
+            fputc('\n', out);
+        for (size_t c = 0; c < ncols; c++) {
+            const char *name = tdb_result_column_name(r, c);
+            char *text = display_text(r, 0, c);
+            pad(out, w - display_width(name));
+            fprintf(out, "%s = %s\n", name, text ? text : "");
+            free(text);
+        }
+        break;
+    }
+    case MODE_TABLE:
+        break;
+    }
+}
+
+/* ---- running requests ----------------------------------------------------------------- */
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Reports a failed request; records the exit status; stops a script. */
+static void report_error(Shell *sh, int rc)
+{
+    fflush(stdout);
+    /* The server sends the newlines of DuckDB's messages as the two characters \n. */
+    fputs("Error: ", stderr);
+    for (const char *p = tdb_error(sh->conn); *p; p++) {
+        if (p[0] == '\\' && p[1] == 'n') {
+            fputc('\n', stderr);
+            p++;
+        } else {
+            fputc(*p, stderr);
+        }
+    }
+    fputc('\n', stderr);
+    if (!tdb_is_connected(sh->conn)) {
+        fprintf(stderr, "the connection to the server is lost\n");
+        sh->status = EXIT_USAGE;
+        sh->quit = true;
+        return;
+    }
+    (void)rc;
+    if (!sh->interactive) {
+        sh->status = EXIT_SQL;
+        sh->quit = true;
+    }
+}
+
+static void print_timing(Shell *sh, double t0)
+{
+    if (sh->timing)
+        printf("Time: %.3f ms\n", now_ms() - t0);
+}
+
+static void run_sql(Shell *sh, const char *sql)
+{
+    double t0 = now_ms();
+    tdb_result *r = NULL;
+    int rc;
+    if (sh->mode == MODE_TABLE) {
+        rc = tdb_query(sh->conn, sql, NULL, 0, &r);
+        if (rc != 0) {
+            report_error(sh, rc);
+            return;
+        }
+    } else {
+        rc = tdb_query_start(sh->conn, sql, NULL, 0, &r);
+        if (rc != 0) {
+            report_error(sh, rc);
+            return;
+        }
+    }
+    tdb_result_kind kind = tdb_result_kind_of(r);
+    if (kind == TDB_RESULT_ROWS && sh->mode == MODE_TABLE) {
+        if (print_table(r, stdout) != 0)
+            fprintf(stderr, "Error: out of memory\n");
+    } else if (kind == TDB_RESULT_ROWS) {
+        size_t n = 0;
+        if (sh->mode == MODE_CSV) {
+            for (size_t c = 0; c < tdb_result_ncols(r); c++) {
+                const char *name = tdb_result_column_name(r, c);
+                if (c)
+                    fputc(',', stdout);
+                print_csv_field(stdout, name, strlen(name));
+            }
+            fputc('\n', stdout);
+        }
+        while ((rc = tdb_next_row(r)) == 1)
+            print_row(sh, r, n++, stdout);
+        if (sh->mode == MODE_JSON)
+            fputs(n ? "]\n" : "[]\n", stdout);
+        if (rc != 0) {
+            tdb_query_end(r);
+            report_error(sh, rc);
+            return;
+        }
+    } else if (kind == TDB_RESULT_CHANGED && (sh->mode == MODE_TABLE || sh->mode == MODE_LINE)) {
+        long long n = (long long)tdb_result_changed(r);
+        printf("%lld row%s changed\n", n, n == 1 ? "" : "s");
+    } else if (kind == TDB_RESULT_SUCCESS && (sh->mode == MODE_TABLE || sh->mode == MODE_LINE)) {
+        printf("success\n");
+    }
+    rc = tdb_query_end(r);
+    if (rc != 0) {
+        report_error(sh, rc);
+        return;
+    }
+    print_timing(sh, t0);
+}
+
+/* Sends a server command line as it is and prints its answer. */
+static void run_command(Shell *sh, const char *line)
+{
+    double t0 = now_ms();
+    char *answer = NULL;
+    int rc = tdb_command(sh->conn, line, &answer);
+    if (rc != 0) {
+        report_error(sh, rc);
+        return;
+    }
+    if (strcmp(answer, "success") != 0 || sh->mode == MODE_TABLE || sh->mode == MODE_LINE)
+        printf("%s\n", answer);
+    free(answer);
+    /* Follow the connected database for the prompt. */
+    char word[16], name[128];
+    if (sscanf(line, "%15s %127s", word, name) == 2 && strcasecmp(word, "connect") == 0)
+        snprintf(sh->database, sizeof(sh->database), "%s", name);
+    else if (sscanf(line, "%15s", word) == 1 && strcasecmp(word, "disconnect") == 0)
+        sh->database[0] = '\0';
+    print_timing(sh, t0);
+}
+
+/* ---- recognising server commands ------------------------------------------------------ */
+
+/* Copies the first n words of line, lower-cased, into words (each up to 31 bytes). */
+static size_t split_words(const char *line, char words[][32], size_t n)
+{
+    size_t count = 0;
+    const char *p = line;
+    while (count < n) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (!*p)
+            break;
+        size_t k = 0;
+        while (*p && *p != ' ' && *p != '\t') {
+            if (k < 31)
+                words[count][k++] = (char)tolower((unsigned char)*p);
+            p++;
+        }
+        words[count][k] = '\0';
+        count++;
+    }
+    return count;
+}
+
+/* The transaction commands and their SQL spellings, with an optional ';' (as the server). */
+static bool is_transaction(const char *line)
+{
+    static const char *const forms[] = {
+        "start transaction",    "begin", "begin transaction", "commit",
+        "commit transaction",   "end",   "end transaction",   "rollback",
+        "rollback transaction", "abort", "abort transaction"};
+    char norm[32];
+    size_t n = 0;
+    bool space = false;
+    size_t len = strlen(line);
+    while (len && isspace((unsigned char)line[len - 1]))
+        len--;
+    if (len && line[len - 1] == ';')
+        len--;
+    for (size_t i = 0; i < len; i++) {
+        char ch = line[i];
+        if (isspace((unsigned char)ch)) {
+            space = n > 0;
+            continue;
+        }
+        if (n + 2 >= sizeof(norm))
+            return false;
+        if (space)
+            norm[n++] = ' ';
+        space = false;
+        norm[n++] = (char)tolower((unsigned char)ch);
+    }
+    norm[n] = '\0';
+    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++)
+        if (strcmp(norm, forms[i]) == 0)
+            return true;
+    return false;
+}
+
+/* True when line has the shape of a server command (docs/protocol.md), not of SQL. */
+static bool is_server_command(const char *line)
+{
+    char w[3][32];
+    size_t n = split_words(line, w, 3);
+    if (n == 0)
+        return false;
+    if (is_transaction(line))
+        return true;
+    if (!strcmp(w[0], "login") || !strcmp(w[0], "connect") || !strcmp(w[0], "disconnect") ||
+        !strcmp(w[0], "list") || !strcmp(w[0], "stats"))
+        return true;
+    if (!strcmp(w[0], "query") && strchr(line, '{'))
+        return true;
+    if (n >= 2 && (!strcmp(w[0], "link") || !strcmp(w[0], "migrate")))
+        return true;
+    if (n >= 2 && !strcmp(w[0], "create") && (!strcmp(w[1], "database") || !strcmp(w[1], "user")))
+        return true;
+    if (n >= 2 && (!strcmp(w[0], "grant") || !strcmp(w[0], "revoke")) &&
+        (!strcmp(w[1], "database") || !strcmp(w[1], "table")))
+        return true;
+    if (n >= 2 && !strcmp(w[0], "update") && (!strcmp(w[1], "database") || !strcmp(w[1], "user")) &&
+        !(n >= 3 && !strcmp(w[2], "set")))
+        return true;
+    return false;
+}
+
+/* ---- backslash commands --------------------------------------------------------------- */
+
+static void print_help(void)
+{
+    puts("Server commands (one line, no ';' needed):\n"
+         "  login USER PASSWORD                 log in\n"
+         "  connect DB / disconnect             use a database / leave it\n"
+         "  create database NAME                (super user)\n"
+         "  create user NAME PASSWORD           (super user)\n"
+         "  update database OLD NEW             rename a database (super user)\n"
+         "  update user username OLD NEW        rename a user (super user)\n"
+         "  update user password USER NEW       set a password (super user)\n"
+         "  grant database DB USER read|write   (super user)\n"
+         "  grant table DB TABLE USER PRIV...   PRIV: select insert update delete\n"
+         "  revoke database DB USER / revoke table DB TABLE USER PRIV...\n"
+         "  list users | list databases | list grants [USER]\n"
+         "  start transaction (begin) / commit / rollback\n"
+         "Anything else is SQL for the connected database, ended by ';'.\n"
+         "\n"
+         "Shell commands:\n"
+         "  \\?                       this help\n"
+         "  \\q                       quit (also quit, exit, Ctrl-D)\n"
+         "  \\c DB                    connect to database DB\n"
+         "  \\l                       list databases\n"
+         "  \\timing [on|off]         show how long each request takes\n"
+         "  \\mode table|csv|json|line  output format");
+}
+
+static void run_backslash(Shell *sh, const char *line)
+{
+    char cmd[32] = "", arg[128] = "";
+    int n = sscanf(line, "\\%31s %127s", cmd, arg);
+    if (n < 1 || !strcmp(cmd, "?") || !strcmp(cmd, "h")) {
+        print_help();
+    } else if (!strcmp(cmd, "q")) {
+        sh->quit = true;
+    } else if (!strcmp(cmd, "c") || !strcmp(cmd, "connect")) {
+        if (n < 2) {
+            fprintf(stderr, "usage: \\c DATABASE\n");
+            return;
+        }
+        int rc = tdb_connect_database(sh->conn, arg);
+        if (rc != 0) {
+            report_error(sh, rc);
+            return;
+        }
+        snprintf(sh->database, sizeof(sh->database), "%s", arg);
+        if (sh->interactive)
+            printf("connected to database %s\n", arg);
+    } else if (!strcmp(cmd, "l")) {
+        run_command(sh, "list databases");
+    } else if (!strcmp(cmd, "timing")) {
+        sh->timing = n < 2 ? !sh->timing : !strcasecmp(arg, "on");
+        printf("Timing is %s.\n", sh->timing ? "on" : "off");
+    } else if (!strcmp(cmd, "mode")) {
+        if (n < 2 || !strcmp(arg, "table"))
+            sh->mode = MODE_TABLE;
+        else if (!strcmp(arg, "csv"))
+            sh->mode = MODE_CSV;
+        else if (!strcmp(arg, "json"))
+            sh->mode = MODE_JSON;
+        else if (!strcmp(arg, "line"))
+            sh->mode = MODE_LINE;
+        else
+            fprintf(stderr, "usage: \\mode table|csv|json|line\n");
+    } else {
+        fprintf(stderr, "unknown command \\%s; \\? lists the commands\n", cmd);
+        if (!sh->interactive) {
+            sh->status = EXIT_USAGE;
+            sh->quit = true;
+        }
+    }
+}
+
+/* ---- the statement splitter ----------------------------------------------------------- */
+
+static bool blank(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (!isspace((unsigned char)s[i]))
+            return false;
+    return true;
+}
+
+/* The first byte after leading blanks and comments (-- to the end of the line, and C style). */
+static char *skip_comments(char *s)
+{
+    for (;;) {
+        while (isspace((unsigned char)*s))
+            s++;
+        if (s[0] == '-' && s[1] == '-') {
+            char *nl = strchr(s, '\n');
+            s = nl ? nl + 1 : s + strlen(s);
+        } else if (s[0] == '/' && s[1] == '*') {
+            char *end = strstr(s + 2, "*/");
+            if (!end)
+                return s;
+            s = end + 2;
+        } else {
+            return s;
+        }
+    }
+}
+
+static void run_statement(Shell *sh, char *stmt)
+{
+    size_t len = strlen(stmt);
+    while (len && isspace((unsigned char)stmt[len - 1]))
+        stmt[--len] = '\0';
+    /* Comments before a statement would hide a transaction command from the check below. */
+    char *start = skip_comments(stmt);
+    if (!*start || !strcmp(start, ";"))
+        return;
+    if (is_transaction(start))
+        run_command(sh, start);
+    else
+        run_sql(sh, start);
+}
+
+/* Scans the collected SQL from sh->scanned; runs every statement ended by a top-level ';'. */
+static void scan_sql(Shell *sh)
+{
+    size_t i = sh->scanned;
+    while (i < sh->sql_len && !sh->quit) {
+        char ch = sh->sql[i], next = i + 1 < sh->sql_len ? sh->sql[i + 1] : '\0';
+        switch (sh->lex) {
+        case LEX_NORMAL:
+            if (ch == '\'') {
+                sh->lex = LEX_SQUOTE;
+            } else if (ch == '"') {
+                sh->lex = LEX_DQUOTE;
+            } else if (ch == '-' && next == '-') {
+                sh->lex = LEX_LINE_COMMENT;
+                i++;
+            } else if (ch == '/' && next == '*') {
+                sh->lex = LEX_BLOCK_COMMENT;
+                i++;
+            } else if (ch == '$' && (i == 0 || !isalnum((unsigned char)sh->sql[i - 1]))) {
+                /* $tag$ ... $tag$ (a $1 placeholder is not a tag: it has no closing '$'). */
+                size_t k = i + 1;
+                while (k < sh->sql_len && (isalnum((unsigned char)sh->sql[k]) || sh->sql[k] == '_'))
+                    k++;
+                if (k < sh->sql_len && sh->sql[k] == '$' && k - i < sizeof(sh->dollar_tag) &&
+                    !isdigit((unsigned char)sh->sql[i + 1])) {
+                    memcpy(sh->dollar_tag, sh->sql + i, k - i + 1);
+                    sh->dollar_tag[k - i + 1] = '\0';
+                    sh->lex = LEX_DOLLAR;
+                    i = k;
+                }
+            } else if (ch == ';') {
+                /* A statement: run it, keep the rest. */
+                char saved = sh->sql[i + 1];
+                sh->sql[i + 1] = '\0';
+                char *stmt = strdup(sh->sql);
+                sh->sql[i + 1] = saved;
+                size_t rest = sh->sql_len - (i + 1);
+                memmove(sh->sql, sh->sql + i + 1, rest);
+                sh->sql_len = rest;
+                sh->sql[rest] = '\0';
+                i = 0;
+                if (stmt)
+                    run_statement(sh, stmt);
+                free(stmt);
+                if (blank(sh->sql, sh->sql_len))
+                    sh->sql_len = 0;
+                continue;
+            }
+            break;
+        case LEX_SQUOTE:
+            if (ch == '\'')
+                sh->lex = LEX_NORMAL; /* '' is two quoted strings back to back: same effect */
+            break;
+        case LEX_DQUOTE:
+            if (ch == '"')
+                sh->lex = LEX_NORMAL;
+            break;
+        case LEX_LINE_COMMENT:
+            if (ch == '\n')
+                sh->lex = LEX_NORMAL;
+            break;
+        case LEX_BLOCK_COMMENT:
+            if (ch == '*' && next == '/') {
+                sh->lex = LEX_NORMAL;
+                i++;
+            }
+            break;
+        case LEX_DOLLAR: {
+            size_t tl = strlen(sh->dollar_tag);
+            if (ch == '$' && sh->sql_len - i >= tl && !memcmp(sh->sql + i, sh->dollar_tag, tl)) {
+                sh->lex = LEX_NORMAL;
+                i += tl - 1;
+            }
+            break;
+        }
+        }
+        i++;
+    }
+    sh->scanned = sh->sql_len < i ? sh->sql_len : i;
+    if (sh->sql_len == 0) {
+        sh->scanned = 0;
+        sh->lex = LEX_NORMAL;
+    }
+}
+
+static void append_sql(Shell *sh, const char *line)
+{
+    size_t len = strlen(line);
+    if (sh->sql_len + len + 2 > sh->sql_cap) {
+        size_t cap = (sh->sql_len + len + 2) * 2;
+        char *p = realloc(sh->sql, cap);
+        if (!p) {
+            fprintf(stderr, "Error: out of memory\n");
+            exit(EXIT_USAGE);
+        }
+        sh->sql = p;
+        sh->sql_cap = cap;
+    }
+    memcpy(sh->sql + sh->sql_len, line, len);
+    sh->sql_len += len;
+    sh->sql[sh->sql_len++] = '\n';
+    sh->sql[sh->sql_len] = '\0';
+}
+
+/* Feeds one input line (without its newline). */
+static void feed_line(Shell *sh, const char *line)
+{
+    /* Comment lines before a command are dropped, so the command is recognised. */
+    if (sh->sql_len > 0 && sh->lex == LEX_NORMAL && !*skip_comments(sh->sql)) {
+        sh->sql_len = 0;
+        sh->scanned = 0;
+    }
+    if (sh->sql_len == 0) {
+        const char *p = line;
+        while (isspace((unsigned char)*p))
+            p++;
+        if (!*p)
+            return;
+        if (*p == '\\') {
+            run_backslash(sh, p);
+            return;
+        }
+        char w[1][32];
+        if (split_words(p, w, 1) == 1 && (!strcmp(w[0], "quit") || !strcmp(w[0], "exit")) &&
+            blank(p + 4, strlen(p + 4))) {
+            sh->quit = true;
+            return;
+        }
+        if (is_server_command(p)) {
+            char *cmd = strdup(p);
+            if (!cmd)
+                return;
+            size_t len = strlen(cmd);
+            while (len && (isspace((unsigned char)cmd[len - 1]) || cmd[len - 1] == ';'))
+                cmd[--len] = '\0';
+            run_command(sh, cmd);
+            free(cmd);
+            return;
+        }
+    }
+    append_sql(sh, line);
+    scan_sql(sh);
+}
+
+/* Runs what is left at the end of a source: the last statement may lack its ';'. */
+static void flush_sql(Shell *sh)
+{
+    if (sh->sql_len && !sh->quit) {
+        if (sh->lex == LEX_NORMAL || sh->lex == LEX_LINE_COMMENT) {
+            char *stmt = strdup(sh->sql);
+            if (stmt)
+                run_statement(sh, stmt);
+            free(stmt);
+        } else {
+            fprintf(stderr, "Error: unterminated quote or comment at the end of the input\n");
+            sh->status = EXIT_SQL;
+        }
+    }
+    sh->sql_len = 0;
+    sh->scanned = 0;
+    sh->lex = LEX_NORMAL;
+}
+
+static void run_stream(Shell *sh, FILE *in)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    while (!sh->quit && (n = getline(&line, &cap, in)) >= 0) {
+        if (n > 0 && line[n - 1] == '\n')
+            line[--n] = '\0';
+        if (n > 0 && line[n - 1] == '\r')
+            line[--n] = '\0';
+        feed_line(sh, line);
+    }
+    free(line);
+    flush_sql(sh);
+}
+
+static void run_text(Shell *sh, const char *text)
+{
+    if (!*text)
+        return;
+    FILE *in = fmemopen((void *)text, strlen(text), "r");
+    if (!in) {
+        fprintf(stderr, "Error: %s\n", strerror(errno));
+        sh->status = EXIT_USAGE;
+        sh->quit = true;
+        return;
+    }
+    run_stream(sh, in);
+    fclose(in);
+}
+
+/* ---- interactive mode ----------------------------------------------------------------- */
+
+static void history_path(char *out, size_t len)
+{
+    const char *home = getenv("HOME");
+    if (home && *home)
+        snprintf(out, len, "%s/.tcpduckdb_history", home);
+    else
+        out[0] = '\0';
+}
+
+static void run_interactive(Shell *sh)
+{
+    char hist[4096];
+    history_path(hist, sizeof(hist));
+    using_history();
+    stifle_history(2000);
+    if (hist[0])
+        read_history(hist);
+    printf("tcp-duckdb-cli %s. Type \\? for help, \\q to quit.\n", TCPDUCKDB_VERSION);
+    while (!sh->quit) {
+        char prompt[160];
+        const char *name = sh->database[0] ? sh->database : "tcpduckdb";
+        snprintf(prompt, sizeof(prompt), "%s%s ", name, sh->sql_len ? "->" : "=>");
+        char *line = readline(prompt);
+        if (!line) {
+            putchar('\n');
+            break;
+        }
+        if (!blank(line, strlen(line)))
+            add_history(line);
+        feed_line(sh, line);
+        free(line);
+        fflush(stdout);
+    }
+    if (hist[0] && write_history(hist) != 0)
+        fprintf(stderr, "cannot write the history file %s\n", hist);
+}
+
+/* ---- start-up ------------------------------------------------------------------------- */
+
+/* Reads a password from the terminal without echo; NULL when there is no terminal. */
+static char *prompt_password(const char *user)
+{
+    int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    FILE *tty = fdopen(fd, "r+");
+    if (!tty) {
+        close(fd);
+        return NULL;
+    }
+    struct termios old, quiet;
+    bool restore = tcgetattr(fd, &old) == 0;
+    if (restore) {
+        quiet = old;
+        quiet.c_lflag &= (tcflag_t) ~(ECHO | ECHONL);
+        quiet.c_lflag |= ICANON;
+        tcsetattr(fd, TCSAFLUSH, &quiet);
+    }
+    fprintf(tty, "Password for user %s: ", user);
+    fflush(tty);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n = getline(&line, &cap, tty);
+    if (restore)
+        tcsetattr(fd, TCSAFLUSH, &old);
+    fputc('\n', tty);
+    fclose(tty);
+    if (n < 0) {
+        free(line);
+        return NULL;
+    }
+    if (n > 0 && line[n - 1] == '\n')
+        line[n - 1] = '\0';
+    return line;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: tcp-duckdb-cli [-h HOST] [-p PORT] [-U USER] [-d DATABASE]\n"
+            "                      [-c SQL]... [-f FILE] [--csv|--json|--line|--table]\n"
+            "  -h HOST       server host (default $TCPDUCKDB_HOST or 127.0.0.1)\n"
+            "  -p PORT       server port (default $TCPDUCKDB_PORT or 4000)\n"
+            "  -U USER       log in as USER (default $TCPDUCKDB_USER; none: not logged in)\n"
+            "  -d DATABASE   connect to DATABASE after login\n"
+            "  -c SQL        run SQL or a server command (repeatable), then exit\n"
+            "  -f FILE       run the statements in FILE (- for stdin), then exit\n"
+            "  --csv, --json, --line, --table   output format (default: aligned table)\n"
+            "  --help        this text\n"
+            "The password comes from $TCPDUCKDB_PASSWORD, or is asked for on the terminal.\n"
+            "Without -c or -f, reads stdin when it is not a terminal, else runs interactively.\n"
+            "Exit status: 0 ok, 1 the server answered an error, 2 usage or connection error.\n");
+}
+
+typedef struct {
+    char kind; /* 'c' or 'f' */
+    const char *arg;
+} Action;
+
+int main(int argc, char **argv)
+{
+    Shell sh = {.mode = MODE_TABLE};
+    const char *host = getenv("TCPDUCKDB_HOST") ? getenv("TCPDUCKDB_HOST") : "127.0.0.1";
+    const char *port_s = getenv("TCPDUCKDB_PORT") ? getenv("TCPDUCKDB_PORT") : "4000";
+    const char *user = getenv("TCPDUCKDB_USER");
+    const char *database = NULL;
+    Action *actions = calloc((size_t)argc, sizeof(Action));
+    size_t nactions = 0;
+    static const struct option longopts[] = {
+        {"csv", no_argument, NULL, 'C'},          {"json", no_argument, NULL, 'J'},
+        {"line", no_argument, NULL, 'L'},         {"table", no_argument, NULL, 'T'},
+        {"help", no_argument, NULL, 'H'},         {"host", required_argument, NULL, 'h'},
+        {"port", required_argument, NULL, 'p'},   {"username", required_argument, NULL, 'U'},
+        {"dbname", required_argument, NULL, 'd'}, {"command", required_argument, NULL, 'c'},
+        {"file", required_argument, NULL, 'f'},   {NULL, 0, NULL, 0}};
+    int opt;
+    if (!actions)
+        return EXIT_USAGE;
+    while ((opt = getopt_long(argc, argv, "h:p:U:d:c:f:", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'h':
+            host = optarg;
+            break;
+        case 'p':
+            port_s = optarg;
+            break;
+        case 'U':
+            user = optarg;
+            break;
+        case 'd':
+            database = optarg;
+            break;
+        case 'c':
+        case 'f':
+            actions[nactions].kind = (char)opt;
+            actions[nactions++].arg = optarg;
+            break;
+        case 'C':
+            sh.mode = MODE_CSV;
+            break;
+        case 'J':
+            sh.mode = MODE_JSON;
+            break;
+        case 'L':
+            sh.mode = MODE_LINE;
+            break;
+        case 'T':
+            sh.mode = MODE_TABLE;
+            break;
+        case 'H':
+            usage(stdout);
+            free(actions);
+            return 0;
+        default:
+            usage(stderr);
+            free(actions);
+            return EXIT_USAGE;
+        }
+    }
+    char *end = NULL;
+    long port = strtol(port_s, &end, 10);
+    if (optind < argc || *end || port <= 0 || port > 65535) {
+        usage(stderr);
+        free(actions);
+        return EXIT_USAGE;
+    }
+
+    sh.conn = tdb_conn_new();
+    if (!sh.conn) {
+        free(actions);
+        return EXIT_USAGE;
+    }
+    int rc = tdb_connect(sh.conn, host, (int)port, 10000);
+    if (rc == 0 && user && *user) {
+        char *prompted = NULL;
+        const char *password = getenv("TCPDUCKDB_PASSWORD");
+        if (!password)
+            password = prompted = prompt_password(user);
+        if (!password) {
+            fprintf(stderr, "Error: no password: set TCPDUCKDB_PASSWORD or run on a terminal\n");
+            tdb_close(sh.conn);
+            free(actions);
+            return EXIT_USAGE;
+        }
+        rc = tdb_login(sh.conn, user, password);
+        if (prompted) {
+            memset(prompted, 0, strlen(prompted));
+            free(prompted);
+        }
+    }
+    if (rc == 0 && database) {
+        rc = tdb_connect_database(sh.conn, database);
+        if (rc == 0)
+            snprintf(sh.database, sizeof(sh.database), "%s", database);
+    }
+    if (rc != 0) {
+        fprintf(stderr, "Error: %s\n", tdb_error(sh.conn));
+        tdb_close(sh.conn);
+        free(actions);
+        return EXIT_USAGE;
+    }
+
+    if (nactions > 0) {
+        for (size_t i = 0; i < nactions && !sh.quit; i++) {
+            if (actions[i].kind == 'c') {
+                run_text(&sh, actions[i].arg);
+            } else if (!strcmp(actions[i].arg, "-")) {
+                run_stream(&sh, stdin);
+            } else {
+                FILE *f = fopen(actions[i].arg, "r");
+                if (!f) {
+                    fprintf(stderr, "Error: cannot open %s: %s\n", actions[i].arg, strerror(errno));
+                    sh.status = EXIT_USAGE;
+                    break;
+                }
+                run_stream(&sh, f);
+                fclose(f);
+            }
+        }
+    } else if (isatty(STDIN_FILENO)) {
+        sh.interactive = true;
+        run_interactive(&sh);
+    } else {
+        run_stream(&sh, stdin);
+    }
+    fflush(stdout);
+    tdb_close(sh.conn);
+    free(sh.sql);
+    free(actions);
+    return sh.status;
+}

@@ -1,0 +1,270 @@
+/*
+ * libtcpduckdb: the C client library of TCP-DuckDB.
+ *
+ * A tdb_conn is one TCP connection to a TCP-DuckDB server (docs/protocol.md).
+ * Every function that can fail returns a status: TDB_OK (0) or one of the
+ * negative TDB_E* codes; the connection then keeps a message for people,
+ * read with tdb_error(): the server's text after "Error: " when the server
+ * refused the request (TDB_ESERVER), a local reason otherwise. The library
+ * never prints, never exits and never raises SIGPIPE; it has no global state.
+ *
+ * Queries go through the protocol's typed request form
+ * (`query {"sql": ..., "params": [...]}`): parameters are bound by the
+ * server as a DuckDB prepared statement, never pasted into the SQL. A result
+ * is either read whole (tdb_query) or row by row (tdb_query_start,
+ * tdb_next_row, tdb_query_end); the streaming form holds one row at a time,
+ * so a result larger than memory can be read with a bounded buffer.
+ *
+ * Thread-safety: a connection and its results belong to one thread at a
+ * time (use one connection per thread, or lock around every call). Distinct
+ * connections are independent and may be used from different threads at once.
+ */
+#ifndef TCPDUCKDB_H
+#define TCPDUCKDB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define TDB_MUSTCHECK __attribute__((warn_unused_result))
+#else
+#define TDB_MUSTCHECK
+#endif
+
+/* Status codes. Every failing call also leaves a message in tdb_error(). */
+enum {
+    TDB_OK = 0,
+    TDB_ESERVER = -1,  /* the server answered "Error: ..."; the connection is usable */
+    TDB_ECONN = -2,    /* cannot connect, connection lost or closed; the connection is dead */
+    TDB_ETIMEOUT = -3, /* connect or I/O timeout; the connection is dead */
+    TDB_EPROTO = -4,   /* the server's answer does not follow the protocol; dead */
+    TDB_ENOMEM = -5,   /* out of memory */
+    TDB_EINVAL = -6,   /* bad argument, or a call in the wrong state (e.g. during a stream) */
+    TDB_ETOOBIG = -7,  /* an answer passed tdb_set_max_answer(); it was read and dropped */
+    TDB_ENULL = -8,    /* accessor: the value is NULL */
+    TDB_ETYPE = -9,    /* accessor: the value has another type */
+    TDB_ERANGE = -10,  /* accessor: the value does not fit the C type */
+};
+
+typedef struct tdb_conn tdb_conn;
+typedef struct tdb_result tdb_result;
+
+/* A short English name of a status code ("server error", ...); never NULL. */
+const char *tdb_strstatus(int status);
+
+/* ---- connections ---------------------------------------------------------------------- */
+
+/* A new, unconnected handle, or NULL when out of memory. Free with tdb_close(). */
+tdb_conn *tdb_conn_new(void);
+
+/*
+ * Connects to host:port (names resolved with getaddrinfo, every address tried in turn) within
+ * timeout_ms milliseconds (0: the system's own connect timeout). Returns TDB_OK, TDB_ECONN or
+ * TDB_ETIMEOUT. A handle connects once.
+ */
+TDB_MUSTCHECK int tdb_connect(tdb_conn *conn, const char *host, int port, int timeout_ms);
+
+/*
+ * Limits every later wait for the server (sending a request, each read of its answer) to
+ * timeout_ms milliseconds; 0 (the default) waits forever. A timeout kills the connection,
+ * since the answer that is late would desynchronise it.
+ */
+void tdb_set_timeout(tdb_conn *conn, int timeout_ms);
+
+/*
+ * The most bytes the library holds for one answer: a tdb_command answer, a whole tdb_query
+ * result (cells plus their text), or one row of a streamed result. Default 256 MiB. A larger
+ * answer is read to its end and dropped, and the call fails with TDB_ETOOBIG.
+ */
+void tdb_set_max_answer(tdb_conn *conn, size_t bytes);
+
+/* The message of the last failure on conn ("" if none). Borrowed until the next call on conn. */
+const char *tdb_error(const tdb_conn *conn);
+
+/* True while the connection can be used (connected, not lost, not desynchronised). */
+bool tdb_is_connected(const tdb_conn *conn);
+
+/* Closes the connection (sending nothing) and frees the handle. Accepts NULL. End (or free)
+ * every result of the connection first: a streamed result refers to it. */
+void tdb_close(tdb_conn *conn);
+
+/* ---- commands ------------------------------------------------------------------------- */
+
+/*
+ * Sends one request exactly as written (any command of the protocol, or plain SQL) and reads
+ * its answer line. Text with a newline is sent as a length-prefixed @N request. On TDB_OK,
+ * *out_answer (if out_answer is not NULL) is the answer without its newline ("success", "2",
+ * "[...]"), which the caller frees with free(). An "Error: ..." answer returns TDB_ESERVER, with
+ * *out_answer NULL and the message in tdb_error().
+ */
+TDB_MUSTCHECK int tdb_command(tdb_conn *conn, const char *text, char **out_answer);
+
+/* `login USER PASSWORD` (both quoted for the server's word splitter). */
+TDB_MUSTCHECK int tdb_login(tdb_conn *conn, const char *user, const char *password);
+
+/* `connect NAME`: later queries run in database NAME. */
+TDB_MUSTCHECK int tdb_connect_database(tdb_conn *conn, const char *database);
+
+/* `start transaction`, `commit`, `rollback`. */
+TDB_MUSTCHECK int tdb_begin(tdb_conn *conn);
+TDB_MUSTCHECK int tdb_commit(tdb_conn *conn);
+TDB_MUSTCHECK int tdb_rollback(tdb_conn *conn);
+
+/* ---- parameters ----------------------------------------------------------------------- */
+
+typedef enum {
+    TDB_PARAM_NULL,
+    TDB_PARAM_BOOL,
+    TDB_PARAM_INT64,
+    TDB_PARAM_DOUBLE, /* NaN and infinities are sent as the strings "NaN", "Infinity", ... */
+    TDB_PARAM_TEXT,   /* UTF-8; bound as VARCHAR, which DuckDB casts (send DECIMALs, DATEs so) */
+    TDB_PARAM_BLOB,
+} tdb_param_kind;
+
+/* One parameter value. TEXT and BLOB bytes are borrowed for the duration of the call. */
+typedef struct {
+    tdb_param_kind kind;
+    union {
+        bool b;
+        int64_t i;
+        double d;
+        struct {
+            const void *ptr;
+            size_t len;
+        } bytes;
+    } v;
+} tdb_param;
+
+static inline tdb_param tdb_param_null(void)
+{
+    tdb_param p = {.kind = TDB_PARAM_NULL};
+    return p;
+}
+static inline tdb_param tdb_param_bool(bool b)
+{
+    tdb_param p = {.kind = TDB_PARAM_BOOL, .v.b = b};
+    return p;
+}
+static inline tdb_param tdb_param_int64(int64_t i)
+{
+    tdb_param p = {.kind = TDB_PARAM_INT64, .v.i = i};
+    return p;
+}
+static inline tdb_param tdb_param_double(double d)
+{
+    tdb_param p = {.kind = TDB_PARAM_DOUBLE, .v.d = d};
+    return p;
+}
+/* text is NUL-terminated; use tdb_param_text_len for a length. */
+tdb_param tdb_param_text(const char *text);
+static inline tdb_param tdb_param_text_len(const char *text, size_t len)
+{
+    tdb_param p = {.kind = TDB_PARAM_TEXT, .v.bytes = {text, len}};
+    return p;
+}
+static inline tdb_param tdb_param_blob(const void *bytes, size_t len)
+{
+    tdb_param p = {.kind = TDB_PARAM_BLOB, .v.bytes = {bytes, len}};
+    return p;
+}
+
+/* ---- queries -------------------------------------------------------------------------- */
+
+/*
+ * Runs sql with nparams parameters (params may be NULL when nparams is 0) and reads the whole
+ * result into *out_result, which the caller frees with tdb_result_free(). Without parameters sql
+ * may hold several statements; the result is the last one's. A transaction statement (BEGIN,
+ * COMMIT, ...) must go through tdb_begin()/tdb_commit()/tdb_rollback() instead.
+ */
+TDB_MUSTCHECK int tdb_query(tdb_conn *conn, const char *sql, const tdb_param *params,
+                            size_t nparams, tdb_result **out_result);
+
+/*
+ * Sends the query and reads the answer up to its first row: columns are known, no row is. Then
+ * tdb_next_row() reads one row at a time; the current row is row 0 of the result (its rows
+ * counter is 1 while a row is current). Until tdb_query_end(), the connection accepts no other
+ * request (TDB_EINVAL).
+ */
+TDB_MUSTCHECK int tdb_query_start(tdb_conn *conn, const char *sql, const tdb_param *params,
+                                  size_t nparams, tdb_result **out_result);
+
+/*
+ * Reads the next row of a streamed result: returns 1 (a row is current), 0 (no more rows; also
+ * at once for a result without rows), or a negative status. An error the server reports after
+ * some rows (docs/protocol.md, "Errors in the middle of a result") returns TDB_ESERVER.
+ */
+TDB_MUSTCHECK int tdb_next_row(tdb_result *res);
+
+/*
+ * Ends a streamed result and frees it: rows not read yet are read and dropped so the connection
+ * stays usable. Returns TDB_OK, or the status of a failure met while dropping them (or of the
+ * failure that ended the stream before, if the caller did not see it). Accepts NULL.
+ */
+int tdb_query_end(tdb_result *res);
+
+/* Frees a result (a streamed one as tdb_query_end). Accepts NULL. */
+void tdb_result_free(tdb_result *res);
+
+/* ---- results -------------------------------------------------------------------------- */
+
+typedef enum {
+    TDB_RESULT_ROWS,    /* a statement returning rows (possibly none) */
+    TDB_RESULT_CHANGED, /* INSERT/UPDATE/DELETE: tdb_result_changed() rows changed */
+    TDB_RESULT_SUCCESS, /* anything else (DDL, ...) */
+} tdb_result_kind;
+
+/* The JSON kind of one value, as the server sent it. */
+typedef enum {
+    TDB_VALUE_NULL,
+    TDB_VALUE_BOOL,
+    TDB_VALUE_INT,    /* a JSON number without fraction or exponent (any size: HUGEINT too) */
+    TDB_VALUE_FLOAT,  /* a JSON number with a fraction or exponent (DECIMAL, DOUBLE) */
+    TDB_VALUE_STRING, /* VARCHAR, DATE, TIMESTAMP, UUID, BLOB ("\x00ff"), "NaN", ... */
+    TDB_VALUE_NESTED, /* a JSON array or object (LIST, ARRAY, STRUCT, MAP) */
+} tdb_value_kind;
+
+tdb_result_kind tdb_result_kind_of(const tdb_result *res);
+/* Rows changed by an INSERT/UPDATE/DELETE; -1 for other results. */
+int64_t tdb_result_changed(const tdb_result *res);
+size_t tdb_result_ncols(const tdb_result *res);
+/* Rows held: all of them for tdb_query, 1 or 0 for a streamed result. */
+size_t tdb_result_nrows(const tdb_result *res);
+/* Column name and DuckDB type name ("INTEGER", "DECIMAL(18,3)", "VARCHAR[]"); NULL if col is
+ * out of range. Borrowed until the result is freed. */
+const char *tdb_result_column_name(const tdb_result *res, size_t col);
+const char *tdb_result_column_type(const tdb_result *res, size_t col);
+
+/*
+ * Cell accessors. Pointers returned are borrowed until the result is freed or, for a streamed
+ * result, until the next tdb_next_row(). row/col out of range: TDB_EINVAL (or NULL/true).
+ */
+tdb_value_kind tdb_result_value_kind(const tdb_result *res, size_t row, size_t col);
+bool tdb_result_is_null(const tdb_result *res, size_t row, size_t col);
+/* Integers only (TDB_ETYPE for 1.5, TDB_ERANGE beyond 64 bits). */
+TDB_MUSTCHECK int tdb_result_int64(const tdb_result *res, size_t row, size_t col,
+                                   int64_t *out_value);
+/* Numbers, and the strings "NaN", "Infinity", "-Infinity" of FLOAT/DOUBLE columns. */
+TDB_MUSTCHECK int tdb_result_double(const tdb_result *res, size_t row, size_t col,
+                                    double *out_value);
+TDB_MUSTCHECK int tdb_result_bool(const tdb_result *res, size_t row, size_t col, bool *out_value);
+/*
+ * The value as text, NUL-terminated: a string decoded, a number exactly as sent ("12.50",
+ * "170141183460469231731687303715884105727"), "true"/"false", nested values as JSON text;
+ * NULL for a NULL value. out_len (may be NULL) receives the length (strings may hold NULs).
+ */
+const char *tdb_result_text(const tdb_result *res, size_t row, size_t col, size_t *out_len);
+/*
+ * The value as JSON text ("null", "1", "\"a\"", "[1,2]"). Borrowed until the next call of
+ * tdb_result_json on res, or as tdb_result_text. NULL when out of memory or out of range.
+ */
+const char *tdb_result_json(tdb_result *res, size_t row, size_t col);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,96 @@
+// Type declarations for tcpduckdb (Node.js driver for TCP-DuckDB).
+
+/** A value in a result row (see README.md for the type mapping). */
+export type Value =
+  | null
+  | boolean
+  | number // TINYINT..INTEGER, UTINYINT..UINTEGER, FLOAT, DOUBLE (NaN/Infinity included)
+  | bigint // BIGINT, UBIGINT, HUGEINT, UHUGEINT, BIGNUM
+  | string // DECIMAL, VARCHAR, ENUM, UUID, DATE, TIME, TIMETZ, INTERVAL, BIT, infinity timestamps
+  | Date // TIMESTAMP (read as UTC), TIMESTAMP WITH TIME ZONE, TIMESTAMP_S/_MS/_NS
+  | Buffer // BLOB
+  | Value[] // LIST, ARRAY
+  | { [key: string]: Value }; // STRUCT, MAP (keys as text)
+
+/** A parameter: bound by the server to a prepared statement, never pasted into the SQL. */
+export type Param = null | undefined | boolean | number | bigint | string | Date | Buffer | Uint8Array;
+
+export interface Column {
+  name: string;
+  /** DuckDB's type name: 'INTEGER', 'DECIMAL(18,3)', 'VARCHAR[]', 'STRUCT("a" INTEGER)', ... */
+  type: string;
+}
+
+export interface QueryOptions {
+  /** 'object' (default): rows keyed by column name; 'array': rows as arrays in column order. */
+  rowMode?: 'object' | 'array';
+}
+
+export interface QueryResult<R = Record<string, Value>> {
+  columns: Column[];
+  rows: R[];
+  /** Rows as arrays (every column, also when names repeat). */
+  rowsArray: Value[][];
+  /** Rows returned, or rows changed by INSERT/UPDATE/DELETE; null for other statements. */
+  rowCount: number | null;
+}
+
+export interface RowStream<R = Record<string, Value>> extends AsyncIterable<R> {
+  /** Set once the answer has begun (after the first next()). */
+  columns: Column[] | undefined;
+}
+
+export interface ConnectOptions {
+  host?: string; // default '127.0.0.1'
+  port?: number; // default 4000
+  user?: string; // default 'duck'
+  password?: string; // default 'duck'
+  database?: string; // connect to this database after login
+  /** Milliseconds for the TCP connect and for every wait for the server; 0 (default): none. */
+  timeout?: number;
+}
+
+export class TcpDuckDBError extends Error {
+  /** Derived from the server's prefix: 'CATALOG_ERROR', 'PARSER_ERROR', 'CONSTRAINT_ERROR',
+   * 'UNAUTHORIZED', 'ACCESS_DENIED', 'BAD_REQUEST', 'TRANSACTION_ABORTED', ...; client side:
+   * 'CONNECTION', 'TIMEOUT', 'CLOSED', 'PROTOCOL', 'INVALID_PARAMETER'. */
+  code: string;
+  /** The server's prefix as sent, e.g. 'Catalog Error'; undefined for client-side errors. */
+  kind: string | undefined;
+}
+
+export class Client {
+  /** True between begin() (or a BEGIN statement) and commit()/rollback(). */
+  readonly inTransaction: boolean;
+  query<R = Record<string, Value>>(sql: string, params?: Param[], options?: QueryOptions): Promise<QueryResult<R>>;
+  stream<R = Record<string, Value>>(sql: string, params?: Param[], options?: QueryOptions): RowStream<R>;
+  /** A server command; resolves to null for `success`, else the answer text. */
+  command(line: string): Promise<string | null>;
+  begin(): Promise<null>;
+  commit(): Promise<null>;
+  rollback(): Promise<null>;
+  /** Commits when fn resolves, rolls back when it rejects; resolves to fn's value. */
+  transaction<T>(fn: (client: Client) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface ParsedType {
+  name: string;
+  args?: number[];
+  child?: ParsedType;
+  size?: number;
+  fields?: [string, ParsedType][];
+  key?: ParsedType;
+  value?: ParsedType;
+}
+
+export function parseType(text: string): ParsedType;
+export function connect(options?: ConnectOptions): Promise<Client>;
+
+declare const _default: {
+  connect: typeof connect;
+  Client: typeof Client;
+  TcpDuckDBError: typeof TcpDuckDBError;
+  parseType: typeof parseType;
+};
+export default _default;

@@ -1,0 +1,833 @@
+// tcpduckdb: a Promise-based Node.js driver for TCP-DuckDB, no dependencies.
+//
+//   import { connect } from './clients/node/index.js';
+//   const client = await connect({ port: 4000, user: 'analyst', password: '...', database: 'analytics' });
+//   const { rows } = await client.query('SELECT id, name FROM users WHERE id = ?', [1]);
+//   for await (const row of client.stream('SELECT * FROM big')) { ... }
+//   await client.close();
+//
+// Statements go as typed requests (`query {"sql": ..., "params": [...]}`, docs/protocol.md):
+// parameters are bound by the server to a DuckDB prepared statement, never pasted into SQL.
+// Answers are parsed by our own JSON parser, which keeps number text, so BIGINT and DECIMAL
+// values are exact, and which parses rows as they arrive (bounded memory for any result).
+
+import net from 'node:net';
+import { StringDecoder } from 'node:string_decoder';
+
+// ----------------------------------------------------------------------------------------------
+// Errors
+
+export class TcpDuckDBError extends Error {
+  constructor(message, code, kind) {
+    super(message);
+    this.name = 'TcpDuckDBError';
+    this.code = code; // e.g. 'CATALOG_ERROR', 'CONSTRAINT_ERROR', 'UNAUTHORIZED', 'CONNECTION'
+    this.kind = kind; // the server's prefix, e.g. 'Catalog Error'; undefined for client errors
+  }
+}
+
+function serverError(text) {
+  const message = text.replace(/\\n/g, '\n').replace(/\\r/g, '\r');
+  const first = message.split('\n', 1)[0];
+  let kind = message.includes(':') ? message.slice(0, message.indexOf(':')) : first;
+  if (/^(Database|User|Tables) .* (Does Not Exist|Already Exists)$/.test(first)) {
+    kind = first.endsWith('Already Exists') ? 'Already Exists' : 'Does Not Exist';
+  }
+  const code = kind.toUpperCase().replace(/[^A-Z0-9]+/g, '_').replace(/^_|_$/g, '');
+  return new TcpDuckDBError(message, code, kind);
+}
+
+// ----------------------------------------------------------------------------------------------
+// JSON with exact numbers
+
+class Num {
+  constructor(text) {
+    this.text = text;
+  }
+}
+
+const INCOMPLETE = Symbol('incomplete'); // the value runs past the end of the buffer
+const CUT = Symbol('cut'); // a newline inside a value: the answer line was cut by an error
+
+const NUMBER_RE = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+
+// Parses one JSON value at s[i]; returns [value, end]. Numbers become Num (their text).
+function parseAt(s, i) {
+  const n = s.length;
+  const stack = [];
+  let cur; // current container
+  let key; // pending object key
+  let expectKey = false;
+  for (;;) {
+    // skip blanks
+    let c;
+    for (;;) {
+      if (i >= n) throw INCOMPLETE;
+      c = s.charCodeAt(i);
+      if (c === 32 || c === 9 || c === 13) i++;
+      else break;
+    }
+    if (c === 10) throw CUT;
+    let v;
+    let have = false;
+    if (expectKey) {
+      if (c === 125 /* } */) {
+        // an empty object
+        i++;
+        v = cur;
+        [cur, key] = stack.pop();
+        expectKey = false;
+        have = true;
+      } else {
+        if (c !== 34) throw new SyntaxError('bad JSON key at ' + i);
+        const [k, e] = parseString(s, i);
+        i = e;
+        for (;;) {
+          if (i >= n) throw INCOMPLETE;
+          c = s.charCodeAt(i);
+          if (c === 32) i++;
+          else break;
+        }
+        if (c !== 58 /* : */) throw new SyntaxError('bad JSON object at ' + i);
+        i++;
+        key = k;
+        expectKey = false;
+        continue;
+      }
+    } else if (c === 91 /* [ */) {
+      stack.push([cur, key]);
+      cur = [];
+      key = undefined;
+      i++;
+      // empty array?
+      while (i < n && s.charCodeAt(i) === 32) i++;
+      if (i >= n) throw INCOMPLETE;
+      if (s.charCodeAt(i) === 93) {
+        i++;
+        v = cur;
+        [cur, key] = stack.pop();
+        have = true;
+      } else continue;
+    } else if (c === 123 /* { */) {
+      stack.push([cur, key]);
+      cur = Object.create(null);
+      key = undefined;
+      expectKey = true;
+      i++;
+      continue;
+    } else if (c === 34 /* " */) {
+      [v, i] = parseString(s, i);
+      have = true;
+    } else if (c === 116 /* t */ || c === 102 /* f */ || c === 110 /* n */) {
+      const word = c === 116 ? 'true' : c === 102 ? 'false' : 'null';
+      if (i + word.length > n) throw INCOMPLETE;
+      if (s.startsWith(word, i) === false) throw new SyntaxError('bad JSON literal at ' + i);
+      v = c === 116 ? true : c === 102 ? false : null;
+      i += word.length;
+      have = true;
+    } else {
+      NUMBER_RE.lastIndex = i;
+      const m = NUMBER_RE.exec(s);
+      if (!m) throw new SyntaxError('bad JSON value at ' + i);
+      i += m[0].length;
+      if (i >= n) throw INCOMPLETE; // the number may go on in the next chunk
+      v = new Num(m[0]);
+      have = true;
+    }
+    // a complete value v: store it and close containers
+    while (have) {
+      if (cur === undefined) return [v, i];
+      if (Array.isArray(cur)) cur.push(v);
+      else cur[key] = v;
+      for (;;) {
+        if (i >= n) throw INCOMPLETE;
+        c = s.charCodeAt(i);
+        if (c === 32) i++;
+        else break;
+      }
+      if (c === 44 /* , */) {
+        i++;
+        if (!Array.isArray(cur)) expectKey = true;
+        have = false;
+      } else if (c === 93 /* ] */ || c === 125 /* } */) {
+        i++;
+        v = cur;
+        [cur, key] = stack.pop();
+      } else if (c === 10) {
+        throw CUT;
+      } else {
+        throw new SyntaxError('bad JSON at ' + i);
+      }
+    }
+  }
+}
+
+function parseString(s, i) {
+  // s[i] is '"'
+  let j = i + 1;
+  let escaped = false;
+  for (;;) {
+    const q = s.indexOf('"', j);
+    if (q < 0) throw INCOMPLETE;
+    const b = s.indexOf('\\', j);
+    if (b >= 0 && b < q) {
+      escaped = true;
+      if (b + 1 >= s.length) throw INCOMPLETE;
+      j = b + 2;
+      continue;
+    }
+    const nl = s.indexOf('\n', i);
+    if (nl >= 0 && nl < q) throw CUT;
+    const raw = s.slice(i, q + 1);
+    return [escaped ? JSON.parse(raw) : raw.slice(1, -1), q + 1];
+  }
+}
+
+// ----------------------------------------------------------------------------------------------
+// Types
+
+function tokenizeType(text) {
+  const re = /\s*(?:("(?:[^"]|"")*")|([A-Za-z_][A-Za-z0-9_]*)|(-?\d+)|(\S))/y;
+  const out = [];
+  let m;
+  while (re.lastIndex < text.length && (m = re.exec(text))) {
+    if (m[1] !== undefined) out.push(['name', m[1].slice(1, -1).replace(/""/g, '"')]);
+    else if (m[2] !== undefined) out.push(['word', m[2]]);
+    else if (m[3] !== undefined) out.push(['num', Number(m[3])]);
+    else out.push(['p', m[4]]);
+  }
+  return out;
+}
+
+export function parseType(text) {
+  const toks = tokenizeType(text);
+  let i = 0;
+  const peek = (kind, value) => {
+    const t = toks[i];
+    if (!t || (kind && t[0] !== kind) || (value !== undefined && t[1] !== value)) return null;
+    return t;
+  };
+  const take = (kind, value) => {
+    const t = peek(kind, value);
+    if (!t) throw new Error('bad type');
+    i++;
+    return t;
+  };
+  const type = () => {
+    const words = [take('word')[1]];
+    while (peek('word')) words.push(take()[1]);
+    let t = { name: words.join(' ').toUpperCase() };
+    if (peek('p', '(')) {
+      take();
+      if (t.name === 'STRUCT' || t.name === 'UNION') {
+        t.fields = [];
+        for (;;) {
+          const f = take();
+          t.fields.push([f[1], type()]);
+          if (peek('p', ',')) take();
+          else break;
+        }
+        take('p', ')');
+      } else if (t.name === 'MAP') {
+        t.key = type();
+        take('p', ',');
+        t.value = type();
+        take('p', ')');
+      } else {
+        let depth = 1;
+        const args = [];
+        while (depth > 0) {
+          const tk = take();
+          if (tk[0] === 'p' && tk[1] === '(') depth++;
+          else if (tk[0] === 'p' && tk[1] === ')') depth--;
+          else if (tk[0] === 'num' && depth === 1) args.push(tk[1]);
+        }
+        t.args = args;
+      }
+    }
+    while (peek('p', '[')) {
+      take();
+      let size;
+      if (peek('num')) size = take()[1];
+      take('p', ']');
+      t = { name: size === undefined ? 'LIST' : 'ARRAY', child: t, size };
+    }
+    return t;
+  };
+  try {
+    const t = type();
+    if (i !== toks.length) throw new Error('trailing');
+    return t;
+  } catch {
+    return { name: text.toUpperCase() };
+  }
+}
+
+const SMALL_INTS = new Set(['TINYINT', 'SMALLINT', 'INTEGER', 'UTINYINT', 'USMALLINT', 'UINTEGER']);
+const BIG_INTS = new Set(['BIGINT', 'UBIGINT', 'HUGEINT', 'UHUGEINT', 'BIGNUM', 'VARINT']);
+const FLOATS = new Set(['FLOAT', 'DOUBLE', 'REAL']);
+const TIMESTAMPS = new Set(['TIMESTAMP', 'TIMESTAMP_S', 'TIMESTAMP_MS', 'TIMESTAMP_NS',
+  'TIMESTAMP WITH TIME ZONE']);
+
+const TS_RE = /^(-?\d{4,})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?(Z)?$/;
+
+function toDate(v) {
+  // TIMESTAMP (without time zone) is read as UTC, as DuckDB's own clients do; the server's
+  // TIMESTAMP WITH TIME ZONE values are in UTC with a Z. Sub-millisecond digits are dropped.
+  const m = TS_RE.exec(v);
+  if (!m) return v; // 'infinity', '-infinity'
+  const d = new Date(0);
+  d.setUTCFullYear(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  d.setUTCHours(Number(m[4]), Number(m[5]), Number(m[6]), Number((m[7] || '0').slice(0, 3).padEnd(3, '0')));
+  return Number.isNaN(d.getTime()) ? v : d;
+}
+
+function plain(v) {
+  // Values of types we do not know (UNION, ...): numbers as Number when exact, else text.
+  if (v instanceof Num) {
+    const x = Number(v.text);
+    if (/^-?\d+$/.test(v.text) && !Number.isSafeInteger(x)) return BigInt(v.text);
+    return x;
+  }
+  if (Array.isArray(v)) return v.map((x) => (x === null ? null : plain(x)));
+  if (v !== null && typeof v === 'object') {
+    const o = {};
+    for (const k of Object.keys(v)) setProp(o, k, v[k] === null ? null : plain(v[k]));
+    return o;
+  }
+  return v;
+}
+
+function floatOf(v) {
+  if (v instanceof Num) return Number(v.text);
+  if (v === 'NaN') return NaN;
+  if (v === 'Infinity') return Infinity;
+  if (v === '-Infinity') return -Infinity;
+  return Number(v);
+}
+
+function setProp(o, k, v) {
+  if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+  else o[k] = v;
+}
+
+export function converter(t) {
+  const name = t.name;
+  if (SMALL_INTS.has(name)) return (v) => Number(v.text);
+  if (BIG_INTS.has(name)) return (v) => BigInt(v.text);
+  if (FLOATS.has(name)) return floatOf;
+  if (name === 'DECIMAL' || name === 'NUMERIC') return (v) => v.text;
+  if (name === 'BOOLEAN') return (v) => v;
+  if (name === 'BLOB') return (v) => (v.startsWith('\\x') ? Buffer.from(v.slice(2), 'hex') : Buffer.from(v));
+  if (TIMESTAMPS.has(name)) return toDate;
+  if (name === 'LIST' || name === 'ARRAY') {
+    const c = converter(t.child);
+    return (v) => v.map((x) => (x === null ? null : c(x)));
+  }
+  if (name === 'STRUCT' && t.fields) {
+    const convs = new Map(t.fields.map(([n, ft]) => [n, converter(ft)]));
+    const list = t.fields.map(([, ft]) => converter(ft));
+    return (v) => {
+      const o = {};
+      const keys = Object.keys(v);
+      keys.forEach((k, idx) => {
+        const x = v[k];
+        const c = convs.get(k) || list[idx] || plain;
+        setProp(o, k, x === null ? null : c(x));
+      });
+      return o;
+    };
+  }
+  if (name === 'MAP' && t.key) {
+    // Keys arrive as text (JSON object keys) and stay strings, as JavaScript object keys are.
+    const vc = converter(t.value);
+    return (v) => {
+      const o = {};
+      for (const k of Object.keys(v)) setProp(o, k, v[k] === null ? null : vc(v[k]));
+      return o;
+    };
+  }
+  // VARCHAR, ENUM, UUID, DATE, TIME, TIMETZ, INTERVAL, BIT, JSON: the server's strings.
+  return plain;
+}
+
+// ----------------------------------------------------------------------------------------------
+// Parameters
+
+function checkText(s, what) {
+  if (typeof s.isWellFormed === 'function' ? !s.isWellFormed() : /[\uD800-\uDFFF]/.test(s.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, ''))) {
+    throw new TcpDuckDBError(`${what} holds a lone surrogate (not valid UTF-8)`, 'INVALID_PARAMETER');
+  }
+  return JSON.stringify(s);
+}
+
+function encodeParam(v, idx) {
+  if (v === null || v === undefined) return 'null';
+  switch (typeof v) {
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'bigint':
+      return v.toString();
+    case 'number':
+      if (Number.isFinite(v)) return String(v);
+      return JSON.stringify(Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity');
+    case 'string':
+      return checkText(v, `parameter ${idx + 1}`);
+    default:
+  }
+  if (v instanceof Date) return JSON.stringify(v.toISOString());
+  if (Buffer.isBuffer(v) || v instanceof Uint8Array) return `{"blob":"${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}"}`;
+  throw new TcpDuckDBError(`parameter ${idx + 1}: values of type ${v?.constructor?.name ?? typeof v} are not supported`, 'INVALID_PARAMETER');
+}
+
+function quoteWord(w) {
+  return '"' + String(w).replace(/\\/g, '\\\\').replace(/"/g, '\\"') + '"';
+}
+
+const TX_FORMS = new Map([
+  ['start transaction', 'begin'], ['begin', 'begin'], ['begin transaction', 'begin'],
+  ['commit', 'commit'], ['commit transaction', 'commit'], ['end', 'commit'], ['end transaction', 'commit'],
+  ['rollback', 'rollback'], ['rollback transaction', 'rollback'], ['abort', 'rollback'], ['abort transaction', 'rollback'],
+]);
+
+function transactionStatement(sql) {
+  return TX_FORMS.get(sql.trim().replace(/;$/, '').trim().split(/\s+/).join(' ').toLowerCase());
+}
+
+// ----------------------------------------------------------------------------------------------
+// Connection
+
+const HIGH_WATER = 1 << 20;
+
+export class Client {
+  constructor(socket, timeout) {
+    this.socket = socket;
+    this.timeout = timeout || 0;
+    this.decoder = new StringDecoder('utf8');
+    this.buf = '';
+    this.pos = 0;
+    this.pending = [];
+    this.pendingLen = 0;
+    this.waiter = null;
+    this.failure = null;
+    this.closed = false;
+    this.inTransaction = false;
+    this.lock = Promise.resolve();
+    socket.setNoDelay(true);
+    socket.on('data', (chunk) => {
+      const text = this.decoder.write(chunk);
+      this.pending.push(text);
+      this.pendingLen += text.length;
+      if (this.pendingLen > HIGH_WATER) socket.pause();
+      this.wake();
+    });
+    socket.on('error', (e) => this.fail(new TcpDuckDBError(`connection error: ${e.message}`, 'CONNECTION')));
+    socket.on('close', () => this.fail(new TcpDuckDBError('the server closed the connection', 'CONNECTION')));
+  }
+
+  fail(err) {
+    if (!this.failure) this.failure = err;
+    this.wake();
+  }
+
+  wake() {
+    const w = this.waiter;
+    this.waiter = null;
+    if (w) w();
+  }
+
+  // Moves received text into buf (dropping what was consumed); waits for data if none.
+  async more() {
+    if (this.pending.length === 0) {
+      if (this.failure) throw this.failure;
+      let timer;
+      await new Promise((resolve, reject) => {
+        this.waiter = resolve;
+        if (this.socket.isPaused()) this.socket.resume();
+        if (this.timeout) {
+          timer = setTimeout(() => {
+            const e = new TcpDuckDBError('timed out waiting for the server', 'TIMEOUT');
+            this.failure = e;
+            this.socket.destroy();
+            reject(e);
+          }, this.timeout);
+        }
+      }).finally(() => clearTimeout(timer));
+      if (this.pending.length === 0 && this.failure) throw this.failure;
+    }
+    this.buf = this.buf.slice(this.pos) + this.pending.join('');
+    this.pos = 0;
+    this.pending = [];
+    this.pendingLen = 0;
+    if (this.socket.isPaused()) this.socket.resume();
+  }
+
+  send(text) {
+    if (this.failure) throw this.failure;
+    if (text.includes('\n') || text.includes('\r')) {
+      text = `@${Buffer.byteLength(text)}\n${text}`;
+    } else {
+      text += '\n';
+    }
+    this.socket.write(text);
+  }
+
+  async readLine() {
+    let scanned = 0;
+    for (;;) {
+      const i = this.buf.indexOf('\n', this.pos + scanned);
+      if (i >= 0) {
+        const line = this.buf.slice(this.pos, i);
+        this.pos = i + 1;
+        return line;
+      }
+      scanned = this.buf.length - this.pos;
+      await this.more();
+    }
+  }
+
+  // Parses a value at pos, reading more as needed (until the unread part doubles, so a long
+  // value is rescanned O(log n) times). Returns undefined when the line was cut.
+  async parseValue() {
+    for (;;) {
+      try {
+        const [v, end] = parseAt(this.buf, this.pos);
+        this.pos = end;
+        return v;
+      } catch (e) {
+        if (e === CUT) return undefined;
+        if (e !== INCOMPLETE) throw e;
+      }
+      const want = 2 * (this.buf.length - this.pos);
+      let seen = this.buf.length - this.pos;
+      await this.more();
+      while (this.buf.length - this.pos < want && this.buf.indexOf('\n', this.pos + seen) < 0) {
+        seen = this.buf.length - this.pos;
+        await this.more();
+      }
+    }
+  }
+
+  async peekChar() {
+    while (this.pos >= this.buf.length) await this.more();
+    return this.buf[this.pos];
+  }
+
+  async expect(lit) {
+    while (this.buf.length - this.pos < lit.length) await this.more();
+    if (!this.buf.startsWith(lit, this.pos)) return false;
+    this.pos += lit.length;
+    return true;
+  }
+
+  broken(why) {
+    const e = new TcpDuckDBError(why, 'PROTOCOL');
+    this.failure = e;
+    this.socket.destroy();
+    return e;
+  }
+
+  // Reads one answer. Rows answers return an object whose next() yields raw rows.
+  async answer() {
+    const head = '{"columns":';
+    while (this.buf.length - this.pos < head.length && this.buf.indexOf('\n', this.pos) < 0) await this.more();
+    if (this.buf.startsWith(head, this.pos)) {
+      this.pos += head.length;
+      const cols = await this.parseValue();
+      if (cols === undefined || !(await this.expect(',"rows":['))) throw this.broken('malformed row answer');
+      const columns = cols.map((c) => ({ name: c.name, type: c.type }));
+      return { kind: 'rows', columns };
+    }
+    const line = await this.readLine();
+    if (line.startsWith('Error: ')) throw serverError(line.slice(7));
+    if (line.startsWith('{')) {
+      const obj = JSON.parse(line);
+      if ('changed' in obj) return { kind: 'changed', changed: obj.changed };
+      if (obj.success === true) return { kind: 'success' };
+    }
+    return { kind: 'text', text: line };
+  }
+
+  // The next raw row (array of parsed values), or null at the end.
+  async nextRow(state) {
+    if (state.done) return null;
+    let c = await this.peekChar();
+    if (c === ']') {
+      if (!(await this.expect(']}\n'))) throw this.broken('malformed row answer');
+      state.done = true;
+      return null;
+    }
+    if (c === ',' && !state.first) {
+      this.pos++;
+      c = await this.peekChar();
+    }
+    state.first = false;
+    let row;
+    if (c !== '\n') {
+      if (c !== '[') throw this.broken('malformed row answer');
+      row = await this.parseValue();
+    }
+    if (row === undefined) {
+      state.done = true;
+      await this.readLine();
+      const line = await this.readLine();
+      if (line.startsWith('Error: ')) throw serverError(line.slice(7));
+      throw this.broken('a cut row answer was not followed by an error');
+    }
+    return row;
+  }
+
+  // Runs fn with the connection to itself (requests go one at a time).
+  exclusive(fn) {
+    const run = this.lock.then(() => {
+      if (this.closed) throw new TcpDuckDBError('the client is closed', 'CLOSED');
+      return fn();
+    });
+    this.lock = run.catch(() => {});
+    return run;
+  }
+
+  async roundtrip(text) {
+    this.send(text);
+    return this.answer();
+  }
+
+  async rawCommand(line) {
+    const a = await this.roundtrip(line);
+    if (a.kind === 'rows') {
+      const st = { first: true, done: false };
+      while ((await this.nextRow(st)) !== null);
+      return null;
+    }
+    return a.kind === 'text' ? a.text : null;
+  }
+
+  /** Sends a server command (`create database x`, `grant ...`, `list users`); resolves to null
+   * for `success`, else the answer text (JSON for `list`). */
+  command(line) {
+    return this.exclusive(async () => {
+      const r = await this.rawCommand(line);
+      const tx = transactionStatement(line);
+      if (tx === 'begin') this.inTransaction = true;
+      else if (tx) this.inTransaction = false;
+      return r;
+    });
+  }
+
+  begin() {
+    return this.command('start transaction');
+  }
+
+  commit() {
+    return this.command('commit');
+  }
+
+  rollback() {
+    return this.command('rollback');
+  }
+
+  /** Runs fn(client) in a transaction: commits when it resolves, rolls back when it throws. */
+  async transaction(fn) {
+    await this.begin();
+    let result;
+    try {
+      result = await fn(this);
+    } catch (e) {
+      try {
+        await this.rollback();
+      } catch {
+        // the original error matters more
+      }
+      throw e;
+    }
+    await this.commit();
+    return result;
+  }
+
+  request(sql, params) {
+    if (typeof sql !== 'string') throw new TcpDuckDBError('sql must be a string', 'INVALID_PARAMETER');
+    let body = `{"sql":${checkText(sql, 'sql')}`;
+    if (params !== undefined && params !== null) {
+      if (!Array.isArray(params)) throw new TcpDuckDBError('params must be an array', 'INVALID_PARAMETER');
+      if (params.length) body += `,"params":[${params.map(encodeParam).join(',')}]`;
+    }
+    return `query ${body}}`;
+  }
+
+  /**
+   * Runs one statement (or, without params, several separated by ';'). Resolves to
+   * { columns, rows, rowsArray, rowCount }: rows as objects keyed by column name (a later
+   * duplicate name wins; rowsArray keeps every column), rowCount the rows returned or changed
+   * (null for statements that do neither).
+   */
+  query(sql, params, options = {}) {
+    const tx = params && params.length ? undefined : transactionStatement(String(sql));
+    if (tx) {
+      return this.command(tx === 'begin' ? 'start transaction' : tx).then(() => ({ columns: [], rows: [], rowsArray: [], rowCount: null }));
+    }
+    const req = this.request(sql, params);
+    return this.exclusive(async () => {
+      const a = await this.roundtrip(req);
+      if (a.kind === 'changed') return { columns: [], rows: [], rowsArray: [], rowCount: a.changed };
+      if (a.kind !== 'rows') return { columns: [], rows: [], rowsArray: [], rowCount: null };
+      const convert = rowConverter(a.columns);
+      const st = { first: true, done: false };
+      const rowsArray = [];
+      let raw;
+      while ((raw = await this.nextRow(st)) !== null) rowsArray.push(convert(raw));
+      const names = a.columns.map((c) => c.name);
+      const rows = options.rowMode === 'array' ? rowsArray : rowsArray.map((r) => toObject(names, r));
+      return { columns: a.columns, rows, rowsArray, rowCount: rowsArray.length };
+    });
+  }
+
+  /**
+   * An async iterable of the rows of one statement, parsed as they arrive: memory stays
+   * bounded whatever the result size. Rows are objects (options.rowMode 'array': arrays).
+   * The connection serves nothing else until the iteration ends; breaking out of the loop
+   * reads and drops the rest of the result. `stream.columns` is set once the answer began.
+   */
+  stream(sql, params, options = {}) {
+    const req = this.request(sql, params);
+    const client = this;
+    const it = {
+      columns: undefined,
+      [Symbol.asyncIterator]() {
+        let release;
+        let st;
+        let convert;
+        let names;
+        const start = async () => {
+          await new Promise((resolveStart, rejectStart) => {
+            client.exclusive(() => new Promise((resolveLock) => {
+              release = resolveLock;
+              client.roundtrip(req).then((a) => {
+                if (a.kind !== 'rows') {
+                  it.columns = [];
+                  st = { done: true };
+                } else {
+                  it.columns = a.columns;
+                  names = a.columns.map((c) => c.name);
+                  convert = rowConverter(a.columns);
+                  st = { first: true, done: false };
+                }
+                resolveStart();
+              }, (e) => {
+                release();
+                rejectStart(e);
+              });
+            })).catch(rejectStart);
+          });
+        };
+        let finished = false;
+        const finish = () => {
+          if (!finished) {
+            finished = true;
+            if (release) release();
+          }
+        };
+        return {
+          async next() {
+            if (finished) return { done: true, value: undefined };
+            try {
+              if (!st) await start();
+              const raw = await client.nextRow(st);
+              if (raw === null) {
+                finish();
+                return { done: true, value: undefined };
+              }
+              const row = convert(raw);
+              return { done: false, value: options.rowMode === 'array' ? row : toObject(names, row) };
+            } catch (e) {
+              finish();
+              throw e;
+            }
+          },
+          async return() {
+            if (!finished && st) {
+              try {
+                while ((await client.nextRow(st)) !== null);
+              } catch {
+                // dropped with the rest of the result
+              }
+            }
+            finish();
+            return { done: true, value: undefined };
+          },
+        };
+      },
+    };
+    return it;
+  }
+
+  /** Closes the connection; an open transaction is rolled back by the server. */
+  async close() {
+    if (this.closed) return;
+    await this.lock;
+    this.closed = true;
+    if (!this.failure) {
+      this.failure = new TcpDuckDBError('the client is closed', 'CLOSED');
+      await new Promise((resolve) => {
+        this.socket.end('quit\n', resolve);
+        this.socket.once('close', resolve);
+      });
+    }
+    this.socket.destroy();
+  }
+}
+
+function rowConverter(columns) {
+  const convs = columns.map((c) => converter(parseType(c.type)));
+  return (raw) => {
+    const out = new Array(raw.length);
+    for (let i = 0; i < raw.length; i++) {
+      const v = raw[i];
+      out[i] = v === null ? null : convs[i](v);
+    }
+    return out;
+  };
+}
+
+function toObject(names, row) {
+  const o = {};
+  for (let i = 0; i < names.length; i++) setProp(o, names[i], row[i]);
+  return o;
+}
+
+/**
+ * Opens a connection, logs in (user/password, default duck/duck) and connects to `database`
+ * when given. `timeout` (milliseconds) bounds the TCP connect and every wait for the server.
+ */
+export async function connect(options = {}) {
+  const { host = '127.0.0.1', port = 4000, user = 'duck', password = 'duck', database, timeout = 0 } = options;
+  const socket = await new Promise((resolve, reject) => {
+    const s = net.createConnection({ host, port });
+    let timer;
+    if (timeout) {
+      timer = setTimeout(() => {
+        s.destroy();
+        reject(new TcpDuckDBError(`cannot connect to ${host}:${port}: timed out`, 'CONNECTION'));
+      }, timeout);
+    }
+    s.once('connect', () => {
+      clearTimeout(timer);
+      s.removeAllListeners('error');
+      resolve(s);
+    });
+    s.once('error', (e) => {
+      clearTimeout(timer);
+      reject(new TcpDuckDBError(`cannot connect to ${host}:${port}: ${e.message}`, 'CONNECTION'));
+    });
+  });
+  const client = new Client(socket, timeout);
+  try {
+    if (user !== undefined && user !== null) await client.command(`login ${quoteWord(user)} ${quoteWord(password ?? '')}`);
+    if (database !== undefined && database !== null) await client.command(`connect ${quoteWord(database)}`);
+  } catch (e) {
+    client.socket.destroy();
+    throw e;
+  }
+  return client;
+}
+
+export default { connect, Client, TcpDuckDBError, parseType };

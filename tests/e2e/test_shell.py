@@ -1,0 +1,243 @@
+"""The shell tcp-duckdb-cli: -c, -f, stdin, output modes, exit codes, and the interactive mode
+driven through a pseudo-terminal.
+
+The shell binary is $TCPDUCKDB_CLI, default build/asan/tcp-duckdb-cli. A test fails if the shell
+printed a sanitizer report.
+"""
+import json
+import os
+import pty
+import re
+import select
+import subprocess
+import time
+
+import pytest
+
+from conftest import ROOT, SANITIZER_MARKS
+
+CLI = os.environ.get("TCPDUCKDB_CLI", os.path.join(ROOT, "build", "asan", "tcp-duckdb-cli"))
+
+
+def cli_env(tmp_path, password="duck", extra=None):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TCPDUCKDB_")}
+    env["HOME"] = str(tmp_path)
+    env.setdefault("ASAN_OPTIONS", "abort_on_error=0:detect_leaks=1:halt_on_error=1")
+    if password is not None:
+        env["TCPDUCKDB_PASSWORD"] = password
+    env.update(extra or {})
+    return env
+
+
+def check_clean(stderr):
+    for mark in SANITIZER_MARKS:
+        assert mark not in stderr, stderr
+
+
+def run(server, tmp_path, *args, user="duck", db=None, stdin=None, password="duck", env=None):
+    cmd = [CLI, "-h", "127.0.0.1", "-p", str(server.port)]
+    if user:
+        cmd += ["-U", user]
+    if db:
+        cmd += ["-d", db]
+    p = subprocess.run(cmd + list(args), input=(stdin or "").encode(), capture_output=True,
+                       env=cli_env(tmp_path, password, env), timeout=120)
+    out, err = p.stdout.decode(), p.stderr.decode()
+    check_clean(err)
+    return p.returncode, out, err
+
+
+@pytest.fixture
+def shop(server, tmp_path):
+    rc, out, err = run(server, tmp_path, "-c", "create database shop", "-c", "connect shop", "-c",
+                       "CREATE TABLE users (id INTEGER, name VARCHAR); "
+                       "INSERT INTO users VALUES (1, 'John'), (2, 'Jané'), (3, NULL);")
+    assert rc == 0, err
+    return server
+
+
+def test_command_and_table_output(shop, tmp_path):
+    rc, out, err = run(shop, tmp_path, "-c", "SELECT * FROM users ORDER BY id", db="shop")
+    assert rc == 0, err
+    assert out == (" id | name\n"
+                   "----+------\n"
+                   "  1 | John\n"
+                   "  2 | Jané\n"
+                   "  3 | NULL\n"
+                   "(3 rows)\n")
+    rc, out, _ = run(shop, tmp_path, "-c", "SELECT 1 AS x WHERE false", db="shop")
+    assert out.endswith("(0 rows)\n")
+
+
+def test_server_commands_need_no_semicolon(server, tmp_path):
+    rc, out, err = run(server, tmp_path, "-c", "create database a1\ncreate user bob pw\n"
+                       "grant database a1 bob write\nlist databases")
+    assert rc == 0, err
+    lines = out.splitlines()
+    assert lines[:3] == ["success"] * 3
+    assert json.loads(lines[3]) == [{"name": "a1", "access": None}]
+
+
+@pytest.mark.parametrize("mode,expected", [
+    ("--csv", 'id,name,tags\n1,John,"[1,2]"\n3,,"[1,2]"\n'),
+    ("--json", '[{"id":1,"name":"John","tags":[1,2]},\n{"id":3,"name":null,"tags":[1,2]}]\n'),
+    ("--line", "  id = 1\nname = John\ntags = [1,2]\n\n  id = 3\nname = NULL\ntags = [1,2]\n"),
+    ("--table", " id | name | tags\n----+------+-------\n  1 | John | [1,2]\n  3 | NULL | [1,2]\n"
+                "(2 rows)\n"),
+])
+def test_output_modes(shop, tmp_path, mode, expected):
+    rc, out, err = run(shop, tmp_path, mode, "-c",
+                       "SELECT *, [1, 2] AS tags FROM users WHERE id <> 2 ORDER BY id", db="shop")
+    assert rc == 0, err
+    assert out == expected
+
+
+def test_csv_quoting_and_json_escapes(shop, tmp_path):
+    rc, out, err = run(shop, tmp_path, "--csv", "-c",
+                       "SELECT 'a,\"b\"' AS \"x,y\", E'l1\\nl2' AS n", db="shop")
+    assert rc == 0, err
+    assert out == '"x,y",n\n"a,""b""","l1\nl2"\n'
+    rc, out, err = run(shop, tmp_path, "--json", "-c", "SELECT 'q\"\\' AS s", db="shop")
+    assert json.loads(out) == [{"s": 'q"\\'}]
+
+
+def test_file_and_multiline_statements(shop, tmp_path):
+    script = tmp_path / "s.sql"
+    script.write_text("-- a comment; not a statement end\n"
+                      "begin;\n"
+                      "INSERT INTO users\n  VALUES (4, 'semi;colon'), (5, $$dollar;quoted$$);\n"
+                      "commit\n"
+                      "SELECT name\n  FROM users\n  WHERE id >= 4\n  ORDER BY id;\n"
+                      "SELECT count(*) AS n FROM users  /* trailing; comment */\n")
+    rc, out, err = run(shop, tmp_path, "--csv", "-f", str(script), db="shop")
+    assert rc == 0, err
+    assert out == "name\nsemi;colon\ndollar;quoted\nn\n5\n"
+
+
+def test_stdin_script(shop, tmp_path):
+    rc, out, err = run(shop, tmp_path, "--csv", db="shop",
+                       stdin="SELECT 1 AS a;\nSELECT 2 AS b; SELECT 3 AS c;\n")
+    assert rc == 0, err
+    assert out == "a\n1\nb\n2\nc\n3\n"
+
+
+def test_errors_exit_nonzero_and_stop_the_script(shop, tmp_path):
+    rc, out, err = run(shop, tmp_path, "--csv", db="shop",
+                       stdin="SELECT 1 AS a;\nSELECT * FROM nope;\nSELECT 2 AS b;\n")
+    assert rc == 1
+    assert out == "a\n1\n"
+    assert "Catalog Error" in err
+    rc, _, err = run(shop, tmp_path, "-c", "create database shop")
+    assert rc == 1 and "Error: Database shop Already Exists" in err
+    rc, _, err = run(shop, tmp_path, "-c", "SELECT 1", db="nosuch")
+    assert rc == 2 and "nosuch" in err
+    rc, _, err = run(shop, tmp_path, "-c", "SELECT 1", password="wrong")
+    assert rc == 2 and "Unauthorized" in err
+    rc, _, err = run(shop, tmp_path, "-f", str(tmp_path / "missing.sql"))
+    assert rc == 2
+    # An error in the middle of a streamed result.
+    rc, out, err = run(shop, tmp_path, "--csv", "-c",
+                       "SELECT CASE WHEN i < 300000 THEN i ELSE error('boom') END AS v "
+                       "FROM range(400000) t(i)", db="shop")
+    assert rc == 1 and "Error: " in err
+    assert out.startswith("v\n0\n1\n")
+
+
+def test_connection_refused(tmp_path):
+    p = subprocess.run([CLI, "-p", "1", "-c", "SELECT 1"], capture_output=True,
+                       env=cli_env(tmp_path), timeout=60)
+    assert p.returncode == 2
+    assert b"cannot connect" in p.stderr
+
+
+def test_password_from_env_never_a_flag(shop, tmp_path):
+    rc, out, err = run(shop, tmp_path, "-c", "list users", password="duck")
+    assert rc == 0 and json.loads(out)[0]["name"] == "duck"
+    # Without the variable and without a terminal there is no way to get a password.
+    p = subprocess.run([CLI, "-p", str(shop.port), "-U", "duck", "-c", "list users"],
+                       capture_output=True, env=cli_env(tmp_path, password=None), timeout=60,
+                       start_new_session=True)
+    assert p.returncode == 2
+    assert b"TCPDUCKDB_PASSWORD" in p.stderr
+
+
+def test_timing_and_mode_backslash_commands(shop, tmp_path):
+    rc, out, err = run(shop, tmp_path, db="shop",
+                       stdin="\\timing\n\\mode csv\nSELECT 7 AS x;\n\\c shop\n\\?\n")
+    assert rc == 0, err
+    assert "Timing is on." in out
+    assert "x\n7\nTime: " in out
+    assert "list grants" in out  # the help lists the server commands
+
+
+class Pty:
+    """The shell on a pseudo-terminal, as a person would use it."""
+
+    def __init__(self, args, env):
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            os.execve(args[0], args, env)
+        self.out = b""
+
+    def send(self, text):
+        os.write(self.fd, text.encode())
+
+    def expect(self, text, timeout=30):
+        deadline = time.time() + timeout
+        while text.encode() not in self.out:
+            left = deadline - time.time()
+            assert left > 0, "timed out waiting for %r in %r" % (text, self.out[-2000:])
+            r, _, _ = select.select([self.fd], [], [], left)
+            if r:
+                try:
+                    chunk = os.read(self.fd, 65536)
+                except OSError:
+                    chunk = b""
+                assert chunk, "the shell exited; output %r" % self.out[-2000:]
+                self.out += chunk
+        return self.out.decode("utf-8", "replace")
+
+    def wait(self, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                r, _, _ = select.select([self.fd], [], [], 0.1)
+                if r:
+                    self.out += os.read(self.fd, 65536)
+            except OSError:
+                pass
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                os.close(self.fd)
+                return os.waitstatus_to_exitcode(status)
+        os.kill(self.pid, 9)
+        os.waitpid(self.pid, 0)
+        raise AssertionError("the shell did not exit: %r" % self.out[-2000:])
+
+
+def test_interactive_multiline_and_history(shop, tmp_path):
+    env = cli_env(tmp_path, password=None, extra={"TERM": "dumb"})
+    sh = Pty([CLI, "-h", "127.0.0.1", "-p", str(shop.port), "-U", "duck"], env)
+    sh.expect("Password for user duck: ")
+    sh.send("duck\n")
+    sh.expect("tcpduckdb=> ")
+    sh.send("connect shop\n")  # a server command: no ';' needed
+    sh.expect("shop=> ")
+    sh.send("SELECT id,\n")
+    sh.expect("shop-> ")
+    sh.send("  name FROM users\n")
+    sh.send("  WHERE id = 1;\n")
+    out = sh.expect("(1 row)")
+    assert " id | name\n" in out.replace("\r\n", "\n")
+    assert "  1 | John\n" in out.replace("\r\n", "\n")
+    assert "duck\n" not in out.split("Password for user duck: ")[1][:10]  # not echoed
+    sh.send("SELECT * FROM nope;\n")
+    sh.expect("Catalog Error")
+    sh.expect("shop=> ")
+    sh.send("\\q\n")
+    assert sh.wait() == 0
+    check_clean(sh.out.decode("utf-8", "replace"))
+    # libedit writes its history with vis(3) escapes (\040 for a space).
+    history = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)),
+                     (tmp_path / ".tcpduckdb_history").read_text())
+    assert "connect shop" in history and "WHERE id = 1;" in history
