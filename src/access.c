@@ -127,7 +127,7 @@ static int table_lookup(const SessionEnv *env, int64_t db_id, const char *table,
         reply_internal(out);
         goto out;
     }
-    if (query_list_tables(con, match_table, &m) != 0) {
+    if (query_list_tables(con, db_id, match_table, &m) != 0) {
         reply_internal(out);
         goto out;
     }
@@ -314,9 +314,11 @@ void access_cmd_list(Session *s, const SessionEnv *env, const RequestWords *w, B
             if (!require_super(s, out))
                 return;
             CatalogUser user = {0};
-            CatalogStatus st = catalog_name_valid(w->word[2])
-                                   ? catalog_user_find(env->catalog, w->word[2], &user)
-                                   : CATALOG_NOT_FOUND;
+            if (!catalog_name_valid(w->word[2])) {
+                reply_invalid_name(out, "user", w->word[2]);
+                return;
+            }
+            CatalogStatus st = catalog_user_find(env->catalog, w->word[2], &user);
             if (st != CATALOG_OK) {
                 reply_catalog(out, st, "User", w->word[2]);
                 return;
@@ -361,7 +363,8 @@ void access_prune_table_grants(Session *s, const SessionEnv *env)
 {
     TableList tl = {0};
     const char **ptrs = NULL;
-    if (s->state != SESSION_CONNECTED || query_list_tables(s->con, collect_table, &tl) != 0) {
+    if (s->state != SESSION_CONNECTED ||
+        query_list_tables(s->con, s->db_id, collect_table, &tl) != 0) {
         log_warn("cannot list the tables of %s to prune its grants", s->database);
         goto out;
     }

@@ -132,6 +132,17 @@ int main(int argc, char **argv)
         return 1;
     }
     log_set_level(parse_level(cfg.log_level));
+    /* The log is stderr. DuckDB prints query profiles and progress bars to
+     * stdout (PRAGMA enable_profiling): nothing a client causes may reach
+     * the log, so stdout goes nowhere. */
+    if (!freopen("/dev/null", "w", stdout)) {
+        fprintf(stderr, "tcp-duckdb: cannot redirect stdout to /dev/null\n");
+        return 1;
+    }
+    if (strlen(cfg.data_dir) > 900) {
+        fprintf(stderr, "tcp-duckdb: DBdir is longer than 900 bytes\n");
+        return 1;
+    }
     if (strcmp(cfg.encryption_key, CONFIG_PLACEHOLDER_KEY) == 0)
         log_warn("ENCRYPTION_KEY is the placeholder from the documentation: anyone who has read "
                  "it can decrypt stored connection strings; set a secret key of your own");

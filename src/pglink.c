@@ -1209,7 +1209,7 @@ void pglink_cmd_link(Session *s, const SessionEnv *env, const RequestWords *w, B
     if (open_duck(&j, env, db_id) != 0)
         goto out;
     int ntables = 0;
-    if (query_list_tables(j.con, count_table, &ntables) != 0) {
+    if (query_list_tables(j.con, db_id, count_table, &ntables) != 0) {
         fail(&j, "Internal Error");
         goto out;
     }

@@ -166,6 +166,18 @@ static int64_t changed_rows(duckdb_result *res)
     return total;
 }
 
+/*
+ * True when `sql` may switch on one of the per-connection DuckDB settings
+ * that print on the process's stderr, which is the server's log: query
+ * profiling (enable_profiling, profiling_mode, ...) and the progress bar.
+ * lock_configuration does not cover these connection-local settings. The
+ * test is on the whole request text, so it errs on the side of refusing.
+ */
+static bool prints_on_log(const char *sql)
+{
+    return strcasestr(sql, "profil") != NULL || strcasestr(sql, "progress") != NULL;
+}
+
 /* Binds the request's parameters; returns 0, or -1 with a message in err. */
 static int bind_params(duckdb_prepared_statement prep, const TypedRequest *r, char *err,
                        size_t errlen)
@@ -216,7 +228,7 @@ static int bind_params(duckdb_prepared_statement prep, const TypedRequest *r, ch
 }
 
 QueryStatus query_run(duckdb_connection con, const QueryRequest *req, QueryIo *io,
-                      bool *out_schema_changed)
+                      QueryOutcome *outcome)
 {
     const char *sql = req->sql;
     bool in_tx = req->in_tx;
@@ -225,6 +237,7 @@ QueryStatus query_run(duckdb_connection con, const QueryRequest *req, QueryIo *i
     duckdb_prepared_statement prep = NULL;
     duckdb_result res;
     bool have_res = false, implicit = false, failed = true;
+    idx_t executed = 0; /* statements that ran */
     /* What ends the answer once the transaction outcome is known. */
     char tail[32] = "";
 
@@ -249,7 +262,14 @@ QueryStatus query_run(duckdb_connection con, const QueryRequest *req, QueryIo *i
         }
         duckdb_statement_type type = duckdb_prepared_statement_type(prep);
         if (type == DUCKDB_STATEMENT_TYPE_DROP || type == DUCKDB_STATEMENT_TYPE_ALTER)
-            *out_schema_changed = true;
+            outcome->schema_changed = true;
+        if ((type == DUCKDB_STATEMENT_TYPE_PRAGMA || type == DUCKDB_STATEMENT_TYPE_SET ||
+             type == DUCKDB_STATEMENT_TYPE_VARIABLE_SET || type == DUCKDB_STATEMENT_TYPE_CALL) &&
+            prints_on_log(sql)) {
+            answer_error(&a, "Bad Request: query profiling and progress bars are off in this "
+                             "server (DuckDB would print them on the server's log)");
+            goto out;
+        }
         if (type == DUCKDB_STATEMENT_TYPE_TRANSACTION) {
             answer_error(&a, n > 1 ? "Bad Request: a request with several statements may not "
                                      "contain transaction statements"
@@ -270,6 +290,7 @@ QueryStatus query_run(duckdb_connection con, const QueryRequest *req, QueryIo *i
             goto out;
         }
         have_res = true;
+        executed++;
         duckdb_destroy_prepare(&prep);
         if (i + 1 < n) {
             const char *e = drain(&res);
@@ -328,21 +349,36 @@ out:
         duckdb_query(con, "ROLLBACK", &rb);
         duckdb_destroy_result(&rb);
     }
+    /* Inside an explicit transaction nothing undoes the statements that
+     * ran before the failure, and DuckDB need not have aborted it. */
+    outcome->partial = failed && in_tx && executed > 0;
     if (a.gone)
         return QUERY_CLIENT_GONE;
     return failed ? QUERY_FAILED : QUERY_OK;
 }
 
-int query_list_tables(duckdb_connection con, void (*fn)(void *ctx, const char *name), void *ctx)
+int query_list_tables(duckdb_connection con, int64_t db_id, void (*fn)(void *ctx, const char *name),
+                      void *ctx)
 {
+    /* The catalog is named, not taken as current_database(): a super user
+     * may have switched the session elsewhere with USE. */
     static const char sql[] =
-        "SELECT table_name FROM duckdb_tables() "
-        "WHERE database_name = current_database() AND schema_name = 'main' "
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = $1 AND schema_name = 'main' "
         "UNION ALL SELECT view_name FROM duckdb_views() "
-        "WHERE database_name = current_database() AND schema_name = 'main' AND NOT internal";
+        "WHERE database_name = $1 AND schema_name = 'main' AND NOT internal";
+    duckdb_prepared_statement prep = NULL;
     duckdb_result res;
+    bool have_res = false;
     int rc = -1;
-    if (duckdb_query(con, sql, &res) != DuckDBSuccess) {
+    char catalog[32];
+    snprintf(catalog, sizeof(catalog), "%lld", (long long)db_id);
+    if (duckdb_prepare(con, sql, &prep) != DuckDBSuccess ||
+        duckdb_bind_varchar(prep, 1, catalog) != DuckDBSuccess) {
+        log_error("cannot list tables: %s", duckdb_prepare_error(prep));
+        goto out;
+    }
+    have_res = true;
+    if (duckdb_execute_prepared(prep, &res) != DuckDBSuccess) {
         log_error("cannot list tables: %s", duckdb_result_error(&res));
         goto out;
     }
@@ -369,6 +405,8 @@ int query_list_tables(duckdb_connection con, void (*fn)(void *ctx, const char *n
     }
     rc = 0;
 out:
-    duckdb_destroy_result(&res);
+    if (have_res)
+        duckdb_destroy_result(&res);
+    duckdb_destroy_prepare(&prep);
     return rc;
 }

@@ -15,6 +15,7 @@
 #define TCPDUCKDB_QUERY_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "buf.h"
 #include "duckdb.h"
@@ -44,20 +45,28 @@ typedef struct QueryRequest {
     const TypedRequest *params; /* parameters to bind, or NULL; then sql is one statement */
 } QueryRequest;
 
-/*
- * Runs the request on `con`. *out_schema_changed is set when a DROP or
- * ALTER statement ran (even if a later statement failed), so the caller can
- * bring what refers to tables up to date.
- */
-QueryStatus query_run(duckdb_connection con, const QueryRequest *req, QueryIo *io,
-                      bool *out_schema_changed);
+/* What a request did besides its answer. */
+typedef struct QueryOutcome {
+    bool schema_changed; /* a DROP or ALTER statement ran (even if a later one failed) */
+    bool partial;        /* it failed inside an explicit transaction after some of its
+                          * statements ran: their effects are in the transaction */
+} QueryOutcome;
 
 /*
- * Calls `fn` with the name of every table and view of schema main of the
- * connected database. Returns 0, or -1 when DuckDB fails (logged).
+ * Runs the request on `con` and fills *outcome (zeroed by the caller), so
+ * the caller can bring what refers to tables up to date and keep a
+ * transaction from committing half a request.
  */
-int query_list_tables(duckdb_connection con, void (*fn)(void *ctx, const char *name), void *ctx)
-    __attribute__((warn_unused_result));
+QueryStatus query_run(duckdb_connection con, const QueryRequest *req, QueryIo *io,
+                      QueryOutcome *outcome);
+
+/*
+ * Calls `fn` with the name of every table and view of schema main of
+ * database `db_id` (its DuckDB catalog is named after the id). Returns 0,
+ * or -1 when DuckDB fails (logged).
+ */
+int query_list_tables(duckdb_connection con, int64_t db_id, void (*fn)(void *ctx, const char *name),
+                      void *ctx) __attribute__((warn_unused_result));
 
 /*
  * Runs one statement whose result is not needed (BEGIN, COMMIT, ...).

@@ -195,19 +195,71 @@ static void close_session(Server *srv, Session *s, const char *reason)
     atomic_fetch_sub_explicit(&sessions_active, 1, memory_order_relaxed);
     pthread_mutex_unlock(&srv->sessions_lock);
     int fd = s->fd;
+    buf_free(&s->unsent);
     session_free(s, srv->env);
     close(fd);
     if (left == 0 && atomic_load(&srv->stopping))
         wake_io(srv);
 }
 
+/*
+ * Sends what the socket takes now without waiting. Returns the number of
+ * bytes sent (possibly fewer than len), or -1 when the client is gone.
+ */
+static ssize_t send_now(int fd, const char *data, size_t len)
+{
+    size_t sent = 0;
+    while (sent < len) {
+        ssize_t w = send(fd, data + sent, len - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w > 0) {
+            sent += (size_t)w;
+            continue;
+        }
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        return -1;
+    }
+    return (ssize_t)sent;
+}
+
+/*
+ * Hands the session back to the I/O thread to wait until its socket takes
+ * the answers in `unsent`. Its requests are not read meanwhile, so a client
+ * that does not read its answers is held back without holding a worker.
+ */
+static void park_for_write(Server *srv, Session *s)
+{
+    s->want_write = true;
+    s->last_active_ms = now_ms();
+    push_return(srv, s);
+}
+
 /* Runs the session's pending request and any others already buffered. */
 static void run_session(Server *srv, Session *s, Buf *out)
 {
     const SessionEnv *env = srv->env;
-    if (s->close_reason || (s->pending == REQUEST_NONE && s->eof)) {
+    if (s->close_reason || (s->pending == REQUEST_NONE && s->eof && s->unsent.len == 0)) {
         close_session(srv, s, s->close_reason);
         return;
+    }
+    if (s->unsent.len > 0) {
+        ssize_t n = send_now(s->fd, s->unsent.data, s->unsent.len);
+        if (n < 0) {
+            close_session(srv, s, NULL);
+            return;
+        }
+        buf_consume(&s->unsent, (size_t)n);
+        if (s->unsent.len > 0) {
+            park_for_write(srv, s);
+            return;
+        }
+        buf_reset(&s->unsent, 0);
+        if (s->pending == REQUEST_NONE && s->eof) {
+            close_session(srv, s, NULL);
+            return;
+        }
     }
     QueryIo io = {.out = out, .flush = flush_session, .ctx = s};
     RequestStatus st = s->pending;
@@ -222,9 +274,21 @@ static void run_session(Server *srv, Session *s, Buf *out)
             break;
         st = request_next(&s->reader, (size_t)env->cfg->max_request_bytes, &text, &len);
     }
-    int wrc = out->len ? flush_session(s, out) : 0;
+    /* The answers of the turn go out without waiting: what the socket does
+     * not take now is kept, and the session waits for the socket, not a
+     * worker (a client that pipelines requests and reads nothing must not
+     * be able to hold workers). `quit` and shutdown still wait a little,
+     * so their last answers are delivered. */
+    bool last = action == SESSION_CLOSE || atomic_load(&srv->stopping);
+    ssize_t sent = 0;
+    if (last)
+        sent = out->len && write_all(s->fd, out->data, out->len, 1000) != 0 ? -1 : 0;
+    else if (out->len)
+        sent = send_now(s->fd, out->data, out->len);
+    if (!last && sent >= 0 && (size_t)sent < out->len)
+        buf_append(&s->unsent, out->data + sent, out->len - (size_t)sent);
     buf_reset(out, OUT_KEEP_BYTES);
-    if (action == SESSION_CLOSE || wrc != 0) {
+    if (action == SESSION_CLOSE || sent < 0) {
         close_session(srv, s, NULL);
         return;
     }
@@ -235,6 +299,10 @@ static void run_session(Server *srv, Session *s, Buf *out)
     s->pending = st;
     s->pending_text = text;
     s->pending_len = len;
+    if (s->unsent.len > 0) {
+        park_for_write(srv, s);
+        return;
+    }
     if (st != REQUEST_NONE) {
         push_job(srv, s); /* more work: back of the line */
         return;
@@ -262,7 +330,8 @@ static void *worker_main(void *arg)
 
 static void arm(Server *srv, Session *s, int op)
 {
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, .data.ptr = s};
+    uint32_t what = s->want_write ? EPOLLOUT : EPOLLIN | EPOLLRDHUP;
+    struct epoll_event ev = {.events = what | EPOLLONESHOT, .data.ptr = s};
     if (epoll_ctl(srv->epoll_fd, op, s->fd, &ev) != 0)
         log_error("epoll_ctl: %s", strerror(errno));
 }
@@ -435,8 +504,19 @@ static void io_loop(Server *srv)
                 (void)r;
                 if (!atomic_load(&srv->stopping))
                     begin_shutdown(srv);
-            } else
+                /* The rest of this batch may name sessions that
+                 * begin_shutdown just handed to the workers. */
+                break;
+            } else if (atomic_load(&srv->stopping)) {
+                continue; /* every idle session was handed over to be closed */
+            } else if (((Session *)tag)->want_write) {
+                Session *s = tag;
+                s->want_write = false;
+                s->busy = true;
+                push_job(srv, s);
+            } else {
                 on_readable(srv, tag);
+            }
         }
         int64_t now = now_ms();
         if (now - last_scan >= 1000) {

@@ -58,6 +58,7 @@ static void leave_database(Session *s, const SessionEnv *env)
     s->database[0] = '\0';
     s->in_tx = false;
     s->tx_error = false;
+    s->tx_doomed = false;
     s->prune_pending = false;
     s->db_id = 0;
     s->state = SESSION_AUTHED;
@@ -79,7 +80,8 @@ static void cmd_login(Session *s, const SessionEnv *env, RequestWords *w, Buf *o
     CatalogStatus st = catalog_login(env->catalog, w->word[1], w->word[2], &user);
     if (st != CATALOG_OK) {
         if (st == CATALOG_DENIED)
-            /* Only a valid name is logged as sent: anything else could forge log lines. */
+            /* Only a valid name is logged as sent: anything else could forge log
+             * lines. */
             log_info("failed login for user \"%s\"",
                      catalog_name_valid(w->word[1]) ? w->word[1] : "(invalid name)");
         reply_catalog(out, st, "User", w->word[1]);
@@ -172,7 +174,8 @@ static void cmd_connect(Session *s, const SessionEnv *env, RequestWords *w, Buf 
         }
         if (access == CATALOG_ACCESS_NONE) {
             buf_printf(out,
-                       "Error: Access Denied: User \"%s\" does not have access over Database "
+                       "Error: Access Denied: User \"%s\" does not have access over "
+                       "Database "
                        "\"%s\"\n",
                        s->user.name, name);
             return;
@@ -266,17 +269,20 @@ static void cmd_transaction(Session *s, const SessionEnv *env, TxCommand what, B
      * success while rolling it back; a client must not believe its work was
      * kept, so after a failed statement a probe tells whether the
      * transaction is still alive. */
-    bool had_error = s->tx_error;
+    bool had_error = s->tx_error, doomed = s->tx_doomed, prune = s->prune_pending;
     s->in_tx = false;
     s->tx_error = false;
-    if (what == TX_COMMIT && had_error && query_exec_simple(s->con, "SELECT 1", NULL) != 0) {
+    s->tx_doomed = false;
+    s->prune_pending = false;
+    /* A request that failed halfway left part of itself in the transaction;
+     * committing would keep work the client was told failed. */
+    if (what == TX_COMMIT &&
+        (doomed || (had_error && query_exec_simple(s->con, "SELECT 1", NULL) != 0))) {
         if (query_exec_simple(s->con, "ROLLBACK", out) == 0)
             buf_append_str(out, "Error: Transaction Aborted: a statement in the transaction "
                                 "failed, so it was rolled back\n");
         return;
     }
-    bool prune = s->prune_pending;
-    s->prune_pending = false;
     if (query_exec_simple(s->con, what == TX_COMMIT ? "COMMIT" : "ROLLBACK", out) == 0)
         reply_success(out);
     if (prune && what == TX_COMMIT)
@@ -356,20 +362,22 @@ static void run_sql(Session *s, const SessionEnv *env, const char *sql, const Ty
         reply_bad_request(io->out, "not connected to a database (use: connect DATABASE)");
         return;
     }
-    bool schema_changed = false;
+    QueryOutcome outcome = {0};
     QueryRequest req = {.sql = typed ? typed->sql : sql,
                         .in_tx = s->in_tx,
                         .typed = typed != NULL,
                         .params = typed && typed->has_params ? typed : NULL};
-    QueryStatus st = query_run(s->con, &req, io, &schema_changed);
+    QueryStatus st = query_run(s->con, &req, io, &outcome);
     if (st == QUERY_CLIENT_GONE)
         *action = SESSION_CLOSE;
     else if (st == QUERY_FAILED && s->in_tx)
         s->tx_error = true;
+    if (outcome.partial)
+        s->tx_doomed = true;
     /* Grants follow the tables that exist once the change is committed. */
-    if (schema_changed && s->in_tx)
+    if (outcome.schema_changed && s->in_tx)
         s->prune_pending = true;
-    else if (schema_changed && *action != SESSION_CLOSE)
+    else if (outcome.schema_changed && *action != SESSION_CLOSE)
         access_prune_table_grants(s, env);
 }
 
@@ -388,7 +396,8 @@ static void cmd_stats(Session *s, const SessionEnv *env, RequestWords *w, Buf *o
     PoolStats st;
     pool_stats(env->pool, &st);
     buf_printf(out,
-               "{\"pool\":{\"size\":%d,\"open\":%d,\"pinned\":%d,\"waiting\":%d,\"hits\":%llu,"
+               "{\"pool\":{\"size\":%d,\"open\":%d,\"pinned\":%d,\"waiting\":%d,"
+               "\"hits\":%llu,"
                "\"misses\":%llu,\"evictions\":%llu,\"waits\":%llu,\"timeouts\":%llu,"
                "\"rejected\":%llu},\"sessions\":{\"active\":%d}}\n",
                st.size, st.open, st.pinned, st.waiting, (unsigned long long)st.hits,
@@ -430,14 +439,18 @@ static bool transaction_command(const char *text, size_t len, TxCommand *out)
     char norm[32];
     size_t n = 0;
     bool space = false;
+    /* Blanks and line ends (an @N script) around the words and one trailing ';'
+     * are ignored. */
+    while (len > 0 && strchr(" \t\r\n", text[len - 1]))
+        len--;
+    if (len > 0 && text[len - 1] == ';')
+        len--;
     for (size_t i = 0; i < len; i++) {
         char ch = text[i];
-        if (ch == ' ' || ch == '\t') {
+        if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n') {
             space = n > 0;
             continue;
         }
-        if (ch == ';' && i + 1 == len)
-            break;
         if (n + 2 >= sizeof(norm))
             return false;
         if (space)

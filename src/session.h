@@ -52,7 +52,8 @@ struct Session {
     /* Protocol state, session.c only. */
     SessionState state;
     bool in_tx;
-    bool tx_error; /* a statement failed inside the open transaction */
+    bool tx_error;  /* a statement failed inside the open transaction */
+    bool tx_doomed; /* a request failed after part of it ran: commit must roll back */
     CatalogUser user;
     char database[CATALOG_NAME_MAX + 1];
     int64_t db_id;      /* catalog id of `database` */
@@ -65,6 +66,8 @@ struct Session {
     Session *prev, *next;     /* all sessions */
     Session *next_job;        /* worker queue / return queue link */
     bool busy;                /* owned by a worker (I/O thread writes it) */
+    bool want_write;          /* waiting for the socket to take `unsent` (armed for EPOLLOUT) */
+    Buf unsent;               /* answers the socket did not take at the end of a turn */
     bool eof;                 /* the client closed its side */
     const char *close_reason; /* error line to send before closing, or NULL */
     int64_t last_active_ms;
