@@ -18,7 +18,7 @@ LIBS     := -L$(DUCKDB)/lib -lduckdb -lsqlite3 -lssl -lcrypto -lpq -pthread -lm
 SRCS     := $(filter-out src/main.c,$(wildcard src/*.c))
 UNIT     := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 # Unit tests whose threads share state; `make unit` runs them under TSan too.
-TSAN_UNIT := test_pool
+TSAN_UNIT := test_pool test_authz
 
 # $(call variant,DIR,EXTRA_CFLAGS,RPATH_FROM_DIR)
 define variant

@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "access.h"
+#include "authz.h"
 #include "log.h"
 #include "pglink.h"
 #include "reply.h"
@@ -80,8 +81,7 @@ static void cmd_login(Session *s, const SessionEnv *env, RequestWords *w, Buf *o
     CatalogStatus st = catalog_login(env->catalog, w->word[1], w->word[2], &user);
     if (st != CATALOG_OK) {
         if (st == CATALOG_DENIED)
-            /* Only a valid name is logged as sent: anything else could forge log
-             * lines. */
+            /* Only a valid name is logged as sent: anything else could forge log lines. */
             log_info("failed login for user \"%s\"",
                      catalog_name_valid(w->word[1]) ? w->word[1] : "(invalid name)");
         reply_catalog(out, st, "User", w->word[1]);
@@ -174,8 +174,7 @@ static void cmd_connect(Session *s, const SessionEnv *env, RequestWords *w, Buf 
         }
         if (access == CATALOG_ACCESS_NONE) {
             buf_printf(out,
-                       "Error: Access Denied: User \"%s\" does not have access over "
-                       "Database "
+                       "Error: Access Denied: User \"%s\" does not have access over Database "
                        "\"%s\"\n",
                        s->user.name, name);
             return;
@@ -350,6 +349,47 @@ static void cmd_update(Session *s, const SessionEnv *env, RequestWords *w, Buf *
     reply_catalog(out, st, "User", user);
 }
 
+typedef struct GrantLookup {
+    const SessionEnv *env;
+    const Session *s;
+} GrantLookup;
+
+static AuthzPrivileges table_privileges(void *ctx, const char *table)
+{
+    const GrantLookup *g = ctx;
+    return catalog_table_privileges(g->env->catalog, g->s->db_id, g->s->user.id, table);
+}
+
+/*
+ * Checks a request of a user who is not the super user against the grants
+ * as they are now (a revoke takes effect at the user's next request).
+ * Returns 0 when it may run; otherwise the answer is in `out`.
+ */
+static int check_access(Session *s, const SessionEnv *env, const char *sql, Buf *out)
+{
+    CatalogAccess access = CATALOG_ACCESS_NONE;
+    if (catalog_database_access(env->catalog, s->user.id, s->db_id, &access) != CATALOG_OK) {
+        reply_internal(out);
+        return -1;
+    }
+    if (access == CATALOG_ACCESS_NONE) {
+        buf_printf(out,
+                   "Error: Access Denied: User \"%s\" does not have access over Database "
+                   "\"%s\"\n",
+                   s->user.name, s->database);
+        return -1;
+    }
+    char catalog[32];
+    snprintf(catalog, sizeof(catalog), "%lld", (long long)s->db_id);
+    GrantLookup g = {.env = env, .s = s};
+    AuthzUser user = {.name = s->user.name,
+                      .cap = catalog_access_cap(access),
+                      .catalog = catalog,
+                      .table_privileges = table_privileges,
+                      .ctx = &g};
+    return authz_check(s->con, sql, &user, out);
+}
+
 /* Runs SQL text, or a typed request when `typed` is not NULL. */
 static void run_sql(Session *s, const SessionEnv *env, const char *sql, const TypedRequest *typed,
                     QueryIo *io, SessionAction *action)
@@ -363,6 +403,9 @@ static void run_sql(Session *s, const SessionEnv *env, const char *sql, const Ty
         return;
     }
     QueryOutcome outcome = {0};
+    /* Denied requests run nothing, so they leave a transaction as it was. */
+    if (!s->user.super && check_access(s, env, typed ? typed->sql : sql, io->out) != 0)
+        return;
     QueryRequest req = {.sql = typed ? typed->sql : sql,
                         .in_tx = s->in_tx,
                         .typed = typed != NULL,
@@ -396,8 +439,7 @@ static void cmd_stats(Session *s, const SessionEnv *env, RequestWords *w, Buf *o
     PoolStats st;
     pool_stats(env->pool, &st);
     buf_printf(out,
-               "{\"pool\":{\"size\":%d,\"open\":%d,\"pinned\":%d,\"waiting\":%d,"
-               "\"hits\":%llu,"
+               "{\"pool\":{\"size\":%d,\"open\":%d,\"pinned\":%d,\"waiting\":%d,\"hits\":%llu,"
                "\"misses\":%llu,\"evictions\":%llu,\"waits\":%llu,\"timeouts\":%llu,"
                "\"rejected\":%llu},\"sessions\":{\"active\":%d}}\n",
                st.size, st.open, st.pinned, st.waiting, (unsigned long long)st.hits,
@@ -439,8 +481,7 @@ static bool transaction_command(const char *text, size_t len, TxCommand *out)
     char norm[32];
     size_t n = 0;
     bool space = false;
-    /* Blanks and line ends (an @N script) around the words and one trailing ';'
-     * are ignored. */
+    /* Blanks and line ends (an @N script) around the words and one trailing ';' are ignored. */
     while (len > 0 && strchr(" \t\r\n", text[len - 1]))
         len--;
     if (len > 0 && text[len - 1] == ';')
