@@ -1111,12 +1111,28 @@ static int parse_insert(Ctx *c, Stmt *st, size_t i)
     return 0;
 }
 
+/* The optional `WHERE ...` and `RETURNING ...` that end an UPDATE or a
+ * DELETE, from token i; returns the token after them. */
+static size_t parse_where_returning(Ctx *c, Stmt *st, size_t i)
+{
+    static const char *const ret[] = {"returning", NULL};
+    if (kw(c, st, i, "where")) {
+        size_t e = find_kw(c, st, i + 1, st->end, ret);
+        st->where = (Range){i + 1, e};
+        i = e;
+    }
+    if (kw(c, st, i, "returning")) {
+        st->returning = (Range){i + 1, st->end};
+        i = st->end;
+    }
+    return i;
+}
+
 static int parse_update(Ctx *c, Stmt *st, size_t i)
 {
     static const char *const alias_stop[] = {"set", NULL};
     static const char *const set_end[] = {"from", "where", "returning", NULL};
     static const char *const from_end[] = {"where", "returning", NULL};
-    static const char *const ret[] = {"returning", NULL};
     if (!(i = parse_target(c, st, i + 1)) || !(i = parse_alias(c, st, i, alias_stop)) ||
         !kw(c, st, i, "set"))
         return cannot_verify(c, "unexpected UPDATE syntax");
@@ -1128,15 +1144,7 @@ static int parse_update(Ctx *c, Stmt *st, size_t i)
         st->from = (Range){i + 1, e};
         i = e;
     }
-    if (kw(c, st, i, "where")) {
-        e = find_kw(c, st, i + 1, st->end, ret);
-        st->where = (Range){i + 1, e};
-        i = e;
-    }
-    if (kw(c, st, i, "returning")) {
-        st->returning = (Range){i + 1, st->end};
-        i = st->end;
-    }
+    i = parse_where_returning(c, st, i);
     int reads = assignments_read(c, st, st->set, false);
     if (i != st->end || st->set.b == st->set.a || reads < 0)
         return cannot_verify(c, "unexpected UPDATE syntax");
@@ -1151,7 +1159,6 @@ static int parse_delete(Ctx *c, Stmt *st, size_t i)
 {
     static const char *const alias_stop[] = {"using", "where", "returning", NULL};
     static const char *const using_end[] = {"where", "returning", NULL};
-    static const char *const ret[] = {"returning", NULL};
     if (!kw(c, st, i + 1, "from") || !(i = parse_target(c, st, i + 2)) ||
         !(i = parse_alias(c, st, i, alias_stop)))
         return cannot_verify(c, "unexpected DELETE syntax");
@@ -1161,15 +1168,7 @@ static int parse_delete(Ctx *c, Stmt *st, size_t i)
         st->from = (Range){i + 1, e};
         i = e;
     }
-    if (kw(c, st, i, "where")) {
-        e = find_kw(c, st, i + 1, st->end, ret);
-        st->where = (Range){i + 1, e};
-        i = e;
-    }
-    if (kw(c, st, i, "returning")) {
-        st->returning = (Range){i + 1, st->end};
-        i = st->end;
-    }
+    i = parse_where_returning(c, st, i);
     if (i != st->end)
         return cannot_verify(c, "unexpected DELETE syntax");
     st->target_privs = AUTHZ_DELETE;

@@ -60,6 +60,17 @@ void buf_printf(Buf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
+void buf_append_quoted(Buf *b, const char *s, char quote)
+{
+    buf_putc(b, quote);
+    for (; *s; s++) {
+        if (*s == quote)
+            buf_putc(b, quote);
+        buf_putc(b, *s);
+    }
+    buf_putc(b, quote);
+}
+
 void buf_consume(Buf *b, size_t n)
 {
     if (n >= b->len) {

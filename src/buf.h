@@ -29,6 +29,9 @@ char *buf_reserve(Buf *b, size_t n);
 void buf_append(Buf *b, const void *p, size_t n);
 void buf_append_str(Buf *b, const char *s);
 void buf_printf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends `s` between two `quote` characters, doubling each `quote` inside
+ * it: a SQL identifier ("a""b") or string literal ('it''s'). */
+void buf_append_quoted(Buf *b, const char *s, char quote);
 /* Removes the first n bytes (n <= len), keeping the rest in order. */
 void buf_consume(Buf *b, size_t n);
 /* Returns the contents as a NUL-terminated string, owned by the buffer. */

@@ -1518,13 +1518,10 @@ static void sql_type_name(Buf *out, duckdb_logical_type type)
             duckdb_logical_type child = is_struct ? duckdb_struct_type_child_type(type, i)
                                                   : duckdb_union_type_member_type(type, i);
             /* Field names are quoted as DuckDB quotes identifiers. */
-            buf_printf(out, "%s\"", i ? ", " : "");
-            for (const char *p = name ? name : ""; *p; p++) {
-                if (*p == '"')
-                    buf_putc(out, '"');
-                buf_putc(out, *p);
-            }
-            buf_append_str(out, "\" ");
+            if (i)
+                buf_append_str(out, ", ");
+            buf_append_quoted(out, name ? name : "", '"');
+            buf_putc(out, ' ');
             sql_type_name(out, child);
             duckdb_free(name);
             duckdb_destroy_logical_type(&child);

@@ -190,25 +190,13 @@ static int pg_connect(Job *j, const char *dsn)
 /* Appends `s` as a quoted SQL identifier ("a""b"). */
 static void put_ident(Buf *b, const char *s)
 {
-    buf_putc(b, '"');
-    for (; *s; s++) {
-        if (*s == '"')
-            buf_putc(b, '"');
-        buf_putc(b, *s);
-    }
-    buf_putc(b, '"');
+    buf_append_quoted(b, s, '"');
 }
 
 /* Appends `s` as a quoted SQL string literal ('it''s'). */
 static void put_literal(Buf *b, const char *s)
 {
-    buf_putc(b, '\'');
-    for (; *s; s++) {
-        if (*s == '\'')
-            buf_putc(b, '\'');
-        buf_putc(b, *s);
-    }
-    buf_putc(b, '\'');
+    buf_append_quoted(b, s, '\'');
 }
 
 /* ---- DuckDB helpers --------------------------------------------------- */
