@@ -981,6 +981,24 @@ static bool starts_query(const Ctx *c, const Stmt *st, size_t i)
 }
 
 /*
+ * The end (a comma or `limit`) of the assignment `col = value` that starts
+ * at token `item`; *out_eq is the position of its top-level '=', or the end
+ * when it has none.
+ */
+static size_t assignment_end(const Ctx *c, size_t item, size_t limit, size_t *out_eq)
+{
+    size_t end = item;
+    while (end < limit && c->tok[end].kind != T_COMMA)
+        end = skip(c, end);
+    size_t eq = item;
+    while (eq < end &&
+           !(c->tok[eq].kind == T_OP && c->tok[eq].len == 1 && tok_text(c, eq)[0] == '='))
+        eq = skip(c, eq);
+    *out_eq = eq;
+    return end;
+}
+
+/*
  * Whether assignments `col = value, ...` read the table being changed:
  * whether a value holds a name other than a function name or NULL, TRUE,
  * FALSE, DEFAULT (and, for ON CONFLICT, excluded.col). Returns -1 when an
@@ -991,13 +1009,8 @@ static int assignments_read(const Ctx *c, const Stmt *st, Range r, bool excluded
     bool reads = false;
     size_t item = r.a;
     while (item < r.b) {
-        size_t end = item;
-        while (end < r.b && c->tok[end].kind != T_COMMA)
-            end = skip(c, end);
-        size_t eq = item;
-        while (eq < end &&
-               !(c->tok[eq].kind == T_OP && c->tok[eq].len == 1 && tok_text(c, eq)[0] == '='))
-            eq = skip(c, eq);
+        size_t eq;
+        size_t end = assignment_end(c, item, r.b, &eq);
         if (eq >= end)
             return -1;
         for (size_t i = eq + 1; i < end; i++) {
@@ -1748,13 +1761,8 @@ static void emit_values(Ctx *c, const Stmt *st, Buf *b, Range r, bool relaxed)
 {
     size_t item = r.a;
     while (item < r.b) {
-        size_t end = item;
-        while (end < r.b && c->tok[end].kind != T_COMMA)
-            end = skip(c, end);
-        size_t eq = item;
-        while (eq < end &&
-               !(c->tok[eq].kind == T_OP && c->tok[eq].len == 1 && tok_text(c, eq)[0] == '='))
-            eq = skip(c, eq);
+        size_t eq;
+        size_t end = assignment_end(c, item, r.b, &eq);
         if (eq + 1 < end && !(eq + 2 == end && kw(c, st, eq + 1, "default"))) {
             buf_append_str(b, ", (");
             emit(c, st, b, eq + 1, end, relaxed);
