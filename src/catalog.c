@@ -657,6 +657,20 @@ CatalogStatus catalog_pglink_set(Catalog *c, int64_t db_id, const void *blob, si
     return status;
 }
 
+CatalogStatus catalog_pglink_delete(Catalog *c, int64_t db_id)
+{
+    CatalogStatus status = CATALOG_ERROR;
+    pthread_mutex_lock(&c->lock);
+    sqlite3_stmt *st = prepare(c, "DELETE FROM postgres_links WHERE database_id = ?");
+    if (st) {
+        sqlite3_bind_int64(st, 1, db_id);
+        status = step_write(c, st);
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&c->lock);
+    return status;
+}
+
 CatalogStatus catalog_pglink_get(Catalog *c, int64_t db_id, unsigned char **out_blob,
                                  size_t *out_len)
 {

@@ -160,10 +160,12 @@ CatalogStatus catalog_list(Catalog *c, CatalogList what, int64_t filter,
  * catalog_pglink_set() stores it, replacing an earlier one.
  * catalog_pglink_get() loads it into *out_blob (caller frees with free());
  * CATALOG_NOT_FOUND when the database is not linked.
+ * catalog_pglink_delete() forgets the link (CATALOG_OK also when there was none).
  */
 CatalogStatus catalog_pglink_set(Catalog *c, int64_t db_id, const void *blob, size_t len)
     __attribute__((warn_unused_result));
 CatalogStatus catalog_pglink_get(Catalog *c, int64_t db_id, unsigned char **out_blob,
                                  size_t *out_len) __attribute__((warn_unused_result));
+CatalogStatus catalog_pglink_delete(Catalog *c, int64_t db_id) __attribute__((warn_unused_result));
 
 #endif

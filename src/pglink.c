@@ -1129,6 +1129,16 @@ static int open_duck(Job *j, const SessionEnv *env, int64_t db_id)
     return 0;
 }
 
+/* True when the database of the job holds the link state table. */
+static bool state_table_exists(Job *j)
+{
+    duckdb_result res;
+    bool found =
+        duckdb_query(j->con, "SELECT 1 FROM " STATE_TABLE " LIMIT 0", &res) == DuckDBSuccess;
+    duckdb_destroy_result(&res);
+    return found;
+}
+
 static void count_table(void *ctx, const char *name)
 {
     (void)name;
@@ -1185,17 +1195,22 @@ void pglink_cmd_link(Session *s, const SessionEnv *env, const RequestWords *w, B
     }
     st = catalog_pglink_get(env->catalog, db_id, &blob, &blob_len);
     free(blob);
-    if (st == CATALOG_OK) {
-        reply_bad_request(out, "database %s is already linked to PostgreSQL (use migrate %s)", name,
-                          name);
-        return;
-    }
-    if (st != CATALOG_NOT_FOUND) {
+    if (st != CATALOG_OK && st != CATALOG_NOT_FOUND) {
         reply_internal(out);
         return;
     }
     if (open_duck(&j, env, db_id) != 0)
         goto out;
+    /* The link is recorded in the catalog before DuckDB commits (below), so
+     * a record without the state table is a link that never committed. */
+    if (st == CATALOG_OK) {
+        if (state_table_exists(&j)) {
+            fail(&j, "Bad Request: database %s is already linked to PostgreSQL (use migrate %s)",
+                 name, name);
+            goto out;
+        }
+        log_info("link of %s: an earlier link did not complete; linking again", name);
+    }
     int ntables = 0;
     if (query_list_tables(j.con, db_id, count_table, &ntables) != 0) {
         fail(&j, "Internal Error");
@@ -1283,12 +1298,20 @@ void pglink_cmd_link(Session *s, const SessionEnv *env, const RequestWords *w, B
         fail(&j, "Internal Error");
         goto out;
     }
-    j.duck_tx = false;
-    if (duck_exec(&j, "COMMIT") != 0)
-        goto out;
+    /* Catalog first, then DuckDB: a crash in between leaves a record without
+     * a state table, which the next link detects and replaces (the other
+     * order would leave a copied database that neither link nor migrate
+     * accepts). */
     if (catalog_pglink_set(env->catalog, db_id, sealed, sealed_len) != CATALOG_OK) {
-        log_error("link of %s: copied, but the connection string could not be stored", name);
         fail(&j, "Internal Error");
+        goto out;
+    }
+    j.duck_tx = false;
+    if (duck_exec(&j, "COMMIT") != 0) {
+        if (catalog_pglink_delete(env->catalog, db_id) != CATALOG_OK)
+            log_error("link of %s: DuckDB commit failed and the catalog record could not be "
+                      "removed; the next link replaces it",
+                      name);
         goto out;
     }
     char masked[1024];

@@ -1,5 +1,7 @@
 """`link` and `migrate` against a real PostgreSQL 15 (tests/e2e/pgserver.py)."""
 import json
+import os
+import shutil
 import threading
 import time
 
@@ -135,6 +137,35 @@ def test_link_refusals(pg, pgdb, srv, make_server):
     assert ann.req('link plain "%s"' % dsn) == "Error: Unauthorized"
     assert ann.req("migrate ok") == "Error: Unauthorized"
     assert srv.client().req("migrate ok") == "Error: Unauthorized"
+
+
+def test_link_interrupted_before_duckdb_commit_can_be_redone(pg, pgdb, srv):
+    """A crash after the catalog records the link but before DuckDB commits
+    leaves a record and an empty DuckDB file: migrate says so, link redoes it."""
+    pg.psql("CREATE TABLE t (id int PRIMARY KEY, v text);"
+            "INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 50) g", db=pgdb)
+    a = srv.admin()
+    assert a.req("create database blank") == "success"
+    assert link(a, "redo", pg.dsn(pgdb)) == "success"
+    a.close()
+    srv.check_clean(srv.stop())
+    # Put redo's DuckDB file back to what it was before the link's commit:
+    # an empty database, like blank's.
+    dbdir = os.path.join(srv.data_dir, "databases")
+    assert sorted(os.listdir(dbdir)) == ["1.duckdb", "2.duckdb"]
+    shutil.copyfile(os.path.join(dbdir, "1.duckdb"), os.path.join(dbdir, "2.duckdb"))
+    srv.start()
+    a = srv.admin()
+    assert a.req("migrate redo") == ("Error: Bad Request: database redo has no valid "
+                                     "tcpduckdb_link_state table: link it again")
+    assert a.req('link redo "%s"' % pg.dsn(pgdb)) == "success"
+    assert "an earlier link did not complete" in srv.stderr()
+    assert duck_rows(a, "redo", "t", "id") == pg_rows(pg, pgdb, "t", "id")
+    pg.psql("UPDATE t SET v = 'after' WHERE id <= 5; DELETE FROM t WHERE id > 40", db=pgdb)
+    assert a.req("migrate redo") == "success 15"
+    assert duck_rows(a, "redo", "t", "id") == pg_rows(pg, pgdb, "t", "id")
+    assert a.req('link redo "%s"' % pg.dsn(pgdb)).startswith(
+        "Error: Bad Request: database redo is already linked")
 
 
 def test_link_unsupported_type_names_the_column(pg, pgdb, srv):
