@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/rand.h>
 #include <postgresql/libpq-fe.h>
 
 #include "catalog.h"
@@ -1024,6 +1025,13 @@ static const char AUDIT_SQL[] =
     "  logged_at timestamptz NOT NULL DEFAULT clock_timestamp());"
     "CREATE INDEX IF NOT EXISTS log_txid ON tcpduckdb_audit.log (txid);"
     "CREATE TABLE IF NOT EXISTS tcpduckdb_audit.linked_schemas (schema_name text PRIMARY KEY);"
+    /* One row per linked DuckDB database: the log is pruned below the
+     * oldest position any of them still needs (docs/postgres.md). */
+    "CREATE TABLE IF NOT EXISTS tcpduckdb_audit.consumers ("
+    "  consumer text PRIMARY KEY,"
+    "  schema_name text NOT NULL,"
+    "  position_xmin xid8 NOT NULL,"
+    "  updated_at timestamptz NOT NULL DEFAULT clock_timestamp());"
     "CREATE OR REPLACE FUNCTION tcpduckdb_audit.log_change() RETURNS trigger"
     "  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $f$ "
     "BEGIN"
@@ -1078,9 +1086,13 @@ static const char EVENT_TRIGGER_SQL[] =
 
 /*
  * Installs the audit schema, the triggers on every table of `sc` and, for a
- * superuser, the event trigger, in one committed transaction.
+ * superuser, the event trigger, and registers `consumer`, in one committed
+ * transaction. The consumer's position starts at the current snapshot's
+ * xmin, at or before the snapshot link copies from, so nothing the copy
+ * misses can be pruned meanwhile.
  */
-static int install_audit(Job *j, const char *schema, const Schema *sc, bool *out_event_trigger)
+static int install_audit(Job *j, const char *schema, const Schema *sc, const char *consumer,
+                         bool *out_event_trigger)
 {
     Buf sql = {0};
     int rc = -1;
@@ -1095,6 +1107,13 @@ static int install_audit(Job *j, const char *schema, const Schema *sc, bool *out
     buf_append_str(&sql, "INSERT INTO tcpduckdb_audit.linked_schemas VALUES (");
     put_literal(&sql, schema);
     buf_append_str(&sql, ") ON CONFLICT DO NOTHING;");
+    buf_append_str(&sql,
+                   "INSERT INTO tcpduckdb_audit.consumers (consumer, schema_name, position_xmin) "
+                   "VALUES (");
+    put_literal(&sql, consumer);
+    buf_putc(&sql, ',');
+    put_literal(&sql, schema);
+    buf_append_str(&sql, ", pg_snapshot_xmin(pg_current_snapshot()));");
     for (int t = 0; t < sc->n; t++) {
         buf_append_str(&sql, "SELECT tcpduckdb_audit.watch(");
         Buf name = {0};
@@ -1164,6 +1183,29 @@ static bool state_table_exists(Job *j)
     return found;
 }
 
+/* A new consumer name for the audit log: 32 random hex digits. */
+static int new_consumer(char out[33])
+{
+    unsigned char r[16];
+    if (RAND_bytes(r, sizeof(r)) != 1)
+        return -1;
+    for (size_t i = 0; i < sizeof(r); i++)
+        snprintf(out + 2 * i, 3, "%02x", r[i]);
+    return 0;
+}
+
+/* Best effort, after a failed link: the consumer registered by install_audit
+ * would otherwise hold back pruning of the audit log for ever. */
+static void drop_consumer(Job *j, const char *consumer)
+{
+    if (!j->pg || PQstatus(j->pg) != CONNECTION_OK)
+        return;
+    PQclear(PQexec(j->pg, "ROLLBACK"));
+    const char *params[] = {consumer};
+    PQclear(PQexecParams(j->pg, "DELETE FROM tcpduckdb_audit.consumers WHERE consumer = $1", 1,
+                         NULL, params, NULL, NULL, 0));
+}
+
 static void count_table(void *ctx, const char *name)
 {
     (void)name;
@@ -1195,6 +1237,8 @@ void pglink_cmd_link(Session *s, const SessionEnv *env, const RequestWords *w, B
     size_t blob_len = 0, sealed_len = 0;
     duckdb_prepared_statement prep = NULL;
     SecretKey key;
+    char consumer[33] = "";
+    bool registered = false;
     if (!require_super(s, out))
         return;
     if (w->n != 3 && w->n != 4) {
@@ -1249,9 +1293,14 @@ void pglink_cmd_link(Session *s, const SessionEnv *env, const RequestWords *w, B
         goto out;
     if (read_schema(&j, schema, NULL, &sc) != 0)
         goto out;
-    bool event_trigger = false;
-    if (install_audit(&j, schema, &sc, &event_trigger) != 0)
+    if (new_consumer(consumer) != 0) {
+        fail(&j, "Internal Error");
         goto out;
+    }
+    bool event_trigger = false;
+    if (install_audit(&j, schema, &sc, consumer, &event_trigger) != 0)
+        goto out;
+    registered = true;
 
     /* The copy and the position come from one snapshot. The tables are
      * locked against ALTER and DROP before the snapshot is taken (LOCK takes
@@ -1300,18 +1349,20 @@ void pglink_cmd_link(Session *s, const SessionEnv *env, const RequestWords *w, B
             goto out;
     }
     (void)pg_exec(&j, "COMMIT");
-    if (duck_exec(&j, "CREATE TABLE " STATE_TABLE " (pg_schema VARCHAR NOT NULL, snapshot "
-                      "VARCHAR NOT NULL, linked_at TIMESTAMPTZ NOT NULL, migrated_at "
-                      "TIMESTAMPTZ, changes_applied BIGINT NOT NULL)") != 0)
+    if (duck_exec(&j,
+                  "CREATE TABLE " STATE_TABLE " (pg_schema VARCHAR NOT NULL, snapshot "
+                  "VARCHAR NOT NULL, linked_at TIMESTAMPTZ NOT NULL, migrated_at "
+                  "TIMESTAMPTZ, changes_applied BIGINT NOT NULL, consumer VARCHAR NOT NULL)") != 0)
         goto out;
     if (duckdb_prepare(j.con,
-                       "INSERT INTO " STATE_TABLE " VALUES (?, ?, current_timestamp, NULL, 0)",
+                       "INSERT INTO " STATE_TABLE " VALUES (?, ?, current_timestamp, NULL, 0, ?)",
                        &prep) != DuckDBSuccess) {
         fail(&j, "%s", duckdb_prepare_error(prep));
         goto out;
     }
     duckdb_bind_varchar(prep, 1, schema);
     duckdb_bind_varchar(prep, 2, snapshot);
+    duckdb_bind_varchar(prep, 3, consumer);
     duckdb_result res;
     if (duckdb_execute_prepared(prep, &res) != DuckDBSuccess) {
         fail(&j, "%s", duckdb_result_error(&res));
@@ -1352,6 +1403,8 @@ out:
     if (j.err[0]) {
         log_info("link of %s failed: %s", name, j.err);
         query_append_error(out, j.err);
+        if (registered)
+            drop_consumer(&j, consumer);
     }
     duckdb_destroy_prepare(&prep);
     free(sealed);
@@ -1614,18 +1667,141 @@ out:
     return rc;
 }
 
+/* A linked database as migrate and unlink find it. */
+typedef struct Link {
+    int64_t db_id;
+    char *dsn; /* in clear: explicit_bzero before free (link_close) */
+    size_t dsn_len;
+    bool have_state; /* STATE_TABLE was read */
+    char schema[256], snapshot[4096], consumer[64];
+} Link;
+
+static void link_close(Link *lk)
+{
+    if (lk->dsn) {
+        explicit_bzero(lk->dsn, lk->dsn_len);
+        free(lk->dsn);
+        lk->dsn = NULL;
+    }
+}
+
+/*
+ * Finds the linked database `name`, decrypts its connection string, opens it
+ * on the job's DuckDB connection and reads its state table. Returns 0; or -1
+ * with the answer in `out` (lookup errors) or in j->err. A missing or
+ * unreadable state table is an error only when need_state.
+ */
+static int link_open(Job *j, const SessionEnv *env, const char *name, bool need_state, Link *lk,
+                     Buf *out)
+{
+    unsigned char *blob = NULL;
+    size_t blob_len = 0;
+    SecretKey key;
+    duckdb_result res;
+    int rc = -1;
+    if (!catalog_name_valid(name)) {
+        reply_invalid_name(out, "database", name);
+        return -1;
+    }
+    CatalogStatus st = catalog_database_find(env->catalog, name, &lk->db_id);
+    if (st != CATALOG_OK) {
+        reply_catalog(out, st, "Database", name);
+        return -1;
+    }
+    st = catalog_pglink_get(env->catalog, lk->db_id, &blob, &blob_len);
+    if (st == CATALOG_NOT_FOUND) {
+        reply_bad_request(out, "database %s is not linked to PostgreSQL (use link)", name);
+        return -1;
+    }
+    if (st != CATALOG_OK) {
+        reply_internal(out);
+        return -1;
+    }
+    char aad[96];
+    int aad_len = link_aad(lk->db_id, aad, sizeof(aad));
+    if (secret_key_init(&key, env->cfg->encryption_key) != 0 ||
+        secret_open(&key, blob, blob_len, aad, (size_t)aad_len, &lk->dsn, &lk->dsn_len) != 0) {
+        fail(j,
+             "cannot decrypt the stored connection string of %s: ENCRYPTION_KEY is not the "
+             "key it was linked with",
+             name);
+        goto out;
+    }
+    if (open_duck(j, env, lk->db_id) != 0)
+        goto out;
+    if (duckdb_query(j->con, "SELECT pg_schema, snapshot, consumer FROM " STATE_TABLE, &res) ==
+            DuckDBSuccess &&
+        duckdb_row_count(&res) == 1) {
+        char *v[3];
+        for (idx_t c = 0; c < 3; c++)
+            v[c] = duckdb_value_varchar(&res, c, 0);
+        snprintf(lk->schema, sizeof(lk->schema), "%s", v[0] ? v[0] : "");
+        snprintf(lk->snapshot, sizeof(lk->snapshot), "%s", v[1] ? v[1] : "");
+        snprintf(lk->consumer, sizeof(lk->consumer), "%s", v[2] ? v[2] : "");
+        for (int c = 0; c < 3; c++)
+            duckdb_free(v[c]);
+        lk->have_state = true;
+    }
+    duckdb_destroy_result(&res);
+    if (need_state && !lk->have_state) {
+        fail(j, "Bad Request: database %s has no valid " STATE_TABLE " table: link it again", name);
+        goto out;
+    }
+    rc = 0;
+out:
+    free(blob);
+    explicit_bzero(&key, sizeof(key));
+    return rc;
+}
+
+/*
+ * After a migrate has committed up to snapshot `now`: moves the consumer's
+ * position there and deletes the log rows no consumer needs any more. A
+ * transaction below the xmin of every consumer's snapshot is visible in all
+ * of them (or rolled back), so every consumer has applied it. Failure here
+ * loses nothing (the rows stay for the next migrate) and is only logged.
+ */
+static void prune_log(Job *j, const char *name, const Link *lk, const char *now)
+{
+    const char *params[] = {lk->consumer, now};
+    PGresult *r = NULL;
+    if (pg_exec(j, "BEGIN") != 0)
+        goto out;
+    r = pg_query(
+        j,
+        "UPDATE tcpduckdb_audit.consumers SET position_xmin = pg_snapshot_xmin($2::pg_snapshot), "
+        "updated_at = clock_timestamp() WHERE consumer = $1",
+        2, params);
+    if (!r)
+        goto out;
+    PQclear(r);
+    r = pg_query(j,
+                 "DELETE FROM tcpduckdb_audit.log WHERE txid < (SELECT min(position_xmin) FROM "
+                 "tcpduckdb_audit.consumers)",
+                 0, NULL);
+    if (!r)
+        goto out;
+    if (pg_exec(j, "COMMIT") == 0 && atoi(PQcmdTuples(r)) > 0)
+        log_info("migrate of %s: %s audit log rows pruned", name, PQcmdTuples(r));
+out:
+    PQclear(r);
+    if (j->err[0]) {
+        log_warn("migrate of %s: changes applied, but the audit log was not pruned: %s", name,
+                 j->err);
+        j->err[0] = '\0';
+        PQclear(PQexec(j->pg, "ROLLBACK"));
+    }
+}
+
 void pglink_cmd_migrate(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
 {
     Job j = {0};
-    unsigned char *blob = NULL;
-    size_t blob_len = 0, dsn_len = 0;
-    char *dsn = NULL;
+    Link lk = {0};
     PGresult *tables = NULL;
     duckdb_prepared_statement prep = NULL;
     duckdb_result res;
     bool have_res = false;
-    char schema[256] = "", snapshot[4096] = "", now[4096] = "";
-    SecretKey key;
+    char now[4096] = "";
     int64_t total = 0;
     if (!require_super(s, out))
         return;
@@ -1634,51 +1810,10 @@ void pglink_cmd_migrate(Session *s, const SessionEnv *env, const RequestWords *w
         return;
     }
     const char *name = w->word[1];
-    if (!catalog_name_valid(name)) {
-        reply_invalid_name(out, "database", name);
-        return;
-    }
-    int64_t db_id = 0;
-    CatalogStatus st = catalog_database_find(env->catalog, name, &db_id);
-    if (st != CATALOG_OK) {
-        reply_catalog(out, st, "Database", name);
-        return;
-    }
-    st = catalog_pglink_get(env->catalog, db_id, &blob, &blob_len);
-    if (st == CATALOG_NOT_FOUND) {
-        reply_bad_request(out, "database %s is not linked to PostgreSQL (use link)", name);
-        return;
-    }
-    if (st != CATALOG_OK) {
-        reply_internal(out);
-        return;
-    }
-    char aad[96];
-    int aad_len = link_aad(db_id, aad, sizeof(aad));
-    if (secret_key_init(&key, env->cfg->encryption_key) != 0 ||
-        secret_open(&key, blob, blob_len, aad, (size_t)aad_len, &dsn, &dsn_len) != 0) {
-        fail(&j,
-             "cannot decrypt the stored connection string of %s: ENCRYPTION_KEY is not the "
-             "key it was linked with",
-             name);
+    if (link_open(&j, env, name, true, &lk, out) != 0)
         goto out;
-    }
-    if (open_duck(&j, env, db_id) != 0)
-        goto out;
-    have_res = true;
-    if (duckdb_query(j.con, "SELECT pg_schema, snapshot FROM " STATE_TABLE, &res) !=
-            DuckDBSuccess ||
-        duckdb_row_count(&res) != 1) {
-        fail(&j, "Bad Request: database %s has no valid " STATE_TABLE " table: link it again",
-             name);
-        goto out;
-    }
-    char *v0 = duckdb_value_varchar(&res, 0, 0), *v1 = duckdb_value_varchar(&res, 1, 0);
-    snprintf(schema, sizeof(schema), "%s", v0 ? v0 : "");
-    snprintf(snapshot, sizeof(snapshot), "%s", v1 ? v1 : "");
-    duckdb_free(v0);
-    duckdb_free(v1);
-    if (pg_connect(&j, dsn) != 0)
+    const char *schema = lk.schema, *snapshot = lk.snapshot;
+    if (pg_connect(&j, lk.dsn) != 0)
         goto out;
     if (pg_exec(&j, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") != 0)
         goto out;
@@ -1687,6 +1822,22 @@ void pglink_cmd_migrate(Session *s, const SessionEnv *env, const RequestWords *w
         goto out;
     snprintf(now, sizeof(now), "%s", PQgetvalue(r, 0, 0));
     PQclear(r);
+    /* Without its consumer row the link was undone in PostgreSQL (an unlink
+     * that did not finish here): the triggers may be gone, so the log can no
+     * longer be trusted to hold every change. */
+    const char *cparams[] = {lk.consumer};
+    r = pg_query(&j, "SELECT 1 FROM tcpduckdb_audit.consumers WHERE consumer = $1", 1, cparams);
+    if (!r)
+        goto out;
+    int registered = PQntuples(r);
+    PQclear(r);
+    if (!registered) {
+        fail(&j,
+             "Bad Request: the link of %s was removed in PostgreSQL (no audit consumer %s): "
+             "unlink %s, then link a new database",
+             name, lk.consumer, name);
+        goto out;
+    }
     const char *params[] = {schema, snapshot};
     tables = pg_query(&j,
                       "SELECT DISTINCT table_name FROM tcpduckdb_audit.log WHERE schema_name = "
@@ -1727,7 +1878,7 @@ void pglink_cmd_migrate(Session *s, const SessionEnv *env, const RequestWords *w
     }
     duckdb_bind_varchar(prep, 1, now);
     duckdb_bind_int64(prep, 2, total);
-    duckdb_destroy_result(&res);
+    have_res = true;
     if (duckdb_execute_prepared(prep, &res) != DuckDBSuccess) {
         fail(&j, "%s", duckdb_result_error(&res));
         goto out;
@@ -1738,6 +1889,7 @@ void pglink_cmd_migrate(Session *s, const SessionEnv *env, const RequestWords *w
     (void)pg_exec(&j, "COMMIT");
     log_info("database %s migrated: %" PRId64 " changes applied", name, total);
     buf_printf(out, "success %" PRId64 "\n", total);
+    prune_log(&j, name, &lk, now);
 out:
     if (j.err[0]) {
         log_info("migrate of %s failed: %s", name, j.err);
@@ -1747,11 +1899,138 @@ out:
         duckdb_destroy_result(&res);
     duckdb_destroy_prepare(&prep);
     PQclear(tables);
-    free(blob);
-    if (dsn) {
-        explicit_bzero(dsn, dsn_len);
-        free(dsn);
-    }
+    link_close(&lk);
     job_end(&j, env);
-    explicit_bzero(&key, sizeof(key));
+}
+
+/* ---- unlink ----------------------------------------------------------- */
+
+/*
+ * Undoes link in PostgreSQL, in one transaction: removes the consumer and,
+ * when no other consumer follows the schema, its triggers and log rows, and
+ * when no schema is followed any more, the whole audit schema and the event
+ * trigger. Trigger names come from PostgreSQL quoted (quote_ident), never
+ * from the request.
+ */
+static int unlink_pg(Job *j, const Link *lk)
+{
+    const char *p_consumer[] = {lk->consumer}, *p_schema[] = {lk->schema};
+    PGresult *r = NULL;
+    Buf sql = {0};
+    int rc = -1;
+    if (pg_exec(j, "BEGIN") != 0)
+        goto out;
+    r = pg_query(j, "SELECT to_regclass('tcpduckdb_audit.consumers') IS NOT NULL", 0, NULL);
+    if (!r)
+        goto out;
+    bool have_audit = PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    r = NULL;
+    if (!have_audit) {
+        rc = pg_exec(j, "COMMIT"); /* removed by hand already */
+        goto out;
+    }
+    if (!(r = pg_query(j, "DELETE FROM tcpduckdb_audit.consumers WHERE consumer = $1", 1,
+                       p_consumer)))
+        goto out;
+    PQclear(r);
+    if (!(r = pg_query(j, "SELECT 1 FROM tcpduckdb_audit.consumers WHERE schema_name = $1", 1,
+                       p_schema)))
+        goto out;
+    bool schema_followed = PQntuples(r) > 0;
+    PQclear(r);
+    r = NULL;
+    if (!schema_followed) {
+        r = pg_query(j,
+                     "SELECT DISTINCT format('%I.%I', n.nspname, c.relname) FROM pg_trigger t "
+                     "JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = "
+                     "c.relnamespace WHERE n.nspname = $1 AND t.tgname IN "
+                     "('tcpduckdb_audit_row', 'tcpduckdb_audit_truncate')",
+                     1, p_schema);
+        if (!r)
+            goto out;
+        for (int i = 0; i < PQntuples(r); i++) {
+            sql.len = 0;
+            buf_printf(&sql,
+                       "DROP TRIGGER IF EXISTS tcpduckdb_audit_row ON %s;"
+                       "DROP TRIGGER IF EXISTS tcpduckdb_audit_truncate ON %s",
+                       PQgetvalue(r, i, 0), PQgetvalue(r, i, 0));
+            if (pg_exec(j, buf_cstr(&sql)) != 0)
+                goto out;
+        }
+        PQclear(r);
+        r = NULL;
+        if (!(r = pg_query(j, "DELETE FROM tcpduckdb_audit.linked_schemas WHERE schema_name = $1",
+                           1, p_schema)))
+            goto out;
+        PQclear(r);
+        if (!(r = pg_query(j, "DELETE FROM tcpduckdb_audit.log WHERE schema_name = $1", 1,
+                           p_schema)))
+            goto out;
+        PQclear(r);
+        r = NULL;
+    }
+    if (!(r = pg_query(j, "SELECT 1 FROM tcpduckdb_audit.linked_schemas", 0, NULL)))
+        goto out;
+    bool any_followed = PQntuples(r) > 0;
+    PQclear(r);
+    r = NULL;
+    if (!any_followed && pg_exec(j, "DROP EVENT TRIGGER IF EXISTS tcpduckdb_audit_create;"
+                                    "DROP SCHEMA tcpduckdb_audit CASCADE") != 0)
+        goto out;
+    rc = pg_exec(j, "COMMIT");
+out:
+    PQclear(r);
+    buf_free(&sql);
+    if (rc != 0 && j->pg && PQstatus(j->pg) == CONNECTION_OK)
+        PQclear(PQexec(j->pg, "ROLLBACK"));
+    return rc;
+}
+
+void pglink_cmd_unlink(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
+{
+    Job j = {0};
+    Link lk = {0};
+    if (!require_super(s, out))
+        return;
+    bool force = w->n == 3 && request_word_is(w->word[2], "force");
+    if (w->n != 2 && !force) {
+        reply_bad_request(out, "usage: unlink DATABASE [force]");
+        return;
+    }
+    const char *name = w->word[1];
+    if (link_open(&j, env, name, false, &lk, out) != 0)
+        goto out;
+    /* PostgreSQL first: if it fails, the link stays whole and unlink can be
+     * retried. `force` forgets the link here even so (a PostgreSQL that is
+     * gone for good); its audit objects are then left behind. */
+    bool pg_done = lk.have_state && pg_connect(&j, lk.dsn) == 0 && unlink_pg(&j, &lk) == 0;
+    if (!pg_done && !force) {
+        if (!lk.have_state)
+            fail(&j,
+                 "Bad Request: database %s has no valid " STATE_TABLE
+                 " table, so its PostgreSQL side is unknown: use unlink %s force",
+                 name, name);
+        goto out;
+    }
+    if (!pg_done)
+        log_warn("unlink of %s: forced; PostgreSQL's audit objects were not removed: %s", name,
+                 j.err[0] ? j.err : "no link state");
+    j.err[0] = '\0';
+    if (duck_exec(&j, "DROP TABLE IF EXISTS " STATE_TABLE) != 0)
+        goto out;
+    if (catalog_pglink_delete(env->catalog, lk.db_id) != CATALOG_OK) {
+        fail(&j, "Internal Error");
+        goto out;
+    }
+    log_info("database %s unlinked from PostgreSQL%s", name,
+             pg_done ? "" : " (forced: audit objects left in PostgreSQL)");
+    reply_success(out);
+out:
+    if (j.err[0]) {
+        log_info("unlink of %s failed: %s", name, j.err);
+        query_append_error(out, j.err);
+    }
+    link_close(&lk);
+    job_end(&j, env);
 }

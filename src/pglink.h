@@ -8,7 +8,9 @@
  * tcpduckdb_audit: a change log filled by triggers) in PostgreSQL.
  * `migrate DB` applies the logged changes that the DuckDB copy does not
  * have yet, in one DuckDB transaction that also records the new position
- * (table tcpduckdb_link_state inside the DuckDB database).
+ * (table tcpduckdb_link_state inside the DuckDB database), then prunes the
+ * log below the oldest position any linked database still needs.
+ * `unlink DB` removes what link installed (docs/postgres.md).
  *
  * Both commands are the super user's. They run on the worker thread that
  * owns the session, block it while PostgreSQL and DuckDB work, and use a
@@ -24,5 +26,7 @@
 void pglink_cmd_link(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out);
 /* `migrate DB`: answers `success N` (N changes applied) or one error line. */
 void pglink_cmd_migrate(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out);
+/* `unlink DB [force]`: stops following PostgreSQL; the copied tables stay. Answers `success`. */
+void pglink_cmd_unlink(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out);
 
 #endif

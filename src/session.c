@@ -569,11 +569,14 @@ SessionAction session_handle(Session *s, const SessionEnv *env, RequestStatus st
                (request_word_is(w.word[1], "database") || request_word_is(w.word[1], "table"))) {
         access_cmd_revoke(s, env, &w, out);
     } else if (split && w.n >= 2 &&
-               (request_word_is(first, "link") || request_word_is(first, "migrate"))) {
+               (request_word_is(first, "link") || request_word_is(first, "migrate") ||
+                request_word_is(first, "unlink"))) {
         if (request_word_is(first, "link"))
             pglink_cmd_link(s, env, &w, out);
-        else
+        else if (request_word_is(first, "migrate"))
             pglink_cmd_migrate(s, env, &w, out);
+        else
+            pglink_cmd_unlink(s, env, &w, out);
     } else if (split && request_word_is(first, "list")) {
         access_cmd_list(s, env, &w, out);
     } else if (split && request_word_is(first, "stats")) {

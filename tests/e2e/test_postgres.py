@@ -330,6 +330,96 @@ def test_postgres_stopped_mid_migrate(pg, pgdb, srv):
     assert a.req("SELECT v FROM s WHERE id = 1") == '[{"v":"b"}]'
 
 
+def audit_count(pg, db, what="log"):
+    return int(pg.psql("SELECT count(*) FROM tcpduckdb_audit.%s" % what, db=db))
+
+
+def test_migrate_prunes_the_log_that_every_link_has_applied(pg, pgdb, srv):
+    pg.psql("CREATE TABLE p (id int PRIMARY KEY, v int)", db=pgdb)
+    a = srv.admin()
+    assert link(a, "p1", pg.dsn(pgdb)) == "success"
+    assert link(a, "p2", pg.dsn(pgdb)) == "success"
+    assert audit_count(pg, pgdb, "consumers") == 2
+    pg.psql("INSERT INTO p SELECT g, g FROM generate_series(1, 100) g;"
+            "UPDATE p SET v = 0 WHERE id <= 10", db=pgdb)
+    assert audit_count(pg, pgdb) == 110
+    assert a.req("migrate p1") == "success 110"
+    assert audit_count(pg, pgdb) == 110  # p2 has not applied them yet
+    assert a.req("migrate p2") == "success 110"
+    assert audit_count(pg, pgdb) == 0
+    assert "audit log rows pruned" in srv.stderr()
+    pg.psql("DELETE FROM p WHERE id > 50", db=pgdb)
+    assert a.req("migrate p2") == "success 50"
+    assert a.req("migrate p1") == "success 50"
+    assert audit_count(pg, pgdb) == 0
+    for db in ("p1", "p2"):
+        assert duck_rows(a, db, "p", "id") == pg_rows(pg, pgdb, "p", "id")
+
+
+def test_unlink(pg, pgdb, srv):
+    pg.psql("CREATE TABLE u (id int PRIMARY KEY, v text); INSERT INTO u VALUES (1, 'a')",
+            db=pgdb)
+    a = srv.admin()
+    assert link(a, "u1", pg.dsn(pgdb)) == "success"
+    assert link(a, "u2", pg.dsn(pgdb)) == "success"
+    assert a.req("unlink nosuch") == "Error: Database nosuch Does Not Exist"
+    assert a.req("create database never") == "success"
+    assert a.req("unlink never").startswith("Error: Bad Request: database never is not linked")
+    assert a.req("unlink u1 now") == "Error: Bad Request: usage: unlink DATABASE [force]"
+    assert a.req("create user ann pw") == "success"
+    assert srv.client(login=("ann", "pw")).req("unlink u1") == "Error: Unauthorized"
+    # u2 still follows the schema: only u1's consumer goes.
+    assert a.req("unlink u1") == "success"
+    assert audit_count(pg, pgdb, "consumers") == 1
+    assert a.req("migrate u1").startswith("Error: Bad Request: database u1 is not linked")
+    pg.psql("INSERT INTO u VALUES (2, 'b')", db=pgdb)
+    assert a.req("migrate u2") == "success 1"
+    # The copy stays a plain database, without the link's state table.
+    assert duck_rows(a, "u1", "u", "id") == [{"id": 1, "v": "a"}]
+    assert a.req("connect u1") == "success"
+    assert a.req("SELECT count(*) AS n FROM duckdb_tables() WHERE table_name LIKE 'tcpduckdb%'") \
+        == '[{"n":0}]'
+    assert a.req("disconnect") == "success"
+    # The last link removes every audit object from PostgreSQL.
+    assert a.req("unlink u2") == "success"
+    assert pg.psql("SELECT count(*) FROM pg_namespace WHERE nspname = 'tcpduckdb_audit'",
+                   db=pgdb).strip() == "0"
+    assert pg.psql("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'tcpduckdb%'",
+                   db=pgdb).strip() == "0"
+    assert pg.psql("SELECT count(*) FROM pg_event_trigger WHERE evtname LIKE 'tcpduckdb%'",
+                   db=pgdb).strip() == "0"
+    pg.psql("INSERT INTO u VALUES (3, 'c')", db=pgdb)  # no trigger left to fail
+    # A database that was unlinked can be linked again once empty: a new one here.
+    assert link(a, "u3", pg.dsn(pgdb)) == "success"
+    assert duck_rows(a, "u3", "u", "id") == pg_rows(pg, pgdb, "u", "id")
+
+
+def test_unlink_with_postgres_down_needs_force(pg, pgdb, srv):
+    pg.psql("CREATE TABLE f (id int PRIMARY KEY)", db=pgdb)
+    a = srv.admin()
+    assert link(a, "f", pg.dsn(pgdb)) == "success"
+    pg.stop("fast")  # not immediate: the suite's PostgreSQL commits asynchronously
+    try:
+        r = a.req("unlink f")
+        assert r.startswith("Error: PostgreSQL: cannot connect"), r
+        assert a.req("unlink f force") == "success"
+        assert a.req("migrate f").startswith("Error: Bad Request: database f is not linked")
+    finally:
+        pg.start()
+    # Its consumer was left behind in PostgreSQL, as the forced unlink warned.
+    assert "forced; PostgreSQL's audit objects were not removed" in srv.stderr()
+    assert audit_count(pg, pgdb, "consumers") == 1
+
+
+def test_migrate_refuses_a_link_removed_in_postgres(pg, pgdb, srv):
+    pg.psql("CREATE TABLE r (id int PRIMARY KEY)", db=pgdb)
+    a = srv.admin()
+    assert link(a, "r", pg.dsn(pgdb)) == "success"
+    pg.psql("DELETE FROM tcpduckdb_audit.consumers", db=pgdb)
+    assert a.req("migrate r").startswith("Error: Bad Request: the link of r was removed in "
+                                         "PostgreSQL")
+
+
 def test_link_a_million_rows(pg, pgdb, srv):
     pg.psql("CREATE TABLE big (id bigint PRIMARY KEY, n int, t text, ts timestamp, "
             "x numeric(10,2));"
