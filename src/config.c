@@ -83,9 +83,9 @@ static const Setting settings[] = {
     CHOICE("TLSMode", "--tls-mode", tls_mode, "off", tls_modes,
            "off, optional (a client may send `starttls`) or required (plain clients are refused)"),
     STR("TLSCertFile", "--tls-cert-file", tls_cert_file, "",
-        "server certificate chain (PEM, leaf first); needed unless TLSMode is off"),
+        "server certificate chain (PEM, leaf first), needed unless TLSMode is off"),
     STR("TLSKeyFile", "--tls-key-file", tls_key_file, "",
-        "private key of TLSCertFile (PEM, unencrypted); needed unless TLSMode is off"),
+        "private key of TLSCertFile (PEM, unencrypted); empty: it is in TLSCertFile"),
     STR("TLSCAFile", "--tls-ca-file", tls_ca_file, "",
         "CA certificates (PEM) that client certificates are verified against; empty: none asked"),
     CHOICE("TLSMinVersion", "--tls-min-version", tls_min_version, "1.2", tls_versions,
@@ -381,12 +381,15 @@ ConfigResult config_load(Config *cfg, int argc, char **argv, const char *env_fil
         snprintf(err, errlen, "SuperPassword must not be empty");
         return CONFIG_ERROR;
     }
-    if (strcmp(cfg->tls_mode, "off") != 0 && (!cfg->tls_cert_file[0] || !cfg->tls_key_file[0])) {
+    if (strcmp(cfg->tls_mode, "off") != 0 && !cfg->tls_cert_file[0]) {
         snprintf(err, errlen,
-                 "TLSMode=%s needs a certificate and its key: set TLSCertFile and TLSKeyFile "
-                 "(PEM files), or TLSMode=off",
+                 "TLSMode=%s needs a certificate and its key: set TLSCertFile (and TLSKeyFile "
+                 "unless the key is in the same PEM file), or TLSMode=off",
                  cfg->tls_mode);
         return CONFIG_ERROR;
     }
+    /* One PEM file may hold both the certificate chain and the key. */
+    if (!cfg->tls_key_file[0])
+        memcpy(cfg->tls_key_file, cfg->tls_cert_file, sizeof(cfg->tls_key_file));
     return CONFIG_OK;
 }

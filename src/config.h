@@ -39,7 +39,7 @@ typedef struct Config {
     char log_level[16];                 /* LogLevel, --log-level: debug|info|warn|error */
     char tls_mode[16];                  /* TLSMode, --tls-mode: off|optional|required */
     char tls_cert_file[CONFIG_STR_MAX]; /* TLSCertFile, --tls-cert-file: PEM chain, leaf first */
-    char tls_key_file[CONFIG_STR_MAX];  /* TLSKeyFile, --tls-key-file: PEM private key */
+    char tls_key_file[CONFIG_STR_MAX];  /* TLSKeyFile: PEM key; "" = in the cert file */
     char tls_ca_file[CONFIG_STR_MAX];   /* TLSCAFile, --tls-ca-file: verifies client certificates */
     char tls_min_version[8];            /* TLSMinVersion, --tls-min-version: 1.2|1.3 */
 } Config;

@@ -71,6 +71,17 @@ def use_db(c, name="t"):
     assert c.req("connect %s" % name) == "success"
 
 
+def test_certificate_and_key_in_one_file(make_server, tls_certs, data_dir):
+    pem = os.path.join(data_dir, "server.pem")
+    with open(pem, "wb") as out:
+        for name in ("server.crt", "server.key"):
+            with open(os.path.join(tls_certs, name), "rb") as f:
+                out.write(f.read())
+    srv = make_server(env={"TLSMode": "required", "TLSCertFile": pem})
+    with TlsClient(srv.port, client_context(tls_certs)) as c:
+        assert c.req("login duck duck") == "success"
+
+
 def test_off_answers_not_enabled_and_stays_plain(server):
     with server.client() as c:
         assert c.req("starttls") == NOT_ENABLED
@@ -259,6 +270,8 @@ def _mismatched_key(d):
 
 @pytest.mark.parametrize("make_args,needle", [
     (lambda d: ["--tls-mode", "required"], "TLSMode=required needs a certificate and its key"),
+    (lambda d: ["--tls-mode", "optional", "--tls-cert-file", os.path.join(d, "server.crt")],
+     "TLSKeyFile {d}/server.crt is not a usable PEM private key"),
     (lambda d: ["--tls-mode", "optional", "--tls-cert-file", "/nonexistent/server.crt",
                 "--tls-key-file", "/nonexistent/server.key"],
      "cannot read TLSCertFile /nonexistent/server.crt"),
