@@ -241,7 +241,7 @@ static void test_connect_errors(const TestServer *s)
     close(lfd);
 }
 
-/* The test server runs with TLSMode=off (tests/e2e/test_shell_tls.py covers the TLS modes,
+/* The test server runs with TLSMode=off (tests/e2e/test_tls.py covers the TLS modes,
  * through the shell): prefer goes on in plain text, the other modes fail clearly. */
 static void test_tls_options(const TestServer *s)
 {

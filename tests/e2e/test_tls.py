@@ -1,16 +1,18 @@
 """
-TLS on the server (docs/protocol.md, "TLS"): `starttls` as the first request, the three
-TLSMode values, refusals at start-up, and that a misbehaving TLS client harms no one else.
-Python's ssl module is the client; certificates come from tests/tls/make-certs.sh.
+TLS (docs/protocol.md, "TLS"): `starttls` as the first request, the three TLSMode values,
+refusals at start-up, and that a misbehaving TLS client harms no one else, with Python's ssl
+module as the client; then the shell tcp-duckdb-cli (and through it libtcpduckdb) with each
+sslmode against each server mode. Certificates come from tests/tls/make-certs.sh.
 """
 import os
 import socket
 import ssl
+import subprocess
 import threading
 
 import pytest
 
-from conftest import Client, run_bin, wait_for
+from conftest import ROOT, SANITIZER_MARKS, Client, run_bin, wait_for
 
 NOT_ENABLED = "Error: TLS is not enabled on this server"
 NOT_FIRST = "Error: Bad Request: starttls must be the first request"
@@ -313,3 +315,130 @@ def test_concurrent_tls_clients(make_server, tls_certs):
     for t in threads:
         t.join(120)
     assert errors == []
+
+
+# ---- the shell (and through it libtcpduckdb) ------------------------------------------------
+
+CLI = os.environ.get("TCPDUCKDB_CLI", os.path.join(ROOT, "build", "asan", "tcp-duckdb-cli"))
+
+
+def shell(port, *args, host="127.0.0.1", env=None):
+    """Runs tcp-duckdb-cli as duck; returns (rc, stdout, stderr)."""
+    e = {k: v for k, v in os.environ.items() if not k.startswith("TCPDUCKDB_")}
+    e.setdefault("ASAN_OPTIONS", "abort_on_error=0:detect_leaks=1:halt_on_error=1")
+    e["TCPDUCKDB_PASSWORD"] = "duck"
+    e.update(env or {})
+    p = subprocess.run([CLI, "-h", host, "-p", str(port), "-U", "duck"] + list(args),
+                       capture_output=True, env=e, timeout=300)
+    out, err = p.stdout.decode(), p.stderr.decode()
+    for mark in SANITIZER_MARKS:
+        assert mark not in err, err
+    return p.returncode, out, err
+
+
+TLS_ON = "TLS connection (protocol: TLSv1."
+PLAIN = "not encrypted (no TLS)"
+
+
+def test_shell_against_tls_off(server, tls_certs):
+    ca = os.path.join(tls_certs, "ca.crt")
+    for mode, on in (("disable", PLAIN), ("prefer", PLAIN)):
+        rc, out, err = shell(server.port, "--sslmode", mode, "-c", "\\conninfo")
+        assert rc == 0, err
+        assert on in out
+    rc, out, err = shell(server.port, "-c", "\\conninfo")  # prefer is the default
+    assert rc == 0 and PLAIN in out, err
+    for mode in ("require", "verify-ca", "verify-full"):
+        rc, out, err = shell(server.port, "--sslmode", mode, "--sslrootcert", ca, "-c", "stats")
+        assert rc == 2
+        assert err.strip() == ("Error: the server does not offer TLS (sslmode=%s): "
+                               "TLS is not enabled on this server" % mode)
+        assert out == ""
+
+
+@pytest.mark.parametrize("mode", ["optional", "required"])
+def test_shell_modes_against_tls_server(make_server, tls_certs, mode):
+    srv = make_server(args=tls_args(tls_certs, mode))
+    ca = os.path.join(tls_certs, "ca.crt")
+    for sslmode in ("prefer", "require", "verify-ca"):
+        rc, out, err = shell(srv.port, "--sslmode", sslmode, "--sslrootcert", ca, "-c",
+                             "\\conninfo")
+        assert rc == 0, err
+        assert TLS_ON in out
+    for host in ("localhost", "127.0.0.1"):  # verify-full checks a name or an IP address
+        rc, out, err = shell(srv.port, "--sslmode", "verify-full", "--sslrootcert", ca, "-c",
+                             "\\conninfo", host=host)
+        assert rc == 0, err
+        assert TLS_ON in out
+    rc, out, err = shell(srv.port, "--sslmode", "disable", "-c", "\\conninfo")
+    if mode == "optional":
+        assert rc == 0 and PLAIN in out, err
+    else:
+        assert rc == 2
+        assert REQUIRED[len("Error: "):] in err
+
+
+def test_shell_environment_variables(make_server, tls_certs):
+    srv = make_server(args=tls_args(tls_certs, "required"))
+    env = {"TCPDUCKDB_SSLMODE": "verify-full",
+           "TCPDUCKDB_SSLROOTCERT": os.path.join(tls_certs, "ca.crt")}
+    rc, out, err = shell(srv.port, "-c", "\\conninfo", host="localhost", env=env)
+    assert rc == 0 and TLS_ON in out, err
+    env["TCPDUCKDB_SSLROOTCERT"] = os.path.join(tls_certs, "other-ca.crt")
+    rc, out, err = shell(srv.port, "-c", "\\conninfo", host="localhost", env=env)
+    assert rc == 2
+    assert "server certificate verification failed: unable to get local issuer" in err
+    rc, out, err = shell(srv.port, "--sslmode", "nonsense", "-c", "\\conninfo")
+    assert rc == 2 and 'bad sslmode "nonsense"' in err
+
+
+@pytest.mark.parametrize("cert,reason", [("wronghost", "hostname mismatch"),
+                                         ("expired", "certificate has expired")])
+def test_shell_verify_full_refuses_bad_certificates(make_server, tls_certs, cert, reason):
+    srv = make_server(args=tls_args(tls_certs, "required", cert=cert))
+    ca = os.path.join(tls_certs, "ca.crt")
+    rc, out, err = shell(srv.port, "--sslmode", "verify-full", "--sslrootcert", ca, "-c",
+                         "stats", host="localhost")
+    assert rc == 2
+    assert err.strip() == "Error: server certificate verification failed: " + reason
+    assert out == ""
+    # Encryption without verification still connects (that is what require means).
+    rc, out, err = shell(srv.port, "--sslmode", "require", "-c", "\\conninfo", host="localhost")
+    assert rc == 0 and TLS_ON in out, err
+
+
+def test_shell_verify_full_checks_ip_address(make_server, tls_certs):
+    # wronghost.crt names only wrong.example: an IP address does not match either.
+    srv = make_server(args=tls_args(tls_certs, "required", cert="wronghost"))
+    rc, out, err = shell(srv.port, "--sslmode", "verify-full", "--sslrootcert",
+                         os.path.join(tls_certs, "ca.crt"), "-c", "stats", host="127.0.0.1")
+    assert rc == 2
+    assert "server certificate verification failed: IP address mismatch" in err
+
+
+def test_shell_client_certificate(make_server, tls_certs):
+    srv = make_server(args=tls_args(tls_certs, "required", extra=[
+        "--tls-ca-file", os.path.join(tls_certs, "ca.crt"), "--log-level", "debug"]))
+    rc, out, err = shell(srv.port, "--sslmode", "verify-full", "--sslrootcert",
+                         os.path.join(tls_certs, "ca.crt"), "--sslcert",
+                         os.path.join(tls_certs, "client.crt"), "--sslkey",
+                         os.path.join(tls_certs, "client.key"), "-c", "\\conninfo",
+                         host="localhost")
+    assert rc == 0 and TLS_ON in out, err
+    assert wait_for(lambda: "client certificate CN=alice" in srv.stderr())
+    rc, out, err = shell(srv.port, "--sslmode", "require", "--sslcert",
+                         os.path.join(tls_certs, "bad.pem"), "-c", "\\conninfo")
+    assert rc == 2 and "sslcert %s/bad.pem is not a usable PEM certificate" % tls_certs in err
+
+
+def test_shell_large_result_over_tls_equals_plaintext(make_server, tls_certs):
+    srv = make_server(args=tls_args(tls_certs, "optional"))
+    rc, _, err = shell(srv.port, "--sslmode", "disable", "-c", "create database big")
+    assert rc == 0, err
+    sql = "SELECT i, 'row ' || i AS s, i / 7 AS d FROM range(200000) t(i) ORDER BY i"
+    rc, plain, err = shell(srv.port, "--sslmode", "disable", "-d", "big", "--csv", "-c", sql)
+    assert rc == 0, err
+    rc, enc, err = shell(srv.port, "--sslmode", "require", "-d", "big", "--csv", "-c", sql)
+    assert rc == 0, err
+    assert len(plain.splitlines()) == 200001
+    assert enc == plain
