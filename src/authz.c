@@ -454,8 +454,22 @@ typedef enum {
     V_OTHER,  /* tables denied, or DuckDB's error */
 } Verdict;
 
+/* One table lookup of a successful check (see AuthzPlan in authz.h). */
+typedef struct PlanItem {
+    char *name; /* as check_table asked for it, NUL-terminated */
+    size_t len;
+    AuthzPrivileges need;
+    uint32_t order; /* first_seen(), for the order of the answer */
+} PlanItem;
+
+struct AuthzPlan {
+    PlanItem *items;
+    size_t n, cap;
+};
+
 typedef struct Ctx {
     duckdb_connection con;
+    AuthzPlan *plan; /* when not NULL, every privilege lookup is recorded here */
     const char *sql;
     const AuthzUser *user;
     Buf *err_out;    /* where answers go */
@@ -1888,9 +1902,18 @@ static void check_table(Ctx *c, const char *const *parts, const size_t *lens, in
     memcpy(copy, name, len);
     copy[len] = '\0';
     AuthzPrivileges have = c->user->table_privileges(c->user->ctx, copy) & c->user->cap;
-    free(copy);
     if ((have & need) != need)
         add_denied(c, name, len, order);
+    if (c->plan) {
+        AuthzPlan *p = c->plan;
+        if (p->n == p->cap) {
+            p->cap = p->cap ? 2 * p->cap : 4;
+            p->items = xrealloc(p->items, p->cap * sizeof(*p->items));
+        }
+        p->items[p->n++] = (PlanItem){.name = copy, .len = len, .need = need, .order = order};
+    } else {
+        free(copy);
+    }
 }
 
 /* The index in c->words of the name a placeholder stands for, or -1 when
@@ -2055,9 +2078,54 @@ static void ctx_free(Ctx *c)
     buf_free(&c->msg);
 }
 
+void authz_plan_free(AuthzPlan *plan)
+{
+    if (!plan)
+        return;
+    for (size_t i = 0; i < plan->n; i++)
+        free(plan->items[i].name);
+    free(plan->items);
+    free(plan);
+}
+
+int authz_recheck(const AuthzPlan *plan, const AuthzUser *user, Buf *err_out)
+{
+    Ctx c = {.user = user, .err_out = err_out};
+    int rc = 0;
+    if (!user->table_privileges) {
+        rc = cannot_verify(&c, "the database is not known");
+        goto out;
+    }
+    /* The same lookups, in the same order, as check_table made for the
+     * plan; only the grants are read anew. */
+    for (size_t i = 0; i < plan->n; i++) {
+        const PlanItem *it = &plan->items[i];
+        AuthzPrivileges have = user->table_privileges(user->ctx, it->name) & user->cap;
+        if ((have & it->need) != it->need)
+            add_denied(&c, it->name, it->len, it->order);
+    }
+    if (c.denied.n > 0)
+        rc = deny_tables(&c);
+out:
+    ctx_free(&c);
+    return rc;
+}
+
 int authz_check(duckdb_connection con, const char *sql, const AuthzUser *user, Buf *err_out)
 {
+    return authz_check_plan(con, sql, user, err_out, NULL);
+}
+
+int authz_check_plan(duckdb_connection con, const char *sql, const AuthzUser *user, Buf *err_out,
+                     AuthzPlan **out_plan)
+{
     Ctx c = {.con = con, .sql = sql, .user = user, .err_out = err_out};
+    if (out_plan) {
+        *out_plan = NULL;
+        c.plan = calloc(1, sizeof(*c.plan));
+        if (!c.plan)
+            log_fatal("out of memory");
+    }
     duckdb_extracted_statements stmts = NULL;
     Buf err = BUF_INIT, pending = BUF_INIT;
     bool lexed = false, any = false, unsure = false;
@@ -2144,7 +2212,12 @@ int authz_check(duckdb_connection con, const char *sql, const AuthzUser *user, B
         if (prepare_one(&c, stmts, k) != 0)
             goto out;
     rc = 0;
+    if (out_plan) {
+        *out_plan = c.plan;
+        c.plan = NULL;
+    }
 out:
+    authz_plan_free(c.plan);
     duckdb_destroy_extracted(&stmts);
     buf_free(&err);
     buf_free(&pending);

@@ -75,4 +75,33 @@ typedef struct AuthzUser {
 int authz_check(duckdb_connection con, const char *sql, const AuthzUser *user, Buf *err_out)
     __attribute__((warn_unused_result));
 
+/*
+ * What a successful check derived from a request's text: the tables it
+ * looked up and the privileges each needed, in order. It holds no verdict:
+ * authz_recheck() asks for the grants again. Valid as long as the schema of
+ * the database does not change (the statement cache drops it then).
+ */
+typedef struct AuthzPlan AuthzPlan;
+
+/*
+ * authz_check(), which on success (0) also sets *out_plan to what it
+ * derived (the caller frees it with authz_plan_free()); on failure
+ * *out_plan is NULL.
+ */
+int authz_check_plan(duckdb_connection con, const char *sql, const AuthzUser *user, Buf *err_out,
+                     AuthzPlan **out_plan) __attribute__((warn_unused_result));
+
+/*
+ * Checks the same request again with a plan from authz_check_plan() on the
+ * same database and schema, without DuckDB: every table privilege is asked
+ * of user->table_privileges again and limited by user->cap, so a revoke
+ * takes effect at once. Returns 0, or -1 with the same "Access Denied ...
+ * Tables" answer authz_check() would give.
+ */
+int authz_recheck(const AuthzPlan *plan, const AuthzUser *user, Buf *err_out)
+    __attribute__((warn_unused_result));
+
+/* Accepts NULL. */
+void authz_plan_free(AuthzPlan *plan);
+
 #endif

@@ -19,7 +19,10 @@
 
 struct Catalog {
     sqlite3 *db;
-    pthread_mutex_t lock; /* guards db */
+    pthread_mutex_t lock; /* guards db and the kept statements */
+    /* The lookups every request of a user other than the super user makes,
+     * prepared once (prepare_kept) instead of at every request. */
+    sqlite3_stmt *access_st, *privileges_st;
 };
 
 /*
@@ -94,6 +97,31 @@ static sqlite3_stmt *prepare(Catalog *c, const char *sql)
         return NULL;
     }
     return st;
+}
+
+/*
+ * The statement for `sql` kept in *slot, prepared on its first use. The
+ * caller holds c->lock and gives it back with release_kept(), not
+ * sqlite3_finalize(); catalog_close() finalizes it.
+ */
+static sqlite3_stmt *prepare_kept(Catalog *c, sqlite3_stmt **slot, const char *sql)
+{
+    if (!*slot &&
+        sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL) != SQLITE_OK) {
+        log_error("catalog: prepare failed: %s", sqlite3_errmsg(c->db));
+        sqlite3_finalize(*slot);
+        *slot = NULL;
+    }
+    return *slot;
+}
+
+/* Readies a kept statement for its next use; it keeps no pointer to the caller's values. */
+static void release_kept(sqlite3_stmt *st)
+{
+    if (st) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
 }
 
 static int user_version(Catalog *c)
@@ -198,6 +226,8 @@ void catalog_close(Catalog *c)
 {
     if (!c)
         return;
+    sqlite3_finalize(c->access_st);
+    sqlite3_finalize(c->privileges_st);
     sqlite3_close(c->db);
     pthread_mutex_destroy(&c->lock);
     free(c);
@@ -455,8 +485,9 @@ static CatalogStatus access_locked(Catalog *c, int64_t user_id, int64_t db_id,
                                    CatalogAccess *out_access)
 {
     CatalogStatus status = CATALOG_ERROR;
-    sqlite3_stmt *st = prepare(c, "SELECT access FROM database_grants "
-                                  "WHERE user_id = ? AND database_id = ?");
+    sqlite3_stmt *st = prepare_kept(c, &c->access_st,
+                                    "SELECT access FROM database_grants "
+                                    "WHERE user_id = ? AND database_id = ?");
     if (!st)
         return status;
     sqlite3_bind_int64(st, 1, user_id);
@@ -472,7 +503,7 @@ static CatalogStatus access_locked(Catalog *c, int64_t user_id, int64_t db_id,
     } else {
         log_error("catalog: grant lookup failed: %s", sqlite3_errmsg(c->db));
     }
-    sqlite3_finalize(st);
+    release_kept(st);
     return status;
 }
 
@@ -525,9 +556,11 @@ unsigned catalog_table_privileges(Catalog *c, int64_t db_id, int64_t user_id, co
 {
     unsigned privs = 0;
     pthread_mutex_lock(&c->lock);
-    sqlite3_stmt *st = prepare(c, "SELECT t.privileges, d.access FROM table_grants t "
-                                  "JOIN database_grants d USING (user_id, database_id) "
-                                  "WHERE t.user_id = ? AND t.database_id = ? AND t.table_name = ?");
+    sqlite3_stmt *st =
+        prepare_kept(c, &c->privileges_st,
+                     "SELECT t.privileges, d.access FROM table_grants t "
+                     "JOIN database_grants d USING (user_id, database_id) "
+                     "WHERE t.user_id = ? AND t.database_id = ? AND t.table_name = ?");
     if (st) {
         sqlite3_bind_int64(st, 1, user_id);
         sqlite3_bind_int64(st, 2, db_id);
@@ -542,7 +575,7 @@ unsigned catalog_table_privileges(Catalog *c, int64_t db_id, int64_t user_id, co
             log_error("catalog: table grant lookup failed: %s", sqlite3_errmsg(c->db));
         }
     }
-    sqlite3_finalize(st);
+    release_kept(st);
     pthread_mutex_unlock(&c->lock);
     return privs;
 }

@@ -58,6 +58,11 @@ struct PoolDb {
     int pins;
     uint64_t last_used; /* pool clock at the last release, for LRU */
     duckdb_database handle;
+    /* Bumped (atomically, without the lock) whenever a statement that can
+     * change what other statements mean ran on the database; see
+     * pool_db_schema_gen(). Never reset, so a slot reused for another
+     * database only makes its caches look stale, never fresh. */
+    uint64_t schema_gen;
 };
 
 /* An acquire queued for a slot. Lives on the waiting thread's stack; linked
@@ -434,6 +439,16 @@ void pool_release(Pool *p, PoolDb *db)
 duckdb_database pool_db_handle(PoolDb *db)
 {
     return db->handle;
+}
+
+uint64_t pool_db_schema_gen(const PoolDb *db)
+{
+    return __atomic_load_n(&db->schema_gen, __ATOMIC_ACQUIRE);
+}
+
+void pool_db_schema_bump(PoolDb *db)
+{
+    __atomic_add_fetch(&db->schema_gen, 1, __ATOMIC_ACQ_REL);
 }
 
 int pool_create_file(Pool *p, int64_t id, char *err, size_t errlen)

@@ -87,6 +87,21 @@ void pool_release(Pool *p, PoolDb *db);
 duckdb_database pool_db_handle(PoolDb *db);
 
 /*
+ * The schema generation of a pinned database: a counter that changes
+ * whenever pool_db_schema_bump() is called. Sessions keep prepared
+ * statements (stmtcache.h) only while it stays the same. Any thread.
+ */
+uint64_t pool_db_schema_gen(const PoolDb *db);
+/*
+ * Says that something which can change what a statement means ran on the
+ * database: DDL, SET, and the like, and the COMMIT or ROLLBACK that makes
+ * or undoes such a change. Whoever changes a database's schema must call it
+ * once the change is committed (the session does, and so must `link` and
+ * `migrate`). Any thread.
+ */
+void pool_db_schema_bump(PoolDb *db);
+
+/*
  * Creates the DuckDB file of a new database `id` (an empty database),
  * replacing a leftover file of an earlier failed attempt. Returns 0 or -1.
  */

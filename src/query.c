@@ -227,6 +227,24 @@ static int bind_params(duckdb_prepared_statement prep, const TypedRequest *r, ch
     return 0;
 }
 
+/* Statements worth keeping prepared: the ones that run again and again. */
+static bool cacheable(duckdb_statement_type type)
+{
+    return type == DUCKDB_STATEMENT_TYPE_SELECT || type == DUCKDB_STATEMENT_TYPE_INSERT ||
+           type == DUCKDB_STATEMENT_TYPE_UPDATE || type == DUCKDB_STATEMENT_TYPE_DELETE;
+}
+
+/*
+ * True when a cached statement failed before it ran because DuckDB could
+ * not bind it again against a changed catalog: a fresh prepare gives the
+ * answer an uncached run would give.
+ */
+static bool rebind_failed(duckdb_result *res)
+{
+    duckdb_error_type t = duckdb_result_error_type(res);
+    return t == DUCKDB_ERROR_BINDER || t == DUCKDB_ERROR_CATALOG;
+}
+
 QueryStatus query_run(duckdb_connection con, const QueryRequest *req, QueryIo *io,
                       QueryOutcome *outcome)
 {
@@ -234,35 +252,48 @@ QueryStatus query_run(duckdb_connection con, const QueryRequest *req, QueryIo *i
     bool in_tx = req->in_tx;
     Answer a = {.io = io, .start = io->out->len};
     duckdb_extracted_statements stmts = NULL;
+    /* Owned here, unless it is `entry`'s (then it is only borrowed). */
     duckdb_prepared_statement prep = NULL;
+    StmtEntry *entry = req->cache ? req->cached : NULL;
     duckdb_result res;
-    bool have_res = false, implicit = false, failed = true;
+    bool have_res = false, implicit = false, failed = true, retried = false;
     idx_t executed = 0; /* statements that ran */
+    idx_t n = 1;
     /* What ends the answer once the transaction outcome is known. */
     char tail[32] = "";
 
-    idx_t n = duckdb_extract_statements(con, sql, &stmts);
-    if (n == 0) {
-        const char *e = duckdb_extract_statements_error(stmts);
-        answer_error(&a, e ? e : "Parser Error: no statement");
-        goto out;
-    }
-    if (req->params && n != 1) {
-        answer_error(&a, "Bad Request: a query with parameters holds exactly one statement");
-        goto out;
+prepare_text:
+    if (!entry) {
+        n = duckdb_extract_statements(con, sql, &stmts);
+        if (n == 0) {
+            const char *e = duckdb_extract_statements_error(stmts);
+            answer_error(&a, e ? e : "Parser Error: no statement");
+            goto out;
+        }
+        if (req->params && n != 1) {
+            answer_error(&a, "Bad Request: a query with parameters holds exactly one statement");
+            goto out;
+        }
     }
     implicit = n > 1 && !in_tx;
     if (implicit && query_exec_simple(con, "BEGIN TRANSACTION", io->out) != 0)
         goto out;
 
     for (idx_t i = 0; i < n; i++) {
-        if (duckdb_prepare_extracted_statement(con, stmts, i, &prep) != DuckDBSuccess) {
+        if (entry) {
+            prep = entry->prep;
+            /* Bindings of an earlier request must not leak into this one. */
+            if (duckdb_nparams(prep) > 0)
+                duckdb_clear_bindings(prep);
+        } else if (duckdb_prepare_extracted_statement(con, stmts, i, &prep) != DuckDBSuccess) {
             answer_error(&a, duckdb_prepare_error(prep));
             goto out;
         }
         duckdb_statement_type type = duckdb_prepared_statement_type(prep);
         if (type == DUCKDB_STATEMENT_TYPE_DROP || type == DUCKDB_STATEMENT_TYPE_ALTER)
             outcome->schema_changed = true;
+        if (!cacheable(type) && type != DUCKDB_STATEMENT_TYPE_EXPLAIN)
+            outcome->catalog_changed = true;
         if ((type == DUCKDB_STATEMENT_TYPE_PRAGMA || type == DUCKDB_STATEMENT_TYPE_SET ||
              type == DUCKDB_STATEMENT_TYPE_VARIABLE_SET || type == DUCKDB_STATEMENT_TYPE_CALL) &&
             prints_on_log(sql)) {
@@ -286,12 +317,29 @@ QueryStatus query_run(duckdb_connection con, const QueryRequest *req, QueryIo *i
         }
         if (duckdb_execute_prepared_streaming(prep, &res) != DuckDBSuccess) {
             have_res = true;
+            if (entry && !retried && rebind_failed(&res)) {
+                /* Nothing ran; drop the statement and prepare the text again. */
+                duckdb_destroy_result(&res);
+                have_res = false;
+                stmtcache_remove(req->cache, entry);
+                entry = NULL;
+                prep = NULL;
+                retried = true;
+                goto prepare_text;
+            }
             answer_error(&a, duckdb_result_error(&res));
             goto out;
         }
         have_res = true;
         executed++;
-        duckdb_destroy_prepare(&prep);
+        if (entry) {
+            prep = NULL; /* the cache's */
+        } else if (n == 1 && req->cache && cacheable(type) &&
+                   (entry = stmtcache_add(req->cache, sql, strlen(sql), prep)) != NULL) {
+            prep = NULL; /* now the cache's */
+        } else {
+            duckdb_destroy_prepare(&prep);
+        }
         if (i + 1 < n) {
             const char *e = drain(&res);
             if (e) {
@@ -342,7 +390,8 @@ QueryStatus query_run(duckdb_connection con, const QueryRequest *req, QueryIo *i
 out:
     if (have_res)
         duckdb_destroy_result(&res);
-    duckdb_destroy_prepare(&prep);
+    if (!entry || prep != entry->prep)
+        duckdb_destroy_prepare(&prep);
     duckdb_destroy_extracted(&stmts);
     if (implicit) {
         duckdb_result rb;
@@ -352,6 +401,7 @@ out:
     /* Inside an explicit transaction nothing undoes the statements that
      * ran before the failure, and DuckDB need not have aborted it. */
     outcome->partial = failed && in_tx && executed > 0;
+    outcome->entry = entry;
     if (a.gone)
         return QUERY_CLIENT_GONE;
     return failed ? QUERY_FAILED : QUERY_OK;

@@ -20,6 +20,7 @@
 #include "buf.h"
 #include "duckdb.h"
 #include "params.h"
+#include "stmtcache.h"
 
 /* Rows are flushed to the client once this many bytes are buffered. */
 #define QUERY_FLUSH_BYTES (64 * 1024)
@@ -43,13 +44,25 @@ typedef struct QueryRequest {
     bool in_tx;                 /* the session has an explicit transaction open */
     bool typed;                 /* answer in the typed form ({"columns":..,"rows":[[..]]}) */
     const TypedRequest *params; /* parameters to bind, or NULL; then sql is one statement */
+    /* The connection's statement cache, or NULL to cache nothing. A request
+     * of one SELECT, INSERT, UPDATE or DELETE statement is kept in it. */
+    StmtCache *cache;
+    /* The cache's entry for exactly `sql` (stmtcache_find), or NULL: then
+     * its statement runs without parsing. Should DuckDB no longer bind it
+     * (a binder or catalog error), the entry is dropped and the text is
+     * prepared afresh, once. */
+    StmtEntry *cached;
 } QueryRequest;
 
 /* What a request did besides its answer. */
 typedef struct QueryOutcome {
-    bool schema_changed; /* a DROP or ALTER statement ran (even if a later one failed) */
-    bool partial;        /* it failed inside an explicit transaction after some of its
-                          * statements ran: their effects are in the transaction */
+    bool schema_changed;  /* a DROP or ALTER statement ran (even if a later one failed) */
+    bool catalog_changed; /* a statement other than SELECT, INSERT, UPDATE, DELETE and
+                           * EXPLAIN was about to run: it may have changed what other
+                           * statements mean, so prepared ones are stale */
+    StmtEntry *entry;     /* the cache entry holding the request's statement, or NULL */
+    bool partial;         /* it failed inside an explicit transaction after some of its
+                           * statements ran: their effects are in the transaction */
 } QueryOutcome;
 
 /*

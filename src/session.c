@@ -53,6 +53,10 @@ static void leave_database(Session *s, const SessionEnv *env)
     duckdb_connection con = s->con;
     s->con = NULL;
     pthread_mutex_unlock(&s->con_lock);
+    /* Cached statements belong to the connection and, through it, to the
+     * database: they go first, while both are still there. */
+    stmtcache_free(s->stmts);
+    s->stmts = NULL;
     duckdb_disconnect(&con);
     pool_release(env->pool, s->db);
     s->db = NULL;
@@ -61,6 +65,7 @@ static void leave_database(Session *s, const SessionEnv *env)
     s->tx_error = false;
     s->tx_doomed = false;
     s->prune_pending = false;
+    s->tx_catalog_changed = false;
     s->db_id = 0;
     s->state = SESSION_AUTHED;
 }
@@ -205,6 +210,7 @@ static void cmd_connect(Session *s, const SessionEnv *env, RequestWords *w, Buf 
         return;
     }
     s->db = db;
+    s->stmts = stmtcache_new(STMTCACHE_CAPACITY);
     pthread_mutex_lock(&s->con_lock);
     s->con = con;
     pthread_mutex_unlock(&s->con_lock);
@@ -238,6 +244,22 @@ static void cmd_disconnect(Session *s, const SessionEnv *env, RequestWords *w, B
 
 typedef enum { TX_BEGIN, TX_COMMIT, TX_ROLLBACK } TxCommand;
 
+/* Commits or rolls back the open transaction and answers. */
+static void tx_end(Session *s, TxCommand what, bool had_error, bool doomed, Buf *out)
+{
+    /* A request that failed halfway left part of itself in the transaction;
+     * committing would keep work the client was told failed. */
+    if (what == TX_COMMIT &&
+        (doomed || (had_error && query_exec_simple(s->con, "SELECT 1", NULL) != 0))) {
+        if (query_exec_simple(s->con, "ROLLBACK", out) == 0)
+            buf_append_str(out, "Error: Transaction Aborted: a statement in the transaction "
+                                "failed, so it was rolled back\n");
+        return;
+    }
+    if (query_exec_simple(s->con, what == TX_COMMIT ? "COMMIT" : "ROLLBACK", out) == 0)
+        reply_success(out);
+}
+
 static void cmd_transaction(Session *s, const SessionEnv *env, TxCommand what, Buf *out)
 {
     if (s->state == SESSION_NEW) {
@@ -269,21 +291,17 @@ static void cmd_transaction(Session *s, const SessionEnv *env, TxCommand what, B
      * kept, so after a failed statement a probe tells whether the
      * transaction is still alive. */
     bool had_error = s->tx_error, doomed = s->tx_doomed, prune = s->prune_pending;
+    bool catalog_changed = s->tx_catalog_changed;
     s->in_tx = false;
     s->tx_error = false;
     s->tx_doomed = false;
     s->prune_pending = false;
-    /* A request that failed halfway left part of itself in the transaction;
-     * committing would keep work the client was told failed. */
-    if (what == TX_COMMIT &&
-        (doomed || (had_error && query_exec_simple(s->con, "SELECT 1", NULL) != 0))) {
-        if (query_exec_simple(s->con, "ROLLBACK", out) == 0)
-            buf_append_str(out, "Error: Transaction Aborted: a statement in the transaction "
-                                "failed, so it was rolled back\n");
-        return;
-    }
-    if (query_exec_simple(s->con, what == TX_COMMIT ? "COMMIT" : "ROLLBACK", out) == 0)
-        reply_success(out);
+    s->tx_catalog_changed = false;
+    tx_end(s, what, had_error, doomed, out);
+    /* Other sessions may have prepared statements against the schema as it
+     * was before the commit; this session against the one being rolled back. */
+    if (catalog_changed)
+        pool_db_schema_bump(s->db);
     if (prune && what == TX_COMMIT)
         access_prune_table_grants(s, env);
 }
@@ -363,9 +381,14 @@ static AuthzPrivileges table_privileges(void *ctx, const char *table)
 /*
  * Checks a request of a user who is not the super user against the grants
  * as they are now (a revoke takes effect at the user's next request).
- * Returns 0 when it may run; otherwise the answer is in `out`.
+ * `cached` is the statement cache's entry for the text, or NULL. What authz
+ * derived from the text is kept with the entry and only the grants are
+ * looked up again; otherwise the full check runs and *out_plan receives
+ * what it derived, for the caller to keep. Returns 0 when the request may
+ * run; otherwise the answer is in `out`.
  */
-static int check_access(Session *s, const SessionEnv *env, const char *sql, Buf *out)
+static int check_access(Session *s, const SessionEnv *env, const char *sql, const StmtEntry *cached,
+                        AuthzPlan **out_plan, Buf *out)
 {
     CatalogAccess access = CATALOG_ACCESS_NONE;
     if (catalog_database_access(env->catalog, s->user.id, s->db_id, &access) != CATALOG_OK) {
@@ -387,7 +410,9 @@ static int check_access(Session *s, const SessionEnv *env, const char *sql, Buf 
                       .catalog = catalog,
                       .table_privileges = table_privileges,
                       .ctx = &g};
-    return authz_check(s->con, sql, &user, out);
+    if (cached && cached->authz)
+        return authz_recheck(cached->authz, &user, out);
+    return authz_check_plan(s->con, sql, &user, out, out_plan);
 }
 
 /* Runs SQL text, or a typed request when `typed` is not NULL. */
@@ -403,14 +428,31 @@ static void run_sql(Session *s, const SessionEnv *env, const char *sql, const Ty
         return;
     }
     QueryOutcome outcome = {0};
+    const char *text = typed ? typed->sql : sql;
+    /* Statements prepared before DDL or SET in any session are dropped. */
+    stmtcache_sync(s->stmts, pool_db_schema_gen(s->db));
+    StmtEntry *cached = stmtcache_find(s->stmts, text, strlen(text));
+    AuthzPlan *plan = NULL;
     /* Denied requests run nothing, so they leave a transaction as it was. */
-    if (!s->user.super && check_access(s, env, typed ? typed->sql : sql, io->out) != 0)
+    if (!s->user.super && check_access(s, env, text, cached, &plan, io->out) != 0)
         return;
-    QueryRequest req = {.sql = typed ? typed->sql : sql,
+    QueryRequest req = {.sql = text,
                         .in_tx = s->in_tx,
                         .typed = typed != NULL,
-                        .params = typed && typed->has_params ? typed : NULL};
+                        .params = typed && typed->has_params ? typed : NULL,
+                        .cache = s->stmts,
+                        .cached = cached};
     QueryStatus st = query_run(s->con, &req, io, &outcome);
+    if (plan && outcome.entry && !outcome.entry->authz) {
+        outcome.entry->authz = plan;
+        plan = NULL;
+    }
+    authz_plan_free(plan);
+    if (outcome.catalog_changed) {
+        pool_db_schema_bump(s->db);
+        if (s->in_tx)
+            s->tx_catalog_changed = true;
+    }
     if (st == QUERY_CLIENT_GONE)
         *action = SESSION_CLOSE;
     else if (st == QUERY_FAILED && s->in_tx)
@@ -437,15 +479,21 @@ static void cmd_stats(Session *s, const SessionEnv *env, RequestWords *w, Buf *o
         return;
     }
     PoolStats st;
+    StmtCacheStats sc;
     pool_stats(env->pool, &st);
+    stmtcache_stats(&sc);
     buf_printf(out,
                "{\"pool\":{\"size\":%d,\"open\":%d,\"pinned\":%d,\"waiting\":%d,\"hits\":%llu,"
                "\"misses\":%llu,\"evictions\":%llu,\"waits\":%llu,\"timeouts\":%llu,"
-               "\"rejected\":%llu},\"sessions\":{\"active\":%d}}\n",
+               "\"rejected\":%llu},\"sessions\":{\"active\":%d},"
+               "\"statements\":{\"hits\":%llu,\"misses\":%llu,\"evictions\":%llu,"
+               "\"invalidations\":%llu}}\n",
                st.size, st.open, st.pinned, st.waiting, (unsigned long long)st.hits,
                (unsigned long long)st.misses, (unsigned long long)st.evictions,
                (unsigned long long)st.waits, (unsigned long long)st.timeouts,
-               (unsigned long long)st.rejected, env->sessions_active());
+               (unsigned long long)st.rejected, env->sessions_active(), (unsigned long long)sc.hits,
+               (unsigned long long)sc.misses, (unsigned long long)sc.evictions,
+               (unsigned long long)sc.invalidations);
 }
 
 /* ---- dispatch --------------------------------------------------------- */

@@ -31,6 +31,7 @@
 #include "pool.h"
 #include "query.h"
 #include "request.h"
+#include "stmtcache.h"
 
 typedef enum { SESSION_NEW, SESSION_AUTHED, SESSION_CONNECTED } SessionState;
 
@@ -56,9 +57,12 @@ struct Session {
     bool tx_doomed; /* a request failed after part of it ran: commit must roll back */
     CatalogUser user;
     char database[CATALOG_NAME_MAX + 1];
-    int64_t db_id;      /* catalog id of `database` */
-    bool prune_pending; /* tables were dropped or altered in the open transaction */
+    int64_t db_id;           /* catalog id of `database` */
+    bool prune_pending;      /* tables were dropped or altered in the open transaction */
+    bool tx_catalog_changed; /* the open transaction ran DDL, SET or the like: its end
+                              * must bump the database's schema generation */
     PoolDb *db;
+    StmtCache *stmts;         /* prepared statements of `con` (SESSION_CONNECTED only) */
     pthread_mutex_t con_lock; /* guards con against the shutdown interrupt */
     duckdb_connection con;
 

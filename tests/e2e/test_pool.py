@@ -283,7 +283,9 @@ def test_stats_command(make_server):
         assert st == {"pool": {"size": 3, "open": 0, "pinned": 0, "waiting": 0, "hits": 0,
                                "misses": 0, "evictions": 0, "waits": 0, "timeouts": 0,
                                "rejected": 0},
-                      "sessions": {"active": 1}}
+                      "sessions": {"active": 1},
+                      "statements": {"hits": 0, "misses": 0, "evictions": 0,
+                                     "invalidations": 0}}
         assert admin.req("STATS").startswith("{")
         assert admin.req("stats now") == "Error: Bad Request: usage: stats"
         assert admin.req("create database a") == "success"

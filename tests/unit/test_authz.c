@@ -573,6 +573,57 @@ static void test_many_names(void)
     duckdb_disconnect(&con);
 }
 
+static AuthzPrivileges no_grants(void *ctx, const char *table)
+{
+    (void)ctx;
+    (void)table;
+    return 0;
+}
+
+/*
+ * The statement cache keeps what a successful check derived and later asks
+ * only for the grants: for every allowed case, and every database grant and
+ * set of table grants, authz_recheck answers exactly what a full check
+ * answers with the grants as they are then (a revoke, or write becoming
+ * read, denies at once).
+ */
+static void test_recheck_equals_check(void)
+{
+    duckdb_connection con = connect_db();
+    size_t n = sizeof(cases) / sizeof(cases[0]), plans = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (cases[i].expect != ALLOW)
+            continue;
+        AuthzUser user = alice(cases[i].cap);
+        Buf out = BUF_INIT;
+        AuthzPlan *plan = NULL;
+        CHECK(authz_check_plan(con, cases[i].sql, &user, &out, &plan) == 0);
+        CHECK(plan != NULL);
+        if (!plan)
+            continue;
+        plans++;
+        AuthzPrivileges caps[] = {AUTHZ_ALL, AUTHZ_SELECT, 0};
+        for (int revoked = 0; revoked < 2; revoked++) {
+            for (size_t k = 0; k < sizeof(caps) / sizeof(caps[0]); k++) {
+                AuthzUser now = alice(caps[k]);
+                if (revoked)
+                    now.table_privileges = no_grants;
+                Buf full = BUF_INIT, again = BUF_INIT;
+                int rc_full = authz_check(con, cases[i].sql, &now, &full);
+                int rc_again = authz_recheck(plan, &now, &again);
+                CHECK(rc_full == rc_again);
+                CHECK_STR(buf_cstr(&again), buf_cstr(&full));
+                buf_free(&full);
+                buf_free(&again);
+            }
+        }
+        authz_plan_free(plan);
+        buf_free(&out);
+    }
+    CHECK(plans >= 20);
+    duckdb_disconnect(&con);
+}
+
 int main(void)
 {
     duckdb_config config = NULL;
@@ -600,6 +651,7 @@ int main(void)
     UNIT_RUN(test_transactions);
     UNIT_RUN(test_answer_format);
     UNIT_RUN(test_many_names);
+    UNIT_RUN(test_recheck_equals_check);
     duckdb_close(&db);
     return unit_summary("test_authz");
 }
