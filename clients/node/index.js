@@ -52,6 +52,7 @@ const INCOMPLETE = Symbol('incomplete'); // the value runs past the end of the b
 const CUT = Symbol('cut'); // a newline inside a value: the answer line was cut by an error
 
 const NUMBER_RE = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+const NUMBER_TAIL_RE = /^(?:\.|[eE][+-]?)$/;
 
 // Parses one JSON value at s[i]; returns [value, end]. Numbers become Num (their text).
 function parseAt(s, i) {
@@ -130,9 +131,14 @@ function parseAt(s, i) {
     } else {
       NUMBER_RE.lastIndex = i;
       const m = NUMBER_RE.exec(s);
-      if (!m) throw new SyntaxError('bad JSON value at ' + i);
+      if (!m) {
+        if (c === 45 /* - */ && i + 1 >= n) throw INCOMPLETE; // a sign at the end of the chunk
+        throw new SyntaxError('bad JSON value at ' + i);
+      }
       i += m[0].length;
-      if (i >= n) throw INCOMPLETE; // the number may go on in the next chunk
+      // The number may go on in the next chunk: the chunk ends with it, or with a '.' or an
+      // exponent mark ("12." + "5", "1e" + "-7") that the pattern could not take yet.
+      if (i >= n || (n - i <= 2 && NUMBER_TAIL_RE.test(s.slice(i)))) throw INCOMPLETE;
       v = new Num(m[0]);
       have = true;
     }
@@ -829,18 +835,38 @@ function pem(value, what) {
   }
 }
 
+// A CA file must hold at least one certificate: Node would take anything else as "no CA" and
+// report every server as signed by an unknown CA.
+function caPem(value) {
+  const buf = pem(value, 'sslrootcert');
+  if (!buf.includes('-----BEGIN CERTIFICATE-----')) {
+    throw tlsError(`sslrootcert ${Buffer.isBuffer(value) ? '(Buffer)' : value} holds no PEM certificate`);
+  }
+  return buf;
+}
+
+// The options for tls.connect. The secure context is built here, before connecting, so that
+// unusable files are reported as such (not as a failed handshake).
 function tlsOptions(o) {
   const { sslmode, sslrootcert, sslcert, sslkey } = o;
   const verify = sslmode === 'verify-ca' || sslmode === 'verify-full';
-  const opts = { minVersion: 'TLSv1.2', rejectUnauthorized: verify };
-  if (verify && sslrootcert) opts.ca = pem(sslrootcert, 'sslrootcert');
-  // verify-ca checks the chain only; verify-full keeps Node's host name / IP address check.
-  if (sslmode === 'verify-ca') opts.checkServerIdentity = () => undefined;
+  const ctx = { minVersion: 'TLSv1.2' };
+  if (verify && sslrootcert) ctx.ca = caPem(sslrootcert);
   if (sslkey && !sslcert) throw tlsError('sslkey is given without sslcert');
   if (sslcert) {
-    opts.cert = pem(sslcert, 'sslcert');
-    opts.key = sslkey ? pem(sslkey, 'sslkey') : opts.cert;
+    ctx.cert = pem(sslcert, 'sslcert');
+    ctx.key = sslkey ? pem(sslkey, 'sslkey') : ctx.cert;
   }
+  const opts = { rejectUnauthorized: verify };
+  try {
+    opts.secureContext = tls.createSecureContext(ctx);
+  } catch (e) {
+    const name = (v) => (Buffer.isBuffer(v) ? '(Buffer)' : v);
+    const what = sslcert ? `the client certificate ${name(sslcert)} / key ${name(sslkey ?? sslcert)}` : `sslrootcert ${name(sslrootcert)}`;
+    throw tlsError(`cannot load ${what}: ${e.reason || e.message}`);
+  }
+  // verify-ca checks the chain only; verify-full keeps Node's host name / IP address check.
+  if (sslmode === 'verify-ca') opts.checkServerIdentity = () => undefined;
   return opts;
 }
 
@@ -964,6 +990,7 @@ export async function connect(options = {}) {
     socket = raw;
     if (opts) {
       const upgrade = negotiate(raw, { host, port, sslmode }, opts);
+      upgrade.catch(() => {}); // when the timeout wins the race, its failure is not awaited
       socket = await (timedOut ? Promise.race([upgrade, timedOut]) : upgrade);
     }
   } catch (e) {
