@@ -280,3 +280,11 @@ def test_unexpected_answer_to_starttls_is_an_error():
     with pytest.raises(tcpduckdb.OperationalError, match="unexpected answer to starttls"):
         tcpduckdb.connect(port=port, timeout=30, sslmode="prefer")
     t.join(30)
+
+
+def test_a_server_that_never_answers_starttls_is_a_timeout():
+    port, t, _ = fake_server(b"")
+    with pytest.raises(tcpduckdb.OperationalError, match="timed out waiting for the server's "
+                                                         "answer to starttls"):
+        tcpduckdb.connect(port=port, timeout=0.5, sslmode="require")
+    t.join(30)
