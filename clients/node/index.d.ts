@@ -46,14 +46,32 @@ export interface ConnectOptions {
   user?: string; // default 'duck'
   password?: string; // default 'duck'
   database?: string; // connect to this database after login
-  /** Milliseconds for the TCP connect and for every wait for the server; 0 (default): none. */
+  /** Milliseconds for the TCP connect with the TLS negotiation, and for every wait for the
+   * server; 0 (default): none. */
   timeout?: number;
+  /** TLS by `starttls` (docs/protocol.md): 'disable' (plaintext); 'prefer' (default: TLS when
+   * the server offers it, else plaintext; no certificate check); 'require' (TLS or fail; no
+   * certificate check); 'verify-ca' (the chain must verify against sslrootcert); 'verify-full'
+   * (verify-ca, and `host`, a name or an IP address, must match the certificate). */
+  sslmode?: SslMode;
+  /** CA certificate(s) trusted by verify-ca / verify-full: a PEM file name, or the PEM text in a
+   * Buffer; unset: Node's default CAs. */
+  sslrootcert?: string | Buffer;
+  /** Client certificate (PEM file name or Buffer), for servers that ask for one (TLSCAFile). */
+  sslcert?: string | Buffer;
+  /** Key of sslcert (PEM file name or Buffer); unset: the key is in sslcert. */
+  sslkey?: string | Buffer;
 }
+
+export type SslMode = 'disable' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
 
 export class TcpDuckDBError extends Error {
   /** Derived from the server's prefix: 'CATALOG_ERROR', 'PARSER_ERROR', 'CONSTRAINT_ERROR',
    * 'UNAUTHORIZED', 'ACCESS_DENIED', 'BAD_REQUEST', 'TRANSACTION_ABORTED', ...; client side:
-   * 'CONNECTION', 'TIMEOUT', 'CLOSED', 'PROTOCOL', 'INVALID_PARAMETER'. */
+   * 'CONNECTION', 'TIMEOUT', 'CLOSED', 'PROTOCOL', 'INVALID_PARAMETER', 'TLS' (TLS could not
+   * be set up as sslmode demands), 'TLS_VERIFY' (the server's certificate was refused: the
+   * message names the reason, e.g. 'certificate has expired', 'host name mismatch',
+   * 'unknown CA'); a plain client refused by a TLS-only server gets 'TLS_REQUIRED'. */
   code: string;
   /** The server's prefix as sent, e.g. 'Catalog Error'; undefined for client-side errors. */
   kind: string | undefined;
@@ -62,6 +80,10 @@ export class TcpDuckDBError extends Error {
 export class Client {
   /** True between begin() (or a BEGIN statement) and commit()/rollback(). */
   readonly inTransaction: boolean;
+  /** 'TLSv1.3' or 'TLSv1.2' on an encrypted connection, null on a plaintext one. */
+  readonly tlsVersion: string | null;
+  /** The connection's socket: a tls.TLSSocket (`encrypted` true) once TLS is on. */
+  readonly socket: import('node:net').Socket;
   query<R = Record<string, Value>>(sql: string, params?: Param[], options?: QueryOptions): Promise<QueryResult<R>>;
   stream<R = Record<string, Value>>(sql: string, params?: Param[], options?: QueryOptions): RowStream<R>;
   /** A server command; resolves to null for `success`, else the answer text. */

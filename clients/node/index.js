@@ -11,8 +11,10 @@
 // Answers are parsed by our own JSON parser, which keeps number text, so BIGINT and DECIMAL
 // values are exact, and which parses rows as they arrive (bounded memory for any result).
 
+import fs from 'node:fs';
 import net from 'node:net';
 import { StringDecoder } from 'node:string_decoder';
+import tls from 'node:tls';
 
 // ----------------------------------------------------------------------------------------------
 // Errors
@@ -50,6 +52,7 @@ const INCOMPLETE = Symbol('incomplete'); // the value runs past the end of the b
 const CUT = Symbol('cut'); // a newline inside a value: the answer line was cut by an error
 
 const NUMBER_RE = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+const NUMBER_TAIL_RE = /^(?:\.|[eE][+-]?)$/;
 
 // Parses one JSON value at s[i]; returns [value, end]. Numbers become Num (their text).
 function parseAt(s, i) {
@@ -128,9 +131,14 @@ function parseAt(s, i) {
     } else {
       NUMBER_RE.lastIndex = i;
       const m = NUMBER_RE.exec(s);
-      if (!m) throw new SyntaxError('bad JSON value at ' + i);
+      if (!m) {
+        if (c === 45 /* - */ && i + 1 >= n) throw INCOMPLETE; // a sign at the end of the chunk
+        throw new SyntaxError('bad JSON value at ' + i);
+      }
       i += m[0].length;
-      if (i >= n) throw INCOMPLETE; // the number may go on in the next chunk
+      // The number may go on in the next chunk: the chunk ends with it, or with a '.' or an
+      // exponent mark ("12." + "5", "1e" + "-7") that the pattern could not take yet.
+      if (i >= n || (n - i <= 2 && NUMBER_TAIL_RE.test(s.slice(i)))) throw INCOMPLETE;
       v = new Num(m[0]);
       have = true;
     }
@@ -421,6 +429,7 @@ export class Client {
       if (this.pendingLen > HIGH_WATER) socket.pause();
       this.wake();
     });
+    socket.resume(); // the starttls exchange may have left the socket paused
     socket.on('error', (e) => this.fail(new TcpDuckDBError(`connection error: ${e.message}`, 'CONNECTION')));
     socket.on('close', () => this.fail(new TcpDuckDBError('the server closed the connection', 'CONNECTION')));
   }
@@ -575,6 +584,11 @@ export class Client {
       throw this.broken('a cut row answer was not followed by an error');
     }
     return row;
+  }
+
+  /** 'TLSv1.3', 'TLSv1.2', or null on a plaintext connection. */
+  get tlsVersion() {
+    return this.socket.encrypted ? this.socket.getProtocol() : null;
   }
 
   // Runs fn with the connection to itself (requests go one at a time).
@@ -794,31 +808,197 @@ function toObject(names, row) {
   return o;
 }
 
+// ----------------------------------------------------------------------------------------------
+// TLS: the starttls upgrade of docs/protocol.md
+//
+// The first request is `starttls`. A server with TLS answers `success` and waits for our
+// ClientHello on the same socket; one without TLS answers an `Error: ...` line and the
+// connection goes on in plaintext (which only sslmode 'prefer' accepts). The answer is read in
+// paused mode ('readable' + read()), so no 'data' event can carry bytes past it into the
+// wrong hands; a server that sent anything after its answer line is refused (protocol error)
+// rather than having those bytes dropped or fed to TLS.
+
+const SSLMODES = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full'];
+const MAX_LINE = 4096;
+
+function tlsError(message, code = 'TLS') {
+  return new TcpDuckDBError(message, code);
+}
+
+// A PEM option: a file name, or the PEM text itself as a Buffer.
+function pem(value, what) {
+  if (Buffer.isBuffer(value)) return value;
+  try {
+    return fs.readFileSync(value);
+  } catch (e) {
+    throw tlsError(`cannot read ${what} ${value}: ${e.message}`);
+  }
+}
+
+// A CA file must hold at least one certificate: Node would take anything else as "no CA" and
+// report every server as signed by an unknown CA.
+function caPem(value) {
+  const buf = pem(value, 'sslrootcert');
+  if (!buf.includes('-----BEGIN CERTIFICATE-----')) {
+    throw tlsError(`sslrootcert ${Buffer.isBuffer(value) ? '(Buffer)' : value} holds no PEM certificate`);
+  }
+  return buf;
+}
+
+// The options for tls.connect. The secure context is built here, before connecting, so that
+// unusable files are reported as such (not as a failed handshake).
+function tlsOptions(o) {
+  const { sslmode, sslrootcert, sslcert, sslkey } = o;
+  const verify = sslmode === 'verify-ca' || sslmode === 'verify-full';
+  const ctx = { minVersion: 'TLSv1.2' };
+  if (verify && sslrootcert) ctx.ca = caPem(sslrootcert);
+  if (sslkey && !sslcert) throw tlsError('sslkey is given without sslcert');
+  if (sslcert) {
+    ctx.cert = pem(sslcert, 'sslcert');
+    ctx.key = sslkey ? pem(sslkey, 'sslkey') : ctx.cert;
+  }
+  const opts = { rejectUnauthorized: verify };
+  try {
+    opts.secureContext = tls.createSecureContext(ctx);
+  } catch (e) {
+    const name = (v) => (Buffer.isBuffer(v) ? '(Buffer)' : v);
+    const what = sslcert ? `the client certificate ${name(sslcert)} / key ${name(sslkey ?? sslcert)}` : `sslrootcert ${name(sslrootcert)}`;
+    throw tlsError(`cannot load ${what}: ${e.reason || e.message}`);
+  }
+  // verify-ca checks the chain only; verify-full keeps Node's host name / IP address check.
+  if (sslmode === 'verify-ca') opts.checkServerIdentity = () => undefined;
+  return opts;
+}
+
+// OpenSSL's verify codes as Node reports them, named the way the protocol contract asks.
+const UNKNOWN_CA = new Set(['UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_UNTRUSTED']);
+
+function verifyReason(e) {
+  if (e.code === 'CERT_HAS_EXPIRED') return 'certificate has expired';
+  if (e.code === 'CERT_NOT_YET_VALID') return 'certificate is not yet valid';
+  if (e.code === 'ERR_TLS_CERT_ALTNAME_INVALID') return `host name mismatch (${e.reason || e.message})`;
+  if (UNKNOWN_CA.has(e.code)) return `unknown CA: the chain does not verify against sslrootcert (${e.message})`;
+  return null;
+}
+
+// Reads the answer line to starttls; resolves to [line, extraBytesWaiting].
+function readAnswerLine(socket) {
+  return new Promise((resolve, reject) => {
+    let got = Buffer.alloc(0);
+    const done = (err, value) => {
+      socket.removeListener('readable', onReadable);
+      socket.removeListener('error', onError);
+      socket.removeListener('end', onEnd);
+      if (err) reject(err);
+      else resolve(value);
+    };
+    const onReadable = () => {
+      let chunk;
+      while ((chunk = socket.read()) !== null) {
+        got = Buffer.concat([got, chunk]);
+        const nl = got.indexOf(10);
+        if (nl >= 0) {
+          done(null, [got.subarray(0, nl).toString('utf8').replace(/\r$/, ''), got.length > nl + 1]);
+          return;
+        }
+        if (got.length > MAX_LINE) {
+          done(tlsError("the server's answer to starttls is not a line", 'PROTOCOL'));
+          return;
+        }
+      }
+    };
+    const onError = (e) => done(tlsError(`connection error during starttls: ${e.message}`, 'CONNECTION'));
+    const onEnd = () => done(tlsError('the server closed the connection during starttls', 'CONNECTION'));
+    socket.on('readable', onReadable);
+    socket.on('error', onError);
+    socket.on('end', onEnd);
+  });
+}
+
+// Runs the upgrade on a connected socket; resolves to the socket to use from now on.
+async function negotiate(socket, o, opts) {
+  const where = `${o.host}:${o.port}`;
+  socket.write('starttls\n');
+  const [line, extra] = await readAnswerLine(socket);
+  if (line !== 'success') {
+    if (line.startsWith('Error: ') && !extra) {
+      if (o.sslmode === 'prefer') return socket; // no TLS on this server: plaintext, same socket
+      throw tlsError(`the server does not offer TLS (sslmode=${o.sslmode}): ${line.slice(7)}`);
+    }
+    throw tlsError(`unexpected answer to starttls: ${JSON.stringify(line.slice(0, 200))}`, 'PROTOCOL');
+  }
+  if (extra) throw tlsError('protocol error: the server sent data after accepting starttls', 'PROTOCOL');
+  return new Promise((resolve, reject) => {
+    const t = tls.connect({
+      ...opts,
+      socket,
+      host: o.host, // for the identity check (verify-full); the socket is already connected
+      servername: net.isIP(o.host) ? undefined : o.host, // SNI takes names, not addresses
+    });
+    const onError = (e) => {
+      t.removeListener('secureConnect', onSecure);
+      t.destroy();
+      const reason = verifyReason(e);
+      if (reason) reject(tlsError(`TLS certificate verification failed for ${where} (sslmode=${o.sslmode}): ${reason}`, 'TLS_VERIFY'));
+      else reject(tlsError(`TLS handshake with ${where} failed: ${e.message}`));
+    };
+    const onSecure = () => {
+      t.removeListener('error', onError);
+      resolve(t);
+    };
+    t.once('error', onError);
+    t.once('secureConnect', onSecure);
+  });
+}
+
 /**
- * Opens a connection, logs in (user/password, default duck/duck) and connects to `database`
- * when given. `timeout` (milliseconds) bounds the TCP connect and every wait for the server.
+ * Opens a connection, negotiates TLS as `sslmode` asks, logs in (user/password, default
+ * duck/duck) and connects to `database` when given. `timeout` (milliseconds) bounds the TCP
+ * connect with the TLS negotiation, and every wait for the server.
  */
 export async function connect(options = {}) {
   const { host = '127.0.0.1', port = 4000, user = 'duck', password = 'duck', database, timeout = 0 } = options;
-  const socket = await new Promise((resolve, reject) => {
-    const s = net.createConnection({ host, port });
-    let timer;
+  const { sslmode = 'prefer', sslrootcert, sslcert, sslkey } = options;
+  if (!SSLMODES.includes(sslmode)) {
+    throw new TcpDuckDBError(`sslmode must be one of ${SSLMODES.join(', ')}, not ${JSON.stringify(sslmode)}`, 'INVALID_PARAMETER');
+  }
+  const opts = sslmode === 'disable' ? null : tlsOptions({ sslmode, sslrootcert, sslcert, sslkey });
+  let timer;
+  let timedOut;
+  const raw = net.createConnection({ host, port });
+  const connected = new Promise((resolve, reject) => {
     if (timeout) {
-      timer = setTimeout(() => {
-        s.destroy();
-        reject(new TcpDuckDBError(`cannot connect to ${host}:${port}: timed out`, 'CONNECTION'));
-      }, timeout);
+      timedOut = new Promise((_, rejectTimeout) => {
+        timer = setTimeout(() => {
+          raw.destroy();
+          rejectTimeout(new TcpDuckDBError(`cannot connect to ${host}:${port}: timed out`, 'CONNECTION'));
+        }, timeout);
+      });
+      timedOut.catch(reject);
     }
-    s.once('connect', () => {
-      clearTimeout(timer);
-      s.removeAllListeners('error');
-      resolve(s);
+    raw.once('connect', () => {
+      raw.removeAllListeners('error');
+      resolve(raw);
     });
-    s.once('error', (e) => {
-      clearTimeout(timer);
-      reject(new TcpDuckDBError(`cannot connect to ${host}:${port}: ${e.message}`, 'CONNECTION'));
-    });
+    raw.once('error', (e) => reject(new TcpDuckDBError(`cannot connect to ${host}:${port}: ${e.message}`, 'CONNECTION')));
   });
+  let socket;
+  try {
+    await connected;
+    socket = raw;
+    if (opts) {
+      const upgrade = negotiate(raw, { host, port, sslmode }, opts);
+      upgrade.catch(() => {}); // when the timeout wins the race, its failure is not awaited
+      socket = await (timedOut ? Promise.race([upgrade, timedOut]) : upgrade);
+    }
+  } catch (e) {
+    raw.destroy();
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
   const client = new Client(socket, timeout);
   try {
     if (user !== undefined && user !== null) await client.command(`login ${quoteWord(user)} ${quoteWord(password ?? '')}`);

@@ -4,6 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -291,4 +292,36 @@ test('parseType', () => {
   assert.deepEqual(parseType('STRUCT("a b" INTEGER, "c""d" VARCHAR[])').fields.map((f) => f[0]), ['a b', 'c"d']);
   assert.equal(parseType('MAP(VARCHAR, INTEGER[])').value.name, 'LIST');
   assert.equal(parseType('TIMESTAMP WITH TIME ZONE').name, 'TIMESTAMP WITH TIME ZONE');
+});
+
+test('a number cut between two reads is parsed whole', async () => {
+  // A stand-in server sends the answer in pieces that end inside numbers ("12." | "5",
+  // "1e" | "-7", "-" | "3"): the parser must wait for the rest rather than fail.
+  const pieces = ['{"columns":[{"name":"d","type":"DOUBLE"}],"rows":[[12.', '5],[1e', '-7],[-', '3],[2E+',
+    '2]]}\n'];
+  const srv = net.createServer((s) => {
+    let buf = '';
+    s.on('data', async (d) => {
+      buf += d.toString();
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (line.startsWith('login')) s.write('success\n');
+        else if (line.startsWith('query')) {
+          for (const p of pieces) {
+            s.write(p);
+            await new Promise((r) => setTimeout(r, 20)); // separate 'data' events
+          }
+        }
+      }
+    });
+    s.on('error', () => {});
+  });
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  const c = await connect({ port: srv.address().port, sslmode: 'disable' });
+  const { rows } = await c.query('SELECT d', [], { rowMode: 'array' });
+  assert.deepEqual(rows, [[12.5], [1e-7], [-3], [200]]);
+  await c.close();
+  srv.close();
 });

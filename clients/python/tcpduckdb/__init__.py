@@ -16,7 +16,7 @@ import json
 import re
 import time
 
-from . import _types
+from . import _tls, _types
 from ._types import Interval
 from ._wire import ServerError, Wire, WireError
 
@@ -103,6 +103,7 @@ _ERROR_KINDS = {
     "Not implemented Error": NotSupportedError,
     "Not Implemented Error": NotSupportedError,
     "Unauthorized": OperationalError,
+    "TLS required": OperationalError,
     "TransactionContext Error": OperationalError,
     "Transaction Error": OperationalError,
     "Transaction Aborted": OperationalError,
@@ -213,14 +214,31 @@ def _transaction_statement(sql):
 
 
 def connect(host="127.0.0.1", port=4000, user="duck", password="duck", database=None,
-            timeout=None, autocommit=False):
+            timeout=None, autocommit=False, sslmode="prefer", sslrootcert=None, sslcert=None,
+            sslkey=None):
     """Opens a connection, logs in, and connects to ``database`` when given.
 
-    ``timeout`` (seconds) bounds the TCP connect and every wait for the server; None waits
-    forever for answers (the TCP connect then gives up after 30 s). Failures to connect or to
-    log in raise OperationalError.
+    ``timeout`` (seconds) bounds the TCP connect, the TLS negotiation and every wait for the
+    server; None waits forever for answers (the connect and TLS negotiation then give up after
+    30 s). Failures to connect, to set up TLS or to log in raise OperationalError.
+
+    ``sslmode`` (as libpq's): 'disable' (plaintext), 'prefer' (default: TLS when the server
+    offers it, else plaintext; no certificate check), 'require' (TLS or fail; no certificate
+    check), 'verify-ca' (the server's chain must verify against ``sslrootcert``, or the
+    system's CAs when it is None), 'verify-full' (verify-ca, and ``host`` must match the
+    certificate's names or IP addresses). ``sslcert`` / ``sslkey``: a client certificate (PEM
+    files; the key may be in ``sslcert``) for servers that ask for one.
     """
-    return Connection(host, port, user, password, database, timeout, autocommit)
+    if sslmode not in _tls.SSLMODES:
+        raise ProgrammingError("sslmode must be one of %s, not %r"
+                               % (", ".join(_tls.SSLMODES), sslmode))
+    ctx = None
+    if sslmode != "disable":
+        try:
+            ctx = _tls.make_context(sslmode, sslrootcert, sslcert, sslkey)
+        except _tls.TLSError as e:
+            raise OperationalError(str(e)) from None
+    return Connection(host, port, user, password, database, timeout, autocommit, sslmode, ctx)
 
 
 class Connection:
@@ -229,13 +247,14 @@ class Connection:
     InternalError, ProgrammingError, NotSupportedError = \
         InternalError, ProgrammingError, NotSupportedError
 
-    def __init__(self, host, port, user, password, database, timeout, autocommit):
+    def __init__(self, host, port, user, password, database, timeout, autocommit,
+                 sslmode="disable", ssl_context=None):
         self._wire = None
         self._active = None  # the cursor whose rows are still arriving on the socket
         self._in_tx = False
         self._autocommit = bool(autocommit)
         try:
-            self._wire = Wire(host, port, timeout)
+            self._wire = Wire(host, port, timeout, sslmode, ssl_context)
         except WireError as e:
             raise OperationalError(str(e)) from None
         try:
@@ -310,6 +329,13 @@ class Connection:
     @property
     def in_transaction(self):
         return self._in_tx
+
+    @property
+    def tls_version(self):
+        """The TLS protocol version of the connection ('TLSv1.3', 'TLSv1.2'), or None when it
+        is plaintext (sslmode 'disable', or 'prefer' against a server without TLS)."""
+        self._check()
+        return self._wire.tls_version()
 
     @property
     def closed(self):

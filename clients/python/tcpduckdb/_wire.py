@@ -16,6 +16,8 @@ import re
 import socket
 from decimal import Decimal
 
+from . import _tls
+
 CHUNK = 65536
 
 # A complete JSON string, or one of the characters the scanner cares about. A lone '"' means
@@ -42,14 +44,25 @@ def _decode_floats_exactly(raw):
 
 
 class Wire:
-    def __init__(self, host, port, timeout):
+    def __init__(self, host, port, timeout, sslmode="disable", ssl_context=None):
+        """Connects; unless sslmode is 'disable', runs the starttls upgrade (_tls.negotiate)
+        within the connect timeout. Raises WireError (a TLSError's text for TLS failures)."""
         try:
-            self.sock = socket.create_connection((host, port),
-                                                 timeout=timeout if timeout else 30)
-            self.sock.settimeout(timeout)
-            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock = socket.create_connection((host, port), timeout=timeout if timeout else 30)
         except OSError as e:
             raise WireError("cannot connect to %s:%s: %s" % (host, port, e)) from e
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if sslmode != "disable":
+                sock = _tls.negotiate(sock, host, port, sslmode, ssl_context)
+            sock.settimeout(timeout)
+        except _tls.TLSError as e:
+            sock.close()
+            raise WireError(str(e)) from None
+        except OSError as e:
+            sock.close()
+            raise WireError("cannot connect to %s:%s: %s" % (host, port, e)) from e
+        self.sock = sock
         self.buf = b""
         self.pos = 0
         self.fills = 0
@@ -117,6 +130,11 @@ class Wire:
         while len(self.buf) - self.pos < n and self.buf.find(b"\n", self.pos) < 0:
             self._fill()
         return self.buf[self.pos:self.pos + n]
+
+    def tls_version(self):
+        """'TLSv1.3', 'TLSv1.2', or None on a plaintext connection."""
+        version = getattr(self.sock, "version", None)
+        return version() if version else None
 
     def close(self):
         if not self.broken:

@@ -31,16 +31,17 @@ SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime e
 SERVER_ENV = ("ServerPort", "ServerAddr", "DBdir", "ServerDbFile", "ENCRYPTION_KEY",
               "SuperPassword", "MaxConnections", "MaxRequestBytes", "IdleTimeout",
               "QueryWorkers", "PoolSize", "PoolWaitMs", "DuckdbThreads", "DuckdbMemoryLimit",
-              "LogLevel")
+              "LogLevel", "TLSMode", "TLSCertFile", "TLSKeyFile", "TLSCAFile", "TLSMinVersion")
 
 
 class Server:
-    def __init__(self):
+    def __init__(self, args=()):
+        """Starts the server; args are extra command-line settings (e.g. --tls-mode)."""
         self.dir = tempfile.TemporaryDirectory(prefix="tcpduckdb-py-")
         env = {k: v for k, v in os.environ.items() if k not in SERVER_ENV}
         env.setdefault("ASAN_OPTIONS", "abort_on_error=0:detect_leaks=1:halt_on_error=1")
         self.proc = subprocess.Popen(
-            [BIN, "--port", "0", "--addr", "127.0.0.1", "--data-dir", self.dir.name],
+            [BIN, "--port", "0", "--addr", "127.0.0.1", "--data-dir", self.dir.name, *args],
             cwd=self.dir.name, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.log = []
         self.port = None
