@@ -75,8 +75,9 @@ static const Setting settings[] = {
         "DuckDB databases open at once (least recently used unpinned ones are closed)"),
     INT("PoolWaitMs", "--pool-wait-ms", pool_wait_ms, "5000", 0, 3600000,
         "how long `connect` waits for a pool slot when every open database is in use"),
-    INT("DuckdbThreads", "--duckdb-threads", duckdb_threads, "0", 0, 1024,
-        "DuckDB worker threads per database (0: DuckDB's default, one per core)"),
+    INT("DuckdbThreads", "--duckdb-threads", duckdb_threads, "1", 0, 1024,
+        "DuckDB worker threads per database (1 suits many small queries; 0: one per core, "
+        "for large analytical ones; docs/performance.md)"),
     STR("DuckdbMemoryLimit", "--duckdb-memory-limit", duckdb_memory_limit, "",
         "DuckDB memory_limit per open database, e.g. 1GB (empty: DuckDB's default, 80% of RAM)"),
     CHOICE("LogLevel", "--log-level", log_level, "info", log_levels, "debug, info, warn or error"),

@@ -1393,6 +1393,7 @@ void pglink_cmd_link(Session *s, const SessionEnv *env, const RequestWords *w, B
                       name);
         goto out;
     }
+    pool_db_schema_bump(j.db); /* sessions' cached statements predate the tables */
     char masked[1024];
     secret_mask_conninfo(dsn, masked, sizeof(masked));
     log_info("database %s linked to %s schema %s: %d tables, %" PRId64 " rows%s", name, masked,
@@ -1886,6 +1887,7 @@ void pglink_cmd_migrate(Session *s, const SessionEnv *env, const RequestWords *w
     j.duck_tx = false;
     if (duck_exec(&j, "COMMIT") != 0)
         goto out;
+    pool_db_schema_bump(j.db); /* migrate may have created tables */
     (void)pg_exec(&j, "COMMIT");
     log_info("database %s migrated: %" PRId64 " changes applied", name, total);
     buf_printf(out, "success %" PRId64 "\n", total);
@@ -2019,6 +2021,7 @@ void pglink_cmd_unlink(Session *s, const SessionEnv *env, const RequestWords *w,
     j.err[0] = '\0';
     if (duck_exec(&j, "DROP TABLE IF EXISTS " STATE_TABLE) != 0)
         goto out;
+    pool_db_schema_bump(j.db);
     if (catalog_pglink_delete(env->catalog, lk.db_id) != CATALOG_OK) {
         fail(&j, "Internal Error");
         goto out;
