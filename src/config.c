@@ -15,7 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { TYPE_INT, TYPE_STR, TYPE_LEVEL } SettingType;
+/* TYPE_CHOICE: text that must be one of the words in `choices`. */
+typedef enum { TYPE_INT, TYPE_STR, TYPE_CHOICE } SettingType;
 
 typedef struct Setting {
     const char *env;  /* environment variable and .env key */
@@ -26,17 +27,27 @@ typedef struct Setting {
     const char *def;
     long long min, max; /* for TYPE_INT */
     const char *help;
+    const char *const *choices; /* for TYPE_CHOICE: the allowed values, NULL-terminated */
 } Setting;
 
 #define INT(env, flag, field, def, min, max, help)                                                 \
     {                                                                                              \
-        env, flag, TYPE_INT, offsetof(Config, field), 0, def, min, max, help                       \
+        env, flag, TYPE_INT, offsetof(Config, field), 0, def, min, max, help, NULL                 \
     }
 #define STR(env, flag, field, def, help)                                                           \
     {                                                                                              \
         env, flag, TYPE_STR, offsetof(Config, field), sizeof(((Config *)0)->field), def, 0, 0,     \
-            help                                                                                   \
+            help, NULL                                                                             \
     }
+#define CHOICE(env, flag, field, def, choices, help)                                               \
+    {                                                                                              \
+        env, flag, TYPE_CHOICE, offsetof(Config, field), sizeof(((Config *)0)->field), def, 0, 0,  \
+            help, choices                                                                          \
+    }
+
+static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
+static const char *const tls_modes[] = {"off", "optional", "required", NULL};
+static const char *const tls_versions[] = {"1.2", "1.3", NULL};
 
 static const Setting settings[] = {
     INT("ServerPort", "--port", port, "4000", 0, 65535,
@@ -68,8 +79,17 @@ static const Setting settings[] = {
         "DuckDB worker threads per database (0: DuckDB's default, one per core)"),
     STR("DuckdbMemoryLimit", "--duckdb-memory-limit", duckdb_memory_limit, "",
         "DuckDB memory_limit per open database, e.g. 1GB (empty: DuckDB's default, 80% of RAM)"),
-    {"LogLevel", "--log-level", TYPE_LEVEL, offsetof(Config, log_level),
-     sizeof(((Config *)0)->log_level), "info", 0, 0, "debug, info, warn or error"},
+    CHOICE("LogLevel", "--log-level", log_level, "info", log_levels, "debug, info, warn or error"),
+    CHOICE("TLSMode", "--tls-mode", tls_mode, "off", tls_modes,
+           "off, optional (a client may send `starttls`) or required (plain clients are refused)"),
+    STR("TLSCertFile", "--tls-cert-file", tls_cert_file, "",
+        "server certificate chain (PEM, leaf first), needed unless TLSMode is off"),
+    STR("TLSKeyFile", "--tls-key-file", tls_key_file, "",
+        "private key of TLSCertFile (PEM, unencrypted); empty: it is in TLSCertFile"),
+    STR("TLSCAFile", "--tls-ca-file", tls_ca_file, "",
+        "CA certificates (PEM) that client certificates are verified against; empty: none asked"),
+    CHOICE("TLSMinVersion", "--tls-min-version", tls_min_version, "1.2", tls_versions,
+           "oldest TLS version accepted: 1.2 or 1.3"),
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -288,13 +308,23 @@ static int apply(Config *cfg, const Setting *s, const Pending *pv, char *err, si
             *(int *)field = (int)n;
         return 0;
     }
-    case TYPE_LEVEL:
-        if (strcmp(v, "debug") && strcmp(v, "info") && strcmp(v, "warn") && strcmp(v, "error")) {
-            snprintf(err, errlen, "%s (from %s) must be debug, info, warn or error, not \"%.64s\"",
-                     s->env, source_names[pv->source], v);
+    case TYPE_CHOICE: {
+        bool known = false;
+        char list[128] = "";
+        size_t used = 0;
+        for (size_t i = 0; s->choices[i]; i++) {
+            known = known || strcmp(v, s->choices[i]) == 0;
+            const char *sep = i == 0 ? "" : s->choices[i + 1] ? ", " : " or ";
+            int n = snprintf(list + used, sizeof(list) - used, "%s%s", sep, s->choices[i]);
+            used += n > 0 && (size_t)n < sizeof(list) - used ? (size_t)n : 0;
+        }
+        if (!known) {
+            snprintf(err, errlen, "%s (from %s) must be %s, not \"%.64s\"", s->env,
+                     source_names[pv->source], list, v);
             return -1;
         }
         __attribute__((fallthrough)); /* stored as text */
+    }
     case TYPE_STR:
         if (strlen(v) >= s->size) {
             snprintf(err, errlen, "%s (from %s) is longer than %zu bytes", s->env,
@@ -351,5 +381,15 @@ ConfigResult config_load(Config *cfg, int argc, char **argv, const char *env_fil
         snprintf(err, errlen, "SuperPassword must not be empty");
         return CONFIG_ERROR;
     }
+    if (strcmp(cfg->tls_mode, "off") != 0 && !cfg->tls_cert_file[0]) {
+        snprintf(err, errlen,
+                 "TLSMode=%s needs a certificate and its key: set TLSCertFile (and TLSKeyFile "
+                 "unless the key is in the same PEM file), or TLSMode=off",
+                 cfg->tls_mode);
+        return CONFIG_ERROR;
+    }
+    /* One PEM file may hold both the certificate chain and the key. */
+    if (!cfg->tls_key_file[0])
+        memcpy(cfg->tls_key_file, cfg->tls_cert_file, sizeof(cfg->tls_key_file));
     return CONFIG_OK;
 }

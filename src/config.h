@@ -35,8 +35,13 @@ typedef struct Config {
     int pool_size;                       /* PoolSize, --pool-size: DuckDB databases open at once */
     int pool_wait_ms;                    /* PoolWaitMs, --pool-wait-ms */
     int duckdb_threads;                  /* DuckdbThreads, --duckdb-threads; 0 = DuckDB's default */
-    char duckdb_memory_limit[64]; /* DuckdbMemoryLimit, --duckdb-memory-limit; "" = default */
-    char log_level[16];           /* LogLevel, --log-level: debug|info|warn|error */
+    char duckdb_memory_limit[64];       /* DuckdbMemoryLimit, --duckdb-memory-limit; "" = default */
+    char log_level[16];                 /* LogLevel, --log-level: debug|info|warn|error */
+    char tls_mode[16];                  /* TLSMode, --tls-mode: off|optional|required */
+    char tls_cert_file[CONFIG_STR_MAX]; /* TLSCertFile, --tls-cert-file: PEM chain, leaf first */
+    char tls_key_file[CONFIG_STR_MAX];  /* TLSKeyFile: PEM key; "" = in the cert file */
+    char tls_ca_file[CONFIG_STR_MAX];   /* TLSCAFile, --tls-ca-file: verifies client certificates */
+    char tls_min_version[8];            /* TLSMinVersion, --tls-min-version: 1.2|1.3 */
 } Config;
 
 typedef enum {

@@ -19,6 +19,7 @@
 #include "pool.h"
 #include "secret.h"
 #include "server.h"
+#include "tls.h"
 
 static LogLevel parse_level(const char *s)
 {
@@ -120,6 +121,7 @@ int main(int argc, char **argv)
     char err[1024] = "";
     Catalog *catalog = NULL;
     Pool *pool = NULL;
+    TlsServer *tls = NULL;
     int status = 1;
 
     switch (config_load(&cfg, argc, argv, ".env", err, sizeof(err))) {
@@ -150,6 +152,10 @@ int main(int argc, char **argv)
         log_warn("ENCRYPTION_KEY is shorter than 32 bytes: it is stretched with HKDF-SHA-256, "
                  "but a short key is easy to guess; use 32 random bytes or more");
     raise_fd_limit();
+    /* Before anything is created on disk: a TLS setting that cannot work
+     * is a configuration error. */
+    if (tls_server_new(&cfg, &tls, err, sizeof(err)) != 0)
+        goto out;
     if (prepare_data_dir(cfg.data_dir, err, sizeof(err)) != 0)
         goto out;
 
@@ -187,13 +193,14 @@ int main(int argc, char **argv)
 
     SessionEnv env = {
         .cfg = &cfg, .catalog = catalog, .pool = pool, .sessions_active = server_sessions_active};
-    if (server_run(&env, err, sizeof(err)) != 0)
+    if (server_run(&env, tls, err, sizeof(err)) != 0)
         goto out;
     log_pool_stats(pool);
     status = 0;
 out:
     pool_free(pool);
     catalog_close(catalog);
+    tls_server_free(tls);
     if (status != 0)
         fprintf(stderr, "tcp-duckdb: %s\n", err);
     else

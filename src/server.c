@@ -16,9 +16,19 @@
  * module (server_sessions_active()); it is changed together with
  * `session_count`, under `sessions_lock`, and read without the lock. It is
  * process-wide because the server is: main.c runs one server_run().
+ *
+ * Transport (docs/protocol.md, "TLS"): a session reads and writes its socket
+ * directly until its first request is `starttls` on a server with TLS on;
+ * then the worker answers `success`, attaches a Tls (tls.h) and hands the
+ * session back, and the I/O thread runs the handshake without blocking,
+ * under a deadline. From then on every read and write of the session goes
+ * through the Tls, by the thread that owns the session at the time. The
+ * choice is one branch on `s->tls` per read or write call (not per row),
+ * so the plain path stays a direct recv()/send().
  */
 #include "server.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -33,12 +43,15 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "reply.h"
+#include "tls.h"
 
 /* Bytes read per recv(); also the read buffer an idle client keeps. */
 #define READ_CHUNK 16384
@@ -50,9 +63,12 @@
 #define WRITE_TIMEOUT_MS 60000
 /* Output buffers larger than this are freed after each turn. */
 #define OUT_KEEP_BYTES (1024 * 1024)
+/* From `success` to starttls until the TLS handshake must be complete. */
+#define HANDSHAKE_TIMEOUT_MS 10000
 
 typedef struct Server {
     const SessionEnv *env;
+    TlsServer *tls; /* NULL when TLSMode=off */
     int listen_fd;
     int epoll_fd;
     int wake_fd;   /* eventfd: the return queue has sessions, or a session closed */
@@ -100,13 +116,37 @@ static void wake_io(Server *srv)
     (void)w; /* a full counter still wakes the loop */
 }
 
+/* ---- transport --------------------------------------------------------- */
+
+/* send(2) or its TLS equivalent; never blocks. The caller owns `s`. */
+static ssize_t conn_send(Session *s, const char *data, size_t len)
+{
+    if (!s->tls)
+        return send(s->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    return tls_write(s->tls, data, len);
+}
+
+/* recv(2) or its TLS equivalent; never blocks. The caller owns `s`. */
+static ssize_t conn_recv(Session *s, char *data, size_t len)
+{
+    if (!s->tls)
+        return recv(s->fd, data, len, 0);
+    return tls_read(s->tls, data, len);
+}
+
+/* What a send that returned EAGAIN waits for: TLS may need to read first. */
+static short conn_send_waits_for(const Session *s)
+{
+    return s->tls ? tls_wait_events(s->tls) : POLLOUT;
+}
+
 /* ---- socket output ---------------------------------------------------- */
 
 /* Writes all of data, waiting up to timeout_ms for each bit of progress. */
-static int write_all(int fd, const char *data, size_t len, int timeout_ms)
+static int write_all(Session *s, const char *data, size_t len, int timeout_ms)
 {
     while (len > 0) {
-        ssize_t w = send(fd, data, len, MSG_NOSIGNAL);
+        ssize_t w = conn_send(s, data, len);
         if (w > 0) {
             data += w;
             len -= (size_t)w;
@@ -115,7 +155,7 @@ static int write_all(int fd, const char *data, size_t len, int timeout_ms)
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+            struct pollfd pfd = {.fd = s->fd, .events = conn_send_waits_for(s)};
             int r = poll(&pfd, 1, timeout_ms);
             if (r > 0 && !(pfd.revents & (POLLERR | POLLHUP)))
                 continue;
@@ -130,7 +170,7 @@ static int write_all(int fd, const char *data, size_t len, int timeout_ms)
 static int flush_session(void *ctx, Buf *out)
 {
     Session *s = ctx;
-    int rc = write_all(s->fd, out->data, out->len, WRITE_TIMEOUT_MS);
+    int rc = write_all(s, out->data, out->len, WRITE_TIMEOUT_MS);
     out->len = 0;
     return rc;
 }
@@ -176,13 +216,16 @@ static void push_return(Server *srv, Session *s)
 
 /* ---- workers ---------------------------------------------------------- */
 
-/* Sends the reason (best effort), closes and frees the session. Worker only. */
+/*
+ * Sends the reason (best effort; not during a TLS handshake, where a plain
+ * line would be garbage), closes and frees the session. Worker only.
+ */
 static void close_session(Server *srv, Session *s, const char *reason)
 {
-    if (reason) {
+    if (reason && !s->tls_handshaking) {
         char line[128];
         int n = snprintf(line, sizeof(line), "Error: %s\n", reason);
-        (void)write_all(s->fd, line, (size_t)n, 1000);
+        (void)write_all(s, line, (size_t)n, 1000);
     }
     pthread_mutex_lock(&srv->sessions_lock);
     if (s->prev)
@@ -195,6 +238,8 @@ static void close_session(Server *srv, Session *s, const char *reason)
     atomic_fetch_sub_explicit(&sessions_active, 1, memory_order_relaxed);
     pthread_mutex_unlock(&srv->sessions_lock);
     int fd = s->fd;
+    tls_close(s->tls);
+    s->tls = NULL;
     buf_free(&s->unsent);
     session_free(s, srv->env);
     close(fd);
@@ -206,11 +251,11 @@ static void close_session(Server *srv, Session *s, const char *reason)
  * Sends what the socket takes now without waiting. Returns the number of
  * bytes sent (possibly fewer than len), or -1 when the client is gone.
  */
-static ssize_t send_now(int fd, const char *data, size_t len)
+static ssize_t send_now(Session *s, const char *data, size_t len)
 {
     size_t sent = 0;
     while (sent < len) {
-        ssize_t w = send(fd, data + sent, len - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t w = conn_send(s, data + sent, len - sent);
         if (w > 0) {
             sent += (size_t)w;
             continue;
@@ -236,6 +281,76 @@ static void park_for_write(Server *srv, Session *s)
     push_return(srv, s);
 }
 
+/* ---- starttls --------------------------------------------------------- */
+
+typedef enum {
+    TRANSPORT_PASS,     /* not the transport's business: the session handles it */
+    TRANSPORT_ANSWERED, /* answered in `out`; go on */
+    TRANSPORT_CLOSE,    /* answered in `out`; close the connection */
+    TRANSPORT_UPGRADE,  /* a valid starttls: switch to TLS */
+} TransportVerdict;
+
+/*
+ * The transport's part of the protocol (docs/protocol.md, "TLS"), applied
+ * to every request before the session sees it: `starttls` (only as the
+ * first request) and TLSMode=required (the first request must be
+ * `starttls`). Costs one flag test and one length test per request.
+ */
+static TransportVerdict transport_request(Server *srv, Session *s, RequestStatus st,
+                                          const char *text, size_t len, Buf *out)
+{
+    bool first = !s->first_request_seen;
+    s->first_request_seen = true;
+    bool starttls = st == REQUEST_OK && len == 8 && request_word_is(text, "starttls");
+    TlsMode mode = tls_server_mode(srv->tls);
+    if (starttls && !first) {
+        reply_bad_request(out, "starttls must be the first request");
+        return TRANSPORT_ANSWERED;
+    }
+    if (starttls && mode == TLS_MODE_OFF) {
+        static const char line[] = "Error: TLS is not enabled on this server\n";
+        buf_append(out, line, sizeof(line) - 1);
+        return TRANSPORT_ANSWERED;
+    }
+    if (starttls)
+        return TRANSPORT_UPGRADE;
+    if (first && mode == TLS_MODE_REQUIRED) {
+        static const char line[] = "Error: TLS required: this server accepts only encrypted "
+                                   "connections (send starttls first)\n";
+        buf_append(out, line, sizeof(line) - 1);
+        return TRANSPORT_CLOSE;
+    }
+    return TRANSPORT_PASS;
+}
+
+/*
+ * Answers a first-request `starttls`, attaches the TLS state and hands the
+ * session to the I/O thread for the handshake. A client that sent anything
+ * after the starttls line before seeing `success` is closed without an
+ * answer: those bytes were sent in plain text and must not be taken for
+ * part of the encrypted session (cf. CVE-2011-0411). Worker only.
+ */
+static void start_tls(Server *srv, Session *s)
+{
+    int queued = 0;
+    if (request_pending(&s->reader) > 0 || s->eof || ioctl(s->fd, FIONREAD, &queued) != 0 ||
+        queued > 0) {
+        log_info("closing a connection that sent plain text after starttls");
+        close_session(srv, s, NULL);
+        return;
+    }
+    static const char ok[] = "success\n";
+    if (write_all(s, ok, sizeof(ok) - 1, 1000) != 0) {
+        close_session(srv, s, NULL);
+        return;
+    }
+    s->tls = tls_new(srv->tls, s->fd);
+    s->tls_handshaking = true;
+    s->pending = REQUEST_NONE;
+    s->last_active_ms = now_ms(); /* the handshake deadline counts from here */
+    push_return(srv, s);
+}
+
 /* Runs the session's pending request and any others already buffered. */
 static void run_session(Server *srv, Session *s, Buf *out)
 {
@@ -245,7 +360,7 @@ static void run_session(Server *srv, Session *s, Buf *out)
         return;
     }
     if (s->unsent.len > 0) {
-        ssize_t n = send_now(s->fd, s->unsent.data, s->unsent.len);
+        ssize_t n = send_now(s, s->unsent.data, s->unsent.len);
         if (n < 0) {
             close_session(srv, s, NULL);
             return;
@@ -269,7 +384,20 @@ static void run_session(Server *srv, Session *s, Buf *out)
     for (int turn = 0; st != REQUEST_NONE; turn++) {
         if (turn == REQUESTS_PER_TURN || atomic_load(&srv->stopping))
             break;
-        action = session_handle(s, env, st, text, len, &io);
+        switch (transport_request(srv, s, st, text, len, out)) {
+        case TRANSPORT_PASS:
+            action = session_handle(s, env, st, text, len, &io);
+            break;
+        case TRANSPORT_ANSWERED:
+            break;
+        case TRANSPORT_CLOSE:
+            action = SESSION_CLOSE;
+            break;
+        case TRANSPORT_UPGRADE:
+            assert(out->len == 0 && s->unsent.len == 0); /* it was the first request */
+            start_tls(srv, s);
+            return;
+        }
         if (action == SESSION_CLOSE)
             break;
         st = request_next(&s->reader, (size_t)env->cfg->max_request_bytes, &text, &len);
@@ -282,9 +410,9 @@ static void run_session(Server *srv, Session *s, Buf *out)
     bool last = action == SESSION_CLOSE || atomic_load(&srv->stopping);
     ssize_t sent = 0;
     if (last)
-        sent = out->len && write_all(s->fd, out->data, out->len, 1000) != 0 ? -1 : 0;
+        sent = out->len && write_all(s, out->data, out->len, 1000) != 0 ? -1 : 0;
     else if (out->len)
-        sent = send_now(s->fd, out->data, out->len);
+        sent = send_now(s, out->data, out->len);
     if (!last && sent >= 0 && (size_t)sent < out->len)
         buf_append(&s->unsent, out->data + sent, out->len - (size_t)sent);
     buf_reset(out, OUT_KEEP_BYTES);
@@ -328,9 +456,25 @@ static void *worker_main(void *arg)
 
 /* ---- I/O thread ------------------------------------------------------- */
 
+/*
+ * The events a session waits for: its socket readable, or writable for
+ * answers it has parked. A TLS session waits for what OpenSSL asked for
+ * while handshaking or flushing, and while reading also for writability
+ * if the last read needed to write.
+ */
+static uint32_t wait_events(const Session *s)
+{
+    if (!s->tls)
+        return s->want_write ? EPOLLOUT : EPOLLIN | EPOLLRDHUP;
+    uint32_t tls = tls_wait_events(s->tls) == POLLOUT ? EPOLLOUT : EPOLLIN | EPOLLRDHUP;
+    if (s->want_write || s->tls_handshaking)
+        return tls;
+    return EPOLLIN | EPOLLRDHUP | (tls & EPOLLOUT);
+}
+
 static void arm(Server *srv, Session *s, int op)
 {
-    uint32_t what = s->want_write ? EPOLLOUT : EPOLLIN | EPOLLRDHUP;
+    uint32_t what = wait_events(s);
     struct epoll_event ev = {.events = what | EPOLLONESHOT, .data.ptr = s};
     if (epoll_ctl(srv->epoll_fd, op, s->fd, &ev) != 0)
         log_error("epoll_ctl: %s", strerror(errno));
@@ -345,13 +489,27 @@ static void dispatch_close(Server *srv, Session *s, const char *reason)
     push_job(srv, s);
 }
 
+/* Hands an idle session to the workers to be closed without a word. */
+static void dispatch_drop(Server *srv, Session *s)
+{
+    s->eof = true;
+    s->pending = REQUEST_NONE;
+    dispatch_close(srv, s, NULL);
+}
+
+/*
+ * Reads what the socket has (up to a budget) and hands the session to the
+ * workers if a request is complete. Decrypted bytes that OpenSSL holds are
+ * invisible to epoll, so a TLS session is read until they are drained,
+ * even past the budget (they are at most one record).
+ */
 static void on_readable(Server *srv, Session *s)
 {
     size_t budget = READ_BUDGET;
     size_t max = (size_t)srv->env->cfg->max_request_bytes;
-    while (budget > 0) {
+    while (budget > 0 || (s->tls && tls_pending(s->tls))) {
         char *p = request_space(&s->reader, READ_CHUNK);
-        ssize_t r = recv(s->fd, p, READ_CHUNK, 0);
+        ssize_t r = conn_recv(s, p, READ_CHUNK);
         if (r > 0) {
             request_commit(&s->reader, (size_t)r);
             budget -= (size_t)r < budget ? (size_t)r : budget;
@@ -372,6 +530,28 @@ static void on_readable(Server *srv, Session *s)
         return;
     }
     arm(srv, s, EPOLL_CTL_MOD);
+}
+
+/* One non-blocking step of a session's TLS handshake. I/O thread. */
+static void on_handshake(Server *srv, Session *s)
+{
+    char why[256] = "";
+    switch (tls_handshake(s->tls, why, sizeof(why))) {
+    case TLS_AGAIN:
+        arm(srv, s, EPOLL_CTL_MOD);
+        return;
+    case TLS_FAILED:
+        log_info("TLS handshake failed: %s", why);
+        dispatch_drop(srv, s);
+        return;
+    case TLS_DONE:
+        s->tls_handshaking = false;
+        s->last_active_ms = now_ms();
+        tls_describe(s->tls, why, sizeof(why));
+        log_debug("TLS connection: %s", why);
+        on_readable(srv, s); /* the first record may already be buffered */
+        return;
+    }
 }
 
 static void on_accept(Server *srv)
@@ -441,20 +621,32 @@ static void on_wake(Server *srv)
             push_job(srv, s);
             continue;
         }
+        if (s->tls && !s->tls_handshaking && !s->want_write && tls_pending(s->tls)) {
+            on_readable(srv, s); /* buffered in OpenSSL: epoll would not say */
+            continue;
+        }
         arm(srv, s, EPOLL_CTL_MOD);
     }
 }
 
+/* Closes idle sessions (IdleTimeout) and stalled TLS handshakes. */
 static void scan_idle(Server *srv)
 {
     int timeout = srv->env->cfg->idle_timeout_sec;
-    if (timeout <= 0)
-        return;
-    int64_t cutoff = now_ms() - (int64_t)timeout * 1000;
+    int64_t now = now_ms();
+    int64_t cutoff = now - (int64_t)timeout * 1000;
+    int64_t handshake_cutoff = now - HANDSHAKE_TIMEOUT_MS;
     pthread_mutex_lock(&srv->sessions_lock);
-    for (Session *s = srv->sessions; s; s = s->next)
-        if (!s->busy && s->last_active_ms < cutoff)
+    for (Session *s = srv->sessions; s; s = s->next) {
+        if (s->busy)
+            continue;
+        if (s->tls_handshaking && s->last_active_ms < handshake_cutoff) {
+            log_info("TLS handshake timed out after %d s", HANDSHAKE_TIMEOUT_MS / 1000);
+            dispatch_drop(srv, s);
+        } else if (timeout > 0 && s->last_active_ms < cutoff) {
             dispatch_close(srv, s, "Idle Timeout");
+        }
+    }
     pthread_mutex_unlock(&srv->sessions_lock);
 }
 
@@ -509,6 +701,8 @@ static void io_loop(Server *srv)
                 break;
             } else if (atomic_load(&srv->stopping)) {
                 continue; /* every idle session was handed over to be closed */
+            } else if (((Session *)tag)->tls_handshaking) {
+                on_handshake(srv, tag);
             } else if (((Session *)tag)->want_write) {
                 Session *s = tag;
                 s->want_write = false;
@@ -575,9 +769,10 @@ static void add_fd(Server *srv, int fd, void *tag)
     epoll_ctl(srv->epoll_fd, EPOLL_CTL_ADD, fd, &ev);
 }
 
-int server_run(const SessionEnv *env, char *err, size_t errlen)
+int server_run(const SessionEnv *env, TlsServer *tls, char *err, size_t errlen)
 {
-    Server srv = {.env = env, .listen_fd = -1, .epoll_fd = -1, .wake_fd = -1, .signal_fd = -1};
+    Server srv = {
+        .env = env, .tls = tls, .listen_fd = -1, .epoll_fd = -1, .wake_fd = -1, .signal_fd = -1};
     int rc = -1;
     atomic_init(&srv.stopping, false);
     pthread_mutex_init(&srv.sessions_lock, NULL);

@@ -15,14 +15,17 @@
 #define TCPDUCKDB_SERVER_H
 
 #include "session.h"
+#include "tls.h"
 
 /*
  * Binds, logs "listening to ADDR:PORT", and serves until SIGINT or SIGTERM;
+ * `tls` (borrowed; NULL when TLSMode=off) offers `starttls` to clients;
  * then stops accepting, closes every session (rolling back open
  * transactions and interrupting running queries) and returns 0. Returns -1
  * with a message in `err` if the server cannot start.
  */
-int server_run(const SessionEnv *env, char *err, size_t errlen) __attribute__((warn_unused_result));
+int server_run(const SessionEnv *env, TlsServer *tls, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 
 /*
  * Clients connected to this process right now (the `stats` command's

@@ -71,7 +71,10 @@ struct Session {
     bool eof;                 /* the client closed its side */
     const char *close_reason; /* error line to send before closing, or NULL */
     int64_t last_active_ms;
-    RequestStatus pending; /* a request the I/O thread extracted */
+    struct Tls *tls;         /* the TLS transport after `starttls` (tls.h), or NULL: plain */
+    bool tls_handshaking;    /* `starttls` answered, handshake not finished */
+    bool first_request_seen; /* `starttls` is accepted only as the first request */
+    RequestStatus pending;   /* a request the I/O thread extracted */
     char *pending_text;
     size_t pending_len;
 };

@@ -1,6 +1,6 @@
 # The C client: libtcpduckdb (static and shared), the shell tcp-duckdb-cli,
 # and the library's tests. Included from the Makefile; uses its CC, CFLAGS,
-# WARN and SAN. The client links neither DuckDB nor SQLite.
+# WARN and SAN. The client links neither DuckDB nor SQLite; it links OpenSSL for TLS.
 #
 #   build/libtcpduckdb.a  build/libtcpduckdb.so  build/tcp-duckdb-cli        release
 #   build/asan/...        the same, ASan+UBSan, plus build/asan/tests/test_client
@@ -20,9 +20,9 @@ $(1)/libtcpduckdb.a: $(1)/obj/client/tcpduckdb.o
 	@rm -f $$@
 	ar rcs $$@ $$^
 $(1)/libtcpduckdb.so: $(1)/obj/client/pic/tcpduckdb.o
-	$$(CC) $$(CFLAGS) $(2) -shared -Wl,-soname,libtcpduckdb.so -o $$@ $$^ -lm
+	$$(CC) $$(CFLAGS) $(2) -shared -Wl,-soname,libtcpduckdb.so -o $$@ $$^ -lssl -lcrypto -lm
 $(1)/tcp-duckdb-cli: $(1)/obj/client/shell.o $(1)/libtcpduckdb.a
-	$$(CC) $$(CFLAGS) $(2) -o $$@ $$^ -ledit -lm
+	$$(CC) $$(CFLAGS) $(2) -o $$@ $$^ -ledit -lssl -lcrypto -lm
 $(1)/client: $(1)/libtcpduckdb.a $(1)/libtcpduckdb.so $(1)/tcp-duckdb-cli
 -include $$(wildcard $(1)/obj/client/*.d $(1)/obj/client/pic/*.d)
 endef
@@ -32,7 +32,7 @@ $(eval $(call client_variant,build/asan,$(SAN)))
 
 build/asan/tests/test_client: build/asan/obj/client/test_client.o build/asan/libtcpduckdb.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ -lm
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ -lssl -lcrypto -lm
 
 .PHONY: client client-asan client-test
 client: build/client

@@ -53,6 +53,10 @@ typedef struct {
     bool quit;
     int status; /* exit status so far */
     char database[128];
+    /* Where the shell is connected, for \conninfo. */
+    const char *host;
+    long port;
+    const char *user;
     /* The SQL statement being collected, and how far it was scanned. */
     char *sql;
     size_t sql_len;
@@ -502,8 +506,30 @@ static void print_help(void)
          "  \\q                       quit (also quit, exit, Ctrl-D)\n"
          "  \\c DB                    connect to database DB\n"
          "  \\l                       list databases\n"
+         "  \\conninfo               where the shell is connected, and whether TLS is on\n"
          "  \\timing [on|off]         show how long each request takes\n"
          "  \\mode table|csv|json|line  output format");
+}
+
+/* One line on the connection's transport, as psql prints "SSL connection (...)". */
+static void print_tls(const Shell *sh, FILE *out)
+{
+    const char *version = tdb_tls_version(sh->conn);
+    if (version)
+        fprintf(out, "TLS connection (protocol: %s, cipher: %s)\n", version,
+                tdb_tls_cipher(sh->conn));
+    else
+        fprintf(out, "not encrypted (no TLS)\n");
+}
+
+static void print_conninfo(const Shell *sh)
+{
+    printf("Connected to %s port %ld as user \"%s\"", sh->host, sh->port,
+           sh->user && *sh->user ? sh->user : "(not logged in)");
+    if (sh->database[0])
+        printf(", database \"%s\"", sh->database);
+    printf(". ");
+    print_tls(sh, stdout);
 }
 
 static void run_backslash(Shell *sh, const char *line)
@@ -529,6 +555,8 @@ static void run_backslash(Shell *sh, const char *line)
             printf("connected to database %s\n", arg);
     } else if (!strcmp(cmd, "l")) {
         run_command(sh, "list databases");
+    } else if (!strcmp(cmd, "conninfo")) {
+        print_conninfo(sh);
     } else if (!strcmp(cmd, "timing")) {
         sh->timing = n < 2 ? !sh->timing : !strcasecmp(arg, "on");
         printf("Timing is %s.\n", sh->timing ? "on" : "off");
@@ -811,6 +839,8 @@ static void run_interactive(Shell *sh)
     if (hist[0])
         read_history(hist);
     printf("tcp-duckdb-cli %s. Type \\? for help, \\q to quit.\n", TCPDUCKDB_VERSION);
+    if (tdb_tls_version(sh->conn))
+        print_tls(sh, stdout);
     while (!sh->quit) {
         char prompt[160];
         const char *name = sh->database[0] ? sh->database : "tcpduckdb";
@@ -874,6 +904,8 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: tcp-duckdb-cli [-h HOST] [-p PORT] [-U USER] [-d DATABASE]\n"
             "                      [-c SQL]... [-f FILE] [--csv|--json|--line|--table]\n"
+            "                      [--sslmode MODE] [--sslrootcert FILE]\n"
+            "                      [--sslcert FILE] [--sslkey FILE]\n"
             "  -h HOST       server host (default $TCPDUCKDB_HOST or 127.0.0.1)\n"
             "  -p PORT       server port (default $TCPDUCKDB_PORT or 4000)\n"
             "  -U USER       log in as USER (default $TCPDUCKDB_USER; none: not logged in)\n"
@@ -881,6 +913,12 @@ static void usage(FILE *out)
             "  -c SQL        run SQL or a server command (repeatable), then exit\n"
             "  -f FILE       run the statements in FILE (- for stdin), then exit\n"
             "  --csv, --json, --line, --table   output format (default: aligned table)\n"
+            "  --sslmode MODE      disable, prefer, require, verify-ca or verify-full\n"
+            "                      (default $TCPDUCKDB_SSLMODE or prefer)\n"
+            "  --sslrootcert FILE  CA certificates for verify-ca/verify-full\n"
+            "                      (default $TCPDUCKDB_SSLROOTCERT, else the system's)\n"
+            "  --sslcert FILE      client certificate (default $TCPDUCKDB_SSLCERT)\n"
+            "  --sslkey FILE       its key (default $TCPDUCKDB_SSLKEY, else in --sslcert)\n"
             "  --help        this text\n"
             "The password comes from $TCPDUCKDB_PASSWORD, or is asked for on the terminal.\n"
             "Without -c or -f, reads stdin when it is not a terminal, else runs interactively.\n"
@@ -899,15 +937,28 @@ int main(int argc, char **argv)
     const char *port_s = getenv("TCPDUCKDB_PORT") ? getenv("TCPDUCKDB_PORT") : "4000";
     const char *user = getenv("TCPDUCKDB_USER");
     const char *database = NULL;
+    const char *sslmode = getenv("TCPDUCKDB_SSLMODE");
+    tdb_tls_options tls = {.sslrootcert = getenv("TCPDUCKDB_SSLROOTCERT"),
+                           .sslcert = getenv("TCPDUCKDB_SSLCERT"),
+                           .sslkey = getenv("TCPDUCKDB_SSLKEY")};
     Action *actions = calloc((size_t)argc, sizeof(Action));
     size_t nactions = 0;
-    static const struct option longopts[] = {
-        {"csv", no_argument, NULL, 'C'},          {"json", no_argument, NULL, 'J'},
-        {"line", no_argument, NULL, 'L'},         {"table", no_argument, NULL, 'T'},
-        {"help", no_argument, NULL, 'H'},         {"host", required_argument, NULL, 'h'},
-        {"port", required_argument, NULL, 'p'},   {"username", required_argument, NULL, 'U'},
-        {"dbname", required_argument, NULL, 'd'}, {"command", required_argument, NULL, 'c'},
-        {"file", required_argument, NULL, 'f'},   {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"csv", no_argument, NULL, 'C'},
+                                             {"json", no_argument, NULL, 'J'},
+                                             {"line", no_argument, NULL, 'L'},
+                                             {"table", no_argument, NULL, 'T'},
+                                             {"help", no_argument, NULL, 'H'},
+                                             {"host", required_argument, NULL, 'h'},
+                                             {"port", required_argument, NULL, 'p'},
+                                             {"username", required_argument, NULL, 'U'},
+                                             {"dbname", required_argument, NULL, 'd'},
+                                             {"command", required_argument, NULL, 'c'},
+                                             {"file", required_argument, NULL, 'f'},
+                                             {"sslmode", required_argument, NULL, 'S'},
+                                             {"sslrootcert", required_argument, NULL, 'R'},
+                                             {"sslcert", required_argument, NULL, 'E'},
+                                             {"sslkey", required_argument, NULL, 'K'},
+                                             {NULL, 0, NULL, 0}};
     int opt;
     if (!actions)
         return EXIT_USAGE;
@@ -942,6 +993,18 @@ int main(int argc, char **argv)
         case 'T':
             sh.mode = MODE_TABLE;
             break;
+        case 'S':
+            sslmode = optarg;
+            break;
+        case 'R':
+            tls.sslrootcert = optarg;
+            break;
+        case 'E':
+            tls.sslcert = optarg;
+            break;
+        case 'K':
+            tls.sslkey = optarg;
+            break;
         case 'H':
             usage(stdout);
             free(actions);
@@ -959,13 +1022,26 @@ int main(int argc, char **argv)
         free(actions);
         return EXIT_USAGE;
     }
+    if (sslmode && *sslmode && tdb_sslmode_parse(sslmode, &tls.sslmode) != TDB_OK) {
+        fprintf(stderr,
+                "Error: bad sslmode \"%s\": use disable, prefer, require, verify-ca or "
+                "verify-full\n",
+                sslmode);
+        free(actions);
+        return EXIT_USAGE;
+    }
+    sh.host = host;
+    sh.port = port;
+    sh.user = user;
 
     sh.conn = tdb_conn_new();
     if (!sh.conn) {
         free(actions);
         return EXIT_USAGE;
     }
-    int rc = tdb_connect(sh.conn, host, (int)port, 10000);
+    int rc = tdb_set_tls(sh.conn, &tls);
+    if (rc == 0)
+        rc = tdb_connect(sh.conn, host, (int)port, 10000);
     if (rc == 0 && user && *user) {
         char *prompted = NULL;
         const char *password = getenv("TCPDUCKDB_PASSWORD");

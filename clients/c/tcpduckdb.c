@@ -15,11 +15,19 @@
  * out of sync after an answer that broke the protocol). Every transition
  * happens in this file; a DEAD connection stays dead.
  *
+ * TLS (docs/protocol.md, "TLS"): after the TCP connect, unless sslmode is disable, the
+ * connection sends `starttls` and reads the one answer line; on `success` it checks that the
+ * server sent nothing more (plain text must not leak into the TLS session) and runs the
+ * handshake. From then on send_all() and fill() go through the SSL object, whose BIO writes
+ * with MSG_NOSIGNAL so that a closed peer never raises SIGPIPE. OpenSSL's buffered plaintext
+ * needs no special care: fill() calls SSL_read before it ever waits in poll().
+ *
  * No global state: everything hangs off the tdb_conn, so connections are
  * independent; one connection is used by one thread at a time.
  */
 #include "tcpduckdb.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -34,6 +42,10 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #define READ_BUF_SIZE 65536
 #define DEFAULT_MAX_ANSWER ((size_t)256 << 20)
@@ -53,7 +65,13 @@ struct tdb_conn {
     int fd;
     ConnState state;
     int timeout_ms;
+    int64_t deadline_ms; /* while connecting: no wait may end later (0: none) */
     size_t max_answer;
+    tdb_sslmode sslmode;
+    char *sslrootcert, *sslcert, *sslkey;
+    SSL_CTX *ssl_ctx; /* these three are set once TLS is being negotiated */
+    SSL *ssl;
+    BIO_METHOD *bio_method;
     Str err;
     Str req;
     size_t rpos;
@@ -215,6 +233,8 @@ const char *tdb_strstatus(int status)
         return "value has another type";
     case TDB_ERANGE:
         return "value out of range";
+    case TDB_ETLS:
+        return "TLS error";
     default:
         return "unknown status";
     }
@@ -240,6 +260,20 @@ __attribute__((format(printf, 3, 4))) static int set_error(tdb_conn *c, int stat
     return status;
 }
 
+/* Frees the TLS state; sends close_notify first (one attempt, no wait) if `notify`. */
+static void tls_free(tdb_conn *c, bool notify)
+{
+    if (c->ssl && notify && SSL_is_init_finished(c->ssl))
+        (void)SSL_shutdown(c->ssl);
+    SSL_free(c->ssl); /* frees the BIO too */
+    SSL_CTX_free(c->ssl_ctx);
+    BIO_meth_free(c->bio_method);
+    c->ssl = NULL;
+    c->ssl_ctx = NULL;
+    c->bio_method = NULL;
+    ERR_clear_error();
+}
+
 /* Closes the socket for good: the connection can no longer be trusted to be in sync. */
 __attribute__((format(printf, 3, 4))) static int die(tdb_conn *c, int status, const char *fmt, ...)
 {
@@ -248,6 +282,7 @@ __attribute__((format(printf, 3, 4))) static int die(tdb_conn *c, int status, co
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    tls_free(c, false);
     if (c->fd >= 0)
         close(c->fd);
     c->fd = -1;
@@ -290,8 +325,12 @@ void tdb_close(tdb_conn *c)
 {
     if (!c)
         return;
+    tls_free(c, c->state == CONN_READY);
     if (c->fd >= 0)
         close(c->fd);
+    free(c->sslrootcert);
+    free(c->sslcert);
+    free(c->sslkey);
     str_free(&c->err);
     str_free(&c->req);
     free(c);
@@ -327,6 +366,8 @@ static int wait_fd(tdb_conn *c, short events)
 {
     struct pollfd pfd = {.fd = c->fd, .events = events};
     int64_t deadline = c->timeout_ms ? now_ms() + c->timeout_ms : 0;
+    if (c->deadline_ms && (!deadline || c->deadline_ms < deadline))
+        deadline = c->deadline_ms;
     for (;;) {
         int wait = -1;
         if (deadline) {
@@ -336,6 +377,8 @@ static int wait_fd(tdb_conn *c, short events)
         int n = poll(&pfd, 1, wait);
         if (n > 0)
             return 0;
+        if (n == 0 && deadline == c->deadline_ms)
+            return die(c, TDB_ETIMEOUT, "connect timed out (TLS negotiation)");
         if (n == 0)
             return die(c, TDB_ETIMEOUT, "no answer from the server within %d ms", c->timeout_ms);
         if (errno != EINTR)
@@ -343,8 +386,49 @@ static int wait_fd(tdb_conn *c, short events)
     }
 }
 
+/* The first OpenSSL error of this thread as text (or `fallback`); empties the queue. */
+static const char *ssl_reason(char *buf, size_t len, const char *fallback)
+{
+    unsigned long e = ERR_peek_error();
+    const char *r = e ? ERR_reason_error_string(e) : NULL;
+    if (r)
+        snprintf(buf, len, "%s", r);
+    else if (e)
+        ERR_error_string_n(e, buf, len);
+    else
+        snprintf(buf, len, "%s", fallback);
+    ERR_clear_error();
+    return buf;
+}
+
+/* After an SSL call failed with SSL_get_error() `e`: waits if OpenSSL asks to (0), or kills
+ * the connection with a message built from `what` (a status). */
+static int tls_io_failed(tdb_conn *c, int e, const char *what)
+{
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+        return wait_fd(c, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT);
+    if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)) {
+        ERR_clear_error();
+        return die(c, TDB_ECONN, "the server closed the connection");
+    }
+    char why[256];
+    return die(c, TDB_ECONN, "%s: %s", what, ssl_reason(why, sizeof(why), "TLS error"));
+}
+
 static int send_all(tdb_conn *c, const char *data, size_t len)
 {
+    while (len > 0 && c->ssl) {
+        size_t n = 0;
+        ERR_clear_error();
+        if (SSL_write_ex(c->ssl, data, len, &n) == 1) {
+            data += n;
+            len -= n;
+            continue;
+        }
+        int rc = tls_io_failed(c, SSL_get_error(c->ssl, 0), "cannot send to the server");
+        if (rc != 0)
+            return rc;
+    }
     while (len > 0) {
         ssize_t n = send(c->fd, data, len, MSG_NOSIGNAL);
         if (n > 0) {
@@ -392,6 +476,17 @@ static int send_request(tdb_conn *c, const char *text, size_t len)
 static int fill(tdb_conn *c)
 {
     c->rpos = c->rlen = 0;
+    while (c->ssl) {
+        size_t n = 0;
+        ERR_clear_error();
+        if (SSL_read_ex(c->ssl, c->rbuf, sizeof(c->rbuf), &n) == 1) {
+            c->rlen = n;
+            return 0;
+        }
+        int rc = tls_io_failed(c, SSL_get_error(c->ssl, 0), "cannot read from the server");
+        if (rc != 0)
+            return rc;
+    }
     for (;;) {
         ssize_t n = recv(c->fd, c->rbuf, sizeof(c->rbuf), 0);
         if (n > 0) {
@@ -538,6 +633,238 @@ fail:;
     return -1;
 }
 
+/* ---- TLS ------------------------------------------------------------------------------ */
+
+static const char *const sslmode_names[] = {
+    [TDB_SSL_PREFER] = "prefer",           [TDB_SSL_DISABLE] = "disable",
+    [TDB_SSL_REQUIRE] = "require",         [TDB_SSL_VERIFY_CA] = "verify-ca",
+    [TDB_SSL_VERIFY_FULL] = "verify-full",
+};
+
+int tdb_sslmode_parse(const char *name, tdb_sslmode *out_mode)
+{
+    for (int m = TDB_SSL_PREFER; m <= TDB_SSL_VERIFY_FULL; m++) {
+        if (name && strcmp(name, sslmode_names[m]) == 0) {
+            *out_mode = (tdb_sslmode)m;
+            return TDB_OK;
+        }
+    }
+    return TDB_EINVAL;
+}
+
+const char *tdb_sslmode_name(tdb_sslmode mode)
+{
+    return mode >= TDB_SSL_PREFER && mode <= TDB_SSL_VERIFY_FULL ? sslmode_names[mode] : "?";
+}
+
+static int copy_opt(char **dst, const char *src)
+{
+    free(*dst);
+    *dst = NULL;
+    if (src && !(*dst = strdup(src)))
+        return -1;
+    return 0;
+}
+
+int tdb_set_tls(tdb_conn *c, const tdb_tls_options *o)
+{
+    if (c->state != CONN_NEW)
+        return set_error(c, TDB_EINVAL, "TLS options must be set before tdb_connect");
+    if (!o || o->sslmode < TDB_SSL_PREFER || o->sslmode > TDB_SSL_VERIFY_FULL)
+        return set_error(c, TDB_EINVAL, "bad TLS options");
+    if (copy_opt(&c->sslrootcert, o->sslrootcert) || copy_opt(&c->sslcert, o->sslcert) ||
+        copy_opt(&c->sslkey, o->sslkey))
+        return set_error(c, TDB_ENOMEM, "out of memory");
+    c->sslmode = o->sslmode;
+    return TDB_OK;
+}
+
+const char *tdb_tls_version(const tdb_conn *c)
+{
+    return c && c->ssl && c->state != CONN_DEAD ? SSL_get_version(c->ssl) : NULL;
+}
+
+const char *tdb_tls_cipher(const tdb_conn *c)
+{
+    return c && c->ssl && c->state != CONN_DEAD ? SSL_get_cipher_name(c->ssl) : NULL;
+}
+
+/* The socket BIO of OpenSSL writes with write(2), which raises SIGPIPE on a closed peer;
+ * this one sends with MSG_NOSIGNAL (the library promises never to raise SIGPIPE). */
+static int bio_write(BIO *b, const char *data, int len)
+{
+    tdb_conn *c = BIO_get_data(b);
+    BIO_clear_retry_flags(b);
+    ssize_t n = send(c->fd, data, (size_t)len, MSG_NOSIGNAL);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        BIO_set_retry_write(b);
+    return (int)n;
+}
+
+static int bio_read(BIO *b, char *data, int len)
+{
+    tdb_conn *c = BIO_get_data(b);
+    BIO_clear_retry_flags(b);
+    ssize_t n = recv(c->fd, data, (size_t)len, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        BIO_set_retry_read(b);
+    return (int)n;
+}
+
+static long bio_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+    (void)b;
+    (void)num;
+    (void)ptr;
+    return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+/* A file the caller named must be readable, so its error says so rather than "PEM lib". */
+static int check_file(tdb_conn *c, const char *option, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return die(c, TDB_ETLS, "cannot read %s %s: %s", option, path, strerror(errno));
+    fclose(f);
+    return 0;
+}
+
+/* Builds the SSL_CTX and SSL object for c->sslmode (files are loaded here). */
+static int tls_setup(tdb_conn *c, const char *host)
+{
+    char why[256];
+    ERR_clear_error();
+    c->ssl_ctx = SSL_CTX_new(TLS_client_method());
+    if (!c->ssl_ctx)
+        return die(c, TDB_ETLS, "cannot create a TLS context: %s",
+                   ssl_reason(why, sizeof(why), "out of memory"));
+    SSL_CTX_set_min_proto_version(c->ssl_ctx, TLS1_2_VERSION);
+    SSL_CTX_set_mode(c->ssl_ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    bool verify = c->sslmode == TDB_SSL_VERIFY_CA || c->sslmode == TDB_SSL_VERIFY_FULL;
+    if (verify) {
+        if (c->sslrootcert) {
+            if (check_file(c, "sslrootcert", c->sslrootcert) != 0)
+                return TDB_ETLS;
+            if (SSL_CTX_load_verify_locations(c->ssl_ctx, c->sslrootcert, NULL) != 1)
+                return die(c, TDB_ETLS, "sslrootcert %s holds no usable PEM certificate (%s)",
+                           c->sslrootcert, ssl_reason(why, sizeof(why), "unknown error"));
+        } else if (SSL_CTX_set_default_verify_paths(c->ssl_ctx) != 1) {
+            return die(c, TDB_ETLS, "cannot load the system's CA certificates (%s)",
+                       ssl_reason(why, sizeof(why), "unknown error"));
+        }
+        SSL_CTX_set_verify(c->ssl_ctx, SSL_VERIFY_PEER, NULL);
+    }
+    if (c->sslcert) {
+        const char *key = c->sslkey ? c->sslkey : c->sslcert;
+        if (check_file(c, "sslcert", c->sslcert) != 0 || check_file(c, "sslkey", key) != 0)
+            return TDB_ETLS;
+        if (SSL_CTX_use_certificate_chain_file(c->ssl_ctx, c->sslcert) != 1)
+            return die(c, TDB_ETLS, "sslcert %s is not a usable PEM certificate (%s)", c->sslcert,
+                       ssl_reason(why, sizeof(why), "unknown error"));
+        if (SSL_CTX_use_PrivateKey_file(c->ssl_ctx, key, SSL_FILETYPE_PEM) != 1 ||
+            SSL_CTX_check_private_key(c->ssl_ctx) != 1)
+            return die(c, TDB_ETLS, "sslkey %s is not the PEM key of sslcert %s (%s)", key,
+                       c->sslcert, ssl_reason(why, sizeof(why), "unknown error"));
+    }
+    c->bio_method = BIO_meth_new(BIO_TYPE_SOURCE_SINK, "tcpduckdb socket");
+    c->ssl = SSL_new(c->ssl_ctx);
+    BIO *bio = c->bio_method ? BIO_new(c->bio_method) : NULL;
+    if (!c->bio_method || !c->ssl || !bio || !BIO_meth_set_write(c->bio_method, bio_write) ||
+        !BIO_meth_set_read(c->bio_method, bio_read) ||
+        !BIO_meth_set_ctrl(c->bio_method, bio_ctrl)) {
+        BIO_free(bio);
+        return die(c, TDB_ENOMEM, "out of memory");
+    }
+    BIO_set_data(bio, c);
+    BIO_set_init(bio, 1);
+    SSL_set_bio(c->ssl, bio, bio); /* the SSL object owns the BIO now */
+    SSL_set_connect_state(c->ssl);
+
+    unsigned char addr[sizeof(struct in6_addr)];
+    bool is_ip = inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1;
+    if (!is_ip && SSL_set_tlsext_host_name(c->ssl, host) != 1) /* SNI: names only (RFC 6066) */
+        return die(c, TDB_ETLS, "bad host name for TLS: %s", host);
+    if (c->sslmode == TDB_SSL_VERIFY_FULL) {
+        X509_VERIFY_PARAM *vp = SSL_get0_param(c->ssl);
+        X509_VERIFY_PARAM_set_hostflags(vp, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        int ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(vp, host)
+                       : X509_VERIFY_PARAM_set1_host(vp, host, 0);
+        if (ok != 1)
+            return die(c, TDB_ETLS, "cannot check the certificate against host %s", host);
+    }
+    return 0;
+}
+
+/* Runs the client side of the handshake; 0, or TDB_ETLS/TDB_ETIMEOUT with the reason. */
+static int tls_handshake(tdb_conn *c)
+{
+    for (;;) {
+        ERR_clear_error();
+        errno = 0;
+        int r = SSL_connect(c->ssl);
+        if (r == 1)
+            return 0;
+        int e = SSL_get_error(c->ssl, r);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+            int rc = wait_fd(c, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT);
+            if (rc != 0)
+                return rc;
+            continue;
+        }
+        long v = SSL_get_verify_result(c->ssl);
+        if (v != X509_V_OK && c->sslmode >= TDB_SSL_VERIFY_CA) {
+            ERR_clear_error();
+            return die(c, TDB_ETLS, "server certificate verification failed: %s",
+                       X509_verify_cert_error_string(v));
+        }
+        char why[256];
+        if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)
+            snprintf(why, sizeof(why), "%s",
+                     errno ? strerror(errno) : "the server closed the connection");
+        else
+            ssl_reason(why, sizeof(why), "protocol error");
+        return die(c, TDB_ETLS, "TLS handshake failed: %s", why);
+    }
+}
+
+/*
+ * Asks for TLS with `starttls` (docs/protocol.md, "TLS") and runs the handshake. With prefer,
+ * an error answer leaves the connection in plain text; other modes fail with TDB_ETLS.
+ */
+static int negotiate_tls(tdb_conn *c, const char *host)
+{
+    static const char request[] = "starttls\n";
+    int rc = send_all(c, request, sizeof(request) - 1);
+    if (rc != 0)
+        return rc;
+    Str line = {0};
+    char tail[2] = {0, 0};
+    bool over = false;
+    rc = read_line(c, &line, 4096, &over, tail);
+    if (rc != 0)
+        goto out;
+    if (strcmp(line.p, "success") == 0) {
+        /* The server must not have said more: those bytes would be plain text taken for
+         * part of the TLS session. */
+        if (c->rpos != c->rlen) {
+            rc = die(c, TDB_ETLS, "the server sent data after accepting starttls");
+            goto out;
+        }
+        rc = tls_setup(c, host);
+        if (rc == 0)
+            rc = tls_handshake(c);
+    } else if (strncmp(line.p, "Error: ", 7) == 0) {
+        if (c->sslmode != TDB_SSL_PREFER)
+            rc = die(c, TDB_ETLS, "the server does not offer TLS (sslmode=%s): %s",
+                     tdb_sslmode_name(c->sslmode), line.p + 7);
+    } else {
+        rc = die(c, TDB_EPROTO, "unexpected answer to starttls: %.100s", line.p);
+    }
+out:
+    str_free(&line);
+    return rc;
+}
+
 int tdb_connect(tdb_conn *c, const char *host, int port, int timeout_ms)
 {
     if (c->state != CONN_NEW)
@@ -568,6 +895,13 @@ int tdb_connect(tdb_conn *c, const char *host, int port, int timeout_ms)
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     c->fd = fd;
     c->state = CONN_READY;
+    if (c->sslmode != TDB_SSL_DISABLE) {
+        c->deadline_ms = deadline;
+        int rc = negotiate_tls(c, host);
+        c->deadline_ms = 0;
+        if (rc != 0)
+            return rc;
+    }
     set_error(c, TDB_OK, "%s", "");
     return TDB_OK;
 }

@@ -15,6 +15,11 @@
  * tdb_next_row, tdb_query_end); the streaming form holds one row at a time,
  * so a result larger than memory can be read with a bounded buffer.
  *
+ * TLS: by default (sslmode "prefer", as libpq) tdb_connect asks the server for TLS with
+ * `starttls` and goes on in plain text if the server does not offer it; tdb_set_tls() chooses
+ * another mode, a CA file and a client certificate (docs/protocol.md, "TLS"). The library
+ * links OpenSSL (-lssl -lcrypto).
+ *
  * Thread-safety: a connection and its results belong to one thread at a
  * time (use one connection per thread, or lock around every call). Distinct
  * connections are independent and may be used from different threads at once.
@@ -49,6 +54,7 @@ enum {
     TDB_ENULL = -8,    /* accessor: the value is NULL */
     TDB_ETYPE = -9,    /* accessor: the value has another type */
     TDB_ERANGE = -10,  /* accessor: the value does not fit the C type */
+    TDB_ETLS = -11,    /* TLS refused, failed or not verified (the reason in tdb_error()); dead */
 };
 
 typedef struct tdb_conn tdb_conn;
@@ -63,11 +69,53 @@ const char *tdb_strstatus(int status);
 tdb_conn *tdb_conn_new(void);
 
 /*
- * Connects to host:port (names resolved with getaddrinfo, every address tried in turn) within
- * timeout_ms milliseconds (0: the system's own connect timeout). Returns TDB_OK, TDB_ECONN or
- * TDB_ETIMEOUT. A handle connects once.
+ * Connects to host:port (names resolved with getaddrinfo, every address tried in turn) and
+ * negotiates TLS as tdb_set_tls() says (default: prefer), all within timeout_ms milliseconds
+ * (0: the system's own connect timeout, and no limit on the TLS handshake). Returns TDB_OK,
+ * TDB_ECONN, TDB_ETIMEOUT or TDB_ETLS. A handle connects once. `host` is also the name sent
+ * for SNI and checked by verify-full.
  */
 TDB_MUSTCHECK int tdb_connect(tdb_conn *conn, const char *host, int port, int timeout_ms);
+
+/* ---- TLS ------------------------------------------------------------------------------ */
+
+/* libpq's sslmode values. TDB_SSL_PREFER is 0, so a zeroed tdb_tls_options is the default. */
+typedef enum {
+    TDB_SSL_PREFER = 0,  /* try TLS, fall back to plain text if the server has none; no check */
+    TDB_SSL_DISABLE,     /* plain text only: starttls is never sent */
+    TDB_SSL_REQUIRE,     /* TLS or fail; the certificate is not checked */
+    TDB_SSL_VERIFY_CA,   /* TLS, and the certificate chain must verify against sslrootcert */
+    TDB_SSL_VERIFY_FULL, /* verify-ca, and the host name or IP address must match the certificate */
+} tdb_sslmode;
+
+typedef struct {
+    tdb_sslmode sslmode;
+    /* PEM file of trusted CA certificates for verify-ca/verify-full; NULL: the system's CAs. */
+    const char *sslrootcert;
+    /* Client certificate chain and its key (PEM) for servers that ask for one; NULL: none.
+     * sslkey NULL with sslcert set: the key is in the sslcert file. */
+    const char *sslcert;
+    const char *sslkey;
+} tdb_tls_options;
+
+/*
+ * Sets the TLS options of a handle before tdb_connect (TDB_EINVAL afterwards). The strings are
+ * copied. Files are read by tdb_connect, which fails with TDB_ETLS if one is unusable, if the
+ * mode needs TLS and the server does not offer it, or if verification fails: the message then
+ * names the reason ("certificate has expired", "hostname mismatch"). Never a silent fall-back
+ * to plain text except with TDB_SSL_PREFER when the server answers that it has no TLS.
+ */
+TDB_MUSTCHECK int tdb_set_tls(tdb_conn *conn, const tdb_tls_options *options);
+
+/* "disable", "prefer", "require", "verify-ca", "verify-full" to the mode: 0 or TDB_EINVAL. */
+TDB_MUSTCHECK int tdb_sslmode_parse(const char *name, tdb_sslmode *out_mode);
+/* The name of a mode ("prefer"); never NULL. */
+const char *tdb_sslmode_name(tdb_sslmode mode);
+
+/* The TLS version ("TLSv1.3") and cipher of a connection on TLS, or NULL when it is plain (or
+ * not connected). Borrowed until tdb_close. */
+const char *tdb_tls_version(const tdb_conn *conn);
+const char *tdb_tls_cipher(const tdb_conn *conn);
 
 /*
  * Limits every later wait for the server (sending a request, each read of its answer) to
@@ -89,8 +137,8 @@ const char *tdb_error(const tdb_conn *conn);
 /* True while the connection can be used (connected, not lost, not desynchronised). */
 bool tdb_is_connected(const tdb_conn *conn);
 
-/* Closes the connection (sending nothing) and frees the handle. Accepts NULL. End (or free)
- * every result of the connection first: a streamed result refers to it. */
+/* Closes the connection (sending nothing but TLS's close_notify) and frees the handle. Accepts
+ * NULL. End (or free) every result of the connection first: a streamed result refers to it. */
 void tdb_close(tdb_conn *conn);
 
 /* ---- commands ------------------------------------------------------------------------- */

@@ -201,11 +201,12 @@ static void test_connect_errors(const TestServer *s)
     tdb_close(c);
 
     /* A non-routable address: the connect timeout must hold (a sandbox's network may accept
-     * it, or refuse it; either way the call returns in time). */
+     * it, refuse it, or answer `starttls` with something that is not this protocol; either way
+     * the call returns in time). */
     c = tdb_conn_new();
     double t0 = now_s();
     int rc = tdb_connect(c, "10.255.255.1", 4000, 300);
-    CHECK(rc == TDB_ETIMEOUT || rc == TDB_ECONN || rc == TDB_OK);
+    CHECK(rc == TDB_ETIMEOUT || rc == TDB_ECONN || rc == TDB_OK || rc == TDB_EPROTO);
     CHECK(now_s() - t0 < 3.0);
     tdb_close(c);
     tdb_close(NULL);
@@ -216,8 +217,20 @@ static void test_connect_errors(const TestServer *s)
     socklen_t alen = sizeof(addr);
     CHECK(lfd >= 0 && bind(lfd, (struct sockaddr *)&addr, sizeof(addr)) == 0 &&
           listen(lfd, 4) == 0 && getsockname(lfd, (struct sockaddr *)&addr, &alen) == 0);
+    /* With the default sslmode (prefer), connecting waits for the answer to starttls: the
+     * connect timeout covers it. */
     c = tdb_conn_new();
+    t0 = now_s();
+    CHECK_RC(c, tdb_connect(c, "localhost", ntohs(addr.sin_port), 300), TDB_ETIMEOUT);
+    CHECK(now_s() - t0 < 3.0);
+    CHECK(!tdb_is_connected(c));
+    tdb_close(c);
+    /* Without TLS the connect succeeds, and the I/O timeout holds for requests. */
+    c = tdb_conn_new();
+    tdb_tls_options plain = {.sslmode = TDB_SSL_DISABLE};
+    CHECK_RC(c, tdb_set_tls(c, &plain), TDB_OK);
     CHECK_RC(c, tdb_connect(c, "localhost", ntohs(addr.sin_port), 2000), TDB_OK);
+    CHECK(tdb_tls_version(c) == NULL);
     tdb_set_timeout(c, 200);
     t0 = now_s();
     CHECK_RC(c, tdb_command(c, "login duck duck", NULL), TDB_ETIMEOUT);
@@ -226,6 +239,47 @@ static void test_connect_errors(const TestServer *s)
     CHECK_RC(c, tdb_command(c, "login duck duck", NULL), TDB_ECONN);
     tdb_close(c);
     close(lfd);
+}
+
+/* The test server runs with TLSMode=off (tests/e2e/test_tls.py covers the TLS modes,
+ * through the shell): prefer goes on in plain text, the other modes fail clearly. */
+static void test_tls_options(const TestServer *s)
+{
+    tdb_sslmode m = TDB_SSL_DISABLE;
+    CHECK_RC(NULL, tdb_sslmode_parse("verify-full", &m), TDB_OK);
+    CHECK(m == TDB_SSL_VERIFY_FULL);
+    CHECK_RC(NULL, tdb_sslmode_parse("prefer", &m), TDB_OK);
+    CHECK(m == TDB_SSL_PREFER);
+    CHECK_RC(NULL, tdb_sslmode_parse("verify_full", &m), TDB_EINVAL);
+    CHECK_RC(NULL, tdb_sslmode_parse(NULL, &m), TDB_EINVAL);
+    CHECK(strcmp(tdb_sslmode_name(TDB_SSL_VERIFY_CA), "verify-ca") == 0);
+
+    /* Default (prefer) against a server without TLS: plain, and nothing else changes. */
+    tdb_conn *c = open_conn(s, true);
+    CHECK(tdb_tls_version(c) == NULL && tdb_tls_cipher(c) == NULL);
+    char *answer = NULL;
+    CHECK_RC(c, tdb_command(c, "list databases", &answer), TDB_OK);
+    CHECK(answer && answer[0] == '[');
+    free(answer);
+    tdb_tls_options late = {.sslmode = TDB_SSL_REQUIRE};
+    CHECK_RC(c, tdb_set_tls(c, &late), TDB_EINVAL);
+    tdb_close(c);
+
+    for (int mode = TDB_SSL_REQUIRE; mode <= TDB_SSL_VERIFY_FULL; mode++) {
+        c = tdb_conn_new();
+        tdb_tls_options o = {.sslmode = (tdb_sslmode)mode};
+        CHECK_RC(c, tdb_set_tls(c, &o), TDB_OK);
+        CHECK_RC(c, tdb_connect(c, s->host, s->port, 5000), TDB_ETLS);
+        CHECK(strstr(tdb_error(c), "the server does not offer TLS") != NULL);
+        CHECK(strstr(tdb_error(c), "TLS is not enabled on this server") != NULL);
+        CHECK(!tdb_is_connected(c));
+        tdb_close(c);
+    }
+    c = tdb_conn_new();
+    tdb_tls_options bad = {.sslmode = (tdb_sslmode)42};
+    CHECK_RC(c, tdb_set_tls(c, &bad), TDB_EINVAL);
+    CHECK_RC(c, tdb_set_tls(c, NULL), TDB_EINVAL);
+    tdb_close(c);
 }
 
 static void test_login_and_commands(const TestServer *s)
@@ -630,6 +684,7 @@ int main(void)
         return 1;
     }
     test_connect_errors(&srv);
+    test_tls_options(&srv);
     test_login_and_commands(&srv);
     test_params(&srv);
     test_accessors(&srv);

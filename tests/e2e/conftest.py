@@ -28,7 +28,7 @@ SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime e
 SERVER_ENV = ("ServerPort", "ServerAddr", "DBdir", "ServerDbFile", "ENCRYPTION_KEY",
               "SuperPassword", "MaxConnections", "MaxRequestBytes", "IdleTimeout",
               "QueryWorkers", "PoolSize", "PoolWaitMs", "DuckdbThreads", "DuckdbMemoryLimit",
-              "LogLevel")
+              "LogLevel", "TLSMode", "TLSCertFile", "TLSKeyFile", "TLSCAFile", "TLSMinVersion")
 
 
 def clean_env(extra=None):
@@ -206,3 +206,13 @@ def wait_for(pred, timeout=10, step=0.05):
             return True
         time.sleep(step)
     return pred()
+
+
+@pytest.fixture(scope="session")
+def tls_certs():
+    """Throw-away certificates from tests/tls/make-certs.sh (ca, server, wronghost, expired,
+    client, other-ca, bad.pem): the directory path, valid for the whole test session."""
+    with tempfile.TemporaryDirectory(prefix="tcpduckdb-certs-") as d:
+        subprocess.run([os.path.join(ROOT, "tests", "tls", "make-certs.sh"), d], check=True,
+                       capture_output=True, timeout=120)
+        yield d
