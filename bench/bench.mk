@@ -14,7 +14,7 @@ BENCH_BIN := build/bench/tdb_bench build/bench/inproc_json build/bench/pg_drain
 
 build/bench/tdb_bench: bench/tdb_bench.c build/libtcpduckdb.a clients/c/tcpduckdb.h
 	@mkdir -p $(dir $@)
-	$(CC) -D_GNU_SOURCE -Iclients/c $(CFLAGS) -O2 -o $@ $< build/libtcpduckdb.a -lm
+	$(CC) -D_GNU_SOURCE -Iclients/c $(CFLAGS) -O2 -o $@ $< build/libtcpduckdb.a -lssl -lcrypto -lm
 
 build/bench/inproc_json: bench/inproc_json.c build/libtcpduckdb_server.a
 	@mkdir -p $(dir $@)

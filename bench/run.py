@@ -373,13 +373,14 @@ class Bench:
 
     # -- 1. small queries --
 
-    def small_tdb(self, mode, form, conns):
-        cmd = self.tdb_bench("load", "--port", self.tdb.port, "--database", "bench", "--conns",
+    def small_tdb(self, mode, form, conns, srv=None, tls=()):
+        srv = srv or self.tdb
+        cmd = self.tdb_bench("load", "--port", srv.port, "--database", "bench", "--conns",
                              conns, "--seconds", self.cfg["small_secs"], "--mode", mode, "--form",
-                             form)
-        st0, s0 = cpu_stat(), self.tdb.cpu()
+                             form, *tls)
+        st0, s0 = cpu_stat(), srv.cpu()
         out, _, ccpu = run(cmd, timeout=self.cfg["small_secs"] + 120)
-        s1, st1 = self.tdb.cpu(), cpu_stat()
+        s1, st1 = srv.cpu(), cpu_stat()
         r = json_line(out, cmd)
         q = r["ops"]
         vals = dict(qps=r["qps"], p50_ms=r["p50_ms"], p99_ms=r["p99_ms"],
@@ -447,16 +448,7 @@ class Bench:
         pg_bytes = sum(copy_line_bytes(i) for i in digit_ranges(n))
         for rep in range(cfg["large_reps"]):
             meta = dict(section="large", rows=n)
-            cmd = self.tdb_bench("large", "--port", self.tdb.port, "--database", "bench", "--sql",
-                                 tdb_sql, "--expect", n)
-            st0, s0 = cpu_stat(), self.tdb.cpu()
-            out, _, ccpu = run(cmd, timeout=600)
-            s1, st1 = self.tdb.cpu(), cpu_stat()
-            r = json_line(out, cmd)
-            self.figs.add("large.tdb", dict(meta, system="tcp-duckdb"), shlex.join(cmd),
-                          dict(rows_per_s=r["rows_per_s"], mb_per_s=r["mb_per_s"],
-                               seconds=r["seconds"], server_cpu_s=s1 - s0, client_cpu_s=ccpu),
-                          steal_pct(st0, st1))
+            self.large_tdb("large.tdb", dict(meta, system="tcp-duckdb"))
 
             cmd = ["/usr/bin/psql", "-X", "-h", "127.0.0.1", "-p", str(self.pg.port), "-U",
                    "postgres", "-d", "bench", "-c", pg_sql]
@@ -478,6 +470,44 @@ class Bench:
                           dict(rows_per_s=r["rows_per_s"], mb_per_s=r["mb_per_s"],
                                seconds=r["seconds"], cpu_s=r["cpu_s"]), steal_pct(st0, st1))
 
+    def large_tdb(self, fid, meta, srv=None, tls=()):
+        srv = srv or self.tdb
+        n = self.cfg["large_rows"]
+        cmd = self.tdb_bench("large", "--port", srv.port, "--database", "bench", "--sql",
+                             LARGE_TDB_SQL.format(n=n), "--expect", n, *tls)
+        st0, s0 = cpu_stat(), srv.cpu()
+        out, _, ccpu = run(cmd, timeout=600)
+        s1, st1 = srv.cpu(), cpu_stat()
+        r = json_line(out, cmd)
+        self.figs.add(fid, meta, shlex.join(cmd),
+                      dict(rows_per_s=r["rows_per_s"], mb_per_s=r["mb_per_s"],
+                           seconds=r["seconds"], server_cpu_s=s1 - s0, client_cpu_s=ccpu),
+                      steal_pct(st0, st1))
+
+    def conns_tdb(self, fid, meta, server_args=(), tls=()):
+        """Idle-connection memory and connect latency, on a fresh server each time: on a server
+        that already had many connections, malloc would reuse their freed memory and the RSS
+        would not show what a connection costs."""
+        cfg = self.cfg
+        self.nconns = getattr(self, "nconns", 0) + 1
+        srv = TdbServer(self.cleanup, self.tmp, "tdb-conns%d" % self.nconns, server_args).start()
+        a = srv.admin()
+        a.req("create database bench", ok="success")
+        a.close()
+        cmd = self.tdb_bench("conns", "--port", srv.port, "--database", "bench", "--pid",
+                             srv.proc.pid, "--n", cfg["idle_conns"], "--samples",
+                             cfg["connect_samples"], *tls)
+        st0 = cpu_stat()
+        out, _, _ = run(cmd, timeout=600)
+        st1 = cpu_stat()
+        r = json_line(out, cmd)
+        self.figs.add(fid, meta, shlex.join(cmd),
+                      {k: r[k] for k in ("per_conn_connected_kib", "per_conn_logged_in_kib",
+                                         "per_conn_in_db_kib", "connect_p50_ms",
+                                         "connect_p99_ms")}, steal_pct(st0, st1))
+        srv.stop()
+        shutil.rmtree(srv.dir, ignore_errors=True)
+
     # -- 3. connections --
 
     def connections(self):
@@ -485,18 +515,7 @@ class Bench:
         log("3. connections: %d idle, %d connect-to-first-result samples" %
             (cfg["idle_conns"], cfg["connect_samples"]))
         for rep in range(cfg["connect_reps"]):
-            cmd = self.tdb_bench("conns", "--port", self.tdb.port, "--database", "bench", "--pid",
-                                 self.tdb.proc.pid, "--n", cfg["idle_conns"], "--samples",
-                                 cfg["connect_samples"])
-            st0 = cpu_stat()
-            out, _, _ = run(cmd, timeout=600)
-            st1 = cpu_stat()
-            r = json_line(out, cmd)
-            self.figs.add("conns.tdb", dict(section="conns", system="tcp-duckdb"),
-                          shlex.join(cmd),
-                          {k: r[k] for k in ("per_conn_connected_kib", "per_conn_logged_in_kib",
-                                             "per_conn_in_db_kib", "connect_p50_ms",
-                                             "connect_p99_ms")}, steal_pct(st0, st1))
+            self.conns_tdb("conns.tdb", dict(section="conns", system="tcp-duckdb"))
             secs = max(1, cfg["small_secs"])
             cmd = self.pgbench_cmd("select1.sql", "simple", 1, secs, ["-C"])
             st0 = cpu_stat()
@@ -590,18 +609,43 @@ class Bench:
 
     def tls(self):
         """
-        Hook for the TLS rows (small queries and the large result over TLS beside plaintext).
-        They need the C library's TLS options (branch tls-server); until the library has them
-        this records that the rows are missing, and the report says so.
+        Plain TCP and TLS side by side on one server started with `--tls-mode optional` and the
+        test certificates of tests/tls/make-certs.sh: `SELECT 1` (literal) at 1 and 16
+        connections, the large result, and connections (memory, connect to first result).
+        Clients verify the server (verify-full against the test CA), as a careful user would.
         """
-        with open(os.path.join(ROOT, "clients", "c", "tcpduckdb.h")) as f:
-            has_tls = "tls" in f.read().lower()
-        if not has_tls:
-            self.notes.append("TLS rows: not measured, the C client library of this build has no "
-                              "TLS options yet (bench/run.py, Bench.tls).")
-            return
-        self.notes.append("TLS rows: the library has TLS options, but bench/run.py does not "
-                          "drive them yet (Bench.tls).")
+        cfg = self.cfg
+        log("6. TLS beside plain TCP")
+        certs = os.path.join(self.tmp, "certs")
+        p = subprocess.run([os.path.join(ROOT, "tests", "tls", "make-certs.sh"), certs],
+                           capture_output=True, timeout=120)
+        if p.returncode != 0:
+            raise BenchError("make-certs.sh failed:\n" + p.stderr.decode("utf-8", "replace"))
+        tls_args = ["--tls-mode", "optional", "--tls-cert-file",
+                    os.path.join(certs, "server.crt"), "--tls-key-file",
+                    os.path.join(certs, "server.key")]
+        srv = TdbServer(self.cleanup, self.tmp, "tdb-tls", tls_args).start()
+        a = srv.admin()
+        a.req("create database bench", ok="success")
+        a.close()
+        plain = ("--sslmode", "disable")
+        tls = ("--sslmode", "verify-full", "--sslrootcert", os.path.join(certs, "ca.crt"))
+        for rep in range(cfg["small_reps"]):
+            for conns in (1, 16):
+                for name, args in (("plain", plain), ("tls", tls)):
+                    cmd, v, st = self.small_tdb("select1", "literal", conns, srv, args)
+                    self.figs.add("tls.select1.c%d.%s" % (conns, name),
+                                  dict(section="tls", transport=name, conns=conns),
+                                  shlex.join(cmd), v, st)
+        for rep in range(cfg["large_reps"]):
+            for name, args in (("plain", plain), ("tls", tls)):
+                self.large_tdb("tls.large.%s" % name, dict(section="tls", transport=name), srv,
+                               args)
+        for rep in range(cfg["connect_reps"]):
+            for name, args in (("plain", plain), ("tls", tls)):
+                self.conns_tdb("tls.conns.%s" % name, dict(section="tls", transport=name),
+                               tls_args, args)
+        srv.stop()
 
     # -- all --
 
@@ -780,8 +824,8 @@ def report_md(b, meta, tgts):
     L.append("## 3. Connections\n")
     c = f.figs["conns.tdb"]
     cm = c["median"]
-    L.append("Server RSS (VmRSS) growth per connection with %d connections open, measured after "
-             "each step settles: just connected %.1f KiB, logged in %.1f KiB, connected to a "
+    L.append("Server RSS (VmRSS) growth per connection with %d connections open (a fresh server "
+             "each run), measured after each step settles: just connected %.1f KiB, logged in %.1f KiB, connected to a "
              "database (`connect bench`) %.1f KiB (runs %s).\n" % (
                  b.cfg["idle_conns"], cm["per_conn_connected_kib"], cm["per_conn_logged_in_kib"],
                  cm["per_conn_in_db_kib"], runs_note(c)))
@@ -824,8 +868,31 @@ def report_md(b, meta, tgts):
     L.append("")
 
     L.append("## 6. TLS\n")
-    for note in b.notes:
-        L.append("- " + note)
+    L.append("One TCP-DuckDB server with `--tls-mode optional` (test certificate, P-256); plain "
+             "clients use `--sslmode disable`, TLS clients `--sslmode verify-full` against the "
+             "test CA; the two alternate.\n")
+    L.append("| what | plain | TLS | TLS/plain | runs (plain, TLS) |")
+    L.append("|---|---:|---:|---:|---|")
+    rows = []
+    for conns in (1, 16):
+        rows.append(("`SELECT 1` literal, %d conns, q/s" % conns, "tls.select1.c%d" % conns, "qps",
+                     fk))
+        rows.append(("`SELECT 1` literal, %d conns, server CPU µs/q" % conns,
+                     "tls.select1.c%d" % conns, "server_cpu_us_per_q", lambda v: "%.0f" % v))
+    rows += [("large result, rows/s", "tls.large", "rows_per_s", fk),
+             ("large result, MB/s", "tls.large", "mb_per_s", lambda v: "%.0f" % v),
+             ("large result, server CPU s", "tls.large", "server_cpu_s", lambda v: "%.2f" % v),
+             ("large result, client CPU s", "tls.large", "client_cpu_s", lambda v: "%.2f" % v),
+             ("connect to first result, p50 ms", "tls.conns", "connect_p50_ms",
+              lambda v: "%.3f" % v),
+             ("idle connection in a database, KiB", "tls.conns", "per_conn_in_db_kib",
+              lambda v: "%.1f" % v)]
+    for label, base, key, fmt in rows:
+        pf, tf = f.figs[base + ".plain"], f.figs[base + ".tls"]
+        pv, tv = f.get(base + ".plain", key), f.get(base + ".tls", key)
+        L.append("| %s | %s | %s | %.2f | %s, %s |" % (label, fmt(pv), fmt(tv),
+                                                       tv / pv if pv else float("nan"),
+                                                       runs_note(pf), runs_note(tf)))
     L.append("")
 
     L.append("## Targets (issue 8)\n")
@@ -870,6 +937,9 @@ def main():
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
+    for name in ("latest.md", "latest.json"):  # no stale figures if this run fails
+        if os.path.exists(os.path.join(RESULTS, name)):
+            os.unlink(os.path.join(RESULTS, name))
     cleanup = Cleanup()
     tmp = tempfile.mkdtemp(prefix="tcpduckdb-bench-")
     cleanup.push(lambda: shutil.rmtree(tmp, ignore_errors=True))

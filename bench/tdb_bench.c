@@ -15,6 +15,9 @@
  *          them; then times --samples fresh connections from TCP connect to
  *          the first query result.
  *
+ * Connections are plain TCP unless --sslmode asks for TLS (the library's
+ * default, prefer, would first send `starttls` to every server).
+ *
  * Each subcommand prints one line of JSON with its figures on stdout and
  * exits 0, or prints why it failed on stderr and exits 1: bench/run.py
  * fails the run when a figure is missing.
@@ -53,14 +56,16 @@ typedef struct Options {
     const char *database;
     int conns;
     double seconds;
-    const char *mode; /* load: select1 | point */
-    const char *form; /* load: literal | params */
-    int churn;        /* load: databases to cycle over (0: no churn) */
-    const char *sql;  /* large */
-    long long expect; /* large: rows expected (-1: any) */
-    int n;            /* conns: idle connections */
-    int samples;      /* conns: connect-to-first-result samples */
-    int pid;          /* conns: the server's process id */
+    const char *mode;        /* load: select1 | point */
+    const char *form;        /* load: literal | params */
+    int churn;               /* load: databases to cycle over (0: no churn) */
+    const char *sql;         /* large */
+    long long expect;        /* large: rows expected (-1: any) */
+    int n;                   /* conns: idle connections */
+    int samples;             /* conns: connect-to-first-result samples */
+    int pid;                 /* conns: the server's process id */
+    tdb_sslmode sslmode;     /* TLS: disable (the default here: plain TCP) or require, ... */
+    const char *sslrootcert; /* TLS: CA file for verify-ca / verify-full */
 } Options;
 
 static Options opt = {
@@ -79,6 +84,8 @@ static Options opt = {
     .n = 1000,
     .samples = 200,
     .pid = 0,
+    .sslmode = TDB_SSL_DISABLE,
+    .sslrootcert = NULL,
 };
 
 static int64_t now_ns(void)
@@ -118,11 +125,13 @@ static tdb_conn *open_conn(const char *database, char *err, size_t errlen)
 {
     tdb_conn *c = tdb_conn_new();
     int rc;
+    tdb_tls_options tls = {.sslmode = opt.sslmode, .sslrootcert = opt.sslrootcert};
     if (!c) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    if ((rc = tdb_connect(c, opt.host, opt.port, 10000)) != TDB_OK ||
+    if ((rc = tdb_set_tls(c, &tls)) != TDB_OK ||
+        (rc = tdb_connect(c, opt.host, opt.port, 10000)) != TDB_OK ||
         (rc = tdb_login(c, opt.user, opt.password)) != TDB_OK ||
         (database && (rc = tdb_connect_database(c, database)) != TDB_OK)) {
         snprintf(err, errlen, "%s: %s", tdb_strstatus(rc), tdb_error(c));
@@ -493,8 +502,10 @@ static int cmd_conns(void)
     }
     long base = settled_rss();
     for (int i = 0; i < opt.n; i++) {
+        tdb_tls_options tls = {.sslmode = opt.sslmode, .sslrootcert = opt.sslrootcert};
         cs[i] = tdb_conn_new();
-        if (!cs[i] || (rc = tdb_connect(cs[i], opt.host, opt.port, 10000)) != TDB_OK) {
+        if (!cs[i] || (rc = tdb_set_tls(cs[i], &tls)) != TDB_OK ||
+            (rc = tdb_connect(cs[i], opt.host, opt.port, 10000)) != TDB_OK) {
             fprintf(stderr, "tdb_bench conns: connection %d: %s\n", i,
                     cs[i] ? tdb_error(cs[i]) : "out of memory");
             goto out;
@@ -571,7 +582,8 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: tdb_bench load|large|conns --port P [--host H] [--user U] [--password W]\n"
-            "         [--database D]\n"
+            "         [--database D] [--sslmode disable|prefer|require|verify-ca|verify-full]\n"
+            "         [--sslrootcert CA_FILE]   (default: --sslmode disable, plain TCP)\n"
             "  load:  --conns N --seconds S --mode select1|point --form literal|params\n"
             "         [--churn NDB]  (databases churn0..churnNDB-1)\n"
             "  large: --sql SQL [--expect ROWS]\n"
@@ -581,14 +593,15 @@ static void usage(void)
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"host", required_argument, NULL, 'h'},     {"port", required_argument, NULL, 'p'},
-        {"user", required_argument, NULL, 'u'},     {"password", required_argument, NULL, 'w'},
-        {"database", required_argument, NULL, 'd'}, {"conns", required_argument, NULL, 'c'},
-        {"seconds", required_argument, NULL, 'T'},  {"mode", required_argument, NULL, 'm'},
-        {"form", required_argument, NULL, 'f'},     {"churn", required_argument, NULL, 'C'},
-        {"sql", required_argument, NULL, 's'},      {"expect", required_argument, NULL, 'e'},
-        {"n", required_argument, NULL, 'n'},        {"samples", required_argument, NULL, 'S'},
-        {"pid", required_argument, NULL, 'P'},      {NULL, 0, NULL, 0},
+        {"host", required_argument, NULL, 'h'},        {"port", required_argument, NULL, 'p'},
+        {"user", required_argument, NULL, 'u'},        {"password", required_argument, NULL, 'w'},
+        {"database", required_argument, NULL, 'd'},    {"conns", required_argument, NULL, 'c'},
+        {"seconds", required_argument, NULL, 'T'},     {"mode", required_argument, NULL, 'm'},
+        {"form", required_argument, NULL, 'f'},        {"churn", required_argument, NULL, 'C'},
+        {"sql", required_argument, NULL, 's'},         {"expect", required_argument, NULL, 'e'},
+        {"n", required_argument, NULL, 'n'},           {"samples", required_argument, NULL, 'S'},
+        {"pid", required_argument, NULL, 'P'},         {"sslmode", required_argument, NULL, 'M'},
+        {"sslrootcert", required_argument, NULL, 'R'}, {NULL, 0, NULL, 0},
     };
     if (argc < 2) {
         usage();
@@ -643,6 +656,15 @@ int main(int argc, char **argv)
             break;
         case 'P':
             opt.pid = atoi(optarg);
+            break;
+        case 'M':
+            if (tdb_sslmode_parse(optarg, &opt.sslmode) != TDB_OK) {
+                usage();
+                return 2;
+            }
+            break;
+        case 'R':
+            opt.sslrootcert = optarg;
             break;
         default:
             usage();
