@@ -46,6 +46,10 @@ BUILD = os.path.join(ROOT, "build")
 BENCH_BIN = os.path.join(BUILD, "bench")
 SERVER_BIN = os.path.join(BUILD, "tcp-duckdb")
 PG_BIN = os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin")
+# PostgreSQL 15's own binaries, not Debian's /usr/bin wrappers (a Perl script whose start-up
+# would count as client CPU).
+PGBENCH = os.path.join(PG_BIN, "pgbench")
+PSQL = os.path.join(PG_BIN, "psql")
 RESULTS = os.path.join(ROOT, "bench", "results")
 STEAL_LIMIT = 5.0  # percent
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -318,7 +322,7 @@ class Postgres:
                         "stop"], capture_output=True, timeout=120, cwd=self.dir)
 
     def psql(self, sql, db="postgres"):
-        return self._pg(["/usr/bin/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", "-h",
+        return self._pg([PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", "-h",
                          self.dir, "-p", str(self.port), "-U", "postgres", "-d", db],
                         input=sql.encode("utf-8"))
 
@@ -388,7 +392,7 @@ class Bench:
         return cmd, vals, steal_pct(st0, st1)
 
     def pgbench_cmd(self, script, mode, conns, secs, extra=()):
-        return ["/usr/bin/pgbench", "-n", "-h", "127.0.0.1", "-p", str(self.pg.port), "-U",
+        return [PGBENCH, "-n", "-h", "127.0.0.1", "-p", str(self.pg.port), "-U",
                 "postgres", "-M", mode, "-f", os.path.join(self.scripts, script), "-c", str(conns),
                 "-j", str(min(conns, os.cpu_count() or 2)), "-T", str(secs)] + list(extra) + \
                ["bench"]
@@ -450,7 +454,7 @@ class Bench:
             meta = dict(section="large", rows=n)
             self.large_tdb("large.tdb", dict(meta, system="tcp-duckdb"))
 
-            cmd = ["/usr/bin/psql", "-X", "-h", "127.0.0.1", "-p", str(self.pg.port), "-U",
+            cmd = [PSQL, "-X", "-h", "127.0.0.1", "-p", str(self.pg.port), "-U",
                    "postgres", "-d", "bench", "-c", pg_sql]
             st0, s0 = cpu_stat(), self.pg.cpu()
             with open(os.devnull, "wb") as devnull:
@@ -928,13 +932,15 @@ def main():
     cfg = QUICK if quick else FULL
     for p in (SERVER_BIN, os.path.join(BENCH_BIN, "tdb_bench"),
               os.path.join(BENCH_BIN, "inproc_json"), os.path.join(BENCH_BIN, "pg_drain"),
-              "/usr/bin/pgbench", "/usr/bin/psql", os.path.join(PG_BIN, "initdb")):
+              PGBENCH, PSQL, os.path.join(PG_BIN, "initdb")):
         if not os.path.exists(p):
             raise SystemExit("bench: %s is missing: run `make bench`" % p)
 
     def on_signal(signum, frame):
         raise KeyboardInterrupt("signal %d" % signum)
 
+    # SIGINT too: a shell that starts the run in the background leaves it ignored.
+    signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
     for name in ("latest.md", "latest.json"):  # no stale figures if this run fails
