@@ -48,7 +48,10 @@ $(eval $(call variant,build/tsan,-O1 -fsanitize=thread,../..))
 # The C client library, the shell and the library's tests (clients/c).
 include clients/c/client.mk
 
-.PHONY: all build asan tsan drivers deps deps-test run test unit e2e fmt fmt-check clean
+# `make bench` and its programs.
+include bench/bench.mk
+
+.PHONY: all build asan tsan drivers deps deps-test run test unit e2e fmt fmt-check clean bench
 
 all: build
 

@@ -1,0 +1,34 @@
+# `make bench`: TCP-DuckDB and PostgreSQL 15 side by side (bench/README.md).
+# Included from the Makefile; uses its CC, CFLAGS, CPPFLAGS, LIBS and the
+# release build's libraries. The programs are built into build/bench/:
+#
+#   tdb_bench     the TCP-DuckDB client side (load, large, conns) on build/libtcpduckdb.a
+#   inproc_json   the in-process ceiling for large results, on build/libtcpduckdb_server.a
+#   pg_drain      a plain libpq program draining COPY ... TO STDOUT, the ceiling for `link`
+#
+# bench/run.py then starts the servers, runs everything and writes
+# bench/results/latest.md and latest.json. BENCH_QUICK=1 makes a short run
+# (a few minutes, smaller tables) for development.
+
+BENCH_BIN := build/bench/tdb_bench build/bench/inproc_json build/bench/pg_drain
+
+build/bench/tdb_bench: bench/tdb_bench.c build/libtcpduckdb.a clients/c/tcpduckdb.h
+	@mkdir -p $(dir $@)
+	$(CC) -D_GNU_SOURCE -Iclients/c $(CFLAGS) -O2 -o $@ $< build/libtcpduckdb.a -lssl -lcrypto -lm
+
+build/bench/inproc_json: bench/inproc_json.c build/libtcpduckdb_server.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -O2 -o $@ $< build/libtcpduckdb_server.a \
+	    -Wl,-rpath,'$$ORIGIN/../../$(DUCKDB)/lib' $(LIBS)
+
+build/bench/pg_drain: bench/pg_drain.c
+	@mkdir -p $(dir $@)
+	$(CC) -I/usr/include/postgresql $(CFLAGS) -O2 -o $@ $< -lpq
+
+.PHONY: bench bench-bin
+bench-bin: build $(BENCH_BIN)
+
+# setup.sh --test installs PostgreSQL 15 (initdb, pg_ctl, pgbench, psql) and Python 3.
+bench: deps-test
+	@$(MAKE) --no-print-directory bench-bin
+	/usr/bin/python3 bench/run.py $(if $(BENCH_QUICK),--quick)
