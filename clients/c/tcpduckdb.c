@@ -1327,24 +1327,37 @@ static int parse_literal(tdb_conn *c, const char *rest)
  * Appends a number (first byte consumed) to out; *out_int tells whether it is an integer.
  * limit bounds out->len as in parse_string (BIGNUM values can have any number of digits).
  */
+static bool number_byte(int b)
+{
+    return (b >= '0' && b <= '9') || b == '-' || b == '+' || b == '.' || b == 'e' || b == 'E';
+}
+
+/* Reads a JSON number whose first byte (already consumed) is `first`; copies
+ * it to out a run of the read buffer at a time, not byte by byte (large
+ * results are mostly numbers). */
 static int parse_number(tdb_conn *c, Str *out, int first, bool *out_int, size_t limit)
 {
     int rc = 0;
-    *out_int = true;
-    int b = first;
+    char ch = (char)first;
+    *out_int = first != '.' && first != 'e' && first != 'E';
+    if (str_put(out, &ch, 1) != 0)
+        return set_error(c, TDB_ENOMEM, "out of memory");
     for (;;) {
-        if (b == '.' || b == 'e' || b == 'E')
-            *out_int = false;
-        if (str_putc(out, (char)b) != 0)
-            return set_error(c, TDB_ENOMEM, "out of memory");
-        if (out->len > limit)
-            return TDB_ETOOBIG;
         if (c->rpos == c->rlen && (rc = fill(c)) != 0)
             return rc;
-        b = c->rbuf[c->rpos];
-        if (!((b >= '0' && b <= '9') || b == '-' || b == '+' || b == '.' || b == 'e' || b == 'E'))
+        const unsigned char *start = c->rbuf + c->rpos, *end = c->rbuf + c->rlen, *p = start;
+        while (p < end && number_byte(*p)) {
+            if (*p == '.' || *p == 'e' || *p == 'E')
+                *out_int = false;
+            p++;
+        }
+        if (p > start && str_put(out, start, (size_t)(p - start)) != 0)
+            return set_error(c, TDB_ENOMEM, "out of memory");
+        c->rpos += (size_t)(p - start);
+        if (out->len > limit)
+            return TDB_ETOOBIG;
+        if (p < end)
             return 0;
-        c->rpos++;
     }
 }
 
@@ -1859,6 +1872,17 @@ int tdb_result_int64(const tdb_result *res, size_t row, size_t col, int64_t *out
         return rc;
     if (cell->kind != TDB_VALUE_INT)
         return TDB_ETYPE;
+    /* Up to 18 digits cannot overflow: convert them here, a large part of
+     * reading a big result; longer ones (and anything odd) go to strtoll. */
+    const char *d = text + (text[0] == '-');
+    size_t nd = 0;
+    int64_t acc = 0;
+    while (nd < 18 && d[nd] >= '0' && d[nd] <= '9')
+        acc = acc * 10 + (d[nd++] - '0');
+    if (nd > 0 && d[nd] == '\0') {
+        *out_value = text[0] == '-' ? -acc : acc;
+        return 0;
+    }
     errno = 0;
     char *end = NULL;
     long long v = strtoll(text, &end, 10);

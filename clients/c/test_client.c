@@ -492,6 +492,29 @@ static void test_accessors(const TestServer *s)
         CHECK_RC(c, tdb_result_int64(r, 0, 10, &i), TDB_EINVAL);
     }
     tdb_result_free(r);
+    /* Integers at the edge of the fast path (18 digits) and past it. */
+    CHECK_RC(c,
+             tdb_query(c,
+                       "SELECT 999999999999999999 AS a, -999999999999999999 AS b, "
+                       "1000000000000000000 AS c, 9223372036854775807 AS d, "
+                       "-9223372036854775808 AS e, 0 AS f, -0 AS g",
+                       NULL, 0, &r),
+             TDB_OK);
+    if (r && tdb_result_nrows(r) == 1) {
+        static const int64_t want[] = {INT64_C(999999999999999999),
+                                       -INT64_C(999999999999999999),
+                                       INT64_C(1000000000000000000),
+                                       INT64_MAX,
+                                       INT64_MIN,
+                                       0,
+                                       0};
+        for (size_t col = 0; col < 7; col++) {
+            int64_t v = -1;
+            CHECK_RC(c, tdb_result_int64(r, 0, col, &v), TDB_OK);
+            CHECK(v == want[col]);
+        }
+    }
+    tdb_result_free(r);
     CHECK_RC(c, tdb_query(c, "SELECT * FROM range(0)", NULL, 0, &r), TDB_OK);
     CHECK(r && tdb_result_kind_of(r) == TDB_RESULT_ROWS && tdb_result_nrows(r) == 0 &&
           tdb_result_ncols(r) == 1);
