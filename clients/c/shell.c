@@ -469,7 +469,7 @@ static bool is_server_command(const char *line)
         return true;
     if (!strcmp(w[0], "query") && strchr(line, '{'))
         return true;
-    if (n >= 2 && (!strcmp(w[0], "link") || !strcmp(w[0], "migrate")))
+    if (n >= 2 && (!strcmp(w[0], "link") || !strcmp(w[0], "migrate") || !strcmp(w[0], "unlink")))
         return true;
     if (n >= 2 && !strcmp(w[0], "create") && (!strcmp(w[1], "database") || !strcmp(w[1], "user")))
         return true;
@@ -498,6 +498,8 @@ static void print_help(void)
          "  grant table DB TABLE USER PRIV...   PRIV: select insert update delete\n"
          "  revoke database DB USER / revoke table DB TABLE USER PRIV...\n"
          "  list users | list databases | list grants [USER]\n"
+         "  link DB \"CONNSTRING\" [SCHEMA]      copy a PostgreSQL schema (super user)\n"
+         "  migrate DB / unlink DB [force]      apply its changes / stop following it\n"
          "  start transaction (begin) / commit / rollback\n"
          "Anything else is SQL for the connected database, ended by ';'.\n"
          "\n"

@@ -76,6 +76,10 @@ def test_server_commands_need_no_semicolon(server, tmp_path):
     lines = out.splitlines()
     assert lines[:3] == ["success"] * 3
     assert json.loads(lines[3]) == [{"name": "a1", "access": None}]
+    # The PostgreSQL commands too: a line each, not joined to the next as SQL would be.
+    for cmd in ("migrate", "unlink"):
+        rc, out, err = run(server, tmp_path, "-c", "%s a1\nlist users" % cmd)
+        assert rc != 0 and "Error: Bad Request: database a1 is not linked to PostgreSQL" in err, err
 
 
 @pytest.mark.parametrize("mode,expected", [
