@@ -145,11 +145,27 @@ static PGresult *pg_query(Job *j, const char *sql, int nparams, const char *cons
     return r;
 }
 
+/* Runs one statement with parameters and returns the rows it returned
+ * (0 for a command), or -1 with the error in j->err. */
+static int pg_rows(Job *j, const char *sql, int nparams, const char *const *params)
+{
+    PGresult *r = pg_query(j, sql, nparams, params);
+    int n = r ? PQntuples(r) : -1;
+    PQclear(r);
+    return n;
+}
+
 static int pg_exec(Job *j, const char *sql)
 {
-    PGresult *r = pg_query(j, sql, 0, NULL);
-    PQclear(r);
-    return r ? 0 : -1;
+    return pg_rows(j, sql, 0, NULL) < 0 ? -1 : 0;
+}
+
+/* Ends the PostgreSQL transaction after a failure, if the connection still
+ * works (best effort: an error here changes nothing for the caller). */
+static void pg_rollback(Job *j)
+{
+    if (j->pg && PQstatus(j->pg) == CONNECTION_OK)
+        PQclear(PQexec(j->pg, "ROLLBACK"));
 }
 
 /* PostgreSQL's NOTICEs ("... does not exist, skipping") are not for our log. */
@@ -1128,7 +1144,7 @@ static int install_audit(Job *j, const char *schema, const Schema *sc, const cha
         buf_append_str(&sql, EVENT_TRIGGER_SQL);
     buf_append_str(&sql, "COMMIT;");
     if (pg_exec(j, buf_cstr(&sql)) != 0) {
-        (void)PQexec(j->pg, "ROLLBACK");
+        pg_rollback(j);
         goto out;
     }
     *out_event_trigger = super;
@@ -1200,7 +1216,7 @@ static void drop_consumer(Job *j, const char *consumer)
 {
     if (!j->pg || PQstatus(j->pg) != CONNECTION_OK)
         return;
-    PQclear(PQexec(j->pg, "ROLLBACK"));
+    pg_rollback(j);
     const char *params[] = {consumer};
     PQclear(PQexecParams(j->pg, "DELETE FROM tcpduckdb_audit.consumers WHERE consumer = $1", 1,
                          NULL, params, NULL, NULL, 0));
@@ -1768,14 +1784,12 @@ static void prune_log(Job *j, const char *name, const Link *lk, const char *now)
     PGresult *r = NULL;
     if (pg_exec(j, "BEGIN") != 0)
         goto out;
-    r = pg_query(
-        j,
-        "UPDATE tcpduckdb_audit.consumers SET position_xmin = pg_snapshot_xmin($2::pg_snapshot), "
-        "updated_at = clock_timestamp() WHERE consumer = $1",
-        2, params);
-    if (!r)
+    if (pg_rows(j,
+                "UPDATE tcpduckdb_audit.consumers SET position_xmin = "
+                "pg_snapshot_xmin($2::pg_snapshot), updated_at = clock_timestamp() "
+                "WHERE consumer = $1",
+                2, params) < 0)
         goto out;
-    PQclear(r);
     r = pg_query(j,
                  "DELETE FROM tcpduckdb_audit.log WHERE txid < (SELECT min(position_xmin) FROM "
                  "tcpduckdb_audit.consumers)",
@@ -1790,7 +1804,7 @@ out:
         log_warn("migrate of %s: changes applied, but the audit log was not pruned: %s", name,
                  j->err);
         j->err[0] = '\0';
-        PQclear(PQexec(j->pg, "ROLLBACK"));
+        pg_rollback(j);
     }
 }
 
@@ -1827,12 +1841,11 @@ void pglink_cmd_migrate(Session *s, const SessionEnv *env, const RequestWords *w
      * that did not finish here): the triggers may be gone, so the log can no
      * longer be trusted to hold every change. */
     const char *cparams[] = {lk.consumer};
-    r = pg_query(&j, "SELECT 1 FROM tcpduckdb_audit.consumers WHERE consumer = $1", 1, cparams);
-    if (!r)
+    int registered =
+        pg_rows(&j, "SELECT 1 FROM tcpduckdb_audit.consumers WHERE consumer = $1", 1, cparams);
+    if (registered < 0)
         goto out;
-    int registered = PQntuples(r);
-    PQclear(r);
-    if (!registered) {
+    if (registered == 0) {
         fail(&j,
              "Bad Request: the link of %s was removed in PostgreSQL (no audit consumer %s): "
              "unlink %s, then link a new database",
@@ -1922,27 +1935,21 @@ static int unlink_pg(Job *j, const Link *lk)
     int rc = -1;
     if (pg_exec(j, "BEGIN") != 0)
         goto out;
-    r = pg_query(j, "SELECT to_regclass('tcpduckdb_audit.consumers') IS NOT NULL", 0, NULL);
-    if (!r)
+    int have_audit =
+        pg_rows(j, "SELECT 1 WHERE to_regclass('tcpduckdb_audit.consumers') IS NOT NULL", 0, NULL);
+    if (have_audit < 0)
         goto out;
-    bool have_audit = PQgetvalue(r, 0, 0)[0] == 't';
-    PQclear(r);
-    r = NULL;
-    if (!have_audit) {
+    if (have_audit == 0) {
         rc = pg_exec(j, "COMMIT"); /* removed by hand already */
         goto out;
     }
-    if (!(r = pg_query(j, "DELETE FROM tcpduckdb_audit.consumers WHERE consumer = $1", 1,
-                       p_consumer)))
+    if (pg_rows(j, "DELETE FROM tcpduckdb_audit.consumers WHERE consumer = $1", 1, p_consumer) < 0)
         goto out;
-    PQclear(r);
-    if (!(r = pg_query(j, "SELECT 1 FROM tcpduckdb_audit.consumers WHERE schema_name = $1", 1,
-                       p_schema)))
+    int schema_followed =
+        pg_rows(j, "SELECT 1 FROM tcpduckdb_audit.consumers WHERE schema_name = $1", 1, p_schema);
+    if (schema_followed < 0)
         goto out;
-    bool schema_followed = PQntuples(r) > 0;
-    PQclear(r);
-    r = NULL;
-    if (!schema_followed) {
+    if (schema_followed == 0) {
         r = pg_query(j,
                      "SELECT DISTINCT format('%I.%I', n.nspname, c.relname) FROM pg_trigger t "
                      "JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = "
@@ -1960,32 +1967,23 @@ static int unlink_pg(Job *j, const Link *lk)
             if (pg_exec(j, buf_cstr(&sql)) != 0)
                 goto out;
         }
-        PQclear(r);
-        r = NULL;
-        if (!(r = pg_query(j, "DELETE FROM tcpduckdb_audit.linked_schemas WHERE schema_name = $1",
-                           1, p_schema)))
+        if (pg_rows(j, "DELETE FROM tcpduckdb_audit.linked_schemas WHERE schema_name = $1", 1,
+                    p_schema) < 0 ||
+            pg_rows(j, "DELETE FROM tcpduckdb_audit.log WHERE schema_name = $1", 1, p_schema) < 0)
             goto out;
-        PQclear(r);
-        if (!(r = pg_query(j, "DELETE FROM tcpduckdb_audit.log WHERE schema_name = $1", 1,
-                           p_schema)))
-            goto out;
-        PQclear(r);
-        r = NULL;
     }
-    if (!(r = pg_query(j, "SELECT 1 FROM tcpduckdb_audit.linked_schemas", 0, NULL)))
+    int any_followed = pg_rows(j, "SELECT 1 FROM tcpduckdb_audit.linked_schemas", 0, NULL);
+    if (any_followed < 0)
         goto out;
-    bool any_followed = PQntuples(r) > 0;
-    PQclear(r);
-    r = NULL;
-    if (!any_followed && pg_exec(j, "DROP EVENT TRIGGER IF EXISTS tcpduckdb_audit_create;"
-                                    "DROP SCHEMA tcpduckdb_audit CASCADE") != 0)
+    if (any_followed == 0 && pg_exec(j, "DROP EVENT TRIGGER IF EXISTS tcpduckdb_audit_create;"
+                                        "DROP SCHEMA tcpduckdb_audit CASCADE") != 0)
         goto out;
     rc = pg_exec(j, "COMMIT");
 out:
     PQclear(r);
     buf_free(&sql);
-    if (rc != 0 && j->pg && PQstatus(j->pg) == CONNECTION_OK)
-        PQclear(PQexec(j->pg, "ROLLBACK"));
+    if (rc != 0)
+        pg_rollback(j);
     return rc;
 }
 
