@@ -2,15 +2,26 @@
  * server: I/O thread, worker threads and the hand-over between them.
  * See server.h for the model; docs/architecture.md has the picture.
  *
- * Ownership of a Session moves between threads only through two queues:
- * the job queue (I/O thread -> workers) and the return queue (workers ->
- * I/O thread, which an eventfd wakes). `busy` is written by the I/O thread
- * only: set when it queues a session, cleared when it takes one back. The
- * list of all sessions (for idle scans, shutdown and the connection count)
- * is guarded by `sessions_lock`; a worker removes a session it closes.
- * Client sockets are registered with EPOLLONESHOT, so an event for a
- * session is delivered once and the socket is re-armed only when the
- * session is back with the I/O thread.
+ * Threads. The I/O thread accepts connections, reads signals and enforces
+ * deadlines; it never reads a client socket. Client sockets live in a
+ * second epoll set, `sess_epoll_fd`, registered with EPOLLONESHOT, on which
+ * every worker waits: the worker that takes a socket's event owns the
+ * session (reads, frames and runs its requests, writes the answers, steps a
+ * TLS handshake) until it re-arms the socket (release()) or closes the
+ * session. A request therefore costs one thread wake-up in the server, the
+ * worker's, rather than one for an I/O thread that frames it and another
+ * for the worker that runs it.
+ *
+ * `busy` says a worker owns the session. It is read and written only under
+ * `sessions_lock`, which also guards the list of all sessions (for idle
+ * scans, shutdown and the connection count). The I/O thread never hands a
+ * session to a worker: to close an idle one (IdleTimeout, a stalled
+ * handshake, shutdown) it marks it `expired` under the lock and shuts the
+ * socket's read side, which makes epoll report the socket; the worker that
+ * takes the event sees the mark and closes the session. A session whose
+ * requests are already buffered but which has had its turn goes to the job
+ * queue, which workers check before waiting on epoll; it is pushed only by
+ * a worker, which then pops, so the queue never waits for a wake-up.
  *
  * `sessions_active` mirrors the session count for readers outside this
  * module (server_sessions_active()); it is changed together with
@@ -70,23 +81,21 @@ typedef struct Server {
     const SessionEnv *env;
     TlsServer *tls; /* NULL when TLSMode=off */
     int listen_fd;
-    int epoll_fd;
-    int wake_fd;   /* eventfd: the return queue has sessions, or a session closed */
-    int signal_fd; /* SIGINT, SIGTERM */
-    int spare_fd;  /* reserved descriptor, released to shed a connection at EMFILE */
+    int epoll_fd;      /* I/O thread: listening socket, signals, wake_fd */
+    int sess_epoll_fd; /* workers: client sockets (EPOLLONESHOT) and stop_fd */
+    int wake_fd;       /* eventfd: during shutdown, the last session closed */
+    int stop_fd;       /* eventfd, level-triggered: workers must exit */
+    int signal_fd;     /* SIGINT, SIGTERM */
+    int spare_fd;      /* reserved descriptor, released to shed a connection at EMFILE */
     atomic_bool stopping;
 
     pthread_mutex_t sessions_lock; /* guards the session list and count */
     Session *sessions;
     int session_count;
 
-    pthread_mutex_t jobs_lock; /* guards jobs_head/tail and workers_stop */
-    pthread_cond_t jobs_ready;
+    pthread_mutex_t jobs_lock; /* guards jobs_head/tail */
     Session *jobs_head, *jobs_tail;
-    bool workers_stop;
-
-    pthread_mutex_t returns_lock; /* guards returns */
-    Session *returns;
+    atomic_int job_count; /* lets an idle worker skip the lock */
 
     pthread_t *workers;
     int worker_count;
@@ -100,7 +109,7 @@ int server_sessions_active(void)
 }
 
 /* Tags for epoll data that are not sessions. */
-static char tag_listen, tag_wake, tag_signal;
+static char tag_listen, tag_wake, tag_signal, tag_stop;
 
 static int64_t now_ms(void)
 {
@@ -175,8 +184,9 @@ static int flush_session(void *ctx, Buf *out)
     return rc;
 }
 
-/* ---- queues ----------------------------------------------------------- */
+/* ---- job queue ------------------------------------------------------ */
 
+/* Queues a session the calling worker owns; the caller pops next. */
 static void push_job(Server *srv, Session *s)
 {
     s->next_job = NULL;
@@ -186,32 +196,25 @@ static void push_job(Server *srv, Session *s)
     else
         srv->jobs_head = s;
     srv->jobs_tail = s;
-    pthread_cond_signal(&srv->jobs_ready);
+    atomic_fetch_add(&srv->job_count, 1);
     pthread_mutex_unlock(&srv->jobs_lock);
 }
 
+/* The oldest queued session, or NULL; never waits. */
 static Session *pop_job(Server *srv)
 {
+    if (atomic_load(&srv->job_count) == 0)
+        return NULL;
     pthread_mutex_lock(&srv->jobs_lock);
-    while (!srv->jobs_head && !srv->workers_stop)
-        pthread_cond_wait(&srv->jobs_ready, &srv->jobs_lock);
     Session *s = srv->jobs_head;
     if (s) {
         srv->jobs_head = s->next_job;
         if (!srv->jobs_head)
             srv->jobs_tail = NULL;
+        atomic_fetch_sub(&srv->job_count, 1);
     }
     pthread_mutex_unlock(&srv->jobs_lock);
     return s;
-}
-
-static void push_return(Server *srv, Session *s)
-{
-    pthread_mutex_lock(&srv->returns_lock);
-    s->next_job = srv->returns;
-    srv->returns = s;
-    pthread_mutex_unlock(&srv->returns_lock);
-    wake_io(srv);
 }
 
 /* ---- workers ---------------------------------------------------------- */
@@ -270,15 +273,69 @@ static ssize_t send_now(Session *s, const char *data, size_t len)
 }
 
 /*
- * Hands the session back to the I/O thread to wait until its socket takes
- * the answers in `unsent`. Its requests are not read meanwhile, so a client
- * that does not read its answers is held back without holding a worker.
+ * The events a session waits for: its socket readable, or writable for
+ * answers it has parked. A TLS session waits for what OpenSSL asked for
+ * while handshaking or flushing, and while reading also for writability
+ * if the last read needed to write.
+ */
+static uint32_t wait_events(const Session *s)
+{
+    if (!s->tls)
+        return s->want_write ? EPOLLOUT : EPOLLIN | EPOLLRDHUP;
+    uint32_t tls = tls_wait_events(s->tls) == POLLOUT ? EPOLLOUT : EPOLLIN | EPOLLRDHUP;
+    if (s->want_write || s->tls_handshaking)
+        return tls;
+    return EPOLLIN | EPOLLRDHUP | (tls & EPOLLOUT);
+}
+
+static void arm(Server *srv, Session *s, int op)
+{
+    struct epoll_event ev = {.events = wait_events(s) | EPOLLONESHOT, .data.ptr = s};
+    if (epoll_ctl(srv->sess_epoll_fd, op, s->fd, &ev) != 0)
+        log_error("epoll_ctl: %s", strerror(errno));
+}
+
+/*
+ * Gives up the calling worker's ownership of `s`: re-arms its socket, so
+ * the next event hands it to whichever worker takes it. `busy` is cleared
+ * under the lock before the socket is armed, so scan_idle() and
+ * begin_shutdown() see either a session a worker owns or one they may
+ * expire; an expiry between the unlock and the arm is safe, since it only
+ * marks the session and shuts the socket's read side, which the arm then
+ * reports. The caller must not touch `s` afterwards. Decrypted bytes
+ * OpenSSL holds are invisible to epoll, so such a session stays owned and
+ * goes to the job queue instead.
+ */
+static void release(Server *srv, Session *s)
+{
+    if (s->tls && !s->tls_handshaking && !s->want_write && tls_pending(s->tls)) {
+        push_job(srv, s);
+        return;
+    }
+    pthread_mutex_lock(&srv->sessions_lock);
+    bool stopping = atomic_load(&srv->stopping);
+    if (!stopping) {
+        if (!s->tls_handshaking) /* the handshake deadline runs from starttls */
+            s->last_active_ms = now_ms();
+        s->busy = false;
+    }
+    pthread_mutex_unlock(&srv->sessions_lock);
+    if (stopping) {
+        close_session(srv, s, s->tls_handshaking ? NULL : "Server Shutting Down");
+        return;
+    }
+    arm(srv, s, EPOLL_CTL_MOD);
+}
+
+/*
+ * Waits, without a worker, until the socket takes the answers in `unsent`.
+ * The session's requests are not read meanwhile, so a client that does not
+ * read its answers is held back without holding a worker.
  */
 static void park_for_write(Server *srv, Session *s)
 {
     s->want_write = true;
-    s->last_active_ms = now_ms();
-    push_return(srv, s);
+    release(srv, s);
 }
 
 /* ---- starttls --------------------------------------------------------- */
@@ -348,15 +405,15 @@ static void start_tls(Server *srv, Session *s)
     s->tls_handshaking = true;
     s->pending = REQUEST_NONE;
     s->last_active_ms = now_ms(); /* the handshake deadline counts from here */
-    push_return(srv, s);
+    release(srv, s);
 }
 
 /* Runs the session's pending request and any others already buffered. */
 static void run_session(Server *srv, Session *s, Buf *out)
 {
     const SessionEnv *env = srv->env;
-    if (s->close_reason || (s->pending == REQUEST_NONE && s->eof && s->unsent.len == 0)) {
-        close_session(srv, s, s->close_reason);
+    if (s->pending == REQUEST_NONE && s->eof && s->unsent.len == 0) {
+        close_session(srv, s, NULL);
         return;
     }
     if (s->unsent.len > 0) {
@@ -439,71 +496,16 @@ static void run_session(Server *srv, Session *s, Buf *out)
         close_session(srv, s, NULL);
         return;
     }
-    s->last_active_ms = now_ms();
-    push_return(srv, s);
-}
-
-static void *worker_main(void *arg)
-{
-    Server *srv = arg;
-    Buf out = BUF_INIT;
-    Session *s;
-    while ((s = pop_job(srv)) != NULL)
-        run_session(srv, s, &out);
-    buf_free(&out);
-    return NULL;
-}
-
-/* ---- I/O thread ------------------------------------------------------- */
-
-/*
- * The events a session waits for: its socket readable, or writable for
- * answers it has parked. A TLS session waits for what OpenSSL asked for
- * while handshaking or flushing, and while reading also for writability
- * if the last read needed to write.
- */
-static uint32_t wait_events(const Session *s)
-{
-    if (!s->tls)
-        return s->want_write ? EPOLLOUT : EPOLLIN | EPOLLRDHUP;
-    uint32_t tls = tls_wait_events(s->tls) == POLLOUT ? EPOLLOUT : EPOLLIN | EPOLLRDHUP;
-    if (s->want_write || s->tls_handshaking)
-        return tls;
-    return EPOLLIN | EPOLLRDHUP | (tls & EPOLLOUT);
-}
-
-static void arm(Server *srv, Session *s, int op)
-{
-    uint32_t what = wait_events(s);
-    struct epoll_event ev = {.events = what | EPOLLONESHOT, .data.ptr = s};
-    if (epoll_ctl(srv->epoll_fd, op, s->fd, &ev) != 0)
-        log_error("epoll_ctl: %s", strerror(errno));
-}
-
-/* Hands an idle session to the workers to be closed with `reason`. */
-static void dispatch_close(Server *srv, Session *s, const char *reason)
-{
-    epoll_ctl(srv->epoll_fd, EPOLL_CTL_DEL, s->fd, NULL);
-    s->close_reason = reason;
-    s->busy = true;
-    push_job(srv, s);
-}
-
-/* Hands an idle session to the workers to be closed without a word. */
-static void dispatch_drop(Server *srv, Session *s)
-{
-    s->eof = true;
-    s->pending = REQUEST_NONE;
-    dispatch_close(srv, s, NULL);
+    release(srv, s);
 }
 
 /*
- * Reads what the socket has (up to a budget) and hands the session to the
- * workers if a request is complete. Decrypted bytes that OpenSSL holds are
- * invisible to epoll, so a TLS session is read until they are drained,
- * even past the budget (they are at most one record).
+ * Reads what the socket has (up to a budget) and frames the next request
+ * into `pending`. Decrypted bytes that OpenSSL holds are invisible to
+ * epoll, so a TLS session is read until they are drained, even past the
+ * budget (they are at most one record).
  */
-static void on_readable(Server *srv, Session *s)
+static void read_requests(Server *srv, Session *s)
 {
     size_t budget = READ_BUDGET;
     size_t max = (size_t)srv->env->cfg->max_request_bytes;
@@ -513,7 +515,6 @@ static void on_readable(Server *srv, Session *s)
         if (r > 0) {
             request_commit(&s->reader, (size_t)r);
             budget -= (size_t)r < budget ? (size_t)r : budget;
-            s->last_active_ms = now_ms();
             continue;
         }
         if (r < 0 && errno == EINTR)
@@ -524,34 +525,106 @@ static void on_readable(Server *srv, Session *s)
         break;
     }
     s->pending = request_next(&s->reader, max, &s->pending_text, &s->pending_len);
-    if (s->pending != REQUEST_NONE || s->eof) {
-        s->busy = true;
-        push_job(srv, s);
-        return;
-    }
-    arm(srv, s, EPOLL_CTL_MOD);
 }
 
-/* One non-blocking step of a session's TLS handshake. I/O thread. */
-static void on_handshake(Server *srv, Session *s)
+/* One non-blocking step of the TLS handshake; true when it is complete. */
+static bool step_handshake(Server *srv, Session *s)
 {
     char why[256] = "";
     switch (tls_handshake(s->tls, why, sizeof(why))) {
     case TLS_AGAIN:
-        arm(srv, s, EPOLL_CTL_MOD);
-        return;
+        release(srv, s);
+        return false;
     case TLS_FAILED:
         log_info("TLS handshake failed: %s", why);
-        dispatch_drop(srv, s);
-        return;
+        close_session(srv, s, NULL);
+        return false;
     case TLS_DONE:
-        s->tls_handshaking = false;
-        s->last_active_ms = now_ms();
-        tls_describe(s->tls, why, sizeof(why));
-        log_debug("TLS connection: %s", why);
-        on_readable(srv, s); /* the first record may already be buffered */
+        break;
+    }
+    s->tls_handshaking = false;
+    tls_describe(s->tls, why, sizeof(why));
+    log_debug("TLS connection: %s", why);
+    return true;
+}
+
+/*
+ * Serves a session the calling worker owns, whatever it was waiting for:
+ * a handshake step, a socket that takes parked answers, requests to read,
+ * or requests already framed (a session back from the job queue).
+ */
+static void serve(Server *srv, Session *s, Buf *out)
+{
+    if (s->tls_handshaking) {
+        if (!step_handshake(srv, s))
+            return;
+        /* the first record may already be buffered: read it */
+    } else if (s->want_write) {
+        s->want_write = false;
+        run_session(srv, s, out);
         return;
     }
+    if (s->pending == REQUEST_NONE)
+        read_requests(srv, s);
+    if (s->pending != REQUEST_NONE || s->eof)
+        run_session(srv, s, out);
+    else
+        release(srv, s);
+}
+
+/* Takes ownership of a session whose socket event this worker received. */
+static void on_event(Server *srv, Session *s, Buf *out)
+{
+    pthread_mutex_lock(&srv->sessions_lock);
+    s->busy = true;
+    bool expired = s->expired;
+    pthread_mutex_unlock(&srv->sessions_lock);
+    if (expired) {
+        close_session(srv, s, s->close_reason);
+        return;
+    }
+    serve(srv, s, out);
+}
+
+static void *worker_main(void *arg)
+{
+    Server *srv = arg;
+    Buf out = BUF_INIT;
+    for (;;) {
+        Session *s = pop_job(srv);
+        if (s) {
+            serve(srv, s, &out);
+            continue;
+        }
+        struct epoll_event ev;
+        int n = epoll_wait(srv->sess_epoll_fd, &ev, 1, -1);
+        if (n < 0 && errno != EINTR) {
+            log_error("epoll_wait: %s", strerror(errno));
+            break;
+        }
+        if (n <= 0)
+            continue;
+        if (ev.data.ptr == &tag_stop)
+            break;
+        on_event(srv, ev.data.ptr, &out);
+    }
+    buf_free(&out);
+    return NULL;
+}
+
+/* ---- I/O thread ------------------------------------------------------- */
+
+/*
+ * Has an idle session closed by the next worker that takes its socket's
+ * event, with `reason` (NULL: without a word). Shutting the read side makes
+ * epoll report the socket now, armed or not yet re-armed. The session must
+ * not be busy; the caller holds `sessions_lock`, so it cannot be freed.
+ */
+static void expire(Session *s, const char *reason)
+{
+    s->expired = true;
+    s->close_reason = reason;
+    shutdown(s->fd, SHUT_RD);
 }
 
 static void on_accept(Server *srv)
@@ -602,33 +675,6 @@ static void on_accept(Server *srv)
     }
 }
 
-static void on_wake(Server *srv)
-{
-    uint64_t n;
-    ssize_t r = read(srv->wake_fd, &n, sizeof(n));
-    (void)r;
-    pthread_mutex_lock(&srv->returns_lock);
-    Session *list = srv->returns;
-    srv->returns = NULL;
-    pthread_mutex_unlock(&srv->returns_lock);
-    while (list) {
-        Session *s = list;
-        list = s->next_job;
-        s->busy = false;
-        if (atomic_load(&srv->stopping)) {
-            s->close_reason = "Server Shutting Down";
-            s->busy = true;
-            push_job(srv, s);
-            continue;
-        }
-        if (s->tls && !s->tls_handshaking && !s->want_write && tls_pending(s->tls)) {
-            on_readable(srv, s); /* buffered in OpenSSL: epoll would not say */
-            continue;
-        }
-        arm(srv, s, EPOLL_CTL_MOD);
-    }
-}
-
 /* Closes idle sessions (IdleTimeout) and stalled TLS handshakes. */
 static void scan_idle(Server *srv)
 {
@@ -638,13 +684,13 @@ static void scan_idle(Server *srv)
     int64_t handshake_cutoff = now - HANDSHAKE_TIMEOUT_MS;
     pthread_mutex_lock(&srv->sessions_lock);
     for (Session *s = srv->sessions; s; s = s->next) {
-        if (s->busy)
+        if (s->busy || s->expired)
             continue;
         if (s->tls_handshaking && s->last_active_ms < handshake_cutoff) {
             log_info("TLS handshake timed out after %d s", HANDSHAKE_TIMEOUT_MS / 1000);
-            dispatch_drop(srv, s);
+            expire(s, NULL);
         } else if (timeout > 0 && s->last_active_ms < cutoff) {
-            dispatch_close(srv, s, "Idle Timeout");
+            expire(s, "Idle Timeout");
         }
     }
     pthread_mutex_unlock(&srv->sessions_lock);
@@ -660,9 +706,9 @@ static void begin_shutdown(Server *srv)
     pthread_mutex_lock(&srv->sessions_lock);
     for (Session *s = srv->sessions; s; s = s->next) {
         if (s->busy)
-            session_interrupt(s);
-        else
-            dispatch_close(srv, s, "Server Shutting Down");
+            session_interrupt(s); /* its worker closes it after the query */
+        else if (!s->expired)
+            expire(s, s->tls_handshaking ? NULL : "Server Shutting Down");
     }
     pthread_mutex_unlock(&srv->sessions_lock);
 }
@@ -686,30 +732,19 @@ static void io_loop(Server *srv)
         }
         for (int i = 0; i < n; i++) {
             void *tag = events[i].data.ptr;
-            if (tag == &tag_listen)
+            if (tag == &tag_listen) {
                 on_accept(srv);
-            else if (tag == &tag_wake)
-                on_wake(srv);
-            else if (tag == &tag_signal) {
+            } else if (tag == &tag_wake) {
+                uint64_t count;
+                ssize_t r = read(srv->wake_fd, &count, sizeof(count));
+                (void)r;
+            } else if (tag == &tag_signal) {
                 struct signalfd_siginfo si;
                 ssize_t r = read(srv->signal_fd, &si, sizeof(si));
                 (void)r;
                 if (!atomic_load(&srv->stopping))
                     begin_shutdown(srv);
-                /* The rest of this batch may name sessions that
-                 * begin_shutdown just handed to the workers. */
-                break;
-            } else if (atomic_load(&srv->stopping)) {
-                continue; /* every idle session was handed over to be closed */
-            } else if (((Session *)tag)->tls_handshaking) {
-                on_handshake(srv, tag);
-            } else if (((Session *)tag)->want_write) {
-                Session *s = tag;
-                s->want_write = false;
-                s->busy = true;
-                push_job(srv, s);
-            } else {
-                on_readable(srv, tag);
+                break; /* the listening socket may be closed now */
             }
         }
         int64_t now = now_ms();
@@ -763,22 +798,30 @@ static void log_listening(int fd)
     log_info("listening to %s:%s", host, serv);
 }
 
-static void add_fd(Server *srv, int fd, void *tag)
+/* Level-triggered, so stop_fd, never read, wakes every worker in turn. */
+static void add_fd(int epoll_fd, int fd, void *tag)
 {
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = tag};
-    epoll_ctl(srv->epoll_fd, EPOLL_CTL_ADD, fd, &ev);
+    epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev);
 }
 
 int server_run(const SessionEnv *env, TlsServer *tls, char *err, size_t errlen)
 {
     Server srv = {
-        .env = env, .tls = tls, .listen_fd = -1, .epoll_fd = -1, .wake_fd = -1, .signal_fd = -1};
+        .env = env,
+        .tls = tls,
+        .listen_fd = -1,
+        .epoll_fd = -1,
+        .sess_epoll_fd = -1,
+        .wake_fd = -1,
+        .stop_fd = -1,
+        .signal_fd = -1,
+    };
     int rc = -1;
     atomic_init(&srv.stopping, false);
     pthread_mutex_init(&srv.sessions_lock, NULL);
     pthread_mutex_init(&srv.jobs_lock, NULL);
-    pthread_cond_init(&srv.jobs_ready, NULL);
-    pthread_mutex_init(&srv.returns_lock, NULL);
+    atomic_init(&srv.job_count, 0);
 
     /* Block the signals in every thread (DuckDB's included, which inherit
      * the mask); they are read from a signalfd by the I/O thread. */
@@ -793,16 +836,20 @@ int server_run(const SessionEnv *env, TlsServer *tls, char *err, size_t errlen)
     if (srv.listen_fd < 0)
         goto out;
     srv.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+    srv.sess_epoll_fd = epoll_create1(EPOLL_CLOEXEC);
     srv.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    srv.stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     srv.signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
     srv.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (srv.epoll_fd < 0 || srv.wake_fd < 0 || srv.signal_fd < 0) {
+    if (srv.epoll_fd < 0 || srv.sess_epoll_fd < 0 || srv.wake_fd < 0 || srv.stop_fd < 0 ||
+        srv.signal_fd < 0) {
         snprintf(err, errlen, "cannot create the event loop: %s", strerror(errno));
         goto out;
     }
-    add_fd(&srv, srv.listen_fd, &tag_listen);
-    add_fd(&srv, srv.wake_fd, &tag_wake);
-    add_fd(&srv, srv.signal_fd, &tag_signal);
+    add_fd(srv.epoll_fd, srv.listen_fd, &tag_listen);
+    add_fd(srv.epoll_fd, srv.wake_fd, &tag_wake);
+    add_fd(srv.epoll_fd, srv.signal_fd, &tag_signal);
+    add_fd(srv.sess_epoll_fd, srv.stop_fd, &tag_stop);
 
     srv.worker_count = env->cfg->query_workers;
     srv.workers = calloc((size_t)srv.worker_count, sizeof(pthread_t));
@@ -815,10 +862,12 @@ int server_run(const SessionEnv *env, TlsServer *tls, char *err, size_t errlen)
     log_listening(srv.listen_fd);
     io_loop(&srv);
 
-    pthread_mutex_lock(&srv.jobs_lock);
-    srv.workers_stop = true;
-    pthread_cond_broadcast(&srv.jobs_ready);
-    pthread_mutex_unlock(&srv.jobs_lock);
+    /* Every session is closed: no worker owns one or can be given one. */
+    for (int i = 0; i < srv.worker_count; i++) {
+        uint64_t one = 1;
+        ssize_t w = write(srv.stop_fd, &one, sizeof(one));
+        (void)w;
+    }
     for (int i = 0; i < srv.worker_count; i++)
         pthread_join(srv.workers[i], NULL);
     rc = 0;
@@ -828,15 +877,17 @@ out:
         close(srv.listen_fd);
     if (srv.epoll_fd >= 0)
         close(srv.epoll_fd);
+    if (srv.sess_epoll_fd >= 0)
+        close(srv.sess_epoll_fd);
     if (srv.wake_fd >= 0)
         close(srv.wake_fd);
+    if (srv.stop_fd >= 0)
+        close(srv.stop_fd);
     if (srv.signal_fd >= 0)
         close(srv.signal_fd);
     if (srv.spare_fd >= 0)
         close(srv.spare_fd);
     pthread_mutex_destroy(&srv.sessions_lock);
     pthread_mutex_destroy(&srv.jobs_lock);
-    pthread_cond_destroy(&srv.jobs_ready);
-    pthread_mutex_destroy(&srv.returns_lock);
     return rc;
 }

@@ -1,15 +1,16 @@
 /*
  * server: the listening socket, the I/O thread and the worker threads.
  *
- * Concurrency model (docs/architecture.md): one I/O thread runs an epoll
- * loop over the listening socket and every idle client; it reads bytes and
- * frames requests, and never touches DuckDB or SQLite. When a client has a
- * complete request, its session is queued for a pool of QueryWorkers worker
- * threads, which run the request (and any further requests already
- * buffered), write the answer with blocking semantics (so a slow reader
- * holds back its own query, never the others), and hand the session back.
- * An idle client therefore costs a Session and a small read buffer, and the
- * number of requests executing at once is exactly QueryWorkers.
+ * Concurrency model (docs/architecture.md): one I/O thread accepts
+ * connections, handles signals and enforces idle and handshake deadlines;
+ * it never touches a client's data, DuckDB or SQLite. A pool of
+ * QueryWorkers worker threads waits on the client sockets (one epoll set,
+ * EPOLLONESHOT): the worker that takes a socket's event reads and frames
+ * the requests, runs them, writes the answers (a large result with blocking
+ * semantics, so a slow reader holds back its own query, never the others)
+ * and re-arms the socket. An idle client therefore costs a Session and a
+ * small read buffer, and the number of requests executing at once is
+ * exactly QueryWorkers.
  */
 #ifndef TCPDUCKDB_SERVER_H
 #define TCPDUCKDB_SERVER_H

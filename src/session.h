@@ -68,8 +68,9 @@ struct Session {
 
     /* Server bookkeeping, server.c only. */
     Session *prev, *next;     /* all sessions */
-    Session *next_job;        /* worker queue / return queue link */
-    bool busy;                /* owned by a worker (I/O thread writes it) */
+    Session *next_job;        /* job queue link */
+    bool busy;                /* a worker owns the session (under sessions_lock) */
+    bool expired;             /* to be closed with close_reason (under sessions_lock) */
     bool want_write;          /* waiting for the socket to take `unsent` (armed for EPOLLOUT) */
     Buf unsent;               /* answers the socket did not take at the end of a turn */
     bool eof;                 /* the client closed its side */
@@ -78,7 +79,7 @@ struct Session {
     struct Tls *tls;         /* the TLS transport after `starttls` (tls.h), or NULL: plain */
     bool tls_handshaking;    /* `starttls` answered, handshake not finished */
     bool first_request_seen; /* `starttls` is accepted only as the first request */
-    RequestStatus pending;   /* a request the I/O thread extracted */
+    RequestStatus pending;   /* the next request, framed, not yet run */
     char *pending_text;
     size_t pending_len;
 };

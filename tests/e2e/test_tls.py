@@ -9,6 +9,7 @@ import socket
 import ssl
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -188,11 +189,26 @@ def test_garbage_or_stall_instead_of_handshake_disturbs_no_one(make_server, tls_
     garbage = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
     stalled = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
     half = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+    trickle = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+    hello = b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 64
+    stop = threading.Event()
+
+    def trickle_bytes():  # a byte a second: progress must not extend the deadline
+        for b in hello:
+            if stop.wait(1.0):
+                return
+            try:
+                trickle.sendall(bytes([b]))
+            except OSError:
+                return
+
     try:
-        for s in (garbage, stalled, half):
+        for s in (garbage, stalled, half, trickle):
             s.sendall(b"starttls\n")
             assert read_line_raw(s) == "success"
-        half.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")  # a ClientHello's start
+        started = time.monotonic()
+        threading.Thread(target=trickle_bytes, daemon=True).start()
+        half.sendall(hello[:11])  # a ClientHello's start
         garbage.sendall(b"GET / HTTP/1.0\r\n\r\n" * 100)
         # Others are served meanwhile, in plain and in TLS.
         with srv.client() as plain, TlsClient(srv.port, client_context(tls_certs)) as tls:
@@ -214,12 +230,15 @@ def test_garbage_or_stall_instead_of_handshake_disturbs_no_one(make_server, tls_
         except ConnectionResetError:
             pass
         assert b"Error" not in data and b"[" not in data
-        # The stalled handshakes are closed by the deadline.
-        for s in (stalled, half):
+        # The stalled handshakes are closed by the deadline (10 s), the trickling one
+        # too, long before its 75 bytes would be sent.
+        for s in (stalled, half, trickle):
             s.settimeout(60)
             assert s.recv(4096) == b""
+        assert time.monotonic() - started < 40
     finally:
-        for s in (garbage, stalled, half):
+        stop.set()
+        for s in (garbage, stalled, half, trickle):
             s.close()
     assert wait_for(lambda: "TLS handshake timed out" in srv.stderr())
     assert "TLS handshake failed" in srv.stderr()
