@@ -785,12 +785,13 @@ def report_md(b, meta, tgts):
     L.append("## 1. Small queries\n")
     L.append("`SELECT 1` and a primary-key lookup on `kv` (100,000 rows: `id INTEGER PRIMARY KEY, "
              "val VARCHAR`, key drawn at random). *literal*: the SQL text with the value in it "
-             "(TCP-DuckDB: `tdb_query` without parameters; PostgreSQL: `pgbench -M simple`). "
+             "(TCP-DuckDB: `tdb_send_query` without parameters; PostgreSQL: `pgbench -M simple`). "
              "*params*: the value as a parameter (TCP-DuckDB: a typed request with `params`, "
              "prepared by the server; PostgreSQL: `pgbench -M prepared`). `SELECT 1` is "
              "`SELECT $1` / `SELECT :one` with the value 1 as the parameter. TCP-DuckDB's client, "
-             "`build/bench/tdb_bench load`, runs one thread per connection (the C library is "
-             "blocking); pgbench runs `-j min(conns, nproc)` threads. %ss per run.\n" %
+             "`build/bench/tdb_bench load`, and pgbench both run min(conns, nproc) threads, "
+             "each keeping one query in flight on each of its connections and waiting with "
+             "poll(). %ss per run.\n" %
              b.cfg["small_secs"])
     L.append("| query | form | conns | TCP-DuckDB q/s | p50 ms | p99 ms | server CPU µs/q | "
              "client CPU µs/q | PostgreSQL q/s | p50 ms | p99 ms | server CPU µs/q | "

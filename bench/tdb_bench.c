@@ -22,16 +22,25 @@
  * exits 0, or prints why it failed on stderr and exits 1: bench/run.py
  * fails the run when a figure is missing.
  *
- * The library is blocking (one request at a time per connection), so `load`
- * runs one thread per connection; it reports its own CPU time (getrusage)
- * so that its cost can be compared with pgbench's, since on a 2-core machine
- * the client's CPU is taken from the server's.
+ * `load` drives its connections as pgbench does: --threads threads (by
+ * default as many as cores, at most one per connection), each keeping one
+ * query in flight on each of its connections with tdb_send_query() and
+ * tdb_get_result() and waiting for the answers with poll(). (A thread per
+ * connection, as this program had first, cost 11-18 µs of client CPU per
+ * query against pgbench's 5-7, most of it the kernel putting threads to
+ * sleep and waking them.) --churn, whose operations are three requests in
+ * a row, runs one thread per connection on the blocking calls. `load`
+ * reports its own CPU time (getrusage) so that its cost can be compared
+ * with pgbench's, since on a 2-core machine the client's CPU is taken from
+ * the server's.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <getopt.h>
 #include <linux/tcp.h>
+#include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -59,6 +68,7 @@ typedef struct Options {
     const char *mode;        /* load: select1 | point */
     const char *form;        /* load: literal | params */
     int churn;               /* load: databases to cycle over (0: no churn) */
+    int threads;             /* load: threads (0: one per core, at most one per connection) */
     const char *sql;         /* large */
     long long expect;        /* large: rows expected (-1: any) */
     int n;                   /* conns: idle connections */
@@ -79,6 +89,7 @@ static Options opt = {
     .mode = "select1",
     .form = "literal",
     .churn = 0,
+    .threads = 0,
     .sql = NULL,
     .expect = -1,
     .n = 1000,
@@ -144,15 +155,24 @@ static tdb_conn *open_conn(const char *database, char *err, size_t errlen)
 
 /* ---- load ------------------------------------------------------------------------------ */
 
+/* One connection of the load. */
 typedef struct Worker {
-    pthread_t thread;
     int index;
     tdb_conn *conn;
     int64_t *lat; /* nanoseconds per operation */
     size_t nlat, cap;
     long long busy; /* churn: `connect` answered Server Busy */
     uint64_t rng;
+    int64_t sent_ns; /* when the query in flight was sent */
+    bool in_flight;  /* a query was sent and its answer not read */
 } Worker;
+
+/* A thread of the load and the connections it drives. */
+typedef struct Thread {
+    pthread_t thread;
+    Worker *ws;
+    int n;
+} Thread;
 
 static atomic_int failed;
 static int64_t load_end_ns;
@@ -190,48 +210,62 @@ static int fail(Worker *w, const char *what, int rc)
     return -1;
 }
 
-/* One operation of the chosen mode; checks the answer's shape. Returns 0, 1 when a churn
+/* One churn operation: `connect churnK`, `SELECT 1`, `disconnect`. Returns 0, 1 when the
  * `connect` was answered Server Busy (nothing else was done), or -1 on failure. */
-static int one_op(Worker *w, long long k)
+static int churn_op(Worker *w, long long k)
+{
+    char db[64];
+    tdb_result *res = NULL;
+    snprintf(db, sizeof(db), "churn%lld", k % opt.churn);
+    int rc = tdb_connect_database(w->conn, db);
+    if (rc == TDB_ESERVER && strstr(tdb_error(w->conn), "Server Busy")) {
+        w->busy++;
+        return 1; /* counted apart, not as an operation */
+    }
+    if (rc != TDB_OK)
+        return fail(w, "connect", rc);
+    rc = tdb_query(w->conn, "SELECT 1", NULL, 0, &res);
+    if (rc != TDB_OK)
+        return fail(w, "SELECT 1", rc);
+    tdb_result_free(res);
+    rc = tdb_command(w->conn, "disconnect", NULL);
+    return rc == TDB_OK ? 0 : fail(w, "disconnect", rc);
+}
+
+/* Sends the next query of the chosen mode and form; 0 or -1. */
+static int send_op(Worker *w)
 {
     char sql[160];
-    tdb_result *res = NULL;
     int rc;
     bool params = strcmp(opt.form, "params") == 0;
-    if (opt.churn > 0) {
-        char db[64];
-        snprintf(db, sizeof(db), "churn%lld", k % opt.churn);
-        rc = tdb_connect_database(w->conn, db);
-        if (rc == TDB_ESERVER && strstr(tdb_error(w->conn), "Server Busy")) {
-            w->busy++;
-            return 1; /* counted apart, not as an operation */
-        }
-        if (rc != TDB_OK)
-            return fail(w, "connect", rc);
-        rc = tdb_query(w->conn, "SELECT 1", NULL, 0, &res);
-        if (rc != TDB_OK)
-            return fail(w, "SELECT 1", rc);
-        tdb_result_free(res);
-        rc = tdb_command(w->conn, "disconnect", NULL);
-        return rc == TDB_OK ? 0 : fail(w, "disconnect", rc);
-    }
     if (strcmp(opt.mode, "select1") == 0) {
-        if (params) {
-            tdb_param p = tdb_param_int64(1);
-            rc = tdb_query(w->conn, "SELECT $1", &p, 1, &res);
-        } else {
-            rc = tdb_query(w->conn, "SELECT 1", NULL, 0, &res);
-        }
+        tdb_param p = tdb_param_int64(1);
+        rc = params ? tdb_send_query(w->conn, "SELECT $1", &p, 1)
+                    : tdb_send_query(w->conn, "SELECT 1", NULL, 0);
     } else {
         long long id = (long long)(next_rand(&w->rng) % KV_ROWS) + 1;
+        tdb_param p = tdb_param_int64(id);
         if (params) {
-            tdb_param p = tdb_param_int64(id);
-            rc = tdb_query(w->conn, "SELECT val FROM kv WHERE id = $1", &p, 1, &res);
+            rc = tdb_send_query(w->conn, "SELECT val FROM kv WHERE id = $1", &p, 1);
         } else {
             snprintf(sql, sizeof(sql), "SELECT val FROM kv WHERE id = %lld", id);
-            rc = tdb_query(w->conn, sql, NULL, 0, &res);
+            rc = tdb_send_query(w->conn, sql, NULL, 0);
         }
     }
+    if (rc != TDB_OK)
+        return fail(w, "send", rc);
+    w->sent_ns = now_ns();
+    w->in_flight = true;
+    return 0;
+}
+
+/* Reads the answer in flight, checks its shape and records its latency; 0 or -1. */
+static int finish_op(Worker *w)
+{
+    tdb_result *res = NULL;
+    int rc = tdb_get_result(w->conn, &res);
+    int64_t done = now_ns();
+    w->in_flight = false;
     if (rc != TDB_OK)
         return fail(w, "query", rc);
     size_t rows = tdb_result_nrows(res);
@@ -241,19 +275,26 @@ static int one_op(Worker *w, long long k)
         atomic_store(&failed, 1);
         return -1;
     }
+    if (record(w, done - w->sent_ns) != 0) {
+        fprintf(stderr, "tdb_bench load: out of memory\n");
+        atomic_store(&failed, 1);
+        return -1;
+    }
     return 0;
 }
 
-static void *worker_main(void *arg)
+/* --churn: one connection, blocking calls. */
+static void *churn_main(void *arg)
 {
-    Worker *w = arg;
+    Thread *t = arg;
+    Worker *w = &t->ws[0];
     pthread_barrier_wait(&start_barrier);
     long long k = (long long)w->index * 7;
     while (!atomic_load_explicit(&failed, memory_order_relaxed)) {
         int64_t t0 = now_ns();
         if (t0 >= load_end_ns)
             break;
-        int rc = one_op(w, k++);
+        int rc = churn_op(w, k++);
         if (rc < 0)
             break;
         if (rc == 0 && record(w, now_ns() - t0) != 0) {
@@ -265,12 +306,69 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/*
+ * One query in flight on each of the thread's connections until the time is up, then the
+ * last answers are read. Answers the library already holds are read before any wait.
+ */
+static void *mux_main(void *arg)
+{
+    Thread *t = arg;
+    struct pollfd *pfd = calloc((size_t)t->n, sizeof(*pfd));
+    if (!pfd) {
+        fprintf(stderr, "tdb_bench load: out of memory\n");
+        atomic_store(&failed, 1);
+    }
+    pthread_barrier_wait(&start_barrier);
+    int in_flight = 0;
+    for (int i = 0; pfd && i < t->n && !atomic_load(&failed); i++)
+        in_flight += send_op(&t->ws[i]) == 0;
+    while (in_flight > 0 && !atomic_load_explicit(&failed, memory_order_relaxed)) {
+        bool buffered = false;
+        for (int i = 0; i < t->n; i++) {
+            Worker *w = &t->ws[i];
+            pfd[i] =
+                (struct pollfd){.fd = w->in_flight ? tdb_socket(w->conn) : -1, .events = POLLIN};
+            if (w->in_flight && tdb_input_buffered(w->conn))
+                buffered = true;
+        }
+        if (!buffered) {
+            int n = poll(pfd, (nfds_t)t->n, 60000);
+            if (n == 0 || (n < 0 && errno != EINTR)) {
+                fprintf(stderr, "tdb_bench load: poll: %s\n", n ? strerror(errno) : "timed out");
+                atomic_store(&failed, 1);
+                break;
+            }
+        }
+        bool more = now_ns() < load_end_ns;
+        for (int i = 0; i < t->n; i++) {
+            Worker *w = &t->ws[i];
+            if (!w->in_flight || !(pfd[i].revents || tdb_input_buffered(w->conn)))
+                continue;
+            in_flight--;
+            if (finish_op(w) != 0)
+                break;
+            if (more && send_op(w) == 0)
+                in_flight++;
+        }
+    }
+    free(pfd);
+    return NULL;
+}
+
 static int cmd_load(void)
 {
     int ret = 1;
     Worker *ws = calloc((size_t)opt.conns, sizeof(*ws));
-    if (!ws)
-        return 1;
+    int nthreads = opt.churn > 0     ? opt.conns
+                   : opt.threads > 0 ? opt.threads
+                                     : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (nthreads > opt.conns)
+        nthreads = opt.conns;
+    if (nthreads < 1)
+        nthreads = 1;
+    Thread *ts = calloc((size_t)nthreads, sizeof(*ts));
+    if (!ws || !ts)
+        goto out;
     if (strcmp(opt.mode, "select1") != 0 && strcmp(opt.mode, "point") != 0) {
         fprintf(stderr, "tdb_bench load: --mode is select1 or point\n");
         goto out;
@@ -289,10 +387,18 @@ static int cmd_load(void)
             goto out;
         }
     }
-    pthread_barrier_init(&start_barrier, NULL, (unsigned)opt.conns + 1);
+    /* Connections are dealt out in contiguous runs: thread i gets conns/nthreads of them,
+     * the first conns%nthreads threads one more. */
+    for (int i = 0, at = 0; i < nthreads; i++) {
+        ts[i].ws = ws + at;
+        ts[i].n = opt.conns / nthreads + (i < opt.conns % nthreads);
+        at += ts[i].n;
+    }
+    pthread_barrier_init(&start_barrier, NULL, (unsigned)nthreads + 1);
     double cpu0 = cpu_seconds();
-    for (int i = 0; i < opt.conns; i++) {
-        if (pthread_create(&ws[i].thread, NULL, worker_main, &ws[i]) != 0) {
+    for (int i = 0; i < nthreads; i++) {
+        if (pthread_create(&ts[i].thread, NULL, opt.churn > 0 ? churn_main : mux_main, &ts[i]) !=
+            0) {
             /* The started threads wait at the barrier for ever: nothing to join. */
             fprintf(stderr, "tdb_bench load: cannot start thread %d\n", i);
             _exit(1);
@@ -301,8 +407,8 @@ static int cmd_load(void)
     int64_t t0 = now_ns();
     load_end_ns = t0 + (int64_t)(opt.seconds * 1e9);
     pthread_barrier_wait(&start_barrier);
-    for (int i = 0; i < opt.conns; i++)
-        pthread_join(ws[i].thread, NULL);
+    for (int i = 0; i < nthreads; i++)
+        pthread_join(ts[i].thread, NULL);
     double wall = (double)(now_ns() - t0) / 1e9;
     double cpu = cpu_seconds() - cpu0;
     pthread_barrier_destroy(&start_barrier);
@@ -332,15 +438,16 @@ static int cmd_load(void)
     printf("{\"ops\":%zu,\"busy\":%lld,\"seconds\":%.3f,\"qps\":%.1f,\"p50_ms\":%.4f,"
            "\"p99_ms\":%.4f,\"client_cpu_s\":%.3f,\"conns\":%d,\"threads\":%d}\n",
            total, busy, wall, (double)total / wall, quantile(all, total, 0.50) / 1e6,
-           quantile(all, total, 0.99) / 1e6, cpu, opt.conns, opt.conns);
+           quantile(all, total, 0.99) / 1e6, cpu, opt.conns, nthreads);
     free(all);
     ret = 0;
 out:
-    for (int i = 0; i < opt.conns; i++) {
+    for (int i = 0; ws && i < opt.conns; i++) {
         tdb_close(ws[i].conn);
         free(ws[i].lat);
     }
     free(ws);
+    free(ts);
     return ret;
 }
 
@@ -585,7 +692,8 @@ static void usage(void)
             "         [--database D] [--sslmode disable|prefer|require|verify-ca|verify-full]\n"
             "         [--sslrootcert CA_FILE]   (default: --sslmode disable, plain TCP)\n"
             "  load:  --conns N --seconds S --mode select1|point --form literal|params\n"
-            "         [--churn NDB]  (databases churn0..churnNDB-1)\n"
+            "         [--threads T] (default: one per core) [--churn NDB] (databases\n"
+            "         churn0..churnNDB-1; one thread per connection)\n"
             "  large: --sql SQL [--expect ROWS]\n"
             "  conns: --pid SERVER_PID [--n 1000] [--samples 200]\n");
 }
@@ -593,15 +701,25 @@ static void usage(void)
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"host", required_argument, NULL, 'h'},        {"port", required_argument, NULL, 'p'},
-        {"user", required_argument, NULL, 'u'},        {"password", required_argument, NULL, 'w'},
-        {"database", required_argument, NULL, 'd'},    {"conns", required_argument, NULL, 'c'},
-        {"seconds", required_argument, NULL, 'T'},     {"mode", required_argument, NULL, 'm'},
-        {"form", required_argument, NULL, 'f'},        {"churn", required_argument, NULL, 'C'},
-        {"sql", required_argument, NULL, 's'},         {"expect", required_argument, NULL, 'e'},
-        {"n", required_argument, NULL, 'n'},           {"samples", required_argument, NULL, 'S'},
-        {"pid", required_argument, NULL, 'P'},         {"sslmode", required_argument, NULL, 'M'},
-        {"sslrootcert", required_argument, NULL, 'R'}, {NULL, 0, NULL, 0},
+        {"host", required_argument, NULL, 'h'},
+        {"port", required_argument, NULL, 'p'},
+        {"user", required_argument, NULL, 'u'},
+        {"password", required_argument, NULL, 'w'},
+        {"database", required_argument, NULL, 'd'},
+        {"conns", required_argument, NULL, 'c'},
+        {"seconds", required_argument, NULL, 'T'},
+        {"mode", required_argument, NULL, 'm'},
+        {"form", required_argument, NULL, 'f'},
+        {"churn", required_argument, NULL, 'C'},
+        {"sql", required_argument, NULL, 's'},
+        {"expect", required_argument, NULL, 'e'},
+        {"n", required_argument, NULL, 'n'},
+        {"samples", required_argument, NULL, 'S'},
+        {"pid", required_argument, NULL, 'P'},
+        {"sslmode", required_argument, NULL, 'M'},
+        {"sslrootcert", required_argument, NULL, 'R'},
+        {"threads", required_argument, NULL, 't'},
+        {NULL, 0, NULL, 0},
     };
     if (argc < 2) {
         usage();
@@ -641,6 +759,9 @@ int main(int argc, char **argv)
             break;
         case 'C':
             opt.churn = atoi(optarg);
+            break;
+        case 't':
+            opt.threads = atoi(optarg);
             break;
         case 's':
             opt.sql = optarg;

@@ -59,7 +59,8 @@ typedef struct {
     size_t cap;
 } Str;
 
-typedef enum { CONN_NEW, CONN_READY, CONN_STREAMING, CONN_DEAD } ConnState;
+/* CONN_SENT: tdb_send_query() sent a query whose answer tdb_get_result() has not read. */
+typedef enum { CONN_NEW, CONN_READY, CONN_SENT, CONN_STREAMING, CONN_DEAD } ConnState;
 
 struct tdb_conn {
     int fd;
@@ -318,7 +319,7 @@ const char *tdb_error(const tdb_conn *c)
 
 bool tdb_is_connected(const tdb_conn *c)
 {
-    return c && (c->state == CONN_READY || c->state == CONN_STREAMING);
+    return c && (c->state == CONN_READY || c->state == CONN_SENT || c->state == CONN_STREAMING);
 }
 
 void tdb_close(tdb_conn *c)
@@ -344,6 +345,8 @@ static int check_ready(tdb_conn *c)
         return 0;
     case CONN_STREAMING:
         return set_error(c, TDB_EINVAL, "a streamed result is still open (tdb_query_end)");
+    case CONN_SENT:
+        return set_error(c, TDB_EINVAL, "the answer of a sent query is unread (tdb_get_result)");
     case CONN_NEW:
         return set_error(c, TDB_ECONN, "not connected");
     case CONN_DEAD:
@@ -1705,11 +1708,9 @@ int tdb_next_row(tdb_result *res)
     return 1;
 }
 
-/* Sends a typed query and reads its header into a new result. */
-static int query_start(tdb_conn *c, const char *sql, const tdb_param *params, size_t nparams,
-                       bool streaming, tdb_result **out_result)
+/* Sends a typed query; its answer is next on the connection. */
+static int send_query(tdb_conn *c, const char *sql, const tdb_param *params, size_t nparams)
 {
-    *out_result = NULL;
     int rc = check_ready(c);
     if (rc != 0)
         return rc;
@@ -1717,8 +1718,13 @@ static int query_start(tdb_conn *c, const char *sql, const tdb_param *params, si
         return set_error(c, TDB_EINVAL, "no SQL text or no parameters");
     if ((rc = build_query(c, sql, params, nparams)) != 0)
         return rc;
-    if ((rc = send_request(c, c->req.p, c->req.len)) != 0)
-        return rc;
+    return send_request(c, c->req.p, c->req.len);
+}
+
+/* Reads the header of the answer to a query just sent into a new result. */
+static int read_header(tdb_conn *c, bool streaming, tdb_result **out_result)
+{
+    int rc;
     tdb_result *res = calloc(1, sizeof(*res));
     if (!res) {
         /* The answer is coming and nobody would read it: the connection is out of sync. */
@@ -1743,14 +1749,16 @@ static int query_start(tdb_conn *c, const char *sql, const tdb_param *params, si
 int tdb_query_start(tdb_conn *c, const char *sql, const tdb_param *params, size_t nparams,
                     tdb_result **out_result)
 {
-    return query_start(c, sql, params, nparams, true, out_result);
+    *out_result = NULL;
+    int rc = send_query(c, sql, params, nparams);
+    return rc != 0 ? rc : read_header(c, true, out_result);
 }
 
-int tdb_query(tdb_conn *c, const char *sql, const tdb_param *params, size_t nparams,
-              tdb_result **out_result)
+/* Reads the whole answer to a query just sent. */
+static int read_result(tdb_conn *c, tdb_result **out_result)
 {
     tdb_result *res = NULL;
-    int rc = query_start(c, sql, params, nparams, false, &res);
+    int rc = read_header(c, false, &res);
     if (rc != 0) {
         *out_result = NULL;
         return rc;
@@ -1765,6 +1773,43 @@ int tdb_query(tdb_conn *c, const char *sql, const tdb_param *params, size_t npar
     res->conn = NULL;
     *out_result = res;
     return 0;
+}
+
+int tdb_query(tdb_conn *c, const char *sql, const tdb_param *params, size_t nparams,
+              tdb_result **out_result)
+{
+    *out_result = NULL;
+    int rc = send_query(c, sql, params, nparams);
+    return rc != 0 ? rc : read_result(c, out_result);
+}
+
+int tdb_send_query(tdb_conn *c, const char *sql, const tdb_param *params, size_t nparams)
+{
+    int rc = send_query(c, sql, params, nparams);
+    if (rc == 0)
+        c->state = CONN_SENT;
+    return rc;
+}
+
+int tdb_get_result(tdb_conn *c, tdb_result **out_result)
+{
+    *out_result = NULL;
+    if (c->state != CONN_SENT)
+        return c->state == CONN_READY
+                   ? set_error(c, TDB_EINVAL, "no query was sent (tdb_send_query)")
+                   : check_ready(c);
+    c->state = CONN_READY;
+    return read_result(c, out_result);
+}
+
+int tdb_socket(const tdb_conn *c)
+{
+    return c && c->state != CONN_NEW && c->state != CONN_DEAD ? c->fd : -1;
+}
+
+bool tdb_input_buffered(const tdb_conn *c)
+{
+    return c && (c->rpos < c->rlen || (c->ssl && SSL_pending(c->ssl) > 0));
 }
 
 int tdb_query_end(tdb_result *res)

@@ -258,6 +258,26 @@ int tdb_query_end(tdb_result *res);
 /* Frees a result (a streamed one as tdb_query_end). Accepts NULL. */
 void tdb_result_free(tdb_result *res);
 
+/*
+ * The two halves of tdb_query(), for a program that drives many connections from one thread
+ * (as libpq's PQsendQuery/PQgetResult with PQsocket): tdb_send_query() sends the query and
+ * returns without waiting for the answer; the connection then accepts nothing but
+ * tdb_get_result() (TDB_EINVAL), which reads the whole answer as tdb_query() does, waiting for
+ * it (up to the timeout) if it has not arrived. To wait for several connections at once, poll
+ * tdb_socket() for reading, but first call tdb_get_result() on every connection for which
+ * tdb_input_buffered() is true: the library may already hold the answer (read with an earlier
+ * answer, or decrypted by TLS), and then the socket will not become readable for it.
+ */
+TDB_MUSTCHECK int tdb_send_query(tdb_conn *conn, const char *sql, const tdb_param *params,
+                                 size_t nparams);
+TDB_MUSTCHECK int tdb_get_result(tdb_conn *conn, tdb_result **out_result);
+
+/* The connection's socket, to poll for reading; -1 when not connected. */
+int tdb_socket(const tdb_conn *conn);
+
+/* True when the library holds received bytes not yet read (see tdb_send_query). */
+bool tdb_input_buffered(const tdb_conn *conn);
+
 /* ---- results -------------------------------------------------------------------------- */
 
 typedef enum {

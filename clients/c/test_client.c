@@ -14,6 +14,7 @@
 #include <limits.h>
 #include <arpa/inet.h>
 #include <math.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <signal.h>
@@ -601,6 +602,86 @@ static void test_streaming(const TestServer *s)
     tdb_close(c);
 }
 
+/*
+ * tdb_send_query/tdb_get_result: four connections driven from one thread with poll(), each
+ * answer matched to its own query; misuse is refused without losing the connection.
+ */
+static void test_send_and_get(const TestServer *s)
+{
+    enum { N = 4, ROUNDS = 50 };
+    tdb_conn *cs[N];
+    tdb_result *r = NULL;
+    int sent[N], got[N];
+    for (int i = 0; i < N; i++) {
+        cs[i] = open_conn(s, true);
+        sent[i] = got[i] = 0;
+        CHECK(tdb_socket(cs[i]) >= 0);
+        CHECK(!tdb_input_buffered(cs[i]));
+    }
+    tdb_conn *c = cs[0];
+    CHECK_RC(c, tdb_command(c, "create database sendget", NULL), TDB_OK);
+    for (int i = 0; i < N; i++)
+        CHECK_RC(cs[i], tdb_connect_database(cs[i], "sendget"), TDB_OK);
+
+    CHECK_RC(c, tdb_get_result(c, &r), TDB_EINVAL); /* nothing sent */
+    CHECK(r == NULL);
+    tdb_param p = tdb_param_int64(7);
+    CHECK_RC(c, tdb_send_query(c, "SELECT $1 * 6 AS x", &p, 1), TDB_OK);
+    CHECK(tdb_is_connected(c));
+    CHECK_RC(c, tdb_command(c, "SELECT 1", NULL), TDB_EINVAL);       /* answer unread */
+    CHECK_RC(c, tdb_send_query(c, "SELECT 1", NULL, 0), TDB_EINVAL); /* one at a time */
+    CHECK_RC(c, tdb_get_result(c, &r), TDB_OK);
+    int64_t v = 0;
+    CHECK(r && tdb_result_int64(r, 0, 0, &v) == TDB_OK && v == 42);
+    tdb_result_free(r);
+
+    /* An error answer comes back through tdb_get_result; the connection goes on. */
+    CHECK_RC(c, tdb_send_query(c, "SELECT * FROM no_such_table", NULL, 0), TDB_OK);
+    CHECK_RC(c, tdb_get_result(c, &r), TDB_ESERVER);
+    CHECK(r == NULL && strstr(tdb_error(c), "no_such_table"));
+
+    char sql[64];
+    for (int i = 0; i < N; i++) {
+        snprintf(sql, sizeof(sql), "SELECT %d AS k", i * 1000);
+        CHECK_RC(cs[i], tdb_send_query(cs[i], sql, NULL, 0), TDB_OK);
+        sent[i] = 1;
+    }
+    int done = 0;
+    while (done < N) {
+        struct pollfd pfd[N];
+        for (int i = 0; i < N; i++)
+            pfd[i] =
+                (struct pollfd){.fd = got[i] < sent[i] ? tdb_socket(cs[i]) : -1, .events = POLLIN};
+        bool buffered = false;
+        for (int i = 0; i < N; i++)
+            buffered |= got[i] < sent[i] && tdb_input_buffered(cs[i]);
+        if (!buffered && poll(pfd, N, 10000) <= 0) {
+            CHECK(!"an answer arrived within 10 s");
+            break;
+        }
+        for (int i = 0; i < N; i++) {
+            if (got[i] == sent[i] || !(pfd[i].revents & POLLIN || tdb_input_buffered(cs[i])))
+                continue;
+            CHECK_RC(cs[i], tdb_get_result(cs[i], &r), TDB_OK);
+            v = -1;
+            CHECK(r && tdb_result_int64(r, 0, 0, &v) == TDB_OK && v == i * 1000 + got[i]);
+            tdb_result_free(r);
+            got[i]++;
+            if (sent[i] == ROUNDS) {
+                done++;
+                continue;
+            }
+            snprintf(sql, sizeof(sql), "SELECT %d AS k", i * 1000 + sent[i]);
+            CHECK_RC(cs[i], tdb_send_query(cs[i], sql, NULL, 0), TDB_OK);
+            sent[i]++;
+        }
+    }
+    for (int i = 0; i < N; i++) {
+        CHECK(got[i] == ROUNDS);
+        tdb_close(cs[i]);
+    }
+}
+
 /* An error raised by DuckDB after many rows were sent: the row line is cut, an error follows. */
 static void test_mid_result_error(const TestServer *s)
 {
@@ -712,6 +793,7 @@ int main(void)
     test_params(&srv);
     test_accessors(&srv);
     test_streaming(&srv);
+    test_send_and_get(&srv);
     test_mid_result_error(&srv);
     test_transactions(&srv);
     if (!port) {
