@@ -790,8 +790,8 @@ def report_md(b, meta, tgts):
              "prepared by the server; PostgreSQL: `pgbench -M prepared`). `SELECT 1` is "
              "`SELECT $1` / `SELECT :one` with the value 1 as the parameter. TCP-DuckDB's client, "
              "`build/bench/tdb_bench load`, and pgbench both run min(conns, nproc) threads, "
-             "each keeping one query in flight on each of its connections and waiting with "
-             "poll(). %ss per run.\n" %
+             "each keeping one query in flight on each of its connections (tdb_bench waits "
+             "with epoll, pgbench with ppoll). %ss per run.\n" %
              b.cfg["small_secs"])
     L.append("| query | form | conns | TCP-DuckDB q/s | p50 ms | p99 ms | server CPU µs/q | "
              "client CPU µs/q | PostgreSQL q/s | p50 ms | p99 ms | server CPU µs/q | "

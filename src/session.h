@@ -100,8 +100,10 @@ SessionAction session_handle(Session *s, const SessionEnv *env, RequestStatus st
 void session_interrupt(Session *s);
 
 /*
- * Leaves the database (rolling back an open transaction), closes the socket
- * and frees the session. Accepts NULL.
+ * Leaves the database (rolling back an open transaction) and frees the
+ * session. The socket is the caller's to close, after this returns, so that
+ * its descriptor number cannot be reused while the session still exists.
+ * Accepts NULL.
  */
 void session_free(Session *s, const SessionEnv *env);
 
