@@ -515,6 +515,11 @@ static void read_requests(Server *srv, Session *s)
         if (r > 0) {
             request_commit(&s->reader, (size_t)r);
             budget -= (size_t)r < budget ? (size_t)r : budget;
+            /* A short read drained the socket: another recv() would only say EAGAIN
+             * (a syscall per request) and make the buffer grow for nothing. Bytes that
+             * arrive later make the re-armed socket ready again. */
+            if ((size_t)r < READ_CHUNK && !(s->tls && tls_pending(s->tls)))
+                break;
             continue;
         }
         if (r < 0 && errno == EINTR)
