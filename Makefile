@@ -14,13 +14,18 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototy
 CPPFLAGS := -D_GNU_SOURCE -DTCPDUCKDB_VERSION='"$(VERSION)"' -Isrc -isystem $(DUCKDB)/include -MMD -MP
 CFLAGS   := -std=c11 -g -pthread $(WARN)
 LIBS     := -L$(DUCKDB)/lib -lduckdb -lsqlite3 -lssl -lcrypto -lpq -pthread -lm
+# The release build allocates with jemalloc rather than glibc's malloc, for DuckDB's
+# many small per-statement objects (docs/performance.md, "Small queries": jemalloc). The
+# sanitizer builds keep their own allocators; `make test` runs the C client's suite
+# and the protocol suites against the release server too, so both are tested.
+RELEASE_ALLOC := -ljemalloc
 
 SRCS     := $(filter-out src/main.c,$(wildcard src/*.c))
 UNIT     := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 # Unit tests whose threads share state; `make unit` runs them under TSan too.
 TSAN_UNIT := test_pool test_authz
 
-# $(call variant,DIR,EXTRA_CFLAGS,RPATH_FROM_DIR)
+# $(call variant,DIR,EXTRA_CFLAGS,RPATH_FROM_DIR,EXTRA_LIBS)
 define variant
 $(1)/obj/%.o: src/%.c | $(DUCKDB)/lib/libduckdb.so
 	@mkdir -p $$(dir $$@)
@@ -32,16 +37,16 @@ $(1)/libtcpduckdb_server.a: $(patsubst src/%.c,$(1)/obj/%.o,$(SRCS))
 	@rm -f $$@
 	ar rcs $$@ $$^
 $(1)/tcp-duckdb: $(1)/obj/main.o $(1)/libtcpduckdb_server.a
-	$$(CC) $$(CFLAGS) $(2) -o $$@ $$^ -Wl,-rpath,'$$$$ORIGIN/$(3)/$(DUCKDB)/lib' $$(LIBS)
+	$$(CC) $$(CFLAGS) $(2) -o $$@ $$^ -Wl,-rpath,'$$$$ORIGIN/$(3)/$(DUCKDB)/lib' $(4) $$(LIBS)
 $(1)/tests/%: $(1)/obj/tests/%.o $(1)/libtcpduckdb_server.a
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CFLAGS) $(2) -o $$@ $$^ -Wl,-rpath,'$$$$ORIGIN/../$(3)/$(DUCKDB)/lib' $$(LIBS)
+	$$(CC) $$(CFLAGS) $(2) -o $$@ $$^ -Wl,-rpath,'$$$$ORIGIN/../$(3)/$(DUCKDB)/lib' $(4) $$(LIBS)
 -include $$(wildcard $(1)/obj/*.d $(1)/obj/tests/*.d)
 endef
 
 SAN := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-$(eval $(call variant,build,-O2,..))
+$(eval $(call variant,build,-O2,..,$(RELEASE_ALLOC)))
 $(eval $(call variant,build/asan,$(SAN),../..))
 $(eval $(call variant,build/tsan,-O1 -fsanitize=thread,../..))
 
@@ -51,7 +56,8 @@ include clients/c/client.mk
 # `make bench` and its programs.
 include bench/bench.mk
 
-.PHONY: all build asan tsan drivers deps deps-test run test unit e2e fmt fmt-check clean bench
+.PHONY: all build asan tsan drivers deps deps-test run test unit e2e release-test fmt fmt-check \
+        clean bench
 
 all: build
 
@@ -96,6 +102,13 @@ e2e: asan
 	TCPDUCKDB_BIN=$(CURDIR)/build/asan/tcp-duckdb TCPDUCKDB_CLI=$(CURDIR)/build/asan/tcp-duckdb-cli \
 	    /usr/bin/python3 -m pytest -q tests/e2e
 
+# The release server (what `make run` starts, with jemalloc): the C client's suite and the
+# protocol-level suites.
+release-test: build build/asan/tests/test_client
+	TCPDUCKDB_BIN=$(CURDIR)/build/tcp-duckdb build/asan/tests/test_client
+	TCPDUCKDB_BIN=$(CURDIR)/build/tcp-duckdb TCPDUCKDB_CLI=$(CURDIR)/build/tcp-duckdb-cli \
+	    /usr/bin/python3 -m pytest -q tests/e2e/test_protocol.py tests/e2e/test_server.py
+
 # The Python and Node.js drivers' suites; each starts the ASan server itself.
 drivers: asan
 	TCPDUCKDB_BIN=$(CURDIR)/build/asan/tcp-duckdb /usr/bin/python3 -m pytest -q clients/python/tests
@@ -105,6 +118,7 @@ test: deps-test
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory e2e
 	@$(MAKE) --no-print-directory drivers
+	@$(MAKE) --no-print-directory release-test
 	@$(MAKE) --no-print-directory fmt-check
 	@echo "make test: all suites passed"
 

@@ -4,6 +4,7 @@
 #
 #   tdb_bench     the TCP-DuckDB client side (load, large, conns) on build/libtcpduckdb.a
 #   inproc_json   the in-process ceiling for large results, on build/libtcpduckdb_server.a
+#                 and the server's allocator (RELEASE_ALLOC)
 #   pg_drain      a plain libpq program draining COPY ... TO STDOUT, the ceiling for `link`
 #
 # bench/run.py then starts the servers, runs everything and writes
@@ -19,7 +20,7 @@ build/bench/tdb_bench: bench/tdb_bench.c build/libtcpduckdb.a clients/c/tcpduckd
 build/bench/inproc_json: bench/inproc_json.c build/libtcpduckdb_server.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -O2 -o $@ $< build/libtcpduckdb_server.a \
-	    -Wl,-rpath,'$$ORIGIN/../../$(DUCKDB)/lib' $(LIBS)
+	    -Wl,-rpath,'$$ORIGIN/../../$(DUCKDB)/lib' $(RELEASE_ALLOC) $(LIBS)
 
 build/bench/pg_drain: bench/pg_drain.c
 	@mkdir -p $(dir $@)
