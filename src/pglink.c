@@ -103,6 +103,7 @@ typedef struct Job {
     PGconn *pg;
     char *password; /* of the connection string, for masking messages */
     PoolDb *db;
+    bool claimed; /* holds the database's link claim (pool_db_claim_link) */
     duckdb_connection con;
     bool duck_tx;
     char err[2048];
@@ -1164,6 +1165,8 @@ static void job_end(Job *j, const SessionEnv *env)
         duckdb_destroy_result(&res);
     }
     duckdb_disconnect(&j->con);
+    if (j->claimed)
+        pool_db_unclaim_link(j->db);
     pool_release(env->pool, j->db);
     PQfinish(j->pg);
     if (j->password) {
@@ -1172,13 +1175,24 @@ static void job_end(Job *j, const SessionEnv *env)
     }
 }
 
-/* Opens the DuckDB database `db_id` on a connection of the job's own. */
+/*
+ * Opens the DuckDB database `db_id` on a connection of the job's own, and
+ * claims it: link, migrate and unlink of one database run one at a time,
+ * since each reads the link's state and then rewrites it (an unlink during
+ * a migrate would drop the consumer the migrate is about to move). The
+ * second command is refused at once rather than queued: it holds a worker.
+ */
 static int open_duck(Job *j, const SessionEnv *env, int64_t db_id)
 {
     char err[512] = "";
     PoolStatus ps = pool_acquire(env->pool, db_id, &j->db, err, sizeof(err));
     if (ps == POOL_BUSY) {
         fail(j, "Server Busy: %s; try again later", err);
+        return -1;
+    }
+    if (ps == POOL_OK && !(j->claimed = pool_db_claim_link(j->db))) {
+        fail(j, "Server Busy: a link, migrate or unlink of this database is running; try "
+                "again later");
         return -1;
     }
     if (ps != POOL_OK || duckdb_connect(pool_db_handle(j->db), &j->con) != DuckDBSuccess) {

@@ -63,6 +63,10 @@ struct PoolDb {
      * pool_db_schema_gen(). Never reset, so a slot reused for another
      * database only makes its caches look stale, never fresh. */
     uint64_t schema_gen;
+    /* pool_db_claim_link(): atomic, without the lock. Always false while
+     * unpinned (claims end before the release), so a reused slot starts
+     * unclaimed. */
+    bool link_claimed;
 };
 
 /* An acquire queued for a slot. Lives on the waiting thread's stack; linked
@@ -449,6 +453,18 @@ uint64_t pool_db_schema_gen(const PoolDb *db)
 void pool_db_schema_bump(PoolDb *db)
 {
     __atomic_add_fetch(&db->schema_gen, 1, __ATOMIC_ACQ_REL);
+}
+
+bool pool_db_claim_link(PoolDb *db)
+{
+    bool expected = false;
+    return __atomic_compare_exchange_n(&db->link_claimed, &expected, true, false, __ATOMIC_ACQ_REL,
+                                       __ATOMIC_ACQUIRE);
+}
+
+void pool_db_unclaim_link(PoolDb *db)
+{
+    __atomic_store_n(&db->link_claimed, false, __ATOMIC_RELEASE);
 }
 
 int pool_create_file(Pool *p, int64_t id, char *err, size_t errlen)

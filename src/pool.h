@@ -102,6 +102,15 @@ uint64_t pool_db_schema_gen(const PoolDb *db);
 void pool_db_schema_bump(PoolDb *db);
 
 /*
+ * One `link`, `migrate` or `unlink` at a time per database (pglink.c): true
+ * when the caller now holds the claim, false when another command does.
+ * The caller must hold a pin and give the claim back with
+ * pool_db_unclaim_link() before releasing it. Any thread.
+ */
+bool pool_db_claim_link(PoolDb *db);
+void pool_db_unclaim_link(PoolDb *db);
+
+/*
  * Creates the DuckDB file of a new database `id` (an empty database),
  * replacing a leftover file of an earlier failed attempt. Returns 0 or -1.
  */

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from conftest import wait_for
 from pgserver import PgServer
 
 KEY = {"ENCRYPTION_KEY": "an encryption key for the tests, 48 bytes long.."}
@@ -330,6 +331,49 @@ def test_postgres_stopped_mid_migrate(pg, pgdb, srv):
     assert a.req("SELECT v FROM s WHERE id = 1") == '[{"v":"b"}]'
 
 
+def linked_twice(pg, pgdb, srv, table, names):
+    """A one-row table `table` in pgdb, linked into two new databases; an admin client."""
+    pg.psql("CREATE TABLE %s (id int PRIMARY KEY, v text); INSERT INTO %s VALUES (1, 'a')"
+            % (table, table), db=pgdb)
+    a = srv.admin()
+    for name in names:
+        assert link(a, name, pg.dsn(pgdb)) == "success"
+    return a
+
+
+def test_link_migrate_unlink_of_one_database_run_one_at_a_time(pg, pgdb, srv):
+    a = linked_twice(pg, pgdb, srv, "c", ("one", "other"))
+    pg.psql("INSERT INTO c VALUES (2, 'b')", db=pgdb)
+    # Hold a migrate of `one` inside PostgreSQL: the audit log is locked for 6 s.
+    holder = threading.Thread(target=pg.psql, kwargs={"db": pgdb, "sql": (
+        "BEGIN; LOCK TABLE tcpduckdb_audit.log IN ACCESS EXCLUSIVE MODE;"
+        "SELECT pg_sleep(6); COMMIT;")})
+    holder.start()
+    locked = "SELECT count(*) FROM pg_locks WHERE relation = 'tcpduckdb_audit.log'::regclass " \
+             "AND mode = 'AccessExclusiveLock' AND granted"
+    assert wait_for(lambda: pg.psql(locked, db=pgdb).strip() == "1")
+    results = []
+    migrating = threading.Thread(target=lambda: results.append(srv.admin().req("migrate one")))
+    migrating.start()
+    waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+    assert wait_for(lambda: pg.psql(waiting, db=pgdb).strip() == "1")
+    # Meanwhile the other commands on `one` are refused at once; `other` is not held up.
+    busy = "Error: Server Busy: a link, migrate or unlink of this database is running"
+    b = srv.admin()
+    assert b.req("unlink one").startswith(busy)
+    assert b.req("migrate one").startswith(busy)
+    assert b.req('link one "%s"' % pg.dsn(pgdb)).startswith(busy)
+    assert b.req("connect one") == "success"  # queries are not held up either
+    assert b.req("SELECT count(*) AS n FROM c") == '[{"n":1}]'
+    assert b.req("disconnect") == "success"
+    holder.join()
+    migrating.join()
+    assert results == ["success 1"]
+    assert a.req("migrate other") == "success 1"
+    assert a.req("unlink one") == "success"
+    assert duck_rows(a, "one", "c", "id") == pg_rows(pg, pgdb, "c", "id")
+
+
 def audit_count(pg, db, what="log"):
     return int(pg.psql("SELECT count(*) FROM tcpduckdb_audit.%s" % what, db=db))
 
@@ -357,11 +401,7 @@ def test_migrate_prunes_the_log_that_every_link_has_applied(pg, pgdb, srv):
 
 
 def test_unlink(pg, pgdb, srv):
-    pg.psql("CREATE TABLE u (id int PRIMARY KEY, v text); INSERT INTO u VALUES (1, 'a')",
-            db=pgdb)
-    a = srv.admin()
-    assert link(a, "u1", pg.dsn(pgdb)) == "success"
-    assert link(a, "u2", pg.dsn(pgdb)) == "success"
+    a = linked_twice(pg, pgdb, srv, "u", ("u1", "u2"))
     assert a.req("unlink nosuch") == "Error: Database nosuch Does Not Exist"
     assert a.req("create database never") == "success"
     assert a.req("unlink never").startswith("Error: Bad Request: database never is not linked")

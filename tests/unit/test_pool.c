@@ -273,6 +273,32 @@ static void test_pinned_never_evicted(void)
     pool_free(p);
 }
 
+/* One link claim per database: shared by every pin of it, free again once given back, and
+ * never carried over to another database that reuses the slot. */
+static void test_link_claim(void)
+{
+    Pool *p = make_pool(1, 1000, 4, 2);
+    PoolDb *a = acquire_ok(p, 1), *b = acquire_ok(p, 1);
+    if (a && b) {
+        CHECK(pool_db_claim_link(a));
+        CHECK(!pool_db_claim_link(b)); /* the same database through another pin */
+        CHECK(!pool_db_claim_link(a));
+        pool_db_unclaim_link(a);
+        CHECK(pool_db_claim_link(b));
+        pool_db_unclaim_link(b);
+    }
+    pool_release(p, a);
+    pool_release(p, b);
+    PoolDb *c = acquire_ok(p, 2); /* evicts 1: the same slot, another database */
+    CHECK(c == a);
+    if (c) {
+        CHECK(pool_db_claim_link(c));
+        pool_db_unclaim_link(c);
+    }
+    pool_release(p, c);
+    pool_free(p);
+}
+
 /* A queued acquire is woken by the release of a pin, not by its deadline. */
 static void test_waiter_wakes_on_release(void)
 {
@@ -603,6 +629,7 @@ int main(void)
     UNIT_RUN(test_open_once_same_handle);
     UNIT_RUN(test_eviction_order_is_lru);
     UNIT_RUN(test_pinned_never_evicted);
+    UNIT_RUN(test_link_claim);
     UNIT_RUN(test_waiter_wakes_on_release);
     UNIT_RUN(test_timeout_is_busy);
     UNIT_RUN(test_waiters_served_fifo);
