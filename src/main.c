@@ -191,8 +191,11 @@ int main(int argc, char **argv)
     if (!pool)
         goto out;
 
-    SessionEnv env = {
-        .cfg = &cfg, .catalog = catalog, .pool = pool, .sessions_active = server_sessions_active};
+    SessionEnv env = {.cfg = &cfg,
+                      .catalog = catalog,
+                      .pool = pool,
+                      .sessions_active = server_sessions_active,
+                      .sessions_tls = server_sessions_tls};
     if (server_run(&env, tls, err, sizeof(err)) != 0)
         goto out;
     log_pool_stats(pool);

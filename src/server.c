@@ -102,10 +102,16 @@ typedef struct Server {
 } Server;
 
 static atomic_int sessions_active;
+static atomic_int sessions_tls; /* sessions past their TLS handshake */
 
 int server_sessions_active(void)
 {
     return atomic_load_explicit(&sessions_active, memory_order_relaxed);
+}
+
+int server_sessions_tls(void)
+{
+    return atomic_load_explicit(&sessions_tls, memory_order_relaxed);
 }
 
 /* Tags for epoll data that are not sessions. */
@@ -240,6 +246,8 @@ static void close_session(Server *srv, Session *s, const char *reason)
     int left = --srv->session_count;
     atomic_fetch_sub_explicit(&sessions_active, 1, memory_order_relaxed);
     pthread_mutex_unlock(&srv->sessions_lock);
+    if (s->tls && !s->tls_handshaking)
+        atomic_fetch_sub_explicit(&sessions_tls, 1, memory_order_relaxed);
     int fd = s->fd;
     tls_close(s->tls);
     s->tls = NULL;
@@ -548,6 +556,7 @@ static bool step_handshake(Server *srv, Session *s)
         break;
     }
     s->tls_handshaking = false;
+    atomic_fetch_add_explicit(&sessions_tls, 1, memory_order_relaxed);
     tls_describe(s->tls, why, sizeof(why));
     log_debug("TLS connection: %s", why);
     return true;

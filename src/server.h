@@ -35,4 +35,7 @@ int server_run(const SessionEnv *env, TlsServer *tls, char *err, size_t errlen)
  */
 int server_sessions_active(void);
 
+/* Of those, the clients whose TLS handshake is complete. Same terms. */
+int server_sessions_tls(void);
+
 #endif

@@ -485,15 +485,15 @@ static void cmd_stats(Session *s, const SessionEnv *env, RequestWords *w, Buf *o
     buf_printf(out,
                "{\"pool\":{\"size\":%d,\"open\":%d,\"pinned\":%d,\"waiting\":%d,\"hits\":%llu,"
                "\"misses\":%llu,\"evictions\":%llu,\"waits\":%llu,\"timeouts\":%llu,"
-               "\"rejected\":%llu},\"sessions\":{\"active\":%d},"
+               "\"rejected\":%llu},\"sessions\":{\"active\":%d,\"tls\":%d},"
                "\"statements\":{\"hits\":%llu,\"misses\":%llu,\"evictions\":%llu,"
                "\"invalidations\":%llu}}\n",
                st.size, st.open, st.pinned, st.waiting, (unsigned long long)st.hits,
                (unsigned long long)st.misses, (unsigned long long)st.evictions,
                (unsigned long long)st.waits, (unsigned long long)st.timeouts,
-               (unsigned long long)st.rejected, env->sessions_active(), (unsigned long long)sc.hits,
-               (unsigned long long)sc.misses, (unsigned long long)sc.evictions,
-               (unsigned long long)sc.invalidations);
+               (unsigned long long)st.rejected, env->sessions_active(), env->sessions_tls(),
+               (unsigned long long)sc.hits, (unsigned long long)sc.misses,
+               (unsigned long long)sc.evictions, (unsigned long long)sc.invalidations);
 }
 
 /* ---- dispatch --------------------------------------------------------- */

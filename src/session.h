@@ -43,6 +43,7 @@ typedef struct SessionEnv {
     /* Clients connected now, for `stats`: main.c sets server_sessions_active,
      * so that session.c does not depend on the server module. */
     int (*sessions_active)(void);
+    int (*sessions_tls)(void); /* of which over TLS (server_sessions_tls) */
 } SessionEnv;
 
 typedef struct Session Session;

@@ -283,7 +283,7 @@ def test_stats_command(make_server):
         assert st == {"pool": {"size": 3, "open": 0, "pinned": 0, "waiting": 0, "hits": 0,
                                "misses": 0, "evictions": 0, "waits": 0, "timeouts": 0,
                                "rejected": 0},
-                      "sessions": {"active": 1},
+                      "sessions": {"active": 1, "tls": 0},
                       "statements": {"hits": 0, "misses": 0, "evictions": 0,
                                      "invalidations": 0}}
         assert admin.req("STATS").startswith("{")

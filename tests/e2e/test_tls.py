@@ -4,6 +4,7 @@ refusals at start-up, and that a misbehaving TLS client harms no one else, with 
 module as the client; then the shell tcp-duckdb-cli (and through it libtcpduckdb) with each
 sslmode against each server mode. Certificates come from tests/tls/make-certs.sh.
 """
+import json
 import os
 import socket
 import ssl
@@ -101,6 +102,25 @@ def test_tls_session_works(make_server, tls_certs, mode):
         assert c.req("SELECT 42 AS x") == '[{"x":42}]'
         assert c.req("starttls") == NOT_FIRST  # inside TLS: still not the first request
         assert c.req("SELECT 'still here' AS s") == '[{"s":"still here"}]'
+
+
+def test_stats_counts_tls_sessions(make_server, tls_certs):
+    srv = make_server(args=tls_args(tls_certs, "optional"))
+
+    def sessions(c):
+        return json.loads(c.req("stats"))["sessions"]
+
+    with srv.admin() as plain:
+        assert sessions(plain) == {"active": 1, "tls": 0}
+        stalled = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+        stalled.sendall(b"starttls\n")
+        assert read_line_raw(stalled) == "success"  # handshaking: not counted yet
+        with TlsClient(srv.port, client_context(tls_certs)) as tls:
+            assert tls.req("login duck duck") == "success"
+            assert sessions(tls) == {"active": 3, "tls": 1}
+            assert sessions(plain) == {"active": 3, "tls": 1}
+        stalled.close()
+        assert wait_for(lambda: sessions(plain) == {"active": 1, "tls": 0})
 
 
 def test_optional_still_serves_plain_clients(make_server, tls_certs):
