@@ -17,8 +17,8 @@
  * scans, shutdown and the connection count). The I/O thread never hands a
  * session to a worker: to close an idle one (IdleTimeout, a stalled
  * handshake, shutdown) it marks it `expired` under the lock and shuts the
- * socket's read side, which makes epoll report the socket; the worker that
- * takes the event sees the mark and closes the session. A session whose
+ * socket (expire()), which makes epoll report it; the worker that takes
+ * the event sees the mark and closes the session. A session whose
  * requests are already buffered but which has had its turn goes to the job
  * queue, which workers check before waiting on epoll; it is pushed only by
  * a worker, which then pops, so the queue never waits for a wake-up.
@@ -630,15 +630,20 @@ static void *worker_main(void *arg)
 
 /*
  * Has an idle session closed by the next worker that takes its socket's
- * event, with `reason` (NULL: without a word). Shutting the read side makes
- * epoll report the socket now, armed or not yet re-armed. The session must
- * not be busy; the caller holds `sessions_lock`, so it cannot be freed.
+ * event, with `reason` (NULL: without a word). The session must not be
+ * busy; the caller holds `sessions_lock`, so it cannot be freed. Shutting
+ * the socket makes epoll report it now, armed or not yet re-armed: the read
+ * side alone for a session armed for reading (EPOLLRDHUP), which leaves the
+ * write side for the reason; both sides for one armed only for writing
+ * (answers its client does not read, or a TLS handshake step that writes),
+ * since only EPOLLHUP is reported whatever the mask, and that client would
+ * not read the reason anyway.
  */
 static void expire(Session *s, const char *reason)
 {
     s->expired = true;
     s->close_reason = reason;
-    shutdown(s->fd, SHUT_RD);
+    shutdown(s->fd, (wait_events(s) & EPOLLRDHUP) ? SHUT_RD : SHUT_RDWR);
 }
 
 static void on_accept(Server *srv)

@@ -1,6 +1,7 @@
 """Framing, limits, garbage, JSON answers and streaming of large results."""
 import json
 import os
+import signal
 import socket
 import time
 
@@ -189,6 +190,56 @@ def _can_login(srv):
             return c.req("login duck duck") == "success"
     except (ConnectionError, OSError):
         return False
+
+
+def stalled_reader(port):
+    """A client that pipelines `SELECT 1` without reading any answer, until the server stops
+    reading its requests because the answers are not taken (the session waits to write)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=60)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.sendall(b"login duck duck\n")
+    s.setblocking(False)
+    chunk, stuck_since = b"SELECT 1\n" * 10000, None
+    while stuck_since is None or time.monotonic() - stuck_since < 1.0:
+        try:
+            s.send(chunk)
+            stuck_since = None
+        except BlockingIOError:  # the server reads no more
+            stuck_since = stuck_since or time.monotonic()
+            time.sleep(0.05)
+    return s
+
+
+def active_sessions(c):
+    return json.loads(c.req("stats"))["sessions"]["active"]
+
+
+def test_client_that_reads_no_answers_is_closed_by_idle_timeout(make_server):
+    srv = make_server(args=["--idle-timeout", "2"])
+    stalled = stalled_reader(srv.port)
+    try:
+        with srv.admin() as c:
+            assert active_sessions(c) == 2
+            # The admin keeps its own session alive by asking.
+            assert wait_for(lambda: active_sessions(c) == 1, timeout=20)
+    finally:
+        stalled.close()
+
+
+def test_client_that_reads_no_answers_does_not_hold_up_shutdown(make_server):
+    srv = make_server()
+    stalled = stalled_reader(srv.port)
+    try:
+        with srv.admin() as c:
+            assert active_sessions(c) == 2
+        t0 = time.monotonic()
+        srv.proc.send_signal(signal.SIGTERM)
+        rc = srv.proc.wait(30)  # it used to wait for that client for ever
+        assert time.monotonic() - t0 < 20
+        srv.check_clean(rc)
+        srv.start()
+    finally:
+        stalled.close()
 
 
 def test_idle_timeout(make_server):
