@@ -1,7 +1,8 @@
 # TCP-DuckDB build. Three variants of the same sources:
 #   build/            release (-O2), what `make run` starts
 #   build/asan/       AddressSanitizer + UndefinedBehaviorSanitizer, what `make test` tests
-#   build/tsan/       ThreadSanitizer, for the unit tests of shared state (TSAN_UNIT)
+#   build/tsan/       ThreadSanitizer: the unit tests of shared state (TSAN_UNIT) and
+#                     the server for part of the end-to-end suite (E2E_TSAN)
 # Every variant compiles src/*.c (except main.c) into one static library that
 # the server, the unit tests and the tools link.
 
@@ -56,7 +57,7 @@ include clients/c/client.mk
 # `make bench` and its programs.
 include bench/bench.mk
 
-.PHONY: all build asan tsan drivers deps deps-test run test unit e2e release-test fmt fmt-check \
+.PHONY: all build asan tsan drivers deps deps-test run test unit e2e e2e-tsan release-test fmt fmt-check \
         clean bench
 
 all: build
@@ -75,7 +76,7 @@ build: deps build/tcp-duckdb build/client
 asan: deps build/asan/tcp-duckdb build/asan/client build/asan/tests/test_client \
       $(addprefix build/asan/tests/,$(UNIT))
 
-tsan: deps $(addprefix build/tsan/tests/,$(TSAN_UNIT))
+tsan: deps build/tsan/tcp-duckdb $(addprefix build/tsan/tests/,$(TSAN_UNIT))
 
 run: build
 	./build/tcp-duckdb
@@ -85,8 +86,8 @@ run: build
 export ASAN_OPTIONS := abort_on_error=0:detect_leaks=1:halt_on_error=1
 export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1
 # DuckDB's library is not instrumented; what TSan still sees of it through
-# intercepted calls is suppressed (tests/unit/tsan.supp says why). Any other
-# report fails the run.
+# intercepted calls is suppressed (tests/unit/tsan.supp says why), in the unit
+# tests and in the server of e2e-tsan alike. Any other report fails the run.
 export TSAN_OPTIONS := halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/unit/tsan.supp
 
 unit: asan tsan
@@ -101,6 +102,13 @@ unit: asan tsan
 e2e: asan
 	TCPDUCKDB_BIN=$(CURDIR)/build/asan/tcp-duckdb TCPDUCKDB_CLI=$(CURDIR)/build/asan/tcp-duckdb-cli \
 	    /usr/bin/python3 -m pytest -q tests/e2e
+
+# The server's threads (I/O thread, workers handing sessions over through epoll) under
+# ThreadSanitizer: the suites that exercise connections, TLS, the pool and shutdown.
+E2E_TSAN := tests/e2e/test_protocol.py tests/e2e/test_server.py tests/e2e/test_tls.py \
+            tests/e2e/test_stmtcache.py tests/e2e/test_pool.py
+e2e-tsan: tsan
+	TCPDUCKDB_BIN=$(CURDIR)/build/tsan/tcp-duckdb /usr/bin/python3 -m pytest -q $(E2E_TSAN)
 
 # The release server (what `make run` starts, with jemalloc): the C client's suite and the
 # protocol-level suites.
@@ -117,6 +125,7 @@ drivers: asan
 test: deps-test
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory e2e
+	@$(MAKE) --no-print-directory e2e-tsan
 	@$(MAKE) --no-print-directory drivers
 	@$(MAKE) --no-print-directory release-test
 	@$(MAKE) --no-print-directory fmt-check

@@ -296,11 +296,23 @@ static uint32_t wait_events(const Session *s)
     return EPOLLIN | EPOLLRDHUP | (tls & EPOLLOUT);
 }
 
-static void arm(Server *srv, Session *s, int op)
+/*
+ * Registers (op EPOLL_CTL_ADD) or re-arms (EPOLL_CTL_MOD) a session's socket
+ * with `ev`, built by the caller from the session while it still owned it:
+ * once the socket is armed, another worker may take the session, so this
+ * must not read the session (the fd is passed apart; it stays open, since
+ * only the session's owner closes it).
+ */
+static void arm(Server *srv, int fd, struct epoll_event *ev, int op)
 {
-    struct epoll_event ev = {.events = wait_events(s) | EPOLLONESHOT, .data.ptr = s};
-    if (epoll_ctl(srv->sess_epoll_fd, op, s->fd, &ev) != 0)
+    if (epoll_ctl(srv->sess_epoll_fd, op, fd, ev) != 0)
         log_error("epoll_ctl: %s", strerror(errno));
+}
+
+static struct epoll_event arm_event(const Session *s)
+{
+    struct epoll_event ev = {.events = wait_events(s) | EPOLLONESHOT, .data.ptr = (void *)s};
+    return ev;
 }
 
 /*
@@ -320,19 +332,22 @@ static void release(Server *srv, Session *s)
         push_job(srv, s);
         return;
     }
+    int fd = s->fd;
+    struct epoll_event ev = arm_event(s);
     pthread_mutex_lock(&srv->sessions_lock);
     bool stopping = atomic_load(&srv->stopping);
     if (!stopping) {
         if (!s->tls_handshaking) /* the handshake deadline runs from starttls */
             s->last_active_ms = now_ms();
         s->busy = false;
+        /* Armed under the lock, which the next owner takes first (on_event): the hand-off
+         * is then ordered by the lock, not only by the kernel's epoll, which ThreadSanitizer
+         * cannot see (it models only EPOLL_CTL_ADD as a release). */
+        arm(srv, fd, &ev, EPOLL_CTL_MOD);
     }
     pthread_mutex_unlock(&srv->sessions_lock);
-    if (stopping) {
+    if (stopping)
         close_session(srv, s, s->tls_handshaking ? NULL : "Server Shutting Down");
-        return;
-    }
-    arm(srv, s, EPOLL_CTL_MOD);
 }
 
 /*
@@ -682,6 +697,7 @@ static void on_accept(Server *srv)
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         Session *s = session_new(fd);
         s->last_active_ms = now_ms();
+        struct epoll_event ev = arm_event(s);
         pthread_mutex_lock(&srv->sessions_lock);
         s->next = srv->sessions;
         if (srv->sessions)
@@ -690,7 +706,7 @@ static void on_accept(Server *srv)
         srv->session_count++;
         atomic_fetch_add_explicit(&sessions_active, 1, memory_order_relaxed);
         pthread_mutex_unlock(&srv->sessions_lock);
-        arm(srv, s, EPOLL_CTL_ADD);
+        arm(srv, fd, &ev, EPOLL_CTL_ADD);
     }
 }
 
@@ -717,12 +733,12 @@ static void scan_idle(Server *srv)
 
 static void begin_shutdown(Server *srv)
 {
-    log_info("shutting down: closing %d sessions", srv->session_count);
     atomic_store(&srv->stopping, true);
     epoll_ctl(srv->epoll_fd, EPOLL_CTL_DEL, srv->listen_fd, NULL);
     close(srv->listen_fd);
     srv->listen_fd = -1;
     pthread_mutex_lock(&srv->sessions_lock);
+    log_info("shutting down: closing %d sessions", srv->session_count);
     for (Session *s = srv->sessions; s; s = s->next) {
         if (s->busy)
             session_interrupt(s); /* its worker closes it after the query */
