@@ -199,6 +199,25 @@ def run_bin(args=(), env=None, cwd=None, timeout=60):
     return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
 
 
+def run_parallel(n, fn):
+    """Runs fn(i) for i in range(n) on n threads; re-raises the first failure."""
+    errors = []
+
+    def run(i):
+        try:
+            fn(i)
+        except BaseException as e:  # noqa: B902 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+
+
 def wait_for(pred, timeout=10, step=0.05):
     deadline = time.time() + timeout
     while time.time() < deadline:

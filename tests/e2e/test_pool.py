@@ -9,7 +9,7 @@ import random
 import threading
 import time
 
-from conftest import wait_for
+from conftest import run_parallel, wait_for
 
 DATABASES = 200
 POOL_SIZE = 8
@@ -50,25 +50,6 @@ def open_fds(pid, databases_dir):
         else:
             other += 1
     return other, sorted(dbs)
-
-
-def run_parallel(n, fn):
-    """Runs fn(i) for i in range(n) on n threads; re-raises the first failure."""
-    errors = []
-
-    def run(i):
-        try:
-            fn(i)
-        except BaseException as e:  # noqa: B902 - reported below
-            errors.append(e)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise errors[0]
 
 
 def rows_by_database(srv, workers=8):

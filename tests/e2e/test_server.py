@@ -4,11 +4,10 @@ import os
 import signal
 import sqlite3
 import stat
-import threading
 
 import pytest
 
-from conftest import BIN, Client, Server, run_bin
+from conftest import BIN, Client, Server, run_bin, run_parallel
 
 
 def test_help_and_version():
@@ -148,24 +147,15 @@ def test_concurrent_writers_exact_count(server):
     assert admin.req("connect c") == "success"
     assert admin.req("CREATE TABLE t (client INTEGER, n INTEGER)") == "success"
     ok = [0] * 32
-    errors = []
 
     def writer(k):
-        try:
-            with server.admin() as c:
-                assert c.req("connect c") == "success"
-                for n in range(50):
-                    if c.req("INSERT INTO t VALUES (%d, %d)" % (k, n)) == "1":
-                        ok[k] += 1
-        except Exception as e:  # reported below
-            errors.append(repr(e))
+        with server.admin() as c:
+            assert c.req("connect c") == "success"
+            for n in range(50):
+                if c.req("INSERT INTO t VALUES (%d, %d)" % (k, n)) == "1":
+                    ok[k] += 1
 
-    threads = [threading.Thread(target=writer, args=(k,)) for k in range(32)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    run_parallel(32, writer)
     assert sum(ok) == 32 * 50
     assert json.loads(admin.req("SELECT count(*) AS n, count(DISTINCT (client, n)) AS d FROM t")) \
         == [{"n": 1600, "d": 1600}]

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, SANITIZER_MARKS, Client, run_bin, wait_for
+from conftest import ROOT, SANITIZER_MARKS, Client, run_bin, run_parallel, wait_for
 
 NOT_ENABLED = "Error: TLS is not enabled on this server"
 NOT_FIRST = "Error: Bad Request: starttls must be the first request"
@@ -336,24 +336,15 @@ def test_concurrent_tls_clients(make_server, tls_certs):
     srv = make_server(args=tls_args(tls_certs, "required", extra=["--query-workers", "2"]))
     with TlsClient(srv.port, client_context(tls_certs)) as c:
         use_db(c, "conc")
-    errors = []
 
     def work(n):
-        try:
-            with TlsClient(srv.port, client_context(tls_certs)) as c:
-                use_db(c, "conc")
-                for i in range(30):
-                    r = c.req("SELECT %d AS n, %d AS i" % (n, i))
-                    assert r == '[{"n":%d,"i":%d}]' % (n, i), r
-        except Exception as e:  # reported below
-            errors.append(repr(e))
+        with TlsClient(srv.port, client_context(tls_certs)) as c:
+            use_db(c, "conc")
+            for i in range(30):
+                r = c.req("SELECT %d AS n, %d AS i" % (n, i))
+                assert r == '[{"n":%d,"i":%d}]' % (n, i), r
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert errors == []
+    run_parallel(6, work)
 
 
 # ---- the shell (and through it libtcpduckdb) ------------------------------------------------
