@@ -57,6 +57,9 @@ include clients/c/client.mk
 # `make bench` and its programs.
 include bench/bench.mk
 
+# libFuzzer targets: make fuzz-smoke (in make test) and make fuzz.
+include tests/fuzz/fuzz.mk
+
 .PHONY: all build asan tsan drivers deps deps-test run test unit e2e e2e-tsan release-test fmt fmt-check \
         clean bench
 
@@ -128,10 +131,11 @@ test: deps-test
 	@$(MAKE) --no-print-directory e2e-tsan
 	@$(MAKE) --no-print-directory drivers
 	@$(MAKE) --no-print-directory release-test
+	@$(MAKE) --no-print-directory fuzz-smoke
 	@$(MAKE) --no-print-directory fmt-check
 	@echo "make test: all suites passed"
 
-FMT_FILES = src/*.c src/*.h tests/unit/*.c tests/unit/*.h clients/c/*.c clients/c/*.h bench/*.c
+FMT_FILES = src/*.c src/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c clients/c/*.c clients/c/*.h bench/*.c
 
 fmt:
 	clang-format -i $(FMT_FILES)
