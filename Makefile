@@ -61,7 +61,7 @@ include bench/bench.mk
 include tests/fuzz/fuzz.mk
 
 .PHONY: all build asan tsan drivers deps deps-test run test unit e2e e2e-tsan release-test fmt fmt-check \
-        clean bench
+        clean bench soak-plans
 
 all: build
 
@@ -112,6 +112,12 @@ E2E_TSAN := tests/e2e/test_protocol.py tests/e2e/test_server.py tests/e2e/test_t
             tests/e2e/test_stmtcache.py tests/e2e/test_pool.py
 e2e-tsan: tsan
 	TCPDUCKDB_BIN=$(CURDIR)/build/tsan/tcp-duckdb /usr/bin/python3 -m pytest -q $(E2E_TSAN)
+
+# The differential test of stale plans (issue 13) for STALE_PLANS_SECONDS (300) instead of the
+# 5 s it gets in make e2e.
+soak-plans: asan
+	STALE_PLANS_SECONDS=$${STALE_PLANS_SECONDS:-300} TCPDUCKDB_BIN=$(CURDIR)/build/asan/tcp-duckdb \
+	    /usr/bin/python3 -m pytest -q -s tests/e2e/test_stale_plans.py -k random_changes
 
 # The release server (what `make run` starts, with jemalloc): the C client's suite and the
 # protocol-level suites.

@@ -26,7 +26,35 @@ build/bench/pg_drain: bench/pg_drain.c
 	@mkdir -p $(dir $@)
 	$(CC) -I/usr/include/postgresql $(CFLAGS) -O2 -o $@ $< -lpq
 
-.PHONY: bench bench-bin
+# stats_race: DuckDB alone, no server: fresh queries racing with other connections' appends,
+# with statistics propagation on and off (bench/stats_race.c; docs/performance.md).
+build/bench/stats_race: bench/stats_race.c | $(DUCKDB)/lib/libduckdb.so
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -O2 -o $@ $< -Wl,-rpath,'$$ORIGIN/../../$(DUCKDB)/lib' \
+	    -L$(DUCKDB)/lib -lduckdb -pthread
+
+RACE_SECONDS ?= 60
+RACE_DIR ?= /dev/shm
+stats-race: build/bench/stats_race
+	for m in query prepared; do for o in on off; do \
+	    build/bench/stats_race $(RACE_DIR) $(RACE_SECONDS) $$m $$o; done; done
+
+# plan_cost: analytical queries and key lookups with DuckDB's statistics-driven optimizer
+# passes on (DuckDB's defaults) and off (the server's), in alternation (docs/performance.md).
+build/bench/plan_cost: bench/plan_cost.c | $(DUCKDB)/lib/libduckdb.so
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -O2 -o $@ $< -Wl,-rpath,'$$ORIGIN/../../$(DUCKDB)/lib' \
+	    -L$(DUCKDB)/lib -lduckdb -pthread
+
+PLAN_COST_ROWS ?= 10000000
+PLAN_COST_THREADS ?= 1
+plan-cost: build/bench/plan_cost
+	@grep -E '^cpu ' /proc/stat | awk '{print "cpu steal ticks at start:", $$9}'
+	for round in 1 2; do for d in "" statistics_propagation,row_group_pruner; do \
+	    build/bench/plan_cost "$$d" $(PLAN_COST_THREADS) $(PLAN_COST_ROWS); done; done
+	@grep -E '^cpu ' /proc/stat | awk '{print "cpu steal ticks at end:", $$9}'
+
+.PHONY: bench bench-bin stats-race plan-cost
 bench-bin: build $(BENCH_BIN)
 
 # setup.sh --test installs PostgreSQL 15 (initdb, pg_ctl, pgbench, psql) and Python 3.

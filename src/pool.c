@@ -155,6 +155,16 @@ static int open_db(Pool *p, int64_t id, bool create, duckdb_database *out, char 
         {"allow_community_extensions", "false"},
         {"threads", p->threads > 0 ? threads : NULL},
         {"memory_limit", p->memory_limit[0] ? p->memory_limit : NULL},
+        /* No plan may embed the table statistics of the moment it was built
+         * (docs/architecture.md, "Invariant: no plan outlives its
+         * statistics"): DuckDB 1.5.6 keeps such rewrites in prepared plans,
+         * which the statement cache re-executes and which run in another
+         * transaction than the one that prepared them. statistics_propagation
+         * prunes filters, folds IS NULL, turns count(x) into count(*), answers
+         * min/max/count from metadata and picks perfect-hash aggregates and
+         * joins from min/max; row_group_pruner rewrites an OFFSET from row
+         * group counts. Global in 1.5.6, and locked with the rest below. */
+        {"disabled_optimizers", "statistics_propagation,row_group_pruner"},
         /* Last, so nothing can be changed after it. */
         {"lock_configuration", "true"},
     };

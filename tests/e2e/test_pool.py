@@ -19,12 +19,14 @@ STRESS_SECONDS = 12
 # further ones are answered Server Busy at once (docs/architecture.md, "Waiting for a slot").
 # With the default 4 workers most of 64 clients would be turned away; 56 workers let 55 wait,
 # about as many as can (64 clients, 8 holding pins). Waiting is first come first served, so the
-# longest wait is about the queue length over the throughput (56 / ~35 connects/s here under
-# ASan): 2 s lets nearly every connect succeed. A Server Busy answer (a timeout, or a rejection
-# when the queue is full) is still handled: the row counts as not inserted and the counters must
-# account for it.
+# longest wait is about the queue length over the throughput: 56 / ~35 connects/s under ASan on
+# an idle machine, 56 / ~6 on one loaded ten times over (seen: 2 s then turned most connects
+# away, and the suite must pass on a busy machine). 30 s leaves room for a machine five times
+# slower still; a connect that waits that long is still served, not failed. A Server Busy answer
+# (a timeout, or a rejection when the queue is full) is still handled: the row counts as not
+# inserted and the counters must account for it.
 QUERY_WORKERS = 56
-POOL_WAIT_MS = 2000
+POOL_WAIT_MS = 30000
 
 
 def stats(admin):
@@ -106,7 +108,8 @@ def test_pool_stress(make_server, data_dir):
     # disconnect, on random databases, for STRESS_SECONDS.
     inserted = {db_name(i): set() for i in range(DATABASES)}
     lock = threading.Lock()
-    counts = {"connects": 0, "busy": 0, "duckdb_anomalies": 0}
+    counts = {"connects": 0, "busy": 0}
+    wrong = []  # (database, client, seq, answer, answer when asked again at once)
     deadline = time.time() + STRESS_SECONDS
 
     def client(k):
@@ -129,19 +132,20 @@ def test_pool_stress(make_server, data_dir):
                 select = "SELECT count(*) AS n FROM t WHERE client = %d AND seq = %d" % (k, seq)
                 answer = c.req(select)
                 if answer != '[{"n":1}]':
-                    # DuckDB 1.5.6 itself, without this server, rarely answers a scan that
-                    # races with appends of other connections to the same table with rows
-                    # that fail the WHERE clause (about 1 in 20000 in a C reproduction, like
-                    # duckdb/duckdb#19570). Counted and reported, not a pool failure; the
-                    # same query must be right at once, and the final row check is strict.
+                    # A wrong answer to a fresh query racing with other connections' appends.
+                    # Before issue 13 it was asked again and counted as a "DuckDB anomaly"; it
+                    # is a failure now, reported after the run with the answer given when the
+                    # same query was asked again at once.
+                    again = c.req(select)
                     with lock:
-                        counts["duckdb_anomalies"] += 1
-                    answer = c.req(select)
-                assert answer == '[{"n":1}]', answer
+                        wrong.append((name, k, seq, answer, again))
                 assert c.req("disconnect") == "success"
 
     run_parallel(CLIENTS, client)
     t_stress = time.time()
+    # No wrong answer is tolerated: each is a defect (issue 13's stale statistics were one cause).
+    assert not wrong, "%d wrong answers in %d queries: %r" % (len(wrong), counts["connects"],
+                                                             wrong[:10])
 
     # Every client has closed its socket; the server closes its side when a worker handles the
     # end of file, so wait for the count to settle.
@@ -175,12 +179,12 @@ def test_pool_stress(make_server, data_dir):
 
     print("\npool stress: %d databases, pool %d, %d clients, %.1f s stress: %d connects "
           "(%.0f/s), %d busy; hits %d, misses %d, evictions %d, waits %d, timeouts %d, "
-          "rejected %d; DuckDB anomalies %d; set-up %.1f s, check %.1f s, restart+check %.1f s, "
+          "rejected %d; wrong answers %d; set-up %.1f s, check %.1f s, restart+check %.1f s, "
           "total %.1f s"
           % (DATABASES, POOL_SIZE, CLIENTS, t_stress - t_setup, counts["connects"],
              counts["connects"] / (t_stress - t_setup), counts["busy"], delta["hits"],
              delta["misses"], delta["evictions"], delta["waits"], delta["timeouts"],
-             delta["rejected"], counts["duckdb_anomalies"], t_setup - t_start,
+             delta["rejected"], len(wrong), t_setup - t_start,
              t_check - t_stress, t_end - t_check, t_end - t_start))
 
 
