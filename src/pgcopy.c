@@ -122,10 +122,12 @@ int pgcopy_feed(PgCopy *d, const void *msg, size_t len)
             int32_t flen = (int32_t)rd32(p);
             p += 4;
             duckdb_vector v = duckdb_data_chunk_get_vector(d->chunk, (idx_t)c);
-            if (flen < 0) {
+            if (flen == -1) {
                 pgvalue_put_null(v, d->row);
                 continue;
             }
+            if (flen < 0)
+                goto bad;
             if (end - p < flen)
                 goto bad;
             if (pgvalue_put(&d->cols[c], v, d->row, p, flen, d->err, sizeof(d->err)) != 0) {

@@ -12,10 +12,10 @@
  * handed to the caller's flush function when full and by pgcopy_finish(), so
  * memory is bounded by one chunk whatever the table size.
  *
- * Invariants: malformed input (a bad signature, a length beyond the message,
- * a row with the wrong number of fields, a value that its column cannot hold,
- * bytes after the trailer) fails with one message and never reads out of
- * bounds or aborts. After a failure the decoder only accepts pgcopy_free().
+ * Invariants: malformed input (a bad signature, a length beyond the message
+ * or negative other than -1 for NULL, a row with the wrong number of fields,
+ * a value that its column cannot hold, bytes after the trailer) fails with one message and never
+ * reads out of bounds or aborts. After a failure the decoder only accepts pgcopy_free().
  *
  * Thread: a PgCopy is used by one thread; several may run at once.
  */

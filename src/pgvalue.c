@@ -145,7 +145,7 @@ static int decode_numeric(const PgValueColumn *col, const unsigned char *p, int3
              col->name, sign == 0xC000 ? "NaN" : "an infinity");
         return -1;
     }
-    if (ndigits < 0 || len != 8 + 2 * ndigits)
+    if (ndigits < 0 || len != 8 + 2 * ndigits || (sign != 0 && sign != 0x4000))
         goto bad;
     i128 v = 0;
     for (int i = 0; i < ndigits; i++) {
@@ -328,6 +328,8 @@ static int put_array(const PgValueColumn *col, duckdb_vector v, idx_t row, const
     duckdb_vector child = duckdb_list_vector_get_child(v);
     idx_t base = duckdb_list_vector_get_size(v);
     if (ndim == 0) {
+        if (len != 12)
+            goto bad;
         entries[row] = (duckdb_list_entry){.offset = base, .length = 0};
         return 0;
     }
@@ -341,9 +343,11 @@ static int put_array(const PgValueColumn *col, duckdb_vector v, idx_t row, const
     if (len < 20)
         goto bad;
     int32_t n = (int32_t)rd32(p + 12);
-    if (n < 0)
-        goto bad;
     p += 20;
+    /* Each element takes at least its 4-byte length: a count beyond that is
+     * refused before DuckDB reserves room for it. */
+    if (n < 0 || n > (end - p) / 4)
+        goto bad;
     if (duckdb_list_vector_reserve(v, base + (idx_t)n) != DuckDBSuccess)
         log_fatal("out of memory");
     for (int32_t i = 0; i < n; i++) {
@@ -351,16 +355,20 @@ static int put_array(const PgValueColumn *col, duckdb_vector v, idx_t row, const
             goto bad;
         int32_t elen = (int32_t)rd32(p);
         p += 4;
-        if (elen < 0) {
+        if (elen == -1) {
             pgvalue_put_null(child, base + (idx_t)i);
             continue;
         }
+        if (elen < 0)
+            goto bad;
         if (end - p < elen)
             goto bad;
         if (put_scalar(col, child, base + (idx_t)i, p, elen, err, errlen) != 0)
             return -1;
         p += elen;
     }
+    if (p != end)
+        goto bad;
     if (duckdb_list_vector_set_size(v, base + (idx_t)n) != DuckDBSuccess)
         log_fatal("out of memory");
     entries[row] = (duckdb_list_entry){.offset = base, .length = (uint64_t)n};

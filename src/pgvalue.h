@@ -11,8 +11,10 @@
  * column; nothing is rounded or truncated (a numeric with more decimals than
  * the column's scale, NaN, a multidimensional array, a timestamp beyond
  * DuckDB's range, an enum label not in the column's type). Every length is
- * checked against the bytes given before they are read: malformed input gives
- * an error, never a read out of bounds or an abort. A vector is written only
+ * checked against the bytes given before they are read, and an array's element
+ * count against its bytes before DuckDB reserves room for the elements:
+ * malformed input gives an error, never a read out of bounds, an allocation
+ * out of proportion to the input, or an abort. A vector is written only
  * as the type it was checked to be by pgvalue_bind().
  *
  * Thread: any; a PgValueColumn is read-only after pgvalue_bind(), and the
