@@ -225,12 +225,20 @@ static int put_scalar(const PgValueColumn *col, duckdb_vector v, idx_t row, cons
         return 0;
     }
     case PGVALUE_DATE: {
-        int32_t d = (int32_t)rd32(p);
+        int32_t d = (int32_t)rd32(p), u;
         /* PostgreSQL's infinities are INT32_MAX/MIN, DuckDB's INT32_MAX/-INT32_MAX. */
-        if (d == INT32_MAX || d == INT32_MIN)
+        if (d == INT32_MAX || d == INT32_MIN) {
             ((int32_t *)data)[row] = d == INT32_MAX ? INT32_MAX : -INT32_MAX;
-        else
-            ((int32_t *)data)[row] = d + PG_EPOCH_DAYS;
+            return 0;
+        }
+        /* PostgreSQL's dates end in 5874897 AD, well inside; only malformed
+         * input reaches the ends of the 32-bit range. */
+        if (__builtin_add_overflow(d, PG_EPOCH_DAYS, &u) || u == INT32_MAX || u <= -INT32_MAX) {
+            errf(err, errlen, "column %s.%s holds a date beyond DuckDB's range", col->table,
+                 col->name);
+            return -1;
+        }
+        ((int32_t *)data)[row] = u;
         return 0;
     }
     case PGVALUE_TIMESTAMP:

@@ -405,6 +405,15 @@ static void test_dates_and_times(void)
     put16(&s, 1), field_i32(&s, INT32_MAX);
     put16(&s, 1), field_i32(&s, INT32_MIN);
     CHECK_STR(one("DATE", &td, &s), "2000-01-01|1999-12-31|infinity|-infinity");
+    /* PostgreSQL's last date, 5874897-12-31; then one beyond 32 bits (fuzz_pgcopy). */
+    s = (Stream){0};
+    one_row(&s);
+    field_i32(&s, 2145031948);
+    CHECK_STR(one("DATE", &td, &s), "5874897-12-31");
+    s = (Stream){0};
+    one_row(&s);
+    field_i32(&s, INT32_MAX - 256);
+    CHECK_STR(one("DATE", &td, &s), "error: column t.a holds a date beyond DuckDB's range");
 
     s = (Stream){0};
     one_row(&s);
