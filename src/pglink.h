@@ -1,6 +1,7 @@
 /*
- * pglink: the PostgreSQL integration, `link` and `migrate`
- * (docs/postgres.md). The only module that uses libpq.
+ * pglink: the commands of the PostgreSQL integration, `link`, `migrate` and
+ * `unlink` (docs/postgres.md): the top layer over pgjob (libpq), pgschema,
+ * pgaudit, pgvalue and pgcopy.
  *
  * `link DB CONNSTRING [SCHEMA]` copies the tables of one PostgreSQL schema
  * (public by default) into the empty DuckDB database DB, in one DuckDB
@@ -12,7 +13,7 @@
  * log below the oldest position any linked database still needs.
  * `unlink DB` removes what link installed (docs/postgres.md).
  *
- * Both commands are the super user's. They run on the worker thread that
+ * The commands are the super user's. They run on the worker thread that
  * owns the session, block it while PostgreSQL and DuckDB work, and use a
  * DuckDB connection of their own on the pooled database, so the session's
  * own connection and transaction are untouched.

@@ -1,0 +1,157 @@
+/*
+ * pgjob: one command's PostgreSQL connection and its first error. See
+ * pgjob.h. Only this module opens, drives and closes libpq connections.
+ */
+#include "pgjob.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "secret.h"
+
+#define CONNECT_TIMEOUT "10"
+
+void pgjob_fail(PgJob *j, const char *fmt, ...)
+{
+    if (j->err[0])
+        return; /* keep the first error */
+    char raw[sizeof(j->err)];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(raw, sizeof(raw), fmt, ap);
+    va_end(ap);
+    secret_mask_text(raw, j->password, j->err, sizeof(j->err));
+    size_t n = strlen(j->err);
+    while (n && (j->err[n - 1] == '\n' || j->err[n - 1] == ' '))
+        j->err[--n] = '\0';
+}
+
+void pgjob_fail_pg(PgJob *j, const char *what)
+{
+    pgjob_fail(j, "PostgreSQL: %s: %s", what, PQerrorMessage(j->conn));
+}
+
+PGresult *pgjob_query(PgJob *j, const char *sql, int nparams, const char *const *params)
+{
+    PGresult *r = nparams ? PQexecParams(j->conn, sql, nparams, NULL, params, NULL, NULL, 0)
+                          : PQexec(j->conn, sql);
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+        pgjob_fail(j, "PostgreSQL: %s", PQresultErrorMessage(r));
+        PQclear(r);
+        return NULL;
+    }
+    return r;
+}
+
+int pgjob_rows(PgJob *j, const char *sql, int nparams, const char *const *params)
+{
+    PGresult *r = pgjob_query(j, sql, nparams, params);
+    int n = r ? PQntuples(r) : -1;
+    PQclear(r);
+    return n;
+}
+
+int pgjob_exec(PgJob *j, const char *sql)
+{
+    return pgjob_rows(j, sql, 0, NULL) < 0 ? -1 : 0;
+}
+
+void pgjob_exec_quiet(PgJob *j, const char *sql, int nparams, const char *const *params)
+{
+    if (!j->conn || PQstatus(j->conn) != CONNECTION_OK)
+        return;
+    PQclear(nparams ? PQexecParams(j->conn, sql, nparams, NULL, params, NULL, NULL, 0)
+                    : PQexec(j->conn, sql));
+}
+
+void pgjob_rollback(PgJob *j)
+{
+    pgjob_exec_quiet(j, "ROLLBACK", 0, NULL);
+}
+
+/* PostgreSQL's NOTICEs ("... does not exist, skipping") are not for our log. */
+static void ignore_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+int pgjob_connect(PgJob *j, const char *dsn)
+{
+    char *errmsg = NULL;
+    PQconninfoOption *opts = PQconninfoParse(dsn, &errmsg);
+    if (!opts) {
+        /* libpq's message may quote part of the string: never show it. */
+        PQfreemem(errmsg);
+        pgjob_fail(j, "Bad Request: invalid PostgreSQL connection string (a URI "
+                      "postgresql://user:password@host:port/db or key=value pairs)");
+        return -1;
+    }
+    for (PQconninfoOption *o = opts; o->keyword; o++)
+        if (strcmp(o->keyword, "password") == 0 && o->val && o->val[0])
+            j->password = strdup(o->val);
+    PQconninfoFree(opts);
+    const char *keys[] = {"dbname", "connect_timeout", "client_encoding", "application_name", NULL};
+    const char *vals[] = {dsn, CONNECT_TIMEOUT, "UTF8", "tcp-duckdb", NULL};
+    j->conn = PQconnectdbParams(keys, vals, 1);
+    if (!j->conn)
+        log_fatal("out of memory");
+    if (PQstatus(j->conn) != CONNECTION_OK) {
+        pgjob_fail_pg(j, "cannot connect");
+        return -1;
+    }
+    PQsetNoticeProcessor(j->conn, ignore_notice, NULL);
+    return 0;
+}
+
+int pgjob_copy_out(PgJob *j, const char *copy_sql, PgJobCopyFn fn, void *ctx)
+{
+    int rc = -1;
+    PGresult *r = PQexec(j->conn, copy_sql);
+    if (PQresultStatus(r) != PGRES_COPY_OUT) {
+        pgjob_fail(j, "PostgreSQL: %s", PQresultErrorMessage(r));
+        goto out;
+    }
+    PQclear(r);
+    r = NULL;
+    for (;;) {
+        char *buf = NULL;
+        int n = PQgetCopyData(j->conn, &buf, 0);
+        if (n == -1)
+            break;
+        if (n == -2) {
+            pgjob_fail_pg(j, "COPY failed");
+            goto out;
+        }
+        int st = fn(ctx, (const unsigned char *)buf, (size_t)n);
+        PQfreemem(buf);
+        if (st != 0)
+            goto out;
+    }
+    r = PQgetResult(j->conn);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        pgjob_fail(j, "PostgreSQL: %s", PQresultErrorMessage(r));
+        goto out;
+    }
+    rc = 0;
+out:
+    /* After a failure the connection may be in the middle of the COPY; the
+     * command ends and closes it, so it is not drained here. */
+    PQclear(r);
+    return rc;
+}
+
+void pgjob_close(PgJob *j)
+{
+    PQfinish(j->conn);
+    j->conn = NULL;
+    if (j->password) {
+        memset(j->password, 0, strlen(j->password));
+        free(j->password);
+        j->password = NULL;
+    }
+}
