@@ -51,7 +51,8 @@ PLAN_COST_THREADS ?= 1
 plan-cost: build/bench/plan_cost
 	@grep -E '^cpu ' /proc/stat | awk '{print "cpu steal ticks at start:", $$9}'
 	for round in 1 2; do for d in "" statistics_propagation,row_group_pruner; do \
-	    build/bench/plan_cost "$$d" $(PLAN_COST_THREADS) $(PLAN_COST_ROWS); done; done
+	    build/bench/plan_cost "$$d" $(PLAN_COST_THREADS) $(PLAN_COST_ROWS) \
+	        $(RACE_DIR)/plan_cost.duckdb; done; done
 	@grep -E '^cpu ' /proc/stat | awk '{print "cpu steal ticks at end:", $$9}'
 
 .PHONY: bench bench-bin stats-race plan-cost

@@ -3,11 +3,12 @@
  * costs (issue 13; docs/architecture.md, "Invariant: no plan outlives its
  * statistics"), in process, without the server.
  *
- *   plan_cost DISABLED THREADS ROWS
+ *   plan_cost DISABLED THREADS ROWS FILE
  *     DISABLED: the value of disabled_optimizers ("" for DuckDB's defaults,
  *               "statistics_propagation,row_group_pruner" for the server's)
  *     THREADS:  DuckDB threads (the server's DuckdbThreads, 1 by default)
  *     ROWS:     rows of the analytical table (10000000 in docs/performance.md)
+ *     FILE:     the database file to create (replaced), as the server's are files
  *
  * Prints one line per query: the best wall time of several runs, in
  * milliseconds. Small queries run as the server runs them: prepared and
@@ -86,8 +87,8 @@ static double lookups(duckdb_connection con, int n, int cached)
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: plan_cost DISABLED THREADS ROWS\n");
+    if (argc != 5) {
+        fprintf(stderr, "usage: plan_cost DISABLED THREADS ROWS FILE\n");
         return 2;
     }
     duckdb_database db;
@@ -98,7 +99,11 @@ int main(int argc, char **argv)
     if (argv[1][0])
         duckdb_set_config(cfg, "disabled_optimizers", argv[1]);
     duckdb_set_config(cfg, "threads", argv[2]);
-    if (duckdb_open_ext(NULL, &db, cfg, &err) != DuckDBSuccess) {
+    char wal[1100];
+    snprintf(wal, sizeof(wal), "%s.wal", argv[4]);
+    remove(argv[4]);
+    remove(wal);
+    if (duckdb_open_ext(argv[4], &db, cfg, &err) != DuckDBSuccess) {
         fprintf(stderr, "open: %s\n", err ? err : "?");
         return 1;
     }
@@ -112,8 +117,8 @@ int main(int argc, char **argv)
     must(con, sql);
     must(con, "CREATE TABLE dim AS SELECT i::INTEGER AS k, 'name' || i AS name FROM range(1000) "
               "t(i)");
-    must(con,
-         "CREATE TABLE small AS SELECT i::INTEGER AS id, 'v' || i AS v FROM range(100000) t(i)");
+    must(con, "CREATE TABLE small (id INTEGER PRIMARY KEY, v VARCHAR)");
+    must(con, "INSERT INTO small SELECT i::INTEGER, 'v' || i FROM range(100000) t(i)");
     must(con, "CHECKPOINT");
 
     static const char *queries[] = {
@@ -134,5 +139,7 @@ int main(int argc, char **argv)
     printf("  %9.1f us  lookup by key, one prepared statement\n", lookups(con, 20000, 1));
     duckdb_disconnect(&con);
     duckdb_close(&db);
+    remove(argv[4]);
+    remove(wal);
     return 0;
 }

@@ -439,7 +439,11 @@ static int link_copy_snapshot(Job *j, LinkRun *lr)
         if (pgschema_add_pk_sql(&sql, tb) && duck_exec(j, buf_cstr(&sql)) != 0)
             goto out;
     }
-    (void)pgjob_exec(&j->pg, "COMMIT");
+    /* Ending the read-only snapshot can still fail (the connection dropped):
+     * then the copy is not known to be whole, and the error must become the
+     * answer, before anything of the link is recorded or answered. */
+    if (pgjob_exec(&j->pg, "COMMIT") != 0)
+        goto out;
     rc = 0;
 out:
     pgschema_free(&check);
