@@ -52,6 +52,9 @@ int tdb__str_reserve(Str *s, size_t more)
     char *p = realloc(s->p, cap);
     if (!p)
         return TDB_ENOMEM;
+    /* Keeps the invariant for a first allocation: an empty Str reserved is "", not garbage
+     * (an empty answer line, an empty column name). */
+    p[s->len] = '\0';
     s->p = p;
     s->cap = cap;
     return 0;
