@@ -7,6 +7,9 @@
 
 CLIENT_DIR      := clients/c
 CLIENT_CPPFLAGS := -D_GNU_SOURCE -DTCPDUCKDB_VERSION='"$(VERSION)"' -I$(CLIENT_DIR) -MMD -MP
+# The library's sources: every clients/c/*.c but the shell and the tests.
+CLIENT_LIB      := $(basename $(notdir $(filter-out $(CLIENT_DIR)/shell.c $(CLIENT_DIR)/test_client.c,\
+                       $(wildcard $(CLIENT_DIR)/*.c))))
 
 # $(call client_variant,DIR,EXTRA_CFLAGS)
 define client_variant
@@ -16,10 +19,10 @@ $(1)/obj/client/%.o: $(CLIENT_DIR)/%.c
 $(1)/obj/client/pic/%.o: $(CLIENT_DIR)/%.c
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(CLIENT_CPPFLAGS) $$(CFLAGS) $(2) -fPIC -c $$< -o $$@
-$(1)/libtcpduckdb.a: $(1)/obj/client/tcpduckdb.o
+$(1)/libtcpduckdb.a: $(patsubst %,$(1)/obj/client/%.o,$(CLIENT_LIB))
 	@rm -f $$@
 	ar rcs $$@ $$^
-$(1)/libtcpduckdb.so: $(1)/obj/client/pic/tcpduckdb.o
+$(1)/libtcpduckdb.so: $(patsubst %,$(1)/obj/client/pic/%.o,$(CLIENT_LIB))
 	$$(CC) $$(CFLAGS) $(2) -shared -Wl,-soname,libtcpduckdb.so -o $$@ $$^ -lssl -lcrypto -lm
 $(1)/tcp-duckdb-cli: $(1)/obj/client/shell.o $(1)/libtcpduckdb.a
 	$$(CC) $$(CFLAGS) $(2) -o $$@ $$^ -ledit -lssl -lcrypto -lm

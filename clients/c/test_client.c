@@ -776,6 +776,95 @@ static void test_server_gone(TestServer *s)
     tdb_close(c);
 }
 
+/*
+ * A fake server for answers the real one never sends (tests/fuzz/fuzz_client_answer.c found
+ * them): a listening socket on 127.0.0.1 whose one accepted connection sends canned bytes.
+ */
+typedef struct {
+    int listen_fd;
+    int fd;
+} FakeServer;
+
+/* Connects a plain-text handle to a new fake server; NULL if that failed. */
+static tdb_conn *fake_connect(FakeServer *f)
+{
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(addr);
+    f->fd = -1;
+    f->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (f->listen_fd < 0 || bind(f->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 ||
+        listen(f->listen_fd, 1) != 0 ||
+        getsockname(f->listen_fd, (struct sockaddr *)&addr, &len) != 0)
+        return NULL;
+    tdb_conn *c = tdb_conn_new();
+    tdb_tls_options plain = {.sslmode = TDB_SSL_DISABLE};
+    CHECK_RC(c, tdb_set_tls(c, &plain), TDB_OK);
+    CHECK_RC(c, tdb_connect(c, "127.0.0.1", ntohs(addr.sin_port), 5000), TDB_OK);
+    tdb_set_timeout(c, 5000);
+    f->fd = accept(f->listen_fd, NULL, NULL);
+    CHECK(f->fd >= 0);
+    return c;
+}
+
+/* The fake server's next answer (the client's request is never read). */
+static void fake_answer(const FakeServer *f, const char *bytes)
+{
+    CHECK(send(f->fd, bytes, strlen(bytes), MSG_NOSIGNAL) == (ssize_t)strlen(bytes));
+}
+
+static void fake_close(FakeServer *f)
+{
+    if (f->fd >= 0)
+        close(f->fd);
+    if (f->listen_fd >= 0)
+        close(f->listen_fd);
+}
+
+/* Answers a client must survive: empty strings, a header cut short, two column lists. */
+static void test_hostile_answers(void)
+{
+    FakeServer f = {0};
+    tdb_conn *c = fake_connect(&f);
+    CHECK(c != NULL);
+    if (!c)
+        return;
+    tdb_result *r = NULL;
+    char *answer = NULL;
+    /* An empty line and an empty column name are "" (they were unterminated heap bytes). */
+    fake_answer(&f, "\n");
+    CHECK_RC(c, tdb_command(c, "ping", &answer), TDB_OK);
+    CHECK(answer && answer[0] == '\0');
+    free(answer);
+    fake_answer(&f, "{\"columns\":[{\"name\":\"\",\"type\":\"\"}],\"rows\":[[\"\"]]}\n");
+    CHECK_RC(c, tdb_query(c, "SELECT 1", NULL, 0, &r), TDB_OK);
+    CHECK(r && strcmp(tdb_result_column_name(r, 0), "") == 0);
+    CHECK(r && strcmp(tdb_result_column_type(r, 0), "") == 0);
+    CHECK(r && strcmp(tdb_result_text(r, 0, 0, NULL), "") == 0);
+    tdb_result_free(r);
+    /* A header whose line ends early is a protocol error (it returned the parser's internal
+     * status 1, neither success nor an error). */
+    fake_answer(&f, "{\"success\":t\n");
+    CHECK_RC(c, tdb_query(c, "SELECT 1", NULL, 0, &r), TDB_EPROTO);
+    CHECK(r == NULL && !tdb_is_connected(c));
+    tdb_close(c);
+    fake_close(&f);
+
+    /* A second column list appended to the first past its array (a heap overflow). */
+    c = fake_connect(&f);
+    CHECK(c != NULL);
+    if (!c)
+        return;
+    const char *col = "{\"name\":\"a\",\"type\":\"INTEGER\"}";
+    char dup[1024];
+    snprintf(dup, sizeof(dup), "{\"columns\":[%s],\"columns\":[,%s,%s,%s,%s,%s,%s,%s,%s,%s]}\n",
+             col, col, col, col, col, col, col, col, col, col);
+    fake_answer(&f, dup);
+    CHECK_RC(c, tdb_query(c, "SELECT 1", NULL, 0, &r), TDB_EPROTO);
+    CHECK(strstr(tdb_error(c), "two column lists") != NULL);
+    tdb_close(c);
+    fake_close(&f);
+}
+
 int main(void)
 {
     TestServer srv = {0};
@@ -796,6 +885,7 @@ int main(void)
     test_send_and_get(&srv);
     test_mid_result_error(&srv);
     test_transactions(&srv);
+    test_hostile_answers();
     if (!port) {
         test_server_gone(&srv);
         if (server_stop(&srv) != 0)

@@ -3,6 +3,8 @@ import json
 
 import pytest
 
+from test_protocol import connected
+
 
 def test_seed_walkthrough(server):
     c = server.client()
@@ -208,6 +210,26 @@ def test_error_inside_transaction_aborts_it(server):
     assert c.req("SELEC 1").startswith("Error: Parser Error")
     assert c.req("commit") == "success"
     assert json.loads(c.req("SELECT list(i) AS l FROM t")) == [{"l": [5]}]
+
+
+def test_half_run_request_in_a_transaction_cannot_be_committed(server):
+    c = connected(server)
+    assert c.req("CREATE TABLE t (i INTEGER)") == "success"
+    assert c.req("start transaction") == "success"
+    assert c.req("INSERT INTO t VALUES (1); SELECT * FROM nosuch").startswith("Error: Catalog Error")
+    assert c.req("commit").startswith("Error: Transaction Aborted")
+    assert c.req("start transaction") == "success"
+    assert c.req("INSERT INTO t VALUES (2); COMMIT").startswith("Error: Bad Request")
+    assert c.req("commit").startswith("Error: Transaction Aborted")
+    assert c.req("SELECT count(*) AS n FROM t") == '[{"n":0}]'
+
+
+def test_transaction_commands_with_blanks_and_line_ends(server):
+    c = connected(server)
+    assert c.req("begin; ") == "success"
+    assert c.req("commit ;  ") == "success"
+    assert c.req_long("BEGIN\n") == "success"
+    assert c.req_long("ROLLBACK;\n") == "success"
 
 
 def test_transaction_rolled_back_when_client_vanishes(server):

@@ -1,6 +1,8 @@
 """grant, revoke and list: the super user's access-control commands."""
 import json
 
+from test_protocol import connected
+
 
 def make_shop(server):
     a = server.admin()
@@ -112,6 +114,19 @@ def test_grants_follow_database_rename_and_table_drop(server):
     assert [g["table"] for g in json.loads(a.req("list grants ann"))] == [None]
     assert a.req("CREATE TABLE orders (id INTEGER)") == "success"
     assert [g["table"] for g in json.loads(a.req("list grants ann"))] == [None]
+
+
+def test_grants_survive_a_drop_in_another_catalog(server):
+    a = connected(server, "shop")
+    assert a.req("create user u pw") == "success"
+    assert a.req("CREATE TABLE t (i INTEGER)") == "success"
+    assert a.req("grant database shop u read") == "success"
+    assert a.req("grant table shop t u select") == "success"
+    assert a.req("ATTACH ':memory:' AS m") == "success"
+    assert a.req("USE m") == "success"
+    assert a.req("CREATE TABLE z (i INTEGER)") == "success"
+    assert a.req("DROP TABLE z") == "success"
+    assert [g["table"] for g in json.loads(a.req("list grants u"))] == ["t"]
 
 
 def test_grants_survive_restart(server):

@@ -3,6 +3,7 @@ import json
 import os
 import signal
 import socket
+import threading
 import time
 
 import pytest
@@ -88,6 +89,12 @@ def test_garbage_does_not_hurt(server):
     assert json.loads(good.req("SELECT count(*) AS n FROM t")) == [{"n": 100}]
 
 
+def test_every_request_gets_one_line(server):
+    c = server.admin()
+    assert c.req_long("list grants a\nb").startswith("Error: Bad Request: invalid user name")
+    assert c.req("SELECT 1").startswith("Error: Bad Request: not connected")
+
+
 def test_json_types(server):
     c = connected(server)
     row = json.loads(c.req(
@@ -170,6 +177,37 @@ def test_slow_query_does_not_stall_others(server):
     assert fast.req("SELECT 1 AS ok") == '[{"ok":1}]'
     assert time.time() - t0 < 5  # not a performance assertion: the slow one takes far longer
     assert slow.line().startswith("[")
+
+
+def test_clients_that_never_read_do_not_hold_workers(server):
+    """Pipelined requests whose answers are never read must not stall other clients."""
+    flooders = []
+    stop = threading.Event()
+
+    def flood():
+        s = socket.create_connection(("127.0.0.1", server.port))
+        flooders.append(s)
+        s.settimeout(1)
+        chunk = b"x\n" * 50000
+        try:
+            while not stop.is_set():
+                s.sendall(chunk)
+        except OSError:
+            pass  # the socket buffers filled up: the server stopped reading us
+
+    threads = [threading.Thread(target=flood) for _ in range(6)]  # more than QueryWorkers
+    for t in threads:
+        t.start()
+    try:
+        c = Client(server.port, timeout=30)
+        assert c.req("login duck duck") == "success"
+        assert c.req("create database d") == "success"
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+        for s in flooders:
+            s.close()
 
 
 def test_max_connections(make_server):

@@ -43,3 +43,12 @@ def test_super_user_may_run_harmless_admin_sql(server):
     assert c.req("PRAGMA table_info('t')").startswith('[{"cid":0,"name":"i"')
     assert c.req("CALL pragma_version()").startswith('[{"library_version":"v1.5')
     assert c.req("SELECT current_setting('enable_external_access') AS v") == '[{"v":false}]'
+
+
+def test_profiles_do_not_reach_the_log(server):
+    c = connected(server)
+    assert c.req("PRAGMA enable_profiling").startswith("Error: Bad Request: query profiling")
+    assert c.req("SET enable_progress_bar = true").startswith("Error: Bad Request")
+    assert c.req("PRAGMA Enable_Profiling = 'json'").startswith("Error: Bad Request")
+    assert c.req("SELECT 'INFO 2026/01/01 forged' AS x").startswith("[")
+    assert not any("forged" in line for line in server.log)
