@@ -53,6 +53,7 @@
 
 #include "log.h"
 #include "query.h"
+#include "sqllex.h"
 
 /* Placeholders and aliases we put into statement texts start with this; a
  * request that uses the prefix itself cannot be verified. */
@@ -386,28 +387,12 @@ out:
 }
 
 /* ------------------------------------------------------------------------ */
-/* Tokenizer                                                                 */
-
-typedef enum {
-    T_WORD,   /* identifier or keyword, unquoted */
-    T_QUOTED, /* "quoted identifier" */
-    T_STRING, /* any string literal, dollar-quoted ones included */
-    T_NUMBER,
-    T_PARAM, /* ?, ?1, $1, $name */
-    T_OP,    /* a run of operator characters */
-    T_OPEN,  /* ( [ { */
-    T_CLOSE, /* ) ] } */
-    T_COMMA,
-    T_SEMI,
-    T_DOT,
-    T_OTHER,
-} TokKind;
 
 typedef struct Tok {
     uint32_t start, len;
-    int32_t match; /* for T_OPEN and T_CLOSE: the index of the other bracket, or -1 */
+    int32_t match; /* for SQLLEX_OPEN and SQLLEX_CLOSE: the index of the other bracket, or -1 */
     uint8_t kind;
-    bool from_list; /* for T_COMMA: it separates the items of a FROM or USING list */
+    bool from_list; /* for SQLLEX_COMMA: it separates the items of a FROM or USING list */
 } Tok;
 
 /* The token ranges found in a statement: [a, b), empty when a == b. */
@@ -487,32 +472,7 @@ typedef struct Ctx {
     Buf msg;
 } Ctx;
 
-static bool is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-static bool is_ident_start(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (unsigned char)c >= 0x80;
-}
-
-static bool is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-static bool is_ident_cont(char c)
-{
-    return is_ident_start(c) || is_digit(c) || c == '$';
-}
-
-static bool is_op_char(char c)
-{
-    return c && strchr("~!@#^&|`+-*/%<>=", c) != NULL;
-}
-
-static void push_tok(Ctx *c, TokKind kind, size_t start, size_t end)
+static void push_tok(Ctx *c, SqlTokenKind kind, size_t start, size_t end)
 {
     if (c->ntok == c->captok) {
         c->captok = c->captok ? c->captok * 2 : 64;
@@ -524,235 +484,46 @@ static void push_tok(Ctx *c, TokKind kind, size_t start, size_t end)
                               .kind = (uint8_t)kind};
 }
 
-/* Returns the end of a '...' string whose opening quote is at s[i], or 0. */
-static size_t scan_quoted(const char *s, size_t i, char quote, bool backslash)
-{
-    for (i++; s[i]; i++) {
-        if (backslash && s[i] == '\\' && s[i + 1]) {
-            i++;
-        } else if (s[i] == quote) {
-            if (s[i + 1] != quote)
-                return i + 1;
-            i++;
-        }
-    }
-    return 0;
-}
-
-static bool is_digit_or_sep(char c)
-{
-    return is_digit(c) || c == '_';
-}
-
 /*
- * Returns the end of the number starting at s[i], as DuckDB's scanner reads
- * it: digits (with _ separators), a fraction, an exponent only when digits
- * follow the E, or 0x, 0b, 0o and their digits. Letters after a number
- * start a new token: 1e'x' is 1 and then the string E'x', 1$a$ is 1 and
- * then a dollar quote.
- */
-static size_t scan_number(const char *s, size_t i)
-{
-    if (s[i] == '0' && s[i + 1] && strchr("xXbBoO", s[i + 1]) &&
-        (isxdigit((unsigned char)s[i + 2]) || s[i + 2] == '_')) {
-        for (i += 2; isxdigit((unsigned char)s[i]) || s[i] == '_'; i++)
-            ;
-        return i;
-    }
-    while (is_digit_or_sep(s[i]))
-        i++;
-    if (s[i] == '.' && s[i + 1] != '.')
-        for (i++; is_digit_or_sep(s[i]); i++)
-            ;
-    if ((s[i] == 'e' || s[i] == 'E') &&
-        (is_digit(s[i + 1]) || ((s[i + 1] == '+' || s[i + 1] == '-') && is_digit(s[i + 2]))))
-        for (i += 2; is_digit_or_sep(s[i]); i++)
-            ;
-    return i;
-}
-
-/*
- * Returns the end of the operator starting at s[i], by the rules of DuckDB's
- * scanner (PostgreSQL's): it stops where a comment starts, and a trailing
- * + or - is its own token unless the operator has one of ~!@#^&|`?%, so
- * that "a=-1" is "a", "=", "-", "1".
- */
-static size_t scan_operator(const char *s, size_t i)
-{
-    size_t start = i;
-    while (is_op_char(s[i]) && !(s[i] == '-' && s[i + 1] == '-') &&
-           !(s[i] == '/' && s[i + 1] == '*'))
-        i++;
-    if (i == start)
-        return i + 1;
-    if (i - start > 1 && (s[i - 1] == '+' || s[i - 1] == '-')) {
-        for (size_t k = start; k + 1 < i; k++)
-            if (strchr("~!@#^&|`?%", s[k]))
-                return i;
-        do
-            i--;
-        while (i - start > 1 && (s[i - 1] == '+' || s[i - 1] == '-'));
-    }
-    return i;
-}
-
-/*
- * Splits c->sql into tokens. Returns 0, or -1 when a string, quoted
- * identifier or comment is not terminated (DuckDB's parser then reports it).
+ * Splits c->sql into tokens (sqllex) and pairs its brackets. Returns 0, or
+ * -1 when a string, quoted identifier or comment is not terminated
+ * (DuckDB's parser then reports it).
  */
 static int tokenize(Ctx *c)
 {
-    const char *s = c->sql;
-    size_t i = 0;
+    SqlLexer lx;
+    SqlToken t;
     int32_t *stack = NULL;
     size_t depth = 0, capdepth = 0;
-    int rc = 0;
+    int rc;
+    sqllex_init(&lx, c->sql, strlen(c->sql), 0);
     c->balanced = true;
-    while (s[i]) {
-        char ch = s[i];
-        size_t start = i;
-        if (is_space(ch)) {
-            i++;
-        } else if (ch == '-' && s[i + 1] == '-') {
-            while (s[i] && s[i] != '\n' && s[i] != '\r')
-                i++;
-        } else if (ch == '/' && s[i + 1] == '*') {
-            int nest = 0;
-            do {
-                if (s[i] == '/' && s[i + 1] == '*') {
-                    nest++;
-                    i += 2;
-                } else if (s[i] == '*' && s[i + 1] == '/') {
-                    nest--;
-                    i += 2;
-                } else if (s[i]) {
-                    i++;
-                } else {
-                    rc = -1;
-                    goto out;
-                }
-            } while (nest > 0);
-        } else if (ch == '\'' || ch == '"') {
-            size_t end = scan_quoted(s, i, ch, false);
-            if (!end) {
-                rc = -1;
-                goto out;
-            }
-            push_tok(c, ch == '"' ? T_QUOTED : T_STRING, i, end);
-            i = end;
-        } else if ((ch == 'e' || ch == 'E') && s[i + 1] == '\'') {
-            size_t end = scan_quoted(s, i + 1, '\'', true);
-            if (!end) {
-                rc = -1;
-                goto out;
-            }
-            push_tok(c, T_STRING, i, end);
-            i = end;
-        } else if (strchr("bBxXnN", ch) && s[i + 1] == '\'') {
-            size_t end = scan_quoted(s, i + 1, '\'', false);
-            if (!end) {
-                rc = -1;
-                goto out;
-            }
-            push_tok(c, T_STRING, i, end);
-            i = end;
-        } else if ((ch == 'u' || ch == 'U') && s[i + 1] == '&' &&
-                   (s[i + 2] == '\'' || s[i + 2] == '"')) {
-            size_t end = scan_quoted(s, i + 2, s[i + 2], false);
-            if (!end) {
-                rc = -1;
-                goto out;
-            }
-            push_tok(c, s[i + 2] == '"' ? T_QUOTED : T_STRING, i, end);
-            i = end;
-        } else if (is_ident_start(ch)) {
-            while (is_ident_cont(s[i]))
-                i++;
-            push_tok(c, T_WORD, start, i);
-        } else if (ch == '$') {
-            /* $$...$$ and $tag$...$tag$ quote; $1 and $name are parameters. */
-            size_t j = i + 1;
-            if (is_ident_start(s[j]))
-                while (is_ident_start(s[j]) || is_digit(s[j]))
-                    j++;
-            if (s[j] == '$') {
-                size_t taglen = j + 1 - i;
-                const char *close = NULL;
-                for (size_t k = j + 1; s[k]; k++) {
-                    if (s[k] == '$' && strncmp(s + k, s + i, taglen) == 0) {
-                        close = s + k;
-                        break;
-                    }
-                }
-                if (!close) {
-                    rc = -1;
-                    goto out;
-                }
-                i = (size_t)(close - s) + taglen;
-                push_tok(c, T_STRING, start, i);
-            } else if (j > i + 1) {
-                while (is_ident_cont(s[j]))
-                    j++;
-                i = j;
-                push_tok(c, T_PARAM, start, i);
-            } else if (is_digit(s[j])) {
-                while (is_digit(s[j]))
-                    j++;
-                i = j;
-                push_tok(c, T_PARAM, start, i);
-            } else {
-                i++;
-                push_tok(c, T_OTHER, start, i);
-            }
-        } else if (ch == '?') {
-            i++;
-            while (is_digit(s[i]))
-                i++;
-            push_tok(c, T_PARAM, start, i);
-        } else if (is_digit(ch) || (ch == '.' && is_digit(s[i + 1]))) {
-            i = scan_number(s, i);
-            push_tok(c, T_NUMBER, start, i);
-        } else if (is_op_char(ch)) {
-            i = scan_operator(s, i);
-            push_tok(c, T_OP, start, i);
-        } else if (ch == ':') {
-            i += (s[i + 1] == ':' || s[i + 1] == '=') ? 2 : 1;
-            push_tok(c, T_OP, start, i);
-        } else if (ch == '(' || ch == '[' || ch == '{') {
-            i++;
-            push_tok(c, T_OPEN, start, i);
+    while ((rc = sqllex_next(&lx, &t)) > 0) {
+        push_tok(c, t.kind, t.offset, t.offset + t.length);
+        char ch = c->sql[t.offset];
+        if (t.kind == SQLLEX_OPEN) {
             if (depth == capdepth) {
                 capdepth = capdepth ? capdepth * 2 : 16;
                 stack = xrealloc(stack, capdepth * sizeof(*stack));
             }
             stack[depth++] = (int32_t)(c->ntok - 1);
-        } else if (ch == ')' || ch == ']' || ch == '}') {
-            i++;
-            push_tok(c, T_CLOSE, start, i);
+        } else if (t.kind == SQLLEX_CLOSE) {
             char want = ch == ')' ? '(' : ch == ']' ? '[' : '{';
-            if (depth > 0 && s[c->tok[stack[depth - 1]].start] == want) {
+            if (depth > 0 && c->sql[c->tok[stack[depth - 1]].start] == want) {
                 int32_t open = stack[--depth];
                 c->tok[open].match = (int32_t)(c->ntok - 1);
                 c->tok[c->ntok - 1].match = open;
             } else {
                 c->balanced = false;
             }
-        } else if (ch == ',' || ch == ';' || ch == '.') {
-            i++;
-            push_tok(c, ch == ',' ? T_COMMA : ch == ';' ? T_SEMI : T_DOT, start, i);
-            if (ch == ';') {
-                if (depth > 0)
-                    c->balanced = false;
-                depth = 0;
-            }
-        } else {
-            i++;
-            push_tok(c, T_OTHER, start, i);
+        } else if (t.kind == SQLLEX_SEMI) {
+            if (depth > 0)
+                c->balanced = false;
+            depth = 0;
         }
     }
     if (depth > 0)
         c->balanced = false;
-out:
     free(stack);
     return rc;
 }
@@ -762,7 +533,7 @@ static void split_statements(Ctx *c)
 {
     size_t first = 0;
     for (size_t i = 0; i <= c->ntok; i++) {
-        if (i < c->ntok && c->tok[i].kind != T_SEMI)
+        if (i < c->ntok && c->tok[i].kind != SQLLEX_SEMI)
             continue;
         if (i > first) {
             if (c->nst == c->capst) {
@@ -785,23 +556,23 @@ static const char *tok_text(const Ctx *c, size_t i)
 
 static bool kw(const Ctx *c, const Stmt *st, size_t i, const char *word)
 {
-    return i < st->end && c->tok[i].kind == T_WORD && name_is(tok_text(c, i), c->tok[i].len, word);
+    return i < st->end && c->tok[i].kind == SQLLEX_WORD && name_is(tok_text(c, i), c->tok[i].len, word);
 }
 
 static bool is_name_tok(const Ctx *c, const Stmt *st, size_t i)
 {
-    return i < st->end && (c->tok[i].kind == T_WORD || c->tok[i].kind == T_QUOTED);
+    return i < st->end && (c->tok[i].kind == SQLLEX_WORD || c->tok[i].kind == SQLLEX_QUOTED);
 }
 
 static bool is_open_paren(const Ctx *c, const Stmt *st, size_t i)
 {
-    return i < st->end && c->tok[i].kind == T_OPEN && tok_text(c, i)[0] == '(';
+    return i < st->end && c->tok[i].kind == SQLLEX_OPEN && tok_text(c, i)[0] == '(';
 }
 
 /* The index after token i, past the whole bracket group when i opens one. */
 static size_t skip(const Ctx *c, size_t i)
 {
-    if (c->tok[i].kind == T_OPEN && c->tok[i].match > (int32_t)i)
+    if (c->tok[i].kind == SQLLEX_OPEN && c->tok[i].match > (int32_t)i)
         return (size_t)c->tok[i].match + 1;
     return i + 1;
 }
@@ -815,7 +586,7 @@ static size_t tok_name(const Ctx *c, size_t i, Buf *out)
     const Tok *t = &c->tok[i];
     const char *s = tok_text(c, i);
     buf_reset(out, 4096);
-    if (t->kind == T_QUOTED) {
+    if (t->kind == SQLLEX_QUOTED) {
         size_t from = (s[0] == '"') ? 1 : 3; /* "x" or U&"x" */
         for (size_t k = from; k + 1 < t->len; k++) {
             buf_putc(out, s[k]);
@@ -870,7 +641,7 @@ static int deny_what(Ctx *c, const char *prefix, const char *name, size_t len, b
  */
 static int deny_kind(Ctx *c, size_t i)
 {
-    if (c->tok[i].kind != T_WORD) {
+    if (c->tok[i].kind != SQLLEX_WORD) {
         deny_what(c, "this statement", "", 0, false);
         c->verdict = V_UNSURE;
         return -1;
@@ -944,7 +715,7 @@ static size_t parse_with(const Ctx *c, const Stmt *st, size_t i)
         if (!is_open_paren(c, st, i))
             return 0;
         i = skip(c, i);
-        if (i < st->end && c->tok[i].kind == T_COMMA) {
+        if (i < st->end && c->tok[i].kind == SQLLEX_COMMA) {
             i++;
             continue;
         }
@@ -960,7 +731,7 @@ static size_t parse_target(const Ctx *c, Stmt *st, size_t i)
     st->has_target = true;
     st->target_first = i;
     int parts = 1;
-    while (i + 2 < st->end && c->tok[i + 1].kind == T_DOT && is_name_tok(c, st, i + 2)) {
+    while (i + 2 < st->end && c->tok[i + 1].kind == SQLLEX_DOT && is_name_tok(c, st, i + 2)) {
         if (++parts > 3)
             return 0;
         i += 2;
@@ -1002,11 +773,11 @@ static bool starts_query(const Ctx *c, const Stmt *st, size_t i)
 static size_t assignment_end(const Ctx *c, size_t item, size_t limit, size_t *out_eq)
 {
     size_t end = item;
-    while (end < limit && c->tok[end].kind != T_COMMA)
+    while (end < limit && c->tok[end].kind != SQLLEX_COMMA)
         end = skip(c, end);
     size_t eq = item;
     while (eq < end &&
-           !(c->tok[eq].kind == T_OP && c->tok[eq].len == 1 && tok_text(c, eq)[0] == '='))
+           !(c->tok[eq].kind == SQLLEX_OP && c->tok[eq].len == 1 && tok_text(c, eq)[0] == '='))
         eq = skip(c, eq);
     *out_eq = eq;
     return end;
@@ -1029,12 +800,12 @@ static int assignments_read(const Ctx *c, const Stmt *st, Range r, bool excluded
             return -1;
         for (size_t i = eq + 1; i < end; i++) {
             const Tok *t = &c->tok[i];
-            if (t->kind != T_WORD && t->kind != T_QUOTED)
+            if (t->kind != SQLLEX_WORD && t->kind != SQLLEX_QUOTED)
                 continue;
             if (i + 1 < end && is_open_paren(c, st, i + 1))
                 continue;
             if (excluded_ok && kw(c, st, i, "excluded") && i + 2 < end &&
-                c->tok[i + 1].kind == T_DOT) {
+                c->tok[i + 1].kind == SQLLEX_DOT) {
                 i += 2;
                 continue;
             }
@@ -1281,17 +1052,17 @@ static void mark_from_lists(Ctx *c)
     in_from[0] = false;
     for (size_t i = 0; i < c->ntok; i++) {
         Tok *t = &c->tok[i];
-        if (t->kind == T_OPEN) {
+        if (t->kind == SQLLEX_OPEN) {
             in_from[++depth] = false;
-        } else if (t->kind == T_CLOSE) {
+        } else if (t->kind == SQLLEX_CLOSE) {
             if (depth > 0)
                 depth--;
-        } else if (t->kind == T_SEMI) {
+        } else if (t->kind == SQLLEX_SEMI) {
             depth = 0;
             in_from[0] = false;
-        } else if (t->kind == T_COMMA) {
+        } else if (t->kind == SQLLEX_COMMA) {
             t->from_list = in_from[depth];
-        } else if (t->kind == T_WORD) {
+        } else if (t->kind == SQLLEX_WORD) {
             for (const char *const *w = from_words; *w; w++)
                 if (name_is(tok_text(c, i), t->len, *w))
                     in_from[depth] = true;
@@ -1310,7 +1081,7 @@ static bool in_from_position(const Ctx *c, const Stmt *st, size_t i)
     if (i == st->first)
         return false;
     return kw(c, st, i - 1, "from") || kw(c, st, i - 1, "join") || kw(c, st, i - 1, "lateral") ||
-           kw(c, st, i - 1, "using") || (c->tok[i - 1].kind == T_COMMA && c->tok[i - 1].from_list);
+           kw(c, st, i - 1, "using") || (c->tok[i - 1].kind == SQLLEX_COMMA && c->tok[i - 1].from_list);
 }
 
 /*
@@ -1325,9 +1096,9 @@ static bool is_call(const Ctx *c, const Stmt *st, size_t i)
         return false;
     if (i > st->first) {
         const Tok *prev = &c->tok[i - 1];
-        if (kw(c, st, i - 1, "as") || prev->kind == T_QUOTED)
+        if (kw(c, st, i - 1, "as") || prev->kind == SQLLEX_QUOTED)
             return false;
-        if (prev->kind == T_WORD && !(cache_flags(tok_text(c, i - 1), prev->len) & S_KEYWORD))
+        if (prev->kind == SQLLEX_WORD && !(cache_flags(tok_text(c, i - 1), prev->len) & S_KEYWORD))
             return false;
     }
     int32_t close = c->tok[i + 1].match;
@@ -1359,7 +1130,7 @@ static int check_call(Ctx *c, const Stmt *st, size_t i)
     }
     if (f & (S_FUNC | S_TABLEFN))
         return 0;
-    if (c->tok[i].kind == T_WORD && (f & S_KEYWORD))
+    if (c->tok[i].kind == SQLLEX_WORD && (f & S_KEYWORD))
         return 0;
     return cannot_verify(c, "%.*s is not a built-in function", (int)(len > 200 ? 200 : len), name);
 }
@@ -1372,7 +1143,7 @@ static int check_tokens(Ctx *c, const Stmt *st)
 {
     for (size_t i = st->first; i < st->end; i++) {
         const Tok *t = &c->tok[i];
-        if (t->kind != T_WORD && t->kind != T_QUOTED)
+        if (t->kind != SQLLEX_WORD && t->kind != SQLLEX_QUOTED)
             continue;
         size_t len = tok_name(c, i, &c->name);
         if (len >= RESERVED_PREFIX_LEN &&
@@ -1578,7 +1349,7 @@ static void collect_names(Ctx *c, const Stmt *st)
 {
     for (size_t i = st->first; i < st->end; i++) {
         const Tok *t = &c->tok[i];
-        if (t->kind != T_WORD && t->kind != T_QUOTED)
+        if (t->kind != SQLLEX_WORD && t->kind != SQLLEX_QUOTED)
             continue;
         size_t len = tok_name(c, i, &c->name);
         uint32_t k = nameset_add(&c->words, c->name.data, len);
@@ -1589,10 +1360,10 @@ static void collect_names(Ctx *c, const Stmt *st)
         if (called)
             continue;
         uint32_t f = cache_flags(c->name.data, len);
-        if (i >= st->first + 2 && c->tok[i - 1].kind == T_DOT &&
-            (c->tok[i - 2].kind == T_WORD || c->tok[i - 2].kind == T_QUOTED))
+        if (i >= st->first + 2 && c->tok[i - 1].kind == SQLLEX_DOT &&
+            (c->tok[i - 2].kind == SQLLEX_WORD || c->tok[i - 2].kind == SQLLEX_QUOTED))
             e->flags |= W_CHAIN_LAST;
-        if (t->kind == T_QUOTED || !(f & S_RESERVED))
+        if (t->kind == SQLLEX_QUOTED || !(f & S_RESERVED))
             e->flags |= W_PROBE;
     }
 }
@@ -1629,7 +1400,7 @@ static bool is_setop_word(const Ctx *c, const Stmt *st, size_t i)
     /* UNION(a INT, ...) after AS or :: is a type. */
     if (is_open_paren(c, st, i + 1) && i > st->first &&
         (kw(c, st, i - 1, "as") ||
-         (c->tok[i - 1].kind == T_OP && c->tok[i - 1].len == 2 && tok_text(c, i - 1)[0] == ':')))
+         (c->tok[i - 1].kind == SQLLEX_OP && c->tok[i - 1].len == 2 && tok_text(c, i - 1)[0] == ':')))
         return false;
     return true;
 }
@@ -1640,7 +1411,7 @@ static bool is_star(const Ctx *c, const Stmt *st, size_t i)
     if (i == st->first)
         return true;
     const Tok *p = &c->tok[i - 1];
-    return p->kind == T_COMMA || p->kind == T_OPEN || p->kind == T_DOT || p->kind == T_CLOSE ||
+    return p->kind == SQLLEX_COMMA || p->kind == SQLLEX_OPEN || p->kind == SQLLEX_DOT || p->kind == SQLLEX_CLOSE ||
            kw(c, st, i - 1, "select") || kw(c, st, i - 1, "distinct") || kw(c, st, i - 1, "all") ||
            kw(c, st, i - 1, "returning");
 }
@@ -1658,19 +1429,19 @@ static bool is_star_modifier(const Ctx *c, const Stmt *st, size_t i)
         return false;
     size_t p = i - 1;
     const Tok *t = &c->tok[p];
-    if (t->kind == T_CLOSE)
+    if (t->kind == SQLLEX_CLOSE)
         return true;
-    if (t->kind == T_OP && t->len == 1 && tok_text(c, p)[0] == '*')
+    if (t->kind == SQLLEX_OP && t->len == 1 && tok_text(c, p)[0] == '*')
         return is_star(c, st, p);
-    if (t->kind != T_WORD && t->kind != T_QUOTED)
+    if (t->kind != SQLLEX_WORD && t->kind != SQLLEX_QUOTED)
         return false;
     size_t q = p; /* the start of a dotted name ending at p */
-    while (q >= st->first + 2 && c->tok[q - 1].kind == T_DOT &&
-           (c->tok[q - 2].kind == T_WORD || c->tok[q - 2].kind == T_QUOTED))
+    while (q >= st->first + 2 && c->tok[q - 1].kind == SQLLEX_DOT &&
+           (c->tok[q - 2].kind == SQLLEX_WORD || c->tok[q - 2].kind == SQLLEX_QUOTED))
         q -= 2;
     if (q > st->first && kw(c, st, q - 1, "exclude"))
         return true; /* `* EXCLUDE col REPLACE ...` */
-    return t->kind == T_QUOTED || !(cache_flags(tok_text(c, p), t->len) & S_KEYWORD);
+    return t->kind == SQLLEX_QUOTED || !(cache_flags(tok_text(c, p), t->len) & S_KEYWORD);
 }
 
 /*
@@ -1696,9 +1467,9 @@ static void emit(Ctx *c, const Stmt *st, Buf *b, size_t a, size_t z, bool relaxe
         size_t last = i;
         const char *sub = NULL;
         bool called = i + 1 < z && is_open_paren(c, st, i + 1);
-        if (t->kind == T_PARAM) {
+        if (t->kind == SQLLEX_PARAM) {
             sub = "NULL";
-        } else if ((t->kind == T_WORD || t->kind == T_QUOTED) && !called) {
+        } else if ((t->kind == SQLLEX_WORD || t->kind == SQLLEX_QUOTED) && !called) {
             size_t len = tok_name(c, i, &c->name);
             long k = nameset_find(&c->words, c->name.data, len);
             if (k >= 0 && (c->words.entries[k].flags & W_RENAME)) {
@@ -1729,7 +1500,7 @@ static void emit(Ctx *c, const Stmt *st, Buf *b, size_t a, size_t z, bool relaxe
             i = close;
             continue;
         }
-        if (!sub && relaxed && t->kind == T_WORD) {
+        if (!sub && relaxed && t->kind == SQLLEX_WORD) {
             if (kw(c, st, i, "using") && group) {
                 sub = "ON TRUE";
                 last = close;
@@ -1921,7 +1692,7 @@ static void check_table(Ctx *c, const char *const *parts, const size_t *lens, in
 static long placeholder_of(const Ctx *c, const char *s, size_t len)
 {
     if (len <= RESERVED_PREFIX_LEN + 1 || strncmp(s, RESERVED_PREFIX, RESERVED_PREFIX_LEN) != 0 ||
-        s[len - 1] != '_' || !is_digit(s[RESERVED_PREFIX_LEN]))
+        s[len - 1] != '_' || !isdigit((unsigned char)s[RESERVED_PREFIX_LEN]))
         return -1;
     char *end = NULL;
     unsigned long k = strtoul(s + RESERVED_PREFIX_LEN, &end, 10);
