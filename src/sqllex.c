@@ -298,8 +298,8 @@ int sqllex_next(SqlLexer *lx, SqlToken *out)
         kind = SQLLEX_OTHER;
     }
     if (!end)
-        return fail(lx, kind == SQLLEX_QUOTED ? SQLLEX_UNTERMINATED_QUOTED
-                                              : SQLLEX_UNTERMINATED_STRING,
+        return fail(lx,
+                    kind == SQLLEX_QUOTED ? SQLLEX_UNTERMINATED_QUOTED : SQLLEX_UNTERMINATED_STRING,
                     start);
     *out = (SqlToken){.offset = start, .length = end - start, .kind = kind};
     lx->pos = end;
@@ -326,10 +326,10 @@ const char *sqllex_error_name(SqlLexError error)
 const char *sqllex_kind_name(SqlTokenKind kind)
 {
     static const char *const names[] = {
-        [SQLLEX_WORD] = "word",   [SQLLEX_QUOTED] = "quoted", [SQLLEX_STRING] = "string",
-        [SQLLEX_NUMBER] = "number", [SQLLEX_PARAM] = "param", [SQLLEX_OP] = "op",
-        [SQLLEX_OPEN] = "open",   [SQLLEX_CLOSE] = "close",   [SQLLEX_COMMA] = "comma",
-        [SQLLEX_SEMI] = "semi",   [SQLLEX_DOT] = "dot",       [SQLLEX_COMMENT] = "comment",
+        [SQLLEX_WORD] = "word",     [SQLLEX_QUOTED] = "quoted", [SQLLEX_STRING] = "string",
+        [SQLLEX_NUMBER] = "number", [SQLLEX_PARAM] = "param",   [SQLLEX_OP] = "op",
+        [SQLLEX_OPEN] = "open",     [SQLLEX_CLOSE] = "close",   [SQLLEX_COMMA] = "comma",
+        [SQLLEX_SEMI] = "semi",     [SQLLEX_DOT] = "dot",       [SQLLEX_COMMENT] = "comment",
         [SQLLEX_OTHER] = "other",
     };
     if ((unsigned)kind >= sizeof(names) / sizeof(names[0]) || !names[kind])

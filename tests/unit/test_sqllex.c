@@ -61,8 +61,8 @@ static const struct {
     {"a/**/b", "word:a word:b"},
     /* Numbers end where a letter starts; an exponent needs digits. */
     {"1 1.5 .5 1e10 1e-3 1_000 0x1F 0b_1 1e", "number:1 number:1.5 number:.5 number:1e10 "
-                                             "number:1e-3 number:1_000 number:0x1F number:0b_1 "
-                                             "number:1 word:e"},
+                                              "number:1e-3 number:1_000 number:0x1F number:0b_1 "
+                                              "number:1 word:e"},
     {"1e'x' 1$a$ 1..2", "number:1 string:e'x' number:1 error:unterminated "
                         "dollar-quoted string@7"},
     {"1..2", "number:1 dot:. number:.2"},
@@ -182,8 +182,8 @@ static double seconds(void)
  */
 static void test_linear(void)
 {
-    static const char *const pieces[] = {"/*", "*/", "/**/", "+", "+-", "*+", "$a", "'",
-                                         "E'\\", "\"", "--", "(", "1e"};
+    static const char *const pieces[] = {"/*", "*/",   "/**/", "+",  "+-", "*+", "$a",
+                                         "'",  "E'\\", "\"",   "--", "(",  "1e"};
     enum { SIZE = 4 << 20 };
     char *s = malloc(SIZE);
     for (size_t p = 0; p < sizeof(pieces) / sizeof(pieces[0]); p++) {
