@@ -4,8 +4,8 @@
  * what lies between two tokens is whitespace or comments (lexing it with
  * comments kept gives only comment tokens, whitespace between them); the
  * same text lexed with comments kept gives the same other tokens; each
- * token lexed alone gives itself back (except a word or number glued to
- * what follows it, which may read on); an error is reported at or after
+ * token lexed alone gives itself back (a token never depends on what
+ * follows it once it has ended); an error is reported at or after
  * the last token and repeats on the next call. A hang (non-linear time)
  * is a timeout.
  */
@@ -58,10 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             ;
         assert(krc == 1 && k.offset == t.offset && k.length == t.length && k.kind == t.kind);
 
-        /* Alone, a token lexes as itself. Operators split off a run (a=-1)
-         * and words or numbers followed by what extends them are the
-         * exceptions only when the text after them is involved, which it is
-         * not here, so every token must come back whole. */
+        /* Alone, a token lexes as itself: an operator split off a run (a=-1) too. */
         SqlLexer one;
         SqlToken u;
         sqllex_init(&one, s + t.offset, t.length, 0);
