@@ -1,0 +1,1 @@
+WITH q AS (SELECT * FROM secret) SELECT * REPLACE ((SELECT pw FROM secret) AS s) FROM t, q

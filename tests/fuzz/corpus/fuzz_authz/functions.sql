@@ -1,0 +1,1 @@
+SELECT read_csv('x'), current_setting('threads'); PRAGMA version; COPY t TO 'x'

@@ -1,0 +1,1 @@
+INSERT INTO t(id, a) SELECT id, a FROM u ON CONFLICT (id) DO UPDATE SET a = excluded.a RETURNING *

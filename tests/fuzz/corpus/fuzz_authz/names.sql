@@ -1,0 +1,1 @@
+EXPLAIN SELECT $1, ?, "T"."A" FROM main.t AS "T" NATURAL JOIN memory.main.u

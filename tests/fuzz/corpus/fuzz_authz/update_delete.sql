@@ -1,0 +1,1 @@
+UPDATE t SET a = a + 1 FROM u WHERE t.id = u.id; DELETE FROM t USING u WHERE t.id = u.id

@@ -1,0 +1,1 @@
+SELECT U&"x", U&'y', B'01', X'ff', N'z', [1,2], {'k': 1}, (SELECT 1)
