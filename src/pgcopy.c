@@ -29,20 +29,6 @@ static int failf(PgCopy *d, const char *fmt, ...)
     return -1;
 }
 
-static uint16_t rd16(const unsigned char *p)
-{
-    uint16_t v;
-    memcpy(&v, p, 2);
-    return be16toh(v);
-}
-
-static uint32_t rd32(const unsigned char *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return be32toh(v);
-}
-
 int pgcopy_init(PgCopy *d, const char *table, int ncols, const char *const *names,
                 const PgValueType *const *types_pg, const duckdb_logical_type *types,
                 PgCopyFlushFn flush, void *flush_ctx)
@@ -97,7 +83,7 @@ int pgcopy_feed(PgCopy *d, const void *msg, size_t len)
     if (!d->header_done) {
         if (len < HEADER_LEN || memcmp(p, signature, sizeof(signature)) != 0)
             goto bad;
-        uint32_t ext = rd32(p + 15);
+        uint32_t ext = pgvalue_rd32(p + 15);
         if ((size_t)(end - p) - HEADER_LEN < (size_t)ext)
             goto bad;
         p += HEADER_LEN + ext;
@@ -106,7 +92,7 @@ int pgcopy_feed(PgCopy *d, const void *msg, size_t len)
     while (p < end) {
         if (end - p < 2)
             goto bad;
-        int16_t nf = (int16_t)rd16(p);
+        int16_t nf = (int16_t)pgvalue_rd16(p);
         p += 2;
         if (nf == -1) {
             d->trailer = true;
@@ -119,7 +105,7 @@ int pgcopy_feed(PgCopy *d, const void *msg, size_t len)
         for (int c = 0; c < d->ncols; c++) {
             if (end - p < 4)
                 goto bad;
-            int32_t flen = (int32_t)rd32(p);
+            int32_t flen = (int32_t)pgvalue_rd32(p);
             p += 4;
             duckdb_vector v = duckdb_data_chunk_get_vector(d->chunk, (idx_t)c);
             if (flen == -1) {

@@ -30,27 +30,6 @@ static void errf(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
-static uint16_t rd16(const unsigned char *p)
-{
-    uint16_t v;
-    memcpy(&v, p, 2);
-    return be16toh(v);
-}
-
-static uint32_t rd32(const unsigned char *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return be32toh(v);
-}
-
-static uint64_t rd64(const unsigned char *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return be64toh(v);
-}
-
 /* ---- binding to DuckDB's types ---------------------------------------- */
 
 /* DuckDB's type id for the (element) values of each kind. */
@@ -138,8 +117,8 @@ static int decode_numeric(const PgValueColumn *col, const unsigned char *p, int3
     pthread_once(&pow10_once, pow10_init);
     if (len < 8)
         goto bad;
-    int ndigits = (int16_t)rd16(p), weight = (int16_t)rd16(p + 2);
-    unsigned sign = rd16(p + 4);
+    int ndigits = (int16_t)pgvalue_rd16(p), weight = (int16_t)pgvalue_rd16(p + 2);
+    unsigned sign = pgvalue_rd16(p + 4);
     if (sign == 0xC000 || sign == 0xD000 || sign == 0xF000) {
         errf(err, errlen, "column %s.%s holds %s, which DuckDB's DECIMAL cannot hold", col->table,
              col->name, sign == 0xC000 ? "NaN" : "an infinity");
@@ -149,7 +128,7 @@ static int decode_numeric(const PgValueColumn *col, const unsigned char *p, int3
         goto bad;
     i128 v = 0;
     for (int i = 0; i < ndigits; i++) {
-        int d = (int16_t)rd16(p + 8 + 2 * i);
+        int d = (int16_t)pgvalue_rd16(p + 8 + 2 * i);
         if (d < 0 || d > 9999)
             goto bad;
         if (d == 0)
@@ -205,27 +184,27 @@ static int put_scalar(const PgValueColumn *col, duckdb_vector v, idx_t row, cons
         ((bool *)data)[row] = p[0] != 0;
         return 0;
     case PGVALUE_INT2:
-        ((int16_t *)data)[row] = (int16_t)rd16(p);
+        ((int16_t *)data)[row] = (int16_t)pgvalue_rd16(p);
         return 0;
     case PGVALUE_INT4:
-        ((int32_t *)data)[row] = (int32_t)rd32(p);
+        ((int32_t *)data)[row] = (int32_t)pgvalue_rd32(p);
         return 0;
     case PGVALUE_INT8:
     case PGVALUE_TIME:
-        ((int64_t *)data)[row] = (int64_t)rd64(p);
+        ((int64_t *)data)[row] = (int64_t)pgvalue_rd64(p);
         return 0;
     case PGVALUE_FLOAT4: {
-        uint32_t u = rd32(p);
+        uint32_t u = pgvalue_rd32(p);
         memcpy((float *)data + row, &u, 4);
         return 0;
     }
     case PGVALUE_FLOAT8: {
-        uint64_t u = rd64(p);
+        uint64_t u = pgvalue_rd64(p);
         memcpy((double *)data + row, &u, 8);
         return 0;
     }
     case PGVALUE_DATE: {
-        int32_t d = (int32_t)rd32(p), u;
+        int32_t d = (int32_t)pgvalue_rd32(p), u;
         /* PostgreSQL's infinities are INT32_MAX/MIN, DuckDB's INT32_MAX/-INT32_MAX. */
         if (d == INT32_MAX || d == INT32_MIN) {
             ((int32_t *)data)[row] = d == INT32_MAX ? INT32_MAX : -INT32_MAX;
@@ -243,7 +222,7 @@ static int put_scalar(const PgValueColumn *col, duckdb_vector v, idx_t row, cons
     }
     case PGVALUE_TIMESTAMP:
     case PGVALUE_TIMESTAMPTZ: {
-        int64_t ts = (int64_t)rd64(p), u;
+        int64_t ts = (int64_t)pgvalue_rd64(p), u;
         if (ts == INT64_MAX || ts == INT64_MIN) {
             ((int64_t *)data)[row] = ts == INT64_MAX ? INT64_MAX : -INT64_MAX;
             return 0;
@@ -258,17 +237,17 @@ static int put_scalar(const PgValueColumn *col, duckdb_vector v, idx_t row, cons
         return 0;
     }
     case PGVALUE_INTERVAL: {
-        duckdb_interval iv = {.micros = (int64_t)rd64(p),
-                              .days = (int32_t)rd32(p + 8),
-                              .months = (int32_t)rd32(p + 12)};
+        duckdb_interval iv = {.micros = (int64_t)pgvalue_rd64(p),
+                              .days = (int32_t)pgvalue_rd32(p + 8),
+                              .months = (int32_t)pgvalue_rd32(p + 12)};
         ((duckdb_interval *)data)[row] = iv;
         return 0;
     }
     case PGVALUE_UUID: {
         /* DuckDB stores a UUID as a hugeint with the top bit flipped, so that
          * signed order equals the textual order. */
-        duckdb_hugeint h = {.lower = rd64(p + 8),
-                            .upper = (int64_t)(rd64(p) ^ (UINT64_C(1) << 63))};
+        duckdb_hugeint h = {.lower = pgvalue_rd64(p + 8),
+                            .upper = (int64_t)(pgvalue_rd64(p) ^ (UINT64_C(1) << 63))};
         ((duckdb_hugeint *)data)[row] = h;
         return 0;
     }
@@ -331,7 +310,7 @@ static int put_array(const PgValueColumn *col, duckdb_vector v, idx_t row, const
     const unsigned char *end = p + len;
     if (len < 12)
         goto bad;
-    int32_t ndim = (int32_t)rd32(p);
+    int32_t ndim = (int32_t)pgvalue_rd32(p);
     duckdb_list_entry *entries = duckdb_vector_get_data(v);
     duckdb_vector child = duckdb_list_vector_get_child(v);
     idx_t base = duckdb_list_vector_get_size(v);
@@ -350,7 +329,7 @@ static int put_array(const PgValueColumn *col, duckdb_vector v, idx_t row, const
     }
     if (len < 20)
         goto bad;
-    int32_t n = (int32_t)rd32(p + 12);
+    int32_t n = (int32_t)pgvalue_rd32(p + 12);
     p += 20;
     /* Each element takes at least its 4-byte length: a count beyond that is
      * refused before DuckDB reserves room for it. */
@@ -361,7 +340,7 @@ static int put_array(const PgValueColumn *col, duckdb_vector v, idx_t row, const
     for (int32_t i = 0; i < n; i++) {
         if (end - p < 4)
             goto bad;
-        int32_t elen = (int32_t)rd32(p);
+        int32_t elen = (int32_t)pgvalue_rd32(p);
         p += 4;
         if (elen == -1) {
             pgvalue_put_null(child, base + (idx_t)i);

@@ -27,7 +27,33 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <endian.h>
+#include <string.h>
+
 #include "duckdb.h"
+
+/* Big-endian (network order) integers of PostgreSQL's binary formats, read
+ * from any alignment. The caller has checked that the bytes are there. */
+static inline uint16_t pgvalue_rd16(const unsigned char *p)
+{
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return be16toh(v);
+}
+
+static inline uint32_t pgvalue_rd32(const unsigned char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return be32toh(v);
+}
+
+static inline uint64_t pgvalue_rd64(const unsigned char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return be64toh(v);
+}
 
 /* The PostgreSQL types link copies, by their send format. */
 typedef enum PgValueKind {
