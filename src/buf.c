@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "xalloc.h"
 
 char *buf_reserve(Buf *b, size_t n)
 {
@@ -18,10 +19,7 @@ char *buf_reserve(Buf *b, size_t n)
                 log_fatal("buffer size overflow");
             cap *= 2;
         }
-        char *p = realloc(b->data, cap);
-        if (!p)
-            log_fatal("out of memory growing a buffer to %zu bytes", cap);
-        b->data = p;
+        b->data = xrealloc(b->data, cap);
         b->cap = cap;
     }
     return b->data + b->len;

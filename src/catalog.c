@@ -16,6 +16,7 @@
 
 #include "log.h"
 #include "scram.h"
+#include "xalloc.h"
 
 struct Catalog {
     sqlite3 *db;
@@ -198,9 +199,7 @@ failed:
 
 Catalog *catalog_open(const char *path, const char *super_password, char *err, size_t errlen)
 {
-    Catalog *c = calloc(1, sizeof(*c));
-    if (!c)
-        log_fatal("out of memory");
+    Catalog *c = xcalloc(1, sizeof(*c));
     pthread_mutex_init(&c->lock, NULL);
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     if (sqlite3_open_v2(path, &c->db, flags, NULL) != SQLITE_OK) {
@@ -723,9 +722,7 @@ CatalogStatus catalog_pglink_get(Catalog *c, int64_t db_id, unsigned char **out_
         goto out;
     }
     size_t n = (size_t)sqlite3_column_bytes(st, 0);
-    unsigned char *blob = malloc(n ? n : 1);
-    if (!blob)
-        log_fatal("out of memory");
+    unsigned char *blob = xmalloc(n ? n : 1);
     if (n)
         memcpy(blob, sqlite3_column_blob(st, 0), n);
     *out_blob = blob;

@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "xalloc.h"
 
 /* HUGEINT, UHUGEINT and wide DECIMALs are formatted with the 128-bit
  * integers of GCC and Clang. */
@@ -70,28 +71,6 @@ struct JsonRows {
     idx_t ncols;
     bool wrote_row;
 };
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    if (!p)
-        log_fatal("out of memory (%zu bytes)", n);
-    return p;
-}
-
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n ? n : 1, size ? size : 1);
-    if (!p)
-        log_fatal("out of memory (%zu x %zu bytes)", n, size);
-    return p;
-}
-
-static char *xstrdup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    return memcpy(xmalloc(n), s, n);
-}
 
 static inline void commit(Buf *out, char *w)
 {

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "xalloc.h"
 
 /* Signature (11 bytes), flags (4), header extension length (4). */
 #define HEADER_LEN 19
@@ -40,9 +41,7 @@ int pgcopy_init(PgCopy *d, const char *table, int ncols, const char *const *name
                   .flush_ctx = flush_ctx};
     if (ncols < 1 || ncols > INT16_MAX)
         return failf(d, "table %s: %d columns", table, ncols);
-    d->cols = calloc((size_t)ncols, sizeof(*d->cols));
-    if (!d->cols)
-        log_fatal("out of memory");
+    d->cols = xcalloc((size_t)ncols, sizeof(*d->cols));
     for (int c = 0; c < ncols; c++)
         if (pgvalue_bind(&d->cols[c], table, names[c], types_pg[c], types[c], d->err,
                          sizeof(d->err)) != 0) {

@@ -42,6 +42,7 @@
 #include "query.h"
 #include "reply.h"
 #include "secret.h"
+#include "xalloc.h"
 
 #define STATE_TABLE "tcpduckdb_link_state"
 #define STAGE_TABLE "tcpduckdb_migrate_stage"
@@ -55,14 +56,6 @@ typedef struct Job {
     duckdb_connection con;
     bool duck_tx;
 } Job;
-
-static char *xstrdup(const char *s)
-{
-    char *d = strdup(s);
-    if (!d)
-        log_fatal("out of memory");
-    return d;
-}
 
 /* ---- DuckDB helpers --------------------------------------------------- */
 
@@ -130,11 +123,9 @@ static int copy_into(Job *j, const char *copy_sql, const char *duck_table, const
                    (int)duckdb_appender_column_count(run.app), ncols);
         goto out;
     }
-    types = calloc((size_t)ncols, sizeof(*types));
-    names = calloc((size_t)ncols, sizeof(*names));
-    types_pg = calloc((size_t)ncols, sizeof(*types_pg));
-    if (!types || !names || !types_pg)
-        log_fatal("out of memory");
+    types = xcalloc((size_t)ncols, sizeof(*types));
+    names = xcalloc((size_t)ncols, sizeof(*names));
+    types_pg = xcalloc((size_t)ncols, sizeof(*types_pg));
     for (int c = 0; c < ncols; c++) {
         types[c] = duckdb_appender_column_type(run.app, (idx_t)c);
         names[c] = cols[c]->name;
@@ -170,9 +161,7 @@ out:
 
 static const PgCol **table_cols(const PgTable *tb)
 {
-    const PgCol **cols = calloc((size_t)tb->ncols, sizeof(*cols));
-    if (!cols)
-        log_fatal("out of memory");
+    const PgCol **cols = xcalloc((size_t)tb->ncols, sizeof(*cols));
     for (int c = 0; c < tb->ncols; c++)
         cols[c] = &tb->cols[c];
     return cols;
@@ -569,9 +558,7 @@ static int duck_columns(Job *j, const char *table, char ***out_names, int *out_n
         goto out;
     }
     idx_t n = duckdb_row_count(&res);
-    char **names = calloc((size_t)n + 1, sizeof(char *));
-    if (!names)
-        log_fatal("out of memory");
+    char **names = xcalloc((size_t)n + 1, sizeof(char *));
     for (idx_t i = 0; i < n; i++) {
         char *v = duckdb_value_varchar(&res, 0, i);
         names[i] = xstrdup(v ? v : "");
@@ -758,9 +745,7 @@ static int migrate_table(Job *j, const char *schema, const char *snapshot, const
 
     static const PgCol seq_col = {.name = "id", .type = {.kind = PGVALUE_INT8}};
     static const PgCol op_col = {.name = "op", .type = {.kind = PGVALUE_TEXT}};
-    cols = calloc((size_t)(2 + 2 * n), sizeof(*cols));
-    if (!cols)
-        log_fatal("out of memory");
+    cols = xcalloc((size_t)(2 + 2 * n), sizeof(*cols));
     cols[0] = &seq_col;
     cols[1] = &op_col;
     for (int c = 0; c < n; c++)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "xalloc.h"
 
 /* Unconstrained numeric becomes DECIMAL(38, 10) (docs/postgres.md). */
 #define NUMERIC_FREE_PRECISION 38
@@ -33,22 +34,6 @@ void pgschema_free(PgSchema *s)
     free(s->tables);
     s->tables = NULL;
     s->n = 0;
-}
-
-static void *xrealloc(void *p, size_t n)
-{
-    p = realloc(p, n);
-    if (!p)
-        log_fatal("out of memory");
-    return p;
-}
-
-static char *xstrdup(const char *s)
-{
-    char *d = strdup(s);
-    if (!d)
-        log_fatal("out of memory");
-    return d;
 }
 
 /* Maps a base type oid to a kind; -1 for an unsupported type. */
@@ -147,10 +132,8 @@ static int read_labels(PgJob *j, PgCol *col, const char *oid)
     if (!r)
         return -1;
     int n = PQntuples(r);
-    col->type.labels = calloc((size_t)n + 1, sizeof(char *));
-    col->type.label_len = calloc((size_t)n + 1, sizeof(size_t));
-    if (!col->type.labels || !col->type.label_len)
-        log_fatal("out of memory");
+    col->type.labels = xcalloc((size_t)n + 1, sizeof(char *));
+    col->type.label_len = xcalloc((size_t)n + 1, sizeof(size_t));
     for (int i = 0; i < n; i++) {
         col->type.labels[i] = xstrdup(PQgetvalue(r, i, 0));
         col->type.label_len[i] = strlen(col->type.labels[i]);

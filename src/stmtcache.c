@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "xalloc.h"
 
 struct StmtCache {
     size_t capacity, count;
@@ -44,16 +45,12 @@ static uint64_t text_hash(const char *s, size_t len)
 
 StmtCache *stmtcache_new(size_t capacity)
 {
-    StmtCache *c = calloc(1, sizeof(*c));
-    if (!c)
-        log_fatal("out of memory");
+    StmtCache *c = xcalloc(1, sizeof(*c));
     c->capacity = capacity ? capacity : 1;
     c->nbuckets = 1;
     while (c->nbuckets < 2 * c->capacity)
         c->nbuckets *= 2;
-    c->buckets = calloc(c->nbuckets, sizeof(*c->buckets));
-    if (!c->buckets)
-        log_fatal("out of memory");
+    c->buckets = xcalloc(c->nbuckets, sizeof(*c->buckets));
     return c;
 }
 
@@ -165,12 +162,8 @@ StmtEntry *stmtcache_add(StmtCache *c, const char *sql, size_t len, duckdb_prepa
         count(&stat_evictions);
         stmtcache_remove(c, c->tail);
     }
-    StmtEntry *e = calloc(1, sizeof(*e));
-    char *copy = malloc(len + 1);
-    if (!e || !copy)
-        log_fatal("out of memory");
-    memcpy(copy, sql, len);
-    copy[len] = '\0';
+    StmtEntry *e = xcalloc(1, sizeof(*e));
+    char *copy = xstrndup(sql, len);
     e->prep = prep;
     e->type = duckdb_prepared_statement_type(prep);
     e->sql = copy;

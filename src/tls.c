@@ -29,6 +29,7 @@
 #include <openssl/x509v3.h>
 
 #include "log.h"
+#include "xalloc.h"
 
 struct TlsServer {
     SSL_CTX *ctx;
@@ -95,9 +96,7 @@ int tls_server_new(const Config *cfg, TlsServer **out, char *err, size_t errlen)
             log_warn("TLSCertFile is set but TLSMode is off: TLS is not offered to clients");
         return 0;
     }
-    ts = calloc(1, sizeof(*ts));
-    if (!ts)
-        log_fatal("out of memory");
+    ts = xcalloc(1, sizeof(*ts));
     ts->mode = strcmp(cfg->tls_mode, "required") == 0 ? TLS_MODE_REQUIRED : TLS_MODE_OPTIONAL;
     ERR_clear_error();
     ts->ctx = SSL_CTX_new(TLS_server_method());
@@ -181,9 +180,7 @@ TlsMode tls_server_mode(const TlsServer *ts)
 
 Tls *tls_new(TlsServer *ts, int fd)
 {
-    Tls *t = calloc(1, sizeof(*t));
-    if (!t)
-        log_fatal("out of memory");
+    Tls *t = xcalloc(1, sizeof(*t));
     t->ssl = SSL_new(ts->ctx);
     if (!t->ssl || SSL_set_fd(t->ssl, fd) != 1)
         log_fatal("out of memory (SSL_new)");
