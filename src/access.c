@@ -119,7 +119,7 @@ static int table_lookup(const SessionEnv *env, int64_t db_id, const char *table,
     int rc = -1;
     PoolStatus ps = pool_acquire(env->pool, db_id, &db, err, sizeof(err));
     if (ps == POOL_BUSY) {
-        buf_printf(out, "Error: Server Busy: %s; try again later\n", err);
+        reply_server_busy(out, err);
         return -1;
     }
     if (ps != POOL_OK || duckdb_connect(pool_db_handle(db), &con) != DuckDBSuccess) {
@@ -189,7 +189,7 @@ void access_cmd_grant(Session *s, const SessionEnv *env, const RequestWords *w, 
     if (found < 0)
         return;
     if (found == 0) {
-        buf_printf(out, "Error: Tables %s Does Not Exist\n", table);
+        reply_table_not_found(out, table);
         return;
     }
     CatalogStatus st = catalog_grant_table(env->catalog, db_id, user.id, name, privs);

@@ -245,12 +245,13 @@ static Session *pop_job(Server *srv)
  * Sends the reason (best effort; not during a TLS handshake, where a plain
  * line would be garbage), closes and frees the session. Worker only.
  */
-static void close_session(Server *srv, Session *s, const char *reason)
+static void close_session(Server *srv, Session *s, CloseReason reason)
 {
     if (reason && !s->tls_handshaking) {
-        char line[128];
-        int n = snprintf(line, sizeof(line), "Error: %s\n", reason);
-        (void)write_all(s, line, (size_t)n, 1000);
+        Buf line = BUF_INIT;
+        reason(&line);
+        (void)write_all(s, line.data, line.len, 1000);
+        buf_free(&line);
     }
     pthread_mutex_lock(&srv->sessions_lock);
     if (s->prev)
@@ -361,7 +362,7 @@ static void release(Server *srv, Session *s)
     }
     pthread_mutex_unlock(&srv->sessions_lock);
     if (stopping)
-        close_session(srv, s, s->tls_handshaking ? NULL : "Server Shutting Down");
+        close_session(srv, s, s->tls_handshaking ? NULL : reply_shutting_down);
     else if (!ARM_UNDER_LOCK)
         arm(srv, fd, &ev, EPOLL_CTL_MOD);
 }
@@ -404,16 +405,13 @@ static TransportVerdict transport_request(Server *srv, Session *s, RequestStatus
         return TRANSPORT_ANSWERED;
     }
     if (starttls && mode == TLS_MODE_OFF) {
-        static const char line[] = "Error: TLS is not enabled on this server\n";
-        buf_append(out, line, sizeof(line) - 1);
+        reply_tls_not_enabled(out);
         return TRANSPORT_ANSWERED;
     }
     if (starttls)
         return TRANSPORT_UPGRADE;
     if (first && mode == TLS_MODE_REQUIRED) {
-        static const char line[] = "Error: TLS required: this server accepts only encrypted "
-                                   "connections (send starttls first)\n";
-        buf_append(out, line, sizeof(line) - 1);
+        reply_tls_required(out);
         return TRANSPORT_CLOSE;
     }
     return TRANSPORT_PASS;
@@ -435,8 +433,11 @@ static void start_tls(Server *srv, Session *s)
         close_session(srv, s, NULL);
         return;
     }
-    static const char ok[] = "success\n";
-    if (write_all(s, ok, sizeof(ok) - 1, 1000) != 0) {
+    Buf ok = BUF_INIT;
+    reply_success(&ok);
+    int rc = write_all(s, ok.data, ok.len, 1000);
+    buf_free(&ok);
+    if (rc != 0) {
         close_session(srv, s, NULL);
         return;
     }
@@ -517,7 +518,7 @@ static void run_session(Server *srv, Session *s, Buf *out)
         return;
     }
     if (atomic_load(&srv->stopping)) {
-        close_session(srv, s, "Server Shutting Down");
+        close_session(srv, s, reply_shutting_down);
         return;
     }
     s->pending = st;
@@ -670,7 +671,7 @@ static void *worker_main(void *arg)
  * since only EPOLLHUP is reported whatever the mask, and that client would
  * not read the reason anyway.
  */
-static void expire(Session *s, const char *reason)
+static void expire(Session *s, CloseReason reason)
 {
     s->expired = true;
     s->close_reason = reason;
@@ -703,9 +704,11 @@ static void on_accept(Server *srv)
         bool full = srv->session_count >= srv->env->cfg->max_connections;
         pthread_mutex_unlock(&srv->sessions_lock);
         if (full || atomic_load(&srv->stopping)) {
-            static const char msg[] = "Error: Too Many Connections\n";
-            ssize_t w = send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+            Buf line = BUF_INIT;
+            reply_too_many_connections(&line);
+            ssize_t w = send(fd, line.data, line.len, MSG_NOSIGNAL | MSG_DONTWAIT);
             (void)w;
+            buf_free(&line);
             close(fd);
             continue;
         }
@@ -741,7 +744,7 @@ static void scan_idle(Server *srv)
             log_info("TLS handshake timed out after %d s", HANDSHAKE_TIMEOUT_MS / 1000);
             expire(s, NULL);
         } else if (timeout > 0 && s->last_active_ms < cutoff) {
-            expire(s, "Idle Timeout");
+            expire(s, reply_idle_timeout);
         }
     }
     pthread_mutex_unlock(&srv->sessions_lock);
@@ -759,7 +762,7 @@ static void begin_shutdown(Server *srv)
         if (s->busy)
             session_interrupt(s); /* its worker closes it after the query */
         else if (!s->expired)
-            expire(s, s->tls_handshaking ? NULL : "Server Shutting Down");
+            expire(s, s->tls_handshaking ? NULL : reply_shutting_down);
     }
     pthread_mutex_unlock(&srv->sessions_lock);
 }

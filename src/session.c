@@ -178,10 +178,7 @@ static void cmd_connect(Session *s, const SessionEnv *env, RequestWords *w, Buf 
             return;
         }
         if (access == CATALOG_ACCESS_NONE) {
-            buf_printf(out,
-                       "Error: Access Denied: User \"%s\" does not have access over Database "
-                       "\"%s\"\n",
-                       s->user.name, name);
+            reply_database_denied(out, s->user.name, name);
             return;
         }
     }
@@ -194,7 +191,7 @@ static void cmd_connect(Session *s, const SessionEnv *env, RequestWords *w, Buf 
     leave_database(s, env);
     PoolStatus ps = pool_acquire(env->pool, id, &db, err, sizeof(err));
     if (ps == POOL_BUSY) {
-        buf_printf(out, "Error: Server Busy: %s; try again later\n", err);
+        reply_server_busy(out, err);
         return;
     }
     if (ps != POOL_OK) {
@@ -252,8 +249,7 @@ static void tx_end(Session *s, TxCommand what, bool had_error, bool doomed, Buf 
     if (what == TX_COMMIT &&
         (doomed || (had_error && query_exec_simple(s->con, "SELECT 1", NULL) != 0))) {
         if (query_exec_simple(s->con, "ROLLBACK", out) == 0)
-            buf_append_str(out, "Error: Transaction Aborted: a statement in the transaction "
-                                "failed, so it was rolled back\n");
+            reply_transaction_aborted(out);
         return;
     }
     if (query_exec_simple(s->con, what == TX_COMMIT ? "COMMIT" : "ROLLBACK", out) == 0)
@@ -396,10 +392,7 @@ static int check_access(Session *s, const SessionEnv *env, const char *sql, cons
         return -1;
     }
     if (access == CATALOG_ACCESS_NONE) {
-        buf_printf(out,
-                   "Error: Access Denied: User \"%s\" does not have access over Database "
-                   "\"%s\"\n",
-                   s->user.name, s->database);
+        reply_database_denied(out, s->user.name, s->database);
         return -1;
     }
     char catalog[32];
@@ -566,8 +559,7 @@ SessionAction session_handle(Session *s, const SessionEnv *env, RequestStatus st
     case REQUEST_OK:
         break;
     case REQUEST_TOO_LONG:
-        buf_printf(out, "Error: Request Too Large: the limit is %lld bytes\n",
-                   (long long)env->cfg->max_request_bytes);
+        reply_request_too_large(out, env->cfg->max_request_bytes);
         return action;
     case REQUEST_BAD:
         reply_bad_request(out, "malformed request (a NUL byte, or a bad @LENGTH line)");

@@ -35,6 +35,9 @@
 
 typedef enum { SESSION_NEW, SESSION_AUTHED, SESSION_CONNECTED } SessionState;
 
+/* Appends the error line that gives the reason a connection is closed (reply.h). */
+typedef void (*CloseReason)(Buf *out);
+
 /* What the server needs; shared by every session, read-only. */
 typedef struct SessionEnv {
     const Config *cfg;
@@ -75,7 +78,7 @@ struct Session {
     bool want_write;          /* waiting for the socket to take `unsent` (armed for EPOLLOUT) */
     Buf unsent;               /* answers the socket did not take at the end of a turn */
     bool eof;                 /* the client closed its side */
-    const char *close_reason; /* error line to send before closing, or NULL */
+    CloseReason close_reason; /* the answer sent before closing (reply.h), or NULL */
     int64_t last_active_ms;
     struct Tls *tls;         /* the TLS transport after `starttls` (tls.h), or NULL: plain */
     bool tls_handshaking;    /* `starttls` answered, handshake not finished */
