@@ -114,19 +114,10 @@ static int table_lookup(const SessionEnv *env, int64_t db_id, const char *table,
 {
     PoolDb *db = NULL;
     duckdb_connection con = NULL;
-    char err[512] = "";
     TableMatch m = {.want = table};
     int rc = -1;
-    PoolStatus ps = pool_acquire(env->pool, db_id, &db, err, sizeof(err));
-    if (ps == POOL_BUSY) {
-        reply_server_busy(out, err);
+    if (pool_connect(env->pool, db_id, &db, &con, out) != 0)
         return -1;
-    }
-    if (ps != POOL_OK || duckdb_connect(pool_db_handle(db), &con) != DuckDBSuccess) {
-        log_error("cannot open database %lld to check a grant: %s", (long long)db_id, err);
-        reply_internal(out);
-        goto out;
-    }
     if (query_list_tables(con, db_id, match_table, &m) != 0) {
         reply_internal(out);
         goto out;
@@ -134,8 +125,7 @@ static int table_lookup(const SessionEnv *env, int64_t db_id, const char *table,
     rc = m.found[0] != '\0';
     memcpy(out_name, m.found, sizeof(m.found));
 out:
-    duckdb_disconnect(&con);
-    pool_release(env->pool, db);
+    pool_disconnect(env->pool, &db, &con);
     return rc;
 }
 

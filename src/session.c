@@ -57,9 +57,7 @@ static void leave_database(Session *s, const SessionEnv *env)
      * database: they go first, while both are still there. */
     stmtcache_free(s->stmts);
     s->stmts = NULL;
-    duckdb_disconnect(&con);
-    pool_release(env->pool, s->db);
-    s->db = NULL;
+    pool_disconnect(env->pool, &s->db, &con);
     s->database[0] = '\0';
     s->in_tx = false;
     s->tx_error = false;
@@ -183,29 +181,14 @@ static void cmd_connect(Session *s, const SessionEnv *env, RequestWords *w, Buf 
         }
     }
     PoolDb *db = NULL;
-    char err[512] = "";
+    duckdb_connection con = NULL;
     /* The old database is left before the new one is pinned: holding one
      * pin while waiting for another lets PoolSize sessions that switch at
      * once wait on each other until PoolWaitMs runs out. So a connect that
      * fails from here on leaves the session disconnected. */
     leave_database(s, env);
-    PoolStatus ps = pool_acquire(env->pool, id, &db, err, sizeof(err));
-    if (ps == POOL_BUSY) {
-        reply_server_busy(out, err);
+    if (pool_connect(env->pool, id, &db, &con, out) != 0)
         return;
-    }
-    if (ps != POOL_OK) {
-        log_error("cannot open database %s: %s", name, err);
-        reply_internal(out);
-        return;
-    }
-    duckdb_connection con = NULL;
-    if (duckdb_connect(pool_db_handle(db), &con) != DuckDBSuccess) {
-        pool_release(env->pool, db);
-        log_error("cannot connect to database %s", name);
-        reply_internal(out);
-        return;
-    }
     s->db = db;
     s->stmts = stmtcache_new(STMTCACHE_CAPACITY);
     pthread_mutex_lock(&s->con_lock);
