@@ -1,5 +1,5 @@
 /*
- * access: grant, revoke and list. See access.h.
+ * access: who may do what; grant, revoke and list. See access.h.
  *
  * A table grant names a table that exists when it is made: the name is
  * checked against the database's catalog through a short-lived DuckDB
@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "authz.h"
 #include "json.h"
 #include "log.h"
 #include "query.h"
@@ -129,7 +130,7 @@ out:
     return rc;
 }
 
-static bool require_super(const Session *s, Buf *out)
+bool access_require_super(const Session *s, Buf *out)
 {
     if (s->state != SESSION_NEW && s->user.super)
         return true;
@@ -137,9 +138,67 @@ static bool require_super(const Session *s, Buf *out)
     return false;
 }
 
+/* The user's grant on database `db_id`; -1 (answered) when there is none. */
+static int database_access(const Session *s, const SessionEnv *env, int64_t db_id, const char *name,
+                           CatalogAccess *out_access, Buf *out)
+{
+    *out_access = CATALOG_ACCESS_NONE;
+    if (catalog_database_access(env->catalog, s->user.id, db_id, out_access) != CATALOG_OK) {
+        reply_internal(out);
+        return -1;
+    }
+    if (*out_access == CATALOG_ACCESS_NONE) {
+        reply_database_denied(out, s->user.name, name);
+        return -1;
+    }
+    return 0;
+}
+
+int access_check_database(const Session *s, const SessionEnv *env, int64_t db_id, const char *name,
+                          Buf *out)
+{
+    CatalogAccess access;
+    if (s->user.super)
+        return 0;
+    return database_access(s, env, db_id, name, &access, out);
+}
+
+typedef struct GrantLookup {
+    const SessionEnv *env;
+    const Session *s;
+} GrantLookup;
+
+/* The table grants of the session's user on the connected database (AuthzUser). */
+static AuthzPrivileges table_privileges(void *ctx, const char *table)
+{
+    const GrantLookup *g = ctx;
+    return catalog_table_privileges(g->env->catalog, g->s->db_id, g->s->user.id, table);
+}
+
+int access_check_request(const Session *s, const SessionEnv *env, const char *sql,
+                         const StmtEntry *cached, AuthzPlan **out_plan, Buf *out)
+{
+    CatalogAccess access;
+    if (s->user.super)
+        return 0;
+    if (database_access(s, env, s->db_id, s->database, &access, out) != 0)
+        return -1;
+    char catalog[32];
+    snprintf(catalog, sizeof(catalog), "%lld", (long long)s->db_id);
+    GrantLookup g = {.env = env, .s = s};
+    AuthzUser user = {.name = s->user.name,
+                      .cap = catalog_access_cap(access),
+                      .catalog = catalog,
+                      .table_privileges = table_privileges,
+                      .ctx = &g};
+    if (cached && cached->authz)
+        return authz_recheck(cached->authz, &user, out);
+    return authz_check_plan(s->con, sql, &user, out, out_plan);
+}
+
 void access_cmd_grant(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
 {
-    if (!require_super(s, out))
+    if (!access_require_super(s, out))
         return;
     bool is_db = request_word_is(w->word[1], "database");
     int64_t db_id = 0;
@@ -191,7 +250,7 @@ void access_cmd_grant(Session *s, const SessionEnv *env, const RequestWords *w, 
 
 void access_cmd_revoke(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
 {
-    if (!require_super(s, out))
+    if (!access_require_super(s, out))
         return;
     int64_t db_id = 0;
     CatalogUser user = {0};
@@ -287,7 +346,7 @@ void access_cmd_list(Session *s, const SessionEnv *env, const RequestWords *w, B
     const char *const *keys;
     int64_t filter = 0;
     if (w->n == 2 && request_word_is(w->word[1], "users")) {
-        if (!require_super(s, out))
+        if (!access_require_super(s, out))
             return;
         what = CATALOG_LIST_USERS;
         keys = user_keys;
@@ -301,7 +360,7 @@ void access_cmd_list(Session *s, const SessionEnv *env, const RequestWords *w, B
         keys = grant_keys;
         filter = s->user.id;
         if (w->n == 3 && strcmp(w->word[2], s->user.name) != 0) {
-            if (!require_super(s, out))
+            if (!access_require_super(s, out))
                 return;
             CatalogUser user = {0};
             if (!catalog_name_valid(w->word[2])) {

@@ -169,17 +169,8 @@ static void cmd_connect(Session *s, const SessionEnv *env, RequestWords *w, Buf 
         reply_catalog(out, st, "Database", name);
         return;
     }
-    if (!s->user.super) {
-        CatalogAccess access = CATALOG_ACCESS_NONE;
-        if (catalog_database_access(env->catalog, s->user.id, id, &access) != CATALOG_OK) {
-            reply_internal(out);
-            return;
-        }
-        if (access == CATALOG_ACCESS_NONE) {
-            reply_database_denied(out, s->user.name, name);
-            return;
-        }
-    }
+    if (access_check_database(s, env, id, name, out) != 0)
+        return;
     PoolDb *db = NULL;
     duckdb_connection con = NULL;
     /* The old database is left before the new one is pinned: holding one
@@ -346,51 +337,6 @@ static void cmd_update(Session *s, const SessionEnv *env, RequestWords *w, Buf *
     reply_catalog(out, st, "User", user);
 }
 
-typedef struct GrantLookup {
-    const SessionEnv *env;
-    const Session *s;
-} GrantLookup;
-
-static AuthzPrivileges table_privileges(void *ctx, const char *table)
-{
-    const GrantLookup *g = ctx;
-    return catalog_table_privileges(g->env->catalog, g->s->db_id, g->s->user.id, table);
-}
-
-/*
- * Checks a request of a user who is not the super user against the grants
- * as they are now (a revoke takes effect at the user's next request).
- * `cached` is the statement cache's entry for the text, or NULL. What authz
- * derived from the text is kept with the entry and only the grants are
- * looked up again; otherwise the full check runs and *out_plan receives
- * what it derived, for the caller to keep. Returns 0 when the request may
- * run; otherwise the answer is in `out`.
- */
-static int check_access(Session *s, const SessionEnv *env, const char *sql, const StmtEntry *cached,
-                        AuthzPlan **out_plan, Buf *out)
-{
-    CatalogAccess access = CATALOG_ACCESS_NONE;
-    if (catalog_database_access(env->catalog, s->user.id, s->db_id, &access) != CATALOG_OK) {
-        reply_internal(out);
-        return -1;
-    }
-    if (access == CATALOG_ACCESS_NONE) {
-        reply_database_denied(out, s->user.name, s->database);
-        return -1;
-    }
-    char catalog[32];
-    snprintf(catalog, sizeof(catalog), "%lld", (long long)s->db_id);
-    GrantLookup g = {.env = env, .s = s};
-    AuthzUser user = {.name = s->user.name,
-                      .cap = catalog_access_cap(access),
-                      .catalog = catalog,
-                      .table_privileges = table_privileges,
-                      .ctx = &g};
-    if (cached && cached->authz)
-        return authz_recheck(cached->authz, &user, out);
-    return authz_check_plan(s->con, sql, &user, out, out_plan);
-}
-
 /* Runs SQL text, or a typed request when `typed` is not NULL. */
 static void run_sql(Session *s, const SessionEnv *env, const char *sql, const TypedRequest *typed,
                     QueryIo *io, SessionAction *action)
@@ -410,7 +356,7 @@ static void run_sql(Session *s, const SessionEnv *env, const char *sql, const Ty
     StmtEntry *cached = stmtcache_find(s->stmts, text, strlen(text));
     AuthzPlan *plan = NULL;
     /* Denied requests run nothing, so they leave a transaction as it was. */
-    if (!s->user.super && check_access(s, env, text, cached, &plan, io->out) != 0)
+    if (access_check_request(s, env, text, cached, &plan, io->out) != 0)
         return;
     QueryRequest req = {.sql = text,
                         .in_tx = s->in_tx,
