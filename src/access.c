@@ -196,34 +196,34 @@ int access_check_request(const Session *s, const SessionEnv *env, const char *sq
     return authz_check_plan(s->con, sql, &user, out, out_plan);
 }
 
-void access_cmd_grant(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
+void access_cmd_grant_database(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
 {
-    if (!access_require_super(s, out))
-        return;
-    bool is_db = request_word_is(w->word[1], "database");
+    (void)s;
     int64_t db_id = 0;
     CatalogUser user = {0};
-    if (is_db) {
-        bool read = w->n == 5 && request_word_is(w->word[4], "read");
-        bool write = w->n == 5 && request_word_is(w->word[4], "write");
-        if (!read && !write) {
-            reply_bad_request(out, "usage: grant database DATABASE USER read|write");
-            return;
-        }
-        if (find_db_and_user(env, w->word[2], w->word[3], &db_id, &user, out) != 0)
-            return;
-        CatalogStatus st = catalog_grant_database(
-            env->catalog, db_id, user.id, write ? CATALOG_ACCESS_WRITE : CATALOG_ACCESS_READ);
-        if (st == CATALOG_OK)
-            log_info("granted %s on database %s to %s", write ? "write" : "read", w->word[2],
-                     user.name);
-        reply_catalog(out, st, "Database", w->word[2]);
+    bool write = request_word_is(w->word[4], "write");
+    if (!write && !request_word_is(w->word[4], "read")) {
+        reply_bad_request(out, "usage: " ACCESS_USAGE_GRANT_DATABASE);
         return;
     }
-    unsigned privs = w->n >= 6 ? parse_privileges(w, 5) : 0;
+    if (find_db_and_user(env, w->word[2], w->word[3], &db_id, &user, out) != 0)
+        return;
+    CatalogStatus st = catalog_grant_database(env->catalog, db_id, user.id,
+                                              write ? CATALOG_ACCESS_WRITE : CATALOG_ACCESS_READ);
+    if (st == CATALOG_OK)
+        log_info("granted %s on database %s to %s", write ? "write" : "read", w->word[2],
+                 user.name);
+    reply_catalog(out, st, "Database", w->word[2]);
+}
+
+void access_cmd_grant_table(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
+{
+    (void)s;
+    int64_t db_id = 0;
+    CatalogUser user = {0};
+    unsigned privs = parse_privileges(w, 5);
     if (!privs) {
-        reply_bad_request(out, "usage: grant table DATABASE TABLE USER "
-                               "select|insert|update|delete...");
+        reply_bad_request(out, "usage: " ACCESS_USAGE_GRANT_TABLE);
         return;
     }
     const char *table = w->word[3];
@@ -248,29 +248,27 @@ void access_cmd_grant(Session *s, const SessionEnv *env, const RequestWords *w, 
     reply_catalog(out, st, "Database", w->word[2]);
 }
 
-void access_cmd_revoke(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
+void access_cmd_revoke_database(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
 {
-    if (!access_require_super(s, out))
-        return;
+    (void)s;
     int64_t db_id = 0;
     CatalogUser user = {0};
-    if (request_word_is(w->word[1], "database")) {
-        if (w->n != 4) {
-            reply_bad_request(out, "usage: revoke database DATABASE USER");
-            return;
-        }
-        if (find_db_and_user(env, w->word[2], w->word[3], &db_id, &user, out) != 0)
-            return;
-        CatalogStatus st = catalog_revoke_database(env->catalog, db_id, user.id);
-        if (st == CATALOG_OK)
-            log_info("revoked database %s from %s", w->word[2], user.name);
-        reply_catalog(out, st, "Database", w->word[2]);
+    if (find_db_and_user(env, w->word[2], w->word[3], &db_id, &user, out) != 0)
         return;
-    }
-    unsigned privs = w->n >= 6 ? parse_privileges(w, 5) : 0;
+    CatalogStatus st = catalog_revoke_database(env->catalog, db_id, user.id);
+    if (st == CATALOG_OK)
+        log_info("revoked database %s from %s", w->word[2], user.name);
+    reply_catalog(out, st, "Database", w->word[2]);
+}
+
+void access_cmd_revoke_table(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
+{
+    (void)s;
+    int64_t db_id = 0;
+    CatalogUser user = {0};
+    unsigned privs = parse_privileges(w, 5);
     if (!privs || !table_name_valid(w->word[3])) {
-        reply_bad_request(out, "usage: revoke table DATABASE TABLE USER "
-                               "select|insert|update|delete...");
+        reply_bad_request(out, "usage: " ACCESS_USAGE_REVOKE_TABLE);
         return;
     }
     if (find_db_and_user(env, w->word[2], w->word[4], &db_id, &user, out) != 0)
@@ -338,10 +336,6 @@ void access_cmd_list(Session *s, const SessionEnv *env, const RequestWords *w, B
     static const char *const user_keys[] = {"name", "super"};
     static const char *const db_keys[] = {"name", "access"};
     static const char *const grant_keys[] = {"database", "access", "table", "privileges"};
-    if (s->state == SESSION_NEW) {
-        reply_unauthorized(out);
-        return;
-    }
     CatalogList what;
     const char *const *keys;
     int64_t filter = 0;
@@ -375,7 +369,7 @@ void access_cmd_list(Session *s, const SessionEnv *env, const RequestWords *w, B
             filter = user.id;
         }
     } else {
-        reply_bad_request(out, "usage: list users | list databases | list grants [USER]");
+        reply_bad_request(out, "usage: " ACCESS_USAGE_LIST);
         return;
     }
     size_t start = out->len;

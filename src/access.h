@@ -45,11 +45,22 @@ int access_check_request(const Session *s, const SessionEnv *env, const char *sq
                          const StmtEntry *cached, AuthzPlan **out_plan, Buf *out)
     __attribute__((warn_unused_result));
 
-/* `grant database DB USER read|write`, `grant table DB TABLE USER PRIV...`. */
-void access_cmd_grant(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out);
-/* `revoke database DB USER`, `revoke table DB TABLE USER PRIV...`. */
-void access_cmd_revoke(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out);
-/* `list users`, `list databases`, `list grants [USER]`: one JSON array line. */
+/*
+ * The commands, handlers of the command table (session.h), which has
+ * checked who runs them (the super user; `list`: a logged-in user) and
+ * their word counts (the usage texts below) before they run.
+ */
+#define ACCESS_USAGE_GRANT_DATABASE "grant database DATABASE USER read|write"
+#define ACCESS_USAGE_GRANT_TABLE "grant table DATABASE TABLE USER select|insert|update|delete..."
+#define ACCESS_USAGE_REVOKE_DATABASE "revoke database DATABASE USER"
+#define ACCESS_USAGE_REVOKE_TABLE "revoke table DATABASE TABLE USER select|insert|update|delete..."
+#define ACCESS_USAGE_LIST "list users | list databases | list grants [USER]"
+
+void access_cmd_grant_database(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out);
+void access_cmd_grant_table(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out);
+void access_cmd_revoke_database(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out);
+void access_cmd_revoke_table(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out);
+/* One JSON array line; `list users` and another user's grants are the super user's. */
 void access_cmd_list(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out);
 
 /*

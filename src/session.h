@@ -56,6 +56,7 @@ struct Session {
 
     /* Protocol state, session.c only. */
     SessionState state;
+    bool quit; /* the client sent quit: the connection ends after the answer */
     bool in_tx;
     bool tx_error;  /* a statement failed inside the open transaction */
     bool tx_doomed; /* a request failed after part of it ran: commit must roll back */
@@ -91,6 +92,60 @@ struct Session {
 typedef enum { SESSION_CONTINUE, SESSION_CLOSE } SessionAction;
 
 Session *session_new(int fd);
+
+/* Who may run a command; checked before its handler runs. */
+typedef enum {
+    SESSION_WHO_ANYONE,    /* any client */
+    SESSION_WHO_GUEST,     /* a client not logged in yet (else Bad Request: already logged in) */
+    SESSION_WHO_USER,      /* a logged-in user (else Unauthorized) */
+    SESSION_WHO_SUPER,     /* the super user (else Unauthorized) */
+    SESSION_WHO_CONNECTED, /* a user connected to a database (else Unauthorized or Bad Request) */
+} SessionWho;
+
+/* How a request is recognised as a command rather than SQL. */
+typedef enum {
+    SESSION_MATCH_WORDS, /* its first word (and `sub`) match; a word count outside
+                          * min_words..max_words is answered with the usage */
+    SESSION_MATCH_ARGS,  /* the same, with at least one more word (alone the word is SQL) */
+    SESSION_MATCH_ALONE, /* the word is the whole request */
+    SESSION_MATCH_TEXT,  /* the transaction commands, matched on the whole text with their SQL
+                          * spellings (BEGIN TRANSACTION, END, ...) and an optional ';' */
+} SessionMatch;
+
+/*
+ * A command's handler: runs it for `s` with the request's words and appends
+ * exactly one answer line to `out`. Called on the worker that owns `s`,
+ * only after the table's checks (who, word count).
+ */
+typedef void (*SessionCommandFn)(Session *s, const SessionEnv *env, const RequestWords *w,
+                                 Buf *out);
+
+/* One row of the command table (session.c), which also generates `help`. */
+typedef struct SessionCommand {
+    const char *name;      /* first word */
+    const char *sub;       /* second word, or NULL */
+    SessionMatch match;    /* how the request is recognised */
+    const char *not_third; /* a third word that makes it SQL (`update t set`), or NULL */
+    int min_words;         /* word counts, name included, the command accepts */
+    int max_words;
+    SessionWho who;       /* who may run it */
+    SessionCommandFn run; /* the handler */
+    const char *usage;    /* for `help` and the usage answer */
+} SessionCommand;
+
+/*
+ * The command the words of a request are, or NULL when the request is SQL
+ * (or a transaction command, which is recognised on the whole text).
+ */
+const SessionCommand *session_command_find(const RequestWords *w);
+
+/*
+ * Runs a command from the table: answers Unauthorized (or the like) when
+ * the session may not run it, the usage when the word count is wrong, and
+ * otherwise calls its handler.
+ */
+void session_command_run(const SessionCommand *c, Session *s, const SessionEnv *env,
+                         const RequestWords *w, Buf *out);
 
 /*
  * Handles one request (as returned by request_next) and appends its answer
