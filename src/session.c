@@ -27,12 +27,11 @@
 /* Requests longer than this are never commands (they are SQL). */
 #define COMMAND_MAX 4096
 
-Session *session_new(int fd)
+Session *session_new(void)
 {
     Session *s = calloc(1, sizeof(*s));
     if (!s)
         log_fatal("out of memory");
-    s->fd = fd;
     s->state = SESSION_NEW;
     pthread_mutex_init(&s->con_lock, NULL);
     return s;
@@ -692,7 +691,6 @@ void session_free(Session *s, const SessionEnv *env)
     if (s->in_tx)
         log_info("rolling back the open transaction of user %s on %s", s->user.name, s->database);
     leave_database(s, env);
-    request_reader_free(&s->reader);
     pthread_mutex_destroy(&s->con_lock);
     free(s);
 }

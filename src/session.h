@@ -1,12 +1,16 @@
 /*
- * session: one client's protocol state and the commands it can send.
+ * session: one client's protocol state (who is logged in, which database,
+ * which transaction) and the commands it can send, through a table that
+ * any front end can use (SessionCommand).
  *
- * A Session is created by the server module for each accepted socket and
- * is owned by exactly one thread at a time: the I/O thread while it waits
- * for a request, or one worker while its requests run (server.c hands it
- * over through queues). So its fields need no lock, except `con`, which the
- * server's shutdown path reads from another thread to interrupt a running
- * query, and which is therefore changed only under `con_lock`.
+ * A Session knows nothing of sockets: the server module creates one for
+ * each accepted connection and passes it the framed requests. It is used
+ * by one thread at a time, the worker that owns the connection (server.c:
+ * workers take client sockets from an EPOLLONESHOT epoll set, so a
+ * connection has one owner until its socket is re-armed). So its fields
+ * need no lock, except `con`, which the I/O thread reads at shutdown to
+ * interrupt a running query, and which is therefore changed only under
+ * `con_lock`.
  *
  * States (changed only in session.c):
  *
@@ -35,9 +39,6 @@
 
 typedef enum { SESSION_NEW, SESSION_AUTHED, SESSION_CONNECTED } SessionState;
 
-/* Appends the error line that gives the reason a connection is closed (reply.h). */
-typedef void (*CloseReason)(Buf *out);
-
 /* What the server needs; shared by every session, read-only. */
 typedef struct SessionEnv {
     const Config *cfg;
@@ -51,12 +52,8 @@ typedef struct SessionEnv {
 
 typedef struct Session Session;
 struct Session {
-    int fd;
-    RequestReader reader;
-
-    /* Protocol state, session.c only. */
-    SessionState state;
-    bool quit; /* the client sent quit: the connection ends after the answer */
+    SessionState state; /* changed only in session.c */
+    bool quit;          /* the client sent quit: the connection ends after the answer */
     bool in_tx;
     bool tx_error;  /* a statement failed inside the open transaction */
     bool tx_doomed; /* a request failed after part of it ran: commit must roll back */
@@ -70,28 +67,12 @@ struct Session {
     StmtCache *stmts;         /* prepared statements of `con` (SESSION_CONNECTED only) */
     pthread_mutex_t con_lock; /* guards con against the shutdown interrupt */
     duckdb_connection con;
-
-    /* Server bookkeeping, server.c only. */
-    Session *prev, *next;     /* all sessions */
-    Session *next_job;        /* job queue link */
-    bool busy;                /* a worker owns the session (under sessions_lock) */
-    bool expired;             /* to be closed with close_reason (under sessions_lock) */
-    bool want_write;          /* waiting for the socket to take `unsent` (armed for EPOLLOUT) */
-    Buf unsent;               /* answers the socket did not take at the end of a turn */
-    bool eof;                 /* the client closed its side */
-    CloseReason close_reason; /* the answer sent before closing (reply.h), or NULL */
-    int64_t last_active_ms;
-    struct Tls *tls;         /* the TLS transport after `starttls` (tls.h), or NULL: plain */
-    bool tls_handshaking;    /* `starttls` answered, handshake not finished */
-    bool first_request_seen; /* `starttls` is accepted only as the first request */
-    RequestStatus pending;   /* the next request, framed, not yet run */
-    char *pending_text;
-    size_t pending_len;
 };
 
 typedef enum { SESSION_CONTINUE, SESSION_CLOSE } SessionAction;
 
-Session *session_new(int fd);
+/* A client that has not logged in yet. Caller frees with session_free(). */
+Session *session_new(void);
 
 /* Who may run a command; checked before its handler runs. */
 typedef enum {
@@ -160,9 +141,7 @@ void session_interrupt(Session *s);
 
 /*
  * Leaves the database (rolling back an open transaction) and frees the
- * session. The socket is the caller's to close, after this returns, so that
- * its descriptor number cannot be reused while the session still exists.
- * Accepts NULL.
+ * session. Accepts NULL.
  */
 void session_free(Session *s, const SessionEnv *env);
 
