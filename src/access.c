@@ -1,5 +1,5 @@
 /*
- * access: grant, revoke and list. See access.h.
+ * access: who may do what; grant, revoke and list. See access.h.
  *
  * A table grant names a table that exists when it is made: the name is
  * checked against the database's catalog through a short-lived DuckDB
@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "authz.h"
 #include "json.h"
 #include "log.h"
 #include "query.h"
@@ -114,19 +115,10 @@ static int table_lookup(const SessionEnv *env, int64_t db_id, const char *table,
 {
     PoolDb *db = NULL;
     duckdb_connection con = NULL;
-    char err[512] = "";
     TableMatch m = {.want = table};
     int rc = -1;
-    PoolStatus ps = pool_acquire(env->pool, db_id, &db, err, sizeof(err));
-    if (ps == POOL_BUSY) {
-        buf_printf(out, "Error: Server Busy: %s; try again later\n", err);
+    if (pool_connect(env->pool, db_id, &db, &con, out) != 0)
         return -1;
-    }
-    if (ps != POOL_OK || duckdb_connect(pool_db_handle(db), &con) != DuckDBSuccess) {
-        log_error("cannot open database %lld to check a grant: %s", (long long)db_id, err);
-        reply_internal(out);
-        goto out;
-    }
     if (query_list_tables(con, db_id, match_table, &m) != 0) {
         reply_internal(out);
         goto out;
@@ -134,12 +126,11 @@ static int table_lookup(const SessionEnv *env, int64_t db_id, const char *table,
     rc = m.found[0] != '\0';
     memcpy(out_name, m.found, sizeof(m.found));
 out:
-    duckdb_disconnect(&con);
-    pool_release(env->pool, db);
+    pool_disconnect(env->pool, &db, &con);
     return rc;
 }
 
-static bool require_super(const Session *s, Buf *out)
+bool access_require_super(const Session *s, Buf *out)
 {
     if (s->state != SESSION_NEW && s->user.super)
         return true;
@@ -147,34 +138,92 @@ static bool require_super(const Session *s, Buf *out)
     return false;
 }
 
-void access_cmd_grant(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
+/* The user's grant on database `db_id`; -1 (answered) when there is none. */
+static int database_access(const Session *s, const SessionEnv *env, int64_t db_id, const char *name,
+                           CatalogAccess *out_access, Buf *out)
 {
-    if (!require_super(s, out))
-        return;
-    bool is_db = request_word_is(w->word[1], "database");
+    *out_access = CATALOG_ACCESS_NONE;
+    if (catalog_database_access(env->catalog, s->user.id, db_id, out_access) != CATALOG_OK) {
+        reply_internal(out);
+        return -1;
+    }
+    if (*out_access == CATALOG_ACCESS_NONE) {
+        reply_database_denied(out, s->user.name, name);
+        return -1;
+    }
+    return 0;
+}
+
+int access_check_database(const Session *s, const SessionEnv *env, int64_t db_id, const char *name,
+                          Buf *out)
+{
+    CatalogAccess access;
+    if (s->user.super)
+        return 0;
+    return database_access(s, env, db_id, name, &access, out);
+}
+
+typedef struct GrantLookup {
+    const SessionEnv *env;
+    const Session *s;
+} GrantLookup;
+
+/* The table grants of the session's user on the connected database (AuthzUser). */
+static AuthzPrivileges table_privileges(void *ctx, const char *table)
+{
+    const GrantLookup *g = ctx;
+    return catalog_table_privileges(g->env->catalog, g->s->db_id, g->s->user.id, table);
+}
+
+int access_check_request(const Session *s, const SessionEnv *env, const char *sql,
+                         const StmtEntry *cached, AuthzPlan **out_plan, Buf *out)
+{
+    CatalogAccess access;
+    if (s->user.super)
+        return 0;
+    if (database_access(s, env, s->db_id, s->database, &access, out) != 0)
+        return -1;
+    char catalog[32];
+    snprintf(catalog, sizeof(catalog), "%lld", (long long)s->db_id);
+    GrantLookup g = {.env = env, .s = s};
+    AuthzUser user = {.name = s->user.name,
+                      .cap = catalog_access_cap(access),
+                      .catalog = catalog,
+                      .table_privileges = table_privileges,
+                      .ctx = &g};
+    if (cached && cached->authz)
+        return authz_recheck(cached->authz, &user, out);
+    return authz_check_plan(s->con, sql, &user, out, out_plan);
+}
+
+void access_cmd_grant_database(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
+{
+    (void)s;
     int64_t db_id = 0;
     CatalogUser user = {0};
-    if (is_db) {
-        bool read = w->n == 5 && request_word_is(w->word[4], "read");
-        bool write = w->n == 5 && request_word_is(w->word[4], "write");
-        if (!read && !write) {
-            reply_bad_request(out, "usage: grant database DATABASE USER read|write");
-            return;
-        }
-        if (find_db_and_user(env, w->word[2], w->word[3], &db_id, &user, out) != 0)
-            return;
-        CatalogStatus st = catalog_grant_database(
-            env->catalog, db_id, user.id, write ? CATALOG_ACCESS_WRITE : CATALOG_ACCESS_READ);
-        if (st == CATALOG_OK)
-            log_info("granted %s on database %s to %s", write ? "write" : "read", w->word[2],
-                     user.name);
-        reply_catalog(out, st, "Database", w->word[2]);
+    bool write = request_word_is(w->word[4], "write");
+    if (!write && !request_word_is(w->word[4], "read")) {
+        reply_bad_request(out, "usage: " ACCESS_USAGE_GRANT_DATABASE);
         return;
     }
-    unsigned privs = w->n >= 6 ? parse_privileges(w, 5) : 0;
+    if (find_db_and_user(env, w->word[2], w->word[3], &db_id, &user, out) != 0)
+        return;
+    CatalogStatus st = catalog_grant_database(env->catalog, db_id, user.id,
+                                              write ? CATALOG_ACCESS_WRITE : CATALOG_ACCESS_READ);
+    if (st == CATALOG_OK)
+        log_info("granted %s on database %s to %s", write ? "write" : "read", w->word[2],
+                 user.name);
+    reply_catalog(out, st, "Database", w->word[2]);
+}
+
+void access_cmd_grant_table(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
+{
+    (void)s;
+    int64_t db_id = 0;
+    CatalogUser user = {0};
+    unsigned privs = parse_privileges(w, 5);
     if (!privs) {
-        reply_bad_request(out, "usage: grant table DATABASE TABLE USER "
-                               "select|insert|update|delete...");
+        reply_bad_request(out, "usage: " ACCESS_USAGE_GRANT_TABLE);
         return;
     }
     const char *table = w->word[3];
@@ -189,7 +238,7 @@ void access_cmd_grant(Session *s, const SessionEnv *env, const RequestWords *w, 
     if (found < 0)
         return;
     if (found == 0) {
-        buf_printf(out, "Error: Tables %s Does Not Exist\n", table);
+        reply_table_not_found(out, table);
         return;
     }
     CatalogStatus st = catalog_grant_table(env->catalog, db_id, user.id, name, privs);
@@ -199,29 +248,27 @@ void access_cmd_grant(Session *s, const SessionEnv *env, const RequestWords *w, 
     reply_catalog(out, st, "Database", w->word[2]);
 }
 
-void access_cmd_revoke(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
+void access_cmd_revoke_database(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
 {
-    if (!require_super(s, out))
-        return;
+    (void)s;
     int64_t db_id = 0;
     CatalogUser user = {0};
-    if (request_word_is(w->word[1], "database")) {
-        if (w->n != 4) {
-            reply_bad_request(out, "usage: revoke database DATABASE USER");
-            return;
-        }
-        if (find_db_and_user(env, w->word[2], w->word[3], &db_id, &user, out) != 0)
-            return;
-        CatalogStatus st = catalog_revoke_database(env->catalog, db_id, user.id);
-        if (st == CATALOG_OK)
-            log_info("revoked database %s from %s", w->word[2], user.name);
-        reply_catalog(out, st, "Database", w->word[2]);
+    if (find_db_and_user(env, w->word[2], w->word[3], &db_id, &user, out) != 0)
         return;
-    }
-    unsigned privs = w->n >= 6 ? parse_privileges(w, 5) : 0;
+    CatalogStatus st = catalog_revoke_database(env->catalog, db_id, user.id);
+    if (st == CATALOG_OK)
+        log_info("revoked database %s from %s", w->word[2], user.name);
+    reply_catalog(out, st, "Database", w->word[2]);
+}
+
+void access_cmd_revoke_table(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
+{
+    (void)s;
+    int64_t db_id = 0;
+    CatalogUser user = {0};
+    unsigned privs = parse_privileges(w, 5);
     if (!privs || !table_name_valid(w->word[3])) {
-        reply_bad_request(out, "usage: revoke table DATABASE TABLE USER "
-                               "select|insert|update|delete...");
+        reply_bad_request(out, "usage: " ACCESS_USAGE_REVOKE_TABLE);
         return;
     }
     if (find_db_and_user(env, w->word[2], w->word[4], &db_id, &user, out) != 0)
@@ -289,15 +336,11 @@ void access_cmd_list(Session *s, const SessionEnv *env, const RequestWords *w, B
     static const char *const user_keys[] = {"name", "super"};
     static const char *const db_keys[] = {"name", "access"};
     static const char *const grant_keys[] = {"database", "access", "table", "privileges"};
-    if (s->state == SESSION_NEW) {
-        reply_unauthorized(out);
-        return;
-    }
     CatalogList what;
     const char *const *keys;
     int64_t filter = 0;
     if (w->n == 2 && request_word_is(w->word[1], "users")) {
-        if (!require_super(s, out))
+        if (!access_require_super(s, out))
             return;
         what = CATALOG_LIST_USERS;
         keys = user_keys;
@@ -311,7 +354,7 @@ void access_cmd_list(Session *s, const SessionEnv *env, const RequestWords *w, B
         keys = grant_keys;
         filter = s->user.id;
         if (w->n == 3 && strcmp(w->word[2], s->user.name) != 0) {
-            if (!require_super(s, out))
+            if (!access_require_super(s, out))
                 return;
             CatalogUser user = {0};
             if (!catalog_name_valid(w->word[2])) {
@@ -326,7 +369,7 @@ void access_cmd_list(Session *s, const SessionEnv *env, const RequestWords *w, B
             filter = user.id;
         }
     } else {
-        reply_bad_request(out, "usage: list users | list databases | list grants [USER]");
+        reply_bad_request(out, "usage: " ACCESS_USAGE_LIST);
         return;
     }
     size_t start = out->len;

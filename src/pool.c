@@ -48,6 +48,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "reply.h"
 
 typedef enum { SLOT_FREE, SLOT_OPENING, SLOT_OPEN, SLOT_CLOSING } SlotState;
 
@@ -448,6 +449,46 @@ void pool_release(Pool *p, PoolDb *db)
     if (db->pins == 0)
         hand_over(p, db);
     pthread_mutex_unlock(&p->lock);
+}
+
+int pool_connect(Pool *p, int64_t id, PoolDb **out_db, duckdb_connection *out_con, Buf *out)
+{
+    PoolDb *db = NULL;
+    duckdb_connection con = NULL;
+    char err[512] = "";
+    int rc = -1;
+    PoolStatus ps = pool_acquire(p, id, &db, err, sizeof(err));
+    if (ps == POOL_BUSY) {
+        reply_server_busy(out, err);
+        goto out;
+    }
+    if (ps != POOL_OK) {
+        log_error("cannot open database %lld: %s", (long long)id, err);
+        reply_internal(out);
+        goto out;
+    }
+    if (duckdb_connect(pool_db_handle(db), &con) != DuckDBSuccess) {
+        log_error("cannot connect to database %lld", (long long)id);
+        reply_internal(out);
+        goto out;
+    }
+    *out_db = db;
+    *out_con = con;
+    db = NULL;
+    con = NULL;
+    rc = 0;
+out:
+    pool_disconnect(p, &db, &con);
+    return rc;
+}
+
+void pool_disconnect(Pool *p, PoolDb **db, duckdb_connection *con)
+{
+    if (*con)
+        duckdb_disconnect(con);
+    *con = NULL;
+    pool_release(p, *db);
+    *db = NULL;
 }
 
 duckdb_database pool_db_handle(PoolDb *db)

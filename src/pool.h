@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "duckdb.h"
 
 typedef struct Pool Pool;
@@ -85,6 +86,24 @@ PoolStatus pool_acquire(Pool *p, int64_t id, PoolDb **out_db, char *err, size_t 
 void pool_release(Pool *p, PoolDb *db);
 /* The shared DuckDB handle of a pinned database, valid until its release. */
 duckdb_database pool_db_handle(PoolDb *db);
+
+/*
+ * A DuckDB connection of the caller's own on database `id`: pins the
+ * database (pool_acquire) and connects to it. Every DuckDB connection of
+ * the server is made here, so every caller gives the same answers.
+ * Returns 0 with *out_db pinned and *out_con open, both the caller's until
+ * pool_disconnect(). Returns -1 with nothing held and one answer line
+ * appended to `out`: `Server Busy` (every slot stayed pinned, or too many
+ * connects were waiting) or `Internal Error` (the file could not be opened
+ * or connected to; logged). Blocks as pool_acquire() does.
+ */
+int pool_connect(Pool *p, int64_t id, PoolDb **out_db, duckdb_connection *out_con, Buf *out)
+    __attribute__((warn_unused_result));
+/*
+ * Closes *con (DuckDB rolls back its open transaction), unpins *db and sets
+ * both to NULL. Either may already be NULL (a connect that failed halfway).
+ */
+void pool_disconnect(Pool *p, PoolDb **db, duckdb_connection *con);
 
 /*
  * The schema generation of a pinned database: a counter that changes

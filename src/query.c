@@ -14,19 +14,11 @@
 
 #include "json.h"
 #include "log.h"
+#include "reply.h"
 
 void query_append_error(Buf *out, const char *msg)
 {
-    buf_append_str(out, "Error: ");
-    for (const char *p = msg; *p; p++) {
-        if (*p == '\n')
-            buf_append(out, "\\n", 2);
-        else if (*p == '\r')
-            buf_append(out, "\\r", 2);
-        else
-            buf_putc(out, *p);
-    }
-    buf_putc(out, '\n');
+    reply_engine_error(out, msg);
 }
 
 int query_exec_simple(duckdb_connection con, const char *sql, Buf *err_out)
@@ -35,7 +27,7 @@ int query_exec_simple(duckdb_connection con, const char *sql, Buf *err_out)
     int rc = 0;
     if (duckdb_query(con, sql, &res) != DuckDBSuccess) {
         if (err_out)
-            query_append_error(err_out, duckdb_result_error(&res));
+            reply_engine_error(err_out, duckdb_result_error(&res));
         rc = -1;
     }
     duckdb_destroy_result(&res);
@@ -76,7 +68,7 @@ static void answer_error(Answer *a, const char *msg)
     } else {
         a->io->out->len = a->start;
     }
-    query_append_error(a->io->out, msg);
+    reply_engine_error(a->io->out, msg);
 }
 
 /*

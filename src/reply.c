@@ -1,5 +1,6 @@
 /*
- * reply: answer lines. See reply.h.
+ * reply: the protocol's answer lines. See reply.h; docs/protocol.md lists
+ * them, and the end-to-end tests compare them byte for byte.
  */
 #include "reply.h"
 
@@ -63,4 +64,71 @@ void reply_catalog(Buf *out, CatalogStatus st, const char *kind, const char *nam
         reply_internal(out);
         break;
     }
+}
+
+void reply_table_not_found(Buf *out, const char *table)
+{
+    buf_printf(out, "Error: Tables %s Does Not Exist\n", table);
+}
+
+void reply_database_denied(Buf *out, const char *user, const char *database)
+{
+    buf_printf(out, "Error: Access Denied: User \"%s\" does not have access over Database \"%s\"\n",
+               user, database);
+}
+
+void reply_server_busy(Buf *out, const char *why)
+{
+    buf_printf(out, "Error: Server Busy: %s; try again later\n", why);
+}
+
+void reply_request_too_large(Buf *out, int64_t limit)
+{
+    buf_printf(out, "Error: Request Too Large: the limit is %lld bytes\n", (long long)limit);
+}
+
+void reply_transaction_aborted(Buf *out)
+{
+    buf_append_str(out, "Error: Transaction Aborted: a statement in the transaction failed, so "
+                        "it was rolled back\n");
+}
+
+void reply_tls_not_enabled(Buf *out)
+{
+    buf_append_str(out, "Error: TLS is not enabled on this server\n");
+}
+
+void reply_tls_required(Buf *out)
+{
+    buf_append_str(out, "Error: TLS required: this server accepts only encrypted connections "
+                        "(send starttls first)\n");
+}
+
+void reply_too_many_connections(Buf *out)
+{
+    buf_append_str(out, "Error: Too Many Connections\n");
+}
+
+void reply_idle_timeout(Buf *out)
+{
+    buf_append_str(out, "Error: Idle Timeout\n");
+}
+
+void reply_shutting_down(Buf *out)
+{
+    buf_append_str(out, "Error: Server Shutting Down\n");
+}
+
+void reply_engine_error(Buf *out, const char *msg)
+{
+    buf_append_str(out, "Error: ");
+    for (const char *p = msg; *p; p++) {
+        if (*p == '\n')
+            buf_append(out, "\\n", 2);
+        else if (*p == '\r')
+            buf_append(out, "\\r", 2);
+        else
+            buf_putc(out, *p);
+    }
+    buf_putc(out, '\n');
 }

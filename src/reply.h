@@ -1,17 +1,23 @@
 /*
- * reply: the answer lines of the commands, one function per kind of answer,
- * so that each message's wording lives in one place (docs/protocol.md,
- * "Error messages"). Every function appends exactly one line to `out`.
- * Pure formatting; any thread.
+ * reply: every answer line of the protocol that is not a result, one
+ * function per answer that docs/protocol.md defines ("Error messages"), so
+ * that each message's wording lives in one place. Nothing else in the
+ * server formats an `Error:` line. Every function appends exactly one line,
+ * ending in '\n', to `out`. Pure formatting, no state; any thread.
  */
 #ifndef TCPDUCKDB_REPLY_H
 #define TCPDUCKDB_REPLY_H
 
+#include <stdint.h>
+
 #include "buf.h"
 #include "catalog.h"
 
+/* "success". */
 void reply_success(Buf *out);
+/* "Error: Unauthorized": not logged in, a failed login, or a super-user command. */
 void reply_unauthorized(Buf *out);
+/* "Error: Internal Error": the server failed; the caller logs why. */
 void reply_internal(Buf *out);
 /* "Error: Bad Request: <formatted text>". */
 void reply_bad_request(Buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -22,5 +28,32 @@ void reply_invalid_name(Buf *out, const char *what, const char *name);
  * success, Does Not Exist, Already Exists, Unauthorized or Internal Error.
  */
 void reply_catalog(Buf *out, CatalogStatus st, const char *kind, const char *name);
+/* "Error: Tables T Does Not Exist": `grant table` of a table that is not there. */
+void reply_table_not_found(Buf *out, const char *table);
+/* "Error: Access Denied: User "U" does not have access over Database "D"". */
+void reply_database_denied(Buf *out, const char *user, const char *database);
+/* "Error: Server Busy: <why>; try again later"; `why` says what is busy. */
+void reply_server_busy(Buf *out, const char *why);
+/* "Error: Request Too Large: the limit is N bytes". */
+void reply_request_too_large(Buf *out, int64_t limit);
+/* "Error: Transaction Aborted: ...": a commit that rolled back instead. */
+void reply_transaction_aborted(Buf *out);
+/* "Error: TLS is not enabled on this server": starttls with TLSMode=off. */
+void reply_tls_not_enabled(Buf *out);
+/* "Error: TLS required: ...": a first request other than starttls with TLSMode=required. */
+void reply_tls_required(Buf *out);
+/* "Error: Too Many Connections": MaxConnections clients are connected. */
+void reply_too_many_connections(Buf *out);
+/* "Error: Idle Timeout": the reason a connection is closed after IdleTimeout. */
+void reply_idle_timeout(Buf *out);
+/* "Error: Server Shutting Down": the reason every connection is closed at shutdown. */
+void reply_shutting_down(Buf *out);
+/*
+ * "Error: <msg>" for a message that is not the server's own: DuckDB's text
+ * when SQL fails (and, until they switch to functions of their own, the
+ * messages authz.c and pglink.c compose). Newlines in `msg` are sent as the
+ * two characters \n (and \r as \r), so the answer stays one line.
+ */
+void reply_engine_error(Buf *out, const char *msg);
 
 #endif

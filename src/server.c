@@ -1,41 +1,57 @@
 /*
- * server: I/O thread, worker threads and the hand-over between them.
- * See server.h for the model; docs/architecture.md has the picture.
+ * server: the I/O thread, the worker threads, and the state of each client
+ * connection. See server.h for the model; docs/architecture.md has the
+ * picture.
  *
  * Threads. The I/O thread accepts connections, reads signals and enforces
- * deadlines; it never reads a client socket. Client sockets live in a
- * second epoll set, `sess_epoll_fd`, registered with EPOLLONESHOT, on which
- * every worker waits: the worker that takes a socket's event owns the
- * session (reads, frames and runs its requests, writes the answers, steps a
- * TLS handshake) until it re-arms the socket (release()) or closes the
- * session. A request therefore costs one thread wake-up in the server, the
- * worker's, rather than one for an I/O thread that frames it and another
- * for the worker that runs it.
+ * deadlines (IdleTimeout, the TLS handshake's) and shutdown; it never reads
+ * or writes a client socket's data. Client sockets live in a second epoll
+ * set, `sess_epoll_fd`, registered with EPOLLONESHOT, on which every
+ * worker waits: the worker that takes a socket's event owns the connection
+ * (reads, frames and runs its requests, writes the answers, steps a TLS
+ * handshake) until it re-arms the socket (release()) or closes the
+ * connection. A request therefore costs one thread wake-up in the server,
+ * the worker's.
  *
- * `busy` says a worker owns the session. It is read and written only under
- * `sessions_lock`, which also guards the list of all sessions (for idle
- * scans, shutdown and the connection count). The I/O thread never hands a
- * session to a worker: to close an idle one (IdleTimeout, a stalled
- * handshake, shutdown) it marks it `expired` under the lock and shuts the
- * socket (expire()), which makes epoll report it; the worker that takes
- * the event sees the mark and closes the session. A session whose
- * requests are already buffered but which has had its turn goes to the job
- * queue, which workers check before waiting on epoll; it is pushed only by
- * a worker, which then pops, so the queue never waits for a wake-up.
+ * Each connection is a Conn, private to this module: the socket, the
+ * transport (plain or TLS), the read buffer and the framed request not yet
+ * run, the answers the socket did not take, and its state:
  *
- * `sessions_active` mirrors the session count for readers outside this
+ *   accept -> READING <--+--> WORKING --> closed
+ *             WRITING <--+      |
+ *             HANDSHAKING <-----+
+ *   READING, WRITING, HANDSHAKING --(I/O thread: deadline, shutdown)--> EXPIRED --> closed
+ *
+ * READING, WRITING and HANDSHAKING are armed (nobody owns the connection;
+ * the state says what its socket waits for); WORKING is owned by a worker
+ * (or waiting in the job queue for one); EXPIRED is armed and marked by
+ * the I/O thread, and the worker that takes its event closes it with its
+ * `close_reason`. The state changes only in set_state(), under
+ * `conns_lock`, which also guards the list of all connections (for idle
+ * scans, shutdown and the count); the I/O thread never hands a connection
+ * to a worker, so no connection has two owners. The protocol state of the
+ * client (login, database, transaction) is the Session's (session.h),
+ * which the server only passes to session_handle().
+ *
+ * A connection whose requests are already framed but which has had its
+ * turn goes to the job queue, which workers check before waiting on epoll;
+ * it is pushed only by a worker, which then pops, so the queue never waits
+ * for a wake-up.
+ *
+ * `sessions_active` mirrors the connection count for readers outside this
  * module (server_sessions_active()); it is changed together with
- * `session_count`, under `sessions_lock`, and read without the lock. It is
+ * `conn_count`, under `conns_lock`, and read without the lock. It is
  * process-wide because the server is: main.c runs one server_run().
  *
- * Transport (docs/protocol.md, "TLS"): a session reads and writes its socket
- * directly until its first request is `starttls` on a server with TLS on;
- * then the worker answers `success`, attaches a Tls (tls.h) and hands the
- * session back, and the I/O thread runs the handshake without blocking,
- * under a deadline. From then on every read and write of the session goes
- * through the Tls, by the thread that owns the session at the time. The
- * choice is one branch on `s->tls` per read or write call (not per row),
- * so the plain path stays a direct recv()/send().
+ * Transport (docs/protocol.md, "TLS"): a connection reads and writes its
+ * socket directly until its first request is `starttls` on a server with
+ * TLS on; then the worker answers `success`, attaches a Tls (tls.h) and
+ * re-arms the socket in HANDSHAKING, and whichever worker takes each event
+ * steps the handshake without blocking, under the deadline the I/O thread
+ * keeps. From then on every read and write goes through the Tls, by the
+ * thread that owns the connection at the time. The choice is one branch on
+ * `c->tls` per read or write call (not per row), so the plain path stays a
+ * direct recv()/send().
  */
 #include "server.h"
 
@@ -68,7 +84,7 @@
 #define READ_CHUNK 16384
 /* Per readiness event, so one fast sender cannot starve the others. */
 #define READ_BUDGET (256 * 1024)
-/* Requests a worker runs for one session before letting others go first. */
+/* Requests a worker runs for one connection before letting others go first. */
 #define REQUESTS_PER_TURN 64
 /* A client that accepts no bytes for this long is dropped. */
 #define WRITE_TIMEOUT_MS 60000
@@ -77,24 +93,59 @@
 /* From `success` to starttls until the TLS handshake must be complete. */
 #define HANDSHAKE_TIMEOUT_MS 10000
 
+/* Where a connection is (see the top of this file). Changed only by set_state(). */
+typedef enum {
+    CONN_READING,     /* armed for requests; nobody owns it */
+    CONN_WRITING,     /* armed until the socket takes `unsent`; its requests are not read */
+    CONN_HANDSHAKING, /* armed for the next step of the TLS handshake after `starttls` */
+    CONN_WORKING,     /* a worker owns it, or it waits in the job queue for one */
+    CONN_EXPIRED,     /* armed and marked by the I/O thread: the next worker closes it */
+} ConnState;
+
+/* Appends the error line that gives the reason a connection is closed (reply.h). */
+typedef void (*CloseReason)(Buf *out);
+
+/*
+ * One client connection. Its owner (see ConnState) uses every field
+ * without a lock, except `state` and `close_reason`, which change under
+ * `conns_lock` because the I/O thread reads them.
+ */
+typedef struct Conn Conn;
+struct Conn {
+    Session *session; /* the client's protocol state (session.h) */
+    int fd;
+    struct Tls *tls;       /* the TLS transport after `starttls` (tls.h), or NULL: plain */
+    RequestReader reader;  /* bytes read and not yet framed */
+    RequestStatus pending; /* the next request, framed, not yet run */
+    char *pending_text;
+    size_t pending_len;
+    Buf unsent;               /* answers the socket did not take at the end of a turn */
+    uint64_t requests;        /* requests seen; `starttls` is accepted only as the first */
+    int64_t last_active_ms;   /* for IdleTimeout; for the handshake deadline in HANDSHAKING */
+    ConnState state;          /* under conns_lock */
+    CloseReason close_reason; /* EXPIRED: the answer sent before closing, or NULL */
+    Conn *prev, *next;        /* all connections, under conns_lock */
+    Conn *next_job;           /* job queue link, under jobs_lock */
+};
+
 typedef struct Server {
     const SessionEnv *env;
     TlsServer *tls; /* NULL when TLSMode=off */
     int listen_fd;
     int epoll_fd;      /* I/O thread: listening socket, signals, wake_fd */
     int sess_epoll_fd; /* workers: client sockets (EPOLLONESHOT) and stop_fd */
-    int wake_fd;       /* eventfd: during shutdown, the last session closed */
+    int wake_fd;       /* eventfd: during shutdown, the last connection closed */
     int stop_fd;       /* eventfd, level-triggered: workers must exit */
     int signal_fd;     /* SIGINT, SIGTERM */
     int spare_fd;      /* reserved descriptor, released to shed a connection at EMFILE */
     atomic_bool stopping;
 
-    pthread_mutex_t sessions_lock; /* guards the session list and count */
-    Session *sessions;
-    int session_count;
+    pthread_mutex_t conns_lock; /* guards the connection list, the count and every Conn's state */
+    Conn *conns;
+    int conn_count;
 
     pthread_mutex_t jobs_lock; /* guards jobs_head/tail */
-    Session *jobs_head, *jobs_tail;
+    Conn *jobs_head, *jobs_tail;
     atomic_int job_count; /* lets an idle worker skip the lock */
 
     pthread_t *workers;
@@ -114,7 +165,7 @@ int server_sessions_tls(void)
     return atomic_load_explicit(&sessions_tls, memory_order_relaxed);
 }
 
-/* Tags for epoll data that are not sessions. */
+/* Tags for epoll data that are not connections. */
 static char tag_listen, tag_wake, tag_signal, tag_stop;
 
 static int64_t now_ms(void)
@@ -133,35 +184,35 @@ static void wake_io(Server *srv)
 
 /* ---- transport --------------------------------------------------------- */
 
-/* send(2) or its TLS equivalent; never blocks. The caller owns `s`. */
-static ssize_t conn_send(Session *s, const char *data, size_t len)
+/* send(2) or its TLS equivalent; never blocks. The caller owns `c`. */
+static ssize_t conn_send(Conn *c, const char *data, size_t len)
 {
-    if (!s->tls)
-        return send(s->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-    return tls_write(s->tls, data, len);
+    if (!c->tls)
+        return send(c->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    return tls_write(c->tls, data, len);
 }
 
-/* recv(2) or its TLS equivalent; never blocks. The caller owns `s`. */
-static ssize_t conn_recv(Session *s, char *data, size_t len)
+/* recv(2) or its TLS equivalent; never blocks. The caller owns `c`. */
+static ssize_t conn_recv(Conn *c, char *data, size_t len)
 {
-    if (!s->tls)
-        return recv(s->fd, data, len, 0);
-    return tls_read(s->tls, data, len);
+    if (!c->tls)
+        return recv(c->fd, data, len, 0);
+    return tls_read(c->tls, data, len);
 }
 
 /* What a send that returned EAGAIN waits for: TLS may need to read first. */
-static short conn_send_waits_for(const Session *s)
+static short conn_send_waits_for(const Conn *c)
 {
-    return s->tls ? tls_wait_events(s->tls) : POLLOUT;
+    return c->tls ? tls_wait_events(c->tls) : POLLOUT;
 }
 
 /* ---- socket output ---------------------------------------------------- */
 
 /* Writes all of data, waiting up to timeout_ms for each bit of progress. */
-static int write_all(Session *s, const char *data, size_t len, int timeout_ms)
+static int write_all(Conn *c, const char *data, size_t len, int timeout_ms)
 {
     while (len > 0) {
-        ssize_t w = conn_send(s, data, len);
+        ssize_t w = conn_send(c, data, len);
         if (w > 0) {
             data += w;
             len -= (size_t)w;
@@ -170,7 +221,7 @@ static int write_all(Session *s, const char *data, size_t len, int timeout_ms)
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            struct pollfd pfd = {.fd = s->fd, .events = conn_send_waits_for(s)};
+            struct pollfd pfd = {.fd = c->fd, .events = conn_send_waits_for(c)};
             int r = poll(&pfd, 1, timeout_ms);
             if (r > 0 && !(pfd.revents & (POLLERR | POLLHUP)))
                 continue;
@@ -182,10 +233,10 @@ static int write_all(Session *s, const char *data, size_t len, int timeout_ms)
     return 0;
 }
 
-static int flush_session(void *ctx, Buf *out)
+static int flush_conn(void *ctx, Buf *out)
 {
-    Session *s = ctx;
-    int rc = write_all(s, out->data, out->len, WRITE_TIMEOUT_MS);
+    Conn *c = ctx;
+    int rc = write_all(c, out->data, out->len, WRITE_TIMEOUT_MS);
     out->len = 0;
     return rc;
 }
@@ -208,68 +259,114 @@ static int flush_session(void *ctx, Buf *out)
 
 /* ---- job queue ------------------------------------------------------ */
 
-/* Queues a session the calling worker owns; the caller pops next. */
-static void push_job(Server *srv, Session *s)
+/* Queues a connection the calling worker owns (WORKING); the caller pops next. */
+static void push_job(Server *srv, Conn *c)
 {
-    s->next_job = NULL;
+    c->next_job = NULL;
     pthread_mutex_lock(&srv->jobs_lock);
     if (srv->jobs_tail)
-        srv->jobs_tail->next_job = s;
+        srv->jobs_tail->next_job = c;
     else
-        srv->jobs_head = s;
-    srv->jobs_tail = s;
+        srv->jobs_head = c;
+    srv->jobs_tail = c;
     atomic_fetch_add(&srv->job_count, 1);
     pthread_mutex_unlock(&srv->jobs_lock);
 }
 
-/* The oldest queued session, or NULL; never waits. */
-static Session *pop_job(Server *srv)
+/* The oldest queued connection, or NULL; never waits. */
+static Conn *pop_job(Server *srv)
 {
     if (atomic_load(&srv->job_count) == 0)
         return NULL;
     pthread_mutex_lock(&srv->jobs_lock);
-    Session *s = srv->jobs_head;
-    if (s) {
-        srv->jobs_head = s->next_job;
+    Conn *c = srv->jobs_head;
+    if (c) {
+        srv->jobs_head = c->next_job;
         if (!srv->jobs_head)
             srv->jobs_tail = NULL;
         atomic_fetch_sub(&srv->job_count, 1);
     }
     pthread_mutex_unlock(&srv->jobs_lock);
-    return s;
+    return c;
+}
+
+/* ---- connection state ------------------------------------------------ */
+
+/*
+ * The one place a connection's state changes; the caller holds
+ * `conns_lock`. An armed connection (READING, WRITING, HANDSHAKING) is
+ * taken by a worker (WORKING) or expired by the I/O thread (EXPIRED); a
+ * WORKING one is armed again by its worker. A new connection starts
+ * WORKING, owned by the accepting thread until it is armed.
+ */
+static void set_state(Conn *c, ConnState next)
+{
+    bool armed =
+        c->state == CONN_READING || c->state == CONN_WRITING || c->state == CONN_HANDSHAKING;
+    switch (next) {
+    case CONN_WORKING:
+    case CONN_EXPIRED:
+        assert(armed);
+        break;
+    case CONN_READING:
+    case CONN_WRITING:
+    case CONN_HANDSHAKING:
+        assert(c->state == CONN_WORKING);
+        break;
+    }
+    (void)armed;
+    c->state = next;
+}
+
+/* A new connection on socket `fd`, WORKING for the caller, which arms it. */
+static Conn *conn_new(int fd)
+{
+    Conn *c = calloc(1, sizeof(*c));
+    if (!c)
+        log_fatal("out of memory");
+    c->session = session_new();
+    c->fd = fd;
+    c->state = CONN_WORKING;
+    c->last_active_ms = now_ms();
+    return c;
 }
 
 /* ---- workers ---------------------------------------------------------- */
 
 /*
- * Sends the reason (best effort; not during a TLS handshake, where a plain
- * line would be garbage), closes and frees the session. Worker only.
+ * Sends the reason (best effort; never in plain text into a TLS handshake,
+ * where it would be garbage), closes the connection and frees it with its
+ * session. The calling worker owns `c` (or took it EXPIRED).
  */
-static void close_session(Server *srv, Session *s, const char *reason)
+static void close_conn(Server *srv, Conn *c, CloseReason reason)
 {
-    if (reason && !s->tls_handshaking) {
-        char line[128];
-        int n = snprintf(line, sizeof(line), "Error: %s\n", reason);
-        (void)write_all(s, line, (size_t)n, 1000);
+    bool tls_open = c->tls && tls_established(c->tls);
+    if (reason && (!c->tls || tls_open)) {
+        Buf line = BUF_INIT;
+        reason(&line);
+        (void)write_all(c, line.data, line.len, 1000);
+        buf_free(&line);
     }
-    pthread_mutex_lock(&srv->sessions_lock);
-    if (s->prev)
-        s->prev->next = s->next;
+    pthread_mutex_lock(&srv->conns_lock);
+    if (c->prev)
+        c->prev->next = c->next;
     else
-        srv->sessions = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
-    int left = --srv->session_count;
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    int left = --srv->conn_count;
     atomic_fetch_sub_explicit(&sessions_active, 1, memory_order_relaxed);
-    pthread_mutex_unlock(&srv->sessions_lock);
-    if (s->tls && !s->tls_handshaking)
+    pthread_mutex_unlock(&srv->conns_lock);
+    if (tls_open)
         atomic_fetch_sub_explicit(&sessions_tls, 1, memory_order_relaxed);
-    int fd = s->fd;
-    tls_close(s->tls);
-    s->tls = NULL;
-    buf_free(&s->unsent);
-    session_free(s, srv->env);
-    close(fd);
+    /* The session goes before the socket is closed, so that the descriptor
+     * number cannot be reused while the session still exists. */
+    session_free(c->session, srv->env);
+    tls_close(c->tls);
+    request_reader_free(&c->reader);
+    buf_free(&c->unsent);
+    close(c->fd);
+    free(c);
     if (left == 0 && atomic_load(&srv->stopping))
         wake_io(srv);
 }
@@ -278,11 +375,11 @@ static void close_session(Server *srv, Session *s, const char *reason)
  * Sends what the socket takes now without waiting. Returns the number of
  * bytes sent (possibly fewer than len), or -1 when the client is gone.
  */
-static ssize_t send_now(Session *s, const char *data, size_t len)
+static ssize_t send_now(Conn *c, const char *data, size_t len)
 {
     size_t sent = 0;
     while (sent < len) {
-        ssize_t w = conn_send(s, data + sent, len - sent);
+        ssize_t w = conn_send(c, data + sent, len - sent);
         if (w > 0) {
             sent += (size_t)w;
             continue;
@@ -297,17 +394,18 @@ static ssize_t send_now(Session *s, const char *data, size_t len)
 }
 
 /*
- * The events a session waits for: its socket readable, or writable for
- * answers it has parked. A TLS session waits for what OpenSSL asked for
- * while handshaking or flushing, and while reading also for writability
- * if the last read needed to write.
+ * The events a connection armed in `state` waits for: its socket readable
+ * (READING), or writable for the answers it has parked (WRITING). A TLS
+ * connection waits for what OpenSSL asked for while handshaking or
+ * flushing, and while reading also for writability if the last read needed
+ * to write.
  */
-static uint32_t wait_events(const Session *s)
+static uint32_t wait_events(const Conn *c, ConnState state)
 {
-    if (!s->tls)
-        return s->want_write ? EPOLLOUT : EPOLLIN | EPOLLRDHUP;
-    uint32_t tls = tls_wait_events(s->tls) == POLLOUT ? EPOLLOUT : EPOLLIN | EPOLLRDHUP;
-    if (s->want_write || s->tls_handshaking)
+    if (!c->tls)
+        return state == CONN_WRITING ? EPOLLOUT : EPOLLIN | EPOLLRDHUP;
+    uint32_t tls = tls_wait_events(c->tls) == POLLOUT ? EPOLLOUT : EPOLLIN | EPOLLRDHUP;
+    if (state == CONN_WRITING || state == CONN_HANDSHAKING)
         return tls;
     return EPOLLIN | EPOLLRDHUP | (tls & EPOLLOUT);
 }
@@ -325,56 +423,48 @@ static void arm(Server *srv, int fd, struct epoll_event *ev, int op)
         log_error("epoll_ctl: %s", strerror(errno));
 }
 
-static struct epoll_event arm_event(const Session *s)
+static struct epoll_event arm_event(const Conn *c, ConnState state)
 {
-    struct epoll_event ev = {.events = wait_events(s) | EPOLLONESHOT, .data.ptr = (void *)s};
+    struct epoll_event ev = {.events = wait_events(c, state) | EPOLLONESHOT, .data.ptr = (void *)c};
     return ev;
 }
 
 /*
- * Gives up the calling worker's ownership of `s`: re-arms its socket, so
- * the next event hands it to whichever worker takes it. `busy` is cleared
- * under the lock before the socket is armed, so scan_idle() and
- * begin_shutdown() see either a session a worker owns or one they may
- * expire; an expiry between the unlock and the arm is safe, since it only
- * marks the session and shuts the socket's read side, which the arm then
- * reports. The caller must not touch `s` afterwards. Decrypted bytes
- * OpenSSL holds are invisible to epoll, so such a session stays owned and
- * goes to the job queue instead.
+ * Gives up the calling worker's ownership of `c`: arms its socket in state
+ * `next` (READING, WRITING or HANDSHAKING), so the next event hands it to
+ * whichever worker takes it. The state changes under the lock before the
+ * socket is armed, so scan_idle() and begin_shutdown() see either a
+ * connection a worker owns or one they may expire; an expiry between the
+ * unlock and the arm is safe, since it only marks the connection and shuts
+ * the socket, which the arm then reports. The caller must not touch `c`
+ * afterwards. Decrypted bytes OpenSSL holds are invisible to epoll, so a
+ * connection that would wait for requests with such bytes stays WORKING
+ * and goes to the job queue instead. In WRITING the requests of the
+ * connection are not read, so a client that does not read its answers is
+ * held back without holding a worker.
  */
-static void release(Server *srv, Session *s)
+static void release(Server *srv, Conn *c, ConnState next)
 {
-    if (s->tls && !s->tls_handshaking && !s->want_write && tls_pending(s->tls)) {
-        push_job(srv, s);
+    if (next == CONN_READING && c->tls && tls_pending(c->tls)) {
+        push_job(srv, c);
         return;
     }
-    int fd = s->fd;
-    struct epoll_event ev = arm_event(s);
-    pthread_mutex_lock(&srv->sessions_lock);
+    int fd = c->fd;
+    struct epoll_event ev = arm_event(c, next);
+    pthread_mutex_lock(&srv->conns_lock);
     bool stopping = atomic_load(&srv->stopping);
     if (!stopping) {
-        if (!s->tls_handshaking) /* the handshake deadline runs from starttls */
-            s->last_active_ms = now_ms();
-        s->busy = false;
+        if (next != CONN_HANDSHAKING) /* the handshake deadline runs from starttls */
+            c->last_active_ms = now_ms();
+        set_state(c, next);
         if (ARM_UNDER_LOCK)
             arm(srv, fd, &ev, EPOLL_CTL_MOD);
     }
-    pthread_mutex_unlock(&srv->sessions_lock);
+    pthread_mutex_unlock(&srv->conns_lock);
     if (stopping)
-        close_session(srv, s, s->tls_handshaking ? NULL : "Server Shutting Down");
+        close_conn(srv, c, next == CONN_HANDSHAKING ? NULL : reply_shutting_down);
     else if (!ARM_UNDER_LOCK)
         arm(srv, fd, &ev, EPOLL_CTL_MOD);
-}
-
-/*
- * Waits, without a worker, until the socket takes the answers in `unsent`.
- * The session's requests are not read meanwhile, so a client that does not
- * read its answers is held back without holding a worker.
- */
-static void park_for_write(Server *srv, Session *s)
-{
-    s->want_write = true;
-    release(srv, s);
 }
 
 /* ---- starttls --------------------------------------------------------- */
@@ -392,11 +482,10 @@ typedef enum {
  * first request) and TLSMode=required (the first request must be
  * `starttls`). Costs one flag test and one length test per request.
  */
-static TransportVerdict transport_request(Server *srv, Session *s, RequestStatus st,
-                                          const char *text, size_t len, Buf *out)
+static TransportVerdict transport_request(Server *srv, Conn *c, RequestStatus st, const char *text,
+                                          size_t len, Buf *out)
 {
-    bool first = !s->first_request_seen;
-    s->first_request_seen = true;
+    bool first = c->requests++ == 0;
     bool starttls = st == REQUEST_OK && len == 8 && request_word_is(text, "starttls");
     TlsMode mode = tls_server_mode(srv->tls);
     if (starttls && !first) {
@@ -404,85 +493,93 @@ static TransportVerdict transport_request(Server *srv, Session *s, RequestStatus
         return TRANSPORT_ANSWERED;
     }
     if (starttls && mode == TLS_MODE_OFF) {
-        static const char line[] = "Error: TLS is not enabled on this server\n";
-        buf_append(out, line, sizeof(line) - 1);
+        reply_tls_not_enabled(out);
         return TRANSPORT_ANSWERED;
     }
     if (starttls)
         return TRANSPORT_UPGRADE;
     if (first && mode == TLS_MODE_REQUIRED) {
-        static const char line[] = "Error: TLS required: this server accepts only encrypted "
-                                   "connections (send starttls first)\n";
-        buf_append(out, line, sizeof(line) - 1);
+        reply_tls_required(out);
         return TRANSPORT_CLOSE;
     }
     return TRANSPORT_PASS;
 }
 
 /*
- * Answers a first-request `starttls`, attaches the TLS state and hands the
- * session to the I/O thread for the handshake. A client that sent anything
- * after the starttls line before seeing `success` is closed without an
- * answer: those bytes were sent in plain text and must not be taken for
- * part of the encrypted session (cf. CVE-2011-0411). Worker only.
+ * Answers a first-request `starttls`, attaches the TLS state and arms the
+ * socket for the handshake, which the workers then step as its events
+ * come. A client that sent anything after the starttls line before seeing
+ * `success` is closed without an answer: those bytes were sent in plain
+ * text and must not be taken for part of the encrypted session (cf.
+ * CVE-2011-0411). `eof`: the client has closed its side. Worker only.
  */
-static void start_tls(Server *srv, Session *s)
+static void start_tls(Server *srv, Conn *c, bool eof)
 {
     int queued = 0;
-    if (request_pending(&s->reader) > 0 || s->eof || ioctl(s->fd, FIONREAD, &queued) != 0 ||
+    if (request_pending(&c->reader) > 0 || eof || ioctl(c->fd, FIONREAD, &queued) != 0 ||
         queued > 0) {
         log_info("closing a connection that sent plain text after starttls");
-        close_session(srv, s, NULL);
+        close_conn(srv, c, NULL);
         return;
     }
-    static const char ok[] = "success\n";
-    if (write_all(s, ok, sizeof(ok) - 1, 1000) != 0) {
-        close_session(srv, s, NULL);
+    Buf ok = BUF_INIT;
+    reply_success(&ok);
+    int rc = write_all(c, ok.data, ok.len, 1000);
+    buf_free(&ok);
+    if (rc != 0) {
+        close_conn(srv, c, NULL);
         return;
     }
-    s->tls = tls_new(srv->tls, s->fd);
-    s->tls_handshaking = true;
-    s->pending = REQUEST_NONE;
-    s->last_active_ms = now_ms(); /* the handshake deadline counts from here */
-    release(srv, s);
+    c->tls = tls_new(srv->tls, c->fd);
+    c->pending = REQUEST_NONE;
+    c->last_active_ms = now_ms(); /* the handshake deadline counts from here */
+    release(srv, c, CONN_HANDSHAKING);
 }
 
-/* Runs the session's pending request and any others already buffered. */
-static void run_session(Server *srv, Session *s, Buf *out)
+/*
+ * Sends the answers parked in `unsent`, then runs the pending request and
+ * any others already buffered, up to a turn's worth, and sends their
+ * answers; then closes the connection, or arms it (WRITING when answers
+ * are left over, READING otherwise), or queues it when requests are left.
+ * `eof`: this turn's read found the client's side closed, so the
+ * connection ends once what it sent is answered. (A connection that is
+ * armed or queued instead forgets it: the next read finds the end again.)
+ */
+static void run_conn(Server *srv, Conn *c, Buf *out, bool eof)
 {
     const SessionEnv *env = srv->env;
-    if (s->pending == REQUEST_NONE && s->eof && s->unsent.len == 0) {
-        close_session(srv, s, NULL);
+    if (c->pending == REQUEST_NONE && eof && c->unsent.len == 0) {
+        close_conn(srv, c, NULL);
         return;
     }
-    if (s->unsent.len > 0) {
-        ssize_t n = send_now(s, s->unsent.data, s->unsent.len);
+    if (c->unsent.len > 0) {
+        ssize_t n = send_now(c, c->unsent.data, c->unsent.len);
         if (n < 0) {
-            close_session(srv, s, NULL);
+            close_conn(srv, c, NULL);
             return;
         }
-        buf_consume(&s->unsent, (size_t)n);
-        if (s->unsent.len > 0) {
-            park_for_write(srv, s);
+        buf_consume(&c->unsent, (size_t)n);
+        if (c->unsent.len > 0) {
+            release(srv, c, CONN_WRITING);
             return;
         }
-        buf_reset(&s->unsent, 0);
-        if (s->pending == REQUEST_NONE && s->eof) {
-            close_session(srv, s, NULL);
+        buf_reset(&c->unsent, 0);
+        if (c->pending == REQUEST_NONE && eof) {
+            close_conn(srv, c, NULL);
             return;
         }
     }
-    QueryIo io = {.out = out, .flush = flush_session, .ctx = s};
-    RequestStatus st = s->pending;
-    char *text = s->pending_text;
-    size_t len = s->pending_len;
+    QueryIo io = {.out = out, .flush = flush_conn, .ctx = c};
+    RequestStatus st = c->pending;
+    char *text = c->pending_text;
+    size_t len = c->pending_len;
     SessionAction action = SESSION_CONTINUE;
     for (int turn = 0; st != REQUEST_NONE; turn++) {
         if (turn == REQUESTS_PER_TURN || atomic_load(&srv->stopping))
             break;
-        switch (transport_request(srv, s, st, text, len, out)) {
+        switch (transport_request(srv, c, st, text, len, out)) {
         case TRANSPORT_PASS:
-            action = session_handle(s, env, st, text, len, &io);
+            action = session_handle(c->session, env, st, text, len, &io);
             break;
         case TRANSPORT_ANSWERED:
             break;
@@ -490,74 +587,76 @@ static void run_session(Server *srv, Session *s, Buf *out)
             action = SESSION_CLOSE;
             break;
         case TRANSPORT_UPGRADE:
-            assert(out->len == 0 && s->unsent.len == 0); /* it was the first request */
-            start_tls(srv, s);
+            assert(out->len == 0 && c->unsent.len == 0); /* it was the first request */
+            start_tls(srv, c, eof);
             return;
         }
         if (action == SESSION_CLOSE)
             break;
-        st = request_next(&s->reader, (size_t)env->cfg->max_request_bytes, &text, &len);
+        st = request_next(&c->reader, (size_t)env->cfg->max_request_bytes, &text, &len);
     }
     /* The answers of the turn go out without waiting: what the socket does
-     * not take now is kept, and the session waits for the socket, not a
+     * not take now is kept, and the connection waits for the socket, not a
      * worker (a client that pipelines requests and reads nothing must not
      * be able to hold workers). `quit` and shutdown still wait a little,
      * so their last answers are delivered. */
     bool last = action == SESSION_CLOSE || atomic_load(&srv->stopping);
     ssize_t sent = 0;
     if (last)
-        sent = out->len && write_all(s, out->data, out->len, 1000) != 0 ? -1 : 0;
+        sent = out->len && write_all(c, out->data, out->len, 1000) != 0 ? -1 : 0;
     else if (out->len)
-        sent = send_now(s, out->data, out->len);
+        sent = send_now(c, out->data, out->len);
     if (!last && sent >= 0 && (size_t)sent < out->len)
-        buf_append(&s->unsent, out->data + sent, out->len - (size_t)sent);
+        buf_append(&c->unsent, out->data + sent, out->len - (size_t)sent);
     buf_reset(out, OUT_KEEP_BYTES);
     if (action == SESSION_CLOSE || sent < 0) {
-        close_session(srv, s, NULL);
+        close_conn(srv, c, NULL);
         return;
     }
     if (atomic_load(&srv->stopping)) {
-        close_session(srv, s, "Server Shutting Down");
+        close_conn(srv, c, reply_shutting_down);
         return;
     }
-    s->pending = st;
-    s->pending_text = text;
-    s->pending_len = len;
-    if (s->unsent.len > 0) {
-        park_for_write(srv, s);
+    c->pending = st;
+    c->pending_text = text;
+    c->pending_len = len;
+    if (c->unsent.len > 0) {
+        release(srv, c, CONN_WRITING);
         return;
     }
     if (st != REQUEST_NONE) {
-        push_job(srv, s); /* more work: back of the line */
+        push_job(srv, c); /* more work: back of the line */
         return;
     }
-    if (s->eof) {
-        close_session(srv, s, NULL);
+    if (eof) {
+        close_conn(srv, c, NULL);
         return;
     }
-    release(srv, s);
+    release(srv, c, CONN_READING);
 }
 
 /*
  * Reads what the socket has (up to a budget) and frames the next request
  * into `pending`. Decrypted bytes that OpenSSL holds are invisible to
- * epoll, so a TLS session is read until they are drained, even past the
- * budget (they are at most one record).
+ * epoll, so a TLS connection is read until they are drained, even past the
+ * budget (they are at most one record). Returns true when the client has
+ * closed its side (or the connection was reset).
  */
-static void read_requests(Server *srv, Session *s)
+static bool read_requests(Server *srv, Conn *c)
 {
     size_t budget = READ_BUDGET;
     size_t max = (size_t)srv->env->cfg->max_request_bytes;
-    while (budget > 0 || (s->tls && tls_pending(s->tls))) {
-        char *p = request_space(&s->reader, READ_CHUNK);
-        ssize_t r = conn_recv(s, p, READ_CHUNK);
+    bool eof = false;
+    while (budget > 0 || (c->tls && tls_pending(c->tls))) {
+        char *p = request_space(&c->reader, READ_CHUNK);
+        ssize_t r = conn_recv(c, p, READ_CHUNK);
         if (r > 0) {
-            request_commit(&s->reader, (size_t)r);
+            request_commit(&c->reader, (size_t)r);
             budget -= (size_t)r < budget ? (size_t)r : budget;
             /* A short read drained the socket: another recv() would only say EAGAIN
              * (a syscall per request) and make the buffer grow for nothing. Bytes that
              * arrive later make the re-armed socket ready again. */
-            if ((size_t)r < READ_CHUNK && !(s->tls && tls_pending(s->tls)))
+            if ((size_t)r < READ_CHUNK && !(c->tls && tls_pending(c->tls)))
                 break;
             continue;
         }
@@ -565,70 +664,77 @@ static void read_requests(Server *srv, Session *s)
             continue;
         if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             break;
-        s->eof = true; /* orderly close, or a reset */
+        eof = true; /* orderly close, or a reset */
         break;
     }
-    s->pending = request_next(&s->reader, max, &s->pending_text, &s->pending_len);
+    c->pending = request_next(&c->reader, max, &c->pending_text, &c->pending_len);
+    return eof;
 }
 
 /* One non-blocking step of the TLS handshake; true when it is complete. */
-static bool step_handshake(Server *srv, Session *s)
+static bool step_handshake(Server *srv, Conn *c)
 {
     char why[256] = "";
-    switch (tls_handshake(s->tls, why, sizeof(why))) {
+    switch (tls_handshake(c->tls, why, sizeof(why))) {
     case TLS_AGAIN:
-        release(srv, s);
+        release(srv, c, CONN_HANDSHAKING);
         return false;
     case TLS_FAILED:
         log_info("TLS handshake failed: %s", why);
-        close_session(srv, s, NULL);
+        close_conn(srv, c, NULL);
         return false;
     case TLS_DONE:
         break;
     }
-    s->tls_handshaking = false;
     atomic_fetch_add_explicit(&sessions_tls, 1, memory_order_relaxed);
-    tls_describe(s->tls, why, sizeof(why));
+    tls_describe(c->tls, why, sizeof(why));
     log_debug("TLS connection: %s", why);
     return true;
 }
 
 /*
- * Serves a session the calling worker owns, whatever it was waiting for:
- * a handshake step, a socket that takes parked answers, requests to read,
- * or requests already framed (a session back from the job queue).
+ * Serves a connection the calling worker owns, by what it was waiting for
+ * (`was`): a handshake step, a socket that takes parked answers, requests
+ * to read, or (WORKING: back from the job queue) requests already framed.
  */
-static void serve(Server *srv, Session *s, Buf *out)
+static void serve(Server *srv, Conn *c, ConnState was, Buf *out)
 {
-    if (s->tls_handshaking) {
-        if (!step_handshake(srv, s))
+    switch (was) {
+    case CONN_HANDSHAKING:
+        if (!step_handshake(srv, c))
             return;
-        /* the first record may already be buffered: read it */
-    } else if (s->want_write) {
-        s->want_write = false;
-        run_session(srv, s, out);
+        break; /* the first record may already be buffered: read it */
+    case CONN_WRITING:
+        run_conn(srv, c, out, false);
+        return;
+    case CONN_READING:
+    case CONN_WORKING:
+        break;
+    case CONN_EXPIRED:
+        assert(!"an expired connection is closed, not served");
         return;
     }
-    if (s->pending == REQUEST_NONE)
-        read_requests(srv, s);
-    if (s->pending != REQUEST_NONE || s->eof)
-        run_session(srv, s, out);
+    bool eof = false;
+    if (c->pending == REQUEST_NONE)
+        eof = read_requests(srv, c);
+    if (c->pending != REQUEST_NONE || eof)
+        run_conn(srv, c, out, eof);
     else
-        release(srv, s);
+        release(srv, c, CONN_READING);
 }
 
-/* Takes ownership of a session whose socket event this worker received. */
-static void on_event(Server *srv, Session *s, Buf *out)
+/* Takes ownership of a connection whose socket event this worker received. */
+static void on_event(Server *srv, Conn *c, Buf *out)
 {
-    pthread_mutex_lock(&srv->sessions_lock);
-    s->busy = true;
-    bool expired = s->expired;
-    pthread_mutex_unlock(&srv->sessions_lock);
-    if (expired) {
-        close_session(srv, s, s->close_reason);
-        return;
-    }
-    serve(srv, s, out);
+    pthread_mutex_lock(&srv->conns_lock);
+    ConnState was = c->state;
+    if (was != CONN_EXPIRED)
+        set_state(c, CONN_WORKING);
+    pthread_mutex_unlock(&srv->conns_lock);
+    if (was == CONN_EXPIRED)
+        close_conn(srv, c, c->close_reason);
+    else
+        serve(srv, c, was, out);
 }
 
 static void *worker_main(void *arg)
@@ -636,9 +742,9 @@ static void *worker_main(void *arg)
     Server *srv = arg;
     Buf out = BUF_INIT;
     for (;;) {
-        Session *s = pop_job(srv);
-        if (s) {
-            serve(srv, s, &out);
+        Conn *c = pop_job(srv);
+        if (c) {
+            serve(srv, c, CONN_WORKING, &out);
             continue;
         }
         struct epoll_event ev;
@@ -660,21 +766,22 @@ static void *worker_main(void *arg)
 /* ---- I/O thread ------------------------------------------------------- */
 
 /*
- * Has an idle session closed by the next worker that takes its socket's
- * event, with `reason` (NULL: without a word). The session must not be
- * busy; the caller holds `sessions_lock`, so it cannot be freed. Shutting
- * the socket makes epoll report it now, armed or not yet re-armed: the read
- * side alone for a session armed for reading (EPOLLRDHUP), which leaves the
- * write side for the reason; both sides for one armed only for writing
- * (answers its client does not read, or a TLS handshake step that writes),
- * since only EPOLLHUP is reported whatever the mask, and that client would
- * not read the reason anyway.
+ * Has an armed connection closed by the next worker that takes its
+ * socket's event, with `reason` (NULL: without a word). The caller, the
+ * I/O thread, holds `conns_lock`, so it cannot be taken or freed meanwhile.
+ * Shutting the socket makes epoll report it now, armed or not yet re-armed:
+ * the read side alone for a connection armed for reading (EPOLLRDHUP),
+ * which leaves the write side for the reason; both sides for one armed
+ * only for writing (answers its client does not read, or a TLS handshake
+ * step that writes), since only EPOLLHUP is reported whatever the mask,
+ * and that client would not read the reason anyway.
  */
-static void expire(Session *s, const char *reason)
+static void expire(Conn *c, CloseReason reason)
 {
-    s->expired = true;
-    s->close_reason = reason;
-    shutdown(s->fd, (wait_events(s) & EPOLLRDHUP) ? SHUT_RD : SHUT_RDWR);
+    uint32_t events = wait_events(c, c->state);
+    c->close_reason = reason;
+    set_state(c, CONN_EXPIRED);
+    shutdown(c->fd, (events & EPOLLRDHUP) ? SHUT_RD : SHUT_RDWR);
 }
 
 static void on_accept(Server *srv)
@@ -699,52 +806,54 @@ static void on_accept(Server *srv)
                 log_error("accept: %s", strerror(errno));
             return;
         }
-        pthread_mutex_lock(&srv->sessions_lock);
-        bool full = srv->session_count >= srv->env->cfg->max_connections;
-        pthread_mutex_unlock(&srv->sessions_lock);
+        pthread_mutex_lock(&srv->conns_lock);
+        bool full = srv->conn_count >= srv->env->cfg->max_connections;
+        pthread_mutex_unlock(&srv->conns_lock);
         if (full || atomic_load(&srv->stopping)) {
-            static const char msg[] = "Error: Too Many Connections\n";
-            ssize_t w = send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+            Buf line = BUF_INIT;
+            reply_too_many_connections(&line);
+            ssize_t w = send(fd, line.data, line.len, MSG_NOSIGNAL | MSG_DONTWAIT);
             (void)w;
+            buf_free(&line);
             close(fd);
             continue;
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        Session *s = session_new(fd);
-        s->last_active_ms = now_ms();
-        struct epoll_event ev = arm_event(s);
-        pthread_mutex_lock(&srv->sessions_lock);
-        s->next = srv->sessions;
-        if (srv->sessions)
-            srv->sessions->prev = s;
-        srv->sessions = s;
-        srv->session_count++;
+        Conn *c = conn_new(fd);
+        struct epoll_event ev = arm_event(c, CONN_READING);
+        pthread_mutex_lock(&srv->conns_lock);
+        set_state(c, CONN_READING);
+        c->next = srv->conns;
+        if (srv->conns)
+            srv->conns->prev = c;
+        srv->conns = c;
+        srv->conn_count++;
         atomic_fetch_add_explicit(&sessions_active, 1, memory_order_relaxed);
-        pthread_mutex_unlock(&srv->sessions_lock);
+        pthread_mutex_unlock(&srv->conns_lock);
         arm(srv, fd, &ev, EPOLL_CTL_ADD);
     }
 }
 
-/* Closes idle sessions (IdleTimeout) and stalled TLS handshakes. */
+/* Closes idle connections (IdleTimeout) and stalled TLS handshakes. */
 static void scan_idle(Server *srv)
 {
     int timeout = srv->env->cfg->idle_timeout_sec;
     int64_t now = now_ms();
     int64_t cutoff = now - (int64_t)timeout * 1000;
     int64_t handshake_cutoff = now - HANDSHAKE_TIMEOUT_MS;
-    pthread_mutex_lock(&srv->sessions_lock);
-    for (Session *s = srv->sessions; s; s = s->next) {
-        if (s->busy || s->expired)
+    pthread_mutex_lock(&srv->conns_lock);
+    for (Conn *c = srv->conns; c; c = c->next) {
+        if (c->state == CONN_WORKING || c->state == CONN_EXPIRED)
             continue;
-        if (s->tls_handshaking && s->last_active_ms < handshake_cutoff) {
+        if (c->state == CONN_HANDSHAKING && c->last_active_ms < handshake_cutoff) {
             log_info("TLS handshake timed out after %d s", HANDSHAKE_TIMEOUT_MS / 1000);
-            expire(s, NULL);
-        } else if (timeout > 0 && s->last_active_ms < cutoff) {
-            expire(s, "Idle Timeout");
+            expire(c, NULL);
+        } else if (timeout > 0 && c->last_active_ms < cutoff) {
+            expire(c, reply_idle_timeout);
         }
     }
-    pthread_mutex_unlock(&srv->sessions_lock);
+    pthread_mutex_unlock(&srv->conns_lock);
 }
 
 static void begin_shutdown(Server *srv)
@@ -753,15 +862,15 @@ static void begin_shutdown(Server *srv)
     epoll_ctl(srv->epoll_fd, EPOLL_CTL_DEL, srv->listen_fd, NULL);
     close(srv->listen_fd);
     srv->listen_fd = -1;
-    pthread_mutex_lock(&srv->sessions_lock);
-    log_info("shutting down: closing %d sessions", srv->session_count);
-    for (Session *s = srv->sessions; s; s = s->next) {
-        if (s->busy)
-            session_interrupt(s); /* its worker closes it after the query */
-        else if (!s->expired)
-            expire(s, s->tls_handshaking ? NULL : "Server Shutting Down");
+    pthread_mutex_lock(&srv->conns_lock);
+    log_info("shutting down: closing %d sessions", srv->conn_count);
+    for (Conn *c = srv->conns; c; c = c->next) {
+        if (c->state == CONN_WORKING)
+            session_interrupt(c->session); /* its worker closes it after the query */
+        else if (c->state != CONN_EXPIRED)
+            expire(c, c->state == CONN_HANDSHAKING ? NULL : reply_shutting_down);
     }
-    pthread_mutex_unlock(&srv->sessions_lock);
+    pthread_mutex_unlock(&srv->conns_lock);
 }
 
 static void io_loop(Server *srv)
@@ -770,9 +879,9 @@ static void io_loop(Server *srv)
     int64_t last_scan = now_ms();
     for (;;) {
         if (atomic_load(&srv->stopping)) {
-            pthread_mutex_lock(&srv->sessions_lock);
-            int left = srv->session_count;
-            pthread_mutex_unlock(&srv->sessions_lock);
+            pthread_mutex_lock(&srv->conns_lock);
+            int left = srv->conn_count;
+            pthread_mutex_unlock(&srv->conns_lock);
             if (left == 0)
                 return;
         }
@@ -870,7 +979,7 @@ int server_run(const SessionEnv *env, TlsServer *tls, char *err, size_t errlen)
     };
     int rc = -1;
     atomic_init(&srv.stopping, false);
-    pthread_mutex_init(&srv.sessions_lock, NULL);
+    pthread_mutex_init(&srv.conns_lock, NULL);
     pthread_mutex_init(&srv.jobs_lock, NULL);
     atomic_init(&srv.job_count, 0);
 
@@ -913,7 +1022,7 @@ int server_run(const SessionEnv *env, TlsServer *tls, char *err, size_t errlen)
     log_listening(srv.listen_fd);
     io_loop(&srv);
 
-    /* Every session is closed: no worker owns one or can be given one. */
+    /* Every connection is closed: no worker owns one or can be given one. */
     for (int i = 0; i < srv.worker_count; i++) {
         uint64_t one = 1;
         ssize_t w = write(srv.stop_fd, &one, sizeof(one));
@@ -938,7 +1047,7 @@ out:
         close(srv.signal_fd);
     if (srv.spare_fd >= 0)
         close(srv.spare_fd);
-    pthread_mutex_destroy(&srv.sessions_lock);
+    pthread_mutex_destroy(&srv.conns_lock);
     pthread_mutex_destroy(&srv.jobs_lock);
     return rc;
 }

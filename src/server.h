@@ -1,15 +1,18 @@
 /*
- * server: the listening socket, the I/O thread and the worker threads.
+ * server: the listening socket, the I/O thread, the worker threads, and
+ * the state of every client connection (private to server.c).
  *
  * Concurrency model (docs/architecture.md): one I/O thread accepts
- * connections, handles signals and enforces idle and handshake deadlines;
- * it never touches a client's data, DuckDB or SQLite. A pool of
- * QueryWorkers worker threads waits on the client sockets (one epoll set,
- * EPOLLONESHOT): the worker that takes a socket's event reads and frames
- * the requests, runs them, writes the answers (a large result with blocking
- * semantics, so a slow reader holds back its own query, never the others)
- * and re-arms the socket. An idle client therefore costs a Session and a
- * small read buffer, and the number of requests executing at once is
+ * connections, handles signals, enforces idle and TLS handshake deadlines
+ * and runs the shutdown; it never reads or writes a client's data, nor
+ * touches DuckDB or SQLite. A pool of QueryWorkers worker threads owns the
+ * client sockets: they wait on one epoll set (EPOLLONESHOT), and the worker
+ * that takes a socket's event owns that connection until it re-arms the
+ * socket: it steps a TLS handshake, reads and frames the requests, runs
+ * them through the session (session.h), writes the answers (a large result
+ * with blocking semantics, so a slow reader holds back its own query, never
+ * the others). An idle client therefore costs a connection, a Session and
+ * a small read buffer, and the number of requests executing at once is
  * exactly QueryWorkers.
  */
 #ifndef TCPDUCKDB_SERVER_H

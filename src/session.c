@@ -8,7 +8,9 @@
  */
 #include "session.h"
 
+#include <assert.h>
 #include <ctype.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +19,7 @@
 
 #include "access.h"
 #include "authz.h"
+#include "json.h"
 #include "log.h"
 #include "pglink.h"
 #include "reply.h"
@@ -24,12 +27,11 @@
 /* Requests longer than this are never commands (they are SQL). */
 #define COMMAND_MAX 4096
 
-Session *session_new(int fd)
+Session *session_new(void)
 {
     Session *s = calloc(1, sizeof(*s));
     if (!s)
         log_fatal("out of memory");
-    s->fd = fd;
     s->state = SESSION_NEW;
     pthread_mutex_init(&s->con_lock, NULL);
     return s;
@@ -57,9 +59,7 @@ static void leave_database(Session *s, const SessionEnv *env)
      * database: they go first, while both are still there. */
     stmtcache_free(s->stmts);
     s->stmts = NULL;
-    duckdb_disconnect(&con);
-    pool_release(env->pool, s->db);
-    s->db = NULL;
+    pool_disconnect(env->pool, &s->db, &con);
     s->database[0] = '\0';
     s->in_tx = false;
     s->tx_error = false;
@@ -70,18 +70,43 @@ static void leave_database(Session *s, const SessionEnv *env)
     s->state = SESSION_AUTHED;
 }
 
+/*
+ * True when the session's state lets it run what `who` allows; otherwise
+ * answers why not (docs/protocol.md, "Commands and SQL") and returns false.
+ */
+static bool who_allows(const Session *s, SessionWho who, Buf *out)
+{
+    switch (who) {
+    case SESSION_WHO_ANYONE:
+        return true;
+    case SESSION_WHO_GUEST:
+        if (s->state == SESSION_NEW)
+            return true;
+        reply_bad_request(out, "already logged in as %s", s->user.name);
+        return false;
+    case SESSION_WHO_USER:
+        if (s->state != SESSION_NEW)
+            return true;
+        reply_unauthorized(out);
+        return false;
+    case SESSION_WHO_SUPER:
+        return access_require_super(s, out);
+    case SESSION_WHO_CONNECTED:
+        if (s->state == SESSION_CONNECTED)
+            return true;
+        if (s->state == SESSION_NEW)
+            reply_unauthorized(out);
+        else
+            reply_bad_request(out, "not connected to a database (use: connect DATABASE)");
+        return false;
+    }
+    return false;
+}
+
 /* ---- commands --------------------------------------------------------- */
 
-static void cmd_login(Session *s, const SessionEnv *env, RequestWords *w, Buf *out)
+static void cmd_login(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
 {
-    if (s->state != SESSION_NEW) {
-        reply_bad_request(out, "already logged in as %s", s->user.name);
-        return;
-    }
-    if (w->n != 3) {
-        reply_bad_request(out, "usage: login USER PASSWORD");
-        return;
-    }
     CatalogUser user = {0};
     CatalogStatus st = catalog_login(env->catalog, w->word[1], w->word[2], &user);
     if (st != CATALOG_OK) {
@@ -108,32 +133,27 @@ static int create_file(int64_t id, void *ctx)
     return 0;
 }
 
-static void cmd_create(Session *s, const SessionEnv *env, RequestWords *w, Buf *out)
+static void cmd_create_database(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
 {
-    bool is_db = request_word_is(w->word[1], "database");
-    if (!s->user.super || s->state == SESSION_NEW) {
-        reply_unauthorized(out);
-        return;
-    }
-    if (is_db && w->n != 3) {
-        reply_bad_request(out, "usage: create database NAME");
-        return;
-    }
-    if (!is_db && w->n != 4) {
-        reply_bad_request(out, "usage: create user NAME PASSWORD");
-        return;
-    }
+    (void)s;
     const char *name = w->word[2];
     if (!catalog_name_valid(name)) {
-        reply_invalid_name(out, is_db ? "database" : "user", name);
+        reply_invalid_name(out, "database", name);
         return;
     }
-    if (is_db) {
-        int64_t id = 0;
-        CatalogStatus st = catalog_database_create(env->catalog, name, create_file, env->pool, &id);
-        if (st == CATALOG_OK)
-            log_info("database %s created (id %lld)", name, (long long)id);
-        reply_catalog(out, st, "Database", name);
+    int64_t id = 0;
+    CatalogStatus st = catalog_database_create(env->catalog, name, create_file, env->pool, &id);
+    if (st == CATALOG_OK)
+        log_info("database %s created (id %lld)", name, (long long)id);
+    reply_catalog(out, st, "Database", name);
+}
+
+static void cmd_create_user(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
+{
+    (void)s;
+    const char *name = w->word[2];
+    if (!catalog_name_valid(name)) {
+        reply_invalid_name(out, "user", name);
         return;
     }
     if (!password_valid(w->word[3])) {
@@ -146,16 +166,8 @@ static void cmd_create(Session *s, const SessionEnv *env, RequestWords *w, Buf *
     reply_catalog(out, st, "User", name);
 }
 
-static void cmd_connect(Session *s, const SessionEnv *env, RequestWords *w, Buf *out)
+static void cmd_connect(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
 {
-    if (s->state == SESSION_NEW) {
-        reply_unauthorized(out);
-        return;
-    }
-    if (w->n != 2) {
-        reply_bad_request(out, "usage: connect DATABASE");
-        return;
-    }
     const char *name = w->word[1];
     if (!catalog_name_valid(name)) {
         reply_invalid_name(out, "database", name);
@@ -171,44 +183,17 @@ static void cmd_connect(Session *s, const SessionEnv *env, RequestWords *w, Buf 
         reply_catalog(out, st, "Database", name);
         return;
     }
-    if (!s->user.super) {
-        CatalogAccess access = CATALOG_ACCESS_NONE;
-        if (catalog_database_access(env->catalog, s->user.id, id, &access) != CATALOG_OK) {
-            reply_internal(out);
-            return;
-        }
-        if (access == CATALOG_ACCESS_NONE) {
-            buf_printf(out,
-                       "Error: Access Denied: User \"%s\" does not have access over Database "
-                       "\"%s\"\n",
-                       s->user.name, name);
-            return;
-        }
-    }
+    if (access_check_database(s, env, id, name, out) != 0)
+        return;
     PoolDb *db = NULL;
-    char err[512] = "";
+    duckdb_connection con = NULL;
     /* The old database is left before the new one is pinned: holding one
      * pin while waiting for another lets PoolSize sessions that switch at
      * once wait on each other until PoolWaitMs runs out. So a connect that
      * fails from here on leaves the session disconnected. */
     leave_database(s, env);
-    PoolStatus ps = pool_acquire(env->pool, id, &db, err, sizeof(err));
-    if (ps == POOL_BUSY) {
-        buf_printf(out, "Error: Server Busy: %s; try again later\n", err);
+    if (pool_connect(env->pool, id, &db, &con, out) != 0)
         return;
-    }
-    if (ps != POOL_OK) {
-        log_error("cannot open database %s: %s", name, err);
-        reply_internal(out);
-        return;
-    }
-    duckdb_connection con = NULL;
-    if (duckdb_connect(pool_db_handle(db), &con) != DuckDBSuccess) {
-        pool_release(env->pool, db);
-        log_error("cannot connect to database %s", name);
-        reply_internal(out);
-        return;
-    }
     s->db = db;
     s->stmts = stmtcache_new(STMTCACHE_CAPACITY);
     pthread_mutex_lock(&s->con_lock);
@@ -220,16 +205,9 @@ static void cmd_connect(Session *s, const SessionEnv *env, RequestWords *w, Buf 
     reply_success(out);
 }
 
-static void cmd_disconnect(Session *s, const SessionEnv *env, RequestWords *w, Buf *out)
+static void cmd_disconnect(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
 {
-    if (s->state == SESSION_NEW) {
-        reply_unauthorized(out);
-        return;
-    }
-    if (w->n != 1) {
-        reply_bad_request(out, "usage: disconnect");
-        return;
-    }
+    (void)w;
     if (s->state != SESSION_CONNECTED) {
         reply_bad_request(out, "not connected to a database");
         return;
@@ -252,24 +230,15 @@ static void tx_end(Session *s, TxCommand what, bool had_error, bool doomed, Buf 
     if (what == TX_COMMIT &&
         (doomed || (had_error && query_exec_simple(s->con, "SELECT 1", NULL) != 0))) {
         if (query_exec_simple(s->con, "ROLLBACK", out) == 0)
-            buf_append_str(out, "Error: Transaction Aborted: a statement in the transaction "
-                                "failed, so it was rolled back\n");
+            reply_transaction_aborted(out);
         return;
     }
     if (query_exec_simple(s->con, what == TX_COMMIT ? "COMMIT" : "ROLLBACK", out) == 0)
         reply_success(out);
 }
 
-static void cmd_transaction(Session *s, const SessionEnv *env, TxCommand what, Buf *out)
+static void transaction(Session *s, const SessionEnv *env, TxCommand what, Buf *out)
 {
-    if (s->state == SESSION_NEW) {
-        reply_unauthorized(out);
-        return;
-    }
-    if (s->state != SESSION_CONNECTED) {
-        reply_bad_request(out, "not connected to a database (use: connect DATABASE)");
-        return;
-    }
     if (what == TX_BEGIN) {
         if (s->in_tx) {
             reply_bad_request(out, "a transaction is already open");
@@ -306,34 +275,47 @@ static void cmd_transaction(Session *s, const SessionEnv *env, TxCommand what, B
         access_prune_table_grants(s, env);
 }
 
-static void cmd_update(Session *s, const SessionEnv *env, RequestWords *w, Buf *out)
+static void cmd_begin(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
 {
-    if (!s->user.super || s->state == SESSION_NEW) {
-        reply_unauthorized(out);
-        return;
-    }
-    if (request_word_is(w->word[1], "database")) {
-        if (w->n != 4) {
-            reply_bad_request(out, "usage: update database OLD NEW");
+    (void)w;
+    transaction(s, env, TX_BEGIN, out);
+}
+
+static void cmd_commit(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
+{
+    (void)w;
+    transaction(s, env, TX_COMMIT, out);
+}
+
+static void cmd_rollback(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
+{
+    (void)w;
+    transaction(s, env, TX_ROLLBACK, out);
+}
+
+#define USAGE_UPDATE_USER "update user username OLD NEW | update user password USER NEW"
+
+static void cmd_update_database(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
+{
+    (void)s;
+    for (int i = 2; i < 4; i++) {
+        if (!catalog_name_valid(w->word[i])) {
+            reply_invalid_name(out, "database", w->word[i]);
             return;
         }
-        for (int i = 2; i < 4; i++) {
-            if (!catalog_name_valid(w->word[i])) {
-                reply_invalid_name(out, "database", w->word[i]);
-                return;
-            }
-        }
-        CatalogStatus st = catalog_database_rename(env->catalog, w->word[2], w->word[3]);
-        if (st == CATALOG_OK)
-            log_info("database %s renamed to %s", w->word[2], w->word[3]);
-        reply_catalog(out, st, "Database", st == CATALOG_EXISTS ? w->word[3] : w->word[2]);
-        return;
     }
-    bool is_name = w->n >= 3 && request_word_is(w->word[2], "username");
-    bool is_password = w->n >= 3 && request_word_is(w->word[2], "password");
-    if (w->n != 5 || (!is_name && !is_password)) {
-        reply_bad_request(out, "usage: update user username OLD NEW | update user password USER "
-                               "NEW");
+    CatalogStatus st = catalog_database_rename(env->catalog, w->word[2], w->word[3]);
+    if (st == CATALOG_OK)
+        log_info("database %s renamed to %s", w->word[2], w->word[3]);
+    reply_catalog(out, st, "Database", st == CATALOG_EXISTS ? w->word[3] : w->word[2]);
+}
+
+static void cmd_update_user(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
+{
+    (void)s;
+    bool is_name = request_word_is(w->word[2], "username");
+    if (!is_name && !request_word_is(w->word[2], "password")) {
+        reply_bad_request(out, "usage: " USAGE_UPDATE_USER);
         return;
     }
     const char *user = w->word[3];
@@ -367,66 +349,12 @@ static void cmd_update(Session *s, const SessionEnv *env, RequestWords *w, Buf *
     reply_catalog(out, st, "User", user);
 }
 
-typedef struct GrantLookup {
-    const SessionEnv *env;
-    const Session *s;
-} GrantLookup;
-
-static AuthzPrivileges table_privileges(void *ctx, const char *table)
-{
-    const GrantLookup *g = ctx;
-    return catalog_table_privileges(g->env->catalog, g->s->db_id, g->s->user.id, table);
-}
-
-/*
- * Checks a request of a user who is not the super user against the grants
- * as they are now (a revoke takes effect at the user's next request).
- * `cached` is the statement cache's entry for the text, or NULL. What authz
- * derived from the text is kept with the entry and only the grants are
- * looked up again; otherwise the full check runs and *out_plan receives
- * what it derived, for the caller to keep. Returns 0 when the request may
- * run; otherwise the answer is in `out`.
- */
-static int check_access(Session *s, const SessionEnv *env, const char *sql, const StmtEntry *cached,
-                        AuthzPlan **out_plan, Buf *out)
-{
-    CatalogAccess access = CATALOG_ACCESS_NONE;
-    if (catalog_database_access(env->catalog, s->user.id, s->db_id, &access) != CATALOG_OK) {
-        reply_internal(out);
-        return -1;
-    }
-    if (access == CATALOG_ACCESS_NONE) {
-        buf_printf(out,
-                   "Error: Access Denied: User \"%s\" does not have access over Database "
-                   "\"%s\"\n",
-                   s->user.name, s->database);
-        return -1;
-    }
-    char catalog[32];
-    snprintf(catalog, sizeof(catalog), "%lld", (long long)s->db_id);
-    GrantLookup g = {.env = env, .s = s};
-    AuthzUser user = {.name = s->user.name,
-                      .cap = catalog_access_cap(access),
-                      .catalog = catalog,
-                      .table_privileges = table_privileges,
-                      .ctx = &g};
-    if (cached && cached->authz)
-        return authz_recheck(cached->authz, &user, out);
-    return authz_check_plan(s->con, sql, &user, out, out_plan);
-}
-
 /* Runs SQL text, or a typed request when `typed` is not NULL. */
 static void run_sql(Session *s, const SessionEnv *env, const char *sql, const TypedRequest *typed,
                     QueryIo *io, SessionAction *action)
 {
-    if (s->state == SESSION_NEW) {
-        reply_unauthorized(io->out);
+    if (!who_allows(s, SESSION_WHO_CONNECTED, io->out))
         return;
-    }
-    if (s->state != SESSION_CONNECTED) {
-        reply_bad_request(io->out, "not connected to a database (use: connect DATABASE)");
-        return;
-    }
     QueryOutcome outcome = {0};
     const char *text = typed ? typed->sql : sql;
     /* Statements prepared before DDL or SET in any session are dropped. */
@@ -434,7 +362,7 @@ static void run_sql(Session *s, const SessionEnv *env, const char *sql, const Ty
     StmtEntry *cached = stmtcache_find(s->stmts, text, strlen(text));
     AuthzPlan *plan = NULL;
     /* Denied requests run nothing, so they leave a transaction as it was. */
-    if (!s->user.super && check_access(s, env, text, cached, &plan, io->out) != 0)
+    if (access_check_request(s, env, text, cached, &plan, io->out) != 0)
         return;
     QueryRequest req = {.sql = text,
                         .in_tx = s->in_tx,
@@ -468,16 +396,10 @@ static void run_sql(Session *s, const SessionEnv *env, const char *sql, const Ty
 
 /* `stats`, super user only: the pool's counters and the connected clients,
  * as one JSON line (docs/protocol.md). */
-static void cmd_stats(Session *s, const SessionEnv *env, RequestWords *w, Buf *out)
+static void cmd_stats(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
 {
-    if (!s->user.super || s->state == SESSION_NEW) {
-        reply_unauthorized(out);
-        return;
-    }
-    if (w->n != 1) {
-        reply_bad_request(out, "usage: stats");
-        return;
-    }
+    (void)s;
+    (void)w;
     PoolStats st;
     StmtCacheStats sc;
     pool_stats(env->pool, &st);
@@ -494,6 +416,148 @@ static void cmd_stats(Session *s, const SessionEnv *env, RequestWords *w, Buf *o
                (unsigned long long)st.rejected, env->sessions_active(), env->sessions_tls(),
                (unsigned long long)sc.hits, (unsigned long long)sc.misses,
                (unsigned long long)sc.evictions, (unsigned long long)sc.invalidations);
+}
+
+static void cmd_quit(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
+{
+    (void)env;
+    (void)w;
+    s->quit = true;
+    reply_success(out);
+}
+
+static void cmd_help(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out);
+
+/* ---- the command table ------------------------------------------------ */
+
+/*
+ * Every command of the line protocol, in the order `help` lists them
+ * (docs/protocol.md, "Commands and SQL"). A request that is none of them is
+ * SQL. The handlers take the words of the request and append one answer
+ * line; they run only after the table's checks, so another front end can
+ * call them with words it made from its own protocol.
+ */
+static const SessionCommand commands[] = {
+    {"login", NULL, SESSION_MATCH_WORDS, NULL, 3, 3, SESSION_WHO_GUEST, cmd_login,
+     "login USER PASSWORD"},
+    {"create", "database", SESSION_MATCH_WORDS, NULL, 3, 3, SESSION_WHO_SUPER, cmd_create_database,
+     "create database NAME"},
+    {"create", "user", SESSION_MATCH_WORDS, NULL, 4, 4, SESSION_WHO_SUPER, cmd_create_user,
+     "create user NAME PASSWORD"},
+    {"connect", NULL, SESSION_MATCH_WORDS, NULL, 2, 2, SESSION_WHO_USER, cmd_connect,
+     "connect DATABASE"},
+    {"disconnect", NULL, SESSION_MATCH_WORDS, NULL, 1, 1, SESSION_WHO_USER, cmd_disconnect,
+     "disconnect"},
+    {"start transaction", NULL, SESSION_MATCH_TEXT, NULL, 0, 0, SESSION_WHO_CONNECTED, cmd_begin,
+     "start transaction | begin"},
+    {"commit", NULL, SESSION_MATCH_TEXT, NULL, 0, 0, SESSION_WHO_CONNECTED, cmd_commit, "commit"},
+    {"rollback", NULL, SESSION_MATCH_TEXT, NULL, 0, 0, SESSION_WHO_CONNECTED, cmd_rollback,
+     "rollback"},
+    {"update", "database", SESSION_MATCH_WORDS, "set", 4, 4, SESSION_WHO_SUPER, cmd_update_database,
+     "update database OLD NEW"},
+    {"update", "user", SESSION_MATCH_WORDS, "set", 5, 5, SESSION_WHO_SUPER, cmd_update_user,
+     USAGE_UPDATE_USER},
+    {"grant", "database", SESSION_MATCH_WORDS, NULL, 5, 5, SESSION_WHO_SUPER,
+     access_cmd_grant_database, ACCESS_USAGE_GRANT_DATABASE},
+    {"grant", "table", SESSION_MATCH_WORDS, NULL, 6, INT_MAX, SESSION_WHO_SUPER,
+     access_cmd_grant_table, ACCESS_USAGE_GRANT_TABLE},
+    {"revoke", "database", SESSION_MATCH_WORDS, NULL, 4, 4, SESSION_WHO_SUPER,
+     access_cmd_revoke_database, ACCESS_USAGE_REVOKE_DATABASE},
+    {"revoke", "table", SESSION_MATCH_WORDS, NULL, 6, INT_MAX, SESSION_WHO_SUPER,
+     access_cmd_revoke_table, ACCESS_USAGE_REVOKE_TABLE},
+    {"list", NULL, SESSION_MATCH_WORDS, NULL, 2, 3, SESSION_WHO_USER, access_cmd_list,
+     ACCESS_USAGE_LIST},
+    /* pglink.c checks the words of its commands itself. */
+    {"link", NULL, SESSION_MATCH_ARGS, NULL, 2, INT_MAX, SESSION_WHO_SUPER, pglink_cmd_link,
+     "link DATABASE \"CONNECTION STRING\" [SCHEMA]"},
+    {"migrate", NULL, SESSION_MATCH_ARGS, NULL, 2, INT_MAX, SESSION_WHO_SUPER, pglink_cmd_migrate,
+     "migrate DATABASE"},
+    {"unlink", NULL, SESSION_MATCH_ARGS, NULL, 2, INT_MAX, SESSION_WHO_SUPER, pglink_cmd_unlink,
+     "unlink DATABASE [force]"},
+    {"stats", NULL, SESSION_MATCH_WORDS, NULL, 1, 1, SESSION_WHO_SUPER, cmd_stats, "stats"},
+    {"help", NULL, SESSION_MATCH_ALONE, NULL, 1, 1, SESSION_WHO_ANYONE, cmd_help, "help"},
+    {"quit", NULL, SESSION_MATCH_ALONE, NULL, 1, 1, SESSION_WHO_ANYONE, cmd_quit, "quit"},
+    {"exit", NULL, SESSION_MATCH_ALONE, NULL, 1, 1, SESSION_WHO_ANYONE, cmd_quit, "exit"},
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const char *who_text(SessionWho who)
+{
+    switch (who) {
+    case SESSION_WHO_ANYONE:
+        return "anyone";
+    case SESSION_WHO_GUEST:
+        return "anyone not logged in";
+    case SESSION_WHO_USER:
+        return "logged-in users";
+    case SESSION_WHO_SUPER:
+        return "super user";
+    case SESSION_WHO_CONNECTED:
+        return "connected";
+    }
+    return "";
+}
+
+/* `help`: the command table as one JSON array line. */
+static void cmd_help(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
+{
+    (void)s;
+    (void)env;
+    (void)w;
+    buf_putc(out, '[');
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        const char *who = who_text(commands[i].who);
+        buf_append_str(out, i ? ",{\"command\":" : "{\"command\":");
+        json_append_string(out, commands[i].usage, strlen(commands[i].usage));
+        buf_append_str(out, ",\"who\":");
+        json_append_string(out, who, strlen(who));
+        buf_putc(out, '}');
+    }
+    buf_append_str(out, "]\n");
+}
+
+const SessionCommand *session_command_find(const RequestWords *w)
+{
+    if (w->n < 1)
+        return NULL;
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        const SessionCommand *c = &commands[i];
+        if (c->match == SESSION_MATCH_TEXT || !request_word_is(w->word[0], c->name))
+            continue;
+        if (c->match == SESSION_MATCH_ALONE && w->n != 1)
+            continue;
+        if (c->match == SESSION_MATCH_ARGS && w->n < 2)
+            continue;
+        if (c->sub && (w->n < 2 || !request_word_is(w->word[1], c->sub)))
+            continue;
+        if (c->not_third && w->n >= 3 && request_word_is(w->word[2], c->not_third))
+            continue;
+        return c;
+    }
+    return NULL;
+}
+
+void session_command_run(const SessionCommand *c, Session *s, const SessionEnv *env,
+                         const RequestWords *w, Buf *out)
+{
+    if (!who_allows(s, c->who, out))
+        return;
+    if (c->match != SESSION_MATCH_TEXT && (w->n < c->min_words || w->n > c->max_words)) {
+        reply_bad_request(out, "usage: %s", c->usage);
+        return;
+    }
+    c->run(s, env, w, out);
+}
+
+/* The table's entry for a transaction command. */
+static const SessionCommand *transaction_entry(SessionCommandFn run)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (commands[i].run == run)
+            return &commands[i];
+    assert(!"a transaction command is missing from the table");
+    return NULL;
 }
 
 /* ---- dispatch --------------------------------------------------------- */
@@ -513,18 +577,18 @@ static const char *typed_body(const char *text)
  * Recognises the transaction commands and their SQL spellings: the whole
  * request, case-insensitive, with an optional trailing ';'.
  */
-static bool transaction_command(const char *text, size_t len, TxCommand *out)
+static const SessionCommand *transaction_command(const char *text, size_t len)
 {
     static const struct {
         const char *text;
-        TxCommand cmd;
+        SessionCommandFn cmd;
     } forms[] = {
-        {"start transaction", TX_BEGIN},       {"begin", TX_BEGIN},
-        {"begin transaction", TX_BEGIN},       {"commit", TX_COMMIT},
-        {"commit transaction", TX_COMMIT},     {"end", TX_COMMIT},
-        {"end transaction", TX_COMMIT},        {"rollback", TX_ROLLBACK},
-        {"rollback transaction", TX_ROLLBACK}, {"abort", TX_ROLLBACK},
-        {"abort transaction", TX_ROLLBACK},
+        {"start transaction", cmd_begin},       {"begin", cmd_begin},
+        {"begin transaction", cmd_begin},       {"commit", cmd_commit},
+        {"commit transaction", cmd_commit},     {"end", cmd_commit},
+        {"end transaction", cmd_commit},        {"rollback", cmd_rollback},
+        {"rollback transaction", cmd_rollback}, {"abort", cmd_rollback},
+        {"abort transaction", cmd_rollback},
     };
     char norm[32];
     size_t n = 0;
@@ -541,20 +605,17 @@ static bool transaction_command(const char *text, size_t len, TxCommand *out)
             continue;
         }
         if (n + 2 >= sizeof(norm))
-            return false;
+            return NULL;
         if (space)
             norm[n++] = ' ';
         space = false;
         norm[n++] = (char)tolower((unsigned char)ch);
     }
     norm[n] = '\0';
-    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
-        if (strcmp(norm, forms[i].text) == 0) {
-            *out = forms[i].cmd;
-            return true;
-        }
-    }
-    return false;
+    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++)
+        if (strcmp(norm, forms[i].text) == 0)
+            return transaction_entry(forms[i].cmd);
+    return NULL;
 }
 
 SessionAction session_handle(Session *s, const SessionEnv *env, RequestStatus status, char *text,
@@ -566,8 +627,7 @@ SessionAction session_handle(Session *s, const SessionEnv *env, RequestStatus st
     case REQUEST_OK:
         break;
     case REQUEST_TOO_LONG:
-        buf_printf(out, "Error: Request Too Large: the limit is %lld bytes\n",
-                   (long long)env->cfg->max_request_bytes);
+        reply_request_too_large(out, env->cfg->max_request_bytes);
         return action;
     case REQUEST_BAD:
         reply_bad_request(out, "malformed request (a NUL byte, or a bad @LENGTH line)");
@@ -591,56 +651,25 @@ SessionAction session_handle(Session *s, const SessionEnv *env, RequestStatus st
         params_free(&typed);
         return action;
     }
-    TxCommand tx;
-    if (len < 32 && transaction_command(text, len, &tx)) {
-        cmd_transaction(s, env, tx, out);
+    RequestWords none = {0};
+    const SessionCommand *tx = len < 32 ? transaction_command(text, len) : NULL;
+    if (tx) {
+        session_command_run(tx, s, env, &none, out);
         return action;
     }
 
     char copy[COMMAND_MAX];
     RequestWords w = {0};
-    bool split = len < sizeof(copy);
-    if (split) {
+    const SessionCommand *cmd = NULL;
+    if (len < sizeof(copy)) {
         memcpy(copy, text, len + 1);
-        split = request_split(copy, &w) == 0 && w.n > 0;
+        if (request_split(copy, &w) == 0)
+            cmd = session_command_find(&w);
     }
-    const char *first = split ? w.word[0] : "";
-    if (split && request_word_is(first, "login")) {
-        cmd_login(s, env, &w, out);
-    } else if (split && w.n >= 2 && request_word_is(first, "create") &&
-               (request_word_is(w.word[1], "database") || request_word_is(w.word[1], "user"))) {
-        cmd_create(s, env, &w, out);
-    } else if (split && w.n >= 2 && request_word_is(first, "grant") &&
-               (request_word_is(w.word[1], "database") || request_word_is(w.word[1], "table"))) {
-        access_cmd_grant(s, env, &w, out);
-    } else if (split && w.n >= 2 && request_word_is(first, "revoke") &&
-               (request_word_is(w.word[1], "database") || request_word_is(w.word[1], "table"))) {
-        access_cmd_revoke(s, env, &w, out);
-    } else if (split && w.n >= 2 &&
-               (request_word_is(first, "link") || request_word_is(first, "migrate") ||
-                request_word_is(first, "unlink"))) {
-        if (request_word_is(first, "link"))
-            pglink_cmd_link(s, env, &w, out);
-        else if (request_word_is(first, "migrate"))
-            pglink_cmd_migrate(s, env, &w, out);
-        else
-            pglink_cmd_unlink(s, env, &w, out);
-    } else if (split && request_word_is(first, "list")) {
-        access_cmd_list(s, env, &w, out);
-    } else if (split && request_word_is(first, "stats")) {
-        cmd_stats(s, env, &w, out);
-    } else if (split && request_word_is(first, "connect")) {
-        cmd_connect(s, env, &w, out);
-    } else if (split && request_word_is(first, "disconnect")) {
-        cmd_disconnect(s, env, &w, out);
-    } else if (split && w.n >= 2 && request_word_is(first, "update") &&
-               (request_word_is(w.word[1], "database") || request_word_is(w.word[1], "user")) &&
-               !(w.n >= 3 && request_word_is(w.word[2], "set"))) {
-        cmd_update(s, env, &w, out);
-    } else if (split && w.n == 1 &&
-               (request_word_is(first, "quit") || request_word_is(first, "exit"))) {
-        reply_success(out);
-        action = SESSION_CLOSE;
+    if (cmd) {
+        session_command_run(cmd, s, env, &w, out);
+        if (s->quit)
+            action = SESSION_CLOSE;
     } else {
         run_sql(s, env, text, NULL, io, &action);
     }
@@ -662,7 +691,6 @@ void session_free(Session *s, const SessionEnv *env)
     if (s->in_tx)
         log_info("rolling back the open transaction of user %s on %s", s->user.name, s->database);
     leave_database(s, env);
-    request_reader_free(&s->reader);
     pthread_mutex_destroy(&s->con_lock);
     free(s);
 }

@@ -1,12 +1,16 @@
 /*
- * session: one client's protocol state and the commands it can send.
+ * session: one client's protocol state (who is logged in, which database,
+ * which transaction) and the commands it can send, through a table that
+ * any front end can use (SessionCommand).
  *
- * A Session is created by the server module for each accepted socket and
- * is owned by exactly one thread at a time: the I/O thread while it waits
- * for a request, or one worker while its requests run (server.c hands it
- * over through queues). So its fields need no lock, except `con`, which the
- * server's shutdown path reads from another thread to interrupt a running
- * query, and which is therefore changed only under `con_lock`.
+ * A Session knows nothing of sockets: the server module creates one for
+ * each accepted connection and passes it the framed requests. It is used
+ * by one thread at a time, the worker that owns the connection (server.c:
+ * workers take client sockets from an EPOLLONESHOT epoll set, so a
+ * connection has one owner until its socket is re-armed). So its fields
+ * need no lock, except `con`, which the I/O thread reads at shutdown to
+ * interrupt a running query, and which is therefore changed only under
+ * `con_lock`.
  *
  * States (changed only in session.c):
  *
@@ -48,11 +52,8 @@ typedef struct SessionEnv {
 
 typedef struct Session Session;
 struct Session {
-    int fd;
-    RequestReader reader;
-
-    /* Protocol state, session.c only. */
-    SessionState state;
+    SessionState state; /* changed only in session.c */
+    bool quit;          /* the client sent quit: the connection ends after the answer */
     bool in_tx;
     bool tx_error;  /* a statement failed inside the open transaction */
     bool tx_doomed; /* a request failed after part of it ran: commit must roll back */
@@ -66,28 +67,66 @@ struct Session {
     StmtCache *stmts;         /* prepared statements of `con` (SESSION_CONNECTED only) */
     pthread_mutex_t con_lock; /* guards con against the shutdown interrupt */
     duckdb_connection con;
-
-    /* Server bookkeeping, server.c only. */
-    Session *prev, *next;     /* all sessions */
-    Session *next_job;        /* job queue link */
-    bool busy;                /* a worker owns the session (under sessions_lock) */
-    bool expired;             /* to be closed with close_reason (under sessions_lock) */
-    bool want_write;          /* waiting for the socket to take `unsent` (armed for EPOLLOUT) */
-    Buf unsent;               /* answers the socket did not take at the end of a turn */
-    bool eof;                 /* the client closed its side */
-    const char *close_reason; /* error line to send before closing, or NULL */
-    int64_t last_active_ms;
-    struct Tls *tls;         /* the TLS transport after `starttls` (tls.h), or NULL: plain */
-    bool tls_handshaking;    /* `starttls` answered, handshake not finished */
-    bool first_request_seen; /* `starttls` is accepted only as the first request */
-    RequestStatus pending;   /* the next request, framed, not yet run */
-    char *pending_text;
-    size_t pending_len;
 };
 
 typedef enum { SESSION_CONTINUE, SESSION_CLOSE } SessionAction;
 
-Session *session_new(int fd);
+/* A client that has not logged in yet. Caller frees with session_free(). */
+Session *session_new(void);
+
+/* Who may run a command; checked before its handler runs. */
+typedef enum {
+    SESSION_WHO_ANYONE,    /* any client */
+    SESSION_WHO_GUEST,     /* a client not logged in yet (else Bad Request: already logged in) */
+    SESSION_WHO_USER,      /* a logged-in user (else Unauthorized) */
+    SESSION_WHO_SUPER,     /* the super user (else Unauthorized) */
+    SESSION_WHO_CONNECTED, /* a user connected to a database (else Unauthorized or Bad Request) */
+} SessionWho;
+
+/* How a request is recognised as a command rather than SQL. */
+typedef enum {
+    SESSION_MATCH_WORDS, /* its first word (and `sub`) match; a word count outside
+                          * min_words..max_words is answered with the usage */
+    SESSION_MATCH_ARGS,  /* the same, with at least one more word (alone the word is SQL) */
+    SESSION_MATCH_ALONE, /* the word is the whole request */
+    SESSION_MATCH_TEXT,  /* the transaction commands, matched on the whole text with their SQL
+                          * spellings (BEGIN TRANSACTION, END, ...) and an optional ';' */
+} SessionMatch;
+
+/*
+ * A command's handler: runs it for `s` with the request's words and appends
+ * exactly one answer line to `out`. Called on the worker that owns `s`,
+ * only after the table's checks (who, word count).
+ */
+typedef void (*SessionCommandFn)(Session *s, const SessionEnv *env, const RequestWords *w,
+                                 Buf *out);
+
+/* One row of the command table (session.c), which also generates `help`. */
+typedef struct SessionCommand {
+    const char *name;      /* first word */
+    const char *sub;       /* second word, or NULL */
+    SessionMatch match;    /* how the request is recognised */
+    const char *not_third; /* a third word that makes it SQL (`update t set`), or NULL */
+    int min_words;         /* word counts, name included, the command accepts */
+    int max_words;
+    SessionWho who;       /* who may run it */
+    SessionCommandFn run; /* the handler */
+    const char *usage;    /* for `help` and the usage answer */
+} SessionCommand;
+
+/*
+ * The command the words of a request are, or NULL when the request is SQL
+ * (or a transaction command, which is recognised on the whole text).
+ */
+const SessionCommand *session_command_find(const RequestWords *w);
+
+/*
+ * Runs a command from the table: answers Unauthorized (or the like) when
+ * the session may not run it, the usage when the word count is wrong, and
+ * otherwise calls its handler.
+ */
+void session_command_run(const SessionCommand *c, Session *s, const SessionEnv *env,
+                         const RequestWords *w, Buf *out);
 
 /*
  * Handles one request (as returned by request_next) and appends its answer
@@ -102,9 +141,7 @@ void session_interrupt(Session *s);
 
 /*
  * Leaves the database (rolling back an open transaction) and frees the
- * session. The socket is the caller's to close, after this returns, so that
- * its descriptor number cannot be reused while the session still exists.
- * Accepts NULL.
+ * session. Accepts NULL.
  */
 void session_free(Session *s, const SessionEnv *env);
 

@@ -38,8 +38,9 @@ struct TlsServer {
 
 struct Tls {
     SSL *ssl;
-    short want;  /* POLLIN or POLLOUT, for the last would-block */
-    bool broken; /* a fatal error: no close_notify may follow */
+    short want;       /* POLLIN or POLLOUT, for the last would-block */
+    bool broken;      /* a fatal error: no close_notify may follow */
+    bool established; /* the handshake is complete */
 };
 
 /* The first (most specific) OpenSSL error of this thread as text, or
@@ -263,6 +264,7 @@ TlsStep tls_handshake(Tls *t, char *why, size_t whylen)
     int rc = SSL_do_handshake(t->ssl);
     if (rc == 1) {
         t->want = POLLIN;
+        t->established = true;
         return TLS_DONE;
     }
     int e = SSL_get_error(t->ssl, rc);
@@ -289,6 +291,11 @@ TlsStep tls_handshake(Tls *t, char *why, size_t whylen)
 short tls_wait_events(const Tls *t)
 {
     return t->want;
+}
+
+bool tls_established(const Tls *t)
+{
+    return t->established;
 }
 
 bool tls_pending(const Tls *t)

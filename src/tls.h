@@ -71,6 +71,10 @@ TlsStep tls_handshake(Tls *t, char *why, size_t whylen);
 ssize_t tls_read(Tls *t, void *buf, size_t len);
 ssize_t tls_write(Tls *t, const void *buf, size_t len);
 
+/* True once tls_handshake() has returned TLS_DONE: from then on the
+ * connection carries the protocol, encrypted. */
+bool tls_established(const Tls *t);
+
 /* POLLIN or POLLOUT: what the last EAGAIN (or TLS_AGAIN) waits for. */
 short tls_wait_events(const Tls *t);
 

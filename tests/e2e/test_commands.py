@@ -308,3 +308,21 @@ def test_quit_and_exit(server):
     c = server.client()
     assert c.req("exit") == "success"
     assert c.closed()
+
+
+def test_help_lists_the_command_table(server):
+    c = server.client()
+    # Anyone may ask, before logging in; the answer is one line of JSON, a row per command.
+    rows = json.loads(c.req("help"))
+    commands = [r["command"] for r in rows]
+    for word in ("login", "create database", "create user", "connect", "disconnect",
+                 "start transaction", "commit", "rollback", "update database", "update user",
+                 "grant database", "grant table", "revoke database", "revoke table", "list",
+                 "link", "migrate", "unlink", "stats", "help", "quit", "exit"):
+        assert any(cmd.startswith(word) for cmd in commands), word
+    assert {"command": "stats", "who": "super user"} in rows
+    assert {"command": "login USER PASSWORD", "who": "anyone not logged in"} in rows
+    # `help` is a command only alone; with more words it is SQL like any other text.
+    assert c.req("help me") == "Error: Unauthorized"
+    assert c.req("login duck duck") == "success"
+    assert c.req("HELP") == c.req("help")
