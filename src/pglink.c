@@ -33,6 +33,7 @@
 
 #include <openssl/rand.h>
 
+#include "access.h"
 #include "catalog.h"
 #include "log.h"
 #include "pgaudit.h"
@@ -188,36 +189,26 @@ static void job_end(Job *j, const SessionEnv *env)
         (void)duckdb_query(j->con, "ROLLBACK", &res);
         duckdb_destroy_result(&res);
     }
-    duckdb_disconnect(&j->con);
     if (j->claimed)
         pool_db_unclaim_link(j->db);
-    pool_release(env->pool, j->db);
+    pool_disconnect(env->pool, &j->db, &j->con);
     pgjob_close(&j->pg);
 }
 
 /*
- * Opens the DuckDB database `db_id` on a connection of the job's own, and
+ * Opens the DuckDB database `db_id` on a connection of the job's own (from
+ * the pool, with its one busy answer appended to `out` on failure), and
  * claims it: link, migrate and unlink of one database run one at a time,
  * since each reads the link's state and then rewrites it (an unlink during
  * a migrate would drop the consumer the migrate is about to move). The
  * second command is refused at once rather than queued: it holds a worker.
  */
-static int open_duck(Job *j, const SessionEnv *env, int64_t db_id)
+static int open_duck(Job *j, const SessionEnv *env, int64_t db_id, Buf *out)
 {
-    char err[512] = "";
-    PoolStatus ps = pool_acquire(env->pool, db_id, &j->db, err, sizeof(err));
-    if (ps == POOL_BUSY) {
-        pgjob_fail(&j->pg, "Server Busy: %s; try again later", err);
-        return -1;
-    }
-    if (ps == POOL_OK && !(j->claimed = pool_db_claim_link(j->db))) {
-        pgjob_fail(&j->pg, "Server Busy: a link, migrate or unlink of this database is running; "
-                           "try again later");
-        return -1;
-    }
-    if (ps != POOL_OK || duckdb_connect(pool_db_handle(j->db), &j->con) != DuckDBSuccess) {
-        log_error("cannot open database %lld: %s", (long long)db_id, err);
-        pgjob_fail(&j->pg, "Internal Error");
+    if (pool_connect(env->pool, db_id, &j->db, &j->con, out) != 0)
+        return -1; /* answered in out; the job's error stays empty */
+    if (!(j->claimed = pool_db_claim_link(j->db))) {
+        reply_server_busy(out, "a link, migrate or unlink of this database is running");
         return -1;
     }
     return 0;
@@ -248,14 +239,6 @@ static void count_table(void *ctx, const char *name)
 {
     (void)name;
     (*(int *)ctx)++;
-}
-
-static bool require_super(const Session *s, Buf *out)
-{
-    if (s->state != SESSION_NEW && s->user.super)
-        return true;
-    reply_unauthorized(out);
-    return false;
 }
 
 /* The additional data that binds a sealed connection string to its database. */
@@ -322,11 +305,12 @@ static int link_validate_request(const SessionEnv *env, const RequestWords *w, L
 
 /*
  * Phase 1b, the DuckDB database: opens and claims it, and checks that it is
- * not linked already and is empty. Returns 0, or -1 with the error recorded.
+ * not linked already and is empty. Returns 0, or -1 with the error recorded
+ * (or, when the database cannot be had, the pool's answer appended to `out`).
  */
-static int link_validate_target(Job *j, const SessionEnv *env, const LinkRun *lr)
+static int link_validate_target(Job *j, const SessionEnv *env, const LinkRun *lr, Buf *out)
 {
-    if (open_duck(j, env, lr->db_id) != 0)
+    if (open_duck(j, env, lr->db_id, out) != 0)
         return -1;
     /* The link is recorded in the catalog before DuckDB commits (link_record),
      * so a record without the state table is a link that never committed. */
@@ -508,11 +492,11 @@ void pglink_cmd_link(Session *s, const SessionEnv *env, const RequestWords *w, B
 {
     Job j = {0};
     LinkRun lr = {0};
-    if (!require_super(s, out))
+    if (!access_require_super(s, out))
         return;
     if (link_validate_request(env, w, &lr, out) != 0)
         goto done;
-    if (link_validate_target(&j, env, &lr) != 0 || link_install_audit(&j, &lr) != 0 ||
+    if (link_validate_target(&j, env, &lr, out) != 0 || link_install_audit(&j, &lr) != 0 ||
         link_copy_snapshot(&j, &lr) != 0 || link_record(&j, env, &lr) != 0)
         goto out;
     char masked[1024];
@@ -524,7 +508,7 @@ void pglink_cmd_link(Session *s, const SessionEnv *env, const RequestWords *w, B
 out:
     if (j.pg.err[0]) {
         log_info("link of %s failed: %s", lr.name, j.pg.err);
-        query_append_error(out, j.pg.err);
+        reply_engine_error(out, j.pg.err);
         if (lr.registered)
             pgaudit_drop_consumer(&j.pg, lr.consumer);
     }
@@ -826,7 +810,7 @@ static int link_open(Job *j, const SessionEnv *env, const char *name, bool need_
                    name);
         goto out;
     }
-    if (open_duck(j, env, lk->db_id) != 0)
+    if (open_duck(j, env, lk->db_id, out) != 0)
         goto out;
     if (duckdb_query(j->con, "SELECT pg_schema, snapshot, consumer FROM " STATE_TABLE, &res) ==
             DuckDBSuccess &&
@@ -883,7 +867,7 @@ void pglink_cmd_migrate(Session *s, const SessionEnv *env, const RequestWords *w
     bool have_res = false;
     char now[4096] = "";
     int64_t total = 0;
-    if (!require_super(s, out))
+    if (!access_require_super(s, out))
         return;
     if (w->n != 2) {
         reply_bad_request(out, "usage: migrate DATABASE");
@@ -966,7 +950,7 @@ void pglink_cmd_migrate(Session *s, const SessionEnv *env, const RequestWords *w
 out:
     if (j.pg.err[0]) {
         log_info("migrate of %s failed: %s", name, j.pg.err);
-        query_append_error(out, j.pg.err);
+        reply_engine_error(out, j.pg.err);
     }
     if (have_res)
         duckdb_destroy_result(&res);
@@ -982,7 +966,7 @@ void pglink_cmd_unlink(Session *s, const SessionEnv *env, const RequestWords *w,
 {
     Job j = {0};
     Link lk = {0};
-    if (!require_super(s, out))
+    if (!access_require_super(s, out))
         return;
     bool force = w->n == 3 && request_word_is(w->word[2], "force");
     if (w->n != 2 && !force) {
@@ -1022,7 +1006,7 @@ void pglink_cmd_unlink(Session *s, const SessionEnv *env, const RequestWords *w,
 out:
     if (j.pg.err[0]) {
         log_info("unlink of %s failed: %s", name, j.pg.err);
-        query_append_error(out, j.pg.err);
+        reply_engine_error(out, j.pg.err);
     }
     link_close(&lk);
     job_end(&j, env);
