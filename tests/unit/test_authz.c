@@ -383,6 +383,13 @@ static const Case cases[] = {
     {"SELECT nosuchcol FROM t", W, DUCKDB_ERROR, "nosuchcol"},
     {"SELEC 1", W, DUCKDB_ERROR, "syntax error"},
     {";", W, DUCKDB_ERROR, "no statement"},
+    /* Texts on which DuckDB's scanner is quadratic, refused before it reads them. */
+    {"SELECT 1 +++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++1", W, DUCKDB_ERROR,
+     "Bad Request: a run of more than 64 operator characters"},
+    {"SELECT 1 /*/**//**//**//**//**//**//**//**//**//**//**//**//**//**//**//**//**/*/", W,
+     DUCKDB_ERROR, "Bad Request: a run of more than 64 operator characters"},
+    {"SELECT '+++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++' FROM t", W, ALLOW,
+     NULL},
 };
 
 /*
