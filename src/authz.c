@@ -596,6 +596,17 @@ int authz_check_plan(duckdb_connection con, const char *sql, const AuthzUser *us
         rc = authz_cannot_verify(&c, "the request is too long");
         goto out;
     }
+    /* DuckDB's scanner is quadratic on some texts (sqllex.h); refuse them
+     * before it reads them. The session checks every user's request the
+     * same way; this keeps the check whoever calls authz. */
+    const char *bound = sqllex_check_bounds(sql, strlen(sql));
+    if (bound) {
+        buf_reset(&c.msg, 4096);
+        buf_printf(&c.msg, "Bad Request: %s", bound);
+        query_append_error(err_out, buf_cstr(&c.msg));
+        c.verdict = V_OTHER;
+        goto out;
+    }
     if (authz_builtins_load(con, &err) != 0) {
         rc = authz_cannot_verify(&c, "cannot read DuckDB's function names: %.200s", buf_cstr(&err));
         goto out;

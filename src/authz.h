@@ -66,6 +66,10 @@ typedef struct AuthzUser {
  *       or a function (WHAT = "function read_csv") no such user may use;
  *   Error: Access Denied: cannot verify this statement's access: REASON
  *       the statement could not be classified with certainty;
+ *   Error: Bad Request: REASON
+ *       the text is out of the bounds of sqllex_check_bounds() (a long run
+ *       of operator characters, on which DuckDB's parser is quadratic);
+ *       checked before DuckDB sees the text;
  *   Error: MESSAGE
  *       DuckDB's own parse or bind error, without its "Did you mean ..."
  *       and "Candidate bindings" lines, which can name tables and columns

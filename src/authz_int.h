@@ -228,6 +228,10 @@ int authz_check_tokens(Ctx *c, const Stmt *st) __attribute__((warn_unused_result
  * LATERAL, or a comma of a FROM list), as opposed to an expression. */
 bool authz_in_from_position(const Ctx *c, const Stmt *st, size_t i);
 
+/* Whether the name at token i is followed by a list of column names in
+ * brackets (a table alias `t(a, b)`, a CTE `q(a, b)`), not a call. */
+bool authz_is_column_list(const Ctx *c, const Stmt *st, size_t i);
+
 /* The end (a comma or `limit`) of the assignment `col = value` that starts
  * at token `item`; *out_eq is the position of its top-level '=', or the end
  * when it has none. */

@@ -206,10 +206,62 @@ size_t authz_assignment_end(const Ctx *c, size_t item, size_t limit, size_t *out
 }
 
 /*
- * Whether assignments `col = value, ...` read the table being changed:
- * whether a value holds a name other than a function name or NULL, TRUE,
- * FALSE, DEFAULT (and, for ON CONFLICT, excluded.col). Returns -1 when an
- * assignment has no '='.
+ * Whether token i of an assignment's value can read a column of the table
+ * being changed. A value reads nothing only when it is made of literals,
+ * parameters, operators, brackets and calls of functions other than
+ * COLUMNS; everything else is taken to read:
+ *   - a name, except NULL, TRUE, FALSE, DEFAULT (and, for ON CONFLICT,
+ *     excluded.col, which is the row being inserted);
+ *   - a positional reference `#n` (DuckDB's `#` is nothing else; any
+ *     operator holding one counts), which names the table's n-th column;
+ *   - a star, and COLUMNS(...) (also *COLUMNS), which expand to columns;
+ *   - any byte sqllex does not know (SQLLEX_OTHER), since we cannot tell.
+ * *skip_to is set past `excluded.col`.
+ */
+static bool value_token_reads(const Ctx *c, const Stmt *st, size_t i, size_t end, bool excluded_ok,
+                              size_t *skip_to)
+{
+    const Tok *t = &c->tok[i];
+    switch (t->kind) {
+    case SQLLEX_STRING:
+    case SQLLEX_NUMBER:
+    case SQLLEX_PARAM:
+    case SQLLEX_OPEN:
+    case SQLLEX_CLOSE:
+    case SQLLEX_COMMA:
+    case SQLLEX_DOT:
+        return false;
+    case SQLLEX_OP:
+        if (memchr(tok_text(c, i), '#', t->len))
+            return true;
+        if (t->len == 1 && tok_text(c, i)[0] == '*') {
+            /* A star follows a bracket, a comma, a dot or nothing; a
+             * product follows an operand. */
+            if (i == 0)
+                return true;
+            uint8_t k = c->tok[i - 1].kind;
+            return k == SQLLEX_OPEN || k == SQLLEX_COMMA || k == SQLLEX_DOT || k == SQLLEX_OP;
+        }
+        return false;
+    case SQLLEX_WORD:
+    case SQLLEX_QUOTED:
+        if (i + 1 < end && is_open_paren(c, st, i + 1))
+            return kw(c, st, i, "columns");
+        if (excluded_ok && kw(c, st, i, "excluded") && i + 2 < end &&
+            c->tok[i + 1].kind == SQLLEX_DOT) {
+            *skip_to = i + 2;
+            return false;
+        }
+        return !(kw(c, st, i, "null") || kw(c, st, i, "true") || kw(c, st, i, "false") ||
+                 kw(c, st, i, "default"));
+    default:
+        return true;
+    }
+}
+
+/*
+ * Whether assignments `col = value, ...` read the table being changed (see
+ * value_token_reads). Returns -1 when an assignment has no '='.
  */
 static int assignments_read(const Ctx *c, const Stmt *st, Range r, bool excluded_ok)
 {
@@ -220,22 +272,8 @@ static int assignments_read(const Ctx *c, const Stmt *st, Range r, bool excluded
         size_t end = authz_assignment_end(c, item, r.b, &eq);
         if (eq >= end)
             return -1;
-        for (size_t i = eq + 1; i < end; i++) {
-            const Tok *t = &c->tok[i];
-            if (t->kind != SQLLEX_WORD && t->kind != SQLLEX_QUOTED)
-                continue;
-            if (i + 1 < end && is_open_paren(c, st, i + 1))
-                continue;
-            if (excluded_ok && kw(c, st, i, "excluded") && i + 2 < end &&
-                c->tok[i + 1].kind == SQLLEX_DOT) {
-                i += 2;
-                continue;
-            }
-            if (kw(c, st, i, "null") || kw(c, st, i, "true") || kw(c, st, i, "false") ||
-                kw(c, st, i, "default"))
-                continue;
-            reads = true;
-        }
+        for (size_t i = eq + 1; i < end && !reads; i++)
+            reads = value_token_reads(c, st, i, end, excluded_ok, &i);
         item = end + 1;
     }
     return reads ? 1 : 0;
@@ -508,10 +546,48 @@ bool authz_in_from_position(const Ctx *c, const Stmt *st, size_t i)
 }
 
 /*
+ * Whether the bracket group opened at token `open` holds only names
+ * separated by commas, as a list of column aliases does.
+ */
+static bool is_name_list(const Ctx *c, const Stmt *st, size_t open)
+{
+    size_t close = skip(c, open) - 1;
+    if (close <= open + 1)
+        return false;
+    for (size_t k = open + 1; k < close; k++) {
+        bool want_name = (k - open) % 2 == 1;
+        if (want_name ? !is_name_tok(c, st, k) : c->tok[k].kind != SQLLEX_COMMA)
+            return false;
+    }
+    return true;
+}
+
+/*
+ * Whether the ')' at token i ends an item of a FROM list: a subquery or
+ * VALUES in brackets, or a table function call, in the place of a table.
+ */
+static bool ends_from_item(const Ctx *c, const Stmt *st, size_t i)
+{
+    if (c->tok[i].kind != SQLLEX_CLOSE || c->tok[i].match < 0 || c->tok[i].match >= (int32_t)i ||
+        tok_text(c, i)[0] != ')')
+        return false;
+    size_t open = (size_t)c->tok[i].match;
+    if (open <= st->first)
+        return false;
+    if (authz_in_from_position(c, st, open))
+        return true;
+    return is_name_tok(c, st, open - 1) && authz_in_from_position(c, st, open - 1);
+}
+
+/*
  * Whether name token i, followed by '(', is a function call rather than a
  * list of column names: after AS (`AS x(a, b)`), after a table name
  * (`t x(a, b)`: no function call can follow a name that is not a keyword),
- * the target of INSERT, or a CTE being defined (`q(a) AS (...)`).
+ * after a subquery, VALUES or table function in the place of a table when
+ * the brackets hold only names (`(VALUES (1)) t(a)`, `range(3) t(i)`:
+ * DuckDB's grammar has no call that directly follows a FROM item, so the
+ * name is an alias, and a list of bare names calls nothing either way), the
+ * target of INSERT, or a CTE being defined (`q(a) AS (...)`).
  */
 static bool is_call(const Ctx *c, const Stmt *st, size_t i)
 {
@@ -520,6 +596,8 @@ static bool is_call(const Ctx *c, const Stmt *st, size_t i)
     if (i > st->first) {
         const Tok *prev = &c->tok[i - 1];
         if (kw(c, st, i - 1, "as") || prev->kind == SQLLEX_QUOTED)
+            return false;
+        if (ends_from_item(c, st, i - 1) && is_name_list(c, st, i + 1))
             return false;
         if (prev->kind == SQLLEX_WORD &&
             !(authz_builtin_flags(tok_text(c, i - 1), prev->len) & S_KEYWORD))
@@ -535,6 +613,20 @@ static bool is_call(const Ctx *c, const Stmt *st, size_t i)
     if (kw(c, st, j, "using") && kw(c, st, j + 1, "key"))
         return false;
     return true;
+}
+
+/*
+ * Whether the name at token i is followed by a list of column names in
+ * brackets (a table alias `t(a, b)`, a CTE `q(a, b)`), not a call.
+ */
+bool authz_is_column_list(const Ctx *c, const Stmt *st, size_t i)
+{
+    /* A reserved word (USING, ON, VALUES) cannot be an alias unquoted. */
+    if (!is_name_tok(c, st, i) ||
+        (c->tok[i].kind == SQLLEX_WORD &&
+         (authz_builtin_flags(tok_text(c, i), c->tok[i].len) & S_RESERVED)))
+        return false;
+    return is_open_paren(c, st, i + 1) && is_name_list(c, st, i + 1) && !is_call(c, st, i);
 }
 
 static int check_call(Ctx *c, const Stmt *st, size_t i)

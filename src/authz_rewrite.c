@@ -141,17 +141,23 @@ static bool is_star_modifier(const Ctx *c, const Stmt *st, size_t i)
     return t->kind == SQLLEX_QUOTED || !(authz_builtin_flags(tok_text(c, p), t->len) & S_KEYWORD);
 }
 
+/* Whether tokens i, i + 1 (before z) are a positional reference `#n`. */
+static bool is_positional(const Ctx *c, size_t i, size_t z)
+{
+    return i + 1 < z && c->tok[i].kind == SQLLEX_OP && c->tok[i].len == 1 &&
+           tok_text(c, i)[0] == '#' && c->tok[i + 1].kind == SQLLEX_NUMBER;
+}
+
 /*
  * Appends the request's text of tokens [a, z) to b, with placeholders for
- * renamed names and NULL for parameters. A star's REPLACE list becomes plain
- * select items (`* REPLACE (e AS c)` is `*, e AS c`) and its RENAME list is
- * dropped: DuckDB's listing gives each table one dummy column, and drops a
- * REPLACE expression whose column is not there without binding it, so a
- * subquery in it would go unlisted. When `relaxed`, also rewrites what
- * DuckDB cannot bind when listing tables, keeping every table reference:
- * JOIN ... USING (cols) becomes ON TRUE, NATURAL and ASOF joins plain ones,
- * every set operation UNION ALL BY NAME, COLUMNS(...) and TRY(...) coalesce(...), and
- * unnest(...) in the place of a table (SELECT unnest(...)).
+ * renamed names and NULL for parameters and positional references. A star's REPLACE list becomes
+ * plain select items (`* REPLACE (e AS c)` is `*, e AS c`) and its RENAME list is dropped: DuckDB's
+ * listing gives each table one dummy column, and drops a REPLACE expression whose column is not
+ * there without binding it, so a subquery in it would go unlisted. When `relaxed`, also rewrites
+ * what DuckDB cannot bind when listing tables, keeping every table reference: JOIN ... USING (cols)
+ * becomes ON TRUE, NATURAL and ASOF joins plain ones, every set operation UNION ALL BY NAME,
+ * COLUMNS(...) and TRY(...) coalesce(...), unnest(...) in the place of a table (SELECT
+ * unnest(...)), and the column lists of table aliases and CTEs are dropped (`t(a, b)` is `t`).
  */
 static void emit(Ctx *c, const Stmt *st, Buf *b, size_t a, size_t z, bool relaxed)
 {
@@ -166,6 +172,12 @@ static void emit(Ctx *c, const Stmt *st, Buf *b, size_t a, size_t z, bool relaxe
         bool called = i + 1 < z && is_open_paren(c, st, i + 1);
         if (t->kind == SQLLEX_PARAM) {
             sub = "NULL";
+        } else if (is_positional(c, i, z)) {
+            /* `#n` names a column, never a table, so it lists nothing; what
+             * it reads is accounted for on the tokens (assignments_read).
+             * The stand-in of a target has one column: `#2` would not bind. */
+            sub = "NULL";
+            last = i + 1;
         } else if ((t->kind == SQLLEX_WORD || t->kind == SQLLEX_QUOTED) && !called) {
             size_t len = tok_name(c, i, &c->name);
             long k = nameset_find(&c->words, c->name.data, len);
@@ -194,6 +206,16 @@ static void emit(Ctx *c, const Stmt *st, Buf *b, size_t a, size_t z, bool relaxe
         }
         if (!sub && kw(c, st, i, "rename") && group && is_star_modifier(c, st, i)) {
             put_sub(c, b, &pos, t->start, c->tok[close].start + c->tok[close].len, "");
+            i = close;
+            continue;
+        }
+        if (!sub && relaxed && group && authz_is_column_list(c, st, i)) {
+            /* `t(a, b)` is `t`: in DuckDB's listing mode a table has one
+             * column, so a list of two names fails, while names that are
+             * not there bind all the same. */
+            buf_append(b, c->sql + pos, t->start + t->len - pos);
+            buf_putc(b, ' ');
+            pos = c->tok[close].start + c->tok[close].len;
             i = close;
             continue;
         }

@@ -369,3 +369,97 @@ bool sqllex_is_word(const char *text, const SqlToken *tok, const char *lower)
     }
     return true;
 }
+
+/* ------------------------------------------------------------------------ */
+/* Bounds (sqllex_check_bounds)                                              */
+
+/* The run of operator characters being measured: the bytes up to `end`. */
+typedef struct OpRun {
+    size_t end, len;
+    size_t openers; /* comment openers in the run */
+    bool in_code;   /* some of it is code, not comment */
+} OpRun;
+
+static const char reason_run[] = "a run of more than 64 operator characters";
+static const char reason_depth[] = "block comments nested more than 64 deep";
+_Static_assert(SQLLEX_MAX_OPERATOR_RUN == 64 && SQLLEX_MAX_COMMENT_DEPTH == 64,
+               "the reasons above name the bounds");
+
+/*
+ * Adds the `n` operator bytes at `offset` to the run, which they continue
+ * when they follow it directly, or start anew. Returns whether the run is
+ * now out of bounds.
+ */
+static bool run_add(OpRun *r, size_t offset, size_t n, bool code, size_t openers)
+{
+    if (offset != r->end || r->len == 0)
+        *r = (OpRun){0};
+    r->end = offset + n;
+    r->len += n;
+    r->openers += openers;
+    r->in_code |= code;
+    return r->len > SQLLEX_MAX_OPERATOR_RUN && (r->in_code || r->openers > 1);
+}
+
+/*
+ * Measures the block comment [i, end) (nested ones included, as
+ * scan_block_comment reads them). Returns a reason, or NULL.
+ */
+static const char *check_block_comment(const SqlLexer *lx, size_t i, size_t end, OpRun *r)
+{
+    size_t depth = 0;
+    while (i < end) {
+        char c = lx->text[i], d = at(lx, i + 1);
+        if (c == '/' && d == '*') {
+            if (++depth > SQLLEX_MAX_COMMENT_DEPTH)
+                return reason_depth;
+            if (run_add(r, i, 2, false, 1))
+                return reason_run;
+            i += 2;
+        } else if (c == '*' && d == '/') {
+            if (run_add(r, i, 2, false, 0))
+                return reason_run;
+            i += 2;
+            if (--depth == 0)
+                return NULL;
+        } else {
+            if (is_op_char(c) && run_add(r, i, 1, false, 0))
+                return reason_run;
+            i++;
+        }
+    }
+    return NULL;
+}
+
+const char *sqllex_check_bounds(const char *text, size_t len)
+{
+    SqlLexer lx;
+    SqlToken t;
+    OpRun r = {0};
+    const char *why = NULL;
+    int rc = 0;
+    sqllex_init(&lx, text, len, SQLLEX_KEEP_COMMENTS);
+    while (!why && (rc = sqllex_next(&lx, &t)) > 0) {
+        const char *s = text + t.offset;
+        if (t.kind == SQLLEX_OP && is_op_char(s[0])) {
+            if (run_add(&r, t.offset, t.length, true, 0))
+                why = reason_run;
+        } else if (t.kind == SQLLEX_COMMENT && s[0] == '/') {
+            why = check_block_comment(&lx, t.offset, t.offset + t.length, &r);
+        } else if (t.kind == SQLLEX_COMMENT && r.in_code && t.offset == r.end) {
+            /* `+--...`: DuckDB's operator rule reads on into the comment's
+             * leading operator bytes; a comment alone is one match. */
+            size_t n = 0;
+            while (n < t.length && is_op_char(s[n]))
+                n++;
+            if (run_add(&r, t.offset, n, true, 0))
+                why = reason_run;
+            r = (OpRun){0};
+        } else {
+            r = (OpRun){0};
+        }
+    }
+    if (!why && rc < 0 && lx.error == SQLLEX_UNTERMINATED_COMMENT)
+        why = check_block_comment(&lx, lx.error_offset, len, &r);
+    return why;
+}

@@ -117,4 +117,39 @@ size_t sqllex_identifier(const char *text, const SqlToken *tok, Buf *out);
  */
 bool sqllex_is_word(const char *text, const SqlToken *tok, const char *lower);
 
+/*
+ * Bounds on what DuckDB's scanner must read, for sqllex_check_bounds().
+ * DuckDB 1.5.6's scanner (PostgreSQL's flex rules) matches a whole run of
+ * operator characters and then gives back all but a part of it, again and
+ * again: a run of + or - becomes one token per byte, and each comment
+ * opener in a run rescans the rest of the run, so its time grows with the
+ * square of the run's length (2.5 KB of + after SELECT 1 took 22 s; 20 KB
+ * of slash-star 5 s). Spaced out, the same characters cost nothing. No SQL
+ * a person or a program writes needs more than a few operator characters
+ * in a row (the longest operators are 3 bytes, such as ->> and !~~*);
+ * 64 leaves room for anything odd but legal, while a 64-byte run costs
+ * DuckDB microseconds. Runs inside a block comment are free unless the run
+ * holds a second comment opener (a banner of stars has one), and line
+ * comments are free (the scanner reads one in a single match). Nesting of
+ * block comments costs DuckDB nothing itself, but no text needs more than
+ * a few levels, so deeper nesting is refused too.
+ */
+#define SQLLEX_MAX_OPERATOR_RUN 64
+#define SQLLEX_MAX_COMMENT_DEPTH 64
+
+/*
+ * Checks that DuckDB can split `text` (`len` bytes) into tokens in time
+ * linear in its length: no run of operator characters longer than
+ * SQLLEX_MAX_OPERATOR_RUN in code (strings, quoted names and line comments
+ * do not count; a run that starts in code counts on into a block comment
+ * next to it), none that long inside a block comment holding two comment
+ * openers, and block comments nested at most SQLLEX_MAX_COMMENT_DEPTH deep.
+ * Returns NULL when the text is within bounds, or a static reason for
+ * the user, e.g. "a run of more than 64 operator characters" (meant for
+ * "Error: Bad Request: REASON"). Pure, linear in `len`, allocates nothing;
+ * an unterminated construct is checked as far as it goes (DuckDB scans it
+ * all before it rejects it). Call it before any DuckDB parse of the text.
+ */
+const char *sqllex_check_bounds(const char *text, size_t len) __attribute__((warn_unused_result));
+
 #endif

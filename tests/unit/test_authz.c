@@ -125,6 +125,44 @@ static const Case cases[] = {
     {"SELECT * FROM secret, v, other.x, secret, SECRET, nosuch", W, TABLES,
      "secret,other.x,nosuch"},
     {"SELECT * FROM nosuch", W, TABLES, "nosuch"},
+    /* Positional references (#n), stars and COLUMNS(...) read the columns
+     * of the statement's tables, as their names would: an UPDATE's new
+     * value that holds one needs select on the target. */
+    {"UPDATE counters SET n = #1", W, TABLES, "counters"},
+    {"UPDATE counters SET n = # 1", W, TABLES, "counters"},
+    {"UPDATE counters SET n = #/* c */1", W, TABLES, "counters"},
+    {"UPDATE counters SET n = error(#2::VARCHAR)", W, TABLES, "counters"},
+    {"UPDATE counters SET n = 1 + #2", W, TABLES, "counters"},
+    {"UPDATE counters SET n = (SELECT #1 FROM u)", W, TABLES, "counters"},
+    {"UPDATE counters SET n = length(COLUMNS('i.*'))", W, TABLES, "counters"},
+    {"UPDATE counters SET n = len(struct_pack(*))", W, TABLES, "counters"},
+    {"UPDATE counters SET n = 1 WHERE #1 = 1", W, TABLES, "counters"},
+    {"UPDATE counters SET n = 1 RETURNING #1", W, TABLES, "counters"},
+    {"UPDATE counters SET n = 2 * 3", W, ALLOW, NULL},
+    {"UPDATE counters SET n = (2) * 3", W, ALLOW, NULL},
+    {"INSERT INTO kv VALUES (1, 2) ON CONFLICT DO UPDATE SET v = #2", W, TABLES, "kv"},
+    {"INSERT INTO kv VALUES (1, 2) ON CONFLICT DO UPDATE SET v = excluded.v * 2", W, ALLOW, NULL},
+    {"SELECT #1 FROM secret", W, TABLES, "secret"},
+    /* Table aliases with column lists are aliases, not calls. */
+    {"SELECT * FROM (VALUES (1)) x(a)", W, ALLOW, NULL},
+    {"FROM range(1) x(i)", W, ALLOW, NULL},
+    {"SELECT i FROM range(1) \"x\"(i)", W, ALLOW, NULL},
+    {"SELECT x FROM unnest([1]) un(x)", W, ALLOW, NULL},
+    {"SELECT x FROM unnest([1]) AS un(x)", W, ALLOW, NULL},
+    {"SELECT b FROM (SELECT 1) x(a), LATERAL (SELECT a) l(b)", W, ALLOW, NULL},
+    {"SELECT b FROM t JOIN (VALUES (1)) x(b) ON t.id = x.b", W, ALLOW, NULL},
+    {"SELECT a, b FROM (SELECT * FROM u) x(a, b)", W, ALLOW, NULL},
+    {"SELECT b FROM u AS x(a, b)", W, ALLOW, NULL},
+    {"WITH q(a, b) AS (SELECT * FROM u) SELECT b FROM q", W, ALLOW, NULL},
+    {"SELECT * FROM range(1) query_table(i)", W, ALLOW, NULL},
+    {"SELECT * FROM (SELECT * FROM secret) x(a, b)", W, TABLES, "secret"},
+    {"SELECT * FROM (VALUES (1)) x(a), secret", W, TABLES, "secret"},
+    {"SELECT * FROM range(1) x(i), read_csv('f')", W, NOT_ALLOWED, "function read_csv"},
+    {"SELECT * FROM range(1) x(i), LATERAL read_csv('f') r(a)", W, NOT_ALLOWED,
+     "function read_csv"},
+    {"SELECT * FROM range(1) x(current_setting('a'))", W, DUCKDB_ERROR, "syntax error"},
+    {"SELECT * FROM range(1) x(i) WHERE current_setting('a') = ''", W, NOT_ALLOWED,
+     "function current_setting"},
     /* Statements DuckDB's binder cannot list in one go, retried relaxed. */
     {"SELECT * FROM t JOIN u USING (id)", W, ALLOW, NULL},
     {"SELECT * FROM t JOIN secret USING (id)", W, TABLES, "secret"},
@@ -345,6 +383,13 @@ static const Case cases[] = {
     {"SELECT nosuchcol FROM t", W, DUCKDB_ERROR, "nosuchcol"},
     {"SELEC 1", W, DUCKDB_ERROR, "syntax error"},
     {";", W, DUCKDB_ERROR, "no statement"},
+    /* Texts on which DuckDB's scanner is quadratic, refused before it reads them. */
+    {"SELECT 1 +++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++1", W, DUCKDB_ERROR,
+     "Bad Request: a run of more than 64 operator characters"},
+    {"SELECT 1 /*/**//**//**//**//**//**//**//**//**//**//**//**//**//**//**//**//**/*/", W,
+     DUCKDB_ERROR, "Bad Request: a run of more than 64 operator characters"},
+    {"SELECT '+++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++' FROM t", W, ALLOW,
+     NULL},
 };
 
 /*

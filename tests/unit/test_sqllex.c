@@ -206,6 +206,120 @@ static void test_linear(void)
     free(s);
 }
 
+/* A text of `n` copies of `piece` between `head` and `tail`; caller frees. */
+static char *repeat(const char *head, const char *piece, size_t n, const char *tail)
+{
+    size_t hl = strlen(head), pl = strlen(piece), tl = strlen(tail);
+    char *s = malloc(hl + pl * n + tl + 1);
+    memcpy(s, head, hl);
+    for (size_t i = 0; i < n; i++)
+        memcpy(s + hl + i * pl, piece, pl);
+    memcpy(s + hl + pl * n, tail, tl + 1);
+    return s;
+}
+
+/* Whether sqllex_check_bounds() refuses `s` (and then with which reason). */
+static const char *bounds(const char *s)
+{
+    return sqllex_check_bounds(s, strlen(s));
+}
+
+/*
+ * What sqllex_check_bounds() lets through (every SQL text we know of, with
+ * long runs where real texts have them: strings, line comments, banners)
+ * and what it refuses (the runs on which DuckDB's scanner is quadratic).
+ */
+static void test_bounds(void)
+{
+    static const char run[] = "a run of more than 64 operator characters";
+    static const char depth[] = "block comments nested more than 64 deep";
+    static const struct {
+        const char *head, *piece;
+        size_t n;
+        const char *tail, *want;
+    } bcases[] = {
+        {"SELECT 1", "", 0, "", NULL},
+        {"SELECT a<=-1, b->>'x', c !~~* 'y', d::INT, e||f FROM t", "", 0, "", NULL},
+        {"SELECT 1 ", "+", 64, "1", NULL},
+        {"SELECT 1 ", "+", 65, "1", run},
+        {"SELECT 1 ", "+", 2500, "", run},
+        {"SELECT 1 ", "-+", 40, "1", run},
+        {"SELECT 1 ", "=", 65, "", run},
+        {"SELECT 1 ", "+ ", 5000, "1", NULL}, /* spaced out: DuckDB is fast */
+        {"SELECT '", "+", 5000, "'", NULL},
+        {"SELECT \"", "+", 5000, "\" FROM t", NULL},
+        {"SELECT $$", "/*", 5000, "$$", NULL},
+        {"SELECT E'", "\\'+", 5000, "'", NULL},
+        {"-- ", "=", 200, "\nSELECT 1", NULL},
+        {"--", "-", 200, "\nSELECT 1", NULL},
+        {"SELECT 1 +", "-", 100, "\n", run}, /* DuckDB's operator reads into the comment */
+        {"/", "*", 200, "/ SELECT 1", NULL}, /* a banner: one opener */
+        {"/* ", "-+", 200, " */ SELECT 1", NULL},
+        {"/* ", "/* x */ ", 1000, "*/ SELECT 1", NULL},
+        {"SELECT 1 /*", "/**/", 15, "*/", NULL},
+        {"SELECT 1 /*", "/**/", 17, "*/", run},
+        {"SELECT 1 /*", "/**/", 5000, "*/", run},
+        {"", "/*", 10000, "", run},
+        {"SELECT 1 +", "/*", 40, "", run},   /* unterminated, after code */
+        {"SELECT 1 ", "/* ", 64, "", NULL},  /* unterminated, DuckDB's error */
+        {"SELECT 1 ", "/* ", 65, "", depth}, /* unterminated */
+        {"SELECT '", "+", 100, "", NULL},    /* unterminated string: read once */
+    };
+    for (size_t i = 0; i < sizeof(bcases) / sizeof(bcases[0]); i++) {
+        char *s = repeat(bcases[i].head, bcases[i].piece, bcases[i].n, bcases[i].tail);
+        const char *got = bounds(s);
+        CHECK((got == NULL) == (bcases[i].want == NULL));
+        if (got && bcases[i].want)
+            CHECK_STR(got, bcases[i].want);
+        if ((got == NULL) != (bcases[i].want == NULL))
+            fprintf(stderr, "case %zu: %.60s... x %zu: got %s\n", i, bcases[i].head, bcases[i].n,
+                    got ? got : "(within bounds)");
+        free(s);
+    }
+    /* Nesting: 64 levels are within bounds, 65 are not. */
+    char *open64 = repeat("SELECT 1 ", "/* ", 64, ""), *open65 = repeat("SELECT 1 ", "/* ", 65, "");
+    char *ok = repeat(open64, " */", 64, ""), *deep = repeat(open65, " */", 65, "");
+    CHECK(bounds(ok) == NULL);
+    const char *why = bounds(deep);
+    CHECK(why != NULL && strcmp(why, depth) == 0);
+    free(open64);
+    free(open65);
+    free(ok);
+    free(deep);
+    /* The text ends where DuckDB's C API ends it only if the caller says so:
+     * `len` is what is checked. */
+    CHECK(sqllex_check_bounds("SELECT 1 ++++", 9) == NULL);
+}
+
+/*
+ * sqllex_check_bounds() on 4 MiB texts: each completes (a quadratic check
+ * would not, within the test's time), whether the text is within bounds
+ * and read to its end, or out of bounds only at its end.
+ */
+static void test_bounds_linear(void)
+{
+    static const struct {
+        const char *piece, *tail;
+        bool ok;
+    } texts[] = {
+        {"a + ", "", true},
+        {"/* x */ ", "", true},
+        {"'+++' ", "", true},
+        {"-- ==== \n", "", true},
+        {"/*** ", "", false}, /* 4 MiB of nesting: too deep at level 65 */
+        {"a + ", "1 ++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++", false},
+        {"+ -", "", true},
+    };
+    enum { SIZE = 4 << 20 };
+    for (size_t k = 0; k < sizeof(texts) / sizeof(texts[0]); k++) {
+        size_t n = SIZE / strlen(texts[k].piece);
+        char *s = repeat("", texts[k].piece, n, texts[k].tail);
+        const char *got = sqllex_check_bounds(s, strlen(s));
+        CHECK((got == NULL) == texts[k].ok);
+        free(s);
+    }
+}
+
 int main(void)
 {
     UNIT_RUN(test_cases);
@@ -214,5 +328,7 @@ int main(void)
     UNIT_RUN(test_length);
     UNIT_RUN(test_identifier);
     UNIT_RUN(test_linear);
+    UNIT_RUN(test_bounds);
+    UNIT_RUN(test_bounds_linear);
     return unit_summary("test_sqllex");
 }
