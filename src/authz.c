@@ -53,7 +53,7 @@
 #include <string.h>
 
 #include "authz_int.h"
-#include "query.h"
+#include "reply.h"
 
 /* Names sent to one probe of which names are views (see find_views). */
 #define PROBE_MAX_NAMES 512
@@ -71,7 +71,7 @@ int authz_deny_what(Ctx *c, const char *prefix, const char *name, size_t len, bo
         buf_putc(&c->msg, upper && ch >= 'a' && ch <= 'z' ? (char)(ch - 'a' + 'A') : ch);
     }
     buf_printf(&c->msg, " is not allowed for user \"%s\"", c->user->name);
-    query_append_error(c->err_out, buf_cstr(&c->msg));
+    reply_engine_error(c->err_out, buf_cstr(&c->msg));
     c->verdict = V_DENIED;
     return -1;
 }
@@ -103,7 +103,7 @@ int authz_cannot_verify(Ctx *c, const char *fmt, ...)
     va_end(ap);
     buf_reset(&c->msg, 4096);
     buf_printf(&c->msg, "Access Denied: cannot verify this statement's access: %s", reason);
-    query_append_error(c->err_out, buf_cstr(&c->msg));
+    reply_engine_error(c->err_out, buf_cstr(&c->msg));
     c->verdict = V_UNSURE;
     return -1;
 }
@@ -122,7 +122,7 @@ int authz_duckdb_error(Ctx *c, const char *msg)
     }
     while (c->msg.len > 0 && c->msg.data[c->msg.len - 1] == '\n')
         c->msg.len--;
-    query_append_error(c->err_out, buf_cstr(&c->msg));
+    reply_engine_error(c->err_out, buf_cstr(&c->msg));
     c->verdict = V_OTHER;
     return -1;
 }
@@ -462,7 +462,7 @@ static int deny_tables(Ctx *c)
     }
     buf_putc(&c->msg, '"');
     free(o);
-    query_append_error(c->err_out, buf_cstr(&c->msg));
+    reply_engine_error(c->err_out, buf_cstr(&c->msg));
     c->verdict = V_OTHER;
     return -1;
 }
@@ -603,7 +603,7 @@ int authz_check_plan(duckdb_connection con, const char *sql, const AuthzUser *us
     if (bound) {
         buf_reset(&c.msg, 4096);
         buf_printf(&c.msg, "Bad Request: %s", bound);
-        query_append_error(err_out, buf_cstr(&c.msg));
+        reply_engine_error(err_out, buf_cstr(&c.msg));
         c.verdict = V_OTHER;
         goto out;
     }

@@ -74,7 +74,7 @@ typedef struct AuthzUser {
  *       DuckDB's own parse or bind error, without its "Did you mean ..."
  *       and "Candidate bindings" lines, which can name tables and columns
  *       the user may not know about.
- * Newlines inside an answer are escaped as by query_append_error().
+ * Newlines inside an answer are escaped as by reply_engine_error().
  */
 int authz_check(duckdb_connection con, const char *sql, const AuthzUser *user, Buf *err_out)
     __attribute__((warn_unused_result));

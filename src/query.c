@@ -16,11 +16,6 @@
 #include "log.h"
 #include "reply.h"
 
-void query_append_error(Buf *out, const char *msg)
-{
-    reply_engine_error(out, msg);
-}
-
 int query_exec_simple(duckdb_connection con, const char *sql, Buf *err_out)
 {
     duckdb_result res;

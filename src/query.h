@@ -89,11 +89,4 @@ int query_list_tables(duckdb_connection con, int64_t db_id, void (*fn)(void *ctx
 int query_exec_simple(duckdb_connection con, const char *sql, Buf *err_out)
     __attribute__((warn_unused_result));
 
-/*
- * Appends "Error: <msg>" as reply_engine_error() does. Kept only for
- * authz.c and pglink.c, which call it today; new code calls reply.h, and
- * once those two do, this goes (and with it authz.c's include of query.h).
- */
-void query_append_error(Buf *out, const char *msg);
-
 #endif

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "pglink.h"
 #include "reply.h"
+#include "sqllex.h"
 
 /* Requests longer than this are never commands (they are SQL). */
 #define COMMAND_MAX 4096
@@ -360,6 +361,15 @@ static void run_sql(Session *s, const SessionEnv *env, const char *sql, const Ty
     /* Statements prepared before DDL or SET in any session are dropped. */
     stmtcache_sync(s->stmts, pool_db_schema_gen(s->db));
     StmtEntry *cached = stmtcache_find(s->stmts, text, strlen(text));
+    /* DuckDB 1.5.6's parser is quadratic on long runs of operator characters
+     * (seconds for a few KB, minutes for 20 KB, during which nothing
+     * interrupts it), for every user: such texts never reach it. A cached
+     * text was checked when it was first prepared. */
+    const char *too_complex = cached ? NULL : sqllex_check_bounds(text, strlen(text));
+    if (too_complex) {
+        reply_bad_request(io->out, "%s", too_complex);
+        return;
+    }
     AuthzPlan *plan = NULL;
     /* Denied requests run nothing, so they leave a transaction as it was. */
     if (access_check_request(s, env, text, cached, &plan, io->out) != 0)

@@ -4,7 +4,6 @@ read a table without `select`, a grant that follows another table after a
 drop and a rename in one request, valid table aliases with column lists that
 were refused, and texts on which DuckDB's parser is quadratic."""
 import json
-import time
 
 import pytest
 
@@ -223,16 +222,21 @@ SLOW = [
 ]
 
 
+BOUND_ANSWERS = ("Error: Bad Request: a run of more than 64 operator characters",
+                 "Error: Bad Request: block comments nested more than 64 deep")
+
+
 @pytest.mark.parametrize("sql", SLOW, ids=["plus2500", "plus20000", "open10000", "pairs", "minus"])
-def test_operator_runs_refused_quickly(vault, sql):
-    c = session(vault)
-    t0 = time.monotonic()
-    got = c.req_long(sql)
-    took = time.monotonic() - t0
-    assert got.startswith("Error: Bad Request: "), got[:300]
-    assert took < 3.0, took
-    assert c.req("SELECT 1 AS one") == '[{"one":1}]'
-    c.close()
+def test_operator_runs_refused_before_parsing(vault, sql):
+    # The answer names the bound, so DuckDB's parser never saw the text (its own
+    # answer would be a Parser Error, after seconds to minutes).
+    admin = vault.admin()
+    assert admin.req("connect vault") == "success"
+    for c in (session(vault), admin):  # a normal user and the super user
+        got = c.req_long(sql)
+        assert got in BOUND_ANSWERS, got[:300]
+        assert c.req("SELECT 1 AS one") == '[{"one":1}]'
+        c.close()
 
 
 def test_long_runs_where_real_sql_has_them(vault):
