@@ -578,9 +578,7 @@ int authz_check_plan(duckdb_connection con, const char *sql, const AuthzUser *us
     Ctx c = {.con = con, .sql = sql, .user = user, .err_out = err_out};
     if (out_plan) {
         *out_plan = NULL;
-        c.plan = calloc(1, sizeof(*c.plan));
-        if (!c.plan)
-            log_fatal("out of memory");
+        c.plan = xcalloc(1, sizeof(*c.plan));
     }
     duckdb_extracted_statements stmts = NULL;
     Buf err = BUF_INIT, pending = BUF_INIT;

@@ -29,19 +29,12 @@
 #include "log.h"
 #include "nameset.h"
 #include "sqllex.h"
+#include "xalloc.h"
 
 /* Placeholders and aliases we put into statement texts start with this; a
  * request that uses the prefix itself cannot be verified. */
 #define RESERVED_PREFIX "__authz_"
 #define RESERVED_PREFIX_LEN 8
-
-static inline void *xrealloc(void *p, size_t n)
-{
-    void *q = realloc(p, n ? n : 1);
-    if (!q)
-        log_fatal("out of memory (%zu bytes)", n);
-    return q;
-}
 
 /* ------------------------------------------------------------------------ */
 /* The cache of DuckDB's built-in names (authz_builtins.c)                   */

@@ -10,15 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-
-static void *xrealloc(void *p, size_t n)
-{
-    void *q = realloc(p, n ? n : 1);
-    if (!q)
-        log_fatal("out of memory (%zu bytes)", n);
-    return q;
-}
+#include "xalloc.h"
 
 static char fold(char c)
 {

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "xalloc.h"
 
 typedef struct Reader {
     const char *p, *end;
@@ -291,10 +292,7 @@ static int read_params(Reader *r, TypedRequest *out)
             return fail(r, "too many parameters");
         if (out->nparams == cap) {
             cap = cap ? cap * 2 : 8;
-            Param *p = realloc(out->params, cap * sizeof(Param));
-            if (!p)
-                return fail(r, "out of memory");
-            out->params = p;
+            out->params = xrealloc(out->params, cap * sizeof(Param));
         }
         Param *p = &out->params[out->nparams];
         memset(p, 0, sizeof(*p));
