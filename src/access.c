@@ -98,8 +98,9 @@ typedef struct TableMatch {
     char found[TABLE_NAME_MAX + 1];
 } TableMatch;
 
-static void match_table(void *ctx, const char *name)
+static void match_table(void *ctx, const char *name, int64_t oid)
 {
+    (void)oid;
     TableMatch *m = ctx;
     if (!m->found[0] && strcasecmp(name, m->want) == 0)
         snprintf(m->found, sizeof(m->found), "%s", name);
@@ -388,8 +389,9 @@ typedef struct TableList {
     size_t n, cap;
 } TableList;
 
-static void collect_table(void *ctx, const char *name)
+static void collect_table(void *ctx, const char *name, int64_t oid)
 {
+    (void)oid;
     TableList *tl = ctx;
     if (tl->n == tl->cap) {
         size_t cap = tl->cap ? tl->cap * 2 : 64;

@@ -235,9 +235,10 @@ static int new_consumer(char out[33])
     return 0;
 }
 
-static void count_table(void *ctx, const char *name)
+static void count_table(void *ctx, const char *name, int64_t oid)
 {
     (void)name;
+    (void)oid;
     (*(int *)ctx)++;
 }
 
