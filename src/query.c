@@ -399,11 +399,10 @@ int query_list_tables(duckdb_connection con, int64_t db_id,
 {
     /* The catalog is named, not taken as current_database(): a super user
      * may have switched the session elsewhere with USE. */
-    static const char sql[] =
-        "SELECT table_name, table_oid FROM duckdb_tables() "
-        "WHERE database_name = $1 AND schema_name = 'main' "
-        "UNION ALL SELECT view_name, view_oid FROM duckdb_views() "
-        "WHERE database_name = $1 AND schema_name = 'main' AND NOT internal";
+    static const char sql[] = "SELECT table_name, table_oid FROM duckdb_tables() "
+                              "WHERE database_name = $1 AND schema_name = 'main' "
+                              "UNION ALL SELECT view_name, view_oid FROM duckdb_views() "
+                              "WHERE database_name = $1 AND schema_name = 'main' AND NOT internal";
     duckdb_prepared_statement prep = NULL;
     duckdb_result res;
     bool have_res = false;
