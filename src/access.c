@@ -4,12 +4,16 @@
  * A table grant names a table that exists when it is made: the name is
  * checked against the database's catalog through a short-lived DuckDB
  * connection and stored in DuckDB's own spelling. Grants follow a database
- * through renames (they refer to its id) and are pruned when their table is
- * dropped or renamed, so a grant never passes to a different table that is
- * created later under the same name.
+ * through renames (they refer to its id) and follow a table through renames
+ * (a sync compares the oids of its tables before and after a change), and
+ * go with it when it is dropped, so a grant never passes to a different
+ * table that is created later under the same name. The identities and their
+ * lock are described in access.h.
  */
 #include "access.h"
 
+#include <assert.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +24,8 @@
 #include "log.h"
 #include "query.h"
 #include "reply.h"
+#include "sqllex.h"
+#include "xalloc.h"
 
 /* Longest table name accepted in a command (DuckDB has no limit of its own). */
 #define TABLE_NAME_MAX 255
@@ -93,42 +99,248 @@ static int find_db_and_user(const SessionEnv *env, const char *db, const char *u
     return 0;
 }
 
-typedef struct TableMatch {
-    const char *want;
-    char found[TABLE_NAME_MAX + 1];
-} TableMatch;
+/* ---- table identities ------------------------------------------------- */
 
-static void match_table(void *ctx, const char *name)
+typedef struct TableId {
+    char *name; /* DuckDB's spelling; xstrdup */
+    int64_t oid;
+} TableId;
+
+typedef struct TableIds {
+    TableId *ids;
+    size_t n, cap;
+} TableIds;
+
+struct AccessTables {
+    pthread_rwlock_t lock; /* see access.h; guards everything below */
+    bool known;            /* `now` holds the tables as of the last sync */
+    TableIds now;
+};
+
+static void ids_free(TableIds *t)
 {
-    TableMatch *m = ctx;
-    if (!m->found[0] && strcasecmp(name, m->want) == 0)
-        snprintf(m->found, sizeof(m->found), "%s", name);
+    for (size_t i = 0; i < t->n; i++)
+        free(t->ids[i].name);
+    free(t->ids);
+    memset(t, 0, sizeof(*t));
 }
 
+static void collect_id(void *ctx, const char *name, int64_t oid)
+{
+    TableIds *t = ctx;
+    if (t->n == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 64;
+        t->ids = xrealloc(t->ids, t->cap * sizeof(*t->ids));
+    }
+    t->ids[t->n].name = xstrdup(name);
+    t->ids[t->n].oid = oid;
+    t->n++;
+}
+
+/* The tables of database `db_id` as `con` sees them, into *out (empty on failure). */
+static int list_ids(duckdb_connection con, int64_t db_id, TableIds *out)
+{
+    if (query_list_tables(con, db_id, collect_id, out) != 0) {
+        ids_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+static const TableId *find_oid(const TableIds *t, int64_t oid)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (t->ids[i].oid == oid)
+            return &t->ids[i];
+    return NULL;
+}
+
+void *access_tables_open(duckdb_connection con, int64_t db_id)
+{
+    AccessTables *t = xcalloc(1, sizeof(*t));
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    /* A sync waits for the requests under way; requests that come after it
+     * wait for it, so a stream of users' requests cannot starve it. */
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&t->lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
+    t->known = list_ids(con, db_id, &t->now) == 0;
+    if (!t->known)
+        log_warn("cannot record the tables of database %lld: its grants follow renames only "
+                 "after the next sync",
+                 (long long)db_id);
+    return t;
+}
+
+void access_tables_close(void *tables)
+{
+    AccessTables *t = tables;
+    if (!t)
+        return;
+    ids_free(&t->now);
+    pthread_rwlock_destroy(&t->lock);
+    free(t);
+}
+
+static bool table_name_valid(const char *name);
+
 /*
- * Looks `table` up in database `db_id` (tables and views of schema main),
- * writing DuckDB's spelling of it into `out_name`. Returns 1 found, 0 not
- * found, -1 after answering an error.
+ * The sync (access.h): lists the tables of `db_id` on `con` (a connection
+ * outside any transaction) and moves or deletes the grants of every
+ * recorded oid whose name changed or which is gone; then, after a change or
+ * when nothing was recorded, deletes the grants whose name no table has.
+ * Records the new list once the grants match it. The exclusive lock of `t`
+ * is held. Returns 0, or -1 (logged; the old record stays).
  */
-static int table_lookup(const SessionEnv *env, int64_t db_id, const char *table,
-                        char out_name[TABLE_NAME_MAX + 1], Buf *out)
+static int sync_locked(const SessionEnv *env, AccessTables *t, duckdb_connection con, int64_t db_id)
+{
+    TableIds now = {0};
+    CatalogTableRename *renames = NULL;
+    const char **names = NULL;
+    size_t n = 0;
+    int rc = -1;
+    if (list_ids(con, db_id, &now) != 0)
+        goto out;
+    if (t->known) {
+        renames = xcalloc(t->now.n + 1, sizeof(*renames));
+        for (size_t i = 0; i < t->now.n; i++) {
+            const TableId *old = &t->now.ids[i];
+            const TableId *cur = find_oid(&now, old->oid);
+            if (cur && strcmp(cur->name, old->name) == 0)
+                continue;
+            /* A name no grant could be made on keeps none. */
+            renames[n].from = old->name;
+            renames[n].to = cur && table_name_valid(cur->name) ? cur->name : NULL;
+            log_info("table grants on %s of database %lld: %s%s", old->name, (long long)db_id,
+                     renames[n].to ? "renamed to " : "dropped", renames[n].to ? cur->name : "");
+            n++;
+        }
+        if (n > 0 && catalog_table_grants_rename(env->catalog, db_id, renames, n) < 0)
+            goto out;
+    }
+    if (!t->known || n > 0) {
+        names = xcalloc(now.n + 1, sizeof(*names));
+        for (size_t i = 0; i < now.n; i++)
+            names[i] = now.ids[i].name;
+        /* Only grants that name no table at all remain to go; should this
+         * fail they stay until the next sync, and give nothing meanwhile. */
+        (void)catalog_table_grants_prune(env->catalog, db_id, names, now.n);
+    }
+    ids_free(&t->now);
+    t->now = now;
+    memset(&now, 0, sizeof(now));
+    t->known = true;
+    rc = 0;
+out:
+    if (rc != 0)
+        log_warn("cannot bring the table grants of database %lld up to date: they are "
+                 "synced again after the next schema change",
+                 (long long)db_id);
+    ids_free(&now);
+    free(renames);
+    free(names);
+    return rc;
+}
+
+/* The sync on a connection of its own; the exclusive lock of `t` is held. */
+static int sync_connect(const SessionEnv *env, AccessTables *t, int64_t db_id)
 {
     PoolDb *db = NULL;
     duckdb_connection con = NULL;
-    TableMatch m = {.want = table};
+    Buf ignored = {0};
     int rc = -1;
-    if (pool_connect(env->pool, db_id, &db, &con, out) != 0)
-        return -1;
-    if (query_list_tables(con, db_id, match_table, &m) != 0) {
-        reply_internal(out);
-        goto out;
-    }
-    rc = m.found[0] != '\0';
-    memcpy(out_name, m.found, sizeof(m.found));
-out:
+    if (pool_connect(env->pool, db_id, &db, &con, &ignored) == 0)
+        rc = sync_locked(env, t, con, db_id);
+    else
+        log_warn("cannot connect to database %lld to sync its table grants", (long long)db_id);
     pool_disconnect(env->pool, &db, &con);
+    buf_free(&ignored);
     return rc;
 }
+
+static AccessTables *session_tables(const Session *s)
+{
+    return s->state == SESSION_CONNECTED && s->db ? pool_db_attachment(s->db) : NULL;
+}
+
+static void guard_take(AccessTables *t, AccessHold hold, AccessGuard *out)
+{
+    out->tables = t;
+    out->hold = t ? hold : ACCESS_HOLD_NONE;
+    if (out->hold == ACCESS_HOLD_SHARED)
+        pthread_rwlock_rdlock(&t->lock);
+    else if (out->hold == ACCESS_HOLD_EXCLUSIVE)
+        pthread_rwlock_wrlock(&t->lock);
+}
+
+/* Whether `sql` has a word that starts a statement able to change which table a name means. */
+static bool may_change_tables(const char *sql)
+{
+    static const char *const words[] = {"drop", "alter", "create", "execute"};
+    SqlLexer lx;
+    SqlToken tok;
+    int rc;
+    sqllex_init(&lx, sql, strlen(sql), 0);
+    while ((rc = sqllex_next(&lx, &tok)) == 1) {
+        if (tok.kind != SQLLEX_WORD)
+            continue;
+        for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+            if (sqllex_is_word(sql, &tok, words[i]))
+                return true;
+    }
+    /* DuckDB refuses a text that does not lex; nothing of it runs. */
+    return false;
+}
+
+void access_guard_request(const Session *s, const char *sql, AccessGuard *out)
+{
+    AccessHold hold = ACCESS_HOLD_NONE;
+    if (!s->user.super)
+        hold = ACCESS_HOLD_SHARED;
+    else if (!s->in_tx && may_change_tables(sql))
+        hold = ACCESS_HOLD_EXCLUSIVE;
+    guard_take(session_tables(s), hold, out);
+}
+
+void access_guard_exclusive(const Session *s, AccessGuard *out)
+{
+    guard_take(session_tables(s), ACCESS_HOLD_EXCLUSIVE, out);
+}
+
+void access_guard_release(AccessGuard *g)
+{
+    if (g->tables && g->hold != ACCESS_HOLD_NONE)
+        pthread_rwlock_unlock(&g->tables->lock);
+    g->tables = NULL;
+    g->hold = ACCESS_HOLD_NONE;
+}
+
+void access_prune_table_grants(Session *s, const SessionEnv *env, AccessGuard *g)
+{
+    AccessGuard own = {0};
+    AccessTables *t = session_tables(s);
+    assert(!g || g->hold != ACCESS_HOLD_SHARED);
+    if (!t)
+        return;
+    if (!g || g->hold != ACCESS_HOLD_EXCLUSIVE || g->tables != t)
+        guard_take(t, ACCESS_HOLD_EXCLUSIVE, &own);
+    (void)sync_connect(env, t, s->db_id);
+    access_guard_release(&own);
+}
+
+void access_sync_table_grants(const SessionEnv *env, PoolDb *db, int64_t db_id)
+{
+    AccessGuard own = {0};
+    AccessTables *t = pool_db_attachment(db);
+    if (!t)
+        return;
+    guard_take(t, ACCESS_HOLD_EXCLUSIVE, &own);
+    (void)sync_connect(env, t, db_id);
+    access_guard_release(&own);
+}
+
+/* ---- checks ------------------------------------------------------------ */
 
 bool access_require_super(const Session *s, Buf *out)
 {
@@ -233,19 +445,36 @@ void access_cmd_grant_table(Session *s, const SessionEnv *env, const RequestWord
     }
     if (find_db_and_user(env, w->word[2], w->word[4], &db_id, &user, out) != 0)
         return;
-    char name[TABLE_NAME_MAX + 1];
-    int found = table_lookup(env, db_id, table, name, out);
-    if (found < 0)
+    /* The grant is made on the table the name means now, with the grants
+     * of every earlier change synced first, under the exclusive lock: no
+     * sync can fall between the lookup and the grant. */
+    PoolDb *db = NULL;
+    duckdb_connection con = NULL;
+    AccessGuard g = {0};
+    const char *name = NULL;
+    if (pool_connect(env->pool, db_id, &db, &con, out) != 0)
         return;
-    if (found == 0) {
+    AccessTables *t = pool_db_attachment(db);
+    guard_take(t, ACCESS_HOLD_EXCLUSIVE, &g);
+    if (!t || sync_locked(env, t, con, db_id) != 0) {
+        reply_internal(out);
+        goto out;
+    }
+    for (size_t i = 0; i < t->now.n && !name; i++)
+        if (strcasecmp(t->now.ids[i].name, table) == 0)
+            name = t->now.ids[i].name;
+    if (!name) {
         reply_table_not_found(out, table);
-        return;
+        goto out;
     }
     CatalogStatus st = catalog_grant_table(env->catalog, db_id, user.id, name, privs);
     if (st == CATALOG_OK)
         log_info("granted privileges %u on table %s of database %s to %s", privs, name, w->word[2],
                  user.name);
     reply_catalog(out, st, "Database", w->word[2]);
+out:
+    access_guard_release(&g);
+    pool_disconnect(env->pool, &db, &con);
 }
 
 void access_cmd_revoke_database(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
@@ -381,43 +610,4 @@ void access_cmd_list(Session *s, const SessionEnv *env, const RequestWords *w, B
         return;
     }
     buf_append_str(out, "]\n");
-}
-
-typedef struct TableList {
-    char (*names)[TABLE_NAME_MAX + 1];
-    size_t n, cap;
-} TableList;
-
-static void collect_table(void *ctx, const char *name)
-{
-    TableList *tl = ctx;
-    if (tl->n == tl->cap) {
-        size_t cap = tl->cap ? tl->cap * 2 : 64;
-        void *p = realloc(tl->names, cap * sizeof(*tl->names));
-        if (!p)
-            log_fatal("out of memory");
-        tl->names = p;
-        tl->cap = cap;
-    }
-    snprintf(tl->names[tl->n++], TABLE_NAME_MAX + 1, "%s", name);
-}
-
-void access_prune_table_grants(Session *s, const SessionEnv *env)
-{
-    TableList tl = {0};
-    const char **ptrs = NULL;
-    if (s->state != SESSION_CONNECTED ||
-        query_list_tables(s->con, s->db_id, collect_table, &tl) != 0) {
-        log_warn("cannot list the tables of %s to prune its grants", s->database);
-        goto out;
-    }
-    ptrs = calloc(tl.n + 1, sizeof(*ptrs));
-    if (!ptrs)
-        log_fatal("out of memory");
-    for (size_t i = 0; i < tl.n; i++)
-        ptrs[i] = tl.names[i];
-    (void)catalog_table_grants_prune(env->catalog, s->db_id, ptrs, tl.n);
-out:
-    free(ptrs);
-    free(tl.names);
 }

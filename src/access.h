@@ -8,6 +8,31 @@
  * authz.c only classifies SQL (which tables a statement touches, and how);
  * this module asks the catalog for the grants and decides. Called by
  * session.c on a worker thread with the session it owns.
+ *
+ * Table identities. A table grant belongs to a table, not to a name: a
+ * rename keeps it (under the new name), a drop deletes it, and a new table
+ * under an old name has none (docs/access-control.md). The catalog can only
+ * store names, because DuckDB's table oids change when a database is
+ * reopened. So every open database carries an AccessTables (the pool's
+ * attachment, PoolConfig.on_open: taken when the database is opened, before
+ * any connection to it exists, and freed when it is closed): the name and
+ * oid of each of its tables and views as of the last sync. A sync lists
+ * them again and moves or deletes the grants of every recorded oid that
+ * changed name or is gone (catalog_table_grants_rename), then records the
+ * new list. It runs after every committed schema change and before every
+ * `grant table`.
+ *
+ * The lock. Each AccessTables has one rwlock, owned by this module: the
+ * pool only carries the attachment and never looks inside, and every
+ * reader and writer of the identities is here. Held exclusively by a sync
+ * (so the syncs of one database are serialized and never see a half-made
+ * list), by `grant table`, and by the super user from before a request that
+ * may change the schema runs (or before the COMMIT of a transaction that
+ * did) until its sync is done. Held shared by every other user from before
+ * the access check of a SQL request until the request has run. So no such
+ * user's request is checked or runs between a committed change of table
+ * identities and the sync that brings the grants up to date. Order: this
+ * lock, then the pool's and the catalog's (never the other way round).
  */
 #ifndef TCPDUCKDB_ACCESS_H
 #define TCPDUCKDB_ACCESS_H
@@ -63,12 +88,57 @@ void access_cmd_revoke_table(Session *s, const SessionEnv *env, const RequestWor
 /* One JSON array line; `list users` and another user's grants are the super user's. */
 void access_cmd_list(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out);
 
+/* The identities of one open database's tables, and their lock (above). */
+typedef struct AccessTables AccessTables;
+
 /*
- * Drops the table grants on the session's database whose table no longer
- * exists (after the super user dropped or renamed tables), using the
- * session's connection. Logs failures; the grants then stay until the next
- * prune, and a grant on a missing table gives nothing.
+ * PoolConfig.on_open and on_close: records the tables of database `db_id`
+ * as `con` sees them (the database was just opened). Never NULL; when
+ * DuckDB fails the record is empty and marked unknown, and the first sync
+ * falls back to deleting the grants whose name no table has.
  */
-void access_prune_table_grants(Session *s, const SessionEnv *env);
+void *access_tables_open(duckdb_connection con, int64_t db_id);
+/* Accepts NULL. No one may hold the lock. */
+void access_tables_close(void *tables);
+
+/* What a request holds of its database's AccessTables lock. */
+typedef enum { ACCESS_HOLD_NONE, ACCESS_HOLD_SHARED, ACCESS_HOLD_EXCLUSIVE } AccessHold;
+typedef struct AccessGuard {
+    AccessTables *tables; /* of the session's database; NULL: nothing held */
+    AccessHold hold;
+} AccessGuard;
+
+/*
+ * Takes the lock for SQL request `sql` of a connected session into *out
+ * (zeroed by the caller): shared for a user other than the super user;
+ * exclusive for the super user outside a transaction when the text has one
+ * of the words DROP, ALTER, CREATE or EXECUTE outside strings and comments
+ * (the statements that can change which table a name means); nothing
+ * otherwise (inside a transaction a change is seen by no one until COMMIT).
+ * Blocks while another session holds it. Give it back with
+ * access_guard_release() once the request (and its sync) is done.
+ */
+void access_guard_request(const Session *s, const char *sql, AccessGuard *out);
+/* Exclusive, for the COMMIT of a transaction that changed the schema. */
+void access_guard_exclusive(const Session *s, AccessGuard *out);
+/* Releases what *g holds and zeroes it. Accepts a zeroed guard. */
+void access_guard_release(AccessGuard *g);
+
+/*
+ * Brings the table grants on the session's database up to date after the
+ * super user committed a schema change (a drop, a rename, CREATE OR
+ * REPLACE, ...): grants follow a renamed table to its new name and go with
+ * a dropped or replaced one. Uses a connection of its own, so it sees what
+ * is committed and never the session's open transaction. Runs under the
+ * exclusive lock: `g`'s, or taken for the call when `g` holds none (it must
+ * not hold it shared). Logs failures; the identities recorded before the
+ * change are then kept, so the next sync still sees it.
+ */
+void access_prune_table_grants(Session *s, const SessionEnv *env, AccessGuard *g);
+/*
+ * The same for a change made on another connection (`link`, `migrate`,
+ * `unlink`): the caller holds a pin on `db`, and no guard.
+ */
+void access_sync_table_grants(const SessionEnv *env, PoolDb *db, int64_t db_id);
 
 #endif

@@ -622,6 +622,75 @@ out:
     return removed;
 }
 
+/*
+ * Phase one moves every grant that moves to a name of its own that no
+ * stored grant can have (a control character, which table names of grants
+ * never hold: access.c refuses them) and deletes those of dropped tables;
+ * phase two moves them to their new names. Two phases let names swap
+ * without a moment where two grants have one name.
+ */
+int catalog_table_grants_rename(Catalog *c, int64_t db_id, const CatalogTableRename *renames,
+                                size_t n)
+{
+    int changed = -1, count = 0;
+    sqlite3_stmt *park = NULL, *drop = NULL, *clear = NULL, *place = NULL;
+    char tmp[32];
+    pthread_mutex_lock(&c->lock);
+    if (exec(c, "BEGIN IMMEDIATE") != 0)
+        goto out;
+    park = prepare(c, "UPDATE table_grants SET table_name = ?3 "
+                      "WHERE database_id = ?1 AND table_name = ?2");
+    drop = prepare(c, "DELETE FROM table_grants WHERE database_id = ?1 AND table_name = ?2");
+    clear = prepare(c, "DELETE FROM table_grants WHERE database_id = ?1 AND table_name = ?2");
+    place = prepare(c, "UPDATE table_grants SET table_name = ?3 "
+                       "WHERE database_id = ?1 AND table_name = ?2");
+    if (!park || !drop || !clear || !place)
+        goto rollback;
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_stmt *st = renames[i].to ? park : drop;
+        snprintf(tmp, sizeof(tmp), "\x01%zu", i);
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, db_id);
+        sqlite3_bind_text(st, 2, renames[i].from, -1, SQLITE_STATIC);
+        if (renames[i].to)
+            sqlite3_bind_text(st, 3, tmp, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            goto rollback;
+        count += sqlite3_changes(c->db);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!renames[i].to)
+            continue;
+        snprintf(tmp, sizeof(tmp), "\x01%zu", i);
+        sqlite3_reset(clear);
+        sqlite3_bind_int64(clear, 1, db_id);
+        sqlite3_bind_text(clear, 2, renames[i].to, -1, SQLITE_STATIC);
+        if (sqlite3_step(clear) != SQLITE_DONE)
+            goto rollback;
+        count += sqlite3_changes(c->db);
+        sqlite3_reset(place);
+        sqlite3_bind_int64(place, 1, db_id);
+        sqlite3_bind_text(place, 2, tmp, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(place, 3, renames[i].to, -1, SQLITE_STATIC);
+        if (sqlite3_step(place) != SQLITE_DONE)
+            goto rollback;
+    }
+    if (exec(c, "COMMIT") != 0)
+        goto rollback;
+    changed = count;
+    goto out;
+rollback:
+    log_error("catalog: renaming table grants failed: %s", sqlite3_errmsg(c->db));
+    exec(c, "ROLLBACK");
+out:
+    sqlite3_finalize(park);
+    sqlite3_finalize(drop);
+    sqlite3_finalize(clear);
+    sqlite3_finalize(place);
+    pthread_mutex_unlock(&c->lock);
+    return changed;
+}
+
 CatalogStatus catalog_list(Catalog *c, CatalogList what, int64_t filter,
                            void (*row)(void *ctx, const char *const *cols, int ncols), void *ctx)
 {

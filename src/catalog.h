@@ -139,6 +139,29 @@ unsigned catalog_table_privileges(Catalog *c, int64_t db_id, int64_t user_id, co
 int catalog_table_grants_prune(Catalog *c, int64_t db_id, const char *const *tables, size_t n);
 
 /*
+ * One change of a table's name for catalog_table_grants_rename(): the grants
+ * on `from` move to `to`, or are deleted when `to` is NULL (the table is
+ * gone). Both borrowed for the call; DuckDB's spelling, schema main.
+ */
+typedef struct CatalogTableRename {
+    const char *from;
+    const char *to;
+} CatalogTableRename;
+/*
+ * Applies `n` renames to the table grants on database `db_id` in one
+ * transaction and all at once, so names may swap (a -> b and b -> a) or
+ * shift (a -> b, b -> c). The `from` names must differ from each other
+ * (case-insensitively, as DuckDB's names do) and no `to` may hold a control
+ * character. A grant already stored under a `to` name that is not itself
+ * moved away is replaced: it names no table the caller knows. Called after
+ * the super user renamed or dropped tables, so a grant stays with its table
+ * (access.c compares DuckDB's table oids). Returns the number of grants
+ * moved or deleted, or -1 (nothing changed).
+ */
+int catalog_table_grants_rename(Catalog *c, int64_t db_id, const CatalogTableRename *renames,
+                                size_t n) __attribute__((warn_unused_result));
+
+/*
  * Listings for the `show` commands. `row` is called once per row with the
  * row's text columns (a NULL column is NULL); strings are valid only during
  * the call. The catalog lock is held meanwhile: `row` must not call back

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "catalog.h"
 #include "config.h"
 #include "log.h"
@@ -186,7 +187,9 @@ int main(int argc, char **argv)
                      .wait_ms = cfg.pool_wait_ms,
                      .max_waiters = cfg.query_workers - 1,
                      .threads = cfg.duckdb_threads,
-                     .memory_limit = cfg.duckdb_memory_limit};
+                     .memory_limit = cfg.duckdb_memory_limit,
+                     .on_open = access_tables_open,
+                     .on_close = access_tables_close};
     pool = pool_new(&pc, err, sizeof(err));
     if (!pool)
         goto out;

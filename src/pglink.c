@@ -240,9 +240,10 @@ static int new_consumer(char out[33])
     return 0;
 }
 
-static void count_table(void *ctx, const char *name)
+static void count_table(void *ctx, const char *name, int64_t oid)
 {
     (void)name;
+    (void)oid;
     (*(int *)ctx)++;
 }
 
@@ -486,6 +487,7 @@ static int link_record(Job *j, const SessionEnv *env, LinkRun *lr)
         goto out;
     }
     pool_db_schema_bump(j->db); /* sessions' cached statements predate the tables */
+    access_sync_table_grants(env, j->db, lr->db_id);
     rc = 0;
 out:
     duckdb_destroy_prepare(&prep);
@@ -948,6 +950,7 @@ void pglink_cmd_migrate(Session *s, const SessionEnv *env, const RequestWords *w
     if (duck_exec(&j, "COMMIT") != 0)
         goto out;
     pool_db_schema_bump(j.db); /* migrate may have created tables */
+    access_sync_table_grants(env, j.db, lk.db_id);
     (void)pgjob_exec(&j.pg, "COMMIT");
     log_info("database %s migrated: %" PRId64 " changes applied", name, total);
     buf_printf(out, "success %" PRId64 "\n", total);
@@ -1001,6 +1004,7 @@ void pglink_cmd_unlink(Session *s, const SessionEnv *env, const RequestWords *w,
     if (duck_exec(&j, "DROP TABLE IF EXISTS " STATE_TABLE) != 0)
         goto out;
     pool_db_schema_bump(j.db);
+    access_sync_table_grants(env, j.db, lk.db_id);
     if (catalog_pglink_delete(env->catalog, lk.db_id) != CATALOG_OK) {
         pgjob_fail(&j.pg, "Internal Error");
         goto out;

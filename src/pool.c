@@ -59,6 +59,9 @@ struct PoolDb {
     int pins;
     uint64_t last_used; /* pool clock at the last release, for LRU */
     duckdb_database handle;
+    /* PoolConfig.on_open's value for this opening of the database; set
+     * before the slot becomes OPEN, freed with on_close when it is closed. */
+    void *attachment;
     /* Bumped (atomically, without the lock) whenever a statement that can
      * change what other statements mean ran on the database; see
      * pool_db_schema_gen(). Never reset, so a slot reused for another
@@ -87,6 +90,8 @@ struct Pool {
     char memory_limit[64];
     int wait_ms;
     int max_waiters;
+    void *(*on_open)(duckdb_connection con, int64_t id);
+    void (*on_close)(void *attachment);
 
     pthread_mutex_t lock;   /* guards everything below */
     pthread_cond_t settled; /* an OPENING or CLOSING state ended */
@@ -118,6 +123,8 @@ Pool *pool_new(const PoolConfig *cfg, char *err, size_t errlen)
     snprintf(p->memory_limit, sizeof(p->memory_limit), "%s", cfg->memory_limit);
     p->wait_ms = cfg->wait_ms;
     p->max_waiters = cfg->max_waiters;
+    p->on_open = cfg->on_open;
+    p->on_close = cfg->on_close;
     p->size = cfg->size;
     p->slots = calloc((size_t)cfg->size, sizeof(PoolDb));
     if (!p->slots)
@@ -191,6 +198,30 @@ out:
     duckdb_free(open_err);
     duckdb_destroy_config(&config);
     return rc;
+}
+
+/* Runs PoolConfig.on_open on a fresh connection to a database just opened. */
+static void *attach(Pool *p, int64_t id, duckdb_database handle)
+{
+    duckdb_connection con = NULL;
+    void *attachment = NULL;
+    if (!p->on_open)
+        return NULL;
+    if (duckdb_connect(handle, &con) != DuckDBSuccess) {
+        log_error("cannot connect to database %lld after opening it", (long long)id);
+        return NULL;
+    }
+    attachment = p->on_open(con, id);
+    duckdb_disconnect(&con);
+    return attachment;
+}
+
+/* Frees a slot's attachment; the slot is no one's but the caller's. */
+static void detach(Pool *p, PoolDb *s)
+{
+    if (p->on_close && s->attachment)
+        p->on_close(s->attachment);
+    s->attachment = NULL;
 }
 
 /* Checkpoints and closes a database handle; the checkpoint makes the next
@@ -319,6 +350,7 @@ static PoolStatus fill(Pool *p, PoolDb *s, int64_t id, char *err, size_t errlen)
         int64_t old_id = s->id;
         duckdb_database old = s->handle;
         pthread_mutex_unlock(&p->lock);
+        detach(p, s);
         close_db(old_id, &old);
         pthread_mutex_lock(&p->lock);
         s->state = SLOT_OPENING;
@@ -329,7 +361,10 @@ static PoolStatus fill(Pool *p, PoolDb *s, int64_t id, char *err, size_t errlen)
     assert(s->state == SLOT_OPENING && s->id == id);
     pthread_mutex_unlock(&p->lock);
     duckdb_database h = NULL;
+    void *attachment = NULL;
     int rc = open_db(p, id, false, &h, err, errlen);
+    if (rc == 0)
+        attachment = attach(p, id, h);
     pthread_mutex_lock(&p->lock);
     pthread_cond_broadcast(&p->settled);
     if (rc != 0) {
@@ -338,6 +373,7 @@ static PoolStatus fill(Pool *p, PoolDb *s, int64_t id, char *err, size_t errlen)
         return POOL_ERROR;
     }
     s->handle = h;
+    s->attachment = attachment;
     s->state = SLOT_OPEN;
     s->pins = 1;
     p->misses++;
@@ -496,6 +532,11 @@ duckdb_database pool_db_handle(PoolDb *db)
     return db->handle;
 }
 
+void *pool_db_attachment(PoolDb *db)
+{
+    return db->attachment;
+}
+
 uint64_t pool_db_schema_gen(const PoolDb *db)
 {
     return __atomic_load_n(&db->schema_gen, __ATOMIC_ACQUIRE);
@@ -571,6 +612,7 @@ void pool_free(Pool *p)
             continue;
         if (s->pins > 0)
             log_warn("closing database %lld with %d pins", (long long)s->id, s->pins);
+        detach(p, s);
         close_db(s->id, &s->handle);
     }
     pthread_cond_destroy(&p->settled);

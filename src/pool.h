@@ -42,6 +42,18 @@ typedef struct PoolConfig {
     int max_waiters;          /* acquires that may wait at once; 0: none waits */
     int threads;              /* DuckDB threads per database; 0 = DuckDB's default */
     const char *memory_limit; /* DuckDB memory_limit per database; "" = default */
+    /*
+     * Optional. Called each time a database has been opened, before any
+     * acquire of it returns (so before any other connection to it exists),
+     * on the opening thread without the pool's lock, with a connection of
+     * its own that is closed after the call. Returns what the caller keeps
+     * with this opening of the database (pool_db_attachment), or NULL. The
+     * server keeps the identities of the database's tables there (access.h):
+     * they are valid only while the database stays open.
+     */
+    void *(*on_open)(duckdb_connection con, int64_t id);
+    /* Optional. Frees an attachment, when its database is closed (no pins). */
+    void (*on_close)(void *attachment);
 } PoolConfig;
 
 typedef enum {
@@ -86,6 +98,13 @@ PoolStatus pool_acquire(Pool *p, int64_t id, PoolDb **out_db, char *err, size_t 
 void pool_release(Pool *p, PoolDb *db);
 /* The shared DuckDB handle of a pinned database, valid until its release. */
 duckdb_database pool_db_handle(PoolDb *db);
+/*
+ * What PoolConfig.on_open returned when the pinned database `db` was
+ * opened (NULL without the hook, or when it returned NULL). Valid while the
+ * caller holds its pin; the pool never touches it otherwise, so whatever
+ * state it holds is guarded by the caller's own lock. Any thread.
+ */
+void *pool_db_attachment(PoolDb *db);
 
 /*
  * A DuckDB connection of the caller's own on database `id`: pins the

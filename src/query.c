@@ -394,15 +394,15 @@ out:
     return failed ? QUERY_FAILED : QUERY_OK;
 }
 
-int query_list_tables(duckdb_connection con, int64_t db_id, void (*fn)(void *ctx, const char *name),
-                      void *ctx)
+int query_list_tables(duckdb_connection con, int64_t db_id,
+                      void (*fn)(void *ctx, const char *name, int64_t oid), void *ctx)
 {
     /* The catalog is named, not taken as current_database(): a super user
      * may have switched the session elsewhere with USE. */
-    static const char sql[] =
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = $1 AND schema_name = 'main' "
-        "UNION ALL SELECT view_name FROM duckdb_views() "
-        "WHERE database_name = $1 AND schema_name = 'main' AND NOT internal";
+    static const char sql[] = "SELECT table_name, table_oid FROM duckdb_tables() "
+                              "WHERE database_name = $1 AND schema_name = 'main' "
+                              "UNION ALL SELECT view_name, view_oid FROM duckdb_views() "
+                              "WHERE database_name = $1 AND schema_name = 'main' AND NOT internal";
     duckdb_prepared_statement prep = NULL;
     duckdb_result res;
     bool have_res = false;
@@ -424,11 +424,15 @@ int query_list_tables(duckdb_connection con, int64_t db_id, void (*fn)(void *ctx
         if (!chunk)
             break;
         duckdb_vector v = duckdb_data_chunk_get_vector(chunk, 0);
+        duckdb_vector ov = duckdb_data_chunk_get_vector(chunk, 1);
         duckdb_string_t *names = duckdb_vector_get_data(v);
+        int64_t *oids = duckdb_vector_get_data(ov);
         uint64_t *validity = duckdb_vector_get_validity(v);
+        uint64_t *oid_validity = duckdb_vector_get_validity(ov);
         idx_t n = duckdb_data_chunk_get_size(chunk);
         for (idx_t i = 0; i < n; i++) {
-            if (!duckdb_validity_row_is_valid(validity, i))
+            if (!duckdb_validity_row_is_valid(validity, i) ||
+                !duckdb_validity_row_is_valid(oid_validity, i))
                 continue;
             char name[1024];
             uint32_t len = duckdb_string_t_length(names[i]);
@@ -436,7 +440,7 @@ int query_list_tables(duckdb_connection con, int64_t db_id, void (*fn)(void *ctx
                 continue; /* longer than any name a grant accepts */
             memcpy(name, duckdb_string_t_data(&names[i]), len);
             name[len] = '\0';
-            fn(ctx, name);
+            fn(ctx, name, oids[i]);
         }
         duckdb_destroy_data_chunk(&chunk);
     }

@@ -74,12 +74,17 @@ QueryStatus query_run(duckdb_connection con, const QueryRequest *req, QueryIo *i
                       QueryOutcome *outcome);
 
 /*
- * Calls `fn` with the name of every table and view of schema main of
- * database `db_id` (its DuckDB catalog is named after the id). Returns 0,
- * or -1 when DuckDB fails (logged).
+ * Calls `fn` with the name and the oid of every table and view of schema
+ * main of database `db_id` (its DuckDB catalog is named after the id), as
+ * the connection's transaction sees them. An oid (DuckDB's table_oid or
+ * view_oid) is kept across a rename and never shared by a new object while
+ * the database stays open; it is not kept across a close and reopen, so it
+ * must never be stored. `name` is valid during the call only. Returns 0, or
+ * -1 when DuckDB fails (logged).
  */
-int query_list_tables(duckdb_connection con, int64_t db_id, void (*fn)(void *ctx, const char *name),
-                      void *ctx) __attribute__((warn_unused_result));
+int query_list_tables(duckdb_connection con, int64_t db_id,
+                      void (*fn)(void *ctx, const char *name, int64_t oid), void *ctx)
+    __attribute__((warn_unused_result));
 
 /*
  * Runs one statement whose result is not needed (BEGIN, COMMIT, ...).

@@ -267,13 +267,19 @@ static void transaction(Session *s, const SessionEnv *env, TxCommand what, Buf *
     s->tx_doomed = false;
     s->prune_pending = false;
     s->tx_catalog_changed = false;
+    /* The grants are synced before the COMMIT is answered, and no other
+     * user's request is checked between the COMMIT and the sync (access.h). */
+    AccessGuard guard = {0};
+    if (prune && what == TX_COMMIT)
+        access_guard_exclusive(s, &guard);
     tx_end(s, what, had_error, doomed, out);
     /* Other sessions may have prepared statements against the schema as it
      * was before the commit; this session against the one being rolled back. */
     if (catalog_changed)
         pool_db_schema_bump(s->db);
     if (prune && what == TX_COMMIT)
-        access_prune_table_grants(s, env);
+        access_prune_table_grants(s, env, &guard);
+    access_guard_release(&guard);
 }
 
 static void cmd_begin(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
@@ -371,9 +377,12 @@ static void run_sql(Session *s, const SessionEnv *env, const char *sql, const Ty
         return;
     }
     AuthzPlan *plan = NULL;
+    /* Held from the check until the grants follow what the request changed. */
+    AccessGuard guard = {0};
+    access_guard_request(s, text, &guard);
     /* Denied requests run nothing, so they leave a transaction as it was. */
     if (access_check_request(s, env, text, cached, &plan, io->out) != 0)
-        return;
+        goto out;
     QueryRequest req = {.sql = text,
                         .in_tx = s->in_tx,
                         .typed = typed != NULL,
@@ -397,11 +406,17 @@ static void run_sql(Session *s, const SessionEnv *env, const char *sql, const Ty
         s->tx_error = true;
     if (outcome.partial)
         s->tx_doomed = true;
-    /* Grants follow the tables that exist once the change is committed. */
-    if (outcome.schema_changed && s->in_tx)
+    /* Grants follow the tables once the change is committed. Not only DROP
+     * and ALTER change which table a name means: CREATE OR REPLACE makes a
+     * new table or view under an old name. The sync sees only what is
+     * committed, so it runs even when the client is gone. */
+    bool changed = outcome.schema_changed || outcome.catalog_changed;
+    if (changed && s->in_tx)
         s->prune_pending = true;
-    else if (outcome.schema_changed && *action != SESSION_CLOSE)
-        access_prune_table_grants(s, env);
+    else if (changed)
+        access_prune_table_grants(s, env, &guard);
+out:
+    access_guard_release(&guard);
 }
 
 /* `stats`, super user only: the pool's counters and the connected clients,

@@ -60,7 +60,8 @@ struct Session {
     CatalogUser user;
     char database[CATALOG_NAME_MAX + 1];
     int64_t db_id;           /* catalog id of `database` */
-    bool prune_pending;      /* tables were dropped or altered in the open transaction */
+    bool prune_pending;      /* the open transaction ran DDL: its COMMIT syncs the table
+                              * grants (access_prune_table_grants) */
     bool tx_catalog_changed; /* the open transaction ran DDL, SET or the like: its end
                               * must bump the database's schema generation */
     PoolDb *db;

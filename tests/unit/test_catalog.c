@@ -180,6 +180,61 @@ static void test_databases(Catalog *c, int64_t *out_sales_id)
     *out_sales_id = id;
 }
 
+/* The grants of `user_id` on `db_id`, "name:privileges" sorted by name, comma separated. */
+static void grants_of(int64_t user_id, int64_t db_id, char *out, size_t outlen)
+{
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "SELECT group_concat(table_name || ':' || privileges, ',') FROM (SELECT * FROM "
+             "table_grants WHERE user_id = %lld AND database_id = %lld ORDER BY table_name)",
+             (long long)user_id, (long long)db_id);
+    if (!query_text(path, sql, out, outlen))
+        snprintf(out, outlen, "(none)");
+}
+
+static void test_table_grants_rename(Catalog *c, int64_t db_id)
+{
+    CatalogUser carol = {0};
+    char got[256];
+    CHECK(catalog_user_create(c, "carol", "pw3") == CATALOG_OK);
+    CHECK(catalog_user_find(c, "carol", &carol) == CATALOG_OK);
+    CHECK(catalog_grant_database(c, db_id, carol.id, CATALOG_ACCESS_WRITE) == CATALOG_OK);
+    CHECK(catalog_grant_table(c, db_id, carol.id, "a", CATALOG_PRIV_SELECT) == CATALOG_OK);
+    CHECK(catalog_grant_table(c, db_id, carol.id, "b", CATALOG_PRIV_INSERT) == CATALOG_OK);
+    CHECK(catalog_grant_table(c, db_id, carol.id, "c", CATALOG_PRIV_DELETE) == CATALOG_OK);
+    CHECK(catalog_grant_table(c, db_id, carol.id, "stale", CATALOG_PRIV_UPDATE) == CATALOG_OK);
+
+    /* Nothing to do. */
+    CHECK(catalog_table_grants_rename(c, db_id, NULL, 0) == 0);
+    grants_of(carol.id, db_id, got, sizeof(got));
+    CHECK_STR(got, "a:1,b:2,c:8,stale:4");
+
+    /* A swap of a and b, case kept as given (names compare case-insensitively). */
+    CatalogTableRename swap[] = {{"A", "b"}, {"b", "A"}};
+    CHECK(catalog_table_grants_rename(c, db_id, swap, 2) == 2);
+    grants_of(carol.id, db_id, got, sizeof(got));
+    CHECK_STR(got, "A:2,b:1,c:8,stale:4");
+    CHECK(catalog_table_privileges(c, db_id, carol.id, "a") == CATALOG_PRIV_INSERT);
+    CHECK(catalog_table_privileges(c, db_id, carol.id, "B") == CATALOG_PRIV_SELECT);
+
+    /* A drop and a rename onto the dropped name; a move onto a name whose
+     * stored grant is not moved away replaces it; an unknown name moves nothing. */
+    CatalogTableRename shift[] = {{"A", NULL}, {"c", "a"}, {"b", "stale"}, {"ghost", "g"}};
+    CHECK(catalog_table_grants_rename(c, db_id, shift, 4) == 4);
+    grants_of(carol.id, db_id, got, sizeof(got));
+    CHECK_STR(got, "a:8,stale:1");
+
+    /* Other users' grants and other databases are left alone. */
+    CatalogTableRename drop_all[] = {{"a", NULL}, {"stale", NULL}};
+    CHECK(catalog_table_grants_rename(c, db_id + 1000, drop_all, 2) == 0);
+    grants_of(carol.id, db_id, got, sizeof(got));
+    CHECK_STR(got, "a:8,stale:1");
+    CHECK(catalog_table_grants_rename(c, db_id, drop_all, 2) == 2);
+    grants_of(carol.id, db_id, got, sizeof(got));
+    CHECK_STR(got, "(none)");
+    CHECK(catalog_revoke_database(c, db_id, carol.id) == CATALOG_OK);
+}
+
 static void test_reopen(int64_t sales_id)
 {
     char err[256] = "";
@@ -263,6 +318,8 @@ static void test_catalog_file(void)
     test_users(c);
     unit_current = "test_databases";
     test_databases(c, &sales_id);
+    unit_current = "test_table_grants_rename";
+    test_table_grants_rename(c, sales_id);
     catalog_close(c);
     catalog_close(NULL);
     unit_current = "test_reopen";

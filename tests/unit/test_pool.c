@@ -251,6 +251,69 @@ static void test_eviction_order_is_lru(void)
     pool_free(p);
 }
 
+/* PoolConfig.on_open/on_close: one attachment per opening, freed when it is closed. */
+typedef struct Attachment {
+    int64_t id;
+    bool had_con; /* on_open got a connection that runs SQL */
+} Attachment;
+
+static int attached, detached;
+
+static void *on_open(duckdb_connection con, int64_t id)
+{
+    Attachment *a = calloc(1, sizeof(*a));
+    duckdb_result res;
+    a->id = id;
+    a->had_con = duckdb_query(con, "SELECT 1", &res) == DuckDBSuccess;
+    duckdb_destroy_result(&res);
+    __atomic_add_fetch(&attached, 1, __ATOMIC_RELAXED);
+    return a;
+}
+
+static void on_close(void *attachment)
+{
+    __atomic_add_fetch(&detached, 1, __ATOMIC_RELAXED);
+    free(attachment);
+}
+
+static void test_attachment_per_opening(void)
+{
+    char dir[256], err[512] = "";
+    snprintf(dir, sizeof(dir), "%s/attach", root);
+    CHECK(mkdir(dir, 0700) == 0);
+    PoolConfig cfg = {.data_dir = dir,
+                      .size = 1,
+                      .wait_ms = 1000,
+                      .max_waiters = 2,
+                      .threads = 1,
+                      .memory_limit = "64MB",
+                      .on_open = on_open,
+                      .on_close = on_close};
+    Pool *p = pool_new(&cfg, err, sizeof(err));
+    CHECK(p != NULL);
+    if (!p)
+        return;
+    CHECK(pool_create_file(p, 1, err, sizeof(err)) == 0);
+    CHECK(pool_create_file(p, 2, err, sizeof(err)) == 0);
+    CHECK(attached == 0); /* creating a file is no opening */
+    PoolDb *a = NULL, *b = NULL;
+    CHECK(pool_acquire(p, 1, &a, err, sizeof(err)) == POOL_OK);
+    CHECK(pool_acquire(p, 1, &b, err, sizeof(err)) == POOL_OK);
+    Attachment *at = pool_db_attachment(a);
+    CHECK(at && at->id == 1 && at->had_con);
+    CHECK(pool_db_attachment(b) == at); /* a hit shares the opening's attachment */
+    CHECK(attached == 1 && detached == 0);
+    pool_release(p, a);
+    pool_release(p, b);
+    CHECK(pool_acquire(p, 2, &a, err, sizeof(err)) == POOL_OK); /* evicts 1 */
+    CHECK(detached == 1 && attached == 2);
+    at = pool_db_attachment(a);
+    CHECK(at && at->id == 2);
+    pool_release(p, a);
+    pool_free(p);
+    CHECK(attached == 2 && detached == 2);
+}
+
 /* A pinned database stays open through any number of evictions, and a
  * second acquire of it gets the same handle. */
 static void test_pinned_never_evicted(void)
@@ -688,6 +751,7 @@ int main(void)
     UNIT_RUN(test_concurrent_first_opens);
     UNIT_RUN(test_open_once_same_handle);
     UNIT_RUN(test_eviction_order_is_lru);
+    UNIT_RUN(test_attachment_per_opening);
     UNIT_RUN(test_pinned_never_evicted);
     UNIT_RUN(test_link_claim);
     UNIT_RUN(test_waiter_wakes_on_release);
