@@ -197,9 +197,10 @@ static void test_client_gone_mid_result(void)
     check_answer("SELECT 42 AS x", "[{\"x\":42}]\n");
 }
 
-static void collect(void *ctx, const char *name)
+static void collect(void *ctx, const char *name, int64_t oid)
 {
     Buf *b = ctx;
+    CHECK(oid > 0);
     buf_append_str(b, name);
     buf_append_str(b, ",");
 }
