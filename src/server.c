@@ -569,7 +569,7 @@ static void run_conn(Server *srv, Conn *c, Buf *out, bool eof)
             return;
         }
     }
-    QueryIo io = {.out = out, .flush = flush_conn, .ctx = c};
+    QueryIo io = {.out = out, .flush = flush_conn, .ctx = c, .client_fd = -1};
     RequestStatus st = c->pending;
     char *text = c->pending_text;
     size_t len = c->pending_len;
@@ -579,6 +579,10 @@ static void run_conn(Server *srv, Conn *c, Buf *out, bool eof)
             break;
         switch (transport_request(srv, c, st, text, len, out)) {
         case TRANSPORT_PASS:
+            /* A client with further requests already sent waits for their
+             * answers even if it has closed its side (query.h, client_fd). */
+            io.client_fd =
+                request_pending(&c->reader) > 0 || (c->tls && tls_pending(c->tls)) ? -1 : c->fd;
             action = session_handle(c->session, env, st, text, len, &io);
             break;
         case TRANSPORT_ANSWERED:
