@@ -84,7 +84,8 @@ static duckdb_error_type message_type(const char *msg)
 /*
  * Answers a statement that failed with DuckDB's `msg` of type `type`. An
  * interrupt by the watchdog is answered with its reason: the timeout line,
- * or nothing at all when the client is gone (the session is then closed);
+ * nothing at all when the client is gone (the session is then closed), or
+ * DuckDB's message at shutdown (the server adds its own line);
  * an internal error with an incident line; anything else with DuckDB's
  * text.
  */
@@ -346,8 +347,10 @@ prepare_text:
             }
         }
         /* Each statement has StatementTimeout from its start. */
-        if (watchdog_restart(&wd) == WATCHDOG_CLIENT_GONE) {
-            a.gone = true;
+        WatchdogReason stop = watchdog_restart(&wd);
+        if (stop != WATCHDOG_NONE) {
+            answer_failure(&a, &wd, req->timeout_sec, DUCKDB_ERROR_INTERRUPT,
+                           "INTERRUPT Error: Interrupted!");
             goto out;
         }
         if (duckdb_execute_prepared_streaming(prep, &res) != DuckDBSuccess) {

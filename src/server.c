@@ -79,6 +79,7 @@
 #include "log.h"
 #include "reply.h"
 #include "tls.h"
+#include "watchdog.h"
 
 /* Bytes read per recv(); also the read buffer an idle client keeps. */
 #define READ_CHUNK 16384
@@ -875,6 +876,9 @@ static void begin_shutdown(Server *srv)
             expire(c, c->state == CONN_HANDSHAKING ? NULL : reply_shutting_down);
     }
     pthread_mutex_unlock(&srv->conns_lock);
+    /* session_interrupt() is lost on a statement that had not started yet
+     * (DuckDB clears the flag when a query starts): the watchdog repeats it. */
+    watchdog_interrupt_all();
 }
 
 static void io_loop(Server *srv)

@@ -23,6 +23,7 @@ static pthread_cond_t wake;
 static WatchdogEntry *entries;
 static WatchdogStats stats;
 static bool running, stopping;
+static bool shutting_down; /* watchdog_interrupt_all() was called */
 static pthread_t thread;
 
 static int64_t now_ms(void)
@@ -59,6 +60,8 @@ static void check_all(int64_t now)
 {
     for (WatchdogEntry *e = entries; e; e = e->next) {
         WatchdogReason why = e->reason;
+        if (why == WATCHDOG_NONE && shutting_down)
+            why = WATCHDOG_SHUTDOWN;
         if (why == WATCHDOG_NONE && e->deadline_ms && now >= e->deadline_ms)
             why = WATCHDOG_TIMEOUT;
         if (why == WATCHDOG_NONE && e->fd >= 0 && client_gone(e->fd))
@@ -70,7 +73,9 @@ static void check_all(int64_t now)
             if (why == WATCHDOG_TIMEOUT)
                 stats.timeouts++;
             log_info("interrupting a statement: %s",
-                     why == WATCHDOG_TIMEOUT ? "it passed StatementTimeout" : "its client is gone");
+                     why == WATCHDOG_TIMEOUT       ? "it passed StatementTimeout"
+                     : why == WATCHDOG_CLIENT_GONE ? "its client is gone"
+                                                   : "the server is stopping");
         }
         e->reason = why;
         /* Again at every tick (watchdog.h): a query that starts clears the flag. */
@@ -163,9 +168,19 @@ WatchdogReason watchdog_restart(WatchdogEntry *e)
     e->deadline_ms = deadline;
     if (e->reason == WATCHDOG_TIMEOUT)
         e->reason = WATCHDOG_NONE;
+    if (shutting_down)
+        e->reason = WATCHDOG_SHUTDOWN;
     WatchdogReason why = e->reason;
     pthread_mutex_unlock(&lock);
     return why;
+}
+
+void watchdog_interrupt_all(void)
+{
+    pthread_mutex_lock(&lock);
+    shutting_down = true;
+    check_all(now_ms());
+    pthread_mutex_unlock(&lock);
 }
 
 WatchdogReason watchdog_reason(WatchdogEntry *e)

@@ -48,6 +48,7 @@ typedef enum {
     WATCHDOG_NONE,        /* not interrupted */
     WATCHDOG_TIMEOUT,     /* the statement ran past its deadline */
     WATCHDOG_CLIENT_GONE, /* the client's socket ended; sticky until unwatched */
+    WATCHDOG_SHUTDOWN,    /* the server is stopping (watchdog_interrupt_all); sticky */
 } WatchdogReason;
 
 /*
@@ -68,7 +69,7 @@ struct WatchdogEntry {
 
 /* Counters since the start (the `stats` command's statements.interrupted and .timeouts). */
 typedef struct WatchdogStats {
-    uint64_t interrupted; /* statements interrupted, for either reason */
+    uint64_t interrupted; /* statements interrupted, for any reason */
     uint64_t timeouts;    /* of which because they passed StatementTimeout */
 } WatchdogStats;
 
@@ -91,10 +92,19 @@ void watchdog_watch(WatchdogEntry *e, duckdb_connection con, int fd, int timeout
 /*
  * The next statement of the request starts: its deadline runs from now,
  * and a timeout of the previous statement is forgotten. Returns
- * WATCHDOG_CLIENT_GONE when the client is already gone (then the
- * statement should not start), else WATCHDOG_NONE.
+ * WATCHDOG_CLIENT_GONE when the client is already gone, or
+ * WATCHDOG_SHUTDOWN when the server is stopping (then the statement should
+ * not start), else WATCHDOG_NONE.
  */
 WatchdogReason watchdog_restart(WatchdogEntry *e);
+
+/*
+ * The server is stopping: interrupts every registered statement now and,
+ * from then on, at every tick, including statements registered later, so
+ * that no interrupt is lost to a statement that was about to start. Any
+ * thread (the I/O thread at shutdown).
+ */
+void watchdog_interrupt_all(void);
 
 /* Why the current statement was interrupted, or WATCHDOG_NONE. */
 WatchdogReason watchdog_reason(WatchdogEntry *e);
