@@ -69,6 +69,9 @@ static const Setting settings[] = {
         "largest request accepted, in bytes"),
     INT("IdleTimeout", "--idle-timeout", idle_timeout_sec, "3600", 0, 31536000,
         "seconds without a request before a client is disconnected (0: never)"),
+    INT("StatementTimeout", "--statement-timeout", statement_timeout_sec, "300", 0, 31536000,
+        "seconds a statement may run before it is interrupted and answered "
+        "`Error: Statement Timeout` (0: no limit)"),
     INT("QueryWorkers", "--query-workers", query_workers, "4", 1, 1024,
         "requests executing at once; further requests wait their turn"),
     INT("PoolSize", "--pool-size", pool_size, "16", 1, 100000,

@@ -31,6 +31,7 @@ typedef struct Config {
     int max_connections;                 /* MaxConnections, --max-connections */
     int64_t max_request_bytes;           /* MaxRequestBytes, --max-request-bytes */
     int idle_timeout_sec;                /* IdleTimeout, --idle-timeout; 0 = never */
+    int statement_timeout_sec;           /* StatementTimeout, --statement-timeout; 0 = none */
     int query_workers;                   /* QueryWorkers, --query-workers */
     int pool_size;                       /* PoolSize, --pool-size: DuckDB databases open at once */
     int pool_wait_ms;                    /* PoolWaitMs, --pool-wait-ms */

@@ -21,6 +21,7 @@
 #include "secret.h"
 #include "server.h"
 #include "tls.h"
+#include "watchdog.h"
 
 static LogLevel parse_level(const char *s)
 {
@@ -199,11 +200,21 @@ int main(int argc, char **argv)
                       .pool = pool,
                       .sessions_active = server_sessions_active,
                       .sessions_tls = server_sessions_tls};
+    /* Interrupts statements past StatementTimeout or whose client is gone. */
+    if (watchdog_start() != 0) {
+        snprintf(err, sizeof(err), "cannot start the watchdog thread");
+        goto out;
+    }
     if (server_run(&env, tls, err, sizeof(err)) != 0)
         goto out;
     log_pool_stats(pool);
+    WatchdogStats ws;
+    watchdog_stats(&ws);
+    log_info("statements interrupted: %llu, of which timeouts: %llu",
+             (unsigned long long)ws.interrupted, (unsigned long long)ws.timeouts);
     status = 0;
 out:
+    watchdog_stop(); /* the workers are gone: nothing is registered */
     pool_free(pool);
     catalog_close(catalog);
     tls_server_free(tls);

@@ -15,6 +15,7 @@
 #include "json.h"
 #include "log.h"
 #include "reply.h"
+#include "watchdog.h"
 
 int query_exec_simple(duckdb_connection con, const char *sql, Buf *err_out)
 {
@@ -54,16 +55,55 @@ static int maybe_flush(Answer *a)
     return 0;
 }
 
-/* Replaces the answer by an error, or, if rows were already sent, ends the
- * row line and adds the error line (docs/protocol.md). */
-static void answer_error(Answer *a, const char *msg)
+/* Drops the answer so far, or, if rows were already sent, ends the row
+ * line, so that an error line can follow (docs/protocol.md). */
+static void answer_reset(Answer *a)
 {
     if (a->flushed) {
         buf_putc(a->io->out, '\n');
     } else {
         a->io->out->len = a->start;
     }
+}
+
+/* Replaces the answer by an error (see answer_reset). */
+static void answer_error(Answer *a, const char *msg)
+{
+    answer_reset(a);
     reply_engine_error(a->io->out, msg);
+}
+
+/* The type of a message that comes without one (duckdb_prepare_error). */
+static duckdb_error_type message_type(const char *msg)
+{
+    if (strncmp(msg, "INTERRUPT Error:", 16) == 0)
+        return DUCKDB_ERROR_INTERRUPT;
+    return reply_is_internal_error(msg) ? DUCKDB_ERROR_INTERNAL : DUCKDB_ERROR_INVALID;
+}
+
+/*
+ * Answers a statement that failed with DuckDB's `msg` of type `type`. An
+ * interrupt by the watchdog is answered with its reason: the timeout line,
+ * nothing at all when the client is gone (the session is then closed), or
+ * DuckDB's message at shutdown (the server adds its own line);
+ * an internal error with an incident line; anything else with DuckDB's
+ * text.
+ */
+static void answer_failure(Answer *a, WatchdogEntry *wd, int timeout_sec, duckdb_error_type type,
+                           const char *msg)
+{
+    WatchdogReason why = type == DUCKDB_ERROR_INTERRUPT ? watchdog_reason(wd) : WATCHDOG_NONE;
+    if (why == WATCHDOG_CLIENT_GONE) {
+        a->gone = true;
+        return;
+    }
+    answer_reset(a);
+    if (why == WATCHDOG_TIMEOUT)
+        reply_statement_timeout(a->io->out, timeout_sec);
+    else if (type == DUCKDB_ERROR_INTERNAL)
+        reply_internal_incident(a->io->out, msg ? msg : "INTERNAL Error: (no message)");
+    else
+        reply_engine_error(a->io->out, msg ? msg : "Internal Error: the statement failed");
 }
 
 /*
@@ -248,6 +288,8 @@ QueryStatus query_run(duckdb_connection con, const QueryRequest *req, QueryIo *i
     idx_t n = 1;
     /* What ends the answer once the transaction outcome is known. */
     char tail[32] = "";
+    WatchdogEntry wd;
+    watchdog_watch(&wd, con, io->client_fd, req->timeout_sec);
 
 prepare_text:
     if (!entry) {
@@ -273,7 +315,9 @@ prepare_text:
             if (duckdb_nparams(prep) > 0)
                 duckdb_clear_bindings(prep);
         } else if (duckdb_prepare_extracted_statement(con, stmts, i, &prep) != DuckDBSuccess) {
-            answer_error(&a, duckdb_prepare_error(prep));
+            const char *e = duckdb_prepare_error(prep);
+            e = e ? e : "Parser Error: the statement cannot be prepared";
+            answer_failure(&a, &wd, req->timeout_sec, message_type(e), e);
             goto out;
         }
         duckdb_statement_type type = duckdb_prepared_statement_type(prep);
@@ -302,6 +346,13 @@ prepare_text:
                 goto out;
             }
         }
+        /* Each statement has StatementTimeout from its start. */
+        WatchdogReason stop = watchdog_restart(&wd);
+        if (stop != WATCHDOG_NONE) {
+            answer_failure(&a, &wd, req->timeout_sec, DUCKDB_ERROR_INTERRUPT,
+                           "INTERRUPT Error: Interrupted!");
+            goto out;
+        }
         if (duckdb_execute_prepared_streaming(prep, &res) != DuckDBSuccess) {
             have_res = true;
             if (entry && !retried && rebind_failed(&res)) {
@@ -314,7 +365,8 @@ prepare_text:
                 retried = true;
                 goto prepare_text;
             }
-            answer_error(&a, duckdb_result_error(&res));
+            answer_failure(&a, &wd, req->timeout_sec, duckdb_result_error_type(&res),
+                           duckdb_result_error(&res));
             goto out;
         }
         have_res = true;
@@ -330,7 +382,7 @@ prepare_text:
         if (i + 1 < n) {
             const char *e = drain(&res);
             if (e) {
-                answer_error(&a, e);
+                answer_failure(&a, &wd, req->timeout_sec, duckdb_result_error_type(&res), e);
                 goto out;
             }
             duckdb_destroy_result(&res);
@@ -342,7 +394,7 @@ prepare_text:
             const char *e = NULL;
             if (stream_rows(&a, &res, req->typed, &e) != 0) {
                 if (!a.gone)
-                    answer_error(&a, e);
+                    answer_failure(&a, &wd, req->timeout_sec, duckdb_result_error_type(&res), e);
                 goto out;
             }
             snprintf(tail, sizeof(tail), req->typed ? "]}\n" : "]\n");
@@ -358,10 +410,12 @@ prepare_text:
         }
         const char *e = duckdb_result_error(&res);
         if (e) {
-            answer_error(&a, e);
+            answer_failure(&a, &wd, req->timeout_sec, duckdb_result_error_type(&res), e);
             goto out;
         }
     }
+    /* The COMMIT is not a statement of the client's: it must not be interrupted. */
+    watchdog_unwatch(&wd);
     if (implicit) {
         duckdb_result commit;
         bool ok = duckdb_query(con, "COMMIT", &commit) == DuckDBSuccess;
@@ -375,6 +429,11 @@ prepare_text:
     buf_append_str(io->out, tail);
     failed = false;
 out:
+    /* Before the ROLLBACK below, and before the caller may destroy `con`. */
+    watchdog_unwatch(&wd);
+    /* A client that is gone gets nothing of this answer (pipelined answers before it stay). */
+    if (a.gone)
+        io->out->len = a.start;
     if (have_res)
         duckdb_destroy_result(&res);
     if (!entry || prep != entry->prep)

@@ -8,8 +8,13 @@
  * the answer is held back until its COMMIT succeeds, so a client never sees
  * a success for work that was rolled back.
  *
+ * Each request is registered with the watchdog (watchdog.h) while its
+ * statements run, so a statement that passes StatementTimeout, or whose
+ * client is gone, is interrupted; the registration ends before query_run()
+ * returns, and before the COMMIT or ROLLBACK of an implicit transaction.
+ *
  * Called from worker threads; a QueryIo and its connection belong to one
- * thread for the duration of the call. No global state.
+ * thread for the duration of the call. No global state of its own.
  */
 #ifndef TCPDUCKDB_QUERY_H
 #define TCPDUCKDB_QUERY_H
@@ -30,12 +35,19 @@ typedef struct QueryIo {
     /* Writes and empties `out`; returns -1 when the client is gone. */
     int (*flush)(void *ctx, Buf *out);
     void *ctx;
+    /* The client's socket, which the watchdog watches for the client's end
+     * while a statement runs (watchdog.h), or -1 not to watch it: the
+     * caller passes -1 when the client already sent further requests,
+     * since a client that half-closes after pipelining still wants the
+     * answers. Only peeked at, never read or written. */
+    int client_fd;
 } QueryIo;
 
 typedef enum {
     QUERY_OK,          /* the answer is in io->out */
     QUERY_FAILED,      /* an error answer is in io->out */
-    QUERY_CLIENT_GONE, /* a flush failed: the session must be closed */
+    QUERY_CLIENT_GONE, /* a flush failed, or the watchdog found the client gone: the
+                        * session must be closed; nothing of this answer is in io->out */
 } QueryStatus;
 
 /* What to run and how to answer (docs/protocol.md, "SQL answers" and "Typed requests"). */
@@ -52,6 +64,10 @@ typedef struct QueryRequest {
      * (a binder or catalog error), the entry is dropped and the text is
      * prepared afresh, once. */
     StmtEntry *cached;
+    /* StatementTimeout: seconds each statement may run (0: no limit); a
+     * statement past it is interrupted and answered with
+     * reply_statement_timeout(). */
+    int timeout_sec;
 } QueryRequest;
 
 /* What a request did besides its answer. */

@@ -7,6 +7,11 @@
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "log.h"
 
 void reply_success(Buf *out)
 {
@@ -119,8 +124,100 @@ void reply_shutting_down(Buf *out)
     buf_append_str(out, "Error: Server Shutting Down\n");
 }
 
+void reply_statement_timeout(Buf *out, int seconds)
+{
+    buf_printf(out,
+               "Error: Statement Timeout: the statement ran longer than %d s (StatementTimeout)\n",
+               seconds);
+}
+
+#define INTERNAL_PREFIX "INTERNAL Error: "
+
+bool reply_is_internal_error(const char *msg)
+{
+    /* DuckDB puts its stack trace under this heading (InternalException). */
+    return strncmp(msg, INTERNAL_PREFIX, strlen(INTERNAL_PREFIX)) == 0 ||
+           strstr(msg, "Stack Trace:") != NULL;
+}
+
+/* A word of a message that names a file: "/x/y", "./x", "~/x", "lib/x/y.cpp". */
+static bool looks_like_path(const char *w, size_t n)
+{
+    size_t slashes = 0;
+    for (size_t i = 0; i < n; i++)
+        slashes += w[i] == '/';
+    return slashes >= 2 || (slashes == 1 && (w[0] == '/' || w[0] == '.' || w[0] == '~'));
+}
+
+/* A word that holds a hexadecimal address, as in "(+0x9ed500) [0x7f09739ed500]". */
+static bool looks_like_address(const char *w, size_t n)
+{
+    for (size_t i = 0; i + 2 < n; i++)
+        if (w[i] == '0' && (w[i + 1] == 'x' || w[i + 1] == 'X') &&
+            isxdigit((unsigned char)w[i + 2]))
+            return true;
+    return false;
+}
+
+/* The first line of `msg`, without the INTERNAL prefix, paths and addresses, into `out`. */
+static void append_first_line_scrubbed(Buf *out, const char *msg)
+{
+    const char *p = msg;
+    if (strncmp(p, INTERNAL_PREFIX, strlen(INTERNAL_PREFIX)) == 0)
+        p += strlen(INTERNAL_PREFIX);
+    const char *end = p + strcspn(p, "\r\n");
+    /* A client needs the gist, not pages: the log has the whole message. */
+    if (end - p > 300)
+        end = p + 300;
+    while (p < end) {
+        if (*p == ' ') {
+            buf_putc(out, ' ');
+            p++;
+            continue;
+        }
+        size_t n = strcspn(p, " \r\n");
+        if (p + n > end)
+            n = (size_t)(end - p);
+        if (looks_like_path(p, n)) {
+            buf_append_str(out, "<path>");
+        } else if (looks_like_address(p, n)) {
+            buf_append_str(out, "<address>");
+        } else {
+            for (size_t i = 0; i < n; i++)
+                buf_putc(out, isprint((unsigned char)p[i]) || (p[i] & 0x80) ? p[i] : '?');
+        }
+        p += n;
+    }
+}
+
+void reply_internal_incident(Buf *out, const char *msg)
+{
+    uint32_t r = 0;
+    if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+        r = (uint32_t)time(NULL) ^ (uint32_t)(uintptr_t)&r; /* an id, not a secret */
+    char id[9];
+    snprintf(id, sizeof(id), "%08x", r);
+    /* One log line per line of the message (a stack trace is long), each with the id. */
+    log_error("internal error of DuckDB, incident %s:", id);
+    for (const char *p = msg; *p;) {
+        size_t n = strcspn(p, "\n");
+        if (n > 0)
+            log_error("incident %s: %.*s", id, (int)n, p);
+        p += n;
+        if (*p == '\n')
+            p++;
+    }
+    buf_append_str(out, "Error: Internal Error: ");
+    append_first_line_scrubbed(out, msg);
+    buf_printf(out, " (incident %s)\n", id);
+}
+
 void reply_engine_error(Buf *out, const char *msg)
 {
+    if (reply_is_internal_error(msg)) {
+        reply_internal_incident(out, msg);
+        return;
+    }
     buf_append_str(out, "Error: ");
     for (const char *p = msg; *p; p++) {
         if (*p == '\n')

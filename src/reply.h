@@ -3,11 +3,13 @@
  * function per answer that docs/protocol.md defines ("Error messages"), so
  * that each message's wording lives in one place. Nothing else in the
  * server formats an `Error:` line. Every function appends exactly one line,
- * ending in '\n', to `out`. Pure formatting, no state; any thread.
+ * ending in '\n', to `out`. Pure formatting and no state, except that
+ * reply_internal_incident() logs the message it hides; any thread.
  */
 #ifndef TCPDUCKDB_REPLY_H
 #define TCPDUCKDB_REPLY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "buf.h"
@@ -49,11 +51,33 @@ void reply_idle_timeout(Buf *out);
 /* "Error: Server Shutting Down": the reason every connection is closed at shutdown. */
 void reply_shutting_down(Buf *out);
 /*
+ * "Error: Statement Timeout: the statement ran longer than N s
+ * (StatementTimeout)": the watchdog interrupted a statement at its deadline.
+ */
+void reply_statement_timeout(Buf *out, int seconds);
+/*
  * "Error: <msg>" for a message that is not the server's own: DuckDB's text
  * when SQL fails (and, until they switch to functions of their own, the
  * messages authz.c and pglink.c compose). Newlines in `msg` are sent as the
- * two characters \n (and \r as \r), so the answer stays one line.
+ * two characters \n (and \r as \r), so the answer stays one line. A
+ * message that reply_is_internal_error() recognises is answered by
+ * reply_internal_incident() instead.
  */
 void reply_engine_error(Buf *out, const char *msg);
+/*
+ * True when DuckDB's message `msg` is an internal error (it starts with
+ * "INTERNAL Error:") or holds a stack trace: text that shows the server's
+ * file paths and library addresses, and must not reach a client.
+ */
+bool reply_is_internal_error(const char *msg);
+/*
+ * For an internal error of DuckDB (reply_is_internal_error(), or a result
+ * whose duckdb_result_error_type is DUCKDB_ERROR_INTERNAL): logs the whole
+ * of `msg` with a fresh incident id (8 random hex digits) and answers
+ * "Error: Internal Error: <the first line of msg without its "INTERNAL
+ * Error: " prefix, paths and addresses> (incident <id>)", so a user can
+ * quote the id and the operator find the log line. Any thread.
+ */
+void reply_internal_incident(Buf *out, const char *msg);
 
 #endif

@@ -79,6 +79,7 @@
 #include "log.h"
 #include "reply.h"
 #include "tls.h"
+#include "watchdog.h"
 
 /* Bytes read per recv(); also the read buffer an idle client keeps. */
 #define READ_CHUNK 16384
@@ -569,7 +570,7 @@ static void run_conn(Server *srv, Conn *c, Buf *out, bool eof)
             return;
         }
     }
-    QueryIo io = {.out = out, .flush = flush_conn, .ctx = c};
+    QueryIo io = {.out = out, .flush = flush_conn, .ctx = c, .client_fd = -1};
     RequestStatus st = c->pending;
     char *text = c->pending_text;
     size_t len = c->pending_len;
@@ -579,6 +580,10 @@ static void run_conn(Server *srv, Conn *c, Buf *out, bool eof)
             break;
         switch (transport_request(srv, c, st, text, len, out)) {
         case TRANSPORT_PASS:
+            /* A client with further requests already sent waits for their
+             * answers even if it has closed its side (query.h, client_fd). */
+            io.client_fd =
+                request_pending(&c->reader) > 0 || (c->tls && tls_pending(c->tls)) ? -1 : c->fd;
             action = session_handle(c->session, env, st, text, len, &io);
             break;
         case TRANSPORT_ANSWERED:
@@ -871,6 +876,9 @@ static void begin_shutdown(Server *srv)
             expire(c, c->state == CONN_HANDSHAKING ? NULL : reply_shutting_down);
     }
     pthread_mutex_unlock(&srv->conns_lock);
+    /* session_interrupt() is lost on a statement that had not started yet
+     * (DuckDB clears the flag when a query starts): the watchdog repeats it. */
+    watchdog_interrupt_all();
 }
 
 static void io_loop(Server *srv)

@@ -24,6 +24,7 @@
 #include "pglink.h"
 #include "reply.h"
 #include "sqllex.h"
+#include "watchdog.h"
 
 /* Requests longer than this are never commands (they are SQL). */
 #define COMMAND_MAX 4096
@@ -388,7 +389,8 @@ static void run_sql(Session *s, const SessionEnv *env, const char *sql, const Ty
                         .typed = typed != NULL,
                         .params = typed && typed->has_params ? typed : NULL,
                         .cache = s->stmts,
-                        .cached = cached};
+                        .cached = cached,
+                        .timeout_sec = env->cfg->statement_timeout_sec};
     QueryStatus st = query_run(s->con, &req, io, &outcome);
     if (plan && outcome.entry && !outcome.entry->authz) {
         outcome.entry->authz = plan;
@@ -427,20 +429,23 @@ static void cmd_stats(Session *s, const SessionEnv *env, const RequestWords *w, 
     (void)w;
     PoolStats st;
     StmtCacheStats sc;
+    WatchdogStats ws;
     pool_stats(env->pool, &st);
     stmtcache_stats(&sc);
+    watchdog_stats(&ws);
     buf_printf(out,
                "{\"pool\":{\"size\":%d,\"open\":%d,\"pinned\":%d,\"waiting\":%d,\"hits\":%llu,"
                "\"misses\":%llu,\"evictions\":%llu,\"waits\":%llu,\"timeouts\":%llu,"
                "\"rejected\":%llu},\"sessions\":{\"active\":%d,\"tls\":%d},"
                "\"statements\":{\"hits\":%llu,\"misses\":%llu,\"evictions\":%llu,"
-               "\"invalidations\":%llu}}\n",
+               "\"invalidations\":%llu,\"interrupted\":%llu,\"timeouts\":%llu}}\n",
                st.size, st.open, st.pinned, st.waiting, (unsigned long long)st.hits,
                (unsigned long long)st.misses, (unsigned long long)st.evictions,
                (unsigned long long)st.waits, (unsigned long long)st.timeouts,
                (unsigned long long)st.rejected, env->sessions_active(), env->sessions_tls(),
                (unsigned long long)sc.hits, (unsigned long long)sc.misses,
-               (unsigned long long)sc.evictions, (unsigned long long)sc.invalidations);
+               (unsigned long long)sc.evictions, (unsigned long long)sc.invalidations,
+               (unsigned long long)ws.interrupted, (unsigned long long)ws.timeouts);
 }
 
 static void cmd_quit(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)

@@ -270,7 +270,7 @@ def test_stats_command(make_server):
                                "rejected": 0},
                       "sessions": {"active": 1, "tls": 0},
                       "statements": {"hits": 0, "misses": 0, "evictions": 0,
-                                     "invalidations": 0}}
+                                     "invalidations": 0, "interrupted": 0, "timeouts": 0}}
         assert admin.req("STATS").startswith("{")
         assert admin.req("stats now") == "Error: Bad Request: usage: stats"
         assert admin.req("create database a") == "success"

@@ -16,10 +16,11 @@
 #include "unit.h"
 
 static const char *const setting_env[] = {
-    "ServerPort",    "ServerAddr",     "DBdir",           "ServerDbFile",      "ENCRYPTION_KEY",
-    "SuperPassword", "MaxConnections", "MaxRequestBytes", "IdleTimeout",       "QueryWorkers",
-    "PoolSize",      "PoolWaitMs",     "DuckdbThreads",   "DuckdbMemoryLimit", "LogLevel",
-    "TLSMode",       "TLSCertFile",    "TLSKeyFile",      "TLSCAFile",         "TLSMinVersion"};
+    "ServerPort",      "ServerAddr",     "DBdir",           "ServerDbFile",      "ENCRYPTION_KEY",
+    "SuperPassword",   "MaxConnections", "MaxRequestBytes", "IdleTimeout",       "QueryWorkers",
+    "PoolSize",        "PoolWaitMs",     "DuckdbThreads",   "DuckdbMemoryLimit", "LogLevel",
+    "TLSMode",         "TLSCertFile",    "TLSKeyFile",      "TLSCAFile",         "TLSMinVersion",
+    "StatementTimeout"};
 
 static char tmp_dir[] = "/tmp/tdb-test-config-XXXXXX";
 static char env_path[sizeof(tmp_dir) + 16];
@@ -72,6 +73,7 @@ static void test_defaults(void)
     CHECK(cfg.max_connections == 1024);
     CHECK(cfg.max_request_bytes == 1048576);
     CHECK(cfg.idle_timeout_sec == 3600);
+    CHECK(cfg.statement_timeout_sec == 300);
     CHECK(cfg.query_workers == 4);
     CHECK(cfg.pool_size == 16);
     CHECK(cfg.pool_wait_ms == 5000);
@@ -330,6 +332,7 @@ static void test_help_and_version(void)
     CHECK(md && strncmp(md, "| environment | flag | default | meaning |", 42) == 0);
     CHECK(md && strstr(md, "| `ServerPort` | `--port` | `4000` |") != NULL);
     CHECK(md && strstr(md, "| `ENCRYPTION_KEY` | (none) | `\"\"` |") != NULL);
+    CHECK(md && strstr(md, "| `StatementTimeout` | `--statement-timeout` | `300` |") != NULL);
     free(md);
 }
 

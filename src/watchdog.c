@@ -1,0 +1,218 @@
+/*
+ * watchdog: the registry of running statements and the thread that
+ * interrupts them. See watchdog.h for the contract and the lock.
+ */
+#include "watchdog.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "log.h"
+
+/*
+ * The registry: every WatchdogEntry between watchdog_watch() and
+ * watchdog_unwatch(), the counters, and the thread's stop flag. All of it
+ * is guarded by `lock`; `wake` lets watchdog_stop() end a tick's sleep.
+ */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake;
+static WatchdogEntry *entries;
+static WatchdogStats stats;
+static bool running, stopping;
+static bool shutting_down; /* watchdog_interrupt_all() was called */
+static pthread_t thread;
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * True when the client of socket `fd` is gone: a reset, or the end of its
+ * stream with nothing unread before it. Bytes still unread are requests
+ * the client sent (or a TLS record) and mean it waits for answers; they
+ * are only peeked at, never consumed, since the socket is the worker's.
+ */
+static bool client_gone(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN | POLLRDHUP};
+    if (poll(&p, 1, 0) <= 0)
+        return false;
+    if (p.revents & (POLLHUP | POLLERR))
+        return true;
+    if (!(p.revents & (POLLIN | POLLRDHUP)))
+        return false;
+    char byte;
+    ssize_t r = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (r == 0)
+        return true;
+    return r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+}
+
+/* One look at every entry; the caller holds `lock`. */
+static void check_all(int64_t now)
+{
+    for (WatchdogEntry *e = entries; e; e = e->next) {
+        WatchdogReason why = e->reason;
+        if (why == WATCHDOG_NONE && shutting_down)
+            why = WATCHDOG_SHUTDOWN;
+        if (why == WATCHDOG_NONE && e->deadline_ms && now >= e->deadline_ms)
+            why = WATCHDOG_TIMEOUT;
+        if (why == WATCHDOG_NONE && e->fd >= 0 && client_gone(e->fd))
+            why = WATCHDOG_CLIENT_GONE;
+        if (why == WATCHDOG_NONE)
+            continue;
+        if (e->reason == WATCHDOG_NONE) {
+            stats.interrupted++;
+            if (why == WATCHDOG_TIMEOUT)
+                stats.timeouts++;
+            log_info("interrupting a statement: %s",
+                     why == WATCHDOG_TIMEOUT       ? "it passed StatementTimeout"
+                     : why == WATCHDOG_CLIENT_GONE ? "its client is gone"
+                                                   : "the server is stopping");
+        }
+        e->reason = why;
+        /* Again at every tick (watchdog.h): a query that starts clears the flag. */
+        duckdb_interrupt(e->con);
+    }
+}
+
+static void *watchdog_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&lock);
+    while (!stopping) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += WATCHDOG_TICK_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        int rc = 0;
+        while (!stopping && rc != ETIMEDOUT)
+            rc = pthread_cond_timedwait(&wake, &lock, &until);
+        if (!stopping)
+            check_all(now_ms());
+    }
+    pthread_mutex_unlock(&lock);
+    return NULL;
+}
+
+int watchdog_start(void)
+{
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&wake, &attr);
+    pthread_condattr_destroy(&attr);
+    stopping = false;
+    /* Signals are for the I/O thread's signalfd (server.c): the thread
+     * starts with all of them blocked, whatever the caller's mask is. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int rc = pthread_create(&thread, NULL, watchdog_main, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        log_error("cannot start the watchdog thread");
+        pthread_cond_destroy(&wake);
+        return -1;
+    }
+    running = true;
+    return 0;
+}
+
+void watchdog_stop(void)
+{
+    if (!running)
+        return;
+    pthread_mutex_lock(&lock);
+    stopping = true;
+    pthread_cond_signal(&wake);
+    pthread_mutex_unlock(&lock);
+    pthread_join(thread, NULL);
+    pthread_cond_destroy(&wake);
+    running = false;
+}
+
+static int64_t deadline_from_now(int timeout_sec)
+{
+    return timeout_sec > 0 ? now_ms() + (int64_t)timeout_sec * 1000 : 0;
+}
+
+void watchdog_watch(WatchdogEntry *e, duckdb_connection con, int fd, int timeout_sec)
+{
+    *e = (WatchdogEntry){.con = con, .fd = fd, .timeout_sec = timeout_sec, .registered = true};
+    e->deadline_ms = deadline_from_now(timeout_sec);
+    pthread_mutex_lock(&lock);
+    e->next = entries;
+    if (entries)
+        entries->prev = e;
+    entries = e;
+    pthread_mutex_unlock(&lock);
+}
+
+WatchdogReason watchdog_restart(WatchdogEntry *e)
+{
+    if (!e->registered)
+        return WATCHDOG_NONE;
+    int64_t deadline = deadline_from_now(e->timeout_sec);
+    pthread_mutex_lock(&lock);
+    e->deadline_ms = deadline;
+    if (e->reason == WATCHDOG_TIMEOUT)
+        e->reason = WATCHDOG_NONE;
+    if (shutting_down)
+        e->reason = WATCHDOG_SHUTDOWN;
+    WatchdogReason why = e->reason;
+    pthread_mutex_unlock(&lock);
+    return why;
+}
+
+void watchdog_interrupt_all(void)
+{
+    pthread_mutex_lock(&lock);
+    shutting_down = true;
+    check_all(now_ms());
+    pthread_mutex_unlock(&lock);
+}
+
+WatchdogReason watchdog_reason(WatchdogEntry *e)
+{
+    if (!e->registered)
+        return e->reason;
+    pthread_mutex_lock(&lock);
+    WatchdogReason why = e->reason;
+    pthread_mutex_unlock(&lock);
+    return why;
+}
+
+WatchdogReason watchdog_unwatch(WatchdogEntry *e)
+{
+    if (!e->registered)
+        return e->reason;
+    pthread_mutex_lock(&lock);
+    if (e->prev)
+        e->prev->next = e->next;
+    else
+        entries = e->next;
+    if (e->next)
+        e->next->prev = e->prev;
+    e->registered = false;
+    WatchdogReason why = e->reason;
+    pthread_mutex_unlock(&lock);
+    return why;
+}
+
+void watchdog_stats(WatchdogStats *out)
+{
+    pthread_mutex_lock(&lock);
+    *out = stats;
+    pthread_mutex_unlock(&lock);
+}

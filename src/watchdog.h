@@ -1,0 +1,122 @@
+/*
+ * watchdog: ends statements that run longer than StatementTimeout or whose
+ * client is gone (docs/architecture.md, "Watchdog").
+ *
+ * A worker that runs SQL registers a WatchdogEntry for the duration
+ * (query.c: from before the first statement until before the COMMIT or
+ * ROLLBACK that ends an implicit transaction): the DuckDB connection, the
+ * client's socket and the statement's deadline. One thread, started by
+ * watchdog_start(), looks at every registered entry every WATCHDOG_TICK_MS
+ * and calls duckdb_interrupt() on its connection when the deadline has
+ * passed (WATCHDOG_TIMEOUT) or the client closed its socket
+ * (WATCHDOG_CLIENT_GONE: the peer's end of the stream, or a reset, with no
+ * unread byte left in the socket). The interrupted statement fails with
+ * DuckDB's INTERRUPT error; the worker then asks the entry for the reason
+ * and answers accordingly.
+ *
+ * The interrupt is repeated at every tick while the reason holds, because
+ * DuckDB clears a connection's interrupt flag when a query starts: an
+ * interrupt that lands between two statements would otherwise be lost.
+ * That is also why the worker unregisters before it runs statements of
+ * its own (COMMIT, ROLLBACK) that must not be interrupted.
+ *
+ * Shared state: the registry (a list of the entries of running statements)
+ * and the counters, both guarded by one mutex private to watchdog.c. The
+ * watchdog reads an entry's connection and socket and calls
+ * duckdb_interrupt() only under that mutex, and watchdog_unwatch() removes
+ * the entry under it: once watchdog_unwatch() has returned, the watchdog
+ * never touches that connection or socket again, so the caller may destroy
+ * the one and close the other. Registering costs two lock round trips per
+ * request and one per further statement; the watchdog holds the lock for a
+ * poll() and at most one recv(MSG_PEEK) per entry.
+ *
+ * Without watchdog_start() (unit tests, tools) registering still works and
+ * nothing is ever interrupted.
+ */
+#ifndef TCPDUCKDB_WATCHDOG_H
+#define TCPDUCKDB_WATCHDOG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "duckdb.h"
+
+/* How often the watchdog looks at the running statements. */
+#define WATCHDOG_TICK_MS 100
+
+typedef enum {
+    WATCHDOG_NONE,        /* not interrupted */
+    WATCHDOG_TIMEOUT,     /* the statement ran past its deadline */
+    WATCHDOG_CLIENT_GONE, /* the client's socket ended; sticky until unwatched */
+    WATCHDOG_SHUTDOWN,    /* the server is stopping (watchdog_interrupt_all); sticky */
+} WatchdogReason;
+
+/*
+ * One running request. Owned by the worker (usually on its stack); its
+ * fields are private to watchdog.c and, while registered, guarded by the
+ * watchdog's mutex.
+ */
+typedef struct WatchdogEntry WatchdogEntry;
+struct WatchdogEntry {
+    duckdb_connection con; /* borrowed until watchdog_unwatch() */
+    int fd;                /* the client's socket (borrowed likewise), or -1: not watched */
+    int timeout_sec;       /* 0: no deadline */
+    int64_t deadline_ms;   /* CLOCK_MONOTONIC; 0: none */
+    WatchdogReason reason; /* why it was interrupted, for the current statement */
+    bool registered;
+    WatchdogEntry *prev, *next;
+};
+
+/* Counters since the start (the `stats` command's statements.interrupted and .timeouts). */
+typedef struct WatchdogStats {
+    uint64_t interrupted; /* statements interrupted, for any reason */
+    uint64_t timeouts;    /* of which because they passed StatementTimeout */
+} WatchdogStats;
+
+/*
+ * Starts the watchdog thread. Returns 0, or -1 when the thread cannot be
+ * created (logged). Call once, before any worker runs SQL.
+ */
+int watchdog_start(void) __attribute__((warn_unused_result));
+
+/* Stops and joins the watchdog thread, if it runs. Call after the workers are gone. */
+void watchdog_stop(void);
+
+/*
+ * Registers `e` for a request running on `con`, whose client socket is
+ * `fd` (-1: do not watch a socket), with a deadline `timeout_sec` from now
+ * (0: none). `con` and `fd` must stay valid until watchdog_unwatch(e).
+ */
+void watchdog_watch(WatchdogEntry *e, duckdb_connection con, int fd, int timeout_sec);
+
+/*
+ * The next statement of the request starts: its deadline runs from now,
+ * and a timeout of the previous statement is forgotten. Returns
+ * WATCHDOG_CLIENT_GONE when the client is already gone, or
+ * WATCHDOG_SHUTDOWN when the server is stopping (then the statement should
+ * not start), else WATCHDOG_NONE.
+ */
+WatchdogReason watchdog_restart(WatchdogEntry *e);
+
+/*
+ * The server is stopping: interrupts every registered statement now and,
+ * from then on, at every tick, including statements registered later, so
+ * that no interrupt is lost to a statement that was about to start. Any
+ * thread (the I/O thread at shutdown).
+ */
+void watchdog_interrupt_all(void);
+
+/* Why the current statement was interrupted, or WATCHDOG_NONE. */
+WatchdogReason watchdog_reason(WatchdogEntry *e);
+
+/*
+ * Unregisters `e` (no-op when it is not registered) and returns the
+ * reason of its last interrupt. Afterwards the watchdog no longer touches
+ * its connection or socket.
+ */
+WatchdogReason watchdog_unwatch(WatchdogEntry *e);
+
+/* The counters; any thread. */
+void watchdog_stats(WatchdogStats *out);
+
+#endif
