@@ -31,6 +31,11 @@ typedef struct Config {
     int max_connections;                 /* MaxConnections, --max-connections */
     int64_t max_request_bytes;           /* MaxRequestBytes, --max-request-bytes */
     int idle_timeout_sec;                /* IdleTimeout, --idle-timeout; 0 = never */
+    int login_timeout_sec;               /* LoginTimeout, --login-timeout */
+    int max_login_request_bytes;         /* MaxLoginRequestBytes: request limit before login */
+    int superuser_reserved;              /* SuperuserReservedConnections */
+    int max_connections_per_address;     /* MaxConnectionsPerAddress; 0 = no limit */
+    int login_failure_limit;             /* LoginFailureLimit: failures before throttling; 0 = off */
     int query_workers;                   /* QueryWorkers, --query-workers */
     int pool_size;                       /* PoolSize, --pool-size: DuckDB databases open at once */
     int pool_wait_ms;                    /* PoolWaitMs, --pool-wait-ms */

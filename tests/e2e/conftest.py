@@ -28,7 +28,9 @@ SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime e
 SERVER_ENV = ("ServerPort", "ServerAddr", "DBdir", "ServerDbFile", "ENCRYPTION_KEY",
               "SuperPassword", "MaxConnections", "MaxRequestBytes", "IdleTimeout",
               "QueryWorkers", "PoolSize", "PoolWaitMs", "DuckdbThreads", "DuckdbMemoryLimit",
-              "LogLevel", "TLSMode", "TLSCertFile", "TLSKeyFile", "TLSCAFile", "TLSMinVersion")
+              "LogLevel", "TLSMode", "TLSCertFile", "TLSKeyFile", "TLSCAFile", "TLSMinVersion",
+              "LoginTimeout", "MaxLoginRequestBytes", "SuperuserReservedConnections",
+              "MaxConnectionsPerAddress", "LoginFailureLimit")
 
 
 def clean_env(extra=None):
