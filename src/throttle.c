@@ -186,10 +186,10 @@ int throttle_login_check(Throttle *t, const char *addr, const char *user, int64_
 
 void throttle_login_failed(Throttle *t, const char *addr, const char *user, int64_t now_ms)
 {
-    if (!t || !t->addrs.entries)
+    if (!t)
         return;
     pthread_mutex_lock(&t->lock);
-    count_failure(&t->addrs, addr, now_ms);
+    count_failure(&t->addrs, addr, now_ms); /* without tables (limit 0), only logs */
     count_failure(&t->users, user, now_ms);
     t->failed++;
     snprintf(t->last_user, sizeof(t->last_user), "%s", user ? user : "(invalid name)");

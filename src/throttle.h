@@ -40,8 +40,8 @@
 typedef struct Throttle Throttle;
 
 /*
- * A throttle blocking after `limit` failures per address (0: never blocks,
- * and the functions below do nothing), with at most `capacity` (>= 1)
+ * A throttle blocking after `limit` failures per address (0: never blocks;
+ * failures are still logged), with at most `capacity` (>= 1)
  * entries per table. Caller frees with throttle_free().
  */
 Throttle *throttle_new(int limit, int capacity);
