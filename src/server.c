@@ -33,6 +33,19 @@
  * client (login, database, transaction) is the Session's (session.h),
  * which the server only passes to session_handle().
  *
+ * Slots (docs/security.md, "Login limits"). Every connection also has a
+ * ConnSlot under `conns_lock`: a guest (not logged in, on the guest list
+ * in accept order), a user, or doomed (a guest the I/O thread expired).
+ * The I/O thread closes guests at their login deadline and, when
+ * MaxConnections are taken, the oldest armed guest to make room
+ * (admit_accept()); a worker turns its guest into a user when the session
+ * asks to log it in (admit_login(), where SuperuserReservedConnections is
+ * enforced). Until then a connection's requests are limited to
+ * MaxLoginRequestBytes and read one small chunk per event.
+ * `addr_buckets` counts connections per address (MaxConnectionsPerAddress),
+ * under the same lock. The failed-login throttle is the sessions' business
+ * (throttle.h); the server only creates it and hands it to each session.
+ *
  * A connection whose requests are already framed but which has had its
  * turn goes to the job queue, which workers check before waiting on epoll;
  * it is pushed only by a worker, which then pops, so the queue never waits
@@ -154,7 +167,8 @@ struct Conn {
     uint64_t requests;        /* requests seen; `starttls` is accepted only as the first */
     int64_t last_active_ms;   /* for IdleTimeout; for the handshake deadline in HANDSHAKING */
     bool active;              /* owner: a request ran or answers went out since release() */
-    int64_t accepted_ms;      /* for LoginTimeout; set before the connection is listed */
+    int64_t login_from_ms;    /* LoginTimeout counts from here (accept, or TLS handshake
+                               * done), under conns_lock once the connection is listed */
     AddrKey addr;             /* the client's address; set before the connection is listed */
     struct Server *srv;       /* for admit_login() */
     ConnState state;          /* under conns_lock */
@@ -182,6 +196,8 @@ typedef struct Server {
     int conn_count; /* every Conn, doomed ones included */
     Conn *guests_head, *guests_tail; /* SLOT_GUEST connections in accept order */
     int guest_count, user_count, doomed_count;
+    bool accept_waits; /* accepting paused until fewer than DOOMED_MAX are doomed */
+    bool accept_paused; /* I/O thread only: the listening socket is disarmed */
     AddrCount **addr_buckets; /* connections per address; NULL when MaxConnectionsPerAddress=0 */
     uint64_t addr_seed;       /* of the bucket hash, random, so clients cannot aim at a bucket */
 
@@ -484,7 +500,7 @@ static Conn *conn_new(Server *srv, int fd, const AddrKey *addr)
     c->addr = *addr;
     c->state = CONN_WORKING;
     c->slot = SLOT_GUEST;
-    c->last_active_ms = c->accepted_ms = now_ms();
+    c->last_active_ms = c->login_from_ms = now_ms();
     SessionLogin *l = &c->session->login;
     addr_text(addr, l->addr, sizeof(l->addr));
     l->throttle = srv->throttle;
@@ -530,6 +546,9 @@ static void close_conn(Server *srv, Conn *c, CloseReason reason)
         srv->user_count--;
     else
         srv->doomed_count--;
+    bool resume = srv->accept_waits && srv->doomed_count < DOOMED_MAX;
+    if (resume)
+        srv->accept_waits = false;
     addr_add(srv, &c->addr, -1);
     int left = --srv->conn_count;
     atomic_fetch_sub_explicit(&sessions_active, 1, memory_order_relaxed);
@@ -544,7 +563,7 @@ static void close_conn(Server *srv, Conn *c, CloseReason reason)
     buf_free(&c->unsent);
     close(c->fd);
     free(c);
-    if (left == 0 && atomic_load(&srv->stopping))
+    if (resume || (left == 0 && atomic_load(&srv->stopping)))
         wake_io(srv);
 }
 
@@ -886,6 +905,10 @@ static bool step_handshake(Server *srv, Conn *c)
     }
     atomic_fetch_add_explicit(&sessions_tls, 1, memory_order_relaxed);
     c->active = true;
+    /* The handshake had its own deadline; the login deadline starts again after it. */
+    pthread_mutex_lock(&srv->conns_lock);
+    c->login_from_ms = now_ms();
+    pthread_mutex_unlock(&srv->conns_lock);
     tls_describe(c->tls, why, sizeof(why));
     log_debug("TLS connection: %s", why);
     return true;
@@ -1041,9 +1064,40 @@ static void refuse(int fd, AcceptVerdict why, int per_address)
     close(fd);
 }
 
+/*
+ * Every slot is taken and DOOMED_MAX guests are already on their way out:
+ * rather than refuse, leave new connections in the listen backlog until a
+ * worker has closed some (close_conn() wakes the I/O thread), so the
+ * newest, which may be the super user's, still gets in. Caller holds
+ * conns_lock.
+ */
+static bool accept_must_wait(Server *srv)
+{
+    const Config *cfg = srv->env->cfg;
+    return srv->doomed_count >= DOOMED_MAX &&
+           srv->conn_count - srv->doomed_count >= cfg->max_connections;
+}
+
+/* Stops (listen_events 0) or resumes (EPOLLIN) reporting the listening socket. I/O thread. */
+static void listen_events(Server *srv, uint32_t events)
+{
+    struct epoll_event ev = {.events = events, .data.ptr = &tag_listen};
+    if (epoll_ctl(srv->epoll_fd, EPOLL_CTL_MOD, srv->listen_fd, &ev) != 0)
+        log_error("epoll_ctl: %s", strerror(errno));
+    srv->accept_paused = events == 0;
+}
+
 static void on_accept(Server *srv)
 {
     for (;;) {
+        pthread_mutex_lock(&srv->conns_lock);
+        bool wait = accept_must_wait(srv);
+        srv->accept_waits = wait;
+        pthread_mutex_unlock(&srv->conns_lock);
+        if (wait) {
+            listen_events(srv, 0);
+            return;
+        }
         struct sockaddr_storage peer = {0};
         socklen_t peer_len = sizeof(peer);
         int fd = accept4(srv->listen_fd, (struct sockaddr *)&peer, &peer_len,
@@ -1112,12 +1166,13 @@ static void scan_idle(Server *srv)
     int64_t login_cutoff = now - (int64_t)srv->env->cfg->login_timeout_sec * 1000;
     int late = 0;
     pthread_mutex_lock(&srv->conns_lock);
-    /* Guests are listed oldest first: the scan stops at the first one still in time. A
-     * guest a worker holds is closed at the next scan after its worker lets it go. */
+    /* A guest a worker holds is closed at the next scan after its worker lets it go; one
+     * in a TLS handshake is left to the handshake's deadline. */
     Conn *next = NULL;
-    for (Conn *g = srv->guests_head; g && g->accepted_ms < login_cutoff; g = next) {
+    for (Conn *g = srv->guests_head; g; g = next) {
         next = g->guest_next;
-        if (g->state == CONN_WORKING || g->state == CONN_EXPIRED)
+        if (g->login_from_ms >= login_cutoff || g->state == CONN_WORKING ||
+            g->state == CONN_EXPIRED || g->state == CONN_HANDSHAKING)
             continue;
         doom_guest(srv, g, reply_login_timeout);
         late++;
@@ -1180,6 +1235,8 @@ static void io_loop(Server *srv)
                 uint64_t count;
                 ssize_t r = read(srv->wake_fd, &count, sizeof(count));
                 (void)r;
+                if (srv->accept_paused && !atomic_load(&srv->stopping))
+                    listen_events(srv, EPOLLIN); /* level-triggered: reported again if due */
             } else if (tag == &tag_signal) {
                 struct signalfd_siginfo si;
                 ssize_t r = read(srv->signal_fd, &si, sizeof(si));
