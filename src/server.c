@@ -163,18 +163,18 @@ struct Conn {
     RequestStatus pending; /* the next request, framed, not yet run */
     char *pending_text;
     size_t pending_len;
-    Buf unsent;               /* answers the socket did not take at the end of a turn */
-    uint64_t requests;        /* requests seen; `starttls` is accepted only as the first */
-    int64_t last_active_ms;   /* for IdleTimeout; for the handshake deadline in HANDSHAKING */
-    bool active;              /* owner: a request ran or answers went out since release() */
-    int64_t login_from_ms;    /* LoginTimeout counts from here (accept, or TLS handshake
-                               * done), under conns_lock once the connection is listed */
-    AddrKey addr;             /* the client's address; set before the connection is listed */
-    struct Server *srv;       /* for admit_login() */
-    ConnState state;          /* under conns_lock */
-    ConnSlot slot;            /* under conns_lock */
-    CloseReason close_reason; /* EXPIRED: the answer sent before closing, or NULL */
-    Conn *prev, *next;        /* all connections, under conns_lock */
+    Buf unsent;                    /* answers the socket did not take at the end of a turn */
+    uint64_t requests;             /* requests seen; `starttls` is accepted only as the first */
+    int64_t last_active_ms;        /* for IdleTimeout; for the handshake deadline in HANDSHAKING */
+    bool active;                   /* owner: a request ran or answers went out since release() */
+    int64_t login_from_ms;         /* LoginTimeout counts from here (accept, or TLS handshake
+                                    * done), under conns_lock once the connection is listed */
+    AddrKey addr;                  /* the client's address; set before the connection is listed */
+    struct Server *srv;            /* for admit_login() */
+    ConnState state;               /* under conns_lock */
+    ConnSlot slot;                 /* under conns_lock */
+    CloseReason close_reason;      /* EXPIRED: the answer sent before closing, or NULL */
+    Conn *prev, *next;             /* all connections, under conns_lock */
     Conn *guest_prev, *guest_next; /* SLOT_GUEST connections, oldest first, under conns_lock */
     Conn *next_job;                /* job queue link, under jobs_lock */
 };
@@ -193,11 +193,11 @@ typedef struct Server {
 
     pthread_mutex_t conns_lock; /* guards the connection list, the count and every Conn's state */
     Conn *conns;
-    int conn_count; /* every Conn, doomed ones included */
+    int conn_count;                  /* every Conn, doomed ones included */
     Conn *guests_head, *guests_tail; /* SLOT_GUEST connections in accept order */
     int guest_count, user_count, doomed_count;
-    bool accept_waits; /* accepting paused until fewer than DOOMED_MAX are doomed */
-    bool accept_paused; /* I/O thread only: the listening socket is disarmed */
+    bool accept_waits;        /* accepting paused until fewer than DOOMED_MAX are doomed */
+    bool accept_paused;       /* I/O thread only: the listening socket is disarmed */
     AddrCount **addr_buckets; /* connections per address; NULL when MaxConnectionsPerAddress=0 */
     uint64_t addr_seed;       /* of the bucket hash, random, so clients cannot aim at a bucket */
 

@@ -51,8 +51,8 @@ Throttle *throttle_new(int limit, int capacity)
     if (limit <= 0)
         return t; /* no tables: never blocks */
     t->addrs = (Table){xcalloc((size_t)capacity, sizeof(Entry)), capacity, limit};
-    t->users = (Table){xcalloc((size_t)capacity, sizeof(Entry)), capacity,
-                       limit * THROTTLE_USER_FACTOR};
+    t->users =
+        (Table){xcalloc((size_t)capacity, sizeof(Entry)), capacity, limit * THROTTLE_USER_FACTOR};
     return t;
 }
 

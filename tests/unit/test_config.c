@@ -15,13 +15,31 @@
 #include "config.h"
 #include "unit.h"
 
-static const char *const setting_env[] = {
-    "ServerPort",    "ServerAddr",     "DBdir",           "ServerDbFile",      "ENCRYPTION_KEY",
-    "SuperPassword", "MaxConnections", "MaxRequestBytes", "IdleTimeout",       "QueryWorkers",
-    "PoolSize",      "PoolWaitMs",     "DuckdbThreads",   "DuckdbMemoryLimit", "LogLevel",
-    "TLSMode",       "TLSCertFile",    "TLSKeyFile",      "TLSCAFile",         "TLSMinVersion",
-    "LoginTimeout", "MaxLoginRequestBytes", "SuperuserReservedConnections",
-    "MaxConnectionsPerAddress", "LoginFailureLimit"};
+static const char *const setting_env[] = {"ServerPort",
+                                          "ServerAddr",
+                                          "DBdir",
+                                          "ServerDbFile",
+                                          "ENCRYPTION_KEY",
+                                          "SuperPassword",
+                                          "MaxConnections",
+                                          "MaxRequestBytes",
+                                          "IdleTimeout",
+                                          "QueryWorkers",
+                                          "PoolSize",
+                                          "PoolWaitMs",
+                                          "DuckdbThreads",
+                                          "DuckdbMemoryLimit",
+                                          "LogLevel",
+                                          "TLSMode",
+                                          "TLSCertFile",
+                                          "TLSKeyFile",
+                                          "TLSCAFile",
+                                          "TLSMinVersion",
+                                          "LoginTimeout",
+                                          "MaxLoginRequestBytes",
+                                          "SuperuserReservedConnections",
+                                          "MaxConnectionsPerAddress",
+                                          "LoginFailureLimit"};
 
 static char tmp_dir[] = "/tmp/tdb-test-config-XXXXXX";
 static char env_path[sizeof(tmp_dir) + 16];

@@ -20,7 +20,7 @@ static void test_address_blocked_after_limit(void)
     CHECK(throttle_login_check(t, "10.0.0.1", "alice", 1000) == 0);
     throttle_login_failed(t, "10.0.0.1", "alice", 1000);
     CHECK(throttle_login_check(t, "10.0.0.1", "alice", 1000) == 1);
-    CHECK(throttle_login_check(t, "10.0.0.1", "bob", 1500) == 1); /* the address, any user */
+    CHECK(throttle_login_check(t, "10.0.0.1", "bob", 1500) == 1);   /* the address, any user */
     CHECK(throttle_login_check(t, "10.0.0.2", "alice", 1500) == 0); /* alice is not blocked */
     CHECK(throttle_login_check(t, "10.0.0.1", "alice", 2000) == 0);
     /* From now on every failure blocks, twice as long each time, up to 60 s. */
