@@ -72,6 +72,19 @@ static const Setting settings[] = {
     INT("StatementTimeout", "--statement-timeout", statement_timeout_sec, "300", 0, 31536000,
         "seconds a statement may run before it is interrupted and answered "
         "`Error: Statement Timeout` (0: no limit)"),
+    INT("LoginTimeout", "--login-timeout", login_timeout_sec, "10", 1, 3600,
+        "seconds a client has to log in; then `Error: Login Timeout` and the connection closes"),
+    INT("MaxLoginRequestBytes", "--max-login-request-bytes", max_login_request_bytes, "4096", 2200,
+        1048576, "largest request before login, in bytes; a larger one closes the connection"),
+    INT("SuperuserReservedConnections", "--superuser-reserved-connections", superuser_reserved, "3",
+        0, 1000000,
+        "of MaxConnections, logged-in slots only the super user may take; must be less than "
+        "MaxConnections"),
+    INT("MaxConnectionsPerAddress", "--max-connections-per-address", max_connections_per_address,
+        "256", 0, 1000000, "clients connected at once from one address (an IPv6 /64); 0: no limit"),
+    INT("LoginFailureLimit", "--login-failure-limit", login_failure_limit, "5", 0, 1000000,
+        "failed logins from one address (4x that for one user) within 60 s before further "
+        "attempts are refused for 1 s, doubling up to 60 s (0: never)"),
     INT("QueryWorkers", "--query-workers", query_workers, "4", 1, 1024,
         "requests executing at once; further requests wait their turn"),
     INT("PoolSize", "--pool-size", pool_size, "16", 1, 100000,
@@ -383,6 +396,13 @@ ConfigResult config_load(Config *cfg, int argc, char **argv, const char *env_fil
     }
     if (cfg->super_password[0] == '\0') {
         snprintf(err, errlen, "SuperPassword must not be empty");
+        return CONFIG_ERROR;
+    }
+    if (cfg->superuser_reserved >= cfg->max_connections) {
+        snprintf(err, errlen,
+                 "SuperuserReservedConnections (%d) must be less than MaxConnections (%d), or no "
+                 "other user could log in",
+                 cfg->superuser_reserved, cfg->max_connections);
         return CONFIG_ERROR;
     }
     if (strcmp(cfg->tls_mode, "off") != 0 && !cfg->tls_cert_file[0]) {

@@ -32,10 +32,15 @@ typedef struct Config {
     int64_t max_request_bytes;           /* MaxRequestBytes, --max-request-bytes */
     int idle_timeout_sec;                /* IdleTimeout, --idle-timeout; 0 = never */
     int statement_timeout_sec;           /* StatementTimeout, --statement-timeout; 0 = none */
-    int query_workers;                   /* QueryWorkers, --query-workers */
-    int pool_size;                       /* PoolSize, --pool-size: DuckDB databases open at once */
-    int pool_wait_ms;                    /* PoolWaitMs, --pool-wait-ms */
-    int duckdb_threads;                  /* DuckdbThreads, --duckdb-threads; 0 = DuckDB's default */
+    int login_timeout_sec;               /* LoginTimeout, --login-timeout */
+    int max_login_request_bytes;         /* MaxLoginRequestBytes: request limit before login */
+    int superuser_reserved;              /* SuperuserReservedConnections */
+    int max_connections_per_address;     /* MaxConnectionsPerAddress; 0 = no limit */
+    int login_failure_limit;            /* LoginFailureLimit: failures before throttling; 0 = off */
+    int query_workers;                  /* QueryWorkers, --query-workers */
+    int pool_size;                      /* PoolSize, --pool-size: DuckDB databases open at once */
+    int pool_wait_ms;                   /* PoolWaitMs, --pool-wait-ms */
+    int duckdb_threads;                 /* DuckdbThreads, --duckdb-threads; 0 = DuckDB's default */
     char duckdb_memory_limit[64];       /* DuckdbMemoryLimit, --duckdb-memory-limit; "" = default */
     char log_level[16];                 /* LogLevel, --log-level: debug|info|warn|error */
     char tls_mode[16];                  /* TLSMode, --tls-mode: off|optional|required */

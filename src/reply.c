@@ -119,6 +119,21 @@ void reply_idle_timeout(Buf *out)
     buf_append_str(out, "Error: Idle Timeout\n");
 }
 
+void reply_too_many_connections_from_address(Buf *out, int limit)
+{
+    buf_printf(out, "Error: Too Many Connections: at most %d from one address\n", limit);
+}
+
+void reply_login_timeout(Buf *out)
+{
+    buf_append_str(out, "Error: Login Timeout\n");
+}
+
+void reply_too_many_failed_logins(Buf *out, int retry_after_sec)
+{
+    buf_printf(out, "Error: Too Many Failed Logins: try again in %d s\n", retry_after_sec);
+}
+
 void reply_shutting_down(Buf *out)
 {
     buf_append_str(out, "Error: Server Shutting Down\n");

@@ -48,6 +48,12 @@ void reply_tls_required(Buf *out);
 void reply_too_many_connections(Buf *out);
 /* "Error: Idle Timeout": the reason a connection is closed after IdleTimeout. */
 void reply_idle_timeout(Buf *out);
+/* "Error: Too Many Connections: at most N from one address": MaxConnectionsPerAddress. */
+void reply_too_many_connections_from_address(Buf *out, int limit);
+/* "Error: Login Timeout": the reason a client that did not log in within LoginTimeout is closed. */
+void reply_login_timeout(Buf *out);
+/* "Error: Too Many Failed Logins: try again in N s": a login refused by the throttle. */
+void reply_too_many_failed_logins(Buf *out, int retry_after_sec);
 /* "Error: Server Shutting Down": the reason every connection is closed at shutdown. */
 void reply_shutting_down(Buf *out);
 /*

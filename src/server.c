@@ -33,6 +33,19 @@
  * client (login, database, transaction) is the Session's (session.h),
  * which the server only passes to session_handle().
  *
+ * Slots (docs/security.md, "Login limits"). Every connection also has a
+ * ConnSlot under `conns_lock`: a guest (not logged in, on the guest list
+ * in accept order), a user, or doomed (a guest the I/O thread expired).
+ * The I/O thread closes guests at their login deadline and, when
+ * MaxConnections are taken, the oldest armed guest to make room
+ * (admit_accept()); a worker turns its guest into a user when the session
+ * asks to log it in (admit_login(), where SuperuserReservedConnections is
+ * enforced). Until then a connection's requests are limited to
+ * MaxLoginRequestBytes and read one small chunk per event.
+ * `addr_buckets` counts connections per address (MaxConnectionsPerAddress),
+ * under the same lock. The failed-login throttle is the sessions' business
+ * (throttle.h); the server only creates it and hands it to each session.
+ *
  * A connection whose requests are already framed but which has had its
  * turn goes to the job queue, which workers check before waiting on epoll;
  * it is pushed only by a worker, which then pops, so the queue never waits
@@ -58,6 +71,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -71,6 +85,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -78,8 +93,10 @@
 
 #include "log.h"
 #include "reply.h"
+#include "throttle.h"
 #include "tls.h"
 #include "watchdog.h"
+#include "xalloc.h"
 
 /* Bytes read per recv(); also the read buffer an idle client keeps. */
 #define READ_CHUNK 16384
@@ -93,6 +110,10 @@
 #define OUT_KEEP_BYTES (1024 * 1024)
 /* From `success` to starttls until the TLS handshake must be complete. */
 #define HANDSHAKE_TIMEOUT_MS 10000
+/* Guests closed to make room whose worker has not closed them yet, beyond MaxConnections. */
+#define DOOMED_MAX 64
+/* Buckets of the per-address connection counts. */
+#define ADDR_BUCKETS 4096
 
 /* Where a connection is (see the top of this file). Changed only by set_state(). */
 typedef enum {
@@ -105,6 +126,29 @@ typedef enum {
 
 /* Appends the error line that gives the reason a connection is closed (reply.h). */
 typedef void (*CloseReason)(Buf *out);
+
+/*
+ * Which slot a connection takes (docs/security.md, "Login limits"), under
+ * `conns_lock`. A guest has not logged in: it is on the guest list, in
+ * accept order, and may be closed by the I/O thread at its login deadline
+ * or to make room for a new connection; it becomes a user when its login
+ * is admitted (admit_login()). A doomed connection is a guest the I/O
+ * thread has expired for one of those reasons, and counts as neither.
+ */
+typedef enum { SLOT_GUEST, SLOT_USER, SLOT_DOOMED } ConnSlot;
+
+/* A client's address for the per-address limit: IPv4 (as ::ffff:a.b.c.d) or an IPv6 /64. */
+typedef struct AddrKey {
+    uint8_t b[16];
+} AddrKey;
+
+/* Connections from one address; in Server's hash table, under conns_lock. */
+typedef struct AddrCount AddrCount;
+struct AddrCount {
+    AddrKey key;
+    int count;
+    AddrCount *next;
+};
 
 /*
  * One client connection. Its owner (see ConnState) uses every field
@@ -120,13 +164,20 @@ struct Conn {
     RequestStatus pending; /* the next request, framed, not yet run */
     char *pending_text;
     size_t pending_len;
-    Buf unsent;               /* answers the socket did not take at the end of a turn */
-    uint64_t requests;        /* requests seen; `starttls` is accepted only as the first */
-    int64_t last_active_ms;   /* for IdleTimeout; for the handshake deadline in HANDSHAKING */
-    ConnState state;          /* under conns_lock */
-    CloseReason close_reason; /* EXPIRED: the answer sent before closing, or NULL */
-    Conn *prev, *next;        /* all connections, under conns_lock */
-    Conn *next_job;           /* job queue link, under jobs_lock */
+    Buf unsent;                    /* answers the socket did not take at the end of a turn */
+    uint64_t requests;             /* requests seen; `starttls` is accepted only as the first */
+    int64_t last_active_ms;        /* for IdleTimeout; for the handshake deadline in HANDSHAKING */
+    bool active;                   /* owner: a request ran or answers went out since release() */
+    int64_t login_from_ms;         /* LoginTimeout counts from here (accept, or TLS handshake
+                                    * done), under conns_lock once the connection is listed */
+    AddrKey addr;                  /* the client's address; set before the connection is listed */
+    struct Server *srv;            /* for admit_login() */
+    ConnState state;               /* under conns_lock */
+    ConnSlot slot;                 /* under conns_lock */
+    CloseReason close_reason;      /* EXPIRED: the answer sent before closing, or NULL */
+    Conn *prev, *next;             /* all connections, under conns_lock */
+    Conn *guest_prev, *guest_next; /* SLOT_GUEST connections, oldest first, under conns_lock */
+    Conn *next_job;                /* job queue link, under jobs_lock */
 };
 
 typedef struct Server {
@@ -143,7 +194,15 @@ typedef struct Server {
 
     pthread_mutex_t conns_lock; /* guards the connection list, the count and every Conn's state */
     Conn *conns;
-    int conn_count;
+    int conn_count;                  /* every Conn, doomed ones included */
+    Conn *guests_head, *guests_tail; /* SLOT_GUEST connections in accept order */
+    int guest_count, user_count, doomed_count;
+    bool accept_waits;        /* accepting paused until fewer than DOOMED_MAX are doomed */
+    bool accept_paused;       /* I/O thread only: the listening socket is disarmed */
+    AddrCount **addr_buckets; /* connections per address; NULL when MaxConnectionsPerAddress=0 */
+    uint64_t addr_seed;       /* of the bucket hash, random, so clients cannot aim at a bucket */
+
+    Throttle *throttle; /* failed logins (throttle.h); locked inside */
 
     pthread_mutex_t jobs_lock; /* guards jobs_head/tail */
     Conn *jobs_head, *jobs_tail;
@@ -319,17 +378,144 @@ static void set_state(Conn *c, ConnState next)
     c->state = next;
 }
 
-/* A new connection on socket `fd`, WORKING for the caller, which arms it. */
-static Conn *conn_new(int fd)
+/* ---- slots: guests, users, addresses (docs/security.md, "Login limits") ---- */
+
+/* The key of a peer address: IPv4 as ::ffff:a.b.c.d, IPv6 cut to its /64. */
+static AddrKey addr_key(const struct sockaddr_storage *ss)
 {
-    Conn *c = calloc(1, sizeof(*c));
-    if (!c)
-        log_fatal("out of memory");
+    AddrKey k = {{0}};
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+        k.b[10] = k.b[11] = 0xff;
+        memcpy(&k.b[12], &in->sin_addr, 4);
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+        memcpy(k.b, &in6->sin6_addr, 16);
+        if (!IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+            memset(&k.b[8], 0, 8); /* one host usually has a whole /64 */
+    }
+    return k;
+}
+
+/* The key as text for the throttle and the log: "10.0.0.1", "2001:db8::/64". */
+static void addr_text(const AddrKey *k, char *out, size_t len)
+{
+    static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (memcmp(k->b, v4mapped, 12) == 0) {
+        if (!inet_ntop(AF_INET, &k->b[12], out, (socklen_t)len))
+            snprintf(out, len, "?");
+        return;
+    }
+    char text[INET6_ADDRSTRLEN] = "?";
+    inet_ntop(AF_INET6, k->b, text, sizeof(text));
+    snprintf(out, len, "%s/64", text);
+}
+
+static AddrCount **addr_bucket(Server *srv, const AddrKey *k)
+{
+    uint64_t h = 1469598103934665603ULL ^ srv->addr_seed; /* FNV-1a, seeded */
+    for (size_t i = 0; i < sizeof(k->b); i++)
+        h = (h ^ k->b[i]) * 1099511628211ULL;
+    return &srv->addr_buckets[h % ADDR_BUCKETS];
+}
+
+/* Connections from `k` now. Caller holds conns_lock. */
+static int addr_count(Server *srv, const AddrKey *k)
+{
+    for (AddrCount *a = *addr_bucket(srv, k); a; a = a->next)
+        if (memcmp(&a->key, k, sizeof(*k)) == 0)
+            return a->count;
+    return 0;
+}
+
+/* Counts a connection from `k` (delta +1) or its end (-1); an address at 0 is freed. Caller
+ * holds conns_lock. */
+static void addr_add(Server *srv, const AddrKey *k, int delta)
+{
+    if (!srv->addr_buckets)
+        return;
+    AddrCount **p = addr_bucket(srv, k);
+    for (; *p; p = &(*p)->next)
+        if (memcmp(&(*p)->key, k, sizeof(*k)) == 0)
+            break;
+    if (!*p) {
+        assert(delta > 0);
+        *p = xcalloc(1, sizeof(**p));
+        (*p)->key = *k;
+    }
+    (*p)->count += delta;
+    if ((*p)->count == 0) {
+        AddrCount *gone = *p;
+        *p = gone->next;
+        free(gone);
+    }
+}
+
+/* Takes `c` off the guest list. Caller holds conns_lock. */
+static void guest_remove(Server *srv, Conn *c)
+{
+    assert(c->slot == SLOT_GUEST);
+    if (c->guest_prev)
+        c->guest_prev->guest_next = c->guest_next;
+    else
+        srv->guests_head = c->guest_next;
+    if (c->guest_next)
+        c->guest_next->guest_prev = c->guest_prev;
+    else
+        srv->guests_tail = c->guest_prev;
+    c->guest_prev = c->guest_next = NULL;
+    srv->guest_count--;
+}
+
+/*
+ * SessionLogin.admit: a user gave the right password on `ctx`'s connection,
+ * which the calling worker owns. The super user is always admitted; any
+ * other user only while fewer than MaxConnections -
+ * SuperuserReservedConnections users are logged in. Admitted, the
+ * connection leaves the guests: it is no longer closed to make room, nor
+ * at the login deadline.
+ */
+static bool admit_login(void *ctx, bool super)
+{
+    Conn *c = ctx;
+    Server *srv = c->srv;
+    const Config *cfg = srv->env->cfg;
+    pthread_mutex_lock(&srv->conns_lock);
+    bool ok = super || srv->user_count < cfg->max_connections - cfg->superuser_reserved;
+    if (ok) {
+        guest_remove(srv, c);
+        c->slot = SLOT_USER;
+        srv->user_count++;
+    }
+    pthread_mutex_unlock(&srv->conns_lock);
+    return ok;
+}
+
+/* A new connection on socket `fd` from `addr`, WORKING for the caller, which arms it. */
+static Conn *conn_new(Server *srv, int fd, const AddrKey *addr)
+{
+    Conn *c = xcalloc(1, sizeof(*c));
     c->session = session_new();
     c->fd = fd;
+    c->srv = srv;
+    c->addr = *addr;
     c->state = CONN_WORKING;
-    c->last_active_ms = now_ms();
+    c->slot = SLOT_GUEST;
+    c->last_active_ms = c->login_from_ms = now_ms();
+    SessionLogin *l = &c->session->login;
+    addr_text(addr, l->addr, sizeof(l->addr));
+    l->throttle = srv->throttle;
+    l->admit = admit_login;
+    l->ctx = c;
     return c;
+}
+
+/* The request size limit of `c` now: MaxLoginRequestBytes until it has logged in. Owner only. */
+static size_t request_limit(const Server *srv, const Conn *c)
+{
+    const Config *cfg = srv->env->cfg;
+    return c->session->state == SESSION_NEW ? (size_t)cfg->max_login_request_bytes
+                                            : (size_t)cfg->max_request_bytes;
 }
 
 /* ---- workers ---------------------------------------------------------- */
@@ -355,6 +541,16 @@ static void close_conn(Server *srv, Conn *c, CloseReason reason)
         srv->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
+    if (c->slot == SLOT_GUEST)
+        guest_remove(srv, c);
+    else if (c->slot == SLOT_USER)
+        srv->user_count--;
+    else
+        srv->doomed_count--;
+    bool resume = srv->accept_waits && srv->doomed_count < DOOMED_MAX;
+    if (resume)
+        srv->accept_waits = false;
+    addr_add(srv, &c->addr, -1);
     int left = --srv->conn_count;
     atomic_fetch_sub_explicit(&sessions_active, 1, memory_order_relaxed);
     pthread_mutex_unlock(&srv->conns_lock);
@@ -368,7 +564,7 @@ static void close_conn(Server *srv, Conn *c, CloseReason reason)
     buf_free(&c->unsent);
     close(c->fd);
     free(c);
-    if (left == 0 && atomic_load(&srv->stopping))
+    if (resume || (left == 0 && atomic_load(&srv->stopping)))
         wake_io(srv);
 }
 
@@ -455,8 +651,12 @@ static void release(Server *srv, Conn *c, ConnState next)
     pthread_mutex_lock(&srv->conns_lock);
     bool stopping = atomic_load(&srv->stopping);
     if (!stopping) {
-        if (next != CONN_HANDSHAKING) /* the handshake deadline runs from starttls */
+        /* IdleTimeout runs from the last request or answer, not the last byte: a client
+         * trickling a request it never ends is idle. The handshake deadline runs from
+         * starttls. */
+        if (next != CONN_HANDSHAKING && c->active)
             c->last_active_ms = now_ms();
+        c->active = false;
         set_state(c, next);
         if (ARM_UNDER_LOCK)
             arm(srv, fd, &ev, EPOLL_CTL_MOD);
@@ -560,6 +760,8 @@ static void run_conn(Server *srv, Conn *c, Buf *out, bool eof)
             return;
         }
         buf_consume(&c->unsent, (size_t)n);
+        if (n > 0)
+            c->active = true;
         if (c->unsent.len > 0) {
             release(srv, c, CONN_WRITING);
             return;
@@ -578,6 +780,15 @@ static void run_conn(Server *srv, Conn *c, Buf *out, bool eof)
     for (int turn = 0; st != REQUEST_NONE; turn++) {
         if (turn == REQUESTS_PER_TURN || atomic_load(&srv->stopping))
             break;
+        c->active = true;
+        if (st == REQUEST_TOO_LONG && c->session->state == SESSION_NEW) {
+            /* Before login only a short request is read, and a longer one ends the
+             * connection: a client that has not logged in may not make the server
+             * buffer, nor read and drop, a large request. */
+            reply_request_too_large(out, env->cfg->max_login_request_bytes);
+            action = SESSION_CLOSE;
+            break;
+        }
         switch (transport_request(srv, c, st, text, len, out)) {
         case TRANSPORT_PASS:
             /* A client with further requests already sent waits for their
@@ -598,7 +809,7 @@ static void run_conn(Server *srv, Conn *c, Buf *out, bool eof)
         }
         if (action == SESSION_CLOSE)
             break;
-        st = request_next(&c->reader, (size_t)env->cfg->max_request_bytes, &text, &len);
+        st = request_next(&c->reader, request_limit(srv, c), &text, &len);
     }
     /* The answers of the turn go out without waiting: what the socket does
      * not take now is kept, and the connection waits for the socket, not a
@@ -649,19 +860,25 @@ static void run_conn(Server *srv, Conn *c, Buf *out, bool eof)
  */
 static bool read_requests(Server *srv, Conn *c)
 {
-    size_t budget = READ_BUDGET;
-    size_t max = (size_t)srv->env->cfg->max_request_bytes;
+    /* A client that has not logged in gets one small read per event, so its
+     * buffer never holds much more than MaxLoginRequestBytes. */
+    bool guest = c->session->state == SESSION_NEW;
+    size_t chunk = guest && srv->env->cfg->max_login_request_bytes < READ_CHUNK
+                       ? (size_t)srv->env->cfg->max_login_request_bytes
+                       : READ_CHUNK;
+    size_t budget = guest ? chunk : READ_BUDGET;
+    size_t max = request_limit(srv, c);
     bool eof = false;
     while (budget > 0 || (c->tls && tls_pending(c->tls))) {
-        char *p = request_space(&c->reader, READ_CHUNK);
-        ssize_t r = conn_recv(c, p, READ_CHUNK);
+        char *p = request_space(&c->reader, chunk);
+        ssize_t r = conn_recv(c, p, chunk);
         if (r > 0) {
             request_commit(&c->reader, (size_t)r);
             budget -= (size_t)r < budget ? (size_t)r : budget;
             /* A short read drained the socket: another recv() would only say EAGAIN
              * (a syscall per request) and make the buffer grow for nothing. Bytes that
              * arrive later make the re-armed socket ready again. */
-            if ((size_t)r < READ_CHUNK && !(c->tls && tls_pending(c->tls)))
+            if ((size_t)r < chunk && !(c->tls && tls_pending(c->tls)))
                 break;
             continue;
         }
@@ -692,6 +909,11 @@ static bool step_handshake(Server *srv, Conn *c)
         break;
     }
     atomic_fetch_add_explicit(&sessions_tls, 1, memory_order_relaxed);
+    c->active = true;
+    /* The handshake had its own deadline; the login deadline starts again after it. */
+    pthread_mutex_lock(&srv->conns_lock);
+    c->login_from_ms = now_ms();
+    pthread_mutex_unlock(&srv->conns_lock);
     tls_describe(c->tls, why, sizeof(why));
     log_debug("TLS connection: %s", why);
     return true;
@@ -789,10 +1011,102 @@ static void expire(Conn *c, CloseReason reason)
     shutdown(c->fd, (events & EPOLLRDHUP) ? SHUT_RD : SHUT_RDWR);
 }
 
+/*
+ * Expires a guest (armed) for `reason` and takes it off the guests: it is
+ * doomed, counting neither as a guest nor as a user until its worker has
+ * closed it. Caller (the I/O thread) holds conns_lock.
+ */
+static void doom_guest(Server *srv, Conn *c, CloseReason reason)
+{
+    guest_remove(srv, c);
+    c->slot = SLOT_DOOMED;
+    srv->doomed_count++;
+    expire(c, c->state == CONN_HANDSHAKING ? NULL : reason);
+}
+
+typedef enum { ACCEPT_OK, ACCEPT_FULL, ACCEPT_ADDRESS_FULL } AcceptVerdict;
+
+/*
+ * Whether a new connection from `addr` may take a slot (docs/security.md,
+ * "Login limits"): not past MaxConnectionsPerAddress; and when
+ * MaxConnections are taken (doomed ones not counted), the oldest guest that
+ * no worker holds is closed to make room, so clients that do not log in
+ * can never keep anyone out, least of all the super user. Without such a
+ * guest, or with DOOMED_MAX guests already on their way out, the new
+ * connection is refused. Caller holds conns_lock.
+ */
+static AcceptVerdict admit_accept(Server *srv, const AddrKey *addr)
+{
+    const Config *cfg = srv->env->cfg;
+    if (atomic_load(&srv->stopping))
+        return ACCEPT_FULL;
+    if (srv->addr_buckets && addr_count(srv, addr) >= cfg->max_connections_per_address)
+        return ACCEPT_ADDRESS_FULL;
+    if (srv->conn_count - srv->doomed_count < cfg->max_connections)
+        return ACCEPT_OK;
+    if (srv->doomed_count >= DOOMED_MAX)
+        return ACCEPT_FULL;
+    for (Conn *g = srv->guests_head; g; g = g->guest_next) {
+        if (g->state == CONN_WORKING || g->state == CONN_EXPIRED)
+            continue;
+        doom_guest(srv, g, reply_too_many_connections);
+        return ACCEPT_OK;
+    }
+    return ACCEPT_FULL;
+}
+
+/* Answers a refused connection (best effort, without waiting) and closes it. */
+static void refuse(int fd, AcceptVerdict why, int per_address)
+{
+    Buf line = BUF_INIT;
+    if (why == ACCEPT_ADDRESS_FULL)
+        reply_too_many_connections_from_address(&line, per_address);
+    else
+        reply_too_many_connections(&line);
+    ssize_t w = send(fd, line.data, line.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    (void)w;
+    buf_free(&line);
+    close(fd);
+}
+
+/*
+ * Every slot is taken and DOOMED_MAX guests are already on their way out:
+ * rather than refuse, leave new connections in the listen backlog until a
+ * worker has closed some (close_conn() wakes the I/O thread), so the
+ * newest, which may be the super user's, still gets in. Caller holds
+ * conns_lock.
+ */
+static bool accept_must_wait(Server *srv)
+{
+    const Config *cfg = srv->env->cfg;
+    return srv->doomed_count >= DOOMED_MAX &&
+           srv->conn_count - srv->doomed_count >= cfg->max_connections;
+}
+
+/* Stops (listen_events 0) or resumes (EPOLLIN) reporting the listening socket. I/O thread. */
+static void listen_events(Server *srv, uint32_t events)
+{
+    struct epoll_event ev = {.events = events, .data.ptr = &tag_listen};
+    if (epoll_ctl(srv->epoll_fd, EPOLL_CTL_MOD, srv->listen_fd, &ev) != 0)
+        log_error("epoll_ctl: %s", strerror(errno));
+    srv->accept_paused = events == 0;
+}
+
 static void on_accept(Server *srv)
 {
     for (;;) {
-        int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        pthread_mutex_lock(&srv->conns_lock);
+        bool wait = accept_must_wait(srv);
+        srv->accept_waits = wait;
+        pthread_mutex_unlock(&srv->conns_lock);
+        if (wait) {
+            listen_events(srv, 0);
+            return;
+        }
+        struct sockaddr_storage peer = {0};
+        socklen_t peer_len = sizeof(peer);
+        int fd = accept4(srv->listen_fd, (struct sockaddr *)&peer, &peer_len,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
@@ -811,21 +1125,17 @@ static void on_accept(Server *srv)
                 log_error("accept: %s", strerror(errno));
             return;
         }
+        AddrKey addr = addr_key(&peer);
         pthread_mutex_lock(&srv->conns_lock);
-        bool full = srv->conn_count >= srv->env->cfg->max_connections;
+        AcceptVerdict verdict = admit_accept(srv, &addr);
         pthread_mutex_unlock(&srv->conns_lock);
-        if (full || atomic_load(&srv->stopping)) {
-            Buf line = BUF_INIT;
-            reply_too_many_connections(&line);
-            ssize_t w = send(fd, line.data, line.len, MSG_NOSIGNAL | MSG_DONTWAIT);
-            (void)w;
-            buf_free(&line);
-            close(fd);
+        if (verdict != ACCEPT_OK) {
+            refuse(fd, verdict, srv->env->cfg->max_connections_per_address);
             continue;
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        Conn *c = conn_new(fd);
+        Conn *c = conn_new(srv, fd, &addr);
         struct epoll_event ev = arm_event(c, CONN_READING);
         pthread_mutex_lock(&srv->conns_lock);
         set_state(c, CONN_READING);
@@ -834,20 +1144,44 @@ static void on_accept(Server *srv)
             srv->conns->prev = c;
         srv->conns = c;
         srv->conn_count++;
+        c->guest_prev = srv->guests_tail;
+        if (srv->guests_tail)
+            srv->guests_tail->guest_next = c;
+        else
+            srv->guests_head = c;
+        srv->guests_tail = c;
+        srv->guest_count++;
+        addr_add(srv, &addr, 1);
         atomic_fetch_add_explicit(&sessions_active, 1, memory_order_relaxed);
         pthread_mutex_unlock(&srv->conns_lock);
         arm(srv, fd, &ev, EPOLL_CTL_ADD);
     }
 }
 
-/* Closes idle connections (IdleTimeout) and stalled TLS handshakes. */
+/*
+ * Closes clients that have not logged in within LoginTimeout (bytes do not
+ * extend it), idle connections (IdleTimeout) and stalled TLS handshakes.
+ */
 static void scan_idle(Server *srv)
 {
     int timeout = srv->env->cfg->idle_timeout_sec;
     int64_t now = now_ms();
     int64_t cutoff = now - (int64_t)timeout * 1000;
     int64_t handshake_cutoff = now - HANDSHAKE_TIMEOUT_MS;
+    int64_t login_cutoff = now - (int64_t)srv->env->cfg->login_timeout_sec * 1000;
+    int late = 0;
     pthread_mutex_lock(&srv->conns_lock);
+    /* A guest a worker holds is closed at the next scan after its worker lets it go; one
+     * in a TLS handshake is left to the handshake's deadline. */
+    Conn *next = NULL;
+    for (Conn *g = srv->guests_head; g; g = next) {
+        next = g->guest_next;
+        if (g->login_from_ms >= login_cutoff || g->state == CONN_WORKING ||
+            g->state == CONN_EXPIRED || g->state == CONN_HANDSHAKING)
+            continue;
+        doom_guest(srv, g, reply_login_timeout);
+        late++;
+    }
     for (Conn *c = srv->conns; c; c = c->next) {
         if (c->state == CONN_WORKING || c->state == CONN_EXPIRED)
             continue;
@@ -859,6 +1193,9 @@ static void scan_idle(Server *srv)
         }
     }
     pthread_mutex_unlock(&srv->conns_lock);
+    if (late > 0) /* one line per scan at most, however many there were */
+        log_debug("closing %d connections that did not log in within %d s", late,
+                  srv->env->cfg->login_timeout_sec);
 }
 
 static void begin_shutdown(Server *srv)
@@ -906,6 +1243,8 @@ static void io_loop(Server *srv)
                 uint64_t count;
                 ssize_t r = read(srv->wake_fd, &count, sizeof(count));
                 (void)r;
+                if (srv->accept_paused && !atomic_load(&srv->stopping))
+                    listen_events(srv, EPOLLIN); /* level-triggered: reported again if due */
             } else if (tag == &tag_signal) {
                 struct signalfd_siginfo si;
                 ssize_t r = read(srv->signal_fd, &si, sizeof(si));
@@ -990,6 +1329,13 @@ int server_run(const SessionEnv *env, TlsServer *tls, char *err, size_t errlen)
     pthread_mutex_init(&srv.conns_lock, NULL);
     pthread_mutex_init(&srv.jobs_lock, NULL);
     atomic_init(&srv.job_count, 0);
+    srv.throttle = throttle_new(env->cfg->login_failure_limit, THROTTLE_CAPACITY);
+    if (env->cfg->max_connections_per_address > 0) {
+        srv.addr_buckets = xcalloc(ADDR_BUCKETS, sizeof(*srv.addr_buckets));
+        if (getrandom(&srv.addr_seed, sizeof(srv.addr_seed), GRND_NONBLOCK) !=
+            sizeof(srv.addr_seed))
+            srv.addr_seed = (uint64_t)now_ms() * 0x9e3779b97f4a7c15ULL;
+    }
 
     /* Block the signals in every thread (DuckDB's included, which inherit
      * the mask); they are read from a signalfd by the I/O thread. */
@@ -1055,6 +1401,9 @@ out:
         close(srv.signal_fd);
     if (srv.spare_fd >= 0)
         close(srv.spare_fd);
+    /* Every connection is closed, so every address count is back at 0 and freed. */
+    free(srv.addr_buckets);
+    throttle_free(srv.throttle);
     pthread_mutex_destroy(&srv.conns_lock);
     pthread_mutex_destroy(&srv.jobs_lock);
     return rc;

@@ -14,6 +14,11 @@
  * the others). An idle client therefore costs a connection, a Session and
  * a small read buffer, and the number of requests executing at once is
  * exactly QueryWorkers.
+ *
+ * The I/O thread also enforces the login limits (docs/security.md, "Login
+ * limits"): the login deadline, MaxConnectionsPerAddress, and room for new
+ * connections made by closing the oldest client that has not logged in;
+ * SuperuserReservedConnections is checked when a session logs in.
  */
 #ifndef TCPDUCKDB_SERVER_H
 #define TCPDUCKDB_SERVER_H

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "access.h"
 #include "authz.h"
@@ -107,16 +108,46 @@ static bool who_allows(const Session *s, SessionWho who, Buf *out)
 
 /* ---- commands --------------------------------------------------------- */
 
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * `login`: the throttle first (a blocked address or user is refused before
+ * any password check, so a refusal is cheap and never waits), then the
+ * password, then a logged-in slot (docs/security.md, "Login limits").
+ * Failures are logged by the throttle, one summary line per minute.
+ */
 static void cmd_login(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
 {
+    const SessionLogin *l = &s->login;
+    /* Only a valid name is tracked or logged as sent: anything else could forge log lines. */
+    const char *name = catalog_name_valid(w->word[1]) ? w->word[1] : NULL;
+    int wait = throttle_login_check(l->throttle, l->addr, name, monotonic_ms());
+    if (wait > 0) {
+        reply_too_many_failed_logins(out, wait);
+        return;
+    }
     CatalogUser user = {0};
     CatalogStatus st = catalog_login(env->catalog, w->word[1], w->word[2], &user);
     if (st != CATALOG_OK) {
-        if (st == CATALOG_DENIED)
-            /* Only a valid name is logged as sent: anything else could forge log lines. */
-            log_info("failed login for user \"%s\"",
-                     catalog_name_valid(w->word[1]) ? w->word[1] : "(invalid name)");
+        if (st == CATALOG_DENIED && l->throttle)
+            throttle_login_failed(l->throttle, l->addr, name, monotonic_ms());
+        else if (st == CATALOG_DENIED)
+            log_info("failed login for user \"%s\"", name ? name : "(invalid name)");
         reply_catalog(out, st, "User", w->word[1]);
+        return;
+    }
+    throttle_login_succeeded(l->throttle, l->addr, user.name);
+    if (l->admit && !l->admit(l->ctx, user.super)) {
+        log_info("login of user %s refused: the free connection slots are reserved for the "
+                 "super user",
+                 user.name);
+        reply_too_many_connections(out);
+        s->quit = true;
         return;
     }
     s->user = user;

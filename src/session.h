@@ -36,6 +36,7 @@
 #include "query.h"
 #include "request.h"
 #include "stmtcache.h"
+#include "throttle.h"
 
 typedef enum { SESSION_NEW, SESSION_AUTHED, SESSION_CONNECTED } SessionState;
 
@@ -50,8 +51,27 @@ typedef struct SessionEnv {
     int (*sessions_tls)(void); /* of which over TLS (server_sessions_tls) */
 } SessionEnv;
 
+/*
+ * What the front end that owns a session gives its `login` for the login
+ * limits (docs/security.md, "Login limits"). All zero (as session_new()
+ * leaves it) means no limits. Set once, before the first request.
+ */
+typedef struct SessionLogin {
+    char addr[THROTTLE_KEY_MAX + 1]; /* the client's address as text; "" when unknown */
+    Throttle *throttle;              /* borrowed; outlives the session; NULL: no throttling */
+    /*
+     * Takes a logged-in slot for a user who has given the right password
+     * (`super`: the super user); false when no slot is free for them, and
+     * the login is then refused with Too Many Connections and the
+     * connection closed. Called on the session's thread. NULL: always true.
+     */
+    bool (*admit)(void *ctx, bool super);
+    void *ctx;
+} SessionLogin;
+
 typedef struct Session Session;
 struct Session {
+    SessionLogin login; /* set by the front end after session_new() */
     SessionState state; /* changed only in session.c */
     bool quit;          /* the client sent quit: the connection ends after the answer */
     bool in_tx;

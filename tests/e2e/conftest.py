@@ -29,7 +29,10 @@ SERVER_ENV = ("ServerPort", "ServerAddr", "DBdir", "ServerDbFile", "ENCRYPTION_K
               "SuperPassword", "MaxConnections", "MaxRequestBytes", "IdleTimeout",
               "QueryWorkers", "PoolSize", "PoolWaitMs", "DuckdbThreads", "DuckdbMemoryLimit",
               "LogLevel", "TLSMode", "TLSCertFile", "TLSKeyFile", "TLSCAFile", "TLSMinVersion",
-              "StatementTimeout")
+              "StatementTimeout",
+
+              "LoginTimeout", "MaxLoginRequestBytes", "SuperuserReservedConnections",
+              "MaxConnectionsPerAddress", "LoginFailureLimit")
 
 
 def clean_env(extra=None):

@@ -211,7 +211,7 @@ def test_clients_that_never_read_do_not_hold_workers(server):
 
 
 def test_max_connections(make_server):
-    srv = make_server(args=["--max-connections", "3"])
+    srv = make_server(args=["--max-connections", "3", "--superuser-reserved-connections", "0"])
     keep = [srv.client() for _ in range(3)]
     for k in keep:
         assert k.req("login duck duck") == "success"

@@ -15,12 +15,32 @@
 #include "config.h"
 #include "unit.h"
 
-static const char *const setting_env[] = {
-    "ServerPort",      "ServerAddr",     "DBdir",           "ServerDbFile",      "ENCRYPTION_KEY",
-    "SuperPassword",   "MaxConnections", "MaxRequestBytes", "IdleTimeout",       "QueryWorkers",
-    "PoolSize",        "PoolWaitMs",     "DuckdbThreads",   "DuckdbMemoryLimit", "LogLevel",
-    "TLSMode",         "TLSCertFile",    "TLSKeyFile",      "TLSCAFile",         "TLSMinVersion",
-    "StatementTimeout"};
+static const char *const setting_env[] = {"ServerPort",
+                                          "ServerAddr",
+                                          "DBdir",
+                                          "ServerDbFile",
+                                          "ENCRYPTION_KEY",
+                                          "SuperPassword",
+                                          "MaxConnections",
+                                          "MaxRequestBytes",
+                                          "IdleTimeout",
+                                          "QueryWorkers",
+                                          "PoolSize",
+                                          "PoolWaitMs",
+                                          "DuckdbThreads",
+                                          "DuckdbMemoryLimit",
+                                          "LogLevel",
+                                          "TLSMode",
+                                          "TLSCertFile",
+                                          "TLSKeyFile",
+                                          "TLSCAFile",
+                                          "TLSMinVersion",
+                                          "StatementTimeout",
+                                          "LoginTimeout",
+                                          "MaxLoginRequestBytes",
+                                          "SuperuserReservedConnections",
+                                          "MaxConnectionsPerAddress",
+                                          "LoginFailureLimit"};
 
 static char tmp_dir[] = "/tmp/tdb-test-config-XXXXXX";
 static char env_path[sizeof(tmp_dir) + 16];
@@ -206,6 +226,13 @@ static void test_bounds_and_bad_values(void)
     CHECK(cfg.max_request_bytes == 64);
     CHECK(LOAD(&cfg, err, "--idle-timeout", "0") == CONFIG_OK); /* never */
     CHECK(cfg.idle_timeout_sec == 0);
+    CHECK(LOAD(&cfg, err, "--max-connections", "3") == CONFIG_ERROR); /* 3 reserved by default */
+    CHECK_STR(err, "SuperuserReservedConnections (3) must be less than MaxConnections (3), or no "
+                   "other user could log in");
+    CHECK(LOAD(&cfg, err, "--max-connections", "3", "--superuser-reserved-connections", "0") ==
+          CONFIG_OK);
+    CHECK(cfg.login_timeout_sec == 10 && cfg.max_login_request_bytes == 4096);
+    CHECK(cfg.max_connections_per_address == 256 && cfg.login_failure_limit == 5);
 
     /* The error names where the bad value came from. */
     setenv("QueryWorkers", "0", 1);
