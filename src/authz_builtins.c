@@ -27,14 +27,27 @@ static const char *const pure_table_functions[] = {
 /*
  * Scalar functions that read state a user is not granted: settings,
  * variables, sequences (not granted objects; nextval also changes them),
- * the secret manager, the log, or another statement's plan. Names starting
+ * the secret manager, the log, or another statement's plan; and the
+ * functions that turn a user's JSON into a statement tree
+ * (json_deserialize_sql, json_execute_serialized_sql): a crafted tree
+ * raises an INTERNAL error while the statement runs, and DuckDB 1.5.6 then
+ * invalidates the whole database for every session until it is reopened
+ * (docs/security.md, "Known limits"). Names starting
  * with duckdb_ or pragma_ are denied too (see check_call), and so are
  * built-in macros whose body queries the catalog (found when the cache is
  * filled: get_block_size, format_type, pg_get_viewdef, ...).
  */
 static const char *const denied_functions[] = {
-    "current_setting", "getvariable",         "nextval",      "currval", "setval",
-    "write_log",       "json_serialize_plan", "which_secret",
+    "current_setting",
+    "getvariable",
+    "nextval",
+    "currval",
+    "setval",
+    "write_log",
+    "json_serialize_plan",
+    "which_secret",
+    "json_deserialize_sql",
+    "json_execute_serialized_sql",
 };
 
 /* Function-like syntax that DuckDB's parser handles itself, and sampling methods. */

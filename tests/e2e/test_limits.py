@@ -277,3 +277,24 @@ def test_internal_error_has_no_stack_trace(make_server):
     assert "/" not in after
     # Other databases are not affected.
     assert a.req("SELECT 43 AS n") == '[{"n":43}]'
+
+
+def test_a_normal_user_cannot_invalidate_a_database(make_server):
+    """The statement-tree functions whose crafted input makes DuckDB invalidate the database
+    (test above) are denied to users other than the super user."""
+    srv = make_server()
+    a = connected(srv, "shared")
+    assert a.req("CREATE TABLE j AS SELECT '%s' AS s" % BROKEN_AST) == "success"
+    assert a.req("create user mallory pw") == "success"
+    assert a.req("grant database shared mallory write") == "success"
+    assert a.req("grant table shared j mallory select") == "success"
+    m = srv.client(login=("mallory", "pw"))
+    assert m.req("connect shared") == "success"
+    for sql in ("SELECT json_deserialize_sql(s) AS q FROM j",
+                "SELECT * FROM json_execute_serialized_sql((SELECT s FROM j))"):
+        answer = m.req(sql)
+        assert answer.startswith("Error: ") and "json_" in answer and "not allowed" in answer, \
+            (sql, answer)
+    # The database still answers everyone.
+    assert m.req("SELECT count(*) AS n FROM j") == '[{"n":1}]'
+    assert a.req("SELECT 42 AS n") == '[{"n":42}]'
