@@ -49,6 +49,7 @@
 
 #include "log.h"
 #include "reply.h"
+#include "xalloc.h"
 
 typedef enum { SLOT_FREE, SLOT_OPENING, SLOT_OPEN, SLOT_CLOSING } SlotState;
 
@@ -110,9 +111,7 @@ static void db_path(const Pool *p, int64_t id, const char *suffix, char *out, si
 
 Pool *pool_new(const PoolConfig *cfg, char *err, size_t errlen)
 {
-    Pool *p = calloc(1, sizeof(*p));
-    if (!p)
-        log_fatal("out of memory");
+    Pool *p = xcalloc(1, sizeof(*p));
     snprintf(p->dir, sizeof(p->dir), "%s/databases", cfg->data_dir);
     if (mkdir(p->dir, 0700) != 0 && errno != EEXIST) {
         snprintf(err, errlen, "cannot create %s: %s", p->dir, strerror(errno));
@@ -126,9 +125,7 @@ Pool *pool_new(const PoolConfig *cfg, char *err, size_t errlen)
     p->on_open = cfg->on_open;
     p->on_close = cfg->on_close;
     p->size = cfg->size;
-    p->slots = calloc((size_t)cfg->size, sizeof(PoolDb));
-    if (!p->slots)
-        log_fatal("out of memory");
+    p->slots = xcalloc((size_t)cfg->size, sizeof(PoolDb));
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->settled, NULL);
     return p;

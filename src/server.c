@@ -1366,9 +1366,7 @@ int server_run(const SessionEnv *env, TlsServer *tls, char *err, size_t errlen)
     add_fd(srv.sess_epoll_fd, srv.stop_fd, &tag_stop);
 
     srv.worker_count = env->cfg->query_workers;
-    srv.workers = calloc((size_t)srv.worker_count, sizeof(pthread_t));
-    if (!srv.workers)
-        log_fatal("out of memory");
+    srv.workers = xcalloc((size_t)srv.worker_count, sizeof(pthread_t));
     for (int i = 0; i < srv.worker_count; i++) {
         if (pthread_create(&srv.workers[i], NULL, worker_main, &srv) != 0)
             log_fatal("cannot start worker threads");

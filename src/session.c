@@ -26,15 +26,14 @@
 #include "reply.h"
 #include "sqllex.h"
 #include "watchdog.h"
+#include "xalloc.h"
 
 /* Requests longer than this are never commands (they are SQL). */
 #define COMMAND_MAX 4096
 
 Session *session_new(void)
 {
-    Session *s = calloc(1, sizeof(*s));
-    if (!s)
-        log_fatal("out of memory");
+    Session *s = xcalloc(1, sizeof(*s));
     s->state = SESSION_NEW;
     pthread_mutex_init(&s->con_lock, NULL);
     return s;
