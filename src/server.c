@@ -65,6 +65,13 @@
  * thread that owns the connection at the time. The choice is one branch on
  * `c->tls` per read or write call (not per row), so the plain path stays a
  * direct recv()/send().
+ *
+ * Size (about 1,400 lines): one file because everything here changes a
+ * Conn's state or the counts kept with it under `conns_lock` (accept and
+ * its slot rules, deadlines, the workers' turn, release, close), and that
+ * lock and struct are private to it. The natural cut when it grows further
+ * is the accept-time admission (slots, per-address cap, reserved slots)
+ * into a module of its own that returns a verdict without touching a Conn.
  */
 #include "server.h"
 
