@@ -113,6 +113,11 @@
 #define REQUESTS_PER_TURN 64
 /* A client that accepts no bytes for this long is dropped. */
 #define WRITE_TIMEOUT_MS 60000
+/* At shutdown, how long a worker may go on writing to a client (a result
+ * still streaming, a client that stopped reading) before the I/O thread
+ * shuts the socket under it: SIGTERM must end the process within seconds
+ * whatever the clients do, not after WRITE_TIMEOUT_MS. */
+#define SHUTDOWN_GRACE_MS 3000
 /* Output buffers larger than this are freed after each turn. */
 #define OUT_KEEP_BYTES (1024 * 1024)
 /* From `success` to starttls until the TLS handshake must be complete. */
@@ -198,6 +203,8 @@ typedef struct Server {
     int signal_fd;     /* SIGINT, SIGTERM */
     int spare_fd;      /* reserved descriptor, released to shed a connection at EMFILE */
     atomic_bool stopping;
+    int64_t stopping_since; /* I/O thread only: when begin_shutdown() ran */
+    bool sockets_shut;      /* I/O thread only: the grace period is over, sockets were shut */
 
     pthread_mutex_t conns_lock; /* guards the connection list, the count and every Conn's state */
     Conn *conns;
@@ -1208,6 +1215,7 @@ static void scan_idle(Server *srv)
 static void begin_shutdown(Server *srv)
 {
     atomic_store(&srv->stopping, true);
+    srv->stopping_since = now_ms();
     epoll_ctl(srv->epoll_fd, EPOLL_CTL_DEL, srv->listen_fd, NULL);
     close(srv->listen_fd);
     srv->listen_fd = -1;
@@ -1223,6 +1231,28 @@ static void begin_shutdown(Server *srv)
     /* session_interrupt() is lost on a statement that had not started yet
      * (DuckDB clears the flag when a query starts): the watchdog repeats it. */
     watchdog_interrupt_all();
+}
+
+/*
+ * Once the shutdown's grace period is over, shuts both sides of the socket of
+ * every connection a worker still holds (a result streaming to a client that
+ * does not read, a statement between two interrupt checks): the worker's next
+ * write or read fails, it takes the client for gone and closes. shutdown(2)
+ * does not close the descriptor, so the worker's copy stays valid.
+ */
+static void shut_remaining_sockets(Server *srv)
+{
+    int shut = 0;
+    pthread_mutex_lock(&srv->conns_lock);
+    for (Conn *c = srv->conns; c; c = c->next) {
+        shutdown(c->fd, SHUT_RDWR);
+        shut++;
+    }
+    pthread_mutex_unlock(&srv->conns_lock);
+    watchdog_interrupt_all();
+    if (shut > 0)
+        log_info("shutting down: %d sessions still busy after %d ms, their sockets are shut", shut,
+                 SHUTDOWN_GRACE_MS);
 }
 
 static void io_loop(Server *srv)
@@ -1256,12 +1286,22 @@ static void io_loop(Server *srv)
                 struct signalfd_siginfo si;
                 ssize_t r = read(srv->signal_fd, &si, sizeof(si));
                 (void)r;
-                if (!atomic_load(&srv->stopping))
-                    begin_shutdown(srv);
+                if (atomic_load(&srv->stopping)) {
+                    /* A second signal: the operator will not wait. Committed
+                     * transactions are in each database's WAL already. */
+                    log_warn("second signal %u during shutdown: exiting at once", si.ssi_signo);
+                    _exit(1);
+                }
+                begin_shutdown(srv);
                 break; /* the listening socket may be closed now */
             }
         }
         int64_t now = now_ms();
+        if (atomic_load(&srv->stopping) && !srv->sockets_shut &&
+            now - srv->stopping_since >= SHUTDOWN_GRACE_MS) {
+            srv->sockets_shut = true;
+            shut_remaining_sockets(srv);
+        }
         if (now - last_scan >= 1000) {
             last_scan = now;
             scan_idle(srv);
