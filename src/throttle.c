@@ -117,6 +117,8 @@ static Entry *find_or_add(Table *tb, const char *key, int64_t now_ms)
             (victim_blocked == blocked && c->last_ms < victim->last_ms))
             victim = c;
     }
+    if (!victim) /* a table of no entries */
+        return NULL;
     memset(victim, 0, sizeof(*victim));
     victim->used = true;
     snprintf(victim->key, sizeof(victim->key), "%s", key);
