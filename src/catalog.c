@@ -633,21 +633,21 @@ int catalog_table_grants_rename(Catalog *c, int64_t db_id, const CatalogTableRen
                                 size_t n)
 {
     int changed = -1, count = 0;
-    sqlite3_stmt *park = NULL, *drop = NULL, *clear = NULL, *place = NULL;
+    /* One statement moves a name's grants to another name (parking, then
+     * placing), one deletes a name's grants (dropped tables, then whatever a
+     * new name held before the move). */
+    sqlite3_stmt *move = NULL, *drop = NULL;
     char tmp[32];
     pthread_mutex_lock(&c->lock);
     if (exec(c, "BEGIN IMMEDIATE") != 0)
         goto out;
-    park = prepare(c, "UPDATE table_grants SET table_name = ?3 "
+    move = prepare(c, "UPDATE table_grants SET table_name = ?3 "
                       "WHERE database_id = ?1 AND table_name = ?2");
     drop = prepare(c, "DELETE FROM table_grants WHERE database_id = ?1 AND table_name = ?2");
-    clear = prepare(c, "DELETE FROM table_grants WHERE database_id = ?1 AND table_name = ?2");
-    place = prepare(c, "UPDATE table_grants SET table_name = ?3 "
-                       "WHERE database_id = ?1 AND table_name = ?2");
-    if (!park || !drop || !clear || !place)
+    if (!move || !drop)
         goto rollback;
     for (size_t i = 0; i < n; i++) {
-        sqlite3_stmt *st = renames[i].to ? park : drop;
+        sqlite3_stmt *st = renames[i].to ? move : drop;
         snprintf(tmp, sizeof(tmp), "\x01%zu", i);
         sqlite3_reset(st);
         sqlite3_bind_int64(st, 1, db_id);
@@ -662,17 +662,17 @@ int catalog_table_grants_rename(Catalog *c, int64_t db_id, const CatalogTableRen
         if (!renames[i].to)
             continue;
         snprintf(tmp, sizeof(tmp), "\x01%zu", i);
-        sqlite3_reset(clear);
-        sqlite3_bind_int64(clear, 1, db_id);
-        sqlite3_bind_text(clear, 2, renames[i].to, -1, SQLITE_STATIC);
-        if (sqlite3_step(clear) != SQLITE_DONE)
+        sqlite3_reset(drop);
+        sqlite3_bind_int64(drop, 1, db_id);
+        sqlite3_bind_text(drop, 2, renames[i].to, -1, SQLITE_STATIC);
+        if (sqlite3_step(drop) != SQLITE_DONE)
             goto rollback;
         count += sqlite3_changes(c->db);
-        sqlite3_reset(place);
-        sqlite3_bind_int64(place, 1, db_id);
-        sqlite3_bind_text(place, 2, tmp, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(place, 3, renames[i].to, -1, SQLITE_STATIC);
-        if (sqlite3_step(place) != SQLITE_DONE)
+        sqlite3_reset(move);
+        sqlite3_bind_int64(move, 1, db_id);
+        sqlite3_bind_text(move, 2, tmp, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(move, 3, renames[i].to, -1, SQLITE_STATIC);
+        if (sqlite3_step(move) != SQLITE_DONE)
             goto rollback;
     }
     if (exec(c, "COMMIT") != 0)
@@ -683,10 +683,8 @@ rollback:
     log_error("catalog: renaming table grants failed: %s", sqlite3_errmsg(c->db));
     exec(c, "ROLLBACK");
 out:
-    sqlite3_finalize(park);
+    sqlite3_finalize(move);
     sqlite3_finalize(drop);
-    sqlite3_finalize(clear);
-    sqlite3_finalize(place);
     pthread_mutex_unlock(&c->lock);
     return changed;
 }
