@@ -316,28 +316,29 @@ void access_guard_release(AccessGuard *g)
     g->hold = ACCESS_HOLD_NONE;
 }
 
-void access_prune_table_grants(Session *s, const SessionEnv *env, AccessGuard *g)
+/* Syncs the grants of `t` under its exclusive lock, taken here unless `held`
+ * already holds it. */
+static void sync_exclusive(const SessionEnv *env, AccessTables *t, int64_t db_id,
+                           const AccessGuard *held)
 {
     AccessGuard own = {0};
-    AccessTables *t = session_tables(s);
-    assert(!g || g->hold != ACCESS_HOLD_SHARED);
     if (!t)
         return;
-    if (!g || g->hold != ACCESS_HOLD_EXCLUSIVE || g->tables != t)
+    if (!held || held->hold != ACCESS_HOLD_EXCLUSIVE || held->tables != t)
         guard_take(t, ACCESS_HOLD_EXCLUSIVE, &own);
-    (void)sync_connect(env, t, s->db_id);
+    (void)sync_connect(env, t, db_id);
     access_guard_release(&own);
+}
+
+void access_prune_table_grants(Session *s, const SessionEnv *env, AccessGuard *g)
+{
+    assert(!g || g->hold != ACCESS_HOLD_SHARED);
+    sync_exclusive(env, session_tables(s), s->db_id, g);
 }
 
 void access_sync_table_grants(const SessionEnv *env, PoolDb *db, int64_t db_id)
 {
-    AccessGuard own = {0};
-    AccessTables *t = pool_db_attachment(db);
-    if (!t)
-        return;
-    guard_take(t, ACCESS_HOLD_EXCLUSIVE, &own);
-    (void)sync_connect(env, t, db_id);
-    access_guard_release(&own);
+    sync_exclusive(env, pool_db_attachment(db), db_id, NULL);
 }
 
 /* ---- checks ------------------------------------------------------------ */
