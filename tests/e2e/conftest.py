@@ -107,6 +107,11 @@ class Server:
 
     def start(self, timeout=60):
         cmd = [BIN, "--port", "0", "--addr", "127.0.0.1", "--data-dir", self.data_dir] + self.args
+        # A test that waited for the last process itself (not with stop()) may leave its log
+        # reader still draining; it would set _ready (and leave the old port) for this start.
+        if self._reader is not None:
+            self._reader.join(10)
+        self.port = None
         self.log = []
         self._ready.clear()
         self.proc = subprocess.Popen(cmd, cwd=self.cwd, env=clean_env(self.env),
