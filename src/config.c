@@ -86,7 +86,18 @@ static const Setting settings[] = {
         "failed logins from one address (4x that for one user) within 60 s before further "
         "attempts are refused for 1 s, doubling up to 60 s (0: never)"),
     INT("QueryWorkers", "--query-workers", query_workers, "4", 1, 1024,
-        "requests executing at once; further requests wait their turn"),
+        "worker threads that run requests; more are started while all of them are busy with "
+        "long work (MaxWorkers)"),
+    INT("MaxWorkers", "--max-workers", max_workers, "0", 0, 4096,
+        "worker threads at most, counting those started because every worker was busy with "
+        "long statements or waiting connects (0: 4 x QueryWorkers)"),
+    INT("MaxUserStatements", "--max-user-statements", max_user_statements, "0", 0, 1000000,
+        "requests one user other than the super user may run at once over all their "
+        "connections; more are answered `Error: Too Many Statements` (0: half of MaxWorkers)"),
+    INT("IdleInTransactionTimeout", "--idle-in-transaction-timeout", idle_in_tx_timeout_sec, "600",
+        0, 31536000,
+        "seconds a client may leave a transaction open without sending a request before it "
+        "is rolled back and the connection closed (0: never)"),
     INT("PoolSize", "--pool-size", pool_size, "16", 1, 100000,
         "DuckDB databases open at once (least recently used unpinned ones are closed)"),
     INT("PoolWaitMs", "--pool-wait-ms", pool_wait_ms, "5000", 0, 3600000,
@@ -405,6 +416,15 @@ ConfigResult config_load(Config *cfg, int argc, char **argv, const char *env_fil
                  cfg->superuser_reserved, cfg->max_connections);
         return CONFIG_ERROR;
     }
+    if (cfg->max_workers == 0)
+        cfg->max_workers = cfg->query_workers * 4;
+    if (cfg->max_workers < cfg->query_workers) {
+        snprintf(err, errlen, "MaxWorkers (%d) must be at least QueryWorkers (%d)",
+                 cfg->max_workers, cfg->query_workers);
+        return CONFIG_ERROR;
+    }
+    if (cfg->max_user_statements == 0)
+        cfg->max_user_statements = cfg->max_workers / 2 > 0 ? cfg->max_workers / 2 : 1;
     if (strcmp(cfg->tls_mode, "off") != 0 && !cfg->tls_cert_file[0]) {
         snprintf(err, errlen,
                  "TLSMode=%s needs a certificate and its key: set TLSCertFile (and TLSKeyFile "

@@ -37,7 +37,10 @@ typedef struct Config {
     int superuser_reserved;              /* SuperuserReservedConnections */
     int max_connections_per_address;     /* MaxConnectionsPerAddress; 0 = no limit */
     int login_failure_limit;            /* LoginFailureLimit: failures before throttling; 0 = off */
-    int query_workers;                  /* QueryWorkers, --query-workers */
+    int query_workers;                  /* QueryWorkers, --query-workers: base worker threads */
+    int max_workers;                    /* MaxWorkers; resolved by config_load (never 0) */
+    int max_user_statements;            /* MaxUserStatements; resolved (never 0) */
+    int idle_in_tx_timeout_sec;         /* IdleInTransactionTimeout; 0 = never */
     int pool_size;                      /* PoolSize, --pool-size: DuckDB databases open at once */
     int pool_wait_ms;                   /* PoolWaitMs, --pool-wait-ms */
     int duckdb_threads;                 /* DuckdbThreads, --duckdb-threads; 0 = DuckDB's default */

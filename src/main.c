@@ -18,6 +18,7 @@
 #include "config.h"
 #include "log.h"
 #include "pool.h"
+#include "quota.h"
 #include "secret.h"
 #include "server.h"
 #include "tls.h"
@@ -123,6 +124,7 @@ int main(int argc, char **argv)
     char err[1024] = "";
     Catalog *catalog = NULL;
     Pool *pool = NULL;
+    Quota *quota = NULL;
     TlsServer *tls = NULL;
     int status = 1;
 
@@ -181,12 +183,14 @@ int main(int argc, char **argv)
     }
 
     /* A connect waits for a pool slot on a worker thread, and the pins it
-     * waits for are released by requests that also need a worker: one
-     * worker is kept out of the wait so that they can always run. */
+     * waits for are released by requests that also need a worker. Waiting
+     * workers count as busy with long work, so the server starts others
+     * (workers.h) up to MaxWorkers; one is kept out of the wait so that
+     * releases can always run. */
     PoolConfig pc = {.data_dir = cfg.data_dir,
                      .size = cfg.pool_size,
                      .wait_ms = cfg.pool_wait_ms,
-                     .max_waiters = cfg.query_workers - 1,
+                     .max_waiters = cfg.max_workers - 1,
                      .threads = cfg.duckdb_threads,
                      .memory_limit = cfg.duckdb_memory_limit,
                      .on_open = access_tables_open,
@@ -195,11 +199,14 @@ int main(int argc, char **argv)
     if (!pool)
         goto out;
 
+    quota = quota_new(cfg.max_user_statements);
     SessionEnv env = {.cfg = &cfg,
                       .catalog = catalog,
                       .pool = pool,
                       .sessions_active = server_sessions_active,
-                      .sessions_tls = server_sessions_tls};
+                      .sessions_tls = server_sessions_tls,
+                      .workers = server_workers,
+                      .quota = quota};
     /* Interrupts statements past StatementTimeout or whose client is gone. */
     if (watchdog_start() != 0) {
         snprintf(err, sizeof(err), "cannot start the watchdog thread");
@@ -216,6 +223,7 @@ int main(int argc, char **argv)
 out:
     watchdog_stop(); /* the workers are gone: nothing is registered */
     pool_free(pool);
+    quota_free(quota);
     catalog_close(catalog);
     tls_server_free(tls);
     if (status != 0)

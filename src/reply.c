@@ -146,6 +146,20 @@ void reply_statement_timeout(Buf *out, int seconds)
                seconds);
 }
 
+void reply_too_many_statements(Buf *out, const char *user, int limit)
+{
+    buf_printf(out,
+               "Error: Too Many Statements: user %s already runs %d statements at once "
+               "(MaxUserStatements); try again when one has finished\n",
+               user, limit);
+}
+
+void reply_idle_in_transaction_timeout(Buf *out)
+{
+    buf_append_str(out, "Error: Idle In Transaction Timeout: the transaction was left open "
+                        "longer than IdleInTransactionTimeout and is rolled back\n");
+}
+
 #define INTERNAL_PREFIX "INTERNAL Error: "
 
 bool reply_is_internal_error(const char *msg)

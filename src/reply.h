@@ -62,6 +62,16 @@ void reply_shutting_down(Buf *out);
  */
 void reply_statement_timeout(Buf *out, int seconds);
 /*
+ * "Error: Too Many Statements: user U already runs N statements at once
+ * (MaxUserStatements)": quota.h refused a request.
+ */
+void reply_too_many_statements(Buf *out, const char *user, int limit);
+/*
+ * "Error: Idle In Transaction Timeout: ...": the reason a connection that
+ * left its transaction open longer than IdleInTransactionTimeout is closed.
+ */
+void reply_idle_in_transaction_timeout(Buf *out);
+/*
  * "Error: <msg>" for a message that is not the server's own: DuckDB's text
  * when SQL fails (and, until they switch to functions of their own, the
  * messages authz.c and pglink.c compose). Newlines in `msg` are sent as the

@@ -103,6 +103,7 @@
 #include "throttle.h"
 #include "tls.h"
 #include "watchdog.h"
+#include "workers.h"
 #include "xalloc.h"
 
 /* Bytes read per recv(); also the read buffer an idle client keeps. */
@@ -222,8 +223,7 @@ typedef struct Server {
     Conn *jobs_head, *jobs_tail;
     atomic_int job_count; /* lets an idle worker skip the lock */
 
-    pthread_t *workers;
-    int worker_count;
+    Workers *workers; /* the worker threads (workers.h) */
 } Server;
 
 static atomic_int sessions_active;
@@ -237,6 +237,16 @@ int server_sessions_active(void)
 int server_sessions_tls(void)
 {
     return atomic_load_explicit(&sessions_tls, memory_order_relaxed);
+}
+
+/* The running server's workers, for server_workers(); set while requests can run. */
+static Workers *_Atomic live_workers;
+
+void server_workers(int *running, int *peak)
+{
+    Workers *w = atomic_load(&live_workers);
+    *running = workers_count(w);
+    *peak = workers_peak(w);
 }
 
 /* Tags for epoll data that are not connections. */
@@ -978,30 +988,54 @@ static void on_event(Server *srv, Conn *c, Buf *out)
         serve(srv, c, was, out);
 }
 
-static void *worker_main(void *arg)
+/*
+ * A worker thread (workers.h): takes a queued connection or waits for a
+ * socket's event, and serves it, marked busy meanwhile so that the pool
+ * grows while every worker is stuck on long work.
+ */
+static void worker_loop(void *arg, Worker *self)
 {
     Server *srv = arg;
     Buf out = BUF_INIT;
     for (;;) {
         Conn *c = pop_job(srv);
         if (c) {
+            workers_busy(self);
             serve(srv, c, CONN_WORKING, &out);
+            workers_idle(self);
             continue;
         }
         struct epoll_event ev;
-        int n = epoll_wait(srv->sess_epoll_fd, &ev, 1, -1);
+        int n = epoll_wait(srv->sess_epoll_fd, &ev, 1, workers_wait_ms(self));
         if (n < 0 && errno != EINTR) {
             log_error("epoll_wait: %s", strerror(errno));
             break;
         }
+        if (n == 0 && workers_retire(self))
+            break;
         if (n <= 0)
             continue;
         if (ev.data.ptr == &tag_stop)
             break;
+        workers_busy(self);
         on_event(srv, ev.data.ptr, &out);
+        workers_idle(self);
     }
     buf_free(&out);
-    return NULL;
+}
+
+/*
+ * Work no worker has taken: a queued connection, or a socket event ready in
+ * the workers' epoll set (an epoll descriptor polls readable while it has
+ * ready events). For workers_tick(), on the I/O thread.
+ */
+static bool work_waiting(void *arg)
+{
+    Server *srv = arg;
+    if (atomic_load(&srv->job_count) > 0)
+        return true;
+    struct pollfd p = {.fd = srv->sess_epoll_fd, .events = POLLIN};
+    return poll(&p, 1, 0) > 0;
 }
 
 /* ---- I/O thread ------------------------------------------------------- */
@@ -1174,7 +1208,12 @@ static void on_accept(Server *srv)
 
 /*
  * Closes clients that have not logged in within LoginTimeout (bytes do not
- * extend it), idle connections (IdleTimeout) and stalled TLS handshakes.
+ * extend it), idle connections (IdleTimeout), connections idle with a
+ * transaction open (IdleInTransactionTimeout: an open transaction pins its
+ * database in the pool and holds back DuckDB's cleanup of old versions),
+ * and stalled TLS handshakes. A connection armed for reading has no owner,
+ * and its worker's release (under conns_lock) ordered its session's
+ * writes before this read.
  */
 static void scan_idle(Server *srv)
 {
@@ -1183,6 +1222,8 @@ static void scan_idle(Server *srv)
     int64_t cutoff = now - (int64_t)timeout * 1000;
     int64_t handshake_cutoff = now - HANDSHAKE_TIMEOUT_MS;
     int64_t login_cutoff = now - (int64_t)srv->env->cfg->login_timeout_sec * 1000;
+    int tx_timeout = srv->env->cfg->idle_in_tx_timeout_sec;
+    int64_t tx_cutoff = now - (int64_t)tx_timeout * 1000;
     int late = 0;
     pthread_mutex_lock(&srv->conns_lock);
     /* A guest a worker holds is closed at the next scan after its worker lets it go; one
@@ -1202,6 +1243,12 @@ static void scan_idle(Server *srv)
         if (c->state == CONN_HANDSHAKING && c->last_active_ms < handshake_cutoff) {
             log_info("TLS handshake timed out after %d s", HANDSHAKE_TIMEOUT_MS / 1000);
             expire(c, NULL);
+        } else if (tx_timeout > 0 && c->state == CONN_READING && c->last_active_ms < tx_cutoff &&
+                   session_in_transaction(c->session)) {
+            log_info("closing a connection idle in a transaction for %d s "
+                     "(IdleInTransactionTimeout)",
+                     tx_timeout);
+            expire(c, reply_idle_in_transaction_timeout);
         } else if (timeout > 0 && c->last_active_ms < cutoff) {
             expire(c, reply_idle_timeout);
         }
@@ -1267,7 +1314,9 @@ static void io_loop(Server *srv)
             if (left == 0)
                 return;
         }
-        int n = epoll_wait(srv->epoll_fd, events, 128, 1000);
+        /* While every worker is busy, tick often enough to add one in time. */
+        int tick = atomic_load(&srv->stopping) ? -1 : workers_tick(srv->workers);
+        int n = epoll_wait(srv->epoll_fd, events, 128, tick >= 0 && tick < 1000 ? tick : 1000);
         if (n < 0 && errno != EINTR) {
             log_error("epoll_wait: %s", strerror(errno));
             return;
@@ -1412,26 +1461,23 @@ int server_run(const SessionEnv *env, TlsServer *tls, char *err, size_t errlen)
     add_fd(srv.epoll_fd, srv.signal_fd, &tag_signal);
     add_fd(srv.sess_epoll_fd, srv.stop_fd, &tag_stop);
 
-    srv.worker_count = env->cfg->query_workers;
-    srv.workers = xcalloc((size_t)srv.worker_count, sizeof(pthread_t));
-    for (int i = 0; i < srv.worker_count; i++) {
-        if (pthread_create(&srv.workers[i], NULL, worker_main, &srv) != 0)
-            log_fatal("cannot start worker threads");
-    }
+    srv.workers = workers_start(env->cfg->query_workers, env->cfg->max_workers, worker_loop,
+                                work_waiting, &srv);
+    if (!srv.workers)
+        log_fatal("cannot start worker threads");
+    atomic_store(&live_workers, srv.workers);
     log_listening(srv.listen_fd);
     io_loop(&srv);
 
-    /* Every connection is closed: no worker owns one or can be given one. */
-    for (int i = 0; i < srv.worker_count; i++) {
-        uint64_t one = 1;
-        ssize_t w = write(srv.stop_fd, &one, sizeof(one));
-        (void)w;
-    }
-    for (int i = 0; i < srv.worker_count; i++)
-        pthread_join(srv.workers[i], NULL);
+    /* Every connection is closed: no worker owns one or can be given one.
+     * stop_fd is never read, so it stays ready and wakes every worker. */
+    uint64_t one = 1;
+    ssize_t wr = write(srv.stop_fd, &one, sizeof(one));
+    (void)wr;
+    atomic_store(&live_workers, NULL);
+    workers_join(srv.workers);
     rc = 0;
 out:
-    free(srv.workers);
     if (srv.listen_fd >= 0)
         close(srv.listen_fd);
     if (srv.epoll_fd >= 0)

@@ -46,4 +46,10 @@ int server_sessions_active(void);
 /* Of those, the clients whose TLS handshake is complete. Same terms. */
 int server_sessions_tls(void);
 
+/*
+ * The worker threads running now and the most there have been (workers.h),
+ * for `stats`; zeros when no server runs. Any thread that serves a request.
+ */
+void server_workers(int *running, int *peak);
+
 #endif

@@ -393,6 +393,12 @@ static void run_sql(Session *s, const SessionEnv *env, const char *sql, const Ty
 {
     if (!who_allows(s, SESSION_WHO_CONNECTED, io->out))
         return;
+    /* The super user is not held to MaxUserStatements (quota.h). */
+    Quota *quota = s->user.super ? NULL : env->quota;
+    if (!quota_enter(quota, s->user.id)) {
+        reply_too_many_statements(io->out, s->user.name, quota_limit(quota));
+        return;
+    }
     QueryOutcome outcome = {0};
     const char *text = typed ? typed->sql : sql;
     /* Statements prepared before DDL or SET in any session are dropped. */
@@ -405,6 +411,7 @@ static void run_sql(Session *s, const SessionEnv *env, const char *sql, const Ty
     const char *too_complex = cached ? NULL : sqllex_check_bounds(text, strlen(text));
     if (too_complex) {
         reply_bad_request(io->out, "%s", too_complex);
+        quota_leave(quota, s->user.id);
         return;
     }
     AuthzPlan *plan = NULL;
@@ -449,6 +456,7 @@ static void run_sql(Session *s, const SessionEnv *env, const char *sql, const Ty
         access_prune_table_grants(s, env, &guard);
 out:
     access_guard_release(&guard);
+    quota_leave(quota, s->user.id);
 }
 
 /* `stats`, super user only: the pool's counters and the connected clients,
@@ -460,6 +468,9 @@ static void cmd_stats(Session *s, const SessionEnv *env, const RequestWords *w, 
     PoolStats st;
     StmtCacheStats sc;
     WatchdogStats ws;
+    int workers = 0, workers_peak = 0;
+    if (env->workers)
+        env->workers(&workers, &workers_peak);
     pool_stats(env->pool, &st);
     stmtcache_stats(&sc);
     watchdog_stats(&ws);
@@ -468,14 +479,16 @@ static void cmd_stats(Session *s, const SessionEnv *env, const RequestWords *w, 
                "\"misses\":%llu,\"evictions\":%llu,\"waits\":%llu,\"timeouts\":%llu,"
                "\"rejected\":%llu},\"sessions\":{\"active\":%d,\"tls\":%d},"
                "\"statements\":{\"hits\":%llu,\"misses\":%llu,\"evictions\":%llu,"
-               "\"invalidations\":%llu,\"interrupted\":%llu,\"timeouts\":%llu}}\n",
+               "\"invalidations\":%llu,\"interrupted\":%llu,\"timeouts\":%llu},"
+               "\"workers\":{\"threads\":%d,\"peak\":%d}}\n",
                st.size, st.open, st.pinned, st.waiting, (unsigned long long)st.hits,
                (unsigned long long)st.misses, (unsigned long long)st.evictions,
                (unsigned long long)st.waits, (unsigned long long)st.timeouts,
                (unsigned long long)st.rejected, env->sessions_active(), env->sessions_tls(),
                (unsigned long long)sc.hits, (unsigned long long)sc.misses,
                (unsigned long long)sc.evictions, (unsigned long long)sc.invalidations,
-               (unsigned long long)ws.interrupted, (unsigned long long)ws.timeouts);
+               (unsigned long long)ws.interrupted, (unsigned long long)ws.timeouts, workers,
+               workers_peak);
 }
 
 static void cmd_quit(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
@@ -734,6 +747,11 @@ SessionAction session_handle(Session *s, const SessionEnv *env, RequestStatus st
         run_sql(s, env, text, NULL, io, &action);
     }
     return action;
+}
+
+bool session_in_transaction(const Session *s)
+{
+    return s->in_tx;
 }
 
 void session_interrupt(Session *s)

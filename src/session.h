@@ -34,6 +34,7 @@
 #include "duckdb.h"
 #include "pool.h"
 #include "query.h"
+#include "quota.h"
 #include "request.h"
 #include "stmtcache.h"
 #include "throttle.h"
@@ -49,6 +50,9 @@ typedef struct SessionEnv {
      * so that session.c does not depend on the server module. */
     int (*sessions_active)(void);
     int (*sessions_tls)(void); /* of which over TLS (server_sessions_tls) */
+    /* Worker threads running now and at most so far (server_workers), for `stats`. */
+    void (*workers)(int *running, int *peak);
+    Quota *quota; /* MaxUserStatements (quota.h); NULL: no limit */
 } SessionEnv;
 
 /*
@@ -156,6 +160,13 @@ void session_command_run(const SessionCommand *c, Session *s, const SessionEnv *
  */
 SessionAction session_handle(Session *s, const SessionEnv *env, RequestStatus status, char *text,
                              size_t len, QueryIo *io);
+
+/*
+ * True while the session has a transaction open. For the server's idle
+ * scan (IdleInTransactionTimeout): read by the I/O thread only while no
+ * worker owns the connection, after the owner's release.
+ */
+bool session_in_transaction(const Session *s);
 
 /* Interrupts the query the session is running, if any. Any thread. */
 void session_interrupt(Session *s);

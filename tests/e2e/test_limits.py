@@ -133,8 +133,9 @@ def send_and_vanish(port, sql, db="lim", ctx=None):
 
 
 def test_statement_of_a_client_that_left_is_interrupted(make_server):
-    """With one worker, the next client is answered only if the abandoned statement ended."""
-    srv = make_server(["--query-workers", "1"])
+    """With one worker that may not grow, the next client is answered only if the abandoned
+    statement ended."""
+    srv = make_server(["--query-workers", "1", "--max-workers", "1"])
     b = connected(srv)
     for sql in (SLEEP, RANGE_SUM, RECURSIVE):
         before = stats(srv)["interrupted"]
@@ -149,7 +150,7 @@ def test_statement_of_a_client_that_left_is_interrupted(make_server):
 
 
 def test_four_clients_that_left_with_four_workers(make_server):
-    srv = make_server(["--query-workers", "4"])
+    srv = make_server(["--query-workers", "4", "--max-workers", "4"])
     b = connected(srv)
     threads = [threading.Thread(target=send_and_vanish, args=(srv.port, s))
                for s in (SLEEP, RANGE_SUM, RECURSIVE, SLEEP)]

@@ -241,8 +241,10 @@ def test_waiting_connect_is_served_on_release(make_server):
 
 
 def test_busy_at_once_when_no_worker_may_wait(make_server):
-    """With one worker, a connect never waits: that worker must stay free to run the release."""
-    srv = make_server(args=["--pool-size", "1", "--pool-wait-ms", "60000", "--query-workers", "1"])
+    """With one worker that may not grow, a connect never waits: that worker must stay free to
+    run the release."""
+    srv = make_server(args=["--pool-size", "1", "--pool-wait-ms", "60000", "--query-workers", "1",
+                            "--max-workers", "1"])
     with srv.admin() as admin:
         for name in ("a", "b"):
             assert admin.req("create database " + name) == "success"
@@ -270,7 +272,8 @@ def test_stats_command(make_server):
                                "rejected": 0},
                       "sessions": {"active": 1, "tls": 0},
                       "statements": {"hits": 0, "misses": 0, "evictions": 0,
-                                     "invalidations": 0, "interrupted": 0, "timeouts": 0}}
+                                     "invalidations": 0, "interrupted": 0, "timeouts": 0},
+                      "workers": {"threads": 4, "peak": 4}}
         assert admin.req("STATS").startswith("{")
         assert admin.req("stats now") == "Error: Bad Request: usage: stats"
         assert admin.req("create database a") == "success"

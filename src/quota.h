@@ -1,0 +1,46 @@
+/*
+ * quota: how many requests each user is running at once, against
+ * MaxUserStatements (docs/security.md, "Limits"), so that one user cannot
+ * take every worker thread of the server.
+ *
+ * A request that runs SQL enters before its statements and leaves after
+ * them (session.c); an entry over the limit is refused at once, never
+ * queued: a client that sends more than it may run at once gets
+ * `Error: Too Many Statements` and can retry. The super user is not
+ * counted, as PostgreSQL's superuser is not held to connection limits.
+ *
+ * Memory: one entry per user with a request running now, in a hash table
+ * of QUOTA_BUCKETS chains; an entry is freed when its count returns to 0,
+ * so the table holds at most one entry per running request. One mutex
+ * inside guards it; it is held for a hash and a short chain walk.
+ */
+#ifndef TCPDUCKDB_QUOTA_H
+#define TCPDUCKDB_QUOTA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define QUOTA_BUCKETS 256
+
+typedef struct Quota Quota;
+
+/* A quota of `max_per_user` (>= 1) requests per user. Caller frees with quota_free(). */
+Quota *quota_new(int max_per_user);
+
+/* Frees; every entered request must have left. Accepts NULL. */
+void quota_free(Quota *q);
+
+/*
+ * Counts a request of user `user_id` that starts now; false (and nothing
+ * counted) when that user already runs `max_per_user`. `q` may be NULL: no
+ * limit. Any thread.
+ */
+bool quota_enter(Quota *q, int64_t user_id) __attribute__((warn_unused_result));
+
+/* The request counted by a successful quota_enter() has ended. Any thread. */
+void quota_leave(Quota *q, int64_t user_id);
+
+/* The limit, for the error answer. */
+int quota_limit(const Quota *q);
+
+#endif
