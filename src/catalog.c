@@ -59,6 +59,12 @@ static const char *const migrations[] = {
     "  database_id INTEGER PRIMARY KEY REFERENCES databases(id) ON DELETE CASCADE,"
     "  dsn_encrypted BLOB NOT NULL,"
     "  linked_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')));",
+    /* 1 -> 2: per-user limits over the server's defaults (limits.h). */
+    "CREATE TABLE user_limits ("
+    "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  name TEXT NOT NULL,"
+    "  value INTEGER NOT NULL CHECK (value >= 0),"
+    "  PRIMARY KEY (user_id, name));",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -324,6 +330,53 @@ CatalogStatus catalog_user_create(Catalog *c, const char *name, const char *pass
 CatalogStatus catalog_user_rename(Catalog *c, const char *old_name, const char *new_name)
 {
     return write2(c, "UPDATE users SET name = ?2 WHERE name = ?1", old_name, new_name);
+}
+
+CatalogStatus catalog_user_limit_set(Catalog *c, int64_t user_id, const char *name, int64_t value)
+{
+    CatalogStatus status = CATALOG_ERROR;
+    pthread_mutex_lock(&c->lock);
+    sqlite3_stmt *st = prepare(
+        c, value >= 0 ? "INSERT INTO user_limits (user_id, name, value) VALUES (?1, ?2, ?3) "
+                        "ON CONFLICT (user_id, name) DO UPDATE SET value = excluded.value"
+                      : "DELETE FROM user_limits WHERE user_id = ?1 AND name = ?2");
+    if (st) {
+        sqlite3_bind_int64(st, 1, user_id);
+        sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+        if (value >= 0)
+            sqlite3_bind_int64(st, 3, value);
+        status = step_write(c, st);
+        if (status == CATALOG_NOT_FOUND) /* no value to remove: already the default */
+            status = CATALOG_OK;
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&c->lock);
+    return status;
+}
+
+int catalog_user_limits(Catalog *c, int64_t user_id,
+                        void (*fn)(void *ctx, const char *name, int64_t value), void *ctx)
+{
+    int rc = -1;
+    pthread_mutex_lock(&c->lock);
+    sqlite3_stmt *st = prepare(c, "SELECT name, value FROM user_limits WHERE user_id = ?");
+    if (!st)
+        goto out;
+    sqlite3_bind_int64(st, 1, user_id);
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        if (name)
+            fn(ctx, name, sqlite3_column_int64(st, 1));
+    }
+    if (step == SQLITE_DONE)
+        rc = 0;
+out:
+    if (rc != 0)
+        log_error("catalog: reading user limits failed: %s", sqlite3_errmsg(c->db));
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&c->lock);
+    return rc;
 }
 
 CatalogStatus catalog_user_set_password(Catalog *c, const char *name, const char *password)

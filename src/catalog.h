@@ -70,6 +70,23 @@ CatalogStatus catalog_user_rename(Catalog *c, const char *old_name, const char *
     __attribute__((warn_unused_result));
 CatalogStatus catalog_user_set_password(Catalog *c, const char *name, const char *password)
     __attribute__((warn_unused_result));
+
+/*
+ * Sets limit `name` (userlimits.h) of user `user_id` to `value`, or removes
+ * the user's own value when `value` < 0 (the server's default applies
+ * again; removing a value that is not set is OK).
+ */
+CatalogStatus catalog_user_limit_set(Catalog *c, int64_t user_id, const char *name, int64_t value)
+    __attribute__((warn_unused_result));
+
+/*
+ * Calls `fn` with each limit stored for `user_id` (the catalog lock is held
+ * during the calls: `fn` must not call into the catalog). Returns 0, or -1
+ * when SQLite fails (logged).
+ */
+int catalog_user_limits(Catalog *c, int64_t user_id,
+                        void (*fn)(void *ctx, const char *name, int64_t value), void *ctx)
+    __attribute__((warn_unused_result));
 /* True while the super user's password is still "duck" (protected mode). */
 bool catalog_super_has_default_password(Catalog *c);
 

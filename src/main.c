@@ -199,7 +199,7 @@ int main(int argc, char **argv)
     if (!pool)
         goto out;
 
-    quota = quota_new(cfg.max_user_statements);
+    quota = quota_new();
     SessionEnv env = {.cfg = &cfg,
                       .catalog = catalog,
                       .pool = pool,

@@ -18,7 +18,6 @@ struct QuotaEntry {
 
 struct Quota {
     pthread_mutex_t lock;
-    int max_per_user;
     QuotaEntry *buckets[QUOTA_BUCKETS];
 };
 
@@ -28,11 +27,10 @@ static QuotaEntry **bucket(Quota *q, int64_t user_id)
     return &q->buckets[(h >> 32) % QUOTA_BUCKETS];
 }
 
-Quota *quota_new(int max_per_user)
+Quota *quota_new(void)
 {
     Quota *q = xcalloc(1, sizeof(*q));
     pthread_mutex_init(&q->lock, NULL);
-    q->max_per_user = max_per_user > 0 ? max_per_user : 1;
     return q;
 }
 
@@ -51,7 +49,7 @@ void quota_free(Quota *q)
     free(q);
 }
 
-bool quota_enter(Quota *q, int64_t user_id)
+bool quota_enter(Quota *q, int64_t user_id, int64_t limit)
 {
     if (!q)
         return true;
@@ -67,8 +65,8 @@ bool quota_enter(Quota *q, int64_t user_id)
         e->next = *head;
         *head = e;
     }
-    if (e->running >= q->max_per_user)
-        ok = false;
+    if (e->running >= limit && e->running > 0)
+        ok = false; /* (an entry made just now has 0 and is never refused, nor leaked) */
     else
         e->running++;
     pthread_mutex_unlock(&q->lock);
@@ -91,9 +89,4 @@ void quota_leave(Quota *q, int64_t user_id)
         free(e);
     }
     pthread_mutex_unlock(&q->lock);
-}
-
-int quota_limit(const Quota *q)
-{
-    return q ? q->max_per_user : 0;
 }

@@ -1,10 +1,11 @@
 /*
  * quota: how many requests each user is running at once, against
- * MaxUserStatements (docs/security.md, "Limits"), so that one user cannot
+ * MaxUserStatements (docs/security.md, "UserLimits"), so that one user cannot
  * take every worker thread of the server.
  *
  * A request that runs SQL enters before its statements and leaves after
- * them (session.c); an entry over the limit is refused at once, never
+ * them (session.c), with its user's limit (a session's copy of it, which
+ * the super user can set per user); an entry over the limit is refused at once, never
  * queued: a client that sends more than it may run at once gets
  * `Error: Too Many Statements` and can retry. The super user is not
  * counted, as PostgreSQL's superuser is not held to connection limits.
@@ -24,23 +25,20 @@
 
 typedef struct Quota Quota;
 
-/* A quota of `max_per_user` (>= 1) requests per user. Caller frees with quota_free(). */
-Quota *quota_new(int max_per_user);
+/* An empty table. Caller frees with quota_free(). */
+Quota *quota_new(void);
 
 /* Frees; every entered request must have left. Accepts NULL. */
 void quota_free(Quota *q);
 
 /*
  * Counts a request of user `user_id` that starts now; false (and nothing
- * counted) when that user already runs `max_per_user`. `q` may be NULL: no
- * limit. Any thread.
+ * counted) when that user already runs `limit` (>= 1: the user's
+ * max_statements, limits.h). `q` may be NULL: no limit. Any thread.
  */
-bool quota_enter(Quota *q, int64_t user_id) __attribute__((warn_unused_result));
+bool quota_enter(Quota *q, int64_t user_id, int64_t limit) __attribute__((warn_unused_result));
 
 /* The request counted by a successful quota_enter() has ended. Any thread. */
 void quota_leave(Quota *q, int64_t user_id);
-
-/* The limit, for the error answer. */
-int quota_limit(const Quota *q);
 
 #endif

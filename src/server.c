@@ -1222,8 +1222,7 @@ static void scan_idle(Server *srv)
     int64_t cutoff = now - (int64_t)timeout * 1000;
     int64_t handshake_cutoff = now - HANDSHAKE_TIMEOUT_MS;
     int64_t login_cutoff = now - (int64_t)srv->env->cfg->login_timeout_sec * 1000;
-    int tx_timeout = srv->env->cfg->idle_in_tx_timeout_sec;
-    int64_t tx_cutoff = now - (int64_t)tx_timeout * 1000;
+    int tx_limit = 0;
     int late = 0;
     pthread_mutex_lock(&srv->conns_lock);
     /* A guest a worker holds is closed at the next scan after its worker lets it go; one
@@ -1243,11 +1242,12 @@ static void scan_idle(Server *srv)
         if (c->state == CONN_HANDSHAKING && c->last_active_ms < handshake_cutoff) {
             log_info("TLS handshake timed out after %d s", HANDSHAKE_TIMEOUT_MS / 1000);
             expire(c, NULL);
-        } else if (tx_timeout > 0 && c->state == CONN_READING && c->last_active_ms < tx_cutoff &&
-                   session_in_transaction(c->session)) {
+        } else if (c->state == CONN_READING &&
+                   (tx_limit = session_idle_in_transaction_limit(c->session)) > 0 &&
+                   c->last_active_ms < now - (int64_t)tx_limit * 1000) {
             log_info("closing a connection idle in a transaction for %d s "
                      "(IdleInTransactionTimeout)",
-                     tx_timeout);
+                     tx_limit);
             expire(c, reply_idle_in_transaction_timeout);
         } else if (timeout > 0 && c->last_active_ms < cutoff) {
             expire(c, reply_idle_timeout);

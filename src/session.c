@@ -114,6 +114,23 @@ static int64_t monotonic_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static void apply_limit(void *ctx, const char *name, int64_t value)
+{
+    UserLimits *l = ctx;
+    int id = userlimits_find(name);
+    if (id >= 0) {
+        l->value[id] = value;
+        l->own[id] = true;
+    }
+}
+
+/* The limits user `user_id` gets at login: the server's defaults and the user's own values. */
+static int load_limits(const SessionEnv *env, int64_t user_id, UserLimits *out)
+{
+    userlimits_defaults(out, env->cfg);
+    return catalog_user_limits(env->catalog, user_id, apply_limit, out);
+}
+
 /*
  * `login`: the throttle first (a blocked address or user is refused before
  * any password check, so a refusal is cheap and never waits), then the
@@ -141,6 +158,11 @@ static void cmd_login(Session *s, const SessionEnv *env, const RequestWords *w, 
         return;
     }
     throttle_login_succeeded(l->throttle, l->addr, user.name);
+    UserLimits limits;
+    if (load_limits(env, user.id, &limits) != 0) {
+        reply_internal(out);
+        return;
+    }
     if (l->admit && !l->admit(l->ctx, user.super)) {
         log_info("login of user %s refused: the free connection slots are reserved for the "
                  "super user",
@@ -150,6 +172,7 @@ static void cmd_login(Session *s, const SessionEnv *env, const RequestWords *w, 
         return;
     }
     s->user = user;
+    s->limits = limits;
     s->state = SESSION_AUTHED;
     reply_success(out);
 }
@@ -331,7 +354,9 @@ static void cmd_rollback(Session *s, const SessionEnv *env, const RequestWords *
     transaction(s, env, TX_ROLLBACK, out);
 }
 
-#define USAGE_UPDATE_USER "update user username OLD NEW | update user password USER NEW"
+#define USAGE_UPDATE_USER                                                                          \
+    "update user username OLD NEW | update user password USER NEW | update user limit USER "       \
+    "SETTING VALUE|default"
 
 static void cmd_update_database(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
 {
@@ -348,11 +373,51 @@ static void cmd_update_database(Session *s, const SessionEnv *env, const Request
     reply_catalog(out, st, "Database", st == CATALOG_EXISTS ? w->word[3] : w->word[2]);
 }
 
+/*
+ * `update user limit USER SETTING VALUE|default`: stores (or removes) one
+ * of the user's limits (userlimits.h); it applies from the user's next login.
+ */
+static void update_user_limit(const SessionEnv *env, const RequestWords *w, Buf *out)
+{
+    const char *user = w->word[3];
+    int id = w->n == 6 ? userlimits_find(w->word[4]) : -1;
+    if (id < 0) {
+        reply_bad_request(out,
+                          "usage: update user limit USER SETTING VALUE|default, SETTING is "
+                          "one of %s",
+                          userlimits_names());
+        return;
+    }
+    if (!catalog_name_valid(user)) {
+        reply_invalid_name(out, "user", user);
+        return;
+    }
+    int64_t value = -1;
+    char why[128];
+    if (!request_word_is(w->word[5], "default") &&
+        !userlimits_parse((UserLimitId)id, w->word[5], &value, why, sizeof(why))) {
+        reply_bad_request(out, "%s, or default", why);
+        return;
+    }
+    CatalogUser u;
+    CatalogStatus st = catalog_user_find(env->catalog, user, &u);
+    if (st == CATALOG_OK)
+        st = catalog_user_limit_set(env->catalog, u.id, userlimits_name((UserLimitId)id), value);
+    if (st == CATALOG_OK)
+        log_info("limit %s of user %s set to %s", userlimits_name((UserLimitId)id), user,
+                 w->word[5]);
+    reply_catalog(out, st, "User", user);
+}
+
 static void cmd_update_user(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
 {
     (void)s;
+    if (request_word_is(w->word[2], "limit")) {
+        update_user_limit(env, w, out);
+        return;
+    }
     bool is_name = request_word_is(w->word[2], "username");
-    if (!is_name && !request_word_is(w->word[2], "password")) {
+    if (w->n != 5 || (!is_name && !request_word_is(w->word[2], "password"))) {
         reply_bad_request(out, "usage: " USAGE_UPDATE_USER);
         return;
     }
@@ -395,8 +460,9 @@ static void run_sql(Session *s, const SessionEnv *env, const char *sql, const Ty
         return;
     /* The super user is not held to MaxUserStatements (quota.h). */
     Quota *quota = s->user.super ? NULL : env->quota;
-    if (!quota_enter(quota, s->user.id)) {
-        reply_too_many_statements(io->out, s->user.name, quota_limit(quota));
+    int64_t max_statements = s->limits.value[USERLIMIT_MAX_STATEMENTS];
+    if (!quota_enter(quota, s->user.id, max_statements)) {
+        reply_too_many_statements(io->out, s->user.name, (int)max_statements);
         return;
     }
     QueryOutcome outcome = {0};
@@ -427,7 +493,7 @@ static void run_sql(Session *s, const SessionEnv *env, const char *sql, const Ty
                         .params = typed && typed->has_params ? typed : NULL,
                         .cache = s->stmts,
                         .cached = cached,
-                        .timeout_sec = env->cfg->statement_timeout_sec};
+                        .timeout_sec = (int)s->limits.value[USERLIMIT_STATEMENT_TIMEOUT]};
     QueryStatus st = query_run(s->con, &req, io, &outcome);
     if (plan && outcome.entry && !outcome.entry->authz) {
         outcome.entry->authz = plan;
@@ -457,6 +523,42 @@ static void run_sql(Session *s, const SessionEnv *env, const char *sql, const Ty
 out:
     access_guard_release(&guard);
     quota_leave(quota, s->user.id);
+}
+
+/*
+ * `list limits [USER]`: the limits the user gets at the next login, each
+ * with where it comes from ("user": set for them; "server": the default).
+ * Another user's: super user only.
+ */
+static void cmd_list_limits(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
+{
+    CatalogUser u = s->user;
+    if (w->n == 3 && strcmp(w->word[2], s->user.name) != 0) {
+        if (!s->user.super) {
+            reply_unauthorized(out);
+            return;
+        }
+        if (!catalog_name_valid(w->word[2])) {
+            reply_invalid_name(out, "user", w->word[2]);
+            return;
+        }
+        CatalogStatus st = catalog_user_find(env->catalog, w->word[2], &u);
+        if (st != CATALOG_OK) {
+            reply_catalog(out, st, "User", w->word[2]);
+            return;
+        }
+    }
+    UserLimits l;
+    if (load_limits(env, u.id, &l) != 0) {
+        reply_internal(out);
+        return;
+    }
+    buf_append_str(out, "[");
+    for (int i = 0; i < USERLIMIT_COUNT; i++)
+        buf_printf(out, "%s{\"setting\":\"%s\",\"value\":%lld,\"source\":\"%s\"}", i ? "," : "",
+                   userlimits_name((UserLimitId)i), (long long)l.value[i],
+                   l.own[i] ? "user" : "server");
+    buf_append_str(out, "]\n");
 }
 
 /* `stats`, super user only: the pool's counters and the connected clients,
@@ -528,7 +630,7 @@ static const SessionCommand commands[] = {
      "rollback"},
     {"update", "database", SESSION_MATCH_WORDS, "set", 4, 4, SESSION_WHO_SUPER, cmd_update_database,
      "update database OLD NEW"},
-    {"update", "user", SESSION_MATCH_WORDS, "set", 5, 5, SESSION_WHO_SUPER, cmd_update_user,
+    {"update", "user", SESSION_MATCH_WORDS, "set", 5, 6, SESSION_WHO_SUPER, cmd_update_user,
      USAGE_UPDATE_USER},
     {"grant", "database", SESSION_MATCH_WORDS, NULL, 5, 5, SESSION_WHO_SUPER,
      access_cmd_grant_database, ACCESS_USAGE_GRANT_DATABASE},
@@ -538,6 +640,8 @@ static const SessionCommand commands[] = {
      access_cmd_revoke_database, ACCESS_USAGE_REVOKE_DATABASE},
     {"revoke", "table", SESSION_MATCH_WORDS, NULL, 6, INT_MAX, SESSION_WHO_SUPER,
      access_cmd_revoke_table, ACCESS_USAGE_REVOKE_TABLE},
+    {"list", "limits", SESSION_MATCH_WORDS, NULL, 2, 3, SESSION_WHO_USER, cmd_list_limits,
+     "list limits [USER]"},
     {"list", NULL, SESSION_MATCH_WORDS, NULL, 2, 3, SESSION_WHO_USER, access_cmd_list,
      ACCESS_USAGE_LIST},
     /* pglink.c checks the words of its commands itself. */
@@ -749,9 +853,9 @@ SessionAction session_handle(Session *s, const SessionEnv *env, RequestStatus st
     return action;
 }
 
-bool session_in_transaction(const Session *s)
+int session_idle_in_transaction_limit(const Session *s)
 {
-    return s->in_tx;
+    return s->in_tx ? (int)s->limits.value[USERLIMIT_IDLE_IN_TX_TIMEOUT] : 0;
 }
 
 void session_interrupt(Session *s)

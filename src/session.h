@@ -32,6 +32,7 @@
 #include "catalog.h"
 #include "config.h"
 #include "duckdb.h"
+#include "userlimits.h"
 #include "pool.h"
 #include "query.h"
 #include "quota.h"
@@ -82,6 +83,7 @@ struct Session {
     bool tx_error;  /* a statement failed inside the open transaction */
     bool tx_doomed; /* a request failed after part of it ran: commit must roll back */
     CatalogUser user;
+    UserLimits limits; /* the user's limits as of login (userlimits.h) */
     char database[CATALOG_NAME_MAX + 1];
     int64_t db_id;           /* catalog id of `database` */
     bool prune_pending;      /* the open transaction ran DDL: its COMMIT syncs the table
@@ -162,11 +164,12 @@ SessionAction session_handle(Session *s, const SessionEnv *env, RequestStatus st
                              size_t len, QueryIo *io);
 
 /*
- * True while the session has a transaction open. For the server's idle
- * scan (IdleInTransactionTimeout): read by the I/O thread only while no
- * worker owns the connection, after the owner's release.
+ * The seconds the session may stay idle now: its idle_in_transaction_timeout
+ * (userlimits.h) while it has a transaction open, else 0 (no such limit). For
+ * the server's idle scan: read by the I/O thread only while no worker owns
+ * the connection, after the owner's release.
  */
-bool session_in_transaction(const Session *s);
+int session_idle_in_transaction_limit(const Session *s);
 
 /* Interrupts the query the session is running, if any. Any thread. */
 void session_interrupt(Session *s);

@@ -176,3 +176,74 @@ def test_checkpoint_while_a_reader_holds_a_transaction(make_server):
     assert r.req("commit") == "success"
     assert r.req("SELECT count(*) AS n FROM t") == '[{"n":11}]'
     r.close()
+
+
+def test_limits_per_user(make_server):
+    """The super user sets a user's own limits over the server's defaults (as PostgreSQL's
+    ALTER ROLE ... SET); they apply from the user's next login."""
+    srv = make_server(["--max-user-statements", "5", "--statement-timeout", "0"])
+    setup_users(srv, ["u", "v"])
+    with srv.admin() as a:
+        assert json.loads(a.req("list limits u")) == [
+            {"setting": "statement_timeout", "value": 0, "source": "server"},
+            {"setting": "idle_in_transaction_timeout", "value": 600, "source": "server"},
+            {"setting": "max_statements", "value": 5, "source": "server"}]
+        for cmd, answer in [
+                ("update user limit u statement_timeout 3", "success"),
+                ("update user limit u max_statements 1", "success"),
+                ("update user limit u idle_in_transaction_timeout 1", "success"),
+                ("update user limit u max_statements 0",
+                 "Error: Bad Request: max_statements is an integer from 1 to 1000000, "
+                 "or default"),
+                ("update user limit u statement_timeout -1",
+                 "Error: Bad Request: statement_timeout is an integer from 0 to 31536000, "
+                 "or default"),
+                ("update user limit u work_mem 1",
+                 "Error: Bad Request: usage: update user limit USER SETTING VALUE|default, "
+                 "SETTING is one of statement_timeout, idle_in_transaction_timeout, "
+                 "max_statements"),
+                ("update user limit nobody statement_timeout 1",
+                 "Error: User nobody Does Not Exist")]:
+            assert a.req(cmd) == answer, cmd
+        assert json.loads(a.req("list limits u")) == [
+            {"setting": "statement_timeout", "value": 3, "source": "user"},
+            {"setting": "idle_in_transaction_timeout", "value": 1, "source": "user"},
+            {"setting": "max_statements", "value": 1, "source": "user"}]
+    # A user sees their own limits, not another's.
+    with user_client(srv, "v") as v:
+        assert json.loads(v.req("list limits"))[0]["source"] == "server"
+        assert v.req("list limits u") == "Error: Unauthorized"
+        assert v.req("update user limit v statement_timeout 0") == "Error: Unauthorized"
+    u = user_client(srv, "u")
+    assert json.loads(u.req("list limits"))[2] == {"setting": "max_statements", "value": 1,
+                                                  "source": "user"}
+    # statement_timeout 3: u's long statement ends; v's would not (the server's 0).
+    t0 = time.monotonic()
+    assert u.req(RANGE_SUM) == ("Error: Statement Timeout: the statement ran longer than 3 s "
+                                "(StatementTimeout)")
+    assert time.monotonic() - t0 < GENEROUS
+    # max_statements 1: a second connection of u is refused while the first runs.
+    second = user_client(srv, "u")
+    u.send_raw(SLEEP.encode() + b"\n")
+    assert wait_for(lambda: second.req("SELECT 1 AS n") == TOO_MANY % ("u", 1))
+    assert u.line().startswith("Error: Statement Timeout")
+    assert second.req("SELECT 1 AS n") == '[{"n":1}]'
+    # idle_in_transaction_timeout 1.
+    assert second.req("begin") == "success"
+    second.sock.settimeout(GENEROUS)
+    assert second.line() == IDLE_IN_TX
+    # Back to the defaults: from the next login.
+    with srv.admin() as a:
+        for name in ("statement_timeout", "max_statements", "idle_in_transaction_timeout"):
+            assert a.req("update user limit u %s default" % name) == "success"
+        assert a.req("update user limit u max_statements default") == "success"
+        assert [r["source"] for r in json.loads(a.req("list limits u"))] == ["server"] * 3
+    assert u.req("SELECT 2 AS n") == '[{"n":2}]'  # the old session keeps its limits
+    u.close()
+    # The limits are kept across a restart (the catalog).
+    with srv.admin() as a:
+        assert a.req("update user limit v max_statements 3") == "success"
+    srv.restart()
+    with srv.admin() as a:
+        assert json.loads(a.req("list limits v"))[2] == {"setting": "max_statements", "value": 3,
+                                                          "source": "user"}

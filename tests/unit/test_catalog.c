@@ -17,7 +17,7 @@
 #include "unit.h"
 
 /* Entries in catalog.c's migrations[]: bump with each new schema step. */
-#define MIGRATIONS 1
+#define MIGRATIONS 2
 
 static char dir[] = "/tmp/test_catalog.XXXXXX";
 static char path[sizeof(dir) + 32];
@@ -235,6 +235,50 @@ static void test_table_grants_rename(Catalog *c, int64_t db_id)
     CHECK(catalog_revoke_database(c, db_id, carol.id) == CATALOG_OK);
 }
 
+typedef struct SeenLimits {
+    int n;
+    char names[4][64];
+    int64_t values[4];
+} SeenLimits;
+
+static void see_limit(void *ctx, const char *name, int64_t value)
+{
+    SeenLimits *s = ctx;
+    if (s->n < 4) {
+        snprintf(s->names[s->n], sizeof(s->names[0]), "%s", name);
+        s->values[s->n++] = value;
+    }
+}
+
+/* Per-user limits: set, replace, remove (also one never set), per user. */
+static void test_user_limits(Catalog *c)
+{
+    CatalogUser u, d;
+    CHECK(catalog_user_create(c, "limited", "pw") == CATALOG_OK);
+    CHECK(catalog_user_find(c, "limited", &u) == CATALOG_OK);
+    CHECK(catalog_user_find(c, "duck", &d) == CATALOG_OK);
+    SeenLimits seen = {0};
+    CHECK(catalog_user_limits(c, u.id, see_limit, &seen) == 0 && seen.n == 0);
+    CHECK(catalog_user_limit_set(c, u.id, "statement_timeout", 30) == CATALOG_OK);
+    CHECK(catalog_user_limit_set(c, u.id, "statement_timeout", 60) == CATALOG_OK);
+    CHECK(catalog_user_limit_set(c, u.id, "max_statements", 2) == CATALOG_OK);
+    CHECK(catalog_user_limit_set(c, d.id, "max_statements", 9) == CATALOG_OK);
+    CHECK(catalog_user_limits(c, u.id, see_limit, &seen) == 0);
+    CHECK(seen.n == 2);
+    for (int i = 0; i < seen.n; i++) {
+        if (strcmp(seen.names[i], "statement_timeout") == 0)
+            CHECK(seen.values[i] == 60);
+        else
+            CHECK(strcmp(seen.names[i], "max_statements") == 0 && seen.values[i] == 2);
+    }
+    CHECK(catalog_user_limit_set(c, u.id, "statement_timeout", -1) == CATALOG_OK);
+    CHECK(catalog_user_limit_set(c, u.id, "statement_timeout", -1) == CATALOG_OK);
+    seen = (SeenLimits){0};
+    CHECK(catalog_user_limits(c, u.id, see_limit, &seen) == 0);
+    CHECK(seen.n == 1 && strcmp(seen.names[0], "max_statements") == 0 && seen.values[0] == 2);
+    CHECK(catalog_user_limit_set(c, d.id, "max_statements", -1) == CATALOG_OK);
+}
+
 static void test_reopen(int64_t sales_id)
 {
     char err[256] = "";
@@ -320,6 +364,8 @@ static void test_catalog_file(void)
     test_databases(c, &sales_id);
     unit_current = "test_table_grants_rename";
     test_table_grants_rename(c, sales_id);
+    unit_current = "test_user_limits";
+    test_user_limits(c);
     catalog_close(c);
     catalog_close(NULL);
     unit_current = "test_reopen";

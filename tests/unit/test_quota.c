@@ -7,24 +7,25 @@
 #include <stdint.h>
 
 #include "quota.h"
+
+#define LIMIT 2
 #include "unit.h"
 
 static void test_limit_per_user(void)
 {
-    Quota *q = quota_new(2);
-    CHECK(quota_limit(q) == 2);
-    CHECK(quota_enter(q, 7));
-    CHECK(quota_enter(q, 7));
-    CHECK(!quota_enter(q, 7)); /* a third at once is refused, and not counted */
-    CHECK(quota_enter(q, 8));  /* another user is not affected */
+    Quota *q = quota_new();
+    CHECK(quota_enter(q, 7, LIMIT));
+    CHECK(quota_enter(q, 7, LIMIT));
+    CHECK(!quota_enter(q, 7, LIMIT)); /* a third at once is refused, and not counted */
+    CHECK(quota_enter(q, 8, LIMIT));  /* another user is not affected */
     quota_leave(q, 7);
-    CHECK(quota_enter(q, 7));
-    CHECK(!quota_enter(q, 7));
+    CHECK(quota_enter(q, 7, LIMIT));
+    CHECK(!quota_enter(q, 7, LIMIT));
     quota_leave(q, 7);
     quota_leave(q, 7);
     quota_leave(q, 8);
     /* Every count is back at 0: a user may run 2 again. */
-    CHECK(quota_enter(q, 7) && quota_enter(q, 7));
+    CHECK(quota_enter(q, 7, LIMIT) && quota_enter(q, 7, LIMIT));
     quota_leave(q, 7);
     quota_leave(q, 7);
     quota_free(q);
@@ -33,23 +34,22 @@ static void test_limit_per_user(void)
 static void test_no_quota_means_no_limit(void)
 {
     for (int i = 0; i < 1000; i++)
-        CHECK(quota_enter(NULL, 1));
+        CHECK(quota_enter(NULL, 1, 1));
     quota_leave(NULL, 1);
-    CHECK(quota_limit(NULL) == 0);
 }
 
 /* Many users in few buckets: colliding chains keep each user's count apart. */
 static void test_many_users(void)
 {
-    Quota *q = quota_new(1);
+    Quota *q = quota_new();
     for (int64_t u = 0; u < 5000; u++)
-        CHECK(quota_enter(q, u));
+        CHECK(quota_enter(q, u, 1));
     for (int64_t u = 0; u < 5000; u++)
-        CHECK(!quota_enter(q, u));
+        CHECK(!quota_enter(q, u, 1));
     for (int64_t u = 0; u < 5000; u += 2)
         quota_leave(q, u);
     for (int64_t u = 0; u < 5000; u++)
-        CHECK(quota_enter(q, u) == (u % 2 == 0));
+        CHECK(quota_enter(q, u, 1) == (u % 2 == 0));
     for (int64_t u = 0; u < 5000; u++)
         quota_leave(q, u);
     quota_free(q);
@@ -65,7 +65,7 @@ static void *hammer(void *arg)
 {
     int id = (int)(intptr_t)arg;
     for (int i = 0; i < ROUNDS; i++) {
-        if (quota_enter(shared, 42))
+        if (quota_enter(shared, 42, THREADS))
             quota_leave(shared, 42);
         else
             refused[id]++;
@@ -76,7 +76,7 @@ static void *hammer(void *arg)
 /* Under TSan in make unit: the counts stay exact when threads race. */
 static void test_threads(void)
 {
-    shared = quota_new(THREADS);
+    shared = quota_new();
     pthread_t t[THREADS];
     for (int i = 0; i < THREADS; i++)
         pthread_create(&t[i], NULL, hammer, (void *)(intptr_t)i);
@@ -85,8 +85,8 @@ static void test_threads(void)
     for (int i = 0; i < THREADS; i++)
         CHECK(refused[i] == 0); /* never more than THREADS at once */
     for (int i = 0; i < THREADS; i++)
-        CHECK(quota_enter(shared, 42));
-    CHECK(!quota_enter(shared, 42));
+        CHECK(quota_enter(shared, 42, THREADS));
+    CHECK(!quota_enter(shared, 42, THREADS));
     for (int i = 0; i < THREADS; i++)
         quota_leave(shared, 42);
     quota_free(shared);
