@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "log.h"
 #include "xalloc.h"
@@ -16,12 +17,18 @@ struct QuotaEntry {
     QuotaEntry *next;
 };
 
-struct Quota {
+/* A chain and its lock, padded to a cache line so that requests of
+ * different users on different cores do not share one. */
+typedef struct QuotaBucket {
     pthread_mutex_t lock;
-    QuotaEntry *buckets[QUOTA_BUCKETS];
+    QuotaEntry *head;
+} __attribute__((aligned(64))) QuotaBucket;
+
+struct Quota {
+    QuotaBucket buckets[QUOTA_BUCKETS];
 };
 
-static QuotaEntry **bucket(Quota *q, int64_t user_id)
+static QuotaBucket *bucket(Quota *q, int64_t user_id)
 {
     uint64_t h = (uint64_t)user_id * 0x9e3779b97f4a7c15ULL;
     return &q->buckets[(h >> 32) % QUOTA_BUCKETS];
@@ -29,8 +36,12 @@ static QuotaEntry **bucket(Quota *q, int64_t user_id)
 
 Quota *quota_new(void)
 {
-    Quota *q = xcalloc(1, sizeof(*q));
-    pthread_mutex_init(&q->lock, NULL);
+    Quota *q = NULL;
+    if (posix_memalign((void **)&q, 64, sizeof(*q)) != 0)
+        log_fatal("out of memory");
+    memset(q, 0, sizeof(*q));
+    for (int i = 0; i < QUOTA_BUCKETS; i++)
+        pthread_mutex_init(&q->buckets[i].lock, NULL);
     return q;
 }
 
@@ -40,12 +51,12 @@ void quota_free(Quota *q)
         return;
     for (int i = 0; i < QUOTA_BUCKETS; i++) {
         QuotaEntry *next = NULL;
-        for (QuotaEntry *e = q->buckets[i]; e; e = next) {
+        for (QuotaEntry *e = q->buckets[i].head; e; e = next) {
             next = e->next;
             free(e);
         }
+        pthread_mutex_destroy(&q->buckets[i].lock);
     }
-    pthread_mutex_destroy(&q->lock);
     free(q);
 }
 
@@ -54,8 +65,9 @@ bool quota_enter(Quota *q, int64_t user_id, int64_t limit)
     if (!q)
         return true;
     bool ok = true;
-    pthread_mutex_lock(&q->lock);
-    QuotaEntry **head = bucket(q, user_id);
+    QuotaBucket *b = bucket(q, user_id);
+    pthread_mutex_lock(&b->lock);
+    QuotaEntry **head = &b->head;
     QuotaEntry *e = *head;
     while (e && e->user_id != user_id)
         e = e->next;
@@ -69,7 +81,7 @@ bool quota_enter(Quota *q, int64_t user_id, int64_t limit)
         ok = false; /* (an entry made just now has 0 and is never refused, nor leaked) */
     else
         e->running++;
-    pthread_mutex_unlock(&q->lock);
+    pthread_mutex_unlock(&b->lock);
     return ok;
 }
 
@@ -77,8 +89,9 @@ void quota_leave(Quota *q, int64_t user_id)
 {
     if (!q)
         return;
-    pthread_mutex_lock(&q->lock);
-    QuotaEntry **link = bucket(q, user_id);
+    QuotaBucket *b = bucket(q, user_id);
+    pthread_mutex_lock(&b->lock);
+    QuotaEntry **link = &b->head;
     while (*link && (*link)->user_id != user_id)
         link = &(*link)->next;
     QuotaEntry *e = *link;
@@ -88,5 +101,5 @@ void quota_leave(Quota *q, int64_t user_id)
         *link = e->next;
         free(e);
     }
-    pthread_mutex_unlock(&q->lock);
+    pthread_mutex_unlock(&b->lock);
 }

@@ -12,8 +12,10 @@
  *
  * Memory: one entry per user with a request running now, in a hash table
  * of QUOTA_BUCKETS chains; an entry is freed when its count returns to 0,
- * so the table holds at most one entry per running request. One mutex
- * inside guards it; it is held for a hash and a short chain walk.
+ * so the table holds at most one entry per running request. Each chain
+ * has its own mutex (on its own cache line), held for a short chain walk:
+ * requests of different users rarely share one, so the count costs two
+ * uncontended lock round trips per request on any number of cores.
  */
 #ifndef TCPDUCKDB_QUOTA_H
 #define TCPDUCKDB_QUOTA_H
