@@ -45,11 +45,15 @@ $(1)/tests/%: $(1)/obj/tests/%.o $(1)/libtcpduckdb_server.a
 -include $$(wildcard $(1)/obj/*.d $(1)/obj/tests/*.d)
 endef
 
-SAN := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# The sanitizer builds also compile the test hooks (`debug crash`, src/session.c), which
+# the release build must never have (tests/e2e/test_crash.py checks it).
+TEST_HOOKS := -DTCPDUCKDB_TEST_HOOKS
+SAN := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
+       $(TEST_HOOKS)
 
 $(eval $(call variant,build,-O2,..,$(RELEASE_ALLOC)))
 $(eval $(call variant,build/asan,$(SAN),../..))
-$(eval $(call variant,build/tsan,-O1 -fsanitize=thread,../..))
+$(eval $(call variant,build/tsan,-O1 -fsanitize=thread $(TEST_HOOKS),../..))
 
 # The C client library, the shell and the library's tests (clients/c).
 include clients/c/client.mk

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "access.h"
@@ -603,6 +604,26 @@ static void cmd_quit(Session *s, const SessionEnv *env, const RequestWords *w, B
 
 static void cmd_help(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out);
 
+#ifdef TCPDUCKDB_TEST_HOOKS
+/* `debug crash`, super user, compiled into the sanitizer builds only (the
+ * Makefile's -DTCPDUCKDB_TEST_HOOKS), never into the release build: ends the
+ * process with abort() as a crash would, with no answer and no core file, so
+ * that tests/e2e/test_crash.py can show the supervisor restarting the server
+ * and no committed transaction lost. abort() rather than a bad pointer: the
+ * sanitizers report SIGSEGV as an error of their own, not SIGABRT. */
+static void cmd_debug_crash(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
+{
+    (void)s;
+    (void)env;
+    (void)w;
+    (void)out;
+    struct rlimit no_core = {0, 0};
+    setrlimit(RLIMIT_CORE, &no_core);
+    log_warn("debug crash: aborting the process on the super user's request (test build)");
+    abort();
+}
+#endif
+
 /* ---- the command table ------------------------------------------------ */
 
 /*
@@ -652,6 +673,10 @@ static const SessionCommand commands[] = {
     {"unlink", NULL, SESSION_MATCH_ARGS, NULL, 2, INT_MAX, SESSION_WHO_SUPER, pglink_cmd_unlink,
      "unlink DATABASE [force]"},
     {"stats", NULL, SESSION_MATCH_WORDS, NULL, 1, 1, SESSION_WHO_SUPER, cmd_stats, "stats"},
+#ifdef TCPDUCKDB_TEST_HOOKS
+    {"debug", "crash", SESSION_MATCH_WORDS, NULL, 2, 2, SESSION_WHO_SUPER, cmd_debug_crash,
+     "debug crash (test builds only)"},
+#endif
     {"help", NULL, SESSION_MATCH_ALONE, NULL, 1, 1, SESSION_WHO_ANYONE, cmd_help, "help"},
     {"quit", NULL, SESSION_MATCH_ALONE, NULL, 1, 1, SESSION_WHO_ANYONE, cmd_quit, "quit"},
     {"exit", NULL, SESSION_MATCH_ALONE, NULL, 1, 1, SESSION_WHO_ANYONE, cmd_quit, "exit"},
