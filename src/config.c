@@ -48,6 +48,7 @@ typedef struct Setting {
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 static const char *const tls_modes[] = {"off", "optional", "required", NULL};
 static const char *const tls_versions[] = {"1.2", "1.3", NULL};
+static const char *const on_off[] = {"on", "off", NULL};
 
 static const Setting settings[] = {
     INT("ServerPort", "--port", port, "4000", 0, 65535,
@@ -118,6 +119,9 @@ static const Setting settings[] = {
         "CA certificates (PEM) that client certificates are verified against; empty: none asked"),
     CHOICE("TLSMinVersion", "--tls-min-version", tls_min_version, "1.2", tls_versions,
            "oldest TLS version accepted: 1.2 or 1.3"),
+    CHOICE("Supervise", "--supervise", supervise, "on", on_off,
+           "on: a supervisor process restarts the server at once after a crash; off: no "
+           "supervisor (for systemd's Restart=, or to debug)"),
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))

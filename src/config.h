@@ -51,6 +51,7 @@ typedef struct Config {
     char tls_key_file[CONFIG_STR_MAX];  /* TLSKeyFile: PEM key; "" = in the cert file */
     char tls_ca_file[CONFIG_STR_MAX];   /* TLSCAFile, --tls-ca-file: verifies client certificates */
     char tls_min_version[8];            /* TLSMinVersion, --tls-min-version: 1.2|1.3 */
+    char supervise[8];                  /* Supervise, --supervise: on|off (supervisor.h) */
 } Config;
 
 typedef enum {

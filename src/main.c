@@ -2,8 +2,11 @@
  * main: start-up and shutdown of the TCP-DuckDB server. Loads the
  * configuration, prepares the data directory, opens the catalog and the
  * database pool, refuses an unsafe exposure (protected mode), and runs the
- * server until SIGINT/SIGTERM. Exit status: 0 after a clean shutdown, 1 when
- * start-up fails (one line on stderr says why).
+ * server until SIGINT/SIGTERM. Unless Supervise=off, the server runs in a
+ * child of a supervisor process that restarts it after a crash
+ * (supervisor.h). Exit status: 0 after a clean shutdown, 1 when start-up
+ * fails (one line on stderr says why); the supervisor exits with its
+ * server's status.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -21,6 +24,7 @@
 #include "quota.h"
 #include "secret.h"
 #include "server.h"
+#include "supervisor.h"
 #include "tls.h"
 #include "watchdog.h"
 
@@ -138,6 +142,11 @@ int main(int argc, char **argv)
         return 1;
     }
     log_set_level(parse_level(cfg.log_level));
+    /* Before any thread, file or socket exists: each child starts the
+     * server from here, as a process without a supervisor would. */
+    if (strcmp(cfg.supervise, "on") == 0 && supervisor_run(&status) == SUPERVISOR_DONE)
+        return status;
+    status = 1;
     /* The log is stderr. DuckDB prints query profiles and progress bars to
      * stdout (PRAGMA enable_profiling): nothing a client causes may reach
      * the log, so stdout goes nowhere. */

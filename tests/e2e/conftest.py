@@ -4,7 +4,10 @@ End-to-end fixtures: every test talks TCP to the real server binary.
 `server` starts build/asan/tcp-duckdb (or $TCPDUCKDB_BIN) on an ephemeral
 loopback port with a fresh data directory, and stops it with SIGTERM at the
 end of the test. A test fails if the server did not exit 0 or if its stderr
-holds a sanitizer report (AddressSanitizer, LeakSanitizer, UBSan).
+holds a sanitizer report (AddressSanitizer, LeakSanitizer, UBSan). The
+server runs without the supervisor (`--supervise off`), so `proc.pid` is the
+server itself; tests/e2e/test_crash.py passes `--supervise on`. `run_bin`
+keeps the default (supervised), as a user's start-up would.
 """
 import os
 import re
@@ -32,7 +35,7 @@ SERVER_ENV = ("ServerPort", "ServerAddr", "DBdir", "ServerDbFile", "ENCRYPTION_K
               "StatementTimeout",
 
               "LoginTimeout", "MaxLoginRequestBytes", "SuperuserReservedConnections",
-              "MaxConnectionsPerAddress", "LoginFailureLimit")
+              "MaxConnectionsPerAddress", "LoginFailureLimit", "Supervise")
 
 
 def clean_env(extra=None):
@@ -106,7 +109,8 @@ class Server:
         self._ready = threading.Event()
 
     def start(self, timeout=60):
-        cmd = [BIN, "--port", "0", "--addr", "127.0.0.1", "--data-dir", self.data_dir] + self.args
+        cmd = [BIN, "--port", "0", "--addr", "127.0.0.1", "--data-dir", self.data_dir,
+               "--supervise", "off"] + self.args
         # A test that waited for the last process itself (not with stop()) may leave its log
         # reader still draining; it would set _ready (and leave the old port) for this start.
         if self._reader is not None:
