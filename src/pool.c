@@ -33,6 +33,19 @@
  *   itself under the lock; one that was handed a slot at the same moment
  *   keeps it. When a waiter is handed a slot, later waiters for the same id
  *   are dropped from the queue and woken: they join that slot as hits.
+ *
+ * A broken slot (DuckDB invalidated its instance; pool.h, "Containment")
+ * stays OPEN for the pins it has, but find() no longer sees it, so the same
+ * database may be opened in a second slot meanwhile. That is safe because
+ * DuckDB writes nothing more through an invalidated instance: every query
+ * and commit on it fails at its start, and its close skips the checkpoint.
+ * Its temporary directory is another matter: DuckDB deletes its temporary
+ * files at close, so the fresh instance gets a directory of its own
+ * (`<id>.duckdb.tmp.<slot>`) while a broken one of the same id lives. One
+ * window is left: a commit that passed DuckDB's validity check just before
+ * the invalidation and writes its WAL record after the fresh instance has
+ * replayed the WAL; it would need a commit slower than the failing request's
+ * answer, the check and a whole open of the database.
  */
 #include "pool.h"
 
@@ -72,6 +85,10 @@ struct PoolDb {
      * unpinned (claims end before the release), so a reused slot starts
      * unclaimed. */
     bool link_claimed;
+    /* DuckDB invalidated this instance (pool_db_check_invalidated): find()
+     * skips the slot, and its last release closes it without a checkpoint.
+     * Under the lock; false again once the slot is FREE. */
+    bool broken;
 };
 
 /* An acquire queued for a slot. Lives on the waiting thread's stack; linked
@@ -101,7 +118,7 @@ struct Pool {
     Waiter *queue_head, *queue_tail; /* acquires waiting for a slot, oldest first */
     int queued;
     uint64_t clock;
-    uint64_t hits, misses, evictions, waits, timeouts, rejected;
+    uint64_t hits, misses, evictions, waits, timeouts, rejected, invalidated;
 };
 
 static void db_path(const Pool *p, int64_t id, const char *suffix, char *out, size_t outlen)
@@ -134,13 +151,17 @@ Pool *pool_new(const PoolConfig *cfg, char *err, size_t errlen)
 /*
  * Opens the DuckDB file of `id` inside the sandbox. `create` allows a new
  * file; otherwise a missing file is an error (it would be a silent empty
- * database).
+ * database). `temp_tag` >= 0 gives the instance the temporary directory
+ * `<id>.duckdb.tmp.<temp_tag>` instead of `<id>.duckdb.tmp` (the latter is a
+ * broken instance's, which deletes its contents when it is closed).
  */
-static int open_db(Pool *p, int64_t id, bool create, duckdb_database *out, char *err, size_t errlen)
+static int open_db(Pool *p, int64_t id, bool create, int temp_tag, duckdb_database *out, char *err,
+                   size_t errlen)
 {
-    char path[1100], tmp[1100];
+    char path[1100], tmp[1100], suffix[32];
+    snprintf(suffix, sizeof(suffix), temp_tag < 0 ? ".tmp" : ".tmp.%d", temp_tag);
     db_path(p, id, "", path, sizeof(path));
-    db_path(p, id, ".tmp", tmp, sizeof(tmp));
+    db_path(p, id, suffix, tmp, sizeof(tmp));
     if (!create && access(path, F_OK) != 0) {
         snprintf(err, errlen, "the file of database %lld is missing: %s", (long long)id, path);
         return -1;
@@ -222,11 +243,13 @@ static void detach(Pool *p, PoolDb *s)
 }
 
 /* Checkpoints and closes a database handle; the checkpoint makes the next
- * open fast (no WAL to replay) and leaves a single self-contained file. */
-static void close_db(int64_t id, duckdb_database *handle)
+ * open fast (no WAL to replay) and leaves a single self-contained file. An
+ * invalidated (`broken`) instance can neither checkpoint nor write: it is
+ * only closed. */
+static void close_db(int64_t id, duckdb_database *handle, bool broken)
 {
     duckdb_connection con = NULL;
-    if (duckdb_connect(*handle, &con) == DuckDBSuccess) {
+    if (!broken && duckdb_connect(*handle, &con) == DuckDBSuccess) {
         duckdb_result res;
         if (duckdb_query(con, "CHECKPOINT", &res) != DuckDBSuccess)
             log_warn("checkpoint of database %lld failed: %s", (long long)id,
@@ -242,7 +265,7 @@ static PoolDb *find(Pool *p, int64_t id)
 {
     for (int i = 0; i < p->size; i++) {
         PoolDb *s = &p->slots[i];
-        if (s->state == SLOT_FREE)
+        if (s->state == SLOT_FREE || s->broken)
             continue;
         if (s->id == id || (s->state == SLOT_CLOSING && s->next_id == id))
             return s;
@@ -258,7 +281,8 @@ static PoolDb *free_or_victim(Pool *p)
         PoolDb *s = &p->slots[i];
         if (s->state == SLOT_FREE)
             return s;
-        if (s->state == SLOT_OPEN && s->pins == 0 && (!victim || s->last_used < victim->last_used))
+        if (s->state == SLOT_OPEN && !s->broken && s->pins == 0 &&
+            (!victim || s->last_used < victim->last_used))
             victim = s;
     }
     return victim;
@@ -334,6 +358,38 @@ static void hand_over(Pool *p, PoolDb *s)
     }
 }
 
+/* True when a broken instance of `id` is still open. Lock held. */
+static bool broken_instance_lives(const Pool *p, int64_t id)
+{
+    for (int i = 0; i < p->size; i++)
+        if (p->slots[i].broken && p->slots[i].id == id)
+            return true;
+    return false;
+}
+
+/*
+ * Closes the broken slot `s`, whose last pin was just released, and frees
+ * it. The slot is CLOSING meanwhile (still broken, so find() ignores it and
+ * a fresh open of the same database keeps its own temporary directory).
+ * Called and returns with the lock held.
+ */
+static void close_broken(Pool *p, PoolDb *s)
+{
+    int64_t id = s->id;
+    duckdb_database h = s->handle;
+    s->state = SLOT_CLOSING;
+    s->next_id = id;
+    pthread_mutex_unlock(&p->lock);
+    detach(p, s);
+    close_db(id, &h, true);
+    log_info("database %lld: its invalidated instance is closed", (long long)id);
+    pthread_mutex_lock(&p->lock);
+    s->handle = NULL;
+    s->broken = false;
+    s->state = SLOT_FREE;
+    pthread_cond_broadcast(&p->settled);
+}
+
 /*
  * Finishes a claim: closes the evicted database if the slot was OPEN, then
  * opens `id` in it, pinned once for the caller. DuckDB's work runs without
@@ -348,7 +404,7 @@ static PoolStatus fill(Pool *p, PoolDb *s, int64_t id, char *err, size_t errlen)
         duckdb_database old = s->handle;
         pthread_mutex_unlock(&p->lock);
         detach(p, s);
-        close_db(old_id, &old);
+        close_db(old_id, &old, false);
         pthread_mutex_lock(&p->lock);
         s->state = SLOT_OPENING;
         s->id = id;
@@ -356,10 +412,11 @@ static PoolStatus fill(Pool *p, PoolDb *s, int64_t id, char *err, size_t errlen)
         pthread_cond_broadcast(&p->settled);
     }
     assert(s->state == SLOT_OPENING && s->id == id);
+    int temp_tag = broken_instance_lives(p, id) ? (int)(s - p->slots) : -1;
     pthread_mutex_unlock(&p->lock);
     duckdb_database h = NULL;
     void *attachment = NULL;
-    int rc = open_db(p, id, false, &h, err, errlen);
+    int rc = open_db(p, id, false, temp_tag, &h, err, errlen);
     if (rc == 0)
         attachment = attach(p, id, h);
     pthread_mutex_lock(&p->lock);
@@ -479,6 +536,8 @@ void pool_release(Pool *p, PoolDb *db)
         log_fatal("pool_release of database %lld that is not pinned", (long long)db->id);
     db->pins--;
     db->last_used = ++p->clock;
+    if (db->pins == 0 && db->broken)
+        close_broken(p, db);
     if (db->pins == 0)
         hand_over(p, db);
     pthread_mutex_unlock(&p->lock);
@@ -556,11 +615,49 @@ void pool_db_unclaim_link(PoolDb *db)
     __atomic_store_n(&db->link_claimed, false, __ATOMIC_RELEASE);
 }
 
+bool pool_db_check_invalidated(Pool *p, PoolDb *db)
+{
+    duckdb_connection con = NULL;
+    duckdb_result res;
+    char why[256] = "cannot connect to it";
+    bool invalid = true;
+    /* The handle is stable while the caller holds its pin. */
+    if (duckdb_connect(db->handle, &con) == DuckDBSuccess) {
+        invalid = false;
+        if (duckdb_query(con, "SELECT 1", &res) != DuckDBSuccess) {
+            const char *e = duckdb_result_error(&res);
+            invalid = duckdb_result_error_type(&res) == DUCKDB_ERROR_FATAL ||
+                      (e && strstr(e, "database has been invalidated"));
+            snprintf(why, sizeof(why), "%s", e ? e : "no message");
+            char *nl = strchr(why, '\n');
+            if (nl)
+                *nl = '\0';
+        }
+        duckdb_destroy_result(&res);
+        duckdb_disconnect(&con);
+    }
+    if (!invalid)
+        return false;
+    pthread_mutex_lock(&p->lock);
+    bool first = !db->broken;
+    db->broken = true;
+    int pins = db->pins;
+    int64_t id = db->id;
+    if (first)
+        p->invalidated++;
+    pthread_mutex_unlock(&p->lock);
+    if (first)
+        log_error("database %lld: DuckDB invalidated it (%s); the next connect opens it afresh, "
+                  "the %d sessions on it get errors until they connect again",
+                  (long long)id, why, pins);
+    return true;
+}
+
 int pool_create_file(Pool *p, int64_t id, char *err, size_t errlen)
 {
     pool_remove_file(p, id);
     duckdb_database h = NULL;
-    if (open_db(p, id, true, &h, err, errlen) != 0)
+    if (open_db(p, id, true, -1, &h, err, errlen) != 0)
         return -1;
     duckdb_close(&h);
     return 0;
@@ -593,6 +690,7 @@ void pool_stats(Pool *p, PoolStats *out)
     out->waits = p->waits;
     out->timeouts = p->timeouts;
     out->rejected = p->rejected;
+    out->invalidated = p->invalidated;
     out->waiting = p->queued;
     pthread_mutex_unlock(&p->lock);
 }
@@ -610,7 +708,7 @@ void pool_free(Pool *p)
         if (s->pins > 0)
             log_warn("closing database %lld with %d pins", (long long)s->id, s->pins);
         detach(p, s);
-        close_db(s->id, &s->handle);
+        close_db(s->id, &s->handle, s->broken);
     }
     pthread_cond_destroy(&p->settled);
     pthread_mutex_destroy(&p->lock);

@@ -19,6 +19,17 @@
  * to the host's files from SQL, no extension installs or loads, and the
  * configuration locked, so no session can change these settings.
  *
+ * Containment: DuckDB invalidates a database after a fatal error (an
+ * internal error while a statement executes, a failed commit): every later
+ * statement on that instance, from every connection, fails. Whoever sees a
+ * fatal or internal error calls pool_db_check_invalidated(); if the
+ * instance is invalidated, its slot is marked broken: no acquire finds it
+ * any more, so the next connect opens the file afresh in another slot (WAL
+ * replayed: every committed transaction is there), while the sessions
+ * still on the broken instance get DuckDB's error until they connect
+ * again. The broken instance is closed, without a checkpoint, when its last
+ * pin is released. Other databases are not touched.
+ *
  * Thread-safety: all functions may be called from any thread. The pool's
  * state is guarded by its mutex; opening and closing DuckDB files happen
  * outside it, with the slot marked OPENING or CLOSING meanwhile.
@@ -26,6 +37,7 @@
 #ifndef TCPDUCKDB_POOL_H
 #define TCPDUCKDB_POOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -79,6 +91,7 @@ typedef struct PoolStats {
     int pinned;  /* open databases with at least one pin */
     int waiting; /* acquires queued right now */
     uint64_t hits, misses, evictions, waits, timeouts, rejected;
+    uint64_t invalidated; /* instances found invalidated and marked broken */
 } PoolStats;
 
 /* Creates the pool and the databases directory. Returns NULL with `err` set. */
@@ -156,6 +169,16 @@ int pool_create_file(Pool *p, int64_t id, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 /* Removes the files of database `id`, which must not be open. */
 void pool_remove_file(Pool *p, int64_t id);
+
+/*
+ * Asks DuckDB whether the pinned database `db` has been invalidated (a
+ * statement on a connection of its own fails with "database has been
+ * invalidated"); if so, marks it broken (see the file comment; logged once)
+ * and returns true. The caller keeps its pin and releases it as usual.
+ * Costs a connection and a `SELECT 1`: call it only after DuckDB answered an
+ * INTERNAL or FATAL error. Any thread.
+ */
+bool pool_db_check_invalidated(Pool *p, PoolDb *db);
 
 /* Fills `out` with a consistent snapshot (taken under the pool's lock). */
 void pool_stats(Pool *p, PoolStats *out);

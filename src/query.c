@@ -40,6 +40,7 @@ typedef struct Answer {
     size_t start;
     bool flushed;
     bool gone;
+    bool fatal; /* DuckDB answered an error that may have invalidated the database */
 } Answer;
 
 static int maybe_flush(Answer *a)
@@ -66,9 +67,20 @@ static void answer_reset(Answer *a)
     }
 }
 
+/* True for the errors after which DuckDB may have invalidated the whole
+ * database: an internal error while a statement executes, a fatal one, or
+ * the answer of an instance invalidated already (pool.h, "Containment"). */
+static bool may_invalidate(duckdb_error_type type, const char *msg)
+{
+    return type == DUCKDB_ERROR_INTERNAL || type == DUCKDB_ERROR_FATAL ||
+           (msg && (strncmp(msg, "FATAL Error:", 12) == 0 ||
+                    strstr(msg, "database has been invalidated") != NULL));
+}
+
 /* Replaces the answer by an error (see answer_reset). */
 static void answer_error(Answer *a, const char *msg)
 {
+    a->fatal = a->fatal || may_invalidate(DUCKDB_ERROR_INVALID, msg);
     answer_reset(a);
     reply_engine_error(a->io->out, msg);
 }
@@ -93,6 +105,7 @@ static void answer_failure(Answer *a, WatchdogEntry *wd, int timeout_sec, duckdb
                            const char *msg)
 {
     WatchdogReason why = type == DUCKDB_ERROR_INTERRUPT ? watchdog_reason(wd) : WATCHDOG_NONE;
+    a->fatal = a->fatal || may_invalidate(type, msg);
     if (why == WATCHDOG_CLIENT_GONE) {
         a->gone = true;
         return;
@@ -431,6 +444,7 @@ prepare_text:
 out:
     /* Before the ROLLBACK below, and before the caller may destroy `con`. */
     watchdog_unwatch(&wd);
+    outcome->engine_fatal = a.fatal;
     /* A client that is gone gets nothing of this answer (pipelined answers before it stay). */
     if (a.gone)
         io->out->len = a.start;

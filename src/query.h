@@ -79,6 +79,8 @@ typedef struct QueryOutcome {
     StmtEntry *entry;     /* the cache entry holding the request's statement, or NULL */
     bool partial;         /* it failed inside an explicit transaction after some of its
                            * statements ran: their effects are in the transaction */
+    bool engine_fatal;    /* DuckDB answered an INTERNAL or FATAL error: the database may
+                           * be invalidated (pool_db_check_invalidated) */
 } QueryOutcome;
 
 /*

@@ -278,19 +278,23 @@ static void cmd_disconnect(Session *s, const SessionEnv *env, const RequestWords
 
 typedef enum { TX_BEGIN, TX_COMMIT, TX_ROLLBACK } TxCommand;
 
-/* Commits or rolls back the open transaction and answers. */
-static void tx_end(Session *s, TxCommand what, bool had_error, bool doomed, Buf *out)
+/* Commits or rolls back the open transaction and answers. Returns false
+ * when DuckDB failed the COMMIT or ROLLBACK itself. */
+static bool tx_end(Session *s, TxCommand what, bool had_error, bool doomed, Buf *out)
 {
     /* A request that failed halfway left part of itself in the transaction;
      * committing would keep work the client was told failed. */
     if (what == TX_COMMIT &&
         (doomed || (had_error && query_exec_simple(s->con, "SELECT 1", NULL) != 0))) {
-        if (query_exec_simple(s->con, "ROLLBACK", out) == 0)
-            reply_transaction_aborted(out);
-        return;
+        if (query_exec_simple(s->con, "ROLLBACK", out) != 0)
+            return false;
+        reply_transaction_aborted(out);
+        return true;
     }
-    if (query_exec_simple(s->con, what == TX_COMMIT ? "COMMIT" : "ROLLBACK", out) == 0)
-        reply_success(out);
+    if (query_exec_simple(s->con, what == TX_COMMIT ? "COMMIT" : "ROLLBACK", out) != 0)
+        return false;
+    reply_success(out);
+    return true;
 }
 
 static void transaction(Session *s, const SessionEnv *env, TxCommand what, Buf *out)
@@ -327,7 +331,9 @@ static void transaction(Session *s, const SessionEnv *env, TxCommand what, Buf *
     AccessGuard guard = {0};
     if (prune && what == TX_COMMIT)
         access_guard_exclusive(s, &guard);
-    tx_end(s, what, had_error, doomed, out);
+    /* A failed commit may be DuckDB's fatal error: contained (pool.h). */
+    if (!tx_end(s, what, had_error, doomed, out))
+        pool_db_check_invalidated(env->pool, s->db);
     /* Other sessions may have prepared statements against the schema as it
      * was before the commit; this session against the one being rolled back. */
     if (catalog_changed)
@@ -496,6 +502,9 @@ static void run_sql(Session *s, const SessionEnv *env, const char *sql, const Ty
                         .cached = cached,
                         .timeout_sec = (int)s->limits.value[USERLIMIT_STATEMENT_TIMEOUT]};
     QueryStatus st = query_run(s->con, &req, io, &outcome);
+    /* Contained to this database: the pool reopens it (pool.h). */
+    if (outcome.engine_fatal)
+        pool_db_check_invalidated(env->pool, s->db);
     if (plan && outcome.entry && !outcome.entry->authz) {
         outcome.entry->authz = plan;
         plan = NULL;
