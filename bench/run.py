@@ -226,8 +226,9 @@ class TdbServer:
     def __init__(self, cleanup, tmp, name, args=()):
         self.dir = os.path.join(tmp, name)
         os.makedirs(self.dir)
+        # Without the supervisor: the CPU and memory read from /proc/PID are the server's.
         self.args = [SERVER_BIN, "--port", "0", "--addr", "127.0.0.1", "--data-dir", self.dir,
-                     "--max-connections", "4000"] + list(args)
+                     "--max-connections", "4000", "--supervise", "off"] + list(args)
         self.proc = None
         self.port = None
         self.tail = []
