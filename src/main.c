@@ -142,11 +142,11 @@ int main(int argc, char **argv)
         return 1;
     }
     log_set_level(parse_level(cfg.log_level));
-    /* Before any thread, file or socket exists: each child starts the
-     * server from here, as a process without a supervisor would. */
-    if (strcmp(cfg.supervise, "on") == 0 && supervisor_run(&status) == SUPERVISOR_DONE)
-        return status;
-    status = 1;
+    /* Before any thread, file or socket exists. The supervisor starts the
+     * server as a process of its own, which passes here with Supervise=off. */
+    supervisor_adopt();
+    if (strcmp(cfg.supervise, "on") == 0)
+        return supervisor_run(argv);
     /* The log is stderr. DuckDB prints query profiles and progress bars to
      * stdout (PRAGMA enable_profiling): nothing a client causes may reach
      * the log, so stdout goes nowhere. */

@@ -9,9 +9,11 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -19,6 +21,9 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "xalloc.h"
+
+extern char **environ;
 
 /* Exit statuses that mean a crash rather than a decision of the server. */
 static const int crash_statuses[] = {70, 134, 139};
@@ -48,20 +53,47 @@ static void supervised_signals(sigset_t *set)
     sigaddset(set, SIGCHLD);
 }
 
-/* In a new child: undo what the supervisor changed, tie the child's life to
- * the supervisor's and leave the terminal's process group. */
-static void become_child(const sigset_t *old_mask, pid_t supervisor)
+void supervisor_adopt(void)
 {
-    sigprocmask(SIG_SETMASK, old_mask, NULL);
+    const char *v = getenv(SUPERVISOR_ENV);
+    if (!v)
+        return;
+    pid_t supervisor = (pid_t)strtol(v, NULL, 10);
+    unsetenv(SUPERVISOR_ENV);
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
         log_warn("supervisor: cannot tie the server's life to the supervisor's: %s",
                  strerror(errno));
     /* The supervisor may have died before the prctl took effect. */
-    if (getppid() != supervisor)
+    if (getppid() != supervisor) {
+        log_error("supervisor: the supervisor (pid %d) is gone: not starting", (int)supervisor);
         _exit(1);
-    if (setpgid(0, 0) != 0)
-        log_warn("supervisor: the server stays in the supervisor's process group: %s",
-                 strerror(errno));
+    }
+}
+
+/*
+ * Starts the server: this executable with `args` (argv and `--supervise
+ * off`), in a process group of its own, with the signal mask the
+ * supervisor was started with. Returns its pid, or -1 with errno set.
+ */
+static pid_t spawn_server(char **args, const sigset_t *old_mask)
+{
+    posix_spawnattr_t attr;
+    pid_t pid = -1;
+    int rc = posix_spawnattr_init(&attr);
+    if (rc == 0)
+        rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
+    if (rc == 0)
+        rc = posix_spawnattr_setsigmask(&attr, old_mask);
+    if (rc == 0)
+        rc = posix_spawnattr_setpgroup(&attr, 0);
+    if (rc == 0)
+        rc = posix_spawn(&pid, "/proc/self/exe", NULL, &attr, args, environ);
+    posix_spawnattr_destroy(&attr);
+    if (rc != 0) {
+        errno = rc;
+        return -1;
+    }
+    return pid;
 }
 
 /* Dies of `sig` as the child did; returns only if `sig` does not end a
@@ -143,12 +175,9 @@ static void describe(int status, char *out, size_t outlen)
         snprintf(out, outlen, "exit status %d", WEXITSTATUS(status));
 }
 
-SupervisorRole supervisor_run(int *out_status)
+/* The loop of supervisor_run(): starts the server, waits, restarts. */
+static int supervise(char **args, const sigset_t *set, const sigset_t *old_mask, pid_t self)
 {
-    sigset_t set, old_mask;
-    supervised_signals(&set);
-    sigprocmask(SIG_BLOCK, &set, &old_mask);
-    pid_t self = getpid();
     /* The times of the last SUPERVISOR_LOOP_CRASHES + 1 crashes, a ring. */
     int64_t crashes[SUPERVISOR_LOOP_CRASHES + 1] = {0};
     int ncrashes = 0;
@@ -156,21 +185,13 @@ SupervisorRole supervisor_run(int *out_status)
     bool started = false;
 
     for (;;) {
-        pid_t pid = fork();
-        if (pid == 0) {
-            become_child(&old_mask, self);
-            return SUPERVISOR_CHILD;
-        }
+        pid_t pid = spawn_server(args, old_mask);
         if (pid < 0) {
-            log_error("supervisor: cannot start the server: fork: %s", strerror(errno));
-            if (!started) {
-                *out_status = 1;
-                return SUPERVISOR_DONE;
-            }
-            if (stopped_while_waiting(&set, 1)) {
-                *out_status = 0;
-                return SUPERVISOR_DONE;
-            }
+            log_error("supervisor: cannot start the server: %s", strerror(errno));
+            if (!started)
+                return 1;
+            if (stopped_while_waiting(set, 1))
+                return 0;
             continue;
         }
         started = true;
@@ -178,15 +199,14 @@ SupervisorRole supervisor_run(int *out_status)
 
         int forwarded = 0;
         bool stopping = false;
-        int status = wait_child(pid, &set, &forwarded, &stopping);
+        int status = wait_child(pid, set, &forwarded, &stopping);
         char what[128];
         describe(status, what, sizeof(what));
 
         if (WIFSIGNALED(status) && forwarded && WTERMSIG(status) == forwarded) {
             log_info("supervisor: server (pid %d) %s, as forwarded: stopping", (int)pid, what);
             die_of(forwarded);
-            *out_status = 128 + forwarded;
-            return SUPERVISOR_DONE;
+            return 128 + forwarded;
         }
         bool crashed = WIFSIGNALED(status) || is_crash_status(WEXITSTATUS(status));
         if (!crashed || stopping) {
@@ -195,8 +215,7 @@ SupervisorRole supervisor_run(int *out_status)
             else
                 log_error("supervisor: server (pid %d) %s: not restarted%s", (int)pid, what,
                           stopping ? " (it was being stopped)" : "");
-            *out_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-            return SUPERVISOR_DONE;
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
         }
 
         /* A crash: restart at once, unless crashes come in a loop. */
@@ -217,9 +236,32 @@ SupervisorRole supervisor_run(int *out_status)
         log_error("supervisor: server (pid %d) crashed, %s; more than %d crashes within %d s: "
                   "restarting it in %d s",
                   (int)pid, what, SUPERVISOR_LOOP_CRASHES, SUPERVISOR_LOOP_SECONDS, delay);
-        if (stopped_while_waiting(&set, delay)) {
-            *out_status = 0;
-            return SUPERVISOR_DONE;
-        }
+        if (stopped_while_waiting(set, delay))
+            return 0;
     }
+}
+
+int supervisor_run(char **argv)
+{
+    sigset_t set, old_mask;
+    supervised_signals(&set);
+    sigprocmask(SIG_BLOCK, &set, &old_mask);
+    pid_t self = getpid();
+    char self_text[32];
+    snprintf(self_text, sizeof(self_text), "%d", (int)self);
+    if (setenv(SUPERVISOR_ENV, self_text, 1) != 0) {
+        log_error("supervisor: cannot set %s: %s", SUPERVISOR_ENV, strerror(errno));
+        return 1;
+    }
+    /* The server's arguments: ours, and the last word on supervision. */
+    int argc = 0;
+    while (argv[argc])
+        argc++;
+    char **args = xcalloc((size_t)argc + 3, sizeof(char *));
+    memcpy(args, argv, (size_t)argc * sizeof(char *));
+    args[argc] = "--supervise";
+    args[argc + 1] = "off";
+    int status = supervise(args, &set, &old_mask, self);
+    free(args);
+    return status;
 }

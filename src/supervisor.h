@@ -4,9 +4,9 @@
  *
  * main() calls supervisor_run() right after the configuration is loaded,
  * before any thread, file or socket exists, unless `Supervise=off`. The
- * function forks; it returns SUPERVISOR_CHILD in each child, which then
- * starts the server as an unsupervised process would, and it keeps the
- * parent in a loop that waits for the child:
+ * supervisor starts the server as a new process with posix_spawn() of its
+ * own executable, with the same arguments and `--supervise off` added, and
+ * waits for it in a loop:
  *
  * - A crash is a death by a signal the supervisor did not forward
  *   (SIGSEGV, SIGABRT from abort() or log_fatal(), SIGBUS, SIGKILL from the
@@ -30,9 +30,14 @@
  *
  * The child runs in a process group of its own, so that a terminal's ^C
  * reaches the supervisor alone and is forwarded once, and it is killed
- * (PR_SET_PDEATHSIG, SIGKILL) when the supervisor dies, as a `kill -9` of
- * the whole service would. The supervisor itself allocates nothing and
- * runs one thread.
+ * (PR_SET_PDEATHSIG, SIGKILL, set by supervisor_adopt() in the child) when
+ * the supervisor dies, as a `kill -9` of the whole service would. The
+ * supervisor runs one thread and takes its signals with sigwaitinfo().
+ *
+ * Why spawn and exec rather than fork(): each server starts as a fresh
+ * process, and nothing runs the fork handlers of the libraries already
+ * loaded (libduckdb's bundled allocator has some; under ThreadSanitizer
+ * they report "unlock of an unlocked mutex" in the forked child).
  */
 #ifndef TCPDUCKDB_SUPERVISOR_H
 #define TCPDUCKDB_SUPERVISOR_H
@@ -42,19 +47,24 @@
 #define SUPERVISOR_LOOP_SECONDS 60
 #define SUPERVISOR_MAX_DELAY_SECONDS 60
 
-typedef enum {
-    SUPERVISOR_CHILD, /* this is a child: start the server */
-    SUPERVISOR_DONE,  /* this is the supervisor and it is done: exit with *out_status */
-} SupervisorRole;
+/* The environment variable that tells a server its supervisor's pid. */
+#define SUPERVISOR_ENV "TCPDUCKDB_SUPERVISOR_PID"
 
 /*
- * Runs the supervision loop described above. Returns SUPERVISOR_CHILD in
- * every child, with the signal mask and dispositions as they were at the
- * call. In the supervisor it returns SUPERVISOR_DONE once the server ended
- * for good, with the status to exit with in *out_status (1 when the first
- * fork fails); when the child died of a forwarded signal, the supervisor
- * raises that signal on itself and does not return.
+ * Runs the supervision loop described above with the process's `argv`
+ * (NULL-terminated, as main() got it). Returns once the server ended for
+ * good: the status to exit with (1 when the first start fails). When the
+ * server died of a forwarded signal, the supervisor raises that signal on
+ * itself and does not return.
  */
-SupervisorRole supervisor_run(int *out_status) __attribute__((warn_unused_result));
+int supervisor_run(char **argv) __attribute__((warn_unused_result));
+
+/*
+ * In a server started by a supervisor (SUPERVISOR_ENV set): removes the
+ * variable and makes the kernel kill this process when the supervisor dies;
+ * exits with status 1 if it has died already. Otherwise does nothing.
+ * Called by main() before anything is started.
+ */
+void supervisor_adopt(void);
 
 #endif
