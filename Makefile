@@ -115,7 +115,7 @@ e2e: asan
 E2E_TSAN := tests/e2e/test_protocol.py tests/e2e/test_server.py tests/e2e/test_tls.py \
             tests/e2e/test_login_limits.py \
             tests/e2e/test_stmtcache.py tests/e2e/test_pool.py tests/e2e/test_limits.py \
-            tests/e2e/test_fairness.py
+            tests/e2e/test_fairness.py tests/e2e/test_crash.py
 e2e-tsan: tsan
 	TCPDUCKDB_BIN=$(CURDIR)/build/tsan/tcp-duckdb /usr/bin/python3 -m pytest -q $(E2E_TSAN)
 
@@ -125,12 +125,14 @@ soak-plans: asan
 	STALE_PLANS_SECONDS=$${STALE_PLANS_SECONDS:-300} TCPDUCKDB_BIN=$(CURDIR)/build/asan/tcp-duckdb \
 	    /usr/bin/python3 -m pytest -q -s tests/e2e/test_stale_plans.py -k random_changes
 
-# The release server (what `make run` starts, with jemalloc): the C client's suite and the
-# protocol-level suites.
+# The release server (what `make run` starts, with jemalloc): the C client's suite, the
+# protocol-level suites and the supervisor's (test_crash.py: its crash-hook cases skip, and one
+# checks that the release build has no hook).
 release-test: build build/asan/tests/test_client
 	TCPDUCKDB_BIN=$(CURDIR)/build/tcp-duckdb build/asan/tests/test_client
 	TCPDUCKDB_BIN=$(CURDIR)/build/tcp-duckdb TCPDUCKDB_CLI=$(CURDIR)/build/tcp-duckdb-cli \
-	    /usr/bin/python3 -m pytest -q tests/e2e/test_protocol.py tests/e2e/test_server.py
+	    /usr/bin/python3 -m pytest -q tests/e2e/test_protocol.py tests/e2e/test_server.py \
+	    tests/e2e/test_crash.py
 
 # The Python and Node.js drivers' suites; each starts the ASan server itself.
 drivers: asan
