@@ -115,11 +115,11 @@ static void log_pool_stats(Pool *pool)
     PoolStats st;
     pool_stats(pool, &st);
     log_info("pool: size %d, open %d, pinned %d, hits %llu, misses %llu, evictions %llu, "
-             "waits %llu, timeouts %llu, rejected %llu",
+             "waits %llu, timeouts %llu, rejected %llu, invalidated %llu",
              st.size, st.open, st.pinned, (unsigned long long)st.hits,
              (unsigned long long)st.misses, (unsigned long long)st.evictions,
              (unsigned long long)st.waits, (unsigned long long)st.timeouts,
-             (unsigned long long)st.rejected);
+             (unsigned long long)st.rejected, (unsigned long long)st.invalidated);
 }
 
 int main(int argc, char **argv)

@@ -1,9 +1,9 @@
 /*
  * Unit tests of pool.c against real DuckDB files in a temporary directory
  * (removed at the end): LRU order, pins, waiting and its FIFO order,
- * timeouts, the waiter limit, failed opens, the counters, and several
- * threads hammering a small pool. Built and run under ASan+UBSan and under
- * ThreadSanitizer (`make unit`).
+ * timeouts, the waiter limit, failed opens, the counters, several threads
+ * hammering a small pool, and the reopening of an invalidated database. Built and run under
+ * ASan+UBSan and under ThreadSanitizer (`make unit`).
  *
  * Tests that need a thread to be queued before the next step poll
  * pool_stats().waiting rather than sleeping a guessed time, so they do not
@@ -742,6 +742,63 @@ static void test_concurrent_first_opens(void)
     pool_free(p);
 }
 
+/* A serialized statement whose DECIMAL constant has no type information:
+ * json_deserialize_sql of it raises DuckDB 1.5.6's INTERNAL error while the
+ * statement executes, which invalidates the database (tests/e2e/test_limits.py). */
+#define BROKEN_AST                                                                                 \
+    "{\"error\":false,\"statements\":[{\"node\":{\"type\":\"SELECT_NODE\",\"modifiers\":[],"       \
+    "\"cte_map\":{\"map\":[]},\"select_list\":[{\"class\":\"CONSTANT\",\"type\":"                  \
+    "\"VALUE_CONSTANT\",\"alias\":\"\",\"query_location\":7,\"value\":{\"type\":{\"id\":"          \
+    "\"DECIMAL\",\"type_info\":null},\"is_null\":false,\"value\":1}}],\"from_table\":{\"type\":"   \
+    "\"EMPTY\",\"alias\":\"\",\"sample\":null,\"query_location\":0},\"where_clause\":null,"        \
+    "\"group_expressions\":[],\"group_sets\":[],\"aggregate_handling\":\"STANDARD_HANDLING\","     \
+    "\"having\":null,\"sample\":null,\"qualify\":null},\"named_param_map\":[]}]}"
+
+/* An invalidated database is marked broken and opened afresh by the next
+ * acquire, with its committed data; the broken instance is closed at its
+ * last release; another database is not touched. */
+static void test_invalidated_database_is_reopened(void)
+{
+    Pool *p = make_pool(3, 1000, 2, 2);
+    PoolDb *old = acquire_ok(p, 1);
+    PoolDb *other = acquire_ok(p, 2);
+    if (!old || !other)
+        return;
+    CHECK(exec_sql(old, "CREATE TABLE t AS SELECT 7 AS i") == 0);
+    CHECK(exec_sql(old, "CREATE TABLE j AS SELECT '" BROKEN_AST "' AS s") == 0);
+    CHECK(exec_sql(other, "CREATE TABLE u AS SELECT 8 AS i") == 0);
+    CHECK(!pool_db_check_invalidated(p, old)); /* a valid database is left alone */
+    CHECK(stats(p).invalidated == 0);
+    fprintf(stderr, "  (the INTERNAL error below is the test's)\n");
+    CHECK(exec_sql(old, "SELECT json_deserialize_sql(s) FROM j") != 0);
+    CHECK(exec_sql(old, "SELECT 1") != 0);
+    CHECK(pool_db_check_invalidated(p, old));
+    CHECK(pool_db_check_invalidated(p, old)); /* counted once */
+    CHECK(stats(p).invalidated == 1);
+
+    PoolDb *fresh = acquire_ok(p, 1);
+    CHECK(fresh && fresh != old && pool_db_handle(fresh) != pool_db_handle(old));
+    if (fresh) {
+        CHECK(count_rows(fresh, "SELECT count(*) FROM t") == 1);
+        CHECK(exec_sql(fresh, "INSERT INTO t VALUES (9)") == 0);
+    }
+    CHECK(count_rows(other, "SELECT count(*) FROM u") == 1);
+    PoolStats st = stats(p);
+    CHECK(st.open == 3 && st.pinned == 3 && st.misses == 3);
+    /* The last release of the broken instance closes it and frees its slot. */
+    pool_release(p, old);
+    st = stats(p);
+    CHECK(st.open == 2 && st.pinned == 2);
+    PoolDb *again = acquire_ok(p, 1);
+    CHECK(again == fresh);
+    if (again)
+        CHECK(count_rows(again, "SELECT count(*) FROM t") == 2);
+    pool_release(p, again);
+    pool_release(p, fresh);
+    pool_release(p, other);
+    pool_free(p);
+}
+
 int main(void)
 {
     if (!mkdtemp(root)) {
@@ -763,6 +820,7 @@ int main(void)
     UNIT_RUN(test_failed_open);
     UNIT_RUN(test_eviction_races_victim);
     UNIT_RUN(test_hammer);
+    UNIT_RUN(test_invalidated_database_is_reopened);
     nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     return unit_summary("test_pool");
 }
