@@ -194,8 +194,14 @@ static int supervise(char **args, const sigset_t *set, const sigset_t *old_mask,
                 return 0;
             continue;
         }
+        /* A start-up error stays one line on stderr, as without a supervisor:
+         * the first start is logged at debug level only. */
+        if (started)
+            log_info("supervisor: server restarted (pid %d)", (int)pid);
+        else
+            log_debug("supervisor: server started (pid %d, supervisor pid %d)", (int)pid,
+                      (int)self);
         started = true;
-        log_info("supervisor: server started (pid %d, supervisor pid %d)", (int)pid, (int)self);
 
         int forwarded = 0;
         bool stopping = false;
@@ -210,8 +216,12 @@ static int supervise(char **args, const sigset_t *set, const sigset_t *old_mask,
         }
         bool crashed = WIFSIGNALED(status) || is_crash_status(WEXITSTATUS(status));
         if (!crashed || stopping) {
+            /* Status 1: the server has said why (start-up error, second
+             * signal, sanitizer report); one more line would only repeat it. */
             if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
                 log_info("supervisor: server (pid %d) stopped", (int)pid);
+            else if (WIFEXITED(status) && WEXITSTATUS(status) == 1)
+                log_debug("supervisor: server (pid %d) %s: not restarted", (int)pid, what);
             else
                 log_error("supervisor: server (pid %d) %s: not restarted%s", (int)pid, what,
                           stopping ? " (it was being stopped)" : "");
