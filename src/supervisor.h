@@ -10,17 +10,16 @@
  *
  * - A crash is a death by a signal the supervisor did not forward
  *   (SIGSEGV, SIGABRT from abort() or log_fatal(), SIGBUS, SIGKILL from the
- *   kernel's OOM killer, ...) or an exit status in SUPERVISOR_CRASH_STATUSES
- *   (70, EX_SOFTWARE; 134 and 139, a shell's way of reporting SIGABRT and
- *   SIGSEGV). The server is started again at once; only when more than
- *   SUPERVISOR_LOOP_CRASHES crashes fall within SUPERVISOR_LOOP_SECONDS
- *   (a crash loop) does each restart wait, 1 s doubling up to
- *   SUPERVISOR_MAX_DELAY_SECONDS, logged as such.
+ *   kernel's OOM killer, ...) or exit status 70 (EX_SOFTWARE), 134 or 139
+ *   (a shell's way of reporting SIGABRT and SIGSEGV). The server is started again at once; only
+ * when more than SUPERVISOR_LOOP_CRASHES crashes fall within SUPERVISOR_LOOP_SECONDS (a crash loop)
+ * does each restart wait, 1 s doubling up to SUPERVISOR_MAX_DELAY_SECONDS, logged as such.
  * - Any other exit ends the supervisor with the child's status: 0 after a
  *   clean shutdown, 1 for a start-up error (bad configuration, TLS files,
  *   data directory, port in use: restarting would fail the same way), the
  *   second signal during shutdown, or a sanitizer's report in the test
- *   builds.
+ *   builds. The first start and an exit with status 1 are logged at debug
+ *   level only, so a start-up error stays the server's one line on stderr.
  * - SIGTERM, SIGINT and SIGHUP sent to the supervisor are forwarded to the
  *   child, once per signal received (a second SIGTERM still makes the
  *   server exit at once). After a SIGTERM or SIGINT the child is never
