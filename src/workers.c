@@ -189,10 +189,34 @@ bool workers_retire(Worker *self)
     return retire;
 }
 
+/*
+ * The calling worker took the last idle place while another worker is
+ * stuck on long work (busy WORKERS_LONG_MS or more): start a spare thread
+ * now, so that the next short request finds an idle worker instead of
+ * waiting for the owner's tick to see every worker stuck (up to
+ * WORKERS_LONG_MS + WORKERS_TICK_MS). Under short work alone no worker is
+ * stuck, so this only costs a scan when the last idle worker gets busy.
+ */
+static void keep_a_spare(Workers *w, const Worker *self)
+{
+    int64_t now = now_ms();
+    pthread_mutex_lock(&w->lock);
+    bool stuck = false;
+    for (int i = 0; i < w->max && !stuck; i++) {
+        const Worker *o = &w->slots[i];
+        int64_t since = o == self || o->state != SLOT_RUNNING ? 0 : atomic_load(&o->busy_since);
+        stuck = since != 0 && now - since >= WORKERS_LONG_MS;
+    }
+    if (stuck && atomic_load(&w->idle) == 0 && w->running < w->max && spawn(w))
+        log_debug("a worker thread is busy with long work: started a spare one");
+    pthread_mutex_unlock(&w->lock);
+}
+
 void workers_busy(Worker *self)
 {
     atomic_store(&self->busy_since, now_ms());
-    atomic_fetch_sub(&self->pool->idle, 1);
+    if (atomic_fetch_sub(&self->pool->idle, 1) == 1)
+        keep_a_spare(self->pool, self);
 }
 
 void workers_idle(Worker *self)

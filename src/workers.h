@@ -14,6 +14,10 @@
  * and `work_waiting()` says work is ready, it starts one more thread, up to
  * `max` (MaxWorkers). A thread beyond `base` that has waited
  * WORKERS_RETIRE_MS for work without getting any retires (workers_retire()).
+ * And when a worker takes the last idle place while another is stuck on
+ * long work, it starts a spare thread at once (workers_busy()), so short
+ * requests beside long work usually find an idle worker without waiting
+ * for a tick.
  * So on an idle or short-query server there are `base` threads, as before;
  * under long work, short requests wait at most about WORKERS_LONG_MS plus
  * one tick for a thread, and the CPU is shared by the kernel's scheduler
@@ -86,7 +90,11 @@ int workers_wait_ms(const Worker *self);
  */
 bool workers_retire(Worker *self);
 
-/* The calling thread starts a piece of work / has finished it. */
+/*
+ * The calling thread starts a piece of work / has finished it. Taking the
+ * last idle place while another thread is stuck on long work starts a
+ * spare thread (see the top).
+ */
 void workers_busy(Worker *self);
 void workers_idle(Worker *self);
 

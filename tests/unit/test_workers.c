@@ -1,6 +1,7 @@
 /*
  * Unit tests of workers.c: the pool stays at its base size while a thread
- * is idle, grows one thread per tick while every thread is stuck on long
+ * is idle, starts a spare thread when the last idle one takes work beside
+ * long work, grows one thread per tick while every thread is stuck on long
  * work and work waits, never past its maximum, and joins every thread.
  * (Retiring takes WORKERS_RETIRE_MS of idleness; the end-to-end suite,
  * test_fairness.py, waits for it.)
@@ -89,16 +90,24 @@ static void test_grows_under_long_work_up_to_max(void)
     /* With an idle thread, a tick adds none. */
     CHECK(workers_tick(w) == -1);
     CHECK(workers_count(w) == 2);
-    add_jobs(&f, 2);
+    /* One job that becomes long; a second takes the last idle place: a spare thread starts at
+     * once, without a tick, and stays idle (nothing else waits). */
+    add_jobs(&f, 1);
+    CHECK(tick_until(w, &f, 1));
+    usleep((WORKERS_LONG_MS + 30) * 1000);
+    add_jobs(&f, 1);
     CHECK(tick_until(w, &f, 2));
-    CHECK(workers_count(w) == 2); /* nothing waits: no reason to grow */
+    for (int i = 0; i < 200 && workers_count(w) < 3; i++)
+        usleep(5000);
+    CHECK(workers_count(w) == 3);
+    /* Work waiting while every thread is stuck: one more per tick, never past max. */
     add_jobs(&f, 6);
-    CHECK(tick_until(w, &f, 5)); /* three more threads take three more jobs */
+    CHECK(tick_until(w, &f, 5));
     for (int i = 0; i < 20; i++) {
         workers_tick(w);
         usleep(5000);
     }
-    CHECK(workers_count(w) == 5 && workers_peak(w) == 5); /* never past max */
+    CHECK(workers_count(w) == 5 && workers_peak(w) == 5);
     CHECK(running_jobs(&f) == 5);
     pthread_mutex_lock(&f.lock);
     f.release = true;
