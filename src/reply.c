@@ -146,6 +146,11 @@ void reply_statement_timeout(Buf *out, int seconds)
                seconds);
 }
 
+void reply_statement_canceled(Buf *out)
+{
+    buf_append_str(out, "Error: Canceled: canceling statement due to user request\n");
+}
+
 #define INTERNAL_PREFIX "INTERNAL Error: "
 
 bool reply_is_internal_error(const char *msg)

@@ -62,6 +62,11 @@ void reply_shutting_down(Buf *out);
  */
 void reply_statement_timeout(Buf *out, int seconds);
 /*
+ * "Error: Canceled: canceling statement due to user request" (PostgreSQL's
+ * words): a cancel request for the session interrupted its statement.
+ */
+void reply_statement_canceled(Buf *out);
+/*
  * "Error: <msg>" for a message that is not the server's own: DuckDB's text
  * when SQL fails (and, until they switch to functions of their own, the
  * messages authz.c and pglink.c compose). Newlines in `msg` are sent as the
