@@ -24,7 +24,7 @@ RELEASE_ALLOC := -ljemalloc
 SRCS     := $(filter-out src/main.c,$(wildcard src/*.c))
 UNIT     := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 # Unit tests whose threads share state; `make unit` runs them under TSan too.
-TSAN_UNIT := test_pool test_authz test_watchdog test_quota test_workers
+TSAN_UNIT := test_pool test_authz test_watchdog test_quota test_workers test_cancel
 
 # $(call variant,DIR,EXTRA_CFLAGS,RPATH_FROM_DIR,EXTRA_LIBS)
 define variant
@@ -113,7 +113,7 @@ e2e: asan
 # The server's threads (I/O thread, workers handing sessions over through epoll) under
 # ThreadSanitizer: the suites that exercise connections, TLS, the pool and shutdown.
 E2E_TSAN := tests/e2e/test_protocol.py tests/e2e/test_server.py tests/e2e/test_tls.py \
-            tests/e2e/test_login_limits.py \
+            tests/e2e/test_login_limits.py tests/e2e/test_cancel.py \
             tests/e2e/test_stmtcache.py tests/e2e/test_pool.py tests/e2e/test_limits.py \
             tests/e2e/test_fairness.py tests/e2e/test_crash.py
 e2e-tsan: tsan

@@ -96,7 +96,7 @@ static duckdb_error_type message_type(const char *msg)
 /*
  * Answers a statement that failed with DuckDB's `msg` of type `type`. An
  * interrupt by the watchdog is answered with its reason: the timeout line,
- * nothing at all when the client is gone (the session is then closed), or
+ * the cancel line, nothing at all when the client is gone (the session is then closed), or
  * DuckDB's message at shutdown (the server adds its own line);
  * an internal error with an incident line; anything else with DuckDB's
  * text.
@@ -113,6 +113,8 @@ static void answer_failure(Answer *a, WatchdogEntry *wd, int timeout_sec, duckdb
     answer_reset(a);
     if (why == WATCHDOG_TIMEOUT)
         reply_statement_timeout(a->io->out, timeout_sec);
+    else if (why == WATCHDOG_CANCELED)
+        reply_statement_canceled(a->io->out);
     else if (type == DUCKDB_ERROR_INTERNAL)
         reply_internal_incident(a->io->out, msg ? msg : "INTERNAL Error: (no message)");
     else
@@ -302,7 +304,7 @@ QueryStatus query_run(duckdb_connection con, const QueryRequest *req, QueryIo *i
     /* What ends the answer once the transaction outcome is known. */
     char tail[32] = "";
     WatchdogEntry wd;
-    watchdog_watch(&wd, con, io->client_fd, req->timeout_sec);
+    watchdog_watch(&wd, con, io->client_fd, req->timeout_sec, req->session_id);
 
 prepare_text:
     if (!entry) {

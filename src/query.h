@@ -10,7 +10,8 @@
  *
  * Each request is registered with the watchdog (watchdog.h) while its
  * statements run, so a statement that passes StatementTimeout, or whose
- * client is gone, is interrupted; the registration ends before query_run()
+ * client is gone, or for whose session a cancel request came, is
+ * interrupted; the registration ends before query_run()
  * returns, and before the COMMIT or ROLLBACK of an implicit transaction.
  *
  * Called from worker threads; a QueryIo and its connection belong to one
@@ -68,6 +69,10 @@ typedef struct QueryRequest {
      * statement past it is interrupted and answered with
      * reply_statement_timeout(). */
     int timeout_sec;
+    /* The session's cancel id (cancel.h), so that a cancel request for the
+     * session interrupts this request (answered with
+     * reply_statement_canceled()); 0: none. */
+    uint64_t session_id;
 } QueryRequest;
 
 /* What a request did besides its answer. */

@@ -160,6 +160,11 @@ void reply_idle_in_transaction_timeout(Buf *out)
                         "longer than IdleInTransactionTimeout and is rolled back\n");
 }
 
+void reply_statement_canceled(Buf *out)
+{
+    buf_append_str(out, "Error: Canceled: canceling statement due to user request\n");
+}
+
 #define INTERNAL_PREFIX "INTERNAL Error: "
 
 bool reply_is_internal_error(const char *msg)

@@ -72,6 +72,11 @@ void reply_too_many_statements(Buf *out, const char *user, int limit);
  */
 void reply_idle_in_transaction_timeout(Buf *out);
 /*
+ * "Error: Canceled: canceling statement due to user request" (PostgreSQL's
+ * words): a cancel request for the session interrupted its statement.
+ */
+void reply_statement_canceled(Buf *out);
+/*
  * "Error: <msg>" for a message that is not the server's own: DuckDB's text
  * when SQL fails (and, until they switch to functions of their own, the
  * messages authz.c and pglink.c compose). Newlines in `msg` are sent as the

@@ -175,6 +175,58 @@ static void cmd_login(Session *s, const SessionEnv *env, const RequestWords *w, 
     s->user = user;
     s->limits = limits;
     s->state = SESSION_AUTHED;
+    /* Without a key the session works, but cannot be cancelled (`session key` says so). */
+    if (cancel_register(&s->cancel) != 0)
+        log_error("session of user %s has no cancel key", user.name);
+    reply_success(out);
+}
+
+/*
+ * `session key`: the session's cancel id and key as one JSON line, for a
+ * client that wants to cancel its statements later (docs/protocol.md,
+ * "Cancel").
+ */
+static void cmd_session_key(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
+{
+    (void)env;
+    (void)w;
+    if (s->cancel.id == 0) {
+        reply_internal(out);
+        return;
+    }
+    char key[CANCEL_KEY_HEX + 1];
+    cancel_key_text(&s->cancel, key);
+    buf_printf(out, "{\"session\":%llu,\"key\":\"%s\"}\n", (unsigned long long)s->cancel.id, key);
+}
+
+/*
+ * `cancel ID KEY`, by a client that has not logged in: interrupts the
+ * statement that session ID runs, if KEY is its key. The answer is
+ * `success` whether or not the key matched or anything ran (the answer
+ * must not help a guesser), and the connection is closed after it, so
+ * each guess costs a connection. A wrong id or key counts as a failed
+ * login of the client's address, and while the address is blocked its
+ * cancel requests are answered the same without being checked; a
+ * matching one does not forget the address's failures (a client could
+ * otherwise cancel its own session to wipe its password guesses).
+ */
+static void cmd_cancel(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
+{
+    (void)env;
+    const SessionLogin *l = &s->login;
+    s->quit = true;
+    if (throttle_login_check(l->throttle, l->addr, NULL, monotonic_ms()) > 0) {
+        reply_success(out);
+        return;
+    }
+    CancelResult r = cancel_request(w->word[1], w->word[2]);
+    if (r == CANCEL_MALFORMED) {
+        reply_bad_request(out, "usage: cancel ID KEY (ID a session number, KEY %d hex digits)",
+                          CANCEL_KEY_HEX);
+        return;
+    }
+    if (r == CANCEL_NO_MATCH)
+        throttle_login_failed(l->throttle, l->addr, NULL, monotonic_ms());
     reply_success(out);
 }
 
@@ -500,7 +552,8 @@ static void run_sql(Session *s, const SessionEnv *env, const char *sql, const Ty
                         .params = typed && typed->has_params ? typed : NULL,
                         .cache = s->stmts,
                         .cached = cached,
-                        .timeout_sec = (int)s->limits.value[USERLIMIT_STATEMENT_TIMEOUT]};
+                        .timeout_sec = (int)s->limits.value[USERLIMIT_STATEMENT_TIMEOUT],
+                        .session_id = s->cancel.id};
     QueryStatus st = query_run(s->con, &req, io, &outcome);
     /* Contained to this database: the pool reopens it (pool.h). */
     if (outcome.engine_fatal)
@@ -645,6 +698,10 @@ static void cmd_debug_crash(Session *s, const SessionEnv *env, const RequestWord
 static const SessionCommand commands[] = {
     {"login", NULL, SESSION_MATCH_WORDS, NULL, 3, 3, SESSION_WHO_GUEST, cmd_login,
      "login USER PASSWORD"},
+    {"session", "key", SESSION_MATCH_WORDS, NULL, 2, 2, SESSION_WHO_USER, cmd_session_key,
+     "session key"},
+    {"cancel", NULL, SESSION_MATCH_WORDS, NULL, 3, 3, SESSION_WHO_GUEST, cmd_cancel,
+     "cancel ID KEY"},
     {"create", "database", SESSION_MATCH_WORDS, NULL, 3, 3, SESSION_WHO_SUPER, cmd_create_database,
      "create database NAME"},
     {"create", "user", SESSION_MATCH_WORDS, NULL, 4, 4, SESSION_WHO_SUPER, cmd_create_user,
@@ -906,6 +963,8 @@ void session_free(Session *s, const SessionEnv *env)
         return;
     if (s->in_tx)
         log_info("rolling back the open transaction of user %s on %s", s->user.name, s->database);
+    /* No cancel request may find the session once it is being freed. */
+    cancel_unregister(&s->cancel);
     leave_database(s, env);
     pthread_mutex_destroy(&s->con_lock);
     free(s);

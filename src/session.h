@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cancel.h"
 #include "catalog.h"
 #include "config.h"
 #include "duckdb.h"
@@ -94,6 +95,9 @@ struct Session {
     StmtCache *stmts;         /* prepared statements of `con` (SESSION_CONNECTED only) */
     pthread_mutex_t con_lock; /* guards con against the shutdown interrupt */
     duckdb_connection con;
+    /* The cancel id and key (cancel.h), registered at login, unregistered
+     * by session_free(); id 0 before login. */
+    CancelKey cancel;
 };
 
 typedef enum { SESSION_CONTINUE, SESSION_CLOSE } SessionAction;

@@ -147,9 +147,14 @@ static int64_t deadline_from_now(int timeout_sec)
     return timeout_sec > 0 ? now_ms() + (int64_t)timeout_sec * 1000 : 0;
 }
 
-void watchdog_watch(WatchdogEntry *e, duckdb_connection con, int fd, int timeout_sec)
+void watchdog_watch(WatchdogEntry *e, duckdb_connection con, int fd, int timeout_sec,
+                    uint64_t session_id)
 {
-    *e = (WatchdogEntry){.con = con, .fd = fd, .timeout_sec = timeout_sec, .registered = true};
+    *e = (WatchdogEntry){.con = con,
+                         .fd = fd,
+                         .timeout_sec = timeout_sec,
+                         .registered = true,
+                         .session_id = session_id};
     e->deadline_ms = deadline_from_now(timeout_sec);
     pthread_mutex_lock(&lock);
     e->next = entries;
@@ -181,6 +186,28 @@ void watchdog_interrupt_all(void)
     shutting_down = true;
     check_all(now_ms());
     pthread_mutex_unlock(&lock);
+}
+
+bool watchdog_cancel(uint64_t session_id)
+{
+    bool hit = false;
+    if (session_id == 0)
+        return false;
+    pthread_mutex_lock(&lock);
+    for (WatchdogEntry *e = entries; e; e = e->next) {
+        if (e->session_id != session_id)
+            continue;
+        if (e->reason == WATCHDOG_NONE) {
+            stats.interrupted++;
+            log_info("interrupting a statement: a cancel request for its session");
+            e->reason = WATCHDOG_CANCELED;
+            duckdb_interrupt(e->con);
+            hit = true;
+        }
+        break; /* a session runs one request at a time */
+    }
+    pthread_mutex_unlock(&lock);
+    return hit;
 }
 
 WatchdogReason watchdog_reason(WatchdogEntry *e)

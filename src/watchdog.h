@@ -10,7 +10,9 @@
  * and calls duckdb_interrupt() on its connection when the deadline has
  * passed (WATCHDOG_TIMEOUT) or the client closed its socket
  * (WATCHDOG_CLIENT_GONE: the peer's end of the stream, or a reset, with no
- * unread byte left in the socket). The interrupted statement fails with
+ * unread byte left in the socket). A verified cancel request for the
+ * entry's session (cancel.h) interrupts it at once (watchdog_cancel(),
+ * WATCHDOG_CANCELED). The interrupted statement fails with
  * DuckDB's INTERRUPT error; the worker then asks the entry for the reason
  * and answers accordingly.
  *
@@ -49,6 +51,7 @@ typedef enum {
     WATCHDOG_TIMEOUT,     /* the statement ran past its deadline */
     WATCHDOG_CLIENT_GONE, /* the client's socket ended; sticky until unwatched */
     WATCHDOG_SHUTDOWN,    /* the server is stopping (watchdog_interrupt_all); sticky */
+    WATCHDOG_CANCELED,    /* a cancel request for its session (watchdog_cancel); sticky */
 } WatchdogReason;
 
 /*
@@ -65,6 +68,7 @@ struct WatchdogEntry {
     WatchdogReason reason; /* why it was interrupted, for the current statement */
     bool registered;
     WatchdogEntry *prev, *next;
+    uint64_t session_id; /* the cancel id of the session it runs for (cancel.h); 0: none */
 };
 
 /* Counters since the start (the `stats` command's statements.interrupted and .timeouts). */
@@ -85,9 +89,11 @@ void watchdog_stop(void);
 /*
  * Registers `e` for a request running on `con`, whose client socket is
  * `fd` (-1: do not watch a socket), with a deadline `timeout_sec` from now
- * (0: none). `con` and `fd` must stay valid until watchdog_unwatch(e).
+ * (0: none), for the session whose cancel id is `session_id` (0: none; see
+ * watchdog_cancel). `con` and `fd` must stay valid until watchdog_unwatch(e).
  */
-void watchdog_watch(WatchdogEntry *e, duckdb_connection con, int fd, int timeout_sec);
+void watchdog_watch(WatchdogEntry *e, duckdb_connection con, int fd, int timeout_sec,
+                    uint64_t session_id);
 
 /*
  * The next statement of the request starts: its deadline runs from now,
@@ -105,6 +111,17 @@ WatchdogReason watchdog_restart(WatchdogEntry *e);
  * thread (the I/O thread at shutdown).
  */
 void watchdog_interrupt_all(void);
+
+/*
+ * A cancel request for session `session_id` (cancel.h) was verified:
+ * interrupts the request registered for it now, if there is one and it
+ * was not interrupted for another reason, and keeps interrupting it at
+ * every tick until it is unwatched (WATCHDOG_CANCELED). When the session
+ * runs nothing, nothing happens: the interrupt belongs to the entry of the
+ * running request, and the next request registers a fresh one. Returns
+ * true when a request was interrupted. Any thread.
+ */
+bool watchdog_cancel(uint64_t session_id);
 
 /* Why the current statement was interrupted, or WATCHDOG_NONE. */
 WatchdogReason watchdog_reason(WatchdogEntry *e);

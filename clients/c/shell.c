@@ -11,6 +11,18 @@
  *
  * Non-interactive runs stop at the first error: exit status 1 when the server
  * refused a request, 2 for usage and connection problems, 0 otherwise.
+ *
+ * Ctrl-C (SIGINT), as in psql: while a request runs, it cancels it (a cancel
+ * request on a second connection, docs/protocol.md "Cancel"); the request
+ * then fails with the server's Canceled error and the shell goes on (a
+ * script stops, as at any error). At the interactive prompt it throws away
+ * the line and the statement being collected and shows a new prompt. A
+ * signal handler may not connect or allocate, so it only hands the cancel
+ * handle through a pipe to a thread that sends the cancel; at the prompt it
+ * jumps out of readline() (siglongjmp), which libedit allows: its own
+ * handler restores the terminal before passing the signal on, and the next
+ * readline() starts from an empty line. Anywhere else a script ends as
+ * SIGINT ends it by default; the interactive shell ignores it.
  */
 #include "tcpduckdb.h"
 
@@ -18,6 +30,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +62,7 @@ typedef enum {
 
 typedef struct {
     tdb_conn *conn;
+    tdb_cancel_handle *cancel; /* the session's, once logged in (NULL: Ctrl-C cannot cancel) */
     OutputMode mode;
     bool timing;
     bool interactive;
@@ -65,6 +81,94 @@ typedef struct {
     LexState lex;
     char dollar_tag[64];
 } Shell;
+
+/* ---- Ctrl-C ----------------------------------------------------------------------------- */
+
+/*
+ * What the SIGINT handler reads (see the top of the file). `sigint_cancel` is the handle of the
+ * session while a request runs, NULL otherwise; `sigint_in_readline` is set while the prompt
+ * waits in readline(), the only time `sigint_jmp` may be jumped to. Written by the main thread,
+ * read by the handler, which runs on the main thread (the cancel thread blocks SIGINT).
+ */
+static tdb_cancel_handle *volatile sigint_cancel;
+static volatile sig_atomic_t sigint_in_readline;
+static volatile sig_atomic_t sigint_interactive;
+static sigjmp_buf sigint_jmp;
+/* The handler writes a handle pointer (or NULL: stop) to [1]; the cancel thread reads [0]. */
+static int cancel_pipe[2] = {-1, -1};
+
+static void on_sigint(int signo)
+{
+    tdb_cancel_handle *h = sigint_cancel;
+    if (h) {
+        int saved = errno;
+        ssize_t w = write(cancel_pipe[1], &h, sizeof(h)); /* atomic: less than PIPE_BUF */
+        (void)w;
+        errno = saved;
+        return;
+    }
+    if (sigint_in_readline) {
+        sigint_in_readline = 0;
+        siglongjmp(sigint_jmp, 1);
+    }
+    if (sigint_interactive)
+        return;
+    signal(signo, SIG_DFL);
+    raise(signo);
+}
+
+/* The cancel thread: sends a cancel for each handle the handler passes, until NULL. */
+static void *cancel_main(void *arg)
+{
+    (void)arg;
+    tdb_cancel_handle *h = NULL;
+    while (read(cancel_pipe[0], &h, sizeof(h)) == (ssize_t)sizeof(h) && h) {
+        char err[256];
+        if (tdb_cancel(h, err, sizeof(err)) == TDB_OK)
+            fputs("Cancel request sent\n", stderr);
+        else
+            fprintf(stderr, "Could not send cancel request: %s\n", err);
+    }
+    return NULL;
+}
+
+/*
+ * Starts the cancel thread (with SIGINT blocked, so the handler always runs on the main thread)
+ * and installs the handler. Returns 0, or -1 when either fails: then Ctrl-C keeps its default.
+ */
+static int sigint_start(pthread_t *out_thread)
+{
+    if (pipe2(cancel_pipe, O_CLOEXEC) != 0)
+        return -1;
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    int rc = pthread_create(out_thread, NULL, cancel_main, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        close(cancel_pipe[0]);
+        close(cancel_pipe[1]);
+        cancel_pipe[0] = cancel_pipe[1] = -1;
+        return -1;
+    }
+    struct sigaction sa = {.sa_handler = on_sigint, .sa_flags = SA_RESTART};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    return 0;
+}
+
+/* Restores Ctrl-C's default and stops the cancel thread. */
+static void sigint_stop(pthread_t thread)
+{
+    signal(SIGINT, SIG_DFL);
+    tdb_cancel_handle *none = NULL;
+    ssize_t w = write(cancel_pipe[1], &none, sizeof(none));
+    (void)w;
+    pthread_join(thread, NULL);
+    close(cancel_pipe[0]);
+    close(cancel_pipe[1]);
+}
 
 /* ---- output --------------------------------------------------------------------------- */
 
@@ -318,7 +422,17 @@ static void print_timing(Shell *sh, double t0)
         printf("Time: %.3f ms\n", now_ms() - t0);
 }
 
+static void run_sql_now(Shell *sh, const char *sql);
+
+/* Runs SQL with Ctrl-C cancelling it. */
 static void run_sql(Shell *sh, const char *sql)
+{
+    sigint_cancel = sh->cancel;
+    run_sql_now(sh, sql);
+    sigint_cancel = NULL;
+}
+
+static void run_sql_now(Shell *sh, const char *sql)
 {
     double t0 = now_ms();
     tdb_result *r = NULL;
@@ -379,7 +493,9 @@ static void run_command(Shell *sh, const char *line)
 {
     double t0 = now_ms();
     char *answer = NULL;
+    sigint_cancel = sh->cancel;
     int rc = tdb_command(sh->conn, line, &answer);
+    sigint_cancel = NULL;
     if (rc != 0) {
         report_error(sh, rc);
         return;
@@ -393,6 +509,8 @@ static void run_command(Shell *sh, const char *line)
         snprintf(sh->database, sizeof(sh->database), "%s", name);
     else if (sscanf(line, "%15s", word) == 1 && strcasecmp(word, "disconnect") == 0)
         sh->database[0] = '\0';
+    else if (sscanf(line, "%15s", word) == 1 && strcasecmp(word, "login") == 0 && !sh->cancel)
+        sh->cancel = tdb_get_cancel(sh->conn); /* NULL: Ctrl-C cannot cancel */
     print_timing(sh, t0);
 }
 
@@ -847,7 +965,18 @@ static void run_interactive(Shell *sh)
         char prompt[160];
         const char *name = sh->database[0] ? sh->database : "tcpduckdb";
         snprintf(prompt, sizeof(prompt), "%s%s ", name, sh->sql_len ? "->" : "=>");
+        if (sigsetjmp(sigint_jmp, 1) != 0) {
+            /* Ctrl-C at the prompt: the line and the statement so far are dropped. */
+            putchar('\n');
+            fflush(stdout);
+            sh->sql_len = 0;
+            sh->scanned = 0;
+            sh->lex = LEX_NORMAL;
+            continue;
+        }
+        sigint_in_readline = 1;
         char *line = readline(prompt);
+        sigint_in_readline = 0;
         if (!line) {
             putchar('\n');
             break;
@@ -1072,6 +1201,10 @@ int main(int argc, char **argv)
         free(actions);
         return EXIT_USAGE;
     }
+    if (user && *user)
+        sh.cancel = tdb_get_cancel(sh.conn); /* NULL (an old server): Ctrl-C cannot cancel */
+    pthread_t cancel_thread;
+    bool sigint_on = sigint_start(&cancel_thread) == 0;
 
     if (nactions > 0) {
         for (size_t i = 0; i < nactions && !sh.quit; i++) {
@@ -1092,11 +1225,15 @@ int main(int argc, char **argv)
         }
     } else if (isatty(STDIN_FILENO)) {
         sh.interactive = true;
+        sigint_interactive = 1;
         run_interactive(&sh);
     } else {
         run_stream(&sh, stdin);
     }
     fflush(stdout);
+    if (sigint_on)
+        sigint_stop(cancel_thread);
+    tdb_free_cancel(sh.cancel);
     tdb_close(sh.conn);
     free(sh.sql);
     free(actions);

@@ -108,6 +108,134 @@ int tdb_rollback(tdb_conn *c)
     return command_success(c, "rollback");
 }
 
+/* ---- cancel --------------------------------------------------------------------------- */
+
+struct tdb_cancel_handle {
+    char *host;
+    int port;
+    int timeout_ms;
+    tdb_sslmode sslmode;
+    char *sslrootcert, *sslcert, *sslkey;
+    uint64_t id;
+    char key[33];
+};
+
+/*
+ * Parses the answer to `session key`, `{"session":ID,"key":"32 hex digits"}`, exactly as the
+ * server writes it; -1 for anything else.
+ */
+static int parse_session_key(const char *answer, uint64_t *out_id, char out_key[33])
+{
+    static const char head[] = "{\"session\":", mid[] = ",\"key\":\"", tail[] = "\"}";
+    const char *p = answer;
+    uint64_t id = 0;
+    if (strncmp(p, head, sizeof(head) - 1) != 0)
+        return -1;
+    p += sizeof(head) - 1;
+    if (*p < '1' || *p > '9')
+        return -1;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        unsigned digit = (unsigned)(*p - '0');
+        if (id > (UINT64_MAX - digit) / 10)
+            return -1;
+        id = id * 10 + digit;
+    }
+    if (strncmp(p, mid, sizeof(mid) - 1) != 0)
+        return -1;
+    p += sizeof(mid) - 1;
+    if (strspn(p, "0123456789abcdef") != 32 || strcmp(p + 32, tail) != 0)
+        return -1;
+    memcpy(out_key, p, 32);
+    out_key[32] = '\0';
+    *out_id = id;
+    return 0;
+}
+
+/* A copy of an optional string: 0, or -1 when out of memory. */
+static int dup_opt(char **dst, const char *src)
+{
+    *dst = src ? strdup(src) : NULL;
+    return src && !*dst ? -1 : 0;
+}
+
+tdb_cancel_handle *tdb_get_cancel(tdb_conn *c)
+{
+    if (!c)
+        return NULL;
+    if (c->cancel_id == 0) {
+        char *answer = NULL;
+        int rc = tdb_command(c, "session key", &answer);
+        if (rc == 0 && parse_session_key(answer, &c->cancel_id, c->cancel_key) != 0)
+            rc = tdb__set_error(c, TDB_EPROTO, "unexpected answer to session key: %.200s", answer);
+        free(answer);
+        if (rc != 0)
+            return NULL;
+    }
+    tdb_cancel_handle *h = calloc(1, sizeof(*h));
+    if (!h || dup_opt(&h->host, c->host) || dup_opt(&h->sslrootcert, c->sslrootcert) ||
+        dup_opt(&h->sslcert, c->sslcert) || dup_opt(&h->sslkey, c->sslkey)) {
+        tdb_free_cancel(h);
+        tdb__set_error(c, TDB_ENOMEM, "out of memory");
+        return NULL;
+    }
+    h->port = c->port;
+    h->timeout_ms = c->timeout_ms > 0 ? c->timeout_ms : 10000;
+    h->sslmode = c->sslmode;
+    h->id = c->cancel_id;
+    memcpy(h->key, c->cancel_key, sizeof(h->key));
+    return h;
+}
+
+int tdb_cancel(const tdb_cancel_handle *h, char *errbuf, size_t errbuf_size)
+{
+    if (errbuf && errbuf_size)
+        errbuf[0] = '\0';
+    if (!h) {
+        if (errbuf && errbuf_size)
+            snprintf(errbuf, errbuf_size, "no cancel handle");
+        return TDB_EINVAL;
+    }
+    tdb_conn *c = tdb_conn_new();
+    if (!c) {
+        if (errbuf && errbuf_size)
+            snprintf(errbuf, errbuf_size, "out of memory");
+        return TDB_ENOMEM;
+    }
+    tdb_tls_options o = {.sslmode = h->sslmode,
+                         .sslrootcert = h->sslrootcert,
+                         .sslcert = h->sslcert,
+                         .sslkey = h->sslkey};
+    char line[96];
+    char *answer = NULL;
+    int rc = tdb_set_tls(c, &o);
+    if (rc == 0) {
+        tdb_set_timeout(c, h->timeout_ms);
+        rc = tdb_connect(c, h->host, h->port, h->timeout_ms);
+    }
+    if (rc == 0) {
+        snprintf(line, sizeof(line), "cancel %" PRIu64 " %s", h->id, h->key);
+        rc = tdb_command(c, line, &answer);
+    }
+    if (rc == 0 && strcmp(answer, "success") != 0)
+        rc = tdb__set_error(c, TDB_EPROTO, "unexpected answer to cancel: %.200s", answer);
+    if (rc != 0 && errbuf && errbuf_size)
+        snprintf(errbuf, errbuf_size, "%s", tdb_error(c));
+    free(answer);
+    tdb_close(c);
+    return rc;
+}
+
+void tdb_free_cancel(tdb_cancel_handle *h)
+{
+    if (!h)
+        return;
+    free(h->host);
+    free(h->sslrootcert);
+    free(h->sslcert);
+    free(h->sslkey);
+    free(h);
+}
+
 /* ---- parameters ----------------------------------------------------------------------- */
 
 tdb_param tdb_param_text(const char *text)

@@ -163,6 +163,40 @@ TDB_MUSTCHECK int tdb_begin(tdb_conn *conn);
 TDB_MUSTCHECK int tdb_commit(tdb_conn *conn);
 TDB_MUSTCHECK int tdb_rollback(tdb_conn *conn);
 
+/* ---- cancel --------------------------------------------------------------------------- */
+
+/*
+ * Cancelling a running query from another thread, as libpq's PQgetCancel/PQcancel
+ * (docs/protocol.md, "Cancel"). The connection that runs the query is busy waiting for its
+ * answer, so the cancel goes on a second connection to the same server with the same TLS
+ * options, carrying the session's cancel id and secret key.
+ *
+ * tdb_get_cancel() makes a handle for conn's session: a copy of the host, port, TLS options and
+ * timeout and of the session's id and key, which it asks the server for (`session key`, one
+ * round trip, the first time only). Call it on the thread that owns conn, when no request is
+ * under way (e.g. right after tdb_login), and keep the handle: it is independent of conn and
+ * may outlive it. NULL when conn is not logged in (the message in tdb_error()), or out of
+ * memory. Free with tdb_free_cancel().
+ */
+typedef struct tdb_cancel_handle tdb_cancel_handle;
+tdb_cancel_handle *tdb_get_cancel(tdb_conn *conn);
+
+/*
+ * Asks the server to cancel the statement the handle's session is running: connects (with the
+ * handle's TLS options, within the connection's timeout, or 10 s without one), sends
+ * `cancel ID KEY` and reads the answer. Returns TDB_OK when the server took the request, which
+ * says nothing about whether a statement was running: if one was, the session's query fails
+ * with TDB_ESERVER and the message "Canceled: canceling statement due to user request"; if
+ * none was, nothing happens (the next query is not affected). Otherwise a status, with the
+ * reason in errbuf (errbuf_size bytes, NUL-terminated; errbuf may be NULL). May be called
+ * from any thread, also while the connection's own thread waits in a query, and from several
+ * threads at once; not from a signal handler (it connects and allocates).
+ */
+TDB_MUSTCHECK int tdb_cancel(const tdb_cancel_handle *cancel, char *errbuf, size_t errbuf_size);
+
+/* Frees a handle. Accepts NULL. */
+void tdb_free_cancel(tdb_cancel_handle *cancel);
+
 /* ---- parameters ----------------------------------------------------------------------- */
 
 typedef enum {

@@ -6,7 +6,8 @@
  *                 and the read buffer that every answer is parsed from;
  *   tdb_answer.c  the answer parsers: a command answer line, and the typed answer
  *                 `{"columns":[...],"rows":[[...],...]}` read token by token; the result accessors;
- *   tcpduckdb.c   the requests: commands, login, transactions, parameters, typed queries.
+ *   tcpduckdb.c   the requests: commands, login, transactions, cancel, parameters, typed
+ *                 queries.
  *
  * Names: functions shared between the files are `tdb__verb()` (two underscores: internal, as
  * libuv's `uv__`); file-static helpers have no prefix.
@@ -60,6 +61,11 @@ struct tdb_conn {
     SSL_CTX *ssl_ctx; /* these three are set once TLS is being negotiated */
     SSL *ssl;
     BIO_METHOD *bio_method;
+    char *host; /* as given to tdb_connect, for tdb_get_cancel */
+    int port;
+    int connect_timeout_ms;
+    uint64_t cancel_id;  /* the session's cancel id, 0 until tdb_get_cancel asked for it */
+    char cancel_key[33]; /* and its key, 32 hex digits */
     Str err;
     Str req;
     size_t rpos; /* the unread bytes of rbuf are rbuf[rpos, rlen) */

@@ -266,6 +266,7 @@ void tdb_close(tdb_conn *c)
     free(c->sslrootcert);
     free(c->sslcert);
     free(c->sslkey);
+    free(c->host);
     tdb__str_free(&c->err);
     tdb__str_free(&c->req);
     free(c);
@@ -788,6 +789,12 @@ int tdb_connect(tdb_conn *c, const char *host, int port, int timeout_ms)
         return tdb__set_error(c, TDB_EINVAL, "the handle is already connected (or was)");
     if (!host || port <= 0 || port > 65535)
         return tdb__set_error(c, TDB_EINVAL, "bad host or port");
+    free(c->host);
+    c->host = strdup(host);
+    if (!c->host)
+        return tdb__set_error(c, TDB_ENOMEM, "out of memory");
+    c->port = port;
+    c->connect_timeout_ms = timeout_ms;
     char service[16];
     snprintf(service, sizeof(service), "%d", port);
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};

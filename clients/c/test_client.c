@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <math.h>
 #include <poll.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <signal.h>
@@ -865,6 +866,107 @@ static void test_hostile_answers(void)
     fake_close(&f);
 }
 
+typedef struct {
+    const tdb_cancel_handle *handle;
+    int delay_ms;
+    int rc;
+    char err[256];
+} CancelArg;
+
+/* Sends a cancel after a.delay_ms, from its own thread. */
+static void *cancel_later(void *arg)
+{
+    CancelArg *a = arg;
+    usleep((useconds_t)a->delay_ms * 1000);
+    a->rc = tdb_cancel(a->handle, a->err, sizeof(a->err));
+    return NULL;
+}
+
+#define CANCELED "Canceled: canceling statement due to user request"
+
+static void test_cancel(const TestServer *s)
+{
+    char err[256];
+    tdb_result *r = NULL;
+    tdb_conn *c = open_conn(s, false);
+    /* No key before login; the connection stays usable. */
+    CHECK(tdb_get_cancel(c) == NULL);
+    CHECK(strstr(tdb_error(c), "Unauthorized") != NULL);
+    CHECK_RC(c, tdb_login(c, "duck", "duck"), TDB_OK);
+    int created = tdb_command(c, "create database cancel_db", NULL);
+    CHECK(created == TDB_OK || created == TDB_ESERVER);
+    CHECK_RC(c, tdb_connect_database(c, "cancel_db"), TDB_OK);
+    tdb_cancel_handle *h = tdb_get_cancel(c);
+    CHECK(h != NULL);
+    tdb_cancel_handle *h2 = tdb_get_cancel(c); /* the key is asked for once, kept after */
+    CHECK(h2 != NULL);
+    tdb_free_cancel(h2);
+
+    /* A cancel while nothing runs does nothing, also to the next query. */
+    CHECK_RC(c, tdb_cancel(h, err, sizeof(err)), TDB_OK);
+    usleep(300000);
+    CHECK_RC(c, tdb_query(c, "SELECT 42 AS x, sleep_ms(300) AS s", NULL, 0, &r), TDB_OK);
+    tdb_result_free(r);
+
+    /* A long query, cancelled from another thread. */
+    CancelArg a = {.handle = h, .delay_ms = 1000};
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, cancel_later, &a) == 0);
+    r = NULL;
+    CHECK_RC(c, tdb_query(c, "SELECT count(*) FROM range(10000000000)", NULL, 0, &r), TDB_ESERVER);
+    CHECK(r == NULL && strcmp(tdb_error(c), CANCELED) == 0);
+    pthread_join(t, NULL);
+    CHECK(a.rc == TDB_OK);
+    CHECK(tdb_is_connected(c));
+    CHECK_RC(c, tdb_query(c, "SELECT 1 AS one", NULL, 0, &r), TDB_OK);
+    tdb_result_free(r);
+
+    /* A streamed result: the rows stop and the error follows. */
+    r = NULL;
+    CHECK_RC(c, tdb_query_start(c, "SELECT range AS i FROM range(10000000000)", NULL, 0, &r),
+             TDB_OK);
+    a = (CancelArg){.handle = h, .delay_ms = 500};
+    CHECK(pthread_create(&t, NULL, cancel_later, &a) == 0);
+    int rc;
+    long rows = 0;
+    while ((rc = tdb_next_row(r)) == 1)
+        rows++;
+    CHECK(rc == TDB_ESERVER);
+    CHECK(rows > 0);
+    CHECK_RC(c, tdb_query_end(r), TDB_ESERVER);
+    CHECK(strcmp(tdb_error(c), CANCELED) == 0);
+    pthread_join(t, NULL);
+    CHECK(a.rc == TDB_OK);
+    CHECK_RC(c, tdb_query(c, "SELECT 2 AS two", NULL, 0, &r), TDB_OK);
+    tdb_result_free(r);
+
+    /* The handle is independent of the connection: it outlives it (and matches nothing). */
+    tdb_close(c);
+    CHECK(tdb_cancel(h, err, sizeof(err)) == TDB_OK);
+    tdb_free_cancel(h);
+    CHECK(tdb_cancel(NULL, err, sizeof(err)) == TDB_EINVAL);
+    tdb_free_cancel(NULL);
+
+    /* A server whose answer to `session key` is not the protocol's: no handle, and the
+     * connection goes on. */
+    FakeServer f;
+    const char *bad[] = {"{\"session\":0,\"key\":\"00000000000000000000000000000000\"}\n",
+                         "{\"session\":1,\"key\":\"0000\"}\n",
+                         "{\"session\":99999999999999999999,\"key\":\"0\"}\n", "success\n"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        c = fake_connect(&f);
+        CHECK(c != NULL);
+        if (!c)
+            return;
+        fake_answer(&f, bad[i]);
+        CHECK(tdb_get_cancel(c) == NULL);
+        CHECK(strstr(tdb_error(c), "unexpected answer to session key") != NULL);
+        CHECK(tdb_is_connected(c));
+        tdb_close(c);
+        fake_close(&f);
+    }
+}
+
 int main(void)
 {
     TestServer srv = {0};
@@ -885,6 +987,7 @@ int main(void)
     test_send_and_get(&srv);
     test_mid_result_error(&srv);
     test_transactions(&srv);
+    test_cancel(&srv);
     test_hostile_answers();
     if (!port) {
         test_server_gone(&srv);

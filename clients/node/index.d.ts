@@ -93,6 +93,9 @@ export class Client {
   rollback(): Promise<null>;
   /** Commits when fn resolves, rolls back when it rejects; resolves to fn's value. */
   transaction<T>(fn: (client: Client) => Promise<T>): Promise<T>;
+  /** Cancels the running statement through a cancel request on a second connection; the
+   * pending request rejects with kind 'Canceled'. With nothing running it does nothing. */
+  cancel(): Promise<void>;
   close(): Promise<void>;
 }
 

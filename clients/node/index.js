@@ -775,6 +775,32 @@ export class Client {
   }
 
   /** Closes the connection; an open transaction is rolled back by the server. */
+  /**
+   * Cancels the statement this client is running (docs/protocol.md, "Cancel"): a second
+   * connection to the same server, with the same TLS options, sends the session's cancel key.
+   * Call it while a query() or stream() is pending; that request then rejects with a
+   * TcpDuckDBError of kind 'Canceled' ('Canceled: canceling statement due to user request')
+   * and the client stays usable. With nothing running it does nothing. Rejects when the client
+   * never logged in (code 'NO_CANCEL_KEY') or the cancel cannot be sent.
+   */
+  async cancel() {
+    if (!this.cancelKey || !this.address) {
+      throw new TcpDuckDBError('the client has no cancel key (not logged in, or the server has no cancel requests)', 'NO_CANCEL_KEY');
+    }
+    const address = { ...this.address, timeout: this.address.timeout || 10000 };
+    const c = new Client(await openSocket(address), address.timeout);
+    try {
+      const a = await c.roundtrip(`cancel ${this.cancelKey.session} ${this.cancelKey.key}`);
+      if (a.kind !== 'text' || a.text !== 'success') {
+        throw new TcpDuckDBError(`unexpected answer to cancel: ${JSON.stringify(a.text ?? a.kind)}`, 'PROTOCOL');
+      }
+    } finally {
+      c.closed = true;
+      c.failure = c.failure || new TcpDuckDBError('the client is closed', 'CLOSED');
+      c.socket.destroy();
+    }
+  }
+
   async close() {
     if (this.closed) return;
     await this.lock;
@@ -965,6 +991,42 @@ export async function connect(options = {}) {
     throw new TcpDuckDBError(`sslmode must be one of ${SSLMODES.join(', ')}, not ${JSON.stringify(sslmode)}`, 'INVALID_PARAMETER');
   }
   const opts = sslmode === 'disable' ? null : tlsOptions({ sslmode, sslrootcert, sslcert, sslkey });
+  const address = { host, port, timeout, sslmode, opts };
+  const client = new Client(await openSocket(address), timeout);
+  // What cancel() needs: the same address and TLS options, and the session's key.
+  client.address = address;
+  try {
+    if (user !== undefined && user !== null) {
+      await client.command(`login ${quoteWord(user)} ${quoteWord(password ?? '')}`);
+      client.cancelKey = await client.exclusive(() => sessionKey(client));
+    }
+    if (database !== undefined && database !== null) await client.command(`connect ${quoteWord(database)}`);
+  } catch (e) {
+    client.socket.destroy();
+    throw e;
+  }
+  return client;
+}
+
+// The session's cancel id and key (`session key`), or null from a server without cancel
+// requests (it answers an error).
+async function sessionKey(client) {
+  let text;
+  try {
+    text = await client.rawCommand('session key');
+  } catch (e) {
+    if (e instanceof TcpDuckDBError && e.kind !== undefined) return null;
+    throw e;
+  }
+  const m = /^\{"session":([1-9][0-9]*),"key":"([0-9a-f]{32})"\}$/.exec(text ?? '');
+  if (!m) throw new TcpDuckDBError(`unexpected answer to session key: ${JSON.stringify(String(text).slice(0, 200))}`, 'PROTOCOL');
+  return { session: m[1], key: m[2] };
+}
+
+// Connects to address.host:port and negotiates TLS as address.sslmode asks (address.opts from
+// tlsOptions), within address.timeout milliseconds (0: no limit); resolves to the socket.
+async function openSocket(address) {
+  const { host, port, timeout, sslmode, opts } = address;
   let timer;
   let timedOut;
   const raw = net.createConnection({ host, port });
@@ -999,15 +1061,7 @@ export async function connect(options = {}) {
   } finally {
     clearTimeout(timer);
   }
-  const client = new Client(socket, timeout);
-  try {
-    if (user !== undefined && user !== null) await client.command(`login ${quoteWord(user)} ${quoteWord(password ?? '')}`);
-    if (database !== undefined && database !== null) await client.command(`connect ${quoteWord(database)}`);
-  } catch (e) {
-    client.socket.destroy();
-    throw e;
-  }
-  return client;
+  return socket;
 }
 
 export default { connect, Client, TcpDuckDBError, parseType };

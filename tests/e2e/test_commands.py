@@ -318,7 +318,8 @@ def test_help_lists_the_command_table(server):
     for word in ("login", "create database", "create user", "connect", "disconnect",
                  "start transaction", "commit", "rollback", "update database", "update user",
                  "grant database", "grant table", "revoke database", "revoke table", "list",
-                 "link", "migrate", "unlink", "stats", "help", "quit", "exit"):
+                 "link", "migrate", "unlink", "stats", "help", "quit", "exit",
+                 "session key", "cancel"):
         assert any(cmd.startswith(word) for cmd in commands), word
     assert {"command": "stats", "who": "super user"} in rows
     assert {"command": "login USER PASSWORD", "who": "anyone not logged in"} in rows

@@ -9,6 +9,7 @@ import os
 import pty
 import re
 import select
+import signal
 import subprocess
 import time
 
@@ -186,9 +187,10 @@ class Pty:
     def send(self, text):
         os.write(self.fd, text.encode())
 
-    def expect(self, text, timeout=30):
+    def expect(self, text, timeout=30, since=0):
+        """Waits for text in the output (from byte `since` on); returns all the output."""
         deadline = time.time() + timeout
-        while text.encode() not in self.out:
+        while text.encode() not in self.out[since:]:
             left = deadline - time.time()
             assert left > 0, "timed out waiting for %r in %r" % (text, self.out[-2000:])
             r, _, _ = select.select([self.fd], [], [], left)
@@ -245,3 +247,75 @@ def test_interactive_multiline_and_history(shop, tmp_path):
     history = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)),
                      (tmp_path / ".tcpduckdb_history").read_text())
     assert "connect shop" in history and "WHERE id = 1;" in history
+
+
+# ---- Ctrl-C (issue 21: psql's behaviour) ----------------------------------------------------
+
+LONG = "SELECT count(*) FROM range(10000000000);"
+CANCELED = "Canceled: canceling statement due to user request"
+
+
+def interactive(server, tmp_path, db="shop"):
+    env = cli_env(tmp_path, extra={"TERM": "dumb"})
+    sh = Pty([CLI, "-h", "127.0.0.1", "-p", str(server.port), "-U", "duck", "-d", db], env)
+    sh.expect("%s=> " % db)
+    return sh
+
+
+def test_ctrl_c_cancels_the_running_query_and_keeps_the_shell(shop, tmp_path):
+    sh = interactive(shop, tmp_path)
+    for _ in range(2):
+        mark = len(sh.out)
+        sh.send(LONG + "\n")
+        time.sleep(1.5)  # the query has started (a cancel before it would rightly do nothing)
+        sh.send("\x03")
+        sh.expect(CANCELED, timeout=30, since=mark)
+        sh.expect("shop=> ", since=mark)
+        assert sh.out[mark:].count(CANCELED.encode()) == 1
+    sh.send("SELECT 42 AS x;\n")
+    sh.expect("(1 row)")
+    sh.expect("shop=> ", since=len(sh.out) - 7)
+    # The cancel thread says so, in its own time (before or after the error line).
+    sh.expect("Cancel request sent")
+    first = sh.out.find(b"Cancel request sent")
+    sh.expect("Cancel request sent", since=first + 1)
+    sh.send("\\q\n")
+    assert sh.wait() == 0
+    check_clean(sh.out.decode("utf-8", "replace"))
+
+
+def test_ctrl_c_at_the_prompt_clears_the_line_and_the_statement(shop, tmp_path):
+    sh = interactive(shop, tmp_path)
+    sh.send("SELECT 1 AS a,\n")
+    sh.expect("shop-> ")
+    sh.send("2 AS b")  # typed, not sent
+    time.sleep(0.3)
+    mark = len(sh.out)
+    sh.send("\x03")
+    sh.expect("shop=> ", since=mark)  # a fresh statement, not a continuation
+    time.sleep(0.3)
+    mark2 = len(sh.out)
+    sh.send("\x03")  # twice: still there
+    sh.expect("shop=> ", since=mark2)
+    sh.send("SELECT 5 AS y;\n")
+    out = sh.expect("(1 row)", since=mark)[mark:]
+    assert "Error" not in out, out
+    assert " y\n" in out.replace("\r\n", "\n")
+    sh.send("\\q\n")
+    assert sh.wait() == 0
+    check_clean(sh.out.decode("utf-8", "replace"))
+
+
+def test_sigint_cancels_the_query_of_a_script(shop, tmp_path):
+    cmd = [CLI, "-h", "127.0.0.1", "-p", str(shop.port), "-U", "duck", "-d", "shop",
+           "-c", LONG, "-c", "SELECT 1"]
+    p = subprocess.Popen(cmd, env=cli_env(tmp_path), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    time.sleep(2)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    err = err.decode()
+    check_clean(err)
+    # The query failed, so the script stopped there, as at any error.
+    assert p.returncode == 1, (out, err)
+    assert CANCELED in err

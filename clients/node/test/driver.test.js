@@ -308,6 +308,7 @@ test('a number cut between two reads is parsed whole', async () => {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
         if (line.startsWith('login')) s.write('success\n');
+        else if (line === 'session key') s.write('Error: Bad Request: as a server without cancel\n');
         else if (line.startsWith('query')) {
           for (const p of pieces) {
             s.write(p);
@@ -324,4 +325,52 @@ test('a number cut between two reads is parsed whole', async () => {
   assert.deepEqual(rows, [[12.5], [1e-7], [-3], [200]]);
   await c.close();
   srv.close();
+});
+
+// ---- cancel() (docs/protocol.md, "Cancel") ---------------------------------------------------
+
+const LONG = 'SELECT count(*) FROM range(10000000000)';
+const CANCELED = 'Canceled: canceling statement due to user request';
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+test('cancel() ends the running query; the client goes on', async () => {
+  const c = await client();
+  for (let i = 0; i < 2; i++) {
+    const running = c.query(LONG);
+    await sleep(1000);
+    await c.cancel();
+    await assert.rejects(running, (e) => e instanceof TcpDuckDBError && e.kind === 'Canceled' && e.message === CANCELED);
+    const r = await c.query('SELECT 42 AS x');
+    assert.equal(r.rows[0].x, 42);
+  }
+  await c.close();
+});
+
+test('cancel() with nothing running does nothing', async () => {
+  const c = await client();
+  await c.cancel();
+  await sleep(300);
+  const r = await c.query('SELECT 7 AS x, sleep_ms(300) IS NULL AS s');
+  assert.equal(r.rows[0].x, 7);
+  await c.close();
+});
+
+test('cancel() ends a stream', async () => {
+  const c = await client();
+  let n = 0;
+  await assert.rejects((async () => {
+    for await (const row of c.stream('SELECT range AS i FROM range(10000000000)')) {
+      if (n++ === 10) await c.cancel();
+      assert.ok(row);
+    }
+  })(), (e) => e.kind === 'Canceled');
+  assert.ok(n > 10);
+  assert.equal((await c.query('SELECT 1 AS one')).rows[0].one, 1);
+  await c.close();
+});
+
+test('cancel() needs a login', async () => {
+  const c = await connect({ port, user: null });
+  await assert.rejects(c.cancel(), (e) => e.code === 'NO_CANCEL_KEY');
+  await c.close();
 });

@@ -276,3 +276,18 @@ test('a server that never answers starttls is a timeout, not a hang', async () =
   await assert.rejects(connect({ port: mute.port, sslmode: 'require', timeout: 500 }), (e) => e.code === 'CONNECTION' && /timed out/.test(e.message));
   await mute.finished;
 });
+
+test('cancel() goes over TLS, to optional and required servers', async () => {
+  for (const srv of [optional, required]) {
+    const c = await connect({ port: srv.port, sslmode: 'verify-full', sslrootcert: cert('ca.crt'), host: 'localhost' });
+    await c.command('create database cancel_tls');
+    await c.command('connect cancel_tls');
+    assert.ok(TLS_VERSIONS.includes(c.tlsVersion));
+    const running = c.query('SELECT count(*) FROM range(10000000000)');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await c.cancel();
+    await assert.rejects(running, (e) => e instanceof TcpDuckDBError && e.kind === 'Canceled');
+    await works(c);
+    await c.close();
+  }
+});

@@ -112,6 +112,8 @@ _ERROR_KINDS = {
     "Idle Timeout": OperationalError,
     "Server Shutting Down": OperationalError,
     "Server Busy": OperationalError,
+    "Canceled": OperationalError,
+    "Statement Timeout": OperationalError,
     "Out of Memory Error": OperationalError,
     "IO Error": OperationalError,
     "Interrupt Error": OperationalError,
@@ -253,6 +255,9 @@ class Connection:
         self._active = None  # the cursor whose rows are still arriving on the socket
         self._in_tx = False
         self._autocommit = bool(autocommit)
+        # What cancel() needs, from any thread: set here, never changed.
+        self._address = (host, port, timeout, sslmode, ssl_context)
+        self._cancel_key = None  # (session id, key) once logged in
         try:
             self._wire = Wire(host, port, timeout, sslmode, ssl_context)
         except WireError as e:
@@ -260,6 +265,7 @@ class Connection:
         try:
             if user is not None:
                 self._command("login %s %s" % (_quote_word(user), _quote_word(password or "")))
+                self._cancel_key = self._session_key()
             if database is not None:
                 self._command("connect %s" % _quote_word(database))
         except DatabaseError as e:
@@ -304,6 +310,19 @@ class Connection:
                 pass
             return None
         return value
+
+    def _session_key(self):
+        """The session's cancel id and key (``session key``), or None from a server that has
+        no cancel requests (it answers an error)."""
+        try:
+            text = self._command("session key")
+        except DatabaseError:
+            return None
+        try:
+            obj = json.loads(text)
+            return int(obj["session"]), str(obj["key"])
+        except (TypeError, ValueError, KeyError):
+            raise OperationalError("unexpected answer to session key: %r" % text[:200]) from None
 
     def _begin_if_needed(self):
         if not self._autocommit and not self._in_tx:
@@ -378,6 +397,35 @@ class Connection:
         commit/rollback)."""
         value = self._command(line)
         return value
+
+    def cancel(self):
+        """Cancels the statement this connection is running, from any thread (docs/protocol.md,
+        "Cancel"): a second connection to the same server, with the same TLS settings, sends
+        the session's cancel key. The running execute() or fetch then raises OperationalError
+        ("Canceled: canceling statement due to user request") and the connection stays usable.
+        When nothing is running, nothing happens (the next statement is not affected). Raises
+        InterfaceError when the connection never logged in (it has no cancel key), and
+        OperationalError when the cancel cannot be sent."""
+        key = self._cancel_key
+        if key is None:
+            raise InterfaceError("the connection has no cancel key (not logged in, or the server "
+                                 "has no cancel requests)")
+        host, port, timeout, sslmode, ctx = self._address
+        try:
+            wire = Wire(host, port, timeout or 10, sslmode, ctx)
+        except WireError as e:
+            raise OperationalError(str(e)) from None
+        try:
+            wire.send("cancel %d %s" % key)
+            kind, value = wire.answer()
+        except ServerError as e:
+            raise _error_from_server(e.message) from None
+        except WireError as e:
+            raise OperationalError(str(e)) from None
+        finally:
+            wire.close()
+        if (kind, value) != ("text", "success"):
+            raise OperationalError("unexpected answer to cancel: %r" % (value,))
 
     def __enter__(self):
         return self
@@ -596,6 +644,11 @@ class Cursor:
             if row is None:
                 return out
             out.append(row)
+
+    def cancel(self):
+        """Cancels the statement running on this cursor's connection (Connection.cancel);
+        callable from any thread."""
+        self.connection.cancel()
 
     def __iter__(self):
         return self

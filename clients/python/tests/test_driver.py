@@ -603,3 +603,89 @@ def test_large_values_and_awkward_strings(con):
     cur.execute("SELECT '],[' || i AS s, {'k': '}]\n' || i} FROM range(5000) r(i)")
     rows = cur.fetchall()
     assert rows[4999] == ("],[4999", {"k": "}]\n4999"})
+
+
+# ---------------------------------------------------------------------------------------------
+# cancel() (docs/protocol.md, "Cancel")
+
+LONG = "SELECT count(*) FROM range(10000000000)"
+CANCELED = "Canceled: canceling statement due to user request"
+
+
+def cancel_later(con, delay):
+    """Calls con.cancel() from another thread after `delay` seconds; returns the thread and a
+    list that receives the exception cancel() raised, if any."""
+    errors = []
+
+    def run():
+        time.sleep(delay)
+        try:
+            con.cancel()
+        except BaseException as e:  # noqa: B902 - reported by the test
+            errors.append(e)
+
+    t = threading.Thread(target=run)
+    t.start()
+    return t, errors
+
+
+def test_cancel_from_another_thread(con):
+    cur = con.cursor()
+    for _ in range(2):
+        t, errors = cancel_later(con, 1.0)
+        with pytest.raises(tcpduckdb.OperationalError) as e:
+            cur.execute(LONG)
+        t.join()
+        assert not errors, errors
+        assert e.value.kind == "Canceled" and str(e.value) == CANCELED
+        con.rollback()  # the transaction the driver began is aborted
+        assert one(con, "SELECT 42") == (42,)
+
+
+def test_cursor_cancel_and_autocommit(server, db):
+    c = tcpduckdb.connect(port=server.port, database=db, autocommit=True)
+    try:
+        cur = c.cursor()
+        t, errors = cancel_later(cur, 1.0)
+        with pytest.raises(tcpduckdb.OperationalError, match="Canceled"):
+            cur.execute(LONG)
+        t.join()
+        assert not errors
+        assert one(c, "SELECT 1") == (1,)
+    finally:
+        c.close()
+
+
+def test_cancel_when_idle_does_nothing(con):
+    con.cancel()
+    time.sleep(0.3)
+    assert one(con, "SELECT 7, sleep_ms(300) IS NULL") == (7, True)
+
+
+def test_cancel_a_streamed_result(con):
+    cur = con.cursor()
+    cur.execute("SELECT range AS i FROM range(10000000000)")
+    assert cur.fetchone() == (0,)
+    t, errors = cancel_later(con, 0.2)
+    with pytest.raises(tcpduckdb.OperationalError, match="Canceled"):
+        while cur.fetchmany(10000):
+            pass
+    t.join()
+    assert not errors
+    con.rollback()
+    assert one(con, "SELECT 3") == (3,)
+
+
+def test_cancel_needs_a_login(server):
+    c = tcpduckdb.connect(port=server.port, user=None)
+    try:
+        with pytest.raises(tcpduckdb.InterfaceError, match="no cancel key"):
+            c.cancel()
+    finally:
+        c.close()
+
+
+def test_cancel_after_close_is_harmless(server, db):
+    c = tcpduckdb.connect(port=server.port, database=db)
+    c.close()
+    c.cancel()  # the key is dead: the server answers the same and nothing happens

@@ -288,3 +288,28 @@ def test_a_server_that_never_answers_starttls_is_a_timeout():
                                                          "answer to starttls"):
         tcpduckdb.connect(port=port, timeout=0.5, sslmode="require")
     t.join(30)
+
+
+@pytest.mark.parametrize("server_mode", ["optional", "required"])
+def test_cancel_goes_over_tls(certs, optional, required, server_mode):
+    srv = optional if server_mode == "optional" else required
+    root = os.path.join(certs, "ca.crt")
+    admin = tcpduckdb.connect(port=srv.port, sslmode="verify-full", sslrootcert=root,
+                              host="localhost")
+    try:
+        admin.command("create database cancel_%s" % server_mode)
+    except tcpduckdb.ProgrammingError:
+        pass
+    admin.close()
+    c = tcpduckdb.connect(port=srv.port, sslmode="verify-full", sslrootcert=root,
+                          host="localhost", database="cancel_%s" % server_mode, autocommit=True)
+    try:
+        assert c.tls_version in ("TLSv1.2", "TLSv1.3")
+        timer = threading.Timer(1.0, c.cancel)
+        timer.start()
+        with pytest.raises(tcpduckdb.OperationalError, match="Canceled"):
+            c.cursor().execute("SELECT count(*) FROM range(10000000000)")
+        timer.join()
+        assert c.cursor().execute("SELECT 1").fetchone() == (1,)
+    finally:
+        c.close()
