@@ -27,8 +27,15 @@ static bool shutting_down; /* watchdog_interrupt_all() was called */
 static pthread_t thread;
 /* Set before the thread starts, read-only afterwards: no lock. */
 static WatchdogMemoryLimits limits;
-/* When the watchdog last logged a total above MemoryLimit with nothing to interrupt. */
+/* Under `lock`: when the watchdog last logged a total above MemoryLimit with nothing to
+ * interrupt. */
 static int64_t unattributed_logged_ms;
+/*
+ * Under `lock`: until when MemoryLimit waits for the memory of a
+ * statement interrupted for memory: its worker unregisters before it frees the statement's
+ * result, so the total may still hold it for a moment after.
+ */
+static int64_t memory_settle_ms;
 
 static int64_t now_ms(void)
 {
@@ -64,7 +71,7 @@ static bool memory_reason(WatchdogReason why)
     return why == WATCHDOG_STATEMENT_MEMORY || why == WATCHDOG_SERVER_MEMORY;
 }
 
-/* What the statement of `e` allocated since it started (net, in bytes). */
+/* What the request of `e` allocated since it was registered (net, in bytes). */
 static int64_t allocated(const WatchdogEntry *e)
 {
     return e->mem ? memstat_thread_net(e->mem) - e->mem_start : 0;
@@ -121,6 +128,8 @@ static void interrupt(WatchdogEntry *e, WatchdogReason why, int64_t used, int64_
  */
 static void enforce_server_limit(int64_t now)
 {
+    if (now < memory_settle_ms)
+        return;
     int64_t total = memstat_total(NULL);
     if (total <= limits.server_bytes)
         return;
@@ -315,6 +324,8 @@ WatchdogReason watchdog_unwatch(WatchdogEntry *e)
         e->next->prev = e->prev;
     e->registered = false;
     WatchdogReason why = e->reason;
+    if (memory_reason(why))
+        memory_settle_ms = now_ms() + WATCHDOG_MEMORY_SETTLE_MS;
     pthread_mutex_unlock(&lock);
     return why;
 }

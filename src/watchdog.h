@@ -26,8 +26,9 @@
  * sticky until unwatched: the request ends with it. When the server's total
  * (memstat_total) is above MemoryLimit, the statement that allocated the
  * most is (WATCHDOG_SERVER_MEMORY), unless a statement interrupted for
- * memory is still running: its memory is freed when it returns, and
- * interrupting another one meanwhile would not free it sooner. When no
+ * memory is still running, or left less than WATCHDOG_MEMORY_SETTLE_MS ago:
+ * its memory is freed when it returns, and interrupting another one
+ * meanwhile would not free it sooner. When no
  * statement holds at least WATCHDOG_ATTRIBUTED_SHARE of MemoryLimit (the
  * allocations were made by threads other than the workers, as with
  * DuckdbThreads > 1), every running statement is interrupted.
@@ -68,6 +69,9 @@
  * allocated at least 1/WATCHDOG_ATTRIBUTED_SHARE of MemoryLimit.
  */
 #define WATCHDOG_ATTRIBUTED_SHARE 16
+
+/* How long MemoryLimit waits for the memory of a statement it interrupted, after it returned. */
+#define WATCHDOG_MEMORY_SETTLE_MS 500
 
 typedef enum {
     WATCHDOG_NONE,             /* not interrupted */
