@@ -59,7 +59,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 SERVER_ENV = ("ServerPort", "ServerAddr", "DBdir", "ServerDbFile", "ENCRYPTION_KEY",
               "SuperPassword", "MaxConnections", "MaxRequestBytes", "IdleTimeout",
               "QueryWorkers", "PoolSize", "PoolWaitMs", "DuckdbThreads", "DuckdbMemoryLimit",
-              "LogLevel")
+              "LogLevel", "MemoryLimit", "StatementMemoryLimit")
 
 FULL = dict(small_secs=4, small_reps=3, conn_levels=[1, 4, 16, 64], large_rows=10_000_000,
             large_reps=3, idle_conns=1000, connect_samples=300, connect_reps=3, churn_secs=5,

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memstat.h"
+
 /* TYPE_CHOICE: text that must be one of the words in `choices`. */
 typedef enum { TYPE_INT, TYPE_STR, TYPE_CHOICE } SettingType;
 
@@ -106,8 +108,16 @@ static const Setting settings[] = {
     INT("DuckdbThreads", "--duckdb-threads", duckdb_threads, "1", 0, 1024,
         "DuckDB worker threads per database (1 suits many small queries; 0: one per core, "
         "for large analytical ones; docs/performance.md)"),
+    STR("MemoryLimit", "--memory-limit", memory_limit, "50%",
+        "memory the whole server may allocate, e.g. 4GB, or a share of RAM (50%); above it the "
+        "statement using the most is interrupted with `Error: Server Memory Limit` (0: none)"),
+    STR("StatementMemoryLimit", "--statement-memory-limit", statement_memory_limit, "25%",
+        "memory one statement may allocate, e.g. 1GB, or a share of MemoryLimit (25%); above it "
+        "the statement is interrupted with `Error: Statement Memory Limit` (0: none)"),
     STR("DuckdbMemoryLimit", "--duckdb-memory-limit", duckdb_memory_limit, "",
-        "DuckDB memory_limit per open database, e.g. 1GB (empty: DuckDB's default, 80% of RAM)"),
+        "DuckDB memory_limit (its buffer manager) per open database, e.g. 1GB (empty: "
+        "MemoryLimit / (2 x PoolSize), at least 64MB, so that all open databases together "
+        "cache at most half of MemoryLimit)"),
     CHOICE("LogLevel", "--log-level", log_level, "info", log_levels, "debug, info, warn or error"),
     CHOICE("TLSMode", "--tls-mode", tls_mode, "off", tls_modes,
            "off, optional (a client may send `starttls`) or required (plain clients are refused)"),
@@ -369,6 +379,42 @@ static int apply(Config *cfg, const Setting *s, const Pending *pv, char *err, si
     return -1;
 }
 
+/*
+ * Turns MemoryLimit and StatementMemoryLimit into bytes (a percentage is
+ * of the RAM, or of MemoryLimit), and derives each database's DuckDB
+ * memory_limit from MemoryLimit unless DuckdbMemoryLimit sets it: the
+ * buffer managers of PoolSize open databases then hold at most half of the
+ * server's budget together, leaving the other half to what DuckDB
+ * allocates outside them (docs/security.md, "Memory").
+ */
+static int resolve_memory_limits(Config *cfg, char *err, size_t errlen)
+{
+    if (!memstat_parse_size(cfg->memory_limit, memstat_ram_bytes(), &cfg->memory_limit_bytes)) {
+        snprintf(err, errlen,
+                 "MemoryLimit must be a size such as 4GB or 512MB, or a share of RAM such as "
+                 "50%%, not \"%.64s\"",
+                 cfg->memory_limit);
+        return -1;
+    }
+    int64_t whole = cfg->memory_limit_bytes ? cfg->memory_limit_bytes : memstat_ram_bytes();
+    if (!memstat_parse_size(cfg->statement_memory_limit, whole,
+                            &cfg->statement_memory_limit_bytes)) {
+        snprintf(err, errlen,
+                 "StatementMemoryLimit must be a size such as 1GB or 256MB, or a share of "
+                 "MemoryLimit such as 25%%, not \"%.64s\"",
+                 cfg->statement_memory_limit);
+        return -1;
+    }
+    memcpy(cfg->db_memory_limit, cfg->duckdb_memory_limit, sizeof(cfg->db_memory_limit));
+    if (cfg->db_memory_limit[0] == '\0' && cfg->memory_limit_bytes > 0) {
+        const int64_t mib = 1024 * 1024;
+        int64_t share = cfg->memory_limit_bytes / (2 * (int64_t)cfg->pool_size);
+        snprintf(cfg->db_memory_limit, sizeof(cfg->db_memory_limit), "%lldMiB",
+                 (long long)(share < 64 * mib ? 64 : share / mib));
+    }
+    return 0;
+}
+
 ConfigResult config_load(Config *cfg, int argc, char **argv, const char *env_file, char *err,
                          size_t errlen)
 {
@@ -436,6 +482,8 @@ ConfigResult config_load(Config *cfg, int argc, char **argv, const char *env_fil
                  cfg->tls_mode);
         return CONFIG_ERROR;
     }
+    if (resolve_memory_limits(cfg, err, errlen) != 0)
+        return CONFIG_ERROR;
     /* One PEM file may hold both the certificate chain and the key. */
     if (!cfg->tls_key_file[0])
         memcpy(cfg->tls_key_file, cfg->tls_cert_file, sizeof(cfg->tls_key_file));

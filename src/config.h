@@ -36,17 +36,23 @@ typedef struct Config {
     int max_login_request_bytes;         /* MaxLoginRequestBytes: request limit before login */
     int superuser_reserved;              /* SuperuserReservedConnections */
     int max_connections_per_address;     /* MaxConnectionsPerAddress; 0 = no limit */
-    int login_failure_limit;            /* LoginFailureLimit: failures before throttling; 0 = off */
-    int query_workers;                  /* QueryWorkers, --query-workers: base worker threads */
-    int max_workers;                    /* MaxWorkers; resolved by config_load (never 0) */
-    int max_user_statements;            /* MaxUserStatements; resolved (never 0) */
-    int idle_in_tx_timeout_sec;         /* IdleInTransactionTimeout; 0 = never */
-    int pool_size;                      /* PoolSize, --pool-size: DuckDB databases open at once */
-    int pool_wait_ms;                   /* PoolWaitMs, --pool-wait-ms */
-    int duckdb_threads;                 /* DuckdbThreads, --duckdb-threads; 0 = DuckDB's default */
-    char duckdb_memory_limit[64];       /* DuckdbMemoryLimit, --duckdb-memory-limit; "" = default */
-    char log_level[16];                 /* LogLevel, --log-level: debug|info|warn|error */
-    char tls_mode[16];                  /* TLSMode, --tls-mode: off|optional|required */
+    int login_failure_limit;         /* LoginFailureLimit: failures before throttling; 0 = off */
+    int query_workers;               /* QueryWorkers, --query-workers: base worker threads */
+    int max_workers;                 /* MaxWorkers; resolved by config_load (never 0) */
+    int max_user_statements;         /* MaxUserStatements; resolved (never 0) */
+    int idle_in_tx_timeout_sec;      /* IdleInTransactionTimeout; 0 = never */
+    int pool_size;                   /* PoolSize, --pool-size: DuckDB databases open at once */
+    int pool_wait_ms;                /* PoolWaitMs, --pool-wait-ms */
+    int duckdb_threads;              /* DuckdbThreads, --duckdb-threads; 0 = DuckDB's default */
+    char duckdb_memory_limit[64];    /* DuckdbMemoryLimit, --duckdb-memory-limit; "" = derived */
+    char memory_limit[64];           /* MemoryLimit, --memory-limit: a size or % of RAM */
+    char statement_memory_limit[64]; /* StatementMemoryLimit: a size or % of MemoryLimit */
+    /* Resolved by config_load from the three above. */
+    int64_t memory_limit_bytes;           /* 0 = no limit */
+    int64_t statement_memory_limit_bytes; /* 0 = no limit */
+    char db_memory_limit[64]; /* each database's memory_limit: DuckdbMemoryLimit or derived */
+    char log_level[16];       /* LogLevel, --log-level: debug|info|warn|error */
+    char tls_mode[16];        /* TLSMode, --tls-mode: off|optional|required */
     char tls_cert_file[CONFIG_STR_MAX]; /* TLSCertFile, --tls-cert-file: PEM chain, leaf first */
     char tls_key_file[CONFIG_STR_MAX];  /* TLSKeyFile: PEM key; "" = in the cert file */
     char tls_ca_file[CONFIG_STR_MAX];   /* TLSCAFile, --tls-ca-file: verifies client certificates */

@@ -20,6 +20,7 @@
 #include "catalog.h"
 #include "config.h"
 #include "log.h"
+#include "memstat.h"
 #include "pool.h"
 #include "quota.h"
 #include "secret.h"
@@ -110,6 +111,20 @@ static void raise_fd_limit(void)
 
 /* The pool's counters, logged once at shutdown (the `stats` command shows
  * them while the server runs). */
+/* One line: the memory limits in force and where the server's memory is counted. */
+static void log_memory_limits(const Config *cfg)
+{
+    char server[32] = "none", statement[32] = "none";
+    if (cfg->memory_limit_bytes)
+        memstat_format_size(server, sizeof(server), cfg->memory_limit_bytes);
+    if (cfg->statement_memory_limit_bytes)
+        memstat_format_size(statement, sizeof(statement), cfg->statement_memory_limit_bytes);
+    log_info("memory limits: MemoryLimit %s, StatementMemoryLimit %s, DuckDB memory_limit per "
+             "database %s (counted: DuckDB's jemalloc and %s allocator)",
+             server, statement, cfg->db_memory_limit[0] ? cfg->db_memory_limit : "DuckDB's default",
+             memstat_process_allocator());
+}
+
 static void log_pool_stats(Pool *pool)
 {
     PoolStats st;
@@ -201,7 +216,7 @@ int main(int argc, char **argv)
                      .wait_ms = cfg.pool_wait_ms,
                      .max_waiters = cfg.max_workers - 1,
                      .threads = cfg.duckdb_threads,
-                     .memory_limit = cfg.duckdb_memory_limit,
+                     .memory_limit = cfg.db_memory_limit,
                      .on_open = access_tables_open,
                      .on_close = access_tables_close};
     pool = pool_new(&pc, err, sizeof(err));
@@ -216,7 +231,11 @@ int main(int argc, char **argv)
                       .sessions_tls = server_sessions_tls,
                       .workers = server_workers,
                       .quota = quota};
-    /* Interrupts statements past StatementTimeout or whose client is gone. */
+    /* Interrupts statements past StatementTimeout, over a memory limit or whose client is gone. */
+    WatchdogMemoryLimits mem = {.server_bytes = cfg.memory_limit_bytes,
+                                .statement_bytes = cfg.statement_memory_limit_bytes};
+    watchdog_set_memory_limits(&mem);
+    log_memory_limits(&cfg);
     if (watchdog_start() != 0) {
         snprintf(err, sizeof(err), "cannot start the watchdog thread");
         goto out;
@@ -226,8 +245,10 @@ int main(int argc, char **argv)
     log_pool_stats(pool);
     WatchdogStats ws;
     watchdog_stats(&ws);
-    log_info("statements interrupted: %llu, of which timeouts: %llu",
-             (unsigned long long)ws.interrupted, (unsigned long long)ws.timeouts);
+    log_info("statements interrupted: %llu, of which timeouts: %llu, over StatementMemoryLimit: "
+             "%llu, over MemoryLimit: %llu",
+             (unsigned long long)ws.interrupted, (unsigned long long)ws.timeouts,
+             (unsigned long long)ws.statement_memory, (unsigned long long)ws.server_memory);
     status = 0;
 out:
     watchdog_stop(); /* the workers are gone: nothing is registered */

@@ -96,10 +96,9 @@ static duckdb_error_type message_type(const char *msg)
 /*
  * Answers a statement that failed with DuckDB's `msg` of type `type`. An
  * interrupt by the watchdog is answered with its reason: the timeout line,
- * the cancel line, nothing at all when the client is gone (the session is then closed), or
- * DuckDB's message at shutdown (the server adds its own line);
- * an internal error with an incident line; anything else with DuckDB's
- * text.
+ * the cancel line, the line of the memory limit it passed, nothing at all when the client is
+ * gone (the session is then closed), or DuckDB's message at shutdown (the server adds its own
+ * line); an internal error with an incident line; anything else with DuckDB's text.
  */
 static void answer_failure(Answer *a, WatchdogEntry *wd, int timeout_sec, duckdb_error_type type,
                            const char *msg)
@@ -111,10 +110,16 @@ static void answer_failure(Answer *a, WatchdogEntry *wd, int timeout_sec, duckdb
         return;
     }
     answer_reset(a);
+    WatchdogMemoryLimits mem;
+    watchdog_memory_limits(&mem);
     if (why == WATCHDOG_TIMEOUT)
         reply_statement_timeout(a->io->out, timeout_sec);
     else if (why == WATCHDOG_CANCELED)
         reply_statement_canceled(a->io->out);
+    else if (why == WATCHDOG_STATEMENT_MEMORY)
+        reply_statement_memory_limit(a->io->out, mem.statement_bytes);
+    else if (why == WATCHDOG_SERVER_MEMORY)
+        reply_server_memory_limit(a->io->out, mem.server_bytes);
     else if (type == DUCKDB_ERROR_INTERNAL)
         reply_internal_incident(a->io->out, msg ? msg : "INTERNAL Error: (no message)");
     else

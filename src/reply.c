@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "memstat.h"
 
 void reply_success(Buf *out)
 {
@@ -163,6 +164,26 @@ void reply_idle_in_transaction_timeout(Buf *out)
 void reply_statement_canceled(Buf *out)
 {
     buf_append_str(out, "Error: Canceled: canceling statement due to user request\n");
+}
+
+void reply_statement_memory_limit(Buf *out, int64_t limit_bytes)
+{
+    char size[32];
+    memstat_format_size(size, sizeof(size), limit_bytes);
+    buf_printf(out,
+               "Error: Statement Memory Limit: the statement allocated more than %s "
+               "(StatementMemoryLimit)\n",
+               size);
+}
+
+void reply_server_memory_limit(Buf *out, int64_t limit_bytes)
+{
+    char size[32];
+    memstat_format_size(size, sizeof(size), limit_bytes);
+    buf_printf(out,
+               "Error: Server Memory Limit: the server's memory reached %s (MemoryLimit) and the "
+               "statement was interrupted to bring it down\n",
+               size);
 }
 
 #define INTERNAL_PREFIX "INTERNAL Error: "

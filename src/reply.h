@@ -77,6 +77,19 @@ void reply_idle_in_transaction_timeout(Buf *out);
  */
 void reply_statement_canceled(Buf *out);
 /*
+ * "Error: Statement Memory Limit: the statement allocated more than <size>
+ * (StatementMemoryLimit)": the watchdog interrupted a statement that
+ * allocated more than `limit_bytes`.
+ */
+void reply_statement_memory_limit(Buf *out, int64_t limit_bytes);
+/*
+ * "Error: Server Memory Limit: the server's memory reached <size>
+ * (MemoryLimit) and the statement was interrupted to bring it down": the
+ * watchdog interrupted this statement (the one that allocated the most)
+ * when the server's total reached `limit_bytes`.
+ */
+void reply_server_memory_limit(Buf *out, int64_t limit_bytes);
+/*
  * "Error: <msg>" for a message that is not the server's own: DuckDB's text
  * when SQL fails (and, until they switch to functions of their own, the
  * messages authz.c and pglink.c compose). Newlines in `msg` are sent as the

@@ -23,6 +23,7 @@
 #include "authz.h"
 #include "json.h"
 #include "log.h"
+#include "memstat.h"
 #include "pglink.h"
 #include "reply.h"
 #include "sqllex.h"
@@ -639,21 +640,31 @@ static void cmd_stats(Session *s, const SessionEnv *env, const RequestWords *w, 
     pool_stats(env->pool, &st);
     stmtcache_stats(&sc);
     watchdog_stats(&ws);
+    WatchdogMemoryLimits mem;
+    watchdog_memory_limits(&mem);
+    MemstatTotal parts;
+    int64_t allocated = memstat_total(&parts);
     buf_printf(out,
                "{\"pool\":{\"size\":%d,\"open\":%d,\"pinned\":%d,\"waiting\":%d,\"hits\":%llu,"
                "\"misses\":%llu,\"evictions\":%llu,\"waits\":%llu,\"timeouts\":%llu,"
                "\"rejected\":%llu},\"sessions\":{\"active\":%d,\"tls\":%d},"
                "\"statements\":{\"hits\":%llu,\"misses\":%llu,\"evictions\":%llu,"
-               "\"invalidations\":%llu,\"interrupted\":%llu,\"timeouts\":%llu},"
-               "\"workers\":{\"threads\":%d,\"peak\":%d}}\n",
+               "\"invalidations\":%llu,\"interrupted\":%llu,\"timeouts\":%llu,"
+               "\"statement_memory\":%llu,\"server_memory\":%llu},"
+               "\"workers\":{\"threads\":%d,\"peak\":%d},"
+               "\"memory\":{\"allocated\":%lld,\"duckdb\":%lld,\"process\":%lld,\"limit\":%lld,"
+               "\"statement_limit\":%lld}}\n",
                st.size, st.open, st.pinned, st.waiting, (unsigned long long)st.hits,
                (unsigned long long)st.misses, (unsigned long long)st.evictions,
                (unsigned long long)st.waits, (unsigned long long)st.timeouts,
                (unsigned long long)st.rejected, env->sessions_active(), env->sessions_tls(),
                (unsigned long long)sc.hits, (unsigned long long)sc.misses,
                (unsigned long long)sc.evictions, (unsigned long long)sc.invalidations,
-               (unsigned long long)ws.interrupted, (unsigned long long)ws.timeouts, workers,
-               workers_peak);
+               (unsigned long long)ws.interrupted, (unsigned long long)ws.timeouts,
+               (unsigned long long)ws.statement_memory, (unsigned long long)ws.server_memory,
+               workers, workers_peak, (long long)allocated, (long long)parts.duckdb,
+               (long long)parts.process, (long long)mem.server_bytes,
+               (long long)mem.statement_bytes);
 }
 
 static void cmd_quit(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)

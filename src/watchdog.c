@@ -25,6 +25,17 @@ static WatchdogStats stats;
 static bool running, stopping;
 static bool shutting_down; /* watchdog_interrupt_all() was called */
 static pthread_t thread;
+/* Set before the thread starts, read-only afterwards: no lock. */
+static WatchdogMemoryLimits limits;
+/* Under `lock`: when the watchdog last logged a total above MemoryLimit with nothing to
+ * interrupt. */
+static int64_t unattributed_logged_ms;
+/*
+ * Under `lock`: until when MemoryLimit waits for the memory of a
+ * statement interrupted for memory: its worker unregisters before it frees the statement's
+ * result, so the total may still hold it for a moment after.
+ */
+static int64_t memory_settle_ms;
 
 static int64_t now_ms(void)
 {
@@ -55,32 +66,127 @@ static bool client_gone(int fd)
     return r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
 }
 
+static bool memory_reason(WatchdogReason why)
+{
+    return why == WATCHDOG_STATEMENT_MEMORY || why == WATCHDOG_SERVER_MEMORY;
+}
+
+/* What the request of `e` allocated since it was registered (net, in bytes). */
+static int64_t allocated(const WatchdogEntry *e)
+{
+    return e->mem ? memstat_thread_net(e->mem) - e->mem_start : 0;
+}
+
+static void log_interrupt(WatchdogReason why, int64_t used, int64_t total)
+{
+    char used_text[32], limit_text[32], total_text[32];
+    memstat_format_size(used_text, sizeof(used_text), used);
+    switch (why) {
+    case WATCHDOG_TIMEOUT:
+        log_info("interrupting a statement: it passed StatementTimeout");
+        break;
+    case WATCHDOG_CLIENT_GONE:
+        log_info("interrupting a statement: its client is gone");
+        break;
+    case WATCHDOG_STATEMENT_MEMORY:
+        memstat_format_size(limit_text, sizeof(limit_text), limits.statement_bytes);
+        log_info("interrupting a statement: it allocated %s, more than StatementMemoryLimit (%s)",
+                 used_text, limit_text);
+        break;
+    case WATCHDOG_SERVER_MEMORY:
+        memstat_format_size(limit_text, sizeof(limit_text), limits.server_bytes);
+        memstat_format_size(total_text, sizeof(total_text), total);
+        log_info("interrupting a statement: the server's memory (%s) reached MemoryLimit (%s); "
+                 "the statement allocated %s",
+                 total_text, limit_text, used_text);
+        break;
+    default:
+        log_info("interrupting a statement: the server is stopping");
+        break;
+    }
+}
+
+/* Interrupts the statement of `e` for `why`; the caller holds `lock`. */
+static void interrupt(WatchdogEntry *e, WatchdogReason why, int64_t used, int64_t total)
+{
+    if (e->reason == WATCHDOG_NONE) {
+        stats.interrupted++;
+        stats.timeouts += why == WATCHDOG_TIMEOUT;
+        stats.statement_memory += why == WATCHDOG_STATEMENT_MEMORY;
+        stats.server_memory += why == WATCHDOG_SERVER_MEMORY;
+        log_interrupt(why, used, total);
+    }
+    e->reason = why;
+    /* Again at every tick (watchdog.h): a query that starts clears the flag. */
+    duckdb_interrupt(e->con);
+}
+
+/*
+ * Above MemoryLimit: interrupts the statement that allocated the most, or
+ * every running one when none holds a share of the limit (watchdog.h).
+ * The caller holds `lock`.
+ */
+static void enforce_server_limit(int64_t now)
+{
+    if (now < memory_settle_ms)
+        return;
+    int64_t total = memstat_total(NULL);
+    if (total <= limits.server_bytes)
+        return;
+    WatchdogEntry *largest = NULL;
+    int64_t largest_used = 0;
+    for (WatchdogEntry *e = entries; e; e = e->next) {
+        if (memory_reason(e->reason))
+            return; /* its memory is freed when it returns */
+        int64_t used = allocated(e);
+        if (e->reason == WATCHDOG_NONE && (!largest || used > largest_used)) {
+            largest = e;
+            largest_used = used;
+        }
+    }
+    if (largest && largest_used >= limits.server_bytes / WATCHDOG_ATTRIBUTED_SHARE) {
+        interrupt(largest, WATCHDOG_SERVER_MEMORY, largest_used, total);
+        return;
+    }
+    bool any = false;
+    for (WatchdogEntry *e = entries; e; e = e->next) {
+        if (e->reason == WATCHDOG_NONE) {
+            interrupt(e, WATCHDOG_SERVER_MEMORY, allocated(e), total);
+            any = true;
+        }
+    }
+    if (!any && now - unattributed_logged_ms >= 60000) {
+        char total_text[32], limit_text[32];
+        memstat_format_size(total_text, sizeof(total_text), total);
+        memstat_format_size(limit_text, sizeof(limit_text), limits.server_bytes);
+        log_warn("the server's memory (%s) is above MemoryLimit (%s) and no statement is "
+                 "running that could be interrupted (logged once a minute at most)",
+                 total_text, limit_text);
+        unattributed_logged_ms = now;
+    }
+}
+
 /* One look at every entry; the caller holds `lock`. */
 static void check_all(int64_t now)
 {
     for (WatchdogEntry *e = entries; e; e = e->next) {
         WatchdogReason why = e->reason;
+        int64_t used = 0;
         if (why == WATCHDOG_NONE && shutting_down)
             why = WATCHDOG_SHUTDOWN;
         if (why == WATCHDOG_NONE && e->deadline_ms && now >= e->deadline_ms)
             why = WATCHDOG_TIMEOUT;
         if (why == WATCHDOG_NONE && e->fd >= 0 && client_gone(e->fd))
             why = WATCHDOG_CLIENT_GONE;
+        if (why == WATCHDOG_NONE && limits.statement_bytes &&
+            (used = allocated(e)) > limits.statement_bytes)
+            why = WATCHDOG_STATEMENT_MEMORY;
         if (why == WATCHDOG_NONE)
             continue;
-        if (e->reason == WATCHDOG_NONE) {
-            stats.interrupted++;
-            if (why == WATCHDOG_TIMEOUT)
-                stats.timeouts++;
-            log_info("interrupting a statement: %s",
-                     why == WATCHDOG_TIMEOUT       ? "it passed StatementTimeout"
-                     : why == WATCHDOG_CLIENT_GONE ? "its client is gone"
-                                                   : "the server is stopping");
-        }
-        e->reason = why;
-        /* Again at every tick (watchdog.h): a query that starts clears the flag. */
-        duckdb_interrupt(e->con);
+        interrupt(e, why, used, 0);
     }
+    if (limits.server_bytes)
+        enforce_server_limit(now);
 }
 
 static void *watchdog_main(void *arg)
@@ -142,6 +248,16 @@ void watchdog_stop(void)
     running = false;
 }
 
+void watchdog_set_memory_limits(const WatchdogMemoryLimits *lim)
+{
+    limits = *lim;
+}
+
+void watchdog_memory_limits(WatchdogMemoryLimits *out)
+{
+    *out = limits;
+}
+
 static int64_t deadline_from_now(int timeout_sec)
 {
     return timeout_sec > 0 ? now_ms() + (int64_t)timeout_sec * 1000 : 0;
@@ -156,6 +272,8 @@ void watchdog_watch(WatchdogEntry *e, duckdb_connection con, int fd, int timeout
                          .registered = true,
                          .session_id = session_id};
     e->deadline_ms = deadline_from_now(timeout_sec);
+    e->mem = memstat_thread();
+    e->mem_start = memstat_thread_net(e->mem);
     pthread_mutex_lock(&lock);
     e->next = entries;
     if (entries)
@@ -233,6 +351,8 @@ WatchdogReason watchdog_unwatch(WatchdogEntry *e)
         e->next->prev = e->prev;
     e->registered = false;
     WatchdogReason why = e->reason;
+    if (memory_reason(why))
+        memory_settle_ms = now_ms() + WATCHDOG_MEMORY_SETTLE_MS;
     pthread_mutex_unlock(&lock);
     return why;
 }

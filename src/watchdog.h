@@ -1,6 +1,7 @@
 /*
- * watchdog: ends statements that run longer than StatementTimeout or whose
- * client is gone (docs/architecture.md, "Watchdog").
+ * watchdog: ends statements that run longer than StatementTimeout, whose
+ * client is gone, or that take too much memory (docs/architecture.md,
+ * "Watchdog"; docs/security.md, "Memory").
  *
  * A worker that runs SQL registers a WatchdogEntry for the duration
  * (query.c: from before the first statement until before the COMMIT or
@@ -15,6 +16,24 @@
  * WATCHDOG_CANCELED). The interrupted statement fails with
  * DuckDB's INTERRUPT error; the worker then asks the entry for the reason
  * and answers accordingly.
+ *
+ * Memory: the entry also holds the worker thread's allocation counters
+ * (memstat.h) and their value when the request was registered. At every
+ * tick a statement whose request's thread holds more than
+ * StatementMemoryLimit more than at that moment is interrupted
+ * (WATCHDOG_STATEMENT_MEMORY). The count starts before the first prepare,
+ * since DuckDB evaluates constant expressions while it plans, and memory a
+ * prepared plan holds is held while it executes; it is net, so what an
+ * earlier statement of the request freed is not counted. A memory reason is
+ * sticky until unwatched: the request ends with it. When the server's total
+ * (memstat_total) is above MemoryLimit, the statement that allocated the
+ * most is (WATCHDOG_SERVER_MEMORY), unless a statement interrupted for
+ * memory is still running, or left less than WATCHDOG_MEMORY_SETTLE_MS ago:
+ * its memory is freed when it returns, and interrupting another one
+ * meanwhile would not free it sooner. When no
+ * statement holds at least WATCHDOG_ATTRIBUTED_SHARE of MemoryLimit (the
+ * allocations were made by threads other than the workers, as with
+ * DuckdbThreads > 1), every running statement is interrupted.
  *
  * The interrupt is repeated at every tick while the reason holds, because
  * DuckDB clears a connection's interrupt flag when a query starts: an
@@ -42,16 +61,28 @@
 #include <stdint.h>
 
 #include "duckdb.h"
+#include "memstat.h"
 
 /* How often the watchdog looks at the running statements. */
 #define WATCHDOG_TICK_MS 100
 
+/*
+ * Above MemoryLimit, a statement is taken for the cause only if it
+ * allocated at least 1/WATCHDOG_ATTRIBUTED_SHARE of MemoryLimit.
+ */
+#define WATCHDOG_ATTRIBUTED_SHARE 16
+
+/* How long MemoryLimit waits for the memory of a statement it interrupted, after it returned. */
+#define WATCHDOG_MEMORY_SETTLE_MS 500
+
 typedef enum {
-    WATCHDOG_NONE,        /* not interrupted */
-    WATCHDOG_TIMEOUT,     /* the statement ran past its deadline */
-    WATCHDOG_CLIENT_GONE, /* the client's socket ended; sticky until unwatched */
-    WATCHDOG_SHUTDOWN,    /* the server is stopping (watchdog_interrupt_all); sticky */
-    WATCHDOG_CANCELED,    /* a cancel request for its session (watchdog_cancel); sticky */
+    WATCHDOG_NONE,             /* not interrupted */
+    WATCHDOG_TIMEOUT,          /* the statement ran past its deadline */
+    WATCHDOG_CLIENT_GONE,      /* the client's socket ended; sticky until unwatched */
+    WATCHDOG_SHUTDOWN,         /* the server is stopping (watchdog_interrupt_all); sticky */
+    WATCHDOG_STATEMENT_MEMORY, /* the statement allocated more than StatementMemoryLimit */
+    WATCHDOG_SERVER_MEMORY,    /* the server's memory reached MemoryLimit */
+    WATCHDOG_CANCELED,         /* a cancel request for its session (watchdog_cancel); sticky */
 } WatchdogReason;
 
 /*
@@ -61,11 +92,13 @@ typedef enum {
  */
 typedef struct WatchdogEntry WatchdogEntry;
 struct WatchdogEntry {
-    duckdb_connection con; /* borrowed until watchdog_unwatch() */
-    int fd;                /* the client's socket (borrowed likewise), or -1: not watched */
-    int timeout_sec;       /* 0: no deadline */
-    int64_t deadline_ms;   /* CLOCK_MONOTONIC; 0: none */
-    WatchdogReason reason; /* why it was interrupted, for the current statement */
+    duckdb_connection con;    /* borrowed until watchdog_unwatch() */
+    int fd;                   /* the client's socket (borrowed likewise), or -1: not watched */
+    int timeout_sec;          /* 0: no deadline */
+    int64_t deadline_ms;      /* CLOCK_MONOTONIC; 0: none */
+    WatchdogReason reason;    /* why it was interrupted, for the current statement */
+    const MemstatThread *mem; /* the worker thread's allocation counters */
+    int64_t mem_start;        /* their net value when the request was registered */
     bool registered;
     WatchdogEntry *prev, *next;
     uint64_t session_id; /* the cancel id of the session it runs for (cancel.h); 0: none */
@@ -73,9 +106,26 @@ struct WatchdogEntry {
 
 /* Counters since the start (the `stats` command's statements.interrupted and .timeouts). */
 typedef struct WatchdogStats {
-    uint64_t interrupted; /* statements interrupted, for any reason */
-    uint64_t timeouts;    /* of which because they passed StatementTimeout */
+    uint64_t interrupted;      /* statements interrupted, for any reason */
+    uint64_t timeouts;         /* of which because they passed StatementTimeout */
+    uint64_t statement_memory; /* of which because they passed StatementMemoryLimit */
+    uint64_t server_memory;    /* of which because the server reached MemoryLimit */
 } WatchdogStats;
+
+/* The memory limits the watchdog keeps, in bytes; 0: none. */
+typedef struct WatchdogMemoryLimits {
+    int64_t server_bytes;    /* MemoryLimit */
+    int64_t statement_bytes; /* StatementMemoryLimit */
+} WatchdogMemoryLimits;
+
+/*
+ * Sets the memory limits. Call before watchdog_start() (they are read
+ * without a lock afterwards); without it there are none.
+ */
+void watchdog_set_memory_limits(const WatchdogMemoryLimits *limits);
+
+/* The memory limits set; any thread. */
+void watchdog_memory_limits(WatchdogMemoryLimits *out);
 
 /*
  * Starts the watchdog thread. Returns 0, or -1 when the thread cannot be
@@ -91,6 +141,8 @@ void watchdog_stop(void);
  * `fd` (-1: do not watch a socket), with a deadline `timeout_sec` from now
  * (0: none), for the session whose cancel id is `session_id` (0: none; see
  * watchdog_cancel). `con` and `fd` must stay valid until watchdog_unwatch(e).
+ * Called on the thread that runs the statements: its allocation counters
+ * are the ones the memory limits are checked against.
  */
 void watchdog_watch(WatchdogEntry *e, duckdb_connection con, int fd, int timeout_sec,
                     uint64_t session_id);
@@ -99,8 +151,9 @@ void watchdog_watch(WatchdogEntry *e, duckdb_connection con, int fd, int timeout
  * The next statement of the request starts: its deadline runs from now,
  * and a timeout of the previous statement is forgotten. Returns
  * WATCHDOG_CLIENT_GONE when the client is already gone, or
- * WATCHDOG_SHUTDOWN when the server is stopping (then the statement should
- * not start), else WATCHDOG_NONE.
+ * WATCHDOG_SHUTDOWN when the server is stopping, or a memory reason when
+ * the request passed a memory limit (then the statement should not start),
+ * else WATCHDOG_NONE.
  */
 WatchdogReason watchdog_restart(WatchdogEntry *e);
 

@@ -267,13 +267,18 @@ def test_stats_command(make_server):
     srv = make_server(args=["--pool-size", "3"])
     with srv.admin() as admin:
         st = stats(admin)
+        memory = st.pop("memory")
         assert st == {"pool": {"size": 3, "open": 0, "pinned": 0, "waiting": 0, "hits": 0,
                                "misses": 0, "evictions": 0, "waits": 0, "timeouts": 0,
                                "rejected": 0},
                       "sessions": {"active": 1, "tls": 0},
                       "statements": {"hits": 0, "misses": 0, "evictions": 0,
-                                     "invalidations": 0, "interrupted": 0, "timeouts": 0},
+                                     "invalidations": 0, "interrupted": 0, "timeouts": 0,
+                                     "statement_memory": 0, "server_memory": 0},
                       "workers": {"threads": 4, "peak": 4}}
+        # The allocators' total, and the limits (default: a share of RAM, a quarter of that).
+        assert memory["allocated"] == memory["duckdb"] + memory["process"] > 0
+        assert memory["limit"] > 0 and memory["statement_limit"] == memory["limit"] // 4
         assert admin.req("STATS").startswith("{")
         assert admin.req("stats now") == "Error: Bad Request: usage: stats"
         assert admin.req("create database a") == "success"

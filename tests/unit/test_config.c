@@ -327,6 +327,37 @@ static char *capture_stdout(ConfigResult *out_result, int nargs, const char **ar
     return text;
 }
 
+/* MemoryLimit and StatementMemoryLimit in bytes, and each database's memory_limit from them. */
+static void test_memory_limits(void)
+{
+    Config cfg;
+    char err[256];
+    clear_env();
+    unlink(env_path);
+    CHECK(LOAD_NOARGS(&cfg, err) == CONFIG_OK);
+    CHECK_STR(cfg.memory_limit, "50%");
+    CHECK(cfg.memory_limit_bytes > 0);
+    CHECK(cfg.statement_memory_limit_bytes == cfg.memory_limit_bytes / 4);
+    CHECK(cfg.db_memory_limit[0] != '\0'); /* derived, not DuckDB's 80% per database */
+    CHECK(LOAD(&cfg, err, "--memory-limit", "1GB", "--pool-size", "4") == CONFIG_OK);
+    CHECK(cfg.memory_limit_bytes == 1LL << 30);
+    CHECK(cfg.statement_memory_limit_bytes == 1LL << 28);
+    CHECK_STR(cfg.db_memory_limit, "128MiB");
+    CHECK(LOAD(&cfg, err, "--memory-limit", "600MB", "--statement-memory-limit", "200MB") ==
+          CONFIG_OK);
+    CHECK(cfg.statement_memory_limit_bytes == 200LL << 20);
+    CHECK_STR(cfg.db_memory_limit, "64MiB"); /* the floor */
+    CHECK(LOAD(&cfg, err, "--memory-limit", "1GB", "--duckdb-memory-limit", "3GB") == CONFIG_OK);
+    CHECK_STR(cfg.db_memory_limit, "3GB");
+    CHECK(LOAD(&cfg, err, "--memory-limit", "0", "--statement-memory-limit", "0") == CONFIG_OK);
+    CHECK(cfg.memory_limit_bytes == 0 && cfg.statement_memory_limit_bytes == 0);
+    CHECK_STR(cfg.db_memory_limit, ""); /* no budget: DuckDB's default */
+    CHECK(LOAD(&cfg, err, "--memory-limit", "lots") == CONFIG_ERROR);
+    CHECK(strstr(err, "MemoryLimit must be a size such as 4GB or 512MB") != NULL);
+    CHECK(LOAD(&cfg, err, "--statement-memory-limit", "120%") == CONFIG_ERROR);
+    CHECK(strstr(err, "StatementMemoryLimit must be a size") != NULL);
+}
+
 static void test_help_and_version(void)
 {
     ConfigResult r = CONFIG_ERROR;
@@ -375,6 +406,7 @@ int main(void)
     UNIT_RUN(test_dotenv_dialect);
     UNIT_RUN(test_bounds_and_bad_values);
     UNIT_RUN(test_flags);
+    UNIT_RUN(test_memory_limits);
     UNIT_RUN(test_help_and_version);
     char path[sizeof(tmp_dir) + 16];
     snprintf(path, sizeof(path), "%s/stdout", tmp_dir);

@@ -1,7 +1,8 @@
 /*
  * test_watchdog: the watchdog interrupts a statement at its deadline and
  * when its client's socket ends, leaves alone a client that half-closed
- * after sending more, and never touches a connection once unwatched. Runs
+ * after sending more, never touches a connection once unwatched, and
+ * interrupts a statement whose thread allocated more than its limit. Runs
  * under TSan too (TSAN_UNIT): the registry is shared with the thread.
  */
 #include <sys/socket.h>
@@ -74,16 +75,39 @@ static void test_counters(void)
     CHECK(st.timeouts == 1);
 }
 
+/* The database runs statements on the calling thread (threads=1), as the server's do. */
+static void test_statement_memory(void)
+{
+    WatchdogReason why;
+    CHECK(run_watched("SELECT length(string_agg(repeat('x', 1000), ',')) FROM range(1000000)", -1,
+                      0, &why) == DUCKDB_ERROR_INTERRUPT);
+    CHECK(why == WATCHDOG_STATEMENT_MEMORY);
+    CHECK(run_watched("SELECT length(string_agg(repeat('x', 1000), ',')) FROM range(1000)", -1, 0,
+                      &why) == DUCKDB_ERROR_INVALID);
+    CHECK(why == WATCHDOG_NONE);
+    WatchdogStats st;
+    watchdog_stats(&st);
+    CHECK(st.statement_memory == 1);
+}
+
 int main(void)
 {
-    if (duckdb_open(NULL, &db) != DuckDBSuccess || duckdb_connect(db, &con) != DuckDBSuccess)
+    duckdb_config cfg = NULL;
+    if (duckdb_create_config(&cfg) != DuckDBSuccess ||
+        duckdb_set_config(cfg, "threads", "1") != DuckDBSuccess ||
+        duckdb_open_ext(NULL, &db, cfg, NULL) != DuckDBSuccess ||
+        duckdb_connect(db, &con) != DuckDBSuccess)
         return 1;
+    duckdb_destroy_config(&cfg);
+    WatchdogMemoryLimits limits = {.statement_bytes = 64 << 20};
+    watchdog_set_memory_limits(&limits);
     if (watchdog_start() != 0)
         return 1;
     UNIT_RUN(test_deadline);
     UNIT_RUN(test_client_gone);
     UNIT_RUN(test_half_closed_with_unread_requests);
     UNIT_RUN(test_counters);
+    UNIT_RUN(test_statement_memory);
     watchdog_stop();
     duckdb_disconnect(&con);
     duckdb_close(&db);
