@@ -6,6 +6,7 @@ package tcpduckdb
 
 import (
 	"context"
+	"crypto/tls"
 	"database/sql/driver"
 	"errors"
 	"io"
@@ -429,3 +430,12 @@ var (
 	_ driver.NamedValueChecker  = (*stmt)(nil)
 	_ driver.Tx                 = (*tx)(nil)
 )
+
+// TLSConnectionState returns the TLS state of the connection, and false when it is plain text
+// (sslmode disable, or prefer against a server without TLS). Reach it through sql.Conn.Raw.
+func (c *conn) TLSConnectionState() (tls.ConnectionState, bool) {
+	if tc, ok := c.w.nc.(*tls.Conn); ok {
+		return tc.ConnectionState(), true
+	}
+	return tls.ConnectionState{}, false
+}
