@@ -680,6 +680,7 @@ func TestGrants(t *testing.T) {
 	command(t, admin, `create user analyst "pa ss\"word"`)
 	command(t, admin, "grant database "+name+" analyst read")
 	command(t, admin, "grant table "+name+" open_t analyst select")
+	command(t, admin, "update user limit analyst statement_timeout 1")
 	udb, err := sql.Open("tcpduckdb", srv.dsn("analyst", "pa%20ss%22word", name, "sslmode=disable"))
 	if err != nil {
 		t.Fatal(err)
@@ -696,6 +697,14 @@ func TestGrants(t *testing.T) {
 	}
 	if _, err := udb.Exec(`INSERT INTO open_t VALUES (3)`); !errors.As(err, &se) || se.Code != "ACCESS_DENIED" {
 		t.Errorf("insert without the grant: %v", err)
+	}
+	// The user's own statement_timeout (1 s): STATEMENT_TIMEOUT, and the connection goes on.
+	udb.SetMaxOpenConns(1)
+	if _, err := udb.Exec(`SELECT count(*) FROM range(10000000000)`); !errors.As(err, &se) || se.Code != "STATEMENT_TIMEOUT" {
+		t.Errorf("statement timeout: %v", err)
+	}
+	if err := udb.QueryRow(`SELECT x FROM open_t`).Scan(&x); err != nil || udb.Stats().OpenConnections != 1 {
+		t.Errorf("after a statement timeout: %v, %+v", err, udb.Stats())
 	}
 	// A database without a grant: refused at connect.
 	command(t, admin, "create database "+name+"_other")
@@ -836,5 +845,97 @@ func TestContextCancel(t *testing.T) {
 	// The pool goes on with fresh connections.
 	if err := db.QueryRow(`SELECT 42`).Scan(&n); err != nil || n != 42 {
 		t.Fatalf("after cancellations: %v", err)
+	}
+}
+
+// Every method of sql.Conn on one connection, and the driver's own entry points.
+func TestSQLConnMethods(t *testing.T) {
+	srv, db, _ := newDatabase(t)
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.PingContext(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE big (h HUGEINT, u UBIGINT)`); err != nil {
+		t.Fatal(err)
+	}
+	st, err := conn.PrepareContext(ctx, `INSERT INTO big VALUES (?, ?)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b BigInt
+	b.SetString("-99999999999999999999999999", 10)
+	if _, err := st.ExecContext(ctx, b, uint64(1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.ExecContext(ctx, &b, new(big.Int).SetUint64(math.MaxUint64)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.ExecContext(ctx, (*big.Int)(nil), nil); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT h, u FROM big ORDER BY u NULLS LAST`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rows.Next() {
+		var h BigInt
+		var u sql.NullString
+		var hv any
+		if err := rows.Scan(&hv, &u); err != nil {
+			t.Fatal(err)
+		}
+		if hv != nil {
+			if err := h.Scan(hv); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got = append(got, fmt.Sprint(h.String(), "/", u.String))
+	}
+	rows.Close()
+	tx.Commit()
+	want := []string{"-99999999999999999999999999/1", "-99999999999999999999999999/18446744073709551615", "0/"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v", got)
+	}
+	if err := b.Scan(1.5); err == nil {
+		t.Error("BigInt scanned a float")
+	}
+	if v, err := b.Value(); err != nil || v != "-99999999999999999999999999" {
+		t.Errorf("BigInt.Value %v %v", v, err)
+	}
+	// Driver and Connector entry points.
+	d := db.Driver()
+	if _, ok := d.(*Driver); !ok {
+		t.Fatalf("driver %T", d)
+	}
+	cn, err := d.(driver.DriverContext).OpenConnector(srv.dsn("duck", "duck", "", "sslmode=disable"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cn.Driver() != d {
+		t.Error("Connector.Driver is not the driver")
+	}
+	if NewConnector(Config{}).Driver() == nil {
+		t.Error("NewConnector has no driver")
+	}
+	if _, err := d.Open("http://x"); err == nil {
+		t.Error("a bad DSN opened")
+	}
+	// Connect honours its context.
+	ctx2, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := cn.Connect(ctx2); err == nil {
+		t.Error("connect with a done context succeeded")
 	}
 }
