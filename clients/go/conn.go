@@ -26,7 +26,16 @@ type conn struct {
 	ctxErr    error       // that context's error, set before cancelCtx
 }
 
+// connect opens a session; cfg.ConnectTimeout (default 30 s) bounds all of it, as libpq's
+// connect_timeout: TCP, starttls, TLS handshake, login and connect (which may wait for one of
+// the server's database slots).
 func connect(ctx context.Context, cfg *Config) (*conn, error) {
+	timeout := cfg.ConnectTimeout
+	if timeout == 0 {
+		timeout = 30 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	w, err := dialWire(ctx, cfg)
 	if err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -62,7 +63,8 @@ type Config struct {
 	SSLRootCert string // PEM CA file for verify-ca / verify-full; empty: the system's CAs
 	SSLCert     string // PEM client certificate, for servers that ask for one
 	SSLKey      string // its key; empty: the key is in SSLCert
-	// ConnectTimeout bounds the TCP connect, starttls and the TLS handshake (0: 30 s).
+	// ConnectTimeout bounds opening a connection: TCP connect, starttls, the TLS handshake,
+	// login and connect (0: 30 s).
 	ConnectTimeout time.Duration
 }
 
@@ -86,6 +88,11 @@ func ParseDSN(dsn string) (*Config, error) {
 	if dsn != "" {
 		u, err := url.Parse(dsn)
 		if err != nil {
+			// Not err itself: a *url.Error quotes the whole URI, password included.
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				err = ue.Err
+			}
 			return nil, fmt.Errorf("tcpduckdb: bad DSN: %v", err)
 		}
 		if u.Scheme != "tcpduckdb" {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"net"
 	"reflect"
 	"strings"
 	"sync"
@@ -38,6 +39,9 @@ func TestParseDSN(t *testing.T) {
 	if *cfg != want {
 		t.Fatalf("got %+v, want %+v", *cfg, want)
 	}
+	if _, err := ParseDSN("tcpduckdb://u:se%zzcret@h/d"); err == nil || strings.Contains(err.Error(), "cret") {
+		t.Errorf("a bad URI's error shows its password: %v", err)
+	}
 	cfg, err = ParseDSN("")
 	if err != nil || cfg.Host != "127.0.0.1" || cfg.Port != 4000 || cfg.SSLMode != "prefer" || cfg.User != "" {
 		t.Fatalf("defaults: %+v %v", cfg, err)
@@ -60,7 +64,7 @@ func TestParseDSN(t *testing.T) {
 		t.Fatalf("URI over environment: %+v %v", cfg, err)
 	}
 	for _, bad := range []string{"postgres://h/d", "tcpduckdb://h:99999/d", "tcpduckdb://h/d?sslmode=always",
-		"tcpduckdb://h/d?bogus=1", "tcpduckdb://h/d?sslkey=k", "tcpduckdb://h/d?connect_timeout=x"} {
+		"tcpduckdb://h/d?bogus=1", "tcpduckdb://u:se%zzcret@h/d", "tcpduckdb://h/d?sslkey=k", "tcpduckdb://h/d?connect_timeout=x"} {
 		if _, err := ParseDSN(bad); err == nil {
 			t.Errorf("%s: no error", bad)
 		}
@@ -111,6 +115,31 @@ func TestOpenPingClose(t *testing.T) {
 	defer bad2.Close()
 	if err := bad2.Ping(); !errors.As(err, &se) || se.Code != "DOES_NOT_EXIST" {
 		t.Errorf("unknown database: %v", err)
+	}
+	// A peer that accepts and never answers: connect_timeout ends the set-up (here in login,
+	// with sslmode=disable, and in starttls with prefer).
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	for _, mode := range []string{"disable", "prefer"} {
+		start := time.Now()
+		mute, _ := sql.Open("tcpduckdb", fmt.Sprintf("tcpduckdb://duck:duck@%s/x?sslmode=%s&connect_timeout=0.3", ln.Addr(), mode))
+		err := mute.Ping()
+		mute.Close()
+		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 5*time.Second {
+			t.Errorf("%s: a mute server: %v after %v", mode, err, time.Since(start))
+		}
 	}
 	// Nothing listening.
 	none, _ := sql.Open("tcpduckdb", "tcpduckdb://duck:duck@127.0.0.1:1/x?sslmode=disable")

@@ -38,14 +38,8 @@ type wire struct {
 	out []byte // request being built, reused
 }
 
-// dialWire connects and runs the starttls upgrade that cfg.SSLMode asks for.
+// dialWire connects and runs the starttls upgrade that cfg.SSLMode asks for, within ctx.
 func dialWire(ctx context.Context, cfg *Config) (*wire, error) {
-	timeout := cfg.ConnectTimeout
-	if timeout == 0 {
-		timeout = 30 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, "tcp", cfg.address())
 	if err != nil {
