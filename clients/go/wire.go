@@ -55,12 +55,10 @@ func dialWire(ctx context.Context, cfg *Config) (*wire, error) {
 	return w, nil
 }
 
-// underContext runs f (starttls, the handshake) with nc's deadline set by ctx, and ends it
-// when ctx ends; a failure then reports ctx's error.
+// underContext runs f (starttls, the handshake) and ends it when ctx ends, by moving nc's
+// deadline to the past (not to ctx's deadline: a read could then time out just before ctx
+// reports it is done); a failure then reports ctx's error.
 func underContext(ctx context.Context, nc net.Conn, f func() error) error {
-	if dl, ok := ctx.Deadline(); ok {
-		nc.SetDeadline(dl)
-	}
 	stop := make(chan struct{})
 	watched := make(chan struct{})
 	go func() {
