@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"net"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -588,6 +589,8 @@ func TestLargeStreamedResult(t *testing.T) {
 	}
 	var k, sum int64
 	var s string
+	var maxHeap uint64
+	var ms runtime.MemStats
 	for rows.Next() {
 		var i int64
 		if err := rows.Scan(&i, &s); err != nil {
@@ -595,6 +598,12 @@ func TestLargeStreamedResult(t *testing.T) {
 		}
 		sum += i
 		k++
+		if k%100000 == 0 {
+			runtime.ReadMemStats(&ms)
+			if ms.HeapAlloc > maxHeap {
+				maxHeap = ms.HeapAlloc
+			}
+		}
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
@@ -602,7 +611,11 @@ func TestLargeStreamedResult(t *testing.T) {
 	if k != n || sum != n*(n-1)/2 || s != fmt.Sprint("row ", n-1) {
 		t.Fatalf("%d rows, sum %d, last %q", k, sum, s)
 	}
-	t.Logf("%d rows in %v", n, time.Since(start))
+	t.Logf("%d rows in %v, heap at most %d KiB", n, time.Since(start), maxHeap>>10)
+	// Streamed, not buffered: the million rows would take tens of MB in memory.
+	if maxHeap > 16<<20 {
+		t.Errorf("the heap reached %d MiB while reading the rows", maxHeap>>20)
+	}
 
 	// Leaving a large result early: Close must not read millions of rows, and the pool must
 	// still work after it.
