@@ -64,7 +64,7 @@ include bench/bench.mk
 # libFuzzer targets: make fuzz-smoke (in make test) and make fuzz.
 include tests/fuzz/fuzz.mk
 
-.PHONY: all build asan tsan drivers deps deps-test run test unit e2e e2e-tsan release-test fmt fmt-check \
+.PHONY: all build asan tsan drivers go-test deps deps-test run test unit e2e e2e-tsan release-test fmt fmt-check \
         clean bench soak-plans
 
 all: build
@@ -135,10 +135,20 @@ release-test: build build/asan/tests/test_client
 	    tests/e2e/test_crash.py \
 	    --deselect tests/e2e/test_crash.py::test_crash_loses_no_committed_transaction
 
-# The Python and Node.js drivers' suites; each starts the ASan server itself.
+# The Python, Node.js and Go drivers' suites; each starts the ASan server itself.
 drivers: asan
 	TCPDUCKDB_BIN=$(CURDIR)/build/asan/tcp-duckdb /usr/bin/python3 -m pytest -q clients/python/tests
 	TCPDUCKDB_BIN=$(CURDIR)/build/asan/tcp-duckdb node --test clients/node/test/
+	@$(MAKE) --no-print-directory go-test
+
+# The Go driver (clients/go, standard library only): go vet, then go test under the race
+# detector against the ASan server. The build cache and GOPATH live under build/go, so nothing
+# is written to $HOME, and GOPROXY=off: the module has no dependencies to download.
+GO_ENV := GOCACHE=$(CURDIR)/build/go/cache GOPATH=$(CURDIR)/build/go/path GOFLAGS=-buildvcs=false \
+          GOPROXY=off GOTELEMETRY=off
+go-test: asan
+	cd clients/go && $(GO_ENV) go vet ./...
+	cd clients/go && $(GO_ENV) TCPDUCKDB_BIN=$(CURDIR)/build/asan/tcp-duckdb go test -race -count=1 -timeout 300s ./...
 
 test: deps-test
 	@$(MAKE) --no-print-directory unit
@@ -154,9 +164,13 @@ FMT_FILES = src/*.c src/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c clients
 
 fmt:
 	clang-format -i $(FMT_FILES)
+	gofmt -w clients/go
 
 fmt-check:
-	@clang-format --dry-run --Werror $(FMT_FILES) && echo "fmt: clean"
+	@clang-format --dry-run --Werror $(FMT_FILES)
+	@unformatted=$$(gofmt -l clients/go) && [ -z "$$unformatted" ] || \
+	    { echo "gofmt: not formatted: $$unformatted"; exit 1; }
+	@echo "fmt: clean"
 
 clean:
 	rm -rf build

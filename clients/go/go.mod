@@ -1,0 +1,3 @@
+module tcpduckdb
+
+go 1.19
