@@ -71,7 +71,7 @@ FULL = dict(small_secs=4, small_reps=3, conn_levels=[1, 4, 16, 64], large_rows=1
             churn_reps=3, churn_dbs=200, link_rows=5_000_000, link_reps=3, beside_secs=8,
             beside_warmup=2, beside_reps=3, beside_rows_tdb=64_000_000,
             beside_rows_pg=2_000_000, limits_secs=3, limits_reps=5)
-QUICK = dict(small_secs=1, small_reps=1, conn_levels=[1, 4, 16, 64], large_rows=1_000_000,
+QUICK = dict(small_secs=2, small_reps=1, conn_levels=[1, 4, 16, 64], large_rows=1_000_000,
              large_reps=1, idle_conns=200, connect_samples=50, connect_reps=1, churn_secs=2,
              churn_reps=1, churn_dbs=200, link_rows=200_000, link_reps=1, beside_secs=2,
              beside_warmup=1, beside_reps=1, beside_rows_tdb=4_000_000, beside_rows_pg=200_000,
