@@ -755,15 +755,18 @@ class Bench:
                       steal_pct(st0, st1))
 
     def beside_run(self, fid, meta, cmd, srv):
+        """One run; server_cores is the server's CPU over the run's wall time (PostgreSQL: the
+        backends of the run, reaped after it, with pg.cpu()'s pause)."""
         cfg = self.cfg
-        st0 = cpu_stat()
-        out, _, _ = run(cmd, timeout=cfg["beside_secs"] + cfg["beside_warmup"] + 180)
-        st1 = cpu_stat()
+        cpu = srv.cpu if srv is not None else self.pg.cpu
+        st0, s0 = cpu_stat(), cpu()
+        out, wall, _ = run(cmd, timeout=cfg["beside_secs"] + cfg["beside_warmup"] + 180)
+        s1, st1 = cpu(), cpu_stat()
         r = json_line(out, cmd)
-        self.figs.add(fid, meta, shlex.join(cmd),
-                      {k: r[k] for k in ("qps", "p50_ms", "p99_ms", "max_ms", "long_done",
-                                         "long_rejected", "long_per_s", "long_mean_s")},
-                      steal_pct(st0, st1))
+        vals = {k: r[k] for k in ("qps", "p50_ms", "p99_ms", "max_ms", "long_done",
+                                  "long_rejected", "long_per_s", "long_mean_s")}
+        vals["server_cores"] = (s1 - s0) / wall
+        self.figs.add(fid, meta, shlex.join(cmd), vals, steal_pct(st0, st1))
         if srv is not None:
             self.settle(srv)
         else:
@@ -1185,22 +1188,24 @@ def beside_md(L, b):
              "the short client as `%s`. TCP-DuckDB: the growing pool (defaults: QueryWorkers 4, "
              "MaxWorkers 16, MaxUserStatements 8) and the old fixed pool (`--max-workers 4`; "
              "super user only). *long/s*: long statements that ended during the run, per "
-             "second; *rejected*: long ones answered `Too Many Statements`.\n" % (
+             "second; *rejected*: long ones answered `Too Many Statements`; *server cores*: the "
+             "server's CPU seconds over the run's wall time (including the warm-up).\n" % (
                  cfg["beside_secs"], BESIDE_SQL, cfg["beside_warmup"],
                  f.get("beside.solo.tdb", "seconds"), format(cfg["beside_rows_tdb"], ","),
                  f.get("beside.solo.pg", "seconds"), format(cfg["beside_rows_pg"], ","),
                  LONG_USER, SHORT_USER))
     L.append("| long | user | system | SELECT 1 p50 ms | p99 ms | max ms | SELECT 1 q/s | "
-             "long/s | long mean s | rejected | runs |")
-    L.append("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
+             "long/s | long mean s | rejected | server cores | runs |")
+    L.append("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     names = dict(tdb="TCP-DuckDB", tdb_fixed="TCP-DuckDB, fixed pool", pg="PostgreSQL")
     for fid in [i for i in f.order if i.startswith("beside.l")]:
         fig = f.figs[fid]
         md = fig["median"]
-        L.append("| %d | %s | %s | %.3f | %.3f | %.1f | %s | %.2f | %.2f | %d | %s |" % (
+        L.append("| %d | %s | %s | %.3f | %.3f | %.1f | %s | %.2f | %.2f | %d | %s | %s |" % (
             fig["long"], fig["user"], names[fig["pool"]], md["p50_ms"], md["p99_ms"],
             md["max_ms"], fk(md["qps"]), md["long_per_s"], md["long_mean_s"],
-            md["long_rejected"], runs_note(fig)))
+            md["long_rejected"], "%.2f" % md["server_cores"] if "server_cores" in md else "-",
+            runs_note(fig)))
     L.append("")
 
 
