@@ -61,7 +61,10 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 SERVER_ENV = ("ServerPort", "ServerAddr", "DBdir", "ServerDbFile", "ENCRYPTION_KEY",
               "SuperPassword", "MaxConnections", "MaxRequestBytes", "IdleTimeout",
               "QueryWorkers", "PoolSize", "PoolWaitMs", "DuckdbThreads", "DuckdbMemoryLimit",
-              "LogLevel")
+              "LogLevel", "StatementTimeout", "LoginTimeout", "MaxLoginRequestBytes",
+              "SuperuserReservedConnections", "MaxConnectionsPerAddress", "LoginFailureLimit",
+              "MaxWorkers", "MaxUserStatements", "IdleInTransactionTimeout", "TLSMode",
+              "TLSCertFile", "TLSKeyFile", "TLSCAFile", "TLSMinVersion")
 
 # beside_rows_*: the rows of `big` per system, chosen so that the long statement (BESIDE_SQL)
 # alone takes 1-2 s on the 2-core VM of docs/performance.md: DuckDB aggregates about 40 times
@@ -84,6 +87,10 @@ BESIDE_SQL = "SELECT count(*), sum(a) FROM (SELECT g, avg(x) AS a FROM big GROUP
 # The normal users of the bench (docs/protocol.md: create user, grant database, grant table):
 # LONG_USER runs the long statements, SHORT_USER the short client and the limits' figures.
 LONG_USER, SHORT_USER, USER_PASSWORD = "longuser", "shortuser", "bench-password-1"
+# BENCH_LIMITS_BASELINE: a server binary built from a commit before the limits (e.g. make build
+# in a `git archive` of 3716734, before the merges of stmt-limits and login-limits); when set,
+# section 8 runs it too, with its defaults, alternating with the other two.
+LIMITS_BASELINE = os.environ.get("BENCH_LIMITS_BASELINE", "")
 # Every limit of the server that a request meets, relaxed as far as the settings go
 # (src/config.c). The checks still run: MaxUserStatements is still counted under its lock,
 # statements are still registered with the watchdog; only the bounds are out of reach.
@@ -246,10 +253,10 @@ class TdbClient:
 
 
 class TdbServer:
-    def __init__(self, cleanup, tmp, name, args=()):
+    def __init__(self, cleanup, tmp, name, args=(), binary=SERVER_BIN):
         self.dir = os.path.join(tmp, name)
         os.makedirs(self.dir)
-        self.args = [SERVER_BIN, "--port", "0", "--addr", "127.0.0.1", "--data-dir", self.dir,
+        self.args = [binary, "--port", "0", "--addr", "127.0.0.1", "--data-dir", self.dir,
                      "--max-connections", "4000"] + list(args)
         self.proc = None
         self.port = None
@@ -840,15 +847,27 @@ class Bench:
         self.tdb_users(srv, [("kv", SHORT_USER)])
         if not self.want("beside"):
             self.tdb_users(self.tdb, [("kv", SHORT_USER)])
+        order = [("defaults", self.tdb), ("relaxed", srv)]
+        if LIMITS_BASELINE:
+            base = TdbServer(self.cleanup, self.tmp, "tdb-baseline", binary=LIMITS_BASELINE).start()
+            a = base.admin()
+            a.req("create database bench", ok="success")
+            a.req("connect bench", ok="success")
+            a.req("CREATE TABLE kv (id INTEGER PRIMARY KEY, val VARCHAR)", ok="success")
+            a.req("INSERT INTO kv SELECT i, 'value ' || i FROM range(1, 100001) t(i)",
+                  ok="100000")
+            a.close()
+            self.tdb_users(base, [("kv", SHORT_USER)])
+            order.append(("baseline", base))
         for rep in range(cfg["limits_reps"]):
             for mode in ("select1", "point"):
                 for conns in (1, 16):
                     for who in ("super", "user"):
                         user = (["--user", SHORT_USER, "--password", USER_PASSWORD]
                                 if who == "user" else [])
-                        # Which server goes first alternates with the repetition.
-                        order = [("defaults", self.tdb), ("relaxed", srv)]
-                        for name, s in order if rep % 2 == 0 else order[::-1]:
+                        # Which server goes first rotates with the repetition.
+                        k = rep % len(order)
+                        for name, s in order[k:] + order[:k]:
                             cmd, v, st = self.small_tdb(mode, "literal", conns, s,
                                                         secs=cfg["limits_secs"], user=user)
                             self.figs.add("limits.%s.c%d.%s.%s" % (mode, conns, who, name),
@@ -1239,6 +1258,27 @@ def limits_md(L, b):
                              rm["p50_ms"],
                              rm["p99_ms"], rm["server_cpu_us_per_q"], dm["qps"] / rm["qps"],
                              runs_note(d), runs_note(r)))
+    L.append("")
+    if "limits.select1.c1.super.baseline" not in f.figs:
+        return
+    L.append("Against a server built before the limits (`%s`, its defaults), alternating with "
+             "the two above. *best-run CPU ratio*: the lowest server CPU per query of each "
+             "server's runs (the least disturbed), defaults / baseline.\n" % LIMITS_BASELINE)
+    L.append("| query | conns | user | defaults q/s | server CPU µs/q | baseline q/s | p50 ms | "
+             "server CPU µs/q | q/s defaults/baseline | best-run CPU ratio | runs |")
+    L.append("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    for mode in ("select1", "point"):
+        for conns in (1, 16):
+            for who in ("super", "user"):
+                d = f.figs["limits.%s.c%d.%s.defaults" % (mode, conns, who)]
+                r = f.figs["limits.%s.c%d.%s.baseline" % (mode, conns, who)]
+                dm, rm = d["median"], r["median"]
+                best = (min(x["server_cpu_us_per_q"] for x in d["runs"]) /
+                        min(x["server_cpu_us_per_q"] for x in r["runs"]))
+                L.append("| %s | %d | %s | %s | %.0f | %s | %.3f | %.0f | %.3f | %.3f | %s |" % (
+                    "SELECT 1" if mode == "select1" else "point lookup", conns, who,
+                    fk(dm["qps"]), dm["server_cpu_us_per_q"], fk(rm["qps"]), rm["p50_ms"],
+                    rm["server_cpu_us_per_q"], dm["qps"] / rm["qps"], best, runs_note(r)))
     L.append("")
 
 
