@@ -68,22 +68,22 @@ typedef struct Options {
     const char *database;
     int conns;
     double seconds;
-    const char *mode;      /* load: select1 | point */
-    const char *form;      /* load: literal | params */
-    int churn;             /* load: databases to cycle over (0: no churn) */
-    int threads;           /* load: threads (0: one per core, at most one per connection) */
-    const char *sql;       /* large */
-    long long expect;      /* large: rows expected (-1: any) */
-    int n;                 /* conns: idle connections */
-    int samples;           /* conns: connect-to-first-result samples */
-    int pid;               /* conns: the server's process id */
-    int nlong;             /* beside: connections running the long statement */
-    const char *long_sql;  /* beside: the long statement */
-    const char *long_user; /* beside: their user (NULL: --user) */
-    const char *long_password;
-    double warmup;           /* beside: seconds the long ones run before the short one starts */
-    tdb_sslmode sslmode;     /* TLS: disable (the default here: plain TCP) or require, ... */
-    const char *sslrootcert; /* TLS: CA file for verify-ca / verify-full */
+    const char *mode;          /* load: select1 | point */
+    const char *form;          /* load: literal | params */
+    int churn;                 /* load: databases to cycle over (0: no churn) */
+    int threads;               /* load: threads (0: one per core, at most one per connection) */
+    const char *sql;           /* large */
+    long long expect;          /* large: rows expected (-1: any) */
+    int n;                     /* conns: idle connections */
+    int samples;               /* conns: connect-to-first-result samples */
+    int pid;                   /* conns: the server's process id */
+    int nlong;                 /* beside: connections running the long statement */
+    const char *long_sql;      /* beside: the long statement */
+    const char *long_user;     /* beside: their user (NULL: --user) */
+    const char *long_password; /* beside: their password (NULL: --password) */
+    double warmup;             /* beside: seconds the long ones run before the short one starts */
+    tdb_sslmode sslmode;       /* TLS: disable (the default here: plain TCP) or require, ... */
+    const char *sslrootcert;   /* TLS: CA file for verify-ca / verify-full */
 } Options;
 
 static Options opt = {
