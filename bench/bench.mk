@@ -6,12 +6,15 @@
 #   inproc_json   the in-process ceiling for large results, on build/libtcpduckdb_server.a
 #                 and the server's allocator (RELEASE_ALLOC)
 #   pg_drain      a plain libpq program draining COPY ... TO STDOUT, the ceiling for `link`
+#   pg_beside     PostgreSQL's side of "short requests beside long ones" (libpq), as
+#                 `tdb_bench beside`
 #
 # bench/run.py then starts the servers, runs everything and writes
 # bench/results/latest.md and latest.json. BENCH_QUICK=1 makes a short run
 # (a few minutes, smaller tables) for development.
 
-BENCH_BIN := build/bench/tdb_bench build/bench/inproc_json build/bench/pg_drain
+BENCH_BIN := build/bench/tdb_bench build/bench/inproc_json build/bench/pg_drain \
+             build/bench/pg_beside
 
 build/bench/tdb_bench: bench/tdb_bench.c build/libtcpduckdb.a clients/c/tcpduckdb.h
 	@mkdir -p $(dir $@)
@@ -25,6 +28,10 @@ build/bench/inproc_json: bench/inproc_json.c build/libtcpduckdb_server.a
 build/bench/pg_drain: bench/pg_drain.c
 	@mkdir -p $(dir $@)
 	$(CC) -I/usr/include/postgresql $(CFLAGS) -O2 -o $@ $< -lpq
+
+build/bench/pg_beside: bench/pg_beside.c
+	@mkdir -p $(dir $@)
+	$(CC) -D_GNU_SOURCE -I/usr/include/postgresql $(CFLAGS) -O2 -o $@ $< -lpq
 
 # stats_race: DuckDB alone, no server: fresh queries racing with other connections' appends,
 # with statistics propagation on and off (bench/stats_race.c; docs/performance.md).

@@ -20,7 +20,9 @@ run (/proc/PID/stat); for PostgreSQL the postmaster's, children included
 (cutime+cstime: the backends of the run have exited and been reaped by then).
 Client CPU is the client process's own, from getrusage(RUSAGE_CHILDREN).
 
-Usage: bench/run.py [--quick]   (or BENCH_QUICK=1)
+Usage: bench/run.py [--quick] [--only SECTION,...]
+  (or BENCH_QUICK=1, BENCH_ONLY=beside,limits); sections: small, large, conns, churn,
+  link, tls, beside, limits. The issue-8 targets are reported when their sections ran.
 """
 import argparse
 import datetime
@@ -59,14 +61,42 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 SERVER_ENV = ("ServerPort", "ServerAddr", "DBdir", "ServerDbFile", "ENCRYPTION_KEY",
               "SuperPassword", "MaxConnections", "MaxRequestBytes", "IdleTimeout",
               "QueryWorkers", "PoolSize", "PoolWaitMs", "DuckdbThreads", "DuckdbMemoryLimit",
-              "LogLevel", "MemoryLimit", "StatementMemoryLimit")
+              "LogLevel", "MemoryLimit", "StatementMemoryLimit", "StatementTimeout", "LoginTimeout",
+              "MaxLoginRequestBytes", "SuperuserReservedConnections", "MaxConnectionsPerAddress",
+              "LoginFailureLimit", "MaxWorkers", "MaxUserStatements", "IdleInTransactionTimeout",
+              "TLSMode", "TLSCertFile", "TLSKeyFile", "TLSCAFile", "TLSMinVersion", "Supervise")
 
+# beside_rows_*: the rows of `big` per system, chosen so that the long statement (BESIDE_SQL)
+# alone takes 1-2 s on the 2-core VM of docs/performance.md: DuckDB aggregates about 40 times
+# faster than PostgreSQL, so TCP-DuckDB's table is the larger.
 FULL = dict(small_secs=4, small_reps=3, conn_levels=[1, 4, 16, 64], large_rows=10_000_000,
             large_reps=3, idle_conns=1000, connect_samples=300, connect_reps=3, churn_secs=5,
-            churn_reps=3, churn_dbs=200, link_rows=5_000_000, link_reps=3)
-QUICK = dict(small_secs=1, small_reps=1, conn_levels=[1, 4, 16, 64], large_rows=1_000_000,
+            churn_reps=3, churn_dbs=200, link_rows=5_000_000, link_reps=3, beside_secs=8,
+            beside_warmup=2, beside_reps=3, beside_rows_tdb=64_000_000,
+            beside_rows_pg=2_000_000, limits_secs=3, limits_reps=5)
+QUICK = dict(small_secs=2, small_reps=1, conn_levels=[1, 4, 16, 64], large_rows=1_000_000,
              large_reps=1, idle_conns=200, connect_samples=50, connect_reps=1, churn_secs=2,
-             churn_reps=1, churn_dbs=200, link_rows=200_000, link_reps=1)
+             churn_reps=1, churn_dbs=200, link_rows=200_000, link_reps=1, beside_secs=2,
+             beside_warmup=1, beside_reps=1, beside_rows_tdb=4_000_000, beside_rows_pg=200_000,
+             limits_secs=1, limits_reps=1)
+SECTIONS = ("small", "large", "conns", "churn", "link", "tls", "beside", "limits")
+
+# The long statement of "short requests beside long ones": a hash aggregate of 100,000 groups
+# over `big`, one row back. The same text on both systems.
+BESIDE_SQL = "SELECT count(*), sum(a) FROM (SELECT g, avg(x) AS a FROM big GROUP BY g) s"
+# The normal users of the bench (docs/protocol.md: create user, grant database, grant table):
+# LONG_USER runs the long statements, SHORT_USER the short client and the limits' figures.
+LONG_USER, SHORT_USER, USER_PASSWORD = "longuser", "shortuser", "bench-password-1"
+# BENCH_LIMITS_BASELINE: a server binary built from a commit before the limits (e.g. make build
+# in a `git archive` of 3716734, before the merges of stmt-limits and login-limits); when set,
+# section 8 runs it too, with its defaults, alternating with the other two.
+LIMITS_BASELINE = os.environ.get("BENCH_LIMITS_BASELINE", "")
+# Every limit of the server that a request meets, relaxed as far as the settings go
+# (src/config.c). The checks still run: MaxUserStatements is still counted under its lock,
+# statements are still registered with the watchdog; only the bounds are out of reach.
+RELAXED_LIMITS = ["--statement-timeout", "0", "--idle-in-transaction-timeout", "0",
+                  "--idle-timeout", "0", "--max-user-statements", "1000000",
+                  "--login-failure-limit", "0", "--max-connections-per-address", "0"]
 
 LARGE_TDB_SQL = "SELECT i::INTEGER AS i, i*2 AS j, 'row ' || i AS s FROM range({n}) t(i)"
 LARGE_PG_SQL = ("COPY (SELECT i, i::bigint*2 AS j, 'row ' || i AS s "
@@ -223,12 +253,14 @@ class TdbClient:
 
 
 class TdbServer:
-    def __init__(self, cleanup, tmp, name, args=()):
+    def __init__(self, cleanup, tmp, name, args=(), binary=SERVER_BIN):
         self.dir = os.path.join(tmp, name)
         os.makedirs(self.dir)
-        # Without the supervisor: the CPU and memory read from /proc/PID are the server's.
-        self.args = [SERVER_BIN, "--port", "0", "--addr", "127.0.0.1", "--data-dir", self.dir,
-                     "--max-connections", "4000", "--supervise", "off"] + list(args)
+        # Without the supervisor: the CPU and memory read from /proc/PID are the server's. (A
+        # baseline binary from before the supervisor has no such flag, and no supervisor.)
+        unsupervised = ["--supervise", "off"] if binary == SERVER_BIN else []
+        self.args = [binary, "--port", "0", "--addr", "127.0.0.1", "--data-dir", self.dir,
+                     "--max-connections", "4000"] + unsupervised + list(args)
         self.proc = None
         self.port = None
         self.tail = []
@@ -345,6 +377,10 @@ class Bench:
         self.notes = []
         self.tdb = None
         self.pg = None
+        self.only = SECTIONS
+
+    def want(self, section):
+        return section in self.only
 
     def tdb_bench(self, *args):
         return [os.path.join(BENCH_BIN, "tdb_bench")] + [str(a) for a in args]
@@ -367,6 +403,9 @@ class Bench:
         self.pg.psql("CREATE TABLE kv (id int PRIMARY KEY, val text);"
                      "INSERT INTO kv SELECT i, 'value ' || i FROM generate_series(1, 100000) i;"
                      "VACUUM ANALYZE kv;", db="bench")
+        self.pg.psql("CREATE ROLE %s LOGIN; CREATE ROLE %s LOGIN;"
+                     "GRANT SELECT ON kv TO %s;" % (LONG_USER, SHORT_USER, SHORT_USER),
+                     db="bench")
         self.scripts = os.path.join(self.tmp, "scripts")
         os.makedirs(self.scripts)
         with open(os.path.join(self.scripts, "select1.sql"), "w") as f:
@@ -378,18 +417,20 @@ class Bench:
 
     # -- 1. small queries --
 
-    def small_tdb(self, mode, form, conns, srv=None, tls=()):
+    def small_tdb(self, mode, form, conns, srv=None, tls=(), secs=None, user=()):
         srv = srv or self.tdb
+        secs = secs or self.cfg["small_secs"]
         cmd = self.tdb_bench("load", "--port", srv.port, "--database", "bench", "--conns",
-                             conns, "--seconds", self.cfg["small_secs"], "--mode", mode, "--form",
-                             form, *tls)
+                             conns, "--seconds", secs, "--mode", mode, "--form", form, *user,
+                             *tls)
         st0, s0 = cpu_stat(), srv.cpu()
-        out, _, ccpu = run(cmd, timeout=self.cfg["small_secs"] + 120)
+        out, _, ccpu = run(cmd, timeout=secs + 120)
         s1, st1 = srv.cpu(), cpu_stat()
         r = json_line(out, cmd)
         q = r["ops"]
         vals = dict(qps=r["qps"], p50_ms=r["p50_ms"], p99_ms=r["p99_ms"],
-                    server_cpu_us_per_q=1e6 * (s1 - s0) / q, client_cpu_us_per_q=1e6 * ccpu / q)
+                    server_cpu_us_per_q=1e6 * (s1 - s0) / q, client_cpu_us_per_q=1e6 * ccpu / q,
+                    rejected_per_s=r["rejected"] / r["seconds"])
         return cmd, vals, steal_pct(st0, st1)
 
     def pgbench_cmd(self, script, mode, conns, secs, extra=()):
@@ -658,14 +699,195 @@ class Bench:
 
     # -- all --
 
+    # -- 7. short requests beside long ones --
+
+    def tdb_users(self, srv, tables):
+        """The bench's two normal users on srv: read on `bench`, select on the given tables."""
+        a = srv.admin()
+        for user in (LONG_USER, SHORT_USER):
+            a.req("create user %s %s" % (user, USER_PASSWORD), ok="success")
+            a.req("grant database bench %s read" % user, ok="success")
+        for table, user in tables:
+            a.req("grant table bench %s %s select" % (table, user), ok="success")
+        a.close()
+
+    def settle(self, srv):
+        """Waits (at most 5 s) until srv uses less than 2% of a core: the long statements of
+        the last run are interrupted by the server when it sees their clients gone."""
+        deadline = time.monotonic() + 5
+        c0 = srv.cpu()
+        while time.monotonic() < deadline:
+            time.sleep(0.25)
+            c1 = srv.cpu()
+            if c1 - c0 < 0.005:
+                return
+            c0 = c1
+
+    def beside_setup(self):
+        cfg = self.cfg
+        # The growing pool (the defaults: QueryWorkers 4, MaxWorkers 16, MaxUserStatements 8)
+        # and the old fixed pool (MaxWorkers = QueryWorkers), each with its own copy of `big`.
+        self.beside_srvs = [("tdb", self.tdb),
+                            ("tdb_fixed", TdbServer(self.cleanup, self.tmp, "tdb-fixed",
+                                                    ["--max-workers", "4"]).start())]
+        create = ("CREATE TABLE big AS SELECT (i %% 100000)::INTEGER AS g, "
+                  "(i %% 1000)::DOUBLE AS x FROM range(%d) t(i)" % cfg["beside_rows_tdb"])
+        for name, srv in self.beside_srvs:
+            a = srv.admin()
+            if srv is not self.tdb:
+                a.req("create database bench", ok="success")
+            a.req("connect bench", ok="success")
+            a.req(create, ok="success")
+            a.close()
+        self.tdb_users(self.tdb, [("big", LONG_USER), ("kv", SHORT_USER)])
+        self.pg.psql("CREATE TABLE big AS SELECT i %% 100000 AS g, (i %% 1000)::float8 AS x "
+                     "FROM generate_series(0, %d) i; VACUUM ANALYZE big; GRANT SELECT ON big "
+                     "TO %s;" % (cfg["beside_rows_pg"] - 1, LONG_USER), db="bench")
+
+    def beside_solo(self, rep):
+        """The long statement alone, once per system and repetition: how long is long."""
+        for name, srv in self.beside_srvs[:1]:
+            a = srv.admin()
+            a.req("connect bench", ok="success")
+            st0, t0 = cpu_stat(), time.monotonic()
+            a.req(BESIDE_SQL)
+            wall, st1 = time.monotonic() - t0, cpu_stat()
+            a.close()
+            self.figs.add("beside.solo.tdb", dict(section="beside", system="tcp-duckdb"),
+                          "(on a logged-in connection of the super user) " + BESIDE_SQL,
+                          dict(seconds=wall), steal_pct(st0, st1))
+        sql = "SET max_parallel_workers_per_gather = 0; " + BESIDE_SQL
+        st0, t0 = cpu_stat(), time.monotonic()
+        self.pg.psql(sql, db="bench")
+        wall, st1 = time.monotonic() - t0, cpu_stat()
+        self.figs.add("beside.solo.pg", dict(section="beside", system="postgresql"),
+                      "psql -d bench -c " + shlex.quote(sql), dict(seconds=wall),
+                      steal_pct(st0, st1))
+
+    def beside_run(self, fid, meta, cmd, srv):
+        """One run; server_cores is the server's CPU over the run's wall time (PostgreSQL: the
+        backends of the run, reaped after it, with pg.cpu()'s pause)."""
+        cfg = self.cfg
+        cpu = srv.cpu if srv is not None else self.pg.cpu
+        st0, s0 = cpu_stat(), cpu()
+        out, wall, _ = run(cmd, timeout=cfg["beside_secs"] + cfg["beside_warmup"] + 180)
+        s1, st1 = cpu(), cpu_stat()
+        r = json_line(out, cmd)
+        vals = {k: r[k] for k in ("qps", "p50_ms", "p99_ms", "max_ms", "long_done",
+                                  "long_rejected", "long_per_s", "long_mean_s")}
+        vals["server_cores"] = (s1 - s0) / wall
+        self.figs.add(fid, meta, shlex.join(cmd), vals, steal_pct(st0, st1))
+        if srv is not None:
+            self.settle(srv)
+        else:
+            time.sleep(0.5)
+
+    def beside(self):
+        """
+        One client's `SELECT 1` (literal, one in flight) while 0, QueryWorkers and
+        2 x QueryWorkers other connections each run BESIDE_SQL in a loop; as the super user and
+        as normal users (the long statements as LONG_USER, the short client as SHORT_USER:
+        "another user's SELECT 1"). TCP-DuckDB with the growing pool (defaults), with the old
+        fixed pool (--max-workers 4, super user only: its MaxUserStatements would be 2), and
+        PostgreSQL (a process per session; the long sessions without parallel workers, so
+        that each statement takes one core as on TCP-DuckDB with DuckdbThreads=1).
+        """
+        cfg = self.cfg
+        workers = 4  # the server's QueryWorkers default, which the bench does not change
+        levels = [0, workers, 2 * workers]
+        log("7. short requests beside long ones: %s long statements x 2 users x %d runs" %
+            (levels, cfg["beside_reps"]))
+        self.beside_setup()
+        secs, warm = cfg["beside_secs"], cfg["beside_warmup"]
+        pg_base = "host=127.0.0.1 port=%d dbname=bench user=" % self.pg.port
+        for rep in range(cfg["beside_reps"]):
+            self.beside_solo(rep)
+            for n in levels:
+                for who in ("super", "user"):
+                    meta = dict(section="beside", long=n, user=who)
+                    runs = [("tdb", self.tdb), ("pg", None)]
+                    if who == "super":
+                        runs.insert(1, ("tdb_fixed", self.beside_srvs[1][1]))
+                    for name, srv in runs:
+                        if srv is not None:
+                            users = (["--user", SHORT_USER, "--password", USER_PASSWORD,
+                                      "--long-user", LONG_USER, "--long-password",
+                                      USER_PASSWORD] if who == "user" else [])
+                            cmd = self.tdb_bench("beside", "--port", srv.port, "--database",
+                                                 "bench", "--seconds", secs, "--warmup", warm,
+                                                 "--long", n, "--long-sql", BESIDE_SQL, *users)
+                            system = "tcp-duckdb"
+                        else:
+                            su, lu = ((SHORT_USER, LONG_USER) if who == "user"
+                                      else ("postgres", "postgres"))
+                            cmd = [os.path.join(BENCH_BIN, "pg_beside"), "--conninfo",
+                                   pg_base + su, "--long-conninfo", pg_base + lu, "--long-setup",
+                                   "SET max_parallel_workers_per_gather = 0", "--seconds",
+                                   str(secs), "--warmup", str(warm), "--long", str(n),
+                                   "--long-sql", BESIDE_SQL]
+                            system = "postgresql"
+                        self.beside_run("beside.l%d.%s.%s" % (n, who, name),
+                                        dict(meta, system=system, pool=name), cmd, srv)
+
+    # -- 8. the cost of the limits --
+
+    def limits(self):
+        """
+        The small-query figures (`SELECT 1` and the point lookup, literal, 1 and 16 clients)
+        on the server with the limits at their defaults (self.tdb) and on one with every
+        limit a request meets relaxed (RELAXED_LIMITS), alternating; as the super user (not
+        held to MaxUserStatements) and as SHORT_USER (select on kv).
+        """
+        cfg = self.cfg
+        log("8. the cost of the limits: defaults against %s" % " ".join(RELAXED_LIMITS))
+        srv = TdbServer(self.cleanup, self.tmp, "tdb-relaxed", RELAXED_LIMITS).start()
+        a = srv.admin()
+        a.req("create database bench", ok="success")
+        a.req("connect bench", ok="success")
+        a.req("CREATE TABLE kv (id INTEGER PRIMARY KEY, val VARCHAR)", ok="success")
+        a.req("INSERT INTO kv SELECT i, 'value ' || i FROM range(1, 100001) t(i)", ok="100000")
+        a.close()
+        self.tdb_users(srv, [("kv", SHORT_USER)])
+        if not self.want("beside"):
+            self.tdb_users(self.tdb, [("kv", SHORT_USER)])
+        order = [("defaults", self.tdb), ("relaxed", srv)]
+        if LIMITS_BASELINE:
+            base = TdbServer(self.cleanup, self.tmp, "tdb-baseline", binary=LIMITS_BASELINE).start()
+            a = base.admin()
+            a.req("create database bench", ok="success")
+            a.req("connect bench", ok="success")
+            a.req("CREATE TABLE kv (id INTEGER PRIMARY KEY, val VARCHAR)", ok="success")
+            a.req("INSERT INTO kv SELECT i, 'value ' || i FROM range(1, 100001) t(i)",
+                  ok="100000")
+            a.close()
+            self.tdb_users(base, [("kv", SHORT_USER)])
+            order.append(("baseline", base))
+        for rep in range(cfg["limits_reps"]):
+            for mode in ("select1", "point"):
+                for conns in (1, 16):
+                    for who in ("super", "user"):
+                        user = (["--user", SHORT_USER, "--password", USER_PASSWORD]
+                                if who == "user" else [])
+                        # Which server goes first rotates with the repetition.
+                        k = rep % len(order)
+                        for name, s in order[k:] + order[:k]:
+                            cmd, v, st = self.small_tdb(mode, "literal", conns, s,
+                                                        secs=cfg["limits_secs"], user=user)
+                            self.figs.add("limits.%s.c%d.%s.%s" % (mode, conns, who, name),
+                                          dict(section="limits", mode=mode, conns=conns,
+                                               user=who, limits=name), shlex.join(cmd), v, st)
+        srv.stop()
+
+    # -- all --
+
     def run_all(self):
         self.setup()
-        self.small_queries()
-        self.large_results()
-        self.connections()
-        self.pool_churn()
-        self.link()
-        self.tls()
+        for section, fn in (("small", self.small_queries), ("large", self.large_results),
+                            ("conns", self.connections), ("churn", self.pool_churn),
+                            ("link", self.link), ("tls", self.tls), ("beside", self.beside),
+                            ("limits", self.limits)):
+            if self.want(section):
+                fn()
         self.figs.finish()
 
 
@@ -712,9 +934,11 @@ def machine():
                 git_dirty=bool(cmd_out(["git", "status", "--porcelain", "--untracked-files=no"])))
 
 
-def targets(f, cfg):
-    """Each target: what, the figure, the goal, met or not."""
+def targets(f, cfg, only=SECTIONS):
+    """Each target of issue 8 whose sections ran: what, the figure, the goal, met or not."""
     out = []
+    if not all(s in only for s in ("small", "large", "conns", "link")):
+        return out
     for conns in [c for c in cfg["conn_levels"] if c >= 4]:
         t = f.get("small.point.params.c%d.tdb" % conns, "qps")
         p = f.get("small.point.params.c%d.pg" % conns, "qps")
@@ -772,6 +996,10 @@ def report_md(b, meta, tgts):
              "the servers and the clients share the CPUs." % (m["nproc"], m["cpu_model"],
                                                               m["mem_gib"], m["kernel"],
                                                               m["postgresql"]))
+    L.append("Load average (1, 5, 15 min) at the start %s, at the end %s: other work on the "
+             "machine shares the cores without showing as steal." % (
+                 "/".join("%.1f" % x for x in meta["loadavg_start"]),
+                 "/".join("%.1f" % x for x in meta["loadavg_end"])))
     L.append("")
     L.append("Method: TCP-DuckDB and PostgreSQL runs alternate (A/B); each run's CPU steal is read "
              "from /proc/stat; runs above %.0f%% steal are dropped; figures are medians of the "
@@ -783,6 +1011,50 @@ def report_md(b, meta, tgts):
              "(PostgreSQL: the postmaster with its exited backends). Client CPU: the client "
              "process (tdb_bench or pgbench), from getrusage.\n" % STEAL_LIMIT)
 
+    if "small" in b.only:
+        small_md(L, b)
+    if "large" in b.only:
+        large_md(L, b)
+    if "conns" in b.only:
+        conns_md(L, b)
+    if "churn" in b.only:
+        churn_md(L, b)
+    if "link" in b.only:
+        link_md(L, b)
+    if "tls" in b.only:
+        tls_md(L, b)
+    if "beside" in b.only:
+        beside_md(L, b)
+    if "limits" in b.only:
+        limits_md(L, b)
+    if tgts:
+        L.append("## Targets (issue 8)\n")
+        L.append("| target | ratio | goal | met |")
+        L.append("|---|---:|---:|---|")
+        for t in tgts:
+            L.append("| %s | %.2f%s | %s | %s |" % (t["target"], t["ratio"],
+                                                    " (%s)" % t["value"] if "value" in t else "",
+                                                    t["goal"], "yes" if t["met"] else "**no**"))
+        L.append("")
+
+    dropped = sum(fig["dropped"] for fig in f.figs.values())
+    total = sum(len(fig["runs"]) for fig in f.figs.values())
+    flagged = [fig["id"] for fig in f.figs.values() if fig["flagged"]]
+    L.append("Runs dropped for steal above %.0f%%: %d of %d.%s\n" % (
+        STEAL_LIMIT, dropped, total,
+        " Flagged (all runs stolen): " + ", ".join(flagged) if flagged else ""))
+
+    L.append("## Commands\n")
+    L.append("Ports are ephemeral and differ between runs; the build is `make build` plus "
+             "`make bench-bin` (bench/bench.mk).\n")
+    for fid in f.order:
+        L.append("- `%s`: `%s`" % (fid, f.figs[fid]["command"].replace("`", "'")))
+    L.append("")
+    return "\n".join(L)
+
+
+def small_md(L, b):
+    f = b.figs
     L.append("## 1. Small queries\n")
     L.append("`SELECT 1` and a primary-key lookup on `kv` (100,000 rows: `id INTEGER PRIMARY KEY, "
              "val VARCHAR`, key drawn at random). *literal*: the SQL text with the value in it "
@@ -814,6 +1086,9 @@ def report_md(b, meta, tgts):
                              runs_note(p)))
     L.append("")
 
+
+def large_md(L, b):
+    f = b.figs
     L.append("## 2. Large results\n")
     n = b.cfg["large_rows"]
     L.append("%s rows of `(i INTEGER, i*2 BIGINT, 'row ' || i VARCHAR)`. TCP-DuckDB: the C "
@@ -836,6 +1111,9 @@ def report_md(b, meta, tgts):
             runs_note(fig)))
     L.append("")
 
+
+def conns_md(L, b):
+    f = b.figs
     L.append("## 3. Connections\n")
     c = f.figs["conns.tdb"]
     cm = c["median"]
@@ -852,6 +1130,9 @@ def report_md(b, meta, tgts):
                                b.cfg["connect_samples"], pcm["connect_mean_ms"],
                                runs_note(f.figs["conns.pg"])))
 
+
+def churn_md(L, b):
+    f = b.figs
     L.append("## 4. Pool churn\n")
     ch = f.figs["churn.tdb"]
     chm = ch["median"]
@@ -862,6 +1143,9 @@ def report_md(b, meta, tgts):
                  b.cfg["churn_dbs"], fk(chm["ops_per_s"]), chm["p50_ms"], chm["p99_ms"],
                  chm["server_cpu_ms_per_op"], chm["busy"], runs_note(ch)))
 
+
+def link_md(L, b):
+    f = b.figs
     L.append("## 5. Link\n")
     L.append("%s rows of `(id int, b bigint, s text, ts timestamp, x numeric(10,2))` in "
              "PostgreSQL, linked into an empty TCP-DuckDB database, beside `pg_drain` draining the "
@@ -882,6 +1166,9 @@ def report_md(b, meta, tgts):
             runs_note(fig)))
     L.append("")
 
+
+def tls_md(L, b):
+    f = b.figs
     L.append("## 6. TLS\n")
     L.append("One TCP-DuckDB server with `--tls-mode optional` (test certificate, P-256); plain "
              "clients use `--sslmode disable`, TLS clients `--sslmode verify-full` against the "
@@ -910,39 +1197,110 @@ def report_md(b, meta, tgts):
                                                        runs_note(pf), runs_note(tf)))
     L.append("")
 
-    L.append("## Targets (issue 8)\n")
-    L.append("| target | ratio | goal | met |")
-    L.append("|---|---:|---:|---|")
-    for t in tgts:
-        L.append("| %s | %.2f%s | %s | %s |" % (t["target"], t["ratio"],
-                                                " (%s)" % t["value"] if "value" in t else "",
-                                                t["goal"], "yes" if t["met"] else "**no**"))
+
+def beside_md(L, b):
+    f = b.figs
+    cfg = b.cfg
+    L.append("## 7. Short requests beside long ones\n")
+    L.append("One client sends `SELECT 1` (literal, one in flight) back to back for %ss while N "
+             "other connections each run `%s` in a loop (started %ss earlier). Long statement "
+             "alone: TCP-DuckDB %.2f s (`big`: %s rows), PostgreSQL %.2f s (%s rows, no parallel "
+             "workers). *super*: every connection is the super user (`duck` / `postgres`); "
+             "*user*: the long statements run as `%s` (read on the database, select on `big`), "
+             "the short client as `%s`. TCP-DuckDB: the growing pool (defaults: QueryWorkers 4, "
+             "MaxWorkers 16, MaxUserStatements 8) and the old fixed pool (`--max-workers 4`; "
+             "super user only). *long/s*: long statements that ended during the run, per "
+             "second; *rejected*: long ones answered `Too Many Statements`; *server cores*: the "
+             "server's CPU seconds over the run's wall time (including the warm-up).\n" % (
+                 cfg["beside_secs"], BESIDE_SQL, cfg["beside_warmup"],
+                 f.get("beside.solo.tdb", "seconds"), format(cfg["beside_rows_tdb"], ","),
+                 f.get("beside.solo.pg", "seconds"), format(cfg["beside_rows_pg"], ","),
+                 LONG_USER, SHORT_USER))
+    L.append("| long | user | system | SELECT 1 p50 ms | p99 ms | max ms | SELECT 1 q/s | "
+             "long/s | long mean s | rejected | server cores | runs |")
+    L.append("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    names = dict(tdb="TCP-DuckDB", tdb_fixed="TCP-DuckDB, fixed pool", pg="PostgreSQL")
+    for fid in [i for i in f.order if i.startswith("beside.l")]:
+        fig = f.figs[fid]
+        md = fig["median"]
+        L.append("| %d | %s | %s | %.3f | %.3f | %.1f | %s | %.2f | %.2f | %d | %s | %s |" % (
+            fig["long"], fig["user"], names[fig["pool"]], md["p50_ms"], md["p99_ms"],
+            md["max_ms"], fk(md["qps"]), md["long_per_s"], md["long_mean_s"],
+            md["long_rejected"], "%.2f" % md["server_cores"] if "server_cores" in md else "-",
+            runs_note(fig)))
     L.append("")
 
-    dropped = sum(fig["dropped"] for fig in f.figs.values())
-    total = sum(len(fig["runs"]) for fig in f.figs.values())
-    flagged = [fig["id"] for fig in f.figs.values() if fig["flagged"]]
-    L.append("Runs dropped for steal above %.0f%%: %d of %d.%s\n" % (
-        STEAL_LIMIT, dropped, total,
-        " Flagged (all runs stolen): " + ", ".join(flagged) if flagged else ""))
 
-    L.append("## Commands\n")
-    L.append("Ports are ephemeral and differ between runs; the build is `make build` plus "
-             "`make bench-bin` (bench/bench.mk).\n")
-    for fid in f.order:
-        L.append("- `%s`: `%s`" % (fid, f.figs[fid]["command"].replace("`", "'")))
+def limits_md(L, b):
+    f = b.figs
+    L.append("## 8. The cost of the limits\n")
+    L.append("The small-query figures on two servers, one with the limits at their defaults, "
+             "one started with `%s` (every limit a request meets, relaxed as far as the settings "
+             "go; the checks themselves still run). Literal SQL, `tdb_bench load`, %ss per run, "
+             "the two servers alternating (which one goes first alternates too). *super*: the "
+             "super user (not held to MaxUserStatements); *user*: `%s` (select on kv); "
+             "*rejected/s*: queries on the defaults' server answered `Too Many Statements` "
+             "(16 connections of one user against MaxUserStatements 8), sent again at once and "
+             "not counted in q/s.\n" % (
+                 " ".join(RELAXED_LIMITS), b.cfg["limits_secs"], SHORT_USER))
+    L.append("| query | conns | user | defaults q/s | p50 ms | p99 ms | server CPU µs/q | "
+             "rejected/s | relaxed q/s | p50 ms | p99 ms | server CPU µs/q | "
+             "q/s defaults/relaxed | runs |")
+    L.append("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for mode in ("select1", "point"):
+        for conns in (1, 16):
+            for who in ("super", "user"):
+                d = f.figs["limits.%s.c%d.%s.defaults" % (mode, conns, who)]
+                r = f.figs["limits.%s.c%d.%s.relaxed" % (mode, conns, who)]
+                dm, rm = d["median"], r["median"]
+                L.append("| %s | %d | %s | %s | %.3f | %.3f | %.0f | %s | %s | %.3f | %.3f | "
+                         "%.0f | %.3f | %s, %s |" % (
+                             "SELECT 1" if mode == "select1" else "point lookup", conns, who,
+                             fk(dm["qps"]), dm["p50_ms"], dm["p99_ms"],
+                             dm["server_cpu_us_per_q"], fk(dm["rejected_per_s"]), fk(rm["qps"]),
+                             rm["p50_ms"],
+                             rm["p99_ms"], rm["server_cpu_us_per_q"], dm["qps"] / rm["qps"],
+                             runs_note(d), runs_note(r)))
     L.append("")
-    return "\n".join(L)
+    if "limits.select1.c1.super.baseline" not in f.figs:
+        return
+    L.append("Against a server built before the limits (`%s`, its defaults), alternating with "
+             "the two above. *best-run CPU ratio*: the lowest server CPU per query of each "
+             "server's runs (the least disturbed), defaults / baseline.\n" % LIMITS_BASELINE)
+    L.append("| query | conns | user | defaults q/s | server CPU µs/q | baseline q/s | p50 ms | "
+             "server CPU µs/q | q/s defaults/baseline | best-run CPU ratio | runs |")
+    L.append("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    for mode in ("select1", "point"):
+        for conns in (1, 16):
+            for who in ("super", "user"):
+                d = f.figs["limits.%s.c%d.%s.defaults" % (mode, conns, who)]
+                r = f.figs["limits.%s.c%d.%s.baseline" % (mode, conns, who)]
+                dm, rm = d["median"], r["median"]
+                best = (min(x["server_cpu_us_per_q"] for x in d["runs"]) /
+                        min(x["server_cpu_us_per_q"] for x in r["runs"]))
+                L.append("| %s | %d | %s | %s | %.0f | %s | %.3f | %.0f | %.3f | %.3f | %s |" % (
+                    "SELECT 1" if mode == "select1" else "point lookup", conns, who,
+                    fk(dm["qps"]), dm["server_cpu_us_per_q"], fk(rm["qps"]), rm["p50_ms"],
+                    rm["server_cpu_us_per_q"], dm["qps"] / rm["qps"], best, runs_note(r)))
+    L.append("")
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="a short development run")
+    ap.add_argument("--only", default=os.environ.get("BENCH_ONLY", ""),
+                    help="comma-separated sections to run (default: all): " + ",".join(SECTIONS))
     args = ap.parse_args()
     quick = args.quick or os.environ.get("BENCH_QUICK", "") not in ("", "0")
     cfg = QUICK if quick else FULL
+    only = tuple(x.strip() for x in args.only.split(",") if x.strip()) or SECTIONS
+    unknown = [x for x in only if x not in SECTIONS]
+    if unknown:
+        raise SystemExit("bench: unknown section(s) %s; the sections are %s" %
+                         (",".join(unknown), ",".join(SECTIONS)))
     for p in (SERVER_BIN, os.path.join(BENCH_BIN, "tdb_bench"),
               os.path.join(BENCH_BIN, "inproc_json"), os.path.join(BENCH_BIN, "pg_drain"),
+              os.path.join(BENCH_BIN, "pg_beside"),
               PGBENCH, PSQL, os.path.join(PG_BIN, "initdb")):
         if not os.path.exists(p):
             raise SystemExit("bench: %s is missing: run `make bench`" % p)
@@ -961,14 +1319,17 @@ def main():
     tmp = tempfile.mkdtemp(prefix="tcpduckdb-bench-")
     cleanup.push(lambda: shutil.rmtree(tmp, ignore_errors=True))
     started = datetime.datetime.now()
+    load_start = os.getloadavg()
     t0 = time.monotonic()
     b = Bench(cfg, quick, tmp, cleanup)
+    b.only = only
     try:
         b.run_all()
         meta = dict(started=started.strftime("%Y-%m-%d %H:%M"), mode="quick" if quick else "full",
+                    sections=list(only), loadavg_start=load_start, loadavg_end=os.getloadavg(),
                     minutes=(time.monotonic() - t0) / 60, machine=machine(), config=cfg,
                     steal_limit_pct=STEAL_LIMIT)
-        tgts = targets(b.figs, cfg)
+        tgts = targets(b.figs, cfg, only)
         md = report_md(b, meta, tgts)
     except BenchError as e:
         log("FAILED: %s" % e)

@@ -1,6 +1,6 @@
 /*
  * tdb_bench: the TCP-DuckDB side of `make bench`, a client on the C client
- * library (clients/c/tcpduckdb.h) with three subcommands:
+ * library (clients/c/tcpduckdb.h) with four subcommands:
  *
  *   load   N connections send small queries for a fixed time: `SELECT 1` or
  *          a primary-key lookup on the 100k-row table kv, as literal SQL text
@@ -14,6 +14,9 @@
  *          /proc/PID/status after connecting, logging in and `connect`ing
  *          them; then times --samples fresh connections from TCP connect to
  *          the first query result.
+ *   beside one connection sends `SELECT 1` back to back for --seconds while
+ *          --long other connections (as --long-user) each run --long-sql in
+ *          a loop: the short client's latency percentiles beside long work.
  *
  * Connections are plain TCP unless --sslmode asks for TLS (the library's
  * default, prefer, would first send `starttls` to every server).
@@ -65,17 +68,22 @@ typedef struct Options {
     const char *database;
     int conns;
     double seconds;
-    const char *mode;        /* load: select1 | point */
-    const char *form;        /* load: literal | params */
-    int churn;               /* load: databases to cycle over (0: no churn) */
-    int threads;             /* load: threads (0: one per core, at most one per connection) */
-    const char *sql;         /* large */
-    long long expect;        /* large: rows expected (-1: any) */
-    int n;                   /* conns: idle connections */
-    int samples;             /* conns: connect-to-first-result samples */
-    int pid;                 /* conns: the server's process id */
-    tdb_sslmode sslmode;     /* TLS: disable (the default here: plain TCP) or require, ... */
-    const char *sslrootcert; /* TLS: CA file for verify-ca / verify-full */
+    const char *mode;          /* load: select1 | point */
+    const char *form;          /* load: literal | params */
+    int churn;                 /* load: databases to cycle over (0: no churn) */
+    int threads;               /* load: threads (0: one per core, at most one per connection) */
+    const char *sql;           /* large */
+    long long expect;          /* large: rows expected (-1: any) */
+    int n;                     /* conns: idle connections */
+    int samples;               /* conns: connect-to-first-result samples */
+    int pid;                   /* conns: the server's process id */
+    int nlong;                 /* beside: connections running the long statement */
+    const char *long_sql;      /* beside: the long statement */
+    const char *long_user;     /* beside: their user (NULL: --user) */
+    const char *long_password; /* beside: their password (NULL: --password) */
+    double warmup;             /* beside: seconds the long ones run before the short one starts */
+    tdb_sslmode sslmode;       /* TLS: disable (the default here: plain TCP) or require, ... */
+    const char *sslrootcert;   /* TLS: CA file for verify-ca / verify-full */
 } Options;
 
 static Options opt = {
@@ -95,6 +103,11 @@ static Options opt = {
     .n = 1000,
     .samples = 200,
     .pid = 0,
+    .nlong = 0,
+    .long_sql = NULL,
+    .long_user = NULL,
+    .long_password = NULL,
+    .warmup = 1,
     .sslmode = TDB_SSL_DISABLE,
     .sslrootcert = NULL,
 };
@@ -131,8 +144,9 @@ static double quantile(const int64_t *sorted, size_t n, double q)
     return (double)sorted[i];
 }
 
-/* A connected, logged-in handle (in opt.database unless database is NULL), or NULL. */
-static tdb_conn *open_conn(const char *database, char *err, size_t errlen)
+/* A connected handle logged in as user (in opt.database unless database is NULL), or NULL. */
+static tdb_conn *open_conn_as(const char *user, const char *password, const char *database,
+                              char *err, size_t errlen)
 {
     tdb_conn *c = tdb_conn_new();
     int rc;
@@ -143,7 +157,7 @@ static tdb_conn *open_conn(const char *database, char *err, size_t errlen)
     }
     if ((rc = tdb_set_tls(c, &tls)) != TDB_OK ||
         (rc = tdb_connect(c, opt.host, opt.port, 10000)) != TDB_OK ||
-        (rc = tdb_login(c, opt.user, opt.password)) != TDB_OK ||
+        (rc = tdb_login(c, user, password)) != TDB_OK ||
         (database && (rc = tdb_connect_database(c, database)) != TDB_OK)) {
         snprintf(err, errlen, "%s: %s", tdb_strstatus(rc), tdb_error(c));
         tdb_close(c);
@@ -151,6 +165,12 @@ static tdb_conn *open_conn(const char *database, char *err, size_t errlen)
     }
     tdb_set_timeout(c, 60000);
     return c;
+}
+
+/* A connected handle logged in as opt.user (in opt.database unless database is NULL), or NULL. */
+static tdb_conn *open_conn(const char *database, char *err, size_t errlen)
+{
+    return open_conn_as(opt.user, opt.password, database, err, errlen);
 }
 
 /* ---- load ------------------------------------------------------------------------------ */
@@ -161,7 +181,8 @@ typedef struct Worker {
     tdb_conn *conn;
     int64_t *lat; /* nanoseconds per operation */
     size_t nlat, cap;
-    long long busy; /* churn: `connect` answered Server Busy */
+    long long busy;     /* churn: `connect` answered Server Busy */
+    long long rejected; /* answered Too Many Statements (MaxUserStatements): sent again */
     uint64_t rng;
     int64_t sent_ns; /* when the query in flight was sent */
     bool in_flight;  /* a query was sent and its answer not read */
@@ -266,6 +287,12 @@ static int finish_op(Worker *w)
     int rc = tdb_get_result(w->conn, &res);
     int64_t done = now_ns();
     w->in_flight = false;
+    /* A normal user's connections beyond MaxUserStatements are refused, not failed: counted,
+     * and the next query is sent at once (the figures show how many). */
+    if (rc == TDB_ESERVER && strstr(tdb_error(w->conn), "Too Many Statements")) {
+        w->rejected++;
+        return 0;
+    }
     if (rc != TDB_OK)
         return fail(w, "query", rc);
     size_t rows = tdb_result_nrows(res);
@@ -425,10 +452,11 @@ static int cmd_load(void)
         goto out;
 
     size_t total = 0;
-    long long busy = 0;
+    long long busy = 0, rejected = 0;
     for (int i = 0; i < opt.conns; i++) {
         total += ws[i].nlat;
         busy += ws[i].busy;
+        rejected += ws[i].rejected;
     }
     int64_t *all = malloc((total ? total : 1) * sizeof(*all));
     if (!all)
@@ -444,9 +472,10 @@ static int cmd_load(void)
         free(all);
         goto out;
     }
-    printf("{\"ops\":%zu,\"busy\":%lld,\"seconds\":%.3f,\"qps\":%.1f,\"p50_ms\":%.4f,"
+    printf("{\"ops\":%zu,\"busy\":%lld,\"rejected\":%lld,\"seconds\":%.3f,\"qps\":%.1f,\"p50_ms\":%"
+           ".4f,"
            "\"p99_ms\":%.4f,\"client_cpu_s\":%.3f,\"conns\":%d,\"threads\":%d}\n",
-           total, busy, wall, (double)total / wall, quantile(all, total, 0.50) / 1e6,
+           total, busy, rejected, wall, (double)total / wall, quantile(all, total, 0.50) / 1e6,
            quantile(all, total, 0.99) / 1e6, cpu, opt.conns, nthreads);
     free(all);
     ret = 0;
@@ -692,19 +721,176 @@ out:
     return ret;
 }
 
+/* ---- beside ---------------------------------------------------------------------------- */
+
+/* One connection running the long statement in a loop until the run ends. */
+typedef struct LongWorker {
+    pthread_t thread;
+    int index;
+    tdb_conn *conn;
+    long long done;     /* statements that ended (with their rows) before the run did */
+    long long rejected; /* answered `Too Many Statements` (MaxUserStatements) */
+    double busy_s;      /* seconds spent in the statements counted in done */
+} LongWorker;
+
+static atomic_bool long_stop;
+
+static void *long_main(void *arg)
+{
+    LongWorker *w = arg;
+    while (!atomic_load(&long_stop) && !atomic_load(&failed)) {
+        tdb_result *res = NULL;
+        int64_t t0 = now_ns();
+        int rc = tdb_query(w->conn, opt.long_sql, NULL, 0, &res);
+        tdb_result_free(res);
+        if (atomic_load(&long_stop))
+            break; /* cut short by the end of the run (its socket was shut down): not counted */
+        if (rc == TDB_ESERVER && strstr(tdb_error(w->conn), "Too Many Statements")) {
+            w->rejected++;
+            usleep(10000); /* as a client that backs off; not a figure of the long work */
+            continue;
+        }
+        if (rc != TDB_OK) {
+            fprintf(stderr, "tdb_bench beside: long connection %d: %s: %s\n", w->index,
+                    tdb_strstatus(rc), tdb_error(w->conn));
+            atomic_store(&failed, 1);
+            break;
+        }
+        w->done++;
+        w->busy_s += (double)(now_ns() - t0) / 1e9;
+    }
+    return NULL;
+}
+
+/*
+ * The long connections start first and run for --warmup seconds (so that the pool of workers
+ * has grown, if it grows, before anything is measured); then the short connection sends
+ * `SELECT 1` back to back for --seconds, one in flight, recording each latency. At the end the
+ * long connections' sockets are shut down: their statements in flight are not counted, and the
+ * server interrupts them when it sees their clients gone.
+ */
+static int cmd_beside(void)
+{
+    int ret = 1, started = 0;
+    char err[512];
+    int64_t *lat = NULL;
+    size_t nlat = 0, cap = 0;
+    tdb_conn *shortc = NULL;
+    LongWorker *ls = calloc((size_t)(opt.nlong > 0 ? opt.nlong : 1), sizeof(*ls));
+    if (!ls)
+        goto out;
+    if (opt.nlong > 0 && !opt.long_sql) {
+        fprintf(stderr, "tdb_bench beside: --long-sql is required with --long\n");
+        goto out;
+    }
+    shortc = open_conn(opt.database, err, sizeof(err));
+    if (!shortc) {
+        fprintf(stderr, "tdb_bench beside: short connection: %s\n", err);
+        goto out;
+    }
+    for (int i = 0; i < opt.nlong; i++) {
+        ls[i].index = i;
+        ls[i].conn = open_conn_as(opt.long_user ? opt.long_user : opt.user,
+                                  opt.long_password ? opt.long_password : opt.password,
+                                  opt.database, err, sizeof(err));
+        if (!ls[i].conn) {
+            fprintf(stderr, "tdb_bench beside: long connection %d: %s\n", i, err);
+            goto out;
+        }
+    }
+    int64_t long0 = now_ns();
+    for (; started < opt.nlong; started++) {
+        if (pthread_create(&ls[started].thread, NULL, long_main, &ls[started]) != 0) {
+            fprintf(stderr, "tdb_bench beside: cannot start thread %d\n", started);
+            atomic_store(&failed, 1);
+            break;
+        }
+    }
+    if (!atomic_load(&failed))
+        usleep((useconds_t)(opt.warmup * 1e6));
+
+    int64_t t0 = now_ns(), end = t0 + (int64_t)(opt.seconds * 1e9);
+    while (!atomic_load(&failed) && now_ns() < end) {
+        tdb_result *res = NULL;
+        int64_t q0 = now_ns();
+        int rc = tdb_query(shortc, "SELECT 1", NULL, 0, &res);
+        int64_t q1 = now_ns();
+        size_t rows = rc == TDB_OK ? tdb_result_nrows(res) : 0;
+        tdb_result_free(res);
+        if (rc != TDB_OK || rows != 1) {
+            fprintf(stderr, "tdb_bench beside: SELECT 1: %s: %s\n", tdb_strstatus(rc),
+                    rc == TDB_OK ? "not one row" : tdb_error(shortc));
+            atomic_store(&failed, 1);
+            break;
+        }
+        if (nlat == cap) {
+            size_t ncap = cap ? cap * 2 : 65536;
+            int64_t *p = realloc(lat, ncap * sizeof(*p));
+            if (!p) {
+                fprintf(stderr, "tdb_bench beside: out of memory\n");
+                atomic_store(&failed, 1);
+                break;
+            }
+            lat = p;
+            cap = ncap;
+        }
+        lat[nlat++] = q1 - q0;
+    }
+    double wall = (double)(now_ns() - t0) / 1e9;
+
+    atomic_store(&long_stop, true);
+    int64_t long1 = now_ns();
+    for (int i = 0; i < started; i++)
+        shutdown(tdb_socket(ls[i].conn), SHUT_RDWR);
+    for (int i = 0; i < started; i++)
+        pthread_join(ls[i].thread, NULL);
+    if (atomic_load(&failed) || started < opt.nlong)
+        goto out;
+    if (nlat == 0) {
+        fprintf(stderr, "tdb_bench beside: no SELECT 1 completed\n");
+        goto out;
+    }
+    long long done = 0, rejected = 0;
+    double busy = 0;
+    for (int i = 0; i < opt.nlong; i++) {
+        done += ls[i].done;
+        rejected += ls[i].rejected;
+        busy += ls[i].busy_s;
+    }
+    double long_wall = (double)(long1 - long0) / 1e9;
+    qsort(lat, nlat, sizeof(*lat), cmp_i64);
+    printf("{\"ops\":%zu,\"seconds\":%.3f,\"qps\":%.1f,\"p50_ms\":%.4f,\"p99_ms\":%.4f,"
+           "\"max_ms\":%.4f,\"long\":%d,\"long_done\":%lld,\"long_rejected\":%lld,"
+           "\"long_seconds\":%.3f,\"long_per_s\":%.4f,\"long_mean_s\":%.3f}\n",
+           nlat, wall, (double)nlat / wall, quantile(lat, nlat, 0.50) / 1e6,
+           quantile(lat, nlat, 0.99) / 1e6, (double)lat[nlat - 1] / 1e6, opt.nlong, done, rejected,
+           long_wall, (double)done / long_wall, done ? busy / (double)done : 0.0);
+    ret = 0;
+out:
+    for (int i = 0; ls && i < opt.nlong; i++)
+        tdb_close(ls[i].conn);
+    tdb_close(shortc);
+    free(ls);
+    free(lat);
+    return ret;
+}
+
 /* ---- main ------------------------------------------------------------------------------ */
 
 static void usage(void)
 {
-    fprintf(stderr,
-            "usage: tdb_bench load|large|conns --port P [--host H] [--user U] [--password W]\n"
-            "         [--database D] [--sslmode disable|prefer|require|verify-ca|verify-full]\n"
-            "         [--sslrootcert CA_FILE]   (default: --sslmode disable, plain TCP)\n"
-            "  load:  --conns N --seconds S --mode select1|point --form literal|params\n"
-            "         [--threads T] (default: one per core) [--churn NDB] (databases\n"
-            "         churn0..churnNDB-1; one thread per connection)\n"
-            "  large: --sql SQL [--expect ROWS]\n"
-            "  conns: --pid SERVER_PID [--n 1000] [--samples 200]\n");
+    fprintf(
+        stderr,
+        "usage: tdb_bench load|large|conns|beside --port P [--host H] [--user U] [--password W]\n"
+        "         [--database D] [--sslmode disable|prefer|require|verify-ca|verify-full]\n"
+        "         [--sslrootcert CA_FILE]   (default: --sslmode disable, plain TCP)\n"
+        "  load:  --conns N --seconds S --mode select1|point --form literal|params\n"
+        "         [--threads T] (default: one per core) [--churn NDB] (databases\n"
+        "         churn0..churnNDB-1; one thread per connection)\n"
+        "  large: --sql SQL [--expect ROWS]\n"
+        "  conns: --pid SERVER_PID [--n 1000] [--samples 200]\n"
+        "  beside: --seconds S --long N --long-sql SQL [--long-user U --long-password W]\n"
+        "         [--warmup S] (default 1)\n");
 }
 
 int main(int argc, char **argv)
@@ -728,6 +914,11 @@ int main(int argc, char **argv)
         {"sslmode", required_argument, NULL, 'M'},
         {"sslrootcert", required_argument, NULL, 'R'},
         {"threads", required_argument, NULL, 't'},
+        {"long", required_argument, NULL, 'L'},
+        {"long-sql", required_argument, NULL, 'Q'},
+        {"long-user", required_argument, NULL, 'U'},
+        {"long-password", required_argument, NULL, 'W'},
+        {"warmup", required_argument, NULL, 'r'},
         {NULL, 0, NULL, 0},
     };
     if (argc < 2) {
@@ -796,12 +987,28 @@ int main(int argc, char **argv)
         case 'R':
             opt.sslrootcert = optarg;
             break;
+        case 'L':
+            opt.nlong = atoi(optarg);
+            break;
+        case 'Q':
+            opt.long_sql = optarg;
+            break;
+        case 'U':
+            opt.long_user = optarg;
+            break;
+        case 'W':
+            opt.long_password = optarg;
+            break;
+        case 'r':
+            opt.warmup = atof(optarg);
+            break;
         default:
             usage();
             return 2;
         }
     }
-    if (opt.port <= 0 || opt.conns < 1 || opt.seconds <= 0 || opt.n < 1 || opt.samples < 1) {
+    if (opt.port <= 0 || opt.conns < 1 || opt.seconds <= 0 || opt.n < 1 || opt.samples < 1 ||
+        opt.nlong < 0 || opt.warmup < 0) {
         usage();
         return 2;
     }
@@ -811,6 +1018,8 @@ int main(int argc, char **argv)
         return cmd_large();
     if (strcmp(cmd, "conns") == 0)
         return cmd_conns();
+    if (strcmp(cmd, "beside") == 0)
+        return cmd_beside();
     usage();
     return 2;
 }
