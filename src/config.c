@@ -93,7 +93,7 @@ static const Setting settings[] = {
         "long work (MaxWorkers)"),
     INT("MaxWorkers", "--max-workers", max_workers, "0", 0, 4096,
         "worker threads at most, counting those started because every worker was busy with "
-        "long statements or waiting connects (0: 4 x QueryWorkers)"),
+        "long statements or waiting connects (0: 4 x QueryWorkers, at least 64)"),
     INT("MaxUserStatements", "--max-user-statements", max_user_statements, "0", 0, 1000000,
         "requests one user other than the super user may run at once over all their "
         "connections; more are answered `Error: Too Many Statements` (0: half of MaxWorkers)"),
@@ -466,8 +466,10 @@ ConfigResult config_load(Config *cfg, int argc, char **argv, const char *env_fil
                  cfg->superuser_reserved, cfg->max_connections);
         return CONFIG_ERROR;
     }
+    /* Idle threads cost little and only long work adds them; the default leaves room for
+     * applications with tens of connections per user (MaxUserStatements is half of it). */
     if (cfg->max_workers == 0)
-        cfg->max_workers = cfg->query_workers * 4;
+        cfg->max_workers = cfg->query_workers * 4 > 64 ? cfg->query_workers * 4 : 64;
     if (cfg->max_workers < cfg->query_workers) {
         snprintf(err, errlen, "MaxWorkers (%d) must be at least QueryWorkers (%d)",
                  cfg->max_workers, cfg->query_workers);
