@@ -117,7 +117,7 @@ static void answer_failure(Answer *a, WatchdogEntry *wd, int timeout_sec, duckdb
     else if (why == WATCHDOG_CANCELED)
         reply_statement_canceled(a->io->out);
     else if (why == WATCHDOG_STATEMENT_MEMORY)
-        reply_statement_memory_limit(a->io->out, mem.statement_bytes);
+        reply_statement_memory_limit(a->io->out, wd->statement_bytes);
     else if (why == WATCHDOG_SERVER_MEMORY)
         reply_server_memory_limit(a->io->out, mem.server_bytes);
     else if (type == DUCKDB_ERROR_INTERNAL)
@@ -310,6 +310,8 @@ QueryStatus query_run(duckdb_connection con, const QueryRequest *req, QueryIo *i
     char tail[32] = "";
     WatchdogEntry wd;
     watchdog_watch(&wd, con, io->client_fd, req->timeout_sec, req->session_id);
+    if (req->statement_memory_bytes > 0)
+        watchdog_set_statement_memory(&wd, req->statement_memory_bytes);
 
 prepare_text:
     if (!entry) {

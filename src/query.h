@@ -73,6 +73,9 @@ typedef struct QueryRequest {
      * session interrupts this request (answered with
      * reply_statement_canceled()); 0: none. */
     uint64_t session_id;
+    /* This request's statement memory limit in bytes (a user's statement_memory,
+     * userlimits.h); 0: the server's StatementMemoryLimit. */
+    int64_t statement_memory_bytes;
 } QueryRequest;
 
 /* What a request did besides its answer. */

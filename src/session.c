@@ -554,7 +554,8 @@ static void run_sql(Session *s, const SessionEnv *env, const char *sql, const Ty
                         .cache = s->stmts,
                         .cached = cached,
                         .timeout_sec = (int)s->limits.value[USERLIMIT_STATEMENT_TIMEOUT],
-                        .session_id = s->cancel.id};
+                        .session_id = s->cancel.id,
+                        .statement_memory_bytes = s->limits.value[USERLIMIT_STATEMENT_MEMORY]};
     QueryStatus st = query_run(s->con, &req, io, &outcome);
     /* Contained to this database: the pool reopens it (pool.h). */
     if (outcome.engine_fatal)

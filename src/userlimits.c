@@ -6,7 +6,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <strings.h>
+
+#include "memstat.h"
 
 typedef struct LimitDef {
     const char *name;
@@ -18,6 +21,7 @@ static const LimitDef defs[USERLIMIT_COUNT] = {
     [USERLIMIT_STATEMENT_TIMEOUT] = {"statement_timeout", 0, 31536000},
     [USERLIMIT_IDLE_IN_TX_TIMEOUT] = {"idle_in_transaction_timeout", 0, 31536000},
     [USERLIMIT_MAX_STATEMENTS] = {"max_statements", 1, 1000000},
+    [USERLIMIT_STATEMENT_MEMORY] = {"statement_memory", 1024 * 1024, INT64_MAX},
 };
 
 void userlimits_defaults(UserLimits *out, const Config *cfg)
@@ -26,6 +30,7 @@ void userlimits_defaults(UserLimits *out, const Config *cfg)
     out->value[USERLIMIT_STATEMENT_TIMEOUT] = cfg->statement_timeout_sec;
     out->value[USERLIMIT_IDLE_IN_TX_TIMEOUT] = cfg->idle_in_tx_timeout_sec;
     out->value[USERLIMIT_MAX_STATEMENTS] = cfg->max_user_statements;
+    out->value[USERLIMIT_STATEMENT_MEMORY] = cfg->statement_memory_limit_bytes;
 }
 
 int userlimits_find(const char *name)
@@ -44,6 +49,15 @@ const char *userlimits_name(UserLimitId id)
 bool userlimits_parse(UserLimitId id, const char *text, int64_t *out, char *why, size_t whylen)
 {
     const LimitDef *d = &defs[id];
+    if (id == USERLIMIT_STATEMENT_MEMORY) {
+        int64_t bytes = 0;
+        if (strchr(text, '%') || !memstat_parse_size(text, 0, &bytes) || bytes < d->min) {
+            snprintf(why, whylen, "%s is a size of 1MB or more, such as 512MB or 2GB", d->name);
+            return false;
+        }
+        *out = bytes;
+        return true;
+    }
     char *end = NULL;
     errno = 0;
     long long v = text[0] >= '0' && text[0] <= '9' ? strtoll(text, &end, 10) : -1;
@@ -58,5 +72,5 @@ bool userlimits_parse(UserLimitId id, const char *text, int64_t *out, char *why,
 
 const char *userlimits_names(void)
 {
-    return "statement_timeout, idle_in_transaction_timeout, max_statements";
+    return "statement_timeout, idle_in_transaction_timeout, max_statements, statement_memory";
 }

@@ -23,6 +23,7 @@ typedef enum {
                                    * (IdleInTransactionTimeout) */
     USERLIMIT_MAX_STATEMENTS,     /* requests at once over the user's connections
                                    * (MaxUserStatements); not applied to the super user */
+    USERLIMIT_STATEMENT_MEMORY,   /* bytes one statement may allocate (StatementMemoryLimit) */
     USERLIMIT_COUNT
 } UserLimitId;
 
@@ -43,7 +44,8 @@ const char *userlimits_name(UserLimitId id);
 
 /*
  * Parses `text` as a value of limit `id`: a non-negative decimal integer
- * within the limit's range. Returns false (and `why` says the range) when
+ * within the limit's range (for statement_memory, a size as the settings
+ * write it: 512MB, 2GB; no percentage). Returns false (and `why` says the range) when
  * it is not one.
  */
 bool userlimits_parse(UserLimitId id, const char *text, int64_t *out, char *why, size_t whylen);

@@ -77,7 +77,7 @@ static int64_t allocated(const WatchdogEntry *e)
     return e->mem ? memstat_thread_net(e->mem) - e->mem_start : 0;
 }
 
-static void log_interrupt(WatchdogReason why, int64_t used, int64_t total)
+static void log_interrupt(const WatchdogEntry *e, WatchdogReason why, int64_t used, int64_t total)
 {
     char used_text[32], limit_text[32], total_text[32];
     memstat_format_size(used_text, sizeof(used_text), used);
@@ -89,7 +89,7 @@ static void log_interrupt(WatchdogReason why, int64_t used, int64_t total)
         log_info("interrupting a statement: its client is gone");
         break;
     case WATCHDOG_STATEMENT_MEMORY:
-        memstat_format_size(limit_text, sizeof(limit_text), limits.statement_bytes);
+        memstat_format_size(limit_text, sizeof(limit_text), e->statement_bytes);
         log_info("interrupting a statement: it allocated %s, more than StatementMemoryLimit (%s)",
                  used_text, limit_text);
         break;
@@ -114,7 +114,7 @@ static void interrupt(WatchdogEntry *e, WatchdogReason why, int64_t used, int64_
         stats.timeouts += why == WATCHDOG_TIMEOUT;
         stats.statement_memory += why == WATCHDOG_STATEMENT_MEMORY;
         stats.server_memory += why == WATCHDOG_SERVER_MEMORY;
-        log_interrupt(why, used, total);
+        log_interrupt(e, why, used, total);
     }
     e->reason = why;
     /* Again at every tick (watchdog.h): a query that starts clears the flag. */
@@ -178,8 +178,8 @@ static void check_all(int64_t now)
             why = WATCHDOG_TIMEOUT;
         if (why == WATCHDOG_NONE && e->fd >= 0 && client_gone(e->fd))
             why = WATCHDOG_CLIENT_GONE;
-        if (why == WATCHDOG_NONE && limits.statement_bytes &&
-            (used = allocated(e)) > limits.statement_bytes)
+        if (why == WATCHDOG_NONE && e->statement_bytes &&
+            (used = allocated(e)) > e->statement_bytes)
             why = WATCHDOG_STATEMENT_MEMORY;
         if (why == WATCHDOG_NONE)
             continue;
@@ -274,11 +274,19 @@ void watchdog_watch(WatchdogEntry *e, duckdb_connection con, int fd, int timeout
     e->deadline_ms = deadline_from_now(timeout_sec);
     e->mem = memstat_thread();
     e->mem_start = memstat_thread_net(e->mem);
+    e->statement_bytes = limits.statement_bytes;
     pthread_mutex_lock(&lock);
     e->next = entries;
     if (entries)
         entries->prev = e;
     entries = e;
+    pthread_mutex_unlock(&lock);
+}
+
+void watchdog_set_statement_memory(WatchdogEntry *e, int64_t bytes)
+{
+    pthread_mutex_lock(&lock);
+    e->statement_bytes = bytes;
     pthread_mutex_unlock(&lock);
 }
 

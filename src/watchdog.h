@@ -99,6 +99,7 @@ struct WatchdogEntry {
     WatchdogReason reason;    /* why it was interrupted, for the current statement */
     const MemstatThread *mem; /* the worker thread's allocation counters */
     int64_t mem_start;        /* their net value when the request was registered */
+    int64_t statement_bytes;  /* its StatementMemoryLimit; 0: none */
     bool registered;
     WatchdogEntry *prev, *next;
     uint64_t session_id; /* the cancel id of the session it runs for (cancel.h); 0: none */
@@ -146,6 +147,13 @@ void watchdog_stop(void);
  */
 void watchdog_watch(WatchdogEntry *e, duckdb_connection con, int fd, int timeout_sec,
                     uint64_t session_id);
+
+/*
+ * Gives the registered request `e` its own statement memory limit (a
+ * user's statement_memory, userlimits.h) instead of StatementMemoryLimit;
+ * 0: none. Call right after watchdog_watch(), on the same thread.
+ */
+void watchdog_set_statement_memory(WatchdogEntry *e, int64_t bytes);
 
 /*
  * The next statement of the request starts: its deadline runs from now,

@@ -16,6 +16,8 @@ from conftest import wait_for
 
 RANGE_SUM = "SELECT sum(range) AS s FROM range(1000000000000)"
 SLEEP = "SELECT sleep_ms(2147483647) AS s"
+# A 2GB string grown chunk by chunk (as in test_memory.py).
+STRING_AGG = "SELECT length(string_agg(repeat('x', 1000), ',')) AS n FROM range(2000000)"
 GENEROUS = 30
 TOO_MANY = ("Error: Too Many Statements: user %s already runs %d statements at once "
             "(MaxUserStatements); try again when one has finished")
@@ -185,17 +187,24 @@ def test_checkpoint_while_a_reader_holds_a_transaction(make_server):
 def test_limits_per_user(make_server):
     """The super user sets a user's own limits over the server's defaults (as PostgreSQL's
     ALTER ROLE ... SET); they apply from the user's next login."""
-    srv = make_server(["--max-user-statements", "5", "--statement-timeout", "0"])
+    srv = make_server(["--max-user-statements", "5", "--statement-timeout", "0",
+                       "--memory-limit", "4GB", "--statement-memory-limit", "1GB",
+                       "--duckdb-memory-limit", "2GB"])
     setup_users(srv, ["u", "v", "w"])
     with srv.admin() as a:
         assert json.loads(a.req("list limits u")) == [
             {"setting": "statement_timeout", "value": 0, "source": "server"},
             {"setting": "idle_in_transaction_timeout", "value": 600, "source": "server"},
-            {"setting": "max_statements", "value": 5, "source": "server"}]
+            {"setting": "max_statements", "value": 5, "source": "server"},
+            {"setting": "statement_memory", "value": 1 << 30, "source": "server"}]
         for cmd, answer in [
                 ("update user limit u statement_timeout 3", "success"),
                 ("update user limit u max_statements 1", "success"),
                 ("update user limit u idle_in_transaction_timeout 1", "success"),
+                ("update user limit u statement_memory 100MB", "success"),
+                ("update user limit u statement_memory 10%",
+                 "Error: Bad Request: statement_memory is a size of 1MB or more, such as 512MB "
+                 "or 2GB, or default"),
                 ("update user limit u max_statements 0",
                  "Error: Bad Request: max_statements is an integer from 1 to 1000000, "
                  "or default"),
@@ -205,14 +214,15 @@ def test_limits_per_user(make_server):
                 ("update user limit u work_mem 1",
                  "Error: Bad Request: usage: update user limit USER SETTING VALUE|default, "
                  "SETTING is one of statement_timeout, idle_in_transaction_timeout, "
-                 "max_statements"),
+                 "max_statements, statement_memory"),
                 ("update user limit nobody statement_timeout 1",
                  "Error: User nobody Does Not Exist")]:
             assert a.req(cmd) == answer, cmd
         assert json.loads(a.req("list limits u")) == [
             {"setting": "statement_timeout", "value": 3, "source": "user"},
             {"setting": "idle_in_transaction_timeout", "value": 1, "source": "user"},
-            {"setting": "max_statements", "value": 1, "source": "user"}]
+            {"setting": "max_statements", "value": 1, "source": "user"},
+            {"setting": "statement_memory", "value": 100 << 20, "source": "user"}]
     # A user sees their own limits, not another's.
     with user_client(srv, "v") as v:
         assert json.loads(v.req("list limits"))[0]["source"] == "server"
@@ -226,6 +236,9 @@ def test_limits_per_user(make_server):
     assert u.req(RANGE_SUM) == ("Error: Statement Timeout: the statement ran longer than 3 s "
                                 "(StatementTimeout)")
     assert time.monotonic() - t0 < GENEROUS
+    # statement_memory 100MB: a 2GB string_agg ends at u's limit, not the server's 1GB.
+    assert u.req(STRING_AGG) == ("Error: Statement Memory Limit: the statement allocated more "
+                                 "than 100MB (StatementMemoryLimit)")
     # max_statements 1 (user w, no statement timeout): a second connection of w is refused
     # while the first runs, and served once it has ended.
     with srv.admin() as a:
@@ -243,10 +256,11 @@ def test_limits_per_user(make_server):
     assert second.line() == IDLE_IN_TX
     # Back to the defaults: from the next login.
     with srv.admin() as a:
-        for name in ("statement_timeout", "max_statements", "idle_in_transaction_timeout"):
+        for name in ("statement_timeout", "max_statements", "idle_in_transaction_timeout",
+                     "statement_memory"):
             assert a.req("update user limit u %s default" % name) == "success"
         assert a.req("update user limit u max_statements default") == "success"
-        assert [r["source"] for r in json.loads(a.req("list limits u"))] == ["server"] * 3
+        assert [r["source"] for r in json.loads(a.req("list limits u"))] == ["server"] * 4
     assert u.req("SELECT 2 AS n") == '[{"n":2}]'  # the old session keeps its limits
     u.close()
     # The limits are kept across a restart (the catalog).
