@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <locale.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -1063,6 +1064,10 @@ typedef struct {
 
 int main(int argc, char **argv)
 {
+    /* The terminal's character set, so libedit reads and echoes multibyte (UTF-8) input:
+     * in the default C locale it drops every byte above 127, silently changing what the
+     * user typed (issue 21). Only LC_CTYPE: numbers keep the C locale's format. */
+    setlocale(LC_CTYPE, "");
     Shell sh = {.mode = MODE_TABLE};
     const char *host = getenv("TCPDUCKDB_HOST") ? getenv("TCPDUCKDB_HOST") : "127.0.0.1";
     const char *port_s = getenv("TCPDUCKDB_PORT") ? getenv("TCPDUCKDB_PORT") : "4000";

@@ -249,6 +249,23 @@ def test_interactive_multiline_and_history(shop, tmp_path):
     assert "connect shop" in history and "WHERE id = 1;" in history
 
 
+def test_interactive_utf8_input_round_trips(shop, tmp_path):
+    """Issue 21: with a UTF-8 locale, typed non-ASCII text reaches the server byte for byte
+    (libedit in the C locale dropped every byte above 127)."""
+    text = "Ünïcødé 名前 🦆"
+    env = cli_env(tmp_path, extra={"TERM": "dumb", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"})
+    sh = Pty([CLI, "-h", "127.0.0.1", "-p", str(shop.port), "-U", "duck", "-d", "shop"], env)
+    sh.expect("shop=> ")
+    sh.send("CREATE TABLE typed AS SELECT '%s' AS s;\n" % text)
+    sh.expect("shop=> ", since=len(sh.out))
+    sh.send("\\q\n")
+    assert sh.wait() == 0
+    with shop.admin() as a:
+        assert a.req("connect shop") == "success"
+        got = json.loads(a.req("SELECT s, strlen(s) AS n FROM typed"))
+    assert got == [{"s": text, "n": len(text.encode())}]
+
+
 # ---- Ctrl-C (issue 21: psql's behaviour) ----------------------------------------------------
 
 LONG = "SELECT count(*) FROM range(10000000000);"
