@@ -61,7 +61,8 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 SERVER_ENV = ("ServerPort", "ServerAddr", "DBdir", "ServerDbFile", "ENCRYPTION_KEY",
               "SuperPassword", "MaxConnections", "MaxRequestBytes", "IdleTimeout",
               "QueryWorkers", "PoolSize", "PoolWaitMs", "DuckdbThreads", "DuckdbMemoryLimit",
-              "LogLevel", "MemoryLimit", "StatementMemoryLimit", "StatementTimeout", "LoginTimeout",
+              "LogLevel", "MemoryLimit", "StatementMemoryLimit", "MemoryHardLimit", "StatementTimeout",
+              "LoginTimeout",
               "MaxLoginRequestBytes", "SuperuserReservedConnections", "MaxConnectionsPerAddress",
               "LoginFailureLimit", "MaxWorkers", "MaxUserStatements", "IdleInTransactionTimeout",
               "TLSMode", "TLSCertFile", "TLSKeyFile", "TLSCAFile", "TLSMinVersion", "Supervise")

@@ -111,6 +111,11 @@ static const Setting settings[] = {
     STR("MemoryLimit", "--memory-limit", memory_limit, "50%",
         "memory the whole server may allocate, e.g. 4GB, or a share of RAM (50%); above it the "
         "statement using the most is interrupted with `Error: Server Memory Limit` (0: none)"),
+    STR("MemoryHardLimit", "--memory-hard-limit", memory_hard_limit, "80%",
+        "the last line, e.g. 8GB or a share of RAM (80%): when the server's memory reaches it "
+        "anyway (one DuckDB call that cannot be interrupted), the server exits and its "
+        "supervisor restarts it within a second, as PostgreSQL resets after an out-of-memory "
+        "kill; committed transactions are kept (0: none)"),
     STR("StatementMemoryLimit", "--statement-memory-limit", statement_memory_limit, "25%",
         "memory one statement may allocate, e.g. 1GB, or a share of MemoryLimit (25%); above it "
         "the statement is interrupted with `Error: Statement Memory Limit` (0: none)"),
@@ -394,6 +399,22 @@ static int resolve_memory_limits(Config *cfg, char *err, size_t errlen)
                  "MemoryLimit must be a size such as 4GB or 512MB, or a share of RAM such as "
                  "50%%, not \"%.64s\"",
                  cfg->memory_limit);
+        return -1;
+    }
+    if (!memstat_parse_size(cfg->memory_hard_limit, memstat_ram_bytes(),
+                            &cfg->memory_hard_limit_bytes)) {
+        snprintf(err, errlen,
+                 "MemoryHardLimit must be a size such as 8GB, or a share of RAM such as 80%%, "
+                 "not \"%.64s\"",
+                 cfg->memory_hard_limit);
+        return -1;
+    }
+    if (cfg->memory_hard_limit_bytes && cfg->memory_limit_bytes &&
+        cfg->memory_hard_limit_bytes <= cfg->memory_limit_bytes) {
+        snprintf(err, errlen,
+                 "MemoryHardLimit (%s) must be above MemoryLimit (%s), or 0: it is the last line "
+                 "behind it",
+                 cfg->memory_hard_limit, cfg->memory_limit);
         return -1;
     }
     int64_t whole = cfg->memory_limit_bytes ? cfg->memory_limit_bytes : memstat_ram_bytes();

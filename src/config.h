@@ -47,9 +47,11 @@ typedef struct Config {
     char duckdb_memory_limit[64];    /* DuckdbMemoryLimit, --duckdb-memory-limit; "" = derived */
     char memory_limit[64];           /* MemoryLimit, --memory-limit: a size or % of RAM */
     char statement_memory_limit[64]; /* StatementMemoryLimit: a size or % of MemoryLimit */
+    char memory_hard_limit[64];      /* MemoryHardLimit: a size or % of RAM */
     /* Resolved by config_load from the three above. */
     int64_t memory_limit_bytes;           /* 0 = no limit */
     int64_t statement_memory_limit_bytes; /* 0 = no limit */
+    int64_t memory_hard_limit_bytes;      /* 0 = none */
     char db_memory_limit[64]; /* each database's memory_limit: DuckdbMemoryLimit or derived */
     char log_level[16];       /* LogLevel, --log-level: debug|info|warn|error */
     char tls_mode[16];        /* TLSMode, --tls-mode: off|optional|required */

@@ -114,14 +114,17 @@ static void raise_fd_limit(void)
 /* One line: the memory limits in force and where the server's memory is counted. */
 static void log_memory_limits(const Config *cfg)
 {
-    char server[32] = "none", statement[32] = "none";
+    char server[32] = "none", statement[32] = "none", hard[32] = "none";
+    if (cfg->memory_hard_limit_bytes)
+        memstat_format_size(hard, sizeof(hard), cfg->memory_hard_limit_bytes);
     if (cfg->memory_limit_bytes)
         memstat_format_size(server, sizeof(server), cfg->memory_limit_bytes);
     if (cfg->statement_memory_limit_bytes)
         memstat_format_size(statement, sizeof(statement), cfg->statement_memory_limit_bytes);
-    log_info("memory limits: MemoryLimit %s, StatementMemoryLimit %s, DuckDB memory_limit per "
-             "database %s (counted: DuckDB's jemalloc and %s allocator)",
-             server, statement, cfg->db_memory_limit[0] ? cfg->db_memory_limit : "DuckDB's default",
+    log_info("memory limits: MemoryLimit %s, StatementMemoryLimit %s, MemoryHardLimit %s, DuckDB "
+             "memory_limit per database %s (counted: DuckDB's jemalloc and %s allocator)",
+             server, statement, hard,
+             cfg->db_memory_limit[0] ? cfg->db_memory_limit : "DuckDB's default",
              memstat_process_allocator());
 }
 
@@ -233,7 +236,8 @@ int main(int argc, char **argv)
                       .quota = quota};
     /* Interrupts statements past StatementTimeout, over a memory limit or whose client is gone. */
     WatchdogMemoryLimits mem = {.server_bytes = cfg.memory_limit_bytes,
-                                .statement_bytes = cfg.statement_memory_limit_bytes};
+                                .statement_bytes = cfg.statement_memory_limit_bytes,
+                                .hard_bytes = cfg.memory_hard_limit_bytes};
     watchdog_set_memory_limits(&mem);
     log_memory_limits(&cfg);
     if (watchdog_start() != 0) {

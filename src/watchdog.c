@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -121,16 +122,35 @@ static void interrupt(WatchdogEntry *e, WatchdogReason why, int64_t used, int64_
     duckdb_interrupt(e->con);
 }
 
+static int count_entries(void)
+{
+    int n = 0;
+    for (WatchdogEntry *e = entries; e; e = e->next)
+        n++;
+    return n;
+}
+
 /*
- * Above MemoryLimit: interrupts the statement that allocated the most, or
- * every running one when none holds a share of the limit (watchdog.h).
- * The caller holds `lock`.
+ * At MemoryHardLimit: exits. Above MemoryLimit: interrupts the statement that allocated the most,
+ * or every running one when none holds a share of the limit (watchdog.h). The caller holds `lock`.
  */
 static void enforce_server_limit(int64_t now)
 {
-    if (now < memory_settle_ms)
-        return;
     int64_t total = memstat_total(NULL);
+    if (limits.hard_bytes && total >= limits.hard_bytes) {
+        /* What no interrupt reaches (DuckDB folding a constant call while it plans, one huge
+         * value) must not take the machine: exit, and the supervisor restarts the server with
+         * every committed transaction, as PostgreSQL resets after an out-of-memory kill. */
+        char total_text[32], hard_text[32];
+        memstat_format_size(total_text, sizeof(total_text), total);
+        memstat_format_size(hard_text, sizeof(hard_text), limits.hard_bytes);
+        log_error("the server's memory (%s) reached MemoryHardLimit (%s): exiting with status %d "
+                  "so that the supervisor restarts the server; %d statements were running",
+                  total_text, hard_text, WATCHDOG_EXIT_STATUS, count_entries());
+        _exit(WATCHDOG_EXIT_STATUS);
+    }
+    if (now < memory_settle_ms || !limits.server_bytes)
+        return;
     if (total <= limits.server_bytes)
         return;
     WatchdogEntry *largest = NULL;
@@ -185,7 +205,7 @@ static void check_all(int64_t now)
             continue;
         interrupt(e, why, used, 0);
     }
-    if (limits.server_bytes)
+    if (limits.server_bytes || limits.hard_bytes)
         enforce_server_limit(now);
 }
 

@@ -117,7 +117,15 @@ typedef struct WatchdogStats {
 typedef struct WatchdogMemoryLimits {
     int64_t server_bytes;    /* MemoryLimit */
     int64_t statement_bytes; /* StatementMemoryLimit */
+    int64_t hard_bytes; /* MemoryHardLimit: reached, the process exits (WATCHDOG_EXIT_STATUS) */
 } WatchdogMemoryLimits;
+
+/*
+ * The exit status when the server's memory reaches MemoryHardLimit: 70
+ * (EX_SOFTWARE), which the supervisor (supervisor.h) and systemd's
+ * Restart=on-failure take for a crash and restart at once.
+ */
+#define WATCHDOG_EXIT_STATUS 70
 
 /*
  * Sets the memory limits. Call before watchdog_start() (they are read

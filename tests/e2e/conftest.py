@@ -33,7 +33,7 @@ SERVER_ENV = ("ServerPort", "ServerAddr", "DBdir", "ServerDbFile", "ENCRYPTION_K
               "QueryWorkers", "PoolSize", "PoolWaitMs", "DuckdbThreads", "DuckdbMemoryLimit",
               "LogLevel", "TLSMode", "TLSCertFile", "TLSKeyFile", "TLSCAFile", "TLSMinVersion",
               "StatementTimeout", "MaxWorkers", "MaxUserStatements", "IdleInTransactionTimeout",
-              "MemoryLimit", "StatementMemoryLimit",
+              "MemoryLimit", "StatementMemoryLimit", "MemoryHardLimit",
               "LoginTimeout", "MaxLoginRequestBytes", "SuperuserReservedConnections",
               "MaxConnectionsPerAddress", "LoginFailureLimit", "Supervise")
 

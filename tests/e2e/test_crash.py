@@ -346,3 +346,32 @@ def test_an_invalidated_database_is_reopened_alone(make_server):
         assert c.req("SELECT count(*) AS n, sum(i) AS s FROM t") == '[{"n":22,"s":391}]'
         assert c.req("connect b") == "success"
         assert c.req("SELECT count(*) AS n FROM u") == '[{"n":%d}]' % len(b_answers)
+
+
+def test_memory_hard_limit_restarts_the_server_with_its_data(make_server):
+    """What no interrupt reaches (issue 14: `SELECT length(range(0, 100000000))`, which DuckDB
+    folds into 10^8 values while it plans, through malloc, for many seconds and GBs) meets
+    MemoryHardLimit: the server exits with status 70, the supervisor restarts it, and every
+    committed row is there. A normal user with a read grant sends it."""
+    srv = supervised(make_server, "--memory-limit", "300MB", "--memory-hard-limit", "700MB",
+                     "--statement-memory-limit", "100MB")
+    with srv.admin() as c:
+        for req in ("create database h", "connect h", "CREATE TABLE t (i INTEGER)",
+                    "INSERT INTO t SELECT range FROM range(1000)", "create user r pw",
+                    "grant database h r read", "grant table h t r select"):
+            assert c.req(req) in ("success", "1000"), req
+    user = srv.client(login=("r", "pw"))
+    assert user.req("connect h") == "success"
+    user.sock.settimeout(300)
+    user.send_raw(b"SELECT length(range(0, 100000000)) AS n\n")
+    # The connection ends without an answer: the process is gone.
+    assert user.rfile.readline() == b""
+    assert wait_for(lambda: restarts(srv) == 1, timeout=60), srv.stderr()[-3000:]
+    log = srv.stderr()
+    assert "reached MemoryHardLimit (700MB): exiting with status 70" in log
+    assert "crashed, exit status 70: restarting it" in log
+    wait_until_serving(srv)
+    with srv.admin() as c:
+        assert c.req("connect h") == "success"
+        assert c.req("SELECT count(*) AS n, sum(i) AS s FROM t") == '[{"n":1000,"s":499500}]'
+    user.close()

@@ -40,7 +40,14 @@ static const char *const setting_env[] = {"ServerPort",
                                           "MaxLoginRequestBytes",
                                           "SuperuserReservedConnections",
                                           "MaxConnectionsPerAddress",
-                                          "LoginFailureLimit"};
+                                          "LoginFailureLimit",
+                                          "MaxWorkers",
+                                          "MaxUserStatements",
+                                          "IdleInTransactionTimeout",
+                                          "MemoryLimit",
+                                          "StatementMemoryLimit",
+                                          "MemoryHardLimit",
+                                          "Supervise"};
 
 static char tmp_dir[] = "/tmp/tdb-test-config-XXXXXX";
 static char env_path[sizeof(tmp_dir) + 16];
@@ -356,6 +363,17 @@ static void test_memory_limits(void)
     CHECK(strstr(err, "MemoryLimit must be a size such as 4GB or 512MB") != NULL);
     CHECK(LOAD(&cfg, err, "--statement-memory-limit", "120%") == CONFIG_ERROR);
     CHECK(strstr(err, "StatementMemoryLimit must be a size") != NULL);
+    /* MemoryHardLimit: 80% of RAM by default, above MemoryLimit, 0 off. */
+    CHECK(LOAD_NOARGS(&cfg, err) == CONFIG_OK);
+    CHECK(cfg.memory_hard_limit_bytes > cfg.memory_limit_bytes);
+    CHECK(LOAD(&cfg, err, "--memory-limit", "1GB", "--memory-hard-limit", "2GB") == CONFIG_OK);
+    CHECK(cfg.memory_hard_limit_bytes == 2LL << 30);
+    CHECK(LOAD(&cfg, err, "--memory-limit", "1GB", "--memory-hard-limit", "1GB") == CONFIG_ERROR);
+    CHECK(strstr(err, "MemoryHardLimit (1GB) must be above MemoryLimit (1GB)") != NULL);
+    CHECK(LOAD(&cfg, err, "--memory-limit", "1GB", "--memory-hard-limit", "0") == CONFIG_OK);
+    CHECK(cfg.memory_hard_limit_bytes == 0);
+    CHECK(LOAD(&cfg, err, "--memory-hard-limit", "much") == CONFIG_ERROR);
+    CHECK(strstr(err, "MemoryHardLimit must be a size") != NULL);
 }
 
 static void test_help_and_version(void)
