@@ -105,7 +105,8 @@ func TestCancelKeepsConnection(t *testing.T) {
 }
 
 func TestCancelWhileStreaming(t *testing.T) {
-	_, db, _ := newDatabase(t)
+	srv, db, _ := newDatabase(t)
+	admin := srv.open(t, "")
 	ctx := context.Background()
 	sc, err := db.Conn(ctx)
 	if err != nil {
@@ -158,6 +159,35 @@ func TestCancelWhileStreaming(t *testing.T) {
 		t.Errorf("driver rows after cancel: %v", err)
 	}
 	stillGood(t, sc, c, "after the driver's rows were cancelled")
+
+	// A large result left early: past drainLimit, Close cancels the statement and reads the
+	// short rest, so the connection stays; without a key it closes the connection.
+	const large = `SELECT i, repeat('x', 100) FROM range(50000000) r(i)`
+	for _, withKey := range []bool{true, false} {
+		if !withKey {
+			c.cancelKey = ""
+		}
+		before := interrupted(t, admin)
+		start := time.Now()
+		rows, err = sc.QueryContext(ctx, large)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j := 0; j < 10 && rows.Next(); j++ {
+		}
+		rows.Close()
+		if d := time.Since(start); d > 10*time.Second {
+			t.Errorf("leaving a large result (key %v) took %v", withKey, d)
+		}
+		if withKey {
+			stillGood(t, sc, c, "after a large result left early")
+			if after := interrupted(t, admin); after < before+1 {
+				t.Errorf("stats: interrupted %d before, %d after a large result left early", before, after)
+			}
+		} else if !c.isBad() {
+			t.Error("a large result left early without a cancel key: the connection was kept")
+		}
+	}
 }
 
 func TestCancelInTransaction(t *testing.T) {

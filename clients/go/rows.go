@@ -138,7 +138,7 @@ func (r *rows) next(dest []driver.Value) error {
 		// The watch has sent the cancel request: the rest of the answer, up to the server's
 		// error line (or the end, if the statement had finished), is read and dropped so
 		// the connection stays in step.
-		if !r.drain(-1) {
+		if r.drain(-1) != nil {
 			r.c.markBad()
 		}
 		return r.c.ctxErr
@@ -211,37 +211,56 @@ func (r *rows) finish() {
 	}
 }
 
-// drainLimit is how much of an abandoned result Close reads and drops; a longer rest is
-// cheaper to end by closing the connection (the server interrupts the statement of a client
-// that is gone within about 0.1 s) than by reading it.
+// drainLimit is how much of an abandoned result Close reads and drops before it cancels the
+// statement (or, without a cancel key, closes the connection).
 const drainLimit = 4 << 20
+
+var errDrainLimit = errors.New("the rest of the result is longer than the limit")
 
 // drain reads and drops the rest of the answer without decoding it: the rest of the row line,
 // at most limit bytes of it (-1: no limit; after a cancel the watch bounds it by time), and
-// the error line that follows a cut one. It reports whether the answer ended, the connection
-// in step; if not the caller closes or drops the connection.
-func (r *rows) drain(limit int) bool {
+// the error line that follows a cut one. nil: the answer ended and the connection is in
+// step; errDrainLimit: the limit was reached; else the read failed.
+func (r *rows) drain(limit int) error {
 	if limit < 0 {
 		limit = int(^uint(0) >> 1)
 	}
 	ended, err := r.lr.skipLine(limit)
-	if err != nil || !ended {
-		return false
+	if err != nil {
+		return err
+	}
+	if !ended {
+		return errDrainLimit
 	}
 	r.done = true
 	if !r.lr.complete() {
 		// A line cut by an error in the middle of the result: its error line follows.
 		if _, err := r.c.w.readLine(); err != nil {
-			return false
+			return err
 		}
 	}
-	return true
+	return nil
+}
+
+// cancelRest ends a result left with more than drainLimit unread: the statement is cancelled
+// from a second connection and the rest, short once the server has stopped it, is read
+// within cancelGrace. It reports whether the connection is in step again.
+func (r *rows) cancelRest() bool {
+	c := r.c
+	if c.cancelKey == "" || c.isBad() || sendCancel(c.cfg, c.cancelKey) != nil {
+		return false
+	}
+	c.w.nc.SetReadDeadline(time.Now().Add(cancelGrace))
+	err := r.drain(-1)
+	c.w.nc.SetReadDeadline(time.Time{})
+	return err == nil
 }
 
 // Close drops the rest of the result: up to drainLimit bytes are read and discarded
-// (without decoding), beyond that the connection is closed and the pool opens another. When
-// the query's context has ended (database/sql closes the rows then) the watch cancels the
-// query and the whole rest, short once the server stops, is read.
+// (without decoding); a longer rest is ended by cancelling the statement, or when that cannot
+// be done by closing the connection (the server interrupts the statement of a client that is
+// gone within about 0.1 s; the pool opens another). When the query's context has ended
+// (database/sql closes the rows then) the watch cancels the query and the whole rest is read.
 func (r *rows) Close() error {
 	r.buffered = nil
 	if r.err == nil {
@@ -251,7 +270,11 @@ func (r *rows) Close() error {
 			if r.c.cancelled() || (r.ctx != nil && r.ctx.Err() != nil) {
 				limit = -1
 			}
-			if !r.drain(limit) {
+			err := r.drain(limit)
+			if err == errDrainLimit && r.cancelRest() {
+				err = nil
+			}
+			if err != nil {
 				r.c.markBad()
 				r.c.w.nc.Close()
 			}
