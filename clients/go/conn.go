@@ -196,7 +196,9 @@ func (c *conn) watch(ctx context.Context) func() error {
 			}
 		}
 		c.markBad()
-		c.w.nc.Close()
+		// The TCP socket, not a *tls.Conn: its Close sends close_notify under the TLS write
+		// lock, which a send blocked on a server that does not read would hold.
+		c.w.raw.Close()
 	}()
 	return func() error {
 		close(done)
