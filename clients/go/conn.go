@@ -168,8 +168,10 @@ func (c *conn) cancelled() bool { return c.cancelCtx.Load() }
 // connection and gives the request cancelGrace to end with the server's answer; when there is
 // no cancel key, the cancel cannot be sent, or the request goes on past the grace, it closes
 // the socket (the server then interrupts the statement of a client that is gone within about
-// 0.1 s) and marks the connection bad. The returned stop ends the watch (waiting for a cancel
-// request being sent); it returns ctx's error if the watch fired.
+// 0.1 s) and marks the connection bad. The returned stop ends the watch; it returns ctx's
+// error if the watch fired. stop waits for a cancel request being sent to be answered: the
+// server interrupts the statement (or finds none running) before it answers `success`, so a
+// cancel never reaches the connection's next request.
 func (c *conn) watch(ctx context.Context) func() error {
 	c.cancelCtx.Store(false) // the previous request's watch has stopped: its flag goes
 	if ctx.Done() == nil {
