@@ -2,13 +2,26 @@ package tcpduckdb
 
 // A connection: one session on the server (login, connected database, transaction). The
 // database/sql pool uses a conn from one goroutine at a time; only the context watch runs
-// beside it, and it touches nothing but the socket (Close) and the atomic flags.
+// beside it. The watch reads cfg and cancelKey (never changed after connect), sends the cancel
+// request on its own second connection, and touches the first one only through the socket's
+// Close and the atomic flags.
+//
+// A context that ends during a request is handled as lib/pq and pgx do: the watch sends the
+// server's cancel request (docs/protocol.md, "Cancel") on a second connection, the request
+// ends with the server's `Error: Canceled` answer (after any rows already sent, which are read
+// and dropped), the call returns the context's error and the connection stays in step and in
+// the pool. Only when the cancel cannot be sent (no key: not logged in, or a server without
+// cancel requests; the second connection fails) or the request has not ended within
+// cancelGrace (a cancel that reaches the server before the statement starts does nothing) is
+// the socket closed and the connection marked bad.
 
 import (
 	"context"
 	"crypto/tls"
 	"database/sql/driver"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"sync/atomic"
@@ -21,10 +34,23 @@ type conn struct {
 	active *rows // the result still being read off the socket, if any
 	inTx   bool
 
-	bad       atomic.Bool // the socket is closed or out of step: the pool must drop it
-	cancelCtx atomic.Bool // a context ended a request by closing the socket
-	ctxErr    error       // that context's error, set before cancelCtx
+	// cancelKey is "ID KEY" from `session key`, set by connect and never changed after: ""
+	// when the connection did not log in or the server has no cancel requests.
+	cancelKey string
+
+	bad atomic.Bool // the socket is closed or out of step: the pool must drop it
+	// cancelCtx: the context of the request in flight ended (the watch cancelled it, or
+	// closed the socket). Cleared when the next request starts, so it never leaks into it.
+	cancelCtx atomic.Bool
+	ctxErr    error // that context's error, set before cancelCtx
 }
+
+// How long the watch's cancel request may take (its own connection, starttls, the answer),
+// and how long the request then has to end before the socket is closed after all.
+const (
+	cancelTimeout = 5 * time.Second
+	cancelGrace   = 2 * time.Second
+)
 
 // connect opens a session; cfg.ConnectTimeout (default 30 s) bounds all of it, as libpq's
 // connect_timeout: TCP, starttls, TLS handshake, login and connect (which may wait for one of
@@ -49,6 +75,13 @@ func connect(ctx context.Context, cfg *Config) (*conn, error) {
 		if _, err := c.command(ctx, "login "+quoteWord(cfg.User)+" "+quoteWord(cfg.Password)); err != nil {
 			return fail(err)
 		}
+		// Fetched once here, not when a context ends: by then the socket is busy with the
+		// request to cancel. One round trip per connection, which the pool keeps.
+		key, err := c.sessionKey(ctx)
+		if err != nil {
+			return fail(err)
+		}
+		c.cancelKey = key
 	}
 	if cfg.Database != "" {
 		if _, err := c.command(ctx, "connect "+quoteWord(cfg.Database)); err != nil {
@@ -56,6 +89,70 @@ func connect(ctx context.Context, cfg *Config) (*conn, error) {
 		}
 	}
 	return c, nil
+}
+
+// sessionKey asks for the session's cancel id and key and returns them as `cancel` takes them
+// ("ID KEY"), or "" from a server that answers an error (one without cancel requests).
+func (c *conn) sessionKey(ctx context.Context) (string, error) {
+	text, err := c.command(ctx, "session key")
+	var se *Error
+	if errors.As(err, &se) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	var k struct {
+		Session uint64 `json:"session"`
+		Key     string `json:"key"`
+	}
+	if json.Unmarshal([]byte(text), &k) != nil || k.Session == 0 || !isHex32(k.Key) {
+		c.markBad()
+		return "", &ProtocolError{Reason: fmt.Sprintf("unexpected answer to session key: %.200q", text)}
+	}
+	return fmt.Sprintf("%d %s", k.Session, k.Key), nil
+}
+
+func isHex32(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	for _, ch := range s {
+		if !('0' <= ch && ch <= '9' || 'a' <= ch && ch <= 'f' || 'A' <= ch && ch <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// sendCancel opens a second connection with cfg (the same host, port and TLS options as the
+// session's: starttls first unless sslmode is disable) and sends `cancel ID KEY`; the server
+// answers `success` whatever happened and closes it. cancelTimeout bounds all of it.
+func sendCancel(cfg *Config, key string) error {
+	timeout := cancelTimeout
+	if cfg.ConnectTimeout > 0 && cfg.ConnectTimeout < timeout {
+		timeout = cfg.ConnectTimeout
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	w, err := dialWire(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer w.nc.Close()
+	deadline, _ := ctx.Deadline()
+	w.nc.SetDeadline(deadline)
+	if err := w.send([]byte("cancel " + key)); err != nil {
+		return &ConnError{Op: "send the cancel request", Err: err}
+	}
+	line, err := w.readLine()
+	if err != nil {
+		return &ConnError{Op: "read the answer to cancel", Err: err}
+	}
+	if line != "success" {
+		return &ProtocolError{Reason: fmt.Sprintf("unexpected answer to cancel: %.200q", line)}
+	}
+	return nil
 }
 
 // quoteWord double-quotes a command argument the way the server's word splitter reads it.
@@ -67,10 +164,16 @@ func (c *conn) markBad()        { c.bad.Store(true) }
 func (c *conn) isBad() bool     { return c.bad.Load() }
 func (c *conn) cancelled() bool { return c.cancelCtx.Load() }
 
-// watch ends the request in flight when ctx ends: the socket is closed, which the server sees
-// as a client gone and interrupts its statement within about 0.1 s, and the connection is
-// marked bad. The returned stop ends the watch; it returns ctx's error if the watch fired.
+// watch ends the request in flight when ctx ends. It sends the cancel request on a second
+// connection and gives the request cancelGrace to end with the server's answer; when there is
+// no cancel key, the cancel cannot be sent, or the request goes on past the grace, it closes
+// the socket (the server then interrupts the statement of a client that is gone within about
+// 0.1 s) and marks the connection bad. The returned stop ends the watch; it returns ctx's
+// error if the watch fired. stop waits for a cancel request being sent to be answered: the
+// server interrupts the statement (or finds none running) before it answers `success`, so a
+// cancel never reaches the connection's next request.
 func (c *conn) watch(ctx context.Context) func() error {
+	c.cancelCtx.Store(false) // the previous request's watch has stopped: its flag goes
 	if ctx.Done() == nil {
 		return func() error { return nil }
 	}
@@ -80,12 +183,24 @@ func (c *conn) watch(ctx context.Context) func() error {
 		defer close(finished)
 		select {
 		case <-ctx.Done():
-			c.ctxErr = ctx.Err()
-			c.cancelCtx.Store(true)
-			c.markBad()
-			c.w.nc.Close()
 		case <-done:
+			return
 		}
+		c.ctxErr = ctx.Err()
+		c.cancelCtx.Store(true)
+		if c.cancelKey != "" && sendCancel(c.cfg, c.cancelKey) == nil {
+			grace := time.NewTimer(cancelGrace)
+			defer grace.Stop()
+			select {
+			case <-done:
+				return
+			case <-grace.C:
+			}
+		}
+		c.markBad()
+		// The TCP socket, not a *tls.Conn: its Close sends close_notify under the TLS write
+		// lock, which a send blocked on a server that does not read would hold.
+		c.w.raw.Close()
 	}()
 	return func() error {
 		close(done)
@@ -97,8 +212,8 @@ func (c *conn) watch(ctx context.Context) func() error {
 	}
 }
 
-// ioError maps a failed read or write: the context's error when the watch closed the socket,
-// else a ConnError. Either way the connection is bad.
+// ioError maps a failed read or write: the context's error when the request's context ended
+// (the watch closed the socket), else a ConnError. Either way the connection is bad.
 func (c *conn) ioError(op string, err error) error {
 	c.markBad()
 	if c.cancelled() {
@@ -167,6 +282,7 @@ func (c *conn) query(ctx context.Context, req []byte) (*rows, int64, error) {
 			return nil, 0, err
 		}
 		r.release = stop
+		r.ctx = ctx
 		c.active = r
 		return r, 0, nil
 	case answerChanged:
@@ -195,6 +311,7 @@ func (c *conn) command(ctx context.Context, line string) (string, error) {
 			return "", err
 		}
 		r.release = stop
+		r.ctx = ctx
 		r.Close()
 	}
 	return text, nil
@@ -256,6 +373,11 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 		return nil, errors.New("tcpduckdb: read-only transactions are not supported")
 	}
 	if _, err := c.command(ctx, "begin"); err != nil {
+		if c.cancelled() {
+			// The context ended while `begin` ran (a command the cancel does not stop): the
+			// server may be in a transaction nobody will end, so the pool must drop it.
+			c.markBad()
+		}
 		return nil, err
 	}
 	c.inTx = true

@@ -7,6 +7,7 @@ package tcpduckdb
 // (docs/protocol.md, "Errors in the middle of a result").
 
 import (
+	"context"
 	"database/sql/driver"
 	"encoding/hex"
 	"encoding/json"
@@ -37,6 +38,7 @@ type rows struct {
 	done     bool             // the answer is consumed: nothing more on the wire
 	err      error            // what Next returns once the buffered rows are gone
 	release  func() error     // stops the context watch of the query; called once
+	ctx      context.Context  // the query's context, watched until release
 }
 
 // newRows reads the header of a typed row answer (the wire is at `{"columns":`).
@@ -68,10 +70,10 @@ func newRows(c *conn) (*rows, error) {
 }
 
 func (r *rows) malformed(err error) error {
+	r.c.markBad()
 	if r.c.cancelled() {
 		return r.c.ctxErr
 	}
-	r.c.markBad()
 	if err == io.ErrUnexpectedEOF || err == io.EOF || isNetErr(err) {
 		return &ConnError{Op: "read the answer", Err: err}
 	}
@@ -132,6 +134,15 @@ func (r *rows) next(dest []driver.Value) error {
 	if r.done {
 		return io.EOF
 	}
+	if r.c.cancelled() {
+		// The watch has sent the cancel request: the rest of the answer, up to the server's
+		// error line (or the end, if the statement had finished), is read and dropped so
+		// the connection stays in step.
+		if r.drain(-1) != nil {
+			r.c.markBad()
+		}
+		return r.c.ctxErr
+	}
 	if !r.dec.More() {
 		// `]}` and the line's end, or a line cut by an error in the middle of the result.
 		if t, err := r.dec.Token(); err == nil && t == json.Delim(']') {
@@ -165,11 +176,9 @@ func (r *rows) next(dest []driver.Value) error {
 	return nil
 }
 
-// cut handles a row line that ended without `]}`: the next line must be an error.
+// cut handles a row line that ended without `]}`: the next line must be an error (the
+// server's Canceled answer when the watch cancelled the query: the context's error is returned).
 func (r *rows) cut() error {
-	if r.c.cancelled() {
-		return r.c.ctxErr
-	}
 	if ended, err := r.lr.skipLine(1 << 30); err != nil || !ended {
 		return r.malformed(io.ErrUnexpectedEOF)
 	}
@@ -179,6 +188,9 @@ func (r *rows) cut() error {
 		return r.malformed(err)
 	}
 	if strings.HasPrefix(line, "Error: ") {
+		if r.c.cancelled() {
+			return r.c.ctxErr
+		}
 		return serverError(line[7:])
 	}
 	r.c.markBad()
@@ -199,31 +211,72 @@ func (r *rows) finish() {
 	}
 }
 
-// drainLimit is how much of an abandoned result Close reads and drops; a longer rest is
-// cheaper to end by closing the connection (the server interrupts the statement of a client
-// that is gone within about 0.1 s) than by reading it.
+// drainLimit is how much of an abandoned result Close reads and drops before it cancels the
+// statement (or, without a cancel key, closes the connection).
 const drainLimit = 4 << 20
 
+var errDrainLimit = errors.New("the rest of the result is longer than the limit")
+
+// drain reads and drops the rest of the answer without decoding it: the rest of the row line,
+// at most limit bytes of it (-1: no limit; after a cancel the watch bounds it by time), and
+// the error line that follows a cut one. nil: the answer ended and the connection is in
+// step; errDrainLimit: the limit was reached; else the read failed.
+func (r *rows) drain(limit int) error {
+	if limit < 0 {
+		limit = int(^uint(0) >> 1)
+	}
+	ended, err := r.lr.skipLine(limit)
+	if err != nil {
+		return err
+	}
+	if !ended {
+		return errDrainLimit
+	}
+	r.done = true
+	if !r.lr.complete() {
+		// A line cut by an error in the middle of the result: its error line follows.
+		if _, err := r.c.w.readLine(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// cancelRest ends a result left with more than drainLimit unread: the statement is cancelled
+// from a second connection and the rest, short once the server has stopped it, is read
+// within cancelGrace. It reports whether the connection is in step again.
+func (r *rows) cancelRest() bool {
+	c := r.c
+	if c.cancelKey == "" || c.isBad() || sendCancel(c.cfg, c.cancelKey) != nil {
+		return false
+	}
+	c.w.nc.SetReadDeadline(time.Now().Add(cancelGrace))
+	err := r.drain(-1)
+	c.w.nc.SetReadDeadline(time.Time{})
+	return err == nil
+}
+
 // Close drops the rest of the result: up to drainLimit bytes are read and discarded
-// (without decoding), beyond that the connection is closed and the pool opens another.
+// (without decoding); a longer rest is ended by cancelling the statement, or when that cannot
+// be done by closing the connection (the server interrupts the statement of a client that is
+// gone within about 0.1 s; the pool opens another). When the query's context has ended
+// (database/sql closes the rows then) the watch cancels the query and the whole rest is read.
 func (r *rows) Close() error {
 	r.buffered = nil
 	if r.err == nil {
 		r.err = io.EOF
 		if !r.done && !r.c.isBad() {
-			ended, err := r.lr.skipLine(drainLimit)
-			switch {
-			case err != nil || !ended:
+			limit := drainLimit
+			if r.c.cancelled() || (r.ctx != nil && r.ctx.Err() != nil) {
+				limit = -1
+			}
+			err := r.drain(limit)
+			if err == errDrainLimit && r.cancelRest() {
+				err = nil
+			}
+			if err != nil {
 				r.c.markBad()
 				r.c.w.nc.Close()
-			case !r.lr.complete():
-				// A line cut by an error in the middle of the result: its error line follows.
-				r.done = true
-				if _, err := r.c.w.readLine(); err != nil {
-					r.c.markBad()
-				}
-			default:
-				r.done = true
 			}
 		}
 		r.finish()
