@@ -1003,6 +1003,8 @@ static void worker_loop(void *arg, Worker *self)
             workers_busy(self);
             serve(srv, c, CONN_WORKING, &out);
             workers_idle(self);
+            if (workers_retire(self))
+                break;
             continue;
         }
         struct epoll_event ev;
@@ -1020,6 +1022,8 @@ static void worker_loop(void *arg, Worker *self)
         workers_busy(self);
         on_event(srv, ev.data.ptr, &out);
         workers_idle(self);
+        if (workers_retire(self))
+            break;
     }
     buf_free(&out);
 }

@@ -35,7 +35,8 @@ struct Workers {
     int base, max;
     _Atomic int running; /* RUNNING slots; changed under lock, read anywhere */
     _Atomic int peak;
-    _Atomic int idle; /* RUNNING slots not busy */
+    _Atomic int idle;             /* RUNNING slots not busy */
+    _Atomic int64_t last_full_ms; /* when the pool last had no idle thread */
     WorkersLoop loop;
     bool (*work_waiting)(void *ctx);
     void *ctx;
@@ -123,6 +124,7 @@ int workers_tick(Workers *w)
     if (atomic_load(&w->idle) > 0)
         return -1;
     int64_t now = now_ms();
+    atomic_store(&w->last_full_ms, now);
     int64_t newest = 0;
     pthread_mutex_lock(&w->lock);
     bool full = w->running >= w->max;
@@ -171,15 +173,21 @@ int workers_wait_ms(const Worker *self)
     /* Without the lock: a stale count costs one more wait, or a retire
      * check that workers_retire() makes again under the lock. */
     Workers *w = self->pool;
-    return atomic_load(&w->running) > w->base ? WORKERS_RETIRE_MS : -1;
+    return atomic_load(&w->running) > w->base ? WORKERS_RETIRE_CHECK_MS : -1;
 }
 
 bool workers_retire(Worker *self)
 {
     Workers *w = self->pool;
+    if (atomic_load(&w->running) <= w->base)
+        return false;
     bool retire = false;
+    int64_t now = now_ms();
     pthread_mutex_lock(&w->lock);
-    if (w->running > w->base) {
+    /* The pool as a whole has had an idle thread for WORKERS_RETIRE_MS: this
+     * thread is one too many, whichever thread the kernel woke last. */
+    if (w->running > w->base && atomic_load(&w->idle) > 0 &&
+        now - atomic_load(&w->last_full_ms) >= WORKERS_RETIRE_MS) {
         self->state = SLOT_EXITED;
         w->running--;
         atomic_fetch_sub(&w->idle, 1);
@@ -214,9 +222,12 @@ static void keep_a_spare(Workers *w, const Worker *self)
 
 void workers_busy(Worker *self)
 {
-    atomic_store(&self->busy_since, now_ms());
-    if (atomic_fetch_sub(&self->pool->idle, 1) == 1)
+    int64_t now = now_ms();
+    atomic_store(&self->busy_since, now);
+    if (atomic_fetch_sub(&self->pool->idle, 1) == 1) {
+        atomic_store(&self->pool->last_full_ms, now);
         keep_a_spare(self->pool, self);
+    }
 }
 
 void workers_idle(Worker *self)

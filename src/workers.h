@@ -12,8 +12,12 @@
  * recent piece of work started at least WORKERS_LONG_MS ago (every thread
  * is stuck on something long: a statement, a connect waiting for the pool)
  * and `work_waiting()` says work is ready, it starts one more thread, up to
- * `max` (MaxWorkers). A thread beyond `base` that has waited
- * WORKERS_RETIRE_MS for work without getting any retires (workers_retire()).
+ * Threads beyond `base` retire once the pool has had an idle thread for
+ * WORKERS_RETIRE_MS (workers_retire(), checked after each piece of work and
+ * after each WORKERS_RETIRE_CHECK_MS wait): a rule on the pool, not on one
+ * thread's idleness, because the kernel spreads wake-ups over the waiting
+ * threads and a steady trickle of work would keep every one of them from
+ * ever waiting long.
  * And when a worker takes the last idle place while another is stuck on
  * long work, it starts a spare thread at once (workers_busy()), so short
  * requests beside long work usually find an idle worker without waiting
@@ -45,8 +49,10 @@
 #define WORKERS_LONG_MS 20
 /* How often the owner should tick while no thread is idle. */
 #define WORKERS_TICK_MS 10
-/* A thread beyond the base size that gets no work for this long retires. */
+/* Threads beyond the base size retire once the pool has had an idle thread this long. */
 #define WORKERS_RETIRE_MS 10000
+/* How long a thread beyond the base size waits for work before it checks. */
+#define WORKERS_RETIRE_CHECK_MS 1000
 
 typedef struct Workers Workers;
 typedef struct Worker Worker;
@@ -80,13 +86,13 @@ int workers_tick(Workers *w);
  */
 void workers_join(Workers *w);
 
-/* How long the calling thread may wait for work: -1 (forever) or WORKERS_RETIRE_MS. */
+/* How long the calling thread may wait for work: -1 (forever) or WORKERS_RETIRE_CHECK_MS. */
 int workers_wait_ms(const Worker *self);
 
 /*
- * The calling thread waited workers_wait_ms() and got no work: true when it
- * is one too many and must return from its loop now (it is no longer
- * counted); false: wait again.
+ * Called after a wait of workers_wait_ms() without work, and after each
+ * piece of work: true when the calling thread is one too many and must
+ * return from its loop now (it is no longer counted); false: go on.
  */
 bool workers_retire(Worker *self);
 
