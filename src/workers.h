@@ -12,6 +12,7 @@
  * recent piece of work started at least WORKERS_LONG_MS ago (every thread
  * is stuck on something long: a statement, a connect waiting for the pool)
  * and `work_waiting()` says work is ready, it starts one more thread, up to
+ * `max` (MaxWorkers).
  * Threads beyond `base` retire once the pool has had an idle thread for
  * WORKERS_RETIRE_MS (workers_retire(), checked after each piece of work and
  * after each WORKERS_RETIRE_CHECK_MS wait): a rule on the pool, not on one
