@@ -51,6 +51,7 @@ static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL}
 static const char *const tls_modes[] = {"off", "optional", "required", NULL};
 static const char *const tls_versions[] = {"1.2", "1.3", NULL};
 static const char *const on_off[] = {"on", "off", NULL};
+static const char *const log_formats[] = {"text", "json", NULL};
 
 static const Setting settings[] = {
     INT("ServerPort", "--port", port, "4000", 0, 65535,
@@ -124,6 +125,10 @@ static const Setting settings[] = {
         "MemoryLimit / (2 x PoolSize), at least 64MB, so that all open databases together "
         "cache at most half of MemoryLimit)"),
     CHOICE("LogLevel", "--log-level", log_level, "info", log_levels, "debug, info, warn or error"),
+    CHOICE("LogFormat", "--log-format", log_format, "text", log_formats,
+           "text (one line per event) or json (one JSON object per line)"),
+    STR("LogFile", "--log-file", log_file, "",
+        "file the log is appended to (reopened on SIGUSR1, for logrotate); empty: stderr"),
     CHOICE("TLSMode", "--tls-mode", tls_mode, "off", tls_modes,
            "off, optional (a client may send `starttls`) or required (plain clients are refused)"),
     STR("TLSCertFile", "--tls-cert-file", tls_cert_file, "",
@@ -297,6 +302,8 @@ static void print_help(const char *prog)
     }
     printf("  %-40s %s\n  %-40s %s\n", "--help", "print this help and exit", "--version",
            "print the version and exit");
+    printf("  %-40s %s\n", "--check-config",
+           "check the settings (and the TLS files) and exit: 0 when usable, else 1 and why");
 }
 
 void config_print_markdown(void)
@@ -453,6 +460,10 @@ ConfigResult config_load(Config *cfg, int argc, char **argv, const char *env_fil
             printf("tcp-duckdb %s\n", TCPDUCKDB_VERSION);
             return CONFIG_EXIT;
         }
+        if (strcmp(argv[i], "--check-config") == 0) {
+            cfg->check_config = true;
+            continue;
+        }
         /* Undocumented: prints the README's configuration table. */
         if (strcmp(argv[i], "--config-markdown") == 0) {
             config_print_markdown();
@@ -467,7 +478,8 @@ ConfigResult config_load(Config *cfg, int argc, char **argv, const char *env_fil
             return CONFIG_ERROR;
     }
     for (int i = 1; i < argc; i++)
-        if (parse_flag(pending, argc, argv, &i, err, errlen) != 0)
+        if (strcmp(argv[i], "--check-config") != 0 &&
+            parse_flag(pending, argc, argv, &i, err, errlen) != 0)
             return CONFIG_ERROR;
     for (size_t i = 0; i < NSETTINGS; i++)
         if (apply(cfg, &settings[i], &pending[i], err, errlen) != 0)
@@ -511,4 +523,78 @@ ConfigResult config_load(Config *cfg, int argc, char **argv, const char *env_fil
     if (!cfg->tls_key_file[0])
         memcpy(cfg->tls_key_file, cfg->tls_cert_file, sizeof(cfg->tls_key_file));
     return CONFIG_OK;
+}
+
+/*
+ * The settings a reload changes in the running server (docs/operations.md,
+ * "Reload"): each is read where it is used, through SessionEnv.cfg, or
+ * applied by reload.c (log level and format, the TLS context). The others
+ * were used once at start-up (sockets, threads, the pool, the memory
+ * limits, the throttle) and need a restart. A list apart from the table,
+ * so that rows added to the table stay one line each.
+ */
+static const char *const live_settings[] = {
+    "MaxConnections",
+    "MaxRequestBytes",
+    "IdleTimeout",
+    "StatementTimeout",
+    "LoginTimeout",
+    "MaxLoginRequestBytes",
+    "SuperuserReservedConnections",
+    "MaxUserStatements",
+    "IdleInTransactionTimeout",
+    "LogLevel",
+    "LogFormat",
+    "TLSCertFile",
+    "TLSKeyFile",
+    "TLSCAFile",
+    "TLSMinVersion",
+    NULL,
+};
+
+bool config_setting_live(const char *env)
+{
+    for (size_t i = 0; live_settings[i]; i++)
+        if (strcmp(live_settings[i], env) == 0)
+            return true;
+    return false;
+}
+
+static size_t field_size(const Setting *s)
+{
+    if (s->type != TYPE_INT)
+        return s->size;
+    return s->offset == offsetof(Config, max_request_bytes) ? sizeof(int64_t) : sizeof(int);
+}
+
+/* Appends "NAME" to the JSON array of names in `list` (which starts as ""). */
+static void add_name(char *list, size_t len, const char *name)
+{
+    size_t used = strlen(list);
+    snprintf(list + used, len - used, "%s\"%s\"", used ? "," : "[", name);
+}
+
+void config_merge_live(const Config *running, const Config *loaded, Config *out, char *changed,
+                       size_t changed_len, char *restart, size_t restart_len)
+{
+    *out = *running;
+    changed[0] = restart[0] = '\0';
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const Setting *s = &settings[i];
+        const char *a = (const char *)running + s->offset, *b = (const char *)loaded + s->offset;
+        bool same = s->type == TYPE_INT ? memcmp(a, b, field_size(s)) == 0 : strcmp(a, b) == 0;
+        if (same)
+            continue;
+        if (config_setting_live(s->env)) {
+            memcpy((char *)out + s->offset, b, field_size(s));
+            add_name(changed, changed_len, s->env);
+        } else {
+            add_name(restart, restart_len, s->env);
+        }
+    }
+    /* Close the arrays (an empty one is "[]"). */
+    size_t n = strlen(changed);
+    snprintf(changed + n, changed_len - n, "%s", n ? "]" : "[]");
+    n = strlen(restart);
+    snprintf(restart + n, restart_len - n, "%s", n ? "]" : "[]");
 }

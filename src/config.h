@@ -9,8 +9,11 @@
  * disagree. Precedence: flag > environment > .env > default (as godotenv:
  * a variable already in the environment is not overridden by .env).
  *
- * Loaded once by main() before any thread starts; read-only afterwards, so
- * any thread may read it without a lock.
+ * Loaded by main() before any thread starts. A Config is never changed
+ * once threads can see it: `reload` (reload.h) builds a new one and
+ * publishes it through an atomic pointer (SessionEnv.cfg), and the old one
+ * stays valid until the process exits, so any thread may read the one it
+ * has loaded without a lock.
  */
 #ifndef TCPDUCKDB_CONFIG_H
 #define TCPDUCKDB_CONFIG_H
@@ -52,14 +55,17 @@ typedef struct Config {
     int64_t memory_limit_bytes;           /* 0 = no limit */
     int64_t statement_memory_limit_bytes; /* 0 = no limit */
     int64_t memory_hard_limit_bytes;      /* 0 = none */
-    char db_memory_limit[64]; /* each database's memory_limit: DuckdbMemoryLimit or derived */
-    char log_level[16];       /* LogLevel, --log-level: debug|info|warn|error */
-    char tls_mode[16];        /* TLSMode, --tls-mode: off|optional|required */
+    char db_memory_limit[64];      /* each database's memory_limit: DuckdbMemoryLimit or derived */
+    char log_level[16];            /* LogLevel, --log-level: debug|info|warn|error */
+    char log_format[8];            /* LogFormat, --log-format: text|json */
+    char log_file[CONFIG_STR_MAX]; /* LogFile, --log-file: "" = stderr */
+    char tls_mode[16];             /* TLSMode, --tls-mode: off|optional|required */
     char tls_cert_file[CONFIG_STR_MAX]; /* TLSCertFile, --tls-cert-file: PEM chain, leaf first */
     char tls_key_file[CONFIG_STR_MAX];  /* TLSKeyFile: PEM key; "" = in the cert file */
     char tls_ca_file[CONFIG_STR_MAX];   /* TLSCAFile, --tls-ca-file: verifies client certificates */
     char tls_min_version[8];            /* TLSMinVersion, --tls-min-version: 1.2|1.3 */
     char supervise[8];                  /* Supervise, --supervise: on|off (supervisor.h) */
+    bool check_config;                  /* --check-config: validate and exit (not a setting) */
 } Config;
 
 typedef enum {
@@ -75,6 +81,21 @@ typedef enum {
  */
 ConfigResult config_load(Config *cfg, int argc, char **argv, const char *env_file, char *err,
                          size_t errlen) __attribute__((warn_unused_result));
+
+/*
+ * For a reload (reload.h): fills `out` with `running`, except the settings
+ * that can change while the server runs (the README's configuration table
+ * says which), which are taken from `loaded` (both as config_load() left
+ * them). Appends to `changed` the names of the live settings whose value
+ * differs, and to `restart` those of the other settings that differ (which
+ * keep their running value until a restart), each as a JSON array of
+ * strings ("[]" when none).
+ */
+void config_merge_live(const Config *running, const Config *loaded, Config *out, char *changed,
+                       size_t changed_len, char *restart, size_t restart_len);
+
+/* True when setting `env` (its environment name) can change with a reload. */
+bool config_setting_live(const char *env);
 
 /* Writes the settings table as Markdown (for the README) to stdout. */
 void config_print_markdown(void);

@@ -9,7 +9,9 @@
  * server's status.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -23,22 +25,12 @@
 #include "memstat.h"
 #include "pool.h"
 #include "quota.h"
+#include "reload.h"
 #include "secret.h"
 #include "server.h"
 #include "supervisor.h"
 #include "tls.h"
 #include "watchdog.h"
-
-static LogLevel parse_level(const char *s)
-{
-    if (strcmp(s, "debug") == 0)
-        return LOG_DEBUG;
-    if (strcmp(s, "warn") == 0)
-        return LOG_WARN;
-    if (strcmp(s, "error") == 0)
-        return LOG_ERROR;
-    return LOG_INFO;
-}
 
 /* Creates the data directory and its missing parents (as `mkdir -p`), then
  * checks that it is a writable directory. */
@@ -140,6 +132,35 @@ static void log_pool_stats(Pool *pool)
              (unsigned long long)st.rejected, (unsigned long long)st.invalidated);
 }
 
+/*
+ * --check-config: the settings loaded already; checks what start-up would
+ * read besides them (the TLS files, LogFile), prints one line and returns
+ * the exit status: 0 when the server could start with them, 1 otherwise.
+ */
+static int check_config(const Config *cfg)
+{
+    char err[1024] = "";
+    TlsServer *tls = NULL;
+    int rc = tls_server_new(cfg, &tls, err, sizeof(err));
+    tls_server_free(tls);
+    if (rc == 0 && cfg->log_file[0]) {
+        int fd = open(cfg->log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+        if (fd < 0) {
+            snprintf(err, sizeof(err), "cannot open LogFile %s: %s", cfg->log_file,
+                     strerror(errno));
+            rc = -1;
+        } else {
+            close(fd);
+        }
+    }
+    if (rc != 0) {
+        fprintf(stderr, "tcp-duckdb: configuration error: %s\n", err);
+        return 1;
+    }
+    printf("tcp-duckdb: configuration OK\n");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static Config cfg;
@@ -159,7 +180,24 @@ int main(int argc, char **argv)
         fprintf(stderr, "tcp-duckdb: %s\n", err);
         return 1;
     }
-    log_set_level(parse_level(cfg.log_level));
+    log_set_level(log_parse_level(cfg.log_level));
+    log_set_json(strcmp(cfg.log_format, "json") == 0);
+    if (cfg.check_config)
+        return check_config(&cfg);
+    /* SIGHUP (reload) and SIGUSR1 (reopen the log) are taken by the server's
+     * I/O thread from a signalfd (server.c) and forwarded by the supervisor;
+     * blocked from here on, so that one arriving during start-up waits
+     * instead of ending the process (their default action). The threads
+     * started later inherit the mask. */
+    sigset_t ops_signals;
+    sigemptyset(&ops_signals);
+    sigaddset(&ops_signals, SIGHUP);
+    sigaddset(&ops_signals, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &ops_signals, NULL);
+    if (cfg.log_file[0] && log_open_file(cfg.log_file, err, sizeof(err)) != 0) {
+        fprintf(stderr, "tcp-duckdb: %s\n", err);
+        return 1;
+    }
     /* Before any thread, file or socket exists. The supervisor starts the
      * server as a process of its own, which passes here with Supervise=off. */
     supervisor_adopt();
@@ -233,7 +271,9 @@ int main(int argc, char **argv)
                       .sessions_active = server_sessions_active,
                       .sessions_tls = server_sessions_tls,
                       .workers = server_workers,
-                      .quota = quota};
+                      .quota = quota,
+                      .reload = reload_run};
+    reload_init(&env, tls, argc, argv, ".env");
     /* Interrupts statements past StatementTimeout, over a memory limit or whose client is gone. */
     WatchdogMemoryLimits mem = {.server_bytes = cfg.memory_limit_bytes,
                                 .statement_bytes = cfg.statement_memory_limit_bytes,
@@ -256,6 +296,7 @@ int main(int argc, char **argv)
     status = 0;
 out:
     watchdog_stop(); /* the workers are gone: nothing is registered */
+    reload_free();   /* no thread reads a Config any more */
     pool_free(pool);
     quota_free(quota);
     catalog_close(catalog);

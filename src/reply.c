@@ -166,6 +166,17 @@ void reply_statement_canceled(Buf *out)
     buf_append_str(out, "Error: Canceled: canceling statement due to user request\n");
 }
 
+void reply_session_terminated(Buf *out)
+{
+    buf_append_str(out, "Error: Terminated: the session was ended by the super user\n");
+}
+
+void reply_config_invalid(Buf *out, const char *why)
+{
+    buf_printf(out, "Error: Invalid Configuration: %s; the configuration in force is unchanged\n",
+               why);
+}
+
 void reply_statement_memory_limit(Buf *out, int64_t limit_bytes)
 {
     char size[32];

@@ -77,6 +77,16 @@ void reply_idle_in_transaction_timeout(Buf *out);
  */
 void reply_statement_canceled(Buf *out);
 /*
+ * "Error: Terminated: the session was ended by the super user": the reason
+ * a connection is closed by `terminate SESSION-ID` (sessions.h).
+ */
+void reply_session_terminated(Buf *out);
+/*
+ * "Error: Invalid Configuration: <why>; the configuration in force is
+ * unchanged": `reload` found a setting it cannot use (reload.h).
+ */
+void reply_config_invalid(Buf *out, const char *why);
+/*
  * "Error: Statement Memory Limit: the statement allocated more than <size>
  * (StatementMemoryLimit)": the watchdog interrupted a statement that
  * allocated more than `limit_bytes`.

@@ -191,6 +191,9 @@ struct Conn {
     Conn *prev, *next;             /* all connections, under conns_lock */
     Conn *guest_prev, *guest_next; /* SLOT_GUEST connections, oldest first, under conns_lock */
     Conn *next_job;                /* job queue link, under jobs_lock */
+    /* `terminate SESSION-ID` asked to end it while a worker owned it (terminate_conn()): set
+     * under conns_lock, read by the owner, which closes the connection after its answers. */
+    atomic_bool terminate;
 };
 
 typedef struct Server {
@@ -201,7 +204,7 @@ typedef struct Server {
     int sess_epoll_fd; /* workers: client sockets (EPOLLONESHOT) and stop_fd */
     int wake_fd;       /* eventfd: during shutdown, the last connection closed */
     int stop_fd;       /* eventfd, level-triggered: workers must exit */
-    int signal_fd;     /* SIGINT, SIGTERM */
+    int signal_fd;     /* SIGINT, SIGTERM; SIGHUP (reload), SIGUSR1 (reopen the log) */
     int spare_fd;      /* reserved descriptor, released to shed a connection at EMFILE */
     atomic_bool stopping;
     int64_t stopping_since; /* I/O thread only: when begin_shutdown() ran */
@@ -515,8 +518,21 @@ static bool admit_login(void *ctx, bool super)
     return ok;
 }
 
+static void terminate_conn(void *ctx);
+
+/* "10.0.0.1:5000" or "[::1]:5000" for `show sessions`. */
+static void peer_text(const struct sockaddr_storage *ss, char *out, size_t len)
+{
+    char host[NI_MAXHOST] = "?", serv[NI_MAXSERV] = "?";
+    socklen_t sl =
+        ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    getnameinfo((const struct sockaddr *)ss, sl, host, sizeof(host), serv, sizeof(serv),
+                NI_NUMERICHOST | NI_NUMERICSERV);
+    snprintf(out, len, ss->ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, serv);
+}
+
 /* A new connection on socket `fd` from `addr`, WORKING for the caller, which arms it. */
-static Conn *conn_new(Server *srv, int fd, const AddrKey *addr)
+static Conn *conn_new(Server *srv, int fd, const AddrKey *addr, const struct sockaddr_storage *peer)
 {
     Conn *c = xcalloc(1, sizeof(*c));
     c->session = session_new();
@@ -531,6 +547,9 @@ static Conn *conn_new(Server *srv, int fd, const AddrKey *addr)
     l->throttle = srv->throttle;
     l->admit = admit_login;
     l->ctx = c;
+    l->terminate = terminate_conn;
+    peer_text(peer, l->client, sizeof(l->client));
+    atomic_init(&c->terminate, false);
     return c;
 }
 
@@ -674,7 +693,8 @@ static void release(Server *srv, Conn *c, ConnState next)
     struct epoll_event ev = arm_event(c, next);
     pthread_mutex_lock(&srv->conns_lock);
     bool stopping = atomic_load(&srv->stopping);
-    if (!stopping) {
+    bool terminate = atomic_load(&c->terminate);
+    if (!stopping && !terminate) {
         /* IdleTimeout runs from the last request or answer, not the last byte: a client
          * trickling a request it never ends is idle. The handshake deadline runs from
          * starttls. */
@@ -686,7 +706,9 @@ static void release(Server *srv, Conn *c, ConnState next)
             arm(srv, fd, &ev, EPOLL_CTL_MOD);
     }
     pthread_mutex_unlock(&srv->conns_lock);
-    if (stopping)
+    if (terminate)
+        close_conn(srv, c, reply_session_terminated);
+    else if (stopping)
         close_conn(srv, c, next == CONN_HANDSHAKING ? NULL : reply_shutting_down);
     else if (!ARM_UNDER_LOCK)
         arm(srv, fd, &ev, EPOLL_CTL_MOD);
@@ -802,7 +824,7 @@ static void run_conn(Server *srv, Conn *c, Buf *out, bool eof)
     size_t len = c->pending_len;
     SessionAction action = SESSION_CONTINUE;
     for (int turn = 0; st != REQUEST_NONE; turn++) {
-        if (turn == REQUESTS_PER_TURN || atomic_load(&srv->stopping))
+        if (turn == REQUESTS_PER_TURN || atomic_load(&srv->stopping) || atomic_load(&c->terminate))
             break;
         c->active = true;
         if (st == REQUEST_TOO_LONG && c->session->state == SESSION_NEW) {
@@ -840,7 +862,8 @@ static void run_conn(Server *srv, Conn *c, Buf *out, bool eof)
      * worker (a client that pipelines requests and reads nothing must not
      * be able to hold workers). `quit` and shutdown still wait a little,
      * so their last answers are delivered. */
-    bool last = action == SESSION_CLOSE || atomic_load(&srv->stopping);
+    bool terminate = atomic_load(&c->terminate);
+    bool last = action == SESSION_CLOSE || atomic_load(&srv->stopping) || terminate;
     ssize_t sent = 0;
     if (last)
         sent = out->len && write_all(c, out->data, out->len, 1000) != 0 ? -1 : 0;
@@ -851,6 +874,10 @@ static void run_conn(Server *srv, Conn *c, Buf *out, bool eof)
     buf_reset(out, OUT_KEEP_BYTES);
     if (action == SESSION_CLOSE || sent < 0) {
         close_conn(srv, c, NULL);
+        return;
+    }
+    if (terminate) {
+        close_conn(srv, c, reply_session_terminated);
         return;
     }
     if (atomic_load(&srv->stopping)) {
@@ -934,6 +961,7 @@ static bool step_handshake(Server *srv, Conn *c)
     }
     atomic_fetch_add_explicit(&sessions_tls, 1, memory_order_relaxed);
     c->active = true;
+    c->session->login.tls = true;
     /* The handshake had its own deadline; the login deadline starts again after it. */
     pthread_mutex_lock(&srv->conns_lock);
     c->login_from_ms = now_ms();
@@ -1076,6 +1104,25 @@ static void doom_guest(Server *srv, Conn *c, CloseReason reason)
     expire(c, c->state == CONN_HANDSHAKING ? NULL : reason);
 }
 
+/*
+ * SessionLogin.terminate (`terminate SESSION-ID`, sessions.h), on any
+ * thread, with the registry's lock held, so `ctx`'s connection exists. An
+ * armed connection is expired, and the next worker closes it with the
+ * reason; one a worker owns is marked, and its worker closes it after the
+ * answers of the request it runs (whose statement the registry interrupts).
+ */
+static void terminate_conn(void *ctx)
+{
+    Conn *c = ctx;
+    Server *srv = c->srv;
+    pthread_mutex_lock(&srv->conns_lock);
+    if (c->state == CONN_WORKING)
+        atomic_store(&c->terminate, true);
+    else if (c->state != CONN_EXPIRED)
+        expire(c, reply_session_terminated);
+    pthread_mutex_unlock(&srv->conns_lock);
+}
+
 typedef enum { ACCEPT_OK, ACCEPT_FULL, ACCEPT_ADDRESS_FULL } AcceptVerdict;
 
 /*
@@ -1187,7 +1234,7 @@ static void on_accept(Server *srv)
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        Conn *c = conn_new(srv, fd, &addr);
+        Conn *c = conn_new(srv, fd, &addr, &peer);
         struct epoll_event ev = arm_event(c, CONN_READING);
         pthread_mutex_lock(&srv->conns_lock);
         set_state(c, CONN_READING);
@@ -1338,7 +1385,21 @@ static void io_loop(Server *srv)
             } else if (tag == &tag_signal) {
                 struct signalfd_siginfo si;
                 ssize_t r = read(srv->signal_fd, &si, sizeof(si));
-                (void)r;
+                if (r != (ssize_t)sizeof(si))
+                    continue;
+                if (si.ssi_signo == SIGUSR1) {
+                    log_reopen();
+                    continue;
+                }
+                if (si.ssi_signo == SIGHUP) {
+                    /* Takes a few milliseconds (.env, PEM files); the answer line is only
+                     * for `reload`, the outcome is logged. */
+                    Buf ignored = BUF_INIT;
+                    if (srv->env->reload)
+                        srv->env->reload(&ignored);
+                    buf_free(&ignored);
+                    continue;
+                }
                 if (atomic_load(&srv->stopping)) {
                     /* A second signal: the operator will not wait. Committed
                      * transactions are in each database's WAL already. */
@@ -1443,6 +1504,8 @@ int server_run(const SessionEnv *env, TlsServer *tls, char *err, size_t errlen)
     sigemptyset(&mask);
     sigaddset(&mask, SIGINT);
     sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGHUP);  /* reload (reload.h) */
+    sigaddset(&mask, SIGUSR1); /* reopen LogFile (log.h) */
     pthread_sigmask(SIG_BLOCK, &mask, NULL);
     signal(SIGPIPE, SIG_IGN);
 

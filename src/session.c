@@ -38,6 +38,8 @@ Session *session_new(void)
     Session *s = xcalloc(1, sizeof(*s));
     s->state = SESSION_NEW;
     pthread_mutex_init(&s->con_lock, NULL);
+    sessions_entry_init(&s->reg);
+    s->connected_at = time(NULL);
     return s;
 }
 
@@ -72,6 +74,7 @@ static void leave_database(Session *s, const SessionEnv *env)
     s->tx_catalog_changed = false;
     s->db_id = 0;
     s->state = SESSION_AUTHED;
+    sessions_set_database(&s->reg, "");
 }
 
 /*
@@ -179,6 +182,9 @@ static void cmd_login(Session *s, const SessionEnv *env, const RequestWords *w, 
     /* Without a key the session works, but cannot be cancelled (`session key` says so). */
     if (cancel_register(&s->cancel) != 0)
         log_error("session of user %s has no cancel key", user.name);
+    else
+        sessions_register(&s->reg, s->cancel.id, user.name, l->client[0] ? l->client : l->addr,
+                          l->tls, s->connected_at, l->terminate, l->ctx);
     reply_success(out);
 }
 
@@ -309,6 +315,7 @@ static void cmd_connect(Session *s, const SessionEnv *env, const RequestWords *w
     s->con = con;
     pthread_mutex_unlock(&s->con_lock);
     snprintf(s->database, sizeof(s->database), "%s", name);
+    sessions_set_database(&s->reg, name);
     s->db_id = id;
     s->state = SESSION_CONNECTED;
     reply_success(out);
@@ -556,6 +563,7 @@ static void run_sql(Session *s, const SessionEnv *env, const char *sql, const Ty
                         .timeout_sec = (int)s->limits.value[USERLIMIT_STATEMENT_TIMEOUT],
                         .session_id = s->cancel.id,
                         .statement_memory_bytes = s->limits.value[USERLIMIT_STATEMENT_MEMORY]};
+    sessions_statement_begin(&s->reg, text, strlen(text));
     QueryStatus st = query_run(s->con, &req, io, &outcome);
     /* Contained to this database: the pool reopens it (pool.h). */
     if (outcome.engine_fatal)
@@ -576,6 +584,7 @@ static void run_sql(Session *s, const SessionEnv *env, const char *sql, const Ty
         s->tx_error = true;
     if (outcome.partial)
         s->tx_doomed = true;
+    sessions_statement_end(&s->reg, s->in_tx);
     /* Grants follow the tables once the change is committed. Not only DROP
      * and ALTER change which table a name means: CREATE OR REPLACE makes a
      * new table or view under an old name. The sync sees only what is
@@ -668,6 +677,135 @@ static void cmd_stats(Session *s, const SessionEnv *env, const RequestWords *w, 
                (long long)mem.statement_bytes);
 }
 
+/* ---- operations: show sessions, cancel, terminate, reload -------------- */
+
+/* "2026-12-04T03:13:05Z" for `t`. */
+static void utc_text(time_t t, char out[32])
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void json_text_or_null(Buf *out, const char *text)
+{
+    if (text[0])
+        json_append_string(out, text, strlen(text));
+    else
+        buf_append_str(out, "null");
+}
+
+/*
+ * `show sessions`, super user: every logged-in session as one JSON array
+ * line (docs/protocol.md, "Operations"), from the registry's snapshot
+ * (sessions.h), oldest first.
+ */
+static void cmd_show_sessions(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
+{
+    (void)s;
+    (void)env;
+    (void)w;
+    size_t n = 0;
+    SessionsRow *rows = sessions_snapshot(&n);
+    buf_putc(out, '[');
+    for (size_t i = 0; i < n; i++) {
+        const SessionsRow *r = &rows[i];
+        char since[32];
+        utc_text(r->connected_at, since);
+        const char *state = r->running ? "active" : r->in_tx ? "idle in transaction" : "idle";
+        buf_printf(out, "%s{\"session\":%llu,\"user\":", i ? "," : "", (unsigned long long)r->id);
+        json_append_string(out, r->user, strlen(r->user));
+        buf_append_str(out, ",\"database\":");
+        json_text_or_null(out, r->database);
+        buf_append_str(out, ",\"client\":");
+        json_append_string(out, r->client, strlen(r->client));
+        buf_printf(out, ",\"tls\":%s,\"state\":\"%s\",\"statement\":", r->tls ? "true" : "false",
+                   state);
+        json_text_or_null(out, r->statement);
+        if (r->running)
+            buf_printf(out, ",\"truncated\":%s,\"running_ms\":%lld",
+                       r->truncated ? "true" : "false", (long long)r->running_ms);
+        else
+            buf_append_str(out, ",\"truncated\":false,\"running_ms\":null");
+        buf_printf(out, ",\"in_transaction\":%s,\"connected_since\":\"%s\"}",
+                   r->in_tx ? "true" : "false", since);
+    }
+    buf_append_str(out, "]\n");
+    free(rows);
+}
+
+/* The session id of `text`, or 0 after answering why it is not one. */
+static uint64_t session_id_word(const char *text, const char *usage, Buf *out)
+{
+    uint64_t id = sessions_parse_id(text);
+    if (id == 0)
+        reply_bad_request(out, "usage: %s (SESSION-ID: a number from show sessions)", usage);
+    return id;
+}
+
+/*
+ * `cancel ID KEY` (a client not logged in, with the session's key) or
+ * `cancel SESSION-ID` (the super user, no key needed): one row of the
+ * table, since both begin with the same word; the row lets anyone in and
+ * each form checks who may send it, as the table would.
+ */
+static void cmd_cancel_any(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
+{
+    if (w->n == 3) {
+        if (who_allows(s, SESSION_WHO_GUEST, out))
+            cmd_cancel(s, env, w, out);
+        return;
+    }
+    /* A client that has not logged in can only mean the keyed form. */
+    if (s->state == SESSION_NEW) {
+        reply_bad_request(out, "usage: cancel ID KEY");
+        return;
+    }
+    if (!who_allows(s, SESSION_WHO_SUPER, out))
+        return;
+    uint64_t id = session_id_word(w->word[1], "cancel SESSION-ID", out);
+    if (id == 0)
+        return;
+    if (!sessions_cancel(id)) {
+        reply_catalog(out, CATALOG_NOT_FOUND, "Session", w->word[1]);
+        return;
+    }
+    log_info("user %s canceled the statement of session %llu", s->user.name,
+             (unsigned long long)id);
+    reply_success(out);
+}
+
+/*
+ * `terminate SESSION-ID`, super user: ends the session; its statement is
+ * interrupted, its transaction rolled back and its connection closed with
+ * `Error: Terminated` (sessions.h).
+ */
+static void cmd_terminate(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
+{
+    (void)env;
+    uint64_t id = session_id_word(w->word[1], "terminate SESSION-ID", out);
+    if (id == 0)
+        return;
+    if (sessions_terminate(id) == SESSIONS_NOT_FOUND) {
+        reply_catalog(out, CATALOG_NOT_FOUND, "Session", w->word[1]);
+        return;
+    }
+    log_info("user %s terminated session %llu", s->user.name, (unsigned long long)id);
+    reply_success(out);
+}
+
+/* `reload`, super user: re-reads the settings (reload.h), as SIGHUP does. */
+static void cmd_reload(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
+{
+    (void)w;
+    if (!env->reload) {
+        reply_bad_request(out, "reload is not available in this front end");
+        return;
+    }
+    log_info("reload requested by user %s", s->user.name);
+    env->reload(out);
+}
+
 static void cmd_quit(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
 {
     (void)env;
@@ -712,8 +850,9 @@ static const SessionCommand commands[] = {
      "login USER PASSWORD"},
     {"session", "key", SESSION_MATCH_WORDS, NULL, 2, 2, SESSION_WHO_USER, cmd_session_key,
      "session key"},
-    {"cancel", NULL, SESSION_MATCH_WORDS, NULL, 3, 3, SESSION_WHO_GUEST, cmd_cancel,
-     "cancel ID KEY"},
+    /* cmd_cancel_any checks who sends which form. */
+    {"cancel", NULL, SESSION_MATCH_WORDS, NULL, 2, 3, SESSION_WHO_ANYONE, cmd_cancel_any,
+     "cancel ID KEY | cancel SESSION-ID (super user)"},
     {"create", "database", SESSION_MATCH_WORDS, NULL, 3, 3, SESSION_WHO_SUPER, cmd_create_database,
      "create database NAME"},
     {"create", "user", SESSION_MATCH_WORDS, NULL, 4, 4, SESSION_WHO_SUPER, cmd_create_user,
@@ -751,6 +890,11 @@ static const SessionCommand commands[] = {
     {"unlink", NULL, SESSION_MATCH_ARGS, NULL, 2, INT_MAX, SESSION_WHO_SUPER, pglink_cmd_unlink,
      "unlink DATABASE [force]"},
     {"stats", NULL, SESSION_MATCH_WORDS, NULL, 1, 1, SESSION_WHO_SUPER, cmd_stats, "stats"},
+    {"show", "sessions", SESSION_MATCH_WORDS, NULL, 2, 2, SESSION_WHO_SUPER, cmd_show_sessions,
+     "show sessions"},
+    {"terminate", NULL, SESSION_MATCH_WORDS, NULL, 2, 2, SESSION_WHO_SUPER, cmd_terminate,
+     "terminate SESSION-ID"},
+    {"reload", NULL, SESSION_MATCH_ALONE, NULL, 1, 1, SESSION_WHO_SUPER, cmd_reload, "reload"},
 #ifdef TCPDUCKDB_TEST_HOOKS
     {"debug", "crash", SESSION_MATCH_WORDS, NULL, 2, 2, SESSION_WHO_SUPER, cmd_debug_crash,
      "debug crash (test builds only)"},
@@ -935,6 +1079,7 @@ SessionAction session_handle(Session *s, const SessionEnv *env, RequestStatus st
     const SessionCommand *tx = len < 32 ? transaction_command(text, len) : NULL;
     if (tx) {
         session_command_run(tx, s, env, &none, out);
+        sessions_set_tx(&s->reg, s->in_tx);
         return action;
     }
 
@@ -975,9 +1120,11 @@ void session_free(Session *s, const SessionEnv *env)
         return;
     if (s->in_tx)
         log_info("rolling back the open transaction of user %s on %s", s->user.name, s->database);
-    /* No cancel request may find the session once it is being freed. */
+    /* No cancel request, snapshot or terminate may find the session once it is being freed. */
+    sessions_unregister(&s->reg);
     cancel_unregister(&s->cancel);
     leave_database(s, env);
     pthread_mutex_destroy(&s->con_lock);
+    sessions_entry_destroy(&s->reg);
     free(s);
 }

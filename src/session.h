@@ -38,14 +38,21 @@
 #include "query.h"
 #include "quota.h"
 #include "request.h"
+#include "sessions.h"
 #include "stmtcache.h"
 #include "throttle.h"
 
 typedef enum { SESSION_NEW, SESSION_AUTHED, SESSION_CONNECTED } SessionState;
 
-/* What the server needs; shared by every session, read-only. */
+/* What the server needs; shared by every session, read-only but for `cfg`. */
 typedef struct SessionEnv {
-    const Config *cfg;
+    /*
+     * The settings in force: an atomic pointer that `reload` replaces
+     * (reload.h); each use loads it (acquire) and reads a Config that is
+     * never changed, so a caller that needs two settings to agree loads it
+     * once into a local.
+     */
+    const Config *_Atomic cfg;
     Catalog *catalog;
     Pool *pool;
     /* Clients connected now, for `stats`: main.c sets server_sessions_active,
@@ -55,6 +62,12 @@ typedef struct SessionEnv {
     /* Worker threads running now and at most so far (server_workers), for `stats`. */
     void (*workers)(int *running, int *peak);
     Quota *quota; /* MaxUserStatements (quota.h); NULL: no limit */
+    /*
+     * `reload` (super user): re-reads the settings and answers one line in
+     * `out` (reload.h); NULL: the command answers that reload is not
+     * available here.
+     */
+    void (*reload)(Buf *out);
 } SessionEnv;
 
 /*
@@ -73,6 +86,12 @@ typedef struct SessionLogin {
      */
     bool (*admit)(void *ctx, bool super);
     void *ctx;
+    /* For `show sessions` (sessions.h): the client's address and port as text ("" when
+     * unknown), whether the connection is over TLS, and how to end the session
+     * (`terminate`, called with `ctx`; NULL: it cannot be terminated). Set before login. */
+    char client[SESSIONS_CLIENT_MAX];
+    bool tls;
+    SessionsTerminateFn terminate;
 } SessionLogin;
 
 typedef struct Session Session;
@@ -98,6 +117,9 @@ struct Session {
     /* The cancel id and key (cancel.h), registered at login, unregistered
      * by session_free(); id 0 before login. */
     CancelKey cancel;
+    /* Its row in `show sessions` (sessions.h), registered with the cancel key. */
+    SessionsEntry reg;
+    time_t connected_at; /* when session_new() ran (wall clock) */
 };
 
 typedef enum { SESSION_CONTINUE, SESSION_CLOSE } SessionAction;

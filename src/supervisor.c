@@ -2,7 +2,7 @@
  * supervisor: restarts the server after a crash. See supervisor.h.
  *
  * The supervisor blocks the signals it cares about (SIGTERM, SIGINT, SIGHUP,
- * SIGCHLD) and takes them with sigwaitinfo() and sigtimedwait(), so it has
+ * SIGUSR1, SIGCHLD) and takes them with sigwaitinfo() and sigtimedwait(), so it has
  * no signal handler and no state shared with one: one loop, one thread.
  */
 #include "supervisor.h"
@@ -50,6 +50,7 @@ static void supervised_signals(sigset_t *set)
     sigaddset(set, SIGTERM);
     sigaddset(set, SIGINT);
     sigaddset(set, SIGHUP);
+    sigaddset(set, SIGUSR1);
     sigaddset(set, SIGCHLD);
 }
 
@@ -109,9 +110,10 @@ static void die_of(int sig)
 }
 
 /*
- * Waits for child `pid` to end, forwarding SIGTERM, SIGINT and SIGHUP to
- * it. Returns its wait status; *out_forwarded is the last signal forwarded
- * (0: none) and *out_stopping is set once a SIGTERM or SIGINT was.
+ * Waits for child `pid` to end, forwarding SIGTERM, SIGINT, SIGHUP and
+ * SIGUSR1 to it (SIGUSR1 also reopens the supervisor's own LogFile). Returns its wait status;
+ * *out_forwarded is the last signal forwarded (0: none) and *out_stopping is set once a SIGTERM or
+ * SIGINT was.
  */
 static int wait_child(pid_t pid, const sigset_t *set, int *out_forwarded, bool *out_stopping)
 {
@@ -123,7 +125,9 @@ static int wait_child(pid_t pid, const sigset_t *set, int *out_forwarded, bool *
         if (sig != SIGCHLD) {
             if (kill(pid, sig) == 0)
                 *out_forwarded = sig;
-            if (sig != SIGHUP)
+            if (sig == SIGUSR1)
+                log_reopen();
+            if (sig != SIGHUP && sig != SIGUSR1)
                 *out_stopping = true;
             log_info("supervisor: signal %d forwarded to the server (pid %d)", sig, (int)pid);
             continue;

@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,14 @@
 #include "log.h"
 #include "xalloc.h"
 
+/*
+ * `ctx` is replaced by tls_server_reload() under `lock`, which tls_new()
+ * takes to start a connection on it. SSL_new() takes a reference to the
+ * context, so a connection keeps the one it started with until it is
+ * freed, whatever replaced it meanwhile.
+ */
 struct TlsServer {
+    pthread_mutex_t lock;
     SSL_CTX *ctx;
     TlsMode mode;
 };
@@ -87,34 +95,31 @@ static void warn_if_not_current(SSL_CTX *ctx, const char *path)
         log_warn("TLSCertFile %s is not valid yet: verifying clients will refuse it", path);
 }
 
-int tls_server_new(const Config *cfg, TlsServer **out, char *err, size_t errlen)
+/*
+ * A server context from cfg's certificate, key, CA file and minimum
+ * version in *out; -1 with one line in `err` when one of them is unusable.
+ */
+static int build_ctx(const Config *cfg, SSL_CTX **out, char *err, size_t errlen)
 {
     char why[256];
-    TlsServer *ts = NULL;
+    SSL_CTX *ctx = NULL;
     *out = NULL;
-    if (strcmp(cfg->tls_mode, "off") == 0) {
-        if (cfg->tls_cert_file[0])
-            log_warn("TLSCertFile is set but TLSMode is off: TLS is not offered to clients");
-        return 0;
-    }
-    ts = xcalloc(1, sizeof(*ts));
-    ts->mode = strcmp(cfg->tls_mode, "required") == 0 ? TLS_MODE_REQUIRED : TLS_MODE_OPTIONAL;
     ERR_clear_error();
-    ts->ctx = SSL_CTX_new(TLS_server_method());
-    if (!ts->ctx) {
+    ctx = SSL_CTX_new(TLS_server_method());
+    if (!ctx) {
         snprintf(err, errlen, "cannot create the TLS context: %s",
                  ssl_reason(why, sizeof(why), "unknown error"));
         goto fail;
     }
     int min = strcmp(cfg->tls_min_version, "1.3") == 0 ? TLS1_3_VERSION : TLS1_2_VERSION;
-    SSL_CTX_set_min_proto_version(ts->ctx, min);
-    SSL_CTX_set_options(ts->ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
-                                     SSL_OP_NO_COMPRESSION | SSL_OP_NO_TICKET);
-    SSL_CTX_set_mode(ts->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                                  SSL_MODE_RELEASE_BUFFERS);
-    SSL_CTX_set_session_cache_mode(ts->ctx, SSL_SESS_CACHE_OFF);
-    SSL_CTX_set_num_tickets(ts->ctx, 0);
-    if (SSL_CTX_set_cipher_list(ts->ctx, "ECDHE+AESGCM:ECDHE+CHACHA20") != 1) {
+    SSL_CTX_set_min_proto_version(ctx, min);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+                                 SSL_OP_NO_COMPRESSION | SSL_OP_NO_TICKET);
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                              SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_num_tickets(ctx, 0);
+    if (SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20") != 1) {
         snprintf(err, errlen, "cannot set the TLS 1.2 ciphers: %s",
                  ssl_reason(why, sizeof(why), "unknown error"));
         goto fail;
@@ -123,12 +128,12 @@ int tls_server_new(const Config *cfg, TlsServer **out, char *err, size_t errlen)
     if (check_readable("TLSCertFile", cfg->tls_cert_file, err, errlen) != 0 ||
         check_readable("TLSKeyFile", cfg->tls_key_file, err, errlen) != 0)
         goto fail;
-    if (SSL_CTX_use_certificate_chain_file(ts->ctx, cfg->tls_cert_file) != 1) {
+    if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert_file) != 1) {
         snprintf(err, errlen, "TLSCertFile %s is not a usable PEM certificate (%s)",
                  cfg->tls_cert_file, ssl_reason(why, sizeof(why), "unknown error"));
         goto fail;
     }
-    if (SSL_CTX_use_PrivateKey_file(ts->ctx, cfg->tls_key_file, SSL_FILETYPE_PEM) != 1) {
+    if (SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_key_file, SSL_FILETYPE_PEM) != 1) {
         unsigned long e = ERR_peek_last_error();
         if (ERR_GET_LIB(e) == ERR_LIB_X509 && ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH)
             goto mismatch;
@@ -136,34 +141,68 @@ int tls_server_new(const Config *cfg, TlsServer **out, char *err, size_t errlen)
                  cfg->tls_key_file, ssl_reason(why, sizeof(why), "unknown error"));
         goto fail;
     }
-    if (SSL_CTX_check_private_key(ts->ctx) != 1) {
+    if (SSL_CTX_check_private_key(ctx) != 1) {
     mismatch:
         ERR_clear_error();
         snprintf(err, errlen, "TLSKeyFile %s is not the key of the certificate in TLSCertFile %s",
                  cfg->tls_key_file, cfg->tls_cert_file);
         goto fail;
     }
-    warn_if_not_current(ts->ctx, cfg->tls_cert_file);
+    warn_if_not_current(ctx, cfg->tls_cert_file);
 
     if (cfg->tls_ca_file[0]) {
         if (check_readable("TLSCAFile", cfg->tls_ca_file, err, errlen) != 0)
             goto fail;
         STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(cfg->tls_ca_file);
-        if (!names || SSL_CTX_load_verify_locations(ts->ctx, cfg->tls_ca_file, NULL) != 1) {
+        if (!names || SSL_CTX_load_verify_locations(ctx, cfg->tls_ca_file, NULL) != 1) {
             sk_X509_NAME_pop_free(names, X509_NAME_free);
             snprintf(err, errlen, "TLSCAFile %s holds no usable PEM CA certificate (%s)",
                      cfg->tls_ca_file, ssl_reason(why, sizeof(why), "no certificate found"));
             goto fail;
         }
-        SSL_CTX_set_client_CA_list(ts->ctx, names); /* takes ownership of names */
-        SSL_CTX_set_verify(ts->ctx, SSL_VERIFY_PEER, NULL);
-        SSL_CTX_set_verify_depth(ts->ctx, 8);
+        SSL_CTX_set_client_CA_list(ctx, names); /* takes ownership of names */
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+        SSL_CTX_set_verify_depth(ctx, 8);
     }
-    *out = ts;
+    *out = ctx;
     return 0;
 fail:
-    tls_server_free(ts);
+    SSL_CTX_free(ctx);
     return -1;
+}
+
+int tls_server_new(const Config *cfg, TlsServer **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (strcmp(cfg->tls_mode, "off") == 0) {
+        if (cfg->tls_cert_file[0])
+            log_warn("TLSCertFile is set but TLSMode is off: TLS is not offered to clients");
+        return 0;
+    }
+    SSL_CTX *ctx = NULL;
+    if (build_ctx(cfg, &ctx, err, errlen) != 0)
+        return -1;
+    TlsServer *ts = xcalloc(1, sizeof(*ts));
+    pthread_mutex_init(&ts->lock, NULL);
+    ts->ctx = ctx;
+    ts->mode = strcmp(cfg->tls_mode, "required") == 0 ? TLS_MODE_REQUIRED : TLS_MODE_OPTIONAL;
+    *out = ts;
+    return 0;
+}
+
+int tls_server_reload(TlsServer *ts, const Config *cfg, char *err, size_t errlen)
+{
+    if (!ts)
+        return 0;
+    SSL_CTX *ctx = NULL;
+    if (build_ctx(cfg, &ctx, err, errlen) != 0)
+        return -1;
+    pthread_mutex_lock(&ts->lock);
+    SSL_CTX *old = ts->ctx;
+    ts->ctx = ctx;
+    pthread_mutex_unlock(&ts->lock);
+    SSL_CTX_free(old); /* connections started on it keep their own reference */
+    return 0;
 }
 
 void tls_server_free(TlsServer *ts)
@@ -171,6 +210,7 @@ void tls_server_free(TlsServer *ts)
     if (!ts)
         return;
     SSL_CTX_free(ts->ctx);
+    pthread_mutex_destroy(&ts->lock);
     free(ts);
 }
 
@@ -182,7 +222,9 @@ TlsMode tls_server_mode(const TlsServer *ts)
 Tls *tls_new(TlsServer *ts, int fd)
 {
     Tls *t = xcalloc(1, sizeof(*t));
+    pthread_mutex_lock(&ts->lock);
     t->ssl = SSL_new(ts->ctx);
+    pthread_mutex_unlock(&ts->lock);
     if (!t->ssl || SSL_set_fd(t->ssl, fd) != 1)
         log_fatal("out of memory (SSL_new)");
     SSL_set_accept_state(t->ssl);

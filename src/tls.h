@@ -8,8 +8,10 @@
  * server's loops treat both transports alike. A plain connection never
  * enters this module.
  *
- * Threads: the TlsServer context is built before the threads start and is
- * read-only afterwards (OpenSSL's SSL_CTX is safe to share). A Tls belongs
+ * Threads: the TlsServer context is built before the threads start;
+ * tls_server_reload() may replace it later (under a mutex inside the
+ * TlsServer), and each connection keeps the context it started with
+ * (OpenSSL's SSL_CTX is reference-counted and safe to share). A Tls belongs
  * to the thread that owns its session (the I/O thread while the session is
  * idle or handshaking, one worker while its requests run); it is never used
  * by two threads at once, and needs no lock because the session hand-over
@@ -43,6 +45,16 @@ typedef struct Tls Tls;
 int tls_server_new(const Config *cfg, TlsServer **out, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 void tls_server_free(TlsServer *ts);
+
+/*
+ * `reload` (reload.h): builds a new context from cfg's certificate, key,
+ * CA file and minimum version, as tls_server_new() checks them, and makes
+ * it the one new handshakes use; connections already started keep theirs.
+ * On error (-1, `err` says why) the context in use stays. TLSMode is not
+ * changed (a restart changes it). No-op returning 0 for NULL. Any thread.
+ */
+int tls_server_reload(TlsServer *ts, const Config *cfg, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 
 /* TLS_MODE_OFF for NULL. */
 TlsMode tls_server_mode(const TlsServer *ts);
