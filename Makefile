@@ -64,6 +64,9 @@ include bench/bench.mk
 # libFuzzer targets: make fuzz-smoke (in make test) and make fuzz.
 include tests/fuzz/fuzz.mk
 
+# make install / make uninstall (PREFIX, DESTDIR).
+include scripts/install.mk
+
 .PHONY: all build asan tsan drivers go-test deps deps-test run test unit e2e e2e-tsan release-test fmt fmt-check \
         clean bench soak-plans
 
