@@ -24,7 +24,7 @@ RELEASE_ALLOC := -ljemalloc
 SRCS     := $(filter-out src/main.c,$(wildcard src/*.c))
 UNIT     := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 # Unit tests whose threads share state; `make unit` runs them under TSan too.
-TSAN_UNIT := test_pool test_authz test_watchdog test_quota test_workers test_cancel
+TSAN_UNIT := test_pool test_authz test_watchdog test_quota test_workers test_cancel test_sessions
 
 # $(call variant,DIR,EXTRA_CFLAGS,RPATH_FROM_DIR,EXTRA_LIBS)
 define variant

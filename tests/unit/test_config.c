@@ -47,7 +47,9 @@ static const char *const setting_env[] = {"ServerPort",
                                           "MemoryLimit",
                                           "StatementMemoryLimit",
                                           "MemoryHardLimit",
-                                          "Supervise"};
+                                          "Supervise",
+                                          "LogFormat",
+                                          "LogFile"};
 
 static char tmp_dir[] = "/tmp/tdb-test-config-XXXXXX";
 static char env_path[sizeof(tmp_dir) + 16];
@@ -412,6 +414,36 @@ static void test_help_and_version(void)
     free(md);
 }
 
+/* config_merge_live(): live settings come from the new load, the others stay and are listed. */
+static void test_merge_live(void)
+{
+    clear_env();
+    static Config running, loaded, merged;
+    char err[512] = "", changed[512], restart[512];
+    write_env("MaxRequestBytes=100000\nPoolSize=4\nLogLevel=info\n");
+    CHECK(config_load(&running, 1, (char *[]){"tdb", NULL}, env_path, err, sizeof(err)) ==
+          CONFIG_OK);
+    write_env("MaxRequestBytes=4096\nPoolSize=8\nLogLevel=debug\nENCRYPTION_KEY=k2\n");
+    CHECK(config_load(&loaded, 1, (char *[]){"tdb", NULL}, env_path, err, sizeof(err)) ==
+          CONFIG_OK);
+    config_merge_live(&running, &loaded, &merged, changed, sizeof(changed), restart,
+                      sizeof(restart));
+    CHECK_STR(changed, "[\"MaxRequestBytes\",\"LogLevel\"]");
+    CHECK_STR(restart, "[\"ENCRYPTION_KEY\",\"PoolSize\"]");
+    CHECK(merged.max_request_bytes == 4096 && merged.pool_size == 4);
+    CHECK_STR(merged.log_level, "debug");
+    CHECK_STR(merged.encryption_key, "");
+    config_merge_live(&merged, &merged, &loaded, changed, sizeof(changed), restart,
+                      sizeof(restart));
+    CHECK_STR(changed, "[]");
+    CHECK_STR(restart, "[]");
+    CHECK(config_setting_live("TLSCertFile") && !config_setting_live("TLSMode"));
+    /* --check-config is a flag of its own, not a setting. */
+    CHECK(config_load(&loaded, 2, (char *[]){"tdb", "--check-config", NULL}, env_path, err,
+                      sizeof(err)) == CONFIG_OK);
+    CHECK(loaded.check_config && !running.check_config);
+}
+
 int main(void)
 {
     if (!mkdtemp(tmp_dir)) {
@@ -426,6 +458,7 @@ int main(void)
     UNIT_RUN(test_flags);
     UNIT_RUN(test_memory_limits);
     UNIT_RUN(test_help_and_version);
+    UNIT_RUN(test_merge_live);
     char path[sizeof(tmp_dir) + 16];
     snprintf(path, sizeof(path), "%s/stdout", tmp_dir);
     unlink(path);
