@@ -91,8 +91,8 @@ void sessions_entry_destroy(SessionsEntry *e);
 /*
  * Registers `e` under `id` (the session's cancel id, not 0) for user
  * `user` connected from `client`, over TLS or not, since `connected_at`.
- * `terminate(ctx)` ends the session when asked (NULL: it cannot be
- * terminated, and sessions_terminate() says so). The session's thread.
+ * `terminate(ctx)` ends the session when asked (NULL: a terminate only
+ * interrupts its statement). The session's thread.
  */
 void sessions_register(SessionsEntry *e, uint64_t id, const char *user, const char *client,
                        bool tls, time_t connected_at, SessionsTerminateFn terminate, void *ctx);
