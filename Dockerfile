@@ -2,14 +2,16 @@
 #   docker build -t tcp-duckdb .        or: docker compose up -d (compose.yaml)
 # The build stage runs scripts/setup.sh, which fetches DuckDB's library (pinned version and
 # sha256) with npm, then `make build install`; the runtime stage has the installed tree and
-# the shared libraries it needs, and runs as an unprivileged user of its own.
+# the shared libraries it needs, and runs as an unprivileged user of its own. It listens on
+# 0.0.0.0, which the server refuses while the super user has the default password: set
+# SuperPassword (-e SuperPassword=...) for the first start (compose.yaml does).
 # Not built on the development machine (no container engine there);
 # tests/e2e/test_install.py checks that this file and compose.yaml parse.
 
 FROM debian:12-slim AS build
 RUN apt-get update \
     && apt-get install -y --no-install-recommends build-essential pkg-config libsqlite3-dev \
-       libssl-dev libpq-dev libjemalloc-dev libedit-dev ca-certificates npm \
+       libssl-dev libpq-dev libjemalloc-dev libedit-dev ca-certificates netcat-openbsd npm \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
