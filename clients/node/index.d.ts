@@ -78,7 +78,7 @@ export class TcpDuckDBError extends Error {
 }
 
 export class Client {
-  /** True between begin() (or a BEGIN statement) and commit()/rollback(). */
+  /** True between begin() (or a BEGIN statement) and commit()/rollback() (also one that fails). */
   readonly inTransaction: boolean;
   /** 'TLSv1.3' or 'TLSv1.2' on an encrypted connection, null on a plaintext one. */
   readonly tlsVersion: string | null;
@@ -90,6 +90,7 @@ export class Client {
   command(line: string): Promise<string | null>;
   begin(): Promise<null>;
   commit(): Promise<null>;
+  /** Resolves to null, also outside a transaction (e.g. after a commit() that failed). */
   rollback(): Promise<null>;
   /** Commits when fn resolves, rolls back when it rejects; resolves to fn's value. */
   transaction<T>(fn: (client: Client) => Promise<T>): Promise<T>;

@@ -224,7 +224,23 @@ test('transactions: begin/commit/rollback, transaction() helper, aborted commit'
   await c.begin();
   await assert.rejects(c.query('INSERT INTO t VALUES (2)'), (e) => e.code === 'CONSTRAINT_ERROR');
   await assert.rejects(c.commit(), (e) => e.code === 'TRANSACTION_ABORTED');
+  // The server ended the aborted transaction: the client says so, and rollback() is harmless.
+  assert.equal(c.inTransaction, false);
+  assert.equal(await c.rollback(), null);
+  assert.equal(c.inTransaction, false);
   await assert.rejects(c.commit(), (e) => e.code === 'BAD_REQUEST');
+  // The same through the transaction() helper: the failed commit is reported, nothing hangs.
+  await assert.rejects(c.transaction(async (tx) => {
+    await assert.rejects(tx.query('INSERT INTO t VALUES (2)'), (e) => e.code === 'CONSTRAINT_ERROR');
+  }), (e) => e.code === 'TRANSACTION_ABORTED');
+  assert.equal(c.inTransaction, false);
+  // begin, commit, rollback and command resolve to null for `success`, as documented.
+  assert.equal(await c.begin(), null);
+  assert.equal(await c.rollback(), null);
+  assert.equal(await c.begin(), null);
+  assert.equal(await c.commit(), null);
+  assert.equal(await c.command('create user txnull pw'), null);
+  assert.equal(typeof (await c.command('list users')), 'string');
   await c.close();
   await other.close();
 });
@@ -282,6 +298,51 @@ test('stream: break early, mid-result error, array mode, awkward strings', async
   for await (const row of c.stream('SELECT 1 AS x')) rows.push(row);
   assert.deepEqual(rows, [{ x: 1 }]);
   for await (const row of c.stream('CREATE TABLE z (i INTEGER)')) assert.fail(row);
+  await c.close();
+});
+
+test('stream: break out of a huge result ends it by a cancel, not by reading it all', async () => {
+  const c = await client();
+  let n = 0;
+  // 10^10 rows: read to the end, this would take hours.
+  for await (const row of c.stream('SELECT range AS i, repeat(\'x\', 20) AS pad FROM range(10000000000)')) {
+    assert.equal(row.i, BigInt(n));
+    if (++n === 1000) break;
+  }
+  assert.equal(c.inTransaction, false);
+  assert.deepEqual((await c.query('SELECT 7 AS x')).rows, [{ x: 7 }]);
+  // Inside a transaction the rest is read instead (a cancel would abort the transaction).
+  await c.query('CREATE TABLE t (i INTEGER)');
+  await c.begin();
+  await c.query('INSERT INTO t VALUES (1)');
+  n = 0;
+  for await (const row of c.stream('SELECT range AS i FROM range(300000)')) {
+    if (++n === 5) break;
+    assert.ok(row);
+  }
+  await c.commit();
+  assert.deepEqual((await c.query('SELECT count(*) AS n FROM t')).rows, [{ n: 1n }]);
+  await c.close();
+});
+
+test('a request while a stream is open rejects at once', async () => {
+  const c = await client();
+  let n = 0;
+  for await (const row of c.stream('SELECT range AS i FROM range(100000)')) {
+    if (n++ === 0) {
+      await assert.rejects(c.query('SELECT 1'), (e) => e.code === 'STREAM_OPEN' && /stream/.test(e.message));
+      await assert.rejects(c.command('list databases'), (e) => e.code === 'STREAM_OPEN');
+      const inner = c.stream('SELECT 2 AS y');
+      await assert.rejects(async () => {
+        for await (const r of inner) assert.fail(r);
+      }, (e) => e.code === 'STREAM_OPEN');
+    }
+    assert.ok(row);
+  }
+  assert.equal(n, 100000);
+  // After the stream, requests go through again; queries still queue behind one another.
+  const [a, b] = await Promise.all([c.query('SELECT 1 AS a'), c.query('SELECT 2 AS b')]);
+  assert.deepEqual([a.rows, b.rows], [[{ a: 1 }], [{ b: 2 }]]);
   await c.close();
 });
 

@@ -42,12 +42,17 @@ class Warning(Exception):  # noqa: A001 - the name is PEP 249's
 
 class Error(Exception):
     """Base of the driver's errors. ``message`` holds the server's text (after ``Error: ``,
-    newlines restored) and ``kind`` its prefix before the first ':' (e.g. "Catalog Error")."""
+    newlines restored), ``kind`` its prefix before the first ':' (e.g. "Catalog Error"; "Does
+    Not Exist" / "Already Exists" for ``Database x Does Not Exist`` and its family) and
+    ``code`` the kind in upper snake case ("CATALOG_ERROR"), as the Go, Node and C clients
+    name them; both are None for errors raised by the driver itself."""
 
     def __init__(self, message="", kind=None):
         super().__init__(message)
         self.message = message
         self.kind = kind
+        self.code = (re.sub(r"[^A-Z0-9]+", "_", kind.upper()).strip("_")
+                     if kind is not None else None)
 
 
 class InterfaceError(Error):
@@ -133,8 +138,9 @@ def _error_from_server(message):
     kind = text.split(":", 1)[0] if ":" in text else text
     cls = _ERROR_KINDS.get(kind)
     if cls is None:
-        if _DOES_NOT_EXIST.match(text.split("\n", 1)[0]):
-            cls, kind = ProgrammingError, text.split("\n", 1)[0]
+        m = _DOES_NOT_EXIST.match(text.split("\n", 1)[0])
+        if m:
+            cls, kind = ProgrammingError, m.group(2)
         else:
             cls = DatabaseError
     return cls(text, kind)
@@ -208,6 +214,10 @@ _TX_FORMS = {
     "end transaction": "commit", "rollback": "rollback", "rollback transaction": "rollback",
     "abort": "rollback", "abort transaction": "rollback",
 }
+
+
+# How much of an abandoned result is read and dropped before its statement is cancelled.
+_DRAIN_LIMIT = 4 << 20
 
 
 def _transaction_statement(sql):
@@ -324,6 +334,28 @@ class Connection:
         except (TypeError, ValueError, KeyError):
             raise OperationalError("unexpected answer to session key: %r" % text[:200]) from None
 
+    def _abandon(self, stream):
+        """Drops the rest of a result nobody will read (its cursor was closed or executed
+        again): up to _DRAIN_LIMIT bytes are read and dropped; a longer rest is ended by
+        cancelling the statement (cancel()) and reading the short rest, as the Go driver does.
+        Inside a transaction the rest is read whatever its size, since a cancel would abort
+        the transaction. A connection left mid-answer is closed."""
+        ended = False
+        try:
+            limit = _DRAIN_LIMIT if not self._in_tx and self._cancel_key else float("inf")
+            ended = stream.skip_rest(limit)
+            if not ended:
+                self.cancel()
+                ended = stream.skip_rest(float("inf"))
+        except (WireError, Error):
+            pass
+        if not ended and self._wire is not None and not self._wire.broken:
+            self._wire.broken = "an abandoned result could not be ended"
+            try:
+                self._wire.sock.close()
+            except OSError:
+                pass
+
     def _begin_if_needed(self):
         if not self._autocommit and not self._in_tx:
             self._command("start transaction")
@@ -396,7 +428,7 @@ class Connection:
         Errors raise as for SQL. Not for SQL, and not for transaction commands (use
         commit/rollback)."""
         value = self._command(line)
-        return value
+        return None if value == "success" else value
 
     def cancel(self):
         """Cancels the statement this connection is running, from any thread (docs/protocol.md,
@@ -480,13 +512,7 @@ class Cursor:
         if self._stream is not None:
             if self.connection._active is self:
                 self.connection._active = None
-                try:
-                    while self._stream.next_raw() is not None:
-                        pass
-                except ServerError:
-                    pass
-                except WireError:
-                    pass
+                self.connection._abandon(self._stream)
             self._stream = None
         self._rows.clear()
         self.description = None

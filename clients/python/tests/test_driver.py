@@ -689,3 +689,69 @@ def test_cancel_after_close_is_harmless(server, db):
     c = tcpduckdb.connect(port=server.port, database=db)
     c.close()
     c.cancel()  # the key is dead: the server answers the same and nothing happens
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 21: command() answers, error codes, abandoned results
+
+
+def test_command_returns_none_for_success(server):
+    admin = tcpduckdb.connect(port=server.port)
+    try:
+        assert admin.command("create database cmdnone") is None
+        assert admin.command("create user cmdnone pw") is None
+        assert admin.command("list databases").startswith("[")
+    finally:
+        admin.close()
+
+
+def test_error_kind_and_code_as_the_other_clients(con):
+    con.autocommit = True
+    with pytest.raises(tcpduckdb.ProgrammingError) as e:
+        con.cursor().execute("SELECT * FROM nope")
+    assert (e.value.kind, e.value.code) == ("Catalog Error", "CATALOG_ERROR")
+    with pytest.raises(tcpduckdb.ProgrammingError) as e:
+        con.command("connect nosuchdb")
+    assert (e.value.kind, e.value.code) == ("Does Not Exist", "DOES_NOT_EXIST")
+    assert e.value.message == "Database nosuchdb Does Not Exist"
+    assert tcpduckdb.InterfaceError("x").code is None
+
+
+HUGE = "SELECT range AS i, repeat('x', 20) AS pad FROM range(10000000000)"
+
+
+def test_closing_a_cursor_with_a_huge_rest_cancels_it(con):
+    """Read to its end, the rest would take hours: it is cancelled instead (autocommit)."""
+    con.autocommit = True
+    cur = con.cursor()
+    cur.execute(HUGE)
+    assert cur.fetchone() == (0, "x" * 20)
+    cur.close()
+    assert one(con, "SELECT 42") == (42,)
+    # Executing the cursor again abandons its result the same way.
+    cur = con.cursor()
+    cur.execute(HUGE)
+    assert cur.fetchmany(3)[2][0] == 2
+    assert cur.execute("SELECT 7").fetchone() == (7,)
+
+
+def test_abandoned_result_in_a_transaction_is_read_not_cancelled(con):
+    """A cancel would abort the transaction: inside one, the rest is read and dropped."""
+    cur = con.cursor()
+    cur.execute("CREATE TABLE t (i INTEGER)")
+    cur.execute("INSERT INTO t VALUES (1)")
+    cur.execute("SELECT range FROM range(300000)")
+    assert cur.fetchone() == (0,)
+    cur.close()
+    con.commit()
+    assert one(con, "SELECT count(*) FROM t") == (1,)
+
+
+def test_abandoned_result_cut_by_an_error(con):
+    con.autocommit = True
+    cur = con.cursor()
+    cur.execute("SELECT CASE WHEN range = 200000 THEN error('mid') ELSE range END "
+                "FROM range(300000)")
+    assert cur.fetchone() == (0,)
+    cur.close()  # the cut line and its error line are dropped with the rest
+    assert one(con, "SELECT 5") == (5,)
