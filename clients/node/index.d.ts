@@ -41,6 +41,9 @@ export interface RowStream<R = Record<string, Value>> extends AsyncIterable<R> {
 }
 
 export interface ConnectOptions {
+  /** A tcpduckdb://user:password@host:port/database?sslmode=... URI; the other options win
+   * over it, and it wins over the TCPDUCKDB_* environment variables. */
+  connectionString?: string;
   host?: string; // default '127.0.0.1'
   port?: number; // default 4000
   user?: string; // default 'duck'
@@ -111,7 +114,9 @@ export interface ParsedType {
 }
 
 export function parseType(text: string): ParsedType;
-export function connect(options?: ConnectOptions): Promise<Client>;
+export function connect(options?: ConnectOptions | string): Promise<Client>;
+/** The parts of a tcpduckdb:// URI that are present (connectTimeout in milliseconds). */
+export function parseUri(uri: string): Partial<ConnectOptions> & { connectTimeout?: number };
 
 declare const _default: {
   connect: typeof connect;

@@ -1043,19 +1043,94 @@ async function negotiate(socket, o, opts) {
   });
 }
 
+// The environment variables every TCP-DuckDB client reads (docs/protocol.md, "Client libraries").
+const ENV_OPTIONS = {
+  host: 'TCPDUCKDB_HOST', port: 'TCPDUCKDB_PORT', user: 'TCPDUCKDB_USER', password: 'TCPDUCKDB_PASSWORD',
+  database: 'TCPDUCKDB_DATABASE', sslmode: 'TCPDUCKDB_SSLMODE', sslrootcert: 'TCPDUCKDB_SSLROOTCERT',
+  sslcert: 'TCPDUCKDB_SSLCERT', sslkey: 'TCPDUCKDB_SSLKEY',
+};
+const URI_PARAMS = ['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'connect_timeout'];
+
+function badUri(why) {
+  return new TcpDuckDBError(`bad URI: ${why}`, 'INVALID_PARAMETER');
+}
+
+/**
+ * The options of a `tcpduckdb://user:password@host:port/database?sslmode=...` URI (the syntax
+ * of every TCP-DuckDB client): user, password, host and database percent-decoded, query values
+ * URL-decoded; unknown parameters are refused. Only the parts present are returned.
+ */
+export function parseUri(uri) {
+  let u;
+  try {
+    u = new URL(uri);
+  } catch {
+    throw badUri('not a URI'); // the text may hold a password: not quoted
+  }
+  if (u.protocol !== 'tcpduckdb:') throw badUri(`the scheme must be tcpduckdb://, not ${u.protocol}//`);
+  if (u.hash) throw badUri('a fragment (#) has no meaning');
+  const dec = (v, what) => {
+    try {
+      return decodeURIComponent(v);
+    } catch {
+      throw badUri(`a bad %-escape in the ${what}`);
+    }
+  };
+  const o = {};
+  if (u.username) o.user = dec(u.username, 'user');
+  const authority = uri.slice('tcpduckdb://'.length).split(/[/?#]/)[0];
+  const at = authority.lastIndexOf('@');
+  if (at >= 0 && authority.slice(0, at).includes(':')) o.password = dec(u.password, 'password');
+  if (u.hostname) o.host = dec(u.hostname.replace(/^\[(.*)\]$/, '$1'), 'host');
+  if (u.port) o.port = Number(u.port);
+  if (u.pathname.length > 1) o.database = dec(u.pathname.slice(1), 'database');
+  for (const [k, v] of u.searchParams) {
+    if (!URI_PARAMS.includes(k)) throw badUri(`unknown parameter ${JSON.stringify(k)}`);
+    if (k === 'connect_timeout') {
+      const secs = Number(v);
+      if (!Number.isFinite(secs) || secs < 0) throw badUri(`connect_timeout must be seconds, not ${JSON.stringify(v)}`);
+      o.connectTimeout = secs * 1000;
+    } else {
+      o[k] = v;
+    }
+  }
+  return o;
+}
+
+// Options given > the URI (options.connectionString, or a string instead of options) > the
+// TCPDUCKDB_* environment > the defaults.
+function resolveOptions(options) {
+  const given = typeof options === 'string' ? { connectionString: options } : { ...options };
+  const fromUri = given.connectionString ? parseUri(given.connectionString) : {};
+  const o = { ...fromUri };
+  for (const [k, v] of Object.entries(given)) if (v !== undefined && k !== 'connectionString') o[k] = v;
+  for (const [k, name] of Object.entries(ENV_OPTIONS)) {
+    const v = process.env[name];
+    if (!(k in o) && v !== undefined && v !== '') o[k] = k === 'port' ? Number(v) : v;
+  }
+  if (o.port !== undefined && (!Number.isInteger(Number(o.port)) || Number(o.port) <= 0 || Number(o.port) > 65535)) {
+    throw new TcpDuckDBError(`bad port ${JSON.stringify(String(o.port))}`, 'INVALID_PARAMETER');
+  }
+  return o;
+}
+
 /**
  * Opens a connection, negotiates TLS as `sslmode` asks, logs in (user/password, default
  * duck/duck) and connects to `database` when given. `timeout` (milliseconds) bounds the TCP
- * connect with the TLS negotiation, and every wait for the server.
+ * connect with the TLS negotiation, and every wait for the server. `options` may be a
+ * `tcpduckdb://` URI instead, or carry one as `connectionString`; options left out come from
+ * the URI, then from TCPDUCKDB_HOST, _PORT, _USER, _PASSWORD, _DATABASE, _SSLMODE,
+ * _SSLROOTCERT, _SSLCERT, _SSLKEY, then from the defaults.
  */
 export async function connect(options = {}) {
-  const { host = '127.0.0.1', port = 4000, user = 'duck', password = 'duck', database, timeout = 0 } = options;
-  const { sslmode = 'prefer', sslrootcert, sslcert, sslkey } = options;
+  const resolved = resolveOptions(options);
+  const { host = '127.0.0.1', port = 4000, user = 'duck', password = 'duck', database, timeout = 0 } = resolved;
+  const { sslmode = 'prefer', sslrootcert, sslcert, sslkey, connectTimeout } = resolved;
   if (!SSLMODES.includes(sslmode)) {
     throw new TcpDuckDBError(`sslmode must be one of ${SSLMODES.join(', ')}, not ${JSON.stringify(sslmode)}`, 'INVALID_PARAMETER');
   }
   const opts = sslmode === 'disable' ? null : tlsOptions({ sslmode, sslrootcert, sslcert, sslkey });
-  const address = { host, port, timeout, sslmode, opts };
+  const address = { host, port: Number(port), timeout: timeout || connectTimeout || 0, sslmode, opts };
   const client = new Client(await openSocket(address), timeout);
   // What cancel() needs: the same address and TLS options, and the session's key.
   client.address = address;
@@ -1128,4 +1203,4 @@ async function openSocket(address) {
   return socket;
 }
 
-export default { connect, Client, TcpDuckDBError, parseType };
+export default { connect, parseUri, Client, TcpDuckDBError, parseType };

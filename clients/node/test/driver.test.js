@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { connect, TcpDuckDBError, parseType } from '../index.js';
+import { connect, parseUri, TcpDuckDBError, parseType } from '../index.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const BIN = process.env.TCPDUCKDB_BIN || path.join(ROOT, 'build', 'asan', 'tcp-duckdb');
@@ -344,6 +344,38 @@ test('a request while a stream is open rejects at once', async () => {
   const [a, b] = await Promise.all([c.query('SELECT 1 AS a'), c.query('SELECT 2 AS b')]);
   assert.deepEqual([a.rows, b.rows], [[{ a: 1 }], [{ b: 2 }]]);
   await c.close();
+});
+
+test('URI and TCPDUCKDB_* environment, as the other clients', async () => {
+  const db = await freshDb();
+  const admin = await connect({ port });
+  await admin.command('create user "uriuser" "p@ss w:rd"');
+  await admin.command(`grant database ${db} uriuser read`);
+  await admin.close();
+  const u = await connect(`tcpduckdb://uriuser:p%40ss%20w%3Ard@127.0.0.1:${port}/${db}?sslmode=disable&connect_timeout=10`);
+  assert.equal(u.tlsVersion, null);
+  assert.deepEqual((await u.query('SELECT 1 AS one')).rows, [{ one: 1 }]);
+  await u.close();
+  assert.deepEqual(parseUri('tcpduckdb://a:b@[::1]:5/d?sslrootcert=/x+y.pem'), { user: 'a', password: 'b', host: '::1', port: 5, database: 'd', sslrootcert: '/x y.pem' });
+  assert.deepEqual(parseUri('tcpduckdb://h:7'), { host: 'h', port: 7 });
+  for (const bad of ['postgres://u:secretpw@h/d', 'tcpduckdb://u:secretpw@h/d?user=x', 'tcpduckdb://u:secretpw@h/d#f', 'tcpduckdb://u%zz:secretpw@h']) {
+    assert.throws(() => parseUri(bad), (e) => e.code === 'INVALID_PARAMETER' && !e.message.includes('secretpw'));
+  }
+  const saved = { ...process.env };
+  try {
+    Object.assign(process.env, { TCPDUCKDB_HOST: '127.0.0.1', TCPDUCKDB_PORT: String(port), TCPDUCKDB_USER: 'uriuser', TCPDUCKDB_PASSWORD: 'p@ss w:rd', TCPDUCKDB_DATABASE: db, TCPDUCKDB_SSLMODE: 'disable' });
+    const e = await connect();
+    assert.deepEqual((await e.query('SELECT 2 AS two')).rows, [{ two: 2 }]);
+    await e.close();
+    // What is given wins over the environment.
+    await assert.rejects(connect({ password: 'wrong' }), (err) => err.code === 'UNAUTHORIZED');
+    await assert.rejects(connect('tcpduckdb://uriuser:wrong@127.0.0.1'), (err) => err.code === 'UNAUTHORIZED');
+    process.env.TCPDUCKDB_SSLMODE = 'maybe';
+    await assert.rejects(connect(), (err) => err.code === 'INVALID_PARAMETER');
+  } finally {
+    for (const k of Object.keys(process.env)) if (k.startsWith('TCPDUCKDB_') && !(k in saved)) delete process.env[k];
+    Object.assign(process.env, saved);
+  }
 });
 
 test('parseType', () => {

@@ -13,6 +13,7 @@ pasted into the SQL text. See clients/python/README.md for the type mapping and 
 import collections
 import datetime
 import json
+import os
 import re
 import time
 
@@ -225,10 +226,73 @@ def _transaction_statement(sql):
     return _TX_FORMS.get(norm)
 
 
-def connect(host="127.0.0.1", port=4000, user="duck", password="duck", database=None,
-            timeout=None, autocommit=False, sslmode="prefer", sslrootcert=None, sslcert=None,
-            sslkey=None):
+_UNSET = object()
+
+# keyword -> (environment variable, default); the same names in every TCP-DuckDB client.
+_ENV_DEFAULTS = {
+    "host": ("TCPDUCKDB_HOST", "127.0.0.1"), "port": ("TCPDUCKDB_PORT", 4000),
+    "user": ("TCPDUCKDB_USER", "duck"), "password": ("TCPDUCKDB_PASSWORD", "duck"),
+    "database": ("TCPDUCKDB_DATABASE", None), "sslmode": ("TCPDUCKDB_SSLMODE", "prefer"),
+    "sslrootcert": ("TCPDUCKDB_SSLROOTCERT", None), "sslcert": ("TCPDUCKDB_SSLCERT", None),
+    "sslkey": ("TCPDUCKDB_SSLKEY", None),
+}
+_URI_PARAMS = ("sslmode", "sslrootcert", "sslcert", "sslkey", "connect_timeout")
+
+
+def parse_uri(uri):
+    """The parts of a ``tcpduckdb://user:password@host:port/database?sslmode=...`` URI (the
+    syntax of every TCP-DuckDB client) that are present: user, password, host and database
+    percent-decoded, query values URL-decoded ('+' is a space). Raises ProgrammingError for
+    another scheme, a fragment, a bad port or an unknown parameter; the message never quotes
+    the password."""
+    import urllib.parse
+
+    try:
+        u = urllib.parse.urlsplit(uri)
+        port = u.port
+    except ValueError:
+        raise ProgrammingError("bad URI: a bad host or port") from None
+    if u.scheme != "tcpduckdb":
+        raise ProgrammingError("bad URI: the scheme must be tcpduckdb://, not %s://" % u.scheme)
+    if u.fragment or uri.endswith("#"):
+        raise ProgrammingError("bad URI: a fragment (#) has no meaning")
+    out = {}
+    userinfo = u.netloc.rpartition("@")[0] if "@" in u.netloc else None
+    if userinfo is not None:
+        name, colon, pw = userinfo.partition(":")
+        out["user"] = urllib.parse.unquote(name, errors="strict")
+        if colon:
+            out["password"] = urllib.parse.unquote(pw, errors="strict")
+    if u.hostname:
+        out["host"] = urllib.parse.unquote(u.hostname)
+    if port is not None:
+        out["port"] = port
+    if len(u.path) > 1:
+        out["database"] = urllib.parse.unquote(u.path[1:], errors="strict")
+    for key, value in urllib.parse.parse_qsl(u.query, keep_blank_values=True):
+        if key not in _URI_PARAMS:
+            raise ProgrammingError("bad URI: unknown parameter %r" % key)
+        if key == "connect_timeout":
+            try:
+                out[key] = float(value)
+            except ValueError:
+                raise ProgrammingError("bad URI: connect_timeout must be seconds") from None
+        else:
+            out[key] = value
+    return out
+
+
+def connect(host=_UNSET, port=_UNSET, user=_UNSET, password=_UNSET, database=_UNSET,
+            timeout=None, autocommit=False, sslmode=_UNSET, sslrootcert=_UNSET, sslcert=_UNSET,
+            sslkey=_UNSET, dsn=None):
     """Opens a connection, logs in, and connects to ``database`` when given.
+
+    ``dsn`` (or ``host`` when it holds ``://``) is a URI
+    ``tcpduckdb://user:password@host:port/database?sslmode=...`` (see parse_uri). An argument
+    given explicitly wins over the URI, which wins over the environment (TCPDUCKDB_HOST,
+    _PORT, _USER, _PASSWORD, _DATABASE, _SSLMODE, _SSLROOTCERT, _SSLCERT, _SSLKEY), which wins
+    over the defaults (127.0.0.1, 4000, duck/duck, no database, prefer). ``user=None`` does
+    not log in.
 
     ``timeout`` (seconds) bounds the TCP connect, the TLS negotiation and every wait for the
     server; None waits forever for answers (the connect and TLS negotiation then give up after
@@ -241,6 +305,30 @@ def connect(host="127.0.0.1", port=4000, user="duck", password="duck", database=
     certificate's names or IP addresses). ``sslcert`` / ``sslkey``: a client certificate (PEM
     files; the key may be in ``sslcert``) for servers that ask for one.
     """
+    if isinstance(host, str) and "://" in host and dsn is None:
+        dsn, host = host, _UNSET
+    given = {"host": host, "port": port, "user": user, "password": password,
+             "database": database, "sslmode": sslmode, "sslrootcert": sslrootcert,
+             "sslcert": sslcert, "sslkey": sslkey}
+    from_uri = parse_uri(dsn) if dsn is not None else {}
+    opts = {}
+    for key, value in given.items():
+        if value is not _UNSET:
+            opts[key] = value
+        elif key in from_uri:
+            opts[key] = from_uri[key]
+        else:
+            env, default = _ENV_DEFAULTS[key]
+            opts[key] = os.environ.get(env) or default
+    try:
+        opts["port"] = int(opts["port"])
+    except (TypeError, ValueError):
+        raise ProgrammingError("bad port %r" % (opts["port"],)) from None
+    if timeout is None and "connect_timeout" in from_uri:
+        timeout = from_uri["connect_timeout"] or None
+    host, port, user, password = opts["host"], opts["port"], opts["user"], opts["password"]
+    database, sslmode = opts["database"], opts["sslmode"]
+    sslrootcert, sslcert, sslkey = opts["sslrootcert"], opts["sslcert"], opts["sslkey"]
     if sslmode not in _tls.SSLMODES:
         raise ProgrammingError("sslmode must be one of %s, not %r"
                                % (", ".join(_tls.SSLMODES), sslmode))

@@ -755,3 +755,34 @@ def test_abandoned_result_cut_by_an_error(con):
     assert cur.fetchone() == (0,)
     cur.close()  # the cut line and its error line are dropped with the rest
     assert one(con, "SELECT 5") == (5,)
+
+
+def test_uri_and_environment_as_the_other_clients(server, db, monkeypatch):
+    admin = tcpduckdb.connect(port=server.port)
+    admin.command('create user uriuser "p@ss w:rd"')
+    admin.command("grant database %s uriuser read" % db)
+    admin.close()
+    uri = "tcpduckdb://uriuser:p%%40ss%%20w%%3Ard@127.0.0.1:%d/%s?sslmode=disable" % (server.port, db)
+    for c in (tcpduckdb.connect(uri), tcpduckdb.connect(dsn=uri)):
+        assert c.tls_version is None
+        assert c.cursor().execute("SELECT 1").fetchone() == (1,)
+        c.close()
+    assert tcpduckdb.parse_uri("tcpduckdb://a:b@[::1]:5/d?sslrootcert=/x+y.pem") == {
+        "user": "a", "password": "b", "host": "::1", "port": 5, "database": "d",
+        "sslrootcert": "/x y.pem"}
+    for bad in ("postgres://u:secretpw@h/d", "tcpduckdb://u:secretpw@h/d?user=x",
+                "tcpduckdb://u:secretpw@h/d#f", "tcpduckdb://u:secretpw@h:99999/d"):
+        with pytest.raises(tcpduckdb.ProgrammingError) as e:
+            tcpduckdb.connect(bad)
+        assert "secretpw" not in str(e.value)
+    for k, v in {"HOST": "127.0.0.1", "PORT": str(server.port), "USER": "uriuser",
+                 "PASSWORD": "p@ss w:rd", "DATABASE": db, "SSLMODE": "disable"}.items():
+        monkeypatch.setenv("TCPDUCKDB_" + k, v)
+    c = tcpduckdb.connect()
+    assert c.cursor().execute("SELECT 2").fetchone() == (2,)
+    c.close()
+    with pytest.raises(tcpduckdb.OperationalError, match="Unauthorized"):
+        tcpduckdb.connect(password="wrong")  # what is given wins
+    monkeypatch.setenv("TCPDUCKDB_SSLMODE", "maybe")
+    with pytest.raises(tcpduckdb.ProgrammingError, match="maybe"):
+        tcpduckdb.connect()
