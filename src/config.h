@@ -37,6 +37,7 @@ typedef struct Config {
     int statement_timeout_sec;           /* StatementTimeout, --statement-timeout; 0 = none */
     int login_timeout_sec;               /* LoginTimeout, --login-timeout */
     int max_login_request_bytes;         /* MaxLoginRequestBytes: request limit before login */
+    int drop_in_silence_ms;              /* DropInSilenceMs: drop-in framing (0 = off) */
     int superuser_reserved;              /* SuperuserReservedConnections */
     int max_connections_per_address;     /* MaxConnectionsPerAddress; 0 = no limit */
     int login_failure_limit;         /* LoginFailureLimit: failures before throttling; 0 = off */

@@ -46,6 +46,10 @@ static void consume(RequestReader *r, size_t n)
 static bool drop_skipped(RequestReader *r)
 {
     size_t avail = pending(r);
+    if (r->skip_silence) {
+        consume(r, avail);
+        return true;
+    }
     if (r->skip > 0) {
         size_t n = r->skip < avail ? r->skip : avail;
         r->skip -= n;
@@ -181,6 +185,17 @@ RequestStatus request_next(RequestReader *r, size_t max, char **out, size_t *out
     size_t avail = pending(r);
     if (avail == 0)
         return REQUEST_NONE;
+    if (r->framing == REQUEST_FRAMING_SILENCE) {
+        /* Only the silence ends a request. One over the limit is dropped as it
+         * arrives and answered at the silence (request_silence()): answered
+         * earlier, the client's next request could come before the silence and
+         * be dropped with it. */
+        if (avail > max + 2) {
+            consume(r, avail);
+            r->skip_silence = true;
+        }
+        return REQUEST_NONE;
+    }
     char *start = r->in.data + r->pos;
     bool length_line = start[0] == '@';
     assert(r->scan <= avail);
@@ -200,6 +215,7 @@ RequestStatus request_next(RequestReader *r, size_t max, char **out, size_t *out
         skip_rest_of_line(r);
         return REQUEST_TOO_LONG;
     }
+    r->framing = REQUEST_FRAMING_LINES;
     size_t line_len = (size_t)(nl - start);
     size_t text_len = line_len - (line_len > 0 && start[line_len - 1] == '\r');
     if (length_line)
@@ -212,6 +228,52 @@ RequestStatus request_next(RequestReader *r, size_t max, char **out, size_t *out
     start[text_len] = '\0';
     *out = start;
     *out_len = text_len;
+    return REQUEST_OK;
+}
+
+bool request_awaits_silence(const RequestReader *r)
+{
+    return r->framing != REQUEST_FRAMING_LINES && (pending(r) > 0 || r->skip_silence) &&
+           r->skip == 0 && !r->skip_line;
+}
+
+RequestStatus request_silence(RequestReader *r, size_t max, char **out, size_t *out_len)
+{
+    *out = NULL;
+    *out_len = 0;
+    if (r->framing == REQUEST_FRAMING_LINES)
+        return REQUEST_NONE;
+    r->framing = REQUEST_FRAMING_SILENCE;
+    if (r->skip_silence) {
+        r->skip_silence = false;
+        return REQUEST_TOO_LONG;
+    }
+    if (r->skip > 0 || r->skip_line)
+        return REQUEST_NONE; /* an UNKNOWN-framing line being dropped; see request_next() */
+    size_t avail = pending(r);
+    if (avail == 0)
+        return REQUEST_NONE;
+    char *start = r->in.data + r->pos;
+    size_t len = avail;
+    if (len > 0 && start[len - 1] == '\n') {
+        len--;
+        if (len > 0 && start[len - 1] == '\r')
+            len--;
+    }
+    if (len > max || memchr(start, '\0', len)) {
+        consume(r, avail);
+        return len > max ? REQUEST_TOO_LONG : REQUEST_BAD;
+    }
+    /* The NUL goes over the dropped line end, or one byte past the data. */
+    if (len == avail) {
+        size_t at = r->pos;
+        buf_reserve(&r->in, 1);
+        start = r->in.data + at;
+    }
+    consume(r, avail);
+    start[len] = '\0';
+    *out = start;
+    *out_len = len;
     return REQUEST_OK;
 }
 

@@ -36,6 +36,17 @@
  * ready to use. All operations are linear in the bytes received: the search
  * for a line end resumes where the previous one stopped.
  *
+ * Silence framing (the original project's clients, docs/protocol.md "Drop-in
+ * framing"): a connection starts with its framing unknown. The first "\n"
+ * that arrives makes it line-framed for good. When the caller (the server,
+ * on a timer) sees the client fall silent with bytes buffered and no "\n"
+ * among them, it calls request_silence(), which makes the connection
+ * silence-framed for good and returns those bytes as one request. From
+ * then on "\n" means nothing: every request ends at a silence (one trailing
+ * "\n" or "\r\n" is dropped), request_next() returns REQUEST_NONE (the bytes
+ * of a request over `max` are dropped as they arrive, and request_silence()
+ * answers it TOO_LONG), and "@N" has no meaning.
+ *
  * Word splitting: words are separated by runs of spaces or tabs; a word may
  * be double-quoted, and inside quotes \" is a quote and \\ a backslash.
  */
@@ -54,13 +65,21 @@ typedef enum {
     REQUEST_BAD,      /* malformed: NUL byte, or a bad "@N" length line */
 } RequestStatus;
 
+typedef enum {
+    REQUEST_FRAMING_UNKNOWN, /* nothing framed yet: lines or silence */
+    REQUEST_FRAMING_LINES,   /* a "\n" came first: lines and "@N", for good */
+    REQUEST_FRAMING_SILENCE, /* request_silence() was called: silences end requests */
+} RequestFraming;
+
 typedef struct RequestReader {
-    Buf in;         /* bytes received and not yet consumed, from `pos` on */
-    size_t pos;     /* start of unconsumed data in `in` */
-    size_t scan;    /* bytes from `pos` on already searched for "\n" and found without one */
-    size_t skip;    /* payload bytes of an oversized "@N" request still to drop */
-    bool skip_line; /* dropping the rest of an oversized line or an overlong "@" line */
-    bool reported;  /* the answer (TOO_LONG or BAD) was returned for the request being skipped */
+    Buf in;            /* bytes received and not yet consumed, from `pos` on */
+    size_t pos;        /* start of unconsumed data in `in` */
+    size_t scan;       /* bytes from `pos` on already searched for "\n" and found without one */
+    size_t skip;       /* payload bytes of an oversized "@N" request still to drop */
+    bool skip_line;    /* dropping the rest of an oversized line or an overlong "@" line */
+    bool reported;     /* the answer (TOO_LONG or BAD) was returned for the request being skipped */
+    bool skip_silence; /* SILENCE: dropping an oversized request until the next silence */
+    RequestFraming framing; /* see "Silence framing" above */
 } RequestReader;
 
 /*
@@ -89,6 +108,24 @@ size_t request_pending(const RequestReader *r);
  * is NULL and *out_len 0. Call it until it returns REQUEST_NONE.
  */
 RequestStatus request_next(RequestReader *r, size_t max, char **out, size_t *out_len);
+
+/*
+ * Whether a silence would end a request now: the framing is not LINES and
+ * bytes are buffered, or a SILENCE-framed request over the limit is being
+ * dropped (not a line: UNKNOWN framing drops an overlong line to its "\n"). The server then waits
+ * for the silence (DropInSilenceMs) and calls request_silence().
+ */
+bool request_awaits_silence(const RequestReader *r);
+
+/*
+ * The client has been silent with bytes buffered: makes the framing
+ * SILENCE (unless it is LINES, when it returns REQUEST_NONE and changes
+ * nothing) and returns every buffered byte as one request, like
+ * request_next() (same `out` contract; TOO_LONG over `max`, BAD with a NUL
+ * byte), without one trailing "\n" or "\r\n". A request over `max`
+ * whose bytes were being dropped is answered here: REQUEST_TOO_LONG.
+ */
+RequestStatus request_silence(RequestReader *r, size_t max, char **out, size_t *out_len);
 
 /* Frees the buffer; the reader is then empty and reusable. Accepts NULL. */
 void request_reader_free(RequestReader *r);

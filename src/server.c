@@ -21,6 +21,7 @@
  *             WRITING <--+      |
  *             HANDSHAKING <-----+
  *   READING, WRITING, HANDSHAKING --(I/O thread: deadline, shutdown)--> EXPIRED --> closed
+ *   WORKING --> SILENT --(I/O thread: the silence is over)--> READING
  *
  * READING, WRITING and HANDSHAKING are armed (nobody owns the connection;
  * the state says what its socket waits for); WORKING is owned by a worker
@@ -32,6 +33,17 @@
  * to a worker, so no connection has two owners. The protocol state of the
  * client (login, database, transaction) is the Session's (session.h),
  * which the server only passes to session_handle().
+ *
+ * Drop-in framing (docs/protocol.md): a connection whose framing is not yet
+ * lines (request.h) and whose worker found bytes without a line end waits
+ * for DropInSilenceMs of silence in SILENT: not armed, on the `silent`
+ * list (in deadline order, since every wait is as long), owned by no one.
+ * At the deadline the I/O thread arms it in READING for EPOLLOUT too, so a
+ * worker takes it at once; that worker reads, and takes the buffered bytes
+ * as one request if nothing came meanwhile (else it waits again). Being
+ * unarmed, a SILENT connection has no event in flight, so arming it cannot
+ * give it two owners; expire() arms it too. No worker sleeps through a
+ * silence.
  *
  * Slots (docs/security.md, "Login limits"). Every connection also has a
  * ConnSlot under `conns_lock`: a guest (not logged in, on the guest list
@@ -135,6 +147,7 @@ typedef enum {
     CONN_HANDSHAKING, /* armed for the next step of the TLS handshake after `starttls` */
     CONN_WORKING,     /* a worker owns it, or it waits in the job queue for one */
     CONN_EXPIRED,     /* armed and marked by the I/O thread: the next worker closes it */
+    CONN_SILENT,      /* not armed: on the silent list until its deadline (drop-in framing) */
 } ConnState;
 
 /* Appends the error line that gives the reason a connection is closed (reply.h). */
@@ -194,6 +207,8 @@ struct Conn {
     /* `terminate SESSION-ID` asked to end it while a worker owned it (terminate_conn()): set
      * under conns_lock, read by the owner, which closes the connection after its answers. */
     atomic_bool terminate;
+    int64_t silent_until_ms;       /* drop-in: end of the silence waited for, 0 if none */
+    Conn *silent_prev, *silent_next; /* SILENT connections, by deadline, under conns_lock */
 };
 
 typedef struct Server {
@@ -202,7 +217,8 @@ typedef struct Server {
     int listen_fd;
     int epoll_fd;      /* I/O thread: listening socket, signals, wake_fd */
     int sess_epoll_fd; /* workers: client sockets (EPOLLONESHOT) and stop_fd */
-    int wake_fd;       /* eventfd: during shutdown, the last connection closed */
+    int wake_fd;       /* eventfd: the last connection closed (shutdown), a doomed one went,
+                        * or a first connection waits for a silence (drop-in) */
     int stop_fd;       /* eventfd, level-triggered: workers must exit */
     int signal_fd;     /* SIGINT, SIGTERM; SIGHUP (reload), SIGUSR1 (reopen the log) */
     int spare_fd;      /* reserved descriptor, released to shed a connection at EMFILE */
@@ -214,6 +230,7 @@ typedef struct Server {
     Conn *conns;
     int conn_count;                  /* every Conn, doomed ones included */
     Conn *guests_head, *guests_tail; /* SLOT_GUEST connections in accept order */
+    Conn *silent_head, *silent_tail; /* SILENT connections, earliest deadline first */
     int guest_count, user_count, doomed_count;
     bool accept_waits;        /* accepting paused until fewer than DOOMED_MAX are doomed */
     bool accept_paused;       /* I/O thread only: the listening socket is disarmed */
@@ -392,12 +409,17 @@ static void set_state(Conn *c, ConnState next)
         c->state == CONN_READING || c->state == CONN_WRITING || c->state == CONN_HANDSHAKING;
     switch (next) {
     case CONN_WORKING:
-    case CONN_EXPIRED:
         assert(armed);
         break;
+    case CONN_EXPIRED:
+        assert(armed || c->state == CONN_SILENT);
+        break;
     case CONN_READING:
+        assert(c->state == CONN_WORKING || c->state == CONN_SILENT);
+        break;
     case CONN_WRITING:
     case CONN_HANDSHAKING:
+    case CONN_SILENT:
         assert(c->state == CONN_WORKING);
         break;
     }
@@ -714,6 +736,84 @@ static void release(Server *srv, Conn *c, ConnState next)
         arm(srv, fd, &ev, EPOLL_CTL_MOD);
 }
 
+/* ---- drop-in framing: waiting for a silence ------------------------------ */
+
+/* Takes a SILENT connection off the silent list. Caller holds conns_lock. */
+static void silent_remove(Server *srv, Conn *c)
+{
+    if (c->silent_prev)
+        c->silent_prev->silent_next = c->silent_next;
+    else
+        srv->silent_head = c->silent_next;
+    if (c->silent_next)
+        c->silent_next->silent_prev = c->silent_prev;
+    else
+        srv->silent_tail = c->silent_prev;
+    c->silent_prev = c->silent_next = NULL;
+}
+
+/*
+ * Gives up the calling worker's ownership of `c`, whose buffered bytes a
+ * silence would end (request_awaits_silence()): it waits, unarmed, until
+ * the I/O thread arms it after DropInSilenceMs (wake_silent()). Like
+ * release(), the caller must not touch `c` afterwards.
+ */
+static void park_silent(Server *srv, Conn *c)
+{
+    bool first = false; /* the list was empty: the I/O thread waits for no deadline */
+    pthread_mutex_lock(&srv->conns_lock);
+    bool stopping = atomic_load(&srv->stopping);
+    bool terminate = atomic_load(&c->terminate); /* set under conns_lock: see release() */
+    if (!stopping && !terminate) {
+        if (c->active)
+            c->last_active_ms = now_ms();
+        c->active = false;
+        c->silent_until_ms = now_ms() + srv->env->cfg->drop_in_silence_ms;
+        c->silent_prev = srv->silent_tail;
+        c->silent_next = NULL;
+        first = !srv->silent_tail;
+        if (srv->silent_tail)
+            srv->silent_tail->silent_next = c;
+        else
+            srv->silent_head = c;
+        srv->silent_tail = c;
+        set_state(c, CONN_SILENT);
+    }
+    pthread_mutex_unlock(&srv->conns_lock);
+    if (terminate)
+        close_conn(srv, c, reply_session_terminated);
+    else if (stopping)
+        close_conn(srv, c, reply_shutting_down);
+    else if (first)
+        wake_io(srv); /* its epoll_wait() may be set for a second: make it see the deadline */
+}
+
+/*
+ * I/O thread: arms, for reading and writing (so a worker takes it at once),
+ * each SILENT connection whose silence is over. Returns the ms until the
+ * next deadline, or -1 when none waits.
+ */
+static int wake_silent(Server *srv)
+{
+    int64_t now = now_ms();
+    int next = -1;
+    pthread_mutex_lock(&srv->conns_lock);
+    while (srv->silent_head) {
+        Conn *c = srv->silent_head;
+        if (c->silent_until_ms > now) {
+            next = (int)(c->silent_until_ms - now);
+            break;
+        }
+        silent_remove(srv, c);
+        set_state(c, CONN_READING);
+        struct epoll_event ev = {.events = wait_events(c, CONN_READING) | EPOLLOUT | EPOLLONESHOT,
+                                 .data.ptr = c};
+        arm(srv, c->fd, &ev, EPOLL_CTL_MOD);
+    }
+    pthread_mutex_unlock(&srv->conns_lock);
+    return next;
+}
+
 /* ---- starttls --------------------------------------------------------- */
 
 typedef enum {
@@ -899,7 +999,10 @@ static void run_conn(Server *srv, Conn *c, Buf *out, bool eof)
         close_conn(srv, c, NULL);
         return;
     }
-    release(srv, c, CONN_READING);
+    if (srv->env->cfg->drop_in_silence_ms > 0 && request_awaits_silence(&c->reader))
+        park_silent(srv, c); /* the end of a request over the limit, being dropped */
+    else
+        release(srv, c, CONN_READING);
 }
 
 /*
@@ -907,10 +1010,11 @@ static void run_conn(Server *srv, Conn *c, Buf *out, bool eof)
  * into `pending`. Decrypted bytes that OpenSSL holds are invisible to
  * epoll, so a TLS connection is read until they are drained, even past the
  * budget (they are at most one record). Returns true when the client has
- * closed its side (or the connection was reset).
+ * closed its side (or the connection was reset). `got`: the bytes read.
  */
-static bool read_requests(Server *srv, Conn *c)
+static bool read_requests(Server *srv, Conn *c, size_t *got)
 {
+    *got = 0;
     /* A client that has not logged in gets one small read per event, so its
      * buffer never holds much more than MaxLoginRequestBytes. */
     bool guest = c->session->state == SESSION_NEW;
@@ -925,6 +1029,7 @@ static bool read_requests(Server *srv, Conn *c)
         ssize_t r = conn_recv(c, p, chunk);
         if (r > 0) {
             request_commit(&c->reader, (size_t)r);
+            *got += (size_t)r;
             budget -= (size_t)r < budget ? (size_t)r : budget;
             /* A short read drained the socket: another recv() would only say EAGAIN
              * (a syscall per request) and make the buffer grow for nothing. Bytes that
@@ -990,14 +1095,26 @@ static void serve(Server *srv, Conn *c, ConnState was, Buf *out)
     case CONN_WORKING:
         break;
     case CONN_EXPIRED:
-        assert(!"an expired connection is closed, not served");
+    case CONN_SILENT:
+        assert(!"an expired or silent connection is not served");
         return;
     }
     bool eof = false;
-    if (c->pending == REQUEST_NONE)
-        eof = read_requests(srv, c);
+    bool drop_in = srv->env->cfg->drop_in_silence_ms > 0;
+    if (c->pending == REQUEST_NONE) {
+        size_t got = 0;
+        eof = read_requests(srv, c, &got);
+        /* Drop-in framing: back from a silence with nothing new (or the client's
+         * side closed), the buffered bytes are a request. */
+        if (c->pending == REQUEST_NONE && drop_in && ((c->silent_until_ms && got == 0) || eof))
+            c->pending = request_silence(&c->reader, request_limit(srv, c), &c->pending_text,
+                                         &c->pending_len);
+        c->silent_until_ms = 0;
+    }
     if (c->pending != REQUEST_NONE || eof)
         run_conn(srv, c, out, eof);
+    else if (drop_in && request_awaits_silence(&c->reader))
+        park_silent(srv, c);
     else
         release(srv, c, CONN_READING);
 }
@@ -1086,9 +1203,16 @@ static bool work_waiting(void *arg)
 static void expire(Conn *c, CloseReason reason)
 {
     uint32_t events = wait_events(c, c->state);
+    bool silent = c->state == CONN_SILENT;
+    if (silent)
+        silent_remove(c->srv, c);
     c->close_reason = reason;
     set_state(c, CONN_EXPIRED);
     shutdown(c->fd, (events & EPOLLRDHUP) ? SHUT_RD : SHUT_RDWR);
+    if (silent) { /* not armed: no event is in flight, so this one is the only one */
+        struct epoll_event ev = {.events = events | EPOLLONESHOT, .data.ptr = c};
+        arm(c->srv, c->fd, &ev, EPOLL_CTL_MOD);
+    }
 }
 
 /*
@@ -1367,7 +1491,11 @@ static void io_loop(Server *srv)
         }
         /* While every worker is busy, tick often enough to add one in time. */
         int tick = atomic_load(&srv->stopping) ? -1 : workers_tick(srv->workers);
-        int n = epoll_wait(srv->epoll_fd, events, 128, tick >= 0 && tick < 1000 ? tick : 1000);
+        int wait = tick >= 0 && tick < 1000 ? tick : 1000;
+        int silence = wake_silent(srv); /* drop-in framing: silences that are over */
+        if (silence >= 0 && silence < wait)
+            wait = silence;
+        int n = epoll_wait(srv->epoll_fd, events, 128, wait);
         if (n < 0 && errno != EINTR) {
             log_error("epoll_wait: %s", strerror(errno));
             return;

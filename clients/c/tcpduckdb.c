@@ -7,6 +7,8 @@
  */
 #include "tdb_internal.h"
 
+#include <openssl/crypto.h>
+
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -14,6 +16,61 @@
 #include <string.h>
 
 /* ---- commands ------------------------------------------------------------------------- */
+
+/* Whether `text` is the transaction command `verb` in one of the forms the server takes
+ * (src/session.c: the words case-insensitive, blanks and one ';' around them). */
+static bool is_tx_command(const char *text, const char *const *forms)
+{
+    while (*text == ' ' || *text == '\t' || *text == '\r' || *text == '\n')
+        text++;
+    size_t len = strlen(text);
+    while (len > 0 && strchr(" \t\r\n", text[len - 1]))
+        len--;
+    if (len > 0 && text[len - 1] == ';')
+        len--;
+    while (len > 0 && strchr(" \t\r\n", text[len - 1]))
+        len--;
+    char norm[32];
+    size_t n = 0;
+    bool space = false;
+    for (size_t i = 0; i < len; i++) {
+        char ch = text[i];
+        if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n') {
+            space = n > 0;
+            continue;
+        }
+        if (n + 2 >= sizeof(norm))
+            return false;
+        if (space)
+            norm[n++] = ' ';
+        space = false;
+        norm[n++] = (char)(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
+    }
+    norm[n] = '\0';
+    for (size_t i = 0; forms[i]; i++)
+        if (strcmp(norm, forms[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Follows the transaction status (tdb_transaction_status_of) through a request's outcome;
+ * server errors inside a transaction are seen by tdb__server_error(). */
+static void track_transaction(tdb_conn *c, const char *text, int rc)
+{
+    static const char *const begins[] = {"start transaction", "begin", "begin transaction", NULL};
+    static const char *const ends[] = {
+        "commit",          "commit transaction", "end",
+        "end transaction", "rollback",           "rollback transaction",
+        "abort",           "abort transaction",  NULL};
+    if (is_tx_command(text, begins)) {
+        if (rc == 0)
+            c->tx = TDB_TRANS_INTRANS;
+    } else if (is_tx_command(text, ends)) {
+        /* A commit that fails (an aborted transaction) ends it too; so does a rollback
+         * answered `no transaction`. A lost connection has no transaction either. */
+        c->tx = TDB_TRANS_IDLE;
+    }
+}
 
 int tdb_command(tdb_conn *c, const char *text, char **out_answer)
 {
@@ -29,6 +86,7 @@ int tdb_command(tdb_conn *c, const char *text, char **out_answer)
         rc = tdb__read_answer(c, out_answer);
     if (rc == 0)
         tdb__set_error(c, TDB_OK, "%s", "");
+    track_transaction(c, text, rc);
     return rc;
 }
 
@@ -58,6 +116,19 @@ static int put_quoted_word(Str *s, const char *word)
     return rc;
 }
 
+/* Keeps a copy of a login or database name for tdb_reset (the old one wiped). */
+static int remember(char **slot, const char *value)
+{
+    char *copy = strdup(value);
+    if (!copy)
+        return -1;
+    if (*slot)
+        OPENSSL_cleanse(*slot, strlen(*slot));
+    free(*slot);
+    *slot = copy;
+    return 0;
+}
+
 int tdb_login(tdb_conn *c, const char *user, const char *password)
 {
     if (!user || !password)
@@ -71,6 +142,8 @@ int tdb_login(tdb_conn *c, const char *user, const char *password)
     if (rc == 0)
         rc = put_quoted_word(&s, password);
     rc = rc != 0 ? tdb__set_error(c, TDB_ENOMEM, "out of memory") : command_success(c, s.p);
+    if (rc == 0 && (remember(&c->user, user) != 0 || remember(&c->password, password) != 0))
+        rc = tdb__set_error(c, TDB_ENOMEM, "out of memory");
     /* The request held the password: do not leave it in freed memory. */
     if (s.p)
         memset(s.p, 0, s.cap);
@@ -89,6 +162,8 @@ int tdb_connect_database(tdb_conn *c, const char *database)
     if (rc == 0)
         rc = put_quoted_word(&s, database);
     rc = rc != 0 ? tdb__set_error(c, TDB_ENOMEM, "out of memory") : command_success(c, s.p);
+    if (rc == 0 && remember(&c->dbname, database) != 0)
+        rc = tdb__set_error(c, TDB_ENOMEM, "out of memory");
     tdb__str_free(&s);
     return rc;
 }
@@ -324,6 +399,15 @@ static int build_query(tdb_conn *c, const char *sql, const tdb_param *params, si
     return rc == 0 ? 0 : tdb__set_error(c, TDB_ENOMEM, "out of memory");
 }
 
+/* After a typed query: one that succeeded inside a transaction marked failed shows that DuckDB
+ * did not abort it (an error of parsing or binding leaves it usable). Returns rc. */
+static int sql_done(tdb_conn *c, int rc)
+{
+    if (rc == 0 && c->tx == TDB_TRANS_INERROR)
+        c->tx = TDB_TRANS_INTRANS;
+    return rc;
+}
+
 /* Sends a typed query; its answer is next on the connection. */
 static int send_query(tdb_conn *c, const char *sql, const tdb_param *params, size_t nparams)
 {
@@ -334,6 +418,7 @@ static int send_query(tdb_conn *c, const char *sql, const tdb_param *params, siz
         return tdb__set_error(c, TDB_EINVAL, "no SQL text or no parameters");
     if ((rc = build_query(c, sql, params, nparams)) != 0)
         return rc;
+    c->busy_scan = 0;
     return tdb__send_request(c, c->req.p, c->req.len);
 }
 
@@ -342,7 +427,7 @@ int tdb_query_start(tdb_conn *c, const char *sql, const tdb_param *params, size_
 {
     *out_result = NULL;
     int rc = send_query(c, sql, params, nparams);
-    return rc != 0 ? rc : tdb__read_header(c, true, out_result);
+    return sql_done(c, rc != 0 ? rc : tdb__read_header(c, true, out_result));
 }
 
 int tdb_query(tdb_conn *c, const char *sql, const tdb_param *params, size_t nparams,
@@ -350,12 +435,24 @@ int tdb_query(tdb_conn *c, const char *sql, const tdb_param *params, size_t npar
 {
     *out_result = NULL;
     int rc = send_query(c, sql, params, nparams);
-    return rc != 0 ? rc : tdb__read_result(c, out_result);
+    return sql_done(c, rc != 0 ? rc : tdb__read_result(c, out_result));
 }
 
 int tdb_send_query(tdb_conn *c, const char *sql, const tdb_param *params, size_t nparams)
 {
-    int rc = send_query(c, sql, params, nparams);
+    int rc = 0;
+    if (c->nonblocking) {
+        if ((rc = tdb__check_ready(c)) != 0)
+            return rc;
+        if (!sql || (nparams && !params))
+            return tdb__set_error(c, TDB_EINVAL, "no SQL text or no parameters");
+        if ((rc = build_query(c, sql, params, nparams)) != 0)
+            return rc;
+        c->busy_scan = 0;
+        rc = tdb__queue_request(c, c->req.p, c->req.len);
+    } else {
+        rc = send_query(c, sql, params, nparams);
+    }
     if (rc == 0)
         c->state = CONN_SENT;
     return rc;
@@ -368,6 +465,78 @@ int tdb_get_result(tdb_conn *c, tdb_result **out_result)
         return c->state == CONN_READY
                    ? tdb__set_error(c, TDB_EINVAL, "no query was sent (tdb_send_query)")
                    : tdb__check_ready(c);
+    int rc = tdb__send_queued(c); /* nonblocking: what tdb_flush has not sent yet */
+    if (rc != 0)
+        return rc;
     c->state = CONN_READY;
-    return tdb__read_result(c, out_result);
+    return sql_done(c, tdb__read_result(c, out_result));
+}
+
+/* ---- escaping ------------------------------------------------------------------------- */
+
+/* Whether bytes[0, len) is valid UTF-8 (no overlongs, surrogates or code points past U+10FFFF). */
+static bool valid_utf8(const unsigned char *b, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c0 = b[i];
+        size_t n = c0 < 0x80             ? 1
+                   : (c0 & 0xe0) == 0xc0 ? 2
+                   : (c0 & 0xf0) == 0xe0 ? 3
+                   : (c0 & 0xf8) == 0xf0 ? 4
+                                         : 0;
+        if (n == 0 || i + n > len)
+            return false;
+        uint32_t cp = n == 1 ? c0 : n == 2 ? c0 & 0x1fu : n == 3 ? c0 & 0x0fu : c0 & 0x07u;
+        for (size_t k = 1; k < n; k++) {
+            if ((b[i + k] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (b[i + k] & 0x3fu);
+        }
+        static const uint32_t least[5] = {0, 0, 0x80, 0x800, 0x10000};
+        if (cp < least[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        i += n;
+    }
+    return true;
+}
+
+/* `quote` + str with every `quote` doubled + `quote`. */
+static char *escape_quoted(const char *str, size_t len, char quote)
+{
+    if (!str)
+        return NULL;
+    const char *nul = memchr(str, '\0', len);
+    if (nul)
+        len = (size_t)(nul - str);
+    if (!valid_utf8((const unsigned char *)str, len))
+        return NULL;
+    size_t quotes = 0;
+    for (size_t i = 0; i < len; i++)
+        quotes += str[i] == quote;
+    if (len > (SIZE_MAX - 3) / 2)
+        return NULL;
+    char *out = malloc(len + quotes + 3);
+    if (!out)
+        return NULL;
+    size_t n = 0;
+    out[n++] = quote;
+    for (size_t i = 0; i < len; i++) {
+        if (str[i] == quote)
+            out[n++] = quote;
+        out[n++] = str[i];
+    }
+    out[n++] = quote;
+    out[n] = '\0';
+    return out;
+}
+
+char *tdb_escape_literal(const char *str, size_t len)
+{
+    return escape_quoted(str, len, '\'');
+}
+
+char *tdb_escape_identifier(const char *str, size_t len)
+{
+    return escape_quoted(str, len, '"');
 }

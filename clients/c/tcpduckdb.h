@@ -77,6 +77,38 @@ tdb_conn *tdb_conn_new(void);
  */
 TDB_MUSTCHECK int tdb_connect(tdb_conn *conn, const char *host, int port, int timeout_ms);
 
+/*
+ * Connects, logs in and enters a database in one call, as libpq's PQconnectdb, from a conninfo
+ * string or a URI:
+ *
+ *   "host=db.example port=4000 user=ann password='s3 cret' dbname=sales sslmode=verify-full
+ *    sslrootcert=/etc/ca.pem connect_timeout=10"
+ *   "tcpduckdb://ann:s3%20cret@db.example:4000/sales?sslmode=verify-full&sslrootcert=/etc/ca.pem"
+ *
+ * Keywords: host, port, user, password, dbname, sslmode, sslrootcert, sslcert, sslkey,
+ * connect_timeout (seconds; default 30). In a conninfo string a value may be single-quoted,
+ * with \' and \\ inside. In a URI, user, password, host, database and query values are
+ * percent-decoded; an IPv6 host is written in brackets. Every keyword left out comes from
+ * the environment: TCPDUCKDB_HOST, TCPDUCKDB_PORT, TCPDUCKDB_USER, TCPDUCKDB_PASSWORD,
+ * TCPDUCKDB_DATABASE, TCPDUCKDB_SSLMODE, TCPDUCKDB_SSLROOTCERT, TCPDUCKDB_SSLCERT,
+ * TCPDUCKDB_SSLKEY (the Go, Node and Python clients read the same), then from the defaults
+ * 127.0.0.1, 4000, sslmode prefer. Without a user the connection is not logged in; without
+ * dbname no database is entered. NULL or "" uses only the environment and defaults.
+ *
+ * Returns a handle always (NULL only when out of memory): check tdb_is_connected() and
+ * tdb_error(); a bad string gives TDB_EINVAL in tdb_connectdb_status(). Free with tdb_close().
+ */
+tdb_conn *tdb_connectdb(const char *conninfo);
+/* The status of the tdb_connectdb() that made conn (TDB_OK when it connected and logged in). */
+int tdb_connectdb_status(const tdb_conn *conn);
+
+/*
+ * Closes the connection and opens it again with the same host, port, TLS options and timeout,
+ * and logs in and enters the database again if the connection had done so (as libpq's
+ * PQreset). Results of the old connection must be freed first. An open transaction is lost.
+ */
+TDB_MUSTCHECK int tdb_reset(tdb_conn *conn);
+
 /* ---- TLS ------------------------------------------------------------------------------ */
 
 /* libpq's sslmode values. TDB_SSL_PREFER is 0, so a zeroed tdb_tls_options is the default. */
@@ -131,8 +163,63 @@ void tdb_set_timeout(tdb_conn *conn, int timeout_ms);
  */
 void tdb_set_max_answer(tdb_conn *conn, size_t bytes);
 
-/* The message of the last failure on conn ("" if none). Borrowed until the next call on conn. */
+/* The message of the last failure on conn ("" if none). Borrowed until the next call on conn.
+ * A server's message has its \n and \r escapes turned back into line breaks. */
 const char *tdb_error(const tdb_conn *conn);
+
+/*
+ * The class of the last failure, as the other clients of TCP-DuckDB classify errors (Python's
+ * DB-API exceptions, the same table in every driver: clients/c/README.md, "Errors").
+ */
+typedef enum {
+    TDB_ERRCLASS_NONE = 0,      /* no failure */
+    TDB_ERRCLASS_INTERFACE,     /* misuse of the library, or a server that breaks the protocol */
+    TDB_ERRCLASS_DATABASE,      /* a server error of no more specific class */
+    TDB_ERRCLASS_DATA,          /* Conversion, Out of Range, Type Error ... */
+    TDB_ERRCLASS_OPERATIONAL,   /* connection, TLS, timeouts, Unauthorized, Canceled,
+                                 * Transaction Aborted, limits, Out of Memory ... */
+    TDB_ERRCLASS_INTEGRITY,     /* Constraint Error */
+    TDB_ERRCLASS_INTERNAL,      /* Internal Error, Fatal Error */
+    TDB_ERRCLASS_PROGRAMMING,   /* Parser, Catalog, Binder Error, Bad Request, Access Denied,
+                                 * Does Not Exist, Already Exists ... */
+    TDB_ERRCLASS_NOT_SUPPORTED, /* Not Implemented Error */
+} tdb_error_class;
+
+tdb_error_class tdb_error_class_of(const tdb_conn *conn);
+/* The class's name as in Python ("ProgrammingError", ...; "" for NONE); never NULL. */
+const char *tdb_error_class_name(tdb_error_class cls);
+/*
+ * For a server error (TDB_ESERVER): its kind, the message's prefix before the first ':'
+ * ("Catalog Error", "Bad Request", "Transaction Aborted"), or "Does Not Exist" / "Already Exists"
+ * for `Database X Does Not Exist` and the like; "" for a local failure. Never NULL.
+ */
+const char *tdb_error_kind(const tdb_conn *conn);
+/*
+ * The kind in upper snake case ("CATALOG_ERROR", "TRANSACTION_ABORTED", "DOES_NOT_EXIST"), the
+ * same codes as the Go, Node and Python clients; for a local failure one of "CONNECTION",
+ * "TIMEOUT", "TLS", "PROTOCOL", "INVALID", "OUT_OF_MEMORY", "ANSWER_TOO_LARGE"; "" after a
+ * success. Never NULL.
+ */
+const char *tdb_error_code(const tdb_conn *conn);
+
+/* ---- transaction status --------------------------------------------------------------- */
+
+typedef enum {
+    TDB_TRANS_IDLE = 0, /* no transaction open (each statement commits on its own) */
+    TDB_TRANS_INTRANS,  /* tdb_begin() succeeded; no statement of it has failed */
+    TDB_TRANS_INERROR,  /* a statement failed inside it, and DuckDB may have aborted it (it does
+                         * for errors raised while executing, not for parse or bind errors):
+                         * rollback is safe, commit may answer Transaction Aborted */
+    TDB_TRANS_UNKNOWN,  /* not connected */
+} tdb_transaction_status;
+
+/*
+ * As libpq's PQtransactionStatus, from what the library saw: tdb_begin or a transaction command
+ * through tdb_command (`begin`, `commit`, ...), tdb_commit / tdb_rollback (which always end it,
+ * also when commit fails), DuckDB's errors, Canceled and Statement Timeout inside it (INERROR),
+ * and a typed query that succeeds after such an error (back to INTRANS: DuckDB did not abort).
+ */
+tdb_transaction_status tdb_transaction_status_of(const tdb_conn *conn);
 
 /* True while the connection can be used (connected, not lost, not desynchronised). */
 bool tdb_is_connected(const tdb_conn *conn);
@@ -312,6 +399,37 @@ int tdb_socket(const tdb_conn *conn);
 /* True when the library holds received bytes not yet read (see tdb_send_query). */
 bool tdb_input_buffered(const tdb_conn *conn);
 
+/*
+ * The non-blocking API, as libpq's PQsetnonblocking / PQflush / PQconsumeInput / PQisBusy:
+ *
+ *   tdb_set_nonblocking(c, true);
+ *   tdb_send_query(c, sql, params, n);        // queues and sends what the socket takes
+ *   for (;;) {
+ *       int f = tdb_flush(c);                 // 0: all sent, 1: more to send, < 0: failure
+ *       poll tdb_socket(c) for POLLIN (and POLLOUT while f == 1);
+ *       tdb_consume_input(c);                 // reads what has arrived, never waits
+ *       if (!tdb_is_busy(c)) break;           // the whole answer is here
+ *   }
+ *   tdb_get_result(c, &res);                  // parses it without waiting
+ *
+ * In non-blocking mode tdb_send_query() never waits for the socket; the other calls
+ * (tdb_command, tdb_query, streaming) still wait as they always do. tdb_consume_input() holds
+ * the arriving answer in memory (up to tdb_set_max_answer() and a read buffer more; past that,
+ * tdb_is_busy() says false and tdb_get_result() reads the rest itself, failing with
+ * TDB_ETOOBIG). Check tdb_is_busy() before polling: the answer may be complete already.
+ */
+TDB_MUSTCHECK int tdb_set_nonblocking(tdb_conn *conn, bool on);
+bool tdb_is_nonblocking(const tdb_conn *conn);
+/* Sends queued request bytes without waiting: 0 when none are left, 1 when some are, or a
+ * negative status (the connection is dead). */
+TDB_MUSTCHECK int tdb_flush(tdb_conn *conn);
+/* Reads whatever the server has sent, without waiting (also flushes queued bytes). TDB_OK, or
+ * a status when the connection failed or the server closed it. */
+TDB_MUSTCHECK int tdb_consume_input(tdb_conn *conn);
+/* True while the answer of a sent query has not fully arrived (or its request is not fully
+ * sent); false when tdb_get_result() would not wait, and when no query is outstanding. */
+bool tdb_is_busy(tdb_conn *conn);
+
 /* ---- results -------------------------------------------------------------------------- */
 
 typedef enum {
@@ -340,6 +458,9 @@ size_t tdb_result_nrows(const tdb_result *res);
  * out of range. Borrowed until the result is freed. */
 const char *tdb_result_column_name(const tdb_result *res, size_t col);
 const char *tdb_result_column_type(const tdb_result *res, size_t col);
+/* The index of the first column named `name` (exact match first, as libpq's PQfnumber with a
+ * quoted name; then ASCII case-insensitive), or -1. */
+int tdb_result_column_index(const tdb_result *res, const char *name);
 
 /*
  * Cell accessors. Pointers returned are borrowed until the result is freed or, for a streamed
@@ -365,6 +486,18 @@ const char *tdb_result_text(const tdb_result *res, size_t row, size_t col, size_
  * tdb_result_json on res, or as tdb_result_text. NULL when out of memory or out of range.
  */
 const char *tdb_result_json(tdb_result *res, size_t row, size_t col);
+
+/* ---- escaping ------------------------------------------------------------------------- */
+
+/*
+ * For SQL text built by hand (parameters are the better way for values): `str` as a SQL string
+ * literal ('it''s' for it's), or as a quoted identifier ("a""b" for a"b), as libpq's
+ * PQescapeLiteral and PQescapeIdentifier. Reads `len` bytes of str, or up to its NUL if
+ * earlier. Returns a new NUL-terminated string that the caller frees with free(), or NULL when
+ * out of memory or str is not valid UTF-8. Backslashes need no escaping in DuckDB's strings.
+ */
+char *tdb_escape_literal(const char *str, size_t len);
+char *tdb_escape_identifier(const char *str, size_t len);
 
 #ifdef __cplusplus
 }

@@ -23,6 +23,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* ---- command answers ------------------------------------------------------------------ */
 
@@ -36,7 +37,7 @@ int tdb__read_answer(tdb_conn *c, char **out_answer)
     if (rc != 0)
         goto out;
     if (strncmp(line.p, "Error: ", 7) == 0) {
-        rc = tdb__set_error(c, TDB_ESERVER, "%s", line.p + 7);
+        rc = tdb__server_error(c, line.p + 7);
         goto out;
     }
     /* A result line that was cut short by an error is followed by the error line. */
@@ -477,7 +478,7 @@ static int parse_header(tdb_result *res)
         char tail[2] = {0, 0};
         rc = tdb__read_line(c, &line, 65536, NULL, tail);
         if (rc == 0 && strncmp(line.p, "rror: ", 6) == 0)
-            rc = tdb__set_error(c, TDB_ESERVER, "%s", line.p + 6);
+            rc = tdb__server_error(c, line.p + 6);
         else if (rc == 0)
             rc = tdb__die(c, TDB_EPROTO, "unexpected answer: E%.200s", line.p);
         tdb__str_free(&line);
@@ -757,6 +758,19 @@ const char *tdb_result_column_name(const tdb_result *res, size_t col)
 const char *tdb_result_column_type(const tdb_result *res, size_t col)
 {
     return col < res->ncols ? res->types[col] : NULL;
+}
+
+int tdb_result_column_index(const tdb_result *res, const char *name)
+{
+    if (!res || !name)
+        return -1;
+    for (size_t i = 0; i < res->ncols && i < INT32_MAX; i++)
+        if (strcmp(res->names[i], name) == 0)
+            return (int)i;
+    for (size_t i = 0; i < res->ncols && i < INT32_MAX; i++)
+        if (strcasecmp(res->names[i], name) == 0)
+            return (int)i;
+    return -1;
 }
 
 static const Cell *cell_at(const tdb_result *res, size_t row, size_t col)

@@ -7,7 +7,9 @@
  *   tdb_answer.c  the answer parsers: a command answer line, and the typed answer
  *                 `{"columns":[...],"rows":[[...],...]}` read token by token; the result accessors;
  *   tcpduckdb.c   the requests: commands, login, transactions, cancel, parameters, typed
- *                 queries.
+ *                 queries, the non-blocking send/consume/is-busy API, escaping;
+ *   tdb_conninfo.c  conninfo strings, URIs and TCPDUCKDB_* environment defaults
+ *                 (tdb_connectdb), and tdb_reset.
  *
  * Names: functions shared between the files are `tdb__verb()` (two underscores: internal, as
  * libuv's `uv__`); file-static helpers have no prefix.
@@ -67,6 +69,18 @@ struct tdb_conn {
     uint64_t cancel_id;  /* the session's cancel id, 0 until tdb_get_cancel asked for it */
     char cancel_key[33]; /* and its key, 32 hex digits */
     Str err;
+    int err_status;    /* the status of the last failure (TDB_OK after a success) */
+    char err_kind[64]; /* TDB_ESERVER: the message's kind ("Catalog Error"), else "" */
+    char err_code[64]; /* its code ("CATALOG_ERROR"), or the local failure's ("CONNECTION") */
+    tdb_transaction_status tx;      /* as the library saw it: begin, commit, rollback, errors */
+    char *user, *password, *dbname; /* of the last login/connect, for tdb_reset */
+    int connectdb_status;           /* of the tdb_connectdb() that made the handle */
+    bool nonblocking; /* tdb_set_nonblocking: sends queue in `out` instead of waiting */
+    Str out;          /* nonblocking: request bytes not yet sent, from out_pos */
+    size_t out_pos;
+    Str pin; /* bytes tdb_consume_input read and no parser has taken, from pin_pos */
+    size_t pin_pos;
+    size_t busy_scan; /* tdb_is_busy: unread bytes already searched for the answer's end */
     Str req;
     size_t rpos; /* the unread bytes of rbuf are rbuf[rpos, rlen) */
     size_t rlen;
@@ -119,6 +133,15 @@ TDB__PRINTF(3, 4) int tdb__set_error(tdb_conn *c, int status, const char *fmt, .
 /* Closes the socket for good (state DEAD: the connection can no longer be trusted to be in
  * sync), sets the message, and returns status. */
 TDB__PRINTF(3, 4) int tdb__die(tdb_conn *c, int status, const char *fmt, ...);
+/* Sets the message and classification of a server's `Error: TEXT` answer (TEXT with its \n and
+ * \r escapes restored) and returns TDB_ESERVER. A transaction open on c is marked failed when
+ * the error is DuckDB's or a cancel/timeout (which abort it). */
+TDB__HIDDEN int tdb__server_error(tdb_conn *c, const char *text);
+/* The bytes tdb_consume_input has taken from the socket and no parser has read yet. */
+TDB__HIDDEN size_t tdb__pin_avail(const tdb_conn *c);
+/* Closes the socket and forgets the session (state NEW), keeping the options, host, port and
+ * login for tdb_reset. */
+TDB__HIDDEN void tdb__disconnect(tdb_conn *c);
 /* 0 in a state in which a new request may be sent; else TDB_EINVAL or TDB_ECONN with a message. */
 TDB__MUSTCHECK int tdb__check_ready(tdb_conn *c);
 
@@ -127,6 +150,12 @@ TDB__MUSTCHECK int tdb__check_ready(tdb_conn *c);
 /* Sends one request: a plain line, or `@N` and the payload when text holds a newline. text may
  * be c->req.p (then c->req is reused for the line). 0 or a status. */
 TDB__MUSTCHECK int tdb__send_request(tdb_conn *c, const char *text, size_t len);
+/* Nonblocking mode: queues one request (as tdb__send_request frames it) and sends what the
+ * socket takes now. 0 or a status. */
+TDB__MUSTCHECK int tdb__queue_request(tdb_conn *c, const char *text, size_t len);
+/* Sends, waiting as tdb__send_request does, what tdb__queue_request queued and tdb_flush has
+ * not sent yet. 0 or a status. */
+TDB__MUSTCHECK int tdb__send_queued(tdb_conn *c);
 /* Refills the read buffer, which must be empty (rpos == rlen), with at least one byte, waiting
  * at most the connection's timeout. 0, or a status. */
 TDB__MUSTCHECK int tdb__fill(tdb_conn *c);

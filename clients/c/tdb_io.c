@@ -176,9 +176,35 @@ const char *tdb_strstatus(int status)
     }
 }
 
+/* The code of a local failure (tdb_error_code). */
+static const char *local_code(int status)
+{
+    switch (status) {
+    case TDB_OK:
+        return "";
+    case TDB_ECONN:
+        return "CONNECTION";
+    case TDB_ETIMEOUT:
+        return "TIMEOUT";
+    case TDB_ETLS:
+        return "TLS";
+    case TDB_EPROTO:
+        return "PROTOCOL";
+    case TDB_ENOMEM:
+        return "OUT_OF_MEMORY";
+    case TDB_ETOOBIG:
+        return "ANSWER_TOO_LARGE";
+    default:
+        return "INVALID";
+    }
+}
+
 /* Sets the connection's message; returns status, so callers can `return tdb__set_error(...)`. */
 int tdb__set_error(tdb_conn *c, int status, const char *fmt, ...)
 {
+    c->err_status = status;
+    c->err_kind[0] = '\0';
+    snprintf(c->err_code, sizeof(c->err_code), "%s", local_code(status));
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
@@ -193,6 +219,186 @@ int tdb__set_error(tdb_conn *c, int status, const char *fmt, ...)
         c->err.p[0] = '\0';
     }
     return status;
+}
+
+/*
+ * Server error kinds and their classes: the table of the Python client (clients/python,
+ * _ERROR_KINDS), which DuckDB's kinds follow from DuckDB's own Python client. Any other kind
+ * is TDB_ERRCLASS_DATABASE.
+ */
+static const struct {
+    const char *kind;
+    tdb_error_class cls;
+} error_kinds[] = {
+    {"Constraint Error", TDB_ERRCLASS_INTEGRITY},
+    {"Conversion Error", TDB_ERRCLASS_DATA},
+    {"Out of Range Error", TDB_ERRCLASS_DATA},
+    {"Mismatch Type Error", TDB_ERRCLASS_DATA},
+    {"Type Error", TDB_ERRCLASS_DATA},
+    {"Parser Error", TDB_ERRCLASS_PROGRAMMING},
+    {"Syntax Error", TDB_ERRCLASS_PROGRAMMING},
+    {"Catalog Error", TDB_ERRCLASS_PROGRAMMING},
+    {"Binder Error", TDB_ERRCLASS_PROGRAMMING},
+    {"Invalid Input Error", TDB_ERRCLASS_PROGRAMMING},
+    {"Invalid Type Error", TDB_ERRCLASS_PROGRAMMING},
+    {"Bad Request", TDB_ERRCLASS_PROGRAMMING},
+    {"Access Denied", TDB_ERRCLASS_PROGRAMMING},
+    {"Dependency Error", TDB_ERRCLASS_PROGRAMMING},
+    {"Permission Error", TDB_ERRCLASS_PROGRAMMING},
+    {"Sequence Error", TDB_ERRCLASS_PROGRAMMING},
+    {"Does Not Exist", TDB_ERRCLASS_PROGRAMMING},
+    {"Already Exists", TDB_ERRCLASS_PROGRAMMING},
+    {"Not implemented Error", TDB_ERRCLASS_NOT_SUPPORTED},
+    {"Not Implemented Error", TDB_ERRCLASS_NOT_SUPPORTED},
+    {"Unauthorized", TDB_ERRCLASS_OPERATIONAL},
+    {"TLS required", TDB_ERRCLASS_OPERATIONAL},
+    {"TransactionContext Error", TDB_ERRCLASS_OPERATIONAL},
+    {"Transaction Error", TDB_ERRCLASS_OPERATIONAL},
+    {"Transaction Aborted", TDB_ERRCLASS_OPERATIONAL},
+    {"Request Too Large", TDB_ERRCLASS_OPERATIONAL},
+    {"Too Many Connections", TDB_ERRCLASS_OPERATIONAL},
+    {"Idle Timeout", TDB_ERRCLASS_OPERATIONAL},
+    {"Server Shutting Down", TDB_ERRCLASS_OPERATIONAL},
+    {"Server Busy", TDB_ERRCLASS_OPERATIONAL},
+    {"Canceled", TDB_ERRCLASS_OPERATIONAL},
+    {"Statement Timeout", TDB_ERRCLASS_OPERATIONAL},
+    {"Out of Memory Error", TDB_ERRCLASS_OPERATIONAL},
+    {"IO Error", TDB_ERRCLASS_OPERATIONAL},
+    {"Interrupt Error", TDB_ERRCLASS_OPERATIONAL},
+    {"Connection Error", TDB_ERRCLASS_OPERATIONAL},
+    {"HTTP Error", TDB_ERRCLASS_OPERATIONAL},
+    {"Serialization Error", TDB_ERRCLASS_OPERATIONAL},
+    {"Internal Error", TDB_ERRCLASS_INTERNAL},
+    {"INTERNAL Error", TDB_ERRCLASS_INTERNAL},
+    {"Fatal Error", TDB_ERRCLASS_INTERNAL},
+};
+
+/* `Database|User|Tables ... Does Not Exist|Already Exists` (one line): its kind, or NULL. */
+static const char *exists_kind(const char *first, size_t len)
+{
+    static const char *const subjects[] = {"Database ", "User ", "Tables "};
+    static const char *const kinds[] = {"Does Not Exist", "Already Exists"};
+    bool subject = false;
+    for (size_t i = 0; i < 3; i++)
+        subject |= strncmp(first, subjects[i], strlen(subjects[i])) == 0;
+    for (size_t i = 0; subject && i < 2; i++) {
+        size_t k = strlen(kinds[i]);
+        if (len > k + 1 && memcmp(first + len - k, kinds[i], k) == 0 && first[len - k - 1] == ' ')
+            return kinds[i];
+    }
+    return NULL;
+}
+
+/* Whether a server error of this kind aborts an open transaction: DuckDB's errors do
+ * (its kinds end in " Error"), and so do a cancel and a statement timeout. */
+static bool aborts_transaction(const char *kind)
+{
+    size_t n = strlen(kind);
+    return (n > 6 && strcmp(kind + n - 6, " Error") == 0) || strcmp(kind, "Canceled") == 0 ||
+           strcmp(kind, "Statement Timeout") == 0;
+}
+
+int tdb__server_error(tdb_conn *c, const char *text)
+{
+    tdb__set_error(c, TDB_ESERVER, "%s", text);
+    /* Restore the line breaks the server escaped; the message only gets shorter. */
+    char *w = c->err.p;
+    for (const char *r = c->err.p; r && *r; r++) {
+        if (r[0] == '\\' && (r[1] == 'n' || r[1] == 'r')) {
+            *w++ = r[1] == 'n' ? '\n' : '\r';
+            r++;
+        } else {
+            *w++ = *r;
+        }
+    }
+    if (w) {
+        *w = '\0';
+        c->err.len = (size_t)(w - c->err.p);
+    }
+    const char *msg = c->err.p ? c->err.p : "";
+    size_t first = strcspn(msg, "\n");
+    const char *colon = strchr(msg, ':');
+    size_t kind_len = colon ? (size_t)(colon - msg) : first;
+    const char *exists = exists_kind(msg, first);
+    if (exists)
+        snprintf(c->err_kind, sizeof(c->err_kind), "%s", exists);
+    else
+        snprintf(c->err_kind, sizeof(c->err_kind), "%.*s", (int)kind_len, msg);
+    /* The code: the kind upper-cased, runs of other characters as one '_', none at the ends. */
+    size_t n = 0;
+    bool gap = false;
+    for (const char *k = c->err_kind; *k && n + 2 < sizeof(c->err_code); k++) {
+        char ch = *k;
+        if (ch >= 'a' && ch <= 'z')
+            ch = (char)(ch - 'a' + 'A');
+        bool word = (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+        if (!word) {
+            gap = n > 0;
+            continue;
+        }
+        if (gap)
+            c->err_code[n++] = '_';
+        gap = false;
+        c->err_code[n++] = ch;
+    }
+    c->err_code[n] = '\0';
+    if (c->tx == TDB_TRANS_INTRANS && aborts_transaction(c->err_kind))
+        c->tx = TDB_TRANS_INERROR;
+    return TDB_ESERVER;
+}
+
+tdb_error_class tdb_error_class_of(const tdb_conn *c)
+{
+    if (!c)
+        return TDB_ERRCLASS_INTERFACE;
+    switch (c->err_status) {
+    case TDB_OK:
+        return TDB_ERRCLASS_NONE;
+    case TDB_ESERVER:
+        for (size_t i = 0; i < sizeof(error_kinds) / sizeof(error_kinds[0]); i++)
+            if (strcmp(c->err_kind, error_kinds[i].kind) == 0)
+                return error_kinds[i].cls;
+        return TDB_ERRCLASS_DATABASE;
+    case TDB_ECONN:
+    case TDB_ETIMEOUT:
+    case TDB_ETLS:
+    case TDB_ENOMEM:
+    case TDB_ETOOBIG:
+        return TDB_ERRCLASS_OPERATIONAL;
+    default:
+        return TDB_ERRCLASS_INTERFACE;
+    }
+}
+
+const char *tdb_error_class_name(tdb_error_class cls)
+{
+    static const char *const names[] = {"",
+                                        "InterfaceError",
+                                        "DatabaseError",
+                                        "DataError",
+                                        "OperationalError",
+                                        "IntegrityError",
+                                        "InternalError",
+                                        "ProgrammingError",
+                                        "NotSupportedError"};
+    return (unsigned)cls < sizeof(names) / sizeof(names[0]) ? names[cls] : "";
+}
+
+const char *tdb_error_kind(const tdb_conn *c)
+{
+    return c ? c->err_kind : "";
+}
+
+const char *tdb_error_code(const tdb_conn *c)
+{
+    return c ? c->err_code : "";
+}
+
+tdb_transaction_status tdb_transaction_status_of(const tdb_conn *c)
+{
+    if (!tdb_is_connected(c))
+        return TDB_TRANS_UNKNOWN;
+    return c->tx;
 }
 
 /* Frees the TLS state; sends close_notify first (one attempt, no wait) if `notify`. */
@@ -267,9 +473,32 @@ void tdb_close(tdb_conn *c)
     free(c->sslcert);
     free(c->sslkey);
     free(c->host);
+    free(c->user);
+    if (c->password)
+        OPENSSL_cleanse(c->password, strlen(c->password));
+    free(c->password);
+    free(c->dbname);
     tdb__str_free(&c->err);
     tdb__str_free(&c->req);
+    tdb__str_free(&c->out);
+    tdb__str_free(&c->pin);
     free(c);
+}
+
+void tdb__disconnect(tdb_conn *c)
+{
+    tls_free(c, c->state == CONN_READY);
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+    c->state = CONN_NEW;
+    c->tx = TDB_TRANS_IDLE;
+    c->rpos = c->rlen = 0;
+    c->pin_pos = c->pin.len = 0;
+    c->out_pos = c->out.len = 0;
+    c->busy_scan = 0;
+    c->cancel_id = 0;
+    c->cancel_key[0] = '\0';
 }
 
 /* A state in which a new request may be sent; else TDB_EINVAL/TDB_ECONN with a message. */
@@ -416,6 +645,16 @@ int tdb__send_request(tdb_conn *c, const char *text, size_t len)
 int tdb__fill(tdb_conn *c)
 {
     c->rpos = c->rlen = 0;
+    size_t held = tdb__pin_avail(c);
+    if (held > 0) { /* what tdb_consume_input() read comes first */
+        size_t n = held < sizeof(c->rbuf) ? held : sizeof(c->rbuf);
+        memcpy(c->rbuf, c->pin.p + c->pin_pos, n);
+        c->pin_pos += n;
+        c->rlen = n;
+        if (c->pin_pos == c->pin.len)
+            c->pin_pos = c->pin.len = 0;
+        return 0;
+    }
     while (c->ssl) {
         size_t n = 0;
         ERR_clear_error();
@@ -498,7 +737,7 @@ int tdb__read_error_line(tdb_conn *c)
     int rc = tdb__read_line(c, &line, 65536, &over, tail);
     if (rc == 0) {
         if (strncmp(line.p, "Error: ", 7) == 0)
-            rc = tdb__set_error(c, TDB_ESERVER, "%s", line.p + 7);
+            rc = tdb__server_error(c, line.p + 7);
         else
             rc = tdb__die(c, TDB_EPROTO, "a result line ended early without an error line");
     }
@@ -838,5 +1077,174 @@ int tdb_socket(const tdb_conn *c)
 
 bool tdb_input_buffered(const tdb_conn *c)
 {
-    return c && (c->rpos < c->rlen || (c->ssl && SSL_pending(c->ssl) > 0));
+    return c && (c->rpos < c->rlen || tdb__pin_avail(c) > 0 || (c->ssl && SSL_pending(c->ssl) > 0));
+}
+
+/* ---- the non-blocking API ------------------------------------------------------------- */
+
+size_t tdb__pin_avail(const tdb_conn *c)
+{
+    return c->pin.len - c->pin_pos;
+}
+
+int tdb_set_nonblocking(tdb_conn *c, bool on)
+{
+    if (!on && c->out.len > c->out_pos)
+        return tdb__set_error(c, TDB_EINVAL, "queued request bytes are not sent yet (tdb_flush)");
+    c->nonblocking = on;
+    return TDB_OK;
+}
+
+bool tdb_is_nonblocking(const tdb_conn *c)
+{
+    return c && c->nonblocking;
+}
+
+int tdb_flush(tdb_conn *c)
+{
+    if (c->state == CONN_NEW || c->state == CONN_DEAD)
+        return tdb__check_ready(c);
+    while (c->out_pos < c->out.len) {
+        const char *data = c->out.p + c->out_pos;
+        size_t len = c->out.len - c->out_pos;
+        if (c->ssl) {
+            size_t n = 0;
+            ERR_clear_error();
+            if (SSL_write_ex(c->ssl, data, len, &n) == 1) {
+                c->out_pos += n;
+                continue;
+            }
+            int e = SSL_get_error(c->ssl, 0);
+            if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
+                return 1;
+            return tls_io_failed(c, e, "cannot send to the server");
+        }
+        ssize_t n = send(c->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            c->out_pos += (size_t)n;
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            return 1;
+        } else {
+            return tdb__die(c, TDB_ECONN, "cannot send to the server: %s",
+                            n < 0 ? strerror(errno) : "nothing sent");
+        }
+    }
+    c->out_pos = c->out.len = 0;
+    return 0;
+}
+
+/* Queues one request's bytes (nonblocking mode) and sends what the socket takes. */
+int tdb__queue_request(tdb_conn *c, const char *text, size_t len)
+{
+    char head[32];
+    bool prefixed = memchr(text, '\n', len) != NULL;
+    int n = prefixed ? snprintf(head, sizeof(head), "@%zu\n", len) : 0;
+    if (tdb__str_reserve(&c->out, (size_t)n + len + 1) != 0)
+        return tdb__set_error(c, TDB_ENOMEM, "out of memory");
+    if (tdb__str_put(&c->out, head, (size_t)n) != 0 || tdb__str_put(&c->out, text, len) != 0 ||
+        (!prefixed && tdb__str_putc(&c->out, '\n') != 0))
+        return tdb__set_error(c, TDB_ENOMEM, "out of memory");
+    int rc = tdb_flush(c);
+    return rc < 0 ? rc : 0;
+}
+
+int tdb__send_queued(tdb_conn *c)
+{
+    if (c->out_pos >= c->out.len)
+        return 0;
+    int rc = send_all(c, c->out.p + c->out_pos, c->out.len - c->out_pos);
+    c->out_pos = c->out.len = 0;
+    return rc;
+}
+
+int tdb_consume_input(tdb_conn *c)
+{
+    if (c->state == CONN_NEW || c->state == CONN_DEAD)
+        return tdb__check_ready(c);
+    int rc = tdb_flush(c);
+    if (rc < 0)
+        return rc;
+    /* Past the answer limit and a read buffer more, tdb_get_result reads the rest itself. */
+    while (tdb__pin_avail(c) <= c->max_answer + TDB__READ_BUF_SIZE) {
+        if (c->pin_pos > 0 && c->pin_pos == c->pin.len)
+            c->pin_pos = c->pin.len = 0;
+        if (tdb__str_reserve(&c->pin, TDB__READ_BUF_SIZE) != 0)
+            return tdb__set_error(c, TDB_ENOMEM, "out of memory");
+        char *into = c->pin.p + c->pin.len;
+        size_t got = 0;
+        if (c->ssl) {
+            ERR_clear_error();
+            if (SSL_read_ex(c->ssl, into, TDB__READ_BUF_SIZE, &got) != 1) {
+                int e = SSL_get_error(c->ssl, 0);
+                if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+                    break;
+                return tls_io_failed(c, e, "cannot read from the server");
+            }
+        } else {
+            ssize_t n = recv(c->fd, into, TDB__READ_BUF_SIZE, MSG_DONTWAIT);
+            if (n == 0)
+                return tdb__die(c, TDB_ECONN, "the server closed the connection");
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                break;
+            if (n < 0)
+                return tdb__die(c, TDB_ECONN, "cannot read from the server: %s", strerror(errno));
+            got = (size_t)n;
+        }
+        c->pin.len += got;
+        c->pin.p[c->pin.len] = '\0';
+    }
+    return TDB_OK;
+}
+
+/* The i-th unread byte: the read buffer's, then what tdb_consume_input holds. */
+static unsigned char unread_at(const tdb_conn *c, size_t i)
+{
+    size_t in_rbuf = c->rlen - c->rpos;
+    return i < in_rbuf ? c->rbuf[c->rpos + i] : (unsigned char)c->pin.p[c->pin_pos + i - in_rbuf];
+}
+
+/* The offset of the first '\n' in the unread bytes at or after `from`, or -1. */
+static ptrdiff_t unread_newline(const tdb_conn *c, size_t from)
+{
+    size_t in_rbuf = c->rlen - c->rpos;
+    if (from < in_rbuf) {
+        const unsigned char *nl = memchr(c->rbuf + c->rpos + from, '\n', in_rbuf - from);
+        if (nl)
+            return nl - (c->rbuf + c->rpos);
+        from = in_rbuf;
+    }
+    size_t held = tdb__pin_avail(c);
+    if (from - in_rbuf >= held)
+        return -1;
+    const char *start = c->pin.p + c->pin_pos;
+    const char *nl = memchr(start + (from - in_rbuf), '\n', held - (from - in_rbuf));
+    return nl ? (ptrdiff_t)(in_rbuf + (size_t)(nl - start)) : -1;
+}
+
+bool tdb_is_busy(tdb_conn *c)
+{
+    if (!c || c->state != CONN_SENT)
+        return false;
+    if (c->out_pos < c->out.len)
+        return true;
+    size_t total = (c->rlen - c->rpos) + tdb__pin_avail(c);
+    if (tdb__pin_avail(c) > c->max_answer + TDB__READ_BUF_SIZE)
+        return false; /* too large to hold: tdb_get_result reads and drops the rest */
+    ptrdiff_t nl = unread_newline(c, c->busy_scan < total ? c->busy_scan : 0);
+    if (nl < 0) {
+        c->busy_scan = total;
+        return true;
+    }
+    /* One line, unless it is a result line cut short by an error: then the error line too. */
+    size_t len = (size_t)nl;
+    bool rows = len >= 10 && unread_at(c, 0) == '{' && unread_at(c, 1) == '"' &&
+                unread_at(c, 2) == 'c' && unread_at(c, 3) == 'o';
+    bool cut = rows && !(unread_at(c, len - 2) == ']' && unread_at(c, len - 1) == '}');
+    if (!cut)
+        return false;
+    return unread_newline(c, (size_t)nl + 1) < 0;
 }

@@ -967,6 +967,404 @@ static void test_cancel(const TestServer *s)
     }
 }
 
+/* ---- issue 21: conninfo, URI, environment, error classes, transaction status, the
+ * non-blocking API, column lookup, escaping, reset ---------------------------------------- */
+
+static const char *const tdb_env_names[] = {
+    "TCPDUCKDB_HOST",        "TCPDUCKDB_PORT",     "TCPDUCKDB_USER",
+    "TCPDUCKDB_PASSWORD",    "TCPDUCKDB_DATABASE", "TCPDUCKDB_SSLMODE",
+    "TCPDUCKDB_SSLROOTCERT", "TCPDUCKDB_SSLCERT",  "TCPDUCKDB_SSLKEY"};
+
+static void clear_tdb_env(void)
+{
+    for (size_t i = 0; i < sizeof(tdb_env_names) / sizeof(tdb_env_names[0]); i++)
+        unsetenv(tdb_env_names[i]);
+}
+
+/* Whether `c` is logged in and in a database with table t (one SELECT). */
+static bool sees_table(tdb_conn *c, const char *table, int64_t rows)
+{
+    return count_rows(c, table) == rows;
+}
+
+static void test_conninfo(const TestServer *s)
+{
+    char info[512];
+    clear_tdb_env();
+    tdb_conn *admin = open_conn(s, true);
+    CHECK_RC(admin, tdb_command(admin, "create database ci", NULL), TDB_OK);
+    CHECK_RC(admin, tdb_connect_database(admin, "ci"), TDB_OK);
+    CHECK_RC(admin, tdb_command(admin, "CREATE TABLE t AS SELECT 1 AS i", NULL), TDB_OK);
+    CHECK_RC(admin, tdb_command(admin, "create user ann \"p@ss w:rd'\\\\\"", NULL), TDB_OK);
+    CHECK_RC(admin, tdb_command(admin, "grant database ci ann read", NULL), TDB_OK);
+    CHECK_RC(admin, tdb_command(admin, "grant table ci t ann select", NULL), TDB_OK);
+
+    /* A conninfo string: quoted value with an escaped quote and backslash. */
+    snprintf(info, sizeof(info),
+             "host=%s port = %d user=ann password='p@ss w:rd\\'\\\\' dbname=ci sslmode=disable "
+             "connect_timeout=10",
+             s->host, s->port);
+    tdb_conn *c = tdb_connectdb(info);
+    CHECK(c && tdb_connectdb_status(c) == TDB_OK && tdb_is_connected(c));
+    CHECK(c && sees_table(c, "t", 1));
+    tdb_close(c);
+
+    /* A URI, percent-decoded (' is %27, \ is %5C). */
+    snprintf(info, sizeof(info),
+             "tcpduckdb://ann:p%%40ss%%20w%%3Ard%%27%%5C@%s:%d/ci?sslmode=disable", s->host,
+             s->port);
+    c = tdb_connectdb(info);
+    CHECK_RC(c, tdb_connectdb_status(c), TDB_OK);
+    CHECK(sees_table(c, "t", 1));
+    tdb_close(c);
+    /* An IPv6 literal in brackets is taken apart (nothing listens there: a connect error). */
+    c = tdb_connectdb("tcpduckdb://duck:duck@[::1]:1/ci?sslmode=disable&connect_timeout=5");
+    CHECK(tdb_connectdb_status(c) == TDB_ECONN || tdb_connectdb_status(c) == TDB_ETIMEOUT);
+    CHECK(strstr(tdb_error(c), "::1") != NULL);
+    CHECK(tdb_error_class_of(c) == TDB_ERRCLASS_OPERATIONAL);
+    tdb_close(c);
+
+    /* The environment fills what the string leaves out; the string wins. */
+    char port[16];
+    snprintf(port, sizeof(port), "%d", s->port);
+    setenv("TCPDUCKDB_HOST", s->host, 1);
+    setenv("TCPDUCKDB_PORT", port, 1);
+    setenv("TCPDUCKDB_USER", "duck", 1);
+    setenv("TCPDUCKDB_PASSWORD", "duck", 1);
+    setenv("TCPDUCKDB_DATABASE", "ci", 1);
+    setenv("TCPDUCKDB_SSLMODE", "disable", 1);
+    c = tdb_connectdb("");
+    CHECK_RC(c, tdb_connectdb_status(c), TDB_OK);
+    CHECK(sees_table(c, "t", 1));
+    CHECK(tdb_tls_version(c) == NULL); /* sslmode=disable from the environment */
+    tdb_close(c);
+    c = tdb_connectdb(NULL);
+    CHECK_RC(c, tdb_connectdb_status(c), TDB_OK);
+    tdb_close(c);
+    setenv("TCPDUCKDB_PASSWORD", "wrong", 1);
+    c = tdb_connectdb("password=duck");
+    CHECK_RC(c, tdb_connectdb_status(c), TDB_OK);
+    tdb_close(c);
+    c = tdb_connectdb("tcpduckdb://");
+    CHECK_RC(c, tdb_connectdb_status(c), TDB_ESERVER); /* the wrong password from the env */
+    CHECK(strcmp(tdb_error_kind(c), "Unauthorized") == 0);
+    CHECK(tdb_error_class_of(c) == TDB_ERRCLASS_OPERATIONAL);
+    tdb_close(c);
+    setenv("TCPDUCKDB_SSLMODE", "maybe", 1);
+    c = tdb_connectdb("password=duck");
+    CHECK_RC(c, tdb_connectdb_status(c), TDB_EINVAL);
+    CHECK(strstr(tdb_error(c), "maybe") != NULL && !tdb_is_connected(c));
+    tdb_close(c);
+    clear_tdb_env();
+
+    /* Bad strings are refused before connecting, and never quote the password. */
+    static const char *const bad[] = {
+        "bogus=1",
+        "host",
+        "host=x password='unterminated",
+        "port=0",
+        "port=70000",
+        "port=4x",
+        "sslmode=maybe",
+        "sslkey=/k.pem",
+        "connect_timeout=-1",
+        "postgres://u:secretpw@h/db",
+        "tcpduckdb://u:secretpw@h:99999/db",
+        "tcpduckdb://u:secretpw@h/db?user=x",
+        "tcpduckdb://u:secretpw@h/db?bogus=1",
+        "tcpduckdb://u%zz:secretpw@h/db",
+        "tcpduckdb://u:secret%00pw@h/db",
+        "tcpduckdb://u:secretpw@[::1/db",
+        "tcpduckdb://u:secretpw@h/db#frag",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        c = tdb_connectdb(bad[i]);
+        CHECK(c != NULL);
+        if (tdb_connectdb_status(c) != TDB_EINVAL)
+            fprintf(stderr, "conninfo %s: status %d (%s)\n", bad[i], tdb_connectdb_status(c),
+                    tdb_error(c));
+        CHECK(tdb_connectdb_status(c) == TDB_EINVAL);
+        CHECK(!tdb_is_connected(c));
+        CHECK(strstr(tdb_error(c), "secretpw") == NULL && strstr(tdb_error(c), "secret") == NULL);
+        CHECK(tdb_error_class_of(c) == TDB_ERRCLASS_INTERFACE);
+        CHECK(strcmp(tdb_error_code(c), "INVALID") == 0);
+        tdb_close(c);
+    }
+    tdb_close(admin);
+}
+
+static void test_error_classes(const TestServer *s)
+{
+    tdb_conn *c = open_conn(s, true);
+    tdb_result *r = NULL;
+    CHECK(tdb_error_class_of(c) == TDB_ERRCLASS_NONE);
+    CHECK(strcmp(tdb_error_code(c), "") == 0 && strcmp(tdb_error_kind(c), "") == 0);
+    CHECK_RC(c, tdb_command(c, "create database errs", NULL), TDB_OK);
+    CHECK_RC(c, tdb_connect_database(c, "nope"), TDB_ESERVER);
+    CHECK(strcmp(tdb_error_kind(c), "Does Not Exist") == 0);
+    CHECK(strcmp(tdb_error_code(c), "DOES_NOT_EXIST") == 0);
+    CHECK(tdb_error_class_of(c) == TDB_ERRCLASS_PROGRAMMING);
+    CHECK(strcmp(tdb_error_class_name(tdb_error_class_of(c)), "ProgrammingError") == 0);
+    CHECK_RC(c, tdb_command(c, "create database errs", NULL), TDB_ESERVER);
+    CHECK(strcmp(tdb_error_code(c), "ALREADY_EXISTS") == 0);
+    CHECK_RC(c, tdb_connect_database(c, "errs"), TDB_OK);
+    CHECK(tdb_error_class_of(c) == TDB_ERRCLASS_NONE);
+    CHECK_RC(c, tdb_query(c, "SELECT * FROM missing", NULL, 0, &r), TDB_ESERVER);
+    CHECK(strcmp(tdb_error_kind(c), "Catalog Error") == 0);
+    CHECK(strcmp(tdb_error_code(c), "CATALOG_ERROR") == 0);
+    CHECK(tdb_error_class_of(c) == TDB_ERRCLASS_PROGRAMMING);
+    /* DuckDB's multi-line messages come with their line breaks, not "\n" escapes. */
+    CHECK_RC(c, tdb_query(c, "SELEC 1", NULL, 0, &r), TDB_ESERVER);
+    CHECK(strcmp(tdb_error_code(c), "PARSER_ERROR") == 0);
+    CHECK(strchr(tdb_error(c), '\n') != NULL && strstr(tdb_error(c), "\\n") == NULL);
+    CHECK_RC(c, tdb_command(c, "SELEC 1", NULL), TDB_ESERVER);
+    CHECK(strchr(tdb_error(c), '\n') != NULL && strstr(tdb_error(c), "\\n") == NULL);
+    CHECK_RC(c, tdb_command(c, "CREATE TABLE k (i INTEGER PRIMARY KEY)", NULL), TDB_OK);
+    CHECK_RC(c, tdb_command(c, "INSERT INTO k VALUES (1)", NULL), TDB_OK);
+    CHECK_RC(c, tdb_query(c, "INSERT INTO k VALUES (1)", NULL, 0, &r), TDB_ESERVER);
+    CHECK(tdb_error_class_of(c) == TDB_ERRCLASS_INTEGRITY);
+    CHECK(strcmp(tdb_error_code(c), "CONSTRAINT_ERROR") == 0);
+    CHECK_RC(c, tdb_query(c, "SELECT 'x'::INTEGER", NULL, 0, &r), TDB_ESERVER);
+    CHECK(tdb_error_class_of(c) == TDB_ERRCLASS_DATA);
+    CHECK_RC(c, tdb_command(c, "", NULL), TDB_ESERVER);
+    CHECK(strcmp(tdb_error_code(c), "BAD_REQUEST") == 0);
+    /* Local failures have a code and a class too. */
+    CHECK_RC(c, tdb_query_start(c, "SELECT 1", NULL, 0, NULL == r ? &r : &r), TDB_OK);
+    CHECK_RC(c, tdb_command(c, "SELECT 2", NULL), TDB_EINVAL);
+    CHECK(tdb_error_class_of(c) == TDB_ERRCLASS_INTERFACE && strcmp(tdb_error_kind(c), "") == 0);
+    CHECK_RC(c, tdb_query_end(r), TDB_OK);
+    tdb_close(c);
+    c = tdb_conn_new();
+    CHECK_RC(c, tdb_connect(c, s->host, 1, 2000), TDB_ECONN);
+    CHECK(tdb_error_class_of(c) == TDB_ERRCLASS_OPERATIONAL);
+    CHECK(strcmp(tdb_error_code(c), "CONNECTION") == 0);
+    tdb_close(c);
+}
+
+static void test_transaction_status(const TestServer *s)
+{
+    tdb_conn *c = tdb_conn_new();
+    tdb_result *r = NULL;
+    CHECK(tdb_transaction_status_of(c) == TDB_TRANS_UNKNOWN);
+    tdb_close(c);
+    c = open_conn(s, true);
+    CHECK(tdb_transaction_status_of(c) == TDB_TRANS_IDLE);
+    CHECK_RC(c, tdb_command(c, "create database txs", NULL), TDB_OK);
+    CHECK_RC(c, tdb_connect_database(c, "txs"), TDB_OK);
+    CHECK_RC(c, tdb_command(c, "CREATE TABLE t (i INTEGER)", NULL), TDB_OK);
+    CHECK_RC(c, tdb_begin(c), TDB_OK);
+    CHECK(tdb_transaction_status_of(c) == TDB_TRANS_INTRANS);
+    CHECK_RC(c, tdb_command(c, "INSERT INTO t VALUES (1)", NULL), TDB_OK);
+    CHECK(tdb_transaction_status_of(c) == TDB_TRANS_INTRANS);
+    CHECK_RC(c, tdb_commit(c), TDB_OK);
+    CHECK(tdb_transaction_status_of(c) == TDB_TRANS_IDLE);
+    /* A failed statement aborts the transaction: the status says so, and only rollback (or a
+     * commit that fails) ends it. */
+    CHECK_RC(c, tdb_command(c, "  Begin Transaction ; ", NULL), TDB_OK);
+    CHECK(tdb_transaction_status_of(c) == TDB_TRANS_INTRANS);
+    CHECK_RC(c, tdb_query(c, "INSERT INTO t VALUES ('x')", NULL, 0, &r), TDB_ESERVER);
+    CHECK(tdb_transaction_status_of(c) == TDB_TRANS_INERROR);
+    CHECK_RC(c, tdb_query(c, "SELECT 1", NULL, 0, &r), TDB_ESERVER); /* DuckDB agrees */
+    CHECK(tdb_transaction_status_of(c) == TDB_TRANS_INERROR);
+    CHECK_RC(c, tdb_rollback(c), TDB_OK);
+    CHECK(tdb_transaction_status_of(c) == TDB_TRANS_IDLE);
+    CHECK_RC(c, tdb_begin(c), TDB_OK);
+    CHECK_RC(c, tdb_query(c, "INSERT INTO t VALUES ('y')", NULL, 0, &r), TDB_ESERVER);
+    CHECK(tdb_transaction_status_of(c) == TDB_TRANS_INERROR);
+    CHECK_RC(c, tdb_commit(c), TDB_ESERVER);
+    CHECK(strcmp(tdb_error_code(c), "TRANSACTION_ABORTED") == 0);
+    CHECK(tdb_transaction_status_of(c) == TDB_TRANS_IDLE);
+    CHECK(count_rows(c, "t") == 1);
+    /* An error of binding leaves DuckDB's transaction usable: the next statement that
+     * succeeds shows it, and the status returns to INTRANS. */
+    CHECK_RC(c, tdb_begin(c), TDB_OK);
+    CHECK_RC(c, tdb_query(c, "SELECT * FROM missing", NULL, 0, &r), TDB_ESERVER);
+    CHECK(tdb_transaction_status_of(c) == TDB_TRANS_INERROR);
+    CHECK_RC(c, tdb_query(c, "INSERT INTO t VALUES (3)", NULL, 0, &r), TDB_OK);
+    tdb_result_free(r);
+    CHECK(tdb_transaction_status_of(c) == TDB_TRANS_INTRANS);
+    CHECK_RC(c, tdb_rollback(c), TDB_OK);
+    CHECK(tdb_transaction_status_of(c) == TDB_TRANS_IDLE);
+    /* A request the server refuses before running it leaves the transaction alone. */
+    CHECK_RC(c, tdb_begin(c), TDB_OK);
+    CHECK_RC(c, tdb_command(c, "", NULL), TDB_ESERVER);
+    CHECK(tdb_transaction_status_of(c) == TDB_TRANS_INTRANS);
+    CHECK_RC(c, tdb_command(c, "INSERT INTO t VALUES (2)", NULL), TDB_OK);
+    CHECK_RC(c, tdb_command(c, "end", NULL), TDB_OK);
+    CHECK(tdb_transaction_status_of(c) == TDB_TRANS_IDLE);
+    CHECK(count_rows(c, "t") == 2);
+    tdb_close(c);
+}
+
+/* Drives one query through the non-blocking API; returns its tdb_get_result status. */
+static int run_nonblocking(tdb_conn *c, const char *sql, tdb_result **out, int *out_rounds)
+{
+    int rc = tdb_send_query(c, sql, NULL, 0);
+    if (rc != 0)
+        return rc;
+    int rounds = 0;
+    for (;;) {
+        int f = tdb_flush(c);
+        if (f < 0)
+            return f;
+        if (!tdb_is_busy(c))
+            break;
+        struct pollfd p = {.fd = tdb_socket(c), .events = (short)(POLLIN | (f ? POLLOUT : 0))};
+        if (poll(&p, 1, 60000) <= 0)
+            return TDB_ETIMEOUT;
+        rc = tdb_consume_input(c);
+        if (rc != 0)
+            return rc;
+        rounds++;
+    }
+    *out_rounds = rounds;
+    return tdb_get_result(c, out);
+}
+
+static void test_nonblocking(const TestServer *s)
+{
+    tdb_conn *c = open_conn(s, true);
+    tdb_result *r = NULL;
+    int rounds = 0;
+    CHECK_RC(c, tdb_command(c, "create database nb", NULL), TDB_OK);
+    CHECK_RC(c, tdb_connect_database(c, "nb"), TDB_OK);
+    CHECK(!tdb_is_nonblocking(c));
+    CHECK_RC(c, tdb_set_nonblocking(c, true), TDB_OK);
+    CHECK(tdb_is_nonblocking(c));
+    CHECK(!tdb_is_busy(c)); /* nothing sent */
+    CHECK_RC(c, run_nonblocking(c, "SELECT 42 AS x", &r, &rounds), TDB_OK);
+    int64_t v = 0;
+    CHECK(r && tdb_result_int64(r, 0, 0, &v) == TDB_OK && v == 42);
+    tdb_result_free(r);
+    /* A result of many reads: the answer is whole when tdb_is_busy() says so. */
+    CHECK_RC(
+        c,
+        run_nonblocking(c, "SELECT i, repeat('x', 50) AS pad FROM range(200000) t(i)", &r, &rounds),
+        TDB_OK);
+    CHECK(r && tdb_result_nrows(r) == 200000);
+    CHECK(r && tdb_result_int64(r, 199999, 0, &v) == TDB_OK && v == 199999);
+    tdb_result_free(r);
+    /* An error after rows: the cut line and its error line both arrive before not-busy. */
+    CHECK_RC(c,
+             run_nonblocking(c,
+                             "SELECT CASE WHEN i < 300000 THEN i ELSE error('boom') END AS v "
+                             "FROM range(600000) t(i)",
+                             &r, &rounds),
+             TDB_ESERVER);
+    CHECK(r == NULL);
+    CHECK(tdb_is_connected(c) && !tdb_is_busy(c));
+    /* A large request (over what one send takes) is queued and flushed. */
+    size_t big = 1000000; /* under MaxRequestBytes (1 MiB) */
+    char *sql = malloc(big + 64);
+    CHECK(sql != NULL);
+    if (sql) {
+        strcpy(sql, "SELECT length('");
+        memset(sql + strlen(sql), 'y', big);
+        strcpy(sql + 15 + big, "') AS n");
+        CHECK_RC(c, run_nonblocking(c, sql, &r, &rounds), TDB_OK);
+        CHECK(r && tdb_result_int64(r, 0, 0, &v) == TDB_OK && v == (int64_t)big);
+        tdb_result_free(r);
+        free(sql);
+    }
+    /* The blocking calls still work on a nonblocking connection; switching back is allowed. */
+    CHECK_RC(c, tdb_query(c, "SELECT 7 AS s", NULL, 0, &r), TDB_OK);
+    tdb_result_free(r);
+    CHECK_RC(c, tdb_set_nonblocking(c, false), TDB_OK);
+    tdb_close(c);
+}
+
+static void test_column_index_and_escaping(const TestServer *s)
+{
+    tdb_conn *c = open_conn(s, true);
+    tdb_result *r = NULL;
+    CHECK_RC(c, tdb_command(c, "create database esc", NULL), TDB_OK);
+    CHECK_RC(c, tdb_connect_database(c, "esc"), TDB_OK);
+    CHECK_RC(c, tdb_query(c, "SELECT 1 AS a, 2 AS \"B\", 3 AS b", NULL, 0, &r), TDB_OK);
+    CHECK(tdb_result_column_index(r, "a") == 0);
+    CHECK(tdb_result_column_index(r, "B") == 1);
+    CHECK(tdb_result_column_index(r, "b") == 2);
+    CHECK(tdb_result_column_index(r, "A") == 0); /* case-insensitive when nothing matches */
+    CHECK(tdb_result_column_index(r, "zz") == -1);
+    CHECK(tdb_result_column_index(r, NULL) == -1);
+    CHECK(tdb_result_column_index(NULL, "a") == -1);
+    tdb_result_free(r);
+
+    char *lit = tdb_escape_literal("it's", 4);
+    CHECK(lit && strcmp(lit, "'it''s'") == 0);
+    free(lit);
+    char *id = tdb_escape_identifier("a\"b", 3);
+    CHECK(id && strcmp(id, "\"a\"\"b\"") == 0);
+    free(id);
+    lit = tdb_escape_literal("abc", 2); /* len counts */
+    CHECK(lit && strcmp(lit, "'ab'") == 0);
+    free(lit);
+    lit = tdb_escape_literal("a\0b", 3); /* stops at a NUL */
+    CHECK(lit && strcmp(lit, "'a'") == 0);
+    free(lit);
+    CHECK(tdb_escape_literal("\xff", 1) == NULL);        /* not UTF-8 */
+    CHECK(tdb_escape_identifier("\xc0\xaf", 2) == NULL); /* overlong */
+    /* Round trip through DuckDB: names and values with quotes, backslashes, UTF-8. */
+    const char *name = "we\"ird 'tab\\le' ünï";
+    const char *value = "O'Brien \\n \"quoted\" 名前 ''";
+    char *qn = tdb_escape_identifier(name, strlen(name));
+    char *qv = tdb_escape_literal(value, strlen(value));
+    CHECK(qn && qv);
+    if (qn && qv) {
+        char sql[512];
+        snprintf(sql, sizeof(sql), "CREATE TABLE %s AS SELECT %s AS v", qn, qv);
+        CHECK_RC(c, tdb_command(c, sql, NULL), TDB_OK);
+        snprintf(sql, sizeof(sql), "SELECT v FROM %s", qn);
+        CHECK_RC(c, tdb_query(c, sql, NULL, 0, &r), TDB_OK);
+        const char *got = r ? tdb_result_text(r, 0, 0, NULL) : NULL;
+        CHECK(got && strcmp(got, value) == 0);
+        tdb_result_free(r);
+    }
+    free(qn);
+    free(qv);
+    tdb_close(c);
+}
+
+static void test_reset(const TestServer *s)
+{
+    char info[256];
+    tdb_result *r = NULL;
+    clear_tdb_env();
+    snprintf(info, sizeof(info), "host=%s port=%d user=duck password=duck sslmode=disable", s->host,
+             s->port);
+    tdb_conn *c = tdb_connectdb(info);
+    CHECK_RC(c, tdb_connectdb_status(c), TDB_OK);
+    CHECK_RC(c, tdb_command(c, "create database rst", NULL), TDB_OK);
+    CHECK_RC(c, tdb_connect_database(c, "rst"), TDB_OK);
+    CHECK_RC(c, tdb_command(c, "CREATE TABLE t AS SELECT 5 AS i", NULL), TDB_OK);
+    char *before = NULL, *after = NULL;
+    CHECK_RC(c, tdb_command(c, "session key", &before), TDB_OK);
+    CHECK_RC(c, tdb_begin(c), TDB_OK);
+    CHECK_RC(c, tdb_command(c, "INSERT INTO t VALUES (6)", NULL), TDB_OK);
+    CHECK_RC(c, tdb_reset(c), TDB_OK);
+    /* A new session, logged in again and in the same database; the transaction is gone. */
+    CHECK(tdb_is_connected(c));
+    CHECK(tdb_transaction_status_of(c) == TDB_TRANS_IDLE);
+    CHECK_RC(c, tdb_command(c, "session key", &after), TDB_OK);
+    CHECK(before && after && strcmp(before, after) != 0);
+    CHECK(count_rows(c, "t") == 1);
+    free(before);
+    free(after);
+    /* The old API resets too, also a connection that was lost. */
+    tdb_conn *d = open_conn(s, true);
+    CHECK_RC(d, tdb_connect_database(d, "rst"), TDB_OK);
+    CHECK_RC(d, tdb_command(d, "quit", NULL), TDB_OK);
+    CHECK_RC(d, tdb_command(d, "SELECT 1", NULL), TDB_ECONN);
+    CHECK(!tdb_is_connected(d));
+    CHECK_RC(d, tdb_reset(d), TDB_OK);
+    CHECK(count_rows(d, "t") == 1);
+    tdb_close(d);
+    d = tdb_conn_new();
+    CHECK_RC(d, tdb_reset(d), TDB_EINVAL);
+    tdb_close(d);
+    (void)r;
+    tdb_close(c);
+}
+
 int main(void)
 {
     TestServer srv = {0};
@@ -988,6 +1386,12 @@ int main(void)
     test_mid_result_error(&srv);
     test_transactions(&srv);
     test_cancel(&srv);
+    test_conninfo(&srv);
+    test_error_classes(&srv);
+    test_transaction_status(&srv);
+    test_nonblocking(&srv);
+    test_column_index_and_escaping(&srv);
+    test_reset(&srv);
     test_hostile_answers();
     if (!port) {
         test_server_gone(&srv);

@@ -41,6 +41,9 @@ export interface RowStream<R = Record<string, Value>> extends AsyncIterable<R> {
 }
 
 export interface ConnectOptions {
+  /** A tcpduckdb://user:password@host:port/database?sslmode=... URI; the other options win
+   * over it, and it wins over the TCPDUCKDB_* environment variables. */
+  connectionString?: string;
   host?: string; // default '127.0.0.1'
   port?: number; // default 4000
   user?: string; // default 'duck'
@@ -78,7 +81,7 @@ export class TcpDuckDBError extends Error {
 }
 
 export class Client {
-  /** True between begin() (or a BEGIN statement) and commit()/rollback(). */
+  /** True between begin() (or a BEGIN statement) and commit()/rollback() (also one that fails). */
   readonly inTransaction: boolean;
   /** 'TLSv1.3' or 'TLSv1.2' on an encrypted connection, null on a plaintext one. */
   readonly tlsVersion: string | null;
@@ -90,6 +93,7 @@ export class Client {
   command(line: string): Promise<string | null>;
   begin(): Promise<null>;
   commit(): Promise<null>;
+  /** Resolves to null, also outside a transaction (e.g. after a commit() that failed). */
   rollback(): Promise<null>;
   /** Commits when fn resolves, rolls back when it rejects; resolves to fn's value. */
   transaction<T>(fn: (client: Client) => Promise<T>): Promise<T>;
@@ -110,7 +114,9 @@ export interface ParsedType {
 }
 
 export function parseType(text: string): ParsedType;
-export function connect(options?: ConnectOptions): Promise<Client>;
+export function connect(options?: ConnectOptions | string): Promise<Client>;
+/** The parts of a tcpduckdb:// URI that are present (connectTimeout in milliseconds). */
+export function parseUri(uri: string): Partial<ConnectOptions> & { connectTimeout?: number };
 
 declare const _default: {
   connect: typeof connect;

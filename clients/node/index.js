@@ -406,6 +406,8 @@ function transactionStatement(sql) {
 // Connection
 
 const HIGH_WATER = 1 << 20;
+// How much of an abandoned stream is read and dropped before the statement is cancelled.
+const DRAIN_LIMIT = 4 << 20;
 
 export class Client {
   constructor(socket, timeout) {
@@ -420,6 +422,7 @@ export class Client {
     this.failure = null;
     this.closed = false;
     this.inTransaction = false;
+    this.streamOpen = false; // a stream() holds the connection (see exclusive())
     this.lock = Promise.resolve();
     socket.setNoDelay(true);
     socket.on('data', (chunk) => {
@@ -591,8 +594,37 @@ export class Client {
     return this.socket.encrypted ? this.socket.getProtocol() : null;
   }
 
-  // Runs fn with the connection to itself (requests go one at a time).
+  // Reads and drops the rest of a row answer without parsing it: the rest of its line and, when
+  // the line was cut by an error, the error line. Resolves to true when the answer ended, or
+  // false once more than `limit` characters were dropped (the connection is then mid-answer).
+  async skipRest(limit) {
+    let skipped = 0;
+    let tail = this.pos >= 2 ? this.buf.slice(this.pos - 2, this.pos) : '';
+    for (;;) {
+      const i = this.buf.indexOf('\n', this.pos);
+      const end = i >= 0 ? i : this.buf.length;
+      tail = (tail + this.buf.slice(Math.max(this.pos, end - 2), end)).slice(-2);
+      skipped += end - this.pos;
+      if (i >= 0) {
+        this.pos = i + 1;
+        // A complete answer ends with ']}'; a cut one is followed by its `Error:` line.
+        if (tail !== ']}') await this.readLine();
+        return true;
+      }
+      this.pos = this.buf.length;
+      if (skipped > limit) return false;
+      await this.more();
+    }
+  }
+
+  // Runs fn with the connection to itself (requests go one at a time, queued in call order).
+  // While a stream() holds the connection, a new request would wait for the end of an
+  // iteration that may be waiting for it (a query inside the for-await loop): it is refused at
+  // once instead (code 'STREAM_OPEN').
   exclusive(fn) {
+    if (this.streamOpen) {
+      return Promise.reject(new TcpDuckDBError('a stream() is still open on this client: finish the iteration or break out of it before the next request (or use another client)', 'STREAM_OPEN'));
+    }
     const run = this.lock.then(() => {
       if (this.closed) throw new TcpDuckDBError('the client is closed', 'CLOSED');
       return fn();
@@ -613,21 +645,26 @@ export class Client {
       while ((await this.nextRow(st)) !== null);
       return null;
     }
-    return a.kind === 'text' ? a.text : null;
+    return a.kind === 'text' && a.text !== 'success' ? a.text : null;
   }
 
   /** Sends a server command (`create database x`, `grant ...`, `list users`); resolves to null
-   * for `success`, else the answer text (JSON for `list`). */
+   * for `success`, else the answer text (JSON for `list`). `commit` and `rollback` end the
+   * transaction (inTransaction false) also when they fail: the server has none open then. */
   command(line) {
     return this.exclusive(async () => {
-      const r = await this.rawCommand(line);
       const tx = transactionStatement(line);
-      if (tx === 'begin') this.inTransaction = true;
-      else if (tx) this.inTransaction = false;
-      return r;
+      try {
+        const r = await this.rawCommand(line);
+        if (tx === 'begin') this.inTransaction = true;
+        return r;
+      } finally {
+        if (tx && tx !== 'begin') this.inTransaction = false;
+      }
     });
   }
 
+  /** Opens a transaction; resolves to null. */
   begin() {
     return this.command('start transaction');
   }
@@ -636,8 +673,16 @@ export class Client {
     return this.command('commit');
   }
 
-  rollback() {
-    return this.command('rollback');
+  /** Rolls back the open transaction. Outside one (e.g. after a commit() that failed: the
+   * server ended the transaction) it resolves to null as well, as ROLLBACK does in PostgreSQL. */
+  async rollback() {
+    const open = this.inTransaction;
+    try {
+      return await this.command('rollback');
+    } catch (e) {
+      if (!open && e instanceof TcpDuckDBError && e.message === 'Bad Request: no transaction is open') return null;
+      throw e;
+    }
   }
 
   /** Runs fn(client) in a transaction: commits when it resolves, rolls back when it throws. */
@@ -698,8 +743,12 @@ export class Client {
   /**
    * An async iterable of the rows of one statement, parsed as they arrive: memory stays
    * bounded whatever the result size. Rows are objects (options.rowMode 'array': arrays).
-   * The connection serves nothing else until the iteration ends; breaking out of the loop
-   * reads and drops the rest of the result. `stream.columns` is set once the answer began.
+   * The connection serves nothing else until the iteration ends: another request meanwhile
+   * rejects at once (code 'STREAM_OPEN'). Breaking out of the loop drops the rest of the
+   * result: up to 4 MiB of it is read and dropped, a longer rest is ended by cancelling the
+   * statement (cancel()) and reading the short rest, as the Go driver does. Inside a
+   * transaction the rest is read whatever its size, since a cancel would abort the
+   * transaction. `stream.columns` is set once the answer began.
    */
   stream(sql, params, options = {}) {
     const req = this.request(sql, params);
@@ -715,6 +764,7 @@ export class Client {
           await new Promise((resolveStart, rejectStart) => {
             client.exclusive(() => new Promise((resolveLock) => {
               release = resolveLock;
+              client.streamOpen = true;
               client.roundtrip(req).then((a) => {
                 if (a.kind !== 'rows') {
                   it.columns = [];
@@ -727,6 +777,7 @@ export class Client {
                 }
                 resolveStart();
               }, (e) => {
+                client.streamOpen = false;
                 release();
                 rejectStart(e);
               });
@@ -737,6 +788,7 @@ export class Client {
         const finish = () => {
           if (!finished) {
             finished = true;
+            client.streamOpen = false;
             if (release) release();
           }
         };
@@ -758,12 +810,24 @@ export class Client {
             }
           },
           async return() {
-            if (!finished && st) {
+            if (!finished && st && !st.done) {
+              let ended = false;
               try {
-                while ((await client.nextRow(st)) !== null);
+                const limit = client.inTransaction || !client.cancelKey ? Infinity : DRAIN_LIMIT;
+                ended = await client.skipRest(limit);
+                if (!ended) {
+                  // A long rest: stop the statement, then the rest is short (the line is cut
+                  // and the Canceled error follows, or the result had ended meanwhile).
+                  await client.cancel();
+                  ended = await client.skipRest(Infinity);
+                }
               } catch {
-                // dropped with the rest of the result
+                // the connection failed, or the cancel could not be sent
               }
+              st.done = true;
+              // Mid-answer, the connection cannot serve another request: close it (the server
+              // stops the statement of a client that is gone).
+              if (!ended && !client.failure) client.broken('an abandoned stream could not be ended');
             }
             finish();
             return { done: true, value: undefined };
@@ -979,19 +1043,94 @@ async function negotiate(socket, o, opts) {
   });
 }
 
+// The environment variables every TCP-DuckDB client reads (docs/protocol.md, "Client libraries").
+const ENV_OPTIONS = {
+  host: 'TCPDUCKDB_HOST', port: 'TCPDUCKDB_PORT', user: 'TCPDUCKDB_USER', password: 'TCPDUCKDB_PASSWORD',
+  database: 'TCPDUCKDB_DATABASE', sslmode: 'TCPDUCKDB_SSLMODE', sslrootcert: 'TCPDUCKDB_SSLROOTCERT',
+  sslcert: 'TCPDUCKDB_SSLCERT', sslkey: 'TCPDUCKDB_SSLKEY',
+};
+const URI_PARAMS = ['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'connect_timeout'];
+
+function badUri(why) {
+  return new TcpDuckDBError(`bad URI: ${why}`, 'INVALID_PARAMETER');
+}
+
+/**
+ * The options of a `tcpduckdb://user:password@host:port/database?sslmode=...` URI (the syntax
+ * of every TCP-DuckDB client): user, password, host and database percent-decoded, query values
+ * URL-decoded; unknown parameters are refused. Only the parts present are returned.
+ */
+export function parseUri(uri) {
+  let u;
+  try {
+    u = new URL(uri);
+  } catch {
+    throw badUri('not a URI'); // the text may hold a password: not quoted
+  }
+  if (u.protocol !== 'tcpduckdb:') throw badUri(`the scheme must be tcpduckdb://, not ${u.protocol}//`);
+  if (u.hash) throw badUri('a fragment (#) has no meaning');
+  const dec = (v, what) => {
+    try {
+      return decodeURIComponent(v);
+    } catch {
+      throw badUri(`a bad %-escape in the ${what}`);
+    }
+  };
+  const o = {};
+  if (u.username) o.user = dec(u.username, 'user');
+  const authority = uri.slice('tcpduckdb://'.length).split(/[/?#]/)[0];
+  const at = authority.lastIndexOf('@');
+  if (at >= 0 && authority.slice(0, at).includes(':')) o.password = dec(u.password, 'password');
+  if (u.hostname) o.host = dec(u.hostname.replace(/^\[(.*)\]$/, '$1'), 'host');
+  if (u.port) o.port = Number(u.port);
+  if (u.pathname.length > 1) o.database = dec(u.pathname.slice(1), 'database');
+  for (const [k, v] of u.searchParams) {
+    if (!URI_PARAMS.includes(k)) throw badUri(`unknown parameter ${JSON.stringify(k)}`);
+    if (k === 'connect_timeout') {
+      const secs = Number(v);
+      if (!Number.isFinite(secs) || secs < 0) throw badUri(`connect_timeout must be seconds, not ${JSON.stringify(v)}`);
+      o.connectTimeout = secs * 1000;
+    } else {
+      o[k] = v;
+    }
+  }
+  return o;
+}
+
+// Options given > the URI (options.connectionString, or a string instead of options) > the
+// TCPDUCKDB_* environment > the defaults.
+function resolveOptions(options) {
+  const given = typeof options === 'string' ? { connectionString: options } : { ...options };
+  const fromUri = given.connectionString ? parseUri(given.connectionString) : {};
+  const o = { ...fromUri };
+  for (const [k, v] of Object.entries(given)) if (v !== undefined && k !== 'connectionString') o[k] = v;
+  for (const [k, name] of Object.entries(ENV_OPTIONS)) {
+    const v = process.env[name];
+    if (!(k in o) && v !== undefined && v !== '') o[k] = k === 'port' ? Number(v) : v;
+  }
+  if (o.port !== undefined && (!Number.isInteger(Number(o.port)) || Number(o.port) <= 0 || Number(o.port) > 65535)) {
+    throw new TcpDuckDBError(`bad port ${JSON.stringify(String(o.port))}`, 'INVALID_PARAMETER');
+  }
+  return o;
+}
+
 /**
  * Opens a connection, negotiates TLS as `sslmode` asks, logs in (user/password, default
  * duck/duck) and connects to `database` when given. `timeout` (milliseconds) bounds the TCP
- * connect with the TLS negotiation, and every wait for the server.
+ * connect with the TLS negotiation, and every wait for the server. `options` may be a
+ * `tcpduckdb://` URI instead, or carry one as `connectionString`; options left out come from
+ * the URI, then from TCPDUCKDB_HOST, _PORT, _USER, _PASSWORD, _DATABASE, _SSLMODE,
+ * _SSLROOTCERT, _SSLCERT, _SSLKEY, then from the defaults.
  */
 export async function connect(options = {}) {
-  const { host = '127.0.0.1', port = 4000, user = 'duck', password = 'duck', database, timeout = 0 } = options;
-  const { sslmode = 'prefer', sslrootcert, sslcert, sslkey } = options;
+  const resolved = resolveOptions(options);
+  const { host = '127.0.0.1', port = 4000, user = 'duck', password = 'duck', database, timeout = 0 } = resolved;
+  const { sslmode = 'prefer', sslrootcert, sslcert, sslkey, connectTimeout } = resolved;
   if (!SSLMODES.includes(sslmode)) {
     throw new TcpDuckDBError(`sslmode must be one of ${SSLMODES.join(', ')}, not ${JSON.stringify(sslmode)}`, 'INVALID_PARAMETER');
   }
   const opts = sslmode === 'disable' ? null : tlsOptions({ sslmode, sslrootcert, sslcert, sslkey });
-  const address = { host, port, timeout, sslmode, opts };
+  const address = { host, port: Number(port), timeout: timeout || connectTimeout || 0, sslmode, opts };
   const client = new Client(await openSocket(address), timeout);
   // What cancel() needs: the same address and TLS options, and the session's key.
   client.address = address;
@@ -1064,4 +1203,4 @@ async function openSocket(address) {
   return socket;
 }
 
-export default { connect, Client, TcpDuckDBError, parseType };
+export default { connect, parseUri, Client, TcpDuckDBError, parseType };

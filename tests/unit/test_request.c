@@ -472,6 +472,63 @@ static void test_word_is(void)
     CHECK(!request_word_is("@", "`"));
 }
 
+/* Feeds `chunks` (NUL-separated pieces, ending with an empty one); after each piece
+ * the client falls silent when `silent` says so. Logs answers as log_answer(). */
+static void silence_stream(const char *const *pieces, const bool *silent, size_t max,
+                           const char *want)
+{
+    RequestReader r = {0};
+    Buf log = BUF_INIT;
+    for (size_t i = 0; pieces[i]; i++) {
+        size_t n = strlen(pieces[i]);
+        memcpy(request_space(&r, n), pieces[i], n);
+        request_commit(&r, n);
+        char *text;
+        size_t len;
+        RequestStatus st;
+        while ((st = request_next(&r, max, &text, &len)) != REQUEST_NONE)
+            log_answer(&log, st, text, len);
+        if (silent[i] && request_awaits_silence(&r) &&
+            (st = request_silence(&r, max, &text, &len)) != REQUEST_NONE)
+            log_answer(&log, st, text, len);
+    }
+    buf_putc(&log, '\0');
+    CHECK_STR(log.data, want);
+    buf_free(&log);
+    request_reader_free(&r);
+}
+
+static void test_silence_framing(void)
+{
+    /* The original's client: each request without a newline, then silence. */
+    const char *orig[] = {"login duck", " duck", "connect db", "SELECT\n1;\n", NULL};
+    const bool orig_silent[] = {false, true, true, true};
+    silence_stream(orig, orig_silent, 64, "OK:login duck duck|OK:connect db|OK:SELECT\\n1;|");
+    /* A newline first: lines for good, and a silence cuts nothing. */
+    const char *lines[] = {"login duck duck\nSELECT", " 42\n", NULL};
+    const bool lines_silent[] = {true, true};
+    silence_stream(lines, lines_silent, 64, "OK:login duck duck|OK:SELECT 42|");
+    /* A request over the limit is dropped as it comes and answered at the silence;
+     * the next one is read normally. */
+    const char *big[] = {"a", "0123456789", "0123456789", "ok", NULL};
+    const bool big_silent[] = {true, false, true, true};
+    silence_stream(big, big_silent, 8, "OK:a|TOO_LONG|OK:ok|");
+    /* A NUL byte is BAD; "\r\n" at the end is dropped, elsewhere kept. */
+    const char *odd[] = {"x", "a\r\nb\r\n", NULL};
+    const bool odd_silent[] = {true, true};
+    silence_stream(odd, odd_silent, 64, "OK:x|OK:a\\r\\nb|");
+    RequestReader r = {0};
+    char *text;
+    size_t len;
+    CHECK(!request_awaits_silence(&r));
+    memcpy(request_space(&r, 3), "a\0b", 3);
+    request_commit(&r, 3);
+    CHECK(request_awaits_silence(&r));
+    CHECK(request_silence(&r, 64, &text, &len) == REQUEST_BAD && text == NULL);
+    CHECK(!request_awaits_silence(&r));
+    request_reader_free(&r);
+}
+
 int main(void)
 {
     UNIT_RUN(test_plain_lines);
@@ -483,6 +540,7 @@ int main(void)
     UNIT_RUN(test_huge_line_bounded);
     UNIT_RUN(test_long_line_in_small_reads);
     UNIT_RUN(test_many_requests_compacted);
+    UNIT_RUN(test_silence_framing);
     UNIT_RUN(test_split);
     UNIT_RUN(test_word_is);
     return unit_summary("test_request");

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { connect, TcpDuckDBError, parseType } from '../index.js';
+import { connect, parseUri, TcpDuckDBError, parseType } from '../index.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const BIN = process.env.TCPDUCKDB_BIN || path.join(ROOT, 'build', 'asan', 'tcp-duckdb');
@@ -224,7 +224,23 @@ test('transactions: begin/commit/rollback, transaction() helper, aborted commit'
   await c.begin();
   await assert.rejects(c.query('INSERT INTO t VALUES (2)'), (e) => e.code === 'CONSTRAINT_ERROR');
   await assert.rejects(c.commit(), (e) => e.code === 'TRANSACTION_ABORTED');
+  // The server ended the aborted transaction: the client says so, and rollback() is harmless.
+  assert.equal(c.inTransaction, false);
+  assert.equal(await c.rollback(), null);
+  assert.equal(c.inTransaction, false);
   await assert.rejects(c.commit(), (e) => e.code === 'BAD_REQUEST');
+  // The same through the transaction() helper: the failed commit is reported, nothing hangs.
+  await assert.rejects(c.transaction(async (tx) => {
+    await assert.rejects(tx.query('INSERT INTO t VALUES (2)'), (e) => e.code === 'CONSTRAINT_ERROR');
+  }), (e) => e.code === 'TRANSACTION_ABORTED');
+  assert.equal(c.inTransaction, false);
+  // begin, commit, rollback and command resolve to null for `success`, as documented.
+  assert.equal(await c.begin(), null);
+  assert.equal(await c.rollback(), null);
+  assert.equal(await c.begin(), null);
+  assert.equal(await c.commit(), null);
+  assert.equal(await c.command('create user txnull pw'), null);
+  assert.equal(typeof (await c.command('list users')), 'string');
   await c.close();
   await other.close();
 });
@@ -283,6 +299,83 @@ test('stream: break early, mid-result error, array mode, awkward strings', async
   assert.deepEqual(rows, [{ x: 1 }]);
   for await (const row of c.stream('CREATE TABLE z (i INTEGER)')) assert.fail(row);
   await c.close();
+});
+
+test('stream: break out of a huge result ends it by a cancel, not by reading it all', async () => {
+  const c = await client();
+  let n = 0;
+  // 10^10 rows: read to the end, this would take hours.
+  for await (const row of c.stream('SELECT range AS i, repeat(\'x\', 20) AS pad FROM range(10000000000)')) {
+    assert.equal(row.i, BigInt(n));
+    if (++n === 1000) break;
+  }
+  assert.equal(c.inTransaction, false);
+  assert.deepEqual((await c.query('SELECT 7 AS x')).rows, [{ x: 7 }]);
+  // Inside a transaction the rest is read instead (a cancel would abort the transaction).
+  await c.query('CREATE TABLE t (i INTEGER)');
+  await c.begin();
+  await c.query('INSERT INTO t VALUES (1)');
+  n = 0;
+  for await (const row of c.stream('SELECT range AS i FROM range(300000)')) {
+    if (++n === 5) break;
+    assert.ok(row);
+  }
+  await c.commit();
+  assert.deepEqual((await c.query('SELECT count(*) AS n FROM t')).rows, [{ n: 1n }]);
+  await c.close();
+});
+
+test('a request while a stream is open rejects at once', async () => {
+  const c = await client();
+  let n = 0;
+  for await (const row of c.stream('SELECT range AS i FROM range(100000)')) {
+    if (n++ === 0) {
+      await assert.rejects(c.query('SELECT 1'), (e) => e.code === 'STREAM_OPEN' && /stream/.test(e.message));
+      await assert.rejects(c.command('list databases'), (e) => e.code === 'STREAM_OPEN');
+      const inner = c.stream('SELECT 2 AS y');
+      await assert.rejects(async () => {
+        for await (const r of inner) assert.fail(r);
+      }, (e) => e.code === 'STREAM_OPEN');
+    }
+    assert.ok(row);
+  }
+  assert.equal(n, 100000);
+  // After the stream, requests go through again; queries still queue behind one another.
+  const [a, b] = await Promise.all([c.query('SELECT 1 AS a'), c.query('SELECT 2 AS b')]);
+  assert.deepEqual([a.rows, b.rows], [[{ a: 1 }], [{ b: 2 }]]);
+  await c.close();
+});
+
+test('URI and TCPDUCKDB_* environment, as the other clients', async () => {
+  const db = await freshDb();
+  const admin = await connect({ port });
+  await admin.command('create user "uriuser" "p@ss w:rd"');
+  await admin.command(`grant database ${db} uriuser read`);
+  await admin.close();
+  const u = await connect(`tcpduckdb://uriuser:p%40ss%20w%3Ard@127.0.0.1:${port}/${db}?sslmode=disable&connect_timeout=10`);
+  assert.equal(u.tlsVersion, null);
+  assert.deepEqual((await u.query('SELECT 1 AS one')).rows, [{ one: 1 }]);
+  await u.close();
+  assert.deepEqual(parseUri('tcpduckdb://a:b@[::1]:5/d?sslrootcert=/x+y.pem'), { user: 'a', password: 'b', host: '::1', port: 5, database: 'd', sslrootcert: '/x y.pem' });
+  assert.deepEqual(parseUri('tcpduckdb://h:7'), { host: 'h', port: 7 });
+  for (const bad of ['postgres://u:secretpw@h/d', 'tcpduckdb://u:secretpw@h/d?user=x', 'tcpduckdb://u:secretpw@h/d#f', 'tcpduckdb://u%zz:secretpw@h']) {
+    assert.throws(() => parseUri(bad), (e) => e.code === 'INVALID_PARAMETER' && !e.message.includes('secretpw'));
+  }
+  const saved = { ...process.env };
+  try {
+    Object.assign(process.env, { TCPDUCKDB_HOST: '127.0.0.1', TCPDUCKDB_PORT: String(port), TCPDUCKDB_USER: 'uriuser', TCPDUCKDB_PASSWORD: 'p@ss w:rd', TCPDUCKDB_DATABASE: db, TCPDUCKDB_SSLMODE: 'disable' });
+    const e = await connect();
+    assert.deepEqual((await e.query('SELECT 2 AS two')).rows, [{ two: 2 }]);
+    await e.close();
+    // What is given wins over the environment.
+    await assert.rejects(connect({ password: 'wrong' }), (err) => err.code === 'UNAUTHORIZED');
+    await assert.rejects(connect('tcpduckdb://uriuser:wrong@127.0.0.1'), (err) => err.code === 'UNAUTHORIZED');
+    process.env.TCPDUCKDB_SSLMODE = 'maybe';
+    await assert.rejects(connect(), (err) => err.code === 'INVALID_PARAMETER');
+  } finally {
+    for (const k of Object.keys(process.env)) if (k.startsWith('TCPDUCKDB_') && !(k in saved)) delete process.env[k];
+    Object.assign(process.env, saved);
+  }
 });
 
 test('parseType', () => {

@@ -13,6 +13,7 @@ pasted into the SQL text. See clients/python/README.md for the type mapping and 
 import collections
 import datetime
 import json
+import os
 import re
 import time
 
@@ -42,12 +43,17 @@ class Warning(Exception):  # noqa: A001 - the name is PEP 249's
 
 class Error(Exception):
     """Base of the driver's errors. ``message`` holds the server's text (after ``Error: ``,
-    newlines restored) and ``kind`` its prefix before the first ':' (e.g. "Catalog Error")."""
+    newlines restored), ``kind`` its prefix before the first ':' (e.g. "Catalog Error"; "Does
+    Not Exist" / "Already Exists" for ``Database x Does Not Exist`` and its family) and
+    ``code`` the kind in upper snake case ("CATALOG_ERROR"), as the Go, Node and C clients
+    name them; both are None for errors raised by the driver itself."""
 
     def __init__(self, message="", kind=None):
         super().__init__(message)
         self.message = message
         self.kind = kind
+        self.code = (re.sub(r"[^A-Z0-9]+", "_", kind.upper()).strip("_")
+                     if kind is not None else None)
 
 
 class InterfaceError(Error):
@@ -133,8 +139,9 @@ def _error_from_server(message):
     kind = text.split(":", 1)[0] if ":" in text else text
     cls = _ERROR_KINDS.get(kind)
     if cls is None:
-        if _DOES_NOT_EXIST.match(text.split("\n", 1)[0]):
-            cls, kind = ProgrammingError, text.split("\n", 1)[0]
+        m = _DOES_NOT_EXIST.match(text.split("\n", 1)[0])
+        if m:
+            cls, kind = ProgrammingError, m.group(2)
         else:
             cls = DatabaseError
     return cls(text, kind)
@@ -210,15 +217,82 @@ _TX_FORMS = {
 }
 
 
+# How much of an abandoned result is read and dropped before its statement is cancelled.
+_DRAIN_LIMIT = 4 << 20
+
+
 def _transaction_statement(sql):
     norm = " ".join(sql.strip().rstrip(";").split()).lower()
     return _TX_FORMS.get(norm)
 
 
-def connect(host="127.0.0.1", port=4000, user="duck", password="duck", database=None,
-            timeout=None, autocommit=False, sslmode="prefer", sslrootcert=None, sslcert=None,
-            sslkey=None):
+_UNSET = object()
+
+# keyword -> (environment variable, default); the same names in every TCP-DuckDB client.
+_ENV_DEFAULTS = {
+    "host": ("TCPDUCKDB_HOST", "127.0.0.1"), "port": ("TCPDUCKDB_PORT", 4000),
+    "user": ("TCPDUCKDB_USER", "duck"), "password": ("TCPDUCKDB_PASSWORD", "duck"),
+    "database": ("TCPDUCKDB_DATABASE", None), "sslmode": ("TCPDUCKDB_SSLMODE", "prefer"),
+    "sslrootcert": ("TCPDUCKDB_SSLROOTCERT", None), "sslcert": ("TCPDUCKDB_SSLCERT", None),
+    "sslkey": ("TCPDUCKDB_SSLKEY", None),
+}
+_URI_PARAMS = ("sslmode", "sslrootcert", "sslcert", "sslkey", "connect_timeout")
+
+
+def parse_uri(uri):
+    """The parts of a ``tcpduckdb://user:password@host:port/database?sslmode=...`` URI (the
+    syntax of every TCP-DuckDB client) that are present: user, password, host and database
+    percent-decoded, query values URL-decoded ('+' is a space). Raises ProgrammingError for
+    another scheme, a fragment, a bad port or an unknown parameter; the message never quotes
+    the password."""
+    import urllib.parse
+
+    try:
+        u = urllib.parse.urlsplit(uri)
+        port = u.port
+    except ValueError:
+        raise ProgrammingError("bad URI: a bad host or port") from None
+    if u.scheme != "tcpduckdb":
+        raise ProgrammingError("bad URI: the scheme must be tcpduckdb://, not %s://" % u.scheme)
+    if u.fragment or uri.endswith("#"):
+        raise ProgrammingError("bad URI: a fragment (#) has no meaning")
+    out = {}
+    userinfo = u.netloc.rpartition("@")[0] if "@" in u.netloc else None
+    if userinfo is not None:
+        name, colon, pw = userinfo.partition(":")
+        out["user"] = urllib.parse.unquote(name, errors="strict")
+        if colon:
+            out["password"] = urllib.parse.unquote(pw, errors="strict")
+    if u.hostname:
+        out["host"] = urllib.parse.unquote(u.hostname)
+    if port is not None:
+        out["port"] = port
+    if len(u.path) > 1:
+        out["database"] = urllib.parse.unquote(u.path[1:], errors="strict")
+    for key, value in urllib.parse.parse_qsl(u.query, keep_blank_values=True):
+        if key not in _URI_PARAMS:
+            raise ProgrammingError("bad URI: unknown parameter %r" % key)
+        if key == "connect_timeout":
+            try:
+                out[key] = float(value)
+            except ValueError:
+                raise ProgrammingError("bad URI: connect_timeout must be seconds") from None
+        else:
+            out[key] = value
+    return out
+
+
+def connect(host=_UNSET, port=_UNSET, user=_UNSET, password=_UNSET, database=_UNSET,
+            timeout=None, autocommit=False, sslmode=_UNSET, sslrootcert=_UNSET, sslcert=_UNSET,
+            sslkey=_UNSET, dsn=None):
     """Opens a connection, logs in, and connects to ``database`` when given.
+
+    ``dsn`` (or ``host`` when it holds ``://``) is a URI
+    ``tcpduckdb://user:password@host:port/database?sslmode=...`` (see parse_uri). An argument
+    given explicitly wins over the URI, which wins over the environment (TCPDUCKDB_HOST,
+    _PORT, _USER, _PASSWORD, _DATABASE, _SSLMODE, _SSLROOTCERT, _SSLCERT, _SSLKEY), which wins
+    over the defaults (127.0.0.1, 4000, duck/duck, no database, prefer). ``user=None`` does
+    not log in.
 
     ``timeout`` (seconds) bounds the TCP connect, the TLS negotiation and every wait for the
     server; None waits forever for answers (the connect and TLS negotiation then give up after
@@ -231,6 +305,30 @@ def connect(host="127.0.0.1", port=4000, user="duck", password="duck", database=
     certificate's names or IP addresses). ``sslcert`` / ``sslkey``: a client certificate (PEM
     files; the key may be in ``sslcert``) for servers that ask for one.
     """
+    if isinstance(host, str) and "://" in host and dsn is None:
+        dsn, host = host, _UNSET
+    given = {"host": host, "port": port, "user": user, "password": password,
+             "database": database, "sslmode": sslmode, "sslrootcert": sslrootcert,
+             "sslcert": sslcert, "sslkey": sslkey}
+    from_uri = parse_uri(dsn) if dsn is not None else {}
+    opts = {}
+    for key, value in given.items():
+        if value is not _UNSET:
+            opts[key] = value
+        elif key in from_uri:
+            opts[key] = from_uri[key]
+        else:
+            env, default = _ENV_DEFAULTS[key]
+            opts[key] = os.environ.get(env) or default
+    try:
+        opts["port"] = int(opts["port"])
+    except (TypeError, ValueError):
+        raise ProgrammingError("bad port %r" % (opts["port"],)) from None
+    if timeout is None and "connect_timeout" in from_uri:
+        timeout = from_uri["connect_timeout"] or None
+    host, port, user, password = opts["host"], opts["port"], opts["user"], opts["password"]
+    database, sslmode = opts["database"], opts["sslmode"]
+    sslrootcert, sslcert, sslkey = opts["sslrootcert"], opts["sslcert"], opts["sslkey"]
     if sslmode not in _tls.SSLMODES:
         raise ProgrammingError("sslmode must be one of %s, not %r"
                                % (", ".join(_tls.SSLMODES), sslmode))
@@ -324,6 +422,28 @@ class Connection:
         except (TypeError, ValueError, KeyError):
             raise OperationalError("unexpected answer to session key: %r" % text[:200]) from None
 
+    def _abandon(self, stream):
+        """Drops the rest of a result nobody will read (its cursor was closed or executed
+        again): up to _DRAIN_LIMIT bytes are read and dropped; a longer rest is ended by
+        cancelling the statement (cancel()) and reading the short rest, as the Go driver does.
+        Inside a transaction the rest is read whatever its size, since a cancel would abort
+        the transaction. A connection left mid-answer is closed."""
+        ended = False
+        try:
+            limit = _DRAIN_LIMIT if not self._in_tx and self._cancel_key else float("inf")
+            ended = stream.skip_rest(limit)
+            if not ended:
+                self.cancel()
+                ended = stream.skip_rest(float("inf"))
+        except (WireError, Error):
+            pass
+        if not ended and self._wire is not None and not self._wire.broken:
+            self._wire.broken = "an abandoned result could not be ended"
+            try:
+                self._wire.sock.close()
+            except OSError:
+                pass
+
     def _begin_if_needed(self):
         if not self._autocommit and not self._in_tx:
             self._command("start transaction")
@@ -396,7 +516,7 @@ class Connection:
         Errors raise as for SQL. Not for SQL, and not for transaction commands (use
         commit/rollback)."""
         value = self._command(line)
-        return value
+        return None if value == "success" else value
 
     def cancel(self):
         """Cancels the statement this connection is running, from any thread (docs/protocol.md,
@@ -480,13 +600,7 @@ class Cursor:
         if self._stream is not None:
             if self.connection._active is self:
                 self.connection._active = None
-                try:
-                    while self._stream.next_raw() is not None:
-                        pass
-                except ServerError:
-                    pass
-                except WireError:
-                    pass
+                self.connection._abandon(self._stream)
             self._stream = None
         self._rows.clear()
         self.description = None

@@ -323,6 +323,32 @@ class RowStream:
         self.ready.extend(rows)
         return True
 
+    def skip_rest(self, limit):
+        """Drops the rest of the answer without parsing it: the rest of its line and, when the
+        line was cut by an error, the error line. True when the answer ended; False once more
+        than ``limit`` bytes were dropped (the connection is then in the middle of it)."""
+        self.ready.clear()
+        if self.done:
+            return True
+        w = self.wire
+        dropped = 0
+        tail = w.buf[max(0, w.pos - 2):w.pos]
+        while True:
+            i = w.buf.find(b"\n", w.pos)
+            end = i if i >= 0 else len(w.buf)
+            tail = (tail + w.buf[max(w.pos, end - 2):end])[-2:]
+            dropped += end - w.pos
+            if i >= 0:
+                w.pos = i + 1
+                self.done = True
+                if tail != b"]}":  # a cut line: its error line follows
+                    w.readline()
+                return True
+            w.pos = end
+            if dropped > limit:
+                return False
+            w._fill()
+
     def _cut(self):
         self.done = True
         w = self.wire

@@ -689,3 +689,100 @@ def test_cancel_after_close_is_harmless(server, db):
     c = tcpduckdb.connect(port=server.port, database=db)
     c.close()
     c.cancel()  # the key is dead: the server answers the same and nothing happens
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 21: command() answers, error codes, abandoned results
+
+
+def test_command_returns_none_for_success(server):
+    admin = tcpduckdb.connect(port=server.port)
+    try:
+        assert admin.command("create database cmdnone") is None
+        assert admin.command("create user cmdnone pw") is None
+        assert admin.command("list databases").startswith("[")
+    finally:
+        admin.close()
+
+
+def test_error_kind_and_code_as_the_other_clients(con):
+    con.autocommit = True
+    with pytest.raises(tcpduckdb.ProgrammingError) as e:
+        con.cursor().execute("SELECT * FROM nope")
+    assert (e.value.kind, e.value.code) == ("Catalog Error", "CATALOG_ERROR")
+    with pytest.raises(tcpduckdb.ProgrammingError) as e:
+        con.command("connect nosuchdb")
+    assert (e.value.kind, e.value.code) == ("Does Not Exist", "DOES_NOT_EXIST")
+    assert e.value.message == "Database nosuchdb Does Not Exist"
+    assert tcpduckdb.InterfaceError("x").code is None
+
+
+HUGE = "SELECT range AS i, repeat('x', 20) AS pad FROM range(10000000000)"
+
+
+def test_closing_a_cursor_with_a_huge_rest_cancels_it(con):
+    """Read to its end, the rest would take hours: it is cancelled instead (autocommit)."""
+    con.autocommit = True
+    cur = con.cursor()
+    cur.execute(HUGE)
+    assert cur.fetchone() == (0, "x" * 20)
+    cur.close()
+    assert one(con, "SELECT 42") == (42,)
+    # Executing the cursor again abandons its result the same way.
+    cur = con.cursor()
+    cur.execute(HUGE)
+    assert cur.fetchmany(3)[2][0] == 2
+    assert cur.execute("SELECT 7").fetchone() == (7,)
+
+
+def test_abandoned_result_in_a_transaction_is_read_not_cancelled(con):
+    """A cancel would abort the transaction: inside one, the rest is read and dropped."""
+    cur = con.cursor()
+    cur.execute("CREATE TABLE t (i INTEGER)")
+    cur.execute("INSERT INTO t VALUES (1)")
+    cur.execute("SELECT range FROM range(300000)")
+    assert cur.fetchone() == (0,)
+    cur.close()
+    con.commit()
+    assert one(con, "SELECT count(*) FROM t") == (1,)
+
+
+def test_abandoned_result_cut_by_an_error(con):
+    con.autocommit = True
+    cur = con.cursor()
+    cur.execute("SELECT CASE WHEN range = 200000 THEN error('mid') ELSE range END "
+                "FROM range(300000)")
+    assert cur.fetchone() == (0,)
+    cur.close()  # the cut line and its error line are dropped with the rest
+    assert one(con, "SELECT 5") == (5,)
+
+
+def test_uri_and_environment_as_the_other_clients(server, db, monkeypatch):
+    admin = tcpduckdb.connect(port=server.port)
+    admin.command('create user uriuser "p@ss w:rd"')
+    admin.command("grant database %s uriuser read" % db)
+    admin.close()
+    uri = "tcpduckdb://uriuser:p%%40ss%%20w%%3Ard@127.0.0.1:%d/%s?sslmode=disable" % (server.port, db)
+    for c in (tcpduckdb.connect(uri), tcpduckdb.connect(dsn=uri)):
+        assert c.tls_version is None
+        assert c.cursor().execute("SELECT 1").fetchone() == (1,)
+        c.close()
+    assert tcpduckdb.parse_uri("tcpduckdb://a:b@[::1]:5/d?sslrootcert=/x+y.pem") == {
+        "user": "a", "password": "b", "host": "::1", "port": 5, "database": "d",
+        "sslrootcert": "/x y.pem"}
+    for bad in ("postgres://u:secretpw@h/d", "tcpduckdb://u:secretpw@h/d?user=x",
+                "tcpduckdb://u:secretpw@h/d#f", "tcpduckdb://u:secretpw@h:99999/d"):
+        with pytest.raises(tcpduckdb.ProgrammingError) as e:
+            tcpduckdb.connect(bad)
+        assert "secretpw" not in str(e.value)
+    for k, v in {"HOST": "127.0.0.1", "PORT": str(server.port), "USER": "uriuser",
+                 "PASSWORD": "p@ss w:rd", "DATABASE": db, "SSLMODE": "disable"}.items():
+        monkeypatch.setenv("TCPDUCKDB_" + k, v)
+    c = tcpduckdb.connect()
+    assert c.cursor().execute("SELECT 2").fetchone() == (2,)
+    c.close()
+    with pytest.raises(tcpduckdb.OperationalError, match="Unauthorized"):
+        tcpduckdb.connect(password="wrong")  # what is given wins
+    monkeypatch.setenv("TCPDUCKDB_SSLMODE", "maybe")
+    with pytest.raises(tcpduckdb.ProgrammingError, match="maybe"):
+        tcpduckdb.connect()
