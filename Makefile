@@ -157,6 +157,8 @@ go-test: asan
 JAVA_SRC = $(shell find clients/java/src/main -name '*.java')
 JAVA_TEST_SRC = $(shell find clients/java/src/test -name '*.java')
 JUNIT_JAR := /usr/share/java/junit-platform-console-standalone.jar
+# One class: make java-test JAVA_TESTS="--select-class tcpduckdb.jdbc.TypesTest"
+JAVA_TESTS = --scan-class-path $(CURDIR)/build/java/test-classes
 JAVAC := javac --release 17 -Xlint:all -Werror -encoding UTF-8
 
 build/java/tcpduckdb-jdbc.jar: $(JAVA_SRC) clients/java/src/main/resources/META-INF/services/java.sql.Driver
@@ -171,8 +173,7 @@ java-test: asan build/java/tcpduckdb-jdbc.jar
 	$(JAVAC) -cp build/java/tcpduckdb-jdbc.jar:$(JUNIT_JAR) -d build/java/test-classes $(JAVA_TEST_SRC)
 	cd clients/java && TCPDUCKDB_BIN=$(CURDIR)/build/asan/tcp-duckdb java -Xmx64m -jar $(JUNIT_JAR) \
 	    --class-path $(CURDIR)/build/java/test-classes:$(CURDIR)/build/java/tcpduckdb-jdbc.jar \
-	    --scan-class-path $(CURDIR)/build/java/test-classes --disable-banner --details=summary \
-	    --fail-if-no-tests $(JAVA_TEST_ARGS)
+	    $(JAVA_TESTS) --disable-banner --details=summary --fail-if-no-tests
 
 test: deps-test
 	@$(MAKE) --no-print-directory unit
