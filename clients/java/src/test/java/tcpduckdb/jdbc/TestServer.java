@@ -109,6 +109,8 @@ final class TestServer implements AutoCloseable {
     String command(String line) throws SQLException {
         try (Connection c = connect(null)) {
             return c.unwrap(TcpDuckDBConnection.class).command(line);
+        } catch (SQLException e) {
+            throw new SQLException(line + ": " + e.getMessage(), e.getSQLState(), e);
         }
     }
 
