@@ -179,8 +179,12 @@ final class Errors {
         return new SQLNonTransientConnectionException("tcpduckdb: " + msg, "08006", cause);
     }
 
-    static SQLNonTransientConnectionException closed(String what) {
-        return new SQLNonTransientConnectionException("tcpduckdb: " + what + " is closed", "08003");
+    /** A closed connection (08003), or a closed statement or result (HY010, as ODBC's
+     * "function sequence error"). */
+    static SQLException closed(String what) {
+        if (what.equals("the connection"))
+            return new SQLNonTransientConnectionException("tcpduckdb: the connection is closed", "08003");
+        return new SQLException("tcpduckdb: " + what + " is closed", "HY010");
     }
 
     /** An answer the driver could not understand; the connection is dropped (08P01). */
