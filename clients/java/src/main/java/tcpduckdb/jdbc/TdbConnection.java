@@ -7,7 +7,6 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLClientInfoException;
 import java.sql.SQLException;
-import java.sql.SQLFeatureNotSupportedException;
 import java.sql.SQLWarning;
 import java.sql.Statement;
 import java.util.Collections;
@@ -720,9 +719,5 @@ final class TdbConnection extends ConnectionStubs implements TcpDuckDBConnection
     @Override
     public boolean isWrapperFor(Class<?> iface) {
         return iface.isInstance(this);
-    }
-
-    static SQLFeatureNotSupportedException unsupported(String what) {
-        return Unsupported.method(what);
     }
 }

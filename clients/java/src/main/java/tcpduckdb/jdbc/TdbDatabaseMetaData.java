@@ -5,7 +5,6 @@ import java.sql.DatabaseMetaData;
 import java.sql.ResultSet;
 import java.sql.RowIdLifetime;
 import java.sql.SQLException;
-import java.sql.Types;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -1272,6 +1271,4 @@ final class TdbDatabaseMetaData extends DatabaseMetaDataStubs {
     public boolean isWrapperFor(Class<?> iface) {
         return iface.isInstance(this);
     }
-
-    static final int[] UNUSED = {Types.NULL};
 }
