@@ -524,6 +524,11 @@ final class TdbConnection extends ConnectionStubs implements TcpDuckDBConnection
         if (closed)
             return;
         closed = true;
+        // A request still in flight (a result not read to its end, or a call on another
+        // thread): the socket is closed first, so its rest is not read; the server stops the
+        // statement of a client that is gone within about 0.1 s and rolls back its transaction.
+        if (current != null)
+            markBroken();
         for (TdbStatement s : statements.toArray(new TdbStatement[0]))
             s.closeQuietly();
         if (!broken && active == null && current == null) {

@@ -219,6 +219,48 @@ final class TdbResultSet extends ResultSetStubs {
         return true;
     }
 
+    /** Whether a row follows the current one; reads it ahead off the wire if need be (an error
+     * there is kept for next()). */
+    private boolean hasMore() throws SQLException {
+        checkOpen();
+        if (limit > 0 && rowNumber >= limit)
+            return false;
+        if (!buffered.isEmpty() || pending != null)
+            return true;
+        if (!streaming)
+            return false;
+        try {
+            Object[] r = readRow();
+            if (r == null)
+                return false;
+            buffered.add(r);
+        } catch (SQLException e) {
+            pending = e;
+        }
+        return true;
+    }
+
+    @Override
+    public boolean isBeforeFirst() throws SQLException {
+        return rowNumber == 0 && hasMore();
+    }
+
+    @Override
+    public boolean isFirst() throws SQLException {
+        checkOpen();
+        return rowNumber == 1 && row != null;
+    }
+
+    @Override
+    public boolean isLast() throws SQLException {
+        return row != null && !hasMore();
+    }
+
+    @Override
+    public boolean isAfterLast() throws SQLException {
+        return row == null && rowNumber > 0 && !hasMore();
+    }
+
     /** Drops the rest of a streaming answer: up to DRAIN_LIMIT bytes are read and discarded
      * without decoding; a longer rest is ended by cancelling the statement and reading the
      * short rest within the cancel grace. When that cannot be done the connection is closed

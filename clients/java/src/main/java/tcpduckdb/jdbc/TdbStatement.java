@@ -170,6 +170,13 @@ class TdbStatement extends StatementStubs {
             throw Unsupported.method("generated keys (use INSERT ... RETURNING)");
     }
 
+    /** The driver makes no keys (use INSERT ... RETURNING): an empty result, as JDBC asks. */
+    @Override
+    public ResultSet getGeneratedKeys() throws SQLException {
+        checkOpen();
+        return TdbResultSet.local(this, new ArrayList<>(), new ArrayList<>());
+    }
+
     @Override
     public ResultSet getResultSet() throws SQLException {
         checkOpen();

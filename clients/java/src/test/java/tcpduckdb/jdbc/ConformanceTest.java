@@ -119,8 +119,30 @@ class ConformanceTest {
             assertEquals(1, rs.getObject(1, java.util.Collections.emptyMap()));
             assertThrows(java.sql.SQLFeatureNotSupportedException.class,
                          () -> rs.getObject(1, java.util.Map.of("x", String.class)));
+            assertTrue(rs.isFirst());
+            assertTrue(rs.isLast());
+            assertFalse(rs.isBeforeFirst());
             assertFalse(rs.next());
             assertFalse(rs.next()); // stays at the end
+            assertTrue(rs.isAfterLast());
+            assertFalse(st.getGeneratedKeys().next());
+            // Position checks on a streamed result read one row ahead, no more.
+            ResultSet big = st.executeQuery("SELECT i FROM range(3) r(i)");
+            assertTrue(big.isBeforeFirst());
+            assertFalse(big.isAfterLast());
+            assertTrue(big.next());
+            assertTrue(big.isFirst());
+            assertFalse(big.isLast());
+            assertTrue(big.next());
+            assertEquals(1, big.getInt(1));
+            assertTrue(big.next());
+            assertTrue(big.isLast());
+            assertFalse(big.next());
+            assertTrue(big.isAfterLast());
+            ResultSet none = st.executeQuery("SELECT 1 WHERE false");
+            assertFalse(none.isBeforeFirst());
+            assertFalse(none.next());
+            assertFalse(none.isAfterLast()); // JDBC: false for an empty result
         }
     }
 }

@@ -127,6 +127,21 @@ class StreamingTest {
     }
 
     @Test
+    void connectionClosedWithAResultOpen() throws Exception {
+        Connection c = Shared.server().connect(conn.getCatalog());
+        Statement st = c.createStatement();
+        ResultSet rs = st.executeQuery("SELECT i, repeat('x', 200) FROM range(50000000) r(i)");
+        assertTrue(rs.next());
+        c.close(); // the rest is not read: the socket is closed, the server stops the statement
+        assertTrue(rs.isClosed());
+        assertTrue(st.isClosed());
+        assertThrows(SQLException.class, rs::next);
+        try (Connection again = Shared.server().connect(conn.getCatalog())) {
+            CancelTest.stillGood(again);
+        }
+    }
+
+    @Test
     void twoOpenResultsOnOneConnection() throws SQLException {
         try (Statement s1 = conn.createStatement(); Statement s2 = conn.createStatement()) {
             ResultSet r1 = s1.executeQuery("SELECT i FROM range(5000) r(i)");
