@@ -50,6 +50,7 @@ final class TdbConnection extends ConnectionStubs implements TcpDuckDBConnection
      * statement starts does nothing, as in PostgreSQL). */
     static final int CANCEL_TIMEOUT_MS = 5000;
     static final int CANCEL_GRACE_MS = 2000;
+    static final int CANCEL_TRIES = 3;
 
     /** A request in flight, from its send to the end of its answer (rows included). */
     static final class Request {
@@ -58,6 +59,7 @@ final class TdbConnection extends ConnectionStubs implements TcpDuckDBConnection
         boolean finished; // under this
         boolean answered; // the answer's head has arrived (under this)
         boolean timedOut; // the query timeout fired and sent the cancel (under this)
+        int cancels; // how many grace periods have passed since the timeout's cancel (under this)
         ScheduledFuture<?> timer;
         ScheduledFuture<?> grace;
 
@@ -311,10 +313,23 @@ final class TdbConnection extends ConnectionStubs implements TcpDuckDBConnection
         }
     }
 
+    /** The timed-out request has not answered CANCEL_GRACE_MS after its cancel: the cancel may
+     * have come before the statement started (then it does nothing), so it is sent again, up to
+     * CANCEL_TRIES times in all; then the socket is closed. */
     private void graceOver(Request r) {
         synchronized (r) {
-            if (!r.finished && !r.answered)
-                markBroken();
+            if (r.finished || r.answered)
+                return;
+            if (++r.cancels < CANCEL_TRIES) {
+                try {
+                    sendCancel();
+                    r.grace = TIMER.schedule(() -> graceOver(r), CANCEL_GRACE_MS, TimeUnit.MILLISECONDS);
+                    return;
+                } catch (SQLException e) {
+                    // closing the socket below stops the statement
+                }
+            }
+            markBroken();
         }
     }
 
