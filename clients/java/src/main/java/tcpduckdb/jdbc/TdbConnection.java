@@ -427,10 +427,6 @@ final class TdbConnection extends ConnectionStubs implements TcpDuckDBConnection
         return database;
     }
 
-    boolean loggedIn() {
-        return cfg.user != null;
-    }
-
     // ---- Connection
 
     @Override

@@ -140,10 +140,6 @@ final class Wire {
         }
     }
 
-    boolean encrypted() {
-        return sock instanceof SSLSocket;
-    }
-
     String tlsProtocol() {
         return sock instanceof SSLSocket ? ((SSLSocket) sock).getSession().getProtocol() : null;
     }

@@ -1,7 +1,6 @@
 package tcpduckdb.jdbc;
 
 import java.sql.Connection;
-import java.sql.SQLException;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /** One server for the test classes that need no settings of their own, stopped (and checked)
@@ -29,9 +28,5 @@ final class Shared {
         String name = prefix + "_" + DBS.incrementAndGet();
         server().command("create database " + name);
         return server().connect(name);
-    }
-
-    static String lastDatabase(Connection c) throws SQLException {
-        return c.getCatalog();
     }
 }
