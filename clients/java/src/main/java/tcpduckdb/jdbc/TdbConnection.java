@@ -672,7 +672,12 @@ final class TdbConnection extends ConnectionStubs implements TcpDuckDBConnection
             if (wire.startsWith("{\"columns\":")) {
                 wire.skipLine(-1);
             } else {
-                wire.readLine();
+                String line = wire.readLine();
+                // An answer the server sent before closing (Idle Timeout, Server Shutting Down).
+                if (line.startsWith("Error: ") && Errors.server(line.substring(7)).getSQLState().startsWith("08")) {
+                    markBroken();
+                    return false;
+                }
             }
             wire.timeout(0);
             return true;

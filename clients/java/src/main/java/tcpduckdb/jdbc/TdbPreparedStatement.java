@@ -262,7 +262,7 @@ final class TdbPreparedStatement extends PreparedStatementStubs {
 
     @Override
     public void setTime(int i, Time x) throws SQLException {
-        set(i, x == null ? "null" : Json.quote(x.toLocalTime().toString()));
+        set(i, x == null ? "null" : Json.quote(time(x.toLocalTime())));
     }
 
     @Override
@@ -271,8 +271,8 @@ final class TdbPreparedStatement extends PreparedStatementStubs {
             setTime(i, x);
             return;
         }
-        set(i, Json.quote(Instant.ofEpochMilli(x.getTime()).atZone(cal.getTimeZone().toZoneId())
-                                  .toLocalTime().toString()));
+        set(i, Json.quote(time(Instant.ofEpochMilli(x.getTime()).atZone(cal.getTimeZone().toZoneId())
+                                       .toLocalTime())));
     }
 
     /** The timestamp's local date and time (JDBC's reading of a Timestamp), nanoseconds kept. */
@@ -292,12 +292,25 @@ final class TdbPreparedStatement extends PreparedStatementStubs {
     }
 
     private static String localDateTime(LocalDateTime t) {
-        return t.toLocalDate() + " " + t.toLocalTime();
+        return t.toLocalDate() + " " + time(t.toLocalTime());
+    }
+
+    /** HH:MM:SS with the fraction when there is one (LocalTime.toString drops zero seconds). */
+    static String time(LocalTime t) {
+        String s = String.format("%02d:%02d:%02d", t.getHour(), t.getMinute(), t.getSecond());
+        if (t.getNano() == 0)
+            return s;
+        String frac = String.format("%09d", t.getNano()).replaceFirst("0+$", "");
+        return s + "." + frac;
+    }
+
+    private static String offset(ZoneOffset o) {
+        return o.getTotalSeconds() == 0 ? "+00:00" : o.getId();
     }
 
     /** An instant as text with its offset: a TIMESTAMPTZ gets the instant. */
     private static String offsetDateTime(OffsetDateTime t) {
-        return t.toLocalDate() + " " + t.toLocalTime() + t.getOffset().getId().replace("Z", "+00:00");
+        return t.toLocalDate() + " " + time(t.toLocalTime()) + offset(t.getOffset());
     }
 
     @Override
@@ -327,8 +340,10 @@ final class TdbPreparedStatement extends PreparedStatementStubs {
             setDate(i, (Date) x);
         else if (x instanceof Time)
             setTime(i, (Time) x);
-        else if (x instanceof LocalDate || x instanceof LocalTime || x instanceof UUID)
+        else if (x instanceof LocalDate || x instanceof UUID)
             set(i, Json.quote(x.toString()));
+        else if (x instanceof LocalTime)
+            set(i, Json.quote(time((LocalTime) x)));
         else if (x instanceof LocalDateTime)
             set(i, Json.quote(localDateTime((LocalDateTime) x)));
         else if (x instanceof OffsetDateTime)
@@ -338,7 +353,7 @@ final class TdbPreparedStatement extends PreparedStatementStubs {
         else if (x instanceof Instant)
             set(i, Json.quote(offsetDateTime(((Instant) x).atOffset(ZoneOffset.UTC))));
         else if (x instanceof OffsetTime)
-            set(i, Json.quote(x.toString()));
+            set(i, Json.quote(time(((OffsetTime) x).toLocalTime()) + offset(((OffsetTime) x).getOffset())));
         else if (x instanceof Character)
             setString(i, x.toString());
         else

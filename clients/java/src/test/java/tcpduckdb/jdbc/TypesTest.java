@@ -286,6 +286,29 @@ class TypesTest {
     }
 
     @Test
+    void wholeSecondsAndOffsets() throws SQLException {
+        try (PreparedStatement ps = conn.prepareStatement(
+                     "SELECT ?::TIME, ?::TIMESTAMP, ?::TIME, ?::TIMESTAMPTZ, ?::TIMETZ, ?::TIMESTAMP")) {
+            ps.setTime(1, Time.valueOf("10:00:00"));
+            ps.setTimestamp(2, Timestamp.valueOf("2024-01-01 00:00:00"));
+            ps.setObject(3, LocalTime.of(7, 30));
+            ps.setObject(4, Instant.parse("2024-05-06T08:00:00Z"));
+            ps.setObject(5, OffsetTime.of(9, 15, 0, 0, ZoneOffset.ofHours(-3)));
+            ps.setTimestamp(6, Timestamp.valueOf("2024-01-01 10:00:00"), Calendar.getInstance(TimeZone.getTimeZone("UTC")));
+            ResultSet rs = ps.executeQuery();
+            assertTrue(rs.next());
+            assertEquals("10:00:00", rs.getString(1));
+            assertEquals(LocalDateTime.of(2024, 1, 1, 0, 0), rs.getObject(2, LocalDateTime.class));
+            assertEquals("07:30:00", rs.getString(3));
+            assertEquals(Instant.parse("2024-05-06T08:00:00Z"), rs.getObject(4, Instant.class));
+            assertEquals(OffsetTime.of(9, 15, 0, 0, ZoneOffset.ofHours(-3)), rs.getObject(5));
+            // The timestamp's instant written as its wall time in UTC.
+            assertEquals(LocalDateTime.ofInstant(Timestamp.valueOf("2024-01-01 10:00:00").toInstant(), ZoneOffset.UTC),
+                         rs.getObject(6, LocalDateTime.class));
+        }
+    }
+
+    @Test
     void parametersRoundTripThroughSelect() throws SQLException {
         try (PreparedStatement ps = conn.prepareStatement(
                      "SELECT ? AS a, ? AS b, ? AS c, ? AS d, ?::DATE AS e, ?::TIMESTAMP AS f, ? AS g, ?::DECIMAL(10,3) AS h, "
