@@ -2,90 +2,9 @@ package tcpduckdb.jdbc;
 
 import java.sql.*;
 
-/** A body for every method of {@code ResultSet}, each throwing
- * SQLFeatureNotSupportedException: the driver's class overrides every method it implements. */
+/** The methods of {@code ResultSet} the driver does not implement, each throwing
+ * SQLFeatureNotSupportedException (optional JDBC features: nothing answers silently wrong). */
 abstract class ResultSetStubs implements ResultSet {
-    @Override
-    public boolean next() throws SQLException {
-        throw Unsupported.method("ResultSet.next");
-    }
-
-    @Override
-    public void close() throws SQLException {
-        throw Unsupported.method("ResultSet.close");
-    }
-
-    @Override
-    public boolean wasNull() throws SQLException {
-        throw Unsupported.method("ResultSet.wasNull");
-    }
-
-    @Override
-    public String getString(int a0) throws SQLException {
-        throw Unsupported.method("ResultSet.getString");
-    }
-
-    @Override
-    public boolean getBoolean(int a0) throws SQLException {
-        throw Unsupported.method("ResultSet.getBoolean");
-    }
-
-    @Override
-    public byte getByte(int a0) throws SQLException {
-        throw Unsupported.method("ResultSet.getByte");
-    }
-
-    @Override
-    public short getShort(int a0) throws SQLException {
-        throw Unsupported.method("ResultSet.getShort");
-    }
-
-    @Override
-    public int getInt(int a0) throws SQLException {
-        throw Unsupported.method("ResultSet.getInt");
-    }
-
-    @Override
-    public long getLong(int a0) throws SQLException {
-        throw Unsupported.method("ResultSet.getLong");
-    }
-
-    @Override
-    public float getFloat(int a0) throws SQLException {
-        throw Unsupported.method("ResultSet.getFloat");
-    }
-
-    @Override
-    public double getDouble(int a0) throws SQLException {
-        throw Unsupported.method("ResultSet.getDouble");
-    }
-
-    @Override
-    @Deprecated
-    public java.math.BigDecimal getBigDecimal(int a0, int a1) throws SQLException {
-        throw Unsupported.method("ResultSet.getBigDecimal");
-    }
-
-    @Override
-    public byte[] getBytes(int a0) throws SQLException {
-        throw Unsupported.method("ResultSet.getBytes");
-    }
-
-    @Override
-    public Date getDate(int a0) throws SQLException {
-        throw Unsupported.method("ResultSet.getDate");
-    }
-
-    @Override
-    public Time getTime(int a0) throws SQLException {
-        throw Unsupported.method("ResultSet.getTime");
-    }
-
-    @Override
-    public Timestamp getTimestamp(int a0) throws SQLException {
-        throw Unsupported.method("ResultSet.getTimestamp");
-    }
-
     @Override
     public java.io.InputStream getAsciiStream(int a0) throws SQLException {
         throw Unsupported.method("ResultSet.getAsciiStream");
@@ -95,77 +14,6 @@ abstract class ResultSetStubs implements ResultSet {
     @Deprecated
     public java.io.InputStream getUnicodeStream(int a0) throws SQLException {
         throw Unsupported.method("ResultSet.getUnicodeStream");
-    }
-
-    @Override
-    public java.io.InputStream getBinaryStream(int a0) throws SQLException {
-        throw Unsupported.method("ResultSet.getBinaryStream");
-    }
-
-    @Override
-    public String getString(String a0) throws SQLException {
-        throw Unsupported.method("ResultSet.getString");
-    }
-
-    @Override
-    public boolean getBoolean(String a0) throws SQLException {
-        throw Unsupported.method("ResultSet.getBoolean");
-    }
-
-    @Override
-    public byte getByte(String a0) throws SQLException {
-        throw Unsupported.method("ResultSet.getByte");
-    }
-
-    @Override
-    public short getShort(String a0) throws SQLException {
-        throw Unsupported.method("ResultSet.getShort");
-    }
-
-    @Override
-    public int getInt(String a0) throws SQLException {
-        throw Unsupported.method("ResultSet.getInt");
-    }
-
-    @Override
-    public long getLong(String a0) throws SQLException {
-        throw Unsupported.method("ResultSet.getLong");
-    }
-
-    @Override
-    public float getFloat(String a0) throws SQLException {
-        throw Unsupported.method("ResultSet.getFloat");
-    }
-
-    @Override
-    public double getDouble(String a0) throws SQLException {
-        throw Unsupported.method("ResultSet.getDouble");
-    }
-
-    @Override
-    @Deprecated
-    public java.math.BigDecimal getBigDecimal(String a0, int a1) throws SQLException {
-        throw Unsupported.method("ResultSet.getBigDecimal");
-    }
-
-    @Override
-    public byte[] getBytes(String a0) throws SQLException {
-        throw Unsupported.method("ResultSet.getBytes");
-    }
-
-    @Override
-    public Date getDate(String a0) throws SQLException {
-        throw Unsupported.method("ResultSet.getDate");
-    }
-
-    @Override
-    public Time getTime(String a0) throws SQLException {
-        throw Unsupported.method("ResultSet.getTime");
-    }
-
-    @Override
-    public Timestamp getTimestamp(String a0) throws SQLException {
-        throw Unsupported.method("ResultSet.getTimestamp");
     }
 
     @Override
@@ -180,83 +28,8 @@ abstract class ResultSetStubs implements ResultSet {
     }
 
     @Override
-    public java.io.InputStream getBinaryStream(String a0) throws SQLException {
-        throw Unsupported.method("ResultSet.getBinaryStream");
-    }
-
-    @Override
-    public SQLWarning getWarnings() throws SQLException {
-        throw Unsupported.method("ResultSet.getWarnings");
-    }
-
-    @Override
-    public void clearWarnings() throws SQLException {
-        throw Unsupported.method("ResultSet.clearWarnings");
-    }
-
-    @Override
     public String getCursorName() throws SQLException {
         throw Unsupported.method("ResultSet.getCursorName");
-    }
-
-    @Override
-    public ResultSetMetaData getMetaData() throws SQLException {
-        throw Unsupported.method("ResultSet.getMetaData");
-    }
-
-    @Override
-    public Object getObject(int a0) throws SQLException {
-        throw Unsupported.method("ResultSet.getObject");
-    }
-
-    @Override
-    public Object getObject(String a0) throws SQLException {
-        throw Unsupported.method("ResultSet.getObject");
-    }
-
-    @Override
-    public int findColumn(String a0) throws SQLException {
-        throw Unsupported.method("ResultSet.findColumn");
-    }
-
-    @Override
-    public java.io.Reader getCharacterStream(int a0) throws SQLException {
-        throw Unsupported.method("ResultSet.getCharacterStream");
-    }
-
-    @Override
-    public java.io.Reader getCharacterStream(String a0) throws SQLException {
-        throw Unsupported.method("ResultSet.getCharacterStream");
-    }
-
-    @Override
-    public java.math.BigDecimal getBigDecimal(int a0) throws SQLException {
-        throw Unsupported.method("ResultSet.getBigDecimal");
-    }
-
-    @Override
-    public java.math.BigDecimal getBigDecimal(String a0) throws SQLException {
-        throw Unsupported.method("ResultSet.getBigDecimal");
-    }
-
-    @Override
-    public boolean isBeforeFirst() throws SQLException {
-        throw Unsupported.method("ResultSet.isBeforeFirst");
-    }
-
-    @Override
-    public boolean isAfterLast() throws SQLException {
-        throw Unsupported.method("ResultSet.isAfterLast");
-    }
-
-    @Override
-    public boolean isFirst() throws SQLException {
-        throw Unsupported.method("ResultSet.isFirst");
-    }
-
-    @Override
-    public boolean isLast() throws SQLException {
-        throw Unsupported.method("ResultSet.isLast");
     }
 
     @Override
@@ -280,11 +53,6 @@ abstract class ResultSetStubs implements ResultSet {
     }
 
     @Override
-    public int getRow() throws SQLException {
-        throw Unsupported.method("ResultSet.getRow");
-    }
-
-    @Override
     public boolean absolute(int a0) throws SQLException {
         throw Unsupported.method("ResultSet.absolute");
     }
@@ -297,36 +65,6 @@ abstract class ResultSetStubs implements ResultSet {
     @Override
     public boolean previous() throws SQLException {
         throw Unsupported.method("ResultSet.previous");
-    }
-
-    @Override
-    public void setFetchDirection(int a0) throws SQLException {
-        throw Unsupported.method("ResultSet.setFetchDirection");
-    }
-
-    @Override
-    public int getFetchDirection() throws SQLException {
-        throw Unsupported.method("ResultSet.getFetchDirection");
-    }
-
-    @Override
-    public void setFetchSize(int a0) throws SQLException {
-        throw Unsupported.method("ResultSet.setFetchSize");
-    }
-
-    @Override
-    public int getFetchSize() throws SQLException {
-        throw Unsupported.method("ResultSet.getFetchSize");
-    }
-
-    @Override
-    public int getType() throws SQLException {
-        throw Unsupported.method("ResultSet.getType");
-    }
-
-    @Override
-    public int getConcurrency() throws SQLException {
-        throw Unsupported.method("ResultSet.getConcurrency");
     }
 
     @Override
@@ -570,16 +308,6 @@ abstract class ResultSetStubs implements ResultSet {
     }
 
     @Override
-    public Statement getStatement() throws SQLException {
-        throw Unsupported.method("ResultSet.getStatement");
-    }
-
-    @Override
-    public Object getObject(int a0, java.util.Map<String, Class<?>> a1) throws SQLException {
-        throw Unsupported.method("ResultSet.getObject");
-    }
-
-    @Override
     public Ref getRef(int a0) throws SQLException {
         throw Unsupported.method("ResultSet.getRef");
     }
@@ -600,11 +328,6 @@ abstract class ResultSetStubs implements ResultSet {
     }
 
     @Override
-    public Object getObject(String a0, java.util.Map<String, Class<?>> a1) throws SQLException {
-        throw Unsupported.method("ResultSet.getObject");
-    }
-
-    @Override
     public Ref getRef(String a0) throws SQLException {
         throw Unsupported.method("ResultSet.getRef");
     }
@@ -622,36 +345,6 @@ abstract class ResultSetStubs implements ResultSet {
     @Override
     public Array getArray(String a0) throws SQLException {
         throw Unsupported.method("ResultSet.getArray");
-    }
-
-    @Override
-    public Date getDate(int a0, java.util.Calendar a1) throws SQLException {
-        throw Unsupported.method("ResultSet.getDate");
-    }
-
-    @Override
-    public Date getDate(String a0, java.util.Calendar a1) throws SQLException {
-        throw Unsupported.method("ResultSet.getDate");
-    }
-
-    @Override
-    public Time getTime(int a0, java.util.Calendar a1) throws SQLException {
-        throw Unsupported.method("ResultSet.getTime");
-    }
-
-    @Override
-    public Time getTime(String a0, java.util.Calendar a1) throws SQLException {
-        throw Unsupported.method("ResultSet.getTime");
-    }
-
-    @Override
-    public Timestamp getTimestamp(int a0, java.util.Calendar a1) throws SQLException {
-        throw Unsupported.method("ResultSet.getTimestamp");
-    }
-
-    @Override
-    public Timestamp getTimestamp(String a0, java.util.Calendar a1) throws SQLException {
-        throw Unsupported.method("ResultSet.getTimestamp");
     }
 
     @Override
@@ -725,16 +418,6 @@ abstract class ResultSetStubs implements ResultSet {
     }
 
     @Override
-    public int getHoldability() throws SQLException {
-        throw Unsupported.method("ResultSet.getHoldability");
-    }
-
-    @Override
-    public boolean isClosed() throws SQLException {
-        throw Unsupported.method("ResultSet.isClosed");
-    }
-
-    @Override
     public void updateNString(int a0, String a1) throws SQLException {
         throw Unsupported.method("ResultSet.updateNString");
     }
@@ -782,26 +465,6 @@ abstract class ResultSetStubs implements ResultSet {
     @Override
     public void updateSQLXML(String a0, SQLXML a1) throws SQLException {
         throw Unsupported.method("ResultSet.updateSQLXML");
-    }
-
-    @Override
-    public String getNString(int a0) throws SQLException {
-        throw Unsupported.method("ResultSet.getNString");
-    }
-
-    @Override
-    public String getNString(String a0) throws SQLException {
-        throw Unsupported.method("ResultSet.getNString");
-    }
-
-    @Override
-    public java.io.Reader getNCharacterStream(int a0) throws SQLException {
-        throw Unsupported.method("ResultSet.getNCharacterStream");
-    }
-
-    @Override
-    public java.io.Reader getNCharacterStream(String a0) throws SQLException {
-        throw Unsupported.method("ResultSet.getNCharacterStream");
     }
 
     @Override
@@ -942,15 +605,5 @@ abstract class ResultSetStubs implements ResultSet {
     @Override
     public void updateNClob(String a0, java.io.Reader a1) throws SQLException {
         throw Unsupported.method("ResultSet.updateNClob");
-    }
-
-    @Override
-    public <T> T getObject(int a0, Class<T> a1) throws SQLException {
-        throw Unsupported.method("ResultSet.getObject");
-    }
-
-    @Override
-    public <T> T getObject(String a0, Class<T> a1) throws SQLException {
-        throw Unsupported.method("ResultSet.getObject");
     }
 }

@@ -1,6 +1,7 @@
 package tcpduckdb.jdbc;
 
 import java.sql.Connection;
+import java.sql.DatabaseMetaData;
 import java.sql.ResultSet;
 import java.sql.RowIdLifetime;
 import java.sql.SQLException;
@@ -21,7 +22,7 @@ import java.util.regex.Pattern;
  * of here (procedures, foreign keys, indexes, privileges) are empty results with JDBC's
  * columns.
  */
-final class TdbDatabaseMetaData extends DatabaseMetaDataStubs {
+final class TdbDatabaseMetaData implements DatabaseMetaData {
     private final TdbConnection conn;
     private Boolean catalogAllowed; // may this user query duckdb_tables() and the like?
 
