@@ -286,6 +286,20 @@ class TypesTest {
     }
 
     @Test
+    void longValuesAcrossTheReadBuffer() throws SQLException {
+        // Values longer than the driver's 64 KiB buffer, with and without escapes.
+        ResultSet rs = one("SELECT repeat('é', 100000) AS a, repeat('a\"b' || chr(10) || chr(1), 30000) AS b, "
+                           + "repeat('\\xAB'::BLOB, 70000) AS c, [repeat('x', 70000), 'y'] AS d");
+        assertEquals("é".repeat(100000), rs.getString("a"));
+        assertEquals("a\"b\n\u0001".repeat(30000), rs.getString("b"));
+        byte[] blob = rs.getBytes("c");
+        assertEquals(70000, blob.length);
+        assertEquals((byte) 0xab, blob[69999]);
+        assertEquals("[\"" + "x".repeat(70000) + "\",\"y\"]", rs.getString("d"));
+        assertFalse(rs.next());
+    }
+
+    @Test
     void wholeSecondsAndOffsets() throws SQLException {
         try (PreparedStatement ps = conn.prepareStatement(
                      "SELECT ?::TIME, ?::TIMESTAMP, ?::TIME, ?::TIMESTAMPTZ, ?::TIMETZ, ?::TIMESTAMP")) {
