@@ -67,7 +67,7 @@ include tests/fuzz/fuzz.mk
 # make install / make uninstall (PREFIX, DESTDIR).
 include scripts/install.mk
 
-.PHONY: all build asan tsan drivers go-test deps deps-test run test unit e2e e2e-tsan release-test fmt fmt-check \
+.PHONY: all build asan tsan drivers go-test java java-test deps deps-test run test unit e2e e2e-tsan release-test fmt fmt-check \
         clean bench soak-plans
 
 all: build
@@ -139,11 +139,12 @@ release-test: build build/asan/tests/test_client
 	    tests/e2e/test_crash.py \
 	    --deselect tests/e2e/test_crash.py::test_crash_loses_no_committed_transaction
 
-# The Python, Node.js and Go drivers' suites; each starts the ASan server itself.
+# The Python, Node.js, Go and Java drivers' suites; each starts the ASan server itself.
 drivers: asan
 	TCPDUCKDB_BIN=$(CURDIR)/build/asan/tcp-duckdb /usr/bin/python3 -m pytest -q clients/python/tests
 	TCPDUCKDB_BIN=$(CURDIR)/build/asan/tcp-duckdb node --test clients/node/test/
 	@$(MAKE) --no-print-directory go-test
+	@$(MAKE) --no-print-directory java-test
 
 # The Go driver (clients/go, standard library only): go vet, then go test under the race
 # detector against the ASan server. The build cache and GOPATH live under build/go, so nothing
@@ -153,6 +154,30 @@ GO_ENV := GOCACHE=$(CURDIR)/build/go/cache GOPATH=$(CURDIR)/build/go/path GOFLAG
 go-test: asan
 	cd clients/go && $(GO_ENV) go vet ./...
 	cd clients/go && $(GO_ENV) TCPDUCKDB_BIN=$(CURDIR)/build/asan/tcp-duckdb go test -race -count=1 -timeout 300s ./...
+
+# The JDBC driver (clients/java): javac and jar from Debian's default-jdk-headless, nothing
+# downloaded; its JUnit 5 suite (Debian's junit5 console launcher) against the ASan server, in a
+# JVM of 64 MB heap so that a result read into memory would fail the streaming tests.
+JAVA_SRC = $(shell find clients/java/src/main -name '*.java')
+JAVA_TEST_SRC = $(shell find clients/java/src/test -name '*.java')
+JUNIT_JAR := /usr/share/java/junit-platform-console-standalone.jar
+# One class: make java-test JAVA_TESTS="--select-class tcpduckdb.jdbc.TypesTest"
+JAVA_TESTS = --scan-class-path $(CURDIR)/build/java/test-classes
+JAVAC := javac --release 17 -Xlint:all -Werror -encoding UTF-8
+
+build/java/tcpduckdb-jdbc.jar: $(JAVA_SRC) clients/java/src/main/resources/META-INF/services/java.sql.Driver
+	rm -rf build/java/classes && mkdir -p build/java/classes
+	$(JAVAC) -d build/java/classes $(JAVA_SRC)
+	jar --create --file $@ -C build/java/classes . -C clients/java/src/main/resources .
+
+java: build/java/tcpduckdb-jdbc.jar
+
+java-test: asan build/java/tcpduckdb-jdbc.jar
+	rm -rf build/java/test-classes && mkdir -p build/java/test-classes
+	$(JAVAC) -cp build/java/tcpduckdb-jdbc.jar:$(JUNIT_JAR) -d build/java/test-classes $(JAVA_TEST_SRC)
+	cd clients/java && TCPDUCKDB_BIN=$(CURDIR)/build/asan/tcp-duckdb java -Xmx64m -jar $(JUNIT_JAR) \
+	    --class-path $(CURDIR)/build/java/test-classes:$(CURDIR)/build/java/tcpduckdb-jdbc.jar \
+	    $(JAVA_TESTS) --disable-banner --details=summary --fail-if-no-tests
 
 test: deps-test
 	@$(MAKE) --no-print-directory unit

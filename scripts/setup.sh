@@ -24,7 +24,10 @@ DUCKDB_HDR_TGZ="duckdb-1.4.4.tgz"
 DUCKDB_HDR_SHA256="5bb967dcbcd517670ba5f169f238fb9d6787e53752c60ebe24386169d76941ed"
 
 BUILD_PKGS=(build-essential pkg-config libsqlite3-dev libssl-dev libpq-dev libjemalloc-dev ca-certificates netcat-openbsd libedit-dev)
-TEST_PKGS=(python3 python3-pytest postgresql postgresql-client clang libclang-rt-14-dev tmux golang-go man-db python3-yaml)
+# default-jdk-headless (Java 17's javac and jar) and junit5 (JUnit 5's console launcher) build
+# and test the JDBC driver in clients/java (make java-test); nothing is downloaded by Maven.
+# man-db renders the man pages in the install test; python3-yaml parses compose.yaml there.
+TEST_PKGS=(python3 python3-pytest postgresql postgresql-client clang libclang-rt-14-dev tmux golang-go default-jdk-headless junit5 man-db python3-yaml)
 
 want_test=0
 [ "${1:-}" = "--test" ] && want_test=1

@@ -1,0 +1,447 @@
+package tcpduckdb.jdbc;
+
+import java.sql.BatchUpdateException;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.SQLWarning;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A statement: each execute is one typed request (`query {"sql": ...}`, docs/protocol.md);
+ * without parameters the text may hold several statements (one implicit transaction, the last
+ * statement's answer). Its result streams off the connection (TdbResultSet).
+ */
+class TdbStatement extends StatementStubs {
+    final TdbConnection conn;
+    private boolean closed;
+    private boolean closeOnCompletion;
+    TdbResultSet result; // the current result, if any
+    long updateCount = -1;
+    private int fetchSize;
+    private long maxRows;
+    private int queryTimeout;
+    private final List<String> batch = new ArrayList<>();
+
+    TdbStatement(TdbConnection conn) {
+        this.conn = conn;
+    }
+
+    void checkOpen() throws SQLException {
+        if (closed)
+            throw Errors.closed("the statement");
+        conn.checkOpen();
+    }
+
+    /** The typed request for sql and params (each already JSON text), or null params. */
+    static String request(String sql, List<String> params) {
+        StringBuilder sb = new StringBuilder(sql.length() + 32);
+        sb.append("query {\"sql\":");
+        Json.quote(sb, sql);
+        if (params != null) {
+            sb.append(",\"params\":[");
+            for (int i = 0; i < params.size(); i++) {
+                if (i > 0)
+                    sb.append(',');
+                sb.append(params.get(i));
+            }
+            sb.append(']');
+        }
+        sb.append('}');
+        return sb.toString();
+    }
+
+    /** Runs sql (with params when not null): true when the answer has rows. */
+    boolean run(String sql, List<String> params) throws SQLException {
+        checkOpen();
+        closeResult();
+        String tx = TdbConnection.transactionStatement(sql);
+        if (tx != null && params == null)
+            return runTransactionStatement(tx);
+        TdbConnection.Answer a = conn.sql(this, request(sql, params), queryTimeout);
+        if (a.kind == TdbConnection.Answer.ROWS) {
+            result = a.rows;
+            result.limit(maxRows);
+            result.setFetchSize(fetchSize);
+            return true;
+        }
+        updateCount = a.kind == TdbConnection.Answer.CHANGED ? a.changed : 0;
+        return false;
+    }
+
+    /** BEGIN / COMMIT / ROLLBACK as SQL: with autocommit off the connection's own transaction
+     * is committed or rolled back (a BEGIN is refused: one is already open); with it on, the
+     * statement is sent and the connection knows a transaction is open. */
+    private boolean runTransactionStatement(String tx) throws SQLException {
+        if (!conn.getAutoCommit()) {
+            if (tx.equals("begin"))
+                throw Errors.usage("a transaction is already managed by autocommit off; use commit()");
+            conn.endTransaction(tx);
+        } else {
+            conn.settle();
+            conn.roundtrip(this, tx, queryTimeout);
+            conn.inTx = tx.equals("begin");
+        }
+        updateCount = 0;
+        return false;
+    }
+
+    void closeResult() throws SQLException {
+        updateCount = -1;
+        if (result != null) {
+            TdbResultSet r = result;
+            result = null;
+            r.close();
+        }
+    }
+
+    void closeQuietly() {
+        try {
+            close();
+        } catch (SQLException e) {
+            // the connection is closing
+        }
+    }
+
+    /** Called by a result of this statement when it is closed. */
+    void resultClosed(TdbResultSet r) throws SQLException {
+        if (closeOnCompletion && r == result)
+            close();
+    }
+
+    @Override
+    public ResultSet executeQuery(String sql) throws SQLException {
+        if (!run(sql, null))
+            throw Errors.usage("the statement returned no result set (use executeUpdate)");
+        return result;
+    }
+
+    /** Executes and returns the changed row count; a statement that returns rows is refused
+     * after it ran (its rows are dropped), as in PostgreSQL's driver. */
+    long update(String sql, List<String> params) throws SQLException {
+        if (run(sql, params)) {
+            closeResult();
+            throw Errors.usage("the statement returned a result set (use executeQuery)");
+        }
+        return updateCount;
+    }
+
+    @Override
+    public int executeUpdate(String sql) throws SQLException {
+        return toInt(update(sql, null));
+    }
+
+    @Override
+    public long executeLargeUpdate(String sql) throws SQLException {
+        return update(sql, null);
+    }
+
+    static int toInt(long n) {
+        return n > Integer.MAX_VALUE ? Statement.SUCCESS_NO_INFO : (int) n;
+    }
+
+    @Override
+    public boolean execute(String sql) throws SQLException {
+        return run(sql, null);
+    }
+
+    @Override
+    public boolean execute(String sql, int autoGeneratedKeys) throws SQLException {
+        noKeys(autoGeneratedKeys);
+        return execute(sql);
+    }
+
+    @Override
+    public int executeUpdate(String sql, int autoGeneratedKeys) throws SQLException {
+        noKeys(autoGeneratedKeys);
+        return executeUpdate(sql);
+    }
+
+    @Override
+    public long executeLargeUpdate(String sql, int autoGeneratedKeys) throws SQLException {
+        noKeys(autoGeneratedKeys);
+        return executeLargeUpdate(sql);
+    }
+
+    private static void noKeys(int autoGeneratedKeys) throws SQLException {
+        if (autoGeneratedKeys != Statement.NO_GENERATED_KEYS)
+            throw Unsupported.method("generated keys (use INSERT ... RETURNING)");
+    }
+
+    /** The driver makes no keys (use INSERT ... RETURNING): an empty result, as JDBC asks. */
+    @Override
+    public ResultSet getGeneratedKeys() throws SQLException {
+        checkOpen();
+        return TdbResultSet.local(this, new ArrayList<>(), new ArrayList<>());
+    }
+
+    @Override
+    public ResultSet getResultSet() throws SQLException {
+        checkOpen();
+        return result;
+    }
+
+    @Override
+    public int getUpdateCount() throws SQLException {
+        checkOpen();
+        return updateCount < 0 ? -1 : toInt(updateCount);
+    }
+
+    @Override
+    public long getLargeUpdateCount() throws SQLException {
+        checkOpen();
+        return updateCount;
+    }
+
+    @Override
+    public boolean getMoreResults() throws SQLException {
+        checkOpen();
+        closeResult();
+        return false;
+    }
+
+    @Override
+    public boolean getMoreResults(int current) throws SQLException {
+        checkOpen();
+        if (current != Statement.KEEP_CURRENT_RESULT)
+            closeResult();
+        else
+            updateCount = -1;
+        return false;
+    }
+
+    @Override
+    public void close() throws SQLException {
+        if (closed)
+            return;
+        try {
+            closeResult();
+        } finally {
+            closed = true;
+        }
+    }
+
+    @Override
+    public boolean isClosed() {
+        return closed;
+    }
+
+    @Override
+    public void closeOnCompletion() throws SQLException {
+        checkOpen();
+        closeOnCompletion = true;
+    }
+
+    @Override
+    public boolean isCloseOnCompletion() throws SQLException {
+        checkOpen();
+        return closeOnCompletion;
+    }
+
+    /**
+     * Cancels this statement if it is running (its request sent and its answer, rows
+     * included, not yet all read), from any thread: the server's cancel request on a second
+     * connection. The running call then throws SQLException with SQLState 57014 (code
+     * CANCELED) and the connection stays usable. A cancel that reaches the server before the
+     * statement has started does nothing, as in PostgreSQL.
+     */
+    @Override
+    public void cancel() throws SQLException {
+        if (closed)
+            throw Errors.closed("the statement");
+        conn.cancel(this);
+    }
+
+    /** Seconds the statement may run before the driver cancels it (0: no limit); it applies
+     * from the request's send to the start of its answer. */
+    @Override
+    public void setQueryTimeout(int seconds) throws SQLException {
+        checkOpen();
+        if (seconds < 0)
+            throw Errors.usage("setQueryTimeout: negative seconds");
+        queryTimeout = seconds;
+    }
+
+    @Override
+    public int getQueryTimeout() throws SQLException {
+        checkOpen();
+        return queryTimeout;
+    }
+
+    /** A hint only: rows are always read one at a time as the server streams them, so memory
+     * stays bounded whatever the fetch size (README.md, "Results"). */
+    @Override
+    public void setFetchSize(int rows) throws SQLException {
+        checkOpen();
+        if (rows < 0)
+            throw Errors.usage("setFetchSize: negative size");
+        fetchSize = rows;
+    }
+
+    @Override
+    public int getFetchSize() throws SQLException {
+        checkOpen();
+        return fetchSize;
+    }
+
+    @Override
+    public void setFetchDirection(int direction) throws SQLException {
+        checkOpen();
+        if (direction != ResultSet.FETCH_FORWARD)
+            throw Unsupported.method("fetch directions other than FETCH_FORWARD");
+    }
+
+    @Override
+    public int getFetchDirection() throws SQLException {
+        checkOpen();
+        return ResultSet.FETCH_FORWARD;
+    }
+
+    @Override
+    public void setMaxRows(int max) throws SQLException {
+        setLargeMaxRows(max);
+    }
+
+    @Override
+    public void setLargeMaxRows(long max) throws SQLException {
+        checkOpen();
+        if (max < 0)
+            throw Errors.usage("setMaxRows: negative");
+        maxRows = max;
+    }
+
+    @Override
+    public int getMaxRows() throws SQLException {
+        checkOpen();
+        return (int) Math.min(Integer.MAX_VALUE, maxRows);
+    }
+
+    @Override
+    public long getLargeMaxRows() throws SQLException {
+        checkOpen();
+        return maxRows;
+    }
+
+    @Override
+    public int getMaxFieldSize() throws SQLException {
+        checkOpen();
+        return 0;
+    }
+
+    @Override
+    public void setMaxFieldSize(int max) throws SQLException {
+        checkOpen();
+        if (max != 0)
+            throw Unsupported.method("setMaxFieldSize");
+    }
+
+    @Override
+    public void setEscapeProcessing(boolean enable) throws SQLException {
+        checkOpen();
+        if (enable)
+            throw Unsupported.method("JDBC escape processing");
+    }
+
+    @Override
+    public SQLWarning getWarnings() throws SQLException {
+        checkOpen();
+        return null;
+    }
+
+    @Override
+    public void clearWarnings() throws SQLException {
+        checkOpen();
+    }
+
+    @Override
+    public int getResultSetConcurrency() throws SQLException {
+        checkOpen();
+        return ResultSet.CONCUR_READ_ONLY;
+    }
+
+    @Override
+    public int getResultSetType() throws SQLException {
+        checkOpen();
+        return ResultSet.TYPE_FORWARD_ONLY;
+    }
+
+    @Override
+    public int getResultSetHoldability() throws SQLException {
+        checkOpen();
+        return conn.getHoldability();
+    }
+
+    @Override
+    public Connection getConnection() throws SQLException {
+        checkOpen();
+        return conn;
+    }
+
+    @Override
+    public boolean isPoolable() throws SQLException {
+        checkOpen();
+        return false;
+    }
+
+    @Override
+    public void setPoolable(boolean poolable) throws SQLException {
+        checkOpen();
+    }
+
+    @Override
+    public void addBatch(String sql) throws SQLException {
+        checkOpen();
+        batch.add(sql);
+    }
+
+    @Override
+    public void clearBatch() throws SQLException {
+        checkOpen();
+        batch.clear();
+    }
+
+    @Override
+    public int[] executeBatch() throws SQLException {
+        long[] n = executeLargeBatch();
+        int[] out = new int[n.length];
+        for (int i = 0; i < n.length; i++)
+            out[i] = toInt(n[i]);
+        return out;
+    }
+
+    /** Runs each statement of the batch in turn, one request each. */
+    @Override
+    public long[] executeLargeBatch() throws SQLException {
+        checkOpen();
+        List<String> todo = new ArrayList<>(batch);
+        batch.clear();
+        long[] counts = new long[todo.size()];
+        for (int i = 0; i < todo.size(); i++) {
+            try {
+                counts[i] = update(todo.get(i), null);
+            } catch (SQLException e) {
+                throw batchFailure(counts, i, e);
+            }
+        }
+        return counts;
+    }
+
+    static BatchUpdateException batchFailure(long[] counts, int done, SQLException e) {
+        long[] ok = java.util.Arrays.copyOf(counts, done);
+        return new BatchUpdateException(e.getMessage(), e.getSQLState(), e.getErrorCode(), ok, e);
+    }
+
+    @Override
+    public <T> T unwrap(Class<T> iface) throws SQLException {
+        if (iface.isInstance(this))
+            return iface.cast(this);
+        throw Errors.usage("not a wrapper for " + iface.getName());
+    }
+
+    @Override
+    public boolean isWrapperFor(Class<?> iface) {
+        return iface.isInstance(this);
+    }
+}
