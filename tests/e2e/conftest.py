@@ -35,7 +35,7 @@ SERVER_ENV = ("ServerPort", "ServerAddr", "DBdir", "ServerDbFile", "ENCRYPTION_K
               "StatementTimeout", "MaxWorkers", "MaxUserStatements", "IdleInTransactionTimeout",
               "MemoryLimit", "StatementMemoryLimit", "MemoryHardLimit",
               "LoginTimeout", "MaxLoginRequestBytes", "SuperuserReservedConnections",
-              "MaxConnectionsPerAddress", "LoginFailureLimit", "Supervise")
+              "MaxConnectionsPerAddress", "LoginFailureLimit", "Supervise", "BackupDir")
 
 
 def clean_env(extra=None):
