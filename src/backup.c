@@ -56,7 +56,7 @@
 #define BACKUP_ID_MAX 96
 #define BACKUP_RECORD (1u << 20)  /* plaintext bytes per encrypted record */
 #define BACKUP_HEADER_BYTES 12288 /* DuckDB's file header and its two database headers */
-#define BACKUP_ATTEMPTS 10        /* copies tried before a backup gives up on checkpoints */
+#define BACKUP_ATTEMPTS 30        /* copies tried before a backup gives up on checkpoints */
 #define BACKUP_MANIFEST_MAX 65536
 #define BACKUP_MAX_FILES 3
 static const char ENC_MAGIC[8] = {'T', 'D', 'B', 'K', 'E', 'N', 'C', '1'};
@@ -775,7 +775,9 @@ static int backup_one(const SessionEnv *env, const char *bdir, const char *name,
     for (int attempt = 0; attempt < BACKUP_ATTEMPTS && c == CAPTURE_RETRY; attempt++) {
         if (attempt > 0) {
             log_info("backup of %s: a checkpoint ended during the copy; copying again", name);
-            struct timespec ts = {0, 20000000L * attempt};
+            /* Back off (up to 0.5 s): checkpoints come in bursts under heavy writing. */
+            long ms = attempt < 25 ? 20L * attempt : 500L;
+            struct timespec ts = {0, ms * 1000000L};
             nanosleep(&ts, NULL);
         }
         c = capture_once(env, db_id, tmp, m->id, key, m, why, sizeof(why));
