@@ -1084,6 +1084,10 @@ void backup_cmd_restore(Session *s, const SessionEnv *env, const RequestWords *w
         }
         m = all[n - 1];
     }
+    if (m.encrypted && !key) {
+        reply_bad_request(out, "backup %s is encrypted and ENCRYPTION_KEY is not set", m.id);
+        goto out;
+    }
     /* Stage beside the databases (same file system, so the move is a
      * rename), verifying every byte on the way. */
     remove_stage_leftovers(env->pool);

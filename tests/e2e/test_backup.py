@@ -307,6 +307,13 @@ def test_encrypted_backups(make_server):
         assert rows(a, "restore app AS copy FROM %s" % bid)[0]["database"] == "copy"
         assert a.req("connect copy") == "success"
         assert one(a, "SELECT count(*) FROM secret") == 5001
+    # No key: refused before anything is written.
+    srv.env = {}
+    srv.restart()
+    with srv.admin() as a:
+        answer = a.req("restore app AS copy2 FROM %s" % bid)
+        assert answer == ("Error: Bad Request: backup %s is encrypted and ENCRYPTION_KEY is not set"
+                          % bid), answer
     # Another key: the checksum still verifies, but nothing decrypts.
     srv.env = {"ENCRYPTION_KEY": "another key of a different length"}
     srv.restart()
