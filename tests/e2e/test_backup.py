@@ -345,3 +345,43 @@ def test_backup_commands_are_for_the_super_user(server):
         assert rows(a, "restore app AS app2 FROM %s" % bid)[0]["database"] == "app2"
         grants = rows(a, "list grants bob")
         assert [g["database"] for g in grants] == ["app"], grants
+
+
+FSIZE_WRAPPER = """#!/usr/bin/python3
+import os, resource, signal, sys
+limit = int(os.environ.pop("TEST_FSIZE_LIMIT"))
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # stays ignored across exec: writes fail EFBIG
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+os.execv(%r, [%r] + sys.argv[1:])
+"""
+
+
+def test_full_disk_fails_the_backup_and_lists_nothing(make_server, monkeypatch, tmp_path):
+    """A write that fails (here: the file-size limit, as a full disk fails it) ends the backup
+    with the reason, leaves no backup listed and no leftovers, and the live database intact."""
+    import conftest
+    key = {"ENCRYPTION_KEY": "k" * 32}
+    srv = make_server(env=key)
+    setup_db(srv)
+    with srv.admin() as a:
+        assert a.req("connect app") == "success"
+        ok(a.req("INSERT INTO t SELECT 1, r FROM range(50000) x(r)"))
+        ok(a.req("CHECKPOINT"))
+    srv.check_clean(srv.stop())
+    live = os.path.join(srv.data_dir, "databases", "1.duckdb")
+    size = os.path.getsize(live)
+    # Every file may grow to the live database's size, not beyond: the encrypted copy of it
+    # (a few bytes longer) cannot be written.
+    wrapper = tmp_path / "fsize-wrapper"
+    wrapper.write_text(FSIZE_WRAPPER % (conftest.BIN, conftest.BIN))
+    wrapper.chmod(0o755)
+    monkeypatch.setattr(conftest, "BIN", str(wrapper))
+    srv.env = dict(key, TEST_FSIZE_LIMIT=str(size + 16))
+    srv.start()
+    with srv.admin() as a:
+        assert a.req("backup app") == "Error: Backup Failed: cannot write db: File too large"
+        assert rows(a, "list backups") == []
+        assert os.listdir(backup_dir(srv)) == []
+        assert a.req("connect app") == "success"
+        assert one(a, "SELECT count(*) FROM t") == 50000
+    assert "backup of database app failed: cannot write db: File too large" in srv.stderr()
