@@ -1141,9 +1141,12 @@ void backup_cmd_restore(Session *s, const SessionEnv *env, const RequestWords *w
         pool_release(env->pool, db);
     } else if (ps == POOL_ERROR) {
         log_error("restore of %s as %s: the copy does not open: %s", m.id, new_db, err);
-        if (pool_retire(env->pool, id) == 0 &&
-            catalog_database_delete(env->catalog, id) == CATALOG_OK)
-            pool_remove_file(env->pool, id);
+        if (pool_retire(env->pool, id) == 0) {
+            if (catalog_database_delete(env->catalog, id) == CATALOG_OK)
+                pool_remove_file(env->pool, id);
+            else
+                pool_unretire(env->pool, id);
+        }
         reply_backup_failed(out, "the restored copy does not open (see the server log)");
         goto out;
     }
