@@ -457,6 +457,20 @@ CatalogStatus catalog_database_find(Catalog *c, const char *name, int64_t *out_i
     return status;
 }
 
+CatalogStatus catalog_database_delete(Catalog *c, int64_t id)
+{
+    CatalogStatus status = CATALOG_ERROR;
+    pthread_mutex_lock(&c->lock);
+    sqlite3_stmt *st = prepare(c, "DELETE FROM databases WHERE id = ?");
+    if (st) {
+        sqlite3_bind_int64(st, 1, id);
+        status = step_write(c, st);
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&c->lock);
+    return status;
+}
+
 CatalogStatus catalog_database_rename(Catalog *c, const char *old_name, const char *new_name)
 {
     return write2(c, "UPDATE databases SET name = ?2 WHERE name = ?1", old_name, new_name);

@@ -100,6 +100,9 @@ CatalogStatus catalog_database_create(Catalog *c, const char *name,
                                       int64_t *out_id) __attribute__((warn_unused_result));
 CatalogStatus catalog_database_find(Catalog *c, const char *name, int64_t *out_id)
     __attribute__((warn_unused_result));
+/* Deletes database `id` with its grants and link (ON DELETE CASCADE).
+ * CATALOG_NOT_FOUND when there is no such database. */
+CatalogStatus catalog_database_delete(Catalog *c, int64_t id) __attribute__((warn_unused_result));
 CatalogStatus catalog_database_rename(Catalog *c, const char *old_name, const char *new_name)
     __attribute__((warn_unused_result));
 

@@ -60,6 +60,9 @@ static const Setting settings[] = {
         "address to bind; a non-loopback address needs a changed super user password"),
     STR("DBdir", "--data-dir", data_dir, "./storage",
         "data directory: the catalog and databases/<id>.duckdb"),
+    STR("BackupDir", "--backup-dir", backup_dir, "",
+        "directory of base backups (`backup`, `restore`); \"\" = DBdir/backups; may be another "
+        "disk"),
     STR("ServerDbFile", "--db-file", db_file, "db.sqlite3",
         "catalog file (SQLite), relative to DBdir unless absolute"),
     STR("ENCRYPTION_KEY", NULL, encryption_key, "",

@@ -119,7 +119,18 @@ struct Pool {
     int queued;
     uint64_t clock;
     uint64_t hits, misses, evictions, waits, timeouts, rejected, invalidated;
+    int64_t *retired; /* dropped databases (pool_retire), never opened again */
+    size_t nretired, retired_cap;
 };
+
+/* True when `id` was dropped. Lock held. */
+static bool is_retired(const Pool *p, int64_t id)
+{
+    for (size_t i = 0; i < p->nretired; i++)
+        if (p->retired[i] == id)
+            return true;
+    return false;
+}
 
 static void db_path(const Pool *p, int64_t id, const char *suffix, char *out, size_t outlen)
 {
@@ -412,6 +423,13 @@ static PoolStatus fill(Pool *p, PoolDb *s, int64_t id, char *err, size_t errlen)
         pthread_cond_broadcast(&p->settled);
     }
     assert(s->state == SLOT_OPENING && s->id == id);
+    if (is_retired(p, id)) {
+        snprintf(err, errlen, "database %lld was dropped", (long long)id);
+        s->state = SLOT_FREE;
+        pthread_cond_broadcast(&p->settled);
+        hand_over(p, s);
+        return POOL_ERROR;
+    }
     int temp_tag = broken_instance_lives(p, id) ? (int)(s - p->slots) : -1;
     pthread_mutex_unlock(&p->lock);
     duckdb_database h = NULL;
@@ -480,6 +498,11 @@ PoolStatus pool_acquire(Pool *p, int64_t id, PoolDb **out_db, char *err, size_t 
     deadline_after(&deadline, p->wait_ms);
     pthread_mutex_lock(&p->lock);
     for (;;) {
+        if (is_retired(p, id)) {
+            snprintf(err, errlen, "database %lld was dropped", (long long)id);
+            st = POOL_ERROR;
+            break;
+        }
         PoolDb *s = find(p, id);
         if (s && s->state == SLOT_OPEN) {
             s->pins++;
@@ -670,6 +693,66 @@ void pool_remove_file(Pool *p, int64_t id)
     unlink(path);
     db_path(p, id, ".wal", path, sizeof(path));
     unlink(path);
+    db_path(p, id, ".wal.checkpoint", path, sizeof(path));
+    unlink(path);
+}
+
+void pool_file_path(const Pool *p, int64_t id, const char *suffix, char *out, size_t outlen)
+{
+    if (id < 0)
+        snprintf(out, outlen, "%s/%s", p->dir, suffix);
+    else
+        db_path(p, id, suffix, out, outlen);
+}
+
+int pool_retire(Pool *p, int64_t id)
+{
+    int rc = -1;
+    pthread_mutex_lock(&p->lock);
+    PoolDb *s = find(p, id);
+    if ((s && (s->state != SLOT_OPEN || s->pins > 0)) || broken_instance_lives(p, id))
+        goto out;
+    for (Waiter *w = p->queue_head; w; w = w->next)
+        if (w->id == id)
+            goto out;
+    if (!is_retired(p, id)) {
+        if (p->nretired == p->retired_cap) {
+            p->retired_cap = p->retired_cap ? 2 * p->retired_cap : 16;
+            p->retired = xrealloc(p->retired, p->retired_cap * sizeof(*p->retired));
+        }
+        p->retired[p->nretired++] = id;
+    }
+    rc = 0;
+    if (!s)
+        goto out;
+    /* Open without pins: close it. CLOSING with no database to open next
+     * (next_id -1, never an id) keeps every other thread off the slot. */
+    duckdb_database h = s->handle;
+    s->state = SLOT_CLOSING;
+    s->next_id = -1;
+    pthread_mutex_unlock(&p->lock);
+    detach(p, s);
+    close_db(id, &h, false);
+    pthread_mutex_lock(&p->lock);
+    s->handle = NULL;
+    s->state = SLOT_FREE;
+    pthread_cond_broadcast(&p->settled);
+    hand_over(p, s);
+out:
+    pthread_mutex_unlock(&p->lock);
+    return rc;
+}
+
+void pool_unretire(Pool *p, int64_t id)
+{
+    pthread_mutex_lock(&p->lock);
+    for (size_t i = 0; i < p->nretired; i++) {
+        if (p->retired[i] == id) {
+            p->retired[i] = p->retired[--p->nretired];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&p->lock);
 }
 
 void pool_stats(Pool *p, PoolStats *out)
@@ -713,5 +796,6 @@ void pool_free(Pool *p)
     pthread_cond_destroy(&p->settled);
     pthread_mutex_destroy(&p->lock);
     free(p->slots);
+    free(p->retired);
     free(p);
 }

@@ -169,6 +169,24 @@ int pool_create_file(Pool *p, int64_t id, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 /* Removes the files of database `id`, which must not be open. */
 void pool_remove_file(Pool *p, int64_t id);
+/*
+ * The path of a file of database `id` (`suffix` "" for the DuckDB file,
+ * ".wal", ".wal.checkpoint"), or with id < 0 the databases directory
+ * itself (`suffix` appended after a slash), for the backup module, which
+ * reads a live database's files and stages restored ones beside them.
+ */
+void pool_file_path(const Pool *p, int64_t id, const char *suffix, char *out, size_t outlen);
+
+/*
+ * Retires database `id` for `drop database`: fails with -1 when a session
+ * or anything else holds it (pinned, being opened or closed, queued for);
+ * otherwise closes it if open and returns 0, after which every acquire of
+ * `id` fails with POOL_ERROR. Catalog ids are never reused (AUTOINCREMENT),
+ * so a retired id stays retired; pool_unretire() undoes a retire whose
+ * catalog delete failed. Any thread; blocks while DuckDB closes the file.
+ */
+int pool_retire(Pool *p, int64_t id) __attribute__((warn_unused_result));
+void pool_unretire(Pool *p, int64_t id);
 
 /*
  * Asks DuckDB whether the pinned database `db` has been invalidated (a

@@ -295,3 +295,26 @@ void reply_engine_error(Buf *out, const char *msg)
     }
     buf_putc(out, '\n');
 }
+
+void reply_database_in_use(Buf *out, const char *name)
+{
+    buf_printf(out,
+               "Error: Database %s Is In Use: sessions are connected to it (or a backup runs); "
+               "they must disconnect first\n",
+               name);
+}
+
+void reply_backup_not_found(Buf *out, const char *id)
+{
+    buf_printf(out, "Error: Backup Not Found: %s\n", id);
+}
+
+void reply_backup_corrupt(Buf *out, const char *file, const char *why)
+{
+    buf_printf(out, "Error: Backup Corrupt: %s: %s\n", file, why);
+}
+
+void reply_backup_failed(Buf *out, const char *why)
+{
+    buf_printf(out, "Error: Backup Failed: %s\n", why);
+}

@@ -124,4 +124,16 @@ bool reply_is_internal_error(const char *msg);
  */
 void reply_internal_incident(Buf *out, const char *msg);
 
+/* "Error: Database NAME Is In Use: ...": `drop database` of a database that
+ * sessions (or a backup) hold. */
+void reply_database_in_use(Buf *out, const char *name);
+/* "Error: Backup Not Found: ID" (no complete backup has that id). */
+void reply_backup_not_found(Buf *out, const char *id);
+/* "Error: Backup Corrupt: FILE: WHY": a backup file failed its check; FILE
+ * is its path relative to BackupDir (id/name). */
+void reply_backup_corrupt(Buf *out, const char *file, const char *why);
+/* "Error: Backup Failed: WHY" (the backup was not recorded; WHY has no path
+ * outside BackupDir). */
+void reply_backup_failed(Buf *out, const char *why);
+
 #endif

@@ -5,6 +5,7 @@
 #include "secret.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -268,4 +269,45 @@ void secret_mask_text(const char *text, const char *password, char *out, size_t 
         put_str(&o, "***");
         p = hit + pw;
     }
+}
+
+struct SecretDigest {
+    EVP_MD_CTX *ctx;
+};
+
+SecretDigest *secret_digest_new(void)
+{
+    SecretDigest *d = calloc(1, sizeof(*d));
+    if (!d)
+        return NULL;
+    d->ctx = EVP_MD_CTX_new();
+    if (!d->ctx || EVP_DigestInit_ex(d->ctx, EVP_sha256(), NULL) != 1) {
+        secret_digest_free(d);
+        return NULL;
+    }
+    return d;
+}
+
+void secret_digest_update(SecretDigest *d, const void *p, size_t n)
+{
+    EVP_DigestUpdate(d->ctx, p, n);
+}
+
+void secret_digest_hex(SecretDigest *d, char out[SECRET_DIGEST_HEX])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (EVP_DigestFinal_ex(d->ctx, md, &n) != 1)
+        n = 0;
+    for (unsigned int i = 0; i < n && i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    out[2 * (n < 32 ? n : 32)] = '\0';
+}
+
+void secret_digest_free(SecretDigest *d)
+{
+    if (!d)
+        return;
+    EVP_MD_CTX_free(d->ctx);
+    free(d);
 }

@@ -79,4 +79,18 @@ void secret_mask_conninfo(const char *conninfo, char *out, size_t outlen);
  */
 void secret_mask_text(const char *text, const char *password, char *out, size_t outlen);
 
+/*
+ * SHA-256 over a stream of bytes, for the checksums of backup files
+ * (backup.h). secret_digest_new() returns NULL only when OpenSSL fails;
+ * secret_digest_hex() finishes the digest into 64 lowercase hex digits and a
+ * NUL. Free with secret_digest_free() (accepts NULL). One thread at a time
+ * per digest.
+ */
+typedef struct SecretDigest SecretDigest;
+#define SECRET_DIGEST_HEX 65
+SecretDigest *secret_digest_new(void);
+void secret_digest_update(SecretDigest *d, const void *p, size_t n);
+void secret_digest_hex(SecretDigest *d, char out[SECRET_DIGEST_HEX]);
+void secret_digest_free(SecretDigest *d);
+
 #endif

@@ -21,6 +21,7 @@
 
 #include "access.h"
 #include "authz.h"
+#include "backup.h"
 #include "json.h"
 #include "log.h"
 #include "memstat.h"
@@ -261,6 +262,44 @@ static void cmd_create_database(Session *s, const SessionEnv *env, const Request
     if (st == CATALOG_OK)
         log_info("database %s created (id %lld)", name, (long long)id);
     reply_catalog(out, st, "Database", name);
+}
+
+/*
+ * `drop database NAME`: refused while anything holds the database (a
+ * session connected to it, the dropping session's own included, or a
+ * backup); the pool then refuses every later open of its id, so a connect
+ * that looked the name up just before cannot reopen the files being
+ * removed. Grants and a PostgreSQL link go with the catalog row.
+ */
+static void cmd_drop_database(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
+{
+    (void)s;
+    const char *name = w->word[2];
+    if (!catalog_name_valid(name)) {
+        reply_invalid_name(out, "database", name);
+        return;
+    }
+    int64_t id = 0;
+    CatalogStatus st = catalog_database_find(env->catalog, name, &id);
+    if (st != CATALOG_OK) {
+        reply_catalog(out, st, "Database", name);
+        return;
+    }
+    if (pool_retire(env->pool, id) != 0) {
+        reply_database_in_use(out, name);
+        return;
+    }
+    st = catalog_database_delete(env->catalog, id);
+    if (st != CATALOG_OK) {
+        pool_unretire(env->pool, id);
+        reply_catalog(out, st, "Database", name);
+        return;
+    }
+    pool_remove_file(env->pool, id);
+    /* `name` answers to no database now: whatever the server keeps by
+     * database name must forget it here. */
+    log_info("database %s dropped (id %lld)", name, (long long)id);
+    reply_success(out);
 }
 
 static void cmd_create_user(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
@@ -857,6 +896,8 @@ static const SessionCommand commands[] = {
      "create database NAME"},
     {"create", "user", SESSION_MATCH_WORDS, NULL, 4, 4, SESSION_WHO_SUPER, cmd_create_user,
      "create user NAME PASSWORD"},
+    {"drop", "database", SESSION_MATCH_WORDS, NULL, 3, 3, SESSION_WHO_SUPER, cmd_drop_database,
+     "drop database NAME"},
     {"connect", NULL, SESSION_MATCH_WORDS, NULL, 2, 2, SESSION_WHO_USER, cmd_connect,
      "connect DATABASE"},
     {"disconnect", NULL, SESSION_MATCH_WORDS, NULL, 1, 1, SESSION_WHO_USER, cmd_disconnect,
@@ -878,6 +919,14 @@ static const SessionCommand commands[] = {
      access_cmd_revoke_database, ACCESS_USAGE_REVOKE_DATABASE},
     {"revoke", "table", SESSION_MATCH_WORDS, NULL, 6, INT_MAX, SESSION_WHO_SUPER,
      access_cmd_revoke_table, ACCESS_USAGE_REVOKE_TABLE},
+    {"backup", NULL, SESSION_MATCH_WORDS, NULL, 2, 2, SESSION_WHO_SUPER, backup_cmd_backup,
+     "backup DATABASE | backup all"},
+    {"list", "backups", SESSION_MATCH_WORDS, NULL, 2, 3, SESSION_WHO_SUPER, backup_cmd_list,
+     "list backups [DATABASE]"},
+    {"restore", NULL, SESSION_MATCH_WORDS, NULL, 4, INT_MAX, SESSION_WHO_SUPER, backup_cmd_restore,
+     "restore DATABASE AS NEWDATABASE [FROM BACKUP_ID]"},
+    {"verify", "backup", SESSION_MATCH_WORDS, NULL, 3, 3, SESSION_WHO_SUPER, backup_cmd_verify,
+     "verify backup BACKUP_ID"},
     {"list", "limits", SESSION_MATCH_WORDS, NULL, 2, 3, SESSION_WHO_USER, cmd_list_limits,
      "list limits [USER]"},
     {"list", NULL, SESSION_MATCH_WORDS, NULL, 2, 3, SESSION_WHO_USER, access_cmd_list,

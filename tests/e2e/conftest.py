@@ -35,7 +35,8 @@ SERVER_ENV = ("ServerPort", "ServerAddr", "DBdir", "ServerDbFile", "ENCRYPTION_K
               "StatementTimeout", "MaxWorkers", "MaxUserStatements", "IdleInTransactionTimeout",
               "MemoryLimit", "StatementMemoryLimit", "MemoryHardLimit",
               "LoginTimeout", "MaxLoginRequestBytes", "SuperuserReservedConnections",
-              "MaxConnectionsPerAddress", "LoginFailureLimit", "Supervise", "LogFormat", "LogFile")
+              "MaxConnectionsPerAddress", "LoginFailureLimit", "Supervise", "LogFormat", "LogFile",
+              "BackupDir", "DropInSilenceMs")
 
 
 def clean_env(extra=None):
