@@ -83,7 +83,7 @@ static const Setting settings[] = {
         "seconds a client has to log in; then `Error: Login Timeout` and the connection closes"),
     INT("MaxLoginRequestBytes", "--max-login-request-bytes", max_login_request_bytes, "4096", 2200,
         1048576, "largest request before login, in bytes; a larger one closes the connection"),
-    INT("DropInSilenceMs", "--drop-in-silence-ms", drop_in_silence_ms, "0", 0, 10000,
+    INT("DropInSilenceMs", "--drop-in-silence-ms", drop_in_silence_ms, "30", 0, 10000,
         "serve the original TCP-DuckDB's clients: a connection whose first request has no "
         "newline takes each silence of this many ms as the end of a request (0: off; 30 suits "
         "a LAN)"),

@@ -65,7 +65,9 @@ def test_trailing_blanks_are_the_same_words(server):
 # ---- login deadline ----------------------------------------------------------------------------
 
 def test_trickling_client_is_closed_at_the_login_deadline(make_server):
-    srv = make_server(args=["--login-timeout", "2"])
+    # Line framing (drop-in off): the bytes are one unfinished request. test_dropin.py checks
+    # the same deadline for a silence-framed client.
+    srv = make_server(args=["--login-timeout", "2", "--drop-in-silence-ms", "0"])
     s = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
     start, data = time.time(), b""
     s.settimeout(0.2)

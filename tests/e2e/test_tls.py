@@ -254,7 +254,12 @@ def test_garbage_or_stall_instead_of_handshake_disturbs_no_one(make_server, tls_
         # too, long before its 75 bytes would be sent.
         for s in (stalled, half, trickle):
             s.settimeout(60)
-            assert s.recv(4096) == b""
+            try:
+                assert s.recv(4096) == b""
+            except ConnectionResetError:
+                # Closed too: a byte of the trickle that reached the socket after the
+                # server's last read turns its close into a reset.
+                assert s is trickle
         assert time.monotonic() - started < 40
     finally:
         stop.set()
