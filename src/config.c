@@ -433,14 +433,14 @@ static int resolve_memory_limits(Config *cfg, char *err, size_t errlen)
         return -1;
     }
     /* The result cache takes sizes only: a share of RAM would make it grow with the machine. */
-    if (!memstat_parse_size(cfg->cache_memory, 0, &cfg->cache_memory_bytes) ||
-        cfg->cache_memory_bytes < 0) {
+    if (strchr(cfg->cache_memory, '%') ||
+        !memstat_parse_size(cfg->cache_memory, 0, &cfg->cache_memory_bytes)) {
         snprintf(err, errlen, "CacheMemory must be a size such as 64MB, or 0, not \"%.64s\"",
                  cfg->cache_memory);
         return -1;
     }
-    if (!memstat_parse_size(cfg->cache_max_entry, 0, &cfg->cache_max_entry_bytes) ||
-        cfg->cache_max_entry_bytes < 0) {
+    if (strchr(cfg->cache_max_entry, '%') ||
+        !memstat_parse_size(cfg->cache_max_entry, 0, &cfg->cache_max_entry_bytes)) {
         snprintf(err, errlen, "CacheMaxEntry must be a size such as 1MB, not \"%.64s\"",
                  cfg->cache_max_entry);
         return -1;
