@@ -462,11 +462,13 @@ bool rescache_lookup(int64_t db_id, const Buf *key, uint64_t gen, Buf *out,
     pthread_mutex_lock(&lock);
     Db *d = db_get(db_id);
     Entry *e = entry_find(key, h);
-    if (e && (e->gen != gen || d->gen != gen || d->writers > 0 ||
-              (e->expires_ms && now_ms() >= e->expires_ms))) {
-        if (e->gen != d->gen || e->expires_ms)
-            entry_unlink(e); /* stale or expired: it can never be served again */
-        e = NULL;
+    if (e) {
+        bool expired = e->expires_ms && now_ms() >= e->expires_ms;
+        bool usable = !expired && e->gen == gen && d->gen == gen && d->writers == 0;
+        if (expired || e->gen != d->gen)
+            entry_unlink(e); /* it can never be served again (may free it) */
+        if (!usable)
+            e = NULL;
     }
     if (!e) {
         d->misses++;

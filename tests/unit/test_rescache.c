@@ -92,10 +92,10 @@ static void test_classify(void)
         {"SELECT \"RANDOM\"()", false, true},
         {"SELECT current_setting('threads')", false, true},
         {"SELECT * FROM t USING SAMPLE 10%", false, true},
-        {"SELECT * FROM range(10)", false, false},  /* a table function */
-        {"SELECT my_macro(1)", false, false},       /* unknown */
-        {"SELECT nextval('s')", false, false},      /* volatile and writes */
-        {"SELECT 1; SELECT 2", false, false},       /* two statements */
+        {"SELECT * FROM range(10)", false, false}, /* a table function */
+        {"SELECT my_macro(1)", false, false},      /* unknown */
+        {"SELECT nextval('s')", false, false},     /* volatile and writes */
+        {"SELECT 1; SELECT 2", false, false},      /* two statements */
         {"WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x", false, false},
         {"INSERT INTO t VALUES (1)", false, false},
         {"SET threads = 1", false, false},
@@ -107,8 +107,8 @@ static void test_classify(void)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         RescacheClass c = rescache_classify(cases[i].sql, strlen(cases[i].sql));
         if (c.cacheable != cases[i].cacheable || c.read_only != cases[i].read_only)
-            fprintf(stderr, "classify %s: cacheable %d read_only %d\n", cases[i].sql,
-                    c.cacheable, c.read_only);
+            fprintf(stderr, "classify %s: cacheable %d read_only %d\n", cases[i].sql, c.cacheable,
+                    c.read_only);
         CHECK(c.cacheable == cases[i].cacheable);
         CHECK(c.read_only == cases[i].read_only);
     }
