@@ -124,6 +124,8 @@ def test_parameter_values_and_types_are_part_of_the_key(db):
     ("DELETE FROM t WHERE id = 2", "1"),
     ("ALTER TABLE t ADD COLUMN w INTEGER DEFAULT 7", "2"),
     ("CREATE OR REPLACE TABLE t AS SELECT 5 AS id, 'five' AS v", "1"),
+    ("INSERT INTO t VALUES (3, 'three'); INSERT INTO t VALUES (4, 'four')", "4"),
+    ("INSERT INTO t SELECT 3, 'three' FROM (SELECT 1) WHERE random() < 2", "3"),
 ])
 def test_every_sql_write_is_seen_by_the_next_read(db, write, after):
     reader = connected(db)
