@@ -66,7 +66,7 @@ plan-cost: build/bench/plan_cost
 # overhead (bench/dashboard.py; docs/performance.md, "Result cache").
 CACHE_MIX_SECONDS ?= 10
 cache-mix: build
-	/usr/bin/python3 bench/dashboard.py --seconds $(CACHE_MIX_SECONDS)
+	/usr/bin/python3 bench/dashboard.py --seconds $(CACHE_MIX_SECONDS) --pg
 
 .PHONY: bench bench-bin stats-race plan-cost cache-mix
 bench-bin: build $(BENCH_BIN)

@@ -5,12 +5,16 @@
 distribution (s = 1.1) by 16 client processes for a fixed time, while a writer commits one
 INSERT a second, against one release server; once with the result cache on (each client's
 session as is) and once off (`set cache off` in every session), alternating, plus a miss-only
-mix (every text distinct) for the cache's overhead. Standard library only.
+mix (every text distinct) for the cache's overhead; then, with --pg, the same dashboard mix on
+a PostgreSQL 15 (tests/e2e/pgserver.py's initdb + pg_ctl, the table with a primary key and
+ANALYZEd) through pgbench (16 clients, the 50 queries in one script chosen with
+random_zipfian(1, 50, 1.1), a second pgbench committing one INSERT a second). Standard library
+only.
 
-    python3 bench/dashboard.py [--seconds 10] [--clients 16] [--rows 1000000] [--rounds 2]
+    python3 bench/dashboard.py [--seconds 10] [--clients 16] [--rows 1000000] [--rounds 2] [--pg]
 
-Prints one Markdown table: queries/s, p50 and p99 latency (ms), hit ratio, per mode.
-Exits non-zero on any error answer.
+Prints one Markdown table: queries/s, p50 and p99 latency (ms), hit ratio, per mode
+(PostgreSQL: pgbench's tps and average latency). Exits non-zero on any error answer.
 """
 import argparse
 import json
@@ -128,12 +132,53 @@ def run_mode(port, cache_on, seconds, clients, miss_only):
             "hit_ratio": hits / (hits + misses) if hits + misses else 0.0}
 
 
+def pg_mix(seconds, clients, rows):
+    sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
+    from pgserver import PG_BIN, PgServer
+    pg = PgServer().init().start()
+    try:
+        pg.psql("CREATE DATABASE dash")
+        pg.psql("CREATE TABLE facts AS SELECT i::int AS id, (i %% 100)::int AS g, "
+                "(i * 0.37)::float8 AS v FROM generate_series(0, %d) i; "
+                "ALTER TABLE facts ADD PRIMARY KEY (id); ANALYZE facts;" % (rows - 1), db="dash")
+        qs = queries()
+        script = ["\\set r random_zipfian(1, %d, 1.1)" % len(qs)]
+        for i, q in enumerate(qs):
+            script.append(("\\if :r = %d" if i == 0 else "\\elif :r = %d") % (i + 1))
+            script.append(q + ";")
+        script.append("\\endif")
+        mix = os.path.join(pg.dir, "mix.sql")
+        ins = os.path.join(pg.dir, "writer.sql")
+        with open(mix, "w") as f:
+            f.write("\n".join(script) + "\n")
+        with open(ins, "w") as f:
+            f.write("\\set i random(20000000, 30000000)\n"
+                    "INSERT INTO facts VALUES (:i, :i % 100, :i * 0.5);\n\\sleep 1 s\n")
+        for path in (mix, ins):
+            os.chmod(path, 0o644)
+        base = [os.path.join(PG_BIN, "pgbench"), "-n", "-h", pg.dir, "-p", str(pg.port),
+                "-U", "postgres", "-T", str(int(seconds))]
+        if pg.as_root:
+            base = ["runuser", "-u", "postgres", "--"] + base
+        w = subprocess.Popen(base + ["-c", "1", "-f", ins, "dash"], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        out = subprocess.run(base + ["-c", str(clients), "-j", "2", "-f", mix, "dash"],
+                             capture_output=True, check=True).stdout.decode()
+        w.wait()
+        tps = float(re.search(r"tps = ([0-9.]+)", out).group(1))
+        lat = float(re.search(r"latency average = ([0-9.]+) ms", out).group(1))
+        return tps, lat
+    finally:
+        pg.cleanup()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--pg", action="store_true", help="also run the mix on PostgreSQL 15")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="tdb-dash-") as d:
         proc = subprocess.Popen([BIN, "--port", "0", "--data-dir", d, "--supervise", "off",
@@ -171,6 +216,9 @@ def main():
         finally:
             proc.terminate()
             proc.wait(60)
+    if a.pg:
+        tps, lat = pg_mix(a.seconds, a.clients, a.rows)
+        print("| dashboard, PostgreSQL 15 (pgbench) | %.0f | avg %.2f | | |" % (tps, lat))
 
 
 if __name__ == "__main__":
