@@ -651,10 +651,11 @@ static void run_sql(Session *s, const SessionEnv *env, const char *sql, const Ty
         goto out;
     }
     QueryStatus st = query_run(s->con, &req, io, &outcome);
-    cache_after(s, &rc, st, &outcome);
-    /* Contained to this database: the pool reopens it (pool.h). */
+    /* Contained to this database: the pool reopens it (pool.h). Inside the
+     * write bracket, so no reader stores between the failure and the reopen. */
     if (outcome.engine_fatal)
         pool_db_check_invalidated(env->pool, s->db);
+    cache_after(s, &rc, st, &outcome);
     if (plan && outcome.entry && !outcome.entry->authz) {
         outcome.entry->authz = plan;
         plan = NULL;

@@ -470,3 +470,29 @@ def test_link_and_migrate_invalidate(make_server):
         assert c.req(sql) == fresh(srv, sql, "m")
     finally:
         pg.cleanup()
+
+
+def test_a_database_invalidated_by_duckdb_drops_its_entries(make_server):
+    from test_crash import BROKEN_AST
+    srv = make_server()
+    a = srv.admin()
+    assert a.req("create database d") == "success"
+    assert a.req("connect d") == "success"
+    assert a.req("CREATE TABLE t (i INTEGER)") == "success"
+    assert a.req("INSERT INTO t VALUES (1), (2)") == "2"
+    assert a.req("CREATE TABLE j AS SELECT '%s' AS s" % BROKEN_AST) == "success"
+    sql = "SELECT count(*) AS n FROM t"
+    _, cached = served_from_cache(srv, a, sql)
+    assert cached
+    admin = srv.admin()
+    before = db_stats(admin)
+    assert before["entries"] >= 1
+    answer = a.req("SELECT json_deserialize_sql(s) AS q FROM j")
+    assert answer.startswith("Error: Internal Error"), answer
+    assert wait_for(lambda: "DuckDB invalidated it" in srv.stderr())
+    after = db_stats(admin)
+    assert after["entries"] == 0 and after["invalidations"] > before["invalidations"]
+    # The broken session is told so, not answered from the cache.
+    assert "database has been invalidated" in a.req(sql)
+    assert a.req("connect d") == "success"
+    assert a.req(sql) == '[{"n":2}]'
