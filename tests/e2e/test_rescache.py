@@ -496,3 +496,33 @@ def test_a_database_invalidated_by_duckdb_drops_its_entries(make_server):
     assert "database has been invalidated" in a.req(sql)
     assert a.req("connect d") == "success"
     assert a.req(sql) == '[{"n":2}]'
+
+
+def test_cached_answers_equal_fresh_ones_across_query_shapes(db):
+    """Differential: each text's cached answer is byte for byte the answer of a session with
+    the cache off, in both answer forms."""
+    a = connected(db)
+    assert a.req("CREATE TABLE u AS SELECT range::INTEGER AS k, range % 7 AS g, "
+                 "range * 1.5 AS x, 'n' || range AS s, DATE '2020-01-01' + range::INTEGER AS d "
+                 "FROM range(500)") == "success"
+    shapes = [
+        "SELECT g, count(*) AS n, sum(x) AS sx, min(s) AS ms FROM u GROUP BY g ORDER BY g",
+        "SELECT u.k, t.v FROM u JOIN t ON u.k = t.id ORDER BY u.k",
+        "WITH c AS (SELECT g, avg(x) AS a FROM u GROUP BY g) SELECT * FROM c WHERE a > 10 "
+        "ORDER BY g",
+        "SELECT k, CAST(x AS DECIMAL(10, 2)) AS dx, d FROM u WHERE k IN (1, 2, 3) ORDER BY k",
+        "SELECT list(k ORDER BY k) AS l FROM u WHERE k < 5",
+        "SELECT {'a': k, 'b': s} AS st FROM u WHERE k = 9",
+        "SELECT k FROM u WHERE s LIKE 'n1%' ORDER BY k LIMIT 5 OFFSET 2",
+        "SELECT * FROM t WHERE v = 'nothing'",
+        "VALUES (1, 'a'), (2, 'b')",
+        "FROM t ORDER BY id",
+    ]
+    c = connected(db)
+    admin = db.admin()
+    for sql in shapes:
+        for text in (sql, 'query {"sql": %s}' % json.dumps(sql)):
+            first = c.req(text)
+            h = hits(admin)
+            assert c.req(text) == first == fresh(db, text), text
+            assert hits(admin) == h + 1, "not served from the cache: " + text
