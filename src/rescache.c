@@ -103,7 +103,14 @@ void rescache_note_function(const char *name, const char *type, const char *stab
 {
     bool plain = type && (strcmp(type, "scalar") == 0 || strcmp(type, "aggregate") == 0);
     bool consistent = plain && stability && strcmp(stability, "CONSISTENT") == 0;
-    name_mark(name, NAME_FUNCTION | (plain ? 0 : NAME_NOT_PLAIN) | (consistent ? 0 : NAME_UNSAFE));
+    /* A built-in scalar macro is never cached (its stability is not reported) but is
+     * an expression over built-in functions, none of which writes (DuckDB 1.5.6's
+     * macro_definition column: some read catalog table functions, none writes), so
+     * it needs no write bracket. Table functions and table macros may write
+     * (checkpoint, truncate_duckdb_logs, json_execute_serialized_sql). */
+    bool reads_only = plain || (type && strcmp(type, "macro") == 0);
+    name_mark(name,
+              NAME_FUNCTION | (reads_only ? 0 : NAME_NOT_PLAIN) | (consistent ? 0 : NAME_UNSAFE));
 }
 
 void rescache_note_keyword(const char *name)

@@ -526,3 +526,23 @@ def test_cached_answers_equal_fresh_ones_across_query_shapes(db):
             h = hits(admin)
             assert c.req(text) == first == fresh(db, text), text
             assert hits(admin) == h + 1, "not served from the cache: " + text
+
+
+def test_uncached_reads_keep_the_cache_and_table_functions_drop_it(db):
+    """A read that is never cached (a volatile function, a built-in macro) is not a write; a
+    table function may write (checkpoint()) and drops the database's entries."""
+    c = connected(db)
+    sql = "SELECT v FROM t WHERE id = 1"
+    admin = db.admin()
+    c.req(sql)
+    for other in ["SELECT random() AS r", "SELECT now() AS n", "SELECT nullif(1, 0) AS x"]:
+        c.req(other)
+        h = hits(admin)
+        assert c.req(sql) == '[{"v":"one"}]'
+        assert hits(admin) == h + 1, other
+    inval = db_stats(admin)["invalidations"]
+    assert c.req("SELECT * FROM checkpoint()").startswith("[")
+    assert db_stats(admin)["invalidations"] == inval + 1
+    h = hits(admin)
+    assert c.req(sql) == '[{"v":"one"}]'
+    assert hits(admin) == h

@@ -92,10 +92,12 @@ static void test_classify(void)
         {"SELECT \"RANDOM\"()", false, true},
         {"SELECT current_setting('threads')", false, true},
         {"SELECT * FROM t USING SAMPLE 10%", false, true},
-        {"SELECT * FROM range(10)", false, false}, /* a table function */
-        {"SELECT my_macro(1)", false, false},      /* unknown */
-        {"SELECT nextval('s')", false, false},     /* volatile and writes */
-        {"SELECT 1; SELECT 2", false, false},      /* two statements */
+        {"SELECT * FROM range(10)", false, false},   /* a table function */
+        {"SELECT my_macro(1)", false, false},        /* unknown */
+        {"SELECT nullif(a, 0) FROM t", false, true}, /* a built-in macro: read, not cached */
+        {"SELECT * FROM checkpoint()", false, false},
+        {"SELECT nextval('s')", false, false}, /* volatile and writes */
+        {"SELECT 1; SELECT 2", false, false},  /* two statements */
         {"WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x", false, false},
         {"INSERT INTO t VALUES (1)", false, false},
         {"SET threads = 1", false, false},
