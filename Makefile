@@ -24,7 +24,7 @@ RELEASE_ALLOC := -ljemalloc
 SRCS     := $(filter-out src/main.c,$(wildcard src/*.c))
 UNIT     := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 # Unit tests whose threads share state; `make unit` runs them under TSan too.
-TSAN_UNIT := test_pool test_authz test_watchdog test_quota test_workers test_cancel test_sessions
+TSAN_UNIT := test_pool test_authz test_watchdog test_quota test_workers test_cancel test_sessions test_rescache
 
 # $(call variant,DIR,EXTRA_CFLAGS,RPATH_FROM_DIR,EXTRA_LIBS)
 define variant
@@ -119,7 +119,8 @@ E2E_TSAN := tests/e2e/test_protocol.py tests/e2e/test_server.py tests/e2e/test_t
             tests/e2e/test_login_limits.py tests/e2e/test_cancel.py \
             tests/e2e/test_stmtcache.py tests/e2e/test_pool.py tests/e2e/test_limits.py \
             tests/e2e/test_fairness.py tests/e2e/test_crash.py tests/e2e/test_memory.py \
-            tests/e2e/test_ops.py tests/e2e/test_dropin.py tests/e2e/test_backup.py
+            tests/e2e/test_ops.py tests/e2e/test_dropin.py tests/e2e/test_backup.py \
+            tests/e2e/test_rescache.py
 e2e-tsan: tsan
 	TCPDUCKDB_BIN=$(CURDIR)/build/tsan/tcp-duckdb /usr/bin/python3 -m pytest -q $(E2E_TSAN)
 

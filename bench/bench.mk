@@ -62,7 +62,13 @@ plan-cost: build/bench/plan_cost
 	        $(RACE_DIR)/plan_cost.duckdb; done; done
 	@grep -E '^cpu ' /proc/stat | awk '{print "cpu steal ticks at end:", $$9}'
 
-.PHONY: bench bench-bin stats-race plan-cost
+# cache-mix: the result cache's dashboard mix, cache on and off, and a miss-only mix for its
+# overhead (bench/dashboard.py; docs/performance.md, "Result cache").
+CACHE_MIX_SECONDS ?= 10
+cache-mix: build
+	/usr/bin/python3 bench/dashboard.py --seconds $(CACHE_MIX_SECONDS) --pg
+
+.PHONY: bench bench-bin stats-race plan-cost cache-mix
 bench-bin: build $(BENCH_BIN)
 
 # setup.sh --test installs PostgreSQL 15 (initdb, pg_ctl, pgbench, psql) and Python 3.

@@ -50,6 +50,7 @@
 #include "log.h"
 #include "pool.h"
 #include "reply.h"
+#include "rescache.h"
 #include "secret.h"
 #include "xalloc.h"
 
@@ -1150,8 +1151,10 @@ void backup_cmd_restore(Session *s, const SessionEnv *env, const RequestWords *w
         reply_backup_failed(out, "the restored copy does not open (see the server log)");
         goto out;
     }
-    /* A new database now answers to new_db: whatever the server keeps by
-     * database name must forget new_db here. */
+    /* A new database now answers to new_db: nothing the server keeps may
+     * answer for it from before (the result cache is keyed by id, which the
+     * catalog may reuse). */
+    rescache_invalidate_db(id);
     log_info("database %s restored from backup %s (id %lld)", new_db, m.id, (long long)id);
     buf_append_str(out, "[{\"database\":");
     json_append_string(out, new_db, strlen(new_db));

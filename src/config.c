@@ -131,6 +131,12 @@ static const Setting settings[] = {
         "DuckDB memory_limit (its buffer manager) per open database, e.g. 1GB (empty: "
         "MemoryLimit / (2 x PoolSize), at least 64MB, so that all open databases together "
         "cache at most half of MemoryLimit)"),
+    STR("CacheMemory", "--cache-memory", cache_memory, "64MB",
+        "memory of the query result cache, e.g. 256MB (0: no result cache; docs/cache.md)"),
+    STR("CacheMaxEntry", "--cache-max-entry", cache_max_entry, "1MB",
+        "largest answer the result cache keeps; larger ones stream as always and are not kept"),
+    INT("CacheTTL", "--cache-ttl", cache_ttl_sec, "0", 0, 31536000,
+        "seconds a cached answer may be served (0: until a write or eviction drops it)"),
     CHOICE("LogLevel", "--log-level", log_level, "info", log_levels, "debug, info, warn or error"),
     CHOICE("LogFormat", "--log-format", log_format, "text", log_formats,
            "text (one line per event) or json (one JSON object per line)"),
@@ -438,6 +444,19 @@ static int resolve_memory_limits(Config *cfg, char *err, size_t errlen)
                  "StatementMemoryLimit must be a size such as 1GB or 256MB, or a share of "
                  "MemoryLimit such as 25%%, not \"%.64s\"",
                  cfg->statement_memory_limit);
+        return -1;
+    }
+    /* The result cache takes sizes only: a share of RAM would make it grow with the machine. */
+    if (strchr(cfg->cache_memory, '%') ||
+        !memstat_parse_size(cfg->cache_memory, 0, &cfg->cache_memory_bytes)) {
+        snprintf(err, errlen, "CacheMemory must be a size such as 64MB, or 0, not \"%.64s\"",
+                 cfg->cache_memory);
+        return -1;
+    }
+    if (strchr(cfg->cache_max_entry, '%') ||
+        !memstat_parse_size(cfg->cache_max_entry, 0, &cfg->cache_max_entry_bytes)) {
+        snprintf(err, errlen, "CacheMaxEntry must be a size such as 1MB, not \"%.64s\"",
+                 cfg->cache_max_entry);
         return -1;
     }
     memcpy(cfg->db_memory_limit, cfg->duckdb_memory_limit, sizeof(cfg->db_memory_limit));

@@ -57,6 +57,11 @@ typedef struct Config {
     int64_t memory_limit_bytes;           /* 0 = no limit */
     int64_t statement_memory_limit_bytes; /* 0 = no limit */
     int64_t memory_hard_limit_bytes;      /* 0 = none */
+    char cache_memory[64];                /* CacheMemory: result cache size, e.g. 64MB; 0 = off */
+    char cache_max_entry[64];   /* CacheMaxEntry: largest answer the result cache stores */
+    int cache_ttl_sec;          /* CacheTTL: seconds a cached answer may be served; 0 = no limit */
+    int64_t cache_memory_bytes; /* resolved from cache_memory */
+    int64_t cache_max_entry_bytes; /* resolved from cache_max_entry */
     char db_memory_limit[64];      /* each database's memory_limit: DuckdbMemoryLimit or derived */
     char log_level[16];            /* LogLevel, --log-level: debug|info|warn|error */
     char log_format[8];            /* LogFormat, --log-format: text|json */

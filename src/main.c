@@ -24,8 +24,10 @@
 #include "log.h"
 #include "memstat.h"
 #include "pool.h"
+#include "query.h"
 #include "quota.h"
 #include "reload.h"
+#include "rescache.h"
 #include "secret.h"
 #include "server.h"
 #include "supervisor.h"
@@ -263,6 +265,19 @@ int main(int argc, char **argv)
     pool = pool_new(&pc, err, sizeof(err));
     if (!pool)
         goto out;
+
+    /* The result cache: its classifier takes DuckDB's own lists of
+     * functions, and stays off when they cannot be read (docs/cache.md). */
+    RescacheConfig rcfg = {.memory_bytes = cfg.cache_memory_bytes,
+                           .max_entry_bytes = cfg.cache_max_entry_bytes,
+                           .ttl_sec = cfg.cache_ttl_sec};
+    rescache_configure(&rcfg);
+    if (cfg.cache_memory_bytes > 0) {
+        if (query_list_functions(rescache_note_function, rescache_note_keyword) == 0)
+            rescache_functions_ready();
+        else
+            log_warn("the result cache is off: DuckDB's function list could not be read");
+    }
 
     quota = quota_new();
     SessionEnv env = {.cfg = &cfg,

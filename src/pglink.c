@@ -47,6 +47,7 @@
 #include "pgschema.h"
 #include "query.h"
 #include "reply.h"
+#include "rescache.h"
 #include "secret.h"
 #include "xalloc.h"
 
@@ -61,6 +62,7 @@ typedef struct Job {
     bool claimed; /* holds the database's link claim (pool_db_claim_link) */
     duckdb_connection con;
     bool duck_tx;
+    int64_t cache_db; /* the database whose write bracket (rescache.h) the job holds, or 0 */
 } Job;
 
 /* ---- DuckDB helpers --------------------------------------------------- */
@@ -196,6 +198,8 @@ static void job_end(Job *j, const SessionEnv *env)
     }
     if (j->claimed)
         pool_db_unclaim_link(j->db);
+    if (j->cache_db)
+        rescache_write_end(j->cache_db);
     pool_disconnect(env->pool, &j->db, &j->con);
     pgjob_close(&j->pg);
 }
@@ -216,6 +220,10 @@ static int open_duck(Job *j, const SessionEnv *env, int64_t db_id, Buf *out)
         reply_server_busy(out, "a link, migrate or unlink of this database is running");
         return -1;
     }
+    /* Everything the job commits changes the database: no cached answer of
+     * it is served or stored until the job ends (docs/cache.md). */
+    rescache_write_begin(db_id);
+    j->cache_db = db_id;
     return 0;
 }
 

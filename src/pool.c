@@ -62,6 +62,7 @@
 
 #include "log.h"
 #include "reply.h"
+#include "rescache.h"
 #include "xalloc.h"
 
 typedef enum { SLOT_FREE, SLOT_OPENING, SLOT_OPEN, SLOT_CLOSING } SlotState;
@@ -669,6 +670,10 @@ bool pool_db_check_invalidated(Pool *p, PoolDb *db)
     if (first)
         p->invalidated++;
     pthread_mutex_unlock(&p->lock);
+    /* Its answers were computed by the instance now dropped; a failed commit
+     * may or may not be in the file the next instance replays. */
+    if (first)
+        rescache_invalidate_db(id);
     if (first)
         log_error("database %lld: DuckDB invalidated it (%s); the next connect opens it afresh, "
                   "the %d sessions on it get errors until they connect again",

@@ -40,13 +40,31 @@ typedef struct Answer {
     size_t start;
     bool flushed;
     bool gone;
-    bool fatal; /* DuckDB answered an error that may have invalidated the database */
+    bool fatal;   /* DuckDB answered an error that may have invalidated the database */
+    Buf *capture; /* a copy of the answer for the result cache, or NULL */
+    size_t capture_max;
 } Answer;
+
+/* Copies the answer bytes in io->out from a->start to the capture, or drops
+ * the capture for good once the answer passes capture_max. */
+static void capture_take(Answer *a)
+{
+    if (!a->capture)
+        return;
+    size_t n = a->io->out->len - a->start;
+    if (a->capture->len + n > a->capture_max) {
+        buf_free(a->capture);
+        a->capture = NULL;
+        return;
+    }
+    buf_append(a->capture, a->io->out->data + a->start, n);
+}
 
 static int maybe_flush(Answer *a)
 {
     if (a->io->out->len < QUERY_FLUSH_BYTES)
         return 0;
+    capture_take(a);
     if (a->io->flush(a->io->ctx, a->io->out) != 0) {
         a->gone = true;
         return -1;
@@ -274,6 +292,34 @@ static int bind_params(duckdb_prepared_statement prep, const TypedRequest *r, ch
     return 0;
 }
 
+/*
+ * True when a statement of type `type` may leave the connection answering
+ * differently from another one: settings, variables, USE, prepared
+ * statements, attached databases, and TEMP objects, which only this
+ * connection sees. Errs on the side of true (the text is looked at as a
+ * whole for TEMP).
+ */
+static bool changes_session_state(duckdb_statement_type type, const char *sql)
+{
+    switch (type) {
+    case DUCKDB_STATEMENT_TYPE_SELECT:
+    case DUCKDB_STATEMENT_TYPE_INSERT:
+    case DUCKDB_STATEMENT_TYPE_UPDATE:
+    case DUCKDB_STATEMENT_TYPE_DELETE:
+    case DUCKDB_STATEMENT_TYPE_EXPLAIN:
+    case DUCKDB_STATEMENT_TYPE_COPY:
+    case DUCKDB_STATEMENT_TYPE_ANALYZE:
+    case DUCKDB_STATEMENT_TYPE_TRANSACTION:
+        return false;
+    case DUCKDB_STATEMENT_TYPE_CREATE:
+    case DUCKDB_STATEMENT_TYPE_DROP:
+    case DUCKDB_STATEMENT_TYPE_ALTER:
+        return strcasestr(sql, "temp") != NULL;
+    default:
+        return true;
+    }
+}
+
 /* Statements worth keeping prepared: the ones that run again and again. */
 static bool cacheable(duckdb_statement_type type)
 {
@@ -297,7 +343,10 @@ QueryStatus query_run(duckdb_connection con, const QueryRequest *req, QueryIo *i
 {
     const char *sql = req->sql;
     bool in_tx = req->in_tx;
-    Answer a = {.io = io, .start = io->out->len};
+    Answer a = {
+        .io = io, .start = io->out->len, .capture = req->capture, .capture_max = req->capture_max};
+    if (a.capture)
+        a.capture->len = 0;
     duckdb_extracted_statements stmts = NULL;
     /* Owned here, unless it is `entry`'s (then it is only borrowed). */
     duckdb_prepared_statement prep = NULL;
@@ -343,6 +392,10 @@ prepare_text:
             goto out;
         }
         duckdb_statement_type type = duckdb_prepared_statement_type(prep);
+        if (changes_session_state(type, sql))
+            outcome->session_state = true;
+        if (n == 1 && type == DUCKDB_STATEMENT_TYPE_SELECT)
+            outcome->select_only = true;
         if (type == DUCKDB_STATEMENT_TYPE_DROP || type == DUCKDB_STATEMENT_TYPE_ALTER)
             outcome->schema_changed = true;
         if (!cacheable(type) && type != DUCKDB_STATEMENT_TYPE_EXPLAIN)
@@ -450,6 +503,8 @@ prepare_text:
     }
     buf_append_str(io->out, tail);
     failed = false;
+    capture_take(&a);
+    outcome->captured = a.capture != NULL;
 out:
     /* Before the ROLLBACK below, and before the caller may destroy `con`. */
     watchdog_unwatch(&wd);
@@ -531,5 +586,71 @@ out:
     if (have_res)
         duckdb_destroy_result(&res);
     duckdb_destroy_prepare(&prep);
+    return rc;
+}
+
+/* Calls `row` with the first `ncols` (at most 3) columns of each row of `sql` as text. */
+static int each_row(duckdb_connection con, const char *sql, int ncols,
+                    void (*row)(void *ctx, char **cols), void *ctx)
+{
+    duckdb_result res;
+    if (duckdb_query(con, sql, &res) != DuckDBSuccess) {
+        log_error("cannot read %s: %s", sql, duckdb_result_error(&res));
+        duckdb_destroy_result(&res);
+        return -1;
+    }
+    idx_t n = duckdb_row_count(&res);
+    for (idx_t i = 0; i < n; i++) {
+        char *cols[3] = {NULL, NULL, NULL};
+        for (int c = 0; c < ncols; c++)
+            cols[c] = duckdb_value_is_null(&res, (idx_t)c, i)
+                          ? NULL
+                          : duckdb_value_varchar(&res, (idx_t)c, i);
+        row(ctx, cols);
+        for (int c = 0; c < ncols; c++)
+            duckdb_free(cols[c]);
+    }
+    duckdb_destroy_result(&res);
+    return 0;
+}
+
+typedef struct FunctionLists {
+    void (*fn)(const char *name, const char *type, const char *stability);
+    void (*kw)(const char *name);
+} FunctionLists;
+
+static void function_row(void *ctx, char **cols)
+{
+    const FunctionLists *l = ctx;
+    if (cols[0])
+        l->fn(cols[0], cols[1], cols[2]);
+}
+
+static void keyword_row(void *ctx, char **cols)
+{
+    const FunctionLists *l = ctx;
+    if (cols[0])
+        l->kw(cols[0]);
+}
+
+int query_list_functions(void (*fn)(const char *name, const char *type, const char *stability),
+                         void (*kw)(const char *name))
+{
+    duckdb_database db = NULL;
+    duckdb_connection con = NULL;
+    FunctionLists l = {fn, kw};
+    int rc = -1;
+    if (duckdb_open(NULL, &db) != DuckDBSuccess || duckdb_connect(db, &con) != DuckDBSuccess) {
+        log_error("cannot open an in-memory DuckDB database to list its functions");
+        goto out;
+    }
+    if (each_row(con, "SELECT function_name, function_type, stability FROM duckdb_functions()", 3,
+                 function_row, &l) != 0 ||
+        each_row(con, "SELECT keyword_name FROM duckdb_keywords()", 1, keyword_row, &l) != 0)
+        goto out;
+    rc = 0;
+out:
+    duckdb_disconnect(&con);
+    duckdb_close(&db);
     return rc;
 }

@@ -76,6 +76,11 @@ typedef struct QueryRequest {
     /* This request's statement memory limit in bytes (a user's statement_memory,
      * userlimits.h); 0: the server's StatementMemoryLimit. */
     int64_t statement_memory_bytes;
+    /* When not NULL, the whole answer is also copied here (for the result
+     * cache, rescache.h) as long as it stays within capture_max bytes; past
+     * that the copy is dropped at once and the answer streams as ever. */
+    Buf *capture;
+    size_t capture_max;
 } QueryRequest;
 
 /* What a request did besides its answer. */
@@ -89,6 +94,11 @@ typedef struct QueryOutcome {
                            * statements ran: their effects are in the transaction */
     bool engine_fatal;    /* DuckDB answered an INTERNAL or FATAL error: the database may
                            * be invalidated (pool_db_check_invalidated) */
+    bool select_only;     /* the request was one statement, it ran, and it was a SELECT */
+    bool captured;        /* req->capture holds the whole answer (only when QUERY_OK) */
+    bool session_state;   /* a statement may have changed what later statements of this
+                           * connection mean (SET, USE, PREPARE, ATTACH, a TEMP object...):
+                           * its answers may differ from another connection's */
 } QueryOutcome;
 
 /*
@@ -111,6 +121,16 @@ QueryStatus query_run(duckdb_connection con, const QueryRequest *req, QueryIo *i
 int query_list_tables(duckdb_connection con, int64_t db_id,
                       void (*fn)(void *ctx, const char *name, int64_t oid), void *ctx)
     __attribute__((warn_unused_result));
+
+/*
+ * Reads DuckDB's own lists for the result cache's classifier (rescache.h)
+ * from an in-memory database: `fn` gets each row of duckdb_functions()
+ * (name, function_type, stability; stability may be NULL), `kw` each name
+ * of duckdb_keywords(). Start-up only. Returns 0, or -1 when DuckDB fails
+ * (logged); then the lists may be partial and must not be used.
+ */
+int query_list_functions(void (*fn)(const char *name, const char *type, const char *stability),
+                         void (*kw)(const char *name)) __attribute__((warn_unused_result));
 
 /*
  * Runs one statement whose result is not needed (BEGIN, COMMIT, ...).

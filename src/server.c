@@ -207,7 +207,7 @@ struct Conn {
     /* `terminate SESSION-ID` asked to end it while a worker owned it (terminate_conn()): set
      * under conns_lock, read by the owner, which closes the connection after its answers. */
     atomic_bool terminate;
-    int64_t silent_until_ms;       /* drop-in: end of the silence waited for, 0 if none */
+    int64_t silent_until_ms;         /* drop-in: end of the silence waited for, 0 if none */
     Conn *silent_prev, *silent_next; /* SILENT connections, by deadline, under conns_lock */
 };
 

@@ -27,6 +27,7 @@
 #include "memstat.h"
 #include "pglink.h"
 #include "reply.h"
+#include "rescache.h"
 #include "sqllex.h"
 #include "watchdog.h"
 #include "xalloc.h"
@@ -73,6 +74,8 @@ static void leave_database(Session *s, const SessionEnv *env)
     s->tx_doomed = false;
     s->prune_pending = false;
     s->tx_catalog_changed = false;
+    s->tx_wrote = false;
+    s->cache_tainted = false;
     s->db_id = 0;
     s->state = SESSION_AUTHED;
     sessions_set_database(&s->reg, "");
@@ -259,8 +262,11 @@ static void cmd_create_database(Session *s, const SessionEnv *env, const Request
     }
     int64_t id = 0;
     CatalogStatus st = catalog_database_create(env->catalog, name, create_file, env->pool, &id);
-    if (st == CATALOG_OK)
+    if (st == CATALOG_OK) {
         log_info("database %s created (id %lld)", name, (long long)id);
+        /* A failed create may have handed this id out before (catalog.h). */
+        rescache_invalidate_db(id);
+    }
     reply_catalog(out, st, "Database", name);
 }
 
@@ -296,8 +302,10 @@ static void cmd_drop_database(Session *s, const SessionEnv *env, const RequestWo
         return;
     }
     pool_remove_file(env->pool, id);
-    /* `name` answers to no database now: whatever the server keeps by
-     * database name must forget it here. */
+    /* `name` answers to no database now: what the server keeps by database
+     * forgets it (the result cache is keyed by id, which a later create
+     * may reuse). */
+    rescache_invalidate_db(id);
     log_info("database %s dropped (id %lld)", name, (long long)id);
     reply_success(out);
 }
@@ -420,6 +428,8 @@ static void transaction(Session *s, const SessionEnv *env, TxCommand what, Buf *
      * transaction is still alive. */
     bool had_error = s->tx_error, doomed = s->tx_doomed, prune = s->prune_pending;
     bool catalog_changed = s->tx_catalog_changed;
+    bool wrote = s->tx_wrote && what == TX_COMMIT;
+    s->tx_wrote = false;
     s->in_tx = false;
     s->tx_error = false;
     s->tx_doomed = false;
@@ -430,9 +440,15 @@ static void transaction(Session *s, const SessionEnv *env, TxCommand what, Buf *
     AccessGuard guard = {0};
     if (prune && what == TX_COMMIT)
         access_guard_exclusive(s, &guard);
+    /* The commit of a transaction that wrote changes what cached answers
+     * mean: bracketed as a write (rescache.h). */
+    if (wrote)
+        rescache_write_begin(s->db_id);
     /* A failed commit may be DuckDB's fatal error: contained (pool.h). */
     if (!tx_end(s, what, had_error, doomed, out))
         pool_db_check_invalidated(env->pool, s->db);
+    if (wrote)
+        rescache_write_end(s->db_id);
     /* Other sessions may have prepared statements against the schema as it
      * was before the commit; this session against the one being rolled back. */
     if (catalog_changed)
@@ -474,8 +490,14 @@ static void cmd_update_database(Session *s, const SessionEnv *env, const Request
         }
     }
     CatalogStatus st = catalog_database_rename(env->catalog, w->word[2], w->word[3]);
-    if (st == CATALOG_OK)
+    int64_t id = 0;
+    if (st == CATALOG_OK) {
         log_info("database %s renamed to %s", w->word[2], w->word[3]);
+        /* Answers are keyed by id, which a rename keeps; dropped anyway, so
+         * that nothing cached outlives a change an administrator made. */
+        if (catalog_database_find(env->catalog, w->word[3], &id) == CATALOG_OK)
+            rescache_invalidate_db(id);
+    }
     reply_catalog(out, st, "Database", st == CATALOG_EXISTS ? w->word[3] : w->word[2]);
 }
 
@@ -558,6 +580,73 @@ static void cmd_update_user(Session *s, const SessionEnv *env, const RequestWord
     reply_catalog(out, st, "User", user);
 }
 
+/* What run_sql() does with the result cache for one request. */
+typedef struct ResultCacheUse {
+    Buf key;     /* rescache_key() of the request */
+    Buf capture; /* the answer, copied by query_run() */
+    uint64_t gen;
+    bool store; /* a miss whose answer may be stored */
+    bool write; /* bracketed with rescache_write_begin()/_end() */
+} ResultCacheUse;
+
+/*
+ * Before a request runs: answers it from the cache and returns true on a
+ * hit (closing the session when the client went away meanwhile); otherwise
+ * prepares `req` to capture an answer worth storing, or opens the write
+ * bracket of a request that may change the database. Never called before
+ * the access check passed.
+ */
+static bool cache_before(Session *s, const char *text, QueryRequest *req, QueryIo *io,
+                         ResultCacheUse *rc, SessionAction *action)
+{
+    if (!rescache_enabled())
+        return false;
+    size_t len = strlen(text);
+    RescacheClass cls = rescache_classify(text, len);
+    if (!cls.read_only) {
+        /* Inside a transaction nothing commits before COMMIT, which brackets. */
+        if (s->in_tx) {
+            s->tx_wrote = true;
+        } else {
+            rescache_write_begin(s->db_id);
+            rc->write = true;
+        }
+        return false;
+    }
+    /* A transaction reads its own snapshot, which may be older than the
+     * generation (docs/cache.md): no cache inside one. */
+    if (!cls.cacheable || s->in_tx || s->cache_off || s->cache_tainted)
+        return false;
+    if (!rescache_key(&rc->key, s->db_id, req->typed, text, len, req->params) ||
+        !rescache_read_begin(s->db_id, &rc->gen))
+        return false;
+    bool gone = false;
+    if (rescache_lookup(s->db_id, &rc->key, rc->gen, io->out, io->flush, io->ctx, QUERY_FLUSH_BYTES,
+                        &gone)) {
+        if (gone)
+            *action = SESSION_CLOSE;
+        buf_free(&rc->key);
+        return true;
+    }
+    rc->store = true;
+    req->capture = &rc->capture;
+    req->capture_max = rescache_max_entry();
+    return false;
+}
+
+/* After a request ran: stores its answer or closes its write bracket. */
+static void cache_after(Session *s, ResultCacheUse *rc, QueryStatus st, const QueryOutcome *o)
+{
+    if (rc->write)
+        rescache_write_end(s->db_id);
+    if (o->session_state)
+        s->cache_tainted = true;
+    if (rc->store && st == QUERY_OK && o->select_only && o->captured && !o->session_state)
+        rescache_store(s->db_id, &rc->key, rc->gen, rc->capture.data, rc->capture.len);
+    buf_free(&rc->key);
+    buf_free(&rc->capture);
+}
+
 /* Runs SQL text, or a typed request when `typed` is not NULL. */
 static void run_sql(Session *s, const SessionEnv *env, const char *sql, const TypedRequest *typed,
                     QueryIo *io, SessionAction *action)
@@ -602,11 +691,20 @@ static void run_sql(Session *s, const SessionEnv *env, const char *sql, const Ty
                         .timeout_sec = (int)s->limits.value[USERLIMIT_STATEMENT_TIMEOUT],
                         .session_id = s->cancel.id,
                         .statement_memory_bytes = s->limits.value[USERLIMIT_STATEMENT_MEMORY]};
+    /* The result cache sits here: after the access check, before execution
+     * (docs/cache.md). A request that may write is bracketed as a write. */
+    ResultCacheUse rc = {BUF_INIT, BUF_INIT, 0, false, false};
+    if (cache_before(s, text, &req, io, &rc, action)) {
+        authz_plan_free(plan);
+        goto out;
+    }
     sessions_statement_begin(&s->reg, text, strlen(text));
     QueryStatus st = query_run(s->con, &req, io, &outcome);
-    /* Contained to this database: the pool reopens it (pool.h). */
+    /* Contained to this database: the pool reopens it (pool.h). Inside the
+     * write bracket, so no reader stores between the failure and the reopen. */
     if (outcome.engine_fatal)
         pool_db_check_invalidated(env->pool, s->db);
+    cache_after(s, &rc, st, &outcome);
     if (plan && outcome.entry && !outcome.entry->authz) {
         outcome.entry->authz = plan;
         plan = NULL;
@@ -702,7 +800,7 @@ static void cmd_stats(Session *s, const SessionEnv *env, const RequestWords *w, 
                "\"statement_memory\":%llu,\"server_memory\":%llu},"
                "\"workers\":{\"threads\":%d,\"peak\":%d},"
                "\"memory\":{\"allocated\":%lld,\"duckdb\":%lld,\"process\":%lld,\"limit\":%lld,"
-               "\"statement_limit\":%lld}}\n",
+               "\"statement_limit\":%lld},\"result_cache\":",
                st.size, st.open, st.pinned, st.waiting, (unsigned long long)st.hits,
                (unsigned long long)st.misses, (unsigned long long)st.evictions,
                (unsigned long long)st.waits, (unsigned long long)st.timeouts,
@@ -714,6 +812,22 @@ static void cmd_stats(Session *s, const SessionEnv *env, const RequestWords *w, 
                workers, workers_peak, (long long)allocated, (long long)parts.duckdb,
                (long long)parts.process, (long long)mem.server_bytes,
                (long long)mem.statement_bytes);
+    rescache_stats_json(out);
+    buf_append_str(out, "}\n");
+}
+
+/* `set cache on|off`: whether this session reads and fills the result cache
+ * (docs/cache.md); for benchmarks and debugging. Its writes invalidate
+ * cached answers either way. */
+static void cmd_set_cache(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
+{
+    (void)env;
+    if (strcasecmp(w->word[2], "on") != 0 && strcasecmp(w->word[2], "off") != 0) {
+        reply_bad_request(out, "usage: set cache on|off");
+        return;
+    }
+    s->cache_off = strcasecmp(w->word[2], "off") == 0;
+    reply_success(out);
 }
 
 /* ---- operations: show sessions, cancel, terminate, reload -------------- */
@@ -944,6 +1058,8 @@ static const SessionCommand commands[] = {
     {"terminate", NULL, SESSION_MATCH_WORDS, NULL, 2, 2, SESSION_WHO_SUPER, cmd_terminate,
      "terminate SESSION-ID"},
     {"reload", NULL, SESSION_MATCH_ALONE, NULL, 1, 1, SESSION_WHO_SUPER, cmd_reload, "reload"},
+    {"set", "cache", SESSION_MATCH_WORDS, NULL, 3, 3, SESSION_WHO_USER, cmd_set_cache,
+     "set cache on|off"},
 #ifdef TCPDUCKDB_TEST_HOOKS
     {"debug", "crash", SESSION_MATCH_WORDS, NULL, 2, 2, SESSION_WHO_SUPER, cmd_debug_crash,
      "debug crash (test builds only)"},

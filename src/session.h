@@ -110,6 +110,13 @@ struct Session {
                               * grants (access_prune_table_grants) */
     bool tx_catalog_changed; /* the open transaction ran DDL, SET or the like: its end
                               * must bump the database's schema generation */
+    /* Result cache (rescache.h, docs/cache.md). */
+    bool cache_off;     /* `set cache off`: this session neither reads nor fills the cache */
+    bool cache_tainted; /* the connection ran SET, USE, a TEMP object...: its answers may
+                         * differ from other connections', so it does not use the cache
+                         * until it connects again */
+    bool tx_wrote;      /* the open transaction ran a statement that may write: its COMMIT
+                         * moves the database's write generation */
     PoolDb *db;
     StmtCache *stmts;         /* prepared statements of `con` (SESSION_CONNECTED only) */
     pthread_mutex_t con_lock; /* guards con against the shutdown interrupt */

@@ -319,7 +319,7 @@ def test_help_lists_the_command_table(server):
                  "start transaction", "commit", "rollback", "update database", "update user",
                  "grant database", "grant table", "revoke database", "revoke table", "list",
                  "link", "migrate", "unlink", "stats", "help", "quit", "exit",
-                 "session key", "cancel"):
+                 "session key", "cancel", "set cache"):
         assert any(cmd.startswith(word) for cmd in commands), word
     assert {"command": "stats", "who": "super user"} in rows
     assert {"command": "login USER PASSWORD", "who": "anyone not logged in"} in rows

@@ -268,6 +268,10 @@ def test_stats_command(make_server):
     with srv.admin() as admin:
         st = stats(admin)
         memory = st.pop("memory")
+        # The result cache's own counters are tested in test_rescache.py.
+        assert st.pop("result_cache") == {"enabled": True, "limit": 64 << 20,
+                                          "max_entry": 1 << 20, "ttl": 0, "entries": 0,
+                                          "bytes": 0, "databases": []}
         assert st == {"pool": {"size": 3, "open": 0, "pinned": 0, "waiting": 0, "hits": 0,
                                "misses": 0, "evictions": 0, "waits": 0, "timeouts": 0,
                                "rejected": 0},

@@ -49,7 +49,10 @@ static const char *const setting_env[] = {"ServerPort",
                                           "MemoryHardLimit",
                                           "Supervise",
                                           "LogFormat",
-                                          "LogFile"};
+                                          "LogFile",
+                                          "CacheMemory",
+                                          "CacheMaxEntry",
+                                          "CacheTTL"};
 
 static char tmp_dir[] = "/tmp/tdb-test-config-XXXXXX";
 static char env_path[sizeof(tmp_dir) + 16];
@@ -444,6 +447,25 @@ static void test_merge_live(void)
     CHECK(loaded.check_config && !running.check_config);
 }
 
+/* The result cache's sizes: bytes only (no share of RAM), 0 turns it off. */
+static void test_cache_settings(void)
+{
+    Config cfg;
+    char err[512];
+    CHECK(LOAD_NOARGS(&cfg, err) == CONFIG_OK);
+    CHECK(cfg.cache_memory_bytes == 64 << 20 && cfg.cache_max_entry_bytes == 1 << 20);
+    CHECK(cfg.cache_ttl_sec == 0);
+    CHECK(LOAD(&cfg, err, "--cache-memory", "256KB") == CONFIG_OK);
+    CHECK(cfg.cache_memory_bytes == 256 << 10);
+    CHECK(LOAD(&cfg, err, "--cache-memory", "0") == CONFIG_OK);
+    CHECK(cfg.cache_memory_bytes == 0);
+    CHECK(LOAD(&cfg, err, "--cache-memory", "10%") == CONFIG_ERROR);
+    CHECK(strstr(err, "CacheMemory must be a size") != NULL);
+    CHECK(LOAD(&cfg, err, "--cache-max-entry", "lots") == CONFIG_ERROR);
+    CHECK(strstr(err, "CacheMaxEntry must be a size") != NULL);
+    CHECK(LOAD(&cfg, err, "--cache-ttl", "-1") == CONFIG_ERROR);
+}
+
 int main(void)
 {
     if (!mkdtemp(tmp_dir)) {
@@ -457,6 +479,7 @@ int main(void)
     UNIT_RUN(test_bounds_and_bad_values);
     UNIT_RUN(test_flags);
     UNIT_RUN(test_memory_limits);
+    UNIT_RUN(test_cache_settings);
     UNIT_RUN(test_help_and_version);
     UNIT_RUN(test_merge_live);
     char path[sizeof(tmp_dir) + 16];
