@@ -752,6 +752,72 @@ static RunResult run_statement(PgSession *ps, Session *s, const SessionEnv *env,
     return RUN_OK;
 }
 
+/* ---- bytea ---- */
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = (char)tolower((unsigned char)c);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* True when `p` (n bytes) is PostgreSQL's bytea hex format: \x and pairs of hex digits. */
+static bool bytea_hex(const char *p, size_t n)
+{
+    if (n < 2 || p[0] != '\\' || (p[1] != 'x' && p[1] != 'X') || (n - 2) % 2 != 0)
+        return false;
+    for (size_t i = 2; i < n; i++)
+        if (hexval(p[i]) < 0)
+            return false;
+    return true;
+}
+
+/*
+ * PostgreSQL's bytea hex literals ('\x0001ff'::bytea, as psycopg2 sends bytes) in DuckDB's
+ * escape form ('\x00\x01\xFF'): DuckDB reads '\x0001ff' as a zero byte and the four
+ * characters "01ff", silently. Returns a new text (caller frees), or NULL when there is none.
+ */
+static char *bytea_literals(const char *sql, size_t len)
+{
+    SqlLexer lx;
+    SqlToken t[3] = {{0}};
+    int have = 0;
+    Buf out = BUF_INIT;
+    size_t copied = 0;
+    sqllex_init(&lx, sql, len, 0);
+    for (;;) {
+        SqlToken tok;
+        if (sqllex_next(&lx, &tok) <= 0)
+            break;
+        t[0] = t[1];
+        t[1] = t[2];
+        t[2] = tok;
+        if (have < 3)
+            have++;
+        if (have < 3 || t[0].kind != SQLLEX_STRING || sql[t[0].offset] != '\'' ||
+            t[1].kind != SQLLEX_OP || t[1].length != 2 || memcmp(sql + t[1].offset, "::", 2) ||
+            !sqllex_is_word(sql, &t[2], "bytea"))
+            continue;
+        const char *body = sql + t[0].offset + 1;
+        size_t n = t[0].length - 2;
+        if (!bytea_hex(body, n))
+            continue;
+        buf_append(&out, sql + copied, t[0].offset - copied);
+        buf_putc(&out, '\'');
+        for (size_t i = 2; i < n; i += 2)
+            buf_printf(&out, "\\x%c%c", body[i], body[i + 1]);
+        buf_putc(&out, '\'');
+        copied = t[0].offset + t[0].length;
+    }
+    if (copied == 0)
+        return NULL;
+    buf_append(&out, sql + copied, len - copied);
+    char *r = xstrndup(out.data, out.len);
+    buf_free(&out);
+    return r;
+}
+
 /* ---- the simple query protocol ---- */
 
 /* Statement boundaries of a simple query: [start, end) per statement. */
@@ -823,7 +889,10 @@ static bool simple_query(PgSession *ps, Session *s, const SessionEnv *env, const
     /* Stop at the first error, as PostgreSQL does. */
     for (size_t i = 0; i < n && alive && !failed; i++) {
         size_t sl = spans[i].end - spans[i].start;
-        text = xstrndup(sql + spans[i].start, sl);
+        text = bytea_literals(sql + spans[i].start, sl);
+        if (!text)
+            text = xstrndup(sql + spans[i].start, sl);
+        sl = strlen(text);
         PgFormat f = {.describe = true};
         RunResult r = run_statement(ps, s, env, classify(text, sl), text, NULL, &f, io);
         format_free(&f);
@@ -923,7 +992,9 @@ static void msg_parse(PgSession *ps, Session *s, const PgMsg *m, Buf *out)
         statement_drop(ps, name);
     PgStatement *st = xcalloc(1, sizeof(*st));
     st->name = xstrdup(name);
-    st->sql = xstrdup(sql);
+    st->sql = bytea_literals(sql, strlen(sql));
+    if (!st->sql)
+        st->sql = xstrdup(sql);
     st->nparams = n;
     st->param_oids = xcalloc(n ? (size_t)n : 1, sizeof(*st->param_oids));
     for (int i = 0; i < n; i++)
@@ -1072,6 +1143,17 @@ static void msg_bind(PgSession *ps, Session *s, const PgMsg *m, Buf *out)
                 ext_error(ps, s, out, "22021", "a text parameter holds a NUL byte");
                 return;
             }
+            uint32_t oid = i < st->nparams ? st->param_oids[i] : 0;
+            if (oid == 17 && bytea_hex(bytes, (size_t)len)) {
+                /* bytea in its text form: the bytes, not the text */
+                prm->kind = PARAM_BLOB;
+                prm->len = ((size_t)len - 2) / 2;
+                prm->bytes = xmalloc(prm->len + 1);
+                for (size_t k = 0; k < prm->len; k++)
+                    prm->bytes[k] =
+                        (char)(hexval(bytes[2 + 2 * k]) << 4 | hexval(bytes[3 + 2 * k]));
+                continue;
+            }
             prm->kind = PARAM_TEXT;
             prm->bytes = xstrndup(bytes, (size_t)len);
             prm->len = (size_t)len;
@@ -1140,13 +1222,14 @@ static void describe_prepared(void *ctx, duckdb_prepared_statement prep)
     }
     duckdb_statement_type type = duckdb_prepared_statement_type(prep);
     idx_t nc = duckdb_prepared_statement_column_count(prep);
-    const char *first = nc == 1 ? duckdb_prepared_statement_column_name(prep, 0) : NULL;
+    char *first = nc == 1 ? (char *)duckdb_prepared_statement_column_name(prep, 0) : NULL;
+    bool count_only = first && strcmp(first, "Count") == 0;
+    duckdb_free(first);
     bool changes = type == DUCKDB_STATEMENT_TYPE_INSERT || type == DUCKDB_STATEMENT_TYPE_UPDATE ||
                    type == DUCKDB_STATEMENT_TYPE_DELETE;
     bool rows = type == DUCKDB_STATEMENT_TYPE_SELECT || type == DUCKDB_STATEMENT_TYPE_EXPLAIN ||
                 type == DUCKDB_STATEMENT_TYPE_PRAGMA || type == DUCKDB_STATEMENT_TYPE_CALL ||
-                type == DUCKDB_STATEMENT_TYPE_EXECUTE ||
-                (changes && !(first && strcmp(first, "Count") == 0));
+                type == DUCKDB_STATEMENT_TYPE_EXECUTE || (changes && !count_only);
     if (!rows || nc == 0) {
         pgwire_empty(out, 'n');
         return;
@@ -1158,8 +1241,9 @@ static void describe_prepared(void *ctx, duckdb_prepared_statement prep)
         PgType pt = pgwire_type(t);
         duckdb_destroy_logical_type(&t);
         int16_t fmt = d->formats ? (d->nformats == 1 ? d->formats[0] : d->formats[c]) : 0;
-        const char *name = duckdb_prepared_statement_column_name(prep, c);
+        char *name = (char *)duckdb_prepared_statement_column_name(prep, c);
         pgwire_put_str(out, name ? name : "?column?");
+        duckdb_free(name);
         pgwire_put_i32(out, 0);
         pgwire_put_i16(out, 0);
         pgwire_put_i32(out, (int32_t)(pt.oid ? pt.oid : 25));
