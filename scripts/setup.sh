@@ -24,8 +24,10 @@ DUCKDB_HDR_TGZ="duckdb-1.4.4.tgz"
 DUCKDB_HDR_SHA256="5bb967dcbcd517670ba5f169f238fb9d6787e53752c60ebe24386169d76941ed"
 
 BUILD_PKGS=(build-essential pkg-config libsqlite3-dev libssl-dev libpq-dev libjemalloc-dev ca-certificates netcat-openbsd libedit-dev)
-# python3-psycopg2: tests/e2e/test_pgwire.py drives the PostgreSQL front end with it (docs/pgwire.md).
-TEST_PKGS=(python3 python3-pytest postgresql postgresql-client clang libclang-rt-14-dev tmux golang-go python3-psycopg2)
+# python3-psycopg2, libpostgresql-jdbc-java and default-jdk-headless: tests/e2e/test_pgwire.py
+# drives the PostgreSQL front end with psycopg2 and pgjdbc (docs/pgwire.md).
+TEST_PKGS=(python3 python3-pytest postgresql postgresql-client clang libclang-rt-14-dev tmux golang-go
+           python3-psycopg2 libpostgresql-jdbc-java default-jdk-headless)
 
 want_test=0
 [ "${1:-}" = "--test" ] && want_test=1

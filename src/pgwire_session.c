@@ -482,14 +482,35 @@ typedef struct PgFormat {
     bool completed;
 } PgFormat;
 
+/* The format code Bind asked for column `c`: none (text), one for all, or one each. */
+static int16_t format_of(const int16_t *formats, int n, idx_t c)
+{
+    if (!formats || n == 0)
+        return 0;
+    if (n == 1)
+        return formats[0];
+    return c < (idx_t)n ? formats[c] : 0;
+}
+
 static int format_columns(void *ctx, duckdb_result *res, Buf *out, char *err, size_t errlen)
 {
     PgFormat *f = ctx;
     idx_t n = duckdb_column_count(res);
+    if (f->nformats > 1 && (idx_t)f->nformats != n) {
+        snprintf(err, errlen,
+                 "Bad Request: Bind has %d result formats but the statement has %llu columns",
+                 f->nformats, (unsigned long long)n);
+        return -1;
+    }
     f->cols = xcalloc(n ? n : 1, sizeof(*f->cols));
     f->ncols = n;
     for (idx_t c = 0; c < n; c++) {
-        bool binary = f->formats && (f->nformats == 1 ? f->formats[0] : f->formats[c]) == 1;
+        int16_t code = format_of(f->formats, f->nformats, c);
+        if (code != 0 && code != 1) {
+            snprintf(err, errlen, "Bad Request: unknown result format code %d", code);
+            return -1;
+        }
+        bool binary = code == 1;
         duckdb_logical_type t = duckdb_column_logical_type(res, c);
         int rc = pgwire_column_init(&f->cols[c], t, binary);
         if (rc != 0) {
@@ -1133,10 +1154,8 @@ static void msg_bind(PgSession *ps, Session *s, const PgMsg *m, Buf *out)
             ext_error(ps, s, out, "08P01", "malformed Bind message");
             return;
         }
-        int fmt = nfmt == 0
-                      ? 0
-                      : (nfmt == 1 ? (int)(int16_t)((fmts[0] << 8) | (uint8_t)fmts[1])
-                                   : (int)(int16_t)((fmts[2 * i] << 8) | (uint8_t)fmts[2 * i + 1]));
+        const char *code = nfmt == 0 ? NULL : nfmt == 1 ? fmts : fmts + 2 * i;
+        int fmt = code ? (int16_t)((uint16_t)(uint8_t)code[0] << 8 | (uint8_t)code[1]) : 0;
         if (fmt == 0) {
             if (memchr(bytes, '\0', (size_t)len)) {
                 portal_free(p);
@@ -1240,7 +1259,7 @@ static void describe_prepared(void *ctx, duckdb_prepared_statement prep)
         duckdb_logical_type t = duckdb_prepared_statement_column_logical_type(prep, c);
         PgType pt = pgwire_type(t);
         duckdb_destroy_logical_type(&t);
-        int16_t fmt = d->formats ? (d->nformats == 1 ? d->formats[0] : d->formats[c]) : 0;
+        int16_t fmt = format_of(d->formats, d->nformats, c);
         char *name = (char *)duckdb_prepared_statement_column_name(prep, c);
         pgwire_put_str(out, name ? name : "?column?");
         duckdb_free(name);

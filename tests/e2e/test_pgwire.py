@@ -311,6 +311,21 @@ def test_tls(make_server, tls_certs):
     assert "nope Does Not Exist" in str(e.value)
 
 
+def test_jdbc(pg, tmp_path):
+    """pgjdbc 42.5 (Debian's libpostgresql-jdbc-java, with SCRAM built in): its startup
+    queries, prepared statements past the binary threshold, fetch sizes and errors."""
+    jar = "/usr/share/java/postgresql.jar"
+    assert os.path.exists(jar), "libpostgresql-jdbc-java is missing: run scripts/setup.sh --test"
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pgwire", "PgJdbcTest.java")
+    p = subprocess.run(["javac", "-d", str(tmp_path), src], capture_output=True, text=True,
+                       timeout=300)
+    assert p.returncode == 0, p.stderr
+    p = subprocess.run(["java", "-cp", jar + os.pathsep + str(tmp_path), "PgJdbcTest",
+                        str(pg.pg_port), "db1", "duck", "duck"], capture_output=True, text=True,
+                       timeout=300)
+    assert p.returncode == 0 and p.stdout.strip() == "ok", (p.stdout, p.stderr)
+
+
 # ---- raw protocol ----
 
 def startup(sock, user="duck", database="db1"):
