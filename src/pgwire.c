@@ -597,11 +597,11 @@ static void put_interval(Buf *out, duckdb_interval iv)
     size_t start = out->len;
     int32_t years = iv.months / 12, months = iv.months % 12;
     if (years)
-        buf_printf(out, "%d year%s ", years, years == 1 || years == -1 ? "" : "s");
+        buf_printf(out, "%d year%s ", years, years == 1 ? "" : "s");
     if (months)
-        buf_printf(out, "%d mon%s ", months, months == 1 || months == -1 ? "" : "s");
+        buf_printf(out, "%d mon%s ", months, months == 1 ? "" : "s");
     if (iv.days)
-        buf_printf(out, "%d day%s ", iv.days, iv.days == 1 || iv.days == -1 ? "" : "s");
+        buf_printf(out, "%d day%s ", iv.days, iv.days == 1 ? "" : "s");
     if (iv.micros || out->len == start) {
         int64_t us = iv.micros;
         if (us < 0) {
