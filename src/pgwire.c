@@ -333,6 +333,20 @@ void pgwire_error_line(Buf *out, const char *severity, const char *line, size_t 
 
 /* ---- types ---- */
 
+/* The array type of element type `oid`, or 0. */
+static uint32_t array_oid(uint32_t oid)
+{
+    static const uint32_t pairs[][2] = {
+        {16, 1000},   {17, 1001},   {20, 1016},   {21, 1005},   {23, 1007},   {25, 1009},
+        {114, 199},   {700, 1021},  {701, 1022},  {1082, 1182}, {1083, 1183}, {1114, 1115},
+        {1184, 1185}, {1186, 1187}, {1700, 1231}, {2950, 2951},
+    };
+    for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
+        if (pairs[i][0] == oid)
+            return pairs[i][1];
+    return 0;
+}
+
 PgType pgwire_type(duckdb_logical_type t)
 {
     PgType r = {25, -1, -1};
@@ -387,6 +401,14 @@ PgType pgwire_type(duckdb_logical_type t)
         return (PgType){2950, 16, -1};
     case DUCKDB_TYPE_SQLNULL:
         return r;
+    case DUCKDB_TYPE_LIST: {
+        duckdb_logical_type c = duckdb_list_type_child_type(t);
+        duckdb_type cid = duckdb_get_type_id(c);
+        PgType e = cid == DUCKDB_TYPE_LIST || cid == DUCKDB_TYPE_ARRAY ? (PgType){0, -1, -1}
+                                                                       : pgwire_type(c);
+        duckdb_destroy_logical_type(&c);
+        return (PgType){e.oid ? array_oid(e.oid) : 0, -1, -1};
+    }
     default:
         return (PgType){0, -1, -1};
     }
@@ -423,7 +445,16 @@ int pgwire_column_init(PgColumn *col, duckdb_logical_type t, bool binary)
     col->binary = binary;
     if (col->pg.oid == 0 || (binary && !binary_supported(col->pg.oid)))
         return -1;
-    if (col->id == DUCKDB_TYPE_DECIMAL) {
+    if (col->id == DUCKDB_TYPE_LIST) {
+        duckdb_logical_type c = duckdb_list_type_child_type(t);
+        col->child = calloc(1, sizeof(*col->child));
+        int rc = col->child ? pgwire_column_init(col->child, c, false) : -1;
+        duckdb_destroy_logical_type(&c);
+        if (rc != 0) {
+            pgwire_column_free(col);
+            return -1;
+        }
+    } else if (col->id == DUCKDB_TYPE_DECIMAL) {
         col->internal = duckdb_decimal_internal_type(t);
         col->scale = duckdb_decimal_scale(t);
     } else if (col->id == DUCKDB_TYPE_ENUM) {
@@ -447,6 +478,11 @@ void pgwire_column_free(PgColumn *col)
 {
     if (col->logical)
         duckdb_destroy_logical_type(&col->logical);
+    if (col->child) {
+        pgwire_column_free(col->child);
+        free(col->child);
+        col->child = NULL;
+    }
 }
 
 /* ---- values ---- */
@@ -739,28 +775,80 @@ static void put_binary(Buf *out, const PgColumn *col, void *data, idx_t row)
     }
 }
 
+static void text_value(Buf *out, const PgColumn *col, duckdb_vector v, idx_t row);
+
+/* An array element needs quotes when it is empty, NULL's spelling, or holds a special byte. */
+static bool needs_quotes(const char *p, size_t n)
+{
+    if (n == 0 || (n == 4 && strncasecmp(p, "null", 4) == 0))
+        return true;
+    for (size_t i = 0; i < n; i++)
+        if (strchr("{},\"\\ \t\n\r\v\f", p[i]) && p[i] != '\0')
+            return true;
+    return false;
+}
+
+/* A LIST as PostgreSQL's array text: {1,2,NULL}, {"a b","x\"y"}. */
+static void text_array(Buf *out, const PgColumn *col, duckdb_vector v, idx_t row)
+{
+    const duckdb_list_entry *e = &((duckdb_list_entry *)duckdb_vector_get_data(v))[row];
+    duckdb_vector child = duckdb_list_vector_get_child(v);
+    uint64_t *valid = duckdb_vector_get_validity(child);
+    Buf elem = BUF_INIT;
+    buf_putc(out, '{');
+    for (uint64_t i = 0; i < e->length; i++) {
+        idx_t k = e->offset + i;
+        if (i)
+            buf_putc(out, ',');
+        if (!duckdb_validity_row_is_valid(valid, k)) {
+            buf_append_str(out, "NULL");
+            continue;
+        }
+        elem.len = 0;
+        text_value(&elem, col->child, child, k);
+        if (!needs_quotes(elem.data ? elem.data : "", elem.len)) {
+            buf_append(out, elem.data, elem.len);
+            continue;
+        }
+        buf_putc(out, '"');
+        for (size_t j = 0; j < elem.len; j++) {
+            if (elem.data[j] == '"' || elem.data[j] == '\\')
+                buf_putc(out, '\\');
+            buf_putc(out, elem.data[j]);
+        }
+        buf_putc(out, '"');
+    }
+    buf_putc(out, '}');
+    buf_free(&elem);
+}
+
 void pgwire_put_value(Buf *out, const PgColumn *col, duckdb_vector v, idx_t row)
 {
-    void *data = duckdb_vector_get_data(v);
     if (col->binary) {
-        put_binary(out, col, data, row);
+        put_binary(out, col, duckdb_vector_get_data(v), row);
         return;
     }
-    size_t at;
+    size_t at = value_begin(out);
+    text_value(out, col, v, row);
+    value_end(out, at);
+}
+
+/* The value's text, without its length. */
+static void text_value(Buf *out, const PgColumn *col, duckdb_vector v, idx_t row)
+{
+    void *data = duckdb_vector_get_data(v);
     switch (col->id) {
     case DUCKDB_TYPE_BOOLEAN:
-        put_text(out, ((bool *)data)[row] ? "t" : "f", 1);
-        return;
+        buf_putc(out, ((bool *)data)[row] ? 't' : 'f');
+        break;
     case DUCKDB_TYPE_VARCHAR: {
         duckdb_string_t *s = &((duckdb_string_t *)data)[row];
-        put_text(out, duckdb_string_t_data(s), duckdb_string_t_length(*s));
-        return;
-    }
-    default:
+        buf_append(out, duckdb_string_t_data(s), duckdb_string_t_length(*s));
         break;
     }
-    at = value_begin(out);
-    switch (col->id) {
+    case DUCKDB_TYPE_LIST:
+        text_array(out, col, v, row);
+        break;
     case DUCKDB_TYPE_TINYINT:
         put_i128(out, ((int8_t *)data)[row]);
         break;
@@ -869,5 +957,4 @@ void pgwire_put_value(Buf *out, const PgColumn *col, duckdb_vector v, idx_t row)
     default:
         break; /* refused by pgwire_column_init() */
     }
-    value_end(out, at);
 }

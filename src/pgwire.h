@@ -137,7 +137,8 @@ typedef struct PgType {
     int32_t typmod; /* -1, or numeric's ((precision << 16) | scale) + 4 */
 } PgType;
 
-/* The PostgreSQL type a DuckDB type is sent as (docs/pgwire.md has the table). */
+/* The PostgreSQL type a DuckDB type is sent as (docs/pgwire.md has the table); a LIST of a
+ * scalar type is that type's array (int4[] 1007, text[] 1009, ...), in text format only. */
 PgType pgwire_type(duckdb_logical_type t);
 
 /* A column's encoder for one result, made by pgwire_column_init(). */
@@ -147,7 +148,8 @@ typedef struct PgColumn {
     uint8_t scale;               /* DECIMAL */
     duckdb_logical_type logical; /* ENUM (its dictionary); owned */
     PgType pg;
-    bool binary; /* the client asked for the binary format */
+    bool binary;            /* the client asked for the binary format */
+    struct PgColumn *child; /* LIST: its elements' encoder (a 1-D array); owned */
 } PgColumn;
 
 /*

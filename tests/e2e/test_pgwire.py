@@ -136,6 +136,9 @@ def test_psycopg2_parameters_types_transactions(pg):
         assert got[:3] == row[:3] and bytes(got[3]) == row[3] and got[4:] == row[4:]
         cur.execute("select %s::int + 1, %s, %s", (41, None, "x"))
         assert cur.fetchone() == (42, None, "x")
+        # Lists arrive as PostgreSQL arrays, which psycopg2 turns into Python lists.
+        cur.execute("select [1, 2, 3], ['a b', null, 'x\"y'], []::int[]")
+        assert cur.fetchone() == ([1, 2, 3], ["a b", None, 'x"y'], [])
         # A rolled-back transaction leaves nothing; an error keeps its SQLSTATE.
         cur.execute("insert into p (i) values (8)")
         conn.rollback()

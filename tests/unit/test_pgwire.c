@@ -236,8 +236,12 @@ static void test_values(void)
               false, &out);
     CHECK_STR(buf_cstr(&out), "1 year 2 mons 3 days 04:05:06.5|00:00:00|-1 days -02:00:00|"
                               "\\xab00|a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11|é|{\"a\":1}");
-    values_of(con, "select [1, 2], {'a': 1}, time with time zone '01:02:03+00'", false, &out);
-    CHECK_STR(buf_cstr(&out), "(unsupported)|(unsupported)|(unsupported)");
+    values_of(con,
+              "select [1, 2], ['a b', NULL, 'x\"y', '', 'null', 'é\\'], []::int[], "
+              "[date '2024-01-02'], [[1]], {'a': 1}, time with time zone '01:02:03+00'",
+              false, &out);
+    CHECK_STR(buf_cstr(&out), "{1,2}|{\"a b\",NULL,\"x\\\"y\",\"\",\"null\",\"é\\\\\"}|{}|"
+                              "{2024-01-02}|(unsupported)|(unsupported)|(unsupported)");
     /* Binary: network byte order; dates from 2000-01-01, timestamps in microseconds. */
     values_of(con,
               "select true, 258::smallint, -2, 1::bigint, 1.0::float, 1.0::double, "
