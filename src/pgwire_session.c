@@ -25,8 +25,9 @@
 
 /* Prepared statements and portals one connection may hold at once. */
 #define MAX_STATEMENTS 1000
-/* Rows a row-limited portal may hold back for later Executes, in bytes. */
-#define HELD_MAX (64 * 1024 * 1024)
+/* What one connection's prepared statements and portals may hold at once, in bytes: their
+ * texts, bound parameters, and the rows row-limited portals hold back for later Executes. */
+#define KEPT_MAX (64 * 1024 * 1024)
 /* The value of a client setting (SET), at most. */
 #define SETTING_MAX 128
 
@@ -89,6 +90,7 @@ struct PgStatement {
     char *sql;
     uint32_t *param_oids; /* declared by Parse (0: unspecified) */
     int nparams;
+    size_t bytes; /* counted in PgSession.kept */
     PgStatement *next;
 };
 
@@ -104,6 +106,7 @@ struct PgPortal {
     size_t held_pos;
     bool suspended;
     char tag[64];
+    size_t bytes; /* counted in PgSession.kept: parameters and held rows */
     PgPortal *next;
 };
 
@@ -121,7 +124,8 @@ struct PgSession {
     PgStatement *stmts;
     PgPortal *portals;
     int nstmts, nportals;
-    Buf errors; /* error lines of the session's handlers */
+    size_t kept; /* bytes of statements and portals, at most KEPT_MAX */
+    Buf errors;  /* error lines of the session's handlers */
 };
 
 PgSession *pgwire_session_new(void)
@@ -476,6 +480,7 @@ typedef struct PgFormat {
     int64_t rows;
     int64_t max_rows; /* an Execute's limit; 0: none */
     PgPortal *portal; /* where rows beyond the limit are held */
+    size_t room;      /* bytes the held rows may take (KEPT_MAX less what is kept) */
     bool held_overflow;
     const char *sql;
     char tag[64];
@@ -557,7 +562,7 @@ static void format_rows(void *ctx, duckdb_data_chunk chunk, Buf *out)
         Buf *dst = out;
         if (f->max_rows > 0 && f->rows >= f->max_rows) {
             dst = &f->portal->held;
-            if (dst->len > HELD_MAX) {
+            if (dst->len > f->room) {
                 f->held_overflow = true;
                 f->rows++;
                 continue;
@@ -769,7 +774,8 @@ static RunResult run_statement(PgSession *ps, Session *s, const SessionEnv *env,
         return RUN_ERROR;
     if (f->held_overflow)
         return refuse(ps, s, out, "54000",
-                      "the rows held back for a row-limited portal passed 64 MiB");
+                      "the rows held back for a row-limited portal, with the connection's "
+                      "prepared statements and portals, passed 64 MiB");
     return RUN_OK;
 }
 
@@ -961,6 +967,7 @@ static void statement_drop(PgSession *ps, const char *name)
         if (strcmp((*pp)->name, name) == 0) {
             PgStatement *st = *pp;
             *pp = st->next;
+            ps->kept -= st->bytes;
             statement_free(st);
             ps->nstmts--;
             return;
@@ -974,6 +981,7 @@ static void portal_drop(PgSession *ps, const char *name)
         if (strcmp((*pp)->name, name) == 0) {
             PgPortal *p = *pp;
             *pp = p->next;
+            ps->kept -= p->bytes;
             portal_free(p);
             ps->nportals--;
             return;
@@ -1008,9 +1016,13 @@ static void msg_parse(PgSession *ps, Session *s, const PgMsg *m, Buf *out)
         ext_error(ps, s, out, "53400", "too many prepared statements: close some");
         return;
     }
-    statement_drop(ps, ""); /* an unnamed one is replaced */
     if (name[0] == '\0')
-        statement_drop(ps, name);
+        statement_drop(ps, ""); /* an unnamed one is replaced */
+    if (ps->kept + strlen(sql) + (size_t)n * 4 > KEPT_MAX) {
+        ext_error(ps, s, out, "53400",
+                  "the connection's prepared statements and portals hold 64 MiB: close some");
+        return;
+    }
     PgStatement *st = xcalloc(1, sizeof(*st));
     st->name = xstrdup(name);
     st->sql = bytea_literals(sql, strlen(sql));
@@ -1020,6 +1032,8 @@ static void msg_parse(PgSession *ps, Session *s, const PgMsg *m, Buf *out)
     st->param_oids = xcalloc(n ? (size_t)n : 1, sizeof(*st->param_oids));
     for (int i = 0; i < n; i++)
         st->param_oids[i] = (uint32_t)pgwire_get_i32(&in);
+    st->bytes = strlen(st->sql) + (size_t)n * 4;
+    ps->kept += st->bytes;
     st->next = ps->stmts;
     ps->stmts = st;
     ps->nstmts++;
@@ -1199,6 +1213,16 @@ static void msg_bind(PgSession *ps, Session *s, const PgMsg *m, Buf *out)
     for (int i = 0; i < nres; i++)
         p->formats[i] = (int16_t)((uint16_t)(uint8_t)res[2 * i] << 8 | (uint8_t)res[2 * i + 1]);
     portal_drop(ps, pname);
+    p->bytes = strlen(st->sql);
+    for (int i = 0; i < np; i++)
+        p->bytes += p->params.params[i].len;
+    if (ps->kept + p->bytes > KEPT_MAX) {
+        portal_free(p);
+        ext_error(ps, s, out, "53400",
+                  "the connection's prepared statements and portals hold 64 MiB: close some");
+        return;
+    }
+    ps->kept += p->bytes;
     p->name = xstrdup(pname);
     p->sql = xstrdup(st->sql);
     p->next = ps->portals;
@@ -1331,7 +1355,6 @@ static void msg_describe(PgSession *ps, Session *s, const SessionEnv *env, const
 /* Sends up to `max_rows` held DataRows of a suspended portal (0: all). */
 static void resume_portal(PgSession *ps, PgPortal *p, int32_t max_rows, Buf *out)
 {
-    (void)ps;
     int64_t sent = 0;
     while (p->held_pos < p->held.len && (max_rows <= 0 || sent < max_rows)) {
         const char *q = p->held.data + p->held_pos;
@@ -1345,6 +1368,8 @@ static void resume_portal(PgSession *ps, PgPortal *p, int32_t max_rows, Buf *out
         pgwire_empty(out, 's');
         return;
     }
+    ps->kept -= p->held.len;
+    p->bytes -= p->held.len;
     buf_free(&p->held);
     p->held_pos = 0;
     p->suspended = false;
@@ -1375,11 +1400,14 @@ static bool msg_execute(PgSession *ps, Session *s, const SessionEnv *env, const 
     PgFormat f = {.formats = p->formats,
                   .nformats = p->nformats,
                   .max_rows = max_rows > 0 ? max_rows : 0,
-                  .portal = p};
+                  .portal = p,
+                  .room = KEPT_MAX - ps->kept};
     RunResult r =
         run_statement(ps, s, env, kind, p->sql, p->params.has_params ? &p->params : NULL, &f, io);
     if (r == RUN_OK && f.completed && f.max_rows > 0 && f.rows > f.max_rows && !f.held_overflow) {
         snprintf(p->tag, sizeof(p->tag), "%s", f.tag);
+        ps->kept += p->held.len;
+        p->bytes += p->held.len;
         p->suspended = true;
         p->held_pos = 0;
         pgwire_empty(out, 's');
