@@ -329,6 +329,26 @@ def test_jdbc(pg, tmp_path):
     assert p.returncode == 0 and p.stdout.strip() == "ok", (p.stdout, p.stderr)
 
 
+def test_shutdown_closes_pg_sessions(pg):
+    """SIGTERM with PostgreSQL clients connected, one inside a transaction: the server rolls
+    back, tells them why (FATAL 57P01) and exits cleanly (make_server checks the status)."""
+    idle = connect(pg)
+    busy = connect(pg)
+    busy.cursor().execute("create table s(a int); insert into s values (1)")  # open block
+    pg.check_clean(pg.stop())  # status 0, no sanitizer report
+    for conn in (idle, busy):
+        with pytest.raises(psycopg2.Error) as e:
+            conn.cursor().execute("select 1")
+        assert "Server Shutting Down" in str(e.value) or "closed" in str(e.value)
+        conn.close()
+    pg.start()
+    pg.pg_port = pg_port(pg)
+    with connect(pg) as conn:  # the block was rolled back: the table was never committed
+        cur = conn.cursor()
+        with pytest.raises(psycopg2.errors.UndefinedTable):
+            cur.execute("select * from s")
+
+
 # ---- raw protocol ----
 
 def startup(sock, user="duck", database="db1"):
