@@ -743,7 +743,8 @@ static TransportVerdict transport_request(Server *srv, Conn *c, RequestStatus st
 }
 
 /*
- * Answers a first-request `starttls`, attaches the TLS state and arms the
+ * Answers a first-request `starttls` (or PgPort's SSLRequest) with `ack`, attaches the TLS
+ * state and arms the
  * socket for the handshake, which the workers then step as its events
  * come. A client that sent anything after the starttls line before seeing
  * `success` is closed without an answer: those bytes were sent in plain
@@ -755,14 +756,17 @@ static void start_tls(Server *srv, Conn *c, bool eof, Buf *ack)
     int queued = 0;
     size_t pending =
         c->pg ? pgwire_pending(pgwire_session_reader(c->pg)) : request_pending(&c->reader);
-    if (pending > 0 || eof || ioctl(c->fd, FIONREAD, &queued) != 0 || queued > 0) {
+    bool plain_after = pending > 0 || eof || ioctl(c->fd, FIONREAD, &queued) != 0 || queued > 0;
+    /* `ack` is the worker's output buffer, which its next connection reuses: emptied on
+     * every path. */
+    int rc = plain_after ? -1 : write_all(c, ack->data, ack->len, 1000);
+    buf_reset(ack, OUT_KEEP_BYTES);
+    if (plain_after) {
         /* For PgPort the same rule: CVE-2021-23214. */
         log_info("closing a connection that sent plain text after asking for TLS");
         close_conn(srv, c, NULL);
         return;
     }
-    int rc = write_all(c, ack->data, ack->len, 1000);
-    buf_reset(ack, OUT_KEEP_BYTES);
     if (rc != 0) {
         close_conn(srv, c, NULL);
         return;

@@ -302,6 +302,15 @@ def test_tls(make_server, tls_certs):
                          dbname="db1", sslmode="verify-full",
                          sslrootcert=os.path.join(tls_certs, "other-ca.crt"), connect_timeout=30)
 
+    # Plain bytes sent after the SSLRequest, before the answer: closed without one
+    # (CVE-2021-23214), and the server goes on.
+    with socket.create_connection(("127.0.0.1", srv.pg_port), timeout=30) as s:
+        s.sendall(struct.pack("!II", 8, 80877103) + struct.pack("!I", 8) + b"\0\3\0\0")
+        assert s.recv(10) == b""
+    assert wait_for(lambda: "plain text after asking for TLS" in srv.stderr())
+    with connect(srv, sslmode="require") as conn:
+        assert conn.info.ssl_in_use
+
     other = os.path.join(srv.data_dir, "required")
     os.mkdir(other)
     req = make_server(args=tls_args("required"), data=other)
