@@ -501,3 +501,35 @@ def scram_login(s, user="duck", password="duck"):
         assert t not in (None, b"E"), body
         if t == b"Z":
             return
+
+
+def test_extended_protocol_is_checked_like_a_query(pg):
+    """A user's Describe and Execute go through the same access check as a query: no column
+    of an ungranted table is described, nothing of it runs."""
+    def msg(t, body=b""):
+        return t + struct.pack("!I", len(body) + 4) + body
+
+    def until_ready(s):
+        got = []
+        while True:
+            t, body = read_msg(s)
+            assert t is not None, got
+            got.append((t, body))
+            if t == b"Z":
+                return got
+
+    with socket.create_connection(("127.0.0.1", pg.pg_port), timeout=30) as s:
+        scram_login(s, user="alice", password="s3cret")
+        s.sendall(msg(b"P", b"\0select * from t2 where 1 = $1\0\0\0") + msg(b"D", b"S\0") +
+                  msg(b"S"))
+        got = until_ready(s)
+        assert [t for t, _ in got] == [b"1", b"E", b"Z"], got
+        assert b"C42501" in got[1][1] and b"secret" not in got[1][1]
+        s.sendall(msg(b"P", b"\0select a, b from t1 where a = $1\0\0\0") + msg(b"D", b"S\0") +
+                  msg(b"B", b"\0\0" + struct.pack("!hhI", 0, 1, 1) + b"2" + struct.pack("!h", 0)) +
+                  msg(b"E", b"\0\0\0\0\0") + msg(b"S"))
+        got = until_ready(s)
+        assert [t for t, _ in got] == [b"1", b"t", b"T", b"2", b"D", b"C", b"Z"], got
+        assert got[4][1].endswith(b"two") and got[5][1] == b"SELECT 1\0"
+        # The parameter description says int4 for a = $1 (DuckDB typed it at prepare).
+        assert struct.unpack("!hI", got[1][1]) == (1, 23)
