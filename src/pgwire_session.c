@@ -1478,6 +1478,13 @@ static PgAction startup_packet(PgSession *ps, Session *s, const SessionEnv *env,
         if (key[0] == '\0')
             break;
         const char *value = pgwire_get_str(&in);
+        if ((strcmp(key, "user") == 0 || strcmp(key, "database") == 0) &&
+            strlen(value) > CATALOG_NAME_MAX) {
+            /* Never cut: a prefix could name another user or database. */
+            return fatal(ps, out, key[0] == 'u' ? "28000" : "3D000",
+                         key[0] == 'u' ? "the user name is too long"
+                                       : "the database name is too long");
+        }
         if (strcmp(key, "user") == 0) {
             snprintf(ps->user, sizeof(ps->user), "%s", value);
         } else if (strcmp(key, "database") == 0) {

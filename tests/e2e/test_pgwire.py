@@ -533,3 +533,14 @@ def test_extended_protocol_is_checked_like_a_query(pg):
         assert got[4][1].endswith(b"two") and got[5][1] == b"SELECT 1\0"
         # The parameter description says int4 for a = $1 (DuckDB typed it at prepare).
         assert struct.unpack("!hI", got[1][1]) == (1, 23)
+
+
+def test_long_names_are_refused_not_cut(pg):
+    with pg.admin() as a:
+        assert a.req("create user %s pw" % ("u" * 63)) == "success"
+    for user, db, state in [("u" * 64, "db1", b"C28000"), ("duck", "d" * 64, b"C3D000")]:
+        with socket.create_connection(("127.0.0.1", pg.pg_port), timeout=30) as s:
+            startup(s, user=user, database=db)
+            t, body = read_msg(s)
+            assert t == b"E" and state in body and b"too long" in body
+            assert closed(s)
