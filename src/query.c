@@ -253,6 +253,29 @@ static int64_t changed_rows(duckdb_result *res)
 }
 
 /*
+ * Answers the last statement's result through another front end's format: its rows, or
+ * the count of an INSERT, UPDATE or DELETE into *out_changed. Returns 0, or -1 with the
+ * error answered (or the client gone).
+ */
+static int answer_format(Answer *a, WatchdogEntry *wd, const QueryRequest *req, duckdb_result *res,
+                         int64_t *out_changed)
+{
+    const char *e = NULL;
+    char why[256];
+    duckdb_result_type rt = duckdb_result_return_type(*res);
+    if (rt == DUCKDB_RESULT_TYPE_CHANGED_ROWS)
+        *out_changed = changed_rows(res);
+    if (rt != DUCKDB_RESULT_TYPE_QUERY_RESULT ||
+        stream_rows_format(a, res, req->format, &e, why, sizeof(why)) == 0)
+        return 0;
+    if (!a->gone && e == why)
+        answer_error(a, why);
+    else if (!a->gone)
+        answer_failure(a, wd, req->timeout_sec, duckdb_result_error_type(res), e);
+    return -1;
+}
+
+/*
  * True when `sql` may switch on one of the per-connection DuckDB settings
  * that print on the process's stderr, which is the server's log: query
  * profiling (enable_profiling, profiling_mode, ...) and the progress bar.
@@ -454,43 +477,28 @@ prepare_text:
             continue;
         }
         done_type = type;
-        if (req->format) {
+        if (req->format && answer_format(&a, &wd, req, &res, &done_changed) != 0)
+            goto out;
+        /* With another front end's format, the answer is complete already (the tail is unused). */
+        switch (req->format ? DUCKDB_RESULT_TYPE_INVALID : duckdb_result_return_type(res)) {
+        case DUCKDB_RESULT_TYPE_QUERY_RESULT: {
             const char *e = NULL;
-            char why[256];
-            duckdb_result_type rt = duckdb_result_return_type(res);
-            int rc = 0;
-            if (rt == DUCKDB_RESULT_TYPE_QUERY_RESULT)
-                rc = stream_rows_format(&a, &res, req->format, &e, why, sizeof(why));
-            else if (rt == DUCKDB_RESULT_TYPE_CHANGED_ROWS)
-                done_changed = changed_rows(&res);
-            if (rc != 0) {
-                if (!a.gone && e == why)
-                    answer_error(&a, why);
-                else if (!a.gone)
+            if (stream_rows(&a, &res, req->typed, &e) != 0) {
+                if (!a.gone)
                     answer_failure(&a, &wd, req->timeout_sec, duckdb_result_error_type(&res), e);
                 goto out;
             }
-        } else
-            switch (duckdb_result_return_type(res)) {
-            case DUCKDB_RESULT_TYPE_QUERY_RESULT: {
-                const char *e = NULL;
-                if (stream_rows(&a, &res, req->typed, &e) != 0) {
-                    if (!a.gone)
-                        answer_failure(&a, &wd, req->timeout_sec, duckdb_result_error_type(&res),
-                                       e);
-                    goto out;
-                }
-                snprintf(tail, sizeof(tail), req->typed ? "]}\n" : "]\n");
-                break;
-            }
-            case DUCKDB_RESULT_TYPE_CHANGED_ROWS:
-                snprintf(tail, sizeof(tail), req->typed ? "{\"changed\":%lld}\n" : "%lld\n",
-                         (long long)changed_rows(&res));
-                break;
-            default:
-                snprintf(tail, sizeof(tail), req->typed ? "{\"success\":true}\n" : "success\n");
-                break;
-            }
+            snprintf(tail, sizeof(tail), req->typed ? "]}\n" : "]\n");
+            break;
+        }
+        case DUCKDB_RESULT_TYPE_CHANGED_ROWS:
+            snprintf(tail, sizeof(tail), req->typed ? "{\"changed\":%lld}\n" : "%lld\n",
+                     (long long)changed_rows(&res));
+            break;
+        default:
+            snprintf(tail, sizeof(tail), req->typed ? "{\"success\":true}\n" : "success\n");
+            break;
+        }
         const char *e = duckdb_result_error(&res);
         if (e) {
             answer_failure(&a, &wd, req->timeout_sec, duckdb_result_error_type(&res), e);
