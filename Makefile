@@ -120,7 +120,8 @@ E2E_TSAN := tests/e2e/test_protocol.py tests/e2e/test_server.py tests/e2e/test_t
             tests/e2e/test_stmtcache.py tests/e2e/test_pool.py tests/e2e/test_limits.py \
             tests/e2e/test_fairness.py tests/e2e/test_crash.py tests/e2e/test_memory.py \
             tests/e2e/test_ops.py tests/e2e/test_dropin.py tests/e2e/test_backup.py \
-            tests/e2e/test_rescache.py
+            tests/e2e/test_rescache.py \
+            tests/e2e/test_pgwire.py
 e2e-tsan: tsan
 	TCPDUCKDB_BIN=$(CURDIR)/build/tsan/tcp-duckdb /usr/bin/python3 -m pytest -q $(E2E_TSAN)
 

@@ -27,7 +27,10 @@ BUILD_PKGS=(build-essential pkg-config libsqlite3-dev libssl-dev libpq-dev libje
 # default-jdk-headless (Java 17's javac and jar) and junit5 (JUnit 5's console launcher) build
 # and test the JDBC driver in clients/java (make java-test); nothing is downloaded by Maven.
 # man-db renders the man pages in the install test; python3-yaml parses compose.yaml there.
-TEST_PKGS=(python3 python3-pytest postgresql postgresql-client clang libclang-rt-14-dev tmux golang-go default-jdk-headless junit5 man-db python3-yaml)
+# python3-psycopg2 and libpostgresql-jdbc-java: tests/e2e/test_pgwire.py drives the PostgreSQL
+# front end with psycopg2 and pgjdbc (docs/pgwire.md).
+TEST_PKGS=(python3 python3-pytest postgresql postgresql-client clang libclang-rt-14-dev tmux golang-go default-jdk-headless junit5 man-db python3-yaml
+           python3-psycopg2 libpostgresql-jdbc-java)
 
 want_test=0
 [ "${1:-}" = "--test" ] && want_test=1

@@ -125,30 +125,17 @@ static int parse_key(const char *text, unsigned char out[CANCEL_KEY_BYTES])
     return 0;
 }
 
-/*
- * Compares two keys in time that does not depend on where they differ, so
- * the answer's timing tells nothing about a guess's prefix. `volatile`
- * keeps the compiler from turning the loop into an early-exit memcmp.
- */
-static bool same_key(const unsigned char *a, const unsigned char *b)
+/* Checks `key`'s first `n` bytes against session `id`'s and cancels on a match. */
+static CancelResult request_by_id(uint64_t id, const unsigned char *key, size_t n)
 {
-    volatile unsigned char diff = 0;
-    for (size_t i = 0; i < CANCEL_KEY_BYTES; i++)
-        diff |= a[i] ^ b[i];
-    return diff == 0;
-}
-
-CancelResult cancel_request(const char *id_text, const char *key_text)
-{
-    unsigned char key[CANCEL_KEY_BYTES];
-    uint64_t id = parse_id(id_text);
-    if (id == 0 || parse_key(key_text, key) != 0)
-        return CANCEL_MALFORMED;
     bool matched = false;
     pthread_mutex_lock(&lock);
     for (CancelKey *k = buckets[id % BUCKETS]; k; k = k->next) {
         if (k->id == id) {
-            matched = same_key(k->key, key);
+            volatile unsigned char diff = 0;
+            for (size_t i = 0; i < n; i++)
+                diff |= k->key[i] ^ key[i];
+            matched = diff == 0;
             break;
         }
     }
@@ -158,4 +145,29 @@ CancelResult cancel_request(const char *id_text, const char *key_text)
     /* Unlocked (cancel.h): an id that ended meanwhile runs nothing any more. */
     watchdog_cancel(id);
     return CANCEL_MATCHED;
+}
+
+CancelResult cancel_request(const char *id_text, const char *key_text)
+{
+    unsigned char key[CANCEL_KEY_BYTES];
+    uint64_t id = parse_id(id_text);
+    if (id == 0 || parse_key(key_text, key) != 0)
+        return CANCEL_MALFORMED;
+    return request_by_id(id, key, CANCEL_KEY_BYTES);
+}
+
+void cancel_key_pg(const CancelKey *k, uint32_t *out_pid, uint32_t *out_secret)
+{
+    *out_pid = (uint32_t)k->id;
+    *out_secret = (uint32_t)k->key[0] << 24 | (uint32_t)k->key[1] << 16 | (uint32_t)k->key[2] << 8 |
+                  k->key[3];
+}
+
+CancelResult cancel_request_pg(uint32_t pid, uint32_t secret)
+{
+    unsigned char key[4] = {(unsigned char)(secret >> 24), (unsigned char)(secret >> 16),
+                            (unsigned char)(secret >> 8), (unsigned char)secret};
+    if (pid == 0)
+        return CANCEL_MALFORMED;
+    return request_by_id(pid, key, sizeof(key));
 }

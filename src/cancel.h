@@ -72,4 +72,14 @@ typedef enum {
  */
 CancelResult cancel_request(const char *id_text, const char *key_text);
 
+/*
+ * PostgreSQL's BackendKeyData for `k` (pgwire): the process id is the
+ * session id (ids stay below 2^32 in any process life: one per login), the
+ * secret the first 4 bytes of the key. The protocol (v3.0) has room for no
+ * more; the login throttle counts wrong cancel requests.
+ */
+void cancel_key_pg(const CancelKey *k, uint32_t *out_pid, uint32_t *out_secret);
+/* A PostgreSQL CancelRequest: as cancel_request(), with the key's first 4 bytes. */
+CancelResult cancel_request_pg(uint32_t pid, uint32_t secret);
+
 #endif

@@ -290,6 +290,14 @@ CatalogStatus catalog_login(Catalog *c, const char *name, const char *password,
     return CATALOG_OK;
 }
 
+CatalogStatus catalog_user_verifier(Catalog *c, const char *name, CatalogUser *out_user,
+                                    char verifier[SCRAM_VERIFIER_MAX])
+{
+    if (!catalog_name_valid(name))
+        return CATALOG_NOT_FOUND;
+    return lookup_user(c, name, out_user, verifier);
+}
+
 /* Maps the result of a write statement to a status; UNIQUE violations are EXISTS. */
 static CatalogStatus step_write(Catalog *c, sqlite3_stmt *st)
 {

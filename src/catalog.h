@@ -64,6 +64,14 @@ void catalog_close(Catalog *c);
  * (indistinguishable, in answer and in time). */
 CatalogStatus catalog_login(Catalog *c, const char *name, const char *password,
                             CatalogUser *out_user) __attribute__((warn_unused_result));
+/*
+ * The user `name` and their stored SCRAM verifier (scram.h), for a front end
+ * that runs the SCRAM exchange itself (pgwire). CATALOG_NOT_FOUND for an
+ * unknown or invalid name; the caller must then run the same exchange with
+ * a made-up verifier, so that the answer does not tell.
+ */
+CatalogStatus catalog_user_verifier(Catalog *c, const char *name, CatalogUser *out_user,
+                                    char verifier[256]) __attribute__((warn_unused_result));
 CatalogStatus catalog_user_create(Catalog *c, const char *name, const char *password)
     __attribute__((warn_unused_result));
 CatalogStatus catalog_user_rename(Catalog *c, const char *old_name, const char *new_name)

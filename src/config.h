@@ -25,11 +25,12 @@
 #define CONFIG_STR_MAX 1024
 
 typedef struct Config {
-    int port;                            /* ServerPort, --port; 0 = any free port */
-    char addr[CONFIG_STR_MAX];           /* ServerAddr, --addr */
-    char data_dir[CONFIG_STR_MAX];       /* DBdir, --data-dir */
-    char db_file[CONFIG_STR_MAX];        /* ServerDbFile, --db-file; relative to data_dir */
-    char backup_dir[CONFIG_STR_MAX];     /* BackupDir, --backup-dir; "" = data_dir/backups */
+    int port;                        /* ServerPort, --port; 0 = any free port */
+    int pg_port;                     /* PgPort, --pg-port: PostgreSQL protocol; 0 = off, -1 = any */
+    char addr[CONFIG_STR_MAX];       /* ServerAddr, --addr */
+    char data_dir[CONFIG_STR_MAX];   /* DBdir, --data-dir */
+    char db_file[CONFIG_STR_MAX];    /* ServerDbFile, --db-file; relative to data_dir */
+    char backup_dir[CONFIG_STR_MAX]; /* BackupDir, --backup-dir; "" = data_dir/backups */
     char encryption_key[CONFIG_STR_MAX]; /* ENCRYPTION_KEY (environment or .env only) */
     char super_password[CONFIG_STR_MAX]; /* SuperPassword: initial password of "duck" */
     int max_connections;                 /* MaxConnections, --max-connections */

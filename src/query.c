@@ -78,7 +78,9 @@ static int maybe_flush(Answer *a)
  * line, so that an error line can follow (docs/protocol.md). */
 static void answer_reset(Answer *a)
 {
-    if (a->flushed) {
+    if (a->flushed && a->io->errors) {
+        /* The other protocol's error message may follow the rows sent. */
+    } else if (a->flushed) {
         buf_putc(a->io->out, '\n');
     } else {
         a->io->out->len = a->start;
@@ -95,12 +97,18 @@ static bool may_invalidate(duckdb_error_type type, const char *msg)
                     strstr(msg, "database has been invalidated") != NULL));
 }
 
+/* Where error answers go (QueryIo.errors). */
+static Buf *error_out(const Answer *a)
+{
+    return a->io->errors ? a->io->errors : a->io->out;
+}
+
 /* Replaces the answer by an error (see answer_reset). */
 static void answer_error(Answer *a, const char *msg)
 {
     a->fatal = a->fatal || may_invalidate(DUCKDB_ERROR_INVALID, msg);
     answer_reset(a);
-    reply_engine_error(a->io->out, msg);
+    reply_engine_error(error_out(a), msg);
 }
 
 /* The type of a message that comes without one (duckdb_prepare_error). */
@@ -130,18 +138,19 @@ static void answer_failure(Answer *a, WatchdogEntry *wd, int timeout_sec, duckdb
     answer_reset(a);
     WatchdogMemoryLimits mem;
     watchdog_memory_limits(&mem);
+    Buf *out = error_out(a);
     if (why == WATCHDOG_TIMEOUT)
-        reply_statement_timeout(a->io->out, timeout_sec);
+        reply_statement_timeout(out, timeout_sec);
     else if (why == WATCHDOG_CANCELED)
-        reply_statement_canceled(a->io->out);
+        reply_statement_canceled(out);
     else if (why == WATCHDOG_STATEMENT_MEMORY)
-        reply_statement_memory_limit(a->io->out, wd->statement_bytes);
+        reply_statement_memory_limit(out, wd->statement_bytes);
     else if (why == WATCHDOG_SERVER_MEMORY)
-        reply_server_memory_limit(a->io->out, mem.server_bytes);
+        reply_server_memory_limit(out, mem.server_bytes);
     else if (type == DUCKDB_ERROR_INTERNAL)
-        reply_internal_incident(a->io->out, msg ? msg : "INTERNAL Error: (no message)");
+        reply_internal_incident(out, msg ? msg : "INTERNAL Error: (no message)");
     else
-        reply_engine_error(a->io->out, msg ? msg : "Internal Error: the statement failed");
+        reply_engine_error(out, msg ? msg : "Internal Error: the statement failed");
 }
 
 /*
@@ -198,6 +207,36 @@ out:
     return rc;
 }
 
+/*
+ * Streams the rows of `res` through another front end's format (QueryFormat).
+ * Returns 0, or -1 with *out_err set as stream_rows() does.
+ */
+static int stream_rows_format(Answer *a, duckdb_result *res, const QueryFormat *f,
+                              const char **out_err, char *err, size_t errlen)
+{
+    if (f->columns(f->ctx, res, a->io->out, err, errlen) != 0) {
+        *out_err = err;
+        return -1;
+    }
+    for (;;) {
+        duckdb_data_chunk chunk = duckdb_fetch_chunk(*res);
+        if (!chunk)
+            break;
+        f->rows(f->ctx, chunk, a->io->out);
+        duckdb_destroy_data_chunk(&chunk);
+        if (maybe_flush(a) != 0) {
+            *out_err = NULL;
+            return -1;
+        }
+    }
+    const char *e = duckdb_result_error(res);
+    if (e) {
+        *out_err = e;
+        return -1;
+    }
+    return 0;
+}
+
 /* Reads every chunk of a result nobody will see (a statement before the last). */
 static const char *drain(duckdb_result *res)
 {
@@ -229,6 +268,29 @@ static int64_t changed_rows(duckdb_result *res)
         duckdb_destroy_data_chunk(&chunk);
     }
     return total;
+}
+
+/*
+ * Answers the last statement's result through another front end's format: its rows, or
+ * the count of an INSERT, UPDATE or DELETE into *out_changed. Returns 0, or -1 with the
+ * error answered (or the client gone).
+ */
+static int answer_format(Answer *a, WatchdogEntry *wd, const QueryRequest *req, duckdb_result *res,
+                         int64_t *out_changed)
+{
+    const char *e = NULL;
+    char why[256];
+    duckdb_result_type rt = duckdb_result_return_type(*res);
+    if (rt == DUCKDB_RESULT_TYPE_CHANGED_ROWS)
+        *out_changed = changed_rows(res);
+    if (rt != DUCKDB_RESULT_TYPE_QUERY_RESULT ||
+        stream_rows_format(a, res, req->format, &e, why, sizeof(why)) == 0)
+        return 0;
+    if (!a->gone && e == why)
+        answer_error(a, why);
+    else if (!a->gone)
+        answer_failure(a, wd, req->timeout_sec, duckdb_result_error_type(res), e);
+    return -1;
 }
 
 /*
@@ -357,6 +419,9 @@ QueryStatus query_run(duckdb_connection con, const QueryRequest *req, QueryIo *i
     idx_t n = 1;
     /* What ends the answer once the transaction outcome is known. */
     char tail[32] = "";
+    /* With another front end's format: what its completion reports. */
+    duckdb_statement_type done_type = DUCKDB_STATEMENT_TYPE_INVALID;
+    int64_t done_changed = 0;
     WatchdogEntry wd;
     watchdog_watch(&wd, con, io->client_fd, req->timeout_sec, req->session_id);
     if (req->statement_memory_bytes > 0)
@@ -376,7 +441,7 @@ prepare_text:
         }
     }
     implicit = n > 1 && !in_tx;
-    if (implicit && query_exec_simple(con, "BEGIN TRANSACTION", io->out) != 0)
+    if (implicit && query_exec_simple(con, "BEGIN TRANSACTION", error_out(&a)) != 0)
         goto out;
 
     for (idx_t i = 0; i < n; i++) {
@@ -464,7 +529,11 @@ prepare_text:
             have_res = false;
             continue;
         }
-        switch (duckdb_result_return_type(res)) {
+        done_type = type;
+        if (req->format && answer_format(&a, &wd, req, &res, &done_changed) != 0)
+            goto out;
+        /* With another front end's format, the answer is complete already (the tail is unused). */
+        switch (req->format ? DUCKDB_RESULT_TYPE_INVALID : duckdb_result_return_type(res)) {
         case DUCKDB_RESULT_TYPE_QUERY_RESULT: {
             const char *e = NULL;
             if (stream_rows(&a, &res, req->typed, &e) != 0) {
@@ -501,7 +570,10 @@ prepare_text:
         if (!ok)
             goto out;
     }
-    buf_append_str(io->out, tail);
+    if (req->format)
+        req->format->complete(req->format->ctx, done_type, done_changed, io->out);
+    else
+        buf_append_str(io->out, tail);
     failed = false;
     capture_take(&a);
     outcome->captured = a.capture != NULL;
@@ -529,6 +601,36 @@ out:
     if (a.gone)
         return QUERY_CLIENT_GONE;
     return failed ? QUERY_FAILED : QUERY_OK;
+}
+
+int query_describe(duckdb_connection con, const char *sql,
+                   void (*fn)(void *ctx, duckdb_prepared_statement prep), void *ctx, Buf *err_out)
+{
+    duckdb_extracted_statements stmts = NULL;
+    duckdb_prepared_statement prep = NULL;
+    int rc = -1;
+    idx_t n = duckdb_extract_statements(con, sql, &stmts);
+    if (n == 0) {
+        const char *e = duckdb_extract_statements_error(stmts);
+        reply_engine_error(err_out, e ? e : "Parser Error: no statement");
+        goto out;
+    }
+    if (n != 1) {
+        reply_engine_error(err_out, "Bad Request: a statement with parameters holds exactly one "
+                                    "statement");
+        goto out;
+    }
+    if (duckdb_prepare_extracted_statement(con, stmts, 0, &prep) != DuckDBSuccess) {
+        const char *e = duckdb_prepare_error(prep);
+        reply_engine_error(err_out, e ? e : "Parser Error: the statement cannot be prepared");
+        goto out;
+    }
+    fn(ctx, prep);
+    rc = 0;
+out:
+    duckdb_destroy_prepare(&prep);
+    duckdb_destroy_extracted(&stmts);
+    return rc;
 }
 
 int query_list_tables(duckdb_connection con, int64_t db_id,

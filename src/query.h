@@ -42,7 +42,30 @@ typedef struct QueryIo {
      * since a client that half-closes after pipelining still wants the
      * answers. Only peeked at, never read or written. */
     int client_fd;
+    /* NULL for the line protocol. Otherwise every error answer (the line
+     * protocol's `Error: ...` line, reply.h) goes here instead of `out`, and
+     * rows already flushed are not followed by a line end: a front end of
+     * another protocol (pgwire) turns the line into its own message. */
+    Buf *errors;
 } QueryIo;
+
+/*
+ * How another front end encodes a statement's answer (pgwire: RowDescription,
+ * DataRow, CommandComplete); NULL in a QueryRequest means the line protocol's
+ * JSON. The callbacks append to `out` and run on the request's worker.
+ */
+typedef struct QueryFormat {
+    /* A statement's result has rows: describes its columns. Returns 0, or -1
+     * with a message in `err` when a column cannot be encoded (nothing is
+     * then appended and the statement is answered as failed). */
+    int (*columns)(void *ctx, duckdb_result *res, Buf *out, char *err, size_t errlen);
+    /* Appends the rows of one chunk. */
+    void (*rows)(void *ctx, duckdb_data_chunk chunk, Buf *out);
+    /* The statement completed (after its implicit COMMIT, if any): `changed`
+     * is the count of an INSERT, UPDATE or DELETE, else 0. */
+    void (*complete)(void *ctx, duckdb_statement_type type, int64_t changed, Buf *out);
+    void *ctx;
+} QueryFormat;
 
 typedef enum {
     QUERY_OK,          /* the answer is in io->out */
@@ -81,6 +104,8 @@ typedef struct QueryRequest {
      * that the copy is dropped at once and the answer streams as ever. */
     Buf *capture;
     size_t capture_max;
+    /* The encoding of the answer, or NULL for the line protocol's (above). */
+    const QueryFormat *format;
 } QueryRequest;
 
 /* What a request did besides its answer. */
@@ -133,7 +158,17 @@ int query_list_functions(void (*fn)(const char *name, const char *type, const ch
                          void (*kw)(const char *name)) __attribute__((warn_unused_result));
 
 /*
- * Runs one statement whose result is not needed (BEGIN, COMMIT, ...).
+ * Prepares the one statement of `sql` on `con` without running it and calls
+ * `fn` with it (borrowed for the call), for a front end that describes a
+ * statement's parameters and columns (pgwire's Describe). Returns 0, or -1
+ * with an error line in `err_out` (several statements, or DuckDB's error).
+ */
+int query_describe(duckdb_connection con, const char *sql,
+                   void (*fn)(void *ctx, duckdb_prepared_statement prep), void *ctx, Buf *err_out)
+    __attribute__((warn_unused_result));
+
+/*
+ * Runs one statement whose result is not needed result is not needed (BEGIN, COMMIT, ...).
  * Returns 0, or -1 with DuckDB's message appended to `err_out` as an error
  * answer line (unless `err_out` is NULL).
  */

@@ -14,6 +14,7 @@
 #include "scram.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -253,4 +254,166 @@ const char *scram_dummy_verifier(void)
     return "SCRAM-SHA-256$4096:zUMze7g3tcqsG/0zrumxxQ==$"
            "9MwKZ20aimBvPWMdN6B0xenNXWbn3DQ4a05hwJQY6SM=:"
            "yCviUEg/XqING4BsMiPj9nsfnhRNwO0A8kQaIRHCKMw=";
+}
+
+/* ---- the server side of an exchange (RFC 5802, as PostgreSQL runs it) ---- */
+
+/* The salt of a user who does not exist: a keyed hash of the name, so that
+ * it is the same at every attempt, as a real one is, and tells nothing. */
+static unsigned char mock_secret[KEY_LEN];
+static pthread_once_t mock_once = PTHREAD_ONCE_INIT;
+
+static void mock_init(void)
+{
+    if (RAND_bytes(mock_secret, sizeof(mock_secret)) != 1)
+        memset(mock_secret, 0x5a, sizeof(mock_secret)); /* still never matches: `known` */
+}
+
+/* The value of attribute `name` ("r=") at `p` up to the next ',' or `end`. */
+static bool attr(const char *p, const char *end, char name, const char **out_v,
+                 const char **out_end)
+{
+    if (end - p < 2 || p[0] != name || p[1] != '=')
+        return false;
+    const char *v = p + 2;
+    const char *e = memchr(v, ',', (size_t)(end - v));
+    *out_v = v;
+    *out_end = e ? e : end;
+    return true;
+}
+
+int scram_server_first(ScramExchange *x, const char *verifier, const char *user, const char *msg,
+                       size_t len, char *out, size_t outlen)
+{
+    memset(x, 0, sizeof(*x));
+    const char *end = msg + len;
+    if (len < 3 || len >= SCRAM_MESSAGE_MAX || memchr(msg, '\0', len))
+        return -1;
+    /* gs2-header: "n,," or "y,," (no channel binding; "p=" is not offered). */
+    if ((msg[0] != 'n' && msg[0] != 'y') || msg[1] != ',')
+        return -1;
+    const char *p = msg + 2;
+    if (p < end && *p == 'a') { /* an authzid: PostgreSQL ignores it, and so do we */
+        const char *c = memchr(p, ',', (size_t)(end - p));
+        if (!c)
+            return -1;
+        p = c;
+    }
+    if (p >= end || *p != ',')
+        return -1;
+    p++;
+    size_t gs2_len = (size_t)(p - msg);
+    if (gs2_len >= sizeof(x->gs2))
+        return -1;
+    memcpy(x->gs2, msg, gs2_len);
+    x->gs2[gs2_len] = '\0';
+    const char *bare = p;
+    const char *v, *ve;
+    /* n=user: the user of the startup packet counts, as in PostgreSQL. */
+    if (!attr(p, end, 'n', &v, &ve) || ve >= end)
+        return -1;
+    if (!attr(ve + 1, end, 'r', &v, &ve) || ve == v)
+        return -1;
+    for (const char *q = v; q < ve; q++)
+        if (*q < 0x21 || *q > 0x7e)
+            return -1;
+    size_t cnonce_len = (size_t)(ve - v);
+    Verifier ver = {0};
+    x->known = verifier && parse(verifier, &ver);
+    if (!x->known) {
+        pthread_once(&mock_once, mock_init);
+        unsigned char h[KEY_LEN];
+        unsigned int n = 0;
+        if (!HMAC(EVP_sha256(), mock_secret, sizeof(mock_secret), (const unsigned char *)user,
+                  strlen(user), h, &n))
+            return -1;
+        ver.iterations = SCRAM_DEFAULT_ITERATIONS;
+        ver.salt_len = SALT_LEN;
+        memcpy(ver.salt, h, SALT_LEN);
+    }
+    x->iterations = ver.iterations;
+    memcpy(x->stored_key, ver.stored_key, KEY_LEN);
+    memcpy(x->server_key, ver.server_key, KEY_LEN);
+    unsigned char rnd[18];
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+        return -1;
+    char snonce[25];
+    b64_encode(rnd, sizeof(rnd), snonce);
+    char salt64[4 * ((SALT_MAX + 2) / 3) + 1];
+    b64_encode(ver.salt, ver.salt_len, salt64);
+    int w = snprintf(x->nonce, sizeof(x->nonce), "%.*s%s", (int)cnonce_len, v, snonce);
+    if (w < 0 || (size_t)w >= sizeof(x->nonce))
+        return -1;
+    w = snprintf(out, outlen, "r=%s,s=%s,i=%d", x->nonce, salt64, ver.iterations);
+    if (w < 0 || (size_t)w >= outlen)
+        return -1;
+    /* AuthMessage = client-first-bare "," server-first "," client-final-without-proof */
+    w = snprintf(x->auth, sizeof(x->auth), "%.*s,%s,", (int)(end - bare), bare, out);
+    if (w < 0 || (size_t)w >= sizeof(x->auth))
+        return -1;
+    x->auth_len = (size_t)w;
+    OPENSSL_cleanse(&ver, sizeof(ver));
+    x->started = true;
+    return 0;
+}
+
+ScramResult scram_server_final(ScramExchange *x, const char *msg, size_t len, char *out,
+                               size_t outlen)
+{
+    if (!x->started || len >= SCRAM_MESSAGE_MAX || memchr(msg, '\0', len))
+        return SCRAM_MALFORMED;
+    const char *end = msg + len;
+    const char *v, *ve;
+    /* c=: base64 of the gs2 header the client sent first. */
+    if (!attr(msg, end, 'c', &v, &ve) || ve >= end)
+        return SCRAM_MALFORMED;
+    char want[4 * ((sizeof(x->gs2) + 2) / 3) + 1];
+    b64_encode((const unsigned char *)x->gs2, strlen(x->gs2), want);
+    if ((size_t)(ve - v) != strlen(want) || memcmp(v, want, strlen(want)) != 0)
+        return SCRAM_MALFORMED;
+    if (!attr(ve + 1, end, 'r', &v, &ve) || ve >= end)
+        return SCRAM_MALFORMED;
+    if ((size_t)(ve - v) != strlen(x->nonce) || memcmp(v, x->nonce, strlen(x->nonce)) != 0)
+        return SCRAM_MALFORMED;
+    /* The proof is the last attribute; extensions may come before it. */
+    const char *proof = NULL;
+    for (const char *q = ve; q + 3 <= end; q++)
+        if (q[0] == ',' && q[1] == 'p' && q[2] == '=')
+            proof = q;
+    if (!proof)
+        return SCRAM_MALFORMED;
+    unsigned char client_proof[KEY_LEN];
+    if (!b64_decode_exact(proof + 3, end, client_proof, KEY_LEN))
+        return SCRAM_MALFORMED;
+    size_t without = (size_t)(proof - msg);
+    if (x->auth_len + without >= sizeof(x->auth))
+        return SCRAM_MALFORMED;
+    memcpy(x->auth + x->auth_len, msg, without);
+    size_t auth_len = x->auth_len + without;
+    unsigned char sig[KEY_LEN], client_key[KEY_LEN], stored[KEY_LEN], server_sig[KEY_LEN];
+    unsigned int n = 0;
+    bool ok = HMAC(EVP_sha256(), x->stored_key, KEY_LEN, (const unsigned char *)x->auth, auth_len,
+                   sig, &n) != NULL;
+    for (int i = 0; i < KEY_LEN; i++)
+        client_key[i] = client_proof[i] ^ sig[i];
+    ok = ok && EVP_Digest(client_key, KEY_LEN, stored, &n, EVP_sha256(), NULL) == 1;
+    /* Always compared, so that an unknown user takes the same path. */
+    bool match = ok && CRYPTO_memcmp(stored, x->stored_key, KEY_LEN) == 0 && x->known;
+    ok = ok && HMAC(EVP_sha256(), x->server_key, KEY_LEN, (const unsigned char *)x->auth, auth_len,
+                    server_sig, &n) != NULL;
+    OPENSSL_cleanse(client_key, sizeof(client_key));
+    x->started = false;
+    if (!ok || !match)
+        return SCRAM_DENIED;
+    char sig64[4 * ((KEY_LEN + 2) / 3) + 1];
+    b64_encode(server_sig, KEY_LEN, sig64);
+    int w = snprintf(out, outlen, "v=%s", sig64);
+    if (w < 0 || (size_t)w >= outlen)
+        return SCRAM_DENIED;
+    return SCRAM_OK;
+}
+
+void scram_exchange_clear(ScramExchange *x)
+{
+    OPENSSL_cleanse(x, sizeof(*x));
 }

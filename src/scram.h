@@ -58,4 +58,45 @@ bool scram_verify(const char *verifier, const char *password);
  * password). A static string. */
 const char *scram_dummy_verifier(void);
 
+/*
+ * The server side of a SCRAM-SHA-256 exchange (RFC 5802/7677) against a
+ * stored verifier, as PostgreSQL runs it over its protocol (pgwire):
+ * without channel binding (gs2 flags `n` and `y`), the user named in the
+ * client's first message ignored in favour of the startup packet's. One
+ * exchange per login attempt, owned by the connection's thread.
+ */
+#define SCRAM_MESSAGE_MAX 1024 /* longest client message accepted */
+typedef struct ScramExchange {
+    bool started, known;
+    int iterations;
+    unsigned char stored_key[32], server_key[32];
+    char gs2[64];   /* the client's gs2 header, e.g. "n,," */
+    char nonce[96]; /* client nonce + server nonce */
+    char auth[3 * SCRAM_MESSAGE_MAX];
+    size_t auth_len;
+} ScramExchange;
+
+/*
+ * Reads the client-first-message `msg` and writes the server-first-message
+ * into `out` (NUL-terminated). `verifier` is the user's stored verifier, or
+ * NULL for an unknown user: the exchange then runs the same, with a salt
+ * made from `user` that is the same at every attempt, and ends SCRAM_DENIED.
+ * Returns 0, or -1 when the message is malformed or does not fit.
+ */
+int scram_server_first(ScramExchange *x, const char *verifier, const char *user, const char *msg,
+                       size_t len, char *out, size_t outlen) __attribute__((warn_unused_result));
+
+typedef enum { SCRAM_OK, SCRAM_DENIED, SCRAM_MALFORMED } ScramResult;
+
+/*
+ * Checks the client-final-message's proof. SCRAM_OK with the
+ * server-final-message ("v=...") in `out`; SCRAM_DENIED for a wrong proof
+ * or an unknown user; SCRAM_MALFORMED for a message that is not one.
+ */
+ScramResult scram_server_final(ScramExchange *x, const char *msg, size_t len, char *out,
+                               size_t outlen) __attribute__((warn_unused_result));
+
+/* Wipes the keys an exchange holds. */
+void scram_exchange_clear(ScramExchange *x);
+
 #endif

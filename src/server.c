@@ -111,6 +111,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "pgwire_session.h"
 #include "reply.h"
 #include "throttle.h"
 #include "tls.h"
@@ -209,12 +210,16 @@ struct Conn {
     atomic_bool terminate;
     int64_t silent_until_ms;         /* drop-in: end of the silence waited for, 0 if none */
     Conn *silent_prev, *silent_next; /* SILENT connections, by deadline, under conns_lock */
+    /* The PostgreSQL front end of a connection accepted on PgPort (pgwire_session.h), or
+     * NULL for the line protocol; set at accept. Its reader replaces `reader`. */
+    PgSession *pg;
 };
 
 typedef struct Server {
     const SessionEnv *env;
     TlsServer *tls; /* NULL when TLSMode=off */
     int listen_fd;
+    int pg_listen_fd;  /* PgPort (PostgreSQL protocol), or -1 when PgPort=0 */
     int epoll_fd;      /* I/O thread: listening socket, signals, wake_fd */
     int sess_epoll_fd; /* workers: client sockets (EPOLLONESHOT) and stop_fd */
     int wake_fd;       /* eventfd: the last connection closed (shutdown), a doomed one went,
@@ -270,7 +275,7 @@ void server_workers(int *running, int *peak)
 }
 
 /* Tags for epoll data that are not connections. */
-static char tag_listen, tag_wake, tag_signal, tag_stop;
+static char tag_listen, tag_pg_listen, tag_wake, tag_signal, tag_stop;
 
 static int64_t now_ms(void)
 {
@@ -554,10 +559,13 @@ static void peer_text(const struct sockaddr_storage *ss, char *out, size_t len)
 }
 
 /* A new connection on socket `fd` from `addr`, WORKING for the caller, which arms it. */
-static Conn *conn_new(Server *srv, int fd, const AddrKey *addr, const struct sockaddr_storage *peer)
+/* `pg`: accepted on PgPort. */
+static Conn *conn_new(Server *srv, int fd, const AddrKey *addr, const struct sockaddr_storage *peer,
+                      bool pg)
 {
     Conn *c = xcalloc(1, sizeof(*c));
     c->session = session_new();
+    c->pg = pg ? pgwire_session_new() : NULL;
     c->fd = fd;
     c->srv = srv;
     c->addr = *addr;
@@ -594,10 +602,14 @@ static void close_conn(Server *srv, Conn *c, CloseReason reason)
 {
     bool tls_open = c->tls && tls_established(c->tls);
     if (reason && (!c->tls || tls_open)) {
-        Buf line = BUF_INIT;
+        Buf line = BUF_INIT, msg = BUF_INIT;
         reason(&line);
-        (void)write_all(c, line.data, line.len, 1000);
+        if (c->pg) /* the same reason as a FATAL ErrorResponse */
+            pgwire_session_fatal_line(&msg, line.data, line.len);
+        Buf *b = c->pg ? &msg : &line;
+        (void)write_all(c, b->data, b->len, 1000);
         buf_free(&line);
+        buf_free(&msg);
     }
     pthread_mutex_lock(&srv->conns_lock);
     if (c->prev)
@@ -624,6 +636,7 @@ static void close_conn(Server *srv, Conn *c, CloseReason reason)
     /* The session goes before the socket is closed, so that the descriptor
      * number cannot be reused while the session still exists. */
     session_free(c->session, srv->env);
+    pgwire_session_free(c->pg);
     tls_close(c->tls);
     request_reader_free(&c->reader);
     buf_free(&c->unsent);
@@ -853,26 +866,30 @@ static TransportVerdict transport_request(Server *srv, Conn *c, RequestStatus st
 }
 
 /*
- * Answers a first-request `starttls`, attaches the TLS state and arms the
+ * Answers a first-request `starttls` (or PgPort's SSLRequest) with `ack`, attaches the TLS
+ * state and arms the
  * socket for the handshake, which the workers then step as its events
  * come. A client that sent anything after the starttls line before seeing
  * `success` is closed without an answer: those bytes were sent in plain
  * text and must not be taken for part of the encrypted session (cf.
  * CVE-2011-0411). `eof`: the client has closed its side. Worker only.
  */
-static void start_tls(Server *srv, Conn *c, bool eof)
+static void start_tls(Server *srv, Conn *c, bool eof, Buf *ack)
 {
     int queued = 0;
-    if (request_pending(&c->reader) > 0 || eof || ioctl(c->fd, FIONREAD, &queued) != 0 ||
-        queued > 0) {
-        log_info("closing a connection that sent plain text after starttls");
+    size_t pending =
+        c->pg ? pgwire_pending(pgwire_session_reader(c->pg)) : request_pending(&c->reader);
+    bool plain_after = pending > 0 || eof || ioctl(c->fd, FIONREAD, &queued) != 0 || queued > 0;
+    /* `ack` is the worker's output buffer, which its next connection reuses: emptied on
+     * every path. */
+    int rc = plain_after ? -1 : write_all(c, ack->data, ack->len, 1000);
+    buf_reset(ack, OUT_KEEP_BYTES);
+    if (plain_after) {
+        /* For PgPort the same rule: CVE-2021-23214. */
+        log_info("closing a connection that sent plain text after asking for TLS");
         close_conn(srv, c, NULL);
         return;
     }
-    Buf ok = BUF_INIT;
-    reply_success(&ok);
-    int rc = write_all(c, ok.data, ok.len, 1000);
-    buf_free(&ok);
     if (rc != 0) {
         close_conn(srv, c, NULL);
         return;
@@ -892,6 +909,8 @@ static void start_tls(Server *srv, Conn *c, bool eof)
  * connection ends once what it sent is answered. (A connection that is
  * armed or queued instead forgets it: the next read finds the end again.)
  */
+static void end_turn(Server *srv, Conn *c, Buf *out, bool close, bool more, bool eof);
+
 static void run_conn(Server *srv, Conn *c, Buf *out, bool eof)
 {
     const SessionEnv *env = srv->env;
@@ -950,20 +969,32 @@ static void run_conn(Server *srv, Conn *c, Buf *out, bool eof)
             break;
         case TRANSPORT_UPGRADE:
             assert(out->len == 0 && c->unsent.len == 0); /* it was the first request */
-            start_tls(srv, c, eof);
+            reply_success(out);
+            start_tls(srv, c, eof, out);
             return;
         }
         if (action == SESSION_CLOSE)
             break;
         st = request_next(&c->reader, request_limit(srv, c), &text, &len);
     }
-    /* The answers of the turn go out without waiting: what the socket does
-     * not take now is kept, and the connection waits for the socket, not a
-     * worker (a client that pipelines requests and reads nothing must not
-     * be able to hold workers). `quit` and shutdown still wait a little,
-     * so their last answers are delivered. */
-    bool terminate = atomic_load(&c->terminate);
-    bool last = action == SESSION_CLOSE || atomic_load(&srv->stopping) || terminate;
+    c->pending = st;
+    c->pending_text = text;
+    c->pending_len = len;
+    end_turn(srv, c, out, action == SESSION_CLOSE, st != REQUEST_NONE, eof);
+}
+
+/*
+ * The end of a worker's turn on `c` (either protocol): the answers of the
+ * turn go out without waiting: what the socket does not take now is kept,
+ * and the connection waits for the socket, not a worker (a client that
+ * pipelines requests and reads nothing must not be able to hold workers).
+ * `close` (quit, Terminate, a fatal error) and shutdown still wait a little,
+ * so their last answers are delivered. `more`: framed requests are left.
+ */
+static void end_turn(Server *srv, Conn *c, Buf *out, bool close, bool more, bool eof)
+{
+    bool terminate = atomic_load(&c->terminate); /* `terminate SESSION-ID` */
+    bool last = close || atomic_load(&srv->stopping) || terminate;
     ssize_t sent = 0;
     if (last)
         sent = out->len && write_all(c, out->data, out->len, 1000) != 0 ? -1 : 0;
@@ -972,7 +1003,7 @@ static void run_conn(Server *srv, Conn *c, Buf *out, bool eof)
     if (!last && sent >= 0 && (size_t)sent < out->len)
         buf_append(&c->unsent, out->data + sent, out->len - (size_t)sent);
     buf_reset(out, OUT_KEEP_BYTES);
-    if (action == SESSION_CLOSE || sent < 0) {
+    if (close || sent < 0) {
         close_conn(srv, c, NULL);
         return;
     }
@@ -984,14 +1015,11 @@ static void run_conn(Server *srv, Conn *c, Buf *out, bool eof)
         close_conn(srv, c, reply_shutting_down);
         return;
     }
-    c->pending = st;
-    c->pending_text = text;
-    c->pending_len = len;
     if (c->unsent.len > 0) {
         release(srv, c, CONN_WRITING);
         return;
     }
-    if (st != REQUEST_NONE) {
+    if (more) {
         push_job(srv, c); /* more work: back of the line */
         return;
     }
@@ -1076,6 +1104,89 @@ static bool step_handshake(Server *srv, Conn *c)
     return true;
 }
 
+/* ---- PgPort: the PostgreSQL front end (pgwire_session.h) ---- */
+
+/*
+ * Sends the answers parked in `unsent`, runs up to a turn's worth of the
+ * messages buffered, and ends the turn as run_conn() does.
+ */
+static void run_pg(Server *srv, Conn *c, Buf *out, bool eof)
+{
+    if (c->unsent.len > 0) {
+        ssize_t n = send_now(c, c->unsent.data, c->unsent.len);
+        if (n < 0) {
+            close_conn(srv, c, NULL);
+            return;
+        }
+        buf_consume(&c->unsent, (size_t)n);
+        if (n > 0)
+            c->active = true;
+        if (c->unsent.len > 0) {
+            release(srv, c, CONN_WRITING);
+            return;
+        }
+        buf_reset(&c->unsent, 0);
+    }
+    TlsMode mode = tls_server_mode(srv->tls);
+    PgTransport tr = {.tls_offered = mode != TLS_MODE_OFF,
+                      .tls_required = mode == TLS_MODE_REQUIRED,
+                      .tls_active = c->tls != NULL};
+    /* The watchdog may look for the client's end while a statement runs: PostgreSQL's
+     * clients do not half-close a connection while they wait for answers. */
+    QueryIo io = {.out = out, .flush = flush_conn, .ctx = c, .client_fd = c->fd};
+    bool more = false;
+    size_t before = pgwire_pending(pgwire_session_reader(c->pg));
+    PgAction a = atomic_load(&srv->stopping) ? PGWIRE_CONTINUE
+                                             : pgwire_session_run(c->pg, c->session, srv->env, &tr,
+                                                                  &io, REQUESTS_PER_TURN, &more);
+    if (pgwire_pending(pgwire_session_reader(c->pg)) != before)
+        c->active = true;
+    if (a == PGWIRE_START_TLS) {
+        start_tls(srv, c, eof, out);
+        return;
+    }
+    end_turn(srv, c, out, a == PGWIRE_CLOSE || (eof && !more), more, eof);
+}
+
+/* Reads what the socket has (as read_requests() does) into the front end's reader. */
+static bool read_pg(Server *srv, Conn *c)
+{
+    PgReader *r = pgwire_session_reader(c->pg);
+    bool guest = c->session->state == SESSION_NEW;
+    size_t chunk = guest && srv->env->cfg->max_login_request_bytes < READ_CHUNK
+                       ? (size_t)srv->env->cfg->max_login_request_bytes
+                       : READ_CHUNK;
+    size_t budget = guest ? chunk : READ_BUDGET;
+    bool eof = false;
+    while (budget > 0 || (c->tls && tls_pending(c->tls))) {
+        char *p = pgwire_space(r, chunk);
+        ssize_t n = conn_recv(c, p, chunk);
+        if (n > 0) {
+            pgwire_commit(r, (size_t)n);
+            budget -= (size_t)n < budget ? (size_t)n : budget;
+            if ((size_t)n < chunk && !(c->tls && tls_pending(c->tls)))
+                break;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        eof = true;
+        break;
+    }
+    return eof;
+}
+
+static void serve_pg(Server *srv, Conn *c, Buf *out)
+{
+    bool eof = read_pg(srv, c);
+    if (pgwire_pending(pgwire_session_reader(c->pg)) > 0 || eof)
+        run_pg(srv, c, out, eof);
+    else
+        release(srv, c, CONN_READING);
+}
+
 /*
  * Serves a connection the calling worker owns, by what it was waiting for
  * (`was`): a handshake step, a socket that takes parked answers, requests
@@ -1089,7 +1200,10 @@ static void serve(Server *srv, Conn *c, ConnState was, Buf *out)
             return;
         break; /* the first record may already be buffered: read it */
     case CONN_WRITING:
-        run_conn(srv, c, out, false);
+        if (c->pg)
+            run_pg(srv, c, out, false);
+        else
+            run_conn(srv, c, out, false);
         return;
     case CONN_READING:
     case CONN_WORKING:
@@ -1097,6 +1211,10 @@ static void serve(Server *srv, Conn *c, ConnState was, Buf *out)
     case CONN_EXPIRED:
     case CONN_SILENT:
         assert(!"an expired or silent connection is not served");
+        return;
+    }
+    if (c->pg) {
+        serve_pg(srv, c, out);
         return;
     }
     bool eof = false;
@@ -1312,11 +1430,16 @@ static void listen_events(Server *srv, uint32_t events)
     struct epoll_event ev = {.events = events, .data.ptr = &tag_listen};
     if (epoll_ctl(srv->epoll_fd, EPOLL_CTL_MOD, srv->listen_fd, &ev) != 0)
         log_error("epoll_ctl: %s", strerror(errno));
+    struct epoll_event pev = {.events = events, .data.ptr = &tag_pg_listen};
+    if (srv->pg_listen_fd >= 0 && epoll_ctl(srv->epoll_fd, EPOLL_CTL_MOD, srv->pg_listen_fd, &pev))
+        log_error("epoll_ctl: %s", strerror(errno));
     srv->accept_paused = events == 0;
 }
 
-static void on_accept(Server *srv)
+/* Accepts on the line protocol's port, or on PgPort when `pg`. I/O thread. */
+static void on_accept(Server *srv, bool pg)
 {
+    int listen_fd = pg ? srv->pg_listen_fd : srv->listen_fd;
     for (;;) {
         pthread_mutex_lock(&srv->conns_lock);
         bool wait = accept_must_wait(srv);
@@ -1328,8 +1451,8 @@ static void on_accept(Server *srv)
         }
         struct sockaddr_storage peer = {0};
         socklen_t peer_len = sizeof(peer);
-        int fd = accept4(srv->listen_fd, (struct sockaddr *)&peer, &peer_len,
-                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd =
+            accept4(listen_fd, (struct sockaddr *)&peer, &peer_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
@@ -1337,7 +1460,7 @@ static void on_accept(Server *srv)
                 /* Out of descriptors: accept and drop one so the listening
                  * socket does not stay readable forever. */
                 close(srv->spare_fd);
-                fd = accept(srv->listen_fd, NULL, NULL);
+                fd = accept(listen_fd, NULL, NULL);
                 if (fd >= 0)
                     close(fd);
                 srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -1358,7 +1481,7 @@ static void on_accept(Server *srv)
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        Conn *c = conn_new(srv, fd, &addr, &peer);
+        Conn *c = conn_new(srv, fd, &addr, &peer, pg);
         struct epoll_event ev = arm_event(c, CONN_READING);
         pthread_mutex_lock(&srv->conns_lock);
         set_state(c, CONN_READING);
@@ -1441,6 +1564,11 @@ static void begin_shutdown(Server *srv)
     epoll_ctl(srv->epoll_fd, EPOLL_CTL_DEL, srv->listen_fd, NULL);
     close(srv->listen_fd);
     srv->listen_fd = -1;
+    if (srv->pg_listen_fd >= 0) {
+        epoll_ctl(srv->epoll_fd, EPOLL_CTL_DEL, srv->pg_listen_fd, NULL);
+        close(srv->pg_listen_fd);
+        srv->pg_listen_fd = -1;
+    }
     pthread_mutex_lock(&srv->conns_lock);
     log_info("shutting down: closing %d sessions", srv->conn_count);
     for (Conn *c = srv->conns; c; c = c->next) {
@@ -1502,8 +1630,8 @@ static void io_loop(Server *srv)
         }
         for (int i = 0; i < n; i++) {
             void *tag = events[i].data.ptr;
-            if (tag == &tag_listen) {
-                on_accept(srv);
+            if (tag == &tag_listen || tag == &tag_pg_listen) {
+                on_accept(srv, tag == &tag_pg_listen);
             } else if (tag == &tag_wake) {
                 uint64_t count;
                 ssize_t r = read(srv->wake_fd, &count, sizeof(count));
@@ -1553,14 +1681,14 @@ static void io_loop(Server *srv)
 
 /* ---- start-up --------------------------------------------------------- */
 
-static int listen_on(const Config *cfg, char *err, size_t errlen)
+static int listen_on(const Config *cfg, int port_number, const char *what, char *err, size_t errlen)
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC,
                              .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *res = NULL;
     char port[16];
-    snprintf(port, sizeof(port), "%d", cfg->port);
+    snprintf(port, sizeof(port), "%d", port_number < 0 ? 0 : port_number); /* -1: any */
     int rc = getaddrinfo(cfg->addr, port, &hints, &res);
     if (rc != 0) {
         snprintf(err, errlen, "cannot resolve ServerAddr %s: %s", cfg->addr, gai_strerror(rc));
@@ -1575,7 +1703,8 @@ static int listen_on(const Config *cfg, char *err, size_t errlen)
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
         if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 511) == 0)
             break;
-        snprintf(err, errlen, "cannot listen on %s:%d: %s", cfg->addr, cfg->port, strerror(errno));
+        snprintf(err, errlen, "cannot listen on %s:%d (%s): %s", cfg->addr, port_number, what,
+                 strerror(errno));
         close(fd);
         fd = -1;
     }
@@ -1583,7 +1712,7 @@ static int listen_on(const Config *cfg, char *err, size_t errlen)
     return fd;
 }
 
-static void log_listening(int fd)
+static void log_listening(int fd, const char *what)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
@@ -1591,7 +1720,7 @@ static void log_listening(int fd)
     if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
         getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host), serv, sizeof(serv),
                     NI_NUMERICHOST | NI_NUMERICSERV);
-    log_info("listening to %s:%s", host, serv);
+    log_info("listening to %s:%s%s", host, serv, what);
 }
 
 /* Level-triggered, so stop_fd, never read, wakes every worker in turn. */
@@ -1607,6 +1736,7 @@ int server_run(const SessionEnv *env, TlsServer *tls, char *err, size_t errlen)
         .env = env,
         .tls = tls,
         .listen_fd = -1,
+        .pg_listen_fd = -1,
         .epoll_fd = -1,
         .sess_epoll_fd = -1,
         .wake_fd = -1,
@@ -1637,9 +1767,14 @@ int server_run(const SessionEnv *env, TlsServer *tls, char *err, size_t errlen)
     pthread_sigmask(SIG_BLOCK, &mask, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    srv.listen_fd = listen_on(env->cfg, err, errlen);
+    srv.listen_fd = listen_on(env->cfg, env->cfg->port, "ServerPort", err, errlen);
     if (srv.listen_fd < 0)
         goto out;
+    if (env->cfg->pg_port != 0) {
+        srv.pg_listen_fd = listen_on(env->cfg, env->cfg->pg_port, "PgPort", err, errlen);
+        if (srv.pg_listen_fd < 0)
+            goto out;
+    }
     srv.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
     srv.sess_epoll_fd = epoll_create1(EPOLL_CLOEXEC);
     srv.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -1652,6 +1787,8 @@ int server_run(const SessionEnv *env, TlsServer *tls, char *err, size_t errlen)
         goto out;
     }
     add_fd(srv.epoll_fd, srv.listen_fd, &tag_listen);
+    if (srv.pg_listen_fd >= 0)
+        add_fd(srv.epoll_fd, srv.pg_listen_fd, &tag_pg_listen);
     add_fd(srv.epoll_fd, srv.wake_fd, &tag_wake);
     add_fd(srv.epoll_fd, srv.signal_fd, &tag_signal);
     add_fd(srv.sess_epoll_fd, srv.stop_fd, &tag_stop);
@@ -1661,7 +1798,9 @@ int server_run(const SessionEnv *env, TlsServer *tls, char *err, size_t errlen)
     if (!srv.workers)
         log_fatal("cannot start worker threads");
     atomic_store(&live_workers, srv.workers);
-    log_listening(srv.listen_fd);
+    log_listening(srv.listen_fd, "");
+    if (srv.pg_listen_fd >= 0)
+        log_listening(srv.pg_listen_fd, " (PostgreSQL protocol)");
     io_loop(&srv);
 
     /* Every connection is closed: no worker owns one or can be given one.
@@ -1675,6 +1814,8 @@ int server_run(const SessionEnv *env, TlsServer *tls, char *err, size_t errlen)
 out:
     if (srv.listen_fd >= 0)
         close(srv.listen_fd);
+    if (srv.pg_listen_fd >= 0)
+        close(srv.pg_listen_fd);
     if (srv.epoll_fd >= 0)
         close(srv.epoll_fd);
     if (srv.sess_epoll_fd >= 0)

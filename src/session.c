@@ -146,50 +146,70 @@ static int load_limits(const SessionEnv *env, int64_t user_id, UserLimits *out)
  * password, then a logged-in slot (docs/security.md, "Login limits").
  * Failures are logged by the throttle, one summary line per minute.
  */
-static void cmd_login(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
+int session_login_throttled(Session *s, const char *name, Buf *out)
 {
     const SessionLogin *l = &s->login;
     /* Only a valid name is tracked or logged as sent: anything else could forge log lines. */
-    const char *name = catalog_name_valid(w->word[1]) ? w->word[1] : NULL;
-    int wait = throttle_login_check(l->throttle, l->addr, name, monotonic_ms());
-    if (wait > 0) {
+    int wait = throttle_login_check(l->throttle, l->addr, catalog_name_valid(name) ? name : NULL,
+                                    monotonic_ms());
+    if (wait > 0)
         reply_too_many_failed_logins(out, wait);
-        return;
-    }
-    CatalogUser user = {0};
-    CatalogStatus st = catalog_login(env->catalog, w->word[1], w->word[2], &user);
-    if (st != CATALOG_OK) {
-        if (st == CATALOG_DENIED && l->throttle)
-            throttle_login_failed(l->throttle, l->addr, name, monotonic_ms());
-        else if (st == CATALOG_DENIED)
-            log_info("failed login for user \"%s\"", name ? name : "(invalid name)");
-        reply_catalog(out, st, "User", w->word[1]);
-        return;
-    }
-    throttle_login_succeeded(l->throttle, l->addr, user.name);
+    return wait > 0 ? -1 : 0;
+}
+
+void session_login_failed(Session *s, const char *name)
+{
+    const SessionLogin *l = &s->login;
+    name = catalog_name_valid(name) ? name : NULL;
+    if (l->throttle)
+        throttle_login_failed(l->throttle, l->addr, name, monotonic_ms());
+    else
+        log_info("failed login for user \"%s\"", name ? name : "(invalid name)");
+}
+
+int session_login_finish(Session *s, const SessionEnv *env, const CatalogUser *user, Buf *out)
+{
+    const SessionLogin *l = &s->login;
+    throttle_login_succeeded(l->throttle, l->addr, user->name);
     UserLimits limits;
-    if (load_limits(env, user.id, &limits) != 0) {
+    if (load_limits(env, user->id, &limits) != 0) {
         reply_internal(out);
-        return;
+        return -1;
     }
-    if (l->admit && !l->admit(l->ctx, user.super)) {
+    if (l->admit && !l->admit(l->ctx, user->super)) {
         log_info("login of user %s refused: the free connection slots are reserved for the "
                  "super user",
-                 user.name);
+                 user->name);
         reply_too_many_connections(out);
         s->quit = true;
-        return;
+        return -1;
     }
-    s->user = user;
+    s->user = *user;
     s->limits = limits;
     s->state = SESSION_AUTHED;
     /* Without a key the session works, but cannot be cancelled (`session key` says so). */
     if (cancel_register(&s->cancel) != 0)
-        log_error("session of user %s has no cancel key", user.name);
+        log_error("session of user %s has no cancel key", user->name);
     else
-        sessions_register(&s->reg, s->cancel.id, user.name, l->client[0] ? l->client : l->addr,
+        sessions_register(&s->reg, s->cancel.id, user->name, l->client[0] ? l->client : l->addr,
                           l->tls, s->connected_at, l->terminate, l->ctx);
-    reply_success(out);
+    return 0;
+}
+
+static void cmd_login(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
+{
+    if (session_login_throttled(s, w->word[1], out) != 0)
+        return;
+    CatalogUser user = {0};
+    CatalogStatus st = catalog_login(env->catalog, w->word[1], w->word[2], &user);
+    if (st != CATALOG_OK) {
+        if (st == CATALOG_DENIED)
+            session_login_failed(s, w->word[1]);
+        reply_catalog(out, st, "User", w->word[1]);
+        return;
+    }
+    if (session_login_finish(s, env, &user, out) == 0)
+        reply_success(out);
 }
 
 /*
@@ -615,7 +635,9 @@ static bool cache_before(Session *s, const char *text, QueryRequest *req, QueryI
     }
     /* A transaction reads its own snapshot, which may be older than the
      * generation (docs/cache.md): no cache inside one. */
-    if (!cls.cacheable || s->in_tx || s->cache_off || s->cache_tainted)
+    /* PostgreSQL's encoding of an answer (req->format) is not kept: the
+     * cache holds the line protocol's bytes only. */
+    if (!cls.cacheable || s->in_tx || s->cache_off || s->cache_tainted || req->format)
         return false;
     if (!rescache_key(&rc->key, s->db_id, req->typed, text, len, req->params) ||
         !rescache_read_begin(s->db_id, &rc->gen))
@@ -647,17 +669,19 @@ static void cache_after(Session *s, ResultCacheUse *rc, QueryStatus st, const Qu
     buf_free(&rc->capture);
 }
 
-/* Runs SQL text, or a typed request when `typed` is not NULL. */
+/* Runs SQL text, or a typed request when `typed` is not NULL; `fmt`: session_run_sql(). */
 static void run_sql(Session *s, const SessionEnv *env, const char *sql, const TypedRequest *typed,
-                    QueryIo *io, SessionAction *action)
+                    const QueryFormat *fmt, QueryIo *io, SessionAction *action)
 {
-    if (!who_allows(s, SESSION_WHO_CONNECTED, io->out))
+    /* Error answers go where the front end wants them (QueryIo.errors). */
+    Buf *eout = io->errors ? io->errors : io->out;
+    if (!who_allows(s, SESSION_WHO_CONNECTED, eout))
         return;
     /* The super user is not held to MaxUserStatements (quota.h). */
     Quota *quota = s->user.super ? NULL : env->quota;
     int64_t max_statements = s->limits.value[USERLIMIT_MAX_STATEMENTS];
     if (!quota_enter(quota, s->user.id, max_statements)) {
-        reply_too_many_statements(io->out, s->user.name, (int)max_statements);
+        reply_too_many_statements(eout, s->user.name, (int)max_statements);
         return;
     }
     QueryOutcome outcome = {0};
@@ -671,7 +695,7 @@ static void run_sql(Session *s, const SessionEnv *env, const char *sql, const Ty
      * text was checked when it was first prepared. */
     const char *too_complex = cached ? NULL : sqllex_check_bounds(text, strlen(text));
     if (too_complex) {
-        reply_bad_request(io->out, "%s", too_complex);
+        reply_bad_request(eout, "%s", too_complex);
         quota_leave(quota, s->user.id);
         return;
     }
@@ -680,7 +704,7 @@ static void run_sql(Session *s, const SessionEnv *env, const char *sql, const Ty
     AccessGuard guard = {0};
     access_guard_request(s, text, &guard);
     /* Denied requests run nothing, so they leave a transaction as it was. */
-    if (access_check_request(s, env, text, cached, &plan, io->out) != 0)
+    if (access_check_request(s, env, text, cached, &plan, eout) != 0)
         goto out;
     QueryRequest req = {.sql = text,
                         .in_tx = s->in_tx,
@@ -690,7 +714,8 @@ static void run_sql(Session *s, const SessionEnv *env, const char *sql, const Ty
                         .cached = cached,
                         .timeout_sec = (int)s->limits.value[USERLIMIT_STATEMENT_TIMEOUT],
                         .session_id = s->cancel.id,
-                        .statement_memory_bytes = s->limits.value[USERLIMIT_STATEMENT_MEMORY]};
+                        .statement_memory_bytes = s->limits.value[USERLIMIT_STATEMENT_MEMORY],
+                        .format = fmt};
     /* The result cache sits here: after the access check, before execution
      * (docs/cache.md). A request that may write is bracketed as a write. */
     ResultCacheUse rc = {BUF_INIT, BUF_INIT, 0, false, false};
@@ -1139,6 +1164,42 @@ void session_command_run(const SessionCommand *c, Session *s, const SessionEnv *
     c->run(s, env, w, out);
 }
 
+void session_run_sql(Session *s, const SessionEnv *env, const char *sql, const TypedRequest *params,
+                     const QueryFormat *fmt, QueryIo *io, SessionAction *action)
+{
+    TypedRequest typed = {0};
+    if (params) {
+        typed = *params;
+        typed.sql = (char *)sql;
+    }
+    run_sql(s, env, params ? NULL : sql, params ? &typed : NULL, fmt, io, action);
+}
+
+int session_describe_sql(Session *s, const SessionEnv *env, const char *sql,
+                         void (*fn)(void *ctx, duckdb_prepared_statement prep), void *ctx,
+                         Buf *errors)
+{
+    if (!who_allows(s, SESSION_WHO_CONNECTED, errors))
+        return -1;
+    const char *too_complex = sqllex_check_bounds(sql, strlen(sql));
+    if (too_complex) {
+        reply_bad_request(errors, "%s", too_complex);
+        return -1;
+    }
+    stmtcache_sync(s->stmts, pool_db_schema_gen(s->db));
+    StmtEntry *cached = stmtcache_find(s->stmts, sql, strlen(sql));
+    AuthzPlan *plan = NULL;
+    AccessGuard guard = {0};
+    access_guard_request(s, sql, &guard);
+    /* Column names and types of a table are only shown to who may read it. */
+    int rc = access_check_request(s, env, sql, cached, &plan, errors);
+    authz_plan_free(plan);
+    if (rc == 0)
+        rc = query_describe(s->con, sql, fn, ctx, errors);
+    access_guard_release(&guard);
+    return rc;
+}
+
 /* The table's entry for a transaction command. */
 static const SessionCommand *transaction_entry(SessionCommandFn run)
 {
@@ -1162,11 +1223,7 @@ static const char *typed_body(const char *text)
     return *p == '{' ? p : NULL;
 }
 
-/*
- * Recognises the transaction commands and their SQL spellings: the whole
- * request, case-insensitive, with an optional trailing ';'.
- */
-static const SessionCommand *transaction_command(const char *text, size_t len)
+const SessionCommand *session_transaction_command(const char *text, size_t len)
 {
     static const struct {
         const char *text;
@@ -1236,12 +1293,12 @@ SessionAction session_handle(Session *s, const SessionEnv *env, RequestStatus st
         if (params_parse(body, len - (size_t)(body - text), &typed, err, sizeof(err)) != 0)
             reply_bad_request(out, "%s", err);
         else
-            run_sql(s, env, NULL, &typed, io, &action);
+            run_sql(s, env, NULL, &typed, NULL, io, &action);
         params_free(&typed);
         return action;
     }
     RequestWords none = {0};
-    const SessionCommand *tx = len < 32 ? transaction_command(text, len) : NULL;
+    const SessionCommand *tx = len < 32 ? session_transaction_command(text, len) : NULL;
     if (tx) {
         session_command_run(tx, s, env, &none, out);
         sessions_set_tx(&s->reg, s->in_tx);
@@ -1261,7 +1318,7 @@ SessionAction session_handle(Session *s, const SessionEnv *env, RequestStatus st
         if (s->quit)
             action = SESSION_CLOSE;
     } else {
-        run_sql(s, env, text, NULL, io, &action);
+        run_sql(s, env, text, NULL, NULL, io, &action);
     }
     return action;
 }

@@ -197,6 +197,51 @@ SessionAction session_handle(Session *s, const SessionEnv *env, RequestStatus st
                              size_t len, QueryIo *io);
 
 /*
+ * The transaction command (start transaction, begin, commit, end, rollback,
+ * abort, ...) that the whole of `text` spells, case-insensitive, with an
+ * optional trailing ';'; NULL for anything else.
+ */
+const SessionCommand *session_transaction_command(const char *text, size_t len);
+
+/*
+ * For a front end of another protocol (pgwire_session.c), so that its users
+ * run under the same rules as the line protocol's.
+ *
+ * Login in three steps, for a front end that checks the password itself
+ * (SCRAM): session_login_throttled() before anything (returns -1 with the
+ * answer in `out` when the address or user is blocked),
+ * session_login_failed() after a wrong password or unknown user, and
+ * session_login_finish() for the user whose proof was right: the login
+ * slot, the user's limits and the cancel key, as `login` (returns 0, or -1
+ * with the answer in `out`; `s->quit` is then set when the connection must
+ * close).
+ */
+int session_login_throttled(Session *s, const char *name, Buf *out)
+    __attribute__((warn_unused_result));
+void session_login_failed(Session *s, const char *name);
+int session_login_finish(Session *s, const SessionEnv *env, const CatalogUser *user, Buf *out)
+    __attribute__((warn_unused_result));
+
+/*
+ * Runs one request of SQL text as the line protocol runs SQL (quota, access
+ * check, statement cache, watchdog), with `params` bound when not NULL
+ * (their `sql` is ignored) and the answer encoded by `fmt` (query.h); error
+ * answers go to io->errors as lines.
+ */
+void session_run_sql(Session *s, const SessionEnv *env, const char *sql, const TypedRequest *params,
+                     const QueryFormat *fmt, QueryIo *io, SessionAction *action);
+
+/*
+ * Prepares `sql` without running it, after the same access check as a
+ * request, and calls `fn` with the prepared statement (borrowed for the
+ * call) to read its parameter and column types. Returns 0, or -1 with an
+ * error line in `errors`.
+ */
+int session_describe_sql(Session *s, const SessionEnv *env, const char *sql,
+                         void (*fn)(void *ctx, duckdb_prepared_statement prep), void *ctx,
+                         Buf *errors) __attribute__((warn_unused_result));
+
+/*
  * The seconds the session may stay idle now: its idle_in_transaction_timeout
  * (userlimits.h) while it has a transaction open, else 0 (no such limit). For
  * the server's idle scan: read by the I/O thread only while no worker owns

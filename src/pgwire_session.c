@@ -1,0 +1,1712 @@
+/*
+ * pgwire_session: the PostgreSQL front end of one connection. See
+ * pgwire_session.h; the protocol as bytes is pgwire.c's.
+ *
+ * Every error the session's handlers answer comes back as the line
+ * protocol's error line (QueryIo.errors, reply.h) and is turned into an
+ * ErrorResponse by pgwire_error_line(), so both protocols word and classify
+ * an error in one place.
+ */
+#include "pgwire_session.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "catalog.h"
+#include "log.h"
+#include "params.h"
+#include "reply.h"
+#include "scram.h"
+#include "sqllex.h"
+#include "xalloc.h"
+
+/* Prepared statements and portals one connection may hold at once. */
+#define MAX_STATEMENTS 1000
+/* What one connection's prepared statements and portals may hold at once, in bytes: their
+ * texts, bound parameters, and the rows row-limited portals hold back for later Executes. */
+#define KEPT_MAX (64 * 1024 * 1024)
+/* The value of a client setting (SET), at most. */
+#define SETTING_MAX 128
+
+typedef enum { PS_STARTUP, PS_SASL, PS_SASL_FINAL, PS_READY, PS_CLOSED } PsState;
+
+/* What the front end does with a statement instead of DuckDB. */
+typedef enum {
+    KIND_SQL,   /* DuckDB runs it (session_run_sql) */
+    KIND_EMPTY, /* only blanks and comments */
+    KIND_BEGIN, /* the session's transaction commands */
+    KIND_COMMIT,
+    KIND_ROLLBACK,
+    KIND_SET, /* a client setting: stored here */
+    KIND_RESET,
+    KIND_SHOW,     /* a client setting: answered here */
+    KIND_SET_NOOP, /* SET TRANSACTION / SESSION CHARACTERISTICS: accepted, nothing to do */
+    KIND_UNSUPPORTED,
+} StmtKind;
+
+/* The client settings answered here (SHOW) and reported at login (ParameterStatus). */
+static const struct {
+    const char *name;
+    const char *value; /* the default */
+    bool report;       /* sent as ParameterStatus */
+} settings[] = {
+    {"server_version", "15.0 (TCP-DuckDB)", true},
+    {"server_encoding", "UTF8", true},
+    {"client_encoding", "UTF8", true},
+    {"DateStyle", "ISO, MDY", true},
+    {"IntervalStyle", "postgres", true},
+    {"TimeZone", "UTC", true},
+    {"integer_datetimes", "on", true},
+    {"standard_conforming_strings", "on", true},
+    {"application_name", "", true},
+    {"is_superuser", "off", true},
+    {"session_authorization", "", true},
+    {"extra_float_digits", "1", false},
+    {"search_path", "\"$user\", public", false},
+    {"transaction_isolation", "repeatable read", false},
+    {"default_transaction_isolation", "repeatable read", false},
+    {"transaction_read_only", "off", false},
+    {"default_transaction_read_only", "off", false},
+    {"statement_timeout", "0", false},
+    {"lock_timeout", "0", false},
+    {"idle_in_transaction_session_timeout", "0", false},
+    {"client_min_messages", "notice", false},
+    {"bytea_output", "hex", false},
+    {"lc_messages", "C", false},
+    {"lc_monetary", "C", false},
+    {"lc_numeric", "C", false},
+    {"lc_time", "C", false},
+    {"max_identifier_length", "63", false},
+    {"datestyle", NULL, false}, /* aliases resolved by setting_find() */
+};
+#define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+typedef struct PgStatement PgStatement;
+struct PgStatement {
+    char *name;
+    char *sql;
+    uint32_t *param_oids; /* declared by Parse (0: unspecified) */
+    int nparams;
+    size_t bytes; /* counted in PgSession.kept */
+    PgStatement *next;
+};
+
+typedef struct PgPortal PgPortal;
+struct PgPortal {
+    char *name;
+    char *sql;
+    TypedRequest params; /* bound by Bind; sql unused */
+    int16_t *formats;    /* result format codes */
+    int nformats;
+    /* A row-limited Execute: the DataRows not sent yet, and the tag at the end. */
+    Buf held;
+    size_t held_pos;
+    bool suspended;
+    char tag[64];
+    size_t bytes; /* counted in PgSession.kept: parameters and held rows */
+    PgPortal *next;
+};
+
+struct PgSession {
+    PgReader reader;
+    PsState state;
+    char user[CATALOG_NAME_MAX + 1];
+    char database[CATALOG_NAME_MAX + 1];
+    bool user_known;
+    CatalogUser pending; /* the user being authenticated */
+    ScramExchange scram;
+    bool failed_tx;    /* an error inside a transaction block: only ROLLBACK runs */
+    bool skip_to_sync; /* an error in the extended protocol: messages up to Sync are dropped */
+    char values[NSETTINGS][SETTING_MAX];
+    PgStatement *stmts;
+    PgPortal *portals;
+    int nstmts, nportals;
+    size_t kept; /* bytes of statements and portals, at most KEPT_MAX */
+    Buf errors;  /* error lines of the session's handlers */
+};
+
+PgSession *pgwire_session_new(void)
+{
+    PgSession *ps = xcalloc(1, sizeof(*ps));
+    for (size_t i = 0; i < NSETTINGS; i++)
+        if (settings[i].value)
+            snprintf(ps->values[i], SETTING_MAX, "%s", settings[i].value);
+    return ps;
+}
+
+static void statement_free(PgStatement *st)
+{
+    if (!st)
+        return;
+    free(st->name);
+    free(st->sql);
+    free(st->param_oids);
+    free(st);
+}
+
+static void portal_free(PgPortal *p)
+{
+    if (!p)
+        return;
+    free(p->name);
+    free(p->sql);
+    params_free(&p->params);
+    free(p->formats);
+    buf_free(&p->held);
+    free(p);
+}
+
+void pgwire_session_free(PgSession *ps)
+{
+    if (!ps)
+        return;
+    while (ps->stmts) {
+        PgStatement *n = ps->stmts->next;
+        statement_free(ps->stmts);
+        ps->stmts = n;
+    }
+    while (ps->portals) {
+        PgPortal *n = ps->portals->next;
+        portal_free(ps->portals);
+        ps->portals = n;
+    }
+    scram_exchange_clear(&ps->scram);
+    pgwire_reader_free(&ps->reader);
+    buf_free(&ps->errors);
+    free(ps);
+}
+
+PgReader *pgwire_session_reader(PgSession *ps)
+{
+    return &ps->reader;
+}
+
+size_t pgwire_session_limit(const PgSession *ps, const Config *cfg)
+{
+    return ps->state == PS_READY ? (size_t)cfg->max_request_bytes
+                                 : (size_t)cfg->max_login_request_bytes;
+}
+
+void pgwire_session_fatal_line(Buf *out, const char *line, size_t len)
+{
+    pgwire_error_line(out, "FATAL", line, len);
+}
+
+static int setting_find(const char *name)
+{
+    if (strcasecmp(name, "datestyle") == 0)
+        name = "DateStyle";
+    for (size_t i = 0; i < NSETTINGS; i++)
+        if (settings[i].value && strcasecmp(settings[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* False for the settings a client may not change (server_version, ...). */
+static bool setting_settable(int k)
+{
+    static const char *const fixed[] = {"server_version",        "server_encoding",
+                                        "is_superuser",          "integer_datetimes",
+                                        "max_identifier_length", "session_authorization"};
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+        if (strcmp(settings[k].name, fixed[i]) == 0)
+            return false;
+    return true;
+}
+
+static char ready_status(const PgSession *ps, const Session *s)
+{
+    if (!s->in_tx)
+        return 'I';
+    return ps->failed_tx ? 'E' : 'T';
+}
+
+static void error(Buf *out, const char *sqlstate, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void error(Buf *out, const char *sqlstate, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    pgwire_error(out, "ERROR", sqlstate, msg, strlen(msg));
+}
+
+static PgAction fatal(PgSession *ps, Buf *out, const char *sqlstate, const char *msg)
+{
+    pgwire_error(out, "FATAL", sqlstate, msg, strlen(msg));
+    ps->state = PS_CLOSED;
+    return PGWIRE_CLOSE;
+}
+
+/* ---- statements: what the front end answers itself ---- */
+
+typedef struct Tokens {
+    SqlToken t[8]; /* the first few tokens */
+    int n;
+    size_t end; /* where the statement's last token ends */
+} Tokens;
+
+static bool word_is(const char *sql, const Tokens *tk, int i, const char *lower)
+{
+    return i < tk->n && sqllex_is_word(sql, &tk->t[i], lower);
+}
+
+/* Reads the first tokens of `sql` (one statement). */
+static void first_tokens(const char *sql, size_t len, Tokens *tk)
+{
+    SqlLexer lx;
+    SqlToken t;
+    sqllex_init(&lx, sql, len, 0);
+    tk->n = 0;
+    tk->end = 0;
+    while (sqllex_next(&lx, &t) > 0) {
+        if (t.kind == SQLLEX_SEMI)
+            continue;
+        if (tk->n < 8)
+            tk->t[tk->n++] = t;
+        tk->end = t.offset + t.length;
+    }
+}
+
+static StmtKind classify(const char *sql, size_t len)
+{
+    Tokens tk;
+    first_tokens(sql, len, &tk);
+    if (tk.n == 0)
+        return KIND_EMPTY;
+    if (word_is(sql, &tk, 0, "begin"))
+        return KIND_BEGIN;
+    if (word_is(sql, &tk, 0, "start") && word_is(sql, &tk, 1, "transaction"))
+        return KIND_BEGIN;
+    if (word_is(sql, &tk, 0, "commit") || word_is(sql, &tk, 0, "end"))
+        return word_is(sql, &tk, 1, "prepared") ? KIND_UNSUPPORTED : KIND_COMMIT;
+    if (word_is(sql, &tk, 0, "rollback") || word_is(sql, &tk, 0, "abort")) {
+        /* ROLLBACK TO [SAVEPOINT] name, ROLLBACK PREPARED */
+        for (int i = 1; i < tk.n; i++)
+            if (word_is(sql, &tk, i, "to") || word_is(sql, &tk, i, "prepared"))
+                return KIND_UNSUPPORTED;
+        return KIND_ROLLBACK;
+    }
+    if (word_is(sql, &tk, 0, "savepoint") || word_is(sql, &tk, 0, "release"))
+        return KIND_UNSUPPORTED;
+    if (word_is(sql, &tk, 0, "set")) {
+        int i = 1;
+        if (word_is(sql, &tk, 1, "transaction") ||
+            (word_is(sql, &tk, 1, "session") && word_is(sql, &tk, 2, "characteristics")))
+            return KIND_SET_NOOP;
+        if (word_is(sql, &tk, 1, "session") || word_is(sql, &tk, 1, "local"))
+            i = 2;
+        if (i < tk.n && (tk.t[i].kind == SQLLEX_WORD || tk.t[i].kind == SQLLEX_QUOTED)) {
+            Buf name = BUF_INIT;
+            sqllex_identifier(sql, &tk.t[i], &name);
+            int k = setting_find(buf_cstr(&name));
+            bool tz = word_is(sql, &tk, i, "time") && word_is(sql, &tk, i + 1, "zone");
+            buf_free(&name);
+            if (k >= 0 || tz)
+                return KIND_SET;
+        }
+        return KIND_SQL;
+    }
+    if (word_is(sql, &tk, 0, "reset")) {
+        if (word_is(sql, &tk, 1, "all"))
+            return KIND_RESET;
+        if (tk.n >= 2) {
+            Buf name = BUF_INIT;
+            sqllex_identifier(sql, &tk.t[1], &name);
+            int k = setting_find(buf_cstr(&name));
+            buf_free(&name);
+            if (k >= 0)
+                return KIND_RESET;
+        }
+        return KIND_SQL;
+    }
+    if (word_is(sql, &tk, 0, "show") && tk.n >= 2) {
+        if (word_is(sql, &tk, 1, "transaction") && word_is(sql, &tk, 2, "isolation"))
+            return KIND_SHOW;
+        Buf name = BUF_INIT;
+        sqllex_identifier(sql, &tk.t[1], &name);
+        int k = setting_find(buf_cstr(&name));
+        buf_free(&name);
+        bool tz = word_is(sql, &tk, 1, "time") && word_is(sql, &tk, 2, "zone");
+        if ((k >= 0 || tz) && (tk.n == 2 || tz))
+            return KIND_SHOW;
+        return KIND_SQL;
+    }
+    return KIND_SQL;
+}
+
+/* The setting a SET, RESET or SHOW names (index into settings), or -1. */
+static int named_setting(const char *sql, size_t len, int *out_value_tok, Tokens *tk)
+{
+    first_tokens(sql, len, tk);
+    int i = 1;
+    if (word_is(sql, tk, 1, "session") || word_is(sql, tk, 1, "local"))
+        i = word_is(sql, tk, 0, "set") ? 2 : 1;
+    if (word_is(sql, tk, i, "transaction") && word_is(sql, tk, i + 1, "isolation")) {
+        *out_value_tok = -1;
+        return setting_find("transaction_isolation");
+    }
+    if (word_is(sql, tk, i, "time") && word_is(sql, tk, i + 1, "zone")) {
+        *out_value_tok = i + 2;
+        return setting_find("TimeZone");
+    }
+    if (i >= tk->n)
+        return -1;
+    Buf name = BUF_INIT;
+    sqllex_identifier(sql, &tk->t[i], &name);
+    int k = setting_find(buf_cstr(&name));
+    buf_free(&name);
+    *out_value_tok = i + 1;
+    if (*out_value_tok < tk->n && (word_is(sql, tk, i + 1, "to") ||
+                                   (tk->t[i + 1].kind == SQLLEX_OP && tk->t[i + 1].length == 1 &&
+                                    sql[tk->t[i + 1].offset] == '=')))
+        (*out_value_tok)++;
+    return k;
+}
+
+/* SET name TO value: the value as text (a quoted string without quotes). */
+static void run_set(PgSession *ps, const char *sql, size_t len, Buf *out)
+{
+    Tokens tk;
+    int v = 0;
+    int k = named_setting(sql, len, &v, &tk);
+    if (k < 0 || v < 0 || v >= tk.n) {
+        error(out, "42601", "syntax error in SET");
+        return;
+    }
+    char value[SETTING_MAX];
+    const SqlToken *t = &tk.t[v];
+    if (t->kind == SQLLEX_STRING && t->length >= 2 && sql[t->offset] == '\'') {
+        Buf b = BUF_INIT;
+        /* '' inside is one quote */
+        for (size_t i = t->offset + 1; i + 1 < t->offset + t->length; i++) {
+            buf_putc(&b, sql[i]);
+            if (sql[i] == '\'')
+                i++;
+        }
+        snprintf(value, sizeof(value), "%s", buf_cstr(&b));
+        buf_free(&b);
+    } else if (word_is(sql, &tk, v, "default") || word_is(sql, &tk, v, "local")) {
+        snprintf(value, sizeof(value), "%s", settings[k].value);
+    } else {
+        size_t n = tk.end - t->offset;
+        snprintf(value, sizeof(value), "%.*s", (int)(n < SETTING_MAX ? n : SETTING_MAX - 1),
+                 sql + t->offset);
+    }
+    if (strcmp(settings[k].name, "client_encoding") == 0 && strcasecmp(value, "UTF8") != 0 &&
+        strcasecmp(value, "UTF-8") != 0 && strcasecmp(value, "unicode") != 0) {
+        error(out, "22023", "client_encoding %s is not supported: only UTF8", value);
+        return;
+    }
+    if (!setting_settable(k)) {
+        error(out, "55P02", "parameter \"%s\" cannot be changed", settings[k].name);
+        return;
+    }
+    snprintf(ps->values[k], SETTING_MAX, "%s", value);
+    if (settings[k].report)
+        pgwire_parameter_status(out, settings[k].name, ps->values[k]);
+    pgwire_command_complete(out, "SET");
+}
+
+static void run_reset(PgSession *ps, const char *sql, size_t len, Buf *out)
+{
+    Tokens tk;
+    int v = 0;
+    first_tokens(sql, len, &tk);
+    bool all = word_is(sql, &tk, 1, "all");
+    int k = all ? -1 : named_setting(sql, len, &v, &tk);
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        if (!settings[i].value || (!all && (int)i != k) ||
+            strcmp(settings[i].name, "session_authorization") == 0)
+            continue;
+        snprintf(ps->values[i], SETTING_MAX, "%s", settings[i].value);
+        if (settings[i].report)
+            pgwire_parameter_status(out, settings[i].name, ps->values[i]);
+    }
+    pgwire_command_complete(out, "RESET");
+}
+
+/* A RowDescription of text columns named `names`. */
+static void text_row_description(Buf *out, const char *const *names, int n)
+{
+    size_t m = pgwire_begin(out, 'T');
+    pgwire_put_i16(out, (int16_t)n);
+    for (int i = 0; i < n; i++) {
+        pgwire_put_str(out, names[i]);
+        pgwire_put_i32(out, 0);
+        pgwire_put_i16(out, 0);
+        pgwire_put_i32(out, 25);
+        pgwire_put_i16(out, -1);
+        pgwire_put_i32(out, -1);
+        pgwire_put_i16(out, 0);
+    }
+    pgwire_end(out, m);
+}
+
+static void run_show(PgSession *ps, const char *sql, size_t len, bool describe, Buf *out)
+{
+    Tokens tk;
+    int v = 0;
+    int k = named_setting(sql, len, &v, &tk);
+    if (k < 0) {
+        error(out, "42704", "unrecognized configuration parameter");
+        return;
+    }
+    const char *name = settings[k].name;
+    if (describe)
+        text_row_description(out, &name, 1);
+    size_t m = pgwire_begin(out, 'D');
+    pgwire_put_i16(out, 1);
+    pgwire_put_i32(out, (int32_t)strlen(ps->values[k]));
+    buf_append_str(out, ps->values[k]);
+    pgwire_end(out, m);
+    pgwire_command_complete(out, "SHOW");
+}
+
+/* ---- running SQL through the session ---- */
+
+/* The QueryFormat of one Execute or simple-query statement. */
+typedef struct PgFormat {
+    bool describe;          /* send RowDescription first (simple query) */
+    const int16_t *formats; /* result format codes (Bind), or NULL: text */
+    int nformats;
+    PgColumn *cols;
+    idx_t ncols;
+    int64_t rows;
+    int64_t max_rows; /* an Execute's limit; 0: none */
+    PgPortal *portal; /* where rows beyond the limit are held */
+    size_t room;      /* bytes the held rows may take (KEPT_MAX less what is kept) */
+    bool held_overflow;
+    const char *sql;
+    char tag[64];
+    bool completed;
+} PgFormat;
+
+/* The format code Bind asked for column `c`: none (text), one for all, or one each. */
+static int16_t format_of(const int16_t *formats, int n, idx_t c)
+{
+    if (!formats || n == 0)
+        return 0;
+    if (n == 1)
+        return formats[0];
+    return c < (idx_t)n ? formats[c] : 0;
+}
+
+static int format_columns(void *ctx, duckdb_result *res, Buf *out, char *err, size_t errlen)
+{
+    PgFormat *f = ctx;
+    idx_t n = duckdb_column_count(res);
+    if (f->nformats > 1 && (idx_t)f->nformats != n) {
+        snprintf(err, errlen,
+                 "Bad Request: Bind has %d result formats but the statement has %llu columns",
+                 f->nformats, (unsigned long long)n);
+        return -1;
+    }
+    f->cols = xcalloc(n ? n : 1, sizeof(*f->cols));
+    f->ncols = n;
+    for (idx_t c = 0; c < n; c++) {
+        int16_t code = format_of(f->formats, f->nformats, c);
+        if (code != 0 && code != 1) {
+            snprintf(err, errlen, "Bad Request: unknown result format code %d", code);
+            return -1;
+        }
+        bool binary = code == 1;
+        duckdb_logical_type t = duckdb_column_logical_type(res, c);
+        int rc = pgwire_column_init(&f->cols[c], t, binary);
+        if (rc != 0) {
+            char *name = duckdb_logical_type_get_alias(t);
+            snprintf(err, errlen,
+                     "Not implemented Error: column %llu's type is not supported%s by the "
+                     "PostgreSQL front end yet",
+                     (unsigned long long)c + 1, binary ? " in binary format" : "");
+            duckdb_free(name);
+        }
+        duckdb_destroy_logical_type(&t);
+        if (rc != 0)
+            return -1;
+    }
+    if (!f->describe)
+        return 0;
+    size_t m = pgwire_begin(out, 'T');
+    pgwire_put_i16(out, (int16_t)n);
+    for (idx_t c = 0; c < n; c++) {
+        const char *name = duckdb_column_name(res, c);
+        pgwire_put_str(out, name ? name : "?column?");
+        pgwire_put_i32(out, 0);
+        pgwire_put_i16(out, 0);
+        pgwire_put_i32(out, (int32_t)f->cols[c].pg.oid);
+        pgwire_put_i16(out, f->cols[c].pg.len);
+        pgwire_put_i32(out, f->cols[c].pg.typmod);
+        pgwire_put_i16(out, 0);
+    }
+    pgwire_end(out, m);
+    return 0;
+}
+
+static void format_rows(void *ctx, duckdb_data_chunk chunk, Buf *out)
+{
+    PgFormat *f = ctx;
+    idx_t n = duckdb_data_chunk_get_size(chunk);
+    duckdb_vector vec[f->ncols ? f->ncols : 1];
+    uint64_t *valid[f->ncols ? f->ncols : 1];
+    for (idx_t c = 0; c < f->ncols; c++) {
+        vec[c] = duckdb_data_chunk_get_vector(chunk, c);
+        valid[c] = duckdb_vector_get_validity(vec[c]);
+    }
+    for (idx_t r = 0; r < n; r++) {
+        Buf *dst = out;
+        if (f->max_rows > 0 && f->rows >= f->max_rows) {
+            dst = &f->portal->held;
+            if (dst->len > f->room) {
+                f->held_overflow = true;
+                f->rows++;
+                continue;
+            }
+        }
+        size_t m = pgwire_begin(dst, 'D');
+        pgwire_put_i16(dst, (int16_t)f->ncols);
+        for (idx_t c = 0; c < f->ncols; c++) {
+            if (!duckdb_validity_row_is_valid(valid[c], r))
+                pgwire_put_i32(dst, -1);
+            else
+                pgwire_put_value(dst, &f->cols[c], vec[c], r);
+        }
+        pgwire_end(dst, m);
+        f->rows++;
+    }
+}
+
+/* The command tag of a statement that is not one of INSERT, UPDATE, DELETE or SELECT:
+ * its first words in upper case (CREATE TABLE, DROP VIEW, SET, ...). */
+static void keyword_tag(const char *sql, char *tag, size_t cap)
+{
+    Tokens tk;
+    first_tokens(sql, strlen(sql), &tk);
+    size_t n = 0;
+    int words = 1;
+    if (word_is(sql, &tk, 0, "create") || word_is(sql, &tk, 0, "drop") ||
+        word_is(sql, &tk, 0, "alter"))
+        words = 2;
+    tag[0] = '\0';
+    for (int i = 0; i < tk.n && words > 0; i++) {
+        if (tk.t[i].kind != SQLLEX_WORD)
+            break;
+        if (word_is(sql, &tk, i, "or") || word_is(sql, &tk, i, "replace") ||
+            word_is(sql, &tk, i, "temp") || word_is(sql, &tk, i, "temporary") ||
+            word_is(sql, &tk, i, "unique"))
+            continue;
+        for (size_t j = 0; j < tk.t[i].length && n + 2 < cap; j++)
+            tag[n++] = (char)toupper((unsigned char)sql[tk.t[i].offset + j]);
+        if (--words > 0 && n + 2 < cap)
+            tag[n++] = ' ';
+        tag[n] = '\0';
+    }
+    while (n > 0 && tag[n - 1] == ' ')
+        tag[--n] = '\0';
+    if (n == 0)
+        snprintf(tag, cap, "OK");
+}
+
+static void format_complete(void *ctx, duckdb_statement_type type, int64_t changed, Buf *out)
+{
+    PgFormat *f = ctx;
+    int64_t n = f->cols ? f->rows : changed;
+    switch (type) {
+    case DUCKDB_STATEMENT_TYPE_INSERT:
+        snprintf(f->tag, sizeof(f->tag), "INSERT 0 %lld", (long long)n);
+        break;
+    case DUCKDB_STATEMENT_TYPE_UPDATE:
+        snprintf(f->tag, sizeof(f->tag), "UPDATE %lld", (long long)n);
+        break;
+    case DUCKDB_STATEMENT_TYPE_DELETE:
+        snprintf(f->tag, sizeof(f->tag), "DELETE %lld", (long long)n);
+        break;
+    default:
+        if (f->cols)
+            snprintf(f->tag, sizeof(f->tag), "SELECT %lld", (long long)n);
+        else
+            keyword_tag(f->sql, f->tag, sizeof(f->tag));
+        break;
+    }
+    f->completed = true;
+    if (f->max_rows > 0 && f->rows > f->max_rows)
+        return; /* the tag comes when the held rows are out */
+    pgwire_command_complete(out, f->tag);
+}
+
+static void format_free(PgFormat *f)
+{
+    for (idx_t c = 0; c < f->ncols; c++)
+        pgwire_column_free(&f->cols[c]);
+    free(f->cols);
+    f->cols = NULL;
+}
+
+/* Sends the error lines the session answered as ErrorResponses; true if there were any. */
+static bool send_errors(PgSession *ps, Session *s, Buf *out)
+{
+    if (ps->errors.len == 0)
+        return false;
+    const char *p = ps->errors.data, *end = p + ps->errors.len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        pgwire_error_line(out, "ERROR", p, n);
+        p += n + (nl ? 1 : 0);
+        break; /* one request answers one error */
+    }
+    buf_reset(&ps->errors, 4096);
+    if (s->in_tx)
+        ps->failed_tx = true;
+    return true;
+}
+
+/* Runs a transaction command of the session's table; true on success. */
+static bool run_tx(PgSession *ps, Session *s, const SessionEnv *env, const char *text)
+{
+    const SessionCommand *cmd = session_transaction_command(text, strlen(text));
+    RequestWords none = {0};
+    Buf answer = BUF_INIT;
+    session_command_run(cmd, s, env, &none, &answer);
+    bool ok = answer.len >= 7 && memcmp(answer.data, "success", 7) == 0;
+    if (!ok)
+        buf_append(&ps->errors, answer.data, answer.len);
+    buf_free(&answer);
+    return ok;
+}
+
+typedef enum { RUN_OK, RUN_ERROR, RUN_GONE } RunResult;
+
+/* An ErrorResponse of the front end's own; a transaction block fails with it. */
+static RunResult refuse(PgSession *ps, Session *s, Buf *out, const char *sqlstate, const char *msg)
+{
+    error(out, sqlstate, "%s", msg);
+    if (s->in_tx)
+        ps->failed_tx = true;
+    return RUN_ERROR;
+}
+
+/*
+ * Runs one statement of `kind` (its text NUL-terminated) and appends its
+ * answer. `f` says how rows are encoded (and, for Execute, the portal).
+ */
+static RunResult run_statement(PgSession *ps, Session *s, const SessionEnv *env, StmtKind kind,
+                               const char *sql, const TypedRequest *params, PgFormat *f,
+                               QueryIo *io)
+{
+    Buf *out = io->out;
+    size_t len = strlen(sql);
+    if (ps->failed_tx && kind != KIND_ROLLBACK && kind != KIND_COMMIT)
+        return refuse(ps, s, out, "25P02",
+                      "current transaction is aborted, commands ignored until end of "
+                      "transaction block");
+    switch (kind) {
+    case KIND_EMPTY:
+        pgwire_empty(out, 'I');
+        return RUN_OK;
+    case KIND_BEGIN:
+        if (s->in_tx) {
+            /* PostgreSQL warns and goes on; so do we, without the warning. */
+            pgwire_command_complete(out, "BEGIN");
+            return RUN_OK;
+        }
+        if (!run_tx(ps, s, env, "begin")) {
+            send_errors(ps, s, out);
+            return RUN_ERROR;
+        }
+        pgwire_command_complete(out, "BEGIN");
+        return RUN_OK;
+    case KIND_COMMIT:
+    case KIND_ROLLBACK: {
+        if (!s->in_tx) {
+            /* PostgreSQL: a warning, and the tag. */
+            pgwire_command_complete(out, kind == KIND_COMMIT ? "COMMIT" : "ROLLBACK");
+            return RUN_OK;
+        }
+        /* A failed block is rolled back whatever the client says, as PostgreSQL does. */
+        bool rollback = kind == KIND_ROLLBACK || ps->failed_tx;
+        ps->failed_tx = false;
+        if (!run_tx(ps, s, env, rollback ? "rollback" : "commit")) {
+            send_errors(ps, s, out);
+            ps->failed_tx = false; /* the transaction is over either way */
+            return RUN_ERROR;
+        }
+        pgwire_command_complete(out, rollback ? "ROLLBACK" : "COMMIT");
+        return RUN_OK;
+    }
+    case KIND_SET:
+    case KIND_RESET: {
+        size_t before = out->len;
+        if (kind == KIND_SET)
+            run_set(ps, sql, len, out);
+        else
+            run_reset(ps, sql, len, out);
+        return out->len > before && out->data[before] == 'E' ? RUN_ERROR : RUN_OK;
+    }
+    case KIND_SET_NOOP:
+        pgwire_command_complete(out, "SET");
+        return RUN_OK;
+    case KIND_SHOW: {
+        size_t before = out->len;
+        run_show(ps, sql, len, f->describe, out);
+        return out->len > before && out->data[before] == 'E' ? RUN_ERROR : RUN_OK;
+    }
+    case KIND_UNSUPPORTED:
+        return refuse(ps, s, out, "0A000", "savepoints and two-phase commit are not supported");
+    case KIND_SQL:
+        break;
+    }
+    QueryFormat qf = {format_columns, format_rows, format_complete, f};
+    SessionAction action = SESSION_CONTINUE;
+    f->sql = sql;
+    Buf *saved = io->errors;
+    io->errors = &ps->errors;
+    session_run_sql(s, env, sql, params, &qf, io, &action);
+    io->errors = saved;
+    if (action == SESSION_CLOSE)
+        return RUN_GONE;
+    if (send_errors(ps, s, out))
+        return RUN_ERROR;
+    if (f->held_overflow)
+        return refuse(ps, s, out, "54000",
+                      "the rows held back for a row-limited portal, with the connection's "
+                      "prepared statements and portals, passed 64 MiB");
+    return RUN_OK;
+}
+
+/* ---- bytea ---- */
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = (char)tolower((unsigned char)c);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* True when `p` (n bytes) is PostgreSQL's bytea hex format: \x and pairs of hex digits. */
+static bool bytea_hex(const char *p, size_t n)
+{
+    if (n < 2 || p[0] != '\\' || (p[1] != 'x' && p[1] != 'X') || (n - 2) % 2 != 0)
+        return false;
+    for (size_t i = 2; i < n; i++)
+        if (hexval(p[i]) < 0)
+            return false;
+    return true;
+}
+
+/*
+ * PostgreSQL's bytea hex literals ('\x0001ff'::bytea, as psycopg2 sends bytes) in DuckDB's
+ * escape form ('\x00\x01\xFF'): DuckDB reads '\x0001ff' as a zero byte and the four
+ * characters "01ff", silently. Returns a new text (caller frees), or NULL when there is none.
+ */
+static char *bytea_literals(const char *sql, size_t len)
+{
+    SqlLexer lx;
+    SqlToken t[3] = {{0}};
+    int have = 0;
+    Buf out = BUF_INIT;
+    size_t copied = 0;
+    sqllex_init(&lx, sql, len, 0);
+    for (;;) {
+        SqlToken tok;
+        if (sqllex_next(&lx, &tok) <= 0)
+            break;
+        t[0] = t[1];
+        t[1] = t[2];
+        t[2] = tok;
+        if (have < 3)
+            have++;
+        if (have < 3 || t[0].kind != SQLLEX_STRING || sql[t[0].offset] != '\'' ||
+            t[1].kind != SQLLEX_OP || t[1].length != 2 || memcmp(sql + t[1].offset, "::", 2) ||
+            !sqllex_is_word(sql, &t[2], "bytea"))
+            continue;
+        const char *body = sql + t[0].offset + 1;
+        size_t n = t[0].length - 2;
+        if (!bytea_hex(body, n))
+            continue;
+        buf_append(&out, sql + copied, t[0].offset - copied);
+        buf_putc(&out, '\'');
+        for (size_t i = 2; i < n; i += 2)
+            buf_printf(&out, "\\x%c%c", body[i], body[i + 1]);
+        buf_putc(&out, '\'');
+        copied = t[0].offset + t[0].length;
+    }
+    if (copied == 0)
+        return NULL;
+    buf_append(&out, sql + copied, len - copied);
+    char *r = xstrndup(out.data, out.len);
+    buf_free(&out);
+    return r;
+}
+
+/* ---- the simple query protocol ---- */
+
+/* Statement boundaries of a simple query: [start, end) per statement. */
+typedef struct Span {
+    size_t start, end;
+} Span;
+
+/* Splits `sql` at the semicolons outside strings and comments. */
+static size_t split_statements(const char *sql, size_t len, Span **out)
+{
+    SqlLexer lx;
+    SqlToken t;
+    size_t n = 0, cap = 0;
+    Span *spans = NULL;
+    size_t start = 0;
+    bool any = false;
+    sqllex_init(&lx, sql, len, 0);
+    for (;;) {
+        int r = sqllex_next(&lx, &t);
+        bool semi = r > 0 && t.kind == SQLLEX_SEMI;
+        if (r > 0 && !semi) {
+            if (!any)
+                start = t.offset;
+            any = true;
+            continue;
+        }
+        size_t end = semi ? t.offset : len;
+        if (r < 0) /* unterminated: DuckDB reports it */
+            end = len;
+        if (any) {
+            if (n == cap) {
+                cap = cap ? 2 * cap : 4;
+                spans = xrealloc(spans, cap * sizeof(*spans));
+            }
+            spans[n++] = (Span){start, end};
+        }
+        any = false;
+        if (!semi)
+            break;
+    }
+    *out = spans;
+    return n;
+}
+
+static bool simple_query(PgSession *ps, Session *s, const SessionEnv *env, const char *sql,
+                         size_t len, QueryIo *io)
+{
+    Span *spans = NULL;
+    size_t n = split_statements(sql, len, &spans);
+    bool alive = true;
+    if (n == 0) {
+        pgwire_empty(io->out, 'I');
+        goto out;
+    }
+    /* Several statements outside a block run in one implicit transaction, as in
+     * PostgreSQL, unless they manage transactions themselves. */
+    bool implicit = n > 1 && !s->in_tx;
+    char *text = NULL;
+    for (size_t i = 0; i < n && implicit; i++) {
+        StmtKind k = classify(sql + spans[i].start, spans[i].end - spans[i].start);
+        if (k == KIND_BEGIN || k == KIND_COMMIT || k == KIND_ROLLBACK)
+            implicit = false;
+    }
+    if (implicit && !run_tx(ps, s, env, "begin")) {
+        send_errors(ps, s, io->out);
+        goto out;
+    }
+    bool failed = false;
+    /* Stop at the first error, as PostgreSQL does. */
+    for (size_t i = 0; i < n && alive && !failed; i++) {
+        size_t sl = spans[i].end - spans[i].start;
+        text = bytea_literals(sql + spans[i].start, sl);
+        if (!text)
+            text = xstrndup(sql + spans[i].start, sl);
+        sl = strlen(text);
+        PgFormat f = {.describe = true};
+        RunResult r = run_statement(ps, s, env, classify(text, sl), text, NULL, &f, io);
+        format_free(&f);
+        free(text);
+        text = NULL;
+        alive = r != RUN_GONE;
+        failed = r == RUN_ERROR;
+    }
+    if (implicit && alive) {
+        if (failed) {
+            ps->failed_tx = false;
+            if (!run_tx(ps, s, env, "rollback"))
+                buf_reset(&ps->errors, 4096);
+        } else if (!run_tx(ps, s, env, "commit")) {
+            send_errors(ps, s, io->out);
+        }
+        ps->failed_tx = false;
+    }
+out:
+    free(spans);
+    return alive;
+}
+
+/* ---- the extended query protocol ---- */
+
+static PgStatement *statement_find(PgSession *ps, const char *name)
+{
+    for (PgStatement *st = ps->stmts; st; st = st->next)
+        if (strcmp(st->name, name) == 0)
+            return st;
+    return NULL;
+}
+
+static PgPortal *portal_find(PgSession *ps, const char *name)
+{
+    for (PgPortal *p = ps->portals; p; p = p->next)
+        if (strcmp(p->name, name) == 0)
+            return p;
+    return NULL;
+}
+
+static void statement_drop(PgSession *ps, const char *name)
+{
+    for (PgStatement **pp = &ps->stmts; *pp; pp = &(*pp)->next) {
+        if (strcmp((*pp)->name, name) == 0) {
+            PgStatement *st = *pp;
+            *pp = st->next;
+            ps->kept -= st->bytes;
+            statement_free(st);
+            ps->nstmts--;
+            return;
+        }
+    }
+}
+
+static void portal_drop(PgSession *ps, const char *name)
+{
+    for (PgPortal **pp = &ps->portals; *pp; pp = &(*pp)->next) {
+        if (strcmp((*pp)->name, name) == 0) {
+            PgPortal *p = *pp;
+            *pp = p->next;
+            ps->kept -= p->bytes;
+            portal_free(p);
+            ps->nportals--;
+            return;
+        }
+    }
+}
+
+/* An error in the extended protocol: answered, then everything up to Sync is dropped. */
+static void ext_error(PgSession *ps, Session *s, Buf *out, const char *sqlstate, const char *msg)
+{
+    error(out, sqlstate, "%s", msg);
+    ps->skip_to_sync = true;
+    if (s->in_tx)
+        ps->failed_tx = true;
+}
+
+static void msg_parse(PgSession *ps, Session *s, const PgMsg *m, Buf *out)
+{
+    PgIn in = pgwire_in(m);
+    const char *name = pgwire_get_str(&in);
+    const char *sql = pgwire_get_str(&in);
+    int n = pgwire_get_i16(&in);
+    if (in.bad || n < 0 || n > PARAMS_MAX || in.left < (size_t)n * 4) {
+        ext_error(ps, s, out, "08P01", "malformed Parse message");
+        return;
+    }
+    if (name[0] && statement_find(ps, name)) {
+        ext_error(ps, s, out, "42P05", "prepared statement already exists");
+        return;
+    }
+    if (ps->nstmts >= MAX_STATEMENTS && !(name[0] == '\0' && statement_find(ps, ""))) {
+        ext_error(ps, s, out, "53400", "too many prepared statements: close some");
+        return;
+    }
+    if (name[0] == '\0')
+        statement_drop(ps, ""); /* an unnamed one is replaced */
+    if (ps->kept + strlen(sql) + (size_t)n * 4 > KEPT_MAX) {
+        ext_error(ps, s, out, "53400",
+                  "the connection's prepared statements and portals hold 64 MiB: close some");
+        return;
+    }
+    PgStatement *st = xcalloc(1, sizeof(*st));
+    st->name = xstrdup(name);
+    st->sql = bytea_literals(sql, strlen(sql));
+    if (!st->sql)
+        st->sql = xstrdup(sql);
+    st->nparams = n;
+    st->param_oids = xcalloc(n ? (size_t)n : 1, sizeof(*st->param_oids));
+    for (int i = 0; i < n; i++)
+        st->param_oids[i] = (uint32_t)pgwire_get_i32(&in);
+    st->bytes = strlen(st->sql) + (size_t)n * 4;
+    ps->kept += st->bytes;
+    st->next = ps->stmts;
+    ps->stmts = st;
+    ps->nstmts++;
+    pgwire_empty(out, '1');
+}
+
+static uint64_t be64(const char *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | (unsigned char)p[i];
+    return v;
+}
+
+/* One binary parameter by its declared type; false when it cannot be read. */
+static bool binary_param(uint32_t oid, const char *p, int32_t len, Param *out)
+{
+    switch (oid) {
+    case 16:
+        if (len != 1)
+            return false;
+        out->kind = PARAM_BOOL;
+        out->b = p[0] != 0;
+        return true;
+    case 21:
+        if (len != 2)
+            return false;
+        out->kind = PARAM_INT;
+        out->i = (int16_t)((uint16_t)(unsigned char)p[0] << 8 | (unsigned char)p[1]);
+        return true;
+    case 23:
+        if (len != 4)
+            return false;
+        out->kind = PARAM_INT;
+        out->i =
+            (int32_t)((uint32_t)(unsigned char)p[0] << 24 | (uint32_t)(unsigned char)p[1] << 16 |
+                      (uint32_t)(unsigned char)p[2] << 8 | (unsigned char)p[3]);
+        return true;
+    case 20:
+        if (len != 8)
+            return false;
+        out->kind = PARAM_INT;
+        out->i = (int64_t)be64(p);
+        return true;
+    case 700: {
+        if (len != 4)
+            return false;
+        uint32_t u = (uint32_t)(unsigned char)p[0] << 24 | (uint32_t)(unsigned char)p[1] << 16 |
+                     (uint32_t)(unsigned char)p[2] << 8 | (unsigned char)p[3];
+        float f;
+        memcpy(&f, &u, 4);
+        out->kind = PARAM_DOUBLE;
+        out->d = f;
+        return true;
+    }
+    case 701: {
+        if (len != 8)
+            return false;
+        uint64_t u = be64(p);
+        double d;
+        memcpy(&d, &u, 8);
+        out->kind = PARAM_DOUBLE;
+        out->d = d;
+        return true;
+    }
+    case 17:
+        out->kind = PARAM_BLOB;
+        out->bytes = xmalloc((size_t)len + 1);
+        memcpy(out->bytes, p, (size_t)len);
+        out->bytes[len] = '\0';
+        out->len = (size_t)len;
+        return true;
+    case 25:
+    case 1043:
+    case 114:
+        out->kind = PARAM_TEXT;
+        out->bytes = xstrndup(p, (size_t)len);
+        out->len = strlen(out->bytes);
+        return true;
+    default:
+        return false;
+    }
+}
+
+static void msg_bind(PgSession *ps, Session *s, const PgMsg *m, Buf *out)
+{
+    PgIn in = pgwire_in(m);
+    const char *pname = pgwire_get_str(&in);
+    const char *sname = pgwire_get_str(&in);
+    int nfmt = pgwire_get_i16(&in);
+    if (in.bad || nfmt < 0 || in.left < (size_t)nfmt * 2) {
+        ext_error(ps, s, out, "08P01", "malformed Bind message");
+        return;
+    }
+    PgStatement *st = statement_find(ps, sname);
+    if (!st) {
+        ext_error(ps, s, out, "26000", "prepared statement does not exist");
+        return;
+    }
+    if (pname[0] && portal_find(ps, pname)) {
+        ext_error(ps, s, out, "42P03", "portal already exists");
+        return;
+    }
+    if (ps->nportals >= MAX_STATEMENTS && pname[0]) {
+        ext_error(ps, s, out, "53400", "too many portals: close some");
+        return;
+    }
+    const char *fmts = pgwire_get_bytes(&in, (size_t)nfmt * 2);
+    int np = pgwire_get_i16(&in);
+    if (in.bad || np < 0 || (nfmt > 1 && nfmt != np)) {
+        ext_error(ps, s, out, "08P01", "malformed Bind message");
+        return;
+    }
+    if (np != st->nparams && st->nparams > 0) {
+        ext_error(ps, s, out, "08P01", "Bind has a different number of parameters than Parse");
+        return;
+    }
+    PgPortal *p = xcalloc(1, sizeof(*p));
+    p->params.has_params = true;
+    p->params.nparams = (size_t)np;
+    p->params.params = xcalloc(np ? (size_t)np : 1, sizeof(Param));
+    for (int i = 0; i < np; i++) {
+        int32_t len = pgwire_get_i32(&in);
+        Param *prm = &p->params.params[i];
+        if (len == -1) {
+            prm->kind = PARAM_NULL;
+            continue;
+        }
+        const char *bytes = len >= 0 ? pgwire_get_bytes(&in, (size_t)len) : NULL;
+        if (!bytes) {
+            portal_free(p);
+            ext_error(ps, s, out, "08P01", "malformed Bind message");
+            return;
+        }
+        const char *code = nfmt == 0 ? NULL : nfmt == 1 ? fmts : fmts + 2 * i;
+        int fmt = code ? (int16_t)((uint16_t)(uint8_t)code[0] << 8 | (uint8_t)code[1]) : 0;
+        if (fmt == 0) {
+            if (memchr(bytes, '\0', (size_t)len)) {
+                portal_free(p);
+                ext_error(ps, s, out, "22021", "a text parameter holds a NUL byte");
+                return;
+            }
+            uint32_t oid = i < st->nparams ? st->param_oids[i] : 0;
+            if (oid == 17 && bytea_hex(bytes, (size_t)len)) {
+                /* bytea in its text form: the bytes, not the text */
+                prm->kind = PARAM_BLOB;
+                prm->len = ((size_t)len - 2) / 2;
+                prm->bytes = xmalloc(prm->len + 1);
+                for (size_t k = 0; k < prm->len; k++)
+                    prm->bytes[k] =
+                        (char)(hexval(bytes[2 + 2 * k]) << 4 | hexval(bytes[3 + 2 * k]));
+                continue;
+            }
+            prm->kind = PARAM_TEXT;
+            prm->bytes = xstrndup(bytes, (size_t)len);
+            prm->len = (size_t)len;
+            continue;
+        }
+        uint32_t oid = i < st->nparams ? st->param_oids[i] : 0;
+        if (fmt != 1 || !binary_param(oid, bytes, len, prm)) {
+            portal_free(p);
+            ext_error(ps, s, out, "0A000",
+                      "binary parameters are supported for bool, int2/4/8, float4/8, bytea and "
+                      "text declared in Parse only");
+            return;
+        }
+    }
+    int nres = pgwire_get_i16(&in);
+    const char *res = nres > 0 ? pgwire_get_bytes(&in, (size_t)nres * 2) : NULL;
+    if (in.bad || nres < 0 || (nres > 0 && !res)) {
+        portal_free(p);
+        ext_error(ps, s, out, "08P01", "malformed Bind message");
+        return;
+    }
+    p->nformats = nres;
+    p->formats = xcalloc(nres ? (size_t)nres : 1, sizeof(int16_t));
+    for (int i = 0; i < nres; i++)
+        p->formats[i] = (int16_t)((uint16_t)(uint8_t)res[2 * i] << 8 | (uint8_t)res[2 * i + 1]);
+    portal_drop(ps, pname);
+    p->bytes = strlen(st->sql);
+    for (int i = 0; i < np; i++)
+        p->bytes += p->params.params[i].len;
+    if (ps->kept + p->bytes > KEPT_MAX) {
+        portal_free(p);
+        ext_error(ps, s, out, "53400",
+                  "the connection's prepared statements and portals hold 64 MiB: close some");
+        return;
+    }
+    ps->kept += p->bytes;
+    p->name = xstrdup(pname);
+    p->sql = xstrdup(st->sql);
+    p->next = ps->portals;
+    ps->portals = p;
+    ps->nportals++;
+    pgwire_empty(out, '2');
+}
+
+/* What Describe learns from DuckDB's prepare. */
+typedef struct Described {
+    PgSession *ps;
+    const PgStatement *st; /* for Describe of a statement: its ParameterDescription */
+    const int16_t *formats;
+    int nformats;
+    Buf *out;
+    bool failed;
+    char err[256];
+} Described;
+
+static void describe_prepared(void *ctx, duckdb_prepared_statement prep)
+{
+    Described *d = ctx;
+    Buf *out = d->out;
+    if (d->st) {
+        idx_t np = duckdb_nparams(prep);
+        size_t m = pgwire_begin(out, 't');
+        pgwire_put_i16(out, (int16_t)np);
+        for (idx_t i = 0; i < np; i++) {
+            uint32_t oid = (int)i < d->st->nparams ? d->st->param_oids[i] : 0;
+            if (oid == 0) {
+                duckdb_logical_type t = duckdb_param_logical_type(prep, i + 1);
+                PgType pt = t ? pgwire_type(t) : (PgType){25, -1, -1};
+                if (t)
+                    duckdb_destroy_logical_type(&t);
+                oid = pt.oid ? pt.oid : 25;
+            }
+            pgwire_put_i32(out, (int32_t)oid);
+        }
+        pgwire_end(out, m);
+    }
+    duckdb_statement_type type = duckdb_prepared_statement_type(prep);
+    idx_t nc = duckdb_prepared_statement_column_count(prep);
+    char *first = nc == 1 ? (char *)duckdb_prepared_statement_column_name(prep, 0) : NULL;
+    bool count_only = first && strcmp(first, "Count") == 0;
+    duckdb_free(first);
+    bool changes = type == DUCKDB_STATEMENT_TYPE_INSERT || type == DUCKDB_STATEMENT_TYPE_UPDATE ||
+                   type == DUCKDB_STATEMENT_TYPE_DELETE;
+    bool rows = type == DUCKDB_STATEMENT_TYPE_SELECT || type == DUCKDB_STATEMENT_TYPE_EXPLAIN ||
+                type == DUCKDB_STATEMENT_TYPE_PRAGMA || type == DUCKDB_STATEMENT_TYPE_CALL ||
+                type == DUCKDB_STATEMENT_TYPE_EXECUTE || (changes && !count_only);
+    if (!rows || nc == 0) {
+        pgwire_empty(out, 'n');
+        return;
+    }
+    size_t m = pgwire_begin(out, 'T');
+    pgwire_put_i16(out, (int16_t)nc);
+    for (idx_t c = 0; c < nc; c++) {
+        duckdb_logical_type t = duckdb_prepared_statement_column_logical_type(prep, c);
+        PgType pt = pgwire_type(t);
+        duckdb_destroy_logical_type(&t);
+        int16_t fmt = format_of(d->formats, d->nformats, c);
+        char *name = (char *)duckdb_prepared_statement_column_name(prep, c);
+        pgwire_put_str(out, name ? name : "?column?");
+        duckdb_free(name);
+        pgwire_put_i32(out, 0);
+        pgwire_put_i16(out, 0);
+        pgwire_put_i32(out, (int32_t)(pt.oid ? pt.oid : 25));
+        pgwire_put_i16(out, pt.len);
+        pgwire_put_i32(out, pt.typmod);
+        pgwire_put_i16(out, fmt);
+    }
+    pgwire_end(out, m);
+}
+
+static void msg_describe(PgSession *ps, Session *s, const SessionEnv *env, const PgMsg *m, Buf *out)
+{
+    PgIn in = pgwire_in(m);
+    char what = (char)pgwire_get_u8(&in);
+    const char *name = pgwire_get_str(&in);
+    if (in.bad || (what != 'S' && what != 'P')) {
+        ext_error(ps, s, out, "08P01", "malformed Describe message");
+        return;
+    }
+    PgStatement *st = what == 'S' ? statement_find(ps, name) : NULL;
+    PgPortal *p = what == 'P' ? portal_find(ps, name) : NULL;
+    if (!st && !p) {
+        ext_error(ps, s, out, what == 'S' ? "26000" : "34000",
+                  what == 'S' ? "prepared statement does not exist" : "portal does not exist");
+        return;
+    }
+    const char *sql = st ? st->sql : p->sql;
+    if (p && p->nformats > 1) {
+        /* checked against the columns below */
+    }
+    StmtKind kind = classify(sql, strlen(sql));
+    if (kind != KIND_SQL) {
+        if (st) {
+            size_t mm = pgwire_begin(out, 't');
+            pgwire_put_i16(out, 0);
+            pgwire_end(out, mm);
+        }
+        if (kind == KIND_SHOW) {
+            Tokens tk;
+            int v = 0;
+            int k = named_setting(sql, strlen(sql), &v, &tk);
+            const char *col = k >= 0 ? settings[k].name : "setting";
+            text_row_description(out, &col, 1);
+        } else {
+            pgwire_empty(out, 'n');
+        }
+        return;
+    }
+    if (ps->failed_tx) {
+        ext_error(ps, s, out, "25P02",
+                  "current transaction is aborted, commands ignored until end of transaction "
+                  "block");
+        return;
+    }
+    Described d = {.ps = ps, .st = st, .out = out};
+    if (p) {
+        d.formats = p->formats;
+        d.nformats = p->nformats;
+    }
+    if (session_describe_sql(s, env, sql, describe_prepared, &d, &ps->errors) != 0) {
+        send_errors(ps, s, out);
+        ps->skip_to_sync = true;
+    }
+}
+
+/* Sends up to `max_rows` held DataRows of a suspended portal (0: all). */
+static void resume_portal(PgSession *ps, PgPortal *p, int32_t max_rows, Buf *out)
+{
+    int64_t sent = 0;
+    while (p->held_pos < p->held.len && (max_rows <= 0 || sent < max_rows)) {
+        const char *q = p->held.data + p->held_pos;
+        uint32_t len = (uint32_t)(unsigned char)q[1] << 24 | (uint32_t)(unsigned char)q[2] << 16 |
+                       (uint32_t)(unsigned char)q[3] << 8 | (unsigned char)q[4];
+        buf_append(out, q, (size_t)len + 1);
+        p->held_pos += (size_t)len + 1;
+        sent++;
+    }
+    if (p->held_pos < p->held.len) {
+        pgwire_empty(out, 's');
+        return;
+    }
+    ps->kept -= p->held.len;
+    p->bytes -= p->held.len;
+    buf_free(&p->held);
+    p->held_pos = 0;
+    p->suspended = false;
+    pgwire_command_complete(out, p->tag);
+}
+
+static bool msg_execute(PgSession *ps, Session *s, const SessionEnv *env, const PgMsg *m,
+                        QueryIo *io)
+{
+    Buf *out = io->out;
+    PgIn in = pgwire_in(m);
+    const char *name = pgwire_get_str(&in);
+    int32_t max_rows = pgwire_get_i32(&in);
+    if (in.bad) {
+        ext_error(ps, s, out, "08P01", "malformed Execute message");
+        return true;
+    }
+    PgPortal *p = portal_find(ps, name);
+    if (!p) {
+        ext_error(ps, s, out, "34000", "portal does not exist");
+        return true;
+    }
+    if (p->suspended) {
+        resume_portal(ps, p, max_rows, out);
+        return true;
+    }
+    StmtKind kind = classify(p->sql, strlen(p->sql));
+    PgFormat f = {.formats = p->formats,
+                  .nformats = p->nformats,
+                  .max_rows = max_rows > 0 ? max_rows : 0,
+                  .portal = p,
+                  .room = KEPT_MAX - ps->kept};
+    RunResult r =
+        run_statement(ps, s, env, kind, p->sql, p->params.has_params ? &p->params : NULL, &f, io);
+    if (r == RUN_OK && f.completed && f.max_rows > 0 && f.rows > f.max_rows && !f.held_overflow) {
+        snprintf(p->tag, sizeof(p->tag), "%s", f.tag);
+        ps->kept += p->held.len;
+        p->bytes += p->held.len;
+        p->suspended = true;
+        p->held_pos = 0;
+        pgwire_empty(out, 's');
+    } else {
+        buf_free(&p->held);
+    }
+    format_free(&f);
+    /* Any ErrorResponse in the extended protocol skips to Sync. */
+    if (r == RUN_ERROR)
+        ps->skip_to_sync = true;
+    return r != RUN_GONE;
+}
+
+static void msg_close(PgSession *ps, Session *s, const PgMsg *m, Buf *out)
+{
+    PgIn in = pgwire_in(m);
+    char what = (char)pgwire_get_u8(&in);
+    const char *name = pgwire_get_str(&in);
+    if (in.bad || (what != 'S' && what != 'P')) {
+        ext_error(ps, s, out, "08P01", "malformed Close message");
+        return;
+    }
+    if (what == 'S')
+        statement_drop(ps, name);
+    else
+        portal_drop(ps, name);
+    pgwire_empty(out, '3');
+}
+
+/* ---- startup and authentication ---- */
+
+static PgAction startup_packet(PgSession *ps, Session *s, const SessionEnv *env,
+                               const PgTransport *tr, const PgMsg *m, Buf *out)
+{
+    PgIn in = pgwire_in(m);
+    uint32_t code = (uint32_t)pgwire_get_i32(&in);
+    if (code == PGWIRE_SSL_REQUEST && m->len == 4) {
+        if (tr->tls_offered && !tr->tls_active) {
+            buf_putc(out, 'S');
+            return PGWIRE_START_TLS;
+        }
+        buf_putc(out, 'N');
+        return PGWIRE_CONTINUE;
+    }
+    if (code == PGWIRE_GSSENC_REQUEST && m->len == 4) {
+        buf_putc(out, 'N');
+        return PGWIRE_CONTINUE;
+    }
+    if (code == PGWIRE_CANCEL_REQUEST && m->len == 12) {
+        uint32_t pid = (uint32_t)pgwire_get_i32(&in);
+        uint32_t secret = (uint32_t)pgwire_get_i32(&in);
+        /* No answer whatever happens, as PostgreSQL; a wrong key counts as a
+         * failed login of the address, and a blocked address is not checked. */
+        Buf ignored = BUF_INIT;
+        if (session_login_throttled(s, "", &ignored) == 0 &&
+            cancel_request_pg(pid, secret) != CANCEL_MATCHED)
+            session_login_failed(s, "");
+        buf_free(&ignored);
+        ps->state = PS_CLOSED;
+        return PGWIRE_CLOSE;
+    }
+    if (code >> 16 != 3)
+        return fatal(ps, out, "0A000", "unsupported frontend protocol: this server speaks 3.0");
+    if (tr->tls_required && !tr->tls_active)
+        return fatal(ps, out, "28000", "this server accepts only encrypted connections (TLS)");
+    while (in.left > 0 && !in.bad) {
+        const char *key = pgwire_get_str(&in);
+        if (key[0] == '\0')
+            break;
+        const char *value = pgwire_get_str(&in);
+        if ((strcmp(key, "user") == 0 || strcmp(key, "database") == 0) &&
+            strlen(value) > CATALOG_NAME_MAX) {
+            /* Never cut: a prefix could name another user or database. */
+            return fatal(ps, out, key[0] == 'u' ? "28000" : "3D000",
+                         key[0] == 'u' ? "the user name is too long"
+                                       : "the database name is too long");
+        }
+        if (strcmp(key, "user") == 0) {
+            snprintf(ps->user, sizeof(ps->user), "%s", value);
+        } else if (strcmp(key, "database") == 0) {
+            snprintf(ps->database, sizeof(ps->database), "%s", value);
+        } else if (strcmp(key, "replication") == 0 && strcmp(value, "false") != 0) {
+            return fatal(ps, out, "0A000", "replication connections are not supported");
+        } else if (strcmp(key, "client_encoding") == 0 && strcasecmp(value, "UTF8") != 0 &&
+                   strcasecmp(value, "UTF-8") != 0 && strcasecmp(value, "unicode") != 0) {
+            return fatal(ps, out, "22023", "only client_encoding UTF8 is supported");
+        } else {
+            /* Settings a driver sends at startup (application_name, DateStyle,
+             * extra_float_digits, ...); unknown ones are ignored. */
+            int k = setting_find(key);
+            if (k >= 0 && setting_settable(k))
+                snprintf(ps->values[k], SETTING_MAX, "%s", value);
+        }
+    }
+    if (in.bad)
+        return fatal(ps, out, "08P01", "malformed startup packet");
+    if (ps->user[0] == '\0')
+        return fatal(ps, out, "28000", "no PostgreSQL user name specified in startup packet");
+    if (ps->database[0] == '\0')
+        snprintf(ps->database, sizeof(ps->database), "%s", ps->user);
+    (void)env;
+    static const char mech[] = "SCRAM-SHA-256\0";
+    pgwire_auth(out, 10, mech, sizeof(mech));
+    ps->state = PS_SASL;
+    return PGWIRE_CONTINUE;
+}
+
+static PgAction auth_failed(PgSession *ps, Session *s, Buf *out)
+{
+    session_login_failed(s, ps->user);
+    char msg[128 + CATALOG_NAME_MAX];
+    snprintf(msg, sizeof(msg), "password authentication failed for user \"%s\"", ps->user);
+    return fatal(ps, out, "28P01", msg);
+}
+
+static PgAction sasl_initial(PgSession *ps, Session *s, const SessionEnv *env, const PgMsg *m,
+                             Buf *out)
+{
+    if (m->type != 'p')
+        return fatal(ps, out, "08P01", "expected a SASLInitialResponse message");
+    PgIn in = pgwire_in(m);
+    const char *mech = pgwire_get_str(&in);
+    int32_t len = pgwire_get_i32(&in);
+    const char *data = len >= 0 ? pgwire_get_bytes(&in, (size_t)len) : NULL;
+    if (in.bad || !data)
+        return fatal(ps, out, "08P01", "malformed SASLInitialResponse message");
+    if (strcmp(mech, "SCRAM-SHA-256") != 0)
+        return fatal(ps, out, "28000", "only SCRAM-SHA-256 authentication is supported");
+    buf_reset(&ps->errors, 4096);
+    if (session_login_throttled(s, ps->user, &ps->errors) != 0) {
+        pgwire_session_fatal_line(out, ps->errors.data, ps->errors.len);
+        buf_reset(&ps->errors, 4096);
+        ps->state = PS_CLOSED;
+        return PGWIRE_CLOSE;
+    }
+    char verifier[SCRAM_VERIFIER_MAX] = "";
+    CatalogStatus st = catalog_user_verifier(env->catalog, ps->user, &ps->pending, verifier);
+    if (st == CATALOG_ERROR)
+        return fatal(ps, out, "XX000", "Internal Error");
+    ps->user_known = st == CATALOG_OK;
+    char reply[512];
+    if (scram_server_first(&ps->scram, ps->user_known ? verifier : NULL, ps->user, data,
+                           (size_t)len, reply, sizeof(reply)) != 0)
+        return fatal(ps, out, "08P01", "malformed SCRAM message");
+    pgwire_auth(out, 11, reply, strlen(reply));
+    ps->state = PS_SASL_FINAL;
+    return PGWIRE_CONTINUE;
+}
+
+/* After a good password: the login slot, the database, and the first messages. */
+static PgAction sasl_final(PgSession *ps, Session *s, const SessionEnv *env, const PgMsg *m,
+                           Buf *out)
+{
+    if (m->type != 'p')
+        return fatal(ps, out, "08P01", "expected a SASLResponse message");
+    char reply[256];
+    ScramResult r = scram_server_final(&ps->scram, m->body, m->len, reply, sizeof(reply));
+    scram_exchange_clear(&ps->scram);
+    if (r == SCRAM_MALFORMED)
+        return fatal(ps, out, "08P01", "malformed SCRAM message");
+    if (r != SCRAM_OK || !ps->user_known)
+        return auth_failed(ps, s, out);
+    buf_reset(&ps->errors, 4096);
+    if (session_login_finish(s, env, &ps->pending, &ps->errors) != 0) {
+        pgwire_session_fatal_line(out, ps->errors.data, ps->errors.len);
+        buf_reset(&ps->errors, 4096);
+        ps->state = PS_CLOSED;
+        return PGWIRE_CLOSE;
+    }
+    pgwire_auth(out, 12, reply, strlen(reply));
+    pgwire_auth(out, 0, NULL, 0);
+    /* The startup packet's database, through `connect` and its access checks. */
+    RequestWords w = {.n = 2, .word = {"connect", ps->database}};
+    const SessionCommand *cmd = session_command_find(&w);
+    Buf answer = BUF_INIT;
+    session_command_run(cmd, s, env, &w, &answer);
+    bool ok = answer.len >= 7 && memcmp(answer.data, "success", 7) == 0;
+    if (!ok) {
+        pgwire_session_fatal_line(out, answer.data, answer.len);
+        buf_free(&answer);
+        ps->state = PS_CLOSED;
+        return PGWIRE_CLOSE;
+    }
+    buf_free(&answer);
+    snprintf(ps->values[setting_find("session_authorization")], SETTING_MAX, "%s", s->user.name);
+    snprintf(ps->values[setting_find("is_superuser")], SETTING_MAX, "%s",
+             s->user.super ? "on" : "off");
+    for (size_t i = 0; i < NSETTINGS; i++)
+        if (settings[i].report && settings[i].value)
+            pgwire_parameter_status(out, settings[i].name, ps->values[i]);
+    uint32_t pid = 0, secret = 0;
+    if (s->cancel.id)
+        cancel_key_pg(&s->cancel, &pid, &secret);
+    size_t k = pgwire_begin(out, 'K');
+    pgwire_put_i32(out, (int32_t)pid);
+    pgwire_put_i32(out, (int32_t)secret);
+    pgwire_end(out, k);
+    pgwire_ready(out, 'I');
+    ps->state = PS_READY;
+    return PGWIRE_CONTINUE;
+}
+
+/* ---- the message loop ---- */
+
+static PgAction ready_message(PgSession *ps, Session *s, const SessionEnv *env, const PgMsg *m,
+                              QueryIo *io)
+{
+    Buf *out = io->out;
+    if (ps->skip_to_sync && m->type != 'S' && m->type != 'X')
+        return PGWIRE_CONTINUE;
+    switch (m->type) {
+    case 'Q': {
+        PgIn in = pgwire_in(m);
+        const char *sql = pgwire_get_str(&in);
+        if (in.bad)
+            return fatal(ps, out, "08P01", "malformed Query message");
+        if (!simple_query(ps, s, env, sql, strlen(sql), io))
+            return PGWIRE_CLOSE;
+        pgwire_ready(out, ready_status(ps, s));
+        return PGWIRE_CONTINUE;
+    }
+    case 'P':
+        msg_parse(ps, s, m, out);
+        return PGWIRE_CONTINUE;
+    case 'B':
+        msg_bind(ps, s, m, out);
+        return PGWIRE_CONTINUE;
+    case 'D':
+        msg_describe(ps, s, env, m, out);
+        return PGWIRE_CONTINUE;
+    case 'E':
+        return msg_execute(ps, s, env, m, io) ? PGWIRE_CONTINUE : PGWIRE_CLOSE;
+    case 'C':
+        msg_close(ps, s, m, out);
+        return PGWIRE_CONTINUE;
+    case 'S':
+        ps->skip_to_sync = false;
+        pgwire_ready(out, ready_status(ps, s));
+        return PGWIRE_CONTINUE;
+    case 'H':
+        return PGWIRE_CONTINUE; /* the answers go out at the end of the turn anyway */
+    case 'X':
+        ps->state = PS_CLOSED;
+        return PGWIRE_CLOSE;
+    case 'd':
+    case 'c':
+    case 'f':
+        return PGWIRE_CONTINUE; /* COPY data outside COPY: ignored, as PostgreSQL */
+    default: {
+        char msg[64];
+        snprintf(msg, sizeof(msg), "invalid frontend message type %d", (unsigned char)m->type);
+        return fatal(ps, out, "08P01", msg);
+    }
+    }
+}
+
+PgAction pgwire_session_run(PgSession *ps, Session *s, const SessionEnv *env, const PgTransport *tr,
+                            QueryIo *io, int budget, bool *out_more)
+{
+    *out_more = false;
+    for (int i = 0; i < budget; i++) {
+        if (ps->state == PS_CLOSED)
+            return PGWIRE_CLOSE;
+        PgMsg m;
+        PgStatus st = pgwire_next(&ps->reader, ps->state == PS_STARTUP,
+                                  pgwire_session_limit(ps, env->cfg), &m);
+        if (st == PGWIRE_NONE)
+            return PGWIRE_CONTINUE;
+        if (st == PGWIRE_BAD)
+            return fatal(ps, io->out, "08P01", "invalid message length");
+        if (st == PGWIRE_TOO_LONG) {
+            char msg[128];
+            snprintf(msg, sizeof(msg), "message too long: the limit is %zu bytes now",
+                     pgwire_session_limit(ps, env->cfg));
+            return fatal(ps, io->out, "54000", msg);
+        }
+        PgAction a = PGWIRE_CONTINUE;
+        switch (ps->state) {
+        case PS_STARTUP:
+            a = startup_packet(ps, s, env, tr, &m, io->out);
+            break;
+        case PS_SASL:
+            a = sasl_initial(ps, s, env, &m, io->out);
+            break;
+        case PS_SASL_FINAL:
+            a = sasl_final(ps, s, env, &m, io->out);
+            break;
+        case PS_READY:
+            a = ready_message(ps, s, env, &m, io);
+            break;
+        case PS_CLOSED:
+            return PGWIRE_CLOSE;
+        }
+        if (a != PGWIRE_CONTINUE)
+            return a;
+    }
+    PgMsg peek;
+    PgReader copy = ps->reader; /* a look only: nothing is consumed */
+    *out_more = pgwire_next(&copy, ps->state == PS_STARTUP, pgwire_session_limit(ps, env->cfg),
+                            &peek) != PGWIRE_NONE;
+    return PGWIRE_CONTINUE;
+}
