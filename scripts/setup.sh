@@ -23,8 +23,8 @@ DUCKDB_HDR_PKG="duckdb@1.4.4"
 DUCKDB_HDR_TGZ="duckdb-1.4.4.tgz"
 DUCKDB_HDR_SHA256="5bb967dcbcd517670ba5f169f238fb9d6787e53752c60ebe24386169d76941ed"
 
-BUILD_PKGS=(build-essential pkg-config libsqlite3-dev libssl-dev libpq-dev libjemalloc-dev ca-certificates netcat-openbsd libedit-dev)
-TEST_PKGS=(python3 python3-pytest postgresql postgresql-client clang libclang-rt-14-dev tmux golang-go)
+BUILD_PKGS=(build-essential pkg-config libsqlite3-dev libssl-dev libpq-dev libjemalloc-dev ca-certificates netcat-openbsd libedit-dev libevent-dev xxd)
+TEST_PKGS=(python3 python3-pytest postgresql postgresql-client clang libclang-rt-14-dev tmux golang-go prometheus chromium chromium-driver python3-selenium)
 
 want_test=0
 [ "${1:-}" = "--test" ] && want_test=1

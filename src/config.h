@@ -60,6 +60,9 @@ typedef struct Config {
     char tls_ca_file[CONFIG_STR_MAX];   /* TLSCAFile, --tls-ca-file: verifies client certificates */
     char tls_min_version[8];            /* TLSMinVersion, --tls-min-version: 1.2|1.3 */
     char supervise[8];                  /* Supervise, --supervise: on|off (supervisor.h) */
+    int admin_port;                     /* AdminPort, --admin-port: admin page; 0 = off */
+    char admin_addr[CONFIG_STR_MAX];    /* AdminAddr, --admin-addr */
+    char metrics_token[CONFIG_STR_MAX]; /* MetricsToken: bearer token for /metrics off loopback */
 } Config;
 
 typedef enum {

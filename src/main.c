@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "access.h"
+#include "admin.h"
 #include "catalog.h"
 #include "config.h"
 #include "log.h"
@@ -148,6 +149,8 @@ int main(int argc, char **argv)
     Pool *pool = NULL;
     Quota *quota = NULL;
     TlsServer *tls = NULL;
+    Throttle *throttle = NULL;
+    Admin *admin = NULL;
     int status = 1;
 
     switch (config_load(&cfg, argc, argv, ".env", err, sizeof(err))) {
@@ -227,7 +230,9 @@ int main(int argc, char **argv)
         goto out;
 
     quota = quota_new();
+    throttle = throttle_new(cfg.login_failure_limit, THROTTLE_CAPACITY);
     SessionEnv env = {.cfg = &cfg,
+                      .throttle = throttle,
                       .catalog = catalog,
                       .pool = pool,
                       .sessions_active = server_sessions_active,
@@ -244,6 +249,9 @@ int main(int argc, char **argv)
         snprintf(err, sizeof(err), "cannot start the watchdog thread");
         goto out;
     }
+    /* The admin page is a convenience: a port in use does not stop the server. */
+    if (admin_start(&env, tls, throttle, &admin, err, sizeof(err)) != 0)
+        log_error("admin page not started: %s", err);
     if (server_run(&env, tls, err, sizeof(err)) != 0)
         goto out;
     log_pool_stats(pool);
@@ -255,9 +263,11 @@ int main(int argc, char **argv)
              (unsigned long long)ws.statement_memory, (unsigned long long)ws.server_memory);
     status = 0;
 out:
-    watchdog_stop(); /* the workers are gone: nothing is registered */
+    admin_stop(admin); /* its sessions unpin their databases before the pool goes */
+    watchdog_stop();   /* the workers are gone: nothing is registered */
     pool_free(pool);
     quota_free(quota);
+    throttle_free(throttle);
     catalog_close(catalog);
     tls_server_free(tls);
     if (status != 0)

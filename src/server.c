@@ -1429,7 +1429,9 @@ int server_run(const SessionEnv *env, TlsServer *tls, char *err, size_t errlen)
     pthread_mutex_init(&srv.conns_lock, NULL);
     pthread_mutex_init(&srv.jobs_lock, NULL);
     atomic_init(&srv.job_count, 0);
-    srv.throttle = throttle_new(env->cfg->login_failure_limit, THROTTLE_CAPACITY);
+    /* The admin page shares main's throttle (env->throttle), so failures count on both. */
+    srv.throttle = env->throttle ? env->throttle
+                                 : throttle_new(env->cfg->login_failure_limit, THROTTLE_CAPACITY);
     if (env->cfg->max_connections_per_address > 0) {
         srv.addr_buckets = xcalloc(ADDR_BUCKETS, sizeof(*srv.addr_buckets));
         if (getrandom(&srv.addr_seed, sizeof(srv.addr_seed), GRND_NONBLOCK) !=
@@ -1498,7 +1500,8 @@ out:
         close(srv.spare_fd);
     /* Every connection is closed, so every address count is back at 0 and freed. */
     free(srv.addr_buckets);
-    throttle_free(srv.throttle);
+    if (srv.throttle != env->throttle)
+        throttle_free(srv.throttle);
     pthread_mutex_destroy(&srv.conns_lock);
     pthread_mutex_destroy(&srv.jobs_lock);
     return rc;

@@ -24,6 +24,7 @@
 #include "json.h"
 #include "log.h"
 #include "memstat.h"
+#include "metrics.h"
 #include "pglink.h"
 #include "reply.h"
 #include "sqllex.h"
@@ -176,6 +177,7 @@ static void cmd_login(Session *s, const SessionEnv *env, const RequestWords *w, 
     s->user = user;
     s->limits = limits;
     s->state = SESSION_AUTHED;
+    metrics_logged_in(1);
     /* Without a key the session works, but cannot be cancelled (`session key` says so). */
     if (cancel_register(&s->cancel) != 0)
         log_error("session of user %s has no cancel key", user.name);
@@ -898,8 +900,9 @@ static const SessionCommand *transaction_command(const char *text, size_t len)
     return NULL;
 }
 
-SessionAction session_handle(Session *s, const SessionEnv *env, RequestStatus status, char *text,
-                             size_t len, QueryIo *io)
+/* Dispatches one request (session_handle) and sets *kind for the metrics (metrics.h). */
+static SessionAction dispatch(Session *s, const SessionEnv *env, RequestStatus status, char *text,
+                              size_t len, QueryIo *io, int *kind)
 {
     Buf *out = io->out;
     SessionAction action = SESSION_CONTINUE;
@@ -913,6 +916,7 @@ SessionAction session_handle(Session *s, const SessionEnv *env, RequestStatus st
         reply_bad_request(out, "malformed request (a NUL byte, or a bad @LENGTH line)");
         return action;
     case REQUEST_NONE:
+        *kind = -1;
         return action;
     }
 
@@ -922,6 +926,7 @@ SessionAction session_handle(Session *s, const SessionEnv *env, RequestStatus st
     }
     const char *body = typed_body(text);
     if (body) {
+        *kind = METRICS_TYPED;
         TypedRequest typed = {0};
         char err[256];
         if (params_parse(body, len - (size_t)(body - text), &typed, err, sizeof(err)) != 0)
@@ -934,6 +939,7 @@ SessionAction session_handle(Session *s, const SessionEnv *env, RequestStatus st
     RequestWords none = {0};
     const SessionCommand *tx = len < 32 ? transaction_command(text, len) : NULL;
     if (tx) {
+        *kind = METRICS_TRANSACTION;
         session_command_run(tx, s, env, &none, out);
         return action;
     }
@@ -947,12 +953,43 @@ SessionAction session_handle(Session *s, const SessionEnv *env, RequestStatus st
             cmd = session_command_find(&w);
     }
     if (cmd) {
+        *kind = metrics_kind_of_command(cmd->name);
         session_command_run(cmd, s, env, &w, out);
         if (s->quit)
             action = SESSION_CLOSE;
     } else {
+        *kind = METRICS_SQL;
         run_sql(s, env, text, NULL, io, &action);
     }
+    return action;
+}
+
+static int64_t monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* True when the last answer line in `out` is an error (every answer ends with its one line). */
+static bool ends_with_error(const Buf *out)
+{
+    if (out->len == 0)
+        return false;
+    size_t i = out->len - 1; /* the line's '\n' */
+    while (i > 0 && out->data[i - 1] != '\n')
+        i--;
+    return out->len - i >= 6 && memcmp(out->data + i, "Error:", 6) == 0;
+}
+
+SessionAction session_handle(Session *s, const SessionEnv *env, RequestStatus status, char *text,
+                             size_t len, QueryIo *io)
+{
+    int64_t start = monotonic_ns();
+    int kind = METRICS_OTHER;
+    SessionAction action = dispatch(s, env, status, text, len, io, &kind);
+    if (kind >= 0)
+        metrics_request_done(kind, ends_with_error(io->out), monotonic_ns() - start);
     return action;
 }
 
@@ -978,6 +1015,8 @@ void session_free(Session *s, const SessionEnv *env)
     /* No cancel request may find the session once it is being freed. */
     cancel_unregister(&s->cancel);
     leave_database(s, env);
+    if (s->state != SESSION_NEW)
+        metrics_logged_in(-1);
     pthread_mutex_destroy(&s->con_lock);
     free(s);
 }

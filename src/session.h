@@ -55,6 +55,8 @@ typedef struct SessionEnv {
     /* Worker threads running now and at most so far (server_workers), for `stats`. */
     void (*workers)(int *running, int *peak);
     Quota *quota; /* MaxUserStatements (quota.h); NULL: no limit */
+    /* Failed logins of every front end (throttle.h; locked inside); NULL: the server makes one. */
+    Throttle *throttle;
 } SessionEnv;
 
 /*

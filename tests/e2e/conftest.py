@@ -35,7 +35,8 @@ SERVER_ENV = ("ServerPort", "ServerAddr", "DBdir", "ServerDbFile", "ENCRYPTION_K
               "StatementTimeout", "MaxWorkers", "MaxUserStatements", "IdleInTransactionTimeout",
               "MemoryLimit", "StatementMemoryLimit", "MemoryHardLimit",
               "LoginTimeout", "MaxLoginRequestBytes", "SuperuserReservedConnections",
-              "MaxConnectionsPerAddress", "LoginFailureLimit", "Supervise")
+              "MaxConnectionsPerAddress", "LoginFailureLimit", "Supervise", "AdminPort",
+              "AdminAddr", "MetricsToken")
 
 
 def clean_env(extra=None):
@@ -109,8 +110,9 @@ class Server:
         self._ready = threading.Event()
 
     def start(self, timeout=60):
+        # The admin page is off unless a test asks for it (--admin-port later in args wins).
         cmd = [BIN, "--port", "0", "--addr", "127.0.0.1", "--data-dir", self.data_dir,
-               "--supervise", "off"] + self.args
+               "--supervise", "off", "--admin-port", "0"] + self.args
         # A test that waited for the last process itself (not with stop()) may leave its log
         # reader still draining; it would set _ready (and leave the old port) for this start.
         if self._reader is not None:
