@@ -124,7 +124,8 @@ e2e: asan
 E2E_TSAN := tests/e2e/test_protocol.py tests/e2e/test_server.py tests/e2e/test_tls.py \
             tests/e2e/test_login_limits.py tests/e2e/test_cancel.py \
             tests/e2e/test_stmtcache.py tests/e2e/test_pool.py tests/e2e/test_limits.py \
-            tests/e2e/test_fairness.py tests/e2e/test_crash.py tests/e2e/test_memory.py
+            tests/e2e/test_fairness.py tests/e2e/test_crash.py tests/e2e/test_memory.py \
+            tests/e2e/test_admin_http.py
 e2e-tsan: tsan
 	TCPDUCKDB_BIN=$(CURDIR)/build/tsan/tcp-duckdb /usr/bin/python3 -m pytest -q $(E2E_TSAN)
 

@@ -153,15 +153,16 @@ function drawChart(canvas, series, colors) {
   ctx.font = '10px sans-serif';
   for (let i = 0; i <= 2; i++) {
     const y = h - 14 - (i * (h - 24)) / 2;
-    ctx.beginPath(); ctx.moveTo(30, y); ctx.lineTo(w, y); ctx.stroke();
+    ctx.beginPath(); ctx.moveTo(42, y); ctx.lineTo(w, y); ctx.stroke();
     ctx.fillText((max * i / 2).toPrecision(3).replace(/\.?0+$/, ''), 0, y + 3);
   }
   series.forEach((s, k) => {
     ctx.strokeStyle = colors[k];
     ctx.lineWidth = 2;
     ctx.beginPath();
+    // The newest point at the right edge, 150 points (5 minutes) across.
     s.forEach((v, i) => {
-      const x = 30 + (i * (w - 32)) / Math.max(1, 149);
+      const x = w - 2 - ((s.length - 1 - i) * (w - 44)) / 149;
       const y = h - 14 - (v / max) * (h - 24);
       if (i) ctx.lineTo(x, y); else ctx.moveTo(x, y);
     });
