@@ -239,14 +239,18 @@ int server_sessions_tls(void)
     return atomic_load_explicit(&sessions_tls, memory_order_relaxed);
 }
 
-/* The running server's workers, for server_workers(); set while requests can run. */
-static Workers *_Atomic live_workers;
+/* The running server's workers, for server_workers(); set while requests can run. The admin
+ * page's threads read it too, up to the end of server_run(): live_workers_lock keeps them from
+ * reading the pool while it is freed. */
+static Workers *live_workers;
+static pthread_mutex_t live_workers_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void server_workers(int *running, int *peak)
 {
-    Workers *w = atomic_load(&live_workers);
-    *running = workers_count(w);
-    *peak = workers_peak(w);
+    pthread_mutex_lock(&live_workers_lock);
+    *running = workers_count(live_workers);
+    *peak = workers_peak(live_workers);
+    pthread_mutex_unlock(&live_workers_lock);
 }
 
 /* Tags for epoll data that are not connections. */
@@ -1471,7 +1475,9 @@ int server_run(const SessionEnv *env, TlsServer *tls, char *err, size_t errlen)
                                 work_waiting, &srv);
     if (!srv.workers)
         log_fatal("cannot start worker threads");
-    atomic_store(&live_workers, srv.workers);
+    pthread_mutex_lock(&live_workers_lock);
+    live_workers = srv.workers;
+    pthread_mutex_unlock(&live_workers_lock);
     log_listening(srv.listen_fd);
     io_loop(&srv);
 
@@ -1480,7 +1486,9 @@ int server_run(const SessionEnv *env, TlsServer *tls, char *err, size_t errlen)
     uint64_t one = 1;
     ssize_t wr = write(srv.stop_fd, &one, sizeof(one));
     (void)wr;
-    atomic_store(&live_workers, NULL);
+    pthread_mutex_lock(&live_workers_lock);
+    live_workers = NULL;
+    pthread_mutex_unlock(&live_workers_lock);
     workers_join(srv.workers);
     rc = 0;
 out:
