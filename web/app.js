@@ -257,12 +257,16 @@ async function loadUsers() {
   const list = await users();
   $('user-list').replaceChildren(...list.map((u) => {
     const pw = el('input', { type: 'password', placeholder: 'new password', autocomplete: 'new-password', 'aria-label': 'new password of ' + u.name });
+    const newName = el('input', { placeholder: 'new name', 'aria-label': 'new name of ' + u.name });
+    const rename = u.super ? el('td', {}) : el('td', {}, el('div', { class: 'inline' }, newName, el('button', { class: 'small', text: 'Rename', onclick: async () => {
+      if (report(await command('update', 'user', 'username', u.name, newName.value), 'User ' + u.name + ' renamed')) loadUsers();
+    } })));
     return el('tr', { 'data-user': u.name },
       el('td', { text: u.name }),
       el('td', {}, el('span', { class: u.super ? 'badge super' : 'badge', text: u.super ? 'super user' : 'user' })),
       el('td', {}, el('div', { class: 'inline' }, pw, el('button', { class: 'small', text: 'Set password', onclick: async () => {
         if (report(await command('update', 'user', 'password', u.name, pw.value), 'Password of ' + u.name + ' changed')) pw.value = '';
-      } }))));
+      } }))), rename);
   }));
 }
 

@@ -115,6 +115,15 @@ def test_admin_page_end_to_end(make_server, browser):
     d.find_element(By.ID, "user-create-password").send_keys("alice-pw")
     d.find_element(By.CSS_SELECTOR, "#user-create button").click()
     visible(d, '#user-list tr[data-user="alice"]')
+    # Rename a user in place.
+    d.find_element(By.ID, "user-create-name").send_keys("tmp")
+    d.find_element(By.ID, "user-create-password").send_keys("tmp-pw")
+    d.find_element(By.CSS_SELECTOR, "#user-create button").click()
+    row = visible(d, '#user-list tr[data-user="tmp"]')
+    row.find_element(By.CSS_SELECTOR, 'input[placeholder="new name"]').send_keys("bob")
+    row.find_element(By.XPATH, ".//button[text()='Rename']").click()
+    visible(d, '#user-list tr[data-user="bob"]')
+    assert d.find_elements(By.CSS_SELECTOR, '#user-list tr[data-user="tmp"]') == []
     shot(d, "users")
 
     # Console: 10,000 rows, paged by 100.
