@@ -291,6 +291,21 @@ static void answer_json(const Buf *line, Buf *out)
     buf_append_str(out, "}\n");
 }
 
+/*
+ * Copies `text` for the log, up to its first line end and at most outlen - 1 bytes, with every
+ * other control character replaced by '?': words and answers come from the request, and a line
+ * end in them could forge log lines.
+ */
+static void loggable(const char *text, char *out, size_t outlen)
+{
+    size_t n = 0;
+    for (; text && text[n] && text[n] != '\n' && n + 1 < outlen; n++) {
+        unsigned char ch = (unsigned char)text[n];
+        out[n] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+    }
+    out[n] = '\0';
+}
+
 /* The command's words as they may be logged: passwords become "***". */
 static void loggable_words(const RequestWords *w, char *out, size_t outlen)
 {
@@ -305,7 +320,9 @@ static void loggable_words(const RequestWords *w, char *out, size_t outlen)
         const char *word = w->word[i];
         if ((create_user && i == 3) || (set_password && i == 4))
             word = "***";
-        int k = snprintf(out + len, outlen - len, "%s%s", i ? " " : "", word);
+        char clean[160];
+        loggable(word, clean, sizeof(clean));
+        int k = snprintf(out + len, outlen - len, "%s%s", i ? " " : "", clean);
         if (k < 0)
             break;
         len += (size_t)k;
@@ -341,8 +358,9 @@ static void route_command(Admin *a, AdminSession *as, HttpRequest *r)
     if (!request_word_is(w.word[0], "list") && !request_word_is(w.word[0], "stats")) {
         char words[512];
         loggable_words(&w, words, sizeof(words));
-        log_info("admin: user %s from %s: %s -> %.80s", as->s->user.name, http_peer(r), words,
-                 line.data);
+        char answer[128];
+        loggable(line.data, answer, sizeof(answer));
+        log_info("admin: user %s from %s: %s -> %s", as->s->user.name, http_peer(r), words, answer);
     }
     answer_json(&line, &body);
     reply_buf(r, status_of(line.data), "application/json", &body);
@@ -391,8 +409,11 @@ static void route_query(Admin *a, AdminSession *as, HttpRequest *r)
         if (strncmp(line.data, "success", 7) != 0) {
             buf_putc(&line, '\0');
             line.len--;
-            log_info("admin: user %s from %s: connect %.64s -> %.80s", s->user.name, http_peer(r),
-                     db, line.data);
+            char answer[128], name[CATALOG_NAME_MAX + 1];
+            loggable(line.data, answer, sizeof(answer));
+            loggable(db, name, sizeof(name));
+            log_info("admin: user %s from %s: connect %s -> %s", s->user.name, http_peer(r), name,
+                     answer);
             answer_json(&line, &body);
             reply_buf(r, status_of(line.data), "application/json", &body);
             goto out;
@@ -812,8 +833,10 @@ static void handle(HttpRequest *r, void *ctx)
     if (m == HTTP_POST) {
         const char *token = http_header(r, "X-CSRF-Token");
         if (!token || !same_secret(token, as->csrf)) {
+            char where[128];
+            loggable(path, where, sizeof(where));
             log_warn("admin: request %s of user %s from %s refused: missing or wrong CSRF token",
-                     path, as->s->user.name, http_peer(r));
+                     where, as->s->user.name, http_peer(r));
             reply_error(r, 403, "Forbidden: missing or wrong CSRF token");
             release(a, as);
             return;

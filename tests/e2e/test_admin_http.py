@@ -228,3 +228,17 @@ def test_metrics_off_loopback_refused_without_a_token(make_server):
     srv, port = start_admin(make_server, addr="0.0.0.0")
     # No MetricsToken set: an empty bearer token must not open it.
     assert Web(port, host=addr).metrics({"Authorization": "Bearer "})[0] == 401
+
+
+def test_log_lines_cannot_be_forged(make_server):
+    srv, port = start_admin(make_server)
+    web = Web(port)
+    web.login("duck", "duck")
+    forged = "x\nINFO 2026/01/01 00:00:00 forged line"
+    assert web.command("update", "database", forged, "y")[0] == 400
+    assert web.query(forged, "SELECT 1")[0] == 400
+    assert web.request("POST", "/api/x%0aINFO%20forged", "a=b", csrf=False)[0] == 403
+    with srv.admin() as c:
+        c.req("stats")  # something after, so the log above is complete
+    assert wait_for(lambda: any("update database x y -> Error: Bad Request" in l for l in srv.log))
+    assert not any(l.startswith("INFO 2026/01/01") or l.startswith("INFO forged") for l in srv.log)
