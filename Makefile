@@ -25,7 +25,7 @@ RELEASE_ALLOC := -ljemalloc
 SRCS     := $(filter-out src/main.c,$(wildcard src/*.c))
 UNIT     := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 # Unit tests whose threads share state; `make unit` runs them under TSan too.
-TSAN_UNIT := test_pool test_authz test_watchdog test_quota test_workers test_cancel
+TSAN_UNIT := test_pool test_authz test_watchdog test_quota test_workers test_cancel test_metrics
 
 # The admin page's static files (web/), embedded as C arrays (src/webassets.h).
 build/gen/web_assets.c: scripts/embed-web.sh $(wildcard web/*)

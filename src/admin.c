@@ -236,8 +236,10 @@ static void release(Admin *a, AdminSession *as)
     pthread_mutex_unlock(&as->use);
     pthread_mutex_lock(&a->lock);
     as->busy--;
+    /* Read under the lock: once it is released another thread's sweep may free `as`. */
+    bool dead = as->dead;
     pthread_mutex_unlock(&a->lock);
-    if (as->dead)
+    if (dead)
         sweep(a);
 }
 
