@@ -10,7 +10,7 @@
  *     `Authorization: Bearer MetricsToken` (never when the token is empty);
  *   - the session cookie is random (32 bytes from getrandom), HttpOnly,
  *     SameSite=Strict, Secure under TLS, and the session ends after
- *     ADMIN_IDLE_MS unused;
+ *     AdminSessionTimeout seconds unused;
  *   - every POST but the login carries the session's CSRF token in the
  *     X-CSRF-Token header, and a POST whose Origin is another site is
  *     refused;
@@ -151,13 +151,14 @@ static void session_destroy(Admin *a, AdminSession *as)
     free(as);
 }
 
-/* Ends sessions idle past ADMIN_IDLE_MS; under a->lock. Returns those to free. */
+/* Ends sessions idle past AdminSessionTimeout; under a->lock. Returns those to free. */
 static int sweep_locked(Admin *a, AdminSession **out_free, int64_t now)
 {
+    int64_t idle_ms = (int64_t)a->env->cfg->admin_session_timeout_sec * 1000;
     int n = 0;
     for (int i = 0; i < ADMIN_SESSIONS_MAX; i++) {
         AdminSession *as = a->sessions[i];
-        if (!as || as->busy > 0 || (!as->dead && now - as->last_ms <= ADMIN_IDLE_MS))
+        if (!as || as->busy > 0 || (!as->dead && now - as->last_ms <= idle_ms))
             continue;
         if (!as->dead)
             log_info("admin: session of user %s from %s expired", as->s->user.name, as->addr);
@@ -216,7 +217,7 @@ static AdminSession *acquire(Admin *a, HttpRequest *r)
         if (as && !as->dead && same_secret(as->id, id))
             found = as;
     }
-    if (found && now - found->last_ms > ADMIN_IDLE_MS) {
+    if (found && now - found->last_ms > (int64_t)a->env->cfg->admin_session_timeout_sec * 1000) {
         found->dead = true;
         log_info("admin: session of user %s from %s expired", found->s->user.name, found->addr);
         found = NULL;

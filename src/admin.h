@@ -25,8 +25,6 @@
 
 /* Sessions of the page at once; a login beyond them is refused (503). */
 #define ADMIN_SESSIONS_MAX 256
-/* A session unused this long is ended (idle expiry). */
-#define ADMIN_IDLE_MS (15 * 60 * 1000)
 /* The console's answer at most; a larger result is refused with a message. */
 #define ADMIN_RESULT_MAX (32 * 1024 * 1024)
 

@@ -63,6 +63,7 @@ typedef struct Config {
     int admin_port;                     /* AdminPort, --admin-port: admin page; 0 = off */
     char admin_addr[CONFIG_STR_MAX];    /* AdminAddr, --admin-addr */
     char metrics_token[CONFIG_STR_MAX]; /* MetricsToken: bearer token for /metrics off loopback */
+    int admin_session_timeout_sec;      /* AdminSessionTimeout: idle admin page sessions end */
 } Config;
 
 typedef enum {

@@ -36,7 +36,7 @@ SERVER_ENV = ("ServerPort", "ServerAddr", "DBdir", "ServerDbFile", "ENCRYPTION_K
               "MemoryLimit", "StatementMemoryLimit", "MemoryHardLimit",
               "LoginTimeout", "MaxLoginRequestBytes", "SuperuserReservedConnections",
               "MaxConnectionsPerAddress", "LoginFailureLimit", "Supervise", "AdminPort",
-              "AdminAddr", "MetricsToken")
+              "AdminAddr", "MetricsToken", "AdminSessionTimeout")
 
 
 def clean_env(extra=None):

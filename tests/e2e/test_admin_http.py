@@ -6,6 +6,7 @@ rule, `promtool check metrics` on the live output, counters that move under load
 """
 import os
 import subprocess
+import time
 
 from adminhttp import Web, metric_value, start_admin
 from conftest import wait_for
@@ -242,3 +243,17 @@ def test_log_lines_cannot_be_forged(make_server):
         c.req("stats")  # something after, so the log above is complete
     assert wait_for(lambda: any("update database x y -> Error: Bad Request" in l for l in srv.log))
     assert not any(l.startswith("INFO 2026/01/01") or l.startswith("INFO forged") for l in srv.log)
+
+
+def test_idle_session_expires(make_server):
+    srv, port = start_admin(make_server, args=["--admin-session-timeout", "2"])
+    web = Web(port)
+    assert web.login("duck", "duck")[0] == 200
+    assert web.json("GET", "/api/me")[0] == 200  # used: the idle time starts again
+    # Each request restarts the idle time, so this waits without asking: at least 3 s unused.
+    time.sleep(3)
+    assert web.json("GET", "/api/me")[0] == 401
+    assert any("admin: session of user duck from 127.0.0.1 expired" in l for l in srv.log)
+    # Its session is gone from the server, not only refused: a new login works as before.
+    assert web.login("duck", "duck")[0] == 200
+    assert web.json("GET", "/api/me")[0] == 200
