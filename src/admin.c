@@ -445,6 +445,7 @@ static void route_query(Admin *a, AdminSession *as, HttpRequest *r)
         last--;
     int status = 200;
     if (sink.overflow) {
+        status = 400;
         buf_printf(&body,
                    "\"error\":\"the result is larger than %d MiB, more than the console "
                    "shows: add a LIMIT or aggregate\"}\n",

@@ -257,3 +257,17 @@ def test_idle_session_expires(make_server):
     # Its session is gone from the server, not only refused: a new login works as before.
     assert web.login("duck", "duck")[0] == 200
     assert web.json("GET", "/api/me")[0] == 200
+
+
+def test_console_result_bound(make_server):
+    srv, port = start_admin(make_server)
+    web = Web(port)
+    web.login("duck", "duck")
+    assert web.command("create", "database", "big") == (200, {"ok": True})
+    # About 40 MiB of JSON: more than the console keeps (ADMIN_RESULT_MAX, 32 MiB).
+    status, body = web.query("big", "SELECT repeat('x', 1000) AS v FROM range(40000)")
+    assert status == 400 and "result" not in body
+    assert body["error"].startswith("the result is larger than 32 MiB")
+    # The session goes on.
+    status, body = web.query("big", "SELECT 1 AS one")
+    assert status == 200 and body["result"]["rows"] == [[1]]
