@@ -14,7 +14,8 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototy
             -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation
 CPPFLAGS := -D_GNU_SOURCE -DTCPDUCKDB_VERSION='"$(VERSION)"' -Isrc -isystem $(DUCKDB)/include -MMD -MP
 CFLAGS   := -std=c11 -g -pthread $(WARN)
-LIBS     := -L$(DUCKDB)/lib -lduckdb -lsqlite3 -lssl -lcrypto -lpq -pthread -lm
+LIBS     := -L$(DUCKDB)/lib -lduckdb -lsqlite3 -levent -levent_openssl -levent_pthreads -lssl \
+            -lcrypto -lpq -pthread -lm
 # The release build allocates with jemalloc rather than glibc's malloc, for DuckDB's
 # many small per-statement objects (docs/performance.md, "Small queries": jemalloc). The
 # sanitizer builds keep their own allocators; `make test` runs the C client's suite
@@ -24,7 +25,12 @@ RELEASE_ALLOC := -ljemalloc
 SRCS     := $(filter-out src/main.c,$(wildcard src/*.c))
 UNIT     := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 # Unit tests whose threads share state; `make unit` runs them under TSan too.
-TSAN_UNIT := test_pool test_authz test_watchdog test_quota test_workers test_cancel test_sessions test_rescache
+TSAN_UNIT := test_pool test_authz test_watchdog test_quota test_workers test_cancel test_sessions test_rescache test_metrics
+
+# The admin page's static files (web/), embedded as C arrays (src/webassets.h).
+build/gen/web_assets.c: scripts/embed-web.sh $(wildcard web/*)
+	@mkdir -p $(dir $@)
+	scripts/embed-web.sh $@
 
 # $(call variant,DIR,EXTRA_CFLAGS,RPATH_FROM_DIR,EXTRA_LIBS)
 define variant
@@ -34,7 +40,10 @@ $(1)/obj/%.o: src/%.c | $(DUCKDB)/lib/libduckdb.so
 $(1)/obj/tests/%.o: tests/unit/%.c | $(DUCKDB)/lib/libduckdb.so
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(CPPFLAGS) -Itests/unit $$(CFLAGS) $(2) -c $$< -o $$@
-$(1)/libtcpduckdb_server.a: $(patsubst src/%.c,$(1)/obj/%.o,$(SRCS))
+$(1)/obj/gen/web_assets.o: build/gen/web_assets.c
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CPPFLAGS) $$(CFLAGS) $(2) -c $$< -o $$@
+$(1)/libtcpduckdb_server.a: $(patsubst src/%.c,$(1)/obj/%.o,$(SRCS)) $(1)/obj/gen/web_assets.o
 	@rm -f $$@
 	ar rcs $$@ $$^
 $(1)/tcp-duckdb: $(1)/obj/main.o $(1)/libtcpduckdb_server.a
@@ -121,7 +130,8 @@ E2E_TSAN := tests/e2e/test_protocol.py tests/e2e/test_server.py tests/e2e/test_t
             tests/e2e/test_fairness.py tests/e2e/test_crash.py tests/e2e/test_memory.py \
             tests/e2e/test_ops.py tests/e2e/test_dropin.py tests/e2e/test_backup.py \
             tests/e2e/test_rescache.py \
-            tests/e2e/test_pgwire.py
+            tests/e2e/test_pgwire.py \
+            tests/e2e/test_admin_http.py
 e2e-tsan: tsan
 	TCPDUCKDB_BIN=$(CURDIR)/build/tsan/tcp-duckdb /usr/bin/python3 -m pytest -q $(E2E_TSAN)
 

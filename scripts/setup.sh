@@ -23,14 +23,16 @@ DUCKDB_HDR_PKG="duckdb@1.4.4"
 DUCKDB_HDR_TGZ="duckdb-1.4.4.tgz"
 DUCKDB_HDR_SHA256="5bb967dcbcd517670ba5f169f238fb9d6787e53752c60ebe24386169d76941ed"
 
-BUILD_PKGS=(build-essential pkg-config libsqlite3-dev libssl-dev libpq-dev libjemalloc-dev ca-certificates netcat-openbsd libedit-dev)
+BUILD_PKGS=(build-essential pkg-config libsqlite3-dev libssl-dev libpq-dev libjemalloc-dev ca-certificates netcat-openbsd libedit-dev libevent-dev xxd)
 # default-jdk-headless (Java 17's javac and jar) and junit5 (JUnit 5's console launcher) build
 # and test the JDBC driver in clients/java (make java-test); nothing is downloaded by Maven.
 # man-db renders the man pages in the install test; python3-yaml parses compose.yaml there.
 # python3-psycopg2 and libpostgresql-jdbc-java: tests/e2e/test_pgwire.py drives the PostgreSQL
 # front end with psycopg2 and pgjdbc (docs/pgwire.md).
+# prometheus (promtool), chromium, chromium-driver and python3-selenium: the admin page's tests
+# check /metrics and drive the page in a real headless browser (docs/admin.md).
 TEST_PKGS=(python3 python3-pytest postgresql postgresql-client clang libclang-rt-14-dev tmux golang-go default-jdk-headless junit5 man-db python3-yaml
-           python3-psycopg2 libpostgresql-jdbc-java)
+           python3-psycopg2 libpostgresql-jdbc-java prometheus chromium chromium-driver python3-selenium)
 
 want_test=0
 [ "${1:-}" = "--test" ] && want_test=1

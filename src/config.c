@@ -158,6 +158,15 @@ static const Setting settings[] = {
     CHOICE("Supervise", "--supervise", supervise, "on", on_off,
            "on: a supervisor process restarts the server at once after a crash; off: no "
            "supervisor (for systemd's Restart=, or to debug)"),
+    INT("AdminPort", "--admin-port", admin_port, "4080", 0, 65535,
+        "port of the web admin page and /metrics (HTTPS when TLSMode is not off; 0: off)"),
+    STR("AdminAddr", "--admin-addr", admin_addr, "127.0.0.1",
+        "address the admin page binds; /metrics needs MetricsToken from other addresses"),
+    INT("AdminSessionTimeout", "--admin-session-timeout", admin_session_timeout_sec, "900", 1,
+        86400, "seconds a session of the admin page may stay unused before it ends"),
+    STR("MetricsToken", NULL, metrics_token, "",
+        "bearer token /metrics asks of clients not on loopback (environment or .env only; "
+        "empty: loopback only)"),
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))

@@ -74,6 +74,10 @@ typedef struct Config {
     char tls_min_version[8];            /* TLSMinVersion, --tls-min-version: 1.2|1.3 */
     char supervise[8];                  /* Supervise, --supervise: on|off (supervisor.h) */
     bool check_config;                  /* --check-config: validate and exit (not a setting) */
+    int admin_port;                     /* AdminPort, --admin-port: admin page; 0 = off */
+    char admin_addr[CONFIG_STR_MAX];    /* AdminAddr, --admin-addr */
+    char metrics_token[CONFIG_STR_MAX]; /* MetricsToken: bearer token for /metrics off loopback */
+    int admin_session_timeout_sec;      /* AdminSessionTimeout: idle admin page sessions end */
 } Config;
 
 typedef enum {

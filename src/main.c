@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "access.h"
+#include "admin.h"
 #include "catalog.h"
 #include "config.h"
 #include "log.h"
@@ -171,6 +172,8 @@ int main(int argc, char **argv)
     Pool *pool = NULL;
     Quota *quota = NULL;
     TlsServer *tls = NULL;
+    Throttle *throttle = NULL;
+    Admin *admin = NULL;
     int status = 1;
 
     switch (config_load(&cfg, argc, argv, ".env", err, sizeof(err))) {
@@ -280,7 +283,9 @@ int main(int argc, char **argv)
     }
 
     quota = quota_new();
+    throttle = throttle_new(cfg.login_failure_limit, THROTTLE_CAPACITY);
     SessionEnv env = {.cfg = &cfg,
+                      .throttle = throttle,
                       .catalog = catalog,
                       .pool = pool,
                       .sessions_active = server_sessions_active,
@@ -299,6 +304,9 @@ int main(int argc, char **argv)
         snprintf(err, sizeof(err), "cannot start the watchdog thread");
         goto out;
     }
+    /* The admin page is a convenience: a port in use does not stop the server. */
+    if (admin_start(&env, tls, throttle, &admin, err, sizeof(err)) != 0)
+        log_error("admin page not started: %s", err);
     if (server_run(&env, tls, err, sizeof(err)) != 0)
         goto out;
     log_pool_stats(pool);
@@ -310,10 +318,12 @@ int main(int argc, char **argv)
              (unsigned long long)ws.statement_memory, (unsigned long long)ws.server_memory);
     status = 0;
 out:
-    watchdog_stop(); /* the workers are gone: nothing is registered */
-    reload_free();   /* no thread reads a Config any more */
+    admin_stop(admin); /* its sessions unpin their databases before the pool goes */
+    watchdog_stop();   /* the workers are gone: nothing is registered */
+    reload_free();     /* no thread reads a Config any more */
     pool_free(pool);
     quota_free(quota);
+    throttle_free(throttle);
     catalog_close(catalog);
     tls_server_free(tls);
     if (status != 0)

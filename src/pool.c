@@ -138,6 +138,20 @@ static void db_path(const Pool *p, int64_t id, const char *suffix, char *out, si
     snprintf(out, outlen, "%s/%lld.duckdb%s", p->dir, (long long)id, suffix);
 }
 
+int64_t pool_file_bytes(Pool *p, int64_t id)
+{
+    char path[1200];
+    struct stat st;
+    int64_t total = 0;
+    db_path(p, id, "", path, sizeof(path));
+    if (stat(path, &st) == 0)
+        total += st.st_size;
+    db_path(p, id, ".wal", path, sizeof(path));
+    if (stat(path, &st) == 0)
+        total += st.st_size;
+    return total;
+}
+
 Pool *pool_new(const PoolConfig *cfg, char *err, size_t errlen)
 {
     Pool *p = xcalloc(1, sizeof(*p));

@@ -201,6 +201,9 @@ bool pool_db_check_invalidated(Pool *p, PoolDb *db);
 /* Fills `out` with a consistent snapshot (taken under the pool's lock). */
 void pool_stats(Pool *p, PoolStats *out);
 
+/* Bytes of database `id`'s file and its WAL on disk (0 when absent). Any thread. */
+int64_t pool_file_bytes(Pool *p, int64_t id);
+
 /* Checkpoints and closes every database and frees the pool. All pins must
  * have been released and no acquire may be running. Accepts NULL. */
 void pool_free(Pool *p);

@@ -264,14 +264,18 @@ int server_sessions_tls(void)
     return atomic_load_explicit(&sessions_tls, memory_order_relaxed);
 }
 
-/* The running server's workers, for server_workers(); set while requests can run. */
-static Workers *_Atomic live_workers;
+/* The running server's workers, for server_workers(); set while requests can run. The admin
+ * page's threads read it too, up to the end of server_run(): live_workers_lock keeps them from
+ * reading the pool while it is freed. */
+static Workers *live_workers;
+static pthread_mutex_t live_workers_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void server_workers(int *running, int *peak)
 {
-    Workers *w = atomic_load(&live_workers);
-    *running = workers_count(w);
-    *peak = workers_peak(w);
+    pthread_mutex_lock(&live_workers_lock);
+    *running = workers_count(live_workers);
+    *peak = workers_peak(live_workers);
+    pthread_mutex_unlock(&live_workers_lock);
 }
 
 /* Tags for epoll data that are not connections. */
@@ -1748,7 +1752,9 @@ int server_run(const SessionEnv *env, TlsServer *tls, char *err, size_t errlen)
     pthread_mutex_init(&srv.conns_lock, NULL);
     pthread_mutex_init(&srv.jobs_lock, NULL);
     atomic_init(&srv.job_count, 0);
-    srv.throttle = throttle_new(env->cfg->login_failure_limit, THROTTLE_CAPACITY);
+    /* The admin page shares main's throttle (env->throttle), so failures count on both. */
+    srv.throttle = env->throttle ? env->throttle
+                                 : throttle_new(env->cfg->login_failure_limit, THROTTLE_CAPACITY);
     if (env->cfg->max_connections_per_address > 0) {
         srv.addr_buckets = xcalloc(ADDR_BUCKETS, sizeof(*srv.addr_buckets));
         if (getrandom(&srv.addr_seed, sizeof(srv.addr_seed), GRND_NONBLOCK) !=
@@ -1797,7 +1803,9 @@ int server_run(const SessionEnv *env, TlsServer *tls, char *err, size_t errlen)
                                 work_waiting, &srv);
     if (!srv.workers)
         log_fatal("cannot start worker threads");
-    atomic_store(&live_workers, srv.workers);
+    pthread_mutex_lock(&live_workers_lock);
+    live_workers = srv.workers;
+    pthread_mutex_unlock(&live_workers_lock);
     log_listening(srv.listen_fd, "");
     if (srv.pg_listen_fd >= 0)
         log_listening(srv.pg_listen_fd, " (PostgreSQL protocol)");
@@ -1808,7 +1816,9 @@ int server_run(const SessionEnv *env, TlsServer *tls, char *err, size_t errlen)
     uint64_t one = 1;
     ssize_t wr = write(srv.stop_fd, &one, sizeof(one));
     (void)wr;
-    atomic_store(&live_workers, NULL);
+    pthread_mutex_lock(&live_workers_lock);
+    live_workers = NULL;
+    pthread_mutex_unlock(&live_workers_lock);
     workers_join(srv.workers);
     rc = 0;
 out:
@@ -1830,7 +1840,8 @@ out:
         close(srv.spare_fd);
     /* Every connection is closed, so every address count is back at 0 and freed. */
     free(srv.addr_buckets);
-    throttle_free(srv.throttle);
+    if (srv.throttle != env->throttle)
+        throttle_free(srv.throttle);
     pthread_mutex_destroy(&srv.conns_lock);
     pthread_mutex_destroy(&srv.jobs_lock);
     return rc;

@@ -48,7 +48,7 @@ int server_sessions_tls(void);
 
 /*
  * The worker threads running now and the most there have been (workers.h),
- * for `stats`; zeros when no server runs. Any thread that serves a request.
+ * for `stats` and /metrics; zeros when no server runs. Any thread.
  */
 void server_workers(int *running, int *peak);
 

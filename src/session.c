@@ -25,6 +25,7 @@
 #include "json.h"
 #include "log.h"
 #include "memstat.h"
+#include "metrics.h"
 #include "pglink.h"
 #include "reply.h"
 #include "rescache.h"
@@ -187,6 +188,7 @@ int session_login_finish(Session *s, const SessionEnv *env, const CatalogUser *u
     s->user = *user;
     s->limits = limits;
     s->state = SESSION_AUTHED;
+    metrics_logged_in(1);
     /* Without a key the session works, but cannot be cancelled (`session key` says so). */
     if (cancel_register(&s->cancel) != 0)
         log_error("session of user %s has no cancel key", user->name);
@@ -1264,8 +1266,9 @@ const SessionCommand *session_transaction_command(const char *text, size_t len)
     return NULL;
 }
 
-SessionAction session_handle(Session *s, const SessionEnv *env, RequestStatus status, char *text,
-                             size_t len, QueryIo *io)
+/* Dispatches one request (session_handle) and sets *kind for the metrics (metrics.h). */
+static SessionAction dispatch(Session *s, const SessionEnv *env, RequestStatus status, char *text,
+                              size_t len, QueryIo *io, int *kind)
 {
     Buf *out = io->out;
     SessionAction action = SESSION_CONTINUE;
@@ -1279,6 +1282,7 @@ SessionAction session_handle(Session *s, const SessionEnv *env, RequestStatus st
         reply_bad_request(out, "malformed request (a NUL byte, or a bad @LENGTH line)");
         return action;
     case REQUEST_NONE:
+        *kind = -1;
         return action;
     }
 
@@ -1288,6 +1292,7 @@ SessionAction session_handle(Session *s, const SessionEnv *env, RequestStatus st
     }
     const char *body = typed_body(text);
     if (body) {
+        *kind = METRICS_TYPED;
         TypedRequest typed = {0};
         char err[256];
         if (params_parse(body, len - (size_t)(body - text), &typed, err, sizeof(err)) != 0)
@@ -1300,6 +1305,7 @@ SessionAction session_handle(Session *s, const SessionEnv *env, RequestStatus st
     RequestWords none = {0};
     const SessionCommand *tx = len < 32 ? session_transaction_command(text, len) : NULL;
     if (tx) {
+        *kind = METRICS_TRANSACTION;
         session_command_run(tx, s, env, &none, out);
         sessions_set_tx(&s->reg, s->in_tx);
         return action;
@@ -1314,12 +1320,43 @@ SessionAction session_handle(Session *s, const SessionEnv *env, RequestStatus st
             cmd = session_command_find(&w);
     }
     if (cmd) {
+        *kind = metrics_kind_of_command(cmd->name);
         session_command_run(cmd, s, env, &w, out);
         if (s->quit)
             action = SESSION_CLOSE;
     } else {
+        *kind = METRICS_SQL;
         run_sql(s, env, text, NULL, NULL, io, &action);
     }
+    return action;
+}
+
+static int64_t monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* True when the last answer line in `out` is an error (every answer ends with its one line). */
+static bool ends_with_error(const Buf *out)
+{
+    if (out->len == 0)
+        return false;
+    size_t i = out->len - 1; /* the line's '\n' */
+    while (i > 0 && out->data[i - 1] != '\n')
+        i--;
+    return out->len - i >= 6 && memcmp(out->data + i, "Error:", 6) == 0;
+}
+
+SessionAction session_handle(Session *s, const SessionEnv *env, RequestStatus status, char *text,
+                             size_t len, QueryIo *io)
+{
+    int64_t start = monotonic_ns();
+    int kind = METRICS_OTHER;
+    SessionAction action = dispatch(s, env, status, text, len, io, &kind);
+    if (kind >= 0)
+        metrics_request_done(kind, ends_with_error(io->out), monotonic_ns() - start);
     return action;
 }
 
@@ -1346,6 +1383,8 @@ void session_free(Session *s, const SessionEnv *env)
     sessions_unregister(&s->reg);
     cancel_unregister(&s->cancel);
     leave_database(s, env);
+    if (s->state != SESSION_NEW)
+        metrics_logged_in(-1);
     pthread_mutex_destroy(&s->con_lock);
     sessions_entry_destroy(&s->reg);
     free(s);

@@ -68,6 +68,8 @@ typedef struct SessionEnv {
      * available here.
      */
     void (*reload)(Buf *out);
+    /* Failed logins of every front end (throttle.h; locked inside); NULL: the server makes one. */
+    Throttle *throttle;
 } SessionEnv;
 
 /*

@@ -232,6 +232,14 @@ Tls *tls_new(TlsServer *ts, int fd)
     return t;
 }
 
+struct ssl_st *tls_ssl_new(TlsServer *ts)
+{
+    SSL *ssl = SSL_new(ts->ctx);
+    if (!ssl)
+        log_fatal("out of memory (SSL_new)");
+    return ssl;
+}
+
 /*
  * Maps the result `rc` of an SSL call to the recv/send convention: -1 with
  * errno EAGAIN for would-block (recording which direction to wait for), 0

@@ -63,6 +63,13 @@ TlsMode tls_server_mode(const TlsServer *ts);
  * (which stays owned by the caller). Caller frees with tls_close(). */
 Tls *tls_new(TlsServer *ts, int fd);
 
+/*
+ * A new server-side OpenSSL connection object on the server's context, for
+ * a transport that drives OpenSSL itself (the admin port's libevent, http.c);
+ * that transport takes ownership. Never NULL (out of memory ends the process).
+ */
+struct ssl_st *tls_ssl_new(TlsServer *ts);
+
 typedef enum { TLS_DONE, TLS_AGAIN, TLS_FAILED } TlsStep;
 
 /*

@@ -36,7 +36,8 @@ SERVER_ENV = ("ServerPort", "ServerAddr", "DBdir", "ServerDbFile", "ENCRYPTION_K
               "MemoryLimit", "StatementMemoryLimit", "MemoryHardLimit",
               "LoginTimeout", "MaxLoginRequestBytes", "SuperuserReservedConnections",
               "MaxConnectionsPerAddress", "LoginFailureLimit", "Supervise", "LogFormat", "LogFile",
-              "BackupDir", "DropInSilenceMs")
+              "BackupDir", "DropInSilenceMs", "PgPort",
+              "AdminPort", "AdminAddr", "MetricsToken", "AdminSessionTimeout")
 
 
 def clean_env(extra=None):
@@ -110,8 +111,9 @@ class Server:
         self._ready = threading.Event()
 
     def start(self, timeout=60):
+        # The admin page is off unless a test asks for it (--admin-port later in args wins).
         cmd = [BIN, "--port", "0", "--addr", "127.0.0.1", "--data-dir", self.data_dir,
-               "--supervise", "off"] + self.args
+               "--supervise", "off", "--admin-port", "0"] + self.args
         # A test that waited for the last process itself (not with stop()) may leave its log
         # reader still draining; it would set _ready (and leave the old port) for this start.
         if self._reader is not None:

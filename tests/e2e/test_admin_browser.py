@@ -1,0 +1,222 @@
+"""
+The web admin page in a real browser: headless Chromium driven by Selenium (Debian's
+chromium, chromium-driver, python3-selenium). The super user logs in, creates a database and
+a user, fills a table through the console and pages through its 10,000 rows, downloads them
+as CSV, grants the user one table; the user then logs in and sees only that. Hostile values in
+results are shown as text. Screenshots of each page are saved under build/admin-screenshots/.
+"""
+import csv
+import os
+import shutil
+import tempfile
+
+import pytest
+from selenium import webdriver
+from selenium.common.exceptions import NoAlertPresentException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from adminhttp import start_admin
+from conftest import ROOT, wait_for
+
+SHOTS = os.path.join(ROOT, "build", "admin-screenshots")
+XSS = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture
+def browser():
+    downloads = tempfile.mkdtemp(prefix="tcpduckdb-downloads-")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = "/usr/bin/chromium"
+    for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+              "--window-size=1360,900", "--disable-extensions"):
+        opts.add_argument(a)
+    opts.add_experimental_option("prefs", {"download.default_directory": downloads,
+                                           "download.prompt_for_download": False})
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    driver.set_page_load_timeout(60)
+    driver.downloads = downloads
+    os.makedirs(SHOTS, exist_ok=True)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(downloads, ignore_errors=True)
+
+
+def wait(driver, cond, timeout=60):
+    return WebDriverWait(driver, timeout).until(cond)
+
+
+def visible(driver, css):
+    return wait(driver, EC.visibility_of_element_located((By.CSS_SELECTOR, css)))
+
+
+def text_is(driver, css, pred):
+    return wait(driver, lambda d: pred(d.find_element(By.CSS_SELECTOR, css).text))
+
+
+def shot(driver, name):
+    driver.save_screenshot(os.path.join(SHOTS, name + ".png"))
+
+
+def login(driver, port, user, password):
+    driver.get("http://127.0.0.1:%d/" % port)
+    visible(driver, "#login-user").send_keys(user)
+    driver.find_element(By.ID, "login-password").send_keys(password)
+    driver.find_element(By.ID, "login-submit").click()
+    visible(driver, "#nav")
+
+
+def goto(driver, page):
+    driver.find_element(By.CSS_SELECTOR, 'nav a[data-page="%s"]' % page).click()
+    visible(driver, "#page-" + page)
+
+
+def run_sql(driver, database, sql):
+    Select(driver.find_element(By.ID, "q-db")).select_by_visible_text(database)
+    box = driver.find_element(By.ID, "q-sql")
+    box.clear()
+    box.send_keys(sql)
+    before = driver.find_element(By.ID, "q-status").text
+    driver.find_element(By.ID, "q-run").click()
+    wait(driver, lambda d: d.find_element(By.ID, "q-status").text not in ("running...", "")
+         and d.find_element(By.ID, "q-run").is_enabled())
+    return before
+
+
+def no_alert(driver):
+    try:
+        driver.switch_to.alert
+    except NoAlertPresentException:
+        return True
+    return False
+
+
+def test_admin_page_end_to_end(make_server, browser):
+    d = browser
+    srv, port = start_admin(make_server)
+    login(d, port, "duck", "duck")
+    assert d.find_element(By.ID, "who-name").text == "duck (super user)"
+    # Overview: the cards fill from the JSON endpoint; the charts need two polls.
+    wait(d, lambda x: len(x.find_elements(By.CSS_SELECTOR, "#overview-cards .stat")) >= 8)
+
+    # Databases: create one.
+    goto(d, "databases")
+    d.find_element(By.ID, "db-create-name").send_keys("shop")
+    d.find_element(By.CSS_SELECTOR, "#db-create button").click()
+    visible(d, '#db-list tr[data-db="shop"]')
+
+    # Users: create one.
+    goto(d, "users")
+    d.find_element(By.ID, "user-create-name").send_keys("alice")
+    d.find_element(By.ID, "user-create-password").send_keys("alice-pw")
+    d.find_element(By.CSS_SELECTOR, "#user-create button").click()
+    visible(d, '#user-list tr[data-user="alice"]')
+    # Rename a user in place.
+    d.find_element(By.ID, "user-create-name").send_keys("tmp")
+    d.find_element(By.ID, "user-create-password").send_keys("tmp-pw")
+    d.find_element(By.CSS_SELECTOR, "#user-create button").click()
+    row = visible(d, '#user-list tr[data-user="tmp"]')
+    row.find_element(By.CSS_SELECTOR, 'input[placeholder="new name"]').send_keys("bob")
+    row.find_element(By.XPATH, ".//button[text()='Rename']").click()
+    visible(d, '#user-list tr[data-user="bob"]')
+    assert d.find_elements(By.CSS_SELECTOR, '#user-list tr[data-user="tmp"]') == []
+    shot(d, "users")
+
+    # Console: 10,000 rows, paged by 100.
+    goto(d, "console")
+    wait(d, lambda x: "shop" in [o.text for o in Select(x.find_element(By.ID, "q-db")).options])
+    run_sql(d, "shop", "CREATE TABLE items AS SELECT range AS id, 'item ' || range AS name "
+                       "FROM range(10000); CREATE TABLE hidden(x INT); "
+                       'CREATE TABLE "%s"(v VARCHAR)' % XSS)
+    assert not d.find_element(By.ID, "q-error").is_displayed(), d.find_element(By.ID, "q-error").text
+    run_sql(d, "shop", "SELECT * FROM items ORDER BY id")
+    text_is(d, "#q-status", lambda t: t.startswith("10000 rows in "))
+    assert d.find_element(By.ID, "q-page").text == "page 1 of 100 (rows 1-100)"
+    cells = lambda: [td.text for td in d.find_elements(By.CSS_SELECTOR, "#q-table tbody tr:first-child td")]
+    assert cells() == ["0", "item 0"]
+    assert len(d.find_elements(By.CSS_SELECTOR, "#q-table tbody tr")) == 100
+    d.find_element(By.ID, "q-next").click()
+    assert cells() == ["100", "item 100"]
+    shot(d, "console")
+    d.find_element(By.ID, "q-last").click()
+    assert d.find_element(By.ID, "q-page").text == "page 100 of 100 (rows 9901-10000)"
+    assert cells() == ["9900", "item 9900"]
+    d.find_element(By.ID, "q-prev").click()
+    assert cells() == ["9800", "item 9800"]
+    # CSV download of the whole result.
+    d.find_element(By.ID, "q-csv").click()
+    path = os.path.join(d.downloads, "result.csv")
+    assert wait_for(lambda: os.path.exists(path) and os.path.getsize(path) > 0, timeout=60)
+    assert wait_for(lambda: sum(1 for _ in open(path)) == 10001, timeout=30)
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["id", "name"] and rows[1] == ["0", "item 0"] and rows[-1] == ["9999", "item 9999"]
+
+    # Hostile values and column names are shown as text: no element, no script.
+    run_sql(d, "shop", "SELECT '%s' AS \"<b>bold</b>\", '</script><script>alert(3)</script>' AS s" % XSS)
+    assert cells() == [XSS, "</script><script>alert(3)</script>"]
+    assert d.find_element(By.CSS_SELECTOR, "#q-table th").text == "<b>bold</b>"
+    assert d.find_elements(By.CSS_SELECTOR, "#q-table img, #q-table b, #q-table script") == []
+    # An error is shown with the time it took.
+    run_sql(d, "shop", "SELECT * FROM no_such_table")
+    err = visible(d, "#q-error").text
+    assert "no_such_table" in err and d.find_element(By.ID, "q-status").text.startswith("failed after ")
+    assert no_alert(d)
+
+    # Grants: alice gets read on shop and select on items, toggled in place.
+    goto(d, "grants")
+    wait(d, lambda x: "alice" in [o.text for o in Select(x.find_element(By.ID, "grant-user")).options])
+    Select(d.find_element(By.ID, "grant-db")).select_by_visible_text("shop")
+    Select(d.find_element(By.ID, "grant-user")).select_by_visible_text("alice")
+    visible(d, '#grant-tables tr[data-table="items"]')
+    # The hostile table name is a row like any other, shown as text.
+    row = visible(d, '#grant-tables tr[data-table="%s"]' % XSS.replace('"', '\\"'))
+    assert row.find_element(By.CSS_SELECTOR, "td").text == XSS
+    Select(d.find_element(By.ID, "grant-access")).select_by_value("read")
+    d.find_element(By.ID, "grant-access-save").click()
+    text_is(d, "#toast", lambda t: "Access of alice on shop: read" in t)
+    d.find_element(By.CSS_SELECTOR, '#grant-tables tr[data-table="items"] input[data-priv="select"]').click()
+    text_is(d, "#toast", lambda t: "Granted select on items" in t)
+    shot(d, "grants")
+    with srv.admin() as c:
+        grants = c.req("list grants alice")
+    assert '"table":"items","privileges":["select"]' in grants and "hidden" not in grants
+
+    goto(d, "databases")
+    visible(d, '#db-list tr[data-db="shop"]')
+    goto(d, "overview")
+    wait(d, lambda x: len(x.find_elements(By.CSS_SELECTOR, "#overview-cards .stat")) >= 8)
+    text_is(d, "#overview-cards", lambda t: "queries per second" in t)
+    import time
+    time.sleep(5)  # two polls more, so that the charts have lines (a screenshot, not an assertion)
+    shot(d, "overview")
+    goto(d, "databases")
+    shot(d, "databases")
+
+    # Log out; alice sees only what she was granted.
+    d.find_element(By.ID, "logout").click()
+    visible(d, "#login-user")
+    login(d, port, "alice", "alice-pw")
+    assert not d.find_element(By.CSS_SELECTOR, 'nav a[data-page="users"]').is_displayed()
+    assert not d.find_element(By.CSS_SELECTOR, 'nav a[data-page="grants"]').is_displayed()
+    text_is(d, "#overview-note", lambda t: "super user" in t)
+    goto(d, "databases")
+    visible(d, '#db-list tr[data-db="shop"]')
+    assert [r.get_attribute("data-db") for r in d.find_elements(By.CSS_SELECTOR, "#db-list tr")] == ["shop"]
+    assert d.find_element(By.CSS_SELECTOR, '#db-list tr[data-db="shop"] td:nth-child(2)').text == "read"
+    goto(d, "console")
+    wait(d, lambda x: [o.text for o in Select(x.find_element(By.ID, "q-db")).options] == ["shop"])
+    run_sql(d, "shop", "SELECT * FROM items WHERE id < 3 ORDER BY id")
+    text_is(d, "#q-status", lambda t: t.startswith("3 rows in "))
+    run_sql(d, "shop", "SELECT * FROM hidden")
+    assert "Access Denied" in visible(d, "#q-error").text
+    run_sql(d, "shop", "DELETE FROM items")
+    assert "Access Denied" in visible(d, "#q-error").text
+    shot(d, "console-user")
+    with srv.admin() as c:
+        assert c.req("connect shop") == "success"
+        assert c.req("SELECT count(*) AS n FROM items") == '[{"n":10000}]'
