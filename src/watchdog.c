@@ -107,6 +107,30 @@ static void log_interrupt(const WatchdogEntry *e, WatchdogReason why, int64_t us
     }
 }
 
+/*
+ * Takes a refusal of the memory guard on the request of `e` for its memory
+ * reason, counted and logged as an interrupt (without the interrupt
+ * itself). The caller holds `lock`.
+ */
+static void take_refusal(WatchdogEntry *e)
+{
+    MemguardRefusal refused = memguard_refused(e->guard);
+    if (refused == MEMGUARD_NONE || e->reason != WATCHDOG_NONE)
+        return;
+    WatchdogReason why =
+        refused == MEMGUARD_STATEMENT ? WATCHDOG_STATEMENT_MEMORY : WATCHDOG_SERVER_MEMORY;
+    stats.interrupted++;
+    stats.statement_memory += why == WATCHDOG_STATEMENT_MEMORY;
+    stats.server_memory += why == WATCHDOG_SERVER_MEMORY;
+    char limit_text[32];
+    memstat_format_size(limit_text, sizeof(limit_text),
+                        why == WATCHDOG_STATEMENT_MEMORY ? e->statement_bytes
+                                                         : limits.server_bytes);
+    log_info("refusing memory to a statement: it would pass %s (%s)",
+             why == WATCHDOG_STATEMENT_MEMORY ? "StatementMemoryLimit" : "MemoryLimit", limit_text);
+    e->reason = why;
+}
+
 /* Interrupts the statement of `e` for `why`; the caller holds `lock`. */
 static void interrupt(WatchdogEntry *e, WatchdogReason why, int64_t used, int64_t total)
 {
@@ -137,6 +161,7 @@ static int count_entries(void)
 static void enforce_server_limit(int64_t now)
 {
     int64_t total = memstat_total(NULL);
+    memguard_tick(total);
     if (limits.hard_bytes && total >= limits.hard_bytes) {
         /* What no interrupt reaches (DuckDB folding a constant call while it plans, one huge
          * value) must not take the machine: exit, and the supervisor restarts the server with
@@ -190,6 +215,7 @@ static void enforce_server_limit(int64_t now)
 static void check_all(int64_t now)
 {
     for (WatchdogEntry *e = entries; e; e = e->next) {
+        take_refusal(e);
         WatchdogReason why = e->reason;
         int64_t used = 0;
         if (why == WATCHDOG_NONE && shutting_down)
@@ -205,7 +231,7 @@ static void check_all(int64_t now)
             continue;
         interrupt(e, why, used, 0);
     }
-    if (limits.server_bytes || limits.hard_bytes)
+    if (limits.server_bytes || limits.hard_bytes || memguard_enabled())
         enforce_server_limit(now);
 }
 
@@ -271,6 +297,9 @@ void watchdog_stop(void)
 void watchdog_set_memory_limits(const WatchdogMemoryLimits *lim)
 {
     limits = *lim;
+    if (memguard_set_limits(limits.server_bytes))
+        log_info("memory guard on: worker threads are refused memory beyond "
+                 "StatementMemoryLimit and MemoryLimit");
 }
 
 void watchdog_memory_limits(WatchdogMemoryLimits *out)
@@ -295,6 +324,7 @@ void watchdog_watch(WatchdogEntry *e, duckdb_connection con, int fd, int timeout
     e->mem = memstat_thread();
     e->mem_start = memstat_thread_net(e->mem);
     e->statement_bytes = limits.statement_bytes;
+    e->guard = memguard_begin(e->mem_start, e->statement_bytes);
     pthread_mutex_lock(&lock);
     e->next = entries;
     if (entries)
@@ -308,6 +338,8 @@ void watchdog_set_statement_memory(WatchdogEntry *e, int64_t bytes)
     pthread_mutex_lock(&lock);
     e->statement_bytes = bytes;
     pthread_mutex_unlock(&lock);
+    if (e->guard)
+        memguard_set_statement(bytes);
 }
 
 WatchdogReason watchdog_restart(WatchdogEntry *e)
@@ -316,6 +348,7 @@ WatchdogReason watchdog_restart(WatchdogEntry *e)
         return WATCHDOG_NONE;
     int64_t deadline = deadline_from_now(e->timeout_sec);
     pthread_mutex_lock(&lock);
+    take_refusal(e);
     e->deadline_ms = deadline;
     if (e->reason == WATCHDOG_TIMEOUT)
         e->reason = WATCHDOG_NONE;
@@ -361,6 +394,7 @@ WatchdogReason watchdog_reason(WatchdogEntry *e)
     if (!e->registered)
         return e->reason;
     pthread_mutex_lock(&lock);
+    take_refusal(e);
     WatchdogReason why = e->reason;
     pthread_mutex_unlock(&lock);
     return why;
@@ -370,7 +404,10 @@ WatchdogReason watchdog_unwatch(WatchdogEntry *e)
 {
     if (!e->registered)
         return e->reason;
+    if (e->guard)
+        memguard_end();
     pthread_mutex_lock(&lock);
+    take_refusal(e);
     if (e->prev)
         e->prev->next = e->next;
     else
