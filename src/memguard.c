@@ -66,6 +66,12 @@ static int64_t server_limit; /* MemoryLimit; 0: none */
 static _Atomic int64_t mapped;
 /* The memory outside the guarded arenas at the watchdog's last tick (memguard_tick). */
 static _Atomic int64_t outside;
+/*
+ * The address space the guarded arenas retained at the last tick:
+ * jemalloc keeps the unused tail of each region it grows by (opt.retain),
+ * purged, for its next growth; it holds no memory until then.
+ */
+static _Atomic int64_t retained;
 
 /* Enough for MaxWorkers threads at once; a thread beyond it runs unguarded (logged). */
 #define MEMGUARD_MAX_SLOTS 1024
@@ -90,6 +96,9 @@ static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
 struct MemguardThread {
     _Atomic int refused;      /* MemguardRefusal of the current statement */
     bool bound;               /* the thread allocates from its slot's arenas */
+    int slot;                 /* its slot, or -1: none */
+    bool churned;             /* the last statement allocated MEMGUARD_PURGE_AFTER or more */
+    uint64_t allocated_start; /* the thread's cumulative allocation at memguard_begin */
     bool active;              /* inside a statement */
     bool lifted;              /* memguard_lift(true) */
     int64_t start;            /* net allocation when the statement began */
@@ -134,6 +143,13 @@ static void *map_extent(void *want, size_t size, size_t alignment)
     return (void *)aligned;
 }
 
+int64_t memguard_in_use(void)
+{
+    int64_t held = atomic_load_explicit(&mapped, memory_order_relaxed) -
+                   atomic_load_explicit(&retained, memory_order_relaxed);
+    return atomic_load_explicit(&outside, memory_order_relaxed) + (held > 0 ? held : 0);
+}
+
 /* Whether the calling thread's statement may have `size` more bytes of address space. */
 static bool refuse(size_t size)
 {
@@ -144,9 +160,7 @@ static bool refuse(size_t size)
     MemguardRefusal why = MEMGUARD_NONE;
     if (t->limit && memstat_thread_net(t->mem) - t->start + more > t->limit)
         why = MEMGUARD_STATEMENT;
-    else if (server_limit && atomic_load_explicit(&outside, memory_order_relaxed) +
-                                     atomic_load_explicit(&mapped, memory_order_relaxed) + more >
-                                 server_limit)
+    else if (server_limit && memguard_in_use() + more > server_limit)
         why = MEMGUARD_SERVER;
     if (why == MEMGUARD_NONE)
         return false;
@@ -294,7 +308,7 @@ static bool create_arena(int k, unsigned *out)
     size_t len = sizeof(*out);
     if (ctls[k]("arenas.create", out, &len, &h, sizeof(h)) != 0)
         return false;
-    ssize_t dirty_ms = 1000, muzzy_ms = 0;
+    ssize_t dirty_ms = 0, muzzy_ms = 0;
     size_t grow = 4 << 20;
     arena_set(k, *out, "dirty_decay_ms", &dirty_ms, sizeof(dirty_ms));
     arena_set(k, *out, "muzzy_decay_ms", &muzzy_ms, sizeof(muzzy_ms));
@@ -340,6 +354,7 @@ static void bind_thread(MemguardThread *t)
     slots_full_logged = slots_full_logged || full;
     pthread_mutex_unlock(&slots_lock);
     t->bound = true; /* tried: a thread that got no slot is not tried again */
+    t->slot = -1;
     if (full)
         log_warn("memguard: more than %d worker threads; the others run without the guard",
                  MEMGUARD_MAX_SLOTS);
@@ -354,6 +369,26 @@ static void bind_thread(MemguardThread *t)
             log_warn("memguard: cannot bind a thread to its arena");
     }
     pthread_setspecific(exit_key, (void *)(intptr_t)(slot + 1));
+    t->slot = slot;
+}
+
+/* The thread's cumulative allocation in both allocators. */
+static uint64_t thread_allocated(const MemguardThread *t)
+{
+    return __atomic_load_n(t->mem->duckdb_allocated, __ATOMIC_RELAXED) +
+           __atomic_load_n(t->mem->process_allocated, __ATOMIC_RELAXED);
+}
+
+/*
+ * Gives the free pages of the thread's arenas back to the system now.
+ * jemalloc returns them only after dirty_decay_ms and only when the arena is
+ * used again, so the pages a large statement freed would stay resident, and
+ * counted by the server-wide check, while the worker waits for work.
+ */
+static void purge_own_arenas(const MemguardThread *t)
+{
+    for (int k = 0; k < GUARD_ALLOCATORS; k++)
+        arena_set(k, slots[t->slot].arena[k], "purge", NULL, 0);
 }
 
 MemguardThread *memguard_begin(int64_t net_start, int64_t statement_bytes)
@@ -365,6 +400,10 @@ MemguardThread *memguard_begin(int64_t net_start, int64_t statement_bytes)
         bind_thread(t);
         t->mem = memstat_thread();
     }
+    if (t->bound && t->slot >= 0 && t->churned) /* what the last one freed after memguard_end */
+        purge_own_arenas(t);
+    t->churned = false;
+    t->allocated_start = t->mem ? thread_allocated(t) : 0;
     t->start = net_start;
     t->limit = statement_bytes;
     t->granted = 0;
@@ -380,7 +419,13 @@ void memguard_set_statement(int64_t statement_bytes)
 
 void memguard_end(void)
 {
-    self.active = false;
+    MemguardThread *t = &self;
+    t->active = false;
+    if (t->bound && t->slot >= 0 &&
+        thread_allocated(t) - t->allocated_start >= MEMGUARD_PURGE_AFTER) {
+        purge_own_arenas(t);
+        t->churned = true;
+    }
 }
 
 MemguardRefusal memguard_refused(const MemguardThread *t)
@@ -398,17 +443,23 @@ void memguard_tick(int64_t total)
 {
     if (!enabled)
         return;
-    int64_t m = atomic_load_explicit(&mapped, memory_order_relaxed);
-    int64_t rest = total > m ? total - m : 0;
-    atomic_store_explicit(&outside, rest, memory_order_relaxed);
-    if (!server_limit || rest + m <= server_limit / 2)
-        return;
-    /* Freed pages wait for their decay only as long as the arena is used; here they are needed. */
+    /* memstat_total() has just refreshed both allocators' statistics (their epoch). */
+    int64_t kept = 0;
     pthread_mutex_lock(&slots_lock);
-    for (int i = 0; i < nslots; i++)
-        for (int k = 0; k < GUARD_ALLOCATORS; k++)
-            arena_set(k, slots[i].arena[k], "purge", NULL, 0);
+    for (int i = 0; i < nslots; i++) {
+        for (int k = 0; k < GUARD_ALLOCATORS; k++) {
+            char name[64];
+            size_t value = 0, len = sizeof(value);
+            snprintf(name, sizeof(name), "stats.arenas.%u.retained", slots[i].arena[k]);
+            if (ctls[k](name, &value, &len, NULL, 0) == 0)
+                kept += (int64_t)value;
+        }
+    }
     pthread_mutex_unlock(&slots_lock);
+    atomic_store_explicit(&retained, kept, memory_order_relaxed);
+    int64_t held = atomic_load_explicit(&mapped, memory_order_relaxed) - kept;
+    held = held > 0 ? held : 0;
+    atomic_store_explicit(&outside, total > held ? total - held : 0, memory_order_relaxed);
 }
 
 int64_t memguard_mapped(void)

@@ -22,9 +22,7 @@
  *  - the thread's net allocation since memguard_begin (memstat.h, both
  *    allocators), plus the extent asked for, passes the statement's limit,
  *    or
- *  - the memory outside the guarded arenas at the watchdog's last tick,
- *    plus what the guarded arenas map now, plus the extent, passes
- *    MemoryLimit.
+ *  - memguard_in_use() plus the extent passes MemoryLimit.
  * After the first refusal of a statement, extents of at most
  * MEMGUARD_GRACE_EXTENT are still granted up to MEMGUARD_GRACE_BYTES in
  * all, so that DuckDB's error path (messages, unwinding) finds the small
@@ -56,6 +54,13 @@
 /* After a refusal: the largest extent still granted, and the total granted, per statement. */
 #define MEMGUARD_GRACE_EXTENT (1 << 20)
 #define MEMGUARD_GRACE_BYTES (16 << 20)
+
+/*
+ * A statement that allocated this much in all has its thread's free pages
+ * given back when it ends, and again when the thread's next one begins
+ * (what its result held is freed after it ended).
+ */
+#define MEMGUARD_PURGE_AFTER (32 << 20)
 
 typedef enum {
     MEMGUARD_NONE,      /* nothing refused */
@@ -102,12 +107,20 @@ MemguardRefusal memguard_refused(const MemguardThread *t);
 void memguard_lift(bool lifted);
 
 /*
- * The watchdog's tick: `total` is the server's allocated bytes now
- * (memstat_total). Records the memory outside the guarded arenas, and
- * purges the guarded arenas' unused pages when they map more than half of
- * MemoryLimit.
+ * The watchdog's tick, right after memstat_total(): `total` is the
+ * server's allocated bytes now. Records the memory outside the guarded
+ * arenas and the address space they only retain (jemalloc's `retain`
+ * keeps the purged tail of each region it grows by), so that
+ * memguard_in_use() counts what the guarded arenas hold.
  */
 void memguard_tick(int64_t total);
+
+/*
+ * What the server-wide check counts: the memory outside the guarded arenas
+ * at the last tick, plus what the guarded arenas map now, less what they
+ * retained at the last tick. Any thread.
+ */
+int64_t memguard_in_use(void);
 
 /* The bytes the guarded arenas map now. Any thread. */
 int64_t memguard_mapped(void);

@@ -107,6 +107,22 @@ static void log_interrupt(const WatchdogEntry *e, WatchdogReason why, int64_t us
     }
 }
 
+/* Counts and logs a refusal of the memory guard; returns its reason. The caller holds `lock`. */
+static WatchdogReason count_refusal(MemguardRefusal refused, int64_t statement_bytes)
+{
+    WatchdogReason why =
+        refused == MEMGUARD_STATEMENT ? WATCHDOG_STATEMENT_MEMORY : WATCHDOG_SERVER_MEMORY;
+    stats.interrupted++;
+    stats.statement_memory += why == WATCHDOG_STATEMENT_MEMORY;
+    stats.server_memory += why == WATCHDOG_SERVER_MEMORY;
+    char limit_text[32];
+    memstat_format_size(limit_text, sizeof(limit_text),
+                        why == WATCHDOG_STATEMENT_MEMORY ? statement_bytes : limits.server_bytes);
+    log_info("refusing memory to a statement: it would pass %s (%s)",
+             why == WATCHDOG_STATEMENT_MEMORY ? "StatementMemoryLimit" : "MemoryLimit", limit_text);
+    return why;
+}
+
 /*
  * Takes a refusal of the memory guard on the request of `e` for its memory
  * reason, counted and logged as an interrupt (without the interrupt
@@ -115,20 +131,18 @@ static void log_interrupt(const WatchdogEntry *e, WatchdogReason why, int64_t us
 static void take_refusal(WatchdogEntry *e)
 {
     MemguardRefusal refused = memguard_refused(e->guard);
-    if (refused == MEMGUARD_NONE || e->reason != WATCHDOG_NONE)
-        return;
-    WatchdogReason why =
-        refused == MEMGUARD_STATEMENT ? WATCHDOG_STATEMENT_MEMORY : WATCHDOG_SERVER_MEMORY;
-    stats.interrupted++;
-    stats.statement_memory += why == WATCHDOG_STATEMENT_MEMORY;
-    stats.server_memory += why == WATCHDOG_SERVER_MEMORY;
-    char limit_text[32];
-    memstat_format_size(limit_text, sizeof(limit_text),
-                        why == WATCHDOG_STATEMENT_MEMORY ? e->statement_bytes
-                                                         : limits.server_bytes);
-    log_info("refusing memory to a statement: it would pass %s (%s)",
-             why == WATCHDOG_STATEMENT_MEMORY ? "StatementMemoryLimit" : "MemoryLimit", limit_text);
-    e->reason = why;
+    if (refused != MEMGUARD_NONE && e->reason == WATCHDOG_NONE)
+        e->reason = count_refusal(refused, e->statement_bytes);
+}
+
+WatchdogReason watchdog_account_refusal(MemguardRefusal refused, int64_t statement_bytes)
+{
+    if (refused == MEMGUARD_NONE)
+        return WATCHDOG_NONE;
+    pthread_mutex_lock(&lock);
+    WatchdogReason why = count_refusal(refused, statement_bytes);
+    pthread_mutex_unlock(&lock);
+    return why;
 }
 
 /* Interrupts the statement of `e` for `why`; the caller holds `lock`. */

@@ -219,6 +219,17 @@ WatchdogReason watchdog_reason(WatchdogEntry *e);
  */
 WatchdogReason watchdog_unwatch(WatchdogEntry *e);
 
+/*
+ * The memory guard refused memory to work a worker ran outside a
+ * registered request (`refused`, from memguard_refused(); the
+ * authorization check, which prepares the statement, and DuckDB folds
+ * constant calls while it prepares): counts and logs it as a refusal
+ * within a request, for the limit `statement_bytes` the work ran under.
+ * Returns the memory reason to answer with, or WATCHDOG_NONE when nothing
+ * was refused. Any thread.
+ */
+WatchdogReason watchdog_account_refusal(MemguardRefusal refused, int64_t statement_bytes);
+
 /* The counters; any thread. */
 void watchdog_stats(WatchdogStats *out);
 
