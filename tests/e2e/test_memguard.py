@@ -108,8 +108,12 @@ def test_statement_limit_ends_the_issues_statements_in_the_same_process(make_ser
         st = json.loads(a.req("stats"))["statements"]
     assert st["statement_memory"] == len(BATCH), st
     log = srv.stderr()
-    assert log.count("refusing memory to a statement: it would pass StatementMemoryLimit "
-                     "(150MB)") == len(BATCH), log
+    # Refused by the guard; or, when a statement reused address space its arena had kept (no
+    # hook call), caught by the watchdog's count at its next tick. Never the hard limit.
+    refused = log.count("refusing memory to a statement: it would pass StatementMemoryLimit "
+                        "(150MB)")
+    interrupted = log.count("more than StatementMemoryLimit (150MB)")
+    assert refused >= 1 and refused + interrupted == len(BATCH), log
     assert "reached MemoryHardLimit" not in log, log
 
 
