@@ -67,9 +67,10 @@ static _Atomic int64_t mapped;
 /* The memory outside the guarded arenas at the watchdog's last tick (memguard_tick). */
 static _Atomic int64_t outside;
 /*
- * The address space the guarded arenas retained at the last tick:
- * jemalloc keeps the unused tail of each region it grows by (opt.retain),
- * purged, for its next growth; it holds no memory until then.
+ * The address space the guarded arenas retained at the last tick: jemalloc
+ * keeps the purged ranges of freed extents and the unused tail of each
+ * region it grows by (opt.retain) for its next growth; they hold no memory
+ * until then.
  */
 static _Atomic int64_t retained;
 
@@ -308,10 +309,11 @@ static void arena_set(int k, unsigned ind, const char *what, const void *value, 
 }
 
 /*
- * Creates allocator k's arena for a slot: our hooks; freed extents go back
- * to the system after a second (dirty_decay_ms), without a muzzy stage that
- * would keep them mapped; a retained region grows by at most 4MB beyond a
- * request, so the address space kept unused stays small.
+ * Creates allocator k's arena for a slot: our hooks; freed extents are
+ * purged at once (dirty_decay_ms 0, no muzzy stage, whose lazily purged
+ * pages would stay counted by the kernel), so their pages leave the process;
+ * a region grows by at most 4MB beyond a request, so the address space
+ * kept unused stays small.
  */
 static bool create_arena(int k, unsigned *out)
 {

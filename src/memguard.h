@@ -28,11 +28,16 @@
  * all, so that DuckDB's error path (messages, unwinding) finds the small
  * memory it needs; anything larger stays refused.
  *
- * The hooks map and unmap with mmap/munmap themselves, so a guarded arena
- * gives its memory back to the system when jemalloc's decay releases an
- * extent (jemalloc's `retain` would otherwise keep it mapped and let it be
- * reused without the hook), and `mapped` is the exact address space of the
- * guarded arenas. The hooks take no lock and call nothing that allocates.
+ * The hook maps with mmap itself and never unmaps: jemalloc (`retain`, on
+ * in both) purges a freed extent, so its pages leave the process, and keeps
+ * its address range for the arena's next growth, which it reuses without
+ * calling the hook. The guarded arenas purge freed extents at once, and
+ * the watchdog's tick reads how much they retain (memguard_tick), so that
+ * the server-wide check counts what they hold, not what they reserved. A
+ * statement can take what its arenas retain before the hook sees it: at
+ * most what an earlier statement on the thread was allowed; the watchdog's
+ * count catches it at its next tick. The hooks take no lock and call
+ * nothing that allocates.
  *
  * Active only when both allocators are jemalloc (the release build): the
  * sanitizer builds replace malloc, so the guard is off there and the
