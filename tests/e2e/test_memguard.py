@@ -14,7 +14,7 @@ import threading
 
 import pytest
 
-from conftest import BIN
+from conftest import BIN, wait_for
 
 STATEMENT_LIMIT = ("Error: Statement Memory Limit: the statement allocated more than 150MB "
                    "(StatementMemoryLimit)")
@@ -107,13 +107,16 @@ def test_statement_limit_ends_the_issues_statements_in_the_same_process(make_ser
     with srv.admin() as a:
         st = json.loads(a.req("stats"))["statements"]
     assert st["statement_memory"] == len(BATCH), st
-    log = srv.stderr()
     # Refused by the guard; or, when a statement reused address space its arena had kept (no
-    # hook call), caught by the watchdog's count at its next tick. Never the hard limit.
-    refused = log.count("refusing memory to a statement: it would pass StatementMemoryLimit "
-                        "(150MB)")
-    interrupted = log.count("more than StatementMemoryLimit (150MB)")
-    assert refused >= 1 and refused + interrupted == len(BATCH), log
+    # hook call), caught by the watchdog's count at its next tick. Never the hard limit. (The
+    # log is read by another thread: wait for its lines.)
+    def counts():
+        log = srv.stderr()
+        return (log.count("refusing memory to a statement: it would pass StatementMemoryLimit "
+                          "(150MB)"), log.count("more than StatementMemoryLimit (150MB)"))
+    assert wait_for(lambda: sum(counts()) == len(BATCH), timeout=30), srv.stderr()
+    assert counts()[0] >= 1, srv.stderr()
+    log = srv.stderr()
     assert "reached MemoryHardLimit" not in log, log
 
 
@@ -127,7 +130,8 @@ def test_memory_limit_ends_the_planned_range_without_a_statement_limit(make_serv
     assert m.req("SELECT count(*) AS n FROM t") == '[{"n":1}]'
     assert srv.proc.poll() is None and srv.proc.pid == pid
     assert status_kb(srv, "VmHWM") < BUDGET_MB * 1024, status_kb(srv, "VmHWM")
-    assert "it would pass MemoryLimit (400MB)" in srv.stderr()
+    assert wait_for(lambda: "it would pass MemoryLimit (400MB)" in srv.stderr(), timeout=30), \
+        srv.stderr()
 
 
 @release_only
