@@ -142,14 +142,17 @@ soak-plans: asan
 	    /usr/bin/python3 -m pytest -q -s tests/e2e/test_stale_plans.py -k random_changes
 
 # The release server (what `make run` starts, with jemalloc): the C client's suite, the
-# protocol-level suites and the supervisor's (test_crash.py: its crash-hook cases skip, and one
-# checks that the release build has no hook).
+# protocol-level suites, the supervisor's (test_crash.py: its crash-hook cases skip, and one
+# checks that the release build has no hook) and the memory guard's (test_memguard.py, only
+# there: it needs jemalloc). The guard ends the statement test_crash.py sends to reach
+# MemoryHardLimit, so that case runs in the sanitizer builds only (make e2e).
 release-test: build build/asan/tests/test_client
 	TCPDUCKDB_BIN=$(CURDIR)/build/tcp-duckdb build/asan/tests/test_client
 	TCPDUCKDB_BIN=$(CURDIR)/build/tcp-duckdb TCPDUCKDB_CLI=$(CURDIR)/build/tcp-duckdb-cli \
 	    /usr/bin/python3 -m pytest -q tests/e2e/test_protocol.py tests/e2e/test_server.py \
-	    tests/e2e/test_crash.py \
-	    --deselect tests/e2e/test_crash.py::test_crash_loses_no_committed_transaction
+	    tests/e2e/test_crash.py tests/e2e/test_memguard.py \
+	    --deselect tests/e2e/test_crash.py::test_crash_loses_no_committed_transaction \
+	    --deselect tests/e2e/test_crash.py::test_memory_hard_limit_restarts_the_server_with_its_data
 
 # The Python, Node.js, Go and Java drivers' suites; each starts the ASan server itself.
 drivers: asan

@@ -22,9 +22,12 @@
 #include "authz.h"
 #include "json.h"
 #include "log.h"
+#include "memguard.h"
+#include "memstat.h"
 #include "query.h"
 #include "reply.h"
 #include "sqllex.h"
+#include "watchdog.h"
 #include "xalloc.h"
 
 /* Longest table name accepted in a command (DuckDB has no limit of its own). */
@@ -406,7 +409,26 @@ int access_check_request(const Session *s, const SessionEnv *env, const char *sq
                       .ctx = &g};
     if (cached && cached->authz)
         return authz_recheck(cached->authz, &user, out);
-    return authz_check_plan(s->con, sql, &user, out, out_plan);
+    /* The check prepares the statement, and DuckDB folds constant calls while it prepares
+     * (`range(0, 100000000)`): it runs under the memory guard as the statement will
+     * (memguard.h), and a refusal is answered with the limit's line. */
+    size_t mark = out->len;
+    int64_t limit = s->limits.value[USERLIMIT_STATEMENT_MEMORY];
+    MemguardThread *mg = memguard_begin(memstat_thread_net(memstat_thread()), limit);
+    int rc = authz_check_plan(s->con, sql, &user, out, out_plan);
+    memguard_end();
+    WatchdogReason why =
+        rc != 0 ? watchdog_account_refusal(memguard_refused(mg), limit) : WATCHDOG_NONE;
+    if (why != WATCHDOG_NONE) {
+        out->len = mark;
+        WatchdogMemoryLimits mem;
+        watchdog_memory_limits(&mem);
+        if (why == WATCHDOG_STATEMENT_MEMORY)
+            reply_statement_memory_limit(out, limit);
+        else
+            reply_server_memory_limit(out, mem.server_bytes);
+    }
+    return rc;
 }
 
 void access_cmd_grant_database(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)

@@ -16,8 +16,9 @@
  * worker thread runs. The sanitizer allocators and glibc have no per-thread
  * counters, so in those builds only DuckDB's allocator is attributed.
  *
- * This module is the only one that calls the allocators' control
- * interfaces (mallctl). Symbols that a build may lack (jemalloc's mallctl,
+ * This module is the only one that reads the allocators' statistics
+ * through their control interfaces (mallctl); memguard.h creates the
+ * worker threads' arenas and hooks. Symbols that a build may lack (jemalloc's mallctl,
  * the sanitizer interface) are weak, so every build links.
  *
  * Threads: memstat_total() is called by the watchdog once per tick (it

@@ -116,12 +116,15 @@ static duckdb_error_type message_type(const char *msg)
 {
     if (strncmp(msg, "INTERRUPT Error:", 16) == 0)
         return DUCKDB_ERROR_INTERRUPT;
+    if (strncmp(msg, "Out of Memory Error:", 20) == 0)
+        return DUCKDB_ERROR_OUT_OF_MEMORY;
     return reply_is_internal_error(msg) ? DUCKDB_ERROR_INTERNAL : DUCKDB_ERROR_INVALID;
 }
 
 /*
  * Answers a statement that failed with DuckDB's `msg` of type `type`. An
- * interrupt by the watchdog is answered with its reason: the timeout line,
+ * interrupt by the watchdog, or a failed allocation the memory guard refused,
+ * is answered with its reason: the timeout line,
  * the cancel line, the line of the memory limit it passed, nothing at all when the client is
  * gone (the session is then closed), or DuckDB's message at shutdown (the server adds its own
  * line); an internal error with an incident line; anything else with DuckDB's text.
@@ -129,7 +132,10 @@ static duckdb_error_type message_type(const char *msg)
 static void answer_failure(Answer *a, WatchdogEntry *wd, int timeout_sec, duckdb_error_type type,
                            const char *msg)
 {
-    WatchdogReason why = type == DUCKDB_ERROR_INTERRUPT ? watchdog_reason(wd) : WATCHDOG_NONE;
+    /* A failed allocation may be the memory guard's refusal (watchdog.h): its limit's line. */
+    WatchdogReason why = type == DUCKDB_ERROR_INTERRUPT || type == DUCKDB_ERROR_OUT_OF_MEMORY
+                             ? watchdog_reason(wd)
+                             : WATCHDOG_NONE;
     a->fatal = a->fatal || may_invalidate(type, msg);
     if (why == WATCHDOG_CLIENT_GONE) {
         a->gone = true;

@@ -107,6 +107,44 @@ static void log_interrupt(const WatchdogEntry *e, WatchdogReason why, int64_t us
     }
 }
 
+/* Counts and logs a refusal of the memory guard; returns its reason. The caller holds `lock`. */
+static WatchdogReason count_refusal(MemguardRefusal refused, int64_t statement_bytes)
+{
+    WatchdogReason why =
+        refused == MEMGUARD_STATEMENT ? WATCHDOG_STATEMENT_MEMORY : WATCHDOG_SERVER_MEMORY;
+    stats.interrupted++;
+    stats.statement_memory += why == WATCHDOG_STATEMENT_MEMORY;
+    stats.server_memory += why == WATCHDOG_SERVER_MEMORY;
+    char limit_text[32];
+    memstat_format_size(limit_text, sizeof(limit_text),
+                        why == WATCHDOG_STATEMENT_MEMORY ? statement_bytes : limits.server_bytes);
+    log_info("refusing memory to a statement: it would pass %s (%s)",
+             why == WATCHDOG_STATEMENT_MEMORY ? "StatementMemoryLimit" : "MemoryLimit", limit_text);
+    return why;
+}
+
+/*
+ * Takes a refusal of the memory guard on the request of `e` for its memory
+ * reason, counted and logged as an interrupt (without the interrupt
+ * itself). The caller holds `lock`.
+ */
+static void take_refusal(WatchdogEntry *e)
+{
+    MemguardRefusal refused = memguard_refused(e->guard);
+    if (refused != MEMGUARD_NONE && e->reason == WATCHDOG_NONE)
+        e->reason = count_refusal(refused, e->statement_bytes);
+}
+
+WatchdogReason watchdog_account_refusal(MemguardRefusal refused, int64_t statement_bytes)
+{
+    if (refused == MEMGUARD_NONE)
+        return WATCHDOG_NONE;
+    pthread_mutex_lock(&lock);
+    WatchdogReason why = count_refusal(refused, statement_bytes);
+    pthread_mutex_unlock(&lock);
+    return why;
+}
+
 /* Interrupts the statement of `e` for `why`; the caller holds `lock`. */
 static void interrupt(WatchdogEntry *e, WatchdogReason why, int64_t used, int64_t total)
 {
@@ -137,6 +175,7 @@ static int count_entries(void)
 static void enforce_server_limit(int64_t now)
 {
     int64_t total = memstat_total(NULL);
+    memguard_tick(total);
     if (limits.hard_bytes && total >= limits.hard_bytes) {
         /* What no interrupt reaches (DuckDB folding a constant call while it plans, one huge
          * value) must not take the machine: exit, and the supervisor restarts the server with
@@ -190,6 +229,7 @@ static void enforce_server_limit(int64_t now)
 static void check_all(int64_t now)
 {
     for (WatchdogEntry *e = entries; e; e = e->next) {
+        take_refusal(e);
         WatchdogReason why = e->reason;
         int64_t used = 0;
         if (why == WATCHDOG_NONE && shutting_down)
@@ -205,7 +245,7 @@ static void check_all(int64_t now)
             continue;
         interrupt(e, why, used, 0);
     }
-    if (limits.server_bytes || limits.hard_bytes)
+    if (limits.server_bytes || limits.hard_bytes || memguard_enabled())
         enforce_server_limit(now);
 }
 
@@ -271,6 +311,9 @@ void watchdog_stop(void)
 void watchdog_set_memory_limits(const WatchdogMemoryLimits *lim)
 {
     limits = *lim;
+    if (memguard_set_limits(limits.server_bytes))
+        log_info("memory guard on: worker threads are refused memory beyond "
+                 "StatementMemoryLimit and MemoryLimit");
 }
 
 void watchdog_memory_limits(WatchdogMemoryLimits *out)
@@ -295,6 +338,7 @@ void watchdog_watch(WatchdogEntry *e, duckdb_connection con, int fd, int timeout
     e->mem = memstat_thread();
     e->mem_start = memstat_thread_net(e->mem);
     e->statement_bytes = limits.statement_bytes;
+    e->guard = memguard_begin(e->mem_start, e->statement_bytes);
     pthread_mutex_lock(&lock);
     e->next = entries;
     if (entries)
@@ -308,6 +352,8 @@ void watchdog_set_statement_memory(WatchdogEntry *e, int64_t bytes)
     pthread_mutex_lock(&lock);
     e->statement_bytes = bytes;
     pthread_mutex_unlock(&lock);
+    if (e->guard)
+        memguard_set_statement(bytes);
 }
 
 WatchdogReason watchdog_restart(WatchdogEntry *e)
@@ -316,6 +362,7 @@ WatchdogReason watchdog_restart(WatchdogEntry *e)
         return WATCHDOG_NONE;
     int64_t deadline = deadline_from_now(e->timeout_sec);
     pthread_mutex_lock(&lock);
+    take_refusal(e);
     e->deadline_ms = deadline;
     if (e->reason == WATCHDOG_TIMEOUT)
         e->reason = WATCHDOG_NONE;
@@ -361,6 +408,7 @@ WatchdogReason watchdog_reason(WatchdogEntry *e)
     if (!e->registered)
         return e->reason;
     pthread_mutex_lock(&lock);
+    take_refusal(e);
     WatchdogReason why = e->reason;
     pthread_mutex_unlock(&lock);
     return why;
@@ -370,7 +418,10 @@ WatchdogReason watchdog_unwatch(WatchdogEntry *e)
 {
     if (!e->registered)
         return e->reason;
+    if (e->guard)
+        memguard_end();
     pthread_mutex_lock(&lock);
+    take_refusal(e);
     if (e->prev)
         e->prev->next = e->next;
     else

@@ -51,6 +51,18 @@
  * request and one per further statement; the watchdog holds the lock for a
  * poll() and at most one recv(MSG_PEEK) per entry.
  *
+ * The memory guard (memguard.h, release build): between watchdog_watch()
+ * and watchdog_unwatch() the worker thread's allocator refuses new memory
+ * beyond StatementMemoryLimit or MemoryLimit, so that a statement over a
+ * limit fails inside the allocating call, before its memory is taken; the
+ * counters above then stay under the limit. A refusal is the statement's
+ * memory reason (WATCHDOG_STATEMENT_MEMORY or WATCHDOG_SERVER_MEMORY, the
+ * counters and the log line included) as if the watchdog had interrupted
+ * it, so the worker answers with the limit's line; the watchdog also
+ * interrupts it at its next tick, in case DuckDB went on after the failed
+ * allocation. The watchdog's tick gives the guard the server's total
+ * (memguard_tick).
+ *
  * Without watchdog_start() (unit tests, tools) registering still works and
  * nothing is ever interrupted.
  */
@@ -61,6 +73,7 @@
 #include <stdint.h>
 
 #include "duckdb.h"
+#include "memguard.h"
 #include "memstat.h"
 
 /* How often the watchdog looks at the running statements. */
@@ -102,7 +115,8 @@ struct WatchdogEntry {
     int64_t statement_bytes;  /* its StatementMemoryLimit; 0: none */
     bool registered;
     WatchdogEntry *prev, *next;
-    uint64_t session_id; /* the cancel id of the session it runs for (cancel.h); 0: none */
+    uint64_t session_id;   /* the cancel id of the session it runs for (cancel.h); 0: none */
+    MemguardThread *guard; /* the worker thread's memory guard (memguard.h); NULL: off */
 };
 
 /* Counters since the start (the `stats` command's statements.interrupted and .timeouts). */
@@ -192,7 +206,10 @@ void watchdog_interrupt_all(void);
  */
 bool watchdog_cancel(uint64_t session_id);
 
-/* Why the current statement was interrupted, or WATCHDOG_NONE. */
+/*
+ * Why the current statement was interrupted or refused memory, or
+ * WATCHDOG_NONE. Called by the worker that registered `e`.
+ */
 WatchdogReason watchdog_reason(WatchdogEntry *e);
 
 /*
@@ -201,6 +218,17 @@ WatchdogReason watchdog_reason(WatchdogEntry *e);
  * its connection or socket.
  */
 WatchdogReason watchdog_unwatch(WatchdogEntry *e);
+
+/*
+ * The memory guard refused memory to work a worker ran outside a
+ * registered request (`refused`, from memguard_refused(); the
+ * authorization check, which prepares the statement, and DuckDB folds
+ * constant calls while it prepares): counts and logs it as a refusal
+ * within a request, for the limit `statement_bytes` the work ran under.
+ * Returns the memory reason to answer with, or WATCHDOG_NONE when nothing
+ * was refused. Any thread.
+ */
+WatchdogReason watchdog_account_refusal(MemguardRefusal refused, int64_t statement_bytes);
 
 /* The counters; any thread. */
 void watchdog_stats(WatchdogStats *out);

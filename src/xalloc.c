@@ -8,10 +8,22 @@
 #include <string.h>
 
 #include "log.h"
+#include "memguard.h"
 
+/*
+ * A NULL may be the memory guard refusing the worker's statement more
+ * memory (memguard.h): the server's own structures must not fail with it,
+ * so the call is repeated once with the guard lifted. Only a second NULL is
+ * the system's memory running out.
+ */
 void *xmalloc(size_t n)
 {
     void *p = malloc(n ? n : 1);
+    if (!p) {
+        memguard_lift(true);
+        p = malloc(n ? n : 1);
+        memguard_lift(false);
+    }
     if (!p)
         log_fatal("out of memory (%zu bytes)", n);
     return p;
@@ -20,6 +32,11 @@ void *xmalloc(size_t n)
 void *xcalloc(size_t n, size_t size)
 {
     void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p) {
+        memguard_lift(true);
+        p = calloc(n ? n : 1, size ? size : 1);
+        memguard_lift(false);
+    }
     if (!p)
         log_fatal("out of memory (%zu x %zu bytes)", n, size);
     return p;
@@ -28,6 +45,11 @@ void *xcalloc(size_t n, size_t size)
 void *xrealloc(void *p, size_t n)
 {
     void *q = realloc(p, n ? n : 1);
+    if (!q) {
+        memguard_lift(true);
+        q = realloc(p, n ? n : 1);
+        memguard_lift(false);
+    }
     if (!q)
         log_fatal("out of memory (%zu bytes)", n);
     return q;

@@ -9,6 +9,11 @@
  * it is allocated (MaxRequestBytes, the output buffer's limits), not left to
  * these functions to stop. A zero size allocates one byte, so a NULL result
  * always means failure and never "nothing". Free with free(). Any thread.
+ *
+ * On a worker thread running a statement, malloc may return NULL because
+ * the memory guard refuses the statement more memory (memguard.h); these
+ * functions then retry once with the guard lifted, so the server's own
+ * structures never fail for a statement's limit.
  */
 #ifndef TCPDUCKDB_XALLOC_H
 #define TCPDUCKDB_XALLOC_H
