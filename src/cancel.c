@@ -15,6 +15,7 @@
 #include <sys/random.h>
 
 #include "log.h"
+#include "textnum.h"
 #include "watchdog.h"
 
 #define BUCKETS 1024
@@ -83,41 +84,13 @@ void cancel_key_text(const CancelKey *k, char out[CANCEL_KEY_HEX + 1])
     out[CANCEL_KEY_HEX] = '\0';
 }
 
-/* A decimal id from 1 to UINT64_MAX, digits only; 0 when `text` is not one. */
-static uint64_t parse_id(const char *text)
-{
-    uint64_t id = 0;
-    if (!*text)
-        return 0;
-    for (const char *p = text; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return 0;
-        unsigned digit = (unsigned)(*p - '0');
-        if (id > (UINT64_MAX - digit) / 10)
-            return 0;
-        id = id * 10 + digit;
-    }
-    return id;
-}
-
-static int hex_value(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 /* Exactly CANCEL_KEY_HEX hex digits into `out`; -1 otherwise. */
 static int parse_key(const char *text, unsigned char out[CANCEL_KEY_BYTES])
 {
     if (strlen(text) != CANCEL_KEY_HEX)
         return -1;
     for (size_t i = 0; i < CANCEL_KEY_BYTES; i++) {
-        int hi = hex_value(text[2 * i]), lo = hex_value(text[2 * i + 1]);
+        int hi = textnum_hex_digit(text[2 * i]), lo = textnum_hex_digit(text[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return -1;
         out[i] = (unsigned char)(hi << 4 | lo);
@@ -150,7 +123,7 @@ static CancelResult request_by_id(uint64_t id, const unsigned char *key, size_t 
 CancelResult cancel_request(const char *id_text, const char *key_text)
 {
     unsigned char key[CANCEL_KEY_BYTES];
-    uint64_t id = parse_id(id_text);
+    uint64_t id = textnum_id(id_text);
     if (id == 0 || parse_key(key_text, key) != 0)
         return CANCEL_MALFORMED;
     return request_by_id(id, key, CANCEL_KEY_BYTES);

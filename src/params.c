@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "textnum.h"
 #include "xalloc.h"
 
 typedef struct Reader {
@@ -55,24 +56,13 @@ static bool take_word(Reader *r, const char *word)
     return false;
 }
 
-static int hex_value(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 static int read_u16(Reader *r, unsigned *out)
 {
     if (r->end - r->p < 4)
         return -1;
     unsigned v = 0;
     for (int i = 0; i < 4; i++) {
-        int h = hex_value(r->p[i]);
+        int h = textnum_hex_digit(r->p[i]);
         if (h < 0)
             return -1;
         v = v << 4 | (unsigned)h;
@@ -234,7 +224,7 @@ static int read_blob(Reader *r, Param *out)
         goto out;
     }
     for (size_t i = 0; i < hex_len; i += 2) {
-        int hi = hex_value(hex[i]), lo = hex_value(hex[i + 1]);
+        int hi = textnum_hex_digit(hex[i]), lo = textnum_hex_digit(hex[i + 1]);
         if (hi < 0 || lo < 0) {
             fail(r, "a blob parameter holds hex digits only");
             goto out;

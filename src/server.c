@@ -904,6 +904,32 @@ static void start_tls(Server *srv, Conn *c, bool eof, Buf *ack)
     release(srv, c, CONN_HANDSHAKING);
 }
 
+static void end_turn(Server *srv, Conn *c, Buf *out, bool close, bool more, bool eof);
+
+/*
+ * Sends what `unsent` holds, without waiting. Returns true when all of it is
+ * out and the turn goes on; false when the connection was closed (a send
+ * error) or released to wait for the socket (CONN_WRITING): the caller must
+ * not touch `c` any more.
+ */
+static bool flush_unsent(Server *srv, Conn *c)
+{
+    ssize_t n = send_now(c, c->unsent.data, c->unsent.len);
+    if (n < 0) {
+        close_conn(srv, c, NULL);
+        return false;
+    }
+    buf_consume(&c->unsent, (size_t)n);
+    if (n > 0)
+        c->active = true;
+    if (c->unsent.len > 0) {
+        release(srv, c, CONN_WRITING);
+        return false;
+    }
+    buf_reset(&c->unsent, 0);
+    return true;
+}
+
 /*
  * Sends the answers parked in `unsent`, then runs the pending request and
  * any others already buffered, up to a turn's worth, and sends their
@@ -913,8 +939,6 @@ static void start_tls(Server *srv, Conn *c, bool eof, Buf *ack)
  * connection ends once what it sent is answered. (A connection that is
  * armed or queued instead forgets it: the next read finds the end again.)
  */
-static void end_turn(Server *srv, Conn *c, Buf *out, bool close, bool more, bool eof);
-
 static void run_conn(Server *srv, Conn *c, Buf *out, bool eof)
 {
     const SessionEnv *env = srv->env;
@@ -923,19 +947,8 @@ static void run_conn(Server *srv, Conn *c, Buf *out, bool eof)
         return;
     }
     if (c->unsent.len > 0) {
-        ssize_t n = send_now(c, c->unsent.data, c->unsent.len);
-        if (n < 0) {
-            close_conn(srv, c, NULL);
+        if (!flush_unsent(srv, c))
             return;
-        }
-        buf_consume(&c->unsent, (size_t)n);
-        if (n > 0)
-            c->active = true;
-        if (c->unsent.len > 0) {
-            release(srv, c, CONN_WRITING);
-            return;
-        }
-        buf_reset(&c->unsent, 0);
         if (c->pending == REQUEST_NONE && eof) {
             close_conn(srv, c, NULL);
             return;
@@ -1117,19 +1130,8 @@ static bool step_handshake(Server *srv, Conn *c)
 static void run_pg(Server *srv, Conn *c, Buf *out, bool eof)
 {
     if (c->unsent.len > 0) {
-        ssize_t n = send_now(c, c->unsent.data, c->unsent.len);
-        if (n < 0) {
-            close_conn(srv, c, NULL);
+        if (!flush_unsent(srv, c))
             return;
-        }
-        buf_consume(&c->unsent, (size_t)n);
-        if (n > 0)
-            c->active = true;
-        if (c->unsent.len > 0) {
-            release(srv, c, CONN_WRITING);
-            return;
-        }
-        buf_reset(&c->unsent, 0);
     }
     TlsMode mode = tls_server_mode(srv->tls);
     PgTransport tr = {.tls_offered = mode != TLS_MODE_OFF,

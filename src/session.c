@@ -30,6 +30,7 @@
 #include "reply.h"
 #include "rescache.h"
 #include "sqllex.h"
+#include "textnum.h"
 #include "watchdog.h"
 #include "xalloc.h"
 
@@ -917,7 +918,7 @@ static void cmd_show_sessions(Session *s, const SessionEnv *env, const RequestWo
 /* The session id of `text`, or 0 after answering why it is not one. */
 static uint64_t session_id_word(const char *text, const char *usage, Buf *out)
 {
-    uint64_t id = sessions_parse_id(text);
+    uint64_t id = textnum_id(text);
     if (id == 0)
         reply_bad_request(out, "usage: %s (SESSION-ID: a number from show sessions)", usage);
     return id;

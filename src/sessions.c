@@ -188,19 +188,3 @@ SessionsTerminateResult sessions_terminate(uint64_t id)
     watchdog_cancel(id);
     return SESSIONS_TERMINATED;
 }
-
-uint64_t sessions_parse_id(const char *text)
-{
-    uint64_t id = 0;
-    if (!*text)
-        return 0;
-    for (const char *p = text; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return 0;
-        unsigned digit = (unsigned)(*p - '0');
-        if (id > (UINT64_MAX - digit) / 10)
-            return 0;
-        id = id * 10 + digit;
-    }
-    return id;
-}

@@ -136,7 +136,4 @@ typedef enum {
  */
 SessionsTerminateResult sessions_terminate(uint64_t id);
 
-/* A decimal session id (1 to UINT64_MAX, digits only), or 0 when `text` is not one. */
-uint64_t sessions_parse_id(const char *text);
-
 #endif

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "sessions.h"
+#include "textnum.h"
 #include "unit.h"
 
 static atomic_int terminated;
@@ -82,14 +83,14 @@ static void test_register_snapshot_unregister(void)
 
 static void test_parse_id(void)
 {
-    CHECK(sessions_parse_id("1") == 1);
-    CHECK(sessions_parse_id("18446744073709551615") == UINT64_MAX);
-    CHECK(sessions_parse_id("18446744073709551616") == 0);
-    CHECK(sessions_parse_id("0") == 0);
-    CHECK(sessions_parse_id("") == 0);
-    CHECK(sessions_parse_id("-1") == 0);
-    CHECK(sessions_parse_id("12a") == 0);
-    CHECK(sessions_parse_id(" 1") == 0);
+    CHECK(textnum_id("1") == 1);
+    CHECK(textnum_id("18446744073709551615") == UINT64_MAX);
+    CHECK(textnum_id("18446744073709551616") == 0);
+    CHECK(textnum_id("0") == 0);
+    CHECK(textnum_id("") == 0);
+    CHECK(textnum_id("-1") == 0);
+    CHECK(textnum_id("12a") == 0);
+    CHECK(textnum_id(" 1") == 0);
 }
 
 #define THREADS 4
