@@ -32,11 +32,13 @@
 #include <getopt.h>
 #include <locale.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -81,6 +83,7 @@ typedef struct {
     size_t scanned;
     LexState lex;
     char dollar_tag[64];
+    char *last_sql; /* the last statement run, for \g with nothing collected */
 } Shell;
 
 /* ---- Ctrl-C ----------------------------------------------------------------------------- */
@@ -653,6 +656,10 @@ static void print_conninfo(const Shell *sh)
     print_tls(sh, stdout);
 }
 
+static void flush_sql(Shell *sh);
+static void run_statement_copy(Shell *sh, const char *stmt);
+static bool blank(const char *s, size_t len);
+
 static void run_backslash(Shell *sh, const char *line)
 {
     char cmd[32] = "", arg[128] = "";
@@ -674,6 +681,23 @@ static void run_backslash(Shell *sh, const char *line)
         snprintf(sh->database, sizeof(sh->database), "%s", arg);
         if (sh->interactive)
             printf("connected to database %s\n", arg);
+    } else if (!strcmp(cmd, "g")) {
+        /* The statement collected so far (it may lack its ';'), else the last one again. */
+        if (sh->sql_len && !blank(sh->sql, sh->sql_len))
+            flush_sql(sh);
+        else if (sh->last_sql)
+            run_statement_copy(sh, sh->last_sql);
+    } else if (!strcmp(cmd, "r")) {
+        sh->sql_len = 0;
+        sh->scanned = 0;
+        sh->lex = LEX_NORMAL;
+        if (sh->interactive)
+            puts("Query buffer reset (cleared).");
+    } else if (!strcmp(cmd, "p")) {
+        if (sh->sql_len)
+            printf("%.*s", (int)sh->sql_len, sh->sql);
+        else
+            puts("Query buffer is empty.");
     } else if (!strcmp(cmd, "l")) {
         run_command(sh, "list databases");
     } else if (!strcmp(cmd, "conninfo")) {
@@ -733,6 +757,10 @@ static char *skip_comments(char *s)
 
 static void run_statement(Shell *sh, char *stmt)
 {
+    if (!sh->last_sql || strcmp(sh->last_sql, stmt) != 0) {
+        free(sh->last_sql);
+        sh->last_sql = strdup(stmt);
+    }
     size_t len = strlen(stmt);
     while (len && isspace((unsigned char)stmt[len - 1]))
         stmt[--len] = '\0';
@@ -744,6 +772,14 @@ static void run_statement(Shell *sh, char *stmt)
         run_command(sh, start);
     else
         run_sql(sh, start);
+}
+
+static void run_statement_copy(Shell *sh, const char *stmt)
+{
+    char *copy = strdup(stmt);
+    if (copy)
+        run_statement(sh, copy);
+    free(copy);
 }
 
 /* Scans the collected SQL from sh->scanned; runs every statement ended by a top-level ';'. */
@@ -858,16 +894,23 @@ static void feed_line(Shell *sh, const char *line)
         sh->sql_len = 0;
         sh->scanned = 0;
     }
+    /* A backslash command runs at once, also after an unfinished statement (as in psql: the
+     * statement stays collected, and \g sends it); inside a quote or comment it is text. */
+    if (sh->sql_len == 0 || sh->lex == LEX_NORMAL) {
+        const char *p = line;
+        while (isspace((unsigned char)*p))
+            p++;
+        if (*p == '\\') {
+            run_backslash(sh, p);
+            return;
+        }
+    }
     if (sh->sql_len == 0) {
         const char *p = line;
         while (isspace((unsigned char)*p))
             p++;
         if (!*p)
             return;
-        if (*p == '\\') {
-            run_backslash(sh, p);
-            return;
-        }
         char w[1][32];
         if (split_words(p, w, 1) == 1 && (!strcmp(w[0], "quit") || !strcmp(w[0], "exit")) &&
             blank(p + 4, strlen(p + 4))) {
@@ -951,8 +994,45 @@ static void history_path(char *out, size_t len)
         out[0] = '\0';
 }
 
+/*
+ * History keeps a statement typed over several lines as one entry (as psql), with its line
+ * breaks: the lines are collected in `pending` until the statement is complete (`done`). A
+ * backslash command typed in the middle is an entry of its own.
+ */
+typedef struct {
+    char *text;
+    size_t len;
+} Pending;
+
+static void remember(Pending *p, const char *line, bool done)
+{
+    const char *t = line;
+    while (isspace((unsigned char)*t))
+        t++;
+    if (*t == '\\' && p->len) {
+        add_history(line);
+        return;
+    }
+    if (!*t && !p->len)
+        return;
+    size_t n = strlen(line);
+    char *grown = realloc(p->text, p->len + n + 2);
+    if (!grown)
+        return;
+    p->text = grown;
+    if (p->len)
+        p->text[p->len++] = '\n';
+    memcpy(p->text + p->len, line, n + 1);
+    p->len += n;
+    if (done) {
+        add_history(p->text);
+        p->len = 0;
+    }
+}
+
 static void run_interactive(Shell *sh)
 {
+    static Pending pending; /* static: kept across the siglongjmp of Ctrl-C */
     char hist[4096];
     history_path(hist, sizeof(hist));
     using_history();
@@ -973,6 +1053,7 @@ static void run_interactive(Shell *sh)
             sh->sql_len = 0;
             sh->scanned = 0;
             sh->lex = LEX_NORMAL;
+            pending.len = 0;
             continue;
         }
         sigint_in_readline = 1;
@@ -982,12 +1063,12 @@ static void run_interactive(Shell *sh)
             putchar('\n');
             break;
         }
-        if (!blank(line, strlen(line)))
-            add_history(line);
         feed_line(sh, line);
+        remember(&pending, line, sh->sql_len == 0);
         free(line);
         fflush(stdout);
     }
+    free(pending.text);
     if (hist[0] && write_history(hist) != 0)
         fprintf(stderr, "cannot write the history file %s\n", hist);
 }
@@ -1031,6 +1112,92 @@ static char *prompt_password(const char *user)
     return line;
 }
 
+/*
+ * The password file, as libpq's .pgpass: $TCPDUCKDB_PASSFILE or ~/.tcpduckdbpass, lines
+ * host:port:database:user:password, `*` matching anything in the first four fields, `\:` and
+ * `\\` escaping, `#` starting a comment line. The first matching line wins. The database
+ * field matches the -d database ("" when none). A file readable or writable by group or others
+ * is ignored with a warning (its mode must be 0600 or stricter). Returns a malloc'd password or
+ * NULL.
+ */
+static bool passfile_field(char **p, char *out, size_t cap)
+{
+    size_t n = 0;
+    while (**p && **p != ':') {
+        char ch = *(*p)++;
+        if (ch == '\\' && **p)
+            ch = *(*p)++;
+        if (n + 1 < cap)
+            out[n++] = ch;
+    }
+    out[n] = '\0';
+    if (**p == ':') {
+        (*p)++;
+        return true;
+    }
+    return false;
+}
+
+static bool passfile_match(const char *field, const char *value)
+{
+    return !strcmp(field, "*") || !strcmp(field, value);
+}
+
+static char *passfile_password(const char *host, long port, const char *database, const char *user)
+{
+    char path[4096];
+    const char *env = getenv("TCPDUCKDB_PASSFILE");
+    const char *home = getenv("HOME");
+    if (env && *env)
+        snprintf(path, sizeof(path), "%s", env);
+    else if (home && *home)
+        snprintf(path, sizeof(path), "%s/.tcpduckdbpass", home);
+    else
+        return NULL;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return NULL;
+    }
+    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+        fprintf(stderr,
+                "WARNING: password file \"%s\" has group or world access; permissions "
+                "should be u=rw (0600) or less\n",
+                path);
+        fclose(f);
+        return NULL;
+    }
+    char portstr[16];
+    snprintf(portstr, sizeof(portstr), "%ld", port);
+    char *line = NULL, *found = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    while (!found && (n = getline(&line, &cap, f)) >= 0) {
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            line[--n] = '\0';
+        if (!n || line[0] == '#')
+            continue;
+        char fh[256], fp[32], fd[256], fu[256], pw[1024];
+        char *p = line;
+        if (!passfile_field(&p, fh, sizeof(fh)) || !passfile_field(&p, fp, sizeof(fp)) ||
+            !passfile_field(&p, fd, sizeof(fd)) || !passfile_field(&p, fu, sizeof(fu)))
+            continue;
+        passfile_field(&p, pw, sizeof(pw));
+        if (passfile_match(fh, host) && passfile_match(fp, portstr) &&
+            passfile_match(fd, database ? database : "") && passfile_match(fu, user))
+            found = strdup(pw);
+        memset(pw, 0, sizeof(pw));
+    }
+    if (line)
+        memset(line, 0, cap);
+    free(line);
+    fclose(f);
+    return found;
+}
+
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -1040,8 +1207,9 @@ static void usage(FILE *out)
             "                      [--sslcert FILE] [--sslkey FILE]\n"
             "  -h HOST       server host (default $TCPDUCKDB_HOST or 127.0.0.1)\n"
             "  -p PORT       server port (default $TCPDUCKDB_PORT or 4000)\n"
-            "  -U USER       log in as USER (default $TCPDUCKDB_USER; none: not logged in)\n"
-            "  -d DATABASE   connect to DATABASE after login\n"
+            "  -U USER       log in as USER (default $TCPDUCKDB_USER, else $USER;\n"
+            "                -U \"\" connects without logging in)\n"
+            "  -d DATABASE   connect to DATABASE after login (default $TCPDUCKDB_DATABASE)\n"
             "  -c SQL        run SQL or a server command (repeatable), then exit\n"
             "  -f FILE       run the statements in FILE (- for stdin), then exit\n"
             "  --csv, --json, --line, --table   output format (default: aligned table)\n"
@@ -1052,7 +1220,9 @@ static void usage(FILE *out)
             "  --sslcert FILE      client certificate (default $TCPDUCKDB_SSLCERT)\n"
             "  --sslkey FILE       its key (default $TCPDUCKDB_SSLKEY, else in --sslcert)\n"
             "  --help        this text\n"
-            "The password comes from $TCPDUCKDB_PASSWORD, or is asked for on the terminal.\n"
+            "The password comes from $TCPDUCKDB_PASSWORD, else the password file\n"
+            "($TCPDUCKDB_PASSFILE or ~/.tcpduckdbpass, host:port:database:user:password,\n"
+            "mode 0600), else is asked for on the terminal.\n"
             "Without -c or -f, reads stdin when it is not a terminal, else runs interactively.\n"
             "Exit status: 0 ok, 1 the server answered an error, 2 usage or connection error.\n");
 }
@@ -1072,7 +1242,7 @@ int main(int argc, char **argv)
     const char *host = getenv("TCPDUCKDB_HOST") ? getenv("TCPDUCKDB_HOST") : "127.0.0.1";
     const char *port_s = getenv("TCPDUCKDB_PORT") ? getenv("TCPDUCKDB_PORT") : "4000";
     const char *user = getenv("TCPDUCKDB_USER");
-    const char *database = NULL;
+    const char *database = getenv("TCPDUCKDB_DATABASE");
     const char *sslmode = getenv("TCPDUCKDB_SSLMODE");
     tdb_tls_options tls = {.sslrootcert = getenv("TCPDUCKDB_SSLROOTCERT"),
                            .sslcert = getenv("TCPDUCKDB_SSLCERT"),
@@ -1166,6 +1336,16 @@ int main(int argc, char **argv)
         free(actions);
         return EXIT_USAGE;
     }
+    /* No user given: the login name, as psql. -U "" connects without logging in. */
+    if (!user) {
+        user = getenv("USER");
+        if (!user || !*user) {
+            const struct passwd *pw = getpwuid(getuid());
+            user = pw ? pw->pw_name : NULL;
+        }
+    }
+    if (database && !*database)
+        database = NULL;
     sh.host = host;
     sh.port = port;
     sh.user = user;
@@ -1181,6 +1361,8 @@ int main(int argc, char **argv)
     if (rc == 0 && user && *user) {
         char *prompted = NULL;
         const char *password = getenv("TCPDUCKDB_PASSWORD");
+        if (!password)
+            password = prompted = passfile_password(host, port, database, user);
         if (!password)
             password = prompted = prompt_password(user);
         if (!password) {
@@ -1241,6 +1423,7 @@ int main(int argc, char **argv)
     tdb_free_cancel(sh.cancel);
     tdb_close(sh.conn);
     free(sh.sql);
+    free(sh.last_sql);
     free(actions);
     return sh.status;
 }

@@ -244,9 +244,12 @@ def test_interactive_multiline_and_history(shop, tmp_path):
     assert sh.wait() == 0
     check_clean(sh.out.decode("utf-8", "replace"))
     # libedit writes its history with vis(3) escapes (\040 for a space).
-    history = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)),
-                     (tmp_path / ".tcpduckdb_history").read_text())
-    assert "connect shop" in history and "WHERE id = 1;" in history
+    entries = [re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), line)
+               for line in (tmp_path / ".tcpduckdb_history").read_text().splitlines()]
+    assert "connect shop" in entries
+    # The statement typed over three lines is one entry, with its line breaks.
+    assert "SELECT id,\n  name FROM users\n  WHERE id = 1;" in entries, entries
+    assert not [e for e in entries if e.startswith("  name FROM")], entries
 
 
 def test_interactive_utf8_input_round_trips(shop, tmp_path):
@@ -336,3 +339,73 @@ def test_sigint_cancels_the_query_of_a_script(shop, tmp_path):
     # The query failed, so the script stopped there, as at any error.
     assert p.returncode == 1, (out, err)
     assert CANCELED in err
+
+
+# ---- psql habits (issue 21) -----------------------------------------------------------------
+
+def test_backslash_command_after_an_unfinished_statement_runs_at_once(shop, tmp_path):
+    sh = interactive(shop, tmp_path)
+    sh.send("SELECT 7 AS b\n")
+    sh.expect("shop-> ")
+    mark = len(sh.out)
+    sh.send("\\p\n")  # the buffer, not appended to it
+    sh.expect("SELECT 7 AS b", since=mark)
+    sh.send("\\g\n")  # sends the statement collected so far
+    out = sh.expect("(1 row)", since=mark)[mark:]
+    assert "Error" not in out, out
+    sh.expect("shop=> ", since=mark)
+    sh.send("\\g\n")  # nothing collected: the last statement again
+    sh.expect("(1 row)", since=len(sh.out))
+    sh.send("SELECT 1 AS a,\n")
+    sh.expect("shop-> ")
+    sh.send("\\q\n")  # quits at once, as psql
+    assert sh.wait() == 0
+    check_clean(sh.out.decode("utf-8", "replace"))
+    assert b"\\q" not in sh.out.split(b"SELECT 1 AS a,")[-1].replace(b"\\q\r\n", b"")
+
+
+def test_default_user_is_the_login_name(shop, tmp_path):
+    rc, out, err = run(shop, tmp_path, "-c", "list users", user=None, env={"USER": "duck"})
+    assert rc == 0, err
+    assert "duck" in out
+    rc, out, err = run(shop, tmp_path, "-c", "list users", user=None, env={"USER": "nobody_here"})
+    assert rc == 2 and "Error" in err
+    # -U "" connects without logging in.
+    rc, out, err = run(shop, tmp_path, "-U", "", "-c", "login duck duck", user=None,
+                       env={"USER": "nobody_here"})
+    assert rc == 0 and out == "success\n", err
+
+
+def test_database_from_the_environment(shop, tmp_path):
+    rc, out, err = run(shop, tmp_path, "-c", "SELECT count(*) AS n FROM users",
+                       env={"TCPDUCKDB_DATABASE": "shop"})
+    assert rc == 0, err
+    assert "3" in out
+
+
+def test_password_file(shop, tmp_path):
+    pw = tmp_path / ".tcpduckdbpass"
+    pw.write_text("# comment\nother:1:*:duck:wrong\n127.0.0.1:%d:*:duck:duck\n" % shop.port)
+    pw.chmod(0o600)
+    rc, out, err = run(shop, tmp_path, "-c", "list users", password=None)
+    assert rc == 0, err
+    assert "duck" in out
+    # The database field must match -d; \: escapes a colon.
+    pw.write_text("127.0.0.1:%d:shop:duck:duck\n" % shop.port)
+    rc, out, err = run(shop, tmp_path, "-c", "SELECT 1 AS x", password=None, db="shop")
+    assert rc == 0, err
+    rc, out, err = run(shop, tmp_path, "-c", "list users", password=None)
+    assert rc == 2 and "no password" in err
+    # Readable by others: ignored, with psql's warning.
+    pw.write_text("*:*:*:*:duck\n")
+    pw.chmod(0o644)
+    rc, out, err = run(shop, tmp_path, "-c", "list users", password=None)
+    assert rc == 2
+    assert "has group or world access" in err and "no password" in err
+    # $TCPDUCKDB_PASSFILE names another file.
+    other = tmp_path / "pass2"
+    other.write_text("*:*:*:duck:duck\n")
+    other.chmod(0o600)
+    rc, out, err = run(shop, tmp_path, "-c", "list users", password=None,
+                       env={"TCPDUCKDB_PASSFILE": str(other)})
+    assert rc == 0, err
