@@ -42,6 +42,7 @@
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include <editline/readline.h>
 
@@ -49,9 +50,15 @@
 #define TCPDUCKDB_VERSION "dev"
 #endif
 
-enum { EXIT_SQL = 1, EXIT_USAGE = 2 };
+enum { EXIT_SQL = 1, EXIT_USAGE = 2, EXIT_STOPPED = 3 };
 
-typedef enum { MODE_TABLE, MODE_CSV, MODE_JSON, MODE_LINE } OutputMode;
+typedef enum { MODE_TABLE, MODE_UNALIGNED, MODE_CSV, MODE_JSON, MODE_LINE } OutputMode;
+
+/* A \\set variable. */
+typedef struct {
+    char *name;
+    char *value;
+} Var;
 
 /* Where the splitter is inside the SQL collected so far. */
 typedef enum {
@@ -84,6 +91,20 @@ typedef struct {
     LexState lex;
     char dollar_tag[64];
     char *last_sql; /* the last statement run, for \g with nothing collected */
+    /* Printing (\pset, \x, -t -A -F -q): psql's settings of the same names. */
+    FILE *out;     /* query results: stdout, or the file of \o / -o */
+    bool expanded; /* \x */
+    bool tuples_only;
+    bool quiet; /* -q: no "success", row counts or informational lines */
+    int border; /* 0, 1 (default) or 2 */
+    char null_str[64];
+    char fieldsep[16];
+    size_t fetch_count; /* rows per batch of the aligned table (FETCH_COUNT; 0: 1000) */
+    /* Variables (\set, -v), interpolated as :name, :'name', :"name". */
+    Var *vars;
+    size_t nvars;
+    bool on_error_stop; /* ON_ERROR_STOP: a script stops at the first error */
+    bool had_error;
 } Shell;
 
 /* ---- Ctrl-C ----------------------------------------------------------------------------- */
@@ -306,13 +327,49 @@ static char *display_text(const tdb_result *r, size_t row, size_t col)
     return out;
 }
 
-/* Width on a terminal: code points (combining and double-width characters not measured). */
-static size_t display_width(const char *s)
+/* Columns a code point takes on a terminal: wcwidth() when the locale knows it, else East Asian
+ * wide and emoji ranges 2, combining marks 0, the rest 1 (so CJK aligns in the C locale too). */
+static int cp_width(unsigned cp)
 {
+    int w = wcwidth((wchar_t)cp);
+    if (w >= 0)
+        return w;
+    if ((cp >= 0x0300 && cp <= 0x036F) || (cp >= 0x200B && cp <= 0x200F) || cp == 0xFE0F)
+        return 0;
+    if ((cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0xA4CF) ||
+        (cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0xF900 && cp <= 0xFAFF) ||
+        (cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF00 && cp <= 0xFF60) ||
+        (cp >= 0xFFE0 && cp <= 0xFFE6) || (cp >= 0x1F300 && cp <= 0x1FAFF) ||
+        (cp >= 0x20000 && cp <= 0x3FFFD))
+        return 2;
+    return 1;
+}
+
+/* Width on a terminal of UTF-8 text (invalid bytes count one column each). */
+static size_t display_width(const char *str)
+{
+    const unsigned char *s = (const unsigned char *)str;
     size_t w = 0;
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xC0) != 0x80)
+    while (*s) {
+        unsigned cp = *s;
+        int n = cp < 0x80 ? 0 : cp >= 0xF0 ? 3 : cp >= 0xE0 ? 2 : cp >= 0xC0 ? 1 : -1;
+        if (n <= 0) {
             w++;
+            s++;
+            continue;
+        }
+        cp &= 0x3Fu >> n;
+        int k = 1;
+        for (; k <= n && (s[k] & 0xC0) == 0x80; k++)
+            cp = cp << 6 | (s[k] & 0x3Fu);
+        if (k <= n) {
+            w++;
+            s++;
+            continue;
+        }
+        w += (size_t)cp_width(cp);
+        s += n + 1;
+    }
     return w;
 }
 
@@ -322,78 +379,229 @@ static void pad(FILE *out, size_t n)
         fputc(' ', out);
 }
 
-static bool right_aligned(const tdb_result *r, size_t row, size_t col)
+static void repeat(FILE *out, char ch, size_t n)
 {
-    tdb_value_kind k = tdb_result_value_kind(r, row, col);
+    for (size_t i = 0; i < n; i++)
+        fputc(ch, out);
+}
+
+static bool right_aligned_kind(tdb_value_kind k)
+{
     return k == TDB_VALUE_INT || k == TDB_VALUE_FLOAT;
 }
 
-/* An aligned table of a whole result, as psql prints it. */
-static int print_table(const tdb_result *r, FILE *out)
+/* Display text of the current row's cell: the null string for NULL, control characters
+ * escaped. */
+static char *cell_text(const Shell *sh, const tdb_result *r, size_t col)
 {
-    size_t ncols = tdb_result_ncols(r), nrows = tdb_result_nrows(r);
-    size_t *width = calloc(ncols ? ncols : 1, sizeof(size_t));
-    size_t ncells = ncols * nrows;
-    char **cells = calloc(ncells > 0 ? ncells : 1, sizeof(char *));
-    int rc = -1;
-    if (!width || !cells)
-        goto out;
-    for (size_t c = 0; c < ncols; c++)
-        width[c] = display_width(tdb_result_column_name(r, c));
-    for (size_t i = 0; i < nrows; i++) {
-        for (size_t c = 0; c < ncols; c++) {
-            char *text = display_text(r, i, c);
-            if (!text)
-                goto out;
-            cells[i * ncols + c] = text;
-            size_t w = display_width(text);
-            if (w > width[c])
-                width[c] = w;
-        }
-    }
-    for (size_t c = 0; c < ncols; c++) {
-        const char *name = tdb_result_column_name(r, c);
-        size_t extra = width[c] - display_width(name);
-        fputs(c ? " | " : " ", out);
-        pad(out, extra / 2);
-        fputs(name, out);
-        if (c + 1 < ncols)
-            pad(out, extra - extra / 2);
-    }
-    fputc('\n', out);
+    if (tdb_result_is_null(r, 0, col))
+        return strdup(sh->null_str);
+    return display_text(r, 0, col);
+}
+
+/* A batch of rows of the aligned table: their display texts and alignment. */
+typedef struct {
+    char **cells;
+    bool *right;
+    size_t nrows;
+} Batch;
+
+static void batch_clear(Batch *b, size_t ncols)
+{
+    for (size_t i = 0; i < b->nrows * ncols; i++)
+        free(b->cells[i]);
+    b->nrows = 0;
+}
+
+/* The rule under the header or around the table: border 2 "+---+---+", else "---+---". */
+static void print_rule(const Shell *sh, FILE *out, const size_t *width, size_t ncols)
+{
+    if (sh->border == 2)
+        fputc('+', out);
     for (size_t c = 0; c < ncols; c++) {
         if (c)
-            fputc('+', out);
-        for (size_t k = 0; k < width[c] + 2; k++)
-            fputc('-', out);
+            fputc(sh->border == 0 ? ' ' : '+', out);
+        repeat(out, '-', width[c] + (sh->border == 0 ? 0 : 2));
     }
+    if (sh->border == 2)
+        fputc('+', out);
     fputc('\n', out);
-    for (size_t i = 0; i < nrows; i++) {
-        for (size_t c = 0; c < ncols; c++) {
-            const char *text = cells[i * ncols + c];
-            size_t extra = width[c] - display_width(text);
+}
+
+/* One line of the aligned table (header when right is NULL: names centred). */
+static void print_cells(const Shell *sh, FILE *out, char *const *text, const bool *right,
+                        const size_t *width, size_t ncols)
+{
+    for (size_t c = 0; c < ncols; c++) {
+        size_t w = display_width(text[c]);
+        size_t extra = width[c] > w ? width[c] - w : 0;
+        if (sh->border == 0)
+            fputs(c ? " " : "", out);
+        else if (sh->border == 1)
             fputs(c ? " | " : " ", out);
-            if (right_aligned(r, i, c)) {
+        else
+            fputs(c ? " | " : "| ", out);
+        bool last = c + 1 == ncols && sh->border < 2;
+        if (!right) {
+            pad(out, extra / 2);
+            fputs(text[c], out);
+            if (!last)
+                pad(out, extra - extra / 2);
+        } else if (right[c]) {
+            pad(out, extra);
+            fputs(text[c], out);
+        } else {
+            fputs(text[c], out);
+            if (!last)
                 pad(out, extra);
-                fputs(text, out);
-            } else {
-                fputs(text, out);
-                if (c + 1 < ncols)
-                    pad(out, extra);
-            }
         }
-        fputc('\n', out);
     }
-    fprintf(out, "(%zu row%s)\n", nrows, nrows == 1 ? "" : "s");
+    if (sh->border == 2)
+        fputs(" |", out);
+    fputc('\n', out);
+}
+
+static void print_footer(const Shell *sh, FILE *out, size_t nrows)
+{
+    if (!sh->tuples_only)
+        fprintf(out, "(%zu row%s)\n", nrows, nrows == 1 ? "" : "s");
+}
+
+/*
+ * The aligned table (psql's format), streamed: rows are formatted in batches of FETCH_COUNT
+ * (a variable; default 1000) with the column widths taken from the first batch, as psql does
+ * with FETCH_COUNT; a later, wider value widens its own line only. So a result of any size
+ * needs the memory of one batch.
+ */
+static int print_table(const Shell *sh, tdb_result *r, FILE *out)
+{
+    size_t ncols = tdb_result_ncols(r), batch_rows = sh->fetch_count ? sh->fetch_count : 1000;
+    size_t *width = calloc(ncols ? ncols : 1, sizeof(size_t));
+    Batch b = {.cells = calloc(batch_rows * (ncols ? ncols : 1), sizeof(char *)),
+               .right = calloc(batch_rows * (ncols ? ncols : 1), sizeof(bool))};
+    char **names = calloc(ncols ? ncols : 1, sizeof(char *));
+    size_t total = 0;
+    bool first = true;
+    int rc = TDB_ENOMEM;
+    if (!width || !b.cells || !b.right || !names)
+        goto out;
+    for (size_t c = 0; c < ncols; c++) {
+        names[c] = (char *)tdb_result_column_name(r, c);
+        width[c] = display_width(names[c]);
+    }
+    for (;;) {
+        int more = 1;
+        while (b.nrows < batch_rows && (more = tdb_next_row(r)) == 1) {
+            for (size_t c = 0; c < ncols; c++) {
+                char *text = cell_text(sh, r, c);
+                if (!text) {
+                    rc = TDB_ENOMEM;
+                    goto out;
+                }
+                b.cells[b.nrows * ncols + c] = text;
+                b.right[b.nrows * ncols + c] = right_aligned_kind(tdb_result_value_kind(r, 0, c));
+            }
+            b.nrows++;
+        }
+        if (more < 0) {
+            rc = more;
+            goto out;
+        }
+        if (first) {
+            for (size_t i = 0; i < b.nrows * ncols; i++) {
+                size_t w = display_width(b.cells[i]);
+                if (w > width[i % ncols])
+                    width[i % ncols] = w;
+            }
+            if (sh->border == 2)
+                print_rule(sh, out, width, ncols);
+            if (!sh->tuples_only) {
+                print_cells(sh, out, names, NULL, width, ncols);
+                print_rule(sh, out, width, ncols);
+            }
+            first = false;
+        }
+        for (size_t i = 0; i < b.nrows; i++)
+            print_cells(sh, out, b.cells + i * ncols, b.right + i * ncols, width, ncols);
+        total += b.nrows;
+        batch_clear(&b, ncols);
+        if (more == 0)
+            break;
+    }
+    if (sh->border == 2)
+        print_rule(sh, out, width, ncols);
+    print_footer(sh, out, total);
     rc = 0;
 out:
-    for (size_t i = 0; cells && i < ncols * nrows; i++)
-        free(cells[i]);
-    free(cells);
+    if (b.cells)
+        batch_clear(&b, ncols);
+    free(b.cells);
+    free(b.right);
+    free(names);
     free(width);
     return rc;
 }
 
+/* Expanded output (\x): a record per row, "name | value" lines, streamed. */
+static int print_expanded(const Shell *sh, tdb_result *r, FILE *out)
+{
+    size_t ncols = tdb_result_ncols(r), namew = 0, n = 0;
+    for (size_t c = 0; c < ncols; c++) {
+        size_t w = display_width(tdb_result_column_name(r, c));
+        if (w > namew)
+            namew = w;
+    }
+    int rc;
+    while ((rc = tdb_next_row(r)) == 1) {
+        n++;
+        if (!sh->tuples_only) {
+            int len = fprintf(out, "-[ RECORD %zu ]", n);
+            if (len > 0 && (size_t)len < namew + 1)
+                repeat(out, '-', namew + 1 - (size_t)len);
+            fputs(sh->border ? "+-----\n" : "\n", out);
+        }
+        for (size_t c = 0; c < ncols; c++) {
+            const char *name = tdb_result_column_name(r, c);
+            char *text = cell_text(sh, r, c);
+            fputs(name, out);
+            pad(out, namew - display_width(name));
+            fprintf(out, "%s%s\n", sh->border ? " | " : " ", text ? text : "");
+            free(text);
+        }
+    }
+    if (rc == 0 && n == 0 && !sh->tuples_only)
+        fputs("(0 rows)\n", out);
+    return rc;
+}
+
+/* Unaligned output (-A, \pset format unaligned): fields joined by fieldsep, streamed. */
+static int print_unaligned(const Shell *sh, tdb_result *r, FILE *out)
+{
+    size_t ncols = tdb_result_ncols(r), n = 0;
+    if (!sh->tuples_only) {
+        for (size_t c = 0; c < ncols; c++)
+            fprintf(out, "%s%s", c ? sh->fieldsep : "", tdb_result_column_name(r, c));
+        fputc('\n', out);
+    }
+    int rc;
+    while ((rc = tdb_next_row(r)) == 1) {
+        n++;
+        for (size_t c = 0; c < ncols; c++) {
+            size_t len = 0;
+            const char *s = tdb_result_text(r, 0, c, &len);
+            if (c)
+                fputs(sh->fieldsep, out);
+            if (s)
+                fwrite(s, 1, len, out);
+            else
+                fputs(sh->null_str, out);
+        }
+        fputc('\n', out);
+    }
+    if (rc == 0)
+        print_footer(sh, out, n);
+    return rc;
+}
 /* Prints the current row (row 0) of a streamed result in the csv, json or line mode. */
 static void print_row(Shell *sh, tdb_result *r, size_t nth, FILE *out)
 {
@@ -432,6 +640,7 @@ static void print_row(Shell *sh, tdb_result *r, size_t nth, FILE *out)
         break;
     }
     case MODE_TABLE:
+    case MODE_UNALIGNED:
         break;
     }
 }
@@ -474,6 +683,8 @@ static double now_ms(void)
 static void report_error(Shell *sh, int rc)
 {
     fflush(stdout);
+    if (sh->out)
+        fflush(sh->out);
     /* The server sends the newlines of DuckDB's messages as the two characters \n. */
     fputs("Error: ", stderr);
     for (const char *p = tdb_error(sh->conn); *p; p++) {
@@ -492,16 +703,22 @@ static void report_error(Shell *sh, int rc)
         return;
     }
     (void)rc;
+    /* As psql: a script goes on after an error unless ON_ERROR_STOP is set (then it ends
+     * with status 3); the exit status is 1 when any request failed. */
+    sh->had_error = true;
     if (!sh->interactive) {
         sh->status = EXIT_SQL;
-        sh->quit = true;
+        if (sh->on_error_stop) {
+            sh->status = EXIT_STOPPED;
+            sh->quit = true;
+        }
     }
 }
 
 static void print_timing(Shell *sh, double t0)
 {
     if (sh->timing)
-        printf("Time: %.3f ms\n", now_ms() - t0);
+        fprintf(sh->out, "Time: %.3f ms\n", now_ms() - t0);
 }
 
 static void run_sql_now(Shell *sh, const char *sql);
@@ -518,52 +735,50 @@ static void run_sql_now(Shell *sh, const char *sql)
 {
     double t0 = now_ms();
     tdb_result *r = NULL;
-    int rc;
-    if (sh->mode == MODE_TABLE) {
-        rc = tdb_query(sh->conn, sql, NULL, 0, &r);
-        if (rc != 0) {
-            report_error(sh, rc);
-            return;
-        }
-    } else {
-        rc = tdb_query_start(sh->conn, sql, NULL, 0, &r);
-        if (rc != 0) {
-            report_error(sh, rc);
-            return;
-        }
+    FILE *out = sh->out;
+    int rc = tdb_query_start(sh->conn, sql, NULL, 0, &r);
+    if (rc != 0) {
+        report_error(sh, rc);
+        return;
     }
     tdb_result_kind kind = tdb_result_kind_of(r);
-    if (kind == TDB_RESULT_ROWS && sh->mode == MODE_TABLE) {
-        if (print_table(r, stdout) != 0)
-            fprintf(stderr, "Error: out of memory\n");
-    } else if (kind == TDB_RESULT_ROWS) {
+    bool chatty = !sh->quiet && !sh->tuples_only &&
+                  (sh->mode == MODE_TABLE || sh->mode == MODE_LINE || sh->mode == MODE_UNALIGNED);
+    if (kind == TDB_RESULT_ROWS) {
         size_t n = 0;
-        if (sh->mode == MODE_CSV) {
-            for (size_t c = 0; c < tdb_result_ncols(r); c++) {
-                const char *name = tdb_result_column_name(r, c);
-                if (c)
-                    fputc(',', stdout);
-                print_csv_field(stdout, name, strlen(name));
+        if (sh->mode == MODE_TABLE && sh->expanded) {
+            rc = print_expanded(sh, r, out);
+        } else if (sh->mode == MODE_TABLE) {
+            rc = print_table(sh, r, out);
+        } else if (sh->mode == MODE_UNALIGNED) {
+            rc = print_unaligned(sh, r, out);
+        } else if (sh->mode == MODE_CSV) {
+            if (!sh->tuples_only) {
+                for (size_t c = 0; c < tdb_result_ncols(r); c++) {
+                    const char *name = tdb_result_column_name(r, c);
+                    if (c)
+                        fputc(',', out);
+                    print_csv_field(out, name, strlen(name));
+                }
+                fputc('\n', out);
             }
-            fputc('\n', stdout);
-        }
-        if (sh->mode == MODE_CSV)
-            rc = print_csv_rows(r, stdout);
-        else
+            rc = print_csv_rows(r, out);
+        } else {
             while ((rc = tdb_next_row(r)) == 1)
-                print_row(sh, r, n++, stdout);
-        if (sh->mode == MODE_JSON)
-            fputs(n ? "]\n" : "[]\n", stdout);
+                print_row(sh, r, n++, out);
+            if (sh->mode == MODE_JSON)
+                fputs(n ? "]\n" : "[]\n", out);
+        }
         if (rc != 0) {
             tdb_query_end(r);
             report_error(sh, rc);
             return;
         }
-    } else if (kind == TDB_RESULT_CHANGED && (sh->mode == MODE_TABLE || sh->mode == MODE_LINE)) {
+    } else if (kind == TDB_RESULT_CHANGED && chatty) {
         long long n = (long long)tdb_result_changed(r);
-        printf("%lld row%s changed\n", n, n == 1 ? "" : "s");
-    } else if (kind == TDB_RESULT_SUCCESS && (sh->mode == MODE_TABLE || sh->mode == MODE_LINE)) {
-        printf("success\n");
+        fprintf(out, "%lld row%s changed\n", n, n == 1 ? "" : "s");
+    } else if (kind == TDB_RESULT_SUCCESS && chatty) {
+        fprintf(out, "success\n");
     }
     rc = tdb_query_end(r);
     if (rc != 0) {
@@ -585,8 +800,9 @@ static void run_command(Shell *sh, const char *line)
         report_error(sh, rc);
         return;
     }
-    if (strcmp(answer, "success") != 0 || sh->mode == MODE_TABLE || sh->mode == MODE_LINE)
-        printf("%s\n", answer);
+    if (strcmp(answer, "success") != 0 ||
+        (!sh->quiet && (sh->mode == MODE_TABLE || sh->mode == MODE_LINE)))
+        fprintf(sh->out, "%s\n", answer);
     free(answer);
     /* Follow the connected database for the prompt. */
     char word[16], name[128];
@@ -740,11 +956,276 @@ static void print_conninfo(const Shell *sh)
 static void flush_sql(Shell *sh);
 static void run_statement_copy(Shell *sh, const char *stmt);
 static bool blank(const char *s, size_t len);
+static void run_stream(Shell *sh, FILE *in);
 
-static void run_backslash(Shell *sh, const char *line)
+/* ---- variables ------------------------------------------------------------------------ */
+
+static const char *var_get(const Shell *sh, const char *name, size_t len)
+{
+    for (size_t i = 0; i < sh->nvars; i++)
+        if (strlen(sh->vars[i].name) == len && !memcmp(sh->vars[i].name, name, len))
+            return sh->vars[i].value;
+    return NULL;
+}
+
+static bool truthy(const char *v)
+{
+    return v && (!strcasecmp(v, "on") || !strcasecmp(v, "true") || !strcasecmp(v, "1") ||
+                 !strcasecmp(v, "yes") || !strcasecmp(v, "t"));
+}
+
+/* Sets (value non-NULL) or removes a variable; the special ones change settings at once. */
+static void var_set(Shell *sh, const char *name, const char *value)
+{
+    if (!strcmp(name, "ON_ERROR_STOP"))
+        sh->on_error_stop = truthy(value);
+    else if (!strcmp(name, "FETCH_COUNT"))
+        sh->fetch_count = value ? strtoul(value, NULL, 10) : 0;
+    for (size_t i = 0; i < sh->nvars; i++) {
+        if (strcmp(sh->vars[i].name, name) != 0)
+            continue;
+        free(sh->vars[i].value);
+        if (value) {
+            sh->vars[i].value = strdup(value);
+            return;
+        }
+        free(sh->vars[i].name);
+        sh->vars[i] = sh->vars[--sh->nvars];
+        return;
+    }
+    if (!value)
+        return;
+    Var *grown = realloc(sh->vars, (sh->nvars + 1) * sizeof(Var));
+    if (!grown)
+        return;
+    sh->vars = grown;
+    sh->vars[sh->nvars].name = strdup(name);
+    sh->vars[sh->nvars].value = strdup(value);
+    if (sh->vars[sh->nvars].name && sh->vars[sh->nvars].value)
+        sh->nvars++;
+}
+
+static bool var_char(char ch)
+{
+    return isalnum((unsigned char)ch) || ch == '_';
+}
+
+/*
+ * A line with :name, :'name' (a quoted literal) and :"name" (a quoted identifier) replaced
+ * by the variable's value, outside quotes and comments (lex: the state the line starts in),
+ * as psql does; `::` casts and unknown names are left as they are. Returns a malloc'd line.
+ */
+static char *interpolate(const Shell *sh, const char *line, LexState lex)
+{
+    size_t cap = strlen(line) + 1, n = 0;
+    char *out = malloc(cap);
+    if (!out)
+        return NULL;
+#define PUT(ptr, len)                                                                              \
+    do {                                                                                           \
+        size_t l_ = (len);                                                                         \
+        if (n + l_ + 1 > cap) {                                                                    \
+            cap = (n + l_ + 1) * 2;                                                                \
+            char *g_ = realloc(out, cap);                                                          \
+            if (!g_) {                                                                             \
+                free(out);                                                                         \
+                return NULL;                                                                       \
+            }                                                                                      \
+            out = g_;                                                                              \
+        }                                                                                          \
+        memcpy(out + n, (ptr), l_);                                                                \
+        n += l_;                                                                                   \
+    } while (0)
+    for (const char *p = line; *p;) {
+        if (lex == LEX_NORMAL && p[0] == ':' && p[1] != ':' && (p == line || p[-1] != ':')) {
+            char q = (p[1] == '\'' || p[1] == '"') ? p[1] : 0;
+            const char *name = p + 1 + (q ? 1 : 0), *e = name;
+            while (var_char(*e))
+                e++;
+            const char *v = e > name ? var_get(sh, name, (size_t)(e - name)) : NULL;
+            if (v && (!q || *e == q)) {
+                char *esc = q == '\''  ? tdb_escape_literal(v, strlen(v))
+                            : q == '"' ? tdb_escape_identifier(v, strlen(v))
+                                       : NULL;
+                const char *val = q ? esc : v;
+                if (val)
+                    PUT(val, strlen(val));
+                free(esc);
+                p = e + (q ? 1 : 0);
+                continue;
+            }
+        }
+        if (lex == LEX_NORMAL) {
+            if (*p == '\'')
+                lex = LEX_SQUOTE;
+            else if (*p == '"')
+                lex = LEX_DQUOTE;
+            else if (p[0] == '-' && p[1] == '-')
+                lex = LEX_LINE_COMMENT;
+        } else if ((lex == LEX_SQUOTE && *p == '\'') || (lex == LEX_DQUOTE && *p == '"')) {
+            lex = LEX_NORMAL;
+        }
+        PUT(p, 1);
+        p++;
+    }
+#undef PUT
+    out[n] = '\0';
+    return out;
+}
+
+/* Where query results go (\o, -o): a file, a pipe ("|command") or stdout (NULL or ""). */
+static bool out_is_pipe;
+
+static int set_output(Shell *sh, const char *target)
+{
+    FILE *f = stdout;
+    bool pipe_ = false;
+    if (target && *target == '|') {
+        fflush(stdout);
+        f = popen(target + 1, "w");
+        pipe_ = true;
+    } else if (target && *target) {
+        f = fopen(target, "w");
+    }
+    if (!f) {
+        fprintf(stderr, "%s: %s\n", target, strerror(errno));
+        return -1;
+    }
+    if (sh->out && sh->out != stdout) {
+        if (out_is_pipe)
+            pclose(sh->out);
+        else
+            fclose(sh->out);
+    }
+    sh->out = f;
+    out_is_pipe = pipe_;
+    return 0;
+}
+
+static void say(const Shell *sh, const char *fmt, const char *arg)
+{
+    if (!sh->quiet) {
+        printf(fmt, arg);
+        fputc('\n', stdout);
+    }
+}
+
+/* \pset NAME [VALUE], as psql's (format, border, null, fieldsep, tuples_only, expanded). */
+static int pset(Shell *sh, const char *name, const char *value)
+{
+    if (!strcmp(name, "format")) {
+        static const struct {
+            const char *name;
+            OutputMode mode;
+        } formats[] = {{"aligned", MODE_TABLE},       {"table", MODE_TABLE},
+                       {"unaligned", MODE_UNALIGNED}, {"csv", MODE_CSV},
+                       {"json", MODE_JSON},           {"line", MODE_LINE}};
+        for (size_t i = 0; value && i < sizeof(formats) / sizeof(formats[0]); i++)
+            if (!strcmp(value, formats[i].name)) {
+                sh->mode = formats[i].mode;
+                say(sh, "Output format is %s.", value);
+                return 0;
+            }
+        fprintf(stderr, "\\pset: allowed formats are aligned, unaligned, csv, json, line\n");
+        return -1;
+    }
+    if (!strcmp(name, "border")) {
+        long b = value ? strtol(value, NULL, 10) : 1;
+        if (b < 0 || b > 2) {
+            fprintf(stderr, "\\pset: border is 0, 1 or 2\n");
+            return -1;
+        }
+        sh->border = (int)b;
+        char v[8];
+        snprintf(v, sizeof(v), "%d", sh->border);
+        say(sh, "Border style is %s.", v);
+        return 0;
+    }
+    if (!strcmp(name, "null")) {
+        snprintf(sh->null_str, sizeof(sh->null_str), "%s", value ? value : "");
+        say(sh, "Null display is \"%s\".", sh->null_str);
+        return 0;
+    }
+    if (!strcmp(name, "fieldsep")) {
+        snprintf(sh->fieldsep, sizeof(sh->fieldsep), "%s", value ? value : "|");
+        say(sh, "Field separator is \"%s\".", sh->fieldsep);
+        return 0;
+    }
+    if (!strcmp(name, "tuples_only") || !strcmp(name, "t")) {
+        sh->tuples_only = value ? truthy(value) : !sh->tuples_only;
+        say(sh, "Tuples only is %s.", sh->tuples_only ? "on" : "off");
+        return 0;
+    }
+    if (!strcmp(name, "expanded") || !strcmp(name, "x")) {
+        sh->expanded = value ? truthy(value) : !sh->expanded;
+        say(sh, "Expanded display is %s.", sh->expanded ? "on" : "off");
+        return 0;
+    }
+    fprintf(stderr, "\\pset: unknown option: %s\n", name);
+    return -1;
+}
+
+/* A bad backslash command: in a script, an error as any other (ON_ERROR_STOP ends it). */
+static void report_usage(Shell *sh)
+{
+    sh->had_error = true;
+    if (!sh->interactive) {
+        sh->status = sh->status ? sh->status : EXIT_SQL;
+        if (sh->on_error_stop) {
+            sh->status = EXIT_STOPPED;
+            sh->quit = true;
+        }
+    }
+}
+
+/* The words of a backslash command's argument text: a word may be 'quoted' ('' for a quote). */
+static size_t arg_words(const char *p, char words[][256], size_t max)
+{
+    size_t n = 0;
+    while (n < max) {
+        while (isspace((unsigned char)*p))
+            p++;
+        if (!*p)
+            break;
+        size_t k = 0;
+        if (*p == '\'') {
+            for (p++; *p; p++) {
+                if (*p == '\'' && p[1] == '\'')
+                    p++;
+                else if (*p == '\'') {
+                    p++;
+                    break;
+                }
+                if (k < 255)
+                    words[n][k++] = *p;
+            }
+        } else {
+            while (*p && !isspace((unsigned char)*p)) {
+                if (k < 255)
+                    words[n][k++] = *p;
+                p++;
+            }
+        }
+        words[n][k] = '\0';
+        n++;
+    }
+    return n;
+}
+
+static void run_backslash(Shell *sh, const char *raw)
 {
     char cmd[32] = "", arg[128] = "";
+    char *line = strdup(raw);
+    if (!line)
+        return;
     int n = sscanf(line, "\\%31s %127s", cmd, arg);
+    const char *rest = line + 1;
+    while (*rest && !isspace((unsigned char)*rest))
+        rest++;
+    while (isspace((unsigned char)*rest))
+        rest++;
+    static char words[3][256];
+    size_t nw = arg_words(rest, words, 3);
     if (n < 1 || !strcmp(cmd, "?") || !strcmp(cmd, "h")) {
         print_help();
     } else if (!strcmp(cmd, "q")) {
@@ -779,6 +1260,71 @@ static void run_backslash(Shell *sh, const char *line)
             printf("%.*s", (int)sh->sql_len, sh->sql);
         else
             puts("Query buffer is empty.");
+    } else if (!strcmp(cmd, "x")) {
+        if (nw && !strcmp(words[0], "auto"))
+            strcpy(words[0], "on");
+        pset(sh, "expanded", nw ? words[0] : NULL);
+    } else if (!strcmp(cmd, "t")) {
+        pset(sh, "tuples_only", nw ? words[0] : NULL);
+    } else if (!strcmp(cmd, "a")) {
+        pset(sh, "format", sh->mode == MODE_UNALIGNED ? "aligned" : "unaligned");
+    } else if (!strcmp(cmd, "f")) {
+        pset(sh, "fieldsep", nw ? words[0] : "|");
+    } else if (!strcmp(cmd, "pset")) {
+        if (!nw)
+            fprintf(stderr, "usage: \\pset NAME [VALUE]\n");
+        else if (pset(sh, words[0], nw > 1 ? words[1] : NULL) != 0 && !sh->interactive)
+            report_usage(sh);
+    } else if (!strcmp(cmd, "o") || !strcmp(cmd, "out")) {
+        if (set_output(sh, *rest == '|' ? rest : nw ? words[0] : NULL) != 0)
+            report_usage(sh);
+    } else if (!strcmp(cmd, "i") || !strcmp(cmd, "include")) {
+        static int depth;
+        FILE *f = nw ? fopen(words[0], "r") : NULL;
+        if (!f) {
+            fprintf(stderr, "%s: %s\n", nw ? words[0] : "\\i",
+                    nw ? strerror(errno) : "needs a file");
+            report_usage(sh);
+        } else if (depth >= 16) {
+            fprintf(stderr, "\\i: files included 16 deep: stopped\n");
+            fclose(f);
+            report_usage(sh);
+        } else {
+            bool was = sh->interactive;
+            sh->interactive = false; /* a file behaves as a script (ON_ERROR_STOP applies) */
+            depth++;
+            run_stream(sh, f);
+            depth--;
+            sh->interactive = was;
+            if (was)
+                sh->quit = false, sh->status = 0;
+            fclose(f);
+        }
+    } else if (!strcmp(cmd, "echo") || !strcmp(cmd, "qecho")) {
+        FILE *to = !strcmp(cmd, "qecho") ? sh->out : stdout;
+        static char all[64][256];
+        size_t k = arg_words(rest, all, 64);
+        for (size_t i = 0; i < k; i++)
+            fprintf(to, "%s%s", i ? " " : "", all[i]);
+        fputc('\n', to);
+    } else if (!strcmp(cmd, "set")) {
+        if (!nw) {
+            for (size_t i = 0; i < sh->nvars; i++)
+                printf("%s = '%s'\n", sh->vars[i].name, sh->vars[i].value);
+        } else {
+            /* \set NAME VALUE...: the value is the words joined without spaces (as psql). */
+            static char all[64][256];
+            size_t k = arg_words(rest, all, 64);
+            char value[4096] = "";
+            size_t vn = 0;
+            for (size_t i = 1; i < k; i++)
+                vn += (size_t)snprintf(value + vn, vn < sizeof(value) ? sizeof(value) - vn : 0,
+                                       "%s", all[i]);
+            var_set(sh, words[0], value);
+        }
+    } else if (!strcmp(cmd, "unset")) {
+        if (nw)
+            var_set(sh, words[0], NULL);
     } else if (!strcmp(cmd, "l")) {
         run_command(sh, "list databases");
     } else if (!strcmp(cmd, "conninfo")) {
@@ -799,11 +1345,9 @@ static void run_backslash(Shell *sh, const char *line)
             fprintf(stderr, "usage: \\mode table|csv|json|line\n");
     } else {
         fprintf(stderr, "unknown command \\%s; \\? lists the commands\n", cmd);
-        if (!sh->interactive) {
-            sh->status = EXIT_USAGE;
-            sh->quit = true;
-        }
+        report_usage(sh);
     }
+    free(line);
 }
 
 /* ---- the statement splitter ----------------------------------------------------------- */
@@ -967,8 +1511,18 @@ static void append_sql(Shell *sh, const char *line)
     sh->sql[sh->sql_len] = '\0';
 }
 
-/* Feeds one input line (without its newline). */
+static void feed_line_now(Shell *sh, const char *line);
+
+/* Feeds one input line (without its newline), with the variables interpolated. */
 static void feed_line(Shell *sh, const char *line)
+{
+    LexState at = sh->lex == LEX_LINE_COMMENT ? LEX_NORMAL : sh->lex;
+    char *expanded = sh->nvars && strchr(line, ':') ? interpolate(sh, line, at) : NULL;
+    feed_line_now(sh, expanded ? expanded : line);
+    free(expanded);
+}
+
+static void feed_line_now(Shell *sh, const char *line)
 {
     /* Comment lines before a command are dropped, so the command is recognised. */
     if (sh->sql_len > 0 && sh->lex == LEX_NORMAL && !*skip_comments(sh->sql)) {
@@ -1319,7 +1873,10 @@ int main(int argc, char **argv)
      * in the default C locale it drops every byte above 127, silently changing what the
      * user typed (issue 21). Only LC_CTYPE: numbers keep the C locale's format. */
     setlocale(LC_CTYPE, "");
-    Shell sh = {.mode = MODE_TABLE};
+    Shell sh = {.mode = MODE_TABLE, .border = 1, .null_str = "NULL", .fieldsep = "|"};
+    sh.out = stdout;
+    const char *output = NULL;
+    bool single_tx = false;
     const char *host = getenv("TCPDUCKDB_HOST") ? getenv("TCPDUCKDB_HOST") : "127.0.0.1";
     const char *port_s = getenv("TCPDUCKDB_PORT") ? getenv("TCPDUCKDB_PORT") : "4000";
     const char *user = getenv("TCPDUCKDB_USER");
@@ -1345,12 +1902,53 @@ int main(int argc, char **argv)
                                              {"sslrootcert", required_argument, NULL, 'R'},
                                              {"sslcert", required_argument, NULL, 'E'},
                                              {"sslkey", required_argument, NULL, 'K'},
+                                             {"tuples-only", no_argument, NULL, 't'},
+                                             {"no-align", no_argument, NULL, 'A'},
+                                             {"field-separator", required_argument, NULL, 'F'},
+                                             {"output", required_argument, NULL, 'o'},
+                                             {"quiet", no_argument, NULL, 'q'},
+                                             {"set", required_argument, NULL, 'v'},
+                                             {"variable", required_argument, NULL, 'v'},
+                                             {"single-transaction", no_argument, NULL, '1'},
+                                             {"expanded", no_argument, NULL, 'x'},
                                              {NULL, 0, NULL, 0}};
     int opt;
     if (!actions)
         return EXIT_USAGE;
-    while ((opt = getopt_long(argc, argv, "h:p:U:d:c:f:", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "h:p:U:d:c:f:tAF:o:qv:1x", longopts, NULL)) != -1) {
         switch (opt) {
+        case 't':
+            sh.tuples_only = true;
+            break;
+        case 'A':
+            sh.mode = MODE_UNALIGNED;
+            break;
+        case 'F':
+            snprintf(sh.fieldsep, sizeof(sh.fieldsep), "%s", optarg);
+            break;
+        case 'o':
+            output = optarg;
+            break;
+        case 'q':
+            sh.quiet = true;
+            break;
+        case 'x':
+            sh.expanded = true;
+            break;
+        case '1':
+            single_tx = true;
+            break;
+        case 'v': {
+            char *eq = strchr(optarg, '=');
+            if (eq) {
+                *eq = '\0';
+                var_set(&sh, optarg, eq + 1);
+                *eq = '=';
+            } else {
+                var_set(&sh, optarg, "");
+            }
+            break;
+        }
         case 'h':
             host = optarg;
             break;
@@ -1474,6 +2072,17 @@ int main(int argc, char **argv)
     pthread_t cancel_thread;
     bool sigint_on = sigint_start(&cancel_thread) == 0;
 
+    if (output && set_output(&sh, output) != 0) {
+        tdb_close(sh.conn);
+        free(actions);
+        return EXIT_USAGE;
+    }
+    /* -1: the -c and -f actions in one transaction, rolled back if any of them failed. */
+    single_tx = single_tx && nactions > 0;
+    if (single_tx && tdb_command(sh.conn, "begin", NULL) != 0) {
+        report_error(&sh, TDB_ESERVER);
+        single_tx = false;
+    }
     if (nactions > 0) {
         for (size_t i = 0; i < nactions && !sh.quit; i++) {
             if (actions[i].kind == 'c') {
@@ -1498,6 +2107,14 @@ int main(int argc, char **argv)
     } else {
         run_stream(&sh, stdin);
     }
+    if (single_tx && tdb_is_connected(sh.conn)) {
+        const char *end_tx = sh.had_error ? "rollback" : "commit";
+        if (tdb_command(sh.conn, end_tx, NULL) != 0)
+            report_error(&sh, TDB_ESERVER);
+    }
+    if (sh.had_error && !sh.status && !sh.interactive)
+        sh.status = EXIT_SQL;
+    set_output(&sh, NULL);
     fflush(stdout);
     if (sigint_on)
         sigint_stop(cancel_thread);
@@ -1505,6 +2122,11 @@ int main(int argc, char **argv)
     tdb_close(sh.conn);
     free(sh.sql);
     free(sh.last_sql);
+    for (size_t i = 0; i < sh.nvars; i++) {
+        free(sh.vars[i].name);
+        free(sh.vars[i].value);
+    }
+    free(sh.vars);
     free(actions);
     return sh.status;
 }

@@ -126,12 +126,22 @@ def test_stdin_script(shop, tmp_path):
     assert out == "a\n1\nb\n2\nc\n3\n"
 
 
-def test_errors_exit_nonzero_and_stop_the_script(shop, tmp_path):
-    rc, out, err = run(shop, tmp_path, "--csv", db="shop",
-                       stdin="SELECT 1 AS a;\nSELECT * FROM nope;\nSELECT 2 AS b;\n")
+def test_errors_exit_nonzero_and_continue_unless_on_error_stop(shop, tmp_path):
+    script = "SELECT 1 AS a;\nSELECT * FROM nope;\nSELECT 2 AS b;\n"
+    # As psql: a script goes on after an error; the exit status says one failed.
+    rc, out, err = run(shop, tmp_path, "--csv", db="shop", stdin=script)
     assert rc == 1
+    assert out == "a\n1\nb\n2\n"
+    assert "Catalog Error" in err
+    # ON_ERROR_STOP=1: it stops there, with psql's status 3.
+    rc, out, err = run(shop, tmp_path, "--csv", "-v", "ON_ERROR_STOP=1", db="shop", stdin=script)
+    assert rc == 3
     assert out == "a\n1\n"
     assert "Catalog Error" in err
+    # \set in the script does the same.
+    rc, out, err = run(shop, tmp_path, "--csv", db="shop",
+                       stdin="\\set ON_ERROR_STOP on\n" + script)
+    assert rc == 3 and out == "a\n1\n"
     rc, _, err = run(shop, tmp_path, "-c", "create database shop")
     assert rc == 1 and "Error: Database shop Already Exists" in err
     rc, _, err = run(shop, tmp_path, "-c", "SELECT 1", db="nosuch")
@@ -409,3 +419,107 @@ def test_password_file(shop, tmp_path):
     rc, out, err = run(shop, tmp_path, "-c", "list users", password=None,
                        env={"TCPDUCKDB_PASSFILE": str(other)})
     assert rc == 0, err
+
+
+def test_expanded_tuples_only_unaligned_and_pset(shop, tmp_path):
+    q = "SELECT * FROM users ORDER BY id"
+    rc, out, err = run(shop, tmp_path, "-x", "-c", q + " LIMIT 2", db="shop")
+    assert rc == 0, err
+    assert out == ("-[ RECORD 1 ]+-----\n"
+                   "id   | 1\n"
+                   "name | John\n"
+                   "-[ RECORD 2 ]+-----\n"
+                   "id   | 2\n"
+                   "name | Jané\n")
+    rc, out, err = run(shop, tmp_path, "-t", "-A", "-F", ";", "-c", q, db="shop")
+    assert rc == 0, err
+    assert out == "1;John\n2;Jané\n3;NULL\n"
+    rc, out, err = run(shop, tmp_path, "-A", "-c", q + " LIMIT 1", db="shop")
+    assert out == "id|name\n1|John\n(1 row)\n"
+    rc, out, err = run(shop, tmp_path, "-q", "-c", "\\pset border 2", "-c", "\\pset null (none)",
+                       "-c", "SELECT * FROM users WHERE id = 3", db="shop")
+    assert rc == 0, err
+    assert out == ("+----+--------+\n"
+                   "| id |  name  |\n"
+                   "+----+--------+\n"
+                   "|  3 | (none) |\n"
+                   "+----+--------+\n"
+                   "(1 row)\n")
+    rc, out, err = run(shop, tmp_path, "-c", "\\pset format csv", "-c", "\\pset tuples_only on",
+                       "-c", q, db="shop")
+    assert out == "Output format is csv.\nTuples only is on.\n1,John\n2,Jané\n3,\n"
+    rc, out, err = run(shop, tmp_path, "-c", "\\pset format nonsense", db="shop")
+    assert rc == 1 and "allowed formats" in err
+    # -q: no "success" for statements.
+    rc, out, err = run(shop, tmp_path, "-q", "-c", "CREATE TEMP TABLE q1 (i INT)", db="shop")
+    assert rc == 0 and out == "", (out, err)
+
+
+def test_variables_are_interpolated(shop, tmp_path):
+    rc, out, err = run(shop, tmp_path, "-A", "-t", "-v", "n=2", "-v", "who=Jané",
+                       "-v", "col=name", "-c",
+                       "SELECT :n::INTEGER + 1, :'who', :\"col\", ':n' FROM users WHERE id = :n",
+                       db="shop")
+    assert rc == 0, err
+    assert out == "3|Jané|Jané|:n\n"
+    # \set joins its words; a quote in the value is escaped by :'var'; \unset forgets.
+    rc, out, err = run(shop, tmp_path, "-A", "-t", db="shop", stdin=(
+        "\\set v O'Brien\n"
+        "SELECT :'v';\n"
+        "\\set\n"
+        "\\unset v\n"
+        "\\echo :v\n"))
+    assert rc == 0, err
+    assert out == "O'Brien\nv = 'O'Brien'\n:v\n"
+
+
+def test_output_file_include_and_echo(shop, tmp_path):
+    inc = tmp_path / "inc.sql"
+    inc.write_text("SELECT 40 + 2 AS answer;\n\\echo included\n")
+    dest = tmp_path / "out.txt"
+    rc, out, err = run(shop, tmp_path, "-A", db="shop", stdin=(
+        "\\o %s\n"
+        "SELECT 'to file' AS w;\n"
+        "\\qecho also to file\n"
+        "\\echo to the terminal\n"
+        "\\o\n"
+        "SELECT 'back' AS w;\n"
+        "\\i %s\n" % (dest, inc)))
+    assert rc == 0, err
+    assert dest.read_text() == "w\nto file\n(1 row)\nalso to file\n"
+    assert out == "to the terminal\nw\nback\n(1 row)\nanswer\n42\n(1 row)\nincluded\n"
+    # -o writes every result to the file.
+    rc, out, err = run(shop, tmp_path, "-A", "-t", "-o", str(dest), "-c", "SELECT 7", db="shop")
+    assert rc == 0 and out == "" and dest.read_text() == "7\n"
+    rc, out, err = run(shop, tmp_path, "-c", "\\i %s" % (tmp_path / "none.sql"), db="shop")
+    assert rc == 1 and "No such file" in err
+
+
+def test_single_transaction(shop, tmp_path):
+    rc, out, err = run(shop, tmp_path, "-1", "-c", "CREATE TABLE one_a (i INT)",
+                       "-c", "INSERT INTO one_a VALUES (1)", db="shop")
+    assert rc == 0, err
+    rc, out, err = run(shop, tmp_path, "-1", "-c", "CREATE TABLE one_b (i INT)",
+                       "-c", "SELECT * FROM nope", db="shop")
+    assert rc == 1 and "nope" in err
+    rc, out, err = run(shop, tmp_path, "-A", "-t", "-c",
+                       "SELECT table_name FROM information_schema.tables "
+                       "WHERE table_name LIKE 'one_%' ORDER BY 1", db="shop")
+    assert out == "one_a\n", out  # one_b was rolled back
+
+
+def test_wide_characters_align_and_table_streams_in_batches(shop, tmp_path):
+    rc, out, err = run(shop, tmp_path, "-c",
+                       "SELECT * FROM (VALUES ('名前', 1), ('ab', 22)) t(s, n)", db="shop")
+    assert rc == 0, err
+    # 名前 takes four columns, as wcwidth says: the bars line up on the screen.
+    assert out == ("  s   | n\n"
+                   "------+----\n"
+                   " 名前 |  1\n"
+                   " ab   | 22\n"
+                   "(2 rows)\n")
+    # FETCH_COUNT: widths from the first batch of rows, a later wider row overflows its line.
+    rc, out, err = run(shop, tmp_path, "-v", "FETCH_COUNT=2", "-c",
+                       "SELECT i FROM range(3) t(i) UNION ALL SELECT 12345 ORDER BY 1", db="shop")
+    assert rc == 0, err
+    assert out == " i\n---\n 0\n 1\n 2\n 12345\n(4 rows)\n"
