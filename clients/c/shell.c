@@ -542,6 +542,281 @@ out:
     return rc;
 }
 
+/* ---- server answers in JSON as tables (\l, \du, \dp) ------------------------------------- */
+
+/* A growing list of strings. */
+typedef struct {
+    char **v;
+    size_t n, cap;
+} StrList;
+
+static int sl_push(StrList *l, char *str)
+{
+    if (!str)
+        return -1;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        char **g = realloc(l->v, cap * sizeof(char *));
+        if (!g) {
+            free(str);
+            return -1;
+        }
+        l->v = g;
+        l->cap = cap;
+    }
+    l->v[l->n++] = str;
+    return 0;
+}
+
+static void sl_free(StrList *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+}
+
+static void json_ws(const char **p)
+{
+    while (isspace((unsigned char)**p))
+        (*p)++;
+}
+
+/* A JSON string at *p (after its opening quote) as UTF-8; NULL when malformed. */
+static char *json_string(const char **p)
+{
+    size_t cap = strlen(*p) + 1, n = 0;
+    char *out = malloc(cap);
+    if (!out)
+        return NULL;
+    const char *q = *p;
+    while (*q && *q != '"') {
+        if (*q != '\\') {
+            out[n++] = *q++;
+            continue;
+        }
+        q++;
+        char e = *q ? *q++ : 0;
+        if (e == 'n')
+            out[n++] = '\n';
+        else if (e == 't')
+            out[n++] = '\t';
+        else if (e == 'r')
+            out[n++] = '\r';
+        else if (e == 'b')
+            out[n++] = '\b';
+        else if (e == 'f')
+            out[n++] = '\f';
+        else if (e == 'u') {
+            unsigned cp = 0;
+            for (int k = 0; k < 4 && isxdigit((unsigned char)*q); k++, q++)
+                cp = cp * 16 +
+                     (unsigned)(isdigit((unsigned char)*q) ? *q - '0' : (tolower(*q) - 'a' + 10));
+            if (cp < 0x80) {
+                out[n++] = (char)cp;
+            } else if (cp < 0x800) {
+                out[n++] = (char)(0xC0 | cp >> 6);
+                out[n++] = (char)(0x80 | (cp & 0x3F));
+            } else {
+                out[n++] = (char)(0xE0 | cp >> 12);
+                out[n++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+                out[n++] = (char)(0x80 | (cp & 0x3F));
+            }
+        } else if (e) {
+            out[n++] = e;
+        }
+    }
+    if (*q != '"') {
+        free(out);
+        return NULL;
+    }
+    out[n] = '\0';
+    *p = q + 1;
+    return out;
+}
+
+/* A JSON value as display text: strings as they are, null as NULL (-1 for the caller's null
+ * string), arrays of scalars joined with ", ". Returns NULL when malformed. */
+static char *json_value(const char **p, bool *is_null)
+{
+    json_ws(p);
+    *is_null = false;
+    if (**p == '"') {
+        (*p)++;
+        return json_string(p);
+    }
+    if (**p == '[') {
+        (*p)++;
+        char *joined = strdup("");
+        json_ws(p);
+        while (joined && **p && **p != ']') {
+            bool nul;
+            char *item = json_value(p, &nul);
+            if (!item) {
+                free(joined);
+                return NULL;
+            }
+            size_t a = strlen(joined), b = strlen(item);
+            char *g = realloc(joined, a + b + 3);
+            if (g) {
+                if (a)
+                    memcpy(g + a, ", ", 2), a += 2;
+                memcpy(g + a, item, b + 1);
+            } else {
+                free(joined);
+            }
+            joined = g;
+            free(item);
+            json_ws(p);
+            if (**p == ',')
+                (*p)++;
+            json_ws(p);
+        }
+        if (**p != ']') {
+            free(joined);
+            return NULL;
+        }
+        (*p)++;
+        return joined;
+    }
+    const char *start = *p;
+    while (**p && **p != ',' && **p != '}' && **p != ']' && !isspace((unsigned char)**p))
+        (*p)++;
+    if (*p == start)
+        return NULL;
+    size_t len = (size_t)(*p - start);
+    if (len == 4 && !memcmp(start, "null", 4))
+        *is_null = true;
+    return strndup(start, len);
+}
+
+/*
+ * Prints a server answer that is a JSON array of flat objects (list users, list databases,
+ * list grants) as an aligned table, the columns in the first object's order. Returns -1 when
+ * the answer has another shape (the caller prints it as it is).
+ */
+static int print_json_table(const Shell *sh, const char *json, const char *const *headers,
+                            size_t nheaders)
+{
+    StrList names = {0}, cells = {0};
+    const char *p = json;
+    int rc = -1;
+    json_ws(&p);
+    if (*p++ != '[')
+        goto out;
+    size_t nrows = 0;
+    json_ws(&p);
+    while (*p == '{') {
+        p++;
+        size_t col = 0;
+        json_ws(&p);
+        while (*p == '"') {
+            p++;
+            char *key = json_string(&p);
+            json_ws(&p);
+            if (!key || *p++ != ':') {
+                free(key);
+                goto out;
+            }
+            bool is_null;
+            char *val = json_value(&p, &is_null);
+            if (!val) {
+                free(key);
+                goto out;
+            }
+            if (is_null) {
+                free(val);
+                val = strdup(sh->null_str);
+            }
+            if (nrows == 0) {
+                if (sl_push(&names, key) != 0) {
+                    free(val);
+                    goto out;
+                }
+            } else {
+                free(key);
+            }
+            if (col < names.n && sl_push(&cells, val) != 0)
+                goto out;
+            if (col >= names.n)
+                free(val);
+            col++;
+            json_ws(&p);
+            if (*p == ',')
+                p++;
+            json_ws(&p);
+        }
+        if (*p++ != '}' || col != names.n)
+            goto out;
+        nrows++;
+        json_ws(&p);
+        if (*p == ',')
+            p++;
+        json_ws(&p);
+    }
+    if (*p != ']')
+        goto out;
+    size_t ncols = names.n;
+    if (ncols == 0) {
+        /* No rows: the headers the caller expects. */
+        for (size_t i = 0; i < nheaders; i++)
+            if (sl_push(&names, strdup(headers[i])) != 0)
+                goto out;
+        ncols = names.n;
+    }
+    if (sh->mode == MODE_UNALIGNED || sh->mode == MODE_CSV) {
+        bool csv = sh->mode == MODE_CSV;
+        for (size_t r = sh->tuples_only ? 1 : 0; r <= nrows; r++) {
+            char **line = r ? cells.v + (r - 1) * ncols : names.v;
+            for (size_t c = 0; c < ncols; c++) {
+                if (c)
+                    fputs(csv ? "," : sh->fieldsep, sh->out);
+                if (csv)
+                    print_csv_field(sh->out, line[c], strlen(line[c]));
+                else
+                    fputs(line[c], sh->out);
+            }
+            fputc('\n', sh->out);
+        }
+        if (!csv)
+            print_footer(sh, sh->out, nrows);
+        rc = 0;
+        goto out;
+    }
+    size_t *width = calloc(ncols ? ncols : 1, sizeof(size_t));
+    bool *right = calloc(ncols ? ncols : 1, sizeof(bool));
+    if (!width || !right) {
+        free(width);
+        free(right);
+        goto out;
+    }
+    for (size_t i = 0; i < ncols; i++)
+        width[i] = display_width(names.v[i]);
+    for (size_t i = 0; i < cells.n; i++) {
+        size_t w = display_width(cells.v[i]);
+        if (w > width[i % ncols])
+            width[i % ncols] = w;
+    }
+    FILE *out = sh->out;
+    if (sh->border == 2)
+        print_rule(sh, out, width, ncols);
+    if (!sh->tuples_only) {
+        print_cells(sh, out, names.v, NULL, width, ncols);
+        print_rule(sh, out, width, ncols);
+    }
+    for (size_t r = 0; r < nrows; r++)
+        print_cells(sh, out, cells.v + r * ncols, right, width, ncols);
+    if (sh->border == 2)
+        print_rule(sh, out, width, ncols);
+    print_footer(sh, out, nrows);
+    free(width);
+    free(right);
+    rc = 0;
+out:
+    sl_free(&names);
+    sl_free(&cells);
+    return rc;
+}
+
 /* Expanded output (\x): a record per row, "name | value" lines, streamed. */
 static int print_expanded(const Shell *sh, tdb_result *r, FILE *out)
 {
@@ -1165,6 +1440,247 @@ static int pset(Shell *sh, const char *name, const char *value)
     return -1;
 }
 
+static void report_usage(Shell *sh);
+
+/* Runs a server command answering a JSON list and prints it as a table (raw if it is not). */
+static void run_listing(Shell *sh, const char *command, const char *const *headers, size_t nh)
+{
+    char *answer = NULL;
+    sigint_cancel = sh->cancel;
+    int rc = tdb_command(sh->conn, command, &answer);
+    sigint_cancel = NULL;
+    if (rc != 0) {
+        report_error(sh, rc);
+        return;
+    }
+    if (print_json_table(sh, answer, headers, nh) != 0)
+        fprintf(sh->out, "%s\n", answer);
+    free(answer);
+}
+
+static void run_sql(Shell *sh, const char *sql);
+
+/*
+ * \d, \dt, \dv, \dn and \d NAME, answered by queries of DuckDB's information_schema in the
+ * connected database: the server runs them as any query, so a user sees what their grants
+ * let them query, no more. NAME may be schema.table.
+ */
+/*
+ * True when the user may read the catalog. A user who is not a super user may not (the server
+ * refuses information_schema, SHOW, DESCRIBE and duckdb_*() to them, docs/security.md), so
+ * \d answers them from what they may see: their grants and the columns of a query.
+ */
+static bool catalog_readable(Shell *sh)
+{
+    tdb_result *r = NULL;
+    int rc = tdb_query(sh->conn, "SELECT 1 FROM information_schema.schemata LIMIT 0", NULL, 0, &r);
+    tdb_result_free(r);
+    return rc == 0;
+}
+
+/* \dt for a user without catalog access: the tables of their grants on this database. */
+static void describe_from_grants(Shell *sh)
+{
+    char *answer = NULL;
+    int rc = tdb_command(sh->conn, "list grants", &answer);
+    if (rc != 0) {
+        report_error(sh, rc);
+        return;
+    }
+    /* Rebuild the list as [{"Name":...,"Access":...}] for this database. */
+    size_t cap = 2 * strlen(answer) + 64, n = 0; /* escapes at most double a name */
+    char *json = malloc(cap);
+    const char *p = answer;
+    bool whole_db = false;
+    if (!json)
+        goto out;
+    n += (size_t)snprintf(json, cap, "[");
+    while ((p = strstr(p, "{\"database\":"))) {
+        const char *q = p + 12;
+        bool nul;
+        char *db = json_value(&q, &nul);
+        const char *t = strstr(q, "\"table\":");
+        const char *a = strstr(q, "\"access\":");
+        char *table = NULL, *access = NULL;
+        bool tnull = true, anull = true;
+        if (t) {
+            t += 8;
+            table = json_value(&t, &tnull);
+        }
+        if (a) {
+            a += 9;
+            access = json_value(&a, &anull);
+        }
+        if (db && !strcmp(db, sh->database)) {
+            if (tnull) {
+                whole_db = true;
+            } else if (table) {
+                n += (size_t)snprintf(json + n, cap - n, "%s{\"Name\":", n > 1 ? "," : "");
+                FILE *m = fmemopen(json + n, cap - n, "w");
+                if (m) {
+                    print_json_string(m, table);
+                    fputs(",\"Type\":\"table\"}", m);
+                    long used = ftell(m);
+                    fclose(m);
+                    n += (size_t)used;
+                }
+            }
+        }
+        free(db);
+        free(table);
+        free(access);
+        p = q;
+    }
+    snprintf(json + n, cap - n, "]");
+    static const char *const h[] = {"Name", "Type"};
+    print_json_table(sh, json, h, 2);
+    if (whole_db)
+        fprintf(sh->out,
+                "(a grant on the whole database \"%s\": its tables are not listed to a "
+                "user without access to the catalog)\n",
+                sh->database);
+out:
+    free(json);
+    free(answer);
+}
+
+/* \d NAME for a user without catalog access: the columns of `SELECT * FROM NAME LIMIT 0`. */
+static void describe_from_query(Shell *sh, const char *name)
+{
+    const char *dot = strchr(name, '.');
+    char *schema = dot ? tdb_escape_identifier(name, (size_t)(dot - name)) : NULL;
+    char *table = tdb_escape_identifier(dot ? dot + 1 : name, strlen(dot ? dot + 1 : name));
+    char sql[1024];
+    tdb_result *r = NULL;
+    if (!table)
+        goto out;
+    snprintf(sql, sizeof(sql), "SELECT * FROM %s%s%s LIMIT 0", schema ? schema : "",
+             schema ? "." : "", table);
+    int rc = tdb_query(sh->conn, sql, NULL, 0, &r);
+    if (rc != 0) {
+        report_error(sh, rc);
+        goto out;
+    }
+    if (!sh->tuples_only)
+        fprintf(sh->out, "Table \"%s\"\n", name);
+    size_t cap = 64, n = 0;
+    for (size_t c = 0; c < tdb_result_ncols(r); c++)
+        cap +=
+            2 * (strlen(tdb_result_column_name(r, c)) + strlen(tdb_result_column_type(r, c))) + 40;
+    char *json = malloc(cap);
+    if (!json)
+        goto out;
+    n += (size_t)snprintf(json, cap, "[");
+    for (size_t c = 0; c < tdb_result_ncols(r); c++) {
+        n += (size_t)snprintf(json + n, cap - n, "%s{\"Column\":", c ? "," : "");
+        FILE *m = fmemopen(json + n, cap - n, "w");
+        if (m) {
+            print_json_string(m, tdb_result_column_name(r, c));
+            fputs(",\"Type\":", m);
+            print_json_string(m, tdb_result_column_type(r, c));
+            fputc('}', m);
+            long used = ftell(m);
+            fclose(m);
+            n += (size_t)used;
+        }
+    }
+    snprintf(json + n, cap - n, "]");
+    static const char *const h[] = {"Column", "Type"};
+    print_json_table(sh, json, h, 2);
+    free(json);
+out:
+    tdb_result_free(r);
+    free(schema);
+    free(table);
+}
+
+static void describe(Shell *sh, const char *cmd, const char *name)
+{
+    char sql[2048];
+    bool plus = cmd[strlen(cmd) - 1] == '+';
+    if (!catalog_readable(sh)) {
+        if (name && cmd[1] != 't' && cmd[1] != 'v')
+            describe_from_query(sh, name);
+        else if (!strcmp(cmd, "dn"))
+            fprintf(sh->out, "(schemas are not listed to a user without access to the catalog)\n");
+        else
+            describe_from_grants(sh);
+        return;
+    }
+    if (!strcmp(cmd, "dn")) {
+        snprintf(sql, sizeof(sql),
+                 "SELECT schema_name AS \"Name\" FROM information_schema.schemata "
+                 "WHERE catalog_name = current_database() AND schema_name NOT IN "
+                 "('information_schema', 'pg_catalog') ORDER BY 1");
+        run_sql(sh, sql);
+        return;
+    }
+    if (!name || cmd[1] == 't' || cmd[1] == 'v') {
+        const char *type = cmd[1] == 't'   ? " AND table_type = 'BASE TABLE'"
+                           : cmd[1] == 'v' ? " AND table_type = 'VIEW'"
+                                           : "";
+        char *pat = name ? tdb_escape_literal(name, strlen(name)) : NULL;
+        snprintf(sql, sizeof(sql),
+                 "SELECT table_schema AS \"Schema\", table_name AS \"Name\", "
+                 "CASE table_type WHEN 'BASE TABLE' THEN 'table' WHEN 'VIEW' THEN 'view' "
+                 "ELSE lower(table_type) END AS \"Type\" FROM information_schema.tables "
+                 "WHERE table_catalog = current_database() AND table_schema NOT IN "
+                 "('information_schema', 'pg_catalog')%s%s%s ORDER BY 1, 2",
+                 type, pat ? " AND table_name LIKE " : "", pat ? pat : "");
+        free(pat);
+        run_sql(sh, sql);
+        return;
+    }
+    const char *dot = strchr(name, '.');
+    char *schema = dot ? tdb_escape_literal(name, (size_t)(dot - name)) : NULL;
+    char *table = tdb_escape_literal(dot ? dot + 1 : name, strlen(dot ? dot + 1 : name));
+    if (!table || (dot && !schema)) {
+        free(schema);
+        free(table);
+        return;
+    }
+    /* Does it exist (for psql's message), and where? */
+    snprintf(sql, sizeof(sql),
+             "SELECT table_schema, table_type FROM information_schema.tables WHERE "
+             "table_catalog = current_database() AND table_name = %s%s%s ORDER BY 1 LIMIT 1",
+             table, schema ? " AND table_schema = " : "", schema ? schema : "");
+    tdb_result *r = NULL;
+    sigint_cancel = sh->cancel;
+    int rc = tdb_query(sh->conn, sql, NULL, 0, &r);
+    sigint_cancel = NULL;
+    if (rc != 0) {
+        report_error(sh, rc);
+        goto out;
+    }
+    if (tdb_result_nrows(r) == 0) {
+        fprintf(stderr, "Did not find any relation named \"%s\".\n", name);
+        report_usage(sh);
+        goto out;
+    }
+    const char *found = tdb_result_text(r, 0, 0, NULL);
+    const char *kind = tdb_result_text(r, 0, 1, NULL);
+    if (!sh->tuples_only)
+        fprintf(sh->out, "%s \"%s.%s\"\n", kind && !strcmp(kind, "VIEW") ? "View" : "Table", found,
+                dot ? dot + 1 : name);
+    char *fs = tdb_escape_literal(found, strlen(found));
+    snprintf(sql, sizeof(sql),
+             "SELECT column_name AS \"Column\", data_type AS \"Type\", "
+             "CASE is_nullable WHEN 'NO' THEN 'not null' ELSE '' END AS \"Nullable\", "
+             "coalesce(column_default, '') AS \"Default\"%s FROM information_schema.columns "
+             "WHERE table_catalog = current_database() AND table_schema = %s AND table_name = %s "
+             "ORDER BY ordinal_position",
+             plus ? ", coalesce(COLUMN_COMMENT, '') AS \"Description\"" : "", fs ? fs : "''",
+             table);
+    free(fs);
+    tdb_result_free(r);
+    r = NULL;
+    run_sql(sh, sql);
+out:
+    tdb_result_free(r);
+    free(schema);
+    free(table);
+}
+
 /* A bad backslash command: in a script, an error as any other (ON_ERROR_STOP ends it). */
 static void report_usage(Shell *sh)
 {
@@ -1325,8 +1841,20 @@ static void run_backslash(Shell *sh, const char *raw)
     } else if (!strcmp(cmd, "unset")) {
         if (nw)
             var_set(sh, words[0], NULL);
-    } else if (!strcmp(cmd, "l")) {
-        run_command(sh, "list databases");
+    } else if (!strcmp(cmd, "l") || !strcmp(cmd, "list")) {
+        static const char *const h[] = {"name", "access"};
+        run_listing(sh, "list databases", h, 2);
+    } else if (!strcmp(cmd, "du") || !strcmp(cmd, "dg")) {
+        static const char *const h[] = {"name", "super"};
+        run_listing(sh, "list users", h, 2);
+    } else if (!strcmp(cmd, "dp") || !strcmp(cmd, "z")) {
+        static const char *const h[] = {"database", "access", "table", "privileges"};
+        char c2[300];
+        snprintf(c2, sizeof(c2), "list grants%s%s", nw ? " " : "", nw ? words[0] : "");
+        run_listing(sh, c2, h, 4);
+    } else if (!strcmp(cmd, "d") || !strcmp(cmd, "dt") || !strcmp(cmd, "dv") ||
+               !strcmp(cmd, "dn") || !strcmp(cmd, "d+") || !strcmp(cmd, "dt+")) {
+        describe(sh, cmd, nw ? words[0] : NULL);
     } else if (!strcmp(cmd, "conninfo")) {
         print_conninfo(sh);
     } else if (!strcmp(cmd, "timing")) {

@@ -523,3 +523,67 @@ def test_wide_characters_align_and_table_streams_in_batches(shop, tmp_path):
                        "SELECT i FROM range(3) t(i) UNION ALL SELECT 12345 ORDER BY 1", db="shop")
     assert rc == 0, err
     assert out == " i\n---\n 0\n 1\n 2\n 12345\n(4 rows)\n"
+
+
+def test_describe_commands(shop, tmp_path):
+    rc, out, err = run(shop, tmp_path, "-c", "CREATE TABLE items (sku VARCHAR NOT NULL, "
+                       "qty INTEGER DEFAULT 0)", "-c", "CREATE SCHEMA extra",
+                       "-c", "CREATE VIEW extra.big AS SELECT * FROM items WHERE qty > 10",
+                       db="shop")
+    assert rc == 0, err
+    rc, out, err = run(shop, tmp_path, "-c", "\\d items", db="shop")
+    assert rc == 0, err
+    assert out.startswith('Table "main.items"\n Column |  Type   | Nullable | Default\n')
+    lines = out.splitlines()
+    assert lines[3].split("|")[0].strip() == "sku" and "not null" in lines[3]
+    assert lines[4].split("|")[0].strip() == "qty" and lines[4].rstrip().endswith("0")
+    rc, out, err = run(shop, tmp_path, "-c", "\\dt", db="shop")
+    assert out == (" Schema | Name  | Type\n"
+                   "--------+-------+-------\n"
+                   " main   | items | table\n"
+                   " main   | users | table\n"
+                   "(2 rows)\n"), out
+    rc, out, err = run(shop, tmp_path, "-A", "-t", "-c", "\\d", db="shop")
+    assert out == "extra|big|view\nmain|items|table\nmain|users|table\n"
+    rc, out, err = run(shop, tmp_path, "-A", "-t", "-c", "\\dn", db="shop")
+    assert out == "extra\nmain\n"
+    rc, out, err = run(shop, tmp_path, "-c", "\\d extra.big", db="shop")
+    assert out.startswith('View "extra.big"\n')
+    rc, out, err = run(shop, tmp_path, "-c", "\\d nope", db="shop")
+    assert rc == 1 and 'Did not find any relation named "nope".' in err
+
+
+def test_list_commands_are_tables_and_follow_grants(shop, tmp_path):
+    rc, out, err = run(shop, tmp_path, "-c", "create user bob pw", "-c", "create database other",
+                       "-c", "grant database shop bob read", "-c", "\\l", "-c", "\\du")
+    assert rc == 0, err
+    assert (" name  | access\n"
+            "-------+--------\n") in out
+    assert " other | NULL\n" in out and " shop  | NULL\n" in out
+    assert " name | super\n------+-------\n bob  | false\n duck | true\n(2 rows)\n" in out
+    # bob sees only his database, and may not list users.
+    rc, out, err = run(shop, tmp_path, "-c", "\\l", password="pw", user="bob")
+    assert rc == 0, err
+    assert out == " name | access\n------+--------\n shop | read\n(1 row)\n"
+    rc, out, err = run(shop, tmp_path, "-c", "\\du", password="pw", user="bob")
+    assert rc == 1 and "Error" in err
+    # The server refuses the catalog to bob: \dt shows his grants, \d NAME the columns he may
+    # select.
+    rc, out, err = run(shop, tmp_path, "-c", "\\dt", password="pw", user="bob", db="shop")
+    assert rc == 0, err
+    assert out == (" Name | Type\n------+------\n(0 rows)\n"
+                   "(a grant on the whole database \"shop\": its tables are not listed to a "
+                   "user without access to the catalog)\n")
+    rc, out, err = run(shop, tmp_path, "-c", "grant table shop users bob select")
+    assert rc == 0, err
+    rc, out, err = run(shop, tmp_path, "-A", "-t", "-c", "\\dt", password="pw", user="bob",
+                       db="shop")
+    assert rc == 0, err
+    assert out == "users|table\n"
+    rc, out, err = run(shop, tmp_path, "-c", "\\d users", password="pw", user="bob", db="shop")
+    assert rc == 0, err
+    assert out == ('Table "users"\n Column |  Type\n--------+---------\n id     | INTEGER\n'
+                   ' name   | VARCHAR\n(2 rows)\n')
+    rc, out, err = run(shop, tmp_path, "-c", "\\dp bob")
+    assert rc == 0, err
+    assert " database | access | table | privileges\n" in out and " shop     | read " in out
