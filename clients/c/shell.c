@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
@@ -104,6 +105,7 @@ typedef struct {
     Var *vars;
     size_t nvars;
     bool on_error_stop; /* ON_ERROR_STOP: a script stops at the first error */
+    bool pager;         /* \pset pager: page long results in interactive mode */
     bool had_error;
 } Shell;
 
@@ -999,11 +1001,100 @@ static void print_timing(Shell *sh, double t0)
 static void run_sql_now(Shell *sh, const char *sql);
 
 /* Runs SQL with Ctrl-C cancelling it. */
+/*
+ * The pager (interactive mode, results to the terminal, \pset pager on): output is held back
+ * until it has more lines than the terminal; then $PAGER (default "less -S", else "more") is
+ * started with what was held, and the rest streams into it. A short result is written to the
+ * terminal as it is. If the pager is left before the end, the rest of the result is read and
+ * dropped (writes to it fail; SIGPIPE is ignored while it runs).
+ */
+typedef struct {
+    char *held;
+    size_t len, cap;
+    size_t lines, max_lines;
+    FILE *pager; /* NULL until started */
+    bool broken; /* the pager is gone */
+} Pager;
+
+static ssize_t pager_write(void *cookie, const char *buf, size_t size)
+{
+    Pager *pg = cookie;
+    if (pg->pager) {
+        if (!pg->broken && fwrite(buf, 1, size, pg->pager) != size)
+            pg->broken = true;
+        return (ssize_t)size;
+    }
+    for (size_t i = 0; i < size; i++)
+        pg->lines += buf[i] == '\n';
+    if (pg->len + size > pg->cap) {
+        size_t cap = (pg->len + size) * 2;
+        char *g = realloc(pg->held, cap);
+        if (!g)
+            return -1;
+        pg->held = g;
+        pg->cap = cap;
+    }
+    memcpy(pg->held + pg->len, buf, size);
+    pg->len += size;
+    if (pg->lines >= pg->max_lines) {
+        const char *cmd = getenv("PAGER");
+        if (!cmd || !*cmd)
+            cmd = access("/usr/bin/less", X_OK) == 0 ? "less -S" : "more";
+        fflush(stdout);
+        pg->pager = popen(cmd, "w");
+        if (!pg->pager) {
+            pg->pager = stdout; /* no pager: the terminal */
+        }
+        if (fwrite(pg->held, 1, pg->len, pg->pager) != pg->len)
+            pg->broken = true;
+        free(pg->held);
+        pg->held = NULL;
+        pg->len = pg->cap = 0;
+    }
+    return (ssize_t)size;
+}
+
+static int pager_close(void *cookie)
+{
+    Pager *pg = cookie;
+    if (pg->pager && pg->pager != stdout)
+        pclose(pg->pager); /* waits for the user to leave it */
+    else if (pg->len)
+        fwrite(pg->held, 1, pg->len, stdout);
+    fflush(stdout);
+    free(pg->held);
+    return 0;
+}
+
+static FILE *pager_open(Pager *pg)
+{
+    struct winsize ws;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) != 0 || ws.ws_row < 2)
+        return NULL;
+    *pg = (Pager){.max_lines = (size_t)ws.ws_row - 1};
+    cookie_io_functions_t io = {.write = pager_write, .close = pager_close};
+    return fopencookie(pg, "w", io);
+}
+
 static void run_sql(Shell *sh, const char *sql)
 {
+    Pager pg;
+    FILE *paged = NULL;
+    struct sigaction ign = {.sa_handler = SIG_IGN}, old_pipe;
+    if (sh->interactive && sh->pager && sh->out == stdout && isatty(STDOUT_FILENO) &&
+        (paged = pager_open(&pg)) != NULL) {
+        sigemptyset(&ign.sa_mask);
+        sigaction(SIGPIPE, &ign, &old_pipe);
+        sh->out = paged;
+    }
     sigint_cancel = sh->cancel;
     run_sql_now(sh, sql);
     sigint_cancel = NULL;
+    if (paged) {
+        sh->out = stdout;
+        fclose(paged);
+        sigaction(SIGPIPE, &old_pipe, NULL);
+    }
 }
 
 static void run_sql_now(Shell *sh, const char *sql)
@@ -1434,6 +1525,11 @@ static int pset(Shell *sh, const char *name, const char *value)
     if (!strcmp(name, "expanded") || !strcmp(name, "x")) {
         sh->expanded = value ? truthy(value) : !sh->expanded;
         say(sh, "Expanded display is %s.", sh->expanded ? "on" : "off");
+        return 0;
+    }
+    if (!strcmp(name, "pager")) {
+        sh->pager = value ? truthy(value) : !sh->pager;
+        say(sh, "Pager usage is %s.", sh->pager ? "on" : "off");
         return 0;
     }
     fprintf(stderr, "\\pset: unknown option: %s\n", name);
@@ -2401,7 +2497,8 @@ int main(int argc, char **argv)
      * in the default C locale it drops every byte above 127, silently changing what the
      * user typed (issue 21). Only LC_CTYPE: numbers keep the C locale's format. */
     setlocale(LC_CTYPE, "");
-    Shell sh = {.mode = MODE_TABLE, .border = 1, .null_str = "NULL", .fieldsep = "|"};
+    Shell sh = {
+        .mode = MODE_TABLE, .pager = true, .border = 1, .null_str = "NULL", .fieldsep = "|"};
     sh.out = stdout;
     const char *output = NULL;
     bool single_tx = false;

@@ -9,6 +9,7 @@ import os
 import pty
 import re
 import select
+import shlex
 import signal
 import subprocess
 import time
@@ -587,3 +588,81 @@ def test_list_commands_are_tables_and_follow_grants(shop, tmp_path):
     rc, out, err = run(shop, tmp_path, "-c", "\\dp bob")
     assert rc == 0, err
     assert " database | access | table | privileges\n" in out and " shop     | read " in out
+
+
+# ---- in tmux: a terminal of a known size -----------------------------------------------------
+
+class Tmux:
+    """The shell in a detached tmux session of 100x20: send-keys and capture-pane."""
+
+    def __init__(self, args, env, tmp_path):
+        self.name = "tdbsh%d_%d" % (os.getpid(), int(time.time() * 1000) % 100000)
+        self.sock = str(tmp_path / "tmux.sock")
+        envs = " ".join("%s=%s" % (k, shlex.quote(v)) for k, v in env.items())
+        cmd = "env -i %s %s" % (envs, " ".join(shlex.quote(a) for a in args))
+        subprocess.run(["tmux", "-S", self.sock, "new-session", "-d", "-s", self.name,
+                        "-x", "100", "-y", "20", cmd + "; echo EXITED $?; sleep 30"],
+                       check=True, timeout=30)
+
+    def keys(self, *keys):
+        """Each argument typed literally, except the key names Enter, Tab, Escape."""
+        for k in keys:
+            literal = [] if k in ("Enter", "Tab", "Escape") else ["-l"]
+            if k.endswith(";"):
+                k = k[:-1] + "\\;"  # a final ';' separates tmux commands
+            subprocess.run(["tmux", "-S", self.sock, "send-keys", "-t", self.name] + literal + [k],
+                           check=True, timeout=30)
+
+    def screen(self):
+        return subprocess.run(["tmux", "-S", self.sock, "capture-pane", "-p", "-t", self.name],
+                              capture_output=True, timeout=30).stdout.decode("utf-8", "replace")
+
+    def expect(self, pred, what, timeout=60):
+        deadline = time.time() + timeout
+        while True:
+            s = self.screen()
+            if pred(s):
+                return s
+            assert time.time() < deadline, "timed out waiting for %s; screen:\n%s" % (what, s)
+            time.sleep(0.2)
+
+    def close(self):
+        subprocess.run(["tmux", "-S", self.sock, "kill-server"], capture_output=True, timeout=30)
+
+
+@pytest.fixture
+def tmux_shell(shop, tmp_path):
+    env = cli_env(tmp_path, extra={"TERM": "xterm", "LANG": "C.UTF-8"})
+    env.pop("PAGER", None)
+    env = {k: v for k, v in env.items() if k in ("HOME", "PATH", "TERM", "LANG", "ASAN_OPTIONS",
+                                                   "UBSAN_OPTIONS", "TCPDUCKDB_PASSWORD")}
+    t = Tmux([CLI, "-h", "127.0.0.1", "-p", str(shop.port), "-U", "duck", "-d", "shop"], env,
+             tmp_path)
+    t.expect(lambda s: "shop=>" in s, "the prompt")
+    yield t
+    t.close()
+
+
+def test_pager_engaged_on_a_long_result(tmux_shell):
+    t = tmux_shell
+    t.keys("SELECT 1 AS short;", "Enter")
+    s = t.expect(lambda s: "(1 row)" in s, "a short result, not paged")
+    t.keys("SELECT i AS n FROM range(200) t(i);", "Enter")
+    # less -S shows the first screen and waits: the end of the result is not on the screen.
+    s = t.expect(lambda s: s.rstrip().splitlines()[-1] == ":" and
+                 "16" in [line.strip() for line in s.splitlines()],
+                 "the first rows in the pager, its ':' prompt at the bottom")
+    time.sleep(0.5)
+    s = t.screen()
+    assert "(200 rows)" not in s and "shop=>" not in s.split("(1 row)")[-1], s
+    t.keys("G")  # to the end, inside the pager
+    t.expect(lambda s: "(200 rows)" in s, "the end of the result in the pager")
+    t.keys("q")
+    t.expect(lambda s: s.rstrip().endswith("shop=>"), "the prompt after the pager")
+    # \pset pager off: no pager.
+    t.keys("\\pset pager off", "Enter")
+    t.keys("SELECT i AS n FROM range(200) t(i);", "Enter")
+    t.expect(lambda s: "(200 rows)" in s and s.rstrip().endswith("shop=>"), "unpaged output")
+    t.keys("\\q", "Enter")
+    s = t.expect(lambda s: "EXITED" in s, "exit")
+    assert "EXITED 0" in s
