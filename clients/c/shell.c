@@ -2289,8 +2289,114 @@ static void remember(Pending *p, const char *line, bool done)
     }
 }
 
+/* ---- tab completion ------------------------------------------------------------------- */
+
+/*
+ * Tab completes SQL keywords, shell commands' first words and the names of tables and columns
+ * of the connected database: read from information_schema when the user may (else the table
+ * names of their grants), once per database, at the first Tab.
+ */
+static Shell *complete_shell;
+static StrList complete_names;
+static char complete_db[128];
+static bool complete_loaded;
+
+static const char *const sql_keywords[] = {
+    "SELECT",       "FROM",         "WHERE",       "GROUP BY",
+    "ORDER BY",     "HAVING",       "LIMIT",       "OFFSET",
+    "INSERT INTO",  "VALUES",       "UPDATE",      "SET",
+    "DELETE FROM",  "CREATE TABLE", "CREATE VIEW", "CREATE SCHEMA",
+    "CREATE INDEX", "DROP TABLE",   "DROP VIEW",   "ALTER TABLE",
+    "JOIN",         "LEFT JOIN",    "INNER JOIN",  "ON",
+    "USING",        "AS",           "AND",         "OR",
+    "NOT",          "NULL",         "IS",          "IN",
+    "EXISTS",       "BETWEEN",      "LIKE",        "DISTINCT",
+    "UNION",        "UNION ALL",    "CASE",        "WHEN",
+    "THEN",         "ELSE",         "END",         "WITH",
+    "COUNT",        "EXPLAIN",      "BEGIN",       "COMMIT",
+    "ROLLBACK",     "DESC",         "ASC",         "PRIMARY KEY",
+    "DEFAULT",      "INTEGER",      "BIGINT",      "VARCHAR",
+    "DOUBLE",       "BOOLEAN",      "DATE",        "TIMESTAMP",
+    "COPY",         "RETURNING",    NULL};
+
+static void complete_load(Shell *sh)
+{
+    if (complete_loaded && !strcmp(complete_db, sh->database))
+        return;
+    sl_free(&complete_names);
+    complete_names = (StrList){0};
+    snprintf(complete_db, sizeof(complete_db), "%s", sh->database);
+    complete_loaded = true;
+    if (!sh->database[0])
+        return;
+    tdb_result *r = NULL;
+    if (catalog_readable(sh) &&
+        tdb_query(sh->conn,
+                  "SELECT DISTINCT table_name FROM information_schema.tables WHERE table_catalog "
+                  "= current_database() UNION SELECT DISTINCT column_name FROM "
+                  "information_schema.columns WHERE table_catalog = current_database()",
+                  NULL, 0, &r) == 0) {
+        for (size_t i = 0; i < tdb_result_nrows(r); i++) {
+            const char *t = tdb_result_text(r, i, 0, NULL);
+            if (t)
+                sl_push(&complete_names, strdup(t));
+        }
+        tdb_result_free(r);
+        return;
+    }
+    tdb_result_free(r);
+    char *answer = NULL;
+    if (tdb_command(sh->conn, "list grants", &answer) != 0)
+        return;
+    for (const char *p = answer; (p = strstr(p, "\"table\":")) != NULL;) {
+        p += 8;
+        bool nul;
+        char *t = json_value(&p, &nul);
+        if (t && !nul)
+            sl_push(&complete_names, t);
+        else
+            free(t);
+    }
+    free(answer);
+}
+
+static char *complete_next(const char *text, int state)
+{
+    static size_t kw, nm;
+    size_t len = strlen(text);
+    if (state == 0)
+        kw = nm = 0;
+    bool lower = len && islower((unsigned char)text[0]);
+    while (sql_keywords[kw]) {
+        const char *k = sql_keywords[kw++];
+        if (!strncasecmp(k, text, len)) {
+            char *m = strdup(k);
+            for (char *c = m; m && lower && *c; c++)
+                *c = (char)tolower((unsigned char)*c);
+            return m;
+        }
+    }
+    while (nm < complete_names.n) {
+        const char *n = complete_names.v[nm++];
+        if (!strncmp(n, text, len))
+            return strdup(n);
+    }
+    return NULL;
+}
+
+static char **complete(const char *text, int start, int end)
+{
+    (void)start;
+    (void)end;
+    if (complete_shell)
+        complete_load(complete_shell);
+    return rl_completion_matches(text, complete_next);
+}
+
 static void run_interactive(Shell *sh)
 {
+    complete_shell = sh;
+    rl_attempted_completion_function = complete;
     static Pending pending; /* static: kept across the siglongjmp of Ctrl-C */
     char hist[4096];
     history_path(hist, sizeof(hist));
@@ -2324,10 +2430,15 @@ static void run_interactive(Shell *sh)
         }
         feed_line(sh, line);
         remember(&pending, line, sh->sql_len == 0);
+        if (sh->sql_len == 0)
+            complete_loaded = false; /* a statement may have created a table */
         free(line);
         fflush(stdout);
     }
     free(pending.text);
+    sl_free(&complete_names);
+    complete_names = (StrList){0};
+    complete_shell = NULL;
     if (hist[0] && write_history(hist) != 0)
         fprintf(stderr, "cannot write the history file %s\n", hist);
 }

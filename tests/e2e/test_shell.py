@@ -666,3 +666,25 @@ def test_pager_engaged_on_a_long_result(tmux_shell):
     t.keys("\\q", "Enter")
     s = t.expect(lambda s: "EXITED" in s, "exit")
     assert "EXITED 0" in s
+
+
+def test_tab_completion_of_keywords_tables_and_columns(tmux_shell):
+    t = tmux_shell
+    t.keys("sel", "Tab")
+    t.expect(lambda s: "shop=> select" in s, "the keyword completed")
+    t.keys("na", "Tab")  # a completion ends with a space
+    t.expect(lambda s: "shop=> select name" in s, "the column name completed")
+    t.keys("FROM use", "Tab")  # "us" would be ambiguous with USING
+    t.expect(lambda s: "shop=> select name FROM users" in s, "the table name completed")
+    t.keys("WHERE id = 1;", "Enter")
+    t.expect(lambda s: "(1 row)" in s and "John" in s, "the completed query ran")
+    # A table created in the session completes too.
+    t.keys("CREATE TABLE zebra_stripes (i INTEGER);", "Enter")
+    t.expect(lambda s: s.rstrip().endswith("shop=>") and "success" in s, "created")
+    t.keys("SELECT * FROM zebra_s", "Tab")
+    t.expect(lambda s: "FROM zebra_stripes" in s, "the new table completed")
+    t.keys(";", "Enter")
+    t.expect(lambda s: "(0 rows)" in s, "ran")
+    t.keys("\\q", "Enter")
+    s = t.expect(lambda s: "EXITED" in s, "exit")
+    assert "EXITED 0" in s
