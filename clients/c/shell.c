@@ -9,8 +9,11 @@
  * outside quotes and comments, and run as a typed query. Lines starting with
  * a backslash are shell commands (\? lists them).
  *
- * Non-interactive runs stop at the first error: exit status 1 when the server
- * refused a request, 2 for usage and connection problems, 0 otherwise.
+ * As psql, a script goes on after an error unless ON_ERROR_STOP is set: exit
+ * status 1 when a request failed, 2 for usage and connection problems, 3 when
+ * ON_ERROR_STOP ended the script, 0 otherwise. psql's printing settings
+ * (\pset, \x, -t -A -F -o -q), variables (\set, :name), \d and \l, the pager and
+ * tab completion are described in clients/c/README.md.
  *
  * Ctrl-C (SIGINT), as in psql: while a request runs, it cancels it (a cancel
  * request on a second connection, docs/protocol.md "Cancel"); the request
@@ -1295,7 +1298,18 @@ static void print_help(void)
          "  \\l                       list databases\n"
          "  \\conninfo               where the shell is connected, and whether TLS is on\n"
          "  \\timing [on|off]         show how long each request takes\n"
-         "  \\mode table|csv|json|line  output format");
+         "  \\mode table|csv|json|line  output format\n"
+         "  \\g / \\r / \\p             send / clear / show the statement typed so far\n"
+         "  \\d [NAME], \\dt, \\dv, \\dn  relations, tables, views, schemas; NAME's columns\n"
+         "  \\du, \\dp [USER]          users (super user), grants\n"
+         "  \\x [on|off]              expanded output\n"
+         "  \\pset NAME [VALUE]       format|border|null|fieldsep|tuples_only|expanded|pager\n"
+         "  \\t, \\a, \\f SEP          tuples only, unaligned toggle, field separator\n"
+         "  \\o [FILE||CMD]           send results to a file or pipe (none: the terminal)\n"
+         "  \\i FILE                  run the commands in FILE\n"
+         "  \\echo TEXT, \\qecho TEXT  print TEXT (to the terminal / the \\o output)\n"
+         "  \\set [NAME [VALUE]], \\unset NAME   variables, used as :NAME :'NAME' :\"NAME\"\n"
+         "                           (ON_ERROR_STOP, FETCH_COUNT are special)");
 }
 
 /* One line on the connection's transport, as psql prints "SSL connection (...)". */
@@ -2589,12 +2603,18 @@ static void usage(FILE *out)
             "                      (default $TCPDUCKDB_SSLROOTCERT, else the system's)\n"
             "  --sslcert FILE      client certificate (default $TCPDUCKDB_SSLCERT)\n"
             "  --sslkey FILE       its key (default $TCPDUCKDB_SSLKEY, else in --sslcert)\n"
+            "  -t, -A, -F SEP, -x   tuples only, unaligned, field separator, expanded\n"
+            "  -o FILE       results to FILE\n"
+            "  -q            quiet: no \"success\", row counts or informational lines\n"
+            "  -v NAME=VALUE set a variable (-v ON_ERROR_STOP=1: stop at the first error)\n"
+            "  -1            run the -c/-f actions in one transaction\n"
             "  --help        this text\n"
             "The password comes from $TCPDUCKDB_PASSWORD, else the password file\n"
             "($TCPDUCKDB_PASSFILE or ~/.tcpduckdbpass, host:port:database:user:password,\n"
             "mode 0600), else is asked for on the terminal.\n"
             "Without -c or -f, reads stdin when it is not a terminal, else runs interactively.\n"
-            "Exit status: 0 ok, 1 the server answered an error, 2 usage or connection error.\n");
+            "Exit status: 0 ok, 1 a request failed, 2 usage or connection error,\n"
+            "3 stopped by ON_ERROR_STOP.\n");
 }
 
 typedef struct {
