@@ -246,6 +246,17 @@ static void release(Admin *a, AdminSession *as)
 
 /* ---- routes ---- */
 
+/* Sessions of the page now (logged in, not ended). */
+static int page_sessions(Admin *a)
+{
+    int page = 0;
+    pthread_mutex_lock(&a->lock);
+    for (int i = 0; i < ADMIN_SESSIONS_MAX; i++)
+        page += a->sessions[i] && !a->sessions[i]->dead;
+    pthread_mutex_unlock(&a->lock);
+    return page;
+}
+
 /* Runs one command of the table with `w`'s words on the session; the answer line in `out`. */
 static void run_command(Admin *a, AdminSession *as, RequestWords *w, Buf *out)
 {
@@ -334,12 +345,15 @@ static void loggable_words(const RequestWords *w, char *out, size_t outlen)
 
 /*
  * POST /api/command, words w=...&w=...: a command of the table that the
- * page offers (creating, renaming, granting, listing, stats). The handler
- * decides whether this user may run it.
+ * page offers (creating, renaming, dropping, granting, listing, stats,
+ * backup and restore, the sessions and their cancel and terminate). The
+ * handler decides whether this user may run it; the page adds no rule.
  */
 static void route_command(Admin *a, AdminSession *as, HttpRequest *r)
 {
-    static const char *const allowed[] = {"create", "update", "grant", "revoke", "list", "stats"};
+    static const char *const allowed[] = {"create",  "update", "drop",   "grant",
+                                          "revoke",  "list",   "stats",  "backup",
+                                          "restore", "show",   "cancel", "terminate"};
     RequestWords w = {0};
     while (w.n < REQUEST_MAX_WORDS && http_param(r, "w", w.n))
         w.word[w.n] = (char *)http_param(r, "w", w.n), w.n++;
@@ -354,11 +368,18 @@ static void route_command(Admin *a, AdminSession *as, HttpRequest *r)
         reply_error(r, 400, "Bad Request: the page does not run this command");
         return;
     }
+    /* `cancel ID KEY` is the keyed form for clients not logged in: not the page's. */
+    if (request_word_is(w.word[0], "cancel") && w.n != 2) {
+        reply_error(r, 400, "Bad Request: usage: cancel SESSION-ID");
+        return;
+    }
     Buf line = BUF_INIT, body = BUF_INIT;
     run_command(a, as, &w, &line);
     buf_putc(&line, '\0');
     line.len--;
-    if (!request_word_is(w.word[0], "list") && !request_word_is(w.word[0], "stats")) {
+    /* Every action is logged; reading (list, stats, show sessions) is not. */
+    if (!request_word_is(w.word[0], "list") && !request_word_is(w.word[0], "stats") &&
+        !request_word_is(w.word[0], "show")) {
         char words[512];
         loggable_words(&w, words, sizeof(words));
         char answer[128];
@@ -552,9 +573,10 @@ static void route_overview(Admin *a, AdminSession *as, HttpRequest *r)
     metrics_totals(&requests, &errors, &sql, &sql_seconds);
     buf_printf(&body,
                "{\"uptime\":%.3f,\"requests\":%llu,\"errors\":%llu,\"queries\":%llu,"
-               "\"query_seconds\":%.6f,\"stats\":",
+               "\"query_seconds\":%.6f,\"pg_port\":%d,\"admin_sessions\":%d,\"stats\":",
                (double)(now_ms() - a->started_ms) / 1000.0, (unsigned long long)requests,
-               (unsigned long long)errors, (unsigned long long)sql, sql_seconds);
+               (unsigned long long)errors, (unsigned long long)sql, sql_seconds,
+               a->env->cfg->pg_port, page_sessions(a));
     buf_append(&body, line.data, line.len - 1);
     buf_append_str(&body, "}\n");
     reply_buf(r, 200, "application/json", &body);
@@ -567,7 +589,9 @@ static void me_json(AdminSession *as, Buf *out)
 {
     buf_append_str(out, "{\"user\":");
     json_append_string(out, as->s->user.name, strlen(as->s->user.name));
-    buf_printf(out, ",\"super\":%s,\"csrf\":\"%s\"}\n", as->s->user.super ? "true" : "false",
+    /* `session`: this page's own row in `show sessions` (its cancel id). */
+    buf_printf(out, ",\"super\":%s,\"session\":%llu,\"csrf\":\"%s\"}\n",
+               as->s->user.super ? "true" : "false", (unsigned long long)as->s->cancel.id,
                as->csrf);
 }
 
@@ -687,11 +711,7 @@ static void route_metrics(Admin *a, HttpRequest *r)
     if (a->env->workers)
         a->env->workers(&workers, &peak);
     int active = a->env->sessions_active(), tls = a->env->sessions_tls();
-    int page = 0;
-    pthread_mutex_lock(&a->lock);
-    for (int i = 0; i < ADMIN_SESSIONS_MAX; i++)
-        page += a->sessions[i] && !a->sessions[i]->dead;
-    pthread_mutex_unlock(&a->lock);
+    int page = page_sessions(a);
     /* Logged-in line sessions: all logged-in sessions less the page's. */
     int users = metrics_logged_in_count() - page;
     users = users < 0 ? 0 : users > active ? active : users;

@@ -111,6 +111,16 @@ def test_same_authorisation_as_the_line_protocol(make_server):
     assert bob.command("list", "users")[0] == 403
     assert bob.command("list", "grants", "duck")[0] == 403
     assert bob.json("GET", "/api/overview")[0] == 403
+    # The operations the page offers the super user are refused to bob by their handlers.
+    assert bob.command("show", "sessions")[0] == 403
+    assert bob.command("cancel", "1")[0] == 403
+    assert bob.command("terminate", "1")[0] == 403
+    assert bob.command("drop", "database", "theirs")[0] == 403
+    assert bob.command("backup", "theirs")[0] == 403
+    assert bob.command("list", "backups")[0] == 403
+    assert bob.command("restore", "theirs", "as", "stolen")[0] == 403
+    # The keyed cancel is the line protocol's form for clients not logged in, not the page's.
+    assert bob.command("cancel", "1", "00")[0] == 400
     # Commands the page does not offer are refused whoever asks.
     assert bob.command("login", "duck", "duck")[0] == 400
     # What bob may do works: read the granted database, but not write to it.
