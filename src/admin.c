@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backup.h"
 #include "catalog.h"
 #include "http.h"
 #include "json.h"
@@ -41,6 +42,7 @@
 #include "memstat.h"
 #include "metrics.h"
 #include "pool.h"
+#include "rescache.h"
 #include "stmtcache.h"
 #include "watchdog.h"
 #include "webassets.h"
@@ -681,6 +683,81 @@ static int64_t rss_bytes(void)
     return (int64_t)resident * sysconf(_SC_PAGESIZE);
 }
 
+/* `text` as a Prometheus label value: backslash, double quote and line end escaped. */
+static void label_value(Buf *out, const char *text)
+{
+    for (const char *p = text; *p; p++) {
+        if (*p == '\\' || *p == '"')
+            buf_putc(out, '\\'), buf_putc(out, *p);
+        else if (*p == '\n')
+            buf_append_str(out, "\\n");
+        else
+            buf_putc(out, *p);
+    }
+}
+
+/* The name of database `id` from the NUL-separated `names` (catalog order), or "". */
+static const char *db_name_of(Admin *a, const Buf *names, int64_t id)
+{
+    for (size_t off = 0; off < names->len; off += strlen(names->data + off) + 1) {
+        int64_t found = 0;
+        if (catalog_database_find(a->env->catalog, names->data + off, &found) == CATALOG_OK &&
+            found == id)
+            return names->data + off;
+    }
+    return "";
+}
+
+/*
+ * The result cache (rescache.h): totals, and per database the entries,
+ * bytes and counters, labelled with the database's name (and id, since a
+ * dropped database's counters stay until the process ends, with no name).
+ */
+static void result_cache_metrics(Admin *a, Buf *b)
+{
+    RescacheStats rs;
+    rescache_stats(&rs);
+    metric(b, "tcpduckdb_result_cache_enabled", "gauge",
+           "1 when the query result cache is on (CacheMemory > 0).", rs.enabled ? 1 : 0);
+    metric(b, "tcpduckdb_result_cache_limit_bytes", "gauge", "CacheMemory in bytes.",
+           (double)rs.limit);
+    Buf names = BUF_INIT;
+    if (rs.ndbs &&
+        catalog_list(a->env->catalog, CATALOG_LIST_DATABASES, 0, name_row, &names) != CATALOG_OK)
+        log_error("admin: cannot list the databases for /metrics");
+    static const struct {
+        const char *name, *type, *help;
+    } fam[] = {
+        {"tcpduckdb_result_cache_entries", "gauge", "Answers in the result cache now."},
+        {"tcpduckdb_result_cache_bytes", "gauge",
+         "Bytes the result cache holds now (keys, answers and bookkeeping)."},
+        {"tcpduckdb_result_cache_hits_total", "counter", "Requests answered from the cache."},
+        {"tcpduckdb_result_cache_misses_total", "counter",
+         "Cacheable requests not found in the cache."},
+        {"tcpduckdb_result_cache_evictions_total", "counter", "Answers dropped for room or age."},
+        {"tcpduckdb_result_cache_invalidations_total", "counter",
+         "Times a committed change dropped the database's answers."},
+    };
+    for (size_t f = 0; f < sizeof(fam) / sizeof(fam[0]); f++) {
+        buf_printf(b, "# HELP %s %s (per database)\n# TYPE %s %s\n", fam[f].name, fam[f].help,
+                   fam[f].name, fam[f].type);
+        for (size_t i = 0; i < rs.ndbs; i++) {
+            const RescacheDbStats *d = &rs.dbs[i];
+            double v = f == 0   ? (double)d->entries
+                       : f == 1 ? (double)d->bytes
+                       : f == 2 ? (double)d->hits
+                       : f == 3 ? (double)d->misses
+                       : f == 4 ? (double)d->evictions
+                                : (double)d->invalidations;
+            buf_printf(b, "%s{database=\"", fam[f].name);
+            label_value(b, db_name_of(a, &names, d->id));
+            buf_printf(b, "\",database_id=\"%lld\"} %.17g\n", (long long)d->id, v);
+        }
+    }
+    buf_free(&names);
+    free(rs.dbs);
+}
+
 /*
  * GET /metrics: Prometheus text format. Reads the counters where `stats`
  * reads them (pool, statement cache, watchdog, workers, memory), and the
@@ -726,6 +803,13 @@ static void route_metrics(Admin *a, HttpRequest *r)
                        "# TYPE tcpduckdb_connections_by_transport gauge\n");
     buf_printf(&b, "tcpduckdb_connections_by_transport{transport=\"tls\"} %d\n", tls);
     buf_printf(&b, "tcpduckdb_connections_by_transport{transport=\"plain\"} %d\n", active - tls);
+    int pg = a->env->sessions_pg ? a->env->sessions_pg() : 0;
+    pg = pg < 0 ? 0 : pg > active ? active : pg;
+    buf_append_str(&b, "# HELP tcpduckdb_connections_by_protocol Client connections now, by "
+                       "protocol (line: the line protocol's port; pg: PgPort).\n"
+                       "# TYPE tcpduckdb_connections_by_protocol gauge\n");
+    buf_printf(&b, "tcpduckdb_connections_by_protocol{protocol=\"line\"} %d\n", active - pg);
+    buf_printf(&b, "tcpduckdb_connections_by_protocol{protocol=\"pg\"} %d\n", pg);
     metric(&b, "tcpduckdb_admin_sessions", "gauge", "Sessions of the web admin page now.", page);
     metrics_write(&b);
     metric(&b, "tcpduckdb_pool_size", "gauge", "Databases that may be open at once (PoolSize).",
@@ -771,6 +855,12 @@ static void route_metrics(Admin *a, HttpRequest *r)
         (unsigned long long)(ws.interrupted >= ws.timeouts + ws.statement_memory + ws.server_memory
                                  ? other
                                  : 0));
+    result_cache_metrics(a, &b);
+    int64_t backup_bytes = 0;
+    size_t backups = backup_count(cfg, &backup_bytes);
+    metric(&b, "tcpduckdb_backups", "gauge", "Complete backups in BackupDir now.", (double)backups);
+    metric(&b, "tcpduckdb_backups_bytes", "gauge", "Bytes of the complete backups in BackupDir.",
+           (double)backup_bytes);
     metric(&b, "tcpduckdb_workers_threads", "gauge", "Worker threads running now.", workers);
     metric(&b, "tcpduckdb_workers_peak_threads", "gauge", "Most worker threads so far.", peak);
     metric(&b, "tcpduckdb_memory_allocated_bytes", "gauge",

@@ -220,6 +220,52 @@ def test_metrics_format_and_counters_move(make_server):
     assert metric_value(after, "tcpduckdb_workers_threads") >= 1
 
 
+def test_metrics_result_cache_protocols_and_backups(make_server):
+    import psycopg2
+    from test_pgwire import pg_port
+    srv, port = start_admin(make_server, args=["--pg-port", "-1"])
+    pgp = pg_port(srv)
+    web = Web(port)
+    status, before = web.metrics()
+    assert status == 200 and promtool(before).returncode == 0
+    assert metric_value(before, "tcpduckdb_result_cache_enabled") == 1
+    assert metric_value(before, "tcpduckdb_result_cache_limit_bytes") == 64 * 1024 * 1024
+    assert metric_value(before, "tcpduckdb_backups") == 0
+    with srv.admin() as c:
+        assert c.req("create database rc") == "success"
+        assert c.req("connect rc") == "success"
+        assert c.req("CREATE TABLE t AS SELECT range AS x FROM range(100)") == "success"
+        for _ in range(5):
+            assert c.req("SELECT sum(x) AS s FROM t") == '[{"s":4950}]'
+        assert c.req("disconnect") == "success"
+        assert c.req("backup rc").startswith('[{"id":"rc-')
+        conn = psycopg2.connect(host="127.0.0.1", port=pgp, user="duck", password="duck",
+                                dbname="rc", connect_timeout=30)
+        try:
+            status, after = web.metrics()
+        finally:
+            conn.close()
+    r = promtool(after)
+    assert r.returncode == 0, r.stdout + r.stderr
+    # One line-protocol client (the admin) and one PostgreSQL client were connected.
+    assert metric_value(after, "tcpduckdb_connections_by_protocol", 'protocol="line"') == 1
+    assert metric_value(after, "tcpduckdb_connections_by_protocol", 'protocol="pg"') == 1
+    # The result cache of database rc: one miss that stored the answer, then four hits.
+    line = [l for l in after.splitlines()
+            if l.startswith('tcpduckdb_result_cache_hits_total{database="rc"')]
+    assert len(line) == 1, after
+    labels = line[0][line[0].index("{"):line[0].index("}") + 1]
+    db_id = labels.split('database_id="')[1].rstrip('"}')
+    assert int(db_id) >= 1
+    lab = 'database="rc",database_id="%s"' % db_id
+    assert metric_value(after, "tcpduckdb_result_cache_hits_total", lab) == 4
+    assert metric_value(after, "tcpduckdb_result_cache_misses_total", lab) == 1
+    assert metric_value(after, "tcpduckdb_result_cache_entries", lab) == 1
+    assert metric_value(after, "tcpduckdb_result_cache_bytes", lab) > 0
+    assert metric_value(after, "tcpduckdb_backups") == 1
+    assert metric_value(after, "tcpduckdb_backups_bytes") > 0
+
+
 def test_metrics_token_off_loopback(make_server):
     addr = non_loopback_ipv4()
     assert addr, "this test needs a non-loopback IPv4 address on the machine (hostname -I)"
