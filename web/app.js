@@ -208,10 +208,9 @@ async function pollOverview() {
   if (rc) {
     let hits = 0, misses = 0;
     for (const d of rc.databases || []) { hits += d.hits; misses += d.misses; }
-    $('overview-cards').append(
-      card('result cache', rc.enabled ? rc.entries + ' entries, ' + fmtBytes(rc.bytes) : 'off'),
-      card('result cache hits', hits + ' of ' + (hits + misses)),
-    );
+    $('overview-cards').append(rc.enabled
+      ? card('result cache hits (' + rc.entries + ' entries, ' + fmtBytes(rc.bytes) + ')', hits + ' of ' + (hits + misses))
+      : card('result cache', 'off'));
   }
   drawChart($('chart-qps'), [h.map((p) => p.qps)], ['#2f6fde']);
   drawChart($('chart-latency'), [h.map((p) => p.lat)], ['#e8710a']);
@@ -247,7 +246,7 @@ async function loadDatabases() {
     } });
     const drop = confirmButton('Drop', 'Confirm drop', async () => {
       if (report(await command('drop', 'database', db.name), 'Database ' + db.name + ' dropped')) loadDatabases();
-    });
+    }, 'drop:' + db.name);
     return el('tr', { 'data-db': db.name },
       el('td', { text: db.name }),
       el('td', { text: state.me.super ? 'all (super user)' : (db.access || '') }),
@@ -260,17 +259,22 @@ async function loadDatabases() {
 }
 
 // A button for a destructive action: the first click arms it, a second within 4 s acts.
-function confirmButton(label, armed, action) {
-  const b = el('button', { class: 'small danger', text: label });
-  let timer = null;
+// The armed state is kept by `key` so that a page redrawn meanwhile (the sessions page
+// polls) keeps it.
+const armedUntil = new Map();
+function confirmButton(label, armedLabel, action, key) {
+  key = key || label + Math.random();
+  const isArmed = () => (armedUntil.get(key) || 0) > Date.now();
+  const b = el('button', { class: 'small danger', text: isArmed() ? armedLabel : label });
+  if (isArmed()) setTimeout(() => { if (!isArmed()) b.textContent = label; }, armedUntil.get(key) - Date.now() + 10);
   b.addEventListener('click', async () => {
-    if (!timer) {
-      b.textContent = armed;
-      timer = setTimeout(() => { timer = null; b.textContent = label; }, 4000);
+    if (!isArmed()) {
+      armedUntil.set(key, Date.now() + 4000);
+      b.textContent = armedLabel;
+      setTimeout(() => { if (!isArmed()) b.textContent = label; }, 4010);
       return;
     }
-    clearTimeout(timer);
-    timer = null;
+    armedUntil.delete(key);
     b.textContent = label;
     b.disabled = true;
     try { await action(); } finally { b.disabled = false; }
@@ -413,9 +417,9 @@ async function pollSessions() {
     } });
     const end = confirmButton('End session', 'Confirm end', async () => {
       if (report(await command('terminate', String(r.session)), 'Session ' + r.session + ' ended')) pollSessions();
-    });
+    }, 'terminate:' + r.session);
     if (mine) end.disabled = true;
-    const user = el('td', { text: r.user });
+    const user = el('td', { class: 'nowrap', text: r.user });
     if (mine) user.append(el('span', { class: 'badge me', text: 'this page' }));
     return el('tr', { 'data-session': String(r.session), 'data-state': r.state },
       el('td', { class: 'num', text: String(r.session) }),

@@ -13,7 +13,7 @@ import tempfile
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import NoAlertPresentException
+from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
@@ -192,6 +192,8 @@ def test_admin_page_end_to_end(make_server, browser):
     goto(d, "overview")
     wait(d, lambda x: len(x.find_elements(By.CSS_SELECTOR, "#overview-cards .stat")) >= 8)
     text_is(d, "#overview-cards", lambda t: "queries per second" in t)
+    # PgPort is off in this server; the result cache (on by default) has its card.
+    text_is(d, "#overview-cards", lambda t: "off\nPostgreSQL port" in t and "result cache hits (" in t)
     import time
     time.sleep(5)  # two polls more, so that the charts have lines (a screenshot, not an assertion)
     shot(d, "overview")
@@ -231,6 +233,19 @@ def session_row(driver, sid):
     return visible(driver, '#session-list tr[data-session="%d"]' % sid)
 
 
+def in_row(driver, sid, fn):
+    """fn(row) on session `sid`'s row, found again when the page's 2 s refresh replaced it."""
+    return WebDriverWait(driver, 60, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda x: fn(session_row(x, sid)))
+
+
+def click_in_row(driver, sid, xpath):
+    def go(row):
+        row.find_element(By.XPATH, xpath).click()
+        return True
+    in_row(driver, sid, go)
+
+
 def test_sessions_page_sees_and_cancels_a_long_statement(make_server, browser):
     d = browser
     srv, port = start_admin(make_server)
@@ -249,32 +264,31 @@ def test_sessions_page_sees_and_cancels_a_long_statement(make_server, browser):
         login(d, port, "duck", "duck")
         goto(d, "sessions")
         # The page polls: the long statement shows up as active, with its text and time.
-        wait(d, lambda x: x.find_element(By.CSS_SELECTOR, '#session-list tr[data-session="%d"]' % bob_id)
-             .get_attribute("data-state") == "active")
-        row = session_row(d, bob_id)
-        cells = [td.text for td in row.find_elements(By.CSS_SELECTOR, "td")]
+        in_row(d, bob_id, lambda row: row.get_attribute("data-state") == "active")
+        cells = in_row(d, bob_id, lambda row: [td.text for td in row.find_elements(By.CSS_SELECTOR, "td")])
         assert cells[1] == "bob" and cells[2] == "t" and cells[3].startswith("127.0.0.1:")
         assert cells[4] == "no" and cells[5] == "active" and cells[6] == LONG
-        wait(d, lambda x: session_row(x, bob_id).find_elements(By.CSS_SELECTOR, "td")[7].text.endswith("s"))
+        in_row(d, bob_id, lambda row: row.find_elements(By.CSS_SELECTOR, "td")[7].text.endswith("s"))
         # The page's own session is marked and cannot be ended from itself.
         me = d.execute_script("return state.me.session")
-        assert "this page" in session_row(d, me).text
+        assert "this page" in in_row(d, me, lambda row: row.text)
+        assert in_row(d, me, lambda row: [b.is_enabled() for b in row.find_elements(By.TAG_NAME, "button")]) \
+            == [False, False]
         shot(d, "sessions")
 
-        session_row(d, bob_id).find_element(By.XPATH, ".//button[text()='Cancel statement']").click()
+        click_in_row(d, bob_id, ".//button[text()='Cancel statement']")
         text_is(d, "#toast", lambda t: "Statement of session %d canceled" % bob_id in t)
         bob.sock.settimeout(60)
         assert bob.line() == CANCELED
         # The session goes on, and the page shows it idle again.
         assert bob.req("SELECT 42 AS x") == '[{"x":42}]'
-        wait(d, lambda x: session_row(x, bob_id).get_attribute("data-state") == "idle")
+        in_row(d, bob_id, lambda row: row.get_attribute("data-state") == "idle")
         assert any("admin: user duck from 127.0.0.1: cancel %d -> success" % bob_id in l for l in srv.log)
 
         # End session: a first click arms the button, the second ends the session.
-        end = session_row(d, idle_id).find_element(By.XPATH, ".//button[text()='End session']")
-        end.click()
-        assert end.text == "Confirm end"
-        end.click()
+        # The armed state survives the page's refresh of the rows.
+        click_in_row(d, idle_id, ".//button[text()='End session']")
+        click_in_row(d, idle_id, ".//button[text()='Confirm end']")
         text_is(d, "#toast", lambda t: "Session %d ended" % idle_id in t)
         assert idle.closed(timeout=60)
         wait(d, lambda x: x.find_elements(By.CSS_SELECTOR, '#session-list tr[data-session="%d"]' % idle_id) == [])
