@@ -283,7 +283,8 @@ def test_sessions_page_sees_and_cancels_a_long_statement(make_server, browser):
         # The session goes on, and the page shows it idle again.
         assert bob.req("SELECT 42 AS x") == '[{"x":42}]'
         in_row(d, bob_id, lambda row: row.get_attribute("data-state") == "idle")
-        assert any("admin: user duck from 127.0.0.1: cancel %d -> success" % bob_id in l for l in srv.log)
+        assert wait_for(lambda: any("admin: user duck from 127.0.0.1: cancel %d -> success" % bob_id in l
+                                    for l in list(srv.log)), timeout=30)
 
         # End session: a first click arms the button, the second ends the session.
         # The armed state survives the page's refresh of the rows.
@@ -292,7 +293,8 @@ def test_sessions_page_sees_and_cancels_a_long_statement(make_server, browser):
         text_is(d, "#toast", lambda t: "Session %d ended" % idle_id in t)
         assert idle.closed(timeout=60)
         wait(d, lambda x: x.find_elements(By.CSS_SELECTOR, '#session-list tr[data-session="%d"]' % idle_id) == [])
-        assert any("admin: user duck from 127.0.0.1: terminate %d -> success" % idle_id in l for l in srv.log)
+        assert wait_for(lambda: any("admin: user duck from 127.0.0.1: terminate %d -> success" % idle_id
+                                    in l for l in list(srv.log)), timeout=30)
     finally:
         bob.close()
         idle.close()
@@ -339,5 +341,5 @@ def test_databases_page_backup_restore_and_drop(make_server, browser):
     wait(d, lambda x: x.find_elements(By.CSS_SELECTOR, '#db-list tr[data-db="shop_copy"]') == [])
     with srv.admin() as a:
         assert "shop_copy" not in a.req("list databases")
-    assert any("admin: user duck from 127.0.0.1: drop database shop_copy -> success" in l
-               for l in srv.log)
+    assert wait_for(lambda: any("admin: user duck from 127.0.0.1: drop database shop_copy -> success"
+                                in l for l in list(srv.log)), timeout=30)

@@ -36,14 +36,14 @@ def test_headers_cookie_flags_and_static_page(make_server):
     # Logging out ends the session on the server, not only in the browser.
     assert web.json("POST", "/api/logout", [])[0] == 200
     assert web.json("GET", "/api/me")[0] == 401
-    assert any("admin: user duck logged in from 127.0.0.1" in l for l in srv.log)
+    assert wait_for(lambda: any("admin: user duck logged in from 127.0.0.1" in l for l in list(srv.log)), timeout=30)
 
 
 def test_https_when_tls_is_on(make_server, tls_certs):
     args = ["--tls-mode", "optional", "--tls-cert-file", os.path.join(tls_certs, "server.crt"),
             "--tls-key-file", os.path.join(tls_certs, "server.key")]
     srv, port = start_admin(make_server, args=args)
-    assert any("admin page on https://" in l for l in srv.log)
+    assert wait_for(lambda: any("admin page on https://" in l for l in list(srv.log)), timeout=30)
     web = Web(port, tls=True)
     status, me, headers = web.login("duck", "duck")
     assert status == 200
@@ -81,7 +81,7 @@ def test_csrf_token_required_on_state_changes(make_server):
     assert "withcsrf" in names
     for name in ("nocsrf", "wrongcsrf", "crossed", "evil"):
         assert name not in names
-    assert any("refused: missing or wrong CSRF token" in l for l in srv.log)
+    assert wait_for(lambda: any("refused: missing or wrong CSRF token" in l for l in list(srv.log)), timeout=30)
 
 
 def test_same_authorisation_as_the_line_protocol(make_server):
@@ -132,8 +132,8 @@ def test_same_authorisation_as_the_line_protocol(make_server):
         assert c.req("grant database theirs bob write") == "success"
     with srv.admin() as c:
         assert "\"theirs\"" in c.req("list grants bob")
-    assert any("admin: user bob from 127.0.0.1: grant database theirs bob write -> Error: "
-               "Unauthorized" in l for l in srv.log)
+    assert wait_for(lambda: any("admin: user bob from 127.0.0.1: grant database theirs bob write -> "
+                                "Error: Unauthorized" in l for l in list(srv.log)), timeout=30)
 
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -309,7 +309,7 @@ def test_idle_session_expires(make_server):
     # Each request restarts the idle time, so this waits without asking: at least 3 s unused.
     time.sleep(3)
     assert web.json("GET", "/api/me")[0] == 401
-    assert any("admin: session of user duck from 127.0.0.1 expired" in l for l in srv.log)
+    assert wait_for(lambda: any("admin: session of user duck from 127.0.0.1 expired" in l for l in list(srv.log)), timeout=30)
     # Its session is gone from the server, not only refused: a new login works as before.
     assert web.login("duck", "duck")[0] == 200
     assert web.json("GET", "/api/me")[0] == 200
