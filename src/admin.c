@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backup.h"
 #include "catalog.h"
 #include "http.h"
 #include "json.h"
@@ -41,6 +42,7 @@
 #include "memstat.h"
 #include "metrics.h"
 #include "pool.h"
+#include "rescache.h"
 #include "stmtcache.h"
 #include "watchdog.h"
 #include "webassets.h"
@@ -246,6 +248,17 @@ static void release(Admin *a, AdminSession *as)
 
 /* ---- routes ---- */
 
+/* Sessions of the page now (logged in, not ended). */
+static int page_sessions(Admin *a)
+{
+    int page = 0;
+    pthread_mutex_lock(&a->lock);
+    for (int i = 0; i < ADMIN_SESSIONS_MAX; i++)
+        page += a->sessions[i] && !a->sessions[i]->dead;
+    pthread_mutex_unlock(&a->lock);
+    return page;
+}
+
 /* Runs one command of the table with `w`'s words on the session; the answer line in `out`. */
 static void run_command(Admin *a, AdminSession *as, RequestWords *w, Buf *out)
 {
@@ -334,12 +347,15 @@ static void loggable_words(const RequestWords *w, char *out, size_t outlen)
 
 /*
  * POST /api/command, words w=...&w=...: a command of the table that the
- * page offers (creating, renaming, granting, listing, stats). The handler
- * decides whether this user may run it.
+ * page offers (creating, renaming, dropping, granting, listing, stats,
+ * backup and restore, the sessions and their cancel and terminate). The
+ * handler decides whether this user may run it; the page adds no rule.
  */
 static void route_command(Admin *a, AdminSession *as, HttpRequest *r)
 {
-    static const char *const allowed[] = {"create", "update", "grant", "revoke", "list", "stats"};
+    static const char *const allowed[] = {"create",  "update", "drop",   "grant",
+                                          "revoke",  "list",   "stats",  "backup",
+                                          "restore", "show",   "cancel", "terminate"};
     RequestWords w = {0};
     while (w.n < REQUEST_MAX_WORDS && http_param(r, "w", w.n))
         w.word[w.n] = (char *)http_param(r, "w", w.n), w.n++;
@@ -354,11 +370,18 @@ static void route_command(Admin *a, AdminSession *as, HttpRequest *r)
         reply_error(r, 400, "Bad Request: the page does not run this command");
         return;
     }
+    /* `cancel ID KEY` is the keyed form for clients not logged in: not the page's. */
+    if (request_word_is(w.word[0], "cancel") && w.n != 2) {
+        reply_error(r, 400, "Bad Request: usage: cancel SESSION-ID");
+        return;
+    }
     Buf line = BUF_INIT, body = BUF_INIT;
     run_command(a, as, &w, &line);
     buf_putc(&line, '\0');
     line.len--;
-    if (!request_word_is(w.word[0], "list") && !request_word_is(w.word[0], "stats")) {
+    /* Every action is logged; reading (list, stats, show sessions) is not. */
+    if (!request_word_is(w.word[0], "list") && !request_word_is(w.word[0], "stats") &&
+        !request_word_is(w.word[0], "show")) {
         char words[512];
         loggable_words(&w, words, sizeof(words));
         char answer[128];
@@ -552,9 +575,10 @@ static void route_overview(Admin *a, AdminSession *as, HttpRequest *r)
     metrics_totals(&requests, &errors, &sql, &sql_seconds);
     buf_printf(&body,
                "{\"uptime\":%.3f,\"requests\":%llu,\"errors\":%llu,\"queries\":%llu,"
-               "\"query_seconds\":%.6f,\"stats\":",
+               "\"query_seconds\":%.6f,\"pg_port\":%d,\"admin_sessions\":%d,\"stats\":",
                (double)(now_ms() - a->started_ms) / 1000.0, (unsigned long long)requests,
-               (unsigned long long)errors, (unsigned long long)sql, sql_seconds);
+               (unsigned long long)errors, (unsigned long long)sql, sql_seconds,
+               a->env->cfg->pg_port, page_sessions(a));
     buf_append(&body, line.data, line.len - 1);
     buf_append_str(&body, "}\n");
     reply_buf(r, 200, "application/json", &body);
@@ -567,7 +591,9 @@ static void me_json(AdminSession *as, Buf *out)
 {
     buf_append_str(out, "{\"user\":");
     json_append_string(out, as->s->user.name, strlen(as->s->user.name));
-    buf_printf(out, ",\"super\":%s,\"csrf\":\"%s\"}\n", as->s->user.super ? "true" : "false",
+    /* `session`: this page's own row in `show sessions` (its cancel id). */
+    buf_printf(out, ",\"super\":%s,\"session\":%llu,\"csrf\":\"%s\"}\n",
+               as->s->user.super ? "true" : "false", (unsigned long long)as->s->cancel.id,
                as->csrf);
 }
 
@@ -657,6 +683,81 @@ static int64_t rss_bytes(void)
     return (int64_t)resident * sysconf(_SC_PAGESIZE);
 }
 
+/* `text` as a Prometheus label value: backslash, double quote and line end escaped. */
+static void label_value(Buf *out, const char *text)
+{
+    for (const char *p = text; *p; p++) {
+        if (*p == '\\' || *p == '"')
+            buf_putc(out, '\\'), buf_putc(out, *p);
+        else if (*p == '\n')
+            buf_append_str(out, "\\n");
+        else
+            buf_putc(out, *p);
+    }
+}
+
+/* The name of database `id` from the NUL-separated `names` (catalog order), or "". */
+static const char *db_name_of(Admin *a, const Buf *names, int64_t id)
+{
+    for (size_t off = 0; off < names->len; off += strlen(names->data + off) + 1) {
+        int64_t found = 0;
+        if (catalog_database_find(a->env->catalog, names->data + off, &found) == CATALOG_OK &&
+            found == id)
+            return names->data + off;
+    }
+    return "";
+}
+
+/*
+ * The result cache (rescache.h): totals, and per database the entries,
+ * bytes and counters, labelled with the database's name (and id, since a
+ * dropped database's counters stay until the process ends, with no name).
+ */
+static void result_cache_metrics(Admin *a, Buf *b)
+{
+    RescacheStats rs;
+    rescache_stats(&rs);
+    metric(b, "tcpduckdb_result_cache_enabled", "gauge",
+           "1 when the query result cache is on (CacheMemory > 0).", rs.enabled ? 1 : 0);
+    metric(b, "tcpduckdb_result_cache_limit_bytes", "gauge", "CacheMemory in bytes.",
+           (double)rs.limit);
+    Buf names = BUF_INIT;
+    if (rs.ndbs &&
+        catalog_list(a->env->catalog, CATALOG_LIST_DATABASES, 0, name_row, &names) != CATALOG_OK)
+        log_error("admin: cannot list the databases for /metrics");
+    static const struct {
+        const char *name, *type, *help;
+    } fam[] = {
+        {"tcpduckdb_result_cache_entries", "gauge", "Answers in the result cache now."},
+        {"tcpduckdb_result_cache_bytes", "gauge",
+         "Bytes the result cache holds now (keys, answers and bookkeeping)."},
+        {"tcpduckdb_result_cache_hits_total", "counter", "Requests answered from the cache."},
+        {"tcpduckdb_result_cache_misses_total", "counter",
+         "Cacheable requests not found in the cache."},
+        {"tcpduckdb_result_cache_evictions_total", "counter", "Answers dropped for room or age."},
+        {"tcpduckdb_result_cache_invalidations_total", "counter",
+         "Times a committed change dropped the database's answers."},
+    };
+    for (size_t f = 0; f < sizeof(fam) / sizeof(fam[0]); f++) {
+        buf_printf(b, "# HELP %s %s (per database)\n# TYPE %s %s\n", fam[f].name, fam[f].help,
+                   fam[f].name, fam[f].type);
+        for (size_t i = 0; i < rs.ndbs; i++) {
+            const RescacheDbStats *d = &rs.dbs[i];
+            double v = f == 0   ? (double)d->entries
+                       : f == 1 ? (double)d->bytes
+                       : f == 2 ? (double)d->hits
+                       : f == 3 ? (double)d->misses
+                       : f == 4 ? (double)d->evictions
+                                : (double)d->invalidations;
+            buf_printf(b, "%s{database=\"", fam[f].name);
+            label_value(b, db_name_of(a, &names, d->id));
+            buf_printf(b, "\",database_id=\"%lld\"} %.17g\n", (long long)d->id, v);
+        }
+    }
+    buf_free(&names);
+    free(rs.dbs);
+}
+
 /*
  * GET /metrics: Prometheus text format. Reads the counters where `stats`
  * reads them (pool, statement cache, watchdog, workers, memory), and the
@@ -687,11 +788,7 @@ static void route_metrics(Admin *a, HttpRequest *r)
     if (a->env->workers)
         a->env->workers(&workers, &peak);
     int active = a->env->sessions_active(), tls = a->env->sessions_tls();
-    int page = 0;
-    pthread_mutex_lock(&a->lock);
-    for (int i = 0; i < ADMIN_SESSIONS_MAX; i++)
-        page += a->sessions[i] && !a->sessions[i]->dead;
-    pthread_mutex_unlock(&a->lock);
+    int page = page_sessions(a);
     /* Logged-in line sessions: all logged-in sessions less the page's. */
     int users = metrics_logged_in_count() - page;
     users = users < 0 ? 0 : users > active ? active : users;
@@ -706,6 +803,13 @@ static void route_metrics(Admin *a, HttpRequest *r)
                        "# TYPE tcpduckdb_connections_by_transport gauge\n");
     buf_printf(&b, "tcpduckdb_connections_by_transport{transport=\"tls\"} %d\n", tls);
     buf_printf(&b, "tcpduckdb_connections_by_transport{transport=\"plain\"} %d\n", active - tls);
+    int pg = a->env->sessions_pg ? a->env->sessions_pg() : 0;
+    pg = pg < 0 ? 0 : pg > active ? active : pg;
+    buf_append_str(&b, "# HELP tcpduckdb_connections_by_protocol Client connections now, by "
+                       "protocol (line: the line protocol's port; pg: PgPort).\n"
+                       "# TYPE tcpduckdb_connections_by_protocol gauge\n");
+    buf_printf(&b, "tcpduckdb_connections_by_protocol{protocol=\"line\"} %d\n", active - pg);
+    buf_printf(&b, "tcpduckdb_connections_by_protocol{protocol=\"pg\"} %d\n", pg);
     metric(&b, "tcpduckdb_admin_sessions", "gauge", "Sessions of the web admin page now.", page);
     metrics_write(&b);
     metric(&b, "tcpduckdb_pool_size", "gauge", "Databases that may be open at once (PoolSize).",
@@ -751,6 +855,12 @@ static void route_metrics(Admin *a, HttpRequest *r)
         (unsigned long long)(ws.interrupted >= ws.timeouts + ws.statement_memory + ws.server_memory
                                  ? other
                                  : 0));
+    result_cache_metrics(a, &b);
+    int64_t backup_bytes = 0;
+    size_t backups = backup_count(cfg, &backup_bytes);
+    metric(&b, "tcpduckdb_backups", "gauge", "Complete backups in BackupDir now.", (double)backups);
+    metric(&b, "tcpduckdb_backups_bytes", "gauge", "Bytes of the complete backups in BackupDir.",
+           (double)backup_bytes);
     metric(&b, "tcpduckdb_workers_threads", "gauge", "Worker threads running now.", workers);
     metric(&b, "tcpduckdb_workers_peak_threads", "gauge", "Most worker threads so far.", peak);
     metric(&b, "tcpduckdb_memory_allocated_bytes", "gauge",

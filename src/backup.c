@@ -926,6 +926,19 @@ void backup_cmd_list(Session *s, const SessionEnv *env, const RequestWords *w, B
     free(all);
 }
 
+size_t backup_count(const Config *cfg, int64_t *out_bytes)
+{
+    char bdir[1100];
+    Manifest *all = NULL;
+    backup_dir(cfg, bdir, sizeof(bdir));
+    size_t n = manifests_list(bdir, NULL, &all);
+    *out_bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        *out_bytes += manifest_bytes(&all[i]);
+    free(all);
+    return n;
+}
+
 /* ---- verify ---- */
 
 void backup_cmd_verify(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)

@@ -46,6 +46,8 @@ void backup_cmd_list(Session *s, const SessionEnv *env, const RequestWords *w, B
 /* `restore DB AS NEWDB [FROM ID]`: a new database from a backup (the latest
  * of DB without FROM); grants are not copied. `AT` is refused (no archive). */
 void backup_cmd_restore(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out);
+/* Complete backups in BackupDir now and their bytes (for /metrics); reads each MANIFEST. */
+size_t backup_count(const Config *cfg, int64_t *out_bytes);
 /* `verify backup ID`: re-reads every file against the MANIFEST. */
 void backup_cmd_verify(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out);
 

@@ -290,6 +290,7 @@ int main(int argc, char **argv)
                       .pool = pool,
                       .sessions_active = server_sessions_active,
                       .sessions_tls = server_sessions_tls,
+                      .sessions_pg = server_sessions_pg,
                       .workers = server_workers,
                       .quota = quota,
                       .reload = reload_run};

@@ -638,6 +638,34 @@ void rescache_stats_json(Buf *out)
     pthread_mutex_unlock(&lock);
 }
 
+void rescache_stats(RescacheStats *out)
+{
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&lock);
+    out->enabled = names_ready && config.memory_bytes > 0;
+    out->limit = config.memory_bytes;
+    out->entries = nentries;
+    out->bytes = total_bytes;
+    size_t n = 0;
+    for (size_t b = 0; b < DB_BUCKETS; b++)
+        for (Db *d = dbs[b]; d; d = d->chain)
+            n++;
+    out->dbs = n ? xcalloc(n, sizeof(*out->dbs)) : NULL;
+    for (size_t b = 0; b < DB_BUCKETS; b++) {
+        for (Db *d = dbs[b]; d; d = d->chain) {
+            RescacheDbStats *o = &out->dbs[out->ndbs++];
+            o->id = d->id;
+            o->entries = d->nentries;
+            o->bytes = d->bytes;
+            o->hits = d->hits;
+            o->misses = d->misses;
+            o->evictions = d->evictions;
+            o->invalidations = d->invalidations;
+        }
+    }
+    pthread_mutex_unlock(&lock);
+}
+
 void rescache_reset(void)
 {
     pthread_mutex_lock(&lock);

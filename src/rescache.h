@@ -140,6 +140,25 @@ void rescache_write_end(int64_t db_id);
 /* A change that happened already (or a rename, a reopen): begin and end at once. */
 void rescache_invalidate_db(int64_t db_id);
 
+/* One database's counters in the cache (rescache_stats). */
+typedef struct RescacheDbStats {
+    int64_t id;
+    size_t entries, bytes;
+    uint64_t hits, misses, evictions, invalidations;
+} RescacheDbStats;
+
+/* The cache's state, as `stats` shows it, for /metrics (admin.c). */
+typedef struct RescacheStats {
+    bool enabled;
+    int64_t limit; /* CacheMemory */
+    size_t entries, bytes;
+    RescacheDbStats *dbs; /* one per database the cache has seen; free() it */
+    size_t ndbs;
+} RescacheStats;
+
+/* Fills *out under the cache's lock; the caller frees out->dbs. */
+void rescache_stats(RescacheStats *out);
+
 /* Appends the `stats` object of the cache (docs/protocol.md) to `out`. */
 void rescache_stats_json(Buf *out);
 

@@ -253,6 +253,7 @@ typedef struct Server {
 
 static atomic_int sessions_active;
 static atomic_int sessions_tls; /* sessions past their TLS handshake */
+static atomic_int sessions_pg;  /* sessions accepted on PgPort */
 
 int server_sessions_active(void)
 {
@@ -262,6 +263,11 @@ int server_sessions_active(void)
 int server_sessions_tls(void)
 {
     return atomic_load_explicit(&sessions_tls, memory_order_relaxed);
+}
+
+int server_sessions_pg(void)
+{
+    return atomic_load_explicit(&sessions_pg, memory_order_relaxed);
 }
 
 /* The running server's workers, for server_workers(); set while requests can run. The admin
@@ -634,6 +640,8 @@ static void close_conn(Server *srv, Conn *c, CloseReason reason)
     addr_add(srv, &c->addr, -1);
     int left = --srv->conn_count;
     atomic_fetch_sub_explicit(&sessions_active, 1, memory_order_relaxed);
+    if (c->pg)
+        atomic_fetch_sub_explicit(&sessions_pg, 1, memory_order_relaxed);
     pthread_mutex_unlock(&srv->conns_lock);
     if (tls_open)
         atomic_fetch_sub_explicit(&sessions_tls, 1, memory_order_relaxed);
@@ -1505,6 +1513,8 @@ static void on_accept(Server *srv, bool pg)
         srv->guest_count++;
         addr_add(srv, &addr, 1);
         atomic_fetch_add_explicit(&sessions_active, 1, memory_order_relaxed);
+        if (pg)
+            atomic_fetch_add_explicit(&sessions_pg, 1, memory_order_relaxed);
         pthread_mutex_unlock(&srv->conns_lock);
         arm(srv, fd, &ev, EPOLL_CTL_ADD);
     }

@@ -46,6 +46,9 @@ int server_sessions_active(void);
 /* Of those, the clients whose TLS handshake is complete. Same terms. */
 int server_sessions_tls(void);
 
+/* Of those, the clients accepted on PgPort (the PostgreSQL protocol). Same terms. */
+int server_sessions_pg(void);
+
 /*
  * The worker threads running now and the most there have been (workers.h),
  * for `stats` and /metrics; zeros when no server runs. Any thread.

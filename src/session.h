@@ -59,6 +59,7 @@ typedef struct SessionEnv {
      * so that session.c does not depend on the server module. */
     int (*sessions_active)(void);
     int (*sessions_tls)(void); /* of which over TLS (server_sessions_tls) */
+    int (*sessions_pg)(void);  /* of which on PgPort (server_sessions_pg); NULL: none */
     /* Worker threads running now and at most so far (server_workers), for `stats`. */
     void (*workers)(int *running, int *peak);
     Quota *quota; /* MaxUserStatements (quota.h); NULL: no limit */

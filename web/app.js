@@ -120,13 +120,13 @@ $('logout').addEventListener('click', async () => {
 function route() {
   if (!state.me) return;
   let page = (location.hash || '#overview').slice(1);
-  if (!['overview', 'databases', 'users', 'grants', 'console'].includes(page)) page = 'overview';
-  if (!state.me.super && (page === 'users' || page === 'grants')) page = 'overview';
+  if (!['overview', 'databases', 'users', 'grants', 'sessions', 'console'].includes(page)) page = 'overview';
+  if (!state.me.super && ['users', 'grants', 'sessions'].includes(page)) page = 'overview';
   state.page = page;
   for (const p of document.querySelectorAll('.page')) p.hidden = p.id !== 'page-' + page;
   for (const a of document.querySelectorAll('nav a')) a.classList.toggle('active', a.dataset.page === page);
   stopPolling();
-  ({ overview: loadOverview, databases: loadDatabases, users: loadUsers, grants: loadGrants, console: loadConsole })[page]();
+  ({ overview: loadOverview, databases: loadDatabases, users: loadUsers, grants: loadGrants, sessions: loadSessions, console: loadConsole })[page]();
 }
 window.addEventListener('hashchange', route);
 
@@ -201,7 +201,17 @@ async function pollOverview() {
     card('statement cache hits', st.statements.hits + ' of ' + (st.statements.hits + st.statements.misses)),
     card('worker threads (peak)', st.workers.threads + ' (' + st.workers.peak + ')'),
     card('memory allocated', fmtBytes(st.memory.allocated)),
+    card('PostgreSQL port', o.pg_port === 0 ? 'off' : o.pg_port < 0 ? 'any free port' : String(o.pg_port)),
+    card('admin page sessions', String(o.admin_sessions)),
   );
+  const rc = st.result_cache;
+  if (rc) {
+    let hits = 0, misses = 0;
+    for (const d of rc.databases || []) { hits += d.hits; misses += d.misses; }
+    $('overview-cards').append(rc.enabled
+      ? card('result cache hits (' + rc.entries + ' entries, ' + fmtBytes(rc.bytes) + ')', hits + ' of ' + (hits + misses))
+      : card('result cache', 'off'));
+  }
   drawChart($('chart-qps'), [h.map((p) => p.qps)], ['#2f6fde']);
   drawChart($('chart-latency'), [h.map((p) => p.lat)], ['#e8710a']);
   drawChart($('chart-pool'), [h.map((p) => p.open), h.map((p) => p.pinned)], ['#2e7d32', '#8e24aa']);
@@ -228,13 +238,69 @@ async function loadDatabases() {
       el('button', { class: 'small', text: 'Rename', onclick: async () => {
         if (report(await command('update', 'database', db.name, input.value), 'Database renamed')) loadDatabases();
       } })));
+    const backup = el('button', { class: 'small', text: 'Backup', onclick: async () => {
+      backup.disabled = true;
+      try {
+        if (report(await command('backup', db.name), 'Backup of ' + db.name + ' taken')) loadBackups();
+      } finally { backup.disabled = false; }
+    } });
+    const drop = confirmButton('Drop', 'Confirm drop', async () => {
+      if (report(await command('drop', 'database', db.name), 'Database ' + db.name + ' dropped')) loadDatabases();
+    }, 'drop:' + db.name);
     return el('tr', { 'data-db': db.name },
       el('td', { text: db.name }),
       el('td', { text: state.me.super ? 'all (super user)' : (db.access || '') }),
       el('td', { class: 'num', text: db.name in d.sizes ? fmtBytes(d.sizes[db.name]) : '' }),
-      rename);
+      rename,
+      el('td', { class: 'super-only' }, el('div', { class: 'actions' }, backup, drop)));
   });
   $('db-list').replaceChildren(...rows);
+  if (state.me.super) await loadBackups();
+}
+
+// A button for a destructive action: the first click arms it, a second within 4 s acts.
+// The armed state is kept by `key` so that a page redrawn meanwhile (the sessions page
+// polls) keeps it.
+const armedUntil = new Map();
+function confirmButton(label, armedLabel, action, key) {
+  key = key || label + Math.random();
+  const isArmed = () => (armedUntil.get(key) || 0) > Date.now();
+  const b = el('button', { class: 'small danger', text: isArmed() ? armedLabel : label });
+  if (isArmed()) setTimeout(() => { if (!isArmed()) b.textContent = label; }, armedUntil.get(key) - Date.now() + 10);
+  b.addEventListener('click', async () => {
+    if (!isArmed()) {
+      armedUntil.set(key, Date.now() + 4000);
+      b.textContent = armedLabel;
+      setTimeout(() => { if (!isArmed()) b.textContent = label; }, 4010);
+      return;
+    }
+    armedUntil.delete(key);
+    b.textContent = label;
+    b.disabled = true;
+    try { await action(); } finally { b.disabled = false; }
+  });
+  return b;
+}
+
+async function loadBackups() {
+  const l = await command('list', 'backups');
+  const list = l.error ? [] : l.answer;
+  if (l.error) toast(l.error, true);
+  $('backup-none').hidden = list.length > 0;
+  $('backup-list').replaceChildren(...list.map((b) => {
+    const name = el('input', { placeholder: 'new database name', 'aria-label': 'restore ' + b.id + ' as' });
+    return el('tr', { 'data-backup': b.id },
+      el('td', { class: 'stmt', text: b.id }),
+      el('td', { text: b.database }),
+      el('td', { text: String(b.time || '').replace('T', ' ').replace('Z', '') }),
+      el('td', { class: 'num', text: fmtBytes(b.bytes) }),
+      el('td', {}, el('div', { class: 'inline' }, name, el('button', { class: 'small', text: 'Restore', onclick: async () => {
+        if (report(await command('restore', b.database, 'as', name.value, 'from', b.id), 'Restored ' + b.id + ' as ' + name.value)) {
+          name.value = '';
+          loadDatabases();
+        }
+      } }))));
+  }));
 }
 
 $('db-create').addEventListener('submit', async (ev) => {
@@ -333,6 +399,46 @@ $('grant-access-save').addEventListener('click', async () => {
     : await command('grant', 'database', db, user, access);
   report(a, 'Access of ' + user + ' on ' + db + ': ' + access);
 });
+
+// ---- sessions ----
+
+function fmtMs(ms) {
+  if (ms === null || ms === undefined) return '';
+  return ms < 1000 ? ms + ' ms' : (ms / 1000).toFixed(1) + ' s';
+}
+
+async function pollSessions() {
+  const l = await command('show', 'sessions');
+  if (l.error) { toast(l.error, true); stopPolling(); return; }
+  $('session-list').replaceChildren(...l.answer.map((r) => {
+    const mine = r.session === state.me.session;
+    const cancel = el('button', { class: 'small', text: 'Cancel statement', disabled: r.state !== 'active' || mine, onclick: async () => {
+      if (report(await command('cancel', String(r.session)), 'Statement of session ' + r.session + ' canceled')) pollSessions();
+    } });
+    const end = confirmButton('End session', 'Confirm end', async () => {
+      if (report(await command('terminate', String(r.session)), 'Session ' + r.session + ' ended')) pollSessions();
+    }, 'terminate:' + r.session);
+    if (mine) end.disabled = true;
+    const user = el('td', { class: 'nowrap', text: r.user });
+    if (mine) user.append(el('span', { class: 'badge me', text: 'this page' }));
+    return el('tr', { 'data-session': String(r.session), 'data-state': r.state },
+      el('td', { class: 'num', text: String(r.session) }),
+      user,
+      el('td', { text: r.database || '' }),
+      el('td', { text: r.client }),
+      el('td', { text: r.tls ? 'yes' : 'no' }),
+      el('td', {}, el('span', { class: 'badge' + (r.state === 'active' ? ' active' : r.in_transaction ? ' tx' : ''), text: r.state })),
+      el('td', { class: 'stmt', title: r.statement || '', text: (r.statement || '') + (r.truncated ? '...' : '') }),
+      el('td', { class: 'num', text: fmtMs(r.running_ms) }),
+      el('td', { text: r.in_transaction ? 'open' : '' }),
+      el('td', {}, el('div', { class: 'actions' }, cancel, end)));
+  }));
+}
+
+function loadSessions() {
+  pollSessions().catch(() => {});
+  state.timer = setInterval(() => pollSessions().catch(() => {}), 2000);
+}
 
 // ---- query console ----
 

@@ -6,13 +6,14 @@ as CSV, grants the user one table; the user then logs in and sees only that. Hos
 results are shown as text. Screenshots of each page are saved under build/admin-screenshots/.
 """
 import csv
+import json
 import os
 import shutil
 import tempfile
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import NoAlertPresentException
+from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
@@ -191,6 +192,8 @@ def test_admin_page_end_to_end(make_server, browser):
     goto(d, "overview")
     wait(d, lambda x: len(x.find_elements(By.CSS_SELECTOR, "#overview-cards .stat")) >= 8)
     text_is(d, "#overview-cards", lambda t: "queries per second" in t)
+    # PgPort is off in this server; the result cache (on by default) has its card.
+    text_is(d, "#overview-cards", lambda t: "off\nPostgreSQL port" in t and "result cache hits (" in t)
     import time
     time.sleep(5)  # two polls more, so that the charts have lines (a screenshot, not an assertion)
     shot(d, "overview")
@@ -220,3 +223,123 @@ def test_admin_page_end_to_end(make_server, browser):
     with srv.admin() as c:
         assert c.req("connect shop") == "success"
         assert c.req("SELECT count(*) AS n FROM items") == '[{"n":10000}]'
+
+
+LONG = "SELECT count(*) FROM range(10000000000)"
+CANCELED = "Error: Canceled: canceling statement due to user request"
+
+
+def session_row(driver, sid):
+    return visible(driver, '#session-list tr[data-session="%d"]' % sid)
+
+
+def in_row(driver, sid, fn):
+    """fn(row) on session `sid`'s row, found again when the page's 2 s refresh replaced it."""
+    return WebDriverWait(driver, 60, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda x: fn(session_row(x, sid)))
+
+
+def click_in_row(driver, sid, xpath):
+    def go(row):
+        row.find_element(By.XPATH, xpath).click()
+        return True
+    in_row(driver, sid, go)
+
+
+def test_sessions_page_sees_and_cancels_a_long_statement(make_server, browser):
+    d = browser
+    srv, port = start_admin(make_server)
+    with srv.admin() as a:
+        assert a.req("create database t") == "success"
+        assert a.req("create user bob pw") == "success"
+        assert a.req("grant database t bob read") == "success"
+    bob = srv.client(login=("bob", "pw"))
+    idle = srv.client(login=("bob", "pw"))
+    try:
+        assert bob.req("connect t") == "success"
+        bob_id = json.loads(bob.req("session key"))["session"]
+        idle_id = json.loads(idle.req("session key"))["session"]
+        bob.send_raw(LONG.encode() + b"\n")
+
+        login(d, port, "duck", "duck")
+        goto(d, "sessions")
+        # The page polls: the long statement shows up as active, with its text and time.
+        in_row(d, bob_id, lambda row: row.get_attribute("data-state") == "active")
+        cells = in_row(d, bob_id, lambda row: [td.text for td in row.find_elements(By.CSS_SELECTOR, "td")])
+        assert cells[1] == "bob" and cells[2] == "t" and cells[3].startswith("127.0.0.1:")
+        assert cells[4] == "no" and cells[5] == "active" and cells[6] == LONG
+        in_row(d, bob_id, lambda row: row.find_elements(By.CSS_SELECTOR, "td")[7].text.endswith("s"))
+        # The page's own session is marked and cannot be ended from itself.
+        me = d.execute_script("return state.me.session")
+        assert "this page" in in_row(d, me, lambda row: row.text)
+        assert in_row(d, me, lambda row: [b.is_enabled() for b in row.find_elements(By.TAG_NAME, "button")]) \
+            == [False, False]
+        shot(d, "sessions")
+
+        click_in_row(d, bob_id, ".//button[text()='Cancel statement']")
+        text_is(d, "#toast", lambda t: "Statement of session %d canceled" % bob_id in t)
+        bob.sock.settimeout(60)
+        assert bob.line() == CANCELED
+        # The session goes on, and the page shows it idle again.
+        assert bob.req("SELECT 42 AS x") == '[{"x":42}]'
+        in_row(d, bob_id, lambda row: row.get_attribute("data-state") == "idle")
+        assert wait_for(lambda: any("admin: user duck from 127.0.0.1: cancel %d -> success" % bob_id in l
+                                    for l in list(srv.log)), timeout=30)
+
+        # End session: a first click arms the button, the second ends the session.
+        # The armed state survives the page's refresh of the rows.
+        click_in_row(d, idle_id, ".//button[text()='End session']")
+        click_in_row(d, idle_id, ".//button[text()='Confirm end']")
+        text_is(d, "#toast", lambda t: "Session %d ended" % idle_id in t)
+        assert idle.closed(timeout=60)
+        wait(d, lambda x: x.find_elements(By.CSS_SELECTOR, '#session-list tr[data-session="%d"]' % idle_id) == [])
+        assert wait_for(lambda: any("admin: user duck from 127.0.0.1: terminate %d -> success" % idle_id
+                                    in l for l in list(srv.log)), timeout=30)
+    finally:
+        bob.close()
+        idle.close()
+
+
+def test_databases_page_backup_restore_and_drop(make_server, browser):
+    d = browser
+    srv, port = start_admin(make_server)
+    with srv.admin() as a:
+        assert a.req("create database shop") == "success"
+        assert a.req("connect shop") == "success"
+        assert a.req("CREATE TABLE items AS SELECT range AS id FROM range(1000)") == "success"
+        assert a.req("disconnect") == "success"
+    login(d, port, "duck", "duck")
+    goto(d, "databases")
+    visible(d, "#backup-none")
+    # Backup: the backup appears in the list.
+    row = visible(d, '#db-list tr[data-db="shop"]')
+    row.find_element(By.XPATH, ".//button[text()='Backup']").click()
+    text_is(d, "#toast", lambda t: "Backup of shop taken" in t)
+    brow = visible(d, "#backup-list tr[data-backup]")
+    assert brow.get_attribute("data-backup").startswith("shop-")
+    assert brow.find_elements(By.CSS_SELECTOR, "td")[1].text == "shop"
+    # Restore it under a new name: a new database with the same rows.
+    brow.find_element(By.CSS_SELECTOR, "input").send_keys("shop_copy")
+    brow.find_element(By.XPATH, ".//button[text()='Restore']").click()
+    visible(d, '#db-list tr[data-db="shop_copy"]')
+    with srv.admin() as a:
+        assert a.req("connect shop_copy") == "success"
+        assert a.req("SELECT count(*) AS n FROM items") == '[{"n":1000}]'
+        # Drop is refused while a session is connected, and the page shows why.
+        drop = d.find_element(By.CSS_SELECTOR, '#db-list tr[data-db="shop_copy"] button.danger')
+        drop.click()
+        assert drop.text == "Confirm drop"
+        drop.click()
+        text_is(d, "#toast", lambda t: "Database shop_copy Is In Use" in t)
+        assert d.find_element(By.ID, "toast").get_attribute("class") == "bad"
+        shot(d, "databases-backups")
+    # Once nobody is connected, the drop goes through.
+    drop = d.find_element(By.CSS_SELECTOR, '#db-list tr[data-db="shop_copy"] button.danger')
+    drop.click()
+    drop.click()
+    text_is(d, "#toast", lambda t: "Database shop_copy dropped" in t)
+    wait(d, lambda x: x.find_elements(By.CSS_SELECTOR, '#db-list tr[data-db="shop_copy"]') == [])
+    with srv.admin() as a:
+        assert "shop_copy" not in a.req("list databases")
+    assert wait_for(lambda: any("admin: user duck from 127.0.0.1: drop database shop_copy -> success"
+                                in l for l in list(srv.log)), timeout=30)

@@ -36,14 +36,14 @@ def test_headers_cookie_flags_and_static_page(make_server):
     # Logging out ends the session on the server, not only in the browser.
     assert web.json("POST", "/api/logout", [])[0] == 200
     assert web.json("GET", "/api/me")[0] == 401
-    assert any("admin: user duck logged in from 127.0.0.1" in l for l in srv.log)
+    assert wait_for(lambda: any("admin: user duck logged in from 127.0.0.1" in l for l in list(srv.log)), timeout=30)
 
 
 def test_https_when_tls_is_on(make_server, tls_certs):
     args = ["--tls-mode", "optional", "--tls-cert-file", os.path.join(tls_certs, "server.crt"),
             "--tls-key-file", os.path.join(tls_certs, "server.key")]
     srv, port = start_admin(make_server, args=args)
-    assert any("admin page on https://" in l for l in srv.log)
+    assert wait_for(lambda: any("admin page on https://" in l for l in list(srv.log)), timeout=30)
     web = Web(port, tls=True)
     status, me, headers = web.login("duck", "duck")
     assert status == 200
@@ -81,7 +81,7 @@ def test_csrf_token_required_on_state_changes(make_server):
     assert "withcsrf" in names
     for name in ("nocsrf", "wrongcsrf", "crossed", "evil"):
         assert name not in names
-    assert any("refused: missing or wrong CSRF token" in l for l in srv.log)
+    assert wait_for(lambda: any("refused: missing or wrong CSRF token" in l for l in list(srv.log)), timeout=30)
 
 
 def test_same_authorisation_as_the_line_protocol(make_server):
@@ -111,6 +111,16 @@ def test_same_authorisation_as_the_line_protocol(make_server):
     assert bob.command("list", "users")[0] == 403
     assert bob.command("list", "grants", "duck")[0] == 403
     assert bob.json("GET", "/api/overview")[0] == 403
+    # The operations the page offers the super user are refused to bob by their handlers.
+    assert bob.command("show", "sessions")[0] == 403
+    assert bob.command("cancel", "1")[0] == 403
+    assert bob.command("terminate", "1")[0] == 403
+    assert bob.command("drop", "database", "theirs")[0] == 403
+    assert bob.command("backup", "theirs")[0] == 403
+    assert bob.command("list", "backups")[0] == 403
+    assert bob.command("restore", "theirs", "as", "stolen")[0] == 403
+    # The keyed cancel is the line protocol's form for clients not logged in, not the page's.
+    assert bob.command("cancel", "1", "00")[0] == 400
     # Commands the page does not offer are refused whoever asks.
     assert bob.command("login", "duck", "duck")[0] == 400
     # What bob may do works: read the granted database, but not write to it.
@@ -122,8 +132,8 @@ def test_same_authorisation_as_the_line_protocol(make_server):
         assert c.req("grant database theirs bob write") == "success"
     with srv.admin() as c:
         assert "\"theirs\"" in c.req("list grants bob")
-    assert any("admin: user bob from 127.0.0.1: grant database theirs bob write -> Error: "
-               "Unauthorized" in l for l in srv.log)
+    assert wait_for(lambda: any("admin: user bob from 127.0.0.1: grant database theirs bob write -> "
+                                "Error: Unauthorized" in l for l in list(srv.log)), timeout=30)
 
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -210,6 +220,52 @@ def test_metrics_format_and_counters_move(make_server):
     assert metric_value(after, "tcpduckdb_workers_threads") >= 1
 
 
+def test_metrics_result_cache_protocols_and_backups(make_server):
+    import psycopg2
+    from test_pgwire import pg_port
+    srv, port = start_admin(make_server, args=["--pg-port", "-1"])
+    pgp = pg_port(srv)
+    web = Web(port)
+    status, before = web.metrics()
+    assert status == 200 and promtool(before).returncode == 0
+    assert metric_value(before, "tcpduckdb_result_cache_enabled") == 1
+    assert metric_value(before, "tcpduckdb_result_cache_limit_bytes") == 64 * 1024 * 1024
+    assert metric_value(before, "tcpduckdb_backups") == 0
+    with srv.admin() as c:
+        assert c.req("create database rc") == "success"
+        assert c.req("connect rc") == "success"
+        assert c.req("CREATE TABLE t AS SELECT range AS x FROM range(100)") == "success"
+        for _ in range(5):
+            assert c.req("SELECT sum(x) AS s FROM t") == '[{"s":4950}]'
+        assert c.req("disconnect") == "success"
+        assert c.req("backup rc").startswith('[{"id":"rc-')
+        conn = psycopg2.connect(host="127.0.0.1", port=pgp, user="duck", password="duck",
+                                dbname="rc", connect_timeout=30)
+        try:
+            status, after = web.metrics()
+        finally:
+            conn.close()
+    r = promtool(after)
+    assert r.returncode == 0, r.stdout + r.stderr
+    # One line-protocol client (the admin) and one PostgreSQL client were connected.
+    assert metric_value(after, "tcpduckdb_connections_by_protocol", 'protocol="line"') == 1
+    assert metric_value(after, "tcpduckdb_connections_by_protocol", 'protocol="pg"') == 1
+    # The result cache of database rc: one miss that stored the answer, then four hits.
+    line = [l for l in after.splitlines()
+            if l.startswith('tcpduckdb_result_cache_hits_total{database="rc"')]
+    assert len(line) == 1, after
+    labels = line[0][line[0].index("{"):line[0].index("}") + 1]
+    db_id = labels.split('database_id="')[1].rstrip('"}')
+    assert int(db_id) >= 1
+    lab = 'database="rc",database_id="%s"' % db_id
+    assert metric_value(after, "tcpduckdb_result_cache_hits_total", lab) == 4
+    assert metric_value(after, "tcpduckdb_result_cache_misses_total", lab) == 1
+    assert metric_value(after, "tcpduckdb_result_cache_entries", lab) == 1
+    assert metric_value(after, "tcpduckdb_result_cache_bytes", lab) > 0
+    assert metric_value(after, "tcpduckdb_backups") == 1
+    assert metric_value(after, "tcpduckdb_backups_bytes") > 0
+
+
 def test_metrics_token_off_loopback(make_server):
     addr = non_loopback_ipv4()
     assert addr, "this test needs a non-loopback IPv4 address on the machine (hostname -I)"
@@ -253,7 +309,7 @@ def test_idle_session_expires(make_server):
     # Each request restarts the idle time, so this waits without asking: at least 3 s unused.
     time.sleep(3)
     assert web.json("GET", "/api/me")[0] == 401
-    assert any("admin: session of user duck from 127.0.0.1 expired" in l for l in srv.log)
+    assert wait_for(lambda: any("admin: session of user duck from 127.0.0.1 expired" in l for l in list(srv.log)), timeout=30)
     # Its session is gone from the server, not only refused: a new login works as before.
     assert web.login("duck", "duck")[0] == 200
     assert web.json("GET", "/api/me")[0] == 200
