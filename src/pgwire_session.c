@@ -18,6 +18,7 @@
 #include "catalog.h"
 #include "log.h"
 #include "params.h"
+#include "pgwire_catalog.h"
 #include "reply.h"
 #include "scram.h"
 #include "sqllex.h"
@@ -761,6 +762,18 @@ static RunResult run_statement(PgSession *ps, Session *s, const SessionEnv *env,
     case KIND_SQL:
         break;
     }
+    if (pgcat_is_catalog_query(sql, len)) {
+        /* Never DuckDB's pg_catalog (pgwire_catalog.h); psql sends these as simple queries. */
+        if (!f->describe)
+            return refuse(ps, s, out, "0A000",
+                          "PostgreSQL catalog queries are answered through the simple query "
+                          "protocol only");
+        if (pgcat_answer(s, env, sql, out))
+            return RUN_OK;
+        if (s->in_tx)
+            ps->failed_tx = true;
+        return RUN_ERROR;
+    }
     QueryFormat qf = {format_columns, format_rows, format_complete, f};
     SessionAction action = SESSION_CONTINUE;
     f->sql = sql;
@@ -1314,6 +1327,12 @@ static void msg_describe(PgSession *ps, Session *s, const SessionEnv *env, const
         return;
     }
     const char *sql = st ? st->sql : p->sql;
+    if (pgcat_is_catalog_query(sql, strlen(sql))) {
+        ext_error(ps, s, out, "0A000",
+                  "PostgreSQL catalog queries are answered through the simple query protocol "
+                  "only");
+        return;
+    }
     if (p && p->nformats > 1) {
         /* checked against the columns below */
     }
