@@ -1167,6 +1167,61 @@ typedef struct Span {
 } Span;
 
 /* Splits `sql` at the semicolons outside strings and comments. */
+/*
+ * PostgreSQL's schema `public` is DuckDB's `main`: an unquoted qualifier
+ * `public.` before a name (`public.t`, `db.public.t`) is rewritten to
+ * `main.`, outside strings and comments, before the access check, which
+ * therefore sees the name DuckDB resolves. (A table alias named public
+ * would be rewritten too; docs/pgwire.md.) NULL when nothing changes.
+ */
+static char *public_schema(const char *sql, size_t len)
+{
+    SqlLexer lx;
+    SqlToken t[3] = {{0}};
+    int have = 0;
+    Buf out = BUF_INIT;
+    size_t copied = 0;
+    bool changed = false;
+    sqllex_init(&lx, sql, len, 0);
+    for (;;) {
+        SqlToken tok;
+        if (sqllex_next(&lx, &tok) <= 0)
+            break;
+        t[0] = t[1];
+        t[1] = t[2];
+        t[2] = tok;
+        if (have < 3)
+            have++;
+        if (have < 3 || !sqllex_is_word(sql, &t[0], "public") || t[1].kind != SQLLEX_DOT ||
+            (t[2].kind != SQLLEX_WORD && t[2].kind != SQLLEX_QUOTED))
+            continue;
+        buf_append(&out, sql + copied, t[0].offset - copied);
+        buf_append_str(&out, "main");
+        copied = t[0].offset + t[0].length;
+        changed = true;
+    }
+    if (!changed)
+        return NULL;
+    buf_append(&out, sql + copied, len - copied);
+    char *r = xstrndup(out.data, out.len);
+    buf_free(&out);
+    return r;
+}
+
+/* The text DuckDB is given for a statement of the client: bytea literals and `public.`. */
+static char *client_text(const char *sql, size_t len)
+{
+    char *text = bytea_literals(sql, len);
+    if (!text)
+        text = xstrndup(sql, len);
+    char *pub = public_schema(text, strlen(text));
+    if (pub) {
+        free(text);
+        text = pub;
+    }
+    return text;
+}
+
 static size_t split_statements(const char *sql, size_t len, Span **out)
 {
     SqlLexer lx;
@@ -1230,9 +1285,7 @@ static bool simple_query(PgSession *ps, Session *s, const SessionEnv *env, const
     /* Stop at the first error, as PostgreSQL does. */
     for (size_t i = 0; i < n && alive && !failed; i++) {
         size_t sl = spans[i].end - spans[i].start;
-        text = bytea_literals(sql + spans[i].start, sl);
-        if (!text)
-            text = xstrndup(sql + spans[i].start, sl);
+        text = client_text(sql + spans[i].start, sl);
         sl = strlen(text);
         PgFormat f = {.describe = true, .copy_not_alone = n > 1};
         RunResult r = run_statement(ps, s, env, classify(text, sl), text, NULL, &f, io);
@@ -1339,9 +1392,7 @@ static void msg_parse(PgSession *ps, Session *s, const PgMsg *m, Buf *out)
     }
     PgStatement *st = xcalloc(1, sizeof(*st));
     st->name = xstrdup(name);
-    st->sql = bytea_literals(sql, strlen(sql));
-    if (!st->sql)
-        st->sql = xstrdup(sql);
+    st->sql = client_text(sql, strlen(sql));
     st->nparams = n;
     st->param_oids = xcalloc(n ? (size_t)n : 1, sizeof(*st->param_oids));
     for (int i = 0; i < n; i++)

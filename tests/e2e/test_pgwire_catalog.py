@@ -109,3 +109,20 @@ def test_other_catalog_queries_fail_closed(pg):
         # Strings and comments do not count.
         cur.execute("select 'pg_class' -- pg_catalog.pg_type\n")
         assert cur.fetchone() == ("pg_class",)
+
+
+def test_public_schema_is_main(pg):
+    assert ok(pg, "-A", "-t", "-c", "select count(*) from public.t1").strip() == "2"
+    ok(pg, "-c", "insert into public.t2 values ('y')")
+    assert ok(pg, "-A", "-t", "-c", 'select count(*) from public."t2"').strip() == "2"
+    # Strings, quoted names and comments are left alone.
+    assert ok(pg, "-A", "-t", "-c", "select 'public.t1' -- public.t1\n").strip() == "public.t1"
+    with connect(pg) as conn:
+        cur = conn.cursor()
+        cur.execute("select a from public.t1 where a = %s", (2,))
+        assert cur.fetchall() == [(2,)]
+    # The access checks see the same table.
+    kw = dict(user="alice", password="s3cret")
+    assert ok(pg, "-A", "-t", "-c", "select count(*) from public.t1", **kw).strip() == "2"
+    rc, out, err = psql(pg, "-c", "select * from public.t2", **kw)
+    assert rc != 0 and "Access Denied" in err
