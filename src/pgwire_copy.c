@@ -66,8 +66,8 @@ static int char_option(const Toks *k, int *i, char *dst, char sqlstate[6], char 
                      "single-byte character");
 }
 
-int pgcopy_spec_parse(const char *sql, size_t len, PgCopySpec *out, char sqlstate[6], char *err,
-                      size_t errlen)
+int pgwcopy_spec_parse(const char *sql, size_t len, PgWCopySpec *out, char sqlstate[6], char *err,
+                       size_t errlen)
 {
     Toks k = {.sql = sql};
     SqlLexer lx;
@@ -232,7 +232,7 @@ int pgcopy_spec_parse(const char *sql, size_t len, PgCopySpec *out, char sqlstat
     return rc;
 }
 
-void pgcopy_spec_free(PgCopySpec *spec)
+void pgwcopy_spec_free(PgWCopySpec *spec)
 {
     free(spec->null);
     free(spec->target);
@@ -242,12 +242,12 @@ void pgcopy_spec_free(PgCopySpec *spec)
     memset(spec, 0, sizeof(*spec));
 }
 
-void pgcopy_put_null(const PgCopySpec *spec, Buf *line)
+void pgwcopy_put_null(const PgWCopySpec *spec, Buf *line)
 {
     buf_append_str(line, spec->null);
 }
 
-void pgcopy_put_value(const PgCopySpec *spec, Buf *line, const char *v, size_t n)
+void pgwcopy_put_value(const PgWCopySpec *spec, Buf *line, const char *v, size_t n)
 {
     if (spec->csv) {
         bool quote = n == 0 ? strcmp(spec->null, "") == 0
@@ -339,7 +339,8 @@ static int hexd(char c)
 }
 
 /* One line of the text format (without its newline) as a VALUES row. */
-static int text_row(const PgCopySpec *spec, const char *p, size_t n, Buf *values)
+static int text_row(const PgWCopySpec *spec, const char *p, size_t n, Buf *values, char *err,
+                    size_t errlen)
 {
     Buf field = BUF_INIT;
     buf_append(values, "(", 1);
@@ -393,6 +394,11 @@ static int text_row(const PgCopySpec *spec, const char *p, size_t n, Buf *values
                 }
                 break;
             }
+            if (c == '\0') {
+                snprintf(err, errlen, "invalid byte sequence for encoding \"UTF8\": 0x00");
+                buf_free(&field);
+                return -1;
+            }
             buf_append(&field, &c, 1);
         }
         /* NULL is matched against the raw text, before de-escaping, as PostgreSQL does. */
@@ -415,7 +421,7 @@ static int text_row(const PgCopySpec *spec, const char *p, size_t n, Buf *values
  * The end of the CSV row starting at p (quotes may hold newlines), or -1
  * when it does not end within n bytes.
  */
-static long csv_row_end(const PgCopySpec *spec, const char *p, size_t n)
+static long csv_row_end(const PgWCopySpec *spec, const char *p, size_t n)
 {
     bool inq = false;
     for (size_t i = 0; i < n; i++) {
@@ -427,7 +433,7 @@ static long csv_row_end(const PgCopySpec *spec, const char *p, size_t n)
     return -1;
 }
 
-static int csv_row(const PgCopySpec *spec, const char *p, size_t n, Buf *values, char *err,
+static int csv_row(const PgWCopySpec *spec, const char *p, size_t n, Buf *values, char *err,
                    size_t errlen)
 {
     Buf field = BUF_INIT;
@@ -482,8 +488,9 @@ out:
     return rc;
 }
 
-long pgcopy_decode(const PgCopySpec *spec, const char *data, size_t n, bool last, bool *skip_header,
-                   Buf *values, long *rows, bool *done, char *err, size_t errlen)
+long pgwcopy_decode(const PgWCopySpec *spec, const char *data, size_t n, bool last,
+                    bool *skip_header, Buf *values, long *rows, bool *done, char *err,
+                    size_t errlen)
 {
     size_t pos = 0;
     while (pos < n && !*done) {
@@ -520,10 +527,14 @@ long pgcopy_decode(const PgCopySpec *spec, const char *data, size_t n, bool last
             pos += next;
             break;
         }
+        if (memchr(p, '\0', l)) {
+            snprintf(err, errlen, "invalid byte sequence for encoding \"UTF8\": 0x00");
+            return -1;
+        }
         if (values->len > 0)
             buf_append(values, ", ", 2);
-        int rc =
-            spec->csv ? csv_row(spec, p, l, values, err, errlen) : text_row(spec, p, l, values);
+        int rc = spec->csv ? csv_row(spec, p, l, values, err, errlen)
+                           : text_row(spec, p, l, values, err, errlen);
         if (rc != 0)
             return -1;
         (*rows)++;

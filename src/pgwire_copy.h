@@ -6,7 +6,8 @@
  * decodes COPY lines into rows; pgwire_session.c runs the SELECT or INSERT
  * statements it builds through session_run_sql(), so the same access
  * checks apply (SELECT for TO, INSERT for FROM). Files and programs are
- * refused: only the client's own data moves.
+ * refused: only the client's own data moves. Prefix pgwcopy_ (pgcopy.c is
+ * the binary COPY reader of PostgreSQL links).
  *
  * Thread: the worker that owns the session; no shared state.
  */
@@ -18,7 +19,7 @@
 
 #include "buf.h"
 
-typedef struct PgCopySpec {
+typedef struct PgWCopySpec {
     bool to;       /* TO STDOUT; else FROM STDIN */
     bool csv;      /* FORMAT csv; else text */
     bool header;   /* CSV HEADER */
@@ -29,7 +30,7 @@ typedef struct PgCopySpec {
     char *table;   /* the table as written */
     char *columns; /* the column list as written without parentheses, or NULL: all */
     char *query;   /* COPY (query) TO: the query; then target and table are NULL */
-} PgCopySpec;
+} PgWCopySpec;
 
 /*
  * Reads COPY statement `sql` into *out (zeroed by the caller). Returns 0,
@@ -37,14 +38,14 @@ typedef struct PgCopySpec {
  * or program, `0A000` for BINARY or an option not handled, `42601` for a
  * statement it cannot read.
  */
-int pgcopy_spec_parse(const char *sql, size_t len, PgCopySpec *out, char sqlstate[6], char *err,
-                      size_t errlen);
-void pgcopy_spec_free(PgCopySpec *spec);
+int pgwcopy_spec_parse(const char *sql, size_t len, PgWCopySpec *out, char sqlstate[6], char *err,
+                       size_t errlen);
+void pgwcopy_spec_free(PgWCopySpec *spec);
 
 /* Appends one value (n bytes of PostgreSQL text output) to a COPY line. */
-void pgcopy_put_value(const PgCopySpec *spec, Buf *line, const char *v, size_t n);
+void pgwcopy_put_value(const PgWCopySpec *spec, Buf *line, const char *v, size_t n);
 /* Appends a NULL to a COPY line. */
-void pgcopy_put_null(const PgCopySpec *spec, Buf *line);
+void pgwcopy_put_null(const PgWCopySpec *spec, Buf *line);
 
 /*
  * Decodes the complete rows at the start of data[0..n) and appends each as
@@ -54,9 +55,11 @@ void pgcopy_put_null(const PgCopySpec *spec, Buf *line);
  * newline is then a row). *rows is incremented per row; *done is set at
  * the text format's `\.` end marker. Returns the bytes consumed (up to the
  * end of the last complete row), or -1 with a message in `err` for data
- * that cannot be read.
+ * that cannot be read (an unterminated CSV quote, a zero byte: PostgreSQL's
+ * text cannot hold one, and DuckDB's C API would end the SQL text there).
  */
-long pgcopy_decode(const PgCopySpec *spec, const char *data, size_t n, bool last, bool *skip_header,
-                   Buf *values, long *rows, bool *done, char *err, size_t errlen);
+long pgwcopy_decode(const PgWCopySpec *spec, const char *data, size_t n, bool last,
+                    bool *skip_header, Buf *values, long *rows, bool *done, char *err,
+                    size_t errlen);
 
 #endif

@@ -134,7 +134,7 @@ struct PgSession {
     bool copy_began_tx; /* the COPY opened the transaction it runs in */
     bool copy_skip_header;
     bool copy_done; /* the text format's \. was seen: the rest is ignored */
-    PgCopySpec copy;
+    PgWCopySpec copy;
     Buf copy_data;   /* bytes of an incomplete row */
     Buf copy_values; /* the VALUES rows of the next INSERT */
     long copy_rows;  /* rows decoded so far */
@@ -188,7 +188,7 @@ void pgwire_session_free(PgSession *ps)
     scram_exchange_clear(&ps->scram);
     pgwire_reader_free(&ps->reader);
     buf_free(&ps->errors);
-    pgcopy_spec_free(&ps->copy);
+    pgwcopy_spec_free(&ps->copy);
     buf_free(&ps->copy_data);
     buf_free(&ps->copy_values);
     free(ps);
@@ -714,7 +714,7 @@ static RunResult refuse(PgSession *ps, Session *s, Buf *out, const char *sqlstat
 /* COPY ... TO STDOUT: a SELECT whose rows go out as CopyData lines. */
 typedef struct CopyOut {
     PgFormat f; /* the columns' text encoders */
-    const PgCopySpec *spec;
+    const PgWCopySpec *spec;
     Buf line, value;
 } CopyOut;
 
@@ -742,7 +742,7 @@ static int copy_out_columns(void *ctx, duckdb_result *res, Buf *out, char *err, 
             if (i > 0)
                 buf_append(&c->line, &c->spec->delim, 1);
             const char *name = duckdb_column_name(res, i);
-            pgcopy_put_value(c->spec, &c->line, name ? name : "", name ? strlen(name) : 0);
+            pgwcopy_put_value(c->spec, &c->line, name ? name : "", name ? strlen(name) : 0);
         }
         buf_append(&c->line, "\n", 1);
         copy_data_msg(out, &c->line);
@@ -767,13 +767,13 @@ static void copy_out_rows(void *ctx, duckdb_data_chunk chunk, Buf *out)
             if (k > 0)
                 buf_append(&c->line, &c->spec->delim, 1);
             if (!duckdb_validity_row_is_valid(valid[k], r)) {
-                pgcopy_put_null(c->spec, &c->line);
+                pgwcopy_put_null(c->spec, &c->line);
                 continue;
             }
             buf_reset(&c->value, 65536);
             pgwire_put_value(&c->value, &c->f.cols[k], vec[k], r);
             /* pgwire_put_value writes a DataRow field: 4 bytes of length, then the text. */
-            pgcopy_put_value(c->spec, &c->line, c->value.data + 4, c->value.len - 4);
+            pgwcopy_put_value(c->spec, &c->line, c->value.data + 4, c->value.len - 4);
         }
         buf_append(&c->line, "\n", 1);
         copy_data_msg(out, &c->line);
@@ -798,7 +798,7 @@ static void copy_out_complete(void *ctx, duckdb_statement_type type, int64_t cha
 }
 
 static RunResult run_copy_out(PgSession *ps, Session *s, const SessionEnv *env,
-                              const PgCopySpec *spec, QueryIo *io)
+                              const PgWCopySpec *spec, QueryIo *io)
 {
     Buf sql = BUF_INIT;
     if (spec->query)
@@ -847,7 +847,7 @@ static void copy_in_complete(void *ctx, duckdb_statement_type type, int64_t chan
 static void copy_in_end(PgSession *ps)
 {
     ps->copy_in = false;
-    pgcopy_spec_free(&ps->copy);
+    pgwcopy_spec_free(&ps->copy);
     buf_free(&ps->copy_data);
     buf_free(&ps->copy_values);
 }
@@ -914,9 +914,9 @@ static bool copy_in_message(PgSession *ps, Session *s, const SessionEnv *env, co
         buf_append(&ps->copy_data, m->body, m->len);
     }
     char err[256] = "";
-    long used =
-        pgcopy_decode(&ps->copy, ps->copy_data.data, ps->copy_data.len, last, &ps->copy_skip_header,
-                      &ps->copy_values, &ps->copy_rows, &ps->copy_done, err, sizeof(err));
+    long used = pgwcopy_decode(&ps->copy, ps->copy_data.data, ps->copy_data.len, last,
+                               &ps->copy_skip_header, &ps->copy_values, &ps->copy_rows,
+                               &ps->copy_done, err, sizeof(err));
     if (used < 0)
         return copy_in_fail(ps, s, env, io, "22P04", err);
     buf_consume(&ps->copy_data, (size_t)used);
@@ -950,10 +950,10 @@ static bool copy_in_message(PgSession *ps, Session *s, const SessionEnv *env, co
 static RunResult run_copy(PgSession *ps, Session *s, const SessionEnv *env, const char *sql,
                           const PgFormat *f, QueryIo *io)
 {
-    PgCopySpec spec = {0};
+    PgWCopySpec spec = {0};
     char state[6], err[256];
     RunResult r = RUN_OK;
-    if (pgcopy_spec_parse(sql, strlen(sql), &spec, state, err, sizeof(err)) != 0) {
+    if (pgwcopy_spec_parse(sql, strlen(sql), &spec, state, err, sizeof(err)) != 0) {
         r = refuse(ps, s, io->out, state, err);
         goto out;
     }
@@ -987,7 +987,7 @@ static RunResult run_copy(PgSession *ps, Session *s, const SessionEnv *env, cons
     pgwire_put_i16(io->out, 0);
     pgwire_end(io->out, m);
 out:
-    pgcopy_spec_free(&spec);
+    pgwcopy_spec_free(&spec);
     return r;
 }
 

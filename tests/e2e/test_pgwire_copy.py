@@ -96,6 +96,14 @@ def test_psycopg2_copy_expert_both_ways(cp):
         conn.rollback()
         cur.execute("select 1")
         assert cur.fetchone() == (1,)
+        # A zero byte (raw or escaped) cannot be in PostgreSQL's text: refused, nothing kept.
+        for data in ["30\ta\\000b\n", "30\ta\\x00\n", "30\ta\x00b\n"]:
+            with pytest.raises(psycopg2.Error) as e:
+                cur.copy_expert("COPY c3 FROM STDIN", io.StringIO(data))
+            assert e.value.pgcode == "22P04", data
+            conn.rollback()
+        cur.execute("select count(*) from c3 where i = 30")
+        assert cur.fetchone() == (0,)
 
 
 def test_copy_is_checked_like_queries(cp):
