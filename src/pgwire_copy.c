@@ -239,6 +239,7 @@ void pgwcopy_spec_free(PgWCopySpec *spec)
     free(spec->table);
     free(spec->columns);
     free(spec->query);
+    free(spec->bytea);
     memset(spec, 0, sizeof(*spec));
 }
 
@@ -307,10 +308,31 @@ void pgwcopy_put_value(const PgWCopySpec *spec, Buf *line, const char *v, size_t
 }
 
 /* Appends one decoded value as a SQL string literal (or NULL). */
-static void put_literal(Buf *values, const char *v, size_t n, bool null)
+static int hexd(char c);
+
+/* PostgreSQL's bytea hex text: \x and pairs of hex digits. */
+static bool bytea_hex(const char *v, size_t n)
+{
+    if (n < 2 || v[0] != '\\' || (v[1] != 'x' && v[1] != 'X') || n % 2 != 0)
+        return false;
+    for (size_t i = 2; i < n; i++)
+        if (hexd(v[i]) < 0)
+            return false;
+    return true;
+}
+
+static void put_literal(const PgWCopySpec *spec, int col, Buf *values, const char *v, size_t n,
+                        bool null)
 {
     if (null) {
         buf_append_str(values, "NULL");
+        return;
+    }
+    if (spec->bytea && col < spec->nbytea && spec->bytea[col] && bytea_hex(v, n)) {
+        buf_append(values, "'", 1);
+        for (size_t i = 2; i < n; i += 2)
+            buf_printf(values, "\\x%c%c", v[i], v[i + 1]);
+        buf_append(values, "'", 1);
         return;
     }
     buf_append(values, "'", 1);
@@ -346,6 +368,7 @@ static int text_row(const PgWCopySpec *spec, const char *p, size_t n, Buf *value
     buf_append(values, "(", 1);
     size_t i = 0;
     bool first = true;
+    int col = 0;
     for (;;) {
         buf_reset(&field, 4096);
         size_t start = i;
@@ -407,7 +430,7 @@ static int text_row(const PgWCopySpec *spec, const char *p, size_t n, Buf *value
         if (!first)
             buf_append(values, ", ", 2);
         first = false;
-        put_literal(values, field.data, field.len, null);
+        put_literal(spec, col++, values, field.data, field.len, null);
         if (i >= n)
             break;
         i++; /* the delimiter */
@@ -441,6 +464,7 @@ static int csv_row(const PgWCopySpec *spec, const char *p, size_t n, Buf *values
     size_t i = 0;
     bool first = true;
     int rc = 0;
+    int col = 0;
     if (n > 0 && p[n - 1] == '\r')
         n--;
     for (;;) {
@@ -477,7 +501,7 @@ static int csv_row(const PgWCopySpec *spec, const char *p, size_t n, Buf *values
         if (!first)
             buf_append(values, ", ", 2);
         first = false;
-        put_literal(values, field.data, field.len, null);
+        put_literal(spec, col++, values, field.data, field.len, null);
         if (i >= n)
             break;
         i++;

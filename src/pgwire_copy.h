@@ -30,6 +30,10 @@ typedef struct PgWCopySpec {
     char *table;   /* the table as written */
     char *columns; /* the column list as written without parentheses, or NULL: all */
     char *query;   /* COPY (query) TO: the query; then target and table are NULL */
+    /* FROM: which target columns are bytea (BLOB), whose PostgreSQL hex text
+     * (\x0001) is rewritten to DuckDB's escapes (\x00\x01); NULL: none known. */
+    bool *bytea;
+    int nbytea;
 } PgWCopySpec;
 
 /*

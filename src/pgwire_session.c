@@ -947,6 +947,27 @@ static bool copy_in_message(PgSession *ps, Session *s, const SessionEnv *env, co
     return true;
 }
 
+/*
+ * Marks the target's BLOB columns in spec->bytea, from DuckDB's prepare of a
+ * SELECT of them (never run; nothing of it is shown to the client, whose
+ * INSERTs are checked as usual). Left NULL when the prepare fails.
+ */
+static void copy_in_bytea_columns(Session *s, PgWCopySpec *spec)
+{
+    Buf sql = BUF_INIT;
+    buf_printf(&sql, "SELECT %s FROM %s", spec->columns ? spec->columns : "*", spec->table);
+    duckdb_prepared_statement prep = NULL;
+    if (duckdb_prepare(s->con, buf_cstr(&sql), &prep) == DuckDBSuccess) {
+        idx_t n = duckdb_prepared_statement_column_count(prep);
+        spec->bytea = xcalloc(n ? n : 1, sizeof(*spec->bytea));
+        spec->nbytea = (int)n;
+        for (idx_t c = 0; c < n; c++)
+            spec->bytea[c] = duckdb_prepared_statement_column_type(prep, c) == DUCKDB_TYPE_BLOB;
+    }
+    duckdb_destroy_prepare(&prep);
+    buf_free(&sql);
+}
+
 static RunResult run_copy(PgSession *ps, Session *s, const SessionEnv *env, const char *sql,
                           const PgFormat *f, QueryIo *io)
 {
@@ -976,6 +997,7 @@ static RunResult run_copy(PgSession *ps, Session *s, const SessionEnv *env, cons
     } else {
         ps->copy_began_tx = false;
     }
+    copy_in_bytea_columns(s, &spec);
     ps->copy_in = true;
     ps->copy = spec;
     memset(&spec, 0, sizeof(spec));

@@ -132,3 +132,24 @@ def test_files_programs_and_odd_forms_are_refused(cp, stmt):
     assert rc != 0 and "ERROR" in err, err
     # The session is fine afterwards.
     assert ok(cp, "-A", "-t", "-c", "select count(*) from c").strip() == "4"
+
+
+def test_bytea_round_trip(cp, tmp_path):
+    with cp.admin() as a:
+        for req in ["connect db1", "create table bl(i integer, b blob, s varchar)",
+                    "insert into bl values (1, '\\x00\\x01\\xFFab'::blob, '\\x0001'),"
+                    " (2, ''::blob, NULL)",
+                    "create table bl2 as select * from bl limit 0"]:
+            assert a.req(req) in ("success", "2"), req
+    f1, f2 = tmp_path / "1", tmp_path / "2"
+    ok(cp, "-c", f"\\copy (select * from bl order by i) to '{f1}'")
+    # bytea in PostgreSQL's hex text; a varchar that looks like it stays text.
+    assert f1.read_text().splitlines()[0] == "1\t\\\\x0001ff6162\t\\\\x0001"
+    ok(cp, "-c", f"\\copy bl2 from '{f1}'")
+    ok(cp, "-c", f"\\copy (select * from bl2 order by i) to '{f2}'")
+    assert f2.read_bytes() == f1.read_bytes()
+    with connect(cp) as conn:
+        cur = conn.cursor()
+        cur.execute("select b, s from bl2 where i = 1")
+        b, s = cur.fetchone()
+        assert bytes(b) == b"\x00\x01\xffab" and s == "\\x0001"
