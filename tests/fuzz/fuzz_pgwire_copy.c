@@ -9,7 +9,8 @@
  * Input layout:
  *   byte 0      bit 0: 0 = parse the rest as a COPY statement,
  *               1 = decode the rest as COPY data; bit 1 CSV, bit 2 HEADER,
- *               bit 3 a ';' delimiter, bit 4 a NULL string 'x'
+ *               bit 3 a ';' delimiter, bit 4 a NULL string 'x', bit 5 the
+ *               first two columns bytea
  *   byte 1      (decode) where the first CopyData message ends (0: one message)
  *   the rest    the statement or the data
  */
@@ -70,6 +71,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     spec.delim = mode & 8 ? ';' : spec.csv ? ',' : '\t';
     spec.quote = '"';
     spec.null = strdup(mode & 16 ? "x" : spec.csv ? "" : "\\N");
+    bool bytea[2] = {true, true};
+    if (mode & 32) {
+        spec.bytea = bytea;
+        spec.nbytea = 2;
+    }
     decode(&spec, (const char *)data + 2, size - 2, data[1]);
     free(spec.null);
     return 0;
