@@ -18,6 +18,8 @@
 #include "catalog.h"
 #include "log.h"
 #include "params.h"
+#include "pgwire_catalog.h"
+#include "pgwire_copy.h"
 #include "reply.h"
 #include "scram.h"
 #include "sqllex.h"
@@ -45,6 +47,7 @@ typedef enum {
     KIND_SHOW,     /* a client setting: answered here */
     KIND_SET_NOOP, /* SET TRANSACTION / SESSION CHARACTERISTICS: accepted, nothing to do */
     KIND_UNSUPPORTED,
+    KIND_COPY, /* COPY ... TO STDOUT / FROM STDIN: the front end's (pgwire_copy.h) */
 } StmtKind;
 
 /* The client settings answered here (SHOW) and reported at login (ParameterStatus). */
@@ -126,6 +129,15 @@ struct PgSession {
     int nstmts, nportals;
     size_t kept; /* bytes of statements and portals, at most KEPT_MAX */
     Buf errors;  /* error lines of the session's handlers */
+    /* COPY ... FROM STDIN in progress: CopyData is decoded into INSERT batches. */
+    bool copy_in;
+    bool copy_began_tx; /* the COPY opened the transaction it runs in */
+    bool copy_skip_header;
+    bool copy_done; /* the text format's \. was seen: the rest is ignored */
+    PgWCopySpec copy;
+    Buf copy_data;   /* bytes of an incomplete row */
+    Buf copy_values; /* the VALUES rows of the next INSERT */
+    long copy_rows;  /* rows decoded so far */
 };
 
 PgSession *pgwire_session_new(void)
@@ -176,6 +188,9 @@ void pgwire_session_free(PgSession *ps)
     scram_exchange_clear(&ps->scram);
     pgwire_reader_free(&ps->reader);
     buf_free(&ps->errors);
+    pgwcopy_spec_free(&ps->copy);
+    buf_free(&ps->copy_data);
+    buf_free(&ps->copy_values);
     free(ps);
 }
 
@@ -294,6 +309,8 @@ static StmtKind classify(const char *sql, size_t len)
     }
     if (word_is(sql, &tk, 0, "savepoint") || word_is(sql, &tk, 0, "release"))
         return KIND_UNSUPPORTED;
+    if (word_is(sql, &tk, 0, "copy"))
+        return KIND_COPY;
     if (word_is(sql, &tk, 0, "set")) {
         int i = 1;
         if (word_is(sql, &tk, 1, "transaction") ||
@@ -485,6 +502,7 @@ typedef struct PgFormat {
     const char *sql;
     char tag[64];
     bool completed;
+    bool copy_not_alone; /* a simple Query of several statements: no COPY FROM STDIN */
 } PgFormat;
 
 /* The format code Bind asked for column `c`: none (text), one for all, or one each. */
@@ -691,6 +709,310 @@ static RunResult refuse(PgSession *ps, Session *s, Buf *out, const char *sqlstat
     return RUN_ERROR;
 }
 
+/* ---- COPY (pgwire_copy.h) ---- */
+
+/* COPY ... TO STDOUT: a SELECT whose rows go out as CopyData lines. */
+typedef struct CopyOut {
+    PgFormat f; /* the columns' text encoders */
+    const PgWCopySpec *spec;
+    Buf line, value;
+} CopyOut;
+
+static void copy_data_msg(Buf *out, const Buf *line)
+{
+    size_t m = pgwire_begin(out, 'd');
+    buf_append(out, line->data, line->len);
+    pgwire_end(out, m);
+}
+
+static int copy_out_columns(void *ctx, duckdb_result *res, Buf *out, char *err, size_t errlen)
+{
+    CopyOut *c = ctx;
+    if (format_columns(&c->f, res, out, err, errlen) != 0)
+        return -1;
+    size_t m = pgwire_begin(out, 'H');
+    buf_append(out, "\0", 1); /* text */
+    pgwire_put_i16(out, (int16_t)c->f.ncols);
+    for (idx_t i = 0; i < c->f.ncols; i++)
+        pgwire_put_i16(out, 0);
+    pgwire_end(out, m);
+    if (c->spec->header) {
+        buf_reset(&c->line, 65536);
+        for (idx_t i = 0; i < c->f.ncols; i++) {
+            if (i > 0)
+                buf_append(&c->line, &c->spec->delim, 1);
+            const char *name = duckdb_column_name(res, i);
+            pgwcopy_put_value(c->spec, &c->line, name ? name : "", name ? strlen(name) : 0);
+        }
+        buf_append(&c->line, "\n", 1);
+        copy_data_msg(out, &c->line);
+    }
+    return 0;
+}
+
+static void copy_out_rows(void *ctx, duckdb_data_chunk chunk, Buf *out)
+{
+    CopyOut *c = ctx;
+    idx_t n = duckdb_data_chunk_get_size(chunk);
+    idx_t nc = c->f.ncols;
+    duckdb_vector vec[nc ? nc : 1];
+    uint64_t *valid[nc ? nc : 1];
+    for (idx_t k = 0; k < nc; k++) {
+        vec[k] = duckdb_data_chunk_get_vector(chunk, k);
+        valid[k] = duckdb_vector_get_validity(vec[k]);
+    }
+    for (idx_t r = 0; r < n; r++) {
+        buf_reset(&c->line, 65536);
+        for (idx_t k = 0; k < nc; k++) {
+            if (k > 0)
+                buf_append(&c->line, &c->spec->delim, 1);
+            if (!duckdb_validity_row_is_valid(valid[k], r)) {
+                pgwcopy_put_null(c->spec, &c->line);
+                continue;
+            }
+            buf_reset(&c->value, 65536);
+            pgwire_put_value(&c->value, &c->f.cols[k], vec[k], r);
+            /* pgwire_put_value writes a DataRow field: 4 bytes of length, then the text. */
+            pgwcopy_put_value(c->spec, &c->line, c->value.data + 4, c->value.len - 4);
+        }
+        buf_append(&c->line, "\n", 1);
+        copy_data_msg(out, &c->line);
+        c->f.rows++;
+    }
+}
+
+static void copy_out_complete(void *ctx, duckdb_statement_type type, int64_t changed, Buf *out)
+{
+    CopyOut *c = ctx;
+    (void)type;
+    (void)changed;
+    char tag[64];
+    if (!c->f.cols) { /* a statement without rows: nothing was copied, no CopyOutResponse */
+        static const char msg[] = "COPY (query) needs a query that returns rows";
+        pgwire_error(out, "ERROR", "0A000", msg, strlen(msg));
+        return;
+    }
+    pgwire_end(out, pgwire_begin(out, 'c'));
+    snprintf(tag, sizeof(tag), "COPY %lld", (long long)c->f.rows);
+    pgwire_command_complete(out, tag);
+}
+
+static RunResult run_copy_out(PgSession *ps, Session *s, const SessionEnv *env,
+                              const PgWCopySpec *spec, QueryIo *io)
+{
+    Buf sql = BUF_INIT;
+    if (spec->query)
+        buf_append_str(&sql, spec->query);
+    else
+        buf_printf(&sql, "SELECT %s FROM %s", spec->columns ? spec->columns : "*", spec->table);
+    CopyOut c = {.spec = spec};
+    QueryFormat qf = {copy_out_columns, copy_out_rows, copy_out_complete, &c};
+    SessionAction action = SESSION_CONTINUE;
+    Buf *saved = io->errors;
+    io->errors = &ps->errors;
+    session_run_sql(s, env, buf_cstr(&sql), NULL, &qf, io, &action);
+    io->errors = saved;
+    format_free(&c.f);
+    buf_free(&c.line);
+    buf_free(&c.value);
+    buf_free(&sql);
+    if (action == SESSION_CLOSE)
+        return RUN_GONE;
+    if (send_errors(ps, s, io->out)) {
+        if (s->in_tx)
+            ps->failed_tx = true;
+        return RUN_ERROR;
+    }
+    return RUN_OK;
+}
+
+/* INSERTs of COPY FROM STDIN answer nothing of their own. */
+static int copy_in_columns(void *ctx, duckdb_result *res, Buf *out, char *err, size_t errlen)
+{
+    (void)ctx, (void)res, (void)out, (void)err, (void)errlen;
+    return 0;
+}
+static void copy_in_rows(void *ctx, duckdb_data_chunk chunk, Buf *out)
+{
+    (void)ctx, (void)chunk, (void)out;
+}
+static void copy_in_complete(void *ctx, duckdb_statement_type type, int64_t changed, Buf *out)
+{
+    (void)ctx, (void)type, (void)changed, (void)out;
+}
+
+/* COPY FROM STDIN: the batch of rows decoded so far goes to DuckDB as one INSERT. */
+#define COPY_BATCH_BYTES (1024 * 1024)
+
+static void copy_in_end(PgSession *ps)
+{
+    ps->copy_in = false;
+    pgwcopy_spec_free(&ps->copy);
+    buf_free(&ps->copy_data);
+    buf_free(&ps->copy_values);
+}
+
+/* Ends COPY FROM with an error: rolls back the transaction the COPY opened. */
+static bool copy_in_fail(PgSession *ps, Session *s, const SessionEnv *env, QueryIo *io,
+                         const char *sqlstate, const char *msg)
+{
+    if (msg)
+        error(io->out, sqlstate, "%s", msg);
+    else
+        send_errors(ps, s, io->out);
+    buf_reset(&ps->errors, 4096);
+    if (ps->copy_began_tx) {
+        if (!run_tx(ps, s, env, "rollback"))
+            buf_reset(&ps->errors, 4096);
+    } else if (s->in_tx) {
+        ps->failed_tx = true;
+    }
+    copy_in_end(ps);
+    pgwire_ready(io->out, ready_status(ps, s));
+    return true;
+}
+
+/* Runs the INSERT of the rows decoded so far. False (and the session's errors) on failure. */
+static bool copy_in_flush(PgSession *ps, Session *s, const SessionEnv *env, QueryIo *io, bool *gone)
+{
+    if (ps->copy_values.len == 0)
+        return true;
+    Buf sql = BUF_INIT;
+    buf_printf(&sql, "INSERT INTO %s VALUES ", ps->copy.target);
+    buf_append(&sql, ps->copy_values.data, ps->copy_values.len);
+    buf_reset(&ps->copy_values, COPY_BATCH_BYTES);
+    QueryFormat qf = {copy_in_columns, copy_in_rows, copy_in_complete, NULL};
+    SessionAction action = SESSION_CONTINUE;
+    Buf *saved = io->errors;
+    io->errors = &ps->errors;
+    session_run_sql(s, env, buf_cstr(&sql), NULL, &qf, io, &action);
+    io->errors = saved;
+    buf_free(&sql);
+    *gone = action == SESSION_CLOSE;
+    return ps->errors.len == 0;
+}
+
+/*
+ * A CopyData ('d'), CopyDone ('c') or CopyFail ('f') during COPY FROM
+ * STDIN. Returns false when the connection must close.
+ */
+static bool copy_in_message(PgSession *ps, Session *s, const SessionEnv *env, const PgMsg *m,
+                            QueryIo *io)
+{
+    bool last = m->type == 'c';
+    if (m->type == 'f') {
+        PgIn in = pgwire_in(m);
+        const char *why = pgwire_get_str(&in);
+        char msg[256];
+        snprintf(msg, sizeof(msg), "COPY from stdin failed: %s", in.bad ? "" : why);
+        return copy_in_fail(ps, s, env, io, "57014", msg);
+    }
+    if (m->type == 'd' && !ps->copy_done) {
+        if (ps->copy_data.len + m->len > (size_t)env->cfg->max_request_bytes)
+            return copy_in_fail(ps, s, env, io, "54000",
+                                "a COPY row is longer than MaxRequestBytes");
+        buf_append(&ps->copy_data, m->body, m->len);
+    }
+    char err[256] = "";
+    long used = pgwcopy_decode(&ps->copy, ps->copy_data.data, ps->copy_data.len, last,
+                               &ps->copy_skip_header, &ps->copy_values, &ps->copy_rows,
+                               &ps->copy_done, err, sizeof(err));
+    if (used < 0)
+        return copy_in_fail(ps, s, env, io, "22P04", err);
+    buf_consume(&ps->copy_data, (size_t)used);
+    if (ps->copy_done)
+        buf_reset(&ps->copy_data, 4096);
+    bool gone = false;
+    if ((last || ps->copy_values.len >= COPY_BATCH_BYTES) &&
+        !copy_in_flush(ps, s, env, io, &gone)) {
+        if (gone)
+            return false;
+        return copy_in_fail(ps, s, env, io, NULL, NULL);
+    }
+    if (gone)
+        return false;
+    if (!last)
+        return true;
+    if (ps->copy_began_tx && !run_tx(ps, s, env, "commit")) {
+        send_errors(ps, s, io->out);
+        copy_in_end(ps);
+        pgwire_ready(io->out, ready_status(ps, s));
+        return true;
+    }
+    char tag[64];
+    snprintf(tag, sizeof(tag), "COPY %ld", ps->copy_rows);
+    pgwire_command_complete(io->out, tag);
+    copy_in_end(ps);
+    pgwire_ready(io->out, ready_status(ps, s));
+    return true;
+}
+
+/*
+ * Marks the target's BLOB columns in spec->bytea, from DuckDB's prepare of a
+ * SELECT of them (never run; nothing of it is shown to the client, whose
+ * INSERTs are checked as usual). Left NULL when the prepare fails.
+ */
+static void copy_in_bytea_columns(Session *s, PgWCopySpec *spec)
+{
+    Buf sql = BUF_INIT;
+    buf_printf(&sql, "SELECT %s FROM %s", spec->columns ? spec->columns : "*", spec->table);
+    duckdb_prepared_statement prep = NULL;
+    if (duckdb_prepare(s->con, buf_cstr(&sql), &prep) == DuckDBSuccess) {
+        idx_t n = duckdb_prepared_statement_column_count(prep);
+        spec->bytea = xcalloc(n ? n : 1, sizeof(*spec->bytea));
+        spec->nbytea = (int)n;
+        for (idx_t c = 0; c < n; c++)
+            spec->bytea[c] = duckdb_prepared_statement_column_type(prep, c) == DUCKDB_TYPE_BLOB;
+    }
+    duckdb_destroy_prepare(&prep);
+    buf_free(&sql);
+}
+
+static RunResult run_copy(PgSession *ps, Session *s, const SessionEnv *env, const char *sql,
+                          const PgFormat *f, QueryIo *io)
+{
+    PgWCopySpec spec = {0};
+    char state[6], err[256];
+    RunResult r = RUN_OK;
+    if (pgwcopy_spec_parse(sql, strlen(sql), &spec, state, err, sizeof(err)) != 0) {
+        r = refuse(ps, s, io->out, state, err);
+        goto out;
+    }
+    if (spec.to) {
+        r = run_copy_out(ps, s, env, &spec, io);
+        goto out;
+    }
+    if (!f->describe || f->copy_not_alone) {
+        r = refuse(ps, s, io->out, "0A000",
+                   "COPY FROM STDIN must be the only statement of a simple Query message");
+        goto out;
+    }
+    if (!s->in_tx) {
+        if (!run_tx(ps, s, env, "begin")) {
+            send_errors(ps, s, io->out);
+            r = RUN_ERROR;
+            goto out;
+        }
+        ps->copy_began_tx = true;
+    } else {
+        ps->copy_began_tx = false;
+    }
+    copy_in_bytea_columns(s, &spec);
+    ps->copy_in = true;
+    ps->copy = spec;
+    memset(&spec, 0, sizeof(spec));
+    ps->copy_skip_header = ps->copy.header;
+    ps->copy_done = false;
+    ps->copy_rows = 0;
+    size_t m = pgwire_begin(io->out, 'G');
+    buf_append(io->out, "\0", 1); /* text */
+    pgwire_put_i16(io->out, 0);
+    pgwire_end(io->out, m);
+out:
+    pgwcopy_spec_free(&spec);
+    return r;
+}
+
 /*
  * Runs one statement of `kind` (its text NUL-terminated) and appends its
  * answer. `f` says how rows are encoded (and, for Execute, the portal).
@@ -758,8 +1080,22 @@ static RunResult run_statement(PgSession *ps, Session *s, const SessionEnv *env,
     }
     case KIND_UNSUPPORTED:
         return refuse(ps, s, out, "0A000", "savepoints and two-phase commit are not supported");
+    case KIND_COPY:
+        return run_copy(ps, s, env, sql, f, io);
     case KIND_SQL:
         break;
+    }
+    if (pgcat_is_catalog_query(sql, len)) {
+        /* Never DuckDB's pg_catalog (pgwire_catalog.h); psql sends these as simple queries. */
+        if (!f->describe)
+            return refuse(ps, s, out, "0A000",
+                          "PostgreSQL catalog queries are answered through the simple query "
+                          "protocol only");
+        if (pgcat_answer(s, env, sql, out))
+            return RUN_OK;
+        if (s->in_tx)
+            ps->failed_tx = true;
+        return RUN_ERROR;
     }
     QueryFormat qf = {format_columns, format_rows, format_complete, f};
     SessionAction action = SESSION_CONTINUE;
@@ -853,6 +1189,61 @@ typedef struct Span {
 } Span;
 
 /* Splits `sql` at the semicolons outside strings and comments. */
+/*
+ * PostgreSQL's schema `public` is DuckDB's `main`: an unquoted qualifier
+ * `public.` before a name (`public.t`, `db.public.t`) is rewritten to
+ * `main.`, outside strings and comments, before the access check, which
+ * therefore sees the name DuckDB resolves. (A table alias named public
+ * would be rewritten too; docs/pgwire.md.) NULL when nothing changes.
+ */
+static char *public_schema(const char *sql, size_t len)
+{
+    SqlLexer lx;
+    SqlToken t[3] = {{0}};
+    int have = 0;
+    Buf out = BUF_INIT;
+    size_t copied = 0;
+    bool changed = false;
+    sqllex_init(&lx, sql, len, 0);
+    for (;;) {
+        SqlToken tok;
+        if (sqllex_next(&lx, &tok) <= 0)
+            break;
+        t[0] = t[1];
+        t[1] = t[2];
+        t[2] = tok;
+        if (have < 3)
+            have++;
+        if (have < 3 || !sqllex_is_word(sql, &t[0], "public") || t[1].kind != SQLLEX_DOT ||
+            (t[2].kind != SQLLEX_WORD && t[2].kind != SQLLEX_QUOTED))
+            continue;
+        buf_append(&out, sql + copied, t[0].offset - copied);
+        buf_append_str(&out, "main");
+        copied = t[0].offset + t[0].length;
+        changed = true;
+    }
+    if (!changed)
+        return NULL;
+    buf_append(&out, sql + copied, len - copied);
+    char *r = xstrndup(out.data, out.len);
+    buf_free(&out);
+    return r;
+}
+
+/* The text DuckDB is given for a statement of the client: bytea literals and `public.`. */
+static char *client_text(const char *sql, size_t len)
+{
+    char *text = bytea_literals(sql, len);
+    if (!text)
+        text = xstrndup(sql, len);
+    char *pub = public_schema(text, strlen(text));
+    if (pub) {
+        free(text);
+        text = pub;
+    }
+    return text;
+}
+
 static size_t split_statements(const char *sql, size_t len, Span **out)
 {
     SqlLexer lx;
@@ -916,11 +1307,9 @@ static bool simple_query(PgSession *ps, Session *s, const SessionEnv *env, const
     /* Stop at the first error, as PostgreSQL does. */
     for (size_t i = 0; i < n && alive && !failed; i++) {
         size_t sl = spans[i].end - spans[i].start;
-        text = bytea_literals(sql + spans[i].start, sl);
-        if (!text)
-            text = xstrndup(sql + spans[i].start, sl);
+        text = client_text(sql + spans[i].start, sl);
         sl = strlen(text);
-        PgFormat f = {.describe = true};
+        PgFormat f = {.describe = true, .copy_not_alone = n > 1};
         RunResult r = run_statement(ps, s, env, classify(text, sl), text, NULL, &f, io);
         format_free(&f);
         free(text);
@@ -1025,9 +1414,7 @@ static void msg_parse(PgSession *ps, Session *s, const PgMsg *m, Buf *out)
     }
     PgStatement *st = xcalloc(1, sizeof(*st));
     st->name = xstrdup(name);
-    st->sql = bytea_literals(sql, strlen(sql));
-    if (!st->sql)
-        st->sql = xstrdup(sql);
+    st->sql = client_text(sql, strlen(sql));
     st->nparams = n;
     st->param_oids = xcalloc(n ? (size_t)n : 1, sizeof(*st->param_oids));
     for (int i = 0; i < n; i++)
@@ -1314,6 +1701,12 @@ static void msg_describe(PgSession *ps, Session *s, const SessionEnv *env, const
         return;
     }
     const char *sql = st ? st->sql : p->sql;
+    if (pgcat_is_catalog_query(sql, strlen(sql))) {
+        ext_error(ps, s, out, "0A000",
+                  "PostgreSQL catalog queries are answered through the simple query protocol "
+                  "only");
+        return;
+    }
     if (p && p->nformats > 1) {
         /* checked against the columns below */
     }
@@ -1618,6 +2011,13 @@ static PgAction ready_message(PgSession *ps, Session *s, const SessionEnv *env, 
     Buf *out = io->out;
     if (ps->skip_to_sync && m->type != 'S' && m->type != 'X')
         return PGWIRE_CONTINUE;
+    if (ps->copy_in) {
+        if (m->type == 'd' || m->type == 'c' || m->type == 'f')
+            return copy_in_message(ps, s, env, m, io) ? PGWIRE_CONTINUE : PGWIRE_CLOSE;
+        if (m->type == 'H' || m->type == 'S')
+            return PGWIRE_CONTINUE; /* ignored during COPY, as PostgreSQL does */
+        copy_in_fail(ps, s, env, io, "08P01", "unexpected message type during COPY from stdin");
+    }
     switch (m->type) {
     case 'Q': {
         PgIn in = pgwire_in(m);
@@ -1626,7 +2026,8 @@ static PgAction ready_message(PgSession *ps, Session *s, const SessionEnv *env, 
             return fatal(ps, out, "08P01", "malformed Query message");
         if (!simple_query(ps, s, env, sql, strlen(sql), io))
             return PGWIRE_CLOSE;
-        pgwire_ready(out, ready_status(ps, s));
+        if (!ps->copy_in) /* else ReadyForQuery comes at the end of the COPY */
+            pgwire_ready(out, ready_status(ps, s));
         return PGWIRE_CONTINUE;
     }
     case 'P':

@@ -1,0 +1,568 @@
+/*
+ * pgwire_copy: COPY statements, COPY lines. See pgwire_copy.h.
+ */
+#include "pgwire_copy.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "sqllex.h"
+#include "xalloc.h"
+
+#define MAX_TOKENS 256
+
+typedef struct Toks {
+    const char *sql;
+    SqlToken t[MAX_TOKENS];
+    int n;
+} Toks;
+
+static bool is_word(const Toks *k, int i, const char *w)
+{
+    return i < k->n && sqllex_is_word(k->sql, &k->t[i], w);
+}
+
+/* The text of a string literal token (standard strings: '' undoubled). */
+static bool string_value(const Toks *k, int i, Buf *out)
+{
+    if (i >= k->n || k->t[i].kind != SQLLEX_STRING)
+        return false;
+    const char *p = k->sql + k->t[i].offset;
+    size_t n = k->t[i].length;
+    if (n < 2 || p[0] != '\'' || p[n - 1] != '\'')
+        return false; /* E'', $$, U&'' ...: not read here */
+    for (size_t j = 1; j + 1 < n; j++) {
+        if (p[j] == '\'' && j + 2 < n && p[j + 1] == '\'')
+            j++;
+        buf_append(out, p + j, 1);
+    }
+    return true;
+}
+
+static int fail(char sqlstate[6], const char *state, char *err, size_t errlen, const char *msg)
+{
+    snprintf(sqlstate, 6, "%s", state);
+    snprintf(err, errlen, "%s", msg);
+    return -1;
+}
+
+/* One-character option value (DELIMITER, QUOTE). */
+static int char_option(const Toks *k, int *i, char *dst, char sqlstate[6], char *err, size_t errlen)
+{
+    Buf v = BUF_INIT;
+    if (is_word(k, *i, "as"))
+        (*i)++;
+    bool ok = string_value(k, *i, &v) && v.len == 1 && v.data[0] != '\n' && v.data[0] != '\r' &&
+              v.data[0] != '\\';
+    if (ok)
+        *dst = v.data[0];
+    buf_free(&v);
+    (*i)++;
+    return ok ? 0
+              : fail(sqlstate, "22023", err, errlen,
+                     "COPY delimiter and quote must be one "
+                     "single-byte character");
+}
+
+int pgwcopy_spec_parse(const char *sql, size_t len, PgWCopySpec *out, char sqlstate[6], char *err,
+                       size_t errlen)
+{
+    Toks k = {.sql = sql};
+    SqlLexer lx;
+    SqlToken t;
+    sqllex_init(&lx, sql, len, 0);
+    while (sqllex_next(&lx, &t) > 0) {
+        if (t.kind == SQLLEX_SEMI)
+            continue;
+        if (k.n == MAX_TOKENS)
+            return fail(sqlstate, "54000", err, errlen, "COPY statement too long");
+        k.t[k.n++] = t;
+    }
+    int i = 1; /* after COPY */
+    if (i < k.n && k.t[i].kind == SQLLEX_OPEN) {
+        int depth = 0, start = i;
+        for (; i < k.n; i++) {
+            if (k.t[i].kind == SQLLEX_OPEN)
+                depth++;
+            else if (k.t[i].kind == SQLLEX_CLOSE && --depth == 0)
+                break;
+        }
+        if (i >= k.n || i == start + 1)
+            return fail(sqlstate, "42601", err, errlen, "syntax error in COPY (query)");
+        size_t qs = k.t[start + 1].offset, qe = k.t[i].offset;
+        out->query = xstrndup(sql + qs, qe - qs);
+        i++;
+    } else {
+        int start = i;
+        while (i < k.n && (k.t[i].kind == SQLLEX_WORD || k.t[i].kind == SQLLEX_QUOTED) &&
+               !is_word(&k, i, "from") && !is_word(&k, i, "to")) {
+            i++;
+            if (i < k.n && k.t[i].kind == SQLLEX_DOT)
+                i++;
+            else
+                break;
+        }
+        if (i == start || k.t[i - 1].kind == SQLLEX_DOT)
+            return fail(sqlstate, "42601", err, errlen, "syntax error in COPY: no table");
+        size_t ts = k.t[start].offset, te = k.t[i - 1].offset + k.t[i - 1].length;
+        out->table = xstrndup(sql + ts, te - ts);
+        size_t end = te;
+        if (i < k.n && k.t[i].kind == SQLLEX_OPEN) {
+            int cs = i + 1;
+            for (i++; i < k.n && k.t[i].kind != SQLLEX_CLOSE; i++)
+                if (k.t[i].kind != SQLLEX_WORD && k.t[i].kind != SQLLEX_QUOTED &&
+                    k.t[i].kind != SQLLEX_COMMA)
+                    return fail(sqlstate, "42601", err, errlen,
+                                "syntax error in COPY's column list");
+            if (i >= k.n || i == cs)
+                return fail(sqlstate, "42601", err, errlen, "syntax error in COPY's column list");
+            out->columns = xstrndup(sql + k.t[cs].offset, k.t[i].offset - k.t[cs].offset);
+            end = k.t[i].offset + 1;
+            i++;
+        }
+        out->target = xstrndup(sql + ts, end - ts);
+    }
+    if (is_word(&k, i, "to") || is_word(&k, i, "from")) {
+        out->to = is_word(&k, i, "to");
+        i++;
+    } else {
+        return fail(sqlstate, "42601", err, errlen, "syntax error in COPY: TO or FROM expected");
+    }
+    if (!(out->to ? is_word(&k, i, "stdout") : is_word(&k, i, "stdin")))
+        return fail(sqlstate, "42501", err, errlen,
+                    "COPY to or from a file or program is not allowed through the PostgreSQL "
+                    "front end: use COPY ... TO STDOUT / FROM STDIN (psql's \\copy)");
+    if (out->query && !out->to)
+        return fail(sqlstate, "42601", err, errlen, "COPY (query) works with TO only");
+    i++;
+    if (is_word(&k, i, "with"))
+        i++;
+    bool paren = i < k.n && k.t[i].kind == SQLLEX_OPEN;
+    if (paren)
+        i++;
+    char *null_opt = NULL;
+    int rc = 0;
+    out->quote = '"';
+    out->delim = 0;
+    while (i < k.n && rc == 0) {
+        if (k.t[i].kind == SQLLEX_COMMA) {
+            i++;
+            continue;
+        }
+        if (k.t[i].kind == SQLLEX_CLOSE && paren) {
+            i++;
+            paren = false;
+            continue;
+        }
+        if (is_word(&k, i, "format")) {
+            i++;
+            if (is_word(&k, i, "csv"))
+                out->csv = true;
+            else if (!is_word(&k, i, "text"))
+                rc = fail(sqlstate, "0A000", err, errlen,
+                          "COPY formats text and csv only (BINARY is not supported)");
+            i++;
+        } else if (is_word(&k, i, "csv")) {
+            out->csv = true;
+            i++;
+        } else if (is_word(&k, i, "binary")) {
+            rc = fail(sqlstate, "0A000", err, errlen,
+                      "COPY formats text and csv only (BINARY is not supported)");
+        } else if (is_word(&k, i, "header")) {
+            i++;
+            if (is_word(&k, i, "true") || is_word(&k, i, "on"))
+                i++, out->header = true;
+            else if (is_word(&k, i, "false") || is_word(&k, i, "off"))
+                i++;
+            else
+                out->header = true;
+        } else if (is_word(&k, i, "delimiter")) {
+            i++;
+            rc = char_option(&k, &i, &out->delim, sqlstate, err, errlen);
+        } else if (is_word(&k, i, "quote")) {
+            i++;
+            rc = char_option(&k, &i, &out->quote, sqlstate, err, errlen);
+        } else if (is_word(&k, i, "null")) {
+            i++;
+            if (is_word(&k, i, "as"))
+                i++;
+            Buf v = BUF_INIT;
+            if (string_value(&k, i, &v)) {
+                free(null_opt);
+                null_opt = xstrdup(buf_cstr(&v));
+            } else {
+                rc = fail(sqlstate, "42601", err, errlen, "COPY NULL needs a string");
+            }
+            buf_free(&v);
+            i++;
+        } else if (is_word(&k, i, "freeze")) {
+            i++; /* PostgreSQL's loading hint: nothing to do */
+            if (is_word(&k, i, "true") || is_word(&k, i, "on") || is_word(&k, i, "false") ||
+                is_word(&k, i, "off"))
+                i++;
+        } else if (is_word(&k, i, "encoding")) {
+            i++;
+            Buf v = BUF_INIT;
+            if (!string_value(&k, i, &v) ||
+                (strcasecmp(buf_cstr(&v), "utf8") != 0 && strcasecmp(buf_cstr(&v), "utf-8") != 0))
+                rc = fail(sqlstate, "22023", err, errlen, "COPY ENCODING must be UTF8");
+            buf_free(&v);
+            i++;
+        } else {
+            rc = fail(sqlstate, "0A000", err, errlen,
+                      "COPY option not supported by the PostgreSQL front end (supported: "
+                      "FORMAT text|csv, CSV, HEADER, DELIMITER, NULL, QUOTE, FREEZE, ENCODING)");
+        }
+    }
+    if (rc == 0 && paren)
+        rc = fail(sqlstate, "42601", err, errlen, "syntax error in COPY's options");
+    if (rc == 0) {
+        if (!out->delim)
+            out->delim = out->csv ? ',' : '\t';
+        out->null = null_opt ? null_opt : xstrdup(out->csv ? "" : "\\N");
+        null_opt = NULL;
+        if (out->header && !out->csv)
+            rc = fail(sqlstate, "0A000", err, errlen, "COPY HEADER is available only in CSV mode");
+        else if (out->csv && out->delim == out->quote)
+            rc = fail(sqlstate, "22023", err, errlen, "COPY delimiter and quote must differ");
+    }
+    free(null_opt);
+    return rc;
+}
+
+void pgwcopy_spec_free(PgWCopySpec *spec)
+{
+    free(spec->null);
+    free(spec->target);
+    free(spec->table);
+    free(spec->columns);
+    free(spec->query);
+    free(spec->bytea);
+    memset(spec, 0, sizeof(*spec));
+}
+
+void pgwcopy_put_null(const PgWCopySpec *spec, Buf *line)
+{
+    buf_append_str(line, spec->null);
+}
+
+void pgwcopy_put_value(const PgWCopySpec *spec, Buf *line, const char *v, size_t n)
+{
+    if (spec->csv) {
+        bool quote = n == 0 ? strcmp(spec->null, "") == 0
+                            : (n == strlen(spec->null) && memcmp(v, spec->null, n) == 0);
+        for (size_t i = 0; i < n && !quote; i++)
+            if (v[i] == spec->delim || v[i] == spec->quote || v[i] == '\n' || v[i] == '\r')
+                quote = true;
+        if (!quote) {
+            buf_append(line, v, n);
+            return;
+        }
+        buf_append(line, &spec->quote, 1);
+        for (size_t i = 0; i < n; i++) {
+            if (v[i] == spec->quote)
+                buf_append(line, &spec->quote, 1);
+            buf_append(line, v + i, 1);
+        }
+        buf_append(line, &spec->quote, 1);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = v[i];
+        const char *esc = NULL;
+        switch (c) {
+        case '\\':
+            esc = "\\\\";
+            break;
+        case '\n':
+            esc = "\\n";
+            break;
+        case '\r':
+            esc = "\\r";
+            break;
+        case '\t':
+            esc = "\\t";
+            break;
+        case '\b':
+            esc = "\\b";
+            break;
+        case '\f':
+            esc = "\\f";
+            break;
+        case '\v':
+            esc = "\\v";
+            break;
+        default:
+            break;
+        }
+        if (esc)
+            buf_append_str(line, esc);
+        else if (c == spec->delim) {
+            buf_append(line, "\\", 1);
+            buf_append(line, &c, 1);
+        } else
+            buf_append(line, &c, 1);
+    }
+}
+
+/* Appends one decoded value as a SQL string literal (or NULL). */
+static int hexd(char c);
+
+/* PostgreSQL's bytea hex text: \x and pairs of hex digits. */
+static bool bytea_hex(const char *v, size_t n)
+{
+    if (n < 2 || v[0] != '\\' || (v[1] != 'x' && v[1] != 'X') || n % 2 != 0)
+        return false;
+    for (size_t i = 2; i < n; i++)
+        if (hexd(v[i]) < 0)
+            return false;
+    return true;
+}
+
+static void put_literal(const PgWCopySpec *spec, int col, Buf *values, const char *v, size_t n,
+                        bool null)
+{
+    if (null) {
+        buf_append_str(values, "NULL");
+        return;
+    }
+    if (spec->bytea && col < spec->nbytea && spec->bytea[col] && bytea_hex(v, n)) {
+        buf_append(values, "'", 1);
+        for (size_t i = 2; i < n; i += 2)
+            buf_printf(values, "\\x%c%c", v[i], v[i + 1]);
+        buf_append(values, "'", 1);
+        return;
+    }
+    buf_append(values, "'", 1);
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] == '\'')
+            buf_append(values, "'", 1);
+        buf_append(values, v + i, 1);
+    }
+    buf_append(values, "'", 1);
+}
+
+static int octal(char c)
+{
+    return c >= '0' && c <= '7' ? c - '0' : -1;
+}
+
+static int hexd(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* One line of the text format (without its newline) as a VALUES row. */
+static int text_row(const PgWCopySpec *spec, const char *p, size_t n, Buf *values, char *err,
+                    size_t errlen)
+{
+    Buf field = BUF_INIT;
+    buf_append(values, "(", 1);
+    size_t i = 0;
+    bool first = true;
+    int col = 0;
+    for (;;) {
+        buf_reset(&field, 4096);
+        size_t start = i;
+        while (i < n && p[i] != spec->delim) {
+            char c = p[i++];
+            if (c != '\\' || i >= n) {
+                buf_append(&field, &c, 1);
+                continue;
+            }
+            c = p[i++];
+            int d;
+            switch (c) {
+            case 'b':
+                c = '\b';
+                break;
+            case 'f':
+                c = '\f';
+                break;
+            case 'n':
+                c = '\n';
+                break;
+            case 'r':
+                c = '\r';
+                break;
+            case 't':
+                c = '\t';
+                break;
+            case 'v':
+                c = '\v';
+                break;
+            case 'x':
+                if (i < n && (d = hexd(p[i])) >= 0) {
+                    int v = d;
+                    i++;
+                    if (i < n && (d = hexd(p[i])) >= 0)
+                        v = v * 16 + d, i++;
+                    c = (char)v;
+                }
+                break;
+            default:
+                if ((d = octal(c)) >= 0) {
+                    int v = d;
+                    for (int k = 0; k < 2 && i < n && (d = octal(p[i])) >= 0; k++, i++)
+                        v = v * 8 + d;
+                    c = (char)v;
+                }
+                break;
+            }
+            if (c == '\0') {
+                snprintf(err, errlen, "invalid byte sequence for encoding \"UTF8\": 0x00");
+                buf_free(&field);
+                return -1;
+            }
+            buf_append(&field, &c, 1);
+        }
+        /* NULL is matched against the raw text, before de-escaping, as PostgreSQL does. */
+        size_t raw = i - start;
+        bool null = raw == strlen(spec->null) && memcmp(p + start, spec->null, raw) == 0;
+        if (!first)
+            buf_append(values, ", ", 2);
+        first = false;
+        put_literal(spec, col++, values, field.data, field.len, null);
+        if (i >= n)
+            break;
+        i++; /* the delimiter */
+    }
+    buf_append(values, ")", 1);
+    buf_free(&field);
+    return 0;
+}
+
+/*
+ * The end of the CSV row starting at p (quotes may hold newlines), or -1
+ * when it does not end within n bytes.
+ */
+static long csv_row_end(const PgWCopySpec *spec, const char *p, size_t n)
+{
+    bool inq = false;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == spec->quote)
+            inq = !inq;
+        else if (p[i] == '\n' && !inq)
+            return (long)i;
+    }
+    return -1;
+}
+
+static int csv_row(const PgWCopySpec *spec, const char *p, size_t n, Buf *values, char *err,
+                   size_t errlen)
+{
+    Buf field = BUF_INIT;
+    buf_append(values, "(", 1);
+    size_t i = 0;
+    bool first = true;
+    int rc = 0;
+    int col = 0;
+    if (n > 0 && p[n - 1] == '\r')
+        n--;
+    for (;;) {
+        buf_reset(&field, 4096);
+        bool quoted = false;
+        size_t start = i;
+        while (i < n && p[i] != spec->delim) {
+            if (p[i] == spec->quote) {
+                quoted = true;
+                for (i++;; i++) {
+                    if (i >= n) {
+                        snprintf(err, errlen, "unterminated CSV quoted field");
+                        rc = -1;
+                        goto out;
+                    }
+                    if (p[i] == spec->quote) {
+                        if (i + 1 < n && p[i + 1] == spec->quote) {
+                            buf_append(&field, p + i, 1);
+                            i++;
+                            continue;
+                        }
+                        i++;
+                        break;
+                    }
+                    buf_append(&field, p + i, 1);
+                }
+                continue;
+            }
+            buf_append(&field, p + i, 1);
+            i++;
+        }
+        size_t raw = i - start;
+        bool null = !quoted && raw == strlen(spec->null) && memcmp(p + start, spec->null, raw) == 0;
+        if (!first)
+            buf_append(values, ", ", 2);
+        first = false;
+        put_literal(spec, col++, values, field.data, field.len, null);
+        if (i >= n)
+            break;
+        i++;
+    }
+    buf_append(values, ")", 1);
+out:
+    buf_free(&field);
+    return rc;
+}
+
+long pgwcopy_decode(const PgWCopySpec *spec, const char *data, size_t n, bool last,
+                    bool *skip_header, Buf *values, long *rows, bool *done, char *err,
+                    size_t errlen)
+{
+    size_t pos = 0;
+    while (pos < n && !*done) {
+        const char *p = data + pos;
+        size_t left = n - pos;
+        long end = spec->csv ? csv_row_end(spec, p, left)
+                             : (long)((const char *)memchr(p, '\n', left)
+                                          ? (const char *)memchr(p, '\n', left) - p
+                                          : -1);
+        size_t len, next;
+        if (end < 0) {
+            if (!last)
+                break;
+            len = left;
+            next = left;
+        } else {
+            len = (size_t)end;
+            next = len + 1;
+        }
+        size_t l = len;
+        if (!spec->csv && l > 0 && p[l - 1] == '\r')
+            l--;
+        if (l == 2 && p[0] == '\\' && p[1] == '.') {
+            *done = true;
+            pos += next;
+            break;
+        }
+        if (*skip_header) {
+            *skip_header = false;
+            pos += next;
+            continue;
+        }
+        if (l == 0 && end < 0) { /* nothing after the last newline */
+            pos += next;
+            break;
+        }
+        if (memchr(p, '\0', l)) {
+            snprintf(err, errlen, "invalid byte sequence for encoding \"UTF8\": 0x00");
+            return -1;
+        }
+        if (values->len > 0)
+            buf_append(values, ", ", 2);
+        int rc = spec->csv ? csv_row(spec, p, l, values, err, errlen)
+                           : text_row(spec, p, l, values, err, errlen);
+        if (rc != 0)
+            return -1;
+        (*rows)++;
+        pos += next;
+    }
+    return (long)pos;
+}
