@@ -32,6 +32,10 @@
  * would publish Enc; splitting the formatting out is the natural cut the day
  * a second user appears (the PostgreSQL front end's text output), and is
  * left for then.
+ *
+ * Size: one encoder per DuckDB type, all sharing the Enc tree and its
+ * bind(); splitting the types across files would spread one table of
+ * formats (docs/protocol.md) over several and gain no separation.
  */
 #include "json.h"
 

@@ -194,6 +194,22 @@ void pgwire_command_complete(Buf *out, const char *tag)
     pgwire_end(out, m);
 }
 
+void pgwire_text_row_description(Buf *out, const char *const *names, int n)
+{
+    size_t m = pgwire_begin(out, 'T');
+    pgwire_put_i16(out, (int16_t)n);
+    for (int i = 0; i < n; i++) {
+        pgwire_put_str(out, names[i]);
+        pgwire_put_i32(out, 0);
+        pgwire_put_i16(out, 0);
+        pgwire_put_i32(out, 25);
+        pgwire_put_i16(out, -1);
+        pgwire_put_i32(out, -1);
+        pgwire_put_i16(out, 0);
+    }
+    pgwire_end(out, m);
+}
+
 void pgwire_empty(Buf *out, char type)
 {
     pgwire_end(out, pgwire_begin(out, type));

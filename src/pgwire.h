@@ -102,6 +102,9 @@ void pgwire_auth(Buf *out, int32_t code, const char *data, size_t len);
 void pgwire_parameter_status(Buf *out, const char *name, const char *value);
 void pgwire_ready(Buf *out, char status);
 void pgwire_command_complete(Buf *out, const char *tag);
+
+/* A RowDescription of `n` text columns (type 25, text format) named `names`. */
+void pgwire_text_row_description(Buf *out, const char *const *names, int n);
 /* A message with no body ('1' ParseComplete, '2' BindComplete, 'n' NoData, ...). */
 void pgwire_empty(Buf *out, char type);
 

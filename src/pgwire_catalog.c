@@ -63,18 +63,7 @@ static void begin_answer(Answer *a, Buf *out, const char *const *names, int n)
     a->out = out;
     a->ncols = n;
     a->rows = 0;
-    size_t m = pgwire_begin(out, 'T');
-    pgwire_put_i16(out, (int16_t)n);
-    for (int i = 0; i < n; i++) {
-        pgwire_put_str(out, names[i]);
-        pgwire_put_i32(out, 0);
-        pgwire_put_i16(out, 0);
-        pgwire_put_i32(out, 25);
-        pgwire_put_i16(out, -1);
-        pgwire_put_i32(out, -1);
-        pgwire_put_i16(out, 0);
-    }
-    pgwire_end(out, m);
+    pgwire_text_row_description(out, names, n);
 }
 
 /* One DataRow of a->ncols values (NULL: SQL NULL). */

@@ -6,6 +6,14 @@
  * protocol's error line (QueryIo.errors, reply.h) and is turned into an
  * ErrorResponse by pgwire_error_line(), so both protocols word and classify
  * an error in one place.
+ *
+ * Size: this file holds one connection's state machine (startup and SCRAM,
+ * simple query, the extended protocol's statements and portals, SET/SHOW,
+ * transaction state) because those parts share the PgSession fields and
+ * its transaction status; the catalog answers (pgwire_catalog.c), COPY
+ * (pgwire_copy.c) and the bytes (pgwire.c) are already apart. The next
+ * growth should move the extended protocol (Parse/Bind/Describe/Execute and
+ * its statement and portal tables) into a module of its own.
  */
 #include "pgwire_session.h"
 
@@ -448,23 +456,6 @@ static void run_reset(PgSession *ps, const char *sql, size_t len, Buf *out)
     pgwire_command_complete(out, "RESET");
 }
 
-/* A RowDescription of text columns named `names`. */
-static void text_row_description(Buf *out, const char *const *names, int n)
-{
-    size_t m = pgwire_begin(out, 'T');
-    pgwire_put_i16(out, (int16_t)n);
-    for (int i = 0; i < n; i++) {
-        pgwire_put_str(out, names[i]);
-        pgwire_put_i32(out, 0);
-        pgwire_put_i16(out, 0);
-        pgwire_put_i32(out, 25);
-        pgwire_put_i16(out, -1);
-        pgwire_put_i32(out, -1);
-        pgwire_put_i16(out, 0);
-    }
-    pgwire_end(out, m);
-}
-
 static void run_show(PgSession *ps, const char *sql, size_t len, bool describe, Buf *out)
 {
     Tokens tk;
@@ -476,7 +467,7 @@ static void run_show(PgSession *ps, const char *sql, size_t len, bool describe, 
     }
     const char *name = settings[k].name;
     if (describe)
-        text_row_description(out, &name, 1);
+        pgwire_text_row_description(out, &name, 1);
     size_t m = pgwire_begin(out, 'D');
     pgwire_put_i16(out, 1);
     pgwire_put_i32(out, (int32_t)strlen(ps->values[k]));
@@ -1722,7 +1713,7 @@ static void msg_describe(PgSession *ps, Session *s, const SessionEnv *env, const
             int v = 0;
             int k = named_setting(sql, strlen(sql), &v, &tk);
             const char *col = k >= 0 ? settings[k].name : "setting";
-            text_row_description(out, &col, 1);
+            pgwire_text_row_description(out, &col, 1);
         } else {
             pgwire_empty(out, 'n');
         }

@@ -84,6 +84,13 @@
  * lock and struct are private to it. The natural cut when it grows further
  * is the accept-time admission (slots, per-address cap, reserved slots)
  * into a module of its own that returns a verdict without touching a Conn.
+ *
+ * Size: the connection states, their locking and the hand-over between
+ * the I/O thread and the workers are one invariant (a connection has one
+ * owner: see set_state() and release()), so the code that moves a Conn
+ * between states stays in one file where it can be read together; what
+ * does not touch Conn lives elsewhere (workers.c, request.c, tls.c,
+ * session.c, pgwire_session.c).
  */
 #include "server.h"
 
