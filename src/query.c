@@ -400,6 +400,11 @@ static bool cacheable(duckdb_statement_type type)
            type == DUCKDB_STATEMENT_TYPE_UPDATE || type == DUCKDB_STATEMENT_TYPE_DELETE;
 }
 
+bool query_prepared_cacheable(duckdb_prepared_statement prep)
+{
+    return prep && cacheable(duckdb_prepared_statement_type(prep));
+}
+
 /*
  * True when a cached statement failed before it ran because DuckDB could
  * not bind it again against a changed catalog: a fresh prepare gives the

@@ -171,6 +171,10 @@ int query_describe(duckdb_connection con, const char *sql,
                    void (*fn)(void *ctx, duckdb_prepared_statement prep), void *ctx, Buf *err_out)
     __attribute__((warn_unused_result));
 
+/* Whether query_run() would keep `prep` in the statement cache (one SELECT, INSERT, UPDATE or
+ * DELETE statement). */
+bool query_prepared_cacheable(duckdb_prepared_statement prep);
+
 /* Destroys a prepared statement that will not run (QueryRequest.prepared) and sets it to
  * NULL. Accepts NULL. */
 void query_prepared_free(duckdb_prepared_statement *prep);

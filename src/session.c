@@ -725,6 +725,17 @@ static void run_sql(Session *s, const SessionEnv *env, const char *sql, const Ty
      * (docs/cache.md). A request that may write is bracketed as a write. */
     ResultCacheUse rc = {BUF_INIT, BUF_INIT, 0, false, false};
     if (cache_before(s, text, &req, io, &rc, action)) {
+        /* Answered without running: the statement and plan the check made are kept as a run
+         * would keep them, so the next request of this text is rechecked from the plan, not
+         * classified by DuckDB again. Only a check's statement (a miss) is new; a hit had none. */
+        StmtEntry *kept = query_prepared_cacheable(checked)
+                              ? stmtcache_add(s->stmts, text, strlen(text), checked)
+                              : NULL;
+        if (kept) {
+            checked = NULL;
+            kept->authz = plan;
+            plan = NULL;
+        }
         authz_plan_free(plan);
         query_prepared_free(&checked);
         goto out;

@@ -217,3 +217,20 @@ def test_a_users_checked_statement_runs_and_is_kept(db, granted):
     assert first == su.req(wrong)
     # A request of several statements is prepared as it runs, after the check.
     assert r.req("SELECT 1 AS a; SELECT v FROM t WHERE id = 1") == '[{"v":"one"}]'
+
+
+def test_a_users_result_cache_hit_keeps_the_check(db, granted):
+    """A user's request answered from the result cache keeps what its check derived, so the
+    same text is then rechecked from the statement cache, and a revoke still takes effect."""
+    admin = db.admin()
+    r = connected(db, login=("r", "pw"))
+    su = connected(db)
+    sql = "SELECT v FROM t WHERE id = 1 AND v <> 'x'"
+    assert su.req(sql) == '[{"v":"one"}]'  # now in the result cache
+    assert r.req(sql) == '[{"v":"one"}]'  # a hit there; the check's statement is kept
+    before = stats(admin)
+    for _ in range(3):
+        assert r.req(sql) == '[{"v":"one"}]'
+    assert stats(admin)["hits"] - before["hits"] >= 3
+    assert granted.req("revoke table d t r select") == "success"
+    assert r.req(sql) == 'Error: Access Denied: User "r" does not have access over Tables "t"'
