@@ -22,7 +22,7 @@ Client CPU is the client process's own, from getrusage(RUSAGE_CHILDREN).
 
 Usage: bench/run.py [--quick] [--only SECTION,...]
   (or BENCH_QUICK=1, BENCH_ONLY=beside,limits); sections: small, large, conns, churn,
-  link, tls, beside, limits. The issue-8 targets are reported when their sections ran.
+  link, tls, beside, limits, users. The issue-8 targets are reported when their sections ran.
 """
 import argparse
 import datetime
@@ -46,7 +46,9 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build")
 BENCH_BIN = os.path.join(BUILD, "bench")
-SERVER_BIN = os.path.join(BUILD, "tcp-duckdb")
+# BENCH_SERVER_BIN: another build of the server (a copy of an earlier build/tcp-duckdb, for the
+# figures before a change); the default is this tree's release build.
+SERVER_BIN = os.environ.get("BENCH_SERVER_BIN") or os.path.join(BUILD, "tcp-duckdb")
 PG_BIN = os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin")
 # PostgreSQL 15's own binaries, not Debian's /usr/bin wrappers (a Perl script whose start-up
 # would count as client CPU).
@@ -74,13 +76,13 @@ FULL = dict(small_secs=4, small_reps=3, conn_levels=[1, 4, 16, 64], large_rows=1
             large_reps=3, idle_conns=1000, connect_samples=300, connect_reps=3, churn_secs=5,
             churn_reps=3, churn_dbs=200, link_rows=5_000_000, link_reps=3, beside_secs=8,
             beside_warmup=2, beside_reps=3, beside_rows_tdb=64_000_000,
-            beside_rows_pg=2_000_000, limits_secs=3, limits_reps=5)
+            beside_rows_pg=2_000_000, limits_secs=3, limits_reps=5, users_secs=3, users_reps=3)
 QUICK = dict(small_secs=2, small_reps=1, conn_levels=[1, 4, 16, 64], large_rows=1_000_000,
              large_reps=1, idle_conns=200, connect_samples=50, connect_reps=1, churn_secs=2,
              churn_reps=1, churn_dbs=200, link_rows=200_000, link_reps=1, beside_secs=2,
              beside_warmup=1, beside_reps=1, beside_rows_tdb=4_000_000, beside_rows_pg=200_000,
-             limits_secs=1, limits_reps=1)
-SECTIONS = ("small", "large", "conns", "churn", "link", "tls", "beside", "limits")
+             limits_secs=1, limits_reps=1, users_secs=2, users_reps=1)
+SECTIONS = ("small", "large", "conns", "churn", "link", "tls", "beside", "limits", "users")
 
 # The long statement of "short requests beside long ones": a hash aggregate of 100,000 groups
 # over `big`, one row back. The same text on both systems.
@@ -879,6 +881,48 @@ class Bench:
                                                user=who, limits=name), shlex.join(cmd), v, st)
         srv.stop()
 
+    # -- 9. normal users beside the super user --
+
+    def users(self):
+        """
+        Every small-query figure (`SELECT 1` and the point lookup, literal and params, 1 and 16
+        clients) as the super user and as SHORT_USER (read on bench, select on kv), alternating
+        (which goes first alternates with the repetition), on the default server and on one
+        with the result cache off (`--cache-memory 0`), where every literal point lookup is
+        checked and prepared afresh. A normal user's request passes the access check: the
+        grants are read from the catalog, and a text the statement cache has not seen is
+        classified by DuckDB (src/authz.c).
+        """
+        cfg = self.cfg
+        log("9. normal users beside the super user")
+        nocache = TdbServer(self.cleanup, self.tmp, "tdb-nocache", ["--cache-memory", "0"]).start()
+        a = nocache.admin()
+        a.req("create database bench", ok="success")
+        a.req("connect bench", ok="success")
+        a.req("CREATE TABLE kv (id INTEGER PRIMARY KEY, val VARCHAR)", ok="success")
+        a.req("INSERT INTO kv SELECT i, 'value ' || i FROM range(1, 100001) t(i)", ok="100000")
+        a.close()
+        self.tdb_users(nocache, [("kv", SHORT_USER)])
+        if not self.want("beside") and not self.want("limits"):
+            self.tdb_users(self.tdb, [("kv", SHORT_USER)])
+        who_user = {"super": [], "user": ["--user", SHORT_USER, "--password", USER_PASSWORD]}
+        for rep in range(cfg["users_reps"]):
+            for name, s in (("cache", self.tdb), ("nocache", nocache)):
+                for mode in ("select1", "point"):
+                    for form in ("literal", "params"):
+                        for conns in (1, 16):
+                            order = ("super", "user") if rep % 2 == 0 else ("user", "super")
+                            for who in order:
+                                cmd, v, st = self.small_tdb(mode, form, conns, s,
+                                                            secs=cfg["users_secs"],
+                                                            user=who_user[who])
+                                self.figs.add("users.%s.%s.%s.c%d.%s" % (name, mode, form, conns,
+                                                                         who),
+                                              dict(section="users", mode=mode, form=form,
+                                                   conns=conns, user=who, server=name),
+                                              shlex.join(cmd), v, st)
+        nocache.stop()
+
     # -- all --
 
     def run_all(self):
@@ -886,7 +930,7 @@ class Bench:
         for section, fn in (("small", self.small_queries), ("large", self.large_results),
                             ("conns", self.connections), ("churn", self.pool_churn),
                             ("link", self.link), ("tls", self.tls), ("beside", self.beside),
-                            ("limits", self.limits)):
+                            ("limits", self.limits), ("users", self.users)):
             if self.want(section):
                 fn()
         self.figs.finish()
@@ -1028,6 +1072,8 @@ def report_md(b, meta, tgts):
         beside_md(L, b)
     if "limits" in b.only:
         limits_md(L, b)
+    if "users" in b.only:
+        users_md(L, b)
     if tgts:
         L.append("## Targets (issue 8)\n")
         L.append("| target | ratio | goal | met |")
@@ -1283,6 +1329,34 @@ def limits_md(L, b):
                     "SELECT 1" if mode == "select1" else "point lookup", conns, who,
                     fk(dm["qps"]), dm["server_cpu_us_per_q"], fk(rm["qps"]), rm["p50_ms"],
                     rm["server_cpu_us_per_q"], dm["qps"] / rm["qps"], best, runs_note(r)))
+    L.append("")
+
+
+def users_md(L, b):
+    f = b.figs
+    L.append("## 9. Normal users beside the super user\n")
+    L.append("The small-query figures of section 1 as the super user and as `%s` (read on "
+             "`bench`, select on `kv`), the two alternating; %ss per run. *cache*: the default "
+             "server (the result cache on); *no cache*: `--cache-memory 0`, so that every literal "
+             "point lookup is a new text, checked and prepared. Clients over MaxUserStatements "
+             "(8 per user) get `Too Many Statements` and send again (*rejected/s*, not counted).\n"
+             % (SHORT_USER, b.cfg["users_secs"]))
+    L.append("| server | query | form | conns | super q/s | server CPU µs/q | user q/s | "
+             "server CPU µs/q | rejected/s | user / super | runs |")
+    L.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    for name in ("cache", "nocache"):
+        for mode in ("select1", "point"):
+            for form in ("literal", "params"):
+                for conns in (1, 16):
+                    k = "users.%s.%s.%s.c%d." % (name, mode, form, conns)
+                    s, u = f.figs[k + "super"], f.figs[k + "user"]
+                    sm, um = s["median"], u["median"]
+                    L.append("| %s | %s | %s | %d | %s | %.0f | %s | %.0f | %s | %.2f | %s, %s |" % (
+                        "cache" if name == "cache" else "no cache",
+                        "SELECT 1" if mode == "select1" else "point lookup", form, conns,
+                        fk(sm["qps"]), sm["server_cpu_us_per_q"], fk(um["qps"]),
+                        um["server_cpu_us_per_q"], fk(um["rejected_per_s"]),
+                        um["qps"] / sm["qps"], runs_note(s), runs_note(u)))
     L.append("")
 
 

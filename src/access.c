@@ -392,9 +392,12 @@ static AuthzPrivileges table_privileges(void *ctx, const char *table)
 }
 
 int access_check_request(const Session *s, const SessionEnv *env, const char *sql,
-                         const StmtEntry *cached, AuthzPlan **out_plan, Buf *out)
+                         const StmtEntry *cached, AuthzPlan **out_plan,
+                         duckdb_prepared_statement *out_prep, Buf *out)
 {
     CatalogAccess access;
+    if (out_prep)
+        *out_prep = NULL;
     if (s->user.super)
         return 0;
     if (database_access(s, env, s->db_id, s->database, &access, out) != 0)
@@ -415,7 +418,7 @@ int access_check_request(const Session *s, const SessionEnv *env, const char *sq
     size_t mark = out->len;
     int64_t limit = s->limits.value[USERLIMIT_STATEMENT_MEMORY];
     MemguardThread *mg = memguard_begin(memstat_thread_net(memstat_thread()), limit);
-    int rc = authz_check_plan(s->con, sql, &user, out, out_plan);
+    int rc = authz_check_prepare(s->con, sql, &user, out, out_plan, out_prep);
     memguard_end();
     WatchdogReason why =
         rc != 0 ? watchdog_account_refusal(memguard_refused(mg), limit) : WATCHDOG_NONE;

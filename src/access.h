@@ -63,11 +63,16 @@ int access_check_database(const Session *s, const SessionEnv *env, int64_t db_id
  * derived from the text is kept with the entry and only the grants are
  * looked up again; otherwise the full check runs on the session's
  * connection and *out_plan receives what it derived (or stays NULL), for
- * the caller to keep with the entry or free with authz_plan_free(). Returns
- * 0 when the request may run; otherwise -1 with the answer in `out`.
+ * the caller to keep with the entry or free with authz_plan_free(). When
+ * `out_prep` is not NULL it receives the request's statement as the full
+ * check prepared it, for a request of one statement (else NULL): the
+ * caller runs it (QueryRequest.prepared) or destroys it, so the text is
+ * prepared once (authz_check_prepare). Returns 0 when the request may run;
+ * otherwise -1 with the answer in `out`.
  */
 int access_check_request(const Session *s, const SessionEnv *env, const char *sql,
-                         const StmtEntry *cached, AuthzPlan **out_plan, Buf *out)
+                         const StmtEntry *cached, AuthzPlan **out_plan,
+                         duckdb_prepared_statement *out_prep, Buf *out)
     __attribute__((warn_unused_result));
 
 /*

@@ -487,8 +487,12 @@ static duckdb_statement_type expected_type(const Stmt *st)
     return DUCKDB_STATEMENT_TYPE_INVALID;
 }
 
-/* Prepares statement k; returns 0, or -1 with DuckDB's error or a type mismatch answered. */
-static int prepare_one(Ctx *c, duckdb_extracted_statements stmts, size_t k)
+/*
+ * Prepares statement k; returns 0, or -1 with DuckDB's error or a type mismatch answered. When
+ * `keep` is not NULL and the statement is accepted, *keep receives it (the caller's to destroy).
+ */
+static int prepare_one(Ctx *c, duckdb_extracted_statements stmts, size_t k,
+                       duckdb_prepared_statement *keep)
 {
     duckdb_prepared_statement prep = NULL;
     int rc = 0;
@@ -496,6 +500,10 @@ static int prepare_one(Ctx *c, duckdb_extracted_statements stmts, size_t k)
         rc = authz_duckdb_error(c, duckdb_prepare_error(prep));
     else if (duckdb_prepared_statement_type(prep) != expected_type(&c->st[k]))
         rc = authz_cannot_verify(c, "statement %zu is not of the kind it looks like", k + 1);
+    if (rc == 0 && keep) {
+        *keep = prep;
+        prep = NULL;
+    }
     duckdb_destroy_prepare(&prep);
     return rc;
 }
@@ -513,7 +521,7 @@ static int check_reads(Ctx *c, duckdb_extracted_statements stmts, size_t k)
         list = duckdb_get_table_names(c->con, c->text.data, true);
     }
     if (!list) {
-        if (prepare_one(c, stmts, k) != 0)
+        if (prepare_one(c, stmts, k, NULL) != 0)
             return -1;
         return authz_cannot_verify(c, "DuckDB cannot list the tables of statement %zu", k + 1);
     }
@@ -575,7 +583,16 @@ int authz_check(duckdb_connection con, const char *sql, const AuthzUser *user, B
 int authz_check_plan(duckdb_connection con, const char *sql, const AuthzUser *user, Buf *err_out,
                      AuthzPlan **out_plan)
 {
+    return authz_check_prepare(con, sql, user, err_out, out_plan, NULL);
+}
+
+int authz_check_prepare(duckdb_connection con, const char *sql, const AuthzUser *user, Buf *err_out,
+                        AuthzPlan **out_plan, duckdb_prepared_statement *out_prep)
+{
     Ctx c = {.con = con, .sql = sql, .user = user, .err_out = err_out};
+    duckdb_prepared_statement prep = NULL;
+    if (out_prep)
+        *out_prep = NULL;
     if (out_plan) {
         *out_plan = NULL;
         c.plan = xcalloc(1, sizeof(*c.plan));
@@ -671,16 +688,22 @@ int authz_check_plan(duckdb_connection con, const char *sql, const AuthzUser *us
         rc = deny_tables(&c);
         goto out;
     }
-    /* Last, DuckDB's verdict on each statement as it will run. */
+    /* Last, DuckDB's verdict on each statement as it will run. The statement of a request of
+     * one is the one that runs (out_prep), so it is prepared once. */
     for (size_t k = 0; k < c.nst; k++)
-        if (prepare_one(&c, stmts, k) != 0)
+        if (prepare_one(&c, stmts, k, out_prep && c.nst == 1 ? &prep : NULL) != 0)
             goto out;
     rc = 0;
     if (out_plan) {
         *out_plan = c.plan;
         c.plan = NULL;
     }
+    if (out_prep) {
+        *out_prep = prep;
+        prep = NULL;
+    }
 out:
+    duckdb_destroy_prepare(&prep);
     authz_plan_free(c.plan);
     duckdb_destroy_extracted(&stmts);
     buf_free(&err);

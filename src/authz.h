@@ -96,6 +96,17 @@ int authz_check_plan(duckdb_connection con, const char *sql, const AuthzUser *us
                      AuthzPlan **out_plan) __attribute__((warn_unused_result));
 
 /*
+ * authz_check_plan(), which on success also hands over the prepared statement of a request of
+ * exactly one statement in *out_prep (the caller destroys it with duckdb_destroy_prepare(), or
+ * runs it: it is the request's statement, prepared on `con` as the check's last step, so the
+ * request need not be parsed and prepared again); NULL for a request of several statements and
+ * on failure.
+ */
+int authz_check_prepare(duckdb_connection con, const char *sql, const AuthzUser *user, Buf *err_out,
+                        AuthzPlan **out_plan, duckdb_prepared_statement *out_prep)
+    __attribute__((warn_unused_result));
+
+/*
  * Checks the same request again with a plan from authz_check_plan() on the
  * same database and schema, without DuckDB: every table privilege is asked
  * of user->table_privileges again and limited by user->cap, so a revoke

@@ -30,6 +30,11 @@ int query_exec_simple(duckdb_connection con, const char *sql, Buf *err_out)
     return rc;
 }
 
+void query_prepared_free(duckdb_prepared_statement *prep)
+{
+    duckdb_destroy_prepare(prep);
+}
+
 /*
  * State of one request's answer. `start` is where the answer begins in
  * io->out; `flushed` says whether part of it already went to the client,
@@ -395,6 +400,11 @@ static bool cacheable(duckdb_statement_type type)
            type == DUCKDB_STATEMENT_TYPE_UPDATE || type == DUCKDB_STATEMENT_TYPE_DELETE;
 }
 
+bool query_prepared_cacheable(duckdb_prepared_statement prep)
+{
+    return prep && cacheable(duckdb_prepared_statement_type(prep));
+}
+
 /*
  * True when a cached statement failed before it ran because DuckDB could
  * not bind it again against a changed catalog: a fresh prepare gives the
@@ -419,6 +429,12 @@ QueryStatus query_run(duckdb_connection con, const QueryRequest *req, QueryIo *i
     /* Owned here, unless it is `entry`'s (then it is only borrowed). */
     duckdb_prepared_statement prep = NULL;
     StmtEntry *entry = req->cache ? req->cached : NULL;
+    /* The access check's statement (owned here until it runs): the text is not prepared again. */
+    duckdb_prepared_statement given = entry ? NULL : req->prepared;
+    if (entry && req->prepared) {
+        duckdb_prepared_statement unused = req->prepared;
+        duckdb_destroy_prepare(&unused);
+    }
     duckdb_result res;
     bool have_res = false, implicit = false, failed = true, retried = false;
     idx_t executed = 0; /* statements that ran */
@@ -434,7 +450,9 @@ QueryStatus query_run(duckdb_connection con, const QueryRequest *req, QueryIo *i
         watchdog_set_statement_memory(&wd, req->statement_memory_bytes);
 
 prepare_text:
-    if (!entry) {
+    if (!entry && given) {
+        n = 1;
+    } else if (!entry) {
         n = duckdb_extract_statements(con, sql, &stmts);
         if (n == 0) {
             const char *e = duckdb_extract_statements_error(stmts);
@@ -456,6 +474,9 @@ prepare_text:
             /* Bindings of an earlier request must not leak into this one. */
             if (duckdb_nparams(prep) > 0)
                 duckdb_clear_bindings(prep);
+        } else if (given) {
+            prep = given;
+            given = NULL;
         } else if (duckdb_prepare_extracted_statement(con, stmts, i, &prep) != DuckDBSuccess) {
             const char *e = duckdb_prepare_error(prep);
             e = e ? e : "Parser Error: the statement cannot be prepared";
@@ -594,6 +615,7 @@ out:
         duckdb_destroy_result(&res);
     if (!entry || prep != entry->prep)
         duckdb_destroy_prepare(&prep);
+    duckdb_destroy_prepare(&given);
     duckdb_destroy_extracted(&stmts);
     if (implicit) {
         duckdb_result rb;

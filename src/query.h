@@ -88,6 +88,10 @@ typedef struct QueryRequest {
      * (a binder or catalog error), the entry is dropped and the text is
      * prepared afresh, once. */
     StmtEntry *cached;
+    /* When not NULL (and `cached` is NULL): the request's one statement, prepared from `sql` on
+     * this connection by the access check (access_check_request), which query_run() takes
+     * ownership of and runs instead of parsing and preparing the text again. */
+    duckdb_prepared_statement prepared;
     /* StatementTimeout: seconds each statement may run (0: no limit); a
      * statement past it is interrupted and answered with
      * reply_statement_timeout(). */
@@ -166,6 +170,14 @@ int query_list_functions(void (*fn)(const char *name, const char *type, const ch
 int query_describe(duckdb_connection con, const char *sql,
                    void (*fn)(void *ctx, duckdb_prepared_statement prep), void *ctx, Buf *err_out)
     __attribute__((warn_unused_result));
+
+/* Whether query_run() would keep `prep` in the statement cache (one SELECT, INSERT, UPDATE or
+ * DELETE statement). */
+bool query_prepared_cacheable(duckdb_prepared_statement prep);
+
+/* Destroys a prepared statement that will not run (QueryRequest.prepared) and sets it to
+ * NULL. Accepts NULL. */
+void query_prepared_free(duckdb_prepared_statement *prep);
 
 /*
  * Runs one statement whose result is not needed result is not needed (BEGIN, COMMIT, ...).

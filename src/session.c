@@ -703,11 +703,13 @@ static void run_sql(Session *s, const SessionEnv *env, const char *sql, const Ty
         return;
     }
     AuthzPlan *plan = NULL;
+    /* The statement the check prepared, run by query_run (which owns it): prepared once. */
+    duckdb_prepared_statement checked = NULL;
     /* Held from the check until the grants follow what the request changed. */
     AccessGuard guard = {0};
     access_guard_request(s, text, &guard);
     /* Denied requests run nothing, so they leave a transaction as it was. */
-    if (access_check_request(s, env, text, cached, &plan, eout) != 0)
+    if (access_check_request(s, env, text, cached, &plan, &checked, eout) != 0)
         goto out;
     QueryRequest req = {.sql = text,
                         .in_tx = s->in_tx,
@@ -715,6 +717,7 @@ static void run_sql(Session *s, const SessionEnv *env, const char *sql, const Ty
                         .params = typed && typed->has_params ? typed : NULL,
                         .cache = s->stmts,
                         .cached = cached,
+                        .prepared = checked,
                         .timeout_sec = (int)s->limits.value[USERLIMIT_STATEMENT_TIMEOUT],
                         .session_id = s->cancel.id,
                         .statement_memory_bytes = s->limits.value[USERLIMIT_STATEMENT_MEMORY],
@@ -723,7 +726,19 @@ static void run_sql(Session *s, const SessionEnv *env, const char *sql, const Ty
      * (docs/cache.md). A request that may write is bracketed as a write. */
     ResultCacheUse rc = {BUF_INIT, BUF_INIT, 0, false, false};
     if (cache_before(s, text, &req, io, &rc, action)) {
+        /* Answered without running: the statement and plan the check made are kept as a run
+         * would keep them, so the next request of this text is rechecked from the plan, not
+         * classified by DuckDB again. Only a check's statement (a miss) is new; a hit had none. */
+        StmtEntry *kept = query_prepared_cacheable(checked)
+                              ? stmtcache_add(s->stmts, text, strlen(text), checked)
+                              : NULL;
+        if (kept) {
+            checked = NULL;
+            kept->authz = plan;
+            plan = NULL;
+        }
         authz_plan_free(plan);
+        query_prepared_free(&checked);
         goto out;
     }
     sessions_statement_begin(&s->reg, text, strlen(text));
@@ -1195,10 +1210,15 @@ int session_describe_sql(Session *s, const SessionEnv *env, const char *sql,
     AccessGuard guard = {0};
     access_guard_request(s, sql, &guard);
     /* Column names and types of a table are only shown to who may read it. */
-    int rc = access_check_request(s, env, sql, cached, &plan, errors);
+    duckdb_prepared_statement checked = NULL;
+    int rc = access_check_request(s, env, sql, cached, &plan, &checked, errors);
     authz_plan_free(plan);
-    if (rc == 0)
+    /* The check prepared the statement already: described without preparing it again. */
+    if (rc == 0 && checked)
+        fn(ctx, checked);
+    else if (rc == 0)
         rc = query_describe(s->con, sql, fn, ctx, errors);
+    query_prepared_free(&checked);
     access_guard_release(&guard);
     return rc;
 }

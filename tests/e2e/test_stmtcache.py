@@ -194,3 +194,43 @@ def test_a_view_replaced_under_a_cached_check_is_checked_anew(db, granted):
     # Still a grant on the name `vw` (grants are pruned only on DROP TABLE by name).
     answer = r.req("SELECT * FROM vw")
     assert answer == fresh(db, "d", "SELECT * FROM vw", login=("r", "pw"))
+
+
+def test_a_users_checked_statement_runs_and_is_kept(db, granted):
+    """A user's request of one statement runs the statement its access check prepared (issue
+    22): the answers are the super user's, first time and cached, literal and with parameters,
+    parameters bound wrongly fail as they do for the super user, and the statement is kept."""
+    admin = db.admin()
+    r = connected(db, login=("r", "pw"))
+    su = connected(db)
+    typed = '{"columns":[{"name":"v","type":"VARCHAR"}],"rows":[["two"]]}'
+    for c in (r, su):
+        assert c.req("SELECT v FROM t WHERE id = 2") == '[{"v":"two"}]'
+        assert c.req('query {"sql": "SELECT v FROM t WHERE id = $1", "params": [2]}') == typed
+    before = stats(admin)
+    assert r.req('query {"sql": "SELECT v FROM t WHERE id = $1", "params": [2]}') == typed
+    assert r.req("SELECT v FROM t WHERE id = 2") == '[{"v":"two"}]'
+    assert stats(admin)["hits"] - before["hits"] >= 2
+    wrong = 'query {"sql": "SELECT v FROM t WHERE id = $1 AND v = $2", "params": [2]}'
+    first = r.req(wrong)
+    assert first.startswith("Error: ")
+    assert first == su.req(wrong)
+    # A request of several statements is prepared as it runs, after the check.
+    assert r.req("SELECT 1 AS a; SELECT v FROM t WHERE id = 1") == '[{"v":"one"}]'
+
+
+def test_a_users_result_cache_hit_keeps_the_check(db, granted):
+    """A user's request answered from the result cache keeps what its check derived, so the
+    same text is then rechecked from the statement cache, and a revoke still takes effect."""
+    admin = db.admin()
+    r = connected(db, login=("r", "pw"))
+    su = connected(db)
+    sql = "SELECT v FROM t WHERE id = 1 AND v <> 'x'"
+    assert su.req(sql) == '[{"v":"one"}]'  # now in the result cache
+    assert r.req(sql) == '[{"v":"one"}]'  # a hit there; the check's statement is kept
+    before = stats(admin)
+    for _ in range(3):
+        assert r.req(sql) == '[{"v":"one"}]'
+    assert stats(admin)["hits"] - before["hits"] >= 3
+    assert granted.req("revoke table d t r select") == "success"
+    assert r.req(sql) == 'Error: Access Denied: User "r" does not have access over Tables "t"'

@@ -92,20 +92,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                       .ctx = NULL};
     Buf out = BUF_INIT, again = BUF_INIT;
     AuthzPlan *plan = NULL;
-    int rc = authz_check_plan(con, sql, &user, &out, &plan);
+    duckdb_prepared_statement prep = NULL;
+    int rc = authz_check_prepare(con, sql, &user, &out, &plan, &prep);
     if (rc == 0) {
         assert(plan != NULL && out.len == 0);
+        /* The statement handed over to run is of a kind the check allows. */
+        if (prep) {
+            duckdb_statement_type t = duckdb_prepared_statement_type(prep);
+            assert(t == DUCKDB_STATEMENT_TYPE_SELECT || t == DUCKDB_STATEMENT_TYPE_INSERT ||
+                   t == DUCKDB_STATEMENT_TYPE_UPDATE || t == DUCKDB_STATEMENT_TYPE_DELETE ||
+                   t == DUCKDB_STATEMENT_TYPE_EXPLAIN);
+        }
         assert(authz_recheck(plan, &user, &again) == 0 && again.len == 0);
         if (duckdb_lists_secret(sql)) {
             fprintf(stderr, "fuzz_authz: allowed, but DuckDB lists secret: %s\n", sql);
             abort();
         }
     } else {
-        assert(rc == -1 && plan == NULL);
+        assert(rc == -1 && plan == NULL && prep == NULL);
         assert(out.len > 7 && memcmp(out.data, "Error: ", 7) == 0);
         assert(out.data[out.len - 1] == '\n' &&
                memchr(out.data, '\n', out.len) == out.data + out.len - 1);
     }
+    duckdb_destroy_prepare(&prep);
     authz_plan_free(plan);
     buf_free(&out);
     buf_free(&again);
