@@ -327,6 +327,21 @@ static CatalogStatus write2(Catalog *c, const char *sql, const char *a, const ch
     return status;
 }
 
+/* Runs a write statement whose one parameter is a row id. */
+static CatalogStatus write_id(Catalog *c, const char *sql, int64_t id)
+{
+    CatalogStatus status = CATALOG_ERROR;
+    pthread_mutex_lock(&c->lock);
+    sqlite3_stmt *st = prepare(c, sql);
+    if (st) {
+        sqlite3_bind_int64(st, 1, id);
+        status = step_write(c, st);
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&c->lock);
+    return status;
+}
+
 CatalogStatus catalog_user_create(Catalog *c, const char *name, const char *password)
 {
     char verifier[SCRAM_VERIFIER_MAX];
@@ -467,16 +482,7 @@ CatalogStatus catalog_database_find(Catalog *c, const char *name, int64_t *out_i
 
 CatalogStatus catalog_database_delete(Catalog *c, int64_t id)
 {
-    CatalogStatus status = CATALOG_ERROR;
-    pthread_mutex_lock(&c->lock);
-    sqlite3_stmt *st = prepare(c, "DELETE FROM databases WHERE id = ?");
-    if (st) {
-        sqlite3_bind_int64(st, 1, id);
-        status = step_write(c, st);
-    }
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&c->lock);
-    return status;
+    return write_id(c, "DELETE FROM databases WHERE id = ?", id);
 }
 
 CatalogStatus catalog_database_rename(Catalog *c, const char *old_name, const char *new_name)
@@ -833,16 +839,7 @@ CatalogStatus catalog_pglink_set(Catalog *c, int64_t db_id, const void *blob, si
 
 CatalogStatus catalog_pglink_delete(Catalog *c, int64_t db_id)
 {
-    CatalogStatus status = CATALOG_ERROR;
-    pthread_mutex_lock(&c->lock);
-    sqlite3_stmt *st = prepare(c, "DELETE FROM postgres_links WHERE database_id = ?");
-    if (st) {
-        sqlite3_bind_int64(st, 1, db_id);
-        status = step_write(c, st);
-    }
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&c->lock);
-    return status;
+    return write_id(c, "DELETE FROM postgres_links WHERE database_id = ?", db_id);
 }
 
 CatalogStatus catalog_pglink_get(Catalog *c, int64_t db_id, unsigned char **out_blob,
