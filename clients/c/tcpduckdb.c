@@ -129,6 +129,8 @@ static int remember(char **slot, const char *value)
     return 0;
 }
 
+static int fetch_session_key(tdb_conn *c);
+
 int tdb_login(tdb_conn *c, const char *user, const char *password)
 {
     if (!user || !password)
@@ -150,6 +152,14 @@ int tdb_login(tdb_conn *c, const char *user, const char *password)
     if (c->req.p)
         memset(c->req.p, 0, c->req.cap);
     tdb__str_free(&s);
+    /* The session's cancel key, asked for now because tdb_query_end() may need it in the
+     * middle of an answer, when the connection cannot ask. A server without cancel requests
+     * (an error answer) leaves the session without one: abandoned results are then read. */
+    if (rc == 0 && fetch_session_key(c) != 0) {
+        if (!tdb_is_connected(c))
+            return c->err_status; /* the connection died on the way */
+        tdb__set_error(c, TDB_OK, "%s", "");
+    }
     return rc;
 }
 
@@ -233,19 +243,25 @@ static int dup_opt(char **dst, const char *src)
     return src && !*dst ? -1 : 0;
 }
 
+/* Asks the server for the session's cancel id and key (`session key`) unless known. */
+static int fetch_session_key(tdb_conn *c)
+{
+    if (c->cancel_id != 0)
+        return 0;
+    char *answer = NULL;
+    int rc = tdb_command(c, "session key", &answer);
+    if (rc == 0 && parse_session_key(answer, &c->cancel_id, c->cancel_key) != 0)
+        rc = tdb__set_error(c, TDB_EPROTO, "unexpected answer to session key: %.200s", answer);
+    free(answer);
+    return rc;
+}
+
 tdb_cancel_handle *tdb_get_cancel(tdb_conn *c)
 {
     if (!c)
         return NULL;
-    if (c->cancel_id == 0) {
-        char *answer = NULL;
-        int rc = tdb_command(c, "session key", &answer);
-        if (rc == 0 && parse_session_key(answer, &c->cancel_id, c->cancel_key) != 0)
-            rc = tdb__set_error(c, TDB_EPROTO, "unexpected answer to session key: %.200s", answer);
-        free(answer);
-        if (rc != 0)
-            return NULL;
-    }
+    if (fetch_session_key(c) != 0)
+        return NULL;
     tdb_cancel_handle *h = calloc(1, sizeof(*h));
     if (!h || dup_opt(&h->host, c->host) || dup_opt(&h->sslrootcert, c->sslrootcert) ||
         dup_opt(&h->sslcert, c->sslcert) || dup_opt(&h->sslkey, c->sslkey)) {

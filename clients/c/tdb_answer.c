@@ -697,6 +697,74 @@ int tdb__read_result(tdb_conn *c, tdb_result **out_result)
     return 0;
 }
 
+/*
+ * Reads and drops at most `limit` bytes of the current answer line. *out_ended says whether its
+ * end came within them; then, as stream_drain(), the error line after a line cut short is read
+ * and its status returned.
+ */
+static int skip_some(tdb_result *res, size_t limit, bool *out_ended)
+{
+    tdb_conn *c = res->conn;
+    char tail[2] = {0, 0};
+    size_t total = 0;
+    *out_ended = false;
+    while (total <= limit) {
+        if (c->rpos == c->rlen) {
+            int rc = tdb__fill(c);
+            if (rc != 0)
+                return rc;
+        }
+        const unsigned char *start = c->rbuf + c->rpos;
+        size_t avail = c->rlen - c->rpos;
+        const unsigned char *nl = memchr(start, '\n', avail);
+        size_t n = nl ? (size_t)(nl - start) : avail;
+        if (n >= 2) {
+            tail[0] = (char)start[n - 2];
+            tail[1] = (char)start[n - 1];
+        } else if (n == 1) {
+            tail[0] = tail[1];
+            tail[1] = (char)start[0];
+        }
+        total += n;
+        c->rpos += n + (nl ? 1 : 0);
+        if (nl) {
+            *out_ended = true;
+            return tail[0] == ']' && tail[1] == '}' ? 0 : tdb__read_error_line(c);
+        }
+    }
+    return 0;
+}
+
+/*
+ * Ends an answer nobody will read, as the Node and Python drivers do: up to
+ * TDB__ABANDON_DRAIN bytes are read and dropped; a longer rest is stopped by cancelling the
+ * statement (a second connection, tdb_cancel) and reading the short rest, which then ends in
+ * the Canceled error the caller asked for (not reported). Inside a transaction, or for a
+ * session without a cancel key, the rest is read whatever its size, since a cancel would
+ * abort the transaction.
+ */
+static int abandon(tdb_result *res)
+{
+    tdb_conn *c = res->conn;
+    if (c->tx != TDB_TRANS_IDLE || c->cancel_id == 0)
+        return stream_drain(res);
+    bool ended = false;
+    int rc = skip_some(res, TDB__ABANDON_DRAIN, &ended);
+    if (rc != 0 || ended)
+        return rc;
+    tdb_cancel_handle *h = tdb_get_cancel(c);
+    if (!h)
+        return stream_drain(res);
+    int sent = tdb_cancel(h, NULL, 0);
+    tdb_free_cancel(h);
+    rc = stream_drain(res);
+    if (rc == TDB_ESERVER && sent == TDB_OK && strcmp(c->err_kind, "Canceled") == 0) {
+        tdb__set_error(c, TDB_OK, "%s", "");
+        rc = 0;
+    }
+    return rc;
+}
+
 int tdb_query_end(tdb_result *res)
 {
     if (!res)
@@ -704,7 +772,7 @@ int tdb_query_end(tdb_result *res)
     int rc = 0;
     tdb_conn *c = res->conn;
     if (c && !res->done) {
-        rc = stream_drain(res);
+        rc = abandon(res);
         if (c->state == CONN_STREAMING)
             c->state = CONN_READY;
     } else if (res->fail_status) {

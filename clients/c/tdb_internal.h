@@ -34,6 +34,9 @@
 
 #define TDB__READ_BUF_SIZE 65536
 #define TDB__DEFAULT_MAX_ANSWER ((size_t)256 << 20)
+/* How much of an abandoned result tdb_query_end() reads and drops before it cancels the
+ * statement (the Node and Python drivers' limit too). */
+#define TDB__ABANDON_DRAIN ((size_t)4 << 20)
 /* The answer parsers return a status, or TDB__CUT when a row line ended early (the server's
  * `Error: ...` line follows it). TDB__CUT never reaches the library's caller. */
 #define TDB__CUT 1

@@ -967,6 +967,68 @@ static void test_cancel(const TestServer *s)
     }
 }
 
+static void abandon_timeout(int signo)
+{
+    (void)signo;
+    static const char msg[] = "test_client: tdb_query_end read an abandoned result for 120 s "
+                              "instead of cancelling it\n";
+    ssize_t ignored = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+    (void)ignored;
+    _exit(1);
+}
+
+/*
+ * tdb_query_end on a result abandoned early: a long rest is cancelled rather than read (10^10
+ * rows would take hours to read: SIGALRM after 120 s fails the test), and the connection goes
+ * on with no error left; inside a transaction the rest is read instead (a cancel would abort
+ * it, and the commit would then fail).
+ */
+static void test_abandon(const TestServer *s)
+{
+    tdb_result *r = NULL;
+    tdb_conn *c = open_conn(s, true);
+    int created = tdb_command(c, "create database abandon_db", NULL);
+    CHECK(created == TDB_OK || created == TDB_ESERVER);
+    CHECK_RC(c, tdb_connect_database(c, "abandon_db"), TDB_OK);
+
+    struct sigaction sa = {.sa_handler = abandon_timeout}, old;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, &old);
+    for (int round = 0; round < 2; round++) {
+        CHECK_RC(c, tdb_query_start(c, "SELECT range AS i FROM range(10000000000)", NULL, 0, &r),
+                 TDB_OK);
+        for (int k = 0; k < 10; k++)
+            CHECK_RC(c, tdb_next_row(r), 1);
+        alarm(120);
+        CHECK_RC(c, tdb_query_end(r), TDB_OK);
+        alarm(0);
+        CHECK(tdb_error(c)[0] == '\0');
+        CHECK(tdb_is_connected(c));
+        CHECK(tdb_transaction_status_of(c) == TDB_TRANS_IDLE);
+        CHECK_RC(c, tdb_query(c, "SELECT 7 AS seven", NULL, 0, &r), TDB_OK);
+        int64_t v = 0;
+        CHECK(r && tdb_result_int64(r, 0, 0, &v) == TDB_OK && v == 7);
+        tdb_result_free(r);
+    }
+    sigaction(SIGALRM, &old, NULL);
+
+    /* In a transaction: 2M rows (about 40 MB, past the 4 MiB read before a cancel) are read
+     * to the end; the transaction is intact and commits. */
+    CHECK_RC(c, tdb_command(c, "CREATE TABLE kept (i INT)", NULL), TDB_OK);
+    CHECK_RC(c, tdb_begin(c), TDB_OK);
+    CHECK_RC(c, tdb_command(c, "INSERT INTO kept VALUES (1)", NULL), TDB_OK);
+    CHECK_RC(c,
+             tdb_query_start(c, "SELECT range AS i, 'row ' || range AS s FROM range(2000000)", NULL,
+                             0, &r),
+             TDB_OK);
+    CHECK_RC(c, tdb_next_row(r), 1);
+    CHECK_RC(c, tdb_query_end(r), TDB_OK);
+    CHECK(tdb_transaction_status_of(c) == TDB_TRANS_INTRANS);
+    CHECK_RC(c, tdb_commit(c), TDB_OK);
+    CHECK(count_rows(c, "kept") == 1);
+    tdb_close(c);
+}
+
 /* ---- issue 21: conninfo, URI, environment, error classes, transaction status, the
  * non-blocking API, column lookup, escaping, reset ---------------------------------------- */
 
@@ -1386,6 +1448,7 @@ int main(void)
     test_mid_result_error(&srv);
     test_transactions(&srv);
     test_cancel(&srv);
+    test_abandon(&srv);
     test_conninfo(&srv);
     test_error_classes(&srv);
     test_transaction_status(&srv);
