@@ -240,13 +240,6 @@ static void ob_flush(OutBuf *ob)
     ob->n = 0;
 }
 
-static inline void ob_putc(OutBuf *ob, char ch)
-{
-    if (ob->n == sizeof(ob->buf))
-        ob_flush(ob);
-    ob->buf[ob->n++] = ch;
-}
-
 static void ob_write(OutBuf *ob, const char *s, size_t len)
 {
     if (len > sizeof(ob->buf) - ob->n) {
@@ -258,29 +251,6 @@ static void ob_write(OutBuf *ob, const char *s, size_t len)
     }
     memcpy(ob->buf + ob->n, s, len);
     ob->n += len;
-}
-
-/* A CSV field (RFC 4180): quoted when it holds a separator, quote, CR or LF. */
-static void ob_csv_field(OutBuf *ob, const char *s, size_t len, char sep)
-{
-    if (!s)
-        return;
-    bool quote = false;
-    for (size_t i = 0; i < len && !quote; i++) {
-        char ch = s[i];
-        quote = ch == sep || ch == '"' || ch == '\n' || ch == '\r' || ch == '\0';
-    }
-    if (!quote) {
-        ob_write(ob, s, len);
-        return;
-    }
-    ob_putc(ob, '"');
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] == '"')
-            ob_putc(ob, '"');
-        ob_putc(ob, s[i]);
-    }
-    ob_putc(ob, '"');
 }
 
 static void print_csv_field(FILE *out, const char *s, size_t len)
@@ -925,7 +895,11 @@ static void print_row(Shell *sh, tdb_result *r, size_t nth, FILE *out)
     }
 }
 
-/* Streams the rest of a result as CSV rows; returns tdb_next_row's last status (0 at the end). */
+/*
+ * Streams the rest of a result as CSV rows; returns the last status (0 at the end). Each row
+ * comes from the library as one CSV line (tdb_next_row_csv: no cell table, no per-cell calls),
+ * gathered into 64 KiB writes (docs/performance.md "Shell CSV export").
+ */
 static int print_csv_rows(tdb_result *r, FILE *out)
 {
     OutBuf *ob = malloc(sizeof(*ob));
@@ -933,18 +907,11 @@ static int print_csv_rows(tdb_result *r, FILE *out)
         return TDB_ENOMEM;
     ob->out = out;
     ob->n = 0;
-    size_t ncols = tdb_result_ncols(r);
+    const char *line;
+    size_t len;
     int rc;
-    while ((rc = tdb_next_row(r)) == 1) {
-        for (size_t c = 0; c < ncols; c++) {
-            size_t len = 0;
-            const char *s = tdb_result_text(r, 0, c, &len);
-            if (c)
-                ob_putc(ob, ',');
-            ob_csv_field(ob, s, len, ',');
-        }
-        ob_putc(ob, '\n');
-    }
+    while ((rc = tdb_next_row_csv(r, NULL, &line, &len)) == 1)
+        ob_write(ob, line, len);
     ob_flush(ob);
     free(ob);
     return rc;
