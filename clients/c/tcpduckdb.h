@@ -239,8 +239,7 @@ void tdb_close(tdb_conn *conn);
  */
 TDB_MUSTCHECK int tdb_command(tdb_conn *conn, const char *text, char **out_answer);
 
-/* `login USER PASSWORD` (both quoted for the server's word splitter); then `session key`, whose
- * answer tdb_get_cancel() and tdb_query_end() use (a server without it is not an error). */
+/* `login USER PASSWORD` (both quoted for the server's word splitter). */
 TDB_MUSTCHECK int tdb_login(tdb_conn *conn, const char *user, const char *password);
 
 /* `connect NAME`: later queries run in database NAME. */
@@ -260,11 +259,11 @@ TDB_MUSTCHECK int tdb_rollback(tdb_conn *conn);
  * options, carrying the session's cancel id and secret key.
  *
  * tdb_get_cancel() makes a handle for conn's session: a copy of the host, port, TLS options and
- * timeout and of the session's id and key (asked for by tdb_login; else here, with `session
- * key`, one round trip, the first time only). Call it on the thread that owns conn, when no request
- * is under way (e.g. right after tdb_login), and keep the handle: it is independent of conn and may
- * outlive it. NULL when conn is not logged in (the message in tdb_error()), or out of memory. Free
- * with tdb_free_cancel().
+ * timeout and of the session's id and key, which it asks the server for (`session key`, one
+ * round trip, the first time only; tdb_query_start may have asked already). Call it on the thread
+ * that owns conn, when no request is under way (e.g. right after tdb_login), and keep the handle:
+ * it is independent of conn and may outlive it. NULL when conn is not logged in (the message in
+ * tdb_error()), or out of memory. Free with tdb_free_cancel().
  */
 typedef struct tdb_cancel_handle tdb_cancel_handle;
 tdb_cancel_handle *tdb_get_cancel(tdb_conn *conn);
@@ -393,7 +392,8 @@ TDB_MUSTCHECK int tdb_next_row_csv(tdb_result *res, const tdb_csv_options *optio
 /*
  * Ends a streamed result and frees it; the connection stays usable. Rows not read yet are
  * dropped: up to 4 MiB of them are read; a longer rest is stopped by cancelling the statement
- * (tdb_cancel on a second connection, with the key tdb_login asked for) and reading the short
+ * (tdb_cancel on a second connection, with the key tdb_query_start asked for before the
+ * session's first streamed query) and reading the short
  * rest, so abandoning a huge result costs milliseconds, not the whole transfer (as the Node
  * and Python drivers). Inside a transaction (tdb_transaction_status_of not IDLE) the rest is
  * read whatever its size, since a cancel would abort the transaction. A statement that changes

@@ -70,8 +70,9 @@ struct tdb_conn {
     char *host; /* as given to tdb_connect, for tdb_get_cancel */
     int port;
     int connect_timeout_ms;
-    uint64_t cancel_id;  /* the session's cancel id, 0 until tdb_get_cancel asked for it */
+    uint64_t cancel_id;  /* the session's cancel id, 0 until asked for (tdb_get_cancel...) */
     char cancel_key[33]; /* and its key, 32 hex digits */
+    bool cancel_asked;   /* tdb_query_start asked for them in this session (maybe refused) */
     Str err;
     int err_status;    /* the status of the last failure (TDB_OK after a success) */
     char err_kind[64]; /* TDB_ESERVER: the message's kind ("Catalog Error"), else "" */

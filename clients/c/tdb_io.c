@@ -493,6 +493,7 @@ void tdb__disconnect(tdb_conn *c)
     c->out_pos = c->out.len = 0;
     c->busy_scan = 0;
     c->cancel_id = 0;
+    c->cancel_asked = false;
     c->cancel_key[0] = '\0';
 }
 
