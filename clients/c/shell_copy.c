@@ -599,6 +599,10 @@ static int copy_from(tdb_conn *conn, const Spec *sp, FILE *in, long long *rows, 
     Reader rd = {.f = in, .until_dot = !sp->file};
     if (sp->file && !(rd.f = fopen(sp->file, "r")))
         return fail(err, errlen, "%s: %s", sp->file, strerror(errno));
+    if (!sp->file && isatty(fileno(in)))
+        fputs("Enter data to be copied followed by a newline.\n"
+              "End with a backslash and a period on a line by itself, or an EOF signal.\n",
+              stderr);
     Buf data = {0}, sql = {0};
     Field *fields = NULL;
     size_t nf = 0, fcap = 0, ncols = 0, nrows = 0;
