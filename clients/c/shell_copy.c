@@ -114,7 +114,8 @@ static char *take_group(const char **p)
     return strndup(s, (size_t)(q - s));
 }
 
-/* A word: a 'quoted' string ('' for a quote) or bare text up to a blank, ',', '(' or ')'. */
+/* A word: a 'quoted' string ('' for a quote) or bare text up to a blank, ',', '(', ')' or
+ * ';' (a final ';' is allowed, as after SQL). */
 static char *take_word(const char **p, bool *out_quoted)
 {
     const char *s = skip_space(*p);
@@ -140,7 +141,7 @@ static char *take_word(const char **p, bool *out_quoted)
         }
     } else {
         const char *e = s;
-        while (*e && !isspace((unsigned char)*e) && *e != ',' && *e != '(' && *e != ')')
+        while (*e && !isspace((unsigned char)*e) && !strchr(",();", *e))
             e++;
         if (e == s)
             return NULL;
@@ -338,14 +339,16 @@ static int parse_spec(Spec *sp, const char *args, char *err, size_t errlen)
             return rc;
         p = skip_space(p);
     } else {
-        while (*p) {
+        while (*p && *p != ';') {
             int rc = parse_option(sp, &p, false, err, errlen);
             if (rc != 0)
                 return rc;
             p = skip_space(p);
         }
     }
-    if (*p && *p != ';')
+    if (*p == ';')
+        p = skip_space(p + 1);
+    if (*p)
         return fail(err, errlen, "unexpected text after the options: %s", p);
     if (!sp->delim)
         sp->delim = sp->format == FMT_CSV ? ',' : '\t';

@@ -37,7 +37,7 @@ CSV_IN = ('i,s,d\n'
 def test_csv_from_and_to_round_trip(db, tmp_path):
     src = tmp_path / "in.csv"
     src.write_text(CSV_IN, encoding="utf-8")
-    rc, out, err = run(db, tmp_path, "-c", "\\copy t FROM '%s' CSV HEADER" % src, db="cp")
+    rc, out, err = run(db, tmp_path, "-c", "\\copy t FROM '%s' CSV HEADER;" % src, db="cp")
     assert rc == 0, err
     assert out == "COPY 5\n"
     # An unquoted empty value is NULL, a quoted one the empty string (psql's CSV rule).
