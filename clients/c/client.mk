@@ -7,9 +7,10 @@
 
 CLIENT_DIR      := clients/c
 CLIENT_CPPFLAGS := -D_GNU_SOURCE -DTCPDUCKDB_VERSION='"$(VERSION)"' -I$(CLIENT_DIR) -MMD -MP
-# The library's sources: every clients/c/*.c but the shell and the tests.
-CLIENT_LIB      := $(basename $(notdir $(filter-out $(CLIENT_DIR)/shell.c $(CLIENT_DIR)/test_client.c,\
+# The library's sources: every clients/c/*.c but the shell's (shell*.c) and the tests.
+CLIENT_LIB      := $(basename $(notdir $(filter-out $(CLIENT_DIR)/shell%.c $(CLIENT_DIR)/test_client.c,\
                        $(wildcard $(CLIENT_DIR)/*.c))))
+CLIENT_SHELL    := $(basename $(notdir $(wildcard $(CLIENT_DIR)/shell*.c)))
 
 # $(call client_variant,DIR,EXTRA_CFLAGS)
 define client_variant
@@ -24,7 +25,7 @@ $(1)/libtcpduckdb.a: $(patsubst %,$(1)/obj/client/%.o,$(CLIENT_LIB))
 	ar rcs $$@ $$^
 $(1)/libtcpduckdb.so: $(patsubst %,$(1)/obj/client/pic/%.o,$(CLIENT_LIB))
 	$$(CC) $$(CFLAGS) $(2) -shared -Wl,-soname,libtcpduckdb.so -o $$@ $$^ -lssl -lcrypto -lm
-$(1)/tcp-duckdb-cli: $(1)/obj/client/shell.o $(1)/libtcpduckdb.a
+$(1)/tcp-duckdb-cli: $(patsubst %,$(1)/obj/client/%.o,$(CLIENT_SHELL)) $(1)/libtcpduckdb.a
 	$$(CC) $$(CFLAGS) $(2) -o $$@ $$^ -ledit -lssl -lcrypto -lm
 $(1)/client: $(1)/libtcpduckdb.a $(1)/libtcpduckdb.so $(1)/tcp-duckdb-cli
 -include $$(wildcard $(1)/obj/client/*.d $(1)/obj/client/pic/*.d)

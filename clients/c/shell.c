@@ -27,6 +27,8 @@
  * readline() starts from an empty line. Anywhere else a script ends as
  * SIGINT ends it by default; the interactive shell ignores it.
  */
+#include "shell_copy.h"
+#include "shell_edit.h"
 #include "tcpduckdb.h"
 
 #include <ctype.h>
@@ -95,6 +97,7 @@ typedef struct {
     LexState lex;
     char dollar_tag[64];
     char *last_sql; /* the last statement run, for \g with nothing collected */
+    FILE *input;    /* the source being read (\copy ... FROM stdin reads its next lines) */
     /* Printing (\pset, \x, -t -A -F -q): psql's settings of the same names. */
     FILE *out;     /* query results: stdout, or the file of \o / -o */
     bool expanded; /* \x */
@@ -240,13 +243,6 @@ static void ob_flush(OutBuf *ob)
     ob->n = 0;
 }
 
-static inline void ob_putc(OutBuf *ob, char ch)
-{
-    if (ob->n == sizeof(ob->buf))
-        ob_flush(ob);
-    ob->buf[ob->n++] = ch;
-}
-
 static void ob_write(OutBuf *ob, const char *s, size_t len)
 {
     if (len > sizeof(ob->buf) - ob->n) {
@@ -258,29 +254,6 @@ static void ob_write(OutBuf *ob, const char *s, size_t len)
     }
     memcpy(ob->buf + ob->n, s, len);
     ob->n += len;
-}
-
-/* A CSV field (RFC 4180): quoted when it holds a separator, quote, CR or LF. */
-static void ob_csv_field(OutBuf *ob, const char *s, size_t len, char sep)
-{
-    if (!s)
-        return;
-    bool quote = false;
-    for (size_t i = 0; i < len && !quote; i++) {
-        char ch = s[i];
-        quote = ch == sep || ch == '"' || ch == '\n' || ch == '\r' || ch == '\0';
-    }
-    if (!quote) {
-        ob_write(ob, s, len);
-        return;
-    }
-    ob_putc(ob, '"');
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] == '"')
-            ob_putc(ob, '"');
-        ob_putc(ob, s[i]);
-    }
-    ob_putc(ob, '"');
 }
 
 static void print_csv_field(FILE *out, const char *s, size_t len)
@@ -925,7 +898,11 @@ static void print_row(Shell *sh, tdb_result *r, size_t nth, FILE *out)
     }
 }
 
-/* Streams the rest of a result as CSV rows; returns tdb_next_row's last status (0 at the end). */
+/*
+ * Streams the rest of a result as CSV rows; returns the last status (0 at the end). Each row
+ * comes from the library as one CSV line (tdb_next_row_csv: no cell table, no per-cell calls),
+ * gathered into 64 KiB writes (docs/performance.md "Shell CSV export").
+ */
 static int print_csv_rows(tdb_result *r, FILE *out)
 {
     OutBuf *ob = malloc(sizeof(*ob));
@@ -933,18 +910,11 @@ static int print_csv_rows(tdb_result *r, FILE *out)
         return TDB_ENOMEM;
     ob->out = out;
     ob->n = 0;
-    size_t ncols = tdb_result_ncols(r);
+    const char *line;
+    size_t len;
     int rc;
-    while ((rc = tdb_next_row(r)) == 1) {
-        for (size_t c = 0; c < ncols; c++) {
-            size_t len = 0;
-            const char *s = tdb_result_text(r, 0, c, &len);
-            if (c)
-                ob_putc(ob, ',');
-            ob_csv_field(ob, s, len, ',');
-        }
-        ob_putc(ob, '\n');
-    }
+    while ((rc = tdb_next_row_csv(r, NULL, &line, &len)) == 1)
+        ob_write(ob, line, len);
     ob_flush(ob);
     free(ob);
     return rc;
@@ -1274,42 +1244,46 @@ static bool is_server_command(const char *line)
 
 static void print_help(void)
 {
-    puts("Server commands (one line, no ';' needed):\n"
-         "  login USER PASSWORD                 log in\n"
-         "  connect DB / disconnect             use a database / leave it\n"
-         "  create database NAME                (super user)\n"
-         "  create user NAME PASSWORD           (super user)\n"
-         "  update database OLD NEW             rename a database (super user)\n"
-         "  update user username OLD NEW        rename a user (super user)\n"
-         "  update user password USER NEW       set a password (super user)\n"
-         "  grant database DB USER read|write   (super user)\n"
-         "  grant table DB TABLE USER PRIV...   PRIV: select insert update delete\n"
-         "  revoke database DB USER / revoke table DB TABLE USER PRIV...\n"
-         "  list users | list databases | list grants [USER]\n"
-         "  link DB \"CONNSTRING\" [SCHEMA]      copy a PostgreSQL schema (super user)\n"
-         "  migrate DB / unlink DB [force]      apply its changes / stop following it\n"
-         "  start transaction (begin) / commit / rollback\n"
-         "Anything else is SQL for the connected database, ended by ';'.\n"
-         "\n"
-         "Shell commands:\n"
-         "  \\?                       this help\n"
-         "  \\q                       quit (also quit, exit, Ctrl-D)\n"
-         "  \\c DB                    connect to database DB\n"
-         "  \\l                       list databases\n"
-         "  \\conninfo               where the shell is connected, and whether TLS is on\n"
-         "  \\timing [on|off]         show how long each request takes\n"
-         "  \\mode table|csv|json|line  output format\n"
-         "  \\g / \\r / \\p             send / clear / show the statement typed so far\n"
-         "  \\d [NAME], \\dt, \\dv, \\dn  relations, tables, views, schemas; NAME's columns\n"
-         "  \\du, \\dp [USER]          users (super user), grants\n"
-         "  \\x [on|off]              expanded output\n"
-         "  \\pset NAME [VALUE]       format|border|null|fieldsep|tuples_only|expanded|pager\n"
-         "  \\t, \\a, \\f SEP          tuples only, unaligned toggle, field separator\n"
-         "  \\o [FILE||CMD]           send results to a file or pipe (none: the terminal)\n"
-         "  \\i FILE                  run the commands in FILE\n"
-         "  \\echo TEXT, \\qecho TEXT  print TEXT (to the terminal / the \\o output)\n"
-         "  \\set [NAME [VALUE]], \\unset NAME   variables, used as :NAME :'NAME' :\"NAME\"\n"
-         "                           (ON_ERROR_STOP, FETCH_COUNT are special)");
+    puts(
+        "Server commands (one line, no ';' needed):\n"
+        "  login USER PASSWORD                 log in\n"
+        "  connect DB / disconnect             use a database / leave it\n"
+        "  create database NAME                (super user)\n"
+        "  create user NAME PASSWORD           (super user)\n"
+        "  update database OLD NEW             rename a database (super user)\n"
+        "  update user username OLD NEW        rename a user (super user)\n"
+        "  update user password USER NEW       set a password (super user)\n"
+        "  grant database DB USER read|write   (super user)\n"
+        "  grant table DB TABLE USER PRIV...   PRIV: select insert update delete\n"
+        "  revoke database DB USER / revoke table DB TABLE USER PRIV...\n"
+        "  list users | list databases | list grants [USER]\n"
+        "  link DB \"CONNSTRING\" [SCHEMA]      copy a PostgreSQL schema (super user)\n"
+        "  migrate DB / unlink DB [force]      apply its changes / stop following it\n"
+        "  start transaction (begin) / commit / rollback\n"
+        "Anything else is SQL for the connected database, ended by ';'.\n"
+        "\n"
+        "Shell commands:\n"
+        "  \\?                       this help\n"
+        "  \\q                       quit (also quit, exit, Ctrl-D)\n"
+        "  \\c DB                    connect to database DB\n"
+        "  \\l                       list databases\n"
+        "  \\conninfo               where the shell is connected, and whether TLS is on\n"
+        "  \\timing [on|off]         show how long each request takes\n"
+        "  \\mode table|csv|json|line  output format\n"
+        "  \\g / \\r / \\p             send / clear / show the statement typed so far\n"
+        "  \\d [NAME], \\dt, \\dv, \\dn  relations, tables, views, schemas; NAME's columns\n"
+        "  \\du, \\dp [USER]          users (super user), grants\n"
+        "  \\x [on|off]              expanded output\n"
+        "  \\pset NAME [VALUE]       format|border|null|fieldsep|tuples_only|expanded|pager\n"
+        "  \\t, \\a, \\f SEP          tuples only, unaligned toggle, field separator\n"
+        "  \\o [FILE||CMD]           send results to a file or pipe (none: the terminal)\n"
+        "  \\i FILE                  run the commands in FILE\n"
+        "  \\e [FILE]                edit the statement (or FILE) in $VISUAL/$EDITOR, then run it\n"
+        "  \\copy T|(Q) FROM|TO 'F'  copy rows between table T / query Q and a file of this\n"
+        "                           machine (csv or text; options as psql's \\copy)\n"
+        "  \\echo TEXT, \\qecho TEXT  print TEXT (to the terminal / the \\o output)\n"
+        "  \\set [NAME [VALUE]], \\unset NAME   variables, used as :NAME :'NAME' :\"NAME\"\n"
+        "                           (ON_ERROR_STOP, FETCH_COUNT are special)");
 }
 
 /* One line on the connection's transport, as psql prints "SSL connection (...)". */
@@ -1838,6 +1812,63 @@ static size_t arg_words(const char *p, char words[][256], size_t max)
     return n;
 }
 
+/* \copy: shell_copy.c does the work; Ctrl-C cancels its requests as any query's. */
+static void run_copy(Shell *sh, const char *args)
+{
+    char err[512];
+    long long rows = 0;
+    sigint_cancel = sh->cancel;
+    int rc =
+        shcopy_run(sh->conn, args, sh->input ? sh->input : stdin, sh->out, &rows, err, sizeof(err));
+    sigint_cancel = NULL;
+    if (rc == SHCOPY_LOCAL) {
+        fprintf(stderr, "\\copy: %s\n", err);
+        report_usage(sh);
+    } else if (rc != 0) {
+        report_error(sh, rc);
+    } else if (!sh->quiet) {
+        printf("COPY %lld\n", rows);
+    }
+}
+
+static void feed_line(Shell *sh, const char *line);
+
+/*
+ * \e [FILE]: the statement being collected (or else the last one run), or FILE, in the user's
+ * editor (shell_edit.c); what was saved replaces the statement being collected and is fed
+ * line by line as if typed, so a text ending in ';' runs at once and an unfinished one stays
+ * collected (as psql).
+ */
+static void edit_buffer(Shell *sh, const char *file)
+{
+    const char *text = sh->sql_len ? sh->sql : sh->last_sql ? sh->last_sql : "";
+    size_t len = sh->sql_len ? sh->sql_len : strlen(text);
+    char err[512];
+    char *edited = NULL;
+    if (shedit_edit(text, len, file, &edited, err, sizeof(err)) != 0) {
+        fprintf(stderr, "\\e: %s\n", err);
+        report_usage(sh);
+        return;
+    }
+    sh->sql_len = 0;
+    sh->scanned = 0;
+    sh->lex = LEX_NORMAL;
+    size_t n = strlen(edited);
+    while (n && (edited[n - 1] == '\n' || edited[n - 1] == '\r'))
+        edited[--n] = '\0';
+    if (sh->interactive && n)
+        add_history(edited);
+    for (char *line = edited, *next; line && !sh->quit; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        if (!next && !*line)
+            break;
+        feed_line(sh, line);
+    }
+    free(edited);
+}
+
 static void run_backslash(Shell *sh, const char *raw)
 {
     char cmd[32] = "", arg[128] = "";
@@ -1965,6 +1996,10 @@ static void run_backslash(Shell *sh, const char *raw)
     } else if (!strcmp(cmd, "d") || !strcmp(cmd, "dt") || !strcmp(cmd, "dv") ||
                !strcmp(cmd, "dn") || !strcmp(cmd, "d+") || !strcmp(cmd, "dt+")) {
         describe(sh, cmd, nw ? words[0] : NULL);
+    } else if (!strcmp(cmd, "copy")) {
+        run_copy(sh, rest);
+    } else if (!strcmp(cmd, "e") || !strcmp(cmd, "edit")) {
+        edit_buffer(sh, nw ? words[0] : NULL);
     } else if (!strcmp(cmd, "conninfo")) {
         print_conninfo(sh);
     } else if (!strcmp(cmd, "timing")) {
@@ -2225,11 +2260,14 @@ static void flush_sql(Shell *sh)
     sh->lex = LEX_NORMAL;
 }
 
-static void run_stream(Shell *sh, FILE *in)
+/* Runs the lines of `in`; `data` is where \copy ... FROM stdin reads. */
+static void run_stream_from(Shell *sh, FILE *in, FILE *data)
 {
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
+    FILE *outer = sh->input;
+    sh->input = data;
     while (!sh->quit && (n = getline(&line, &cap, in)) >= 0) {
         if (n > 0 && line[n - 1] == '\n')
             line[--n] = '\0';
@@ -2239,6 +2277,12 @@ static void run_stream(Shell *sh, FILE *in)
     }
     free(line);
     flush_sql(sh);
+    sh->input = outer;
+}
+
+static void run_stream(Shell *sh, FILE *in)
+{
+    run_stream_from(sh, in, in);
 }
 
 static void run_text(Shell *sh, const char *text)
@@ -2252,7 +2296,8 @@ static void run_text(Shell *sh, const char *text)
         sh->quit = true;
         return;
     }
-    run_stream(sh, in);
+    /* A -c text's \copy ... FROM stdin reads the shell's standard input (as psql). */
+    run_stream_from(sh, in, sh->input ? sh->input : stdin);
     fclose(in);
 }
 

@@ -150,6 +150,8 @@ int tdb_login(tdb_conn *c, const char *user, const char *password)
     if (c->req.p)
         memset(c->req.p, 0, c->req.cap);
     tdb__str_free(&s);
+    if (rc == 0)
+        c->cancel_asked = false; /* a new session: its key may be asked for */
     return rc;
 }
 
@@ -233,19 +235,25 @@ static int dup_opt(char **dst, const char *src)
     return src && !*dst ? -1 : 0;
 }
 
+/* Asks the server for the session's cancel id and key (`session key`) unless known. */
+static int fetch_session_key(tdb_conn *c)
+{
+    if (c->cancel_id != 0)
+        return 0;
+    char *answer = NULL;
+    int rc = tdb_command(c, "session key", &answer);
+    if (rc == 0 && parse_session_key(answer, &c->cancel_id, c->cancel_key) != 0)
+        rc = tdb__set_error(c, TDB_EPROTO, "unexpected answer to session key: %.200s", answer);
+    free(answer);
+    return rc;
+}
+
 tdb_cancel_handle *tdb_get_cancel(tdb_conn *c)
 {
     if (!c)
         return NULL;
-    if (c->cancel_id == 0) {
-        char *answer = NULL;
-        int rc = tdb_command(c, "session key", &answer);
-        if (rc == 0 && parse_session_key(answer, &c->cancel_id, c->cancel_key) != 0)
-            rc = tdb__set_error(c, TDB_EPROTO, "unexpected answer to session key: %.200s", answer);
-        free(answer);
-        if (rc != 0)
-            return NULL;
-    }
+    if (fetch_session_key(c) != 0)
+        return NULL;
     tdb_cancel_handle *h = calloc(1, sizeof(*h));
     if (!h || dup_opt(&h->host, c->host) || dup_opt(&h->sslrootcert, c->sslrootcert) ||
         dup_opt(&h->sslcert, c->sslcert) || dup_opt(&h->sslkey, c->sslkey)) {
@@ -422,10 +430,24 @@ static int send_query(tdb_conn *c, const char *sql, const tdb_param *params, siz
     return tdb__send_request(c, c->req.p, c->req.len);
 }
 
+static int fetch_session_key(tdb_conn *c);
+
 int tdb_query_start(tdb_conn *c, const char *sql, const tdb_param *params, size_t nparams,
                     tdb_result **out_result)
 {
     *out_result = NULL;
+    /* The session's cancel key, asked for before its first streamed query (one round trip
+     * per session), since tdb_query_end() may need it in the middle of an answer, when the
+     * connection cannot ask. A refusal (not logged in, a server without cancel requests) is
+     * not an error and is not asked again: abandoned results are then read to their end. */
+    if (c && c->state == CONN_READY && c->cancel_id == 0 && !c->cancel_asked) {
+        c->cancel_asked = true;
+        if (fetch_session_key(c) != 0) {
+            if (!tdb_is_connected(c))
+                return c->err_status; /* the connection died on the way */
+            tdb__set_error(c, TDB_OK, "%s", "");
+        }
+    }
     int rc = send_query(c, sql, params, nparams);
     return sql_done(c, rc != 0 ? rc : tdb__read_header(c, true, out_result));
 }

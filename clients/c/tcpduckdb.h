@@ -260,10 +260,10 @@ TDB_MUSTCHECK int tdb_rollback(tdb_conn *conn);
  *
  * tdb_get_cancel() makes a handle for conn's session: a copy of the host, port, TLS options and
  * timeout and of the session's id and key, which it asks the server for (`session key`, one
- * round trip, the first time only). Call it on the thread that owns conn, when no request is
- * under way (e.g. right after tdb_login), and keep the handle: it is independent of conn and
- * may outlive it. NULL when conn is not logged in (the message in tdb_error()), or out of
- * memory. Free with tdb_free_cancel().
+ * round trip, the first time only; tdb_query_start may have asked already). Call it on the thread
+ * that owns conn, when no request is under way (e.g. right after tdb_login), and keep the handle:
+ * it is independent of conn and may outlive it. NULL when conn is not logged in (the message in
+ * tdb_error()), or out of memory. Free with tdb_free_cancel().
  */
 typedef struct tdb_cancel_handle tdb_cancel_handle;
 tdb_cancel_handle *tdb_get_cancel(tdb_conn *conn);
@@ -369,10 +369,38 @@ TDB_MUSTCHECK int tdb_query_start(tdb_conn *conn, const char *sql, const tdb_par
  */
 TDB_MUSTCHECK int tdb_next_row(tdb_result *res);
 
+/* How tdb_next_row_csv() writes a row. A zeroed struct (or NULL) is RFC 4180 with ','. */
+typedef struct {
+    char sep;              /* the field separator; 0: ',' */
+    bool quote_empty;      /* an empty string as "" (so that it differs from NULL, as COPY) */
+    const char *null_text; /* NULL's text; NULL: empty (a string equal to it is quoted) */
+} tdb_csv_options;
+
 /*
- * Ends a streamed result and frees it: rows not read yet are read and dropped so the connection
- * stays usable. Returns TDB_OK, or the status of a failure met while dropping them (or of the
- * failure that ended the stream before, if the caller did not see it). Accepts NULL.
+ * Reads the next row of a streamed result as one CSV line ending in '\n': *out_line and
+ * *out_len, owned by the result until the next call. Numbers and nested values (LIST,
+ * STRUCT: their JSON text) appear as the server sent them, booleans as true/false, strings
+ * decoded; a field holding the separator, a quote, CR or LF is quoted, its quotes doubled.
+ * Returns as tdb_next_row() (1, 0 or a status); the row's cells are not kept (the cell
+ * accessors see no row). A faster path than tdb_next_row() and the accessors for exports: the
+ * JSON row is turned into CSV in one pass, without a cell table. TDB_EINVAL for a result read
+ * whole (tdb_query).
+ */
+TDB_MUSTCHECK int tdb_next_row_csv(tdb_result *res, const tdb_csv_options *options,
+                                   const char **out_line, size_t *out_len);
+
+/*
+ * Ends a streamed result and frees it; the connection stays usable. Rows not read yet are
+ * dropped: up to 4 MiB of them are read; a longer rest is stopped by cancelling the statement
+ * (tdb_cancel on a second connection, with the key tdb_query_start asked for before the
+ * session's first streamed query) and reading the short
+ * rest, so abandoning a huge result costs milliseconds, not the whole transfer (as the Node
+ * and Python drivers). Inside a transaction (tdb_transaction_status_of not IDLE) the rest is
+ * read whatever its size, since a cancel would abort the transaction. A statement that changes
+ * data and returns rows (INSERT ... RETURNING) outside a transaction is rolled back if it is
+ * cancelled so: read such a result to its end. Returns TDB_OK, or the status of a failure met
+ * while dropping the rows (or of the failure that ended the stream before, if the caller did
+ * not see it). Accepts NULL.
  */
 int tdb_query_end(tdb_result *res);
 

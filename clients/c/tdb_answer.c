@@ -267,10 +267,11 @@ static int parse_literal(tdb_conn *c, const char *rest)
  * Appends a number (first byte consumed) to out; *out_int tells whether it is an integer.
  * limit bounds out->len as in parse_string (BIGNUM values can have any number of digits).
  */
-static bool number_byte(int b)
-{
-    return (b >= '0' && b <= '9') || b == '-' || b == '+' || b == '.' || b == 'e' || b == 'E';
-}
+/* The bytes of a JSON number: 1 digits and signs, 2 what makes it a float. A table, since
+ * numbers are most of a large result. */
+static const unsigned char number_class[256] = {
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+    ['8'] = 1, ['9'] = 1, ['-'] = 1, ['+'] = 1, ['.'] = 2, ['e'] = 2, ['E'] = 2};
 
 /* Reads a JSON number whose first byte (already consumed) is `first`; copies
  * it to out a run of the read buffer at a time, not byte by byte (large
@@ -279,21 +280,22 @@ static int parse_number(tdb_conn *c, Str *out, int first, bool *out_int, size_t 
 {
     int rc = 0;
     char ch = (char)first;
-    *out_int = first != '.' && first != 'e' && first != 'E';
+    unsigned flt = number_class[(unsigned char)first];
     if (tdb__str_put(out, &ch, 1) != 0)
         return tdb__set_error(c, TDB_ENOMEM, "out of memory");
     for (;;) {
         if (c->rpos == c->rlen && (rc = tdb__fill(c)) != 0)
             return rc;
         const unsigned char *start = c->rbuf + c->rpos, *end = c->rbuf + c->rlen, *p = start;
-        while (p < end && number_byte(*p)) {
-            if (*p == '.' || *p == 'e' || *p == 'E')
-                *out_int = false;
+        unsigned cls;
+        while (p < end && (cls = number_class[*p]) != 0) {
+            flt |= cls;
             p++;
         }
         if (p > start && tdb__str_put(out, start, (size_t)(p - start)) != 0)
             return tdb__set_error(c, TDB_ENOMEM, "out of memory");
         c->rpos += (size_t)(p - start);
+        *out_int = (flt & 2) == 0;
         if (out->len > limit)
             return TDB_ETOOBIG;
         if (p < end)
@@ -580,7 +582,93 @@ static int stream_fail(tdb_result *res, int rc)
     return rc;
 }
 
-int tdb_next_row(tdb_result *res)
+/*
+ * Writes one value read from the stream as a CSV field (its first byte `first` consumed) at the
+ * end of res->data, after a separator unless it is the row's first (nth 0). The JSON text of a
+ * number or of a nested value is the field's text; a field is quoted (RFC 4180: quotes doubled)
+ * when it holds the separator, a quote, CR or LF, when it equals a non-empty null_text, and an
+ * empty string when quote_empty asks.
+ */
+static int csv_cell(tdb_result *res, int first, const tdb_csv_options *o, size_t nth)
+{
+    tdb_conn *c = res->conn;
+    Str *d = &res->data;
+    size_t limit = c->max_answer;
+    char sep = o->sep ? o->sep : ',';
+    if (nth && tdb__str_putc(d, sep) != 0)
+        return tdb__set_error(c, TDB_ENOMEM, "out of memory");
+    size_t start = d->len;
+    bool is_int = false, text = false;
+    int rc = 0;
+    switch (first) {
+    case '"':
+        rc = parse_string(c, d, limit);
+        text = true;
+        break;
+    case '[':
+    case '{':
+        rc = parse_nested(c, d, first, limit);
+        text = true;
+        break;
+    case 't':
+        rc = parse_literal(c, "rue");
+        if (rc == 0 && tdb__str_puts(d, "true") != 0)
+            rc = tdb__set_error(c, TDB_ENOMEM, "out of memory");
+        break;
+    case 'f':
+        rc = parse_literal(c, "alse");
+        if (rc == 0 && tdb__str_puts(d, "false") != 0)
+            rc = tdb__set_error(c, TDB_ENOMEM, "out of memory");
+        break;
+    case 'n':
+        rc = parse_literal(c, "ull");
+        if (rc == 0 && o->null_text && tdb__str_puts(d, o->null_text) != 0)
+            rc = tdb__set_error(c, TDB_ENOMEM, "out of memory");
+        break;
+    case '\n':
+        return TDB__CUT;
+    default:
+        if (first == '-' || (first >= '0' && first <= '9'))
+            rc = parse_number(c, d, first, &is_int, limit);
+        else
+            return tdb__die(c, TDB_EPROTO, "unexpected byte 0x%02x in a row", (unsigned)first);
+    }
+    if (rc == TDB_ETOOBIG)
+        return tdb__set_error(c, TDB_ETOOBIG, "a value is larger than the limit of %zu bytes",
+                              limit);
+    if (rc != 0 || !text)
+        return rc;
+    size_t n = d->len - start, quotes = 0;
+    bool quote = n == 0 ? o->quote_empty
+                        : o->null_text && o->null_text[0] && strlen(o->null_text) == n &&
+                              memcmp(d->p + start, o->null_text, n) == 0;
+    for (size_t k = start; k < d->len; k++) {
+        char ch = d->p[k];
+        if (ch == '"')
+            quotes++;
+        quote |= ch == sep || ch == '"' || ch == '\n' || ch == '\r';
+    }
+    if (!quote)
+        return 0;
+    /* Rare: shift the field right, from its end, doubling its quotes. */
+    if (tdb__str_reserve(d, quotes + 2) != 0)
+        return tdb__set_error(c, TDB_ENOMEM, "out of memory");
+    char *f = d->p + start;
+    size_t w = n + quotes + 2;
+    f[w - 1] = '"';
+    for (size_t r = n, k = w - 1; r > 0; r--) {
+        f[--k] = f[r - 1];
+        if (f[r - 1] == '"')
+            f[--k] = '"';
+    }
+    f[0] = '"';
+    d->len += quotes + 2;
+    d->p[d->len] = '\0';
+    return 0;
+}
+
+/* Reads the next row; csv NULL: into cells, else as one CSV line in res->data. */
+static int next_row(tdb_result *res, const tdb_csv_options *csv)
 {
     if (!res)
         return TDB_EINVAL;
@@ -622,14 +710,14 @@ int tdb_next_row(tdb_result *res)
         return stream_fail(res, TDB__CUT);
     if (b != '[')
         return stream_fail(res, tdb__die(c, TDB_EPROTO, "expected a row array"));
-    size_t before = res->ncells;
+    size_t got = 0;
     for (;;) {
         b = tdb__next_token(c, &rc);
         if (b < 0)
             return stream_fail(res, rc);
-        if (b == ']' && res->ncells == before)
+        if (b == ']' && got == 0)
             break;
-        if (res->ncells > before) {
+        if (got > 0) {
             if (b == ']')
                 break;
             if (b == '\n')
@@ -640,14 +728,42 @@ int tdb_next_row(tdb_result *res)
             if (b < 0)
                 return stream_fail(res, rc);
         }
-        if ((rc = parse_cell(res, b)) != 0)
+        rc = csv ? csv_cell(res, b, csv, got) : parse_cell(res, b);
+        if (rc != 0)
             return stream_fail(res, rc);
+        got++;
     }
-    if (res->ncells - before != res->ncols)
-        return stream_fail(res, tdb__die(c, TDB_EPROTO, "a row has %zu values for %zu columns",
-                                         res->ncells - before, res->ncols));
+    if (got != res->ncols)
+        return stream_fail(
+            res, tdb__die(c, TDB_EPROTO, "a row has %zu values for %zu columns", got, res->ncols));
+    if (csv) {
+        if (tdb__str_putc(&res->data, '\n') != 0)
+            return stream_fail(res, tdb__set_error(c, TDB_ENOMEM, "out of memory"));
+        return 1;
+    }
     res->nrows++;
     return 1;
+}
+
+int tdb_next_row(tdb_result *res)
+{
+    return next_row(res, NULL);
+}
+
+int tdb_next_row_csv(tdb_result *res, const tdb_csv_options *options, const char **out_line,
+                     size_t *out_len)
+{
+    static const tdb_csv_options plain = {0};
+    *out_line = "";
+    *out_len = 0;
+    if (res && !res->streaming)
+        return TDB_EINVAL; /* a whole result (tdb_query): read its cells */
+    int rc = next_row(res, options ? options : &plain);
+    if (rc == 1) {
+        *out_line = res->data.p;
+        *out_len = res->data.len;
+    }
+    return rc;
 }
 
 /* Reads the header of the answer to a query just sent into a new result. */
@@ -697,6 +813,74 @@ int tdb__read_result(tdb_conn *c, tdb_result **out_result)
     return 0;
 }
 
+/*
+ * Reads and drops at most `limit` bytes of the current answer line. *out_ended says whether its
+ * end came within them; then, as stream_drain(), the error line after a line cut short is read
+ * and its status returned.
+ */
+static int skip_some(tdb_result *res, size_t limit, bool *out_ended)
+{
+    tdb_conn *c = res->conn;
+    char tail[2] = {0, 0};
+    size_t total = 0;
+    *out_ended = false;
+    while (total <= limit) {
+        if (c->rpos == c->rlen) {
+            int rc = tdb__fill(c);
+            if (rc != 0)
+                return rc;
+        }
+        const unsigned char *start = c->rbuf + c->rpos;
+        size_t avail = c->rlen - c->rpos;
+        const unsigned char *nl = memchr(start, '\n', avail);
+        size_t n = nl ? (size_t)(nl - start) : avail;
+        if (n >= 2) {
+            tail[0] = (char)start[n - 2];
+            tail[1] = (char)start[n - 1];
+        } else if (n == 1) {
+            tail[0] = tail[1];
+            tail[1] = (char)start[0];
+        }
+        total += n;
+        c->rpos += n + (nl ? 1 : 0);
+        if (nl) {
+            *out_ended = true;
+            return tail[0] == ']' && tail[1] == '}' ? 0 : tdb__read_error_line(c);
+        }
+    }
+    return 0;
+}
+
+/*
+ * Ends an answer nobody will read, as the Node and Python drivers do: up to
+ * TDB__ABANDON_DRAIN bytes are read and dropped; a longer rest is stopped by cancelling the
+ * statement (a second connection, tdb_cancel) and reading the short rest, which then ends in
+ * the Canceled error the caller asked for (not reported). Inside a transaction, or for a
+ * session without a cancel key, the rest is read whatever its size, since a cancel would
+ * abort the transaction.
+ */
+static int abandon(tdb_result *res)
+{
+    tdb_conn *c = res->conn;
+    if (c->tx != TDB_TRANS_IDLE || c->cancel_id == 0)
+        return stream_drain(res);
+    bool ended = false;
+    int rc = skip_some(res, TDB__ABANDON_DRAIN, &ended);
+    if (rc != 0 || ended)
+        return rc;
+    tdb_cancel_handle *h = tdb_get_cancel(c);
+    if (!h)
+        return stream_drain(res);
+    int sent = tdb_cancel(h, NULL, 0);
+    tdb_free_cancel(h);
+    rc = stream_drain(res);
+    if (rc == TDB_ESERVER && sent == TDB_OK && strcmp(c->err_kind, "Canceled") == 0) {
+        tdb__set_error(c, TDB_OK, "%s", "");
+        rc = 0;
+    }
+    return rc;
+}
+
 int tdb_query_end(tdb_result *res)
 {
     if (!res)
@@ -704,7 +888,7 @@ int tdb_query_end(tdb_result *res)
     int rc = 0;
     tdb_conn *c = res->conn;
     if (c && !res->done) {
-        rc = stream_drain(res);
+        rc = abandon(res);
         if (c->state == CONN_STREAMING)
             c->state = CONN_READY;
     } else if (res->fail_status) {

@@ -60,7 +60,7 @@ int tdb__str_reserve(Str *s, size_t more)
     return 0;
 }
 
-int tdb__str_put(Str *s, const void *bytes, size_t len)
+int tdb__str_grow_put(Str *s, const void *bytes, size_t len)
 {
     if (tdb__str_reserve(s, len) != 0)
         return TDB_ENOMEM;
@@ -68,11 +68,6 @@ int tdb__str_put(Str *s, const void *bytes, size_t len)
     s->len += len;
     s->p[s->len] = '\0';
     return 0;
-}
-
-int tdb__str_putc(Str *s, char ch)
-{
-    return tdb__str_put(s, &ch, 1);
 }
 
 int tdb__str_puts(Str *s, const char *text)
@@ -498,6 +493,7 @@ void tdb__disconnect(tdb_conn *c)
     c->out_pos = c->out.len = 0;
     c->busy_scan = 0;
     c->cancel_id = 0;
+    c->cancel_asked = false;
     c->cancel_key[0] = '\0';
 }
 

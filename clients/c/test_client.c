@@ -967,6 +967,128 @@ static void test_cancel(const TestServer *s)
     }
 }
 
+/* tdb_next_row_csv: one CSV line per row, quoted as RFC 4180, options honoured. */
+static void test_csv_rows(const TestServer *s)
+{
+    tdb_result *r = NULL;
+    tdb_conn *c = open_conn(s, true);
+    const char *line = NULL;
+    size_t len = 0;
+    int created = tdb_command(c, "create database csv_db", NULL);
+    CHECK(created == TDB_OK || created == TDB_ESERVER);
+    CHECK_RC(c, tdb_connect_database(c, "csv_db"), TDB_OK);
+    const char *sql = "SELECT * FROM (VALUES (1, 'plain', 2.5, true, NULL::VARCHAR, [1, 2], ''), "
+                      "(-7, 'a,b \"q\"', -0.5, false, 'x', [], E'l1\\nl2')) t(a, b, c, d, e, f, g)";
+    CHECK_RC(c, tdb_query_start(c, sql, NULL, 0, &r), TDB_OK);
+    CHECK_RC(c, tdb_next_row_csv(r, NULL, &line, &len), 1);
+    CHECK(len == strlen(line) && strcmp(line, "1,plain,2.5,true,,\"[1,2]\",\n") == 0);
+    CHECK_RC(c, tdb_next_row_csv(r, NULL, &line, &len), 1);
+    CHECK(strcmp(line, "-7,\"a,b \"\"q\"\"\",-0.5,false,x,[],\"l1\nl2\"\n") == 0);
+    CHECK_RC(c, tdb_next_row_csv(r, NULL, &line, &len), 0);
+    CHECK(len == 0);
+    CHECK_RC(c, tdb_query_end(r), TDB_OK);
+
+    /* A separator, "" for the empty string, a NULL text (a string equal to it is quoted). */
+    tdb_csv_options o = {.sep = '\t', .quote_empty = true, .null_text = "\\N"};
+    CHECK_RC(c,
+             tdb_query_start(c, "SELECT 'a,b' AS a, '' AS b, NULL AS c, '\\N' AS d, 'x\ty' AS e",
+                             NULL, 0, &r),
+             TDB_OK);
+    CHECK_RC(c, tdb_next_row_csv(r, &o, &line, &len), 1);
+    CHECK(strcmp(line, "a,b\t\"\"\t\\N\t\"\\N\"\t\"x\ty\"\n") == 0);
+    CHECK_RC(c, tdb_query_end(r), TDB_OK);
+
+    /* Rows and CSV lines mixed; a whole result is refused; a server error mid-stream. */
+    CHECK_RC(c, tdb_query_start(c, "SELECT i FROM range(3) t(i)", NULL, 0, &r), TDB_OK);
+    CHECK_RC(c, tdb_next_row(r), 1);
+    CHECK_RC(c, tdb_next_row_csv(r, NULL, &line, &len), 1);
+    CHECK(strcmp(line, "1\n") == 0 && tdb_result_nrows(r) == 0);
+    CHECK_RC(c, tdb_next_row(r), 1);
+    CHECK(tdb_result_nrows(r) == 1);
+    CHECK_RC(c, tdb_query_end(r), TDB_OK);
+    CHECK_RC(c, tdb_query(c, "SELECT 1 AS one", NULL, 0, &r), TDB_OK);
+    CHECK_RC(c, tdb_next_row_csv(r, NULL, &line, &len), TDB_EINVAL);
+    tdb_result_free(r);
+    CHECK_RC(c,
+             tdb_query_start(c,
+                             "SELECT CASE WHEN i < 300000 THEN i ELSE error('boom') END "
+                             "FROM range(400000) t(i)",
+                             NULL, 0, &r),
+             TDB_OK);
+    int rc;
+    long rows = 0;
+    while ((rc = tdb_next_row_csv(r, NULL, &line, &len)) == 1)
+        rows++;
+    CHECK(rc == TDB_ESERVER && rows > 0 && rows <= 300000);
+    CHECK(strstr(tdb_error(c), "boom") != NULL);
+    CHECK_RC(c, tdb_query_end(r), TDB_ESERVER);
+    CHECK_RC(c, tdb_query(c, "SELECT 2 AS two", NULL, 0, &r), TDB_OK);
+    tdb_result_free(r);
+    tdb_close(c);
+}
+
+static void abandon_timeout(int signo)
+{
+    (void)signo;
+    static const char msg[] = "test_client: tdb_query_end read an abandoned result for 120 s "
+                              "instead of cancelling it\n";
+    ssize_t ignored = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+    (void)ignored;
+    _exit(1);
+}
+
+/*
+ * tdb_query_end on a result abandoned early: a long rest is cancelled rather than read (10^10
+ * rows would take hours to read: SIGALRM after 120 s fails the test), and the connection goes
+ * on with no error left; inside a transaction the rest is read instead (a cancel would abort
+ * it, and the commit would then fail).
+ */
+static void test_abandon(const TestServer *s)
+{
+    tdb_result *r = NULL;
+    tdb_conn *c = open_conn(s, true);
+    int created = tdb_command(c, "create database abandon_db", NULL);
+    CHECK(created == TDB_OK || created == TDB_ESERVER);
+    CHECK_RC(c, tdb_connect_database(c, "abandon_db"), TDB_OK);
+
+    struct sigaction sa = {.sa_handler = abandon_timeout}, old;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, &old);
+    for (int round = 0; round < 2; round++) {
+        CHECK_RC(c, tdb_query_start(c, "SELECT range AS i FROM range(10000000000)", NULL, 0, &r),
+                 TDB_OK);
+        for (int k = 0; k < 10; k++)
+            CHECK_RC(c, tdb_next_row(r), 1);
+        alarm(120);
+        CHECK_RC(c, tdb_query_end(r), TDB_OK);
+        alarm(0);
+        CHECK(tdb_error(c)[0] == '\0');
+        CHECK(tdb_is_connected(c));
+        CHECK(tdb_transaction_status_of(c) == TDB_TRANS_IDLE);
+        CHECK_RC(c, tdb_query(c, "SELECT 7 AS seven", NULL, 0, &r), TDB_OK);
+        int64_t v = 0;
+        CHECK(r && tdb_result_int64(r, 0, 0, &v) == TDB_OK && v == 7);
+        tdb_result_free(r);
+    }
+    sigaction(SIGALRM, &old, NULL);
+
+    /* In a transaction: 2M rows (about 40 MB, past the 4 MiB read before a cancel) are read
+     * to the end; the transaction is intact and commits. */
+    CHECK_RC(c, tdb_command(c, "CREATE TABLE kept (i INT)", NULL), TDB_OK);
+    CHECK_RC(c, tdb_begin(c), TDB_OK);
+    CHECK_RC(c, tdb_command(c, "INSERT INTO kept VALUES (1)", NULL), TDB_OK);
+    CHECK_RC(c,
+             tdb_query_start(c, "SELECT range AS i, 'row ' || range AS s FROM range(2000000)", NULL,
+                             0, &r),
+             TDB_OK);
+    CHECK_RC(c, tdb_next_row(r), 1);
+    CHECK_RC(c, tdb_query_end(r), TDB_OK);
+    CHECK(tdb_transaction_status_of(c) == TDB_TRANS_INTRANS);
+    CHECK_RC(c, tdb_commit(c), TDB_OK);
+    CHECK(count_rows(c, "kept") == 1);
+    tdb_close(c);
+}
+
 /* ---- issue 21: conninfo, URI, environment, error classes, transaction status, the
  * non-blocking API, column lookup, escaping, reset ---------------------------------------- */
 
@@ -1386,6 +1508,8 @@ int main(void)
     test_mid_result_error(&srv);
     test_transactions(&srv);
     test_cancel(&srv);
+    test_abandon(&srv);
+    test_csv_rows(&srv);
     test_conninfo(&srv);
     test_error_classes(&srv);
     test_transaction_status(&srv);

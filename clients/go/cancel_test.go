@@ -242,6 +242,49 @@ func TestCancelInTransaction(t *testing.T) {
 	}
 }
 
+// A large result left early inside a transaction is read to its end, not cancelled: a cancel
+// would abort the transaction, and its commit would fail.
+func TestAbandonInTransactionReadsTheRest(t *testing.T) {
+	srv, db, _ := newDatabase(t)
+	admin := srv.open(t, "")
+	ctx := context.Background()
+	if _, err := db.ExecContext(ctx, `CREATE TABLE kept(i INTEGER)`); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(`INSERT INTO kept VALUES (1)`); err != nil {
+		t.Fatal(err)
+	}
+	before := interrupted(t, admin)
+	// About 40 MB of rows, ten times drainLimit.
+	rows, err := tx.Query(`SELECT i, 'row ' || i FROM range(2000000) r(i)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rows.Next() {
+		t.Fatal(rows.Err())
+	}
+	if err := rows.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(`INSERT INTO kept VALUES (2)`); err != nil {
+		t.Fatalf("the transaction after a result left early: %v", err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatalf("commit: %v", err)
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM kept`).Scan(&n); err != nil || n != 2 {
+		t.Errorf("rows committed: %d %v", n, err)
+	}
+	if after := interrupted(t, admin); after != before {
+		t.Errorf("stats: interrupted %d before, %d after: the statement was cancelled", before, after)
+	}
+}
+
 func TestCancelTLSRequired(t *testing.T) {
 	dir := t.TempDir()
 	ca := newCA(t, dir, "ca", "TCP-DuckDB Go cancel test CA")

@@ -649,16 +649,21 @@ func TestLargeStreamedResult(t *testing.T) {
 
 func TestErrors(t *testing.T) {
 	srv, db, name := newDatabase(t)
-	cases := []struct{ sql, kind, code, text string }{
-		{"SELEC 1", "Parser Error", "PARSER_ERROR", "syntax error"},
-		{"SELECT * FROM nosuch", "Catalog Error", "CATALOG_ERROR", "nosuch"},
-		{"SELECT 'a'::INTEGER", "Conversion Error", "CONVERSION_ERROR", ""},
-		{"SELECT error('boom')", "Invalid Input Error", "INVALID_INPUT_ERROR", "boom"},
+	if _, err := db.Exec(`CREATE TABLE uniq(i INTEGER PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct{ sql, kind, code, class, text string }{
+		{"SELEC 1", "Parser Error", "PARSER_ERROR", "ProgrammingError", "syntax error"},
+		{"SELECT * FROM nosuch", "Catalog Error", "CATALOG_ERROR", "ProgrammingError", "nosuch"},
+		{"SELECT 'a'::INTEGER", "Conversion Error", "CONVERSION_ERROR", "DataError", ""},
+		{"SELECT error('boom')", "Invalid Input Error", "INVALID_INPUT_ERROR", "ProgrammingError", "boom"},
+		{"INSERT INTO uniq VALUES (1), (1)", "Constraint Error", "CONSTRAINT_ERROR", "IntegrityError", "duplicate key"},
 	}
 	for _, c := range cases {
 		_, err := db.Exec(c.sql)
 		var se *Error
-		if !errors.As(err, &se) || se.Kind != c.kind || se.Code != c.code || !strings.Contains(se.Message, c.text) {
+		if !errors.As(err, &se) || se.Kind != c.kind || se.Code != c.code || se.Class != c.class ||
+			!strings.Contains(se.Message, c.text) {
 			t.Errorf("%s: %#v", c.sql, err)
 		}
 		if strings.Contains(se.Message, `\n`) {
@@ -699,7 +704,8 @@ func TestErrors(t *testing.T) {
 		_, err := dc.(Commander).Command(context.Background(), "create database "+name)
 		return err
 	})
-	if !errors.As(err, &se) || se.Code != "ALREADY_EXISTS" || se.Kind != "Already Exists" {
+	if !errors.As(err, &se) || se.Code != "ALREADY_EXISTS" || se.Kind != "Already Exists" ||
+		se.Class != "ProgrammingError" {
 		t.Errorf("duplicate database: %#v", err)
 	}
 	err = conn.Raw(func(dc any) error {

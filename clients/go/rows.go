@@ -257,7 +257,8 @@ func (r *rows) cancelRest() bool {
 }
 
 // Close drops the rest of the result: up to drainLimit bytes are read and discarded
-// (without decoding); a longer rest is ended by cancelling the statement, or when that cannot
+// (without decoding; inside a transaction the whole rest); a longer rest is ended by
+// cancelling the statement, or when that cannot
 // be done by closing the connection (the server interrupts the statement of a client that is
 // gone within about 0.1 s; the pool opens another). When the query's context has ended
 // (database/sql closes the rows then) the watch cancels the query and the whole rest is read.
@@ -267,7 +268,9 @@ func (r *rows) Close() error {
 		r.err = io.EOF
 		if !r.done && !r.c.isBad() {
 			limit := drainLimit
-			if r.c.cancelled() || (r.ctx != nil && r.ctx.Err() != nil) {
+			// Inside a transaction the whole rest is read: a cancel would abort the
+			// transaction (as the C, Node and Python clients do).
+			if r.c.cancelled() || (r.ctx != nil && r.ctx.Err() != nil) || r.c.inTx {
 				limit = -1
 			}
 			err := r.drain(limit)

@@ -78,6 +78,10 @@ export class TcpDuckDBError extends Error {
   code: string;
   /** The server's prefix as sent, e.g. 'Catalog Error'; undefined for client-side errors. */
   kind: string | undefined;
+  /** The DB-API class of a server error's kind, as in the C, Python and Go clients:
+   * 'ProgrammingError', 'DataError', 'IntegrityError', 'OperationalError', 'InternalError',
+   * 'NotSupportedError', else 'DatabaseError'; undefined for client-side errors. */
+  class: string | undefined;
 }
 
 export class Client {

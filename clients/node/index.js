@@ -36,8 +36,28 @@ function serverError(text) {
     kind = first.endsWith('Already Exists') ? 'Already Exists' : 'Does Not Exist';
   }
   const code = kind.toUpperCase().replace(/[^A-Z0-9]+/g, '_').replace(/^_|_$/g, '');
-  return new TcpDuckDBError(message, code, kind);
+  const err = new TcpDuckDBError(message, code, kind);
+  err.class = ERROR_CLASSES.get(kind) ?? 'DatabaseError';
+  return err;
 }
+
+// The DB-API class of a server error's kind (err.class), as in the C library
+// (clients/c/tdb_io.c), the Python and the Go drivers; any other kind is a DatabaseError.
+const ERROR_CLASSES = new Map([
+  ...['Constraint Error'].map((k) => [k, 'IntegrityError']),
+  ...['Conversion Error', 'Out of Range Error', 'Mismatch Type Error', 'Type Error']
+    .map((k) => [k, 'DataError']),
+  ...['Parser Error', 'Syntax Error', 'Catalog Error', 'Binder Error', 'Invalid Input Error',
+    'Invalid Type Error', 'Bad Request', 'Access Denied', 'Dependency Error', 'Permission Error',
+    'Sequence Error', 'Does Not Exist', 'Already Exists'].map((k) => [k, 'ProgrammingError']),
+  ...['Not implemented Error', 'Not Implemented Error'].map((k) => [k, 'NotSupportedError']),
+  ...['Unauthorized', 'TLS required', 'TransactionContext Error', 'Transaction Error',
+    'Transaction Aborted', 'Request Too Large', 'Too Many Connections', 'Idle Timeout',
+    'Server Shutting Down', 'Server Busy', 'Canceled', 'Statement Timeout', 'Out of Memory Error',
+    'IO Error', 'Interrupt Error', 'Connection Error', 'HTTP Error', 'Serialization Error']
+    .map((k) => [k, 'OperationalError']),
+  ...['Internal Error', 'INTERNAL Error', 'Fatal Error'].map((k) => [k, 'InternalError']),
+]);
 
 // ----------------------------------------------------------------------------------------------
 // JSON with exact numbers

@@ -18,7 +18,7 @@ FUZZ_CFLAGS  := -std=c11 -g -O1 -pthread $(FUZZ_SAN) -fsanitize=fuzzer-no-link
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SMOKE_SECONDS ?= 8
 FUZZ_SECONDS ?= 300
-CLIENT_SRCS  := $(filter-out clients/c/shell.c clients/c/test_client.c,$(wildcard clients/c/*.c))
+CLIENT_SRCS  := $(filter-out clients/c/shell%.c clients/c/test_client.c,$(wildcard clients/c/*.c))
 
 build/fuzz/obj/%.o: src/%.c | $(DUCKDB)/lib/libduckdb.so
 	@mkdir -p $(dir $@)

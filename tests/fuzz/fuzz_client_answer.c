@@ -26,7 +26,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-enum { READ_COMMANDS, READ_WHOLE, READ_STREAMED, READ_STREAMED_END_EARLY, READ_MODES };
+enum { READ_COMMANDS, READ_WHOLE, READ_STREAMED, READ_STREAMED_END_EARLY, READ_CSV, READ_MODES };
 
 /* Up to this many answers are read from one input (each answer needs at least one byte). */
 #define MAX_ANSWERS 8
@@ -105,7 +105,15 @@ static bool read_one(tdb_conn *c, int mode)
         if (rc != 0)
             break;
         int rows = 0;
-        while (!(mode == READ_STREAMED_END_EARLY && rows == 1) && (rc = tdb_next_row(res)) == 1) {
+        if (mode == READ_CSV) { /* tdb_next_row_csv: every line ends in '\n', NUL after it */
+            static const tdb_csv_options csv[2] = {{0}, {'\t', true, "\\N"}};
+            const char *line = NULL;
+            size_t len = 0;
+            while ((rc = tdb_next_row_csv(res, &csv[rows++ & 1], &line, &len)) == 1)
+                assert(len > 0 && line[len - 1] == '\n' && line[len] == '\0');
+        }
+        while (mode != READ_CSV && !(mode == READ_STREAMED_END_EARLY && rows == 1) &&
+               (rc = tdb_next_row(res)) == 1) {
             read_values(res);
             rows++;
         }

@@ -190,10 +190,14 @@ test('errors carry the server message and a code', async () => {
   for (const [sql, code] of cases) {
     await assert.rejects(c.query(sql), (e) => e instanceof TcpDuckDBError && e.code === code && e.message.includes('Error'));
   }
+  // The DB-API class, as in the C, Python and Go clients.
+  await assert.rejects(c.query('SELEC 1'), (e) => e.class === 'ProgrammingError');
+  await assert.rejects(c.query("SELECT 'abc'::INTEGER"), (e) => e.class === 'DataError');
+  await assert.rejects(c.query("SELECT error('x')"), (e) => e.class === 'ProgrammingError');
   await assert.rejects(c.query('SELECT * FROM nope'), (e) => e.message.includes('\nLINE 1:'));
   await c.query('CREATE TABLE t (i INTEGER PRIMARY KEY)');
   await c.query('INSERT INTO t VALUES (1)');
-  await assert.rejects(c.query('INSERT INTO t VALUES (?)', [1]), (e) => e.code === 'CONSTRAINT_ERROR' && e.kind === 'Constraint Error');
+  await assert.rejects(c.query('INSERT INTO t VALUES (?)', [1]), (e) => e.code === 'CONSTRAINT_ERROR' && e.kind === 'Constraint Error' && e.class === 'IntegrityError');
   assert.deepEqual((await c.query('SELECT 42 AS x')).rows, [{ x: 42 }]);
   await c.close();
 });

@@ -263,14 +263,16 @@ final class TdbResultSet extends ResultSetStubs {
 
     /** Drops the rest of a streaming answer: up to DRAIN_LIMIT bytes are read and discarded
      * without decoding; a longer rest is ended by cancelling the statement and reading the
-     * short rest within the cancel grace. When that cannot be done the connection is closed
-     * (the server stops the statement of a client that is gone within about 0.1 s). */
+     * short rest within the cancel grace. Inside a transaction the whole rest is read: a
+     * cancel would abort the transaction (as the C, Go, Node and Python clients do). When
+     * that cannot be done the connection is closed (the server stops the statement of a
+     * client that is gone within about 0.1 s). */
     private void drain() {
         if (!streaming)
             return;
         Wire w = conn.wire;
         try {
-            int ended = w.skipLine(DRAIN_LIMIT);
+            int ended = w.skipLine(conn.inTx ? -1 : DRAIN_LIMIT);
             if (ended < 0) {
                 conn.sendCancel();
                 w.timeout(TdbConnection.CANCEL_GRACE_MS);

@@ -126,6 +126,32 @@ class StreamingTest {
         }
     }
 
+    /** Inside a transaction a long rest is read, not cancelled: the cancel would abort the
+     * transaction and its commit would fail. */
+    @Test
+    void resultLeftEarlyInATransactionIsRead() throws Exception {
+        try (Statement st = conn.createStatement()) {
+            st.execute("CREATE TABLE kept (i INTEGER)");
+            conn.setAutoCommit(false);
+            try {
+                st.execute("INSERT INTO kept VALUES (1)");
+                long before = interrupted();
+                // About 40 MB of rows, ten times the 4 MiB read before a cancel.
+                ResultSet rs = st.executeQuery("SELECT i, 'row ' || i AS s FROM range(2000000) r(i)");
+                assertTrue(rs.next());
+                rs.close();
+                st.execute("INSERT INTO kept VALUES (2)");
+                conn.commit();
+                assertEquals(before, interrupted(), "no statement was interrupted");
+            } finally {
+                conn.setAutoCommit(true);
+            }
+            ResultSet n = st.executeQuery("SELECT count(*) FROM kept");
+            assertTrue(n.next());
+            assertEquals(2, n.getInt(1));
+        }
+    }
+
     @Test
     void connectionClosedWithAResultOpen() throws Exception {
         Connection c = Shared.server().connect(conn.getCatalog());
