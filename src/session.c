@@ -619,8 +619,8 @@ typedef struct ResultCacheUse {
  * bracket of a request that may change the database. Never called before
  * the access check passed.
  */
-static bool cache_before(Session *s, const char *text, QueryRequest *req, QueryIo *io,
-                         ResultCacheUse *rc, SessionAction *action)
+static bool cache_before(Session *s, const char *text, bool no_cache, QueryRequest *req,
+                         QueryIo *io, ResultCacheUse *rc, SessionAction *action)
 {
     if (!rescache_enabled())
         return false;
@@ -638,13 +638,30 @@ static bool cache_before(Session *s, const char *text, QueryRequest *req, QueryI
     }
     /* A transaction reads its own snapshot, which may be older than the
      * generation (docs/cache.md): no cache inside one. */
-    /* PostgreSQL's encoding of an answer (req->format) is not kept: the
-     * cache holds the line protocol's bytes only. */
-    if (!cls.cacheable || s->in_tx || s->cache_off || s->cache_tainted || req->format)
+    /* Another front end's answers are kept under its own form (QueryFormat.cache_form). */
+    if (!cls.cacheable || s->in_tx || s->cache_off || s->cache_tainted || no_cache ||
+        (req->format && !req->format->cache_form))
         return false;
-    if (!rescache_key(&rc->key, s->db_id, req->typed, text, len, req->params) ||
+    const char *form = req->typed ? RESCACHE_FORM_TYPED : RESCACHE_FORM_LINE;
+    size_t form_len = 1;
+    if (req->format) {
+        form = req->format->cache_form;
+        form_len = req->format->cache_form_len;
+    }
+    if (!rescache_key(&rc->key, s->db_id, form, form_len, text, len, req->params) ||
         !rescache_read_begin(s->db_id, &rc->gen))
         return false;
+    int fns = rescache_user_functions(s->db_id, rc->gen);
+    if (fns == RESCACHE_FNS_UNKNOWN) {
+        /* Once per generation: a user's macro may shadow a trusted built-in name. */
+        int some = query_has_user_functions(s->con);
+        rescache_note_user_functions(s->db_id, rc->gen, some != 0);
+        fns = some == 0 ? RESCACHE_FNS_NONE : RESCACHE_FNS_SOME;
+    }
+    if (fns != RESCACHE_FNS_NONE) {
+        buf_free(&rc->key);
+        return false;
+    }
     bool gone = false;
     if (rescache_lookup(s->db_id, &rc->key, rc->gen, io->out, io->flush, io->ctx, QUERY_FLUSH_BYTES,
                         &gone)) {
@@ -725,7 +742,7 @@ static void run_sql(Session *s, const SessionEnv *env, const char *sql, const Ty
     /* The result cache sits here: after the access check, before execution
      * (docs/cache.md). A request that may write is bracketed as a write. */
     ResultCacheUse rc = {BUF_INIT, BUF_INIT, 0, false, false};
-    if (cache_before(s, text, &req, io, &rc, action)) {
+    if (cache_before(s, text, typed && typed->no_cache, &req, io, &rc, action)) {
         /* Answered without running: the statement and plan the check made are kept as a run
          * would keep them, so the next request of this text is rechecked from the plan, not
          * classified by DuckDB again. Only a check's statement (a miss) is new; a hit had none. */
