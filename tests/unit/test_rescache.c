@@ -188,6 +188,30 @@ static void test_generations(void)
     buf_free(&out);
 }
 
+/* The check for user functions holds for one generation only, and only when made without a
+ * write in flight. */
+static void test_user_functions(void)
+{
+    configure(1 << 20, 1 << 16, 0);
+    uint64_t g = 0, g2 = 0;
+    CHECK(rescache_read_begin(9, &g));
+    CHECK(rescache_user_functions(9, g) == RESCACHE_FNS_UNKNOWN);
+    rescache_note_user_functions(9, g, false);
+    CHECK(rescache_user_functions(9, g) == RESCACHE_FNS_NONE);
+    CHECK(rescache_user_functions(10, g) == RESCACHE_FNS_UNKNOWN); /* per database */
+    /* CREATE MACRO is a write: the generation moves and the answer is unknown again. */
+    rescache_write_begin(9);
+    rescache_note_user_functions(9, g, false); /* a check racing the write: ignored */
+    rescache_write_end(9);
+    CHECK(rescache_read_begin(9, &g2) && g2 != g);
+    CHECK(rescache_user_functions(9, g2) == RESCACHE_FNS_UNKNOWN);
+    CHECK(rescache_user_functions(9, g) == RESCACHE_FNS_UNKNOWN); /* an old generation */
+    rescache_note_user_functions(9, g, false);                    /* a stale check: ignored */
+    CHECK(rescache_user_functions(9, g2) == RESCACHE_FNS_UNKNOWN);
+    rescache_note_user_functions(9, g2, true);
+    CHECK(rescache_user_functions(9, g2) == RESCACHE_FNS_SOME);
+}
+
 static void test_lru_and_bounds(void)
 {
     char answer[1000];
@@ -328,6 +352,7 @@ int main(void)
     UNIT_RUN(test_keys);
     UNIT_RUN(test_classify);
     UNIT_RUN(test_generations);
+    UNIT_RUN(test_user_functions);
     UNIT_RUN(test_lru_and_bounds);
     UNIT_RUN(test_off);
     UNIT_RUN(test_race);
