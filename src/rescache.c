@@ -334,9 +334,8 @@ struct Db {
     Db *chain;
     int64_t id;
     uint64_t gen;
-    int writers;      /* writes between rescache_write_begin and _end */
-    uint64_t fns_gen; /* the generation at which `fns` was found */
-    int fns;          /* RESCACHE_FNS_*: user functions in the database at fns_gen */
+    int writers; /* writes between rescache_write_begin and _end */
+    int fns;     /* RESCACHE_FNS_*: user functions in the database (rescache_user_functions) */
     Entry *entries;
     size_t nentries, bytes;
     uint64_t hits, misses, evictions, invalidations;
@@ -478,11 +477,10 @@ bool rescache_read_begin(int64_t db_id, uint64_t *out_gen)
     return ok;
 }
 
-int rescache_user_functions(int64_t db_id, uint64_t gen)
+int rescache_user_functions(int64_t db_id)
 {
     pthread_mutex_lock(&lock);
-    Db *d = db_get(db_id);
-    int fns = d->gen == gen && d->fns_gen == gen ? d->fns : RESCACHE_FNS_UNKNOWN;
+    int fns = db_get(db_id)->fns;
     pthread_mutex_unlock(&lock);
     return fns;
 }
@@ -491,11 +489,17 @@ void rescache_note_user_functions(int64_t db_id, uint64_t gen, bool some)
 {
     pthread_mutex_lock(&lock);
     Db *d = db_get(db_id);
-    /* Only a check made entirely within the current generation counts. */
-    if (d->gen == gen && d->writers == 0) {
-        d->fns_gen = gen;
+    /* A check whose generation is still current with no write in flight saw every
+     * change committed before it: each bracket moves the generation at its start. */
+    if (d->gen == gen && d->writers == 0)
         d->fns = some ? RESCACHE_FNS_SOME : RESCACHE_FNS_NONE;
-    }
+    pthread_mutex_unlock(&lock);
+}
+
+void rescache_functions_changed(int64_t db_id)
+{
+    pthread_mutex_lock(&lock);
+    db_get(db_id)->fns = RESCACHE_FNS_UNKNOWN;
     pthread_mutex_unlock(&lock);
 }
 
@@ -645,6 +649,7 @@ void rescache_write_end(int64_t db_id)
 void rescache_invalidate_db(int64_t db_id)
 {
     rescache_write_begin(db_id);
+    rescache_functions_changed(db_id); /* a reopened or reused file: check again */
     rescache_write_end(db_id);
 }
 

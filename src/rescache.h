@@ -114,17 +114,25 @@ bool rescache_key(Buf *out, int64_t db_id, const char *form, size_t form_len, co
 bool rescache_read_begin(int64_t db_id, uint64_t *out_gen) __attribute__((warn_unused_result));
 
 /*
- * Whether the database's functions were checked at generation `gen`: a
- * user's macro or function may shadow a built-in name the classifier
- * trusts (DuckDB finds a user's `lower` before its own), so a database
- * holding any is never cached. Returns RESCACHE_FNS_UNKNOWN (not checked
- * at this generation: check with query_has_user_functions() and note the
- * answer), RESCACHE_FNS_NONE or RESCACHE_FNS_SOME.
+ * Whether the database holds a user's function or macro: such a name may
+ * shadow a built-in the classifier trusts (DuckDB finds a user's `lower`
+ * before its own), so a database holding any is never cached. Returns
+ * RESCACHE_FNS_UNKNOWN (not checked since the database was first seen or
+ * since rescache_functions_changed(): check with query_has_user_functions()
+ * and note the answer), RESCACHE_FNS_NONE or RESCACHE_FNS_SOME.
  */
 enum { RESCACHE_FNS_UNKNOWN, RESCACHE_FNS_NONE, RESCACHE_FNS_SOME };
-int rescache_user_functions(int64_t db_id, uint64_t gen);
-/* Notes the answer of a check made after rescache_read_begin() gave `gen`. */
+int rescache_user_functions(int64_t db_id);
+/* Notes the answer of a check made after rescache_read_begin() gave `gen`; ignored when a
+ * write began since (the check may have missed it). */
 void rescache_note_user_functions(int64_t db_id, uint64_t gen, bool some);
+/*
+ * Forgets the answer: called inside the write bracket of a statement that
+ * may create or drop a function or macro. Only a CREATE, DROP or ALTER
+ * can (DuckDB runs no other statement kind from inside a SELECT, INSERT,
+ * UPDATE or DELETE), so QueryOutcome.catalog_changed is the test.
+ */
+void rescache_functions_changed(int64_t db_id);
 
 /*
  * Appends the answer stored under `key` for generation `gen` to `out`,

@@ -470,6 +470,8 @@ static void transaction(Session *s, const SessionEnv *env, TxCommand what, Buf *
     /* A failed commit may be DuckDB's fatal error: contained (pool.h). */
     if (!tx_end(s, what, had_error, doomed, out))
         pool_db_check_invalidated(env->pool, s->db);
+    if (wrote && catalog_changed)
+        rescache_functions_changed(s->db_id); /* CREATE MACRO, ... */
     if (wrote)
         rescache_write_end(s->db_id);
     /* Other sessions may have prepared statements against the schema as it
@@ -651,9 +653,9 @@ static bool cache_before(Session *s, const char *text, bool no_cache, QueryReque
     if (!rescache_key(&rc->key, s->db_id, form, form_len, text, len, req->params) ||
         !rescache_read_begin(s->db_id, &rc->gen))
         return false;
-    int fns = rescache_user_functions(s->db_id, rc->gen);
+    int fns = rescache_user_functions(s->db_id);
     if (fns == RESCACHE_FNS_UNKNOWN) {
-        /* Once per generation: a user's macro may shadow a trusted built-in name. */
+        /* Once, and again after DDL: a user's macro may shadow a trusted built-in name. */
         int some = query_has_user_functions(s->con);
         rescache_note_user_functions(s->db_id, rc->gen, some != 0);
         fns = some == 0 ? RESCACHE_FNS_NONE : RESCACHE_FNS_SOME;
@@ -679,6 +681,8 @@ static bool cache_before(Session *s, const char *text, bool no_cache, QueryReque
 /* After a request ran: stores its answer or closes its write bracket. */
 static void cache_after(Session *s, ResultCacheUse *rc, QueryStatus st, const QueryOutcome *o)
 {
+    if (rc->write && o->catalog_changed)
+        rescache_functions_changed(s->db_id); /* CREATE MACRO, ... */
     if (rc->write)
         rescache_write_end(s->db_id);
     if (o->session_state)

@@ -188,28 +188,35 @@ static void test_generations(void)
     buf_free(&out);
 }
 
-/* The check for user functions holds for one generation only, and only when made without a
- * write in flight. */
+/* The check for user functions holds until DDL says functions may have changed, and counts
+ * only when made without a write in flight since its generation was read. */
 static void test_user_functions(void)
 {
     configure(1 << 20, 1 << 16, 0);
     uint64_t g = 0, g2 = 0;
     CHECK(rescache_read_begin(9, &g));
-    CHECK(rescache_user_functions(9, g) == RESCACHE_FNS_UNKNOWN);
+    CHECK(rescache_user_functions(9) == RESCACHE_FNS_UNKNOWN);
     rescache_note_user_functions(9, g, false);
-    CHECK(rescache_user_functions(9, g) == RESCACHE_FNS_NONE);
-    CHECK(rescache_user_functions(10, g) == RESCACHE_FNS_UNKNOWN); /* per database */
-    /* CREATE MACRO is a write: the generation moves and the answer is unknown again. */
+    CHECK(rescache_user_functions(9) == RESCACHE_FNS_NONE);
+    CHECK(rescache_user_functions(10) == RESCACHE_FNS_UNKNOWN); /* per database */
+    /* A plain write (INSERT) keeps the answer. */
     rescache_write_begin(9);
-    rescache_note_user_functions(9, g, false); /* a check racing the write: ignored */
     rescache_write_end(9);
+    CHECK(rescache_user_functions(9) == RESCACHE_FNS_NONE);
+    /* DDL forgets it; a check that began before the DDL cannot note it again. */
+    CHECK(rescache_read_begin(9, &g));
+    rescache_write_begin(9);
+    rescache_note_user_functions(9, g, false); /* racing the write: ignored */
+    rescache_functions_changed(9);
+    rescache_write_end(9);
+    CHECK(rescache_user_functions(9) == RESCACHE_FNS_UNKNOWN);
+    rescache_note_user_functions(9, g, false); /* a stale generation: ignored */
+    CHECK(rescache_user_functions(9) == RESCACHE_FNS_UNKNOWN);
     CHECK(rescache_read_begin(9, &g2) && g2 != g);
-    CHECK(rescache_user_functions(9, g2) == RESCACHE_FNS_UNKNOWN);
-    CHECK(rescache_user_functions(9, g) == RESCACHE_FNS_UNKNOWN); /* an old generation */
-    rescache_note_user_functions(9, g, false);                    /* a stale check: ignored */
-    CHECK(rescache_user_functions(9, g2) == RESCACHE_FNS_UNKNOWN);
     rescache_note_user_functions(9, g2, true);
-    CHECK(rescache_user_functions(9, g2) == RESCACHE_FNS_SOME);
+    CHECK(rescache_user_functions(9) == RESCACHE_FNS_SOME);
+    rescache_invalidate_db(9); /* a reopened file: checked again */
+    CHECK(rescache_user_functions(9) == RESCACHE_FNS_UNKNOWN);
 }
 
 static void test_lru_and_bounds(void)
