@@ -29,6 +29,7 @@
 #include "pglink.h"
 #include "reply.h"
 #include "rescache.h"
+#include "session_cache.h"
 #include "sqllex.h"
 #include "textnum.h"
 #include "watchdog.h"
@@ -605,94 +606,6 @@ static void cmd_update_user(Session *s, const SessionEnv *env, const RequestWord
     reply_catalog(out, st, "User", user);
 }
 
-/* What run_sql() does with the result cache for one request. */
-typedef struct ResultCacheUse {
-    Buf key;     /* rescache_key() of the request */
-    Buf capture; /* the answer, copied by query_run() */
-    uint64_t gen;
-    bool store; /* a miss whose answer may be stored */
-    bool write; /* bracketed with rescache_write_begin()/_end() */
-} ResultCacheUse;
-
-/*
- * Before a request runs: answers it from the cache and returns true on a
- * hit (closing the session when the client went away meanwhile); otherwise
- * prepares `req` to capture an answer worth storing, or opens the write
- * bracket of a request that may change the database. Never called before
- * the access check passed.
- */
-static bool cache_before(Session *s, const char *text, bool no_cache, QueryRequest *req,
-                         QueryIo *io, ResultCacheUse *rc, SessionAction *action)
-{
-    if (!rescache_enabled())
-        return false;
-    size_t len = strlen(text);
-    RescacheClass cls = rescache_classify(text, len);
-    if (!cls.read_only) {
-        /* Inside a transaction nothing commits before COMMIT, which brackets. */
-        if (s->in_tx) {
-            s->tx_wrote = true;
-        } else {
-            rescache_write_begin(s->db_id);
-            rc->write = true;
-        }
-        return false;
-    }
-    /* A transaction reads its own snapshot, which may be older than the
-     * generation (docs/cache.md): no cache inside one. */
-    /* Another front end's answers are kept under its own form (QueryFormat.cache_form). */
-    if (!cls.cacheable || s->in_tx || s->cache_off || s->cache_tainted || no_cache ||
-        (req->format && !req->format->cache_form))
-        return false;
-    const char *form = req->typed ? RESCACHE_FORM_TYPED : RESCACHE_FORM_LINE;
-    size_t form_len = 1;
-    if (req->format) {
-        form = req->format->cache_form;
-        form_len = req->format->cache_form_len;
-    }
-    if (!rescache_key(&rc->key, s->db_id, form, form_len, text, len, req->params) ||
-        !rescache_read_begin(s->db_id, &rc->gen))
-        return false;
-    int fns = rescache_user_functions(s->db_id);
-    if (fns == RESCACHE_FNS_UNKNOWN) {
-        /* Once, and again after DDL: a user's macro may shadow a trusted built-in name. */
-        int some = query_has_user_functions(s->con);
-        rescache_note_user_functions(s->db_id, rc->gen, some != 0);
-        fns = some == 0 ? RESCACHE_FNS_NONE : RESCACHE_FNS_SOME;
-    }
-    if (fns != RESCACHE_FNS_NONE) {
-        buf_free(&rc->key);
-        return false;
-    }
-    bool gone = false;
-    if (rescache_lookup(s->db_id, &rc->key, rc->gen, io->out, io->flush, io->ctx, QUERY_FLUSH_BYTES,
-                        &gone)) {
-        if (gone)
-            *action = SESSION_CLOSE;
-        buf_free(&rc->key);
-        return true;
-    }
-    rc->store = true;
-    req->capture = &rc->capture;
-    req->capture_max = rescache_max_entry();
-    return false;
-}
-
-/* After a request ran: stores its answer or closes its write bracket. */
-static void cache_after(Session *s, ResultCacheUse *rc, QueryStatus st, const QueryOutcome *o)
-{
-    if (rc->write && o->catalog_changed)
-        rescache_functions_changed(s->db_id); /* CREATE MACRO, ... */
-    if (rc->write)
-        rescache_write_end(s->db_id);
-    if (o->session_state)
-        s->cache_tainted = true;
-    if (rc->store && st == QUERY_OK && o->select_only && o->captured && !o->session_state)
-        rescache_store(s->db_id, &rc->key, rc->gen, rc->capture.data, rc->capture.len);
-    buf_free(&rc->key);
-    buf_free(&rc->capture);
-}
-
 /* Runs SQL text, or a typed request when `typed` is not NULL; `fmt`: session_run_sql(). */
 static void run_sql(Session *s, const SessionEnv *env, const char *sql, const TypedRequest *typed,
                     const QueryFormat *fmt, QueryIo *io, SessionAction *action)
@@ -745,8 +658,8 @@ static void run_sql(Session *s, const SessionEnv *env, const char *sql, const Ty
                         .format = fmt};
     /* The result cache sits here: after the access check, before execution
      * (docs/cache.md). A request that may write is bracketed as a write. */
-    ResultCacheUse rc = {BUF_INIT, BUF_INIT, 0, false, false};
-    if (cache_before(s, text, typed && typed->no_cache, &req, io, &rc, action)) {
+    SessionCacheUse rc = {BUF_INIT, BUF_INIT, 0, false, false};
+    if (session_cache_before(s, text, typed && typed->no_cache, &req, io, &rc, action)) {
         /* Answered without running: the statement and plan the check made are kept as a run
          * would keep them, so the next request of this text is rechecked from the plan, not
          * classified by DuckDB again. Only a check's statement (a miss) is new; a hit had none. */
@@ -768,7 +681,7 @@ static void run_sql(Session *s, const SessionEnv *env, const char *sql, const Ty
      * write bracket, so no reader stores between the failure and the reopen. */
     if (outcome.engine_fatal)
         pool_db_check_invalidated(env->pool, s->db);
-    cache_after(s, &rc, st, &outcome);
+    session_cache_after(s, &rc, st, &outcome);
     if (plan && outcome.entry && !outcome.entry->authz) {
         outcome.entry->authz = plan;
         plan = NULL;
