@@ -36,6 +36,7 @@
 
 #include "backup.h"
 #include "catalog.h"
+#include "dbstatus.h"
 #include "http.h"
 #include "json.h"
 #include "log.h"
@@ -353,9 +354,9 @@ static void loggable_words(const RequestWords *w, char *out, size_t outlen)
  */
 static void route_command(Admin *a, AdminSession *as, HttpRequest *r)
 {
-    static const char *const allowed[] = {"create",  "update", "drop",   "grant",
-                                          "revoke",  "list",   "stats",  "backup",
-                                          "restore", "show",   "cancel", "terminate"};
+    static const char *const allowed[] = {"create", "update", "drop",     "grant",  "revoke",
+                                          "list",   "stats",  "backup",   "verify", "restore",
+                                          "show",   "cancel", "terminate"};
     RequestWords w = {0};
     while (w.n < REQUEST_MAX_WORDS && http_param(r, "w", w.n))
         w.word[w.n] = (char *)http_param(r, "w", w.n), w.n++;
@@ -505,30 +506,11 @@ static void name_row(void *ctx, const char *const *cols, int ncols)
         buf_append((Buf *)ctx, cols[0], strlen(cols[0]) + 1);
 }
 
-/* {"NAME": BYTES, ...} for every database (the super user's view). */
-static void append_sizes(Admin *a, Buf *out)
-{
-    Buf names = BUF_INIT;
-    if (catalog_list(a->env->catalog, CATALOG_LIST_DATABASES, 0, name_row, &names) != CATALOG_OK)
-        log_error("admin: cannot list the databases' sizes");
-    bool first = true;
-    for (size_t off = 0; off < names.len; off += strlen(names.data + off) + 1) {
-        const char *name = names.data + off;
-        int64_t id = 0;
-        if (catalog_database_find(a->env->catalog, name, &id) != CATALOG_OK)
-            continue;
-        buf_append_str(out, first ? "" : ",");
-        first = false;
-        json_append_string(out, name, strlen(name));
-        buf_printf(out, ":%lld", (long long)pool_file_bytes(a->env->pool, id));
-    }
-    buf_free(&names);
-}
-
 /*
  * GET /api/databases: the `list databases` answer (every database for the
  * super user, the granted ones with their grant for others) and, for the
- * super user, each database's size on disk.
+ * super user, each database's size on disk, pool state, sessions and link
+ * (dbstatus.h).
  */
 static void route_databases(Admin *a, AdminSession *as, HttpRequest *r)
 {
@@ -544,10 +526,12 @@ static void route_databases(Admin *a, AdminSession *as, HttpRequest *r)
     }
     buf_append_str(&body, "{\"databases\":");
     buf_append(&body, line.data, line.len - 1);
-    buf_append_str(&body, ",\"sizes\":{");
+    buf_append_str(&body, ",\"state\":");
     if (as->s->user.super)
-        append_sizes(a, &body);
-    buf_append_str(&body, "}}\n");
+        dbstatus_json(a->env->catalog, a->env->pool, &body);
+    else
+        buf_append_str(&body, "{}");
+    buf_append_str(&body, "}\n");
     reply_buf(r, 200, "application/json", &body);
 out:
     buf_free(&line);

@@ -15,40 +15,22 @@
 #include <string.h>
 
 #include "authz_int.h"
+#include "fnlist.h"
 
 /*
- * Table functions that compute rows from their arguments alone: they read
- * no table, file, setting or catalog entry, so they may be used freely.
+ * Names DuckDB's metadata does not classify come from fnlist (shared with
+ * the result cache): its pure table functions may be used; every name that
+ * reads the connection's state, changes a sequence, writes the log or turns
+ * JSON into a statement is denied (sequences are not granted objects; a
+ * crafted statement tree invalidates the database, docs/security.md "Known
+ * limits"). Names starting with duckdb_ or pragma_ are denied too (see
+ * check_call), and so are built-in macros whose body queries the catalog
+ * (found when the cache is filled: get_block_size, format_type,
+ * pg_get_viewdef, ...).
  */
-static const char *const pure_table_functions[] = {
-    "range", "generate_series", "unnest", "repeat", "repeat_row", "json_each", "json_tree",
-};
-
-/*
- * Scalar functions that read state a user is not granted: settings,
- * variables, sequences (not granted objects; nextval also changes them),
- * the secret manager, the log, or another statement's plan; and the
- * functions that turn a user's JSON into a statement tree
- * (json_deserialize_sql, json_execute_serialized_sql): a crafted tree
- * raises an INTERNAL error while the statement runs, and DuckDB 1.5.6 then
- * invalidates the whole database for every session until it is reopened
- * (docs/security.md, "Known limits"). Names starting
- * with duckdb_ or pragma_ are denied too (see check_call), and so are
- * built-in macros whose body queries the catalog (found when the cache is
- * filled: get_block_size, format_type, pg_get_viewdef, ...).
- */
-static const char *const denied_functions[] = {
-    "current_setting",
-    "getvariable",
-    "nextval",
-    "currval",
-    "setval",
-    "write_log",
-    "json_serialize_plan",
-    "which_secret",
-    "json_deserialize_sql",
-    "json_execute_serialized_sql",
-};
+#define DENIED_KINDS                                                                               \
+    (FNLIST_CONNECTION_STATE | FNLIST_CHANGES_DATABASE | FNLIST_SIDE_EFFECT |                      \
+     FNLIST_STATEMENT_INPUT)
 
 /* Function-like syntax that DuckDB's parser handles itself, and sampling methods. */
 static const char *const syntax_functions[] = {"if", "ifnull", "try", "reservoir", "bernoulli"};
@@ -68,16 +50,6 @@ static void cache_mark(const char *name, size_t len, uint32_t flags)
     uint32_t i = nameset_add(&cache, name, len);
     cache.entries[i].flags |= flags;
 }
-
-static bool in_list(const char *const *list, size_t n, const char *s, size_t len)
-{
-    for (size_t i = 0; i < n; i++)
-        if (nameset_eq_str(s, len, list[i]))
-            return true;
-    return false;
-}
-
-#define IN_LIST(list, s, len) in_list(list, sizeof(list) / sizeof(list[0]), s, len)
 
 int authz_each_row(duckdb_connection con, const char *sql,
                    void (*fn)(void *ctx, const char **vals, const size_t *lens), void *ctx,
@@ -147,7 +119,7 @@ static void cache_add_function(void *ctx, const char **v, const size_t *l)
         cache_mark(v[0], l[0], S_FUNC | (reads_tables ? S_DENY : 0));
     } else if (!strcmp(type, "table") || !strcmp(type, "table_macro")) {
         cache_mark(v[0], l[0],
-                   IN_LIST(pure_table_functions, v[0], l[0]) ? S_TABLEFN : S_TABLEFN_BAD);
+                   (fnlist_flags(v[0], l[0]) & FNLIST_PURE_TABLE) ? S_TABLEFN : S_TABLEFN_BAD);
     }
     /* Pragma functions cannot be called in an expression: they stay unknown. */
 }
@@ -195,8 +167,11 @@ int authz_builtins_load(duckdb_connection con, Buf *err)
         rc = -1;
         goto out;
     }
-    for (size_t i = 0; i < sizeof(denied_functions) / sizeof(denied_functions[0]); i++)
-        cache_mark(denied_functions[i], strlen(denied_functions[i]), S_DENY);
+    size_t nlisted = 0;
+    const FnlistEntry *listed = fnlist_entries(&nlisted);
+    for (size_t i = 0; i < nlisted; i++)
+        if (listed[i].flags & DENIED_KINDS)
+            cache_mark(listed[i].name, strlen(listed[i].name), S_DENY);
     for (size_t i = 0; i < sizeof(syntax_functions) / sizeof(syntax_functions[0]); i++)
         cache_mark(syntax_functions[i], strlen(syntax_functions[i]), S_FUNC);
     cache_ready = true;

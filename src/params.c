@@ -2,8 +2,8 @@
  * params: a small strict JSON reader for the typed request. See params.h.
  *
  * Only the shapes the request allows are accepted: one object with the keys
- * "sql" (a string, required) and "params" (an array of scalars or
- * {"blob": hex} objects), nothing else, no trailing bytes. Strings are
+ * "sql" (a string, required), "params" (an array of scalars or
+ * {"blob": hex} objects) and "cache" (true or false), nothing else, no trailing bytes. Strings are
  * decoded (escapes, \u surrogate pairs) into owned UTF-8; a NUL character in
  * a string is refused, since SQL text and VARCHAR values end at it.
  */
@@ -299,7 +299,7 @@ int params_parse(const char *json, size_t len, TypedRequest *out, char *err, siz
     memset(out, 0, sizeof(*out));
     if (!take(&r, '{'))
         return fail(&r, "expected a JSON object");
-    bool have_sql = false;
+    bool have_sql = false, have_cache = false;
     do {
         char *key = NULL;
         size_t key_len = 0;
@@ -307,6 +307,7 @@ int params_parse(const char *json, size_t len, TypedRequest *out, char *err, siz
         if (read_string(&r, &key, &key_len) != 0)
             goto failed;
         bool is_sql = strcmp(key, "sql") == 0, is_params = strcmp(key, "params") == 0;
+        bool is_cache = strcmp(key, "cache") == 0;
         free(key);
         if (!take(&r, ':'))
             goto bad;
@@ -319,8 +320,17 @@ int params_parse(const char *json, size_t len, TypedRequest *out, char *err, siz
         } else if (is_params && !out->has_params) {
             if (read_params(&r, out) != 0)
                 goto failed;
+        } else if (is_cache && !have_cache) {
+            skip_ws(&r);
+            if (take_word(&r, "false")) {
+                out->no_cache = true;
+            } else if (!take_word(&r, "true")) {
+                fail(&r, "\"cache\" is true or false");
+                goto failed;
+            }
+            have_cache = true;
         } else {
-            fail(&r, "the keys are \"sql\" and \"params\", each once");
+            fail(&r, "the keys are \"sql\", \"params\" and \"cache\", each once");
             goto failed;
         }
     } while (take(&r, ','));

@@ -41,6 +41,7 @@ typedef struct TypedRequest {
     Param *params; /* owned; NULL when the request has none */
     size_t nparams;
     bool has_params; /* "params" was present (possibly empty) */
+    bool no_cache;   /* "cache": false: neither read nor fill the result cache */
 } TypedRequest;
 
 /*

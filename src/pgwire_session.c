@@ -797,7 +797,7 @@ static RunResult run_copy_out(PgSession *ps, Session *s, const SessionEnv *env,
     else
         buf_printf(&sql, "SELECT %s FROM %s", spec->columns ? spec->columns : "*", spec->table);
     CopyOut c = {.spec = spec};
-    QueryFormat qf = {copy_out_columns, copy_out_rows, copy_out_complete, &c};
+    QueryFormat qf = {copy_out_columns, copy_out_rows, copy_out_complete, &c, NULL, 0};
     SessionAction action = SESSION_CONTINUE;
     Buf *saved = io->errors;
     io->errors = &ps->errors;
@@ -872,7 +872,7 @@ static bool copy_in_flush(PgSession *ps, Session *s, const SessionEnv *env, Quer
     buf_printf(&sql, "INSERT INTO %s VALUES ", ps->copy.target);
     buf_append(&sql, ps->copy_values.data, ps->copy_values.len);
     buf_reset(&ps->copy_values, COPY_BATCH_BYTES);
-    QueryFormat qf = {copy_in_columns, copy_in_rows, copy_in_complete, NULL};
+    QueryFormat qf = {copy_in_columns, copy_in_rows, copy_in_complete, NULL, NULL, 0};
     SessionAction action = SESSION_CONTINUE;
     Buf *saved = io->errors;
     io->errors = &ps->errors;
@@ -1088,13 +1088,24 @@ static RunResult run_statement(PgSession *ps, Session *s, const SessionEnv *env,
             ps->failed_tx = true;
         return RUN_ERROR;
     }
-    QueryFormat qf = {format_columns, format_rows, format_complete, f};
+    QueryFormat qf = {format_columns, format_rows, format_complete, f, NULL, 0};
+    /* Result cache (docs/cache.md): an answer is kept under its encoding, RowDescription
+     * or not and Bind's format codes; a row-limited Execute's answer is split, never kept. */
+    Buf form = BUF_INIT;
+    if (f->max_rows == 0) {
+        buf_append_str(&form, f->describe ? "PD" : "P-");
+        if (f->nformats > 0)
+            buf_append(&form, f->formats, (size_t)f->nformats * sizeof(int16_t));
+        qf.cache_form = form.data;
+        qf.cache_form_len = form.len;
+    }
     SessionAction action = SESSION_CONTINUE;
     f->sql = sql;
     Buf *saved = io->errors;
     io->errors = &ps->errors;
     session_run_sql(s, env, sql, params, &qf, io, &action);
     io->errors = saved;
+    buf_free(&form);
     if (action == SESSION_CLOSE)
         return RUN_GONE;
     if (send_errors(ps, s, out))

@@ -138,6 +138,21 @@ static void db_path(const Pool *p, int64_t id, const char *suffix, char *out, si
     snprintf(out, outlen, "%s/%lld.duckdb%s", p->dir, (long long)id, suffix);
 }
 
+void pool_db_state(Pool *p, int64_t id, PoolDbState *out)
+{
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&p->lock);
+    for (int i = 0; i < p->size; i++) {
+        PoolDb *s = &p->slots[i];
+        if (s->state != SLOT_OPEN || s->id != id || s->broken)
+            continue;
+        out->open = true;
+        out->pins = s->pins;
+        out->link_busy = __atomic_load_n(&s->link_claimed, __ATOMIC_ACQUIRE);
+    }
+    pthread_mutex_unlock(&p->lock);
+}
+
 int64_t pool_file_bytes(Pool *p, int64_t id)
 {
     char path[1200];

@@ -201,6 +201,14 @@ bool pool_db_check_invalidated(Pool *p, PoolDb *db);
 /* Fills `out` with a consistent snapshot (taken under the pool's lock). */
 void pool_stats(Pool *p, PoolStats *out);
 
+/* One database in the pool right now (the admin page's databases list). */
+typedef struct PoolDbState {
+    bool open;      /* a slot holds it open (and DuckDB has not invalidated it) */
+    int pins;       /* sessions and jobs connected to it; 0 when not open */
+    bool link_busy; /* a link, migrate or unlink holds its claim (pool_db_claim_link) */
+} PoolDbState;
+void pool_db_state(Pool *p, int64_t id, PoolDbState *out);
+
 /* Bytes of database `id`'s file and its WAL on disk (0 when absent). Any thread. */
 int64_t pool_file_bytes(Pool *p, int64_t id);
 

@@ -744,6 +744,17 @@ static int each_row(duckdb_connection con, const char *sql, int ncols,
     return 0;
 }
 
+int query_has_user_functions(duckdb_connection con)
+{
+    duckdb_result res;
+    int rc = -1;
+    if (duckdb_query(con, "SELECT count(*) FROM duckdb_functions() WHERE NOT internal", &res) ==
+        DuckDBSuccess)
+        rc = duckdb_value_int64(&res, 0, 0) > 0 ? 1 : 0;
+    duckdb_destroy_result(&res);
+    return rc;
+}
+
 typedef struct FunctionLists {
     void (*fn)(const char *name, const char *type, const char *stability);
     void (*kw)(const char *name);

@@ -65,6 +65,10 @@ typedef struct QueryFormat {
      * is the count of an INSERT, UPDATE or DELETE, else 0. */
     void (*complete)(void *ctx, duckdb_statement_type type, int64_t changed, Buf *out);
     void *ctx;
+    /* The result cache's answer form of these callbacks (rescache_key): bytes that differ
+     * whenever the answer bytes for one statement may differ; NULL: never cached. */
+    const char *cache_form;
+    size_t cache_form_len;
 } QueryFormat;
 
 typedef enum {
@@ -150,6 +154,14 @@ QueryStatus query_run(duckdb_connection con, const QueryRequest *req, QueryIo *i
 int query_list_tables(duckdb_connection con, int64_t db_id,
                       void (*fn)(void *ctx, const char *name, int64_t oid), void *ctx)
     __attribute__((warn_unused_result));
+
+/*
+ * Whether connection `con` (outside a transaction) sees a function or macro
+ * that is not DuckDB's own (CREATE MACRO / CREATE FUNCTION, temporary or
+ * not): such a name may shadow a built-in the result cache's classifier
+ * trusts. Returns 1 or 0, or -1 when DuckDB fails (then assume 1).
+ */
+int query_has_user_functions(duckdb_connection con);
 
 /*
  * Reads DuckDB's own lists for the result cache's classifier (rescache.h)

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fnlist.h"
 #include "sqllex.h"
 #include "xalloc.h"
 
@@ -103,6 +104,14 @@ void rescache_note_function(const char *name, const char *type, const char *stab
 {
     bool plain = type && (strcmp(type, "scalar") == 0 || strcmp(type, "aggregate") == 0);
     bool consistent = plain && stability && strcmp(stability, "CONSISTENT") == 0;
+    /* DuckDB reports no stability for table functions: only fnlist's pure ones (rows
+     * from their arguments alone), where DuckDB lists them as table functions, are
+     * taken as CONSISTENT; any other table function stays unsafe (fail closed). */
+    if (name && type && strcmp(type, "table") == 0 &&
+        (fnlist_flags(name, strlen(name)) & FNLIST_PURE_TABLE)) {
+        plain = true;
+        consistent = true;
+    }
     /* A built-in scalar macro is never cached (its stability is not reported) but is
      * an expression over built-in functions, none of which writes (DuckDB 1.5.6's
      * macro_definition column: some read catalog table functions, none writes), so
@@ -119,18 +128,14 @@ void rescache_note_keyword(const char *name)
 }
 
 /*
- * Words DuckDB reports otherwise than what they mean for a cache. Reported
- * CONSISTENT but reading the connection's state: current_setting (SET),
- * getvariable (SET VARIABLE). SQL's value keywords, which call a function
- * without parentheses (current_timestamp is get_current_timestamp(), ...).
- * nextval is VOLATILE (never cached) and also advances a sequence, so a
- * statement calling it is a write.
+ * Words DuckDB reports otherwise than what they mean for a cache come from
+ * fnlist (shared with the access check): names reading the connection's or
+ * server's state (current_setting after SET, getvariable after SET
+ * VARIABLE, ...) and SQL's value keywords, which call a function without
+ * parentheses (current_timestamp is get_current_timestamp(), ...), are
+ * never cached; nextval and setval also advance a sequence, so a statement
+ * calling them is a write.
  */
-static const char *const contextual_words[] = {
-    "current_setting", "getvariable",     "current_date",   "current_time",     "current_timestamp",
-    "localtime",       "localtimestamp",  "current_user",   "session_user",     "user",
-    "current_role",    "current_catalog", "current_schema", "current_database", NULL};
-static const char *const writing_functions[] = {"nextval", "setval", NULL};
 static const char *const nondeterministic_words[] = {"sample", "tablesample", NULL};
 /* Words that, anywhere in a text, make it something other than a query. */
 static const char *const statement_words[] = {
@@ -149,8 +154,17 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
 void rescache_functions_ready(void)
 {
-    mark_list(contextual_words, NAME_CONTEXTUAL | NAME_UNSAFE);
-    mark_list(writing_functions, NAME_WRITES | NAME_UNSAFE);
+    size_t nlisted = 0;
+    const FnlistEntry *listed = fnlist_entries(&nlisted);
+    for (size_t i = 0; i < nlisted; i++) {
+        unsigned f = listed[i].flags;
+        if (f & (FNLIST_CONNECTION_STATE | FNLIST_VALUE_KEYWORD))
+            name_mark(listed[i].name, NAME_CONTEXTUAL | NAME_UNSAFE);
+        if (f & (FNLIST_SIDE_EFFECT | FNLIST_STATEMENT_INPUT))
+            name_mark(listed[i].name, NAME_UNSAFE);
+        if (f & FNLIST_CHANGES_DATABASE)
+            name_mark(listed[i].name, NAME_WRITES | NAME_UNSAFE);
+    }
     mark_list(nondeterministic_words, NAME_NONDETERMINISTIC);
     mark_list(statement_words, NAME_STATEMENT);
     pthread_mutex_lock(&lock);
@@ -246,12 +260,13 @@ static void put_u64(Buf *b, uint64_t v)
     buf_append(b, (const char *)&v, sizeof(v));
 }
 
-bool rescache_key(Buf *out, int64_t db_id, bool typed, const char *sql, size_t len,
-                  const TypedRequest *params)
+bool rescache_key(Buf *out, int64_t db_id, const char *form, size_t form_len, const char *sql,
+                  size_t len, const TypedRequest *params)
 {
     out->len = 0;
     put_u64(out, (uint64_t)db_id);
-    buf_putc(out, typed ? 'T' : 'L');
+    put_u64(out, form_len);
+    buf_append(out, form, form_len);
     size_t len_at = out->len;
     put_u64(out, 0); /* the normalised text's length, filled in below */
     size_t text_at = out->len;
@@ -320,6 +335,7 @@ struct Db {
     int64_t id;
     uint64_t gen;
     int writers; /* writes between rescache_write_begin and _end */
+    int fns;     /* RESCACHE_FNS_*: user functions in the database (rescache_user_functions) */
     Entry *entries;
     size_t nentries, bytes;
     uint64_t hits, misses, evictions, invalidations;
@@ -459,6 +475,32 @@ bool rescache_read_begin(int64_t db_id, uint64_t *out_gen)
     *out_gen = d->gen;
     pthread_mutex_unlock(&lock);
     return ok;
+}
+
+int rescache_user_functions(int64_t db_id)
+{
+    pthread_mutex_lock(&lock);
+    int fns = db_get(db_id)->fns;
+    pthread_mutex_unlock(&lock);
+    return fns;
+}
+
+void rescache_note_user_functions(int64_t db_id, uint64_t gen, bool some)
+{
+    pthread_mutex_lock(&lock);
+    Db *d = db_get(db_id);
+    /* A check whose generation is still current with no write in flight saw every
+     * change committed before it: each bracket moves the generation at its start. */
+    if (d->gen == gen && d->writers == 0)
+        d->fns = some ? RESCACHE_FNS_SOME : RESCACHE_FNS_NONE;
+    pthread_mutex_unlock(&lock);
+}
+
+void rescache_functions_changed(int64_t db_id)
+{
+    pthread_mutex_lock(&lock);
+    db_get(db_id)->fns = RESCACHE_FNS_UNKNOWN;
+    pthread_mutex_unlock(&lock);
 }
 
 bool rescache_lookup(int64_t db_id, const Buf *key, uint64_t gen, Buf *out,
@@ -607,6 +649,7 @@ void rescache_write_end(int64_t db_id)
 void rescache_invalidate_db(int64_t db_id)
 {
     rescache_write_begin(db_id);
+    rescache_functions_changed(db_id); /* a reopened or reused file: check again */
     rescache_write_end(db_id);
 }
 

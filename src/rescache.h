@@ -93,12 +93,18 @@ RescacheClass rescache_classify(const char *sql, size_t len);
 
 /*
  * Builds the key of a request into `out` (reset first): database `db_id`,
- * `typed` answer form, the normalised text and the parameters (`params` may
- * be NULL). Returns false when the text cannot be normalised (a lexer
- * error): then nothing may be cached.
+ * the answer form (`form_len` bytes naming how the answer is encoded:
+ * RESCACHE_FORM_LINE, RESCACHE_FORM_TYPED, or a front end's own bytes
+ * that differ whenever its answer bytes may differ), the normalised text
+ * and the parameters (`params` may be NULL). Returns false when the text
+ * cannot be normalised (a lexer error): then nothing may be cached.
  */
-bool rescache_key(Buf *out, int64_t db_id, bool typed, const char *sql, size_t len,
-                  const TypedRequest *params) __attribute__((warn_unused_result));
+bool rescache_key(Buf *out, int64_t db_id, const char *form, size_t form_len, const char *sql,
+                  size_t len, const TypedRequest *params) __attribute__((warn_unused_result));
+
+/* The answer forms of the line protocol: its rows, and a typed request's answer. */
+#define RESCACHE_FORM_LINE "L"
+#define RESCACHE_FORM_TYPED "T"
 
 /*
  * Starts a read of database `db_id`: returns true with the generation in
@@ -106,6 +112,27 @@ bool rescache_key(Buf *out, int64_t db_id, bool typed, const char *sql, size_t l
  * the database is in flight (then neither look up nor store).
  */
 bool rescache_read_begin(int64_t db_id, uint64_t *out_gen) __attribute__((warn_unused_result));
+
+/*
+ * Whether the database holds a user's function or macro: such a name may
+ * shadow a built-in the classifier trusts (DuckDB finds a user's `lower`
+ * before its own), so a database holding any is never cached. Returns
+ * RESCACHE_FNS_UNKNOWN (not checked since the database was first seen or
+ * since rescache_functions_changed(): check with query_has_user_functions()
+ * and note the answer), RESCACHE_FNS_NONE or RESCACHE_FNS_SOME.
+ */
+enum { RESCACHE_FNS_UNKNOWN, RESCACHE_FNS_NONE, RESCACHE_FNS_SOME };
+int rescache_user_functions(int64_t db_id);
+/* Notes the answer of a check made after rescache_read_begin() gave `gen`; ignored when a
+ * write began since (the check may have missed it). */
+void rescache_note_user_functions(int64_t db_id, uint64_t gen, bool some);
+/*
+ * Forgets the answer: called inside the write bracket of a statement that
+ * may create or drop a function or macro. Only a CREATE, DROP or ALTER
+ * can (DuckDB runs no other statement kind from inside a SELECT, INSERT,
+ * UPDATE or DELETE), so QueryOutcome.catalog_changed is the test.
+ */
+void rescache_functions_changed(int64_t db_id);
 
 /*
  * Appends the answer stored under `key` for generation `gen` to `out`,

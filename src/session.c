@@ -29,6 +29,7 @@
 #include "pglink.h"
 #include "reply.h"
 #include "rescache.h"
+#include "session_cache.h"
 #include "sqllex.h"
 #include "textnum.h"
 #include "watchdog.h"
@@ -470,6 +471,8 @@ static void transaction(Session *s, const SessionEnv *env, TxCommand what, Buf *
     /* A failed commit may be DuckDB's fatal error: contained (pool.h). */
     if (!tx_end(s, what, had_error, doomed, out))
         pool_db_check_invalidated(env->pool, s->db);
+    if (wrote && catalog_changed)
+        rescache_functions_changed(s->db_id); /* CREATE MACRO, ... */
     if (wrote)
         rescache_write_end(s->db_id);
     /* Other sessions may have prepared statements against the schema as it
@@ -603,75 +606,6 @@ static void cmd_update_user(Session *s, const SessionEnv *env, const RequestWord
     reply_catalog(out, st, "User", user);
 }
 
-/* What run_sql() does with the result cache for one request. */
-typedef struct ResultCacheUse {
-    Buf key;     /* rescache_key() of the request */
-    Buf capture; /* the answer, copied by query_run() */
-    uint64_t gen;
-    bool store; /* a miss whose answer may be stored */
-    bool write; /* bracketed with rescache_write_begin()/_end() */
-} ResultCacheUse;
-
-/*
- * Before a request runs: answers it from the cache and returns true on a
- * hit (closing the session when the client went away meanwhile); otherwise
- * prepares `req` to capture an answer worth storing, or opens the write
- * bracket of a request that may change the database. Never called before
- * the access check passed.
- */
-static bool cache_before(Session *s, const char *text, QueryRequest *req, QueryIo *io,
-                         ResultCacheUse *rc, SessionAction *action)
-{
-    if (!rescache_enabled())
-        return false;
-    size_t len = strlen(text);
-    RescacheClass cls = rescache_classify(text, len);
-    if (!cls.read_only) {
-        /* Inside a transaction nothing commits before COMMIT, which brackets. */
-        if (s->in_tx) {
-            s->tx_wrote = true;
-        } else {
-            rescache_write_begin(s->db_id);
-            rc->write = true;
-        }
-        return false;
-    }
-    /* A transaction reads its own snapshot, which may be older than the
-     * generation (docs/cache.md): no cache inside one. */
-    /* PostgreSQL's encoding of an answer (req->format) is not kept: the
-     * cache holds the line protocol's bytes only. */
-    if (!cls.cacheable || s->in_tx || s->cache_off || s->cache_tainted || req->format)
-        return false;
-    if (!rescache_key(&rc->key, s->db_id, req->typed, text, len, req->params) ||
-        !rescache_read_begin(s->db_id, &rc->gen))
-        return false;
-    bool gone = false;
-    if (rescache_lookup(s->db_id, &rc->key, rc->gen, io->out, io->flush, io->ctx, QUERY_FLUSH_BYTES,
-                        &gone)) {
-        if (gone)
-            *action = SESSION_CLOSE;
-        buf_free(&rc->key);
-        return true;
-    }
-    rc->store = true;
-    req->capture = &rc->capture;
-    req->capture_max = rescache_max_entry();
-    return false;
-}
-
-/* After a request ran: stores its answer or closes its write bracket. */
-static void cache_after(Session *s, ResultCacheUse *rc, QueryStatus st, const QueryOutcome *o)
-{
-    if (rc->write)
-        rescache_write_end(s->db_id);
-    if (o->session_state)
-        s->cache_tainted = true;
-    if (rc->store && st == QUERY_OK && o->select_only && o->captured && !o->session_state)
-        rescache_store(s->db_id, &rc->key, rc->gen, rc->capture.data, rc->capture.len);
-    buf_free(&rc->key);
-    buf_free(&rc->capture);
-}
-
 /* Runs SQL text, or a typed request when `typed` is not NULL; `fmt`: session_run_sql(). */
 static void run_sql(Session *s, const SessionEnv *env, const char *sql, const TypedRequest *typed,
                     const QueryFormat *fmt, QueryIo *io, SessionAction *action)
@@ -724,8 +658,8 @@ static void run_sql(Session *s, const SessionEnv *env, const char *sql, const Ty
                         .format = fmt};
     /* The result cache sits here: after the access check, before execution
      * (docs/cache.md). A request that may write is bracketed as a write. */
-    ResultCacheUse rc = {BUF_INIT, BUF_INIT, 0, false, false};
-    if (cache_before(s, text, &req, io, &rc, action)) {
+    SessionCacheUse rc = {BUF_INIT, BUF_INIT, 0, false, false};
+    if (session_cache_before(s, text, typed && typed->no_cache, &req, io, &rc, action)) {
         /* Answered without running: the statement and plan the check made are kept as a run
          * would keep them, so the next request of this text is rechecked from the plan, not
          * classified by DuckDB again. Only a check's statement (a miss) is new; a hit had none. */
@@ -747,7 +681,7 @@ static void run_sql(Session *s, const SessionEnv *env, const char *sql, const Ty
      * write bracket, so no reader stores between the failure and the reopen. */
     if (outcome.engine_fatal)
         pool_db_check_invalidated(env->pool, s->db);
-    cache_after(s, &rc, st, &outcome);
+    session_cache_after(s, &rc, st, &outcome);
     if (plan && outcome.entry && !outcome.entry->authz) {
         outcome.entry->authz = plan;
         plan = NULL;

@@ -226,7 +226,7 @@ function loadOverview() {
 
 async function databases() {
   const d = await api('GET', '/api/databases');
-  if (d.error) { toast(d.error, true); return { databases: [], sizes: {} }; }
+  if (d.error) { toast(d.error, true); return { databases: [], state: {} }; }
   return d;
 }
 
@@ -247,10 +247,16 @@ async function loadDatabases() {
     const drop = confirmButton('Drop', 'Confirm drop', async () => {
       if (report(await command('drop', 'database', db.name), 'Database ' + db.name + ' dropped')) loadDatabases();
     }, 'drop:' + db.name);
+    const st = d.state[db.name];
     return el('tr', { 'data-db': db.name },
       el('td', { text: db.name }),
       el('td', { text: state.me.super ? 'all (super user)' : (db.access || '') }),
-      el('td', { class: 'num', text: db.name in d.sizes ? fmtBytes(d.sizes[db.name]) : '' }),
+      el('td', { class: 'num', text: st ? fmtBytes(st.bytes) : '' }),
+      el('td', { class: 'super-only', 'data-pool': st ? (st.open ? 'open' : 'closed') : '' },
+        st ? el('span', { class: 'badge' + (st.open ? ' on' : ''), text: st.open ? 'open, ' + st.pins + (st.pins === 1 ? ' pin' : ' pins') : 'closed' }) : ''),
+      el('td', { class: 'super-only num', 'data-sessions': st ? String(st.sessions) : '', text: st ? String(st.sessions) : '' }),
+      el('td', { class: 'super-only', 'data-link': st ? (st.link_busy ? 'busy' : st.linked ? 'linked' : 'none') : '' },
+        st ? el('span', { class: 'badge' + (st.link_busy ? ' busy' : st.linked ? ' on' : ''), text: st.link_busy ? 'job running' : st.linked ? 'linked' : 'not linked' }) : ''),
       rename,
       el('td', { class: 'super-only' }, el('div', { class: 'actions' }, backup, drop)));
   });
@@ -282,6 +288,28 @@ function confirmButton(label, armedLabel, action, key) {
   return b;
 }
 
+// Verify: `verify backup ID` reads every file of the backup back and checks its digest.
+function verifyCell(id) {
+  const result = el('span', { class: 'verify-result' });
+  const button = el('button', { class: 'small', text: 'Verify', onclick: async () => {
+    button.disabled = true;
+    result.textContent = 'checking...';
+    result.className = 'verify-result badge';
+    try {
+      const a = await command('verify', 'backup', id);
+      const r = !a.error && Array.isArray(a.answer) ? a.answer[0] : null;
+      if (r && r.ok) {
+        result.textContent = 'ok: ' + r.files + ' files, ' + fmtBytes(r.bytes);
+        result.className = 'verify-result badge on';
+      } else {
+        result.textContent = a.error || 'not ok';
+        result.className = 'verify-result badge bad';
+      }
+    } finally { button.disabled = false; }
+  } });
+  return el('div', { class: 'inline' }, button, result);
+}
+
 async function loadBackups() {
   const l = await command('list', 'backups');
   const list = l.error ? [] : l.answer;
@@ -294,6 +322,7 @@ async function loadBackups() {
       el('td', { text: b.database }),
       el('td', { text: String(b.time || '').replace('T', ' ').replace('Z', '') }),
       el('td', { class: 'num', text: fmtBytes(b.bytes) }),
+      el('td', {}, verifyCell(b.id)),
       el('td', {}, el('div', { class: 'inline' }, name, el('button', { class: 'small', text: 'Restore', onclick: async () => {
         if (report(await command('restore', b.database, 'as', name.value, 'from', b.id), 'Restored ' + b.id + ' as ' + name.value)) {
           name.value = '';
@@ -468,13 +497,23 @@ function renderPage() {
   $('q-page').textContent = 'page ' + (state.pageNo + 1) + ' of ' + pages + ' (rows ' + (r.rows.length ? start + 1 : 0) + '-' + Math.min(start + PAGE_ROWS, r.rows.length) + ')';
 }
 
-async function runQuery() {
+// An EXPLAIN answer (columns explain_key, explain_value) is shown as the plan's text.
+function isPlan(res) {
+  return res.columns && res.columns.length === 2 && res.columns[0].name === 'explain_key' &&
+    res.columns[1].name === 'explain_value';
+}
+
+async function runQuery(explain) {
   const db = $('q-db').value;
+  let sql = $('q-sql').value;
+  if (explain === true) sql = 'EXPLAIN ' + sql.trim().replace(/;\s*$/, '');
   $('q-error').hidden = true;
+  $('q-plan').hidden = true;
   $('q-status').textContent = 'running...';
   $('q-run').disabled = true;
+  $('q-explain').disabled = true;
   try {
-    const r = await api('POST', '/api/query', [['database', db], ['sql', $('q-sql').value]]);
+    const r = await api('POST', '/api/query', [['database', db], ['sql', sql]]);
     const ms = r.seconds !== undefined ? (r.seconds * 1000).toFixed(1) + ' ms' : '';
     if (r.error) {
       state.result = null;
@@ -483,15 +522,21 @@ async function runQuery() {
       $('q-status').textContent = 'failed after ' + ms;
     } else {
       const res = r.result;
-      state.result = res.rows ? res : null;
+      if (res.rows && isPlan(res)) {
+        $('q-plan').textContent = res.rows.map((row) => row[1]).join('\n');
+        $('q-plan').hidden = false;
+      }
+      state.result = res.rows && !isPlan(res) ? res : null;
       state.pageNo = 0;
-      $('q-status').textContent = res.rows ? res.rows.length + ' rows in ' + ms
+      $('q-status').textContent = res.rows && isPlan(res) ? 'plan in ' + ms
+        : res.rows ? res.rows.length + ' rows in ' + ms
         : res.changed !== undefined ? res.changed + ' rows changed in ' + ms : 'done in ' + ms;
     }
     $('q-csv').disabled = !state.result;
     renderPage();
   } finally {
     $('q-run').disabled = false;
+    $('q-explain').disabled = false;
   }
 }
 
@@ -513,7 +558,8 @@ function downloadCsv() {
   setTimeout(() => URL.revokeObjectURL(a.href), 10000);
 }
 
-$('q-run').addEventListener('click', runQuery);
+$('q-run').addEventListener('click', () => runQuery(false));
+$('q-explain').addEventListener('click', () => runQuery(true));
 $('q-csv').addEventListener('click', downloadCsv);
 $('q-sql').addEventListener('keydown', (ev) => { if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); runQuery(); } });
 $('q-first').addEventListener('click', () => { state.pageNo = 0; renderPage(); });

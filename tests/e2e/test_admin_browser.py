@@ -343,3 +343,86 @@ def test_databases_page_backup_restore_and_drop(make_server, browser):
         assert "shop_copy" not in a.req("list databases")
     assert wait_for(lambda: any("admin: user duck from 127.0.0.1: drop database shop_copy -> success"
                                 in l for l in list(srv.log)), timeout=30)
+
+
+def test_databases_page_shows_pool_sessions_link_and_verifies_backups(make_server, browser):
+    """Each database's pool state (open, pins), its connected sessions and its PostgreSQL
+    link; `verify backup` from its row (a good backup and a corrupted one); the console's
+    Explain shows DuckDB's plan as text."""
+    from pgserver import PgServer
+    d = browser
+    pg = PgServer().init().start()
+    try:
+        pg.psql("CREATE DATABASE src")
+        pg.psql("CREATE TABLE k (id int PRIMARY KEY); INSERT INTO k VALUES (1);", db="src")
+        srv, port = start_admin(make_server, env={
+            "ENCRYPTION_KEY": "an encryption key for the tests, 48 bytes long.."})
+        with srv.admin() as a:
+            for req in ["create database shop", "create database quiet", "create database mirror",
+                        'link mirror "%s"' % pg.dsn("src"), "connect shop",
+                        "CREATE TABLE items AS SELECT range AS id FROM range(1000)",
+                        "disconnect", "backup shop", "backup quiet"]:
+                got = a.req(req)
+                assert got == "success" or got.startswith("[{"), (req, got)
+        # Two line-protocol sessions on shop: it is open, pinned twice, two sessions.
+        users = [srv.client(login=("duck", "duck")) for _ in range(2)]
+        for u in users:
+            assert u.req("connect shop") == "success"
+        login(d, port, "duck", "duck")
+        goto(d, "databases")
+        row = visible(d, '#db-list tr[data-db="shop"]')
+        cells = lambda name, attr: d.find_element(  # noqa: E731
+            By.CSS_SELECTOR, '#db-list tr[data-db="%s"] td[%s]' % (name, attr))
+        assert cells("shop", "data-pool").get_attribute("data-pool") == "open"
+        assert cells("shop", "data-pool").text == "open, 2 pins"
+        assert cells("shop", "data-sessions").text == "2"
+        assert cells("shop", "data-link").text == "not linked"
+        assert cells("quiet", "data-sessions").text == "0"
+        assert cells("quiet", "data-pool").text in ("closed", "open, 0 pins")
+        assert cells("mirror", "data-link").get_attribute("data-link") == "linked"
+        assert cells("mirror", "data-link").text == "linked"
+        # One session leaves: the page shows it at the next load.
+        users[1].close()
+        goto(d, "overview")
+        goto(d, "databases")
+        wait(d, lambda x: cells("shop", "data-sessions").text == "1")
+        assert cells("shop", "data-pool").text == "open, 1 pin"
+        # Verify: both backups are whole; then one file of quiet's is damaged.
+        brows = d.find_elements(By.CSS_SELECTOR, "#backup-list tr[data-backup]")
+        ids = [b.get_attribute("data-backup") for b in brows]
+        shop_id = next(i for i in ids if i.startswith("shop-"))
+        quiet_id = next(i for i in ids if i.startswith("quiet-"))
+        with open(os.path.join(srv.data_dir, "backups", quiet_id, "db"), "r+b") as f:
+            f.seek(4096)
+            byte = f.read(1)
+            f.seek(4096)
+            f.write(bytes([byte[0] ^ 0xFF]))
+        for bid, expect in [(shop_id, "ok: "), (quiet_id, "Backup Corrupt")]:
+            brow = d.find_element(By.CSS_SELECTOR, '#backup-list tr[data-backup="%s"]' % bid)
+            brow.find_element(By.XPATH, ".//button[text()='Verify']").click()
+            wait(d, lambda x: expect in x.find_element(
+                By.CSS_SELECTOR, '#backup-list tr[data-backup="%s"] .verify-result' % bid).text)
+        shot(d, "databases-state")
+        assert wait_for(lambda: any("admin: user duck from 127.0.0.1: verify backup %s -> success"
+                                    % shop_id in l or "verify backup %s -> [" % shop_id in l
+                                    for l in list(srv.log)), timeout=30)
+        users[0].close()
+        # Explain: the plan as text, no result table.
+        goto(d, "console")
+        Select(d.find_element(By.ID, "q-db")).select_by_visible_text("shop")
+        box = d.find_element(By.ID, "q-sql")
+        box.clear()
+        box.send_keys("SELECT count(*) FROM items WHERE id > 10")
+        d.find_element(By.ID, "q-explain").click()
+        plan = visible(d, "#q-plan")
+        wait(d, lambda x: "items" in plan.text.lower() or "scan" in plan.text.lower())
+        assert "┌" in plan.text
+        assert d.find_elements(By.CSS_SELECTOR, "#q-table tr") == []
+        shot(d, "console-explain")
+        # Run again: the plan goes away, the result is a table.
+        d.find_element(By.ID, "q-run").click()
+        wait(d, lambda x: not x.find_element(By.ID, "q-plan").is_displayed() and
+             x.find_elements(By.CSS_SELECTOR, "#q-table td"))
+        assert d.find_element(By.CSS_SELECTOR, "#q-table td").text == "989"
+    finally:
+        pg.cleanup()

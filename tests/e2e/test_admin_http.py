@@ -101,7 +101,7 @@ def test_same_authorisation_as_the_line_protocol(make_server):
     assert bob.login("bob", "pw1")[0] == 200
     status, dbs = bob.json("GET", "/api/databases")
     assert status == 200 and [d["name"] for d in dbs["databases"]] == ["mine"]
-    assert dbs["sizes"] == {}  # sizes are the super user's
+    assert dbs["state"] == {}  # sizes, pool state, sessions and links are the super user's
     # Forged requests for the database bob has no grant on.
     status, body = bob.query("theirs", "SELECT * FROM secret")
     assert status == 403 and "Access Denied" in body["error"] and "42" not in str(body)

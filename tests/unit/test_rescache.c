@@ -17,7 +17,8 @@ static void configure(int64_t memory, int64_t max_entry, int ttl)
 static Buf key_of(int64_t db, bool typed, const char *sql, const TypedRequest *params)
 {
     Buf k = BUF_INIT;
-    if (!rescache_key(&k, db, typed, sql, strlen(sql), params))
+    const char *form = typed ? RESCACHE_FORM_TYPED : RESCACHE_FORM_LINE;
+    if (!rescache_key(&k, db, form, 1, sql, strlen(sql), params))
         k.len = 0;
     return k;
 }
@@ -42,7 +43,15 @@ static void test_keys(void)
     CHECK(!same_key(&b, &e)); /* per answer form */
     CHECK(!same_key(&f, &g)); /* strings are kept byte for byte */
     Buf bad = BUF_INIT;
-    CHECK(!rescache_key(&bad, 1, false, "SELECT 'open", 12, NULL));
+    CHECK(!rescache_key(&bad, 1, RESCACHE_FORM_LINE, 1, "SELECT 'open", 12, NULL));
+    /* A front end's own form (a PostgreSQL answer: RowDescription or not, format codes). */
+    Buf pg_text = BUF_INIT, pg_bin = BUF_INIT;
+    CHECK(rescache_key(&pg_text, 1, "P\1\0", 3, "SELECT a FROM t WHERE x = 1", 27, NULL));
+    CHECK(rescache_key(&pg_bin, 1, "P\1\1", 3, "SELECT a FROM t WHERE x = 1", 27, NULL));
+    CHECK(!same_key(&pg_text, &pg_bin));
+    CHECK(!same_key(&pg_text, &b));
+    buf_free(&pg_text);
+    buf_free(&pg_bin);
 
     /* 1, 1.0, '1', true and NULL are five keys; so are two texts of different lengths. */
     Param ps[] = {{.kind = PARAM_INT, .i = 1},
@@ -92,7 +101,21 @@ static void test_classify(void)
         {"SELECT \"RANDOM\"()", false, true},
         {"SELECT current_setting('threads')", false, true},
         {"SELECT * FROM t USING SAMPLE 10%", false, true},
-        {"SELECT * FROM range(10)", false, false},   /* a table function */
+        /* Table functions: fnlist's pure ones (rows from their arguments) are cached;
+         * every other one reads outside the database or writes (fail closed). */
+        {"SELECT * FROM range(10)", true, true},
+        {"SELECT * FROM generate_series(1, 5) AS g", true, true},
+        {"SELECT sum(unnest) FROM unnest([1, 2, 3])", true, true},
+        /* An alias with a column list reads as a call of an unknown name: not cached. */
+        {"SELECT * FROM generate_series(1, 5) g(x)", false, false},
+        {"SELECT * FROM json_each('{\"a\": 1}')", true, true},
+        {"SELECT * FROM range(epoch(now())::BIGINT)", false, true},
+        {"SELECT * FROM read_csv('/etc/passwd')", false, false},
+        {"SELECT * FROM glob('*')", false, false},
+        {"SELECT * FROM duckdb_tables()", false, false},
+        {"SELECT * FROM query('SELECT 1')", false, false},
+        {"SELECT * FROM getvariable('x')", false, true},
+        {"SELECT write_log('x')", false, true},
         {"SELECT my_macro(1)", false, false},        /* unknown */
         {"SELECT nullif(a, 0) FROM t", false, true}, /* a built-in macro: read, not cached */
         {"SELECT * FROM checkpoint()", false, false},
@@ -163,6 +186,37 @@ static void test_generations(void)
     uint64_t g3 = 0;
     CHECK(rescache_read_begin(7, &g3) && g3 != g2);
     buf_free(&out);
+}
+
+/* The check for user functions holds until DDL says functions may have changed, and counts
+ * only when made without a write in flight since its generation was read. */
+static void test_user_functions(void)
+{
+    configure(1 << 20, 1 << 16, 0);
+    uint64_t g = 0, g2 = 0;
+    CHECK(rescache_read_begin(9, &g));
+    CHECK(rescache_user_functions(9) == RESCACHE_FNS_UNKNOWN);
+    rescache_note_user_functions(9, g, false);
+    CHECK(rescache_user_functions(9) == RESCACHE_FNS_NONE);
+    CHECK(rescache_user_functions(10) == RESCACHE_FNS_UNKNOWN); /* per database */
+    /* A plain write (INSERT) keeps the answer. */
+    rescache_write_begin(9);
+    rescache_write_end(9);
+    CHECK(rescache_user_functions(9) == RESCACHE_FNS_NONE);
+    /* DDL forgets it; a check that began before the DDL cannot note it again. */
+    CHECK(rescache_read_begin(9, &g));
+    rescache_write_begin(9);
+    rescache_note_user_functions(9, g, false); /* racing the write: ignored */
+    rescache_functions_changed(9);
+    rescache_write_end(9);
+    CHECK(rescache_user_functions(9) == RESCACHE_FNS_UNKNOWN);
+    rescache_note_user_functions(9, g, false); /* a stale generation: ignored */
+    CHECK(rescache_user_functions(9) == RESCACHE_FNS_UNKNOWN);
+    CHECK(rescache_read_begin(9, &g2) && g2 != g);
+    rescache_note_user_functions(9, g2, true);
+    CHECK(rescache_user_functions(9) == RESCACHE_FNS_SOME);
+    rescache_invalidate_db(9); /* a reopened file: checked again */
+    CHECK(rescache_user_functions(9) == RESCACHE_FNS_UNKNOWN);
 }
 
 static void test_lru_and_bounds(void)
@@ -305,6 +359,7 @@ int main(void)
     UNIT_RUN(test_keys);
     UNIT_RUN(test_classify);
     UNIT_RUN(test_generations);
+    UNIT_RUN(test_user_functions);
     UNIT_RUN(test_lru_and_bounds);
     UNIT_RUN(test_off);
     UNIT_RUN(test_race);
