@@ -323,7 +323,9 @@ const char *pgwire_sqlstate(const char *line, size_t len)
         if (!starts(line, len, table[i].prefix))
             continue;
         const char *state = table[i].state;
-        if (strcmp(state, "23000") == 0 && has(line, len, "Duplicate key"))
+        /* DuckDB 1.5.6 writes "duplicate key" (older versions "Duplicate key"). */
+        if (strcmp(state, "23000") == 0 &&
+            (has(line, len, "Duplicate key") || has(line, len, "duplicate key")))
             return "23505";
         if (strcmp(state, "23000") == 0 && has(line, len, "NOT NULL"))
             return "23502";

@@ -535,6 +535,29 @@ static void resume_portal(PgExtended *x, PgPortal *p, int32_t max_rows, Buf *out
     pgwire_command_complete(out, p->tag);
 }
 
+/*
+ * True when the messages buffered after the current one hold another
+ * Execute before the next Sync, or no Sync yet: then the Execute opens the
+ * implicit transaction that Sync ends. An Execute alone before its Sync
+ * (what drivers send for one statement) runs as it would in autocommit,
+ * which is the same outcome without a BEGIN and COMMIT around it. Only
+ * looks: nothing is consumed.
+ */
+static bool execute_follows(PgSession *ps, const SessionEnv *env)
+{
+    PgReader look = *pgwire_session_reader(ps);
+    size_t max = pgwire_session_limit(ps, env->cfg);
+    for (;;) {
+        PgMsg m;
+        if (pgwire_next(&look, false, max, &m) != PGWIRE_MSG)
+            return true; /* the Sync is not here yet */
+        if (m.type == 'S')
+            return false;
+        if (m.type == 'E' || m.type == 'Q')
+            return true;
+    }
+}
+
 static bool msg_execute(PgExtended *x, PgSession *ps, Session *s, const SessionEnv *env,
                         const PgMsg *m, QueryIo *io)
 {
@@ -556,6 +579,14 @@ static bool msg_execute(PgExtended *x, PgSession *ps, Session *s, const SessionE
         return true;
     }
     StmtKind kind = pgsess_classify(p->sql, strlen(p->sql));
+    if (!s->in_tx && kind == KIND_SQL && execute_follows(ps, env)) {
+        /* The Executes up to Sync are one transaction, as in PostgreSQL. */
+        if (!pgsess_implicit_begin(ps, s, env)) {
+            pgsess_send_errors(ps, s, out);
+            x->skip_to_sync = true;
+            return true;
+        }
+    }
     PgFormat f = {.formats = p->formats,
                   .nformats = p->nformats,
                   .max_rows = max_rows > 0 ? max_rows : 0,
@@ -621,7 +652,7 @@ bool pgext_message(PgExtended *x, PgSession *ps, Session *s, const SessionEnv *e
 
 void pgext_sync(PgExtended *x, PgSession *ps, Session *s, const SessionEnv *env, QueryIo *io)
 {
-    (void)env;
     x->skip_to_sync = false;
+    pgsess_implicit_end(ps, s, env, io->out);
     pgwire_ready(io->out, pgsess_ready_status(ps, s));
 }

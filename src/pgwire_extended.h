@@ -3,8 +3,9 @@
  * (docs/pgwire.md): Parse, Bind, Describe, Execute, Close and Sync, the
  * named and unnamed prepared statements and portals they make, row limits
  * with PortalSuspended, binary parameters, and skipping to Sync after an
- * error. Statements run through the session's front end
- * (pgsess_run_statement, pgwire_session_int.h), so the same access checks,
+ * error. The Executes up to a Sync run in one implicit transaction, as in
+ * PostgreSQL: an error skips the rest and Sync rolls all of them back. Statements run through the
+ * session's front end (pgsess_run_statement, pgwire_session_int.h), so the same access checks,
  * transaction status and settings apply as to a simple Query.
  *
  * Bounds: at most 1000 statements and 1000 portals, and 64 MiB of their
@@ -39,7 +40,8 @@ bool pgext_skipping(const PgExtended *x);
 bool pgext_message(PgExtended *x, PgSession *ps, Session *s, const SessionEnv *env, const PgMsg *m,
                    QueryIo *io);
 
-/* Sync: ends the skipping after an error and answers ReadyForQuery. */
+/* Sync: ends the skipping after an error and the implicit transaction (committed, or
+ * rolled back after an error), and answers ReadyForQuery. */
 void pgext_sync(PgExtended *x, PgSession *ps, Session *s, const SessionEnv *env, QueryIo *io);
 
 #endif

@@ -84,7 +84,8 @@ struct PgSession {
     bool user_known;
     CatalogUser pending; /* the user being authenticated */
     ScramExchange scram;
-    bool failed_tx; /* an error inside a transaction block: only ROLLBACK runs */
+    bool failed_tx;   /* an error inside a transaction block: only ROLLBACK runs */
+    bool implicit_tx; /* the open transaction is the extended protocol's, ended at Sync */
     char values[NSETTINGS][SETTING_MAX];
     PgExtended *ext; /* the extended protocol's statements and portals */
     Buf errors;      /* error lines of the session's handlers */
@@ -941,7 +942,9 @@ RunResult pgsess_run_statement(PgSession *ps, Session *s, const SessionEnv *env,
         return RUN_OK;
     case KIND_BEGIN:
         if (s->in_tx) {
-            /* PostgreSQL warns and goes on; so do we, without the warning. */
+            /* PostgreSQL warns and goes on; so do we, without the warning. Inside
+             * the extended protocol's implicit transaction, BEGIN makes it the block. */
+            ps->implicit_tx = false;
             pgwire_command_complete(out, "BEGIN");
             return RUN_OK;
         }
@@ -961,6 +964,7 @@ RunResult pgsess_run_statement(PgSession *ps, Session *s, const SessionEnv *env,
         /* A failed block is rolled back whatever the client says, as PostgreSQL does. */
         bool rollback = kind == KIND_ROLLBACK || ps->failed_tx;
         ps->failed_tx = false;
+        ps->implicit_tx = false;
         if (!run_tx(ps, s, env, rollback ? "rollback" : "commit")) {
             pgsess_send_errors(ps, s, out);
             ps->failed_tx = false; /* the transaction is over either way */
@@ -1021,6 +1025,35 @@ RunResult pgsess_run_statement(PgSession *ps, Session *s, const SessionEnv *env,
                       "the rows held back for a row-limited portal, with the connection's "
                       "prepared statements and portals, passed 64 MiB");
     return RUN_OK;
+}
+
+/* ---- the extended protocol's implicit transaction ---- */
+
+bool pgsess_implicit_begin(PgSession *ps, Session *s, const SessionEnv *env)
+{
+    if (s->in_tx)
+        return true;
+    if (!run_tx(ps, s, env, "begin"))
+        return false;
+    ps->implicit_tx = true;
+    return true;
+}
+
+void pgsess_implicit_end(PgSession *ps, Session *s, const SessionEnv *env, Buf *out)
+{
+    if (!ps->implicit_tx)
+        return;
+    ps->implicit_tx = false;
+    if (!s->in_tx)
+        return;
+    if (ps->failed_tx) {
+        /* The error was answered already; what ran before it is undone. */
+        if (!run_tx(ps, s, env, "rollback"))
+            buf_reset(&ps->errors, 4096);
+    } else if (!run_tx(ps, s, env, "commit")) {
+        pgsess_send_errors(ps, s, out);
+    }
+    ps->failed_tx = false;
 }
 
 /* ---- bytea ---- */
@@ -1415,6 +1448,8 @@ static PgAction ready_message(PgSession *ps, Session *s, const SessionEnv *env, 
         const char *sql = pgwire_get_str(&in);
         if (in.bad)
             return fatal(ps, out, "08P01", "malformed Query message");
+        /* A Query ends the extended protocol's implicit transaction, as a Sync would. */
+        pgsess_implicit_end(ps, s, env, out);
         if (!simple_query(ps, s, env, sql, strlen(sql), io))
             return PGWIRE_CLOSE;
         if (!ps->copy_in) /* else ReadyForQuery comes at the end of the COPY */

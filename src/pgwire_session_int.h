@@ -93,4 +93,15 @@ bool pgsess_block_failed(const PgSession *ps);
 /* ReadyForQuery's status: I, T or E. */
 char pgsess_ready_status(const PgSession *ps, const Session *s);
 
+/*
+ * The implicit transaction of the extended protocol: the Executes up to a
+ * Sync run in one transaction, committed at Sync, or rolled back there
+ * after an error, as in PostgreSQL. pgsess_implicit_begin returns false
+ * (the session's error is pending: pgsess_send_errors) when BEGIN fails;
+ * inside a block it does nothing. A BEGIN inside it makes it the block.
+ */
+bool pgsess_implicit_begin(PgSession *ps, Session *s, const SessionEnv *env);
+/* Ends the implicit transaction if one is open; a failed COMMIT is answered to `out`. */
+void pgsess_implicit_end(PgSession *ps, Session *s, const SessionEnv *env, Buf *out);
+
 #endif
