@@ -25,8 +25,10 @@
 #include "catalog.h"
 #include "log.h"
 #include "params.h"
+#include "pgwire_admin.h"
 #include "pgwire_catalog.h"
 #include "pgwire_copy.h"
+#include "pgwire_ddl.h"
 #include "pgwire_extended.h"
 #include "pgwire_session_int.h"
 #include "reply.h"
@@ -258,6 +260,11 @@ StmtKind pgsess_classify(const char *sql, size_t len)
         return KIND_UNSUPPORTED;
     if (word_is(sql, &tk, 0, "copy"))
         return KIND_COPY;
+    if ((word_is(sql, &tk, 0, "grant") || word_is(sql, &tk, 0, "revoke") ||
+         word_is(sql, &tk, 0, "create") || word_is(sql, &tk, 0, "alter") ||
+         word_is(sql, &tk, 0, "drop")) &&
+        pgadm_is_admin(sql, len))
+        return KIND_ADMIN;
     if (word_is(sql, &tk, 0, "set")) {
         int i = 1;
         if (word_is(sql, &tk, 1, "transaction") ||
@@ -518,6 +525,14 @@ static void format_rows(void *ctx, duckdb_data_chunk chunk, Buf *out)
     }
 }
 
+/* True when the first word of `sql` is `lower`. */
+static bool first_word_is(const char *sql, const char *lower)
+{
+    Tokens tk;
+    first_tokens(sql, strlen(sql), &tk);
+    return word_is(sql, &tk, 0, lower);
+}
+
 /* The command tag of a statement that is not one of INSERT, UPDATE, DELETE or SELECT:
  * its first words in upper case (CREATE TABLE, DROP VIEW, SET, ...). */
 static void keyword_tag(const char *sql, char *tag, size_t cap)
@@ -535,7 +550,7 @@ static void keyword_tag(const char *sql, char *tag, size_t cap)
             break;
         if (word_is(sql, &tk, i, "or") || word_is(sql, &tk, i, "replace") ||
             word_is(sql, &tk, i, "temp") || word_is(sql, &tk, i, "temporary") ||
-            word_is(sql, &tk, i, "unique"))
+            word_is(sql, &tk, i, "unlogged") || word_is(sql, &tk, i, "unique"))
             continue;
         for (size_t j = 0; j < tk.t[i].length && n + 2 < cap; j++)
             tag[n++] = (char)toupper((unsigned char)sql[tk.t[i].offset + j]);
@@ -561,7 +576,10 @@ static void format_complete(void *ctx, duckdb_statement_type type, int64_t chang
         snprintf(f->tag, sizeof(f->tag), "UPDATE %lld", (long long)n);
         break;
     case DUCKDB_STATEMENT_TYPE_DELETE:
-        snprintf(f->tag, sizeof(f->tag), "DELETE %lld", (long long)n);
+        if (first_word_is(f->sql, "truncate"))
+            snprintf(f->tag, sizeof(f->tag), "TRUNCATE TABLE");
+        else
+            snprintf(f->tag, sizeof(f->tag), "DELETE %lld", (long long)n);
         break;
     default:
         if (f->cols)
@@ -926,6 +944,30 @@ out:
     return r;
 }
 
+/* An administration statement, through the command table (pgwire_admin.h). */
+static RunResult run_admin(PgSession *ps, Session *s, const SessionEnv *env, const char *sql,
+                           Buf *out)
+{
+    char tag[64], state[6], why[256];
+    Buf line = BUF_INIT;
+    RunResult r = RUN_OK;
+    switch (pgadm_run(s, env, sql, strlen(sql), &line, tag, sizeof(tag), state, why, sizeof(why))) {
+    case PGADM_OK:
+        pgwire_command_complete(out, tag);
+        break;
+    case PGADM_LINE:
+        buf_append(&ps->errors, line.data, line.len);
+        pgsess_send_errors(ps, s, out);
+        r = RUN_ERROR;
+        break;
+    case PGADM_REFUSED:
+        r = refuse(ps, s, out, state, why);
+        break;
+    }
+    buf_free(&line);
+    return r;
+}
+
 RunResult pgsess_run_statement(PgSession *ps, Session *s, const SessionEnv *env, StmtKind kind,
                                const char *sql, const TypedRequest *params, PgFormat *f,
                                QueryIo *io)
@@ -994,9 +1036,14 @@ RunResult pgsess_run_statement(PgSession *ps, Session *s, const SessionEnv *env,
         return refuse(ps, s, out, "0A000", "savepoints and two-phase commit are not supported");
     case KIND_COPY:
         return run_copy(ps, s, env, sql, f, io);
+    case KIND_ADMIN:
+        return run_admin(ps, s, env, sql, out);
     case KIND_SQL:
         break;
     }
+    char why[256];
+    if (pgddl_refusal(sql, len, why, sizeof(why)) != 0)
+        return refuse(ps, s, out, "0A000", why);
     if (pgcat_is_catalog_query(sql, len)) {
         /* Never DuckDB's pg_catalog (pgwire_catalog.h); psql sends these as simple queries. */
         if (!f->describe)
@@ -1058,72 +1105,20 @@ void pgsess_implicit_end(PgSession *ps, Session *s, const SessionEnv *env, Buf *
 
 /* ---- bytea ---- */
 
+/* Appends the replacement of t[0] (of three tokens in a row) to `out`; false: none. */
+typedef bool (*TokenWindowFn)(const char *sql, const SqlToken t[3], Buf *out);
+
 /*
- * PostgreSQL's bytea hex literals ('\x0001ff'::bytea, as psycopg2 sends bytes) in DuckDB's
- * escape form ('\x00\x01\xFF'): DuckDB reads '\x0001ff' as a zero byte and the four
- * characters "01ff", silently. Returns a new text (caller frees), or NULL when there is none.
+ * `sql` with every token that `fn` replaces (looking at it and the two
+ * after it) replaced, outside strings and comments (the lexer's tokens).
+ * Returns a new text (caller frees), or NULL when nothing changed.
  */
-static char *bytea_literals(const char *sql, size_t len)
+static char *rewrite_tokens(const char *sql, size_t len, TokenWindowFn fn)
 {
     SqlLexer lx;
     SqlToken t[3] = {{0}};
     int have = 0;
-    Buf out = BUF_INIT;
-    size_t copied = 0;
-    sqllex_init(&lx, sql, len, 0);
-    for (;;) {
-        SqlToken tok;
-        if (sqllex_next(&lx, &tok) <= 0)
-            break;
-        t[0] = t[1];
-        t[1] = t[2];
-        t[2] = tok;
-        if (have < 3)
-            have++;
-        if (have < 3 || t[0].kind != SQLLEX_STRING || sql[t[0].offset] != '\'' ||
-            t[1].kind != SQLLEX_OP || t[1].length != 2 || memcmp(sql + t[1].offset, "::", 2) ||
-            !sqllex_is_word(sql, &t[2], "bytea"))
-            continue;
-        const char *body = sql + t[0].offset + 1;
-        size_t n = t[0].length - 2;
-        if (!pgwire_bytea_hex(body, n))
-            continue;
-        buf_append(&out, sql + copied, t[0].offset - copied);
-        buf_putc(&out, '\'');
-        for (size_t i = 2; i < n; i += 2)
-            buf_printf(&out, "\\x%c%c", body[i], body[i + 1]);
-        buf_putc(&out, '\'');
-        copied = t[0].offset + t[0].length;
-    }
-    if (copied == 0)
-        return NULL;
-    buf_append(&out, sql + copied, len - copied);
-    char *r = xstrndup(out.data, out.len);
-    buf_free(&out);
-    return r;
-}
-
-/* ---- the simple query protocol ---- */
-
-/* Statement boundaries of a simple query: [start, end) per statement. */
-typedef struct Span {
-    size_t start, end;
-} Span;
-
-/* Splits `sql` at the semicolons outside strings and comments. */
-/*
- * PostgreSQL's schema `public` is DuckDB's `main`: an unquoted qualifier
- * `public.` before a name (`public.t`, `db.public.t`) is rewritten to
- * `main.`, outside strings and comments, before the access check, which
- * therefore sees the name DuckDB resolves. (A table alias named public
- * would be rewritten too; docs/pgwire.md.) NULL when nothing changes.
- */
-static char *public_schema(const char *sql, size_t len)
-{
-    SqlLexer lx;
-    SqlToken t[3] = {{0}};
-    int have = 0;
-    Buf out = BUF_INIT;
+    Buf out = BUF_INIT, repl = BUF_INIT;
     size_t copied = 0;
     bool changed = false;
     sqllex_init(&lx, sql, len, 0);
@@ -1136,35 +1131,89 @@ static char *public_schema(const char *sql, size_t len)
         t[2] = tok;
         if (have < 3)
             have++;
-        if (have < 3 || !sqllex_is_word(sql, &t[0], "public") || t[1].kind != SQLLEX_DOT ||
-            (t[2].kind != SQLLEX_WORD && t[2].kind != SQLLEX_QUOTED))
+        repl.len = 0;
+        if (have < 3 || !fn(sql, t, &repl))
             continue;
         buf_append(&out, sql + copied, t[0].offset - copied);
-        buf_append_str(&out, "main");
+        buf_append(&out, repl.data, repl.len);
         copied = t[0].offset + t[0].length;
         changed = true;
     }
-    if (!changed)
+    buf_free(&repl);
+    if (!changed) {
+        buf_free(&out);
         return NULL;
+    }
     buf_append(&out, sql + copied, len - copied);
     char *r = xstrndup(out.data, out.len);
     buf_free(&out);
     return r;
 }
 
+/*
+ * PostgreSQL's bytea hex literals ('\x0001ff'::bytea, as psycopg2 sends bytes) in DuckDB's
+ * escape form ('\x00\x01\xFF'): DuckDB reads '\x0001ff' as a zero byte and the four
+ * characters "01ff", silently.
+ */
+static bool bytea_literal(const char *sql, const SqlToken t[3], Buf *out)
+{
+    if (t[0].kind != SQLLEX_STRING || sql[t[0].offset] != '\'' || t[1].kind != SQLLEX_OP ||
+        t[1].length != 2 || memcmp(sql + t[1].offset, "::", 2) ||
+        !sqllex_is_word(sql, &t[2], "bytea"))
+        return false;
+    const char *body = sql + t[0].offset + 1;
+    size_t n = t[0].length - 2;
+    if (!pgwire_bytea_hex(body, n))
+        return false;
+    buf_putc(out, '\'');
+    for (size_t i = 2; i < n; i += 2)
+        buf_printf(out, "\\x%c%c", body[i], body[i + 1]);
+    buf_putc(out, '\'');
+    return true;
+}
+
+/* ---- the simple query protocol ---- */
+
+/* Statement boundaries of a simple query: [start, end) per statement. */
+typedef struct Span {
+    size_t start, end;
+} Span;
+
+/*
+ * PostgreSQL's schema `public` is DuckDB's `main`: an unquoted qualifier
+ * `public.` before a name (`public.t`, `db.public.t`) is rewritten to
+ * `main.`, outside strings and comments, before the access check, which
+ * therefore sees the name DuckDB resolves. (A table alias named public
+ * would be rewritten too; docs/pgwire.md.)
+ */
+static bool public_schema(const char *sql, const SqlToken t[3], Buf *out)
+{
+    if (!sqllex_is_word(sql, &t[0], "public") || t[1].kind != SQLLEX_DOT ||
+        (t[2].kind != SQLLEX_WORD && t[2].kind != SQLLEX_QUOTED))
+        return false;
+    buf_append_str(out, "main");
+    return true;
+}
+
 char *pgsess_client_text(const char *sql, size_t len)
 {
-    char *text = bytea_literals(sql, len);
+    char *text = rewrite_tokens(sql, len, bytea_literal);
     if (!text)
         text = xstrndup(sql, len);
-    char *pub = public_schema(text, strlen(text));
+    char *pub = rewrite_tokens(text, strlen(text), public_schema);
     if (pub) {
         free(text);
         text = pub;
     }
+    char *ddl = pgddl_rewrite(text, strlen(text));
+    if (ddl) {
+        free(text);
+        text = ddl;
+    }
     return text;
 }
 
+/* Splits `sql` at the semicolons outside strings and comments. */
 static size_t split_statements(const char *sql, size_t len, Span **out)
 {
     SqlLexer lx;

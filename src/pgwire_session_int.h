@@ -32,7 +32,8 @@ typedef enum {
     KIND_SHOW,     /* a client setting: answered here */
     KIND_SET_NOOP, /* SET TRANSACTION / SESSION CHARACTERISTICS: accepted, nothing to do */
     KIND_UNSUPPORTED,
-    KIND_COPY, /* COPY ... TO STDOUT / FROM STDIN: the front end's (pgwire_copy.h) */
+    KIND_COPY,  /* COPY ... TO STDOUT / FROM STDIN: the front end's (pgwire_copy.h) */
+    KIND_ADMIN, /* CREATE USER, GRANT, CREATE DATABASE, ...: the command table (pgwire_admin.h) */
 } StmtKind;
 
 typedef enum { RUN_OK, RUN_ERROR, RUN_GONE } RunResult;
