@@ -203,6 +203,148 @@ static uint64_t be64(const char *p)
     return v;
 }
 
+static uint32_t be32(const char *p)
+{
+    return (uint32_t)(unsigned char)p[0] << 24 | (uint32_t)(unsigned char)p[1] << 16 |
+           (uint32_t)(unsigned char)p[2] << 8 | (unsigned char)p[3];
+}
+
+static int16_t be16(const char *p)
+{
+    return (int16_t)((uint16_t)(unsigned char)p[0] << 8 | (unsigned char)p[1]);
+}
+
+/* Days since 2000-01-01 (PostgreSQL's epoch) as an ISO date, BC as DuckDB reads it. */
+static void put_date(Buf *out, int64_t days)
+{
+    /* The civil date of a day count (H. Hinnant's days_from_civil, inverted). */
+    int64_t z = days + 10957 + 719468; /* from 1970-01-01, then from 0000-03-01 */
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t y = yoe + era * 400;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int64_t d = doy - (153 * mp + 2) / 5 + 1;
+    int64_t m = mp < 10 ? mp + 3 : mp - 9;
+    if (m <= 2)
+        y++;
+    if (y <= 0)
+        buf_printf(out, "%04lld-%02lld-%02lld (BC)", (long long)(1 - y), (long long)m,
+                   (long long)d);
+    else
+        buf_printf(out, "%04lld-%02lld-%02lld", (long long)y, (long long)m, (long long)d);
+}
+
+/* PostgreSQL's numeric send format (base-10000 digits) as decimal text. */
+static bool numeric_text(const char *p, int32_t len, Buf *out)
+{
+    if (len < 8)
+        return false;
+    int ndigits = be16(p), weight = be16(p + 2), dscale = be16(p + 6);
+    uint16_t sign = (uint16_t)be16(p + 4);
+    if (ndigits < 0 || dscale < 0 || len != 8 + 2 * ndigits)
+        return false;
+    if (sign == 0xC000) {
+        buf_append_str(out, "NaN");
+        return true;
+    }
+    if (sign == 0xD000 || sign == 0xF000) {
+        buf_append_str(out, sign == 0xD000 ? "Infinity" : "-Infinity");
+        return true;
+    }
+    if (sign != 0 && sign != 0x4000)
+        return false;
+    if (sign == 0x4000)
+        buf_putc(out, '-');
+    /* Integer part: the digit groups of weight >= 0. */
+    if (weight < 0) {
+        buf_putc(out, '0');
+    } else {
+        for (int g = 0; g <= weight; g++) {
+            int v = g < ndigits ? be16(p + 8 + 2 * g) : 0;
+            if (v < 0 || v > 9999)
+                return false;
+            buf_printf(out, g == 0 ? "%d" : "%04d", v);
+        }
+    }
+    if (dscale > 0) {
+        Buf frac = BUF_INIT;
+        for (int g = weight + 1; (int)frac.len < dscale; g++) {
+            int v = g >= 0 && g < ndigits ? be16(p + 8 + 2 * g) : 0;
+            if (v < 0 || v > 9999) {
+                buf_free(&frac);
+                return false;
+            }
+            buf_printf(&frac, "%04d", v);
+        }
+        buf_putc(out, '.');
+        buf_append(out, frac.data, (size_t)dscale);
+        buf_free(&frac);
+    }
+    return true;
+}
+
+/*
+ * A binary parameter of a type DuckDB reads from text (date, timestamp,
+ * timestamptz, uuid, numeric) as that text; false when it cannot be read.
+ */
+static bool binary_as_text(uint32_t oid, const char *p, int32_t len, Buf *out)
+{
+    switch (oid) {
+    case 1082: { /* date: days since 2000-01-01 */
+        if (len != 4)
+            return false;
+        int32_t days = (int32_t)be32(p);
+        if (days == INT32_MAX || days == INT32_MIN)
+            buf_append_str(out, days == INT32_MAX ? "infinity" : "-infinity");
+        else
+            put_date(out, days);
+        return true;
+    }
+    case 1114:   /* timestamp */
+    case 1184: { /* timestamptz: microseconds since 2000-01-01 (UTC) */
+        if (len != 8)
+            return false;
+        int64_t us = (int64_t)be64(p);
+        if (us == INT64_MAX || us == INT64_MIN) {
+            buf_append_str(out, us == INT64_MAX ? "infinity" : "-infinity");
+            return true;
+        }
+        int64_t day = us / 86400000000LL, rest = us % 86400000000LL;
+        if (rest < 0) {
+            rest += 86400000000LL;
+            day--;
+        }
+        Buf date = BUF_INIT;
+        put_date(&date, day);
+        /* "YYYY-MM-DD (BC)" puts the era after the time */
+        bool bc = date.len > 5 && memcmp(date.data + date.len - 5, " (BC)", 5) == 0;
+        buf_append(out, date.data, bc ? date.len - 5 : date.len);
+        buf_free(&date);
+        buf_printf(out, " %02lld:%02lld:%02lld.%06lld", (long long)(rest / 3600000000LL),
+                   (long long)(rest / 60000000LL % 60), (long long)(rest / 1000000 % 60),
+                   (long long)(rest % 1000000));
+        if (oid == 1184)
+            buf_append_str(out, "+00");
+        if (bc)
+            buf_append_str(out, " (BC)");
+        return true;
+    }
+    case 2950: /* uuid */
+        if (len != 16)
+            return false;
+        for (int i = 0; i < 16; i++)
+            buf_printf(out, "%s%02x", i == 4 || i == 6 || i == 8 || i == 10 ? "-" : "",
+                       (unsigned char)p[i]);
+        return true;
+    case 1700:
+        return numeric_text(p, len, out);
+    default:
+        return false;
+    }
+}
+
 /* One binary parameter by its declared type; false when it cannot be read. */
 static bool binary_param(uint32_t oid, const char *p, int32_t len, Param *out)
 {
@@ -268,8 +410,18 @@ static bool binary_param(uint32_t oid, const char *p, int32_t len, Param *out)
         out->bytes = xstrndup(p, (size_t)len);
         out->len = strlen(out->bytes);
         return true;
-    default:
-        return false;
+    default: {
+        /* Types DuckDB takes as text and casts to the parameter's type. */
+        Buf text = BUF_INIT;
+        bool ok = binary_as_text(oid, p, len, &text);
+        if (ok) {
+            out->kind = PARAM_TEXT;
+            out->bytes = xstrndup(text.data ? text.data : "", text.len);
+            out->len = text.len;
+        }
+        buf_free(&text);
+        return ok;
+    }
     }
 }
 
@@ -345,14 +497,15 @@ static void msg_bind(PgExtended *x, PgSession *ps, Session *s, const PgMsg *m, B
             prm->kind = PARAM_TEXT;
             prm->bytes = xstrndup(bytes, (size_t)len);
             prm->len = (size_t)len;
+            prm->untyped = oid == 0; /* PostgreSQL's `unknown` (query_run) */
             continue;
         }
         uint32_t oid = i < st->nparams ? st->param_oids[i] : 0;
         if (fmt != 1 || !binary_param(oid, bytes, len, prm)) {
             portal_free(p);
             ext_error(x, ps, s, out, "0A000",
-                      "binary parameters are supported for bool, int2/4/8, float4/8, bytea and "
-                      "text declared in Parse only");
+                      "binary parameters are supported for bool, int2/4/8, float4/8, numeric, "
+                      "bytea, text, date, timestamp, timestamptz and uuid declared in Parse only");
             return;
         }
     }
