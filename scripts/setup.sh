@@ -28,11 +28,12 @@ BUILD_PKGS=(build-essential pkg-config libsqlite3-dev libssl-dev libpq-dev libje
 # and test the JDBC driver in clients/java (make java-test); nothing is downloaded by Maven.
 # man-db renders the man pages in the install test; python3-yaml parses compose.yaml there.
 # python3-psycopg2 and libpostgresql-jdbc-java: tests/e2e/test_pgwire.py drives the PostgreSQL
-# front end with psycopg2 and pgjdbc (docs/pgwire.md).
+# front end with psycopg2 and pgjdbc (docs/pgwire.md); python3-psycopg (psycopg 3):
+# tests/e2e/test_pgwire_proto.py drives its pipeline mode and binary cursors.
 # prometheus (promtool), chromium, chromium-driver and python3-selenium: the admin page's tests
 # check /metrics and drive the page in a real headless browser (docs/admin.md).
 TEST_PKGS=(python3 python3-pytest postgresql postgresql-client clang libclang-rt-14-dev tmux golang-go default-jdk-headless junit5 man-db python3-yaml
-           python3-psycopg2 libpostgresql-jdbc-java prometheus chromium chromium-driver python3-selenium)
+           python3-psycopg2 python3-psycopg libpostgresql-jdbc-java prometheus chromium chromium-driver python3-selenium)
 
 want_test=0
 [ "${1:-}" = "--test" ] && want_test=1

@@ -58,9 +58,9 @@ static const Setting settings[] = {
         "TCP port to listen on (0: any free port, logged at start-up)"),
     STR("ServerAddr", "--addr", addr, "127.0.0.1",
         "address to bind; a non-loopback address needs a changed super user password"),
-    INT("PgPort", "--pg-port", pg_port, "0", -1, 65535,
-        "TCP port of the PostgreSQL wire protocol front end on ServerAddr, e.g. 5433 "
-        "(docs/pgwire.md; 0: off; -1: any free port, logged at start-up)"),
+    INT("PgPort", "--pg-port", pg_port, "5433", -1, 65535,
+        "TCP port of the PostgreSQL wire protocol front end on ServerAddr (docs/pgwire.md; "
+        "0: off; -1: any free port, logged at start-up; in use: logged, the server goes on)"),
     STR("DBdir", "--data-dir", data_dir, "./storage",
         "data directory: the catalog and databases/<id>.duckdb"),
     STR("BackupDir", "--backup-dir", backup_dir, "",

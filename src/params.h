@@ -34,6 +34,10 @@ typedef struct Param {
     double d;
     char *bytes; /* TEXT (UTF-8) and BLOB; owned by the TypedRequest */
     size_t len;
+    /* TEXT that a PostgreSQL client sent without a type (PostgreSQL's `unknown`): when
+     * DuckDB cannot choose a function for it as a string (`abalance + $1`), query_run binds
+     * an integer text as an integer and runs the statement again. */
+    bool untyped;
 } Param;
 
 typedef struct TypedRequest {

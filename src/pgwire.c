@@ -75,6 +75,27 @@ void pgwire_reader_free(PgReader *r)
     r->pos = 0;
 }
 
+int pgwire_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+bool pgwire_bytea_hex(const char *p, size_t n)
+{
+    if (n < 2 || p[0] != '\\' || (p[1] != 'x' && p[1] != 'X') || (n - 2) % 2 != 0)
+        return false;
+    for (size_t i = 2; i < n; i++)
+        if (pgwire_hex_digit(p[i]) < 0)
+            return false;
+    return true;
+}
+
 /* ---- fields ---- */
 
 static const char *take(PgIn *in, size_t n)
@@ -302,7 +323,9 @@ const char *pgwire_sqlstate(const char *line, size_t len)
         if (!starts(line, len, table[i].prefix))
             continue;
         const char *state = table[i].state;
-        if (strcmp(state, "23000") == 0 && has(line, len, "Duplicate key"))
+        /* DuckDB 1.5.6 writes "duplicate key" (older versions "Duplicate key"). */
+        if (strcmp(state, "23000") == 0 &&
+            (has(line, len, "Duplicate key") || has(line, len, "duplicate key")))
             return "23505";
         if (strcmp(state, "23000") == 0 && has(line, len, "NOT NULL"))
             return "23502";

@@ -133,6 +133,11 @@ void pgwire_error_line(Buf *out, const char *severity, const char *line, size_t 
 
 /* ---- types and values ---- */
 
+/* The value of hex digit `c` (either case), or -1. */
+int pgwire_hex_digit(char c);
+/* True when `p` (n bytes) is PostgreSQL's bytea hex format: \x and pairs of hex digits. */
+bool pgwire_bytea_hex(const char *p, size_t n);
+
 /* How a DuckDB column is sent: its PostgreSQL type. */
 typedef struct PgType {
     uint32_t oid;   /* 0 when the type has no encoding here (the statement is refused) */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "pgwire.h"
 #include "sqllex.h"
 #include "xalloc.h"
 
@@ -308,19 +309,6 @@ void pgwcopy_put_value(const PgWCopySpec *spec, Buf *line, const char *v, size_t
 }
 
 /* Appends one decoded value as a SQL string literal (or NULL). */
-static int hexd(char c);
-
-/* PostgreSQL's bytea hex text: \x and pairs of hex digits. */
-static bool bytea_hex(const char *v, size_t n)
-{
-    if (n < 2 || v[0] != '\\' || (v[1] != 'x' && v[1] != 'X') || n % 2 != 0)
-        return false;
-    for (size_t i = 2; i < n; i++)
-        if (hexd(v[i]) < 0)
-            return false;
-    return true;
-}
-
 static void put_literal(const PgWCopySpec *spec, int col, Buf *values, const char *v, size_t n,
                         bool null)
 {
@@ -328,7 +316,7 @@ static void put_literal(const PgWCopySpec *spec, int col, Buf *values, const cha
         buf_append_str(values, "NULL");
         return;
     }
-    if (spec->bytea && col < spec->nbytea && spec->bytea[col] && bytea_hex(v, n)) {
+    if (spec->bytea && col < spec->nbytea && spec->bytea[col] && pgwire_bytea_hex(v, n)) {
         buf_append(values, "'", 1);
         for (size_t i = 2; i < n; i += 2)
             buf_printf(values, "\\x%c%c", v[i], v[i + 1]);
@@ -349,15 +337,19 @@ static int octal(char c)
     return c >= '0' && c <= '7' ? c - '0' : -1;
 }
 
-static int hexd(char c)
+/*
+ * Ends one field of a row: NULL when its raw text (before de-escaping, as
+ * PostgreSQL matches it) is the NULL string and it was not quoted, else
+ * the value in `field`; appended to the VALUES row as column *col.
+ */
+static void field_end(const PgWCopySpec *spec, Buf *values, int *col, const char *raw,
+                      size_t rawlen, bool quoted, const Buf *field)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
+    bool null = !quoted && rawlen == strlen(spec->null) && memcmp(raw, spec->null, rawlen) == 0;
+    if (*col > 0)
+        buf_append(values, ", ", 2);
+    put_literal(spec, *col, values, field->data, field->len, null);
+    (*col)++;
 }
 
 /* One line of the text format (without its newline) as a VALUES row. */
@@ -367,7 +359,6 @@ static int text_row(const PgWCopySpec *spec, const char *p, size_t n, Buf *value
     Buf field = BUF_INIT;
     buf_append(values, "(", 1);
     size_t i = 0;
-    bool first = true;
     int col = 0;
     for (;;) {
         buf_reset(&field, 4096);
@@ -400,10 +391,10 @@ static int text_row(const PgWCopySpec *spec, const char *p, size_t n, Buf *value
                 c = '\v';
                 break;
             case 'x':
-                if (i < n && (d = hexd(p[i])) >= 0) {
+                if (i < n && (d = pgwire_hex_digit(p[i])) >= 0) {
                     int v = d;
                     i++;
-                    if (i < n && (d = hexd(p[i])) >= 0)
+                    if (i < n && (d = pgwire_hex_digit(p[i])) >= 0)
                         v = v * 16 + d, i++;
                     c = (char)v;
                 }
@@ -424,13 +415,7 @@ static int text_row(const PgWCopySpec *spec, const char *p, size_t n, Buf *value
             }
             buf_append(&field, &c, 1);
         }
-        /* NULL is matched against the raw text, before de-escaping, as PostgreSQL does. */
-        size_t raw = i - start;
-        bool null = raw == strlen(spec->null) && memcmp(p + start, spec->null, raw) == 0;
-        if (!first)
-            buf_append(values, ", ", 2);
-        first = false;
-        put_literal(spec, col++, values, field.data, field.len, null);
+        field_end(spec, values, &col, p + start, i - start, false, &field);
         if (i >= n)
             break;
         i++; /* the delimiter */
@@ -462,7 +447,6 @@ static int csv_row(const PgWCopySpec *spec, const char *p, size_t n, Buf *values
     Buf field = BUF_INIT;
     buf_append(values, "(", 1);
     size_t i = 0;
-    bool first = true;
     int rc = 0;
     int col = 0;
     if (n > 0 && p[n - 1] == '\r')
@@ -496,12 +480,7 @@ static int csv_row(const PgWCopySpec *spec, const char *p, size_t n, Buf *values
             buf_append(&field, p + i, 1);
             i++;
         }
-        size_t raw = i - start;
-        bool null = !quoted && raw == strlen(spec->null) && memcmp(p + start, spec->null, raw) == 0;
-        if (!first)
-            buf_append(values, ", ", 2);
-        first = false;
-        put_literal(spec, col++, values, field.data, field.len, null);
+        field_end(spec, values, &col, p + start, i - start, quoted, &field);
         if (i >= n)
             break;
         i++;

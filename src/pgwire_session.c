@@ -8,12 +8,11 @@
  * an error in one place.
  *
  * Size: this file holds one connection's state machine (startup and SCRAM,
- * simple query, the extended protocol's statements and portals, SET/SHOW,
- * transaction state) because those parts share the PgSession fields and
- * its transaction status; the catalog answers (pgwire_catalog.c), COPY
- * (pgwire_copy.c) and the bytes (pgwire.c) are already apart. The next
- * growth should move the extended protocol (Parse/Bind/Describe/Execute and
- * its statement and portal tables) into a module of its own.
+ * simple query, SET/SHOW, transaction state, the COPY exchange) because
+ * those parts share the PgSession fields and its transaction status; the
+ * extended protocol (pgwire_extended.c), the catalog answers
+ * (pgwire_catalog.c), COPY's statement and row formats (pgwire_copy.c) and
+ * the bytes (pgwire.c) are apart.
  */
 #include "pgwire_session.h"
 
@@ -26,37 +25,21 @@
 #include "catalog.h"
 #include "log.h"
 #include "params.h"
+#include "pgwire_admin.h"
 #include "pgwire_catalog.h"
 #include "pgwire_copy.h"
+#include "pgwire_ddl.h"
+#include "pgwire_extended.h"
+#include "pgwire_session_int.h"
 #include "reply.h"
 #include "scram.h"
 #include "sqllex.h"
 #include "xalloc.h"
 
-/* Prepared statements and portals one connection may hold at once. */
-#define MAX_STATEMENTS 1000
-/* What one connection's prepared statements and portals may hold at once, in bytes: their
- * texts, bound parameters, and the rows row-limited portals hold back for later Executes. */
-#define KEPT_MAX (64 * 1024 * 1024)
 /* The value of a client setting (SET), at most. */
 #define SETTING_MAX 128
 
 typedef enum { PS_STARTUP, PS_SASL, PS_SASL_FINAL, PS_READY, PS_CLOSED } PsState;
-
-/* What the front end does with a statement instead of DuckDB. */
-typedef enum {
-    KIND_SQL,   /* DuckDB runs it (session_run_sql) */
-    KIND_EMPTY, /* only blanks and comments */
-    KIND_BEGIN, /* the session's transaction commands */
-    KIND_COMMIT,
-    KIND_ROLLBACK,
-    KIND_SET, /* a client setting: stored here */
-    KIND_RESET,
-    KIND_SHOW,     /* a client setting: answered here */
-    KIND_SET_NOOP, /* SET TRANSACTION / SESSION CHARACTERISTICS: accepted, nothing to do */
-    KIND_UNSUPPORTED,
-    KIND_COPY, /* COPY ... TO STDOUT / FROM STDIN: the front end's (pgwire_copy.h) */
-} StmtKind;
 
 /* The client settings answered here (SHOW) and reported at login (ParameterStatus). */
 static const struct {
@@ -95,32 +78,6 @@ static const struct {
 };
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
 
-typedef struct PgStatement PgStatement;
-struct PgStatement {
-    char *name;
-    char *sql;
-    uint32_t *param_oids; /* declared by Parse (0: unspecified) */
-    int nparams;
-    size_t bytes; /* counted in PgSession.kept */
-    PgStatement *next;
-};
-
-typedef struct PgPortal PgPortal;
-struct PgPortal {
-    char *name;
-    char *sql;
-    TypedRequest params; /* bound by Bind; sql unused */
-    int16_t *formats;    /* result format codes */
-    int nformats;
-    /* A row-limited Execute: the DataRows not sent yet, and the tag at the end. */
-    Buf held;
-    size_t held_pos;
-    bool suspended;
-    char tag[64];
-    size_t bytes; /* counted in PgSession.kept: parameters and held rows */
-    PgPortal *next;
-};
-
 struct PgSession {
     PgReader reader;
     PsState state;
@@ -129,14 +86,11 @@ struct PgSession {
     bool user_known;
     CatalogUser pending; /* the user being authenticated */
     ScramExchange scram;
-    bool failed_tx;    /* an error inside a transaction block: only ROLLBACK runs */
-    bool skip_to_sync; /* an error in the extended protocol: messages up to Sync are dropped */
+    bool failed_tx;   /* an error inside a transaction block: only ROLLBACK runs */
+    bool implicit_tx; /* the open transaction is the extended protocol's, ended at Sync */
     char values[NSETTINGS][SETTING_MAX];
-    PgStatement *stmts;
-    PgPortal *portals;
-    int nstmts, nportals;
-    size_t kept; /* bytes of statements and portals, at most KEPT_MAX */
-    Buf errors;  /* error lines of the session's handlers */
+    PgExtended *ext; /* the extended protocol's statements and portals */
+    Buf errors;      /* error lines of the session's handlers */
     /* COPY ... FROM STDIN in progress: CopyData is decoded into INSERT batches. */
     bool copy_in;
     bool copy_began_tx; /* the COPY opened the transaction it runs in */
@@ -151,48 +105,18 @@ struct PgSession {
 PgSession *pgwire_session_new(void)
 {
     PgSession *ps = xcalloc(1, sizeof(*ps));
+    ps->ext = pgext_new();
     for (size_t i = 0; i < NSETTINGS; i++)
         if (settings[i].value)
             snprintf(ps->values[i], SETTING_MAX, "%s", settings[i].value);
     return ps;
 }
 
-static void statement_free(PgStatement *st)
-{
-    if (!st)
-        return;
-    free(st->name);
-    free(st->sql);
-    free(st->param_oids);
-    free(st);
-}
-
-static void portal_free(PgPortal *p)
-{
-    if (!p)
-        return;
-    free(p->name);
-    free(p->sql);
-    params_free(&p->params);
-    free(p->formats);
-    buf_free(&p->held);
-    free(p);
-}
-
 void pgwire_session_free(PgSession *ps)
 {
     if (!ps)
         return;
-    while (ps->stmts) {
-        PgStatement *n = ps->stmts->next;
-        statement_free(ps->stmts);
-        ps->stmts = n;
-    }
-    while (ps->portals) {
-        PgPortal *n = ps->portals->next;
-        portal_free(ps->portals);
-        ps->portals = n;
-    }
+    pgext_free(ps->ext);
     scram_exchange_clear(&ps->scram);
     pgwire_reader_free(&ps->reader);
     buf_free(&ps->errors);
@@ -240,11 +164,21 @@ static bool setting_settable(int k)
     return true;
 }
 
-static char ready_status(const PgSession *ps, const Session *s)
+char pgsess_ready_status(const PgSession *ps, const Session *s)
 {
     if (!s->in_tx)
         return 'I';
     return ps->failed_tx ? 'E' : 'T';
+}
+
+bool pgsess_block_failed(const PgSession *ps)
+{
+    return ps->failed_tx;
+}
+
+Buf *pgsess_errors(PgSession *ps)
+{
+    return &ps->errors;
 }
 
 static void error(Buf *out, const char *sqlstate, const char *fmt, ...)
@@ -257,6 +191,13 @@ static void error(Buf *out, const char *sqlstate, const char *fmt, ...)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     pgwire_error(out, "ERROR", sqlstate, msg, strlen(msg));
+}
+
+void pgsess_refuse(PgSession *ps, Session *s, Buf *out, const char *sqlstate, const char *msg)
+{
+    error(out, sqlstate, "%s", msg);
+    if (s->in_tx)
+        ps->failed_tx = true;
 }
 
 static PgAction fatal(PgSession *ps, Buf *out, const char *sqlstate, const char *msg)
@@ -296,7 +237,7 @@ static void first_tokens(const char *sql, size_t len, Tokens *tk)
     }
 }
 
-static StmtKind classify(const char *sql, size_t len)
+StmtKind pgsess_classify(const char *sql, size_t len)
 {
     Tokens tk;
     first_tokens(sql, len, &tk);
@@ -319,6 +260,11 @@ static StmtKind classify(const char *sql, size_t len)
         return KIND_UNSUPPORTED;
     if (word_is(sql, &tk, 0, "copy"))
         return KIND_COPY;
+    if ((word_is(sql, &tk, 0, "grant") || word_is(sql, &tk, 0, "revoke") ||
+         word_is(sql, &tk, 0, "create") || word_is(sql, &tk, 0, "alter") ||
+         word_is(sql, &tk, 0, "drop")) &&
+        pgadm_is_admin(sql, len))
+        return KIND_ADMIN;
     if (word_is(sql, &tk, 0, "set")) {
         int i = 1;
         if (word_is(sql, &tk, 1, "transaction") ||
@@ -476,28 +422,17 @@ static void run_show(PgSession *ps, const char *sql, size_t len, bool describe, 
     pgwire_command_complete(out, "SHOW");
 }
 
+const char *pgsess_show_column(const char *sql, size_t len)
+{
+    Tokens tk;
+    int v = 0;
+    int k = named_setting(sql, len, &v, &tk);
+    return k >= 0 ? settings[k].name : "setting";
+}
+
 /* ---- running SQL through the session ---- */
 
-/* The QueryFormat of one Execute or simple-query statement. */
-typedef struct PgFormat {
-    bool describe;          /* send RowDescription first (simple query) */
-    const int16_t *formats; /* result format codes (Bind), or NULL: text */
-    int nformats;
-    PgColumn *cols;
-    idx_t ncols;
-    int64_t rows;
-    int64_t max_rows; /* an Execute's limit; 0: none */
-    PgPortal *portal; /* where rows beyond the limit are held */
-    size_t room;      /* bytes the held rows may take (KEPT_MAX less what is kept) */
-    bool held_overflow;
-    const char *sql;
-    char tag[64];
-    bool completed;
-    bool copy_not_alone; /* a simple Query of several statements: no COPY FROM STDIN */
-} PgFormat;
-
-/* The format code Bind asked for column `c`: none (text), one for all, or one each. */
-static int16_t format_of(const int16_t *formats, int n, idx_t c)
+int16_t pgsess_format_of(const int16_t *formats, int n, idx_t c)
 {
     if (!formats || n == 0)
         return 0;
@@ -519,7 +454,7 @@ static int format_columns(void *ctx, duckdb_result *res, Buf *out, char *err, si
     f->cols = xcalloc(n ? n : 1, sizeof(*f->cols));
     f->ncols = n;
     for (idx_t c = 0; c < n; c++) {
-        int16_t code = format_of(f->formats, f->nformats, c);
+        int16_t code = pgsess_format_of(f->formats, f->nformats, c);
         if (code != 0 && code != 1) {
             snprintf(err, errlen, "Bad Request: unknown result format code %d", code);
             return -1;
@@ -570,7 +505,7 @@ static void format_rows(void *ctx, duckdb_data_chunk chunk, Buf *out)
     for (idx_t r = 0; r < n; r++) {
         Buf *dst = out;
         if (f->max_rows > 0 && f->rows >= f->max_rows) {
-            dst = &f->portal->held;
+            dst = f->held;
             if (dst->len > f->room) {
                 f->held_overflow = true;
                 f->rows++;
@@ -590,6 +525,14 @@ static void format_rows(void *ctx, duckdb_data_chunk chunk, Buf *out)
     }
 }
 
+/* True when the first word of `sql` is `lower`. */
+static bool first_word_is(const char *sql, const char *lower)
+{
+    Tokens tk;
+    first_tokens(sql, strlen(sql), &tk);
+    return word_is(sql, &tk, 0, lower);
+}
+
 /* The command tag of a statement that is not one of INSERT, UPDATE, DELETE or SELECT:
  * its first words in upper case (CREATE TABLE, DROP VIEW, SET, ...). */
 static void keyword_tag(const char *sql, char *tag, size_t cap)
@@ -607,7 +550,7 @@ static void keyword_tag(const char *sql, char *tag, size_t cap)
             break;
         if (word_is(sql, &tk, i, "or") || word_is(sql, &tk, i, "replace") ||
             word_is(sql, &tk, i, "temp") || word_is(sql, &tk, i, "temporary") ||
-            word_is(sql, &tk, i, "unique"))
+            word_is(sql, &tk, i, "unlogged") || word_is(sql, &tk, i, "unique"))
             continue;
         for (size_t j = 0; j < tk.t[i].length && n + 2 < cap; j++)
             tag[n++] = (char)toupper((unsigned char)sql[tk.t[i].offset + j]);
@@ -633,7 +576,10 @@ static void format_complete(void *ctx, duckdb_statement_type type, int64_t chang
         snprintf(f->tag, sizeof(f->tag), "UPDATE %lld", (long long)n);
         break;
     case DUCKDB_STATEMENT_TYPE_DELETE:
-        snprintf(f->tag, sizeof(f->tag), "DELETE %lld", (long long)n);
+        if (first_word_is(f->sql, "truncate"))
+            snprintf(f->tag, sizeof(f->tag), "TRUNCATE TABLE");
+        else
+            snprintf(f->tag, sizeof(f->tag), "DELETE %lld", (long long)n);
         break;
     default:
         if (f->cols)
@@ -648,7 +594,7 @@ static void format_complete(void *ctx, duckdb_statement_type type, int64_t chang
     pgwire_command_complete(out, f->tag);
 }
 
-static void format_free(PgFormat *f)
+void pgsess_format_free(PgFormat *f)
 {
     for (idx_t c = 0; c < f->ncols; c++)
         pgwire_column_free(&f->cols[c]);
@@ -656,8 +602,7 @@ static void format_free(PgFormat *f)
     f->cols = NULL;
 }
 
-/* Sends the error lines the session answered as ErrorResponses; true if there were any. */
-static bool send_errors(PgSession *ps, Session *s, Buf *out)
+bool pgsess_send_errors(PgSession *ps, Session *s, Buf *out)
 {
     if (ps->errors.len == 0)
         return false;
@@ -689,14 +634,9 @@ static bool run_tx(PgSession *ps, Session *s, const SessionEnv *env, const char 
     return ok;
 }
 
-typedef enum { RUN_OK, RUN_ERROR, RUN_GONE } RunResult;
-
-/* An ErrorResponse of the front end's own; a transaction block fails with it. */
 static RunResult refuse(PgSession *ps, Session *s, Buf *out, const char *sqlstate, const char *msg)
 {
-    error(out, sqlstate, "%s", msg);
-    if (s->in_tx)
-        ps->failed_tx = true;
+    pgsess_refuse(ps, s, out, sqlstate, msg);
     return RUN_ERROR;
 }
 
@@ -803,13 +743,13 @@ static RunResult run_copy_out(PgSession *ps, Session *s, const SessionEnv *env,
     io->errors = &ps->errors;
     session_run_sql(s, env, buf_cstr(&sql), NULL, &qf, io, &action);
     io->errors = saved;
-    format_free(&c.f);
+    pgsess_format_free(&c.f);
     buf_free(&c.line);
     buf_free(&c.value);
     buf_free(&sql);
     if (action == SESSION_CLOSE)
         return RUN_GONE;
-    if (send_errors(ps, s, io->out)) {
+    if (pgsess_send_errors(ps, s, io->out)) {
         if (s->in_tx)
             ps->failed_tx = true;
         return RUN_ERROR;
@@ -850,7 +790,7 @@ static bool copy_in_fail(PgSession *ps, Session *s, const SessionEnv *env, Query
     if (msg)
         error(io->out, sqlstate, "%s", msg);
     else
-        send_errors(ps, s, io->out);
+        pgsess_send_errors(ps, s, io->out);
     buf_reset(&ps->errors, 4096);
     if (ps->copy_began_tx) {
         if (!run_tx(ps, s, env, "rollback"))
@@ -859,7 +799,7 @@ static bool copy_in_fail(PgSession *ps, Session *s, const SessionEnv *env, Query
         ps->failed_tx = true;
     }
     copy_in_end(ps);
-    pgwire_ready(io->out, ready_status(ps, s));
+    pgwire_ready(io->out, pgsess_ready_status(ps, s));
     return true;
 }
 
@@ -925,16 +865,16 @@ static bool copy_in_message(PgSession *ps, Session *s, const SessionEnv *env, co
     if (!last)
         return true;
     if (ps->copy_began_tx && !run_tx(ps, s, env, "commit")) {
-        send_errors(ps, s, io->out);
+        pgsess_send_errors(ps, s, io->out);
         copy_in_end(ps);
-        pgwire_ready(io->out, ready_status(ps, s));
+        pgwire_ready(io->out, pgsess_ready_status(ps, s));
         return true;
     }
     char tag[64];
     snprintf(tag, sizeof(tag), "COPY %ld", ps->copy_rows);
     pgwire_command_complete(io->out, tag);
     copy_in_end(ps);
-    pgwire_ready(io->out, ready_status(ps, s));
+    pgwire_ready(io->out, pgsess_ready_status(ps, s));
     return true;
 }
 
@@ -980,7 +920,7 @@ static RunResult run_copy(PgSession *ps, Session *s, const SessionEnv *env, cons
     }
     if (!s->in_tx) {
         if (!run_tx(ps, s, env, "begin")) {
-            send_errors(ps, s, io->out);
+            pgsess_send_errors(ps, s, io->out);
             r = RUN_ERROR;
             goto out;
         }
@@ -1004,11 +944,31 @@ out:
     return r;
 }
 
-/*
- * Runs one statement of `kind` (its text NUL-terminated) and appends its
- * answer. `f` says how rows are encoded (and, for Execute, the portal).
- */
-static RunResult run_statement(PgSession *ps, Session *s, const SessionEnv *env, StmtKind kind,
+/* An administration statement, through the command table (pgwire_admin.h). */
+static RunResult run_admin(PgSession *ps, Session *s, const SessionEnv *env, const char *sql,
+                           Buf *out)
+{
+    char tag[64], state[6], why[256];
+    Buf line = BUF_INIT;
+    RunResult r = RUN_OK;
+    switch (pgadm_run(s, env, sql, strlen(sql), &line, tag, sizeof(tag), state, why, sizeof(why))) {
+    case PGADM_OK:
+        pgwire_command_complete(out, tag);
+        break;
+    case PGADM_LINE:
+        buf_append(&ps->errors, line.data, line.len);
+        pgsess_send_errors(ps, s, out);
+        r = RUN_ERROR;
+        break;
+    case PGADM_REFUSED:
+        r = refuse(ps, s, out, state, why);
+        break;
+    }
+    buf_free(&line);
+    return r;
+}
+
+RunResult pgsess_run_statement(PgSession *ps, Session *s, const SessionEnv *env, StmtKind kind,
                                const char *sql, const TypedRequest *params, PgFormat *f,
                                QueryIo *io)
 {
@@ -1024,12 +984,14 @@ static RunResult run_statement(PgSession *ps, Session *s, const SessionEnv *env,
         return RUN_OK;
     case KIND_BEGIN:
         if (s->in_tx) {
-            /* PostgreSQL warns and goes on; so do we, without the warning. */
+            /* PostgreSQL warns and goes on; so do we, without the warning. Inside
+             * the extended protocol's implicit transaction, BEGIN makes it the block. */
+            ps->implicit_tx = false;
             pgwire_command_complete(out, "BEGIN");
             return RUN_OK;
         }
         if (!run_tx(ps, s, env, "begin")) {
-            send_errors(ps, s, out);
+            pgsess_send_errors(ps, s, out);
             return RUN_ERROR;
         }
         pgwire_command_complete(out, "BEGIN");
@@ -1044,8 +1006,9 @@ static RunResult run_statement(PgSession *ps, Session *s, const SessionEnv *env,
         /* A failed block is rolled back whatever the client says, as PostgreSQL does. */
         bool rollback = kind == KIND_ROLLBACK || ps->failed_tx;
         ps->failed_tx = false;
+        ps->implicit_tx = false;
         if (!run_tx(ps, s, env, rollback ? "rollback" : "commit")) {
-            send_errors(ps, s, out);
+            pgsess_send_errors(ps, s, out);
             ps->failed_tx = false; /* the transaction is over either way */
             return RUN_ERROR;
         }
@@ -1073,9 +1036,14 @@ static RunResult run_statement(PgSession *ps, Session *s, const SessionEnv *env,
         return refuse(ps, s, out, "0A000", "savepoints and two-phase commit are not supported");
     case KIND_COPY:
         return run_copy(ps, s, env, sql, f, io);
+    case KIND_ADMIN:
+        return run_admin(ps, s, env, sql, out);
     case KIND_SQL:
         break;
     }
+    char why[256];
+    if (pgddl_refusal(sql, len, why, sizeof(why)) != 0)
+        return refuse(ps, s, out, "0A000", why);
     if (pgcat_is_catalog_query(sql, len)) {
         /* Never DuckDB's pg_catalog (pgwire_catalog.h); psql sends these as simple queries. */
         if (!f->describe)
@@ -1108,7 +1076,7 @@ static RunResult run_statement(PgSession *ps, Session *s, const SessionEnv *env,
     buf_free(&form);
     if (action == SESSION_CLOSE)
         return RUN_GONE;
-    if (send_errors(ps, s, out))
+    if (pgsess_send_errors(ps, s, out))
         return RUN_ERROR;
     if (f->held_overflow)
         return refuse(ps, s, out, "54000",
@@ -1117,93 +1085,51 @@ static RunResult run_statement(PgSession *ps, Session *s, const SessionEnv *env,
     return RUN_OK;
 }
 
-/* ---- bytea ---- */
+/* ---- the extended protocol's implicit transaction ---- */
 
-static int hexval(char c)
+bool pgsess_implicit_begin(PgSession *ps, Session *s, const SessionEnv *env)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = (char)tolower((unsigned char)c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* True when `p` (n bytes) is PostgreSQL's bytea hex format: \x and pairs of hex digits. */
-static bool bytea_hex(const char *p, size_t n)
-{
-    if (n < 2 || p[0] != '\\' || (p[1] != 'x' && p[1] != 'X') || (n - 2) % 2 != 0)
+    if (s->in_tx)
+        return true;
+    if (!run_tx(ps, s, env, "begin"))
         return false;
-    for (size_t i = 2; i < n; i++)
-        if (hexval(p[i]) < 0)
-            return false;
+    ps->implicit_tx = true;
     return true;
 }
 
-/*
- * PostgreSQL's bytea hex literals ('\x0001ff'::bytea, as psycopg2 sends bytes) in DuckDB's
- * escape form ('\x00\x01\xFF'): DuckDB reads '\x0001ff' as a zero byte and the four
- * characters "01ff", silently. Returns a new text (caller frees), or NULL when there is none.
- */
-static char *bytea_literals(const char *sql, size_t len)
+void pgsess_implicit_end(PgSession *ps, Session *s, const SessionEnv *env, Buf *out)
 {
-    SqlLexer lx;
-    SqlToken t[3] = {{0}};
-    int have = 0;
-    Buf out = BUF_INIT;
-    size_t copied = 0;
-    sqllex_init(&lx, sql, len, 0);
-    for (;;) {
-        SqlToken tok;
-        if (sqllex_next(&lx, &tok) <= 0)
-            break;
-        t[0] = t[1];
-        t[1] = t[2];
-        t[2] = tok;
-        if (have < 3)
-            have++;
-        if (have < 3 || t[0].kind != SQLLEX_STRING || sql[t[0].offset] != '\'' ||
-            t[1].kind != SQLLEX_OP || t[1].length != 2 || memcmp(sql + t[1].offset, "::", 2) ||
-            !sqllex_is_word(sql, &t[2], "bytea"))
-            continue;
-        const char *body = sql + t[0].offset + 1;
-        size_t n = t[0].length - 2;
-        if (!bytea_hex(body, n))
-            continue;
-        buf_append(&out, sql + copied, t[0].offset - copied);
-        buf_putc(&out, '\'');
-        for (size_t i = 2; i < n; i += 2)
-            buf_printf(&out, "\\x%c%c", body[i], body[i + 1]);
-        buf_putc(&out, '\'');
-        copied = t[0].offset + t[0].length;
+    if (!ps->implicit_tx)
+        return;
+    ps->implicit_tx = false;
+    if (!s->in_tx)
+        return;
+    if (ps->failed_tx) {
+        /* The error was answered already; what ran before it is undone. */
+        if (!run_tx(ps, s, env, "rollback"))
+            buf_reset(&ps->errors, 4096);
+    } else if (!run_tx(ps, s, env, "commit")) {
+        pgsess_send_errors(ps, s, out);
     }
-    if (copied == 0)
-        return NULL;
-    buf_append(&out, sql + copied, len - copied);
-    char *r = xstrndup(out.data, out.len);
-    buf_free(&out);
-    return r;
+    ps->failed_tx = false;
 }
 
-/* ---- the simple query protocol ---- */
+/* ---- bytea ---- */
 
-/* Statement boundaries of a simple query: [start, end) per statement. */
-typedef struct Span {
-    size_t start, end;
-} Span;
+/* Appends the replacement of t[0] (of three tokens in a row) to `out`; false: none. */
+typedef bool (*TokenWindowFn)(const char *sql, const SqlToken t[3], Buf *out);
 
-/* Splits `sql` at the semicolons outside strings and comments. */
 /*
- * PostgreSQL's schema `public` is DuckDB's `main`: an unquoted qualifier
- * `public.` before a name (`public.t`, `db.public.t`) is rewritten to
- * `main.`, outside strings and comments, before the access check, which
- * therefore sees the name DuckDB resolves. (A table alias named public
- * would be rewritten too; docs/pgwire.md.) NULL when nothing changes.
+ * `sql` with every token that `fn` replaces (looking at it and the two
+ * after it) replaced, outside strings and comments (the lexer's tokens).
+ * Returns a new text (caller frees), or NULL when nothing changed.
  */
-static char *public_schema(const char *sql, size_t len)
+static char *rewrite_tokens(const char *sql, size_t len, TokenWindowFn fn)
 {
     SqlLexer lx;
     SqlToken t[3] = {{0}};
     int have = 0;
-    Buf out = BUF_INIT;
+    Buf out = BUF_INIT, repl = BUF_INIT;
     size_t copied = 0;
     bool changed = false;
     sqllex_init(&lx, sql, len, 0);
@@ -1216,36 +1142,89 @@ static char *public_schema(const char *sql, size_t len)
         t[2] = tok;
         if (have < 3)
             have++;
-        if (have < 3 || !sqllex_is_word(sql, &t[0], "public") || t[1].kind != SQLLEX_DOT ||
-            (t[2].kind != SQLLEX_WORD && t[2].kind != SQLLEX_QUOTED))
+        repl.len = 0;
+        if (have < 3 || !fn(sql, t, &repl))
             continue;
         buf_append(&out, sql + copied, t[0].offset - copied);
-        buf_append_str(&out, "main");
+        buf_append(&out, repl.data, repl.len);
         copied = t[0].offset + t[0].length;
         changed = true;
     }
-    if (!changed)
+    buf_free(&repl);
+    if (!changed) {
+        buf_free(&out);
         return NULL;
+    }
     buf_append(&out, sql + copied, len - copied);
     char *r = xstrndup(out.data, out.len);
     buf_free(&out);
     return r;
 }
 
-/* The text DuckDB is given for a statement of the client: bytea literals and `public.`. */
-static char *client_text(const char *sql, size_t len)
+/*
+ * PostgreSQL's bytea hex literals ('\x0001ff'::bytea, as psycopg2 sends bytes) in DuckDB's
+ * escape form ('\x00\x01\xFF'): DuckDB reads '\x0001ff' as a zero byte and the four
+ * characters "01ff", silently.
+ */
+static bool bytea_literal(const char *sql, const SqlToken t[3], Buf *out)
 {
-    char *text = bytea_literals(sql, len);
+    if (t[0].kind != SQLLEX_STRING || sql[t[0].offset] != '\'' || t[1].kind != SQLLEX_OP ||
+        t[1].length != 2 || memcmp(sql + t[1].offset, "::", 2) ||
+        !sqllex_is_word(sql, &t[2], "bytea"))
+        return false;
+    const char *body = sql + t[0].offset + 1;
+    size_t n = t[0].length - 2;
+    if (!pgwire_bytea_hex(body, n))
+        return false;
+    buf_putc(out, '\'');
+    for (size_t i = 2; i < n; i += 2)
+        buf_printf(out, "\\x%c%c", body[i], body[i + 1]);
+    buf_putc(out, '\'');
+    return true;
+}
+
+/* ---- the simple query protocol ---- */
+
+/* Statement boundaries of a simple query: [start, end) per statement. */
+typedef struct Span {
+    size_t start, end;
+} Span;
+
+/*
+ * PostgreSQL's schema `public` is DuckDB's `main`: an unquoted qualifier
+ * `public.` before a name (`public.t`, `db.public.t`) is rewritten to
+ * `main.`, outside strings and comments, before the access check, which
+ * therefore sees the name DuckDB resolves. (A table alias named public
+ * would be rewritten too; docs/pgwire.md.)
+ */
+static bool public_schema(const char *sql, const SqlToken t[3], Buf *out)
+{
+    if (!sqllex_is_word(sql, &t[0], "public") || t[1].kind != SQLLEX_DOT ||
+        (t[2].kind != SQLLEX_WORD && t[2].kind != SQLLEX_QUOTED))
+        return false;
+    buf_append_str(out, "main");
+    return true;
+}
+
+char *pgsess_client_text(const char *sql, size_t len)
+{
+    char *text = rewrite_tokens(sql, len, bytea_literal);
     if (!text)
         text = xstrndup(sql, len);
-    char *pub = public_schema(text, strlen(text));
+    char *pub = rewrite_tokens(text, strlen(text), public_schema);
     if (pub) {
         free(text);
         text = pub;
     }
+    char *ddl = pgddl_rewrite(text, strlen(text));
+    if (ddl) {
+        free(text);
+        text = ddl;
+    }
     return text;
 }
 
+/* Splits `sql` at the semicolons outside strings and comments. */
 static size_t split_statements(const char *sql, size_t len, Span **out)
 {
     SqlLexer lx;
@@ -1297,23 +1276,24 @@ static bool simple_query(PgSession *ps, Session *s, const SessionEnv *env, const
     bool implicit = n > 1 && !s->in_tx;
     char *text = NULL;
     for (size_t i = 0; i < n && implicit; i++) {
-        StmtKind k = classify(sql + spans[i].start, spans[i].end - spans[i].start);
+        StmtKind k = pgsess_classify(sql + spans[i].start, spans[i].end - spans[i].start);
         if (k == KIND_BEGIN || k == KIND_COMMIT || k == KIND_ROLLBACK)
             implicit = false;
     }
     if (implicit && !run_tx(ps, s, env, "begin")) {
-        send_errors(ps, s, io->out);
+        pgsess_send_errors(ps, s, io->out);
         goto out;
     }
     bool failed = false;
     /* Stop at the first error, as PostgreSQL does. */
     for (size_t i = 0; i < n && alive && !failed; i++) {
         size_t sl = spans[i].end - spans[i].start;
-        text = client_text(sql + spans[i].start, sl);
+        text = pgsess_client_text(sql + spans[i].start, sl);
         sl = strlen(text);
         PgFormat f = {.describe = true, .copy_not_alone = n > 1};
-        RunResult r = run_statement(ps, s, env, classify(text, sl), text, NULL, &f, io);
-        format_free(&f);
+        RunResult r =
+            pgsess_run_statement(ps, s, env, pgsess_classify(text, sl), text, NULL, &f, io);
+        pgsess_format_free(&f);
         free(text);
         text = NULL;
         alive = r != RUN_GONE;
@@ -1325,511 +1305,13 @@ static bool simple_query(PgSession *ps, Session *s, const SessionEnv *env, const
             if (!run_tx(ps, s, env, "rollback"))
                 buf_reset(&ps->errors, 4096);
         } else if (!run_tx(ps, s, env, "commit")) {
-            send_errors(ps, s, io->out);
+            pgsess_send_errors(ps, s, io->out);
         }
         ps->failed_tx = false;
     }
 out:
     free(spans);
     return alive;
-}
-
-/* ---- the extended query protocol ---- */
-
-static PgStatement *statement_find(PgSession *ps, const char *name)
-{
-    for (PgStatement *st = ps->stmts; st; st = st->next)
-        if (strcmp(st->name, name) == 0)
-            return st;
-    return NULL;
-}
-
-static PgPortal *portal_find(PgSession *ps, const char *name)
-{
-    for (PgPortal *p = ps->portals; p; p = p->next)
-        if (strcmp(p->name, name) == 0)
-            return p;
-    return NULL;
-}
-
-static void statement_drop(PgSession *ps, const char *name)
-{
-    for (PgStatement **pp = &ps->stmts; *pp; pp = &(*pp)->next) {
-        if (strcmp((*pp)->name, name) == 0) {
-            PgStatement *st = *pp;
-            *pp = st->next;
-            ps->kept -= st->bytes;
-            statement_free(st);
-            ps->nstmts--;
-            return;
-        }
-    }
-}
-
-static void portal_drop(PgSession *ps, const char *name)
-{
-    for (PgPortal **pp = &ps->portals; *pp; pp = &(*pp)->next) {
-        if (strcmp((*pp)->name, name) == 0) {
-            PgPortal *p = *pp;
-            *pp = p->next;
-            ps->kept -= p->bytes;
-            portal_free(p);
-            ps->nportals--;
-            return;
-        }
-    }
-}
-
-/* An error in the extended protocol: answered, then everything up to Sync is dropped. */
-static void ext_error(PgSession *ps, Session *s, Buf *out, const char *sqlstate, const char *msg)
-{
-    error(out, sqlstate, "%s", msg);
-    ps->skip_to_sync = true;
-    if (s->in_tx)
-        ps->failed_tx = true;
-}
-
-static void msg_parse(PgSession *ps, Session *s, const PgMsg *m, Buf *out)
-{
-    PgIn in = pgwire_in(m);
-    const char *name = pgwire_get_str(&in);
-    const char *sql = pgwire_get_str(&in);
-    int n = pgwire_get_i16(&in);
-    if (in.bad || n < 0 || n > PARAMS_MAX || in.left < (size_t)n * 4) {
-        ext_error(ps, s, out, "08P01", "malformed Parse message");
-        return;
-    }
-    if (name[0] && statement_find(ps, name)) {
-        ext_error(ps, s, out, "42P05", "prepared statement already exists");
-        return;
-    }
-    if (ps->nstmts >= MAX_STATEMENTS && !(name[0] == '\0' && statement_find(ps, ""))) {
-        ext_error(ps, s, out, "53400", "too many prepared statements: close some");
-        return;
-    }
-    if (name[0] == '\0')
-        statement_drop(ps, ""); /* an unnamed one is replaced */
-    if (ps->kept + strlen(sql) + (size_t)n * 4 > KEPT_MAX) {
-        ext_error(ps, s, out, "53400",
-                  "the connection's prepared statements and portals hold 64 MiB: close some");
-        return;
-    }
-    PgStatement *st = xcalloc(1, sizeof(*st));
-    st->name = xstrdup(name);
-    st->sql = client_text(sql, strlen(sql));
-    st->nparams = n;
-    st->param_oids = xcalloc(n ? (size_t)n : 1, sizeof(*st->param_oids));
-    for (int i = 0; i < n; i++)
-        st->param_oids[i] = (uint32_t)pgwire_get_i32(&in);
-    st->bytes = strlen(st->sql) + (size_t)n * 4;
-    ps->kept += st->bytes;
-    st->next = ps->stmts;
-    ps->stmts = st;
-    ps->nstmts++;
-    pgwire_empty(out, '1');
-}
-
-static uint64_t be64(const char *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | (unsigned char)p[i];
-    return v;
-}
-
-/* One binary parameter by its declared type; false when it cannot be read. */
-static bool binary_param(uint32_t oid, const char *p, int32_t len, Param *out)
-{
-    switch (oid) {
-    case 16:
-        if (len != 1)
-            return false;
-        out->kind = PARAM_BOOL;
-        out->b = p[0] != 0;
-        return true;
-    case 21:
-        if (len != 2)
-            return false;
-        out->kind = PARAM_INT;
-        out->i = (int16_t)((uint16_t)(unsigned char)p[0] << 8 | (unsigned char)p[1]);
-        return true;
-    case 23:
-        if (len != 4)
-            return false;
-        out->kind = PARAM_INT;
-        out->i =
-            (int32_t)((uint32_t)(unsigned char)p[0] << 24 | (uint32_t)(unsigned char)p[1] << 16 |
-                      (uint32_t)(unsigned char)p[2] << 8 | (unsigned char)p[3]);
-        return true;
-    case 20:
-        if (len != 8)
-            return false;
-        out->kind = PARAM_INT;
-        out->i = (int64_t)be64(p);
-        return true;
-    case 700: {
-        if (len != 4)
-            return false;
-        uint32_t u = (uint32_t)(unsigned char)p[0] << 24 | (uint32_t)(unsigned char)p[1] << 16 |
-                     (uint32_t)(unsigned char)p[2] << 8 | (unsigned char)p[3];
-        float f;
-        memcpy(&f, &u, 4);
-        out->kind = PARAM_DOUBLE;
-        out->d = f;
-        return true;
-    }
-    case 701: {
-        if (len != 8)
-            return false;
-        uint64_t u = be64(p);
-        double d;
-        memcpy(&d, &u, 8);
-        out->kind = PARAM_DOUBLE;
-        out->d = d;
-        return true;
-    }
-    case 17:
-        out->kind = PARAM_BLOB;
-        out->bytes = xmalloc((size_t)len + 1);
-        memcpy(out->bytes, p, (size_t)len);
-        out->bytes[len] = '\0';
-        out->len = (size_t)len;
-        return true;
-    case 25:
-    case 1043:
-    case 114:
-        out->kind = PARAM_TEXT;
-        out->bytes = xstrndup(p, (size_t)len);
-        out->len = strlen(out->bytes);
-        return true;
-    default:
-        return false;
-    }
-}
-
-static void msg_bind(PgSession *ps, Session *s, const PgMsg *m, Buf *out)
-{
-    PgIn in = pgwire_in(m);
-    const char *pname = pgwire_get_str(&in);
-    const char *sname = pgwire_get_str(&in);
-    int nfmt = pgwire_get_i16(&in);
-    if (in.bad || nfmt < 0 || in.left < (size_t)nfmt * 2) {
-        ext_error(ps, s, out, "08P01", "malformed Bind message");
-        return;
-    }
-    PgStatement *st = statement_find(ps, sname);
-    if (!st) {
-        ext_error(ps, s, out, "26000", "prepared statement does not exist");
-        return;
-    }
-    if (pname[0] && portal_find(ps, pname)) {
-        ext_error(ps, s, out, "42P03", "portal already exists");
-        return;
-    }
-    if (ps->nportals >= MAX_STATEMENTS && pname[0]) {
-        ext_error(ps, s, out, "53400", "too many portals: close some");
-        return;
-    }
-    const char *fmts = pgwire_get_bytes(&in, (size_t)nfmt * 2);
-    int np = pgwire_get_i16(&in);
-    if (in.bad || np < 0 || (nfmt > 1 && nfmt != np)) {
-        ext_error(ps, s, out, "08P01", "malformed Bind message");
-        return;
-    }
-    if (np != st->nparams && st->nparams > 0) {
-        ext_error(ps, s, out, "08P01", "Bind has a different number of parameters than Parse");
-        return;
-    }
-    PgPortal *p = xcalloc(1, sizeof(*p));
-    p->params.has_params = true;
-    p->params.nparams = (size_t)np;
-    p->params.params = xcalloc(np ? (size_t)np : 1, sizeof(Param));
-    for (int i = 0; i < np; i++) {
-        int32_t len = pgwire_get_i32(&in);
-        Param *prm = &p->params.params[i];
-        if (len == -1) {
-            prm->kind = PARAM_NULL;
-            continue;
-        }
-        const char *bytes = len >= 0 ? pgwire_get_bytes(&in, (size_t)len) : NULL;
-        if (!bytes) {
-            portal_free(p);
-            ext_error(ps, s, out, "08P01", "malformed Bind message");
-            return;
-        }
-        const char *code = nfmt == 0 ? NULL : nfmt == 1 ? fmts : fmts + 2 * i;
-        int fmt = code ? (int16_t)((uint16_t)(uint8_t)code[0] << 8 | (uint8_t)code[1]) : 0;
-        if (fmt == 0) {
-            if (memchr(bytes, '\0', (size_t)len)) {
-                portal_free(p);
-                ext_error(ps, s, out, "22021", "a text parameter holds a NUL byte");
-                return;
-            }
-            uint32_t oid = i < st->nparams ? st->param_oids[i] : 0;
-            if (oid == 17 && bytea_hex(bytes, (size_t)len)) {
-                /* bytea in its text form: the bytes, not the text */
-                prm->kind = PARAM_BLOB;
-                prm->len = ((size_t)len - 2) / 2;
-                prm->bytes = xmalloc(prm->len + 1);
-                for (size_t k = 0; k < prm->len; k++)
-                    prm->bytes[k] =
-                        (char)(hexval(bytes[2 + 2 * k]) << 4 | hexval(bytes[3 + 2 * k]));
-                continue;
-            }
-            prm->kind = PARAM_TEXT;
-            prm->bytes = xstrndup(bytes, (size_t)len);
-            prm->len = (size_t)len;
-            continue;
-        }
-        uint32_t oid = i < st->nparams ? st->param_oids[i] : 0;
-        if (fmt != 1 || !binary_param(oid, bytes, len, prm)) {
-            portal_free(p);
-            ext_error(ps, s, out, "0A000",
-                      "binary parameters are supported for bool, int2/4/8, float4/8, bytea and "
-                      "text declared in Parse only");
-            return;
-        }
-    }
-    int nres = pgwire_get_i16(&in);
-    const char *res = nres > 0 ? pgwire_get_bytes(&in, (size_t)nres * 2) : NULL;
-    if (in.bad || nres < 0 || (nres > 0 && !res)) {
-        portal_free(p);
-        ext_error(ps, s, out, "08P01", "malformed Bind message");
-        return;
-    }
-    p->nformats = nres;
-    p->formats = xcalloc(nres ? (size_t)nres : 1, sizeof(int16_t));
-    for (int i = 0; i < nres; i++)
-        p->formats[i] = (int16_t)((uint16_t)(uint8_t)res[2 * i] << 8 | (uint8_t)res[2 * i + 1]);
-    portal_drop(ps, pname);
-    p->bytes = strlen(st->sql);
-    for (int i = 0; i < np; i++)
-        p->bytes += p->params.params[i].len;
-    if (ps->kept + p->bytes > KEPT_MAX) {
-        portal_free(p);
-        ext_error(ps, s, out, "53400",
-                  "the connection's prepared statements and portals hold 64 MiB: close some");
-        return;
-    }
-    ps->kept += p->bytes;
-    p->name = xstrdup(pname);
-    p->sql = xstrdup(st->sql);
-    p->next = ps->portals;
-    ps->portals = p;
-    ps->nportals++;
-    pgwire_empty(out, '2');
-}
-
-/* What Describe learns from DuckDB's prepare. */
-typedef struct Described {
-    PgSession *ps;
-    const PgStatement *st; /* for Describe of a statement: its ParameterDescription */
-    const int16_t *formats;
-    int nformats;
-    Buf *out;
-    bool failed;
-    char err[256];
-} Described;
-
-static void describe_prepared(void *ctx, duckdb_prepared_statement prep)
-{
-    Described *d = ctx;
-    Buf *out = d->out;
-    if (d->st) {
-        idx_t np = duckdb_nparams(prep);
-        size_t m = pgwire_begin(out, 't');
-        pgwire_put_i16(out, (int16_t)np);
-        for (idx_t i = 0; i < np; i++) {
-            uint32_t oid = (int)i < d->st->nparams ? d->st->param_oids[i] : 0;
-            if (oid == 0) {
-                duckdb_logical_type t = duckdb_param_logical_type(prep, i + 1);
-                PgType pt = t ? pgwire_type(t) : (PgType){25, -1, -1};
-                if (t)
-                    duckdb_destroy_logical_type(&t);
-                oid = pt.oid ? pt.oid : 25;
-            }
-            pgwire_put_i32(out, (int32_t)oid);
-        }
-        pgwire_end(out, m);
-    }
-    duckdb_statement_type type = duckdb_prepared_statement_type(prep);
-    idx_t nc = duckdb_prepared_statement_column_count(prep);
-    char *first = nc == 1 ? (char *)duckdb_prepared_statement_column_name(prep, 0) : NULL;
-    bool count_only = first && strcmp(first, "Count") == 0;
-    duckdb_free(first);
-    bool changes = type == DUCKDB_STATEMENT_TYPE_INSERT || type == DUCKDB_STATEMENT_TYPE_UPDATE ||
-                   type == DUCKDB_STATEMENT_TYPE_DELETE;
-    bool rows = type == DUCKDB_STATEMENT_TYPE_SELECT || type == DUCKDB_STATEMENT_TYPE_EXPLAIN ||
-                type == DUCKDB_STATEMENT_TYPE_PRAGMA || type == DUCKDB_STATEMENT_TYPE_CALL ||
-                type == DUCKDB_STATEMENT_TYPE_EXECUTE || (changes && !count_only);
-    if (!rows || nc == 0) {
-        pgwire_empty(out, 'n');
-        return;
-    }
-    size_t m = pgwire_begin(out, 'T');
-    pgwire_put_i16(out, (int16_t)nc);
-    for (idx_t c = 0; c < nc; c++) {
-        duckdb_logical_type t = duckdb_prepared_statement_column_logical_type(prep, c);
-        PgType pt = pgwire_type(t);
-        duckdb_destroy_logical_type(&t);
-        int16_t fmt = format_of(d->formats, d->nformats, c);
-        char *name = (char *)duckdb_prepared_statement_column_name(prep, c);
-        pgwire_put_str(out, name ? name : "?column?");
-        duckdb_free(name);
-        pgwire_put_i32(out, 0);
-        pgwire_put_i16(out, 0);
-        pgwire_put_i32(out, (int32_t)(pt.oid ? pt.oid : 25));
-        pgwire_put_i16(out, pt.len);
-        pgwire_put_i32(out, pt.typmod);
-        pgwire_put_i16(out, fmt);
-    }
-    pgwire_end(out, m);
-}
-
-static void msg_describe(PgSession *ps, Session *s, const SessionEnv *env, const PgMsg *m, Buf *out)
-{
-    PgIn in = pgwire_in(m);
-    char what = (char)pgwire_get_u8(&in);
-    const char *name = pgwire_get_str(&in);
-    if (in.bad || (what != 'S' && what != 'P')) {
-        ext_error(ps, s, out, "08P01", "malformed Describe message");
-        return;
-    }
-    PgStatement *st = what == 'S' ? statement_find(ps, name) : NULL;
-    PgPortal *p = what == 'P' ? portal_find(ps, name) : NULL;
-    if (!st && !p) {
-        ext_error(ps, s, out, what == 'S' ? "26000" : "34000",
-                  what == 'S' ? "prepared statement does not exist" : "portal does not exist");
-        return;
-    }
-    const char *sql = st ? st->sql : p->sql;
-    if (pgcat_is_catalog_query(sql, strlen(sql))) {
-        ext_error(ps, s, out, "0A000",
-                  "PostgreSQL catalog queries are answered through the simple query protocol "
-                  "only");
-        return;
-    }
-    if (p && p->nformats > 1) {
-        /* checked against the columns below */
-    }
-    StmtKind kind = classify(sql, strlen(sql));
-    if (kind != KIND_SQL) {
-        if (st) {
-            size_t mm = pgwire_begin(out, 't');
-            pgwire_put_i16(out, 0);
-            pgwire_end(out, mm);
-        }
-        if (kind == KIND_SHOW) {
-            Tokens tk;
-            int v = 0;
-            int k = named_setting(sql, strlen(sql), &v, &tk);
-            const char *col = k >= 0 ? settings[k].name : "setting";
-            pgwire_text_row_description(out, &col, 1);
-        } else {
-            pgwire_empty(out, 'n');
-        }
-        return;
-    }
-    if (ps->failed_tx) {
-        ext_error(ps, s, out, "25P02",
-                  "current transaction is aborted, commands ignored until end of transaction "
-                  "block");
-        return;
-    }
-    Described d = {.ps = ps, .st = st, .out = out};
-    if (p) {
-        d.formats = p->formats;
-        d.nformats = p->nformats;
-    }
-    if (session_describe_sql(s, env, sql, describe_prepared, &d, &ps->errors) != 0) {
-        send_errors(ps, s, out);
-        ps->skip_to_sync = true;
-    }
-}
-
-/* Sends up to `max_rows` held DataRows of a suspended portal (0: all). */
-static void resume_portal(PgSession *ps, PgPortal *p, int32_t max_rows, Buf *out)
-{
-    int64_t sent = 0;
-    while (p->held_pos < p->held.len && (max_rows <= 0 || sent < max_rows)) {
-        const char *q = p->held.data + p->held_pos;
-        uint32_t len = (uint32_t)(unsigned char)q[1] << 24 | (uint32_t)(unsigned char)q[2] << 16 |
-                       (uint32_t)(unsigned char)q[3] << 8 | (unsigned char)q[4];
-        buf_append(out, q, (size_t)len + 1);
-        p->held_pos += (size_t)len + 1;
-        sent++;
-    }
-    if (p->held_pos < p->held.len) {
-        pgwire_empty(out, 's');
-        return;
-    }
-    ps->kept -= p->held.len;
-    p->bytes -= p->held.len;
-    buf_free(&p->held);
-    p->held_pos = 0;
-    p->suspended = false;
-    pgwire_command_complete(out, p->tag);
-}
-
-static bool msg_execute(PgSession *ps, Session *s, const SessionEnv *env, const PgMsg *m,
-                        QueryIo *io)
-{
-    Buf *out = io->out;
-    PgIn in = pgwire_in(m);
-    const char *name = pgwire_get_str(&in);
-    int32_t max_rows = pgwire_get_i32(&in);
-    if (in.bad) {
-        ext_error(ps, s, out, "08P01", "malformed Execute message");
-        return true;
-    }
-    PgPortal *p = portal_find(ps, name);
-    if (!p) {
-        ext_error(ps, s, out, "34000", "portal does not exist");
-        return true;
-    }
-    if (p->suspended) {
-        resume_portal(ps, p, max_rows, out);
-        return true;
-    }
-    StmtKind kind = classify(p->sql, strlen(p->sql));
-    PgFormat f = {.formats = p->formats,
-                  .nformats = p->nformats,
-                  .max_rows = max_rows > 0 ? max_rows : 0,
-                  .portal = p,
-                  .room = KEPT_MAX - ps->kept};
-    RunResult r =
-        run_statement(ps, s, env, kind, p->sql, p->params.has_params ? &p->params : NULL, &f, io);
-    if (r == RUN_OK && f.completed && f.max_rows > 0 && f.rows > f.max_rows && !f.held_overflow) {
-        snprintf(p->tag, sizeof(p->tag), "%s", f.tag);
-        ps->kept += p->held.len;
-        p->bytes += p->held.len;
-        p->suspended = true;
-        p->held_pos = 0;
-        pgwire_empty(out, 's');
-    } else {
-        buf_free(&p->held);
-    }
-    format_free(&f);
-    /* Any ErrorResponse in the extended protocol skips to Sync. */
-    if (r == RUN_ERROR)
-        ps->skip_to_sync = true;
-    return r != RUN_GONE;
-}
-
-static void msg_close(PgSession *ps, Session *s, const PgMsg *m, Buf *out)
-{
-    PgIn in = pgwire_in(m);
-    char what = (char)pgwire_get_u8(&in);
-    const char *name = pgwire_get_str(&in);
-    if (in.bad || (what != 'S' && what != 'P')) {
-        ext_error(ps, s, out, "08P01", "malformed Close message");
-        return;
-    }
-    if (what == 'S')
-        statement_drop(ps, name);
-    else
-        portal_drop(ps, name);
-    pgwire_empty(out, '3');
 }
 
 /* ---- startup and authentication ---- */
@@ -2011,7 +1493,7 @@ static PgAction ready_message(PgSession *ps, Session *s, const SessionEnv *env, 
                               QueryIo *io)
 {
     Buf *out = io->out;
-    if (ps->skip_to_sync && m->type != 'S' && m->type != 'X')
+    if (pgext_skipping(ps->ext) && m->type != 'S' && m->type != 'X')
         return PGWIRE_CONTINUE;
     if (ps->copy_in) {
         if (m->type == 'd' || m->type == 'c' || m->type == 'f')
@@ -2026,29 +1508,22 @@ static PgAction ready_message(PgSession *ps, Session *s, const SessionEnv *env, 
         const char *sql = pgwire_get_str(&in);
         if (in.bad)
             return fatal(ps, out, "08P01", "malformed Query message");
+        /* A Query ends the extended protocol's implicit transaction, as a Sync would. */
+        pgsess_implicit_end(ps, s, env, out);
         if (!simple_query(ps, s, env, sql, strlen(sql), io))
             return PGWIRE_CLOSE;
         if (!ps->copy_in) /* else ReadyForQuery comes at the end of the COPY */
-            pgwire_ready(out, ready_status(ps, s));
+            pgwire_ready(out, pgsess_ready_status(ps, s));
         return PGWIRE_CONTINUE;
     }
     case 'P':
-        msg_parse(ps, s, m, out);
-        return PGWIRE_CONTINUE;
     case 'B':
-        msg_bind(ps, s, m, out);
-        return PGWIRE_CONTINUE;
     case 'D':
-        msg_describe(ps, s, env, m, out);
-        return PGWIRE_CONTINUE;
     case 'E':
-        return msg_execute(ps, s, env, m, io) ? PGWIRE_CONTINUE : PGWIRE_CLOSE;
     case 'C':
-        msg_close(ps, s, m, out);
-        return PGWIRE_CONTINUE;
+        return pgext_message(ps->ext, ps, s, env, m, io) ? PGWIRE_CONTINUE : PGWIRE_CLOSE;
     case 'S':
-        ps->skip_to_sync = false;
-        pgwire_ready(out, ready_status(ps, s));
+        pgext_sync(ps->ext, ps, s, env, io);
         return PGWIRE_CONTINUE;
     case 'H':
         return PGWIRE_CONTINUE; /* the answers go out at the end of the turn anyway */

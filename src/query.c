@@ -8,8 +8,11 @@
  */
 #include "query.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "json.h"
@@ -365,6 +368,48 @@ static int bind_params(duckdb_prepared_statement prep, const TypedRequest *r, ch
     return 0;
 }
 
+/* True when `p` is an untyped text parameter that reads as a decimal integer. */
+static bool untyped_integer(const Param *p, int64_t *out)
+{
+    if (p->kind != PARAM_TEXT || !p->untyped || p->len == 0 || p->len > 20)
+        return false;
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(p->bytes, &end, 10);
+    if (errno != 0 || end != p->bytes + p->len ||
+        !(isdigit((unsigned char)p->bytes[0]) || p->bytes[0] == '-' || p->bytes[0] == '+'))
+        return false;
+    *out = v;
+    return true;
+}
+
+/*
+ * After a Binder Error that DuckDB raised for a string it could not fit an
+ * overload to (`+(INTEGER, STRING_LITERAL)`): binds the untyped text
+ * parameters that read as integers as integers, as PostgreSQL would have
+ * resolved its `unknown` type, and returns true to run the statement once
+ * more (the binder failed before anything ran). `res` is destroyed then.
+ */
+static bool untyped_as_integers(duckdb_prepared_statement prep, const TypedRequest *r,
+                                duckdb_result *res)
+{
+    const char *e = duckdb_result_error(res);
+    if (duckdb_result_error_type(res) != DUCKDB_ERROR_BINDER || !e || !strstr(e, "STRING_LITERAL"))
+        return false;
+    bool any = false;
+    int64_t v = 0;
+    for (size_t i = 0; i < r->nparams; i++)
+        any = any || untyped_integer(&r->params[i], &v);
+    if (!any)
+        return false;
+    for (size_t i = 0; i < r->nparams; i++)
+        if (untyped_integer(&r->params[i], &v) &&
+            duckdb_bind_int64(prep, (idx_t)i + 1, v) != DuckDBSuccess)
+            return false;
+    duckdb_destroy_result(res);
+    return true;
+}
+
 /*
  * True when a statement of type `type` may leave the connection answering
  * differently from another one: settings, variables, USE, prepared
@@ -520,7 +565,10 @@ prepare_text:
                            "INTERRUPT Error: Interrupted!");
             goto out;
         }
-        if (duckdb_execute_prepared_streaming(prep, &res) != DuckDBSuccess) {
+        duckdb_state ran = duckdb_execute_prepared_streaming(prep, &res);
+        if (ran != DuckDBSuccess && req->params && untyped_as_integers(prep, req->params, &res))
+            ran = duckdb_execute_prepared_streaming(prep, &res);
+        if (ran != DuckDBSuccess) {
             have_res = true;
             if (entry && !retried && rebind_failed(&res)) {
                 /* Nothing ran; drop the statement and prepare the text again. */

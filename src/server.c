@@ -1796,9 +1796,13 @@ int server_run(const SessionEnv *env, TlsServer *tls, char *err, size_t errlen)
     if (srv.listen_fd < 0)
         goto out;
     if (env->cfg->pg_port != 0) {
+        /* As the admin page: a PgPort in use (another server, a PostgreSQL on 5433, the
+         * default) does not stop the server; the line protocol serves, the log says why. */
         srv.pg_listen_fd = listen_on(env->cfg, env->cfg->pg_port, "PgPort", err, errlen);
-        if (srv.pg_listen_fd < 0)
-            goto out;
+        if (srv.pg_listen_fd < 0) {
+            log_error("PostgreSQL front end not started: %s", err);
+            err[0] = '\0';
+        }
     }
     srv.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
     srv.sess_epoll_fd = epoll_create1(EPOLL_CLOEXEC);

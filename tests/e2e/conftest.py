@@ -111,9 +111,11 @@ class Server:
         self._ready = threading.Event()
 
     def start(self, timeout=60):
-        # The admin page is off unless a test asks for it (--admin-port later in args wins).
+        # The admin page and PgPort are off unless a test asks (a later --admin-port or
+        # --pg-port in args wins).
+        # PgPort (default 5433) is off too: servers started side by side must not collide.
         cmd = [BIN, "--port", "0", "--addr", "127.0.0.1", "--data-dir", self.data_dir,
-               "--supervise", "off", "--admin-port", "0"] + self.args
+               "--supervise", "off", "--admin-port", "0", "--pg-port", "0"] + self.args
         # A test that waited for the last process itself (not with stop()) may leave its log
         # reader still draining; it would set _ready (and leave the old port) for this start.
         if self._reader is not None:

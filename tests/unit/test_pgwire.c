@@ -149,6 +149,8 @@ static void test_sqlstates(void)
         {"Error: Catalog Error: Scalar Function with name f does not exist!", "42883"},
         {"Error: Parser Error: syntax error at or near \"selec\"", "42601"},
         {"Error: Constraint Error: Duplicate key \"id: 1\" violates primary key", "23505"},
+        {"Error: Constraint Error: PRIMARY KEY or UNIQUE constraint violation: duplicate key \"1\"",
+         "23505"},
         {"Error: Conversion Error: Could not convert string 'a' to INT32", "22P02"},
         {"Error: TransactionContext Error: Conflict on update!", "40001"},
         {"Error: Database nope Does Not Exist", "3D000"},

@@ -1,0 +1,108 @@
+/*
+ * pgwire_session_int: what the PostgreSQL front end's modules share inside
+ * one connection. pgwire_session.c owns the PgSession (startup, SCRAM, the
+ * simple query protocol, transaction status, client settings, COPY) and
+ * runs one statement for whoever asks (pgsess_run_statement); the extended
+ * query protocol (pgwire_extended.c) keeps the statements and portals and
+ * asks it. Not a public header: only the pgwire_* modules include it.
+ *
+ * Thread: the worker that owns the connection, as pgwire_session.h.
+ */
+#ifndef TCPDUCKDB_PGWIRE_SESSION_INT_H
+#define TCPDUCKDB_PGWIRE_SESSION_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "params.h"
+#include "pgwire.h"
+#include "pgwire_session.h"
+#include "session.h"
+
+/* What the front end does with a statement instead of DuckDB. */
+typedef enum {
+    KIND_SQL,   /* DuckDB runs it (session_run_sql) */
+    KIND_EMPTY, /* only blanks and comments */
+    KIND_BEGIN, /* the session's transaction commands */
+    KIND_COMMIT,
+    KIND_ROLLBACK,
+    KIND_SET, /* a client setting: stored here */
+    KIND_RESET,
+    KIND_SHOW,     /* a client setting: answered here */
+    KIND_SET_NOOP, /* SET TRANSACTION / SESSION CHARACTERISTICS: accepted, nothing to do */
+    KIND_UNSUPPORTED,
+    KIND_COPY,  /* COPY ... TO STDOUT / FROM STDIN: the front end's (pgwire_copy.h) */
+    KIND_ADMIN, /* CREATE USER, GRANT, CREATE DATABASE, ...: the command table (pgwire_admin.h) */
+} StmtKind;
+
+typedef enum { RUN_OK, RUN_ERROR, RUN_GONE } RunResult;
+
+/* The QueryFormat of one Execute or simple-query statement. */
+typedef struct PgFormat {
+    bool describe;          /* send RowDescription first (simple query) */
+    const int16_t *formats; /* result format codes (Bind), or NULL: text */
+    int nformats;
+    PgColumn *cols;
+    idx_t ncols;
+    int64_t rows;
+    int64_t max_rows; /* an Execute's limit; 0: none */
+    Buf *held;        /* where rows beyond the limit are kept (the portal's) */
+    size_t room;      /* bytes the held rows may take */
+    bool held_overflow;
+    const char *sql;
+    char tag[64];
+    bool completed;
+    bool copy_not_alone; /* a simple Query of several statements: no COPY FROM STDIN */
+} PgFormat;
+
+/* How the statement `sql` (len bytes, one statement) is run. */
+StmtKind pgsess_classify(const char *sql, size_t len);
+
+/*
+ * Runs one statement of `kind` (its text NUL-terminated) and appends its
+ * answer to io->out. `f` says how rows are encoded (and, for Execute, where
+ * rows beyond its limit go); the caller frees it with pgsess_format_free().
+ * An error inside a transaction block fails the block.
+ */
+RunResult pgsess_run_statement(PgSession *ps, Session *s, const SessionEnv *env, StmtKind kind,
+                               const char *sql, const TypedRequest *params, PgFormat *f,
+                               QueryIo *io);
+void pgsess_format_free(PgFormat *f);
+
+/* The format code Bind asked for column `c`: none (text), one for all, or one each. */
+int16_t pgsess_format_of(const int16_t *formats, int n, idx_t c);
+
+/* The text DuckDB is given for a statement of the client (bytea literals, `public.`);
+ * caller frees. */
+char *pgsess_client_text(const char *sql, size_t len);
+
+/* The column name of a SHOW statement's answer. */
+const char *pgsess_show_column(const char *sql, size_t len);
+
+/* An ErrorResponse of the front end's own; a transaction block fails with it. */
+void pgsess_refuse(PgSession *ps, Session *s, Buf *out, const char *sqlstate, const char *msg);
+
+/* The session's error lines (session_describe_sql writes them here). */
+Buf *pgsess_errors(PgSession *ps);
+/* Sends the session's error lines as an ErrorResponse; true if there was one. */
+bool pgsess_send_errors(PgSession *ps, Session *s, Buf *out);
+
+/* True after an error inside a transaction block, until it ends. */
+bool pgsess_block_failed(const PgSession *ps);
+
+/* ReadyForQuery's status: I, T or E. */
+char pgsess_ready_status(const PgSession *ps, const Session *s);
+
+/*
+ * The implicit transaction of the extended protocol: the Executes up to a
+ * Sync run in one transaction, committed at Sync, or rolled back there
+ * after an error, as in PostgreSQL. pgsess_implicit_begin returns false
+ * (the session's error is pending: pgsess_send_errors) when BEGIN fails;
+ * inside a block it does nothing. A BEGIN inside it makes it the block.
+ */
+bool pgsess_implicit_begin(PgSession *ps, Session *s, const SessionEnv *env);
+/* Ends the implicit transaction if one is open; a failed COMMIT is answered to `out`. */
+void pgsess_implicit_end(PgSession *ps, Session *s, const SessionEnv *env, Buf *out);
+
+#endif
