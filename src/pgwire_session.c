@@ -1077,12 +1077,12 @@ static RunResult run_statement(PgSession *ps, Session *s, const SessionEnv *env,
         break;
     }
     if (pgcat_is_catalog_query(sql, len)) {
-        /* Never DuckDB's pg_catalog (pgwire_catalog.h); psql sends these as simple queries. */
-        if (!f->describe)
-            return refuse(ps, s, out, "0A000",
-                          "PostgreSQL catalog queries are answered through the simple query "
-                          "protocol only");
-        if (pgcat_answer(s, env, sql, out))
+        /* Never DuckDB's pg_catalog (pgwire_catalog.h); answers are text. */
+        for (int i = 0; i < f->nformats; i++)
+            if (f->formats[i] != 0)
+                return refuse(ps, s, out, "0A000",
+                              "PostgreSQL catalog queries are answered in text format only");
+        if (pgcat_answer(s, env, sql, params, f->describe ? PGCAT_WHOLE : PGCAT_ROWS, out))
             return RUN_OK;
         if (s->in_tx)
             ps->failed_tx = true;
@@ -1693,9 +1693,17 @@ static void msg_describe(PgSession *ps, Session *s, const SessionEnv *env, const
     }
     const char *sql = st ? st->sql : p->sql;
     if (pgcat_is_catalog_query(sql, strlen(sql))) {
-        ext_error(ps, s, out, "0A000",
-                  "PostgreSQL catalog queries are answered through the simple query protocol "
-                  "only");
+        /* The front end's answer (pgwire_catalog.h): no parameters, text columns. */
+        if (st) {
+            size_t mm = pgwire_begin(out, 't');
+            pgwire_put_i16(out, 0);
+            pgwire_end(out, mm);
+        }
+        if (!pgcat_answer(s, env, sql, p ? &p->params : NULL, PGCAT_DESCRIPTION, out)) {
+            ps->skip_to_sync = true;
+            if (s->in_tx)
+                ps->failed_tx = true;
+        }
         return;
     }
     if (p && p->nformats > 1) {
