@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "pgwire.h"
+#include "pgwire_catgrafana.h"
 #include "pgwire_catjdbc.h"
 #include "pgwire_catpsql.h"
 #include "sqllex.h"
@@ -44,7 +45,8 @@ bool pgcat_is_catalog_query(const char *sql, size_t len)
             if (sqllex_is_word(sql, &t, catalog_relations[i]))
                 return true;
     }
-    return false;
+    /* information_schema stays DuckDB's, but for the queries answered here. */
+    return sql[len] == '\0' && catgrafana_is_ours(sql);
 }
 
 /*
@@ -91,7 +93,8 @@ bool pgcat_answer(Session *s, const SessionEnv *env, const char *sql, const Type
     Buf *to = parts == PGCAT_WHOLE ? out : &all;
     bool ok = false;
     if (!catpsql_answer(s, env, sql, to, &ok) &&
-        !catjdbc_answer(s, env, sql, param_oid(params), to, &ok)) {
+        !catjdbc_answer(s, env, sql, param_oid(params), to, &ok) &&
+        !catgrafana_answer(s, env, sql, to, &ok)) {
         static const char refused[] =
             "this PostgreSQL catalog query is not supported by TCP-DuckDB's front end "
             "(docs/pgwire.md lists the catalog queries it answers)";

@@ -43,17 +43,6 @@ static bool like_match(const char *s, const char *p)
     return *p == '\0';
 }
 
-/* `name` as a LIKE pattern matching only itself, into `b`. */
-static const char *like_exact(const char *name, Buf *b)
-{
-    for (const char *c = name; *c; c++) {
-        if (*c == '%' || *c == '_' || *c == '\\')
-            buf_putc(b, '\\');
-        buf_putc(b, *c);
-    }
-    return buf_cstr(b);
-}
-
 /* A literal after `marker` into `b`, or NULL when there is none. */
 static const char *literal(const char *sql, const char *marker, Buf *b)
 {
@@ -117,6 +106,24 @@ static bool answer_tables(Session *s, const SessionEnv *env, const char *sql, Bu
 
 /* ---- getColumns ---- */
 
+/* One getColumns row, unless the column's name fails the pattern `ctx` (NULL: any). */
+static void column_row(CatAnswer *a, const CatRelation *r, const CatColumn *col, size_t index,
+                       void *ctx)
+{
+    const char *column_like = ctx;
+    if (column_like && !like_match(col->name, column_like))
+        return;
+    char oid[16], typmod[16], len[16], num[24];
+    snprintf(oid, sizeof(oid), "%u", (unsigned)col->pg.oid);
+    snprintf(typmod, sizeof(typmod), "%d", (int)col->pg.typmod);
+    snprintf(len, sizeof(len), "%d", (int)col->pg.len);
+    snprintf(num, sizeof(num), "%zu", index + 1);
+    const char *row[] = {"public", r->name,   col->name,    oid, col->not_null ? "t" : "f",
+                         typmod,   len,       "-1",         num, NULL,
+                         NULL,     col->dflt, col->comment, "0", "b"};
+    catmodel_row(a, row);
+}
+
 static bool answer_columns(Session *s, const SessionEnv *env, const char *sql, Buf *out)
 {
     static const char *const names[] = {"nspname",     "relname",     "attname",      "atttypid",
@@ -129,42 +136,8 @@ static bool answer_columns(Session *s, const SessionEnv *env, const char *sql, B
     f.name_like = literal(sql, "c.relname LIKE", &nl);
     f.schema_like = literal(sql, "n.nspname LIKE", &sl);
     const char *column_like = literal(sql, "attname LIKE", &cl);
-    bool ok = catmodel_relations(s, env, &f, &rs, out);
-    size_t before = out->len;
-    Buf err = BUF_INIT;
-    CatAnswer a;
-    if (ok)
-        catmodel_begin(&a, out, names, 15);
-    for (size_t i = 0; ok && i < rs.n; i++) {
-        CatColumns cs = {0};
-        if (!catmodel_columns(s, &rs.r[i], &cs, &err)) {
-            ok = false;
-            break;
-        }
-        for (size_t c = 0; c < cs.n; c++) {
-            const CatColumn *col = &cs.c[c];
-            if (column_like && !like_match(col->name, column_like))
-                continue;
-            char oid[16], typmod[16], len[16], num[16];
-            snprintf(oid, sizeof(oid), "%u", (unsigned)col->pg.oid);
-            snprintf(typmod, sizeof(typmod), "%d", (int)col->pg.typmod);
-            snprintf(len, sizeof(len), "%d", (int)col->pg.len);
-            snprintf(num, sizeof(num), "%zu", c + 1);
-            const char *row[] = {
-                "public", rs.r[i].name, col->name,    oid, col->not_null ? "t" : "f",
-                typmod,   len,          "-1",         num, NULL,
-                NULL,     col->dflt,    col->comment, "0", "b"};
-            catmodel_row(&a, row);
-        }
-        catmodel_columns_free(&cs);
-    }
-    if (ok) {
-        catmodel_end(&a);
-    } else if (err.len) { /* the error alone, without the rows before it */
-        out->len = before;
-        buf_append(out, err.data, err.len);
-    }
-    buf_free(&err);
+    bool ok = catmodel_relations(s, env, &f, &rs, out) &&
+              catmodel_column_answer(s, &rs, names, 15, column_row, (void *)column_like, out);
     catmodel_relations_free(&rs);
     buf_free(&nl);
     buf_free(&sl);
@@ -183,8 +156,8 @@ static bool answer_primary_keys(Session *s, const SessionEnv *env, const char *s
     CatFilter f = CATFILTER_ALL;
     const char *name = literal(sql, "ct.relname =", &nv);
     const char *schema = literal(sql, "n.nspname =", &sv);
-    f.name_like = name ? like_exact(name, &nl) : NULL;
-    f.schema_like = schema ? like_exact(schema, &sl) : NULL;
+    f.name_like = name ? catmodel_like_exact(name, &nl) : NULL;
+    f.schema_like = schema ? catmodel_like_exact(schema, &sl) : NULL;
     f.kinds = "r";
     bool ok = catmodel_relations(s, env, &f, &rs, out);
     size_t before = out->len;

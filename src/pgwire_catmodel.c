@@ -82,6 +82,16 @@ bool catmodel_literal_after(const char *sql, const char *marker, Buf *val)
     return false;
 }
 
+const char *catmodel_like_exact(const char *name, Buf *b)
+{
+    for (const char *c = name; *c; c++) {
+        if (*c == '%' || *c == '_' || *c == '\\')
+            buf_putc(b, '\\');
+        buf_putc(b, *c);
+    }
+    return buf_cstr(b);
+}
+
 long long catmodel_oid_after(const char *sql, const char *marker)
 {
     Buf v = BUF_INIT;
@@ -310,6 +320,32 @@ bool catmodel_columns(Session *s, const CatRelation *r, CatColumns *cs, Buf *out
     duckdb_destroy_result(&res);
     column_types(s, r, cs);
     return true;
+}
+
+bool catmodel_column_answer(Session *s, const CatRelations *rs, const char *const *names, int n,
+                            CatColumnRow row, void *ctx, Buf *out)
+{
+    size_t before = out->len;
+    Buf err = BUF_INIT;
+    bool ok = true;
+    CatAnswer a;
+    catmodel_begin(&a, out, names, n);
+    for (size_t i = 0; i < rs->n; i++) {
+        CatColumns cs = {0};
+        if (!catmodel_columns(s, &rs->r[i], &cs, &err)) {
+            ok = false; /* the error alone, without the rows before it */
+            out->len = before;
+            buf_append(out, err.data, err.len);
+            break;
+        }
+        for (size_t c = 0; c < cs.n; c++)
+            row(&a, &rs->r[i], &cs.c[c], c, ctx);
+        catmodel_columns_free(&cs);
+    }
+    if (ok)
+        catmodel_end(&a);
+    buf_free(&err);
+    return ok;
 }
 
 void catmodel_type_name(const char *duck, Buf *b)

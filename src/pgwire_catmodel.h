@@ -58,6 +58,8 @@ void catmodel_error(Buf *out, const char *sqlstate, const char *what, const char
  * (standard_conforming_strings is on).
  */
 bool catmodel_literal_after(const char *sql, const char *marker, Buf *val);
+/* `name` as a LIKE pattern (escape backslash) matching only itself, into `b`; returns it. */
+const char *catmodel_like_exact(const char *name, Buf *b);
 /* The OID in `marker'NNN'` (or `marker NNN`), or -1 when absent or not digits. */
 long long catmodel_oid_after(const char *sql, const char *marker);
 
@@ -138,6 +140,18 @@ typedef struct CatColumns {
 /* The columns of relation `r` (a table or view), in order. False with an ErrorResponse. */
 bool catmodel_columns(Session *s, const CatRelation *r, CatColumns *cs, Buf *out);
 void catmodel_columns_free(CatColumns *cs);
+
+/* Writes the DataRow of column `c` (the `index`th, from 0) of relation `r` into `a`, or none. */
+typedef void (*CatColumnRow)(CatAnswer *a, const CatRelation *r, const CatColumn *c, size_t index,
+                             void *ctx);
+
+/*
+ * An answer of the `n` columns `names` with the rows `row` writes for each
+ * column of each relation of `rs`, into `out`. False with the ErrorResponse
+ * alone (no RowDescription) when a relation's columns cannot be read.
+ */
+bool catmodel_column_answer(Session *s, const CatRelations *rs, const char *const *names, int n,
+                            CatColumnRow row, void *ctx, Buf *out);
 
 /* A DuckDB type name in PostgreSQL's words, as format_type() writes them, appended to `b`. */
 void catmodel_type_name(const char *duck, Buf *b);

@@ -295,3 +295,96 @@ def test_jdbc_metadata_shows_only_what_is_granted(pg, tmp_path):
     assert m["getTables public k%"][1:] == []
     assert m["getColumns k"][1:] == [] and m["getPrimaryKeys k"][1:] == []
     assert [(r[2], r[3]) for r in m["getColumns t% a"][1:]] == [("t1", "a")]
+
+
+# ---- Grafana's PostgreSQL data source (its postgresMetaQuery.ts, built the same way) ----
+
+GRAFANA_SCHEMA_CONSTRAINT = """
+          quote_ident(table_schema) IN (
+          SELECT
+            CASE WHEN trim(s[i]) = '"$user"' THEN user ELSE trim(s[i]) END
+          FROM
+            generate_series(
+              array_lower(string_to_array(current_setting('search_path'),','),1),
+              array_upper(string_to_array(current_setting('search_path'),','),1)
+            ) as i,
+            string_to_array(current_setting('search_path'),',') s
+          )"""
+
+GRAFANA_SCHEMAS = """SELECT schema_name AS "name"
+    FROM information_schema.schemata
+    WHERE schema_name NOT IN ('information_schema',
+                              'pg_catalog',
+                              'pg_toast',
+                              '_timescaledb_cache',
+                              '_timescaledb_catalog',
+                              '_timescaledb_internal',
+                              '_timescaledb_config',
+                              'timescaledb_information',
+                              'timescaledb_experimental')
+    ORDER BY schema_name"""
+
+
+def grafana_tables(schema=None):
+    if schema:
+        return f"""SELECT quote_ident(table_name) AS "table"
+      FROM information_schema.tables
+      WHERE quote_ident(table_schema) = '{schema}'
+      ORDER BY 1"""
+    return f"""SELECT
+    CASE WHEN {GRAFANA_SCHEMA_CONSTRAINT}
+      THEN quote_ident(table_name)
+      ELSE quote_ident(table_schema) || '.' || quote_ident(table_name)
+    END AS "table"
+    FROM information_schema.tables
+    WHERE quote_ident(table_schema) NOT IN ('information_schema',
+                             'pg_catalog',
+                             '_timescaledb_cache',
+                             '_timescaledb_catalog',
+                             '_timescaledb_internal',
+                             '_timescaledb_config',
+                             'timescaledb_information',
+                             'timescaledb_experimental')
+    ORDER BY CASE WHEN {GRAFANA_SCHEMA_CONSTRAINT} THEN 0 ELSE 1 END, 1"""
+
+
+def grafana_columns(table):
+    t = "'" + table.replace("'", "''") + "'"
+    return f"""SELECT quote_ident(column_name) AS "column", data_type AS "type"
+    FROM information_schema.columns
+    WHERE
+      CASE WHEN array_length(parse_ident({t}),1) = 2
+        THEN quote_ident(table_schema) = (parse_ident({t}))[1]
+          AND quote_ident(table_name) = (parse_ident({t}))[2]
+        ELSE quote_ident(table_name) = {t}
+          AND {GRAFANA_SCHEMA_CONSTRAINT}
+      END"""
+
+
+def test_grafana_metadata_queries(pg):
+    make_keyed(pg)
+    with connect(pg) as conn:
+        cur = conn.cursor()
+        cur.execute(GRAFANA_SCHEMAS)
+        assert cur.fetchall() == [("public",)]
+        for q in [grafana_tables(), grafana_tables("public")]:
+            cur.execute(q)
+            assert cur.fetchall() == [("k",), ("t1",), ("t2",), ("v1",)]
+        cur.execute(grafana_tables("other"))
+        assert cur.fetchall() == []
+        for name in ["k", "public.k"]:
+            cur.execute(grafana_columns(name))
+            assert cur.fetchall() == [("id", "integer"), ("name", "text"),
+                                      ("d", "double precision"), ("n", "numeric"),
+                                      ("iv", "interval"), ("l", "ARRAY")]
+        # Other information_schema queries stay DuckDB's (the super user's).
+        cur.execute("select count(*) from information_schema.tables where table_name = 'k'")
+        assert cur.fetchone() == (1,)
+    with connect(pg, user="alice", password="s3cret") as conn:
+        cur = conn.cursor()
+        cur.execute(grafana_tables())
+        assert cur.fetchall() == [("t1",)]
+        cur.execute(grafana_columns("k"))
+        assert cur.fetchall() == []
+        cur.execute(grafana_columns("t1"))
+        assert cur.fetchall() == [("a", "integer"), ("b", "text")]
