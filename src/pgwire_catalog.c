@@ -15,6 +15,7 @@
 #include "pgwire_catalog.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include "pgwire.h"
 #include "pgwire_catgrafana.h"
@@ -37,16 +38,23 @@ bool pgcat_is_catalog_query(const char *sql, size_t len)
 {
     SqlLexer lx;
     SqlToken t;
+    Buf name = BUF_INIT;
+    bool found = false;
     sqllex_init(&lx, sql, len, 0);
-    while (sqllex_next(&lx, &t) > 0) {
+    while (!found && sqllex_next(&lx, &t) > 0) {
         if (t.kind != SQLLEX_WORD && t.kind != SQLLEX_QUOTED)
             continue;
+        /* A quoted "pg_class" names the same relation: DuckDB compares names ignoring case. */
+        if (t.kind == SQLLEX_QUOTED)
+            sqllex_identifier(sql, &t, &name);
         for (size_t i = 0; i < sizeof(catalog_relations) / sizeof(catalog_relations[0]); i++)
-            if (sqllex_is_word(sql, &t, catalog_relations[i]))
-                return true;
+            if (t.kind == SQLLEX_QUOTED ? strcasecmp(buf_cstr(&name), catalog_relations[i]) == 0
+                                        : sqllex_is_word(sql, &t, catalog_relations[i]))
+                found = true;
     }
+    buf_free(&name);
     /* information_schema stays DuckDB's, but for the queries answered here. */
-    return sql[len] == '\0' && catgrafana_is_ours(sql);
+    return found || (sql[len] == '\0' && catgrafana_is_ours(sql));
 }
 
 /*

@@ -12,37 +12,6 @@
 
 #include "pgwire_catmodel.h"
 
-/*
- * SQL's LIKE with escape character backslash, as pgjdbc's patterns mean it
- * (`%` any run, `_` any one character). Greedy with one backtrack point:
- * O(len(s) * len(p)) at worst.
- */
-static bool like_match(const char *s, const char *p)
-{
-    const char *star_p = NULL, *star_s = NULL;
-    while (*s) {
-        if (*p == '%') {
-            star_p = ++p;
-            star_s = s;
-            continue;
-        }
-        bool any = *p == '_';
-        const char *lit = *p == '\\' && p[1] ? p + 1 : p;
-        if (*p && (any || *lit == *s)) {
-            p = lit + 1;
-            s++;
-            continue;
-        }
-        if (!star_p)
-            return false;
-        p = star_p;
-        s = ++star_s;
-    }
-    while (*p == '%')
-        p++;
-    return *p == '\0';
-}
-
 /* A literal after `marker` into `b`, or NULL when there is none. */
 static const char *literal(const char *sql, const char *marker, Buf *b)
 {
@@ -111,7 +80,7 @@ static void column_row(CatAnswer *a, const CatRelation *r, const CatColumn *col,
                        void *ctx)
 {
     const char *column_like = ctx;
-    if (column_like && !like_match(col->name, column_like))
+    if (column_like && !catmodel_like_match(col->name, column_like))
         return;
     char oid[16], typmod[16], len[16], num[24];
     snprintf(oid, sizeof(oid), "%u", (unsigned)col->pg.oid);
@@ -205,7 +174,7 @@ static bool answer_schemas(Session *s, const SessionEnv *env, const char *sql, B
     const char *like = literal(sql, "nspname LIKE", &sl);
     CatAnswer a;
     catmodel_begin(&a, out, names, 2);
-    if (!like || like_match("public", like)) {
+    if (!like || catmodel_like_match("public", like)) {
         const char *row[] = {"public", NULL};
         catmodel_row(&a, row);
     }

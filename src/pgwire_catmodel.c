@@ -82,6 +82,32 @@ bool catmodel_literal_after(const char *sql, const char *marker, Buf *val)
     return false;
 }
 
+bool catmodel_like_match(const char *s, const char *p)
+{
+    const char *star_p = NULL, *star_s = NULL;
+    while (*s) {
+        if (*p == '%') {
+            star_p = ++p;
+            star_s = s;
+            continue;
+        }
+        bool any = *p == '_';
+        const char *lit = *p == '\\' && p[1] ? p + 1 : p;
+        if (*p && (any || *lit == *s)) {
+            p = lit + 1;
+            s++;
+            continue;
+        }
+        if (!star_p)
+            return false;
+        p = star_p;
+        s = ++star_s;
+    }
+    while (*p == '%')
+        p++;
+    return *p == '\0';
+}
+
 const char *catmodel_like_exact(const char *name, Buf *b)
 {
     for (const char *c = name; *c; c++) {

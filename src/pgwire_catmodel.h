@@ -58,6 +58,12 @@ void catmodel_error(Buf *out, const char *sqlstate, const char *what, const char
  * (standard_conforming_strings is on).
  */
 bool catmodel_literal_after(const char *sql, const char *marker, Buf *val);
+/*
+ * SQL's LIKE with escape character backslash, as pgjdbc's patterns mean it
+ * (`%` any run, `_` any one character): greedy with one backtrack point,
+ * O(len(s) * len(p)) at worst.
+ */
+bool catmodel_like_match(const char *s, const char *p);
 /* `name` as a LIKE pattern (escape backslash) matching only itself, into `b`; returns it. */
 const char *catmodel_like_exact(const char *name, Buf *b);
 /* The OID in `marker'NNN'` (or `marker NNN`), or -1 when absent or not digits. */

@@ -105,6 +105,10 @@ def test_other_catalog_queries_fail_closed(pg):
         with pytest.raises(psycopg2.errors.FeatureNotSupported):
             cur.execute("select * from pg_attribute")
         conn.rollback()
+        # A quoted name is the same relation (DuckDB ignores case in names).
+        with pytest.raises(psycopg2.errors.FeatureNotSupported):
+            cur.execute('select * from "PG_Class"')
+        conn.rollback()
         # Parameters make psycopg2 interpolate client side: still a simple query, refused.
         with pytest.raises(psycopg2.errors.FeatureNotSupported):
             cur.execute("select relname from pg_class where relname = %s", ("t1",))
