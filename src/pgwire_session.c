@@ -1693,10 +1693,12 @@ static void msg_describe(PgSession *ps, Session *s, const SessionEnv *env, const
     }
     const char *sql = st ? st->sql : p->sql;
     if (pgcat_is_catalog_query(sql, strlen(sql))) {
-        /* The front end's answer (pgwire_catalog.h): no parameters, text columns. */
+        /* The front end's answer (pgwire_catalog.h): the declared parameters, text columns. */
         if (st) {
             size_t mm = pgwire_begin(out, 't');
-            pgwire_put_i16(out, 0);
+            pgwire_put_i16(out, (int16_t)st->nparams);
+            for (int i = 0; i < st->nparams; i++)
+                pgwire_put_i32(out, (int32_t)(st->param_oids[i] ? st->param_oids[i] : 25));
             pgwire_end(out, mm);
         }
         if (!pgcat_answer(s, env, sql, p ? &p->params : NULL, PGCAT_DESCRIPTION, out)) {
