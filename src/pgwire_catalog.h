@@ -5,10 +5,10 @@
  * type ids that collide with PostgreSQL OIDs, OPERATOR(pg_catalog.~) and
  * ::regclass do not parse), so a statement that names a catalog relation
  * never reaches DuckDB: this module recognises the query shapes psql 15
- * sends and answers them itself from an emulated catalog built for the
- * request from what the user may see (the tables and views of the
- * connected database their grants cover, the databases they hold a grant
- * on, themselves), and refuses any other catalog query with 0A000.
+ * and pgjdbc 42.x send and answers them from an emulated catalog built for
+ * the request from what the user may see (the tables, views and indexes of
+ * the connected database their grants cover, the databases they hold a
+ * grant on, themselves), and refuses any other catalog query with 0A000.
  *
  * Thread: the worker that owns the session; no shared state.
  */
@@ -19,6 +19,7 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "params.h"
 #include "session.h"
 
 /*
@@ -29,12 +30,23 @@
  */
 bool pgcat_is_catalog_query(const char *sql, size_t len);
 
+/* Which messages of an answer to send. */
+typedef enum {
+    PGCAT_WHOLE,       /* RowDescription, DataRows, CommandComplete (simple query) */
+    PGCAT_DESCRIPTION, /* the RowDescription alone (Describe) */
+    PGCAT_ROWS,        /* DataRows and CommandComplete (Execute) */
+} PgCatParts;
+
 /*
- * Answers catalog statement `sql` of connected session `s` into `out`:
- * RowDescription, DataRows and CommandComplete, or one ErrorResponse
- * (0A000 for a query shape it does not handle). Returns false when the
- * answer is an error.
+ * Answers catalog statement `sql` of connected session `s` into `out`: the
+ * `parts` of RowDescription, DataRows and CommandComplete, or one
+ * ErrorResponse (0A000 for a query shape it does not handle). `params`
+ * (NULL: none) are the bound parameters; only pgjdbc's type lookups take
+ * one ($1, a type OID). The answer is built afresh each time, so a Describe
+ * and its Execute agree on the columns. Returns false when the answer is an
+ * error.
  */
-bool pgcat_answer(Session *s, const SessionEnv *env, const char *sql, Buf *out);
+bool pgcat_answer(Session *s, const SessionEnv *env, const char *sql, const TypedRequest *params,
+                  PgCatParts parts, Buf *out);
 
 #endif

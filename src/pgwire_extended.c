@@ -624,9 +624,18 @@ static void msg_describe(PgExtended *x, PgSession *ps, Session *s, const Session
     }
     const char *sql = st ? st->sql : p->sql;
     if (pgcat_is_catalog_query(sql, strlen(sql))) {
-        ext_error(x, ps, s, out, "0A000",
-                  "PostgreSQL catalog queries are answered through the simple query protocol "
-                  "only");
+        /* The front end's answer (pgwire_catalog.h): the declared parameters, text columns. */
+        if (st) {
+            size_t mm = pgwire_begin(out, 't');
+            pgwire_put_i16(out, (int16_t)st->nparams);
+            for (int i = 0; i < st->nparams; i++)
+                pgwire_put_i32(out, (int32_t)(st->param_oids[i] ? st->param_oids[i] : 25));
+            pgwire_end(out, mm);
+        }
+        if (!pgcat_answer(s, env, sql, p ? &p->params : NULL, PGCAT_DESCRIPTION, out)) {
+            x->skip_to_sync = true;
+            pgsess_fail_block(ps, s);
+        }
         return;
     }
     if (p && p->nformats > 1) {

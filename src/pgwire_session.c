@@ -200,6 +200,12 @@ void pgsess_refuse(PgSession *ps, Session *s, Buf *out, const char *sqlstate, co
         ps->failed_tx = true;
 }
 
+void pgsess_fail_block(PgSession *ps, const Session *s)
+{
+    if (s->in_tx)
+        ps->failed_tx = true;
+}
+
 static PgAction fatal(PgSession *ps, Buf *out, const char *sqlstate, const char *msg)
 {
     pgwire_error(out, "FATAL", sqlstate, msg, strlen(msg));
@@ -1045,12 +1051,12 @@ RunResult pgsess_run_statement(PgSession *ps, Session *s, const SessionEnv *env,
     if (pgddl_refusal(sql, len, why, sizeof(why)) != 0)
         return refuse(ps, s, out, "0A000", why);
     if (pgcat_is_catalog_query(sql, len)) {
-        /* Never DuckDB's pg_catalog (pgwire_catalog.h); psql sends these as simple queries. */
-        if (!f->describe)
-            return refuse(ps, s, out, "0A000",
-                          "PostgreSQL catalog queries are answered through the simple query "
-                          "protocol only");
-        if (pgcat_answer(s, env, sql, out))
+        /* Never DuckDB's pg_catalog (pgwire_catalog.h); answers are text. */
+        for (int i = 0; i < f->nformats; i++)
+            if (f->formats[i] != 0)
+                return refuse(ps, s, out, "0A000",
+                              "PostgreSQL catalog queries are answered in text format only");
+        if (pgcat_answer(s, env, sql, params, f->describe ? PGCAT_WHOLE : PGCAT_ROWS, out))
             return RUN_OK;
         if (s->in_tx)
             ps->failed_tx = true;

@@ -88,6 +88,9 @@ Buf *pgsess_errors(PgSession *ps);
 /* Sends the session's error lines as an ErrorResponse; true if there was one. */
 bool pgsess_send_errors(PgSession *ps, Session *s, Buf *out);
 
+/* An error answered by another module: a transaction block fails with it. */
+void pgsess_fail_block(PgSession *ps, const Session *s);
+
 /* True after an error inside a transaction block, until it ends. */
 bool pgsess_block_failed(const PgSession *ps);
 
