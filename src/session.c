@@ -1246,5 +1246,6 @@ void session_free(Session *s, const SessionEnv *env)
         metrics_logged_in(-1);
     pthread_mutex_destroy(&s->con_lock);
     sessions_entry_destroy(&s->reg);
+    access_grants_free(s->grants);
     free(s);
 }
