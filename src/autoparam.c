@@ -59,6 +59,11 @@ static const char *const not_columns[] = {"not",
                                           "localtime",
                                           "localtimestamp"};
 
+/* Words that end a select list at their own depth of parentheses. */
+static const char *const after_select[] = {"from",    "where",  "group",  "having",
+                                           "qualify", "window", "order",  "limit",
+                                           "offset",  "union",  "except", "intersect"};
+
 /* Words that make a whole text keep its literals. */
 static const char *const refused[] = {"between", "nextval", "setval", "currval"};
 
@@ -70,6 +75,10 @@ typedef struct Lexed {
     size_t n;
     /* For each ( token: it opens a condition (after WHERE, AND, OR, NOT or such a parenthesis). */
     bool cond_open[MAX_TOKENS];
+    /* For each token: it is inside a select list, at its depth or an enclosing one. DuckDB
+     * names a result column after the text of its expression, literals included, so nothing
+     * there may change (a FILTER (WHERE ...), a subquery, a derived table's unnamed column). */
+    bool in_select_list[MAX_TOKENS];
 } Lexed;
 
 static bool word_in(const Lexed *lx, size_t i, const char *const *words, size_t n)
@@ -178,11 +187,18 @@ static bool plain_string(const char *s, size_t len, Buf *strings, size_t *out_le
     return true;
 }
 
+/* Deepest nesting of parentheses looked at; a text nested deeper keeps its literals. */
+#define MAX_DEPTH 64
+
 static bool lex_all(Lexed *lx, const char *sql, size_t len)
 {
     SqlLexer l;
     SqlToken t;
     int rc;
+    /* Per depth of parentheses: a select list is open there (SELECT seen, no FROM, WHERE, ...
+     * yet); `enclosing`: one is open at this depth or an outer one. */
+    bool select_list[MAX_DEPTH] = {false}, enclosing[MAX_DEPTH] = {false};
+    size_t depth = 0;
     lx->sql = sql;
     lx->n = 0;
     sqllex_init(&l, sql, len, 0);
@@ -191,6 +207,19 @@ static bool lex_all(Lexed *lx, const char *sql, size_t len)
             return false;
         size_t i = lx->n++;
         lx->tok[i] = t;
+        if (sqllex_is_word(sql, &t, "select")) {
+            select_list[depth] = true;
+        } else if (word_in(lx, i, after_select, COUNT(after_select))) {
+            select_list[depth] = false;
+        } else if (t.kind == SQLLEX_OPEN) {
+            if (++depth == MAX_DEPTH)
+                return false;
+            select_list[depth] = false;
+            enclosing[depth] = enclosing[depth - 1] || select_list[depth - 1];
+        } else if (t.kind == SQLLEX_CLOSE && depth > 0) {
+            depth--;
+        }
+        lx->in_select_list[i] = select_list[depth] || enclosing[depth];
         lx->cond_open[i] =
             t.kind == SQLLEX_OPEN && sql[t.offset] == '(' && i > 0 && starts_condition(lx, i - 1);
         if (t.kind == SQLLEX_PARAM || word_in(lx, i, refused, COUNT(refused)))
@@ -224,7 +253,7 @@ bool autoparam_shape(const char *sql, size_t len, AutoparamShape *out)
     size_t n = 0;
     for (size_t i = 2; i < lx.n; i++) {
         const SqlToken *t = &lx.tok[i];
-        if (t->kind != SQLLEX_NUMBER && t->kind != SQLLEX_STRING)
+        if ((t->kind != SQLLEX_NUMBER && t->kind != SQLLEX_STRING) || lx.in_select_list[i])
             continue;
         if (!is_comparison(&lx, i - 1) || !is_column_ref(&lx, i - 1) || !ends_operand(&lx, i + 1))
             continue;

@@ -37,6 +37,11 @@ INT_TEMPLATES = [
     "SELECT id, 17 AS k FROM t WHERE id = {}",
     "SELECT id FROM t WHERE id > {} ORDER BY 1 LIMIT 2 OFFSET 1",
     "SELECT (SELECT count(*) FROM t WHERE si > {}) AS c",
+    "SELECT (SELECT count(*) FROM t WHERE si > {})",
+    "SELECT count(*) FILTER (WHERE si < {}), sum(id) FROM t",
+    "SELECT count(*) FILTER (WHERE si < 500) FROM t WHERE id < {}",
+    "SELECT * FROM (SELECT id < {} FROM t WHERE id < 3)",
+    "SELECT * FROM (SELECT id, v FROM t WHERE id > {}) s WHERE s.id < 20 ORDER BY s.id",
     "SELECT a.id, b.v FROM t a JOIN t b ON a.id = b.id WHERE a.id = {}",
     "SELECT si % 7 AS g, count(*) AS n FROM t WHERE id < {} GROUP BY 1 ORDER BY 1",
     "SELECT id FROM t WHERE id = {} UNION ALL SELECT id FROM t WHERE id = 5 ORDER BY id",
@@ -58,6 +63,8 @@ STR_TEMPLATES = [
     "SELECT id FROM t WHERE v = '{}' ORDER BY id",
     "SELECT id FROM t WHERE v = '{}' COLLATE nocase",
     "SELECT id FROM t WHERE v = '{}' || 'x'",
+    "SELECT count(*) FILTER (WHERE v = '{}') FROM t",
+    "SELECT id FROM t WHERE id IN (SELECT id FROM t WHERE v = '{}')",
 ]
 
 SETUP = [

@@ -21,10 +21,16 @@ static const struct {
      "SELECT * FROM t WHERE t.a >= $1 OR \"B\" != $2 | 9 | ''"},
     {"SELECT * FROM t WHERE (a = 1 OR (b = 2)) AND NOT c = 3",
      "SELECT * FROM t WHERE (a = $1 OR (b = $2)) AND NOT c = $3 | 1 | 2 | 3"},
-    {"SELECT (SELECT count(*) FROM t WHERE k < 10) AS c",
-     "SELECT (SELECT count(*) FROM t WHERE k < $1) AS c | 10"},
     {"SELECT * FROM t WHERE id = 9223372036854775807",
      "SELECT * FROM t WHERE id = $1 | 9223372036854775807"},
+    /* Kept: in a select list, which names the result's columns after its text. */
+    {"SELECT (SELECT count(*) FROM t WHERE k < 10) AS c", "-"},
+    {"SELECT sum(x) FILTER (WHERE g = 'm') FROM t", "-"},
+    {"SELECT count(*) FILTER (WHERE k < 3) FROM t WHERE k = 4",
+     "SELECT count(*) FILTER (WHERE k < 3) FROM t WHERE k = $1 | 4"},
+    {"SELECT * FROM (SELECT k FROM t WHERE k = 1)",
+     "SELECT * FROM (SELECT k FROM t WHERE k = $1) | 1"},
+    {"SELECT * FROM (SELECT (SELECT 1 FROM u WHERE a = 1) FROM t)", "-"},
     /* Kept: not a bare comparison with a column, or something binds to the literal. */
     {"SELECT 17", "-"},
     {"SELECT id, 17 AS k FROM t", "-"},
