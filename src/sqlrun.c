@@ -178,8 +178,10 @@ void sqlrun_request(Session *s, const SessionEnv *env, const char *text, const T
         .sql = text, .params = typed && typed->has_params ? typed : NULL, .cached = cached};
     AutoparamShape shape = {0};
     Attempt shaped = {0};
-    /* Inside a transaction DuckDB aborts it at an error, so a shape could not give way. */
-    if (!cached && !typed && !s->in_tx && autoparam_shape(text, len, &shape)) {
+    /* Inside a transaction DuckDB aborts it at an error, so a shape could not give way. A
+     * typed request without parameters may run as its shape: the taken literals name no
+     * column, so its column header is the text's. */
+    if (!cached && !literal.params && !s->in_tx && autoparam_shape(text, len, &shape)) {
         count(&stat_shaped);
         shaped.sql = shape.request.sql;
         shaped.params = &shape.request;

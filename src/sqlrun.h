@@ -18,7 +18,8 @@
  * line protocol's). Sets *action to SESSION_CLOSE when the client is gone.
  *
  * A text the statement cache has not seen, outside a transaction and
- * without typed parameters, whose literals autoparam.h can take, runs as
+ * without typed parameters (a typed request without them may), whose
+ * literals autoparam.h can take, runs as
  * its shape when DuckDB confirms the shape answers exactly as the text
  * would (QueryRequest.autoparam); the access check then runs on the shape,
  * which is the statement that runs, with the same grants read. On any

@@ -127,11 +127,18 @@ def differential(srv, login):
     mismatches = []
     qs = queries()
     # Twice, so that every shape runs with values other than the one it was prepared with.
-    for sql in qs + qs[::-1]:
+    for k, sql in enumerate(qs + qs[::-1]):
         got = shaped.req(sql)
         want = literal_answer(reference, sql)
         if got != want:
             mismatches.append((sql, got[:300], want[:300]))
+        if k % 3 == 0:
+            # The typed form (column names and types in a header) runs as its shape too.
+            typed = "query " + json.dumps({"sql": sql})
+            got = shaped.req(typed)
+            want = literal_answer(reference, typed)
+            if got != want:
+                mismatches.append((typed, got[:300], want[:300]))
     after = autoparam_stats(admin)
     assert mismatches == []
     ran = after["ran"] - before["ran"]
