@@ -22,7 +22,7 @@ Client CPU is the client process's own, from getrusage(RUSAGE_CHILDREN).
 
 Usage: bench/run.py [--quick] [--only SECTION,...]
   (or BENCH_QUICK=1, BENCH_ONLY=beside,limits); sections: small, large, conns, churn,
-  link, tls, beside, limits, users. The issue-8 targets are reported when their sections ran.
+  link, tls, beside, limits, users, lookups. The issue-8 targets are reported when their sections ran.
 """
 import argparse
 import datetime
@@ -82,7 +82,8 @@ QUICK = dict(small_secs=2, small_reps=1, conn_levels=[1, 4, 16, 64], large_rows=
              churn_reps=1, churn_dbs=200, link_rows=200_000, link_reps=1, beside_secs=2,
              beside_warmup=1, beside_reps=1, beside_rows_tdb=4_000_000, beside_rows_pg=200_000,
              limits_secs=1, limits_reps=1, users_secs=2, users_reps=1)
-SECTIONS = ("small", "large", "conns", "churn", "link", "tls", "beside", "limits", "users")
+SECTIONS = ("small", "large", "conns", "churn", "link", "tls", "beside", "limits", "users",
+            "lookups")
 
 # The long statement of "short requests beside long ones": a hash aggregate of 100,000 groups
 # over `big`, one row back. The same text on both systems.
@@ -700,6 +701,34 @@ class Bench:
                                tls_args, args)
         srv.stop()
 
+    # -- 10. point lookups beside PostgreSQL --
+
+    def lookups(self):
+        """
+        Point lookups by a random key of 100,000 (literal: a new text almost every time, which
+        the server runs as the shape it auto-parameterised; params: one prepared statement) at
+        1, 4 and 16 clients, as the super user and as SHORT_USER on a server with the result
+        cache off, beside PostgreSQL (`pgbench -M simple` for literal, `-M prepared` for params).
+        """
+        cfg = self.cfg
+        log("10. point lookups at 1/4/16 clients beside PostgreSQL")
+        srv = self.nocache_server("tdb-lookups")
+        who_user = {"super": [], "user": ["--user", SHORT_USER, "--password", USER_PASSWORD]}
+        for rep in range(cfg["users_reps"]):
+            for form in ("literal", "params"):
+                for conns in (1, 4, 16):
+                    order = ("super", "user") if rep % 2 == 0 else ("user", "super")
+                    meta = dict(section="lookups", form=form, conns=conns)
+                    for who in order:
+                        cmd, v, st = self.small_tdb("point", form, conns, srv,
+                                                    secs=cfg["users_secs"], user=who_user[who])
+                        self.figs.add("lookups.%s.c%d.%s" % (form, conns, who),
+                                      dict(meta, user=who), shlex.join(cmd), v, st)
+                    cmd, v, st = self.small_pg("point", form, conns)
+                    self.figs.add("lookups.%s.c%d.pg" % (form, conns),
+                                  dict(meta, system="postgresql"), shlex.join(cmd), v, st)
+        srv.stop()
+
     # -- all --
 
     # -- 7. short requests beside long ones --
@@ -883,6 +912,18 @@ class Bench:
 
     # -- 9. normal users beside the super user --
 
+    def nocache_server(self, name="tdb-nocache"):
+        """A server with the result cache off and the bench's kv table and SHORT_USER."""
+        srv = TdbServer(self.cleanup, self.tmp, name, ["--cache-memory", "0"]).start()
+        a = srv.admin()
+        a.req("create database bench", ok="success")
+        a.req("connect bench", ok="success")
+        a.req("CREATE TABLE kv (id INTEGER PRIMARY KEY, val VARCHAR)", ok="success")
+        a.req("INSERT INTO kv SELECT i, 'value ' || i FROM range(1, 100001) t(i)", ok="100000")
+        a.close()
+        self.tdb_users(srv, [("kv", SHORT_USER)])
+        return srv
+
     def users(self):
         """
         Every small-query figure (`SELECT 1` and the point lookup, literal and params, 1 and 16
@@ -895,14 +936,7 @@ class Bench:
         """
         cfg = self.cfg
         log("9. normal users beside the super user")
-        nocache = TdbServer(self.cleanup, self.tmp, "tdb-nocache", ["--cache-memory", "0"]).start()
-        a = nocache.admin()
-        a.req("create database bench", ok="success")
-        a.req("connect bench", ok="success")
-        a.req("CREATE TABLE kv (id INTEGER PRIMARY KEY, val VARCHAR)", ok="success")
-        a.req("INSERT INTO kv SELECT i, 'value ' || i FROM range(1, 100001) t(i)", ok="100000")
-        a.close()
-        self.tdb_users(nocache, [("kv", SHORT_USER)])
+        nocache = self.nocache_server()
         if not self.want("beside") and not self.want("limits"):
             self.tdb_users(self.tdb, [("kv", SHORT_USER)])
         who_user = {"super": [], "user": ["--user", SHORT_USER, "--password", USER_PASSWORD]}
@@ -923,6 +957,34 @@ class Bench:
                                               shlex.join(cmd), v, st)
         nocache.stop()
 
+    # -- 10. point lookups beside PostgreSQL --
+
+    def lookups(self):
+        """
+        Point lookups by a random key of 100,000 (literal: a new text almost every time, which
+        the server runs as the shape it auto-parameterised; params: one prepared statement) at
+        1, 4 and 16 clients, as the super user and as SHORT_USER on a server with the result
+        cache off, beside PostgreSQL (`pgbench -M simple` for literal, `-M prepared` for params).
+        """
+        cfg = self.cfg
+        log("10. point lookups at 1/4/16 clients beside PostgreSQL")
+        srv = self.nocache_server("tdb-lookups")
+        who_user = {"super": [], "user": ["--user", SHORT_USER, "--password", USER_PASSWORD]}
+        for rep in range(cfg["users_reps"]):
+            for form in ("literal", "params"):
+                for conns in (1, 4, 16):
+                    order = ("super", "user") if rep % 2 == 0 else ("user", "super")
+                    meta = dict(section="lookups", form=form, conns=conns)
+                    for who in order:
+                        cmd, v, st = self.small_tdb("point", form, conns, srv,
+                                                    secs=cfg["users_secs"], user=who_user[who])
+                        self.figs.add("lookups.%s.c%d.%s" % (form, conns, who),
+                                      dict(meta, user=who), shlex.join(cmd), v, st)
+                    cmd, v, st = self.small_pg("point", form, conns)
+                    self.figs.add("lookups.%s.c%d.pg" % (form, conns),
+                                  dict(meta, system="postgresql"), shlex.join(cmd), v, st)
+        srv.stop()
+
     # -- all --
 
     def run_all(self):
@@ -930,7 +992,8 @@ class Bench:
         for section, fn in (("small", self.small_queries), ("large", self.large_results),
                             ("conns", self.connections), ("churn", self.pool_churn),
                             ("link", self.link), ("tls", self.tls), ("beside", self.beside),
-                            ("limits", self.limits), ("users", self.users)):
+                            ("limits", self.limits), ("users", self.users),
+                            ("lookups", self.lookups)):
             if self.want(section):
                 fn()
         self.figs.finish()
@@ -1074,6 +1137,8 @@ def report_md(b, meta, tgts):
         limits_md(L, b)
     if "users" in b.only:
         users_md(L, b)
+    if "lookups" in b.only:
+        lookups_md(L, b)
     if tgts:
         L.append("## Targets (issue 8)\n")
         L.append("| target | ratio | goal | met |")
@@ -1357,6 +1422,28 @@ def users_md(L, b):
                         fk(sm["qps"]), sm["server_cpu_us_per_q"], fk(um["qps"]),
                         um["server_cpu_us_per_q"], fk(um["rejected_per_s"]),
                         um["qps"] / sm["qps"], runs_note(s), runs_note(u)))
+    L.append("")
+
+
+def lookups_md(L, b):
+    f = b.figs
+    L.append("## 10. Point lookups beside PostgreSQL\n")
+    L.append("A random key of 100,000 per request, result cache off (`--cache-memory 0`); "
+             "*literal*: the key in the text (PostgreSQL: `pgbench -M simple`), *params*: one "
+             "prepared statement (`pgbench -M prepared`); super user and `%s` alternating. "
+             "%ss per run (PostgreSQL: %ss).\n" % (SHORT_USER, b.cfg["users_secs"],
+                                                   b.cfg["small_secs"]))
+    L.append("| form | conns | PostgreSQL q/s | super q/s | CPU µs/q | user q/s | CPU µs/q | "
+             "super / PG | user / PG | user / super |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for form in ("literal", "params"):
+        for conns in (1, 4, 16):
+            k = "lookups.%s.c%d." % (form, conns)
+            p, s, u = (f.figs[k + w]["median"] for w in ("pg", "super", "user"))
+            L.append("| %s | %d | %s | %s | %.0f | %s | %.0f | %.2f | %.2f | %.2f |" % (
+                form, conns, fk(p["qps"]), fk(s["qps"]), s["server_cpu_us_per_q"], fk(u["qps"]),
+                u["server_cpu_us_per_q"], s["qps"] / p["qps"], u["qps"] / p["qps"],
+                u["qps"] / s["qps"]))
     L.append("")
 
 

@@ -354,15 +354,75 @@ bool access_require_super(const Session *s, Buf *out)
     return false;
 }
 
+/*
+ * A session's copy of its user's grants on one database: the database grant and the table
+ * grants looked up so far, all read while the catalog generation was `gen`. A request first
+ * compares `gen` with the catalog's (grants_sync) and starts afresh when it moved, so a grant,
+ * revoke or user change made before the request started is always seen; what a lookup reads
+ * after the generation was taken is at least as new, so it may be kept under it. Owned by the
+ * session's thread.
+ */
+#define GRANTS_TABLES 32
+
+struct AccessGrants {
+    bool valid;
+    uint64_t gen;
+    int64_t user_id, db_id;
+    CatalogAccess access;
+    size_t n;
+    struct {
+        char *name;
+        AuthzPrivileges privileges;
+    } tables[GRANTS_TABLES];
+};
+
+static void grants_clear_tables(AccessGrants *g)
+{
+    for (size_t i = 0; i < g->n; i++)
+        free(g->tables[i].name);
+    g->n = 0;
+}
+
+void access_grants_free(AccessGrants *g)
+{
+    if (!g)
+        return;
+    grants_clear_tables(g);
+    free(g);
+}
+
+/* The session's copy for `db_id`, emptied when the catalog changed since it was filled. */
+static AccessGrants *grants_sync(const Session *s, const SessionEnv *env, int64_t db_id)
+{
+    Session *owner = (Session *)s; /* the copy is the session's own cache, not its state */
+    if (!owner->grants)
+        owner->grants = xcalloc(1, sizeof(*owner->grants));
+    AccessGrants *g = owner->grants;
+    uint64_t gen = catalog_generation(env->catalog);
+    if (!g->valid || g->gen != gen || g->user_id != s->user.id || g->db_id != db_id) {
+        grants_clear_tables(g);
+        g->valid = false;
+        g->gen = gen;
+        g->user_id = s->user.id;
+        g->db_id = db_id;
+    }
+    return g;
+}
+
 /* The user's grant on database `db_id`; -1 (answered) when there is none. */
 static int database_access(const Session *s, const SessionEnv *env, int64_t db_id, const char *name,
                            CatalogAccess *out_access, Buf *out)
 {
-    *out_access = CATALOG_ACCESS_NONE;
-    if (catalog_database_access(env->catalog, s->user.id, db_id, out_access) != CATALOG_OK) {
-        reply_internal(out);
-        return -1;
+    AccessGrants *g = grants_sync(s, env, db_id);
+    if (!g->valid) {
+        if (catalog_database_access(env->catalog, s->user.id, db_id, &g->access) != CATALOG_OK) {
+            *out_access = CATALOG_ACCESS_NONE;
+            reply_internal(out);
+            return -1;
+        }
+        g->valid = true;
     }
+    *out_access = g->access;
     if (*out_access == CATALOG_ACCESS_NONE) {
         reply_database_denied(out, s->user.name, name);
         return -1;
@@ -384,11 +444,27 @@ typedef struct GrantLookup {
     const Session *s;
 } GrantLookup;
 
-/* The table grants of the session's user on the connected database (AuthzUser). */
+/* The table grants of the session's user on the connected database (AuthzUser), from the
+ * session's copy (synced by database_access() at the start of the check) or the catalog. */
 static AuthzPrivileges table_privileges(void *ctx, const char *table)
 {
-    const GrantLookup *g = ctx;
-    return catalog_table_privileges(g->env->catalog, g->s->db_id, g->s->user.id, table);
+    const GrantLookup *l = ctx;
+    AccessGrants *g = l->s->grants;
+    if (g && (!g->valid || g->gen != catalog_generation(l->env->catalog)))
+        g = NULL; /* not synced for this request: read the catalog */
+    for (size_t i = 0; g && i < g->n; i++)
+        if (strcmp(g->tables[i].name, table) == 0)
+            return g->tables[i].privileges;
+    AuthzPrivileges p =
+        catalog_table_privileges(l->env->catalog, l->s->db_id, l->s->user.id, table);
+    if (g && g->db_id == l->s->db_id && g->user_id == l->s->user.id) {
+        if (g->n == GRANTS_TABLES)
+            grants_clear_tables(g);
+        g->tables[g->n].name = xstrdup(table);
+        g->tables[g->n].privileges = p;
+        g->n++;
+    }
+    return p;
 }
 
 int access_check_request(const Session *s, const SessionEnv *env, const char *sql,

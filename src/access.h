@@ -76,6 +76,14 @@ int access_check_request(const Session *s, const SessionEnv *env, const char *sq
     __attribute__((warn_unused_result));
 
 /*
+ * A session's copy of its user's grants on its database (Session.grants),
+ * made by the checks above and valid for one catalog generation
+ * (catalog_generation), so that a request reads SQLite only after the
+ * catalog changed. Frees it; accepts NULL.
+ */
+void access_grants_free(AccessGrants *g);
+
+/*
  * The commands, handlers of the command table (session.h), which has
  * checked who runs them (the super user; `list`: a logged-in user) and
  * their word counts (the usage texts below) before they run.

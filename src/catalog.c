@@ -24,6 +24,9 @@ struct Catalog {
     /* The lookups every request of a user other than the super user makes,
      * prepared once (prepare_kept) instead of at every request. */
     sqlite3_stmt *access_st, *privileges_st;
+    /* catalog_generation(): SQLite's count of the rows this connection changed, published
+     * (release) by every unlock(), so after every write and before its writer returns. */
+    uint64_t generation;
 };
 
 /*
@@ -82,6 +85,18 @@ bool catalog_name_valid(const char *name)
             return false;
     }
     return true;
+}
+
+/* Releases the catalog lock after publishing the generation (catalog_generation). */
+static void unlock(Catalog *c)
+{
+    __atomic_store_n(&c->generation, (uint64_t)sqlite3_total_changes64(c->db), __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&c->lock);
+}
+
+uint64_t catalog_generation(Catalog *c)
+{
+    return __atomic_load_n(&c->generation, __ATOMIC_ACQUIRE);
 }
 
 static int exec(Catalog *c, const char *sql)
@@ -267,7 +282,7 @@ out:
     if (status == CATALOG_ERROR)
         log_error("catalog: user lookup failed: %s", sqlite3_errmsg(c->db));
     sqlite3_finalize(st);
-    pthread_mutex_unlock(&c->lock);
+    unlock(c);
     return status;
 }
 
@@ -323,7 +338,7 @@ static CatalogStatus write2(Catalog *c, const char *sql, const char *a, const ch
         status = step_write(c, st);
     }
     sqlite3_finalize(st);
-    pthread_mutex_unlock(&c->lock);
+    unlock(c);
     return status;
 }
 
@@ -373,7 +388,7 @@ CatalogStatus catalog_user_limit_set(Catalog *c, int64_t user_id, const char *na
             status = CATALOG_OK;
     }
     sqlite3_finalize(st);
-    pthread_mutex_unlock(&c->lock);
+    unlock(c);
     return status;
 }
 
@@ -398,7 +413,7 @@ out:
     if (rc != 0)
         log_error("catalog: reading user limits failed: %s", sqlite3_errmsg(c->db));
     sqlite3_finalize(st);
-    pthread_mutex_unlock(&c->lock);
+    unlock(c);
     return rc;
 }
 
@@ -454,7 +469,7 @@ out:
     if (in_tx)
         exec(c, "ROLLBACK");
     sqlite3_finalize(st);
-    pthread_mutex_unlock(&c->lock);
+    unlock(c);
     return status;
 }
 
@@ -476,7 +491,7 @@ CatalogStatus catalog_database_find(Catalog *c, const char *name, int64_t *out_i
         }
     }
     sqlite3_finalize(st);
-    pthread_mutex_unlock(&c->lock);
+    unlock(c);
     return status;
 }
 
@@ -546,7 +561,7 @@ CatalogStatus catalog_grant_database(Catalog *c, int64_t db_id, int64_t user_id,
                                   "INSERT INTO database_grants (user_id, database_id, access) "
                                   "VALUES (?1, ?2, ?3) ON CONFLICT DO UPDATE SET access = ?3",
                                   &p, true);
-    pthread_mutex_unlock(&c->lock);
+    unlock(c);
     return st;
 }
 
@@ -556,7 +571,7 @@ CatalogStatus catalog_revoke_database(Catalog *c, int64_t db_id, int64_t user_id
     pthread_mutex_lock(&c->lock);
     CatalogStatus st = run_locked(
         c, "DELETE FROM database_grants WHERE user_id = ?1 AND database_id = ?2", &p, false);
-    pthread_mutex_unlock(&c->lock);
+    unlock(c);
     return st;
 }
 
@@ -602,7 +617,7 @@ CatalogStatus catalog_grant_table(Catalog *c, int64_t db_id, int64_t user_id, co
                         "VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO UPDATE "
                         "SET privileges = privileges | ?4",
                         &p, true);
-    pthread_mutex_unlock(&c->lock);
+    unlock(c);
     return st;
 }
 
@@ -628,7 +643,7 @@ CatalogStatus catalog_revoke_table(Catalog *c, int64_t db_id, int64_t user_id, c
             st = CATALOG_ERROR;
         }
     }
-    pthread_mutex_unlock(&c->lock);
+    unlock(c);
     return st;
 }
 
@@ -656,7 +671,7 @@ unsigned catalog_table_privileges(Catalog *c, int64_t db_id, int64_t user_id, co
         }
     }
     release_kept(st);
-    pthread_mutex_unlock(&c->lock);
+    unlock(c);
     return privs;
 }
 
@@ -699,7 +714,7 @@ rollback:
 out:
     sqlite3_finalize(sel);
     sqlite3_finalize(del);
-    pthread_mutex_unlock(&c->lock);
+    unlock(c);
     return removed;
 }
 
@@ -766,7 +781,7 @@ rollback:
 out:
     sqlite3_finalize(move);
     sqlite3_finalize(drop);
-    pthread_mutex_unlock(&c->lock);
+    unlock(c);
     return changed;
 }
 
@@ -806,7 +821,7 @@ CatalogStatus catalog_list(Catalog *c, CatalogList what, int64_t filter,
         log_error("catalog: listing failed: %s", sqlite3_errmsg(c->db));
 out:
     sqlite3_finalize(st);
-    pthread_mutex_unlock(&c->lock);
+    unlock(c);
     return status;
 }
 
@@ -815,7 +830,7 @@ CatalogStatus catalog_database_access(Catalog *c, int64_t user_id, int64_t db_id
 {
     pthread_mutex_lock(&c->lock);
     CatalogStatus st = access_locked(c, user_id, db_id, out_access);
-    pthread_mutex_unlock(&c->lock);
+    unlock(c);
     return st;
 }
 
@@ -833,7 +848,7 @@ CatalogStatus catalog_pglink_set(Catalog *c, int64_t db_id, const void *blob, si
         status = step_write(c, st);
     }
     sqlite3_finalize(st);
-    pthread_mutex_unlock(&c->lock);
+    unlock(c);
     return status;
 }
 
@@ -869,6 +884,6 @@ CatalogStatus catalog_pglink_get(Catalog *c, int64_t db_id, unsigned char **out_
     status = CATALOG_OK;
 out:
     sqlite3_finalize(st);
-    pthread_mutex_unlock(&c->lock);
+    unlock(c);
     return status;
 }

@@ -114,6 +114,14 @@ CatalogStatus catalog_database_delete(Catalog *c, int64_t id) __attribute__((war
 CatalogStatus catalog_database_rename(Catalog *c, const char *old_name, const char *new_name)
     __attribute__((warn_unused_result));
 
+/*
+ * A number that moves whenever a write changed a row of the catalog (a user, a database, a
+ * grant, a limit), set before the writing function returns: what was read from the catalog
+ * while the number was N is still true while it is N. Counts the rows this process changed
+ * (SQLite's total_changes): the server is the only writer of its catalog. Any thread.
+ */
+uint64_t catalog_generation(Catalog *c);
+
 /* The access `user_id` has to database `db_id` (NONE when no grant). */
 CatalogStatus catalog_database_access(Catalog *c, int64_t user_id, int64_t db_id,
                                       CatalogAccess *out_access)

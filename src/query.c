@@ -51,6 +51,8 @@ typedef struct Answer {
     bool fatal;   /* DuckDB answered an error that may have invalidated the database */
     Buf *capture; /* a copy of the answer for the result cache, or NULL */
     size_t capture_max;
+    bool fallback_ok; /* QueryRequest.autoparam: an error or a flush ends in a fallback */
+    bool fallback;    /* ... which happened: nothing is answered */
 } Answer;
 
 /* Copies the answer bytes in io->out from a->start to the capture, or drops
@@ -72,6 +74,11 @@ static int maybe_flush(Answer *a)
 {
     if (a->io->out->len < QUERY_FLUSH_BYTES)
         return 0;
+    if (a->fallback_ok) {
+        /* Once rows went out, a later error could no longer give way to the literal text. */
+        a->fallback = true;
+        return -1;
+    }
     capture_take(a);
     if (a->io->flush(a->io->ctx, a->io->out) != 0) {
         a->gone = true;
@@ -114,6 +121,11 @@ static Buf *error_out(const Answer *a)
 /* Replaces the answer by an error (see answer_reset). */
 static void answer_error(Answer *a, const char *msg)
 {
+    if (a->fallback || a->fallback_ok) {
+        /* DuckDB's message may quote the text, which is the shape's. */
+        a->fallback = true;
+        return;
+    }
     a->fatal = a->fatal || may_invalidate(DUCKDB_ERROR_INVALID, msg);
     answer_reset(a);
     reply_engine_error(error_out(a), msg);
@@ -141,9 +153,15 @@ static void answer_failure(Answer *a, WatchdogEntry *wd, int timeout_sec, duckdb
                            const char *msg)
 {
     /* A failed allocation may be the memory guard's refusal (watchdog.h): its limit's line. */
+    if (a->fallback)
+        return;
     WatchdogReason why = type == DUCKDB_ERROR_INTERRUPT || type == DUCKDB_ERROR_OUT_OF_MEMORY
                              ? watchdog_reason(wd)
                              : WATCHDOG_NONE;
+    if (why == WATCHDOG_NONE && a->fallback_ok && !may_invalidate(type, msg)) {
+        a->fallback = true;
+        return;
+    }
     a->fatal = a->fatal || may_invalidate(type, msg);
     if (why == WATCHDOG_CLIENT_GONE) {
         a->gone = true;
@@ -438,6 +456,63 @@ static bool changes_session_state(duckdb_statement_type type, const char *sql)
     }
 }
 
+/*
+ * Whether each parameter of `prep` takes the value of the same place in `r`
+ * exactly (QueryRequest.autoparam): an integer within the range of the
+ * integer type DuckDB inferred, a string for a VARCHAR. Any other type,
+ * including one DuckDB could not infer, is a no.
+ */
+static bool params_exact(duckdb_prepared_statement prep, const TypedRequest *r)
+{
+    if (duckdb_nparams(prep) != r->nparams)
+        return false;
+    for (size_t i = 0; i < r->nparams; i++) {
+        const Param *p = &r->params[i];
+        duckdb_type t = duckdb_param_type(prep, i + 1);
+        if (p->kind == PARAM_TEXT) {
+            if (t != DUCKDB_TYPE_VARCHAR)
+                return false;
+            continue;
+        }
+        if (p->kind != PARAM_INT)
+            return false;
+        __int128 lo, hi;
+        switch (t) {
+        case DUCKDB_TYPE_TINYINT:
+            lo = INT8_MIN, hi = INT8_MAX;
+            break;
+        case DUCKDB_TYPE_SMALLINT:
+            lo = INT16_MIN, hi = INT16_MAX;
+            break;
+        case DUCKDB_TYPE_INTEGER:
+            lo = INT32_MIN, hi = INT32_MAX;
+            break;
+        case DUCKDB_TYPE_BIGINT:
+        case DUCKDB_TYPE_HUGEINT:
+            lo = INT64_MIN, hi = INT64_MAX;
+            break;
+        case DUCKDB_TYPE_UTINYINT:
+            lo = 0, hi = UINT8_MAX;
+            break;
+        case DUCKDB_TYPE_USMALLINT:
+            lo = 0, hi = UINT16_MAX;
+            break;
+        case DUCKDB_TYPE_UINTEGER:
+            lo = 0, hi = UINT32_MAX;
+            break;
+        case DUCKDB_TYPE_UBIGINT:
+        case DUCKDB_TYPE_UHUGEINT:
+            lo = 0, hi = INT64_MAX;
+            break;
+        default:
+            return false;
+        }
+        if (p->i < lo || p->i > hi)
+            return false;
+    }
+    return true;
+}
+
 /* Statements worth keeping prepared: the ones that run again and again. */
 static bool cacheable(duckdb_statement_type type)
 {
@@ -466,8 +541,11 @@ QueryStatus query_run(duckdb_connection con, const QueryRequest *req, QueryIo *i
 {
     const char *sql = req->sql;
     bool in_tx = req->in_tx;
-    Answer a = {
-        .io = io, .start = io->out->len, .capture = req->capture, .capture_max = req->capture_max};
+    Answer a = {.io = io,
+                .start = io->out->len,
+                .capture = req->capture,
+                .capture_max = req->capture_max,
+                .fallback_ok = req->autoparam && req->params};
     if (a.capture)
         a.capture->len = 0;
     duckdb_extracted_statements stmts = NULL;
@@ -549,6 +627,15 @@ prepare_text:
                                      "contain transaction statements"
                                    : "Bad Request: use the commands start transaction, commit "
                                      "and rollback");
+            goto out;
+        }
+        if (a.fallback_ok &&
+            (type != DUCKDB_STATEMENT_TYPE_SELECT || n != 1 || !params_exact(prep, req->params))) {
+            /* Kept all the same: the next text of this shape is judged without a prepare. */
+            if (!entry && n == 1 && req->cache && cacheable(type) &&
+                (entry = stmtcache_add(req->cache, sql, strlen(sql), prep)) != NULL)
+                prep = NULL;
+            a.fallback = true;
             goto out;
         }
         if (req->params) {
@@ -656,8 +743,9 @@ out:
     /* Before the ROLLBACK below, and before the caller may destroy `con`. */
     watchdog_unwatch(&wd);
     outcome->engine_fatal = a.fatal;
-    /* A client that is gone gets nothing of this answer (pipelined answers before it stay). */
-    if (a.gone)
+    /* A client that is gone gets nothing of this answer (pipelined answers before it stay),
+     * nor does one whose literal text runs instead. */
+    if (a.gone || a.fallback)
         io->out->len = a.start;
     if (have_res)
         duckdb_destroy_result(&res);
@@ -676,6 +764,8 @@ out:
     outcome->entry = entry;
     if (a.gone)
         return QUERY_CLIENT_GONE;
+    if (a.fallback)
+        return QUERY_FALLBACK;
     return failed ? QUERY_FAILED : QUERY_OK;
 }
 

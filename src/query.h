@@ -76,6 +76,8 @@ typedef enum {
     QUERY_FAILED,      /* an error answer is in io->out */
     QUERY_CLIENT_GONE, /* a flush failed, or the watchdog found the client gone: the
                         * session must be closed; nothing of this answer is in io->out */
+    QUERY_FALLBACK,    /* only with QueryRequest.autoparam: nothing was answered, and the
+                        * caller runs the literal text instead */
 } QueryStatus;
 
 /* What to run and how to answer (docs/protocol.md, "SQL answers" and "Typed requests"). */
@@ -114,6 +116,16 @@ typedef struct QueryRequest {
     size_t capture_max;
     /* The encoding of the answer, or NULL for the line protocol's (above). */
     const QueryFormat *format;
+    /* `sql` and `params` are the shape of a literal text (autoparam.h), which must answer
+     * exactly as the literal text would. The statement runs only when it is a SELECT and each
+     * parameter's type, as DuckDB inferred it from where the parameter stands, takes its value
+     * exactly (an integer within the range of an integer type, a string for VARCHAR), and its
+     * answer is given only when it completes without an engine error before anything would be
+     * flushed. Otherwise nothing is answered and QUERY_FALLBACK returned; a statement prepared
+     * meanwhile is kept in the cache all the same, so the next text of the shape is judged
+     * without preparing it again. An interrupt (timeout, cancel, memory limit) is answered as
+     * ever: it does not depend on the text. */
+    bool autoparam;
 } QueryRequest;
 
 /* What a request did besides its answer. */

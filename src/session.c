@@ -29,8 +29,8 @@
 #include "pglink.h"
 #include "reply.h"
 #include "rescache.h"
-#include "session_cache.h"
 #include "sqllex.h"
+#include "sqlrun.h"
 #include "textnum.h"
 #include "watchdog.h"
 #include "xalloc.h"
@@ -611,106 +611,8 @@ static void run_sql(Session *s, const SessionEnv *env, const char *sql, const Ty
                     const QueryFormat *fmt, QueryIo *io, SessionAction *action)
 {
     /* Error answers go where the front end wants them (QueryIo.errors). */
-    Buf *eout = io->errors ? io->errors : io->out;
-    if (!who_allows(s, SESSION_WHO_CONNECTED, eout))
-        return;
-    /* The super user is not held to MaxUserStatements (quota.h). */
-    Quota *quota = s->user.super ? NULL : env->quota;
-    int64_t max_statements = s->limits.value[USERLIMIT_MAX_STATEMENTS];
-    if (!quota_enter(quota, s->user.id, max_statements)) {
-        reply_too_many_statements(eout, s->user.name, (int)max_statements);
-        return;
-    }
-    QueryOutcome outcome = {0};
-    const char *text = typed ? typed->sql : sql;
-    /* Statements prepared before DDL or SET in any session are dropped. */
-    stmtcache_sync(s->stmts, pool_db_schema_gen(s->db));
-    StmtEntry *cached = stmtcache_find(s->stmts, text, strlen(text));
-    /* DuckDB 1.5.6's parser is quadratic on long runs of operator characters
-     * (seconds for a few KB, minutes for 20 KB, during which nothing
-     * interrupts it), for every user: such texts never reach it. A cached
-     * text was checked when it was first prepared. */
-    const char *too_complex = cached ? NULL : sqllex_check_bounds(text, strlen(text));
-    if (too_complex) {
-        reply_bad_request(eout, "%s", too_complex);
-        quota_leave(quota, s->user.id);
-        return;
-    }
-    AuthzPlan *plan = NULL;
-    /* The statement the check prepared, run by query_run (which owns it): prepared once. */
-    duckdb_prepared_statement checked = NULL;
-    /* Held from the check until the grants follow what the request changed. */
-    AccessGuard guard = {0};
-    access_guard_request(s, text, &guard);
-    /* Denied requests run nothing, so they leave a transaction as it was. */
-    if (access_check_request(s, env, text, cached, &plan, &checked, eout) != 0)
-        goto out;
-    QueryRequest req = {.sql = text,
-                        .in_tx = s->in_tx,
-                        .typed = typed != NULL,
-                        .params = typed && typed->has_params ? typed : NULL,
-                        .cache = s->stmts,
-                        .cached = cached,
-                        .prepared = checked,
-                        .timeout_sec = (int)s->limits.value[USERLIMIT_STATEMENT_TIMEOUT],
-                        .session_id = s->cancel.id,
-                        .statement_memory_bytes = s->limits.value[USERLIMIT_STATEMENT_MEMORY],
-                        .format = fmt};
-    /* The result cache sits here: after the access check, before execution
-     * (docs/cache.md). A request that may write is bracketed as a write. */
-    SessionCacheUse rc = {BUF_INIT, BUF_INIT, 0, false, false};
-    if (session_cache_before(s, text, typed && typed->no_cache, &req, io, &rc, action)) {
-        /* Answered without running: the statement and plan the check made are kept as a run
-         * would keep them, so the next request of this text is rechecked from the plan, not
-         * classified by DuckDB again. Only a check's statement (a miss) is new; a hit had none. */
-        StmtEntry *kept = query_prepared_cacheable(checked)
-                              ? stmtcache_add(s->stmts, text, strlen(text), checked)
-                              : NULL;
-        if (kept) {
-            checked = NULL;
-            kept->authz = plan;
-            plan = NULL;
-        }
-        authz_plan_free(plan);
-        query_prepared_free(&checked);
-        goto out;
-    }
-    sessions_statement_begin(&s->reg, text, strlen(text));
-    QueryStatus st = query_run(s->con, &req, io, &outcome);
-    /* Contained to this database: the pool reopens it (pool.h). Inside the
-     * write bracket, so no reader stores between the failure and the reopen. */
-    if (outcome.engine_fatal)
-        pool_db_check_invalidated(env->pool, s->db);
-    session_cache_after(s, &rc, st, &outcome);
-    if (plan && outcome.entry && !outcome.entry->authz) {
-        outcome.entry->authz = plan;
-        plan = NULL;
-    }
-    authz_plan_free(plan);
-    if (outcome.catalog_changed) {
-        pool_db_schema_bump(s->db);
-        if (s->in_tx)
-            s->tx_catalog_changed = true;
-    }
-    if (st == QUERY_CLIENT_GONE)
-        *action = SESSION_CLOSE;
-    else if (st == QUERY_FAILED && s->in_tx)
-        s->tx_error = true;
-    if (outcome.partial)
-        s->tx_doomed = true;
-    sessions_statement_end(&s->reg, s->in_tx);
-    /* Grants follow the tables once the change is committed. Not only DROP
-     * and ALTER change which table a name means: CREATE OR REPLACE makes a
-     * new table or view under an old name. The sync sees only what is
-     * committed, so it runs even when the client is gone. */
-    bool changed = outcome.schema_changed || outcome.catalog_changed;
-    if (changed && s->in_tx)
-        s->prune_pending = true;
-    else if (changed)
-        access_prune_table_grants(s, env, &guard);
-out:
-    access_guard_release(&guard);
-    quota_leave(quota, s->user.id);
+    if (who_allows(s, SESSION_WHO_CONNECTED, io->errors ? io->errors : io->out))
+        sqlrun_request(s, env, typed ? typed->sql : sql, typed, fmt, io, action);
 }
 
 /*
@@ -790,7 +692,11 @@ static void cmd_stats(Session *s, const SessionEnv *env, const RequestWords *w, 
                (long long)parts.process, (long long)mem.server_bytes,
                (long long)mem.statement_bytes);
     rescache_stats_json(out);
-    buf_append_str(out, "}\n");
+    SqlrunStats ap;
+    sqlrun_stats(&ap);
+    buf_printf(out, ",\"autoparam\":{\"shaped\":%llu,\"ran\":%llu,\"fallbacks\":%llu}}\n",
+               (unsigned long long)ap.shaped, (unsigned long long)ap.ran,
+               (unsigned long long)ap.fallbacks);
 }
 
 /* `set cache on|off`: whether this session reads and fills the result cache
@@ -1342,5 +1248,6 @@ void session_free(Session *s, const SessionEnv *env)
         metrics_logged_in(-1);
     pthread_mutex_destroy(&s->con_lock);
     sessions_entry_destroy(&s->reg);
+    access_grants_free(s->grants);
     free(s);
 }

@@ -45,6 +45,9 @@
 typedef enum { SESSION_NEW, SESSION_AUTHED, SESSION_CONNECTED } SessionState;
 
 /* What the server needs; shared by every session, read-only but for `cfg`. */
+/* The access checks' copy of a user's grants (access.h). */
+typedef struct AccessGrants AccessGrants;
+
 typedef struct SessionEnv {
     /*
      * The settings in force: an atomic pointer that `reload` replaces
@@ -122,6 +125,7 @@ struct Session {
                          * moves the database's write generation */
     PoolDb *db;
     StmtCache *stmts;         /* prepared statements of `con` (SESSION_CONNECTED only) */
+    AccessGrants *grants;     /* the access checks' copy of the user's grants (access.h) */
     pthread_mutex_t con_lock; /* guards con against the shutdown interrupt */
     duckdb_connection con;
     /* The cancel id and key (cancel.h), registered at login, unregistered

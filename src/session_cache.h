@@ -1,9 +1,9 @@
 /*
  * session_cache: where a session's request meets the result cache
- * (docs/cache.md), split out of session.c: after the access check and
+ * (docs/cache.md), split out of the request path: after the access check and
  * before execution, answer from the cache, prepare a capture, or open the
  * write bracket; after execution, store or close the bracket. Called by
- * run_sql() on the session's worker thread.
+ * sqlrun_request() on the session's worker thread.
  */
 #ifndef TCPDUCKDB_SESSION_CACHE_H
 #define TCPDUCKDB_SESSION_CACHE_H
@@ -15,7 +15,7 @@
 #include "query.h"
 #include "session.h"
 
-/* What run_sql() does with the result cache for one request. */
+/* What sqlrun_request() does with the result cache for one request. */
 typedef struct SessionCacheUse {
     Buf key;     /* rescache_key() of the request */
     Buf capture; /* the answer, copied by query_run() */

@@ -348,6 +348,36 @@ static void remove_dir(void)
     CHECK(rmdir(dir) == 0);
 }
 
+/* Every change of a grant or a user moves the generation; a read or a write that changed
+ * nothing leaves it, so the access checks' copies stay valid (access.h). */
+static void test_generation(Catalog *c, int64_t db_id)
+{
+    CatalogUser dave = {0};
+    CatalogAccess access = CATALOG_ACCESS_NONE;
+    uint64_t g0 = catalog_generation(c);
+    CHECK(catalog_user_create(c, "dave", "pw4") == CATALOG_OK);
+    uint64_t g1 = catalog_generation(c);
+    CHECK(g1 != g0);
+    CHECK(catalog_user_find(c, "dave", &dave) == CATALOG_OK);
+    CHECK(catalog_database_access(c, dave.id, db_id, &access) == CATALOG_OK);
+    CHECK(catalog_table_privileges(c, db_id, dave.id, "t") == 0);
+    CHECK(catalog_generation(c) == g1);
+    CHECK(catalog_grant_database(c, db_id, dave.id, CATALOG_ACCESS_READ) == CATALOG_OK);
+    uint64_t g2 = catalog_generation(c);
+    CHECK(g2 != g1);
+    CHECK(catalog_grant_table(c, db_id, dave.id, "t", CATALOG_PRIV_SELECT) == CATALOG_OK);
+    uint64_t g3 = catalog_generation(c);
+    CHECK(g3 != g2);
+    CHECK(catalog_revoke_table(c, db_id, dave.id, "t", CATALOG_PRIV_SELECT) == CATALOG_OK);
+    uint64_t g4 = catalog_generation(c);
+    CHECK(g4 != g3);
+    CHECK(catalog_revoke_database(c, db_id, dave.id) == CATALOG_OK);
+    uint64_t g5 = catalog_generation(c);
+    CHECK(g5 != g4);
+    CHECK(catalog_revoke_database(c, db_id, dave.id) != CATALOG_ERROR);
+    CHECK(catalog_generation(c) == g5);
+}
+
 static void test_catalog_file(void)
 {
     char err[256] = "";
@@ -366,6 +396,8 @@ static void test_catalog_file(void)
     test_table_grants_rename(c, sales_id);
     unit_current = "test_user_limits";
     test_user_limits(c);
+    unit_current = "test_generation";
+    test_generation(c, sales_id);
     catalog_close(c);
     catalog_close(NULL);
     unit_current = "test_reopen";
