@@ -14,7 +14,7 @@
 # (a few minutes, smaller tables) for development.
 
 BENCH_BIN := build/bench/tdb_bench build/bench/inproc_json build/bench/pg_drain \
-             build/bench/pg_beside
+             build/bench/pg_beside build/bench/tpch_run
 
 build/bench/tdb_bench: bench/tdb_bench.c build/libtcpduckdb.a clients/c/tcpduckdb.h
 	@mkdir -p $(dir $@)
@@ -32,6 +32,14 @@ build/bench/pg_drain: bench/pg_drain.c
 build/bench/pg_beside: bench/pg_beside.c
 	@mkdir -p $(dir $@)
 	$(CC) -D_GNU_SOURCE -I/usr/include/postgresql $(CFLAGS) -O2 -o $@ $< -lpq
+
+# tpch_run: the TPC-H-like queries on in-process DuckDB, TCP-DuckDB (C client library) or
+# PostgreSQL (libpq), for bench/tpch.py.
+build/bench/tpch_run: bench/tpch_run.c build/libtcpduckdb.a clients/c/tcpduckdb.h | $(DUCKDB)/lib/libduckdb.so
+	@mkdir -p $(dir $@)
+	$(CC) -D_GNU_SOURCE -Iclients/c -I/usr/include/postgresql $(CPPFLAGS) $(CFLAGS) -O2 -o $@ $< \
+	    build/libtcpduckdb.a -Wl,-rpath,'$$ORIGIN/../../$(DUCKDB)/lib' -L$(DUCKDB)/lib -lduckdb \
+	    -lpq -lssl -lcrypto -lm -pthread
 
 # stats_race: DuckDB alone, no server: fresh queries racing with other connections' appends,
 # with statistics propagation on and off (bench/stats_race.c; docs/performance.md).
