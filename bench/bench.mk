@@ -76,10 +76,15 @@ CACHE_MIX_SECONDS ?= 10
 cache-mix: build
 	/usr/bin/python3 bench/dashboard.py --seconds $(CACHE_MIX_SECONDS) --pg
 
-.PHONY: bench bench-bin stats-race plan-cost cache-mix
+.PHONY: bench bench-bin stats-race plan-cost cache-mix bench-tpch
 bench-bin: build $(BENCH_BIN)
 
 # setup.sh --test installs PostgreSQL 15 (initdb, pg_ctl, pgbench, psql) and Python 3.
 bench: deps-test
 	@$(MAKE) --no-print-directory bench-bin
 	/usr/bin/python3 bench/run.py $(if $(BENCH_QUICK),--quick)
+
+# The TPC-H-like section alone (bench/tpch.py): TPCH_SF (default 1; 0.1 with BENCH_QUICK),
+# TPCH_REPS, TPCH_NO_PG=1 to leave PostgreSQL out.
+bench-tpch:
+	BENCH_ONLY=tpch $(MAKE) --no-print-directory bench

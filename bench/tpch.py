@@ -186,6 +186,8 @@ def run_section(b, R):
             os.chmod(os.path.join(csv_dir, "%s.csv" % t), 0o644)
         t0 = time.monotonic()
         pg.psql("CREATE DATABASE tpch")
+        # work_mem: room for the hash joins and sorts of an analytical query (4MB by default).
+        pg.psql("ALTER DATABASE tpch SET work_mem = '64MB'")
         load = PG_SCHEMA + "".join("COPY %s FROM '%s/%s.csv' (DELIMITER '|');\n"
                                    % (t, csv_dir, t) for t in TABLES) + PG_INDEXES
         pg.psql(load, db="tpch")
