@@ -118,7 +118,7 @@ unit: asan tsan
 	    echo "FAILED: test_client"; fail=$$((fail+1)); fi; \
 	echo "unit: $$pass passed, $$fail failed"; [ $$fail -eq 0 ]
 
-e2e: asan
+e2e: asan build/bench/tpch_run
 	TCPDUCKDB_BIN=$(CURDIR)/build/asan/tcp-duckdb TCPDUCKDB_CLI=$(CURDIR)/build/asan/tcp-duckdb-cli \
 	    /usr/bin/python3 -m pytest -q tests/e2e
 
