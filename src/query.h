@@ -110,6 +110,9 @@ typedef struct QueryRequest {
     size_t capture_max;
     /* The encoding of the answer, or NULL for the line protocol's (above). */
     const QueryFormat *format;
+    /* The database `con` belongs to, pinned by the caller: a statement that
+     * runs long gets the helpers of parallel.h; NULL: it runs on this thread alone. */
+    duckdb_database engine;
 } QueryRequest;
 
 /* What a request did besides its answer. */

@@ -721,6 +721,7 @@ static void run_sql(Session *s, const SessionEnv *env, const char *sql, const Ty
                         .timeout_sec = (int)s->limits.value[USERLIMIT_STATEMENT_TIMEOUT],
                         .session_id = s->cancel.id,
                         .statement_memory_bytes = s->limits.value[USERLIMIT_STATEMENT_MEMORY],
+                        .engine = pool_db_handle(s->db),
                         .format = fmt};
     /* The result cache sits here: after the access check, before execution
      * (docs/cache.md). A request that may write is bracketed as a write. */

@@ -1,0 +1,239 @@
+/*
+ * parallel: helper threads that execute the DuckDB tasks of statements that
+ * have run for PARALLEL_DELAY_MS (parallel.h says why and how).
+ */
+#include "parallel.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "log.h"
+#include "memguard.h"
+#include "memstat.h"
+
+/* How long a helper waits for new tasks of its statement when there are
+ * none (between two pipelines, or while the worker finishes alone or sends
+ * a long result) before it looks again: from the first to the last, doubling
+ * while it finds none, so that a pipeline's tasks are picked up within a
+ * tenth of a millisecond and a statement that streams its answer for
+ * seconds costs a helper a wake-up every few milliseconds. */
+#define PARALLEL_NAP_FIRST_US 100
+#define PARALLEL_NAP_LAST_US 4000
+
+static struct {
+    pthread_mutex_t lock;   /* guards everything below */
+    pthread_cond_t scout;   /* the scout's sleep: an entry was added to an empty list */
+    pthread_cond_t crew;    /* the other idle helpers': the scout found a long statement */
+    pthread_cond_t nap;     /* a helper's wait for tasks: an entry left, or stop */
+    pthread_cond_t left;    /* a helper stopped working for an entry that has left */
+    ParallelEntry *head;    /* the entered statements, oldest first */
+    ParallelEntry *tail;
+    bool scout_taken;       /* an idle helper is the scout */
+    bool scout_idle;        /* the scout sleeps with no entry to wait for */
+    bool stopping;
+    int starts; /* parallel_start() calls not yet stopped (the helpers are shared) */
+    int nthreads;
+    pthread_t *threads;
+} P = {
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .scout = PTHREAD_COND_INITIALIZER,
+    .crew = PTHREAD_COND_INITIALIZER,
+    .nap = PTHREAD_COND_INITIALIZER,
+    .left = PTHREAD_COND_INITIALIZER,
+};
+
+/* Monotonic time; the condition variables wait on the same clock. */
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static struct timespec at_ms(double ms)
+{
+    struct timespec ts;
+    ts.tv_sec = (time_t)(ms / 1e3);
+    ts.tv_nsec = (long)((ms - ts.tv_sec * 1e3) * 1e6);
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}
+
+/* The entry old enough to help with the fewest helpers (the oldest among
+ * equals), or NULL. Lock held. */
+static ParallelEntry *pick(double now)
+{
+    ParallelEntry *best = NULL;
+    for (ParallelEntry *e = P.head; e && e->start_ms + PARALLEL_DELAY_MS <= now; e = e->next)
+        if (!best || e->helping < best->helping)
+            best = e;
+    return best;
+}
+
+/* Executes the tasks of e's database until e leaves. Lock held on entry and
+ * return, released while tasks run. */
+static void help(ParallelEntry *e)
+{
+    e->helping++;
+    duckdb_database db = e->db;
+    int64_t statement_bytes = e->statement_bytes;
+    pthread_mutex_unlock(&P.lock);
+    memguard_begin(memstat_thread_net(memstat_thread()), statement_bytes);
+    duckdb_task_state st = duckdb_create_task_state(db);
+    pthread_mutex_lock(&P.lock);
+    int nap_us = PARALLEL_NAP_FIRST_US;
+    while (e->listed && !P.stopping) {
+        pthread_mutex_unlock(&P.lock);
+        idx_t done = st ? duckdb_execute_n_tasks_state(st, 16) : 0;
+        pthread_mutex_lock(&P.lock);
+        if (done > 0) {
+            nap_us = PARALLEL_NAP_FIRST_US;
+        } else if (e->listed && !P.stopping) {
+            struct timespec until = at_ms(now_ms() + nap_us / 1e3);
+            pthread_cond_timedwait(&P.nap, &P.lock, &until);
+            if (nap_us < PARALLEL_NAP_LAST_US)
+                nap_us *= 2;
+        }
+    }
+    /* The task state outlives no statement: destroyed before leave returns. */
+    pthread_mutex_unlock(&P.lock);
+    duckdb_destroy_task_state(st);
+    memguard_end();
+    pthread_mutex_lock(&P.lock);
+    if (--e->helping == 0 && !e->listed)
+        pthread_cond_broadcast(&P.left);
+}
+
+static void *helper_main(void *arg)
+{
+    (void)arg;
+    /* Visible in top -H, perf and /proc/PID/task/TID/comm. */
+    pthread_setname_np(pthread_self(), "tdb-parallel");
+    pthread_mutex_lock(&P.lock);
+    while (!P.stopping) {
+        ParallelEntry *e = pick(now_ms());
+        if (e) {
+            help(e);
+            continue;
+        }
+        if (P.scout_taken) {
+            pthread_cond_wait(&P.crew, &P.lock);
+            continue;
+        }
+        P.scout_taken = true;
+        if (!P.head) {
+            P.scout_idle = true;
+            pthread_cond_wait(&P.scout, &P.lock);
+            P.scout_idle = false;
+        } else {
+            struct timespec until = at_ms(P.head->start_ms + PARALLEL_DELAY_MS);
+            pthread_cond_timedwait(&P.scout, &P.lock, &until);
+        }
+        P.scout_taken = false;
+        if (pick(now_ms()))
+            pthread_cond_broadcast(&P.crew); /* every idle helper joins */
+    }
+    pthread_mutex_unlock(&P.lock);
+    return NULL;
+}
+
+int parallel_start(int helpers)
+{
+    if (helpers <= 0)
+        return 0;
+    if (P.starts++ > 0)
+        return 0; /* another pool's (unit tests): the first one's helpers serve both */
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&P.scout, &attr);
+    pthread_cond_init(&P.nap, &attr);
+    pthread_condattr_destroy(&attr);
+    P.threads = calloc((size_t)helpers, sizeof(*P.threads));
+    if (!P.threads) {
+        P.starts = 0;
+        return -1;
+    }
+    for (int i = 0; i < helpers; i++) {
+        if (pthread_create(&P.threads[i], NULL, helper_main, NULL) != 0) {
+            log_error("cannot start parallel helper thread %d of %d", i + 1, helpers);
+            parallel_stop();
+            return -1;
+        }
+        P.nthreads++;
+    }
+    return 0;
+}
+
+void parallel_stop(void)
+{
+    if (P.starts == 0 || --P.starts > 0)
+        return;
+    pthread_mutex_lock(&P.lock);
+    P.stopping = true;
+    pthread_cond_broadcast(&P.scout);
+    pthread_cond_broadcast(&P.crew);
+    pthread_cond_broadcast(&P.nap);
+    pthread_mutex_unlock(&P.lock);
+    for (int i = 0; i < P.nthreads; i++)
+        pthread_join(P.threads[i], NULL);
+    free(P.threads);
+    P.threads = NULL;
+    P.nthreads = 0;
+    pthread_mutex_lock(&P.lock);
+    P.stopping = false;
+    pthread_mutex_unlock(&P.lock);
+}
+
+void parallel_enter(ParallelEntry *e, duckdb_database db, int64_t statement_bytes)
+{
+    e->db = db;
+    e->statement_bytes = statement_bytes;
+    e->helping = 0;
+    e->listed = false;
+    e->prev = e->next = NULL;
+    if (!db)
+        return;
+    e->start_ms = now_ms();
+    pthread_mutex_lock(&P.lock);
+    if (P.nthreads > 0) {
+        e->listed = true;
+        e->prev = P.tail;
+        if (P.tail)
+            P.tail->next = e;
+        else
+            P.head = e;
+        P.tail = e;
+        if (P.scout_idle)
+            pthread_cond_signal(&P.scout);
+    }
+    pthread_mutex_unlock(&P.lock);
+}
+
+void parallel_leave(ParallelEntry *e)
+{
+    if (!e->listed)
+        return;
+    pthread_mutex_lock(&P.lock);
+    if (e->listed) {
+        e->listed = false;
+        if (e->prev)
+            e->prev->next = e->next;
+        else
+            P.head = e->next;
+        if (e->next)
+            e->next->prev = e->prev;
+        else
+            P.tail = e->prev;
+        if (e->helping > 0) {
+            pthread_cond_broadcast(&P.nap);
+            while (e->helping > 0)
+                pthread_cond_wait(&P.left, &P.lock);
+        }
+    }
+    pthread_mutex_unlock(&P.lock);
+}
