@@ -5,6 +5,7 @@
 #include "parallel.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -158,15 +159,24 @@ int parallel_start(int helpers)
         P.starts = 0;
         return -1;
     }
+    /* The helpers start with every signal blocked: SIGTERM and the like are
+     * the server's I/O thread's (signalfd), never a default action here. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int rc = 0;
     for (int i = 0; i < helpers; i++) {
         if (pthread_create(&P.threads[i], NULL, helper_main, NULL) != 0) {
             log_error("cannot start parallel helper thread %d of %d", i + 1, helpers);
-            parallel_stop();
-            return -1;
+            rc = -1;
+            break;
         }
         P.nthreads++;
     }
-    return 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0)
+        parallel_stop();
+    return rc;
 }
 
 void parallel_stop(void)
