@@ -13,8 +13,8 @@
  *   --script FILE      run FILE's statements first, one at a time, untimed. A statement ends
  *                      with `;` at the end of a line; `__SF__` is replaced by --sf.
  *   --sf X             the scale factor put in for __SF__ (default 1)
- *   --queries FILE     then run FILE's queries: each starts at a line `-- Q<n>` (n a number) and ends
- *                      with `;`
+ *   --queries FILE     then run FILE's queries: each starts at a line `-- Q<n>` (n a number) and
+ * ends with `;`
  *   --only N,N,...     only these query numbers
  *   --reps N           timed runs of each query after one untimed warm-up run (default 3)
  *   --dump DIR         write each query's answer (warm-up run) to DIR/q<n>.tsv: one line per

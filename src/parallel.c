@@ -22,16 +22,23 @@
 #define PARALLEL_NAP_FIRST_US 100
 #define PARALLEL_NAP_LAST_US 4000
 
+/* The scout keeps looking every PARALLEL_DELAY_MS until no statement has
+ * started for this long, and only then sleeps until parallel_enter() wakes
+ * it: under a stream of small statements it wakes 500 times a second
+ * instead of once or twice per statement. */
+#define PARALLEL_SCOUT_IDLE_MS 100
+
 static struct {
-    pthread_mutex_t lock;   /* guards everything below */
-    pthread_cond_t scout;   /* the scout's sleep: an entry was added to an empty list */
-    pthread_cond_t crew;    /* the other idle helpers': the scout found a long statement */
-    pthread_cond_t nap;     /* a helper's wait for tasks: an entry left, or stop */
-    pthread_cond_t left;    /* a helper stopped working for an entry that has left */
-    ParallelEntry *head;    /* the entered statements, oldest first */
+    pthread_mutex_t lock; /* guards everything below */
+    pthread_cond_t scout; /* the scout's sleep: an entry was added to an empty list */
+    pthread_cond_t crew;  /* the other idle helpers': the scout found a long statement */
+    pthread_cond_t nap;   /* a helper's wait for tasks: an entry left, or stop */
+    pthread_cond_t left;  /* a helper stopped working for an entry that has left */
+    ParallelEntry *head;  /* the entered statements, oldest first */
     ParallelEntry *tail;
-    bool scout_taken;       /* an idle helper is the scout */
-    bool scout_idle;        /* the scout sleeps with no entry to wait for */
+    bool scout_taken;     /* an idle helper is the scout */
+    bool scout_idle;      /* the scout sleeps until an entry comes */
+    double last_enter_ms; /* when the latest entry came */
     bool stopping;
     int starts; /* parallel_start() calls not yet stopped (the helpers are shared) */
     int nthreads;
@@ -64,13 +71,24 @@ static struct timespec at_ms(double ms)
     return ts;
 }
 
-/* The entry old enough to help with the fewest helpers (the oldest among
- * equals), or NULL. Lock held. */
+/* CPU time the entry's worker thread has used since parallel_enter(). */
+static double cpu_used_ms(const ParallelEntry *e)
+{
+    struct timespec ts;
+    if (clock_gettime(e->cpu_clock, &ts) != 0)
+        return 0;
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6 - e->cpu_start_ms;
+}
+
+/* The entry to help, or NULL: one whose worker has used PARALLEL_DELAY_MS of
+ * CPU for it (wall time alone would also count the time a loaded machine
+ * kept a small statement off the CPU), with the fewest helpers, the oldest
+ * among equals. Lock held: a listed entry's worker thread is alive. */
 static ParallelEntry *pick(double now)
 {
     ParallelEntry *best = NULL;
     for (ParallelEntry *e = P.head; e && e->start_ms + PARALLEL_DELAY_MS <= now; e = e->next)
-        if (!best || e->helping < best->helping)
+        if ((!best || e->helping < best->helping) && cpu_used_ms(e) >= PARALLEL_DELAY_MS)
             best = e;
     return best;
 }
@@ -126,12 +144,15 @@ static void *helper_main(void *arg)
             continue;
         }
         P.scout_taken = true;
-        if (!P.head) {
+        double now = now_ms();
+        if (!P.head && now - P.last_enter_ms > PARALLEL_SCOUT_IDLE_MS) {
             P.scout_idle = true;
             pthread_cond_wait(&P.scout, &P.lock);
             P.scout_idle = false;
         } else {
-            struct timespec until = at_ms(P.head->start_ms + PARALLEL_DELAY_MS);
+            /* The oldest entry's delay, or another look a delay from now. */
+            double at = P.head ? P.head->start_ms + PARALLEL_DELAY_MS : 0;
+            struct timespec until = at_ms(at > now ? at : now + PARALLEL_DELAY_MS);
             pthread_cond_timedwait(&P.scout, &P.lock, &until);
         }
         P.scout_taken = false;
@@ -209,7 +230,13 @@ void parallel_enter(ParallelEntry *e, duckdb_database db, int64_t statement_byte
     if (!db)
         return;
     e->start_ms = now_ms();
+    struct timespec cpu;
+    if (pthread_getcpuclockid(pthread_self(), &e->cpu_clock) != 0 ||
+        clock_gettime(e->cpu_clock, &cpu) != 0)
+        return; /* not lent: the scout could not tell how long it ran */
+    e->cpu_start_ms = cpu.tv_sec * 1e3 + cpu.tv_nsec / 1e6;
     pthread_mutex_lock(&P.lock);
+    P.last_enter_ms = e->start_ms;
     if (P.nthreads > 0) {
         e->listed = true;
         e->prev = P.tail;

@@ -11,7 +11,9 @@
  * the task and then hands the result back the same way; a SELECT 1 cost
  * 2-3x the CPU with 2 threads than with 1 on the 2-core VM. Here instead the
  * worker that runs a statement executes its tasks alone, and only once the
- * statement has run for PARALLEL_DELAY_MS do helper threads (DuckdbThreads
+ * statement has used PARALLEL_DELAY_MS of its worker's CPU (its thread's CPU
+ * clock, so that a loaded machine keeping a small statement off the CPU
+ * does not make it look long) do helper threads (DuckdbThreads
  * - 1 of them, shared by every database) join it through the C API's
  * external-thread functions (duckdb_create_task_state,
  * duckdb_execute_n_tasks_state). A statement shorter than that never meets
@@ -27,10 +29,12 @@
  * would do.
  *
  * Shared state: the list of entries and the helpers' roles, guarded by one
- * mutex private to parallel.c. One idle helper at a time (the scout) sleeps
- * until the oldest entry is PARALLEL_DELAY_MS old, so that an idle server
- * and a server of small statements wake at most one helper per delay; the
- * others sleep until the scout finds a long statement.
+ * mutex private to parallel.c. One idle helper at a time (the scout) looks
+ * at the entries every PARALLEL_DELAY_MS while statements come, and sleeps
+ * until parallel_enter() wakes it once none has come for a while, so that
+ * a server of small statements wakes one helper at most 500 times a second
+ * and an idle server none; the others sleep until the scout finds a long
+ * statement.
  *
  * Without parallel_start() (unit tests, tools, DuckdbThreads 1) enter and
  * leave cost a lock round trip each and nothing is ever lent.
@@ -49,6 +53,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "duckdb.h"
 
@@ -61,6 +66,8 @@ typedef struct ParallelEntry {
     duckdb_database db;
     int64_t statement_bytes;
     double start_ms;
+    clockid_t cpu_clock; /* the worker thread's CPU clock */
+    double cpu_start_ms;
     int helping; /* helpers executing its database's tasks now */
     bool listed;
     struct ParallelEntry *prev, *next;

@@ -108,8 +108,8 @@ struct Waiter {
 
 struct Pool {
     char dir[1024]; /* data_dir/databases */
-    int threads;            /* DuckDB threads per database, resolved (at least 1) */
-    bool helpers;           /* parallel_start() was called */
+    int threads;    /* DuckDB threads per database, resolved (at least 1) */
+    bool helpers;   /* parallel_start() was called */
     char memory_limit[64];
     int wait_ms;
     int max_waiters;
