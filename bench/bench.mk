@@ -76,7 +76,7 @@ CACHE_MIX_SECONDS ?= 10
 cache-mix: build
 	/usr/bin/python3 bench/dashboard.py --seconds $(CACHE_MIX_SECONDS) --pg
 
-.PHONY: bench bench-bin stats-race plan-cost cache-mix bench-tpch
+.PHONY: bench bench-bin stats-race plan-cost cache-mix bench-tpch bench-threads
 bench-bin: build $(BENCH_BIN)
 
 # setup.sh --test installs PostgreSQL 15 (initdb, pg_ctl, pgbench, psql) and Python 3.
@@ -88,3 +88,9 @@ bench: deps-test
 # TPCH_REPS, TPCH_NO_PG=1 to leave PostgreSQL out.
 bench-tpch:
 	BENCH_ONLY=tpch $(MAKE) --no-print-directory bench
+
+# DuckdbThreads: small statements and a 10M-row aggregate on 1 and 2 cores (taskset), the
+# server with --duckdb-threads 1 and with its default (bench/threads.py; docs/performance.md).
+# THREADS_BASELINE_BIN: a build from before parallel.c, run with DuckDB's own threads.
+bench-threads: build bench-bin
+	/usr/bin/python3 bench/threads.py
