@@ -23,7 +23,12 @@
  * parallel_leave() before it may release its connection (query.c, beside
  * the watchdog's watch/unwatch). parallel_leave() returns only when no
  * helper is executing tasks for the entry, so the database, which the
- * session keeps pinned meanwhile, may be closed afterwards. Helpers execute
+ * session keeps pinned meanwhile, may be closed afterwards. DuckDB runs an
+ * external thread's task to its end (TaskExecutionMode::PROCESS_ALL), so
+ * when two long statements run on one database, a helper of the first may be
+ * running a pipeline of the second when the first ends: the first's answer
+ * then waits for that task (a known cost of this design; the fix would be a
+ * pin on the database per helper, so that leave need not wait). Helpers execute
  * the tasks of the entry's database, which may include the tasks of other
  * statements running on it; that is the same work DuckDB's own threads
  * would do.
