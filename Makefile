@@ -118,7 +118,7 @@ unit: asan tsan
 	    echo "FAILED: test_client"; fail=$$((fail+1)); fi; \
 	echo "unit: $$pass passed, $$fail failed"; [ $$fail -eq 0 ]
 
-e2e: asan
+e2e: asan build/bench/tpch_run
 	TCPDUCKDB_BIN=$(CURDIR)/build/asan/tcp-duckdb TCPDUCKDB_CLI=$(CURDIR)/build/asan/tcp-duckdb-cli \
 	    /usr/bin/python3 -m pytest -q tests/e2e
 
@@ -129,7 +129,7 @@ E2E_TSAN := tests/e2e/test_protocol.py tests/e2e/test_server.py tests/e2e/test_t
             tests/e2e/test_stmtcache.py tests/e2e/test_pool.py tests/e2e/test_limits.py \
             tests/e2e/test_fairness.py tests/e2e/test_crash.py tests/e2e/test_memory.py \
             tests/e2e/test_ops.py tests/e2e/test_dropin.py tests/e2e/test_backup.py \
-            tests/e2e/test_rescache.py \
+            tests/e2e/test_rescache.py tests/e2e/test_parallel.py \
             tests/e2e/test_pgwire.py tests/e2e/test_pgwire_copy.py \
             tests/e2e/test_admin_http.py
 e2e-tsan: tsan

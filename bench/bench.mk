@@ -14,7 +14,7 @@
 # (a few minutes, smaller tables) for development.
 
 BENCH_BIN := build/bench/tdb_bench build/bench/inproc_json build/bench/pg_drain \
-             build/bench/pg_beside
+             build/bench/pg_beside build/bench/tpch_run
 
 build/bench/tdb_bench: bench/tdb_bench.c build/libtcpduckdb.a clients/c/tcpduckdb.h
 	@mkdir -p $(dir $@)
@@ -32,6 +32,14 @@ build/bench/pg_drain: bench/pg_drain.c
 build/bench/pg_beside: bench/pg_beside.c
 	@mkdir -p $(dir $@)
 	$(CC) -D_GNU_SOURCE -I/usr/include/postgresql $(CFLAGS) -O2 -o $@ $< -lpq
+
+# tpch_run: the TPC-H-like queries on in-process DuckDB, TCP-DuckDB (C client library) or
+# PostgreSQL (libpq), for bench/tpch.py.
+build/bench/tpch_run: bench/tpch_run.c build/libtcpduckdb.a clients/c/tcpduckdb.h | $(DUCKDB)/lib/libduckdb.so
+	@mkdir -p $(dir $@)
+	$(CC) -D_GNU_SOURCE -Iclients/c -I/usr/include/postgresql $(CPPFLAGS) $(CFLAGS) -O2 -o $@ $< \
+	    build/libtcpduckdb.a -Wl,-rpath,'$$ORIGIN/../../$(DUCKDB)/lib' -L$(DUCKDB)/lib -lduckdb \
+	    -lpq -lssl -lcrypto -lm -pthread
 
 # stats_race: DuckDB alone, no server: fresh queries racing with other connections' appends,
 # with statistics propagation on and off (bench/stats_race.c; docs/performance.md).
@@ -68,10 +76,21 @@ CACHE_MIX_SECONDS ?= 10
 cache-mix: build
 	/usr/bin/python3 bench/dashboard.py --seconds $(CACHE_MIX_SECONDS) --pg
 
-.PHONY: bench bench-bin stats-race plan-cost cache-mix
+.PHONY: bench bench-bin stats-race plan-cost cache-mix bench-tpch bench-threads
 bench-bin: build $(BENCH_BIN)
 
 # setup.sh --test installs PostgreSQL 15 (initdb, pg_ctl, pgbench, psql) and Python 3.
 bench: deps-test
 	@$(MAKE) --no-print-directory bench-bin
 	/usr/bin/python3 bench/run.py $(if $(BENCH_QUICK),--quick)
+
+# The TPC-H-like section alone (bench/tpch.py): TPCH_SF (default 1; 0.1 with BENCH_QUICK),
+# TPCH_REPS, TPCH_NO_PG=1 to leave PostgreSQL out.
+bench-tpch:
+	BENCH_ONLY=tpch $(MAKE) --no-print-directory bench
+
+# DuckdbThreads: small statements and a 10M-row aggregate on 1 and 2 cores (taskset), the
+# server with --duckdb-threads 1 and with its default (bench/threads.py; docs/performance.md).
+# THREADS_BASELINE_BIN: a build from before parallel.c, run with DuckDB's own threads.
+bench-threads: build bench-bin
+	/usr/bin/python3 bench/threads.py

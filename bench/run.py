@@ -22,7 +22,8 @@ Client CPU is the client process's own, from getrusage(RUSAGE_CHILDREN).
 
 Usage: bench/run.py [--quick] [--only SECTION,...]
   (or BENCH_QUICK=1, BENCH_ONLY=beside,limits); sections: small, large, conns, churn,
-  link, tls, beside, limits, users, lookups. The issue-8 targets are reported when their sections ran.
+  link, tls, beside, limits, users, lookups, tpch (bench/tpch.py).
+  The issue-8 targets are reported when their sections ran.
 """
 import argparse
 import datetime
@@ -83,7 +84,7 @@ QUICK = dict(small_secs=2, small_reps=1, conn_levels=[1, 4, 16, 64], large_rows=
              beside_warmup=1, beside_reps=1, beside_rows_tdb=4_000_000, beside_rows_pg=200_000,
              limits_secs=1, limits_reps=1, users_secs=2, users_reps=1)
 SECTIONS = ("small", "large", "conns", "churn", "link", "tls", "beside", "limits", "users",
-            "lookups")
+            "lookups", "tpch")
 
 # The long statement of "short requests beside long ones": a hash aggregate of 100,000 groups
 # over `big`, one row back. The same text on both systems.
@@ -985,6 +986,13 @@ class Bench:
                                   dict(meta, system="postgresql"), shlex.join(cmd), v, st)
         srv.stop()
 
+    # -- TPC-H-like queries (bench/tpch.py) --
+
+    def tpch_queries(self):
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import tpch
+        tpch.run_section(self, sys.modules[__name__])
+
     # -- all --
 
     def run_all(self):
@@ -993,7 +1001,7 @@ class Bench:
                             ("conns", self.connections), ("churn", self.pool_churn),
                             ("link", self.link), ("tls", self.tls), ("beside", self.beside),
                             ("limits", self.limits), ("users", self.users),
-                            ("lookups", self.lookups)):
+                            ("lookups", self.lookups), ("tpch", self.tpch_queries)):
             if self.want(section):
                 fn()
         self.figs.finish()
@@ -1139,6 +1147,9 @@ def report_md(b, meta, tgts):
         users_md(L, b)
     if "lookups" in b.only:
         lookups_md(L, b)
+    if "tpch" in b.only:
+        import tpch
+        tpch.report(L, b)
     if tgts:
         L.append("## Targets (issue 8)\n")
         L.append("| target | ratio | goal | met |")
@@ -1462,7 +1473,7 @@ def main():
                          (",".join(unknown), ",".join(SECTIONS)))
     for p in (SERVER_BIN, os.path.join(BENCH_BIN, "tdb_bench"),
               os.path.join(BENCH_BIN, "inproc_json"), os.path.join(BENCH_BIN, "pg_drain"),
-              os.path.join(BENCH_BIN, "pg_beside"),
+              os.path.join(BENCH_BIN, "pg_beside"), os.path.join(BENCH_BIN, "tpch_run"),
               PGBENCH, PSQL, os.path.join(PG_BIN, "initdb")):
         if not os.path.exists(p):
             raise SystemExit("bench: %s is missing: run `make bench`" % p)

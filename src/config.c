@@ -116,9 +116,10 @@ static const Setting settings[] = {
         "DuckDB databases open at once (least recently used unpinned ones are closed)"),
     INT("PoolWaitMs", "--pool-wait-ms", pool_wait_ms, "5000", 0, 3600000,
         "how long `connect` waits for a pool slot when every open database is in use"),
-    INT("DuckdbThreads", "--duckdb-threads", duckdb_threads, "1", 0, 1024,
-        "DuckDB worker threads per database (1 suits many small queries; 0: one per core, "
-        "for large analytical ones; docs/performance.md)"),
+    INT("DuckdbThreads", "--duckdb-threads", duckdb_threads, "0", 0, 1024,
+        "threads one statement may use (0: one per core the server may run on); a statement "
+        "runs on its worker alone and is joined by the others after 2 ms, so small ones pay "
+        "nothing for them (docs/performance.md)"),
     STR("MemoryLimit", "--memory-limit", memory_limit, "50%",
         "memory the whole server may allocate, e.g. 4GB, or a share of RAM (50%); above it the "
         "statement using the most is interrupted with `Error: Server Memory Limit` (0: none)"),

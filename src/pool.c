@@ -52,6 +52,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,8 +60,10 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <unistd.h>
 
 #include "log.h"
+#include "parallel.h"
 #include "reply.h"
 #include "rescache.h"
 #include "xalloc.h"
@@ -105,7 +108,8 @@ struct Waiter {
 
 struct Pool {
     char dir[1024]; /* data_dir/databases */
-    int threads;
+    int threads;    /* DuckDB threads per database, resolved (at least 1) */
+    bool helpers;   /* parallel_start() was called */
     char memory_limit[64];
     int wait_ms;
     int max_waiters;
@@ -167,6 +171,16 @@ int64_t pool_file_bytes(Pool *p, int64_t id)
     return total;
 }
 
+/* The cores this process may run on (taskset, cpusets), at least 1. */
+static int cores_available(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+        return CPU_COUNT(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
 Pool *pool_new(const PoolConfig *cfg, char *err, size_t errlen)
 {
     Pool *p = xcalloc(1, sizeof(*p));
@@ -176,7 +190,18 @@ Pool *pool_new(const PoolConfig *cfg, char *err, size_t errlen)
         free(p);
         return NULL;
     }
-    p->threads = cfg->threads;
+    p->threads = cfg->threads > 0 ? cfg->threads : cores_available();
+    /* DuckDB starts no thread of its own (external_threads, open_db): the
+     * statement's worker and, past PARALLEL_DELAY_MS, these helpers run its
+     * tasks (parallel.h). */
+    if (p->threads > 1) {
+        if (parallel_start(p->threads - 1) != 0) {
+            snprintf(err, errlen, "cannot start %d parallel helper threads", p->threads - 1);
+            free(p);
+            return NULL;
+        }
+        p->helpers = true;
+    }
     snprintf(p->memory_limit, sizeof(p->memory_limit), "%s", cfg->memory_limit);
     p->wait_ms = cfg->wait_ms;
     p->max_waiters = cfg->max_waiters;
@@ -220,7 +245,9 @@ static int open_db(Pool *p, int64_t id, bool create, int temp_tag, duckdb_databa
         {"autoinstall_known_extensions", "false"},
         {"autoload_known_extensions", "false"},
         {"allow_community_extensions", "false"},
-        {"threads", p->threads > 0 ? threads : NULL},
+        {"threads", threads},
+        /* All of them the server's: the statement's worker and parallel.c's helpers. */
+        {"external_threads", threads},
         {"memory_limit", p->memory_limit[0] ? p->memory_limit : NULL},
         /* No plan may embed the table statistics of the moment it was built
          * (docs/architecture.md, "Invariant: no plan outlives its
@@ -827,6 +854,8 @@ void pool_free(Pool *p)
         detach(p, s);
         close_db(s->id, &s->handle, s->broken);
     }
+    if (p->helpers)
+        parallel_stop();
     pthread_cond_destroy(&p->settled);
     pthread_mutex_destroy(&p->lock);
     free(p->slots);

@@ -17,6 +17,7 @@
 
 #include "json.h"
 #include "log.h"
+#include "parallel.h"
 #include "reply.h"
 #include "watchdog.h"
 
@@ -571,6 +572,8 @@ QueryStatus query_run(duckdb_connection con, const QueryRequest *req, QueryIo *i
     watchdog_watch(&wd, con, io->client_fd, req->timeout_sec, req->session_id);
     if (req->statement_memory_bytes > 0)
         watchdog_set_statement_memory(&wd, req->statement_memory_bytes);
+    ParallelEntry par; /* left with the watchdog's entry, before COMMIT or ROLLBACK */
+    parallel_enter(&par, req->engine, wd.statement_bytes);
 
 prepare_text:
     if (!entry && given) {
@@ -722,6 +725,7 @@ prepare_text:
     }
     /* The COMMIT is not a statement of the client's: it must not be interrupted. */
     watchdog_unwatch(&wd);
+    parallel_leave(&par);
     if (implicit) {
         duckdb_result commit;
         bool ok = duckdb_query(con, "COMMIT", &commit) == DuckDBSuccess;
@@ -742,6 +746,7 @@ prepare_text:
 out:
     /* Before the ROLLBACK below, and before the caller may destroy `con`. */
     watchdog_unwatch(&wd);
+    parallel_leave(&par);
     outcome->engine_fatal = a.fatal;
     /* A client that is gone gets nothing of this answer (pipelined answers before it stay),
      * nor does one whose literal text runs instead. */

@@ -126,6 +126,9 @@ typedef struct QueryRequest {
      * without preparing it again. An interrupt (timeout, cancel, memory limit) is answered as
      * ever: it does not depend on the text. */
     bool autoparam;
+    /* The database `con` belongs to, pinned by the caller: a statement that
+     * runs long gets the helpers of parallel.h; NULL: it runs on this thread alone. */
+    duckdb_database engine;
 } QueryRequest;
 
 /* What a request did besides its answer. */

@@ -14,6 +14,7 @@
 #include "access.h"
 #include "authz.h"
 #include "autoparam.h"
+#include "pool.h"
 #include "quota.h"
 #include "reply.h"
 #include "session_cache.h"
@@ -147,6 +148,7 @@ void sqlrun_request(Session *s, const SessionEnv *env, const char *text, const T
                         .timeout_sec = (int)s->limits.value[USERLIMIT_STATEMENT_TIMEOUT],
                         .session_id = s->cancel.id,
                         .statement_memory_bytes = s->limits.value[USERLIMIT_STATEMENT_MEMORY],
+                        .engine = pool_db_handle(s->db),
                         .format = fmt};
     SessionCacheUse rc = {BUF_INIT, BUF_INIT, 0, false, false};
     if (session_cache_before(s, text, typed && typed->no_cache, &req, io, &rc, action)) {

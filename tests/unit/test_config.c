@@ -109,7 +109,7 @@ static void test_defaults(void)
     CHECK(cfg.query_workers == 4);
     CHECK(cfg.pool_size == 16);
     CHECK(cfg.pool_wait_ms == 5000);
-    CHECK(cfg.duckdb_threads == 1);
+    CHECK(cfg.duckdb_threads == 0);
     CHECK_STR(cfg.duckdb_memory_limit, "");
     CHECK_STR(cfg.log_level, "info");
     CHECK_STR(cfg.tls_mode, "off");
