@@ -66,6 +66,12 @@ static const Setting settings[] = {
     STR("BackupDir", "--backup-dir", backup_dir, "",
         "directory of base backups (`backup`, `restore`); \"\" = DBdir/backups; may be another "
         "disk"),
+    CHOICE("ArchiveMode", "--archive-mode", archive_mode, "on", on_off,
+           "continuous archiving of every database's write-ahead log into BackupDir/archive, for "
+           "`restore ... AT 'time'` (docs/backup.md)"),
+    INT("ArchiveSync", "--archive-sync", archive_sync_ms, "200", 0, 60000,
+        "milliseconds between syncs of the archive: a crash loses from the archive at most the "
+        "commits of this window (0: each commit is archived before it is answered)"),
     STR("ServerDbFile", "--db-file", db_file, "db.sqlite3",
         "catalog file (SQLite), relative to DBdir unless absolute"),
     STR("ENCRYPTION_KEY", NULL, encryption_key, "",

@@ -31,6 +31,7 @@
 #include "rescache.h"
 #include "sqllex.h"
 #include "textnum.h"
+#include "walarchive.h"
 #include "watchdog.h"
 #include "xalloc.h"
 
@@ -421,7 +422,8 @@ static bool tx_end(Session *s, TxCommand what, bool had_error, bool doomed, Buf 
         reply_transaction_aborted(out);
         return true;
     }
-    if (query_exec_simple(s->con, what == TX_COMMIT ? "COMMIT" : "ROLLBACK", out) != 0)
+    if ((what == TX_COMMIT ? query_commit(s->con, walarchive_db(s->db_id), out)
+                           : query_exec_simple(s->con, "ROLLBACK", out)) != 0)
         return false;
     reply_success(out);
     return true;
@@ -721,7 +723,8 @@ static void run_sql(Session *s, const SessionEnv *env, const char *sql, const Ty
                         .timeout_sec = (int)s->limits.value[USERLIMIT_STATEMENT_TIMEOUT],
                         .session_id = s->cancel.id,
                         .statement_memory_bytes = s->limits.value[USERLIMIT_STATEMENT_MEMORY],
-                        .format = fmt};
+                        .format = fmt,
+                        .archive = walarchive_db(s->db_id)};
     /* The result cache sits here: after the access check, before execution
      * (docs/cache.md). A request that may write is bracketed as a write. */
     ResultCacheUse rc = {BUF_INIT, BUF_INIT, 0, false, false};
