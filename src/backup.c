@@ -891,6 +891,57 @@ out:
     free(names.name);
 }
 
+int backup_database(const SessionEnv *env, const char *name)
+{
+    char bdir[1100];
+    SecretKey storage;
+    Manifest m;
+    Buf line = {0};
+    const Config *cfg = env->cfg;
+    backup_dir(cfg, bdir, sizeof(bdir));
+    const SecretKey *key = backup_key(env, &storage);
+    pthread_mutex_lock(&backup_lock);
+    int rc = -1;
+    if (ensure_dir(bdir) == 0) {
+        remove_leftovers(bdir);
+        rc = backup_one(env, bdir, name, key, &m, &line);
+    }
+    pthread_mutex_unlock(&backup_lock);
+    buf_free(&line);
+    return rc;
+}
+
+int backup_prune(const Config *cfg, int64_t keep_from_us)
+{
+    char bdir[1100], path[1200];
+    Manifest *all = NULL;
+    int removed = 0;
+    backup_dir(cfg, bdir, sizeof(bdir));
+    pthread_mutex_lock(&backup_lock);
+    size_t n = manifests_list(bdir, NULL, &all); /* oldest first */
+    for (size_t i = 0; i < n; i++) {
+        int64_t t = 0;
+        if (walarchive_parse_time(all[i].time, &t) != 0 || t > keep_from_us)
+            continue;
+        /* The newest backup of its database at or before keep_from stays. */
+        bool newer_old = false;
+        for (size_t j = i + 1; j < n && !newer_old; j++) {
+            int64_t u = 0;
+            newer_old = !strcmp(all[j].database, all[i].database) &&
+                        walarchive_parse_time(all[j].time, &u) == 0 && u <= keep_from_us;
+        }
+        if (!newer_old)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", bdir, all[i].id);
+        log_info("backup retention: removing backup %s", all[i].id);
+        remove_tree(path);
+        removed++;
+    }
+    pthread_mutex_unlock(&backup_lock);
+    free(all);
+    return removed;
+}
+
 /* ---- list ---- */
 
 void backup_cmd_list(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)

@@ -72,6 +72,12 @@ static const Setting settings[] = {
     INT("ArchiveSync", "--archive-sync", archive_sync_ms, "200", 0, 60000,
         "milliseconds between syncs of the archive: a crash loses from the archive at most the "
         "commits of this window (0: each commit is archived before it is answered)"),
+    INT("BackupSchedule", "--backup-schedule", backup_schedule_sec, "0", 0, 31536000,
+        "seconds between automatic base backups of the databases changed since their last one "
+        "(0: off; 86400: daily)"),
+    INT("BackupRetention", "--backup-retention", backup_retention_sec, "0", 0, 315360000,
+        "seconds back that every point stays restorable: older base backups and archive "
+        "segments no such restore needs are removed (0: keep everything; 604800: 7 days)"),
     STR("ServerDbFile", "--db-file", db_file, "db.sqlite3",
         "catalog file (SQLite), relative to DBdir unless absolute"),
     STR("ENCRYPTION_KEY", NULL, encryption_key, "",

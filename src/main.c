@@ -20,6 +20,7 @@
 
 #include "access.h"
 #include "admin.h"
+#include "backupsched.h"
 #include "catalog.h"
 #include "config.h"
 #include "log.h"
@@ -316,6 +317,10 @@ int main(int argc, char **argv)
         snprintf(err, sizeof(err), "cannot start the watchdog thread");
         goto out;
     }
+    if (backupsched_start(&env) != 0) {
+        snprintf(err, sizeof(err), "cannot start the backup schedule thread");
+        goto out;
+    }
     /* The admin page is a convenience: a port in use does not stop the server. */
     if (admin_start(&env, tls, throttle, &admin, err, sizeof(err)) != 0)
         log_error("admin page not started: %s", err);
@@ -330,10 +335,11 @@ int main(int argc, char **argv)
              (unsigned long long)ws.statement_memory, (unsigned long long)ws.server_memory);
     status = 0;
 out:
-    admin_stop(admin); /* its sessions unpin their databases before the pool goes */
-    watchdog_stop();   /* the workers are gone: nothing is registered */
-    reload_free();     /* no thread reads a Config any more */
-    pool_free(pool);   /* ends every archive segment */
+    admin_stop(admin);  /* its sessions unpin their databases before the pool goes */
+    backupsched_stop(); /* a backup pins its database */
+    watchdog_stop();    /* the workers are gone: nothing is registered */
+    reload_free();      /* no thread reads a Config any more */
+    pool_free(pool);    /* ends every archive segment */
     walarchive_stop();
     quota_free(quota);
     throttle_free(throttle);

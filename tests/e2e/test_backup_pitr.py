@@ -275,3 +275,64 @@ def test_checkpoint_inside_a_transaction_is_refused_while_archiving(make_server)
         assert ans.startswith("Error: Bad Request"), ans
         ok(c.req("CHECKPOINT"))
         ok(c.req("FORCE CHECKPOINT"))
+
+
+def test_schedule_backs_up_changed_databases_and_retention_keeps_every_reachable_point(
+        make_server):
+    # Automatic backups every second; restore points kept for the last 6 seconds.
+    srv = make_server(args=["--backup-schedule", "1", "--backup-retention", "6"])
+    setup_db(srv)
+    with srv.admin() as a:
+        assert a.req("create database idle") == "success"
+    marks = []  # (time after the answer, rows committed)
+    sent = []  # time before each insert was sent
+    with srv.admin() as c:
+        assert c.req("connect app") == "success"
+        deadline = time.time() + 14
+        i = 0
+        while time.time() < deadline:
+            i += 1
+            sent.append(time.time())
+            ok(c.req("INSERT INTO t VALUES (0, %d)" % i))
+            marks.append((time.time(), i))
+            if i % 20 == 0:
+                ok(c.req("CHECKPOINT"))  # a new archive segment, so there are old ones to drop
+            time.sleep(0.02)
+    with srv.admin() as a:
+        base = [r for r in rows(a, "list backups") if r["kind"] == "base"]
+        app = [r for r in base if r["database"] == "app"]
+        idle = [r for r in base if r["database"] == "idle"]
+        # app changed all along: backed up again and again; idle never changed after its
+        # first backup, so it has exactly one.
+        assert len(app) >= 3, base
+        assert len(idle) == 1, base
+        # Retention: of the backups taken at or before now - 6 s only the newest stays (the
+        # one a restore to that point would start from)...
+        def pruned():
+            cut = time.time() - 6
+            return len([r for r in rows(a, "list backups app")
+                        if r["kind"] == "base" and parse_iso(r["time"]) <= cut]) <= 1
+        assert wait_for(pruned, timeout=30), rows(a, "list backups app")
+        # ...and the archive dropped its old segments but still reaches back 6 s.
+        assert wait_for(lambda: parse_iso(archive_row(a)["earliest"]) > marks[0][0] + 1,
+                        timeout=30), archive_row(a)
+        row = archive_row(a)
+        keep_from = time.time() - 6
+        assert parse_iso(row["earliest"]) <= keep_from, (row, keep_from)
+        # Every point in the retained window restores exactly.
+        rng = random.Random(6)
+        in_window = [m for m in marks if m[0] >= keep_from + 1]
+        points = [m[0] for m in rng.sample(in_window, min(4, len(in_window)))]
+        for k, t in enumerate(points + [time.time() - 5]):
+            ok(a.req("restore app AS w%d AT '%s'" % (k, iso(t))))
+            lo = sum(1 for m in marks if m[0] <= t)
+            hi = sum(1 for x in sent if x <= t)
+            with srv.admin() as c:
+                assert c.req("connect w%d" % k) == "success"
+                n = one(c, "SELECT count(*) FROM t")
+                assert one(c, "SELECT coalesce(max(i), 0) FROM t") == n
+                assert lo <= n <= hi, (t, lo, n, hi)
+        # A point before what is kept: refused, saying what is reachable.
+        ans = a.req("restore app AS gone AT '%s'" % iso(marks[0][0]))
+        assert ans.startswith("Error: Bad Request") and "reaches from" in ans, ans
+    assert "backup retention: removed" in srv.stderr()
