@@ -17,7 +17,8 @@
 #include "catalog.h"
 #include "log.h"
 #include "pool.h"
-#include "walarchive.h"
+#include "walfile.h"
+#include "walrestore.h"
 #include "xalloc.h"
 
 /* A database this thread backed up, and when its files last changed then. */
@@ -135,7 +136,7 @@ static void *run(void *arg)
             next_prune = now + (cfg->backup_retention_sec < 600 ? 1 : 60);
             int64_t keep_from = now_us() - (int64_t)cfg->backup_retention_sec * 1000000;
             int b = backup_prune(cfg, keep_from);
-            int a = walarchive_prune(cfg, keep_from);
+            int a = walrestore_prune(cfg, keep_from);
             if (a + b > 0)
                 log_info("backup retention: removed %d base backups and %d archive segments "
                          "older than %d s",

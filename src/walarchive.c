@@ -20,10 +20,7 @@
  * after the chunks holding its bytes. A torn last line (kill -9) is ignored;
  * a bad line before the last one makes the segment corrupt.
  *
- * Record files (base.db, base.wal, wal): records of a 4-byte big-endian
- * length, the SHA-256 of the payload, and the payload: the plaintext, or with
- * ENCRYPTION_KEY a secret_seal() blob whose AAD is
- * "<db id>/<segment>/<file>/<plain offset>".
+ * The record and line formats are walfile.h's; walrestore.c reads them back.
  *
  * Locks: `registry_lock` guards the list of ArchiveDb; each ArchiveDb's
  * `gate` orders commits (read) against checkpoints and segment starts
@@ -47,12 +44,10 @@
 
 #include "log.h"
 #include "secret.h"
+#include "walfile.h"
 #include "xalloc.h"
 
-#define WA_CHUNK (1u << 20)                      /* plaintext bytes per record */
 #define WA_CHECKPOINT_BYTES (64LL * 1024 * 1024) /* the server checkpoints past this log size */
-#define WA_RECORD_HEAD (4 + 32)                  /* length and SHA-256 */
-#define WA_LINE_MAX 256
 #define WA_HEADER_BYTES 12288 /* DuckDB's file header and its two database headers */
 
 typedef struct CommitRec {
@@ -100,232 +95,6 @@ static struct {
        .stop_cond = PTHREAD_COND_INITIALIZER};
 
 /* ---- helpers ---- */
-
-static int64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static void time_text(int64_t us, char *out, size_t len)
-{
-    time_t s = (time_t)(us / 1000000);
-    struct tm tm;
-    gmtime_r(&s, &tm);
-    snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(us % 1000000));
-}
-
-int walarchive_parse_time(const char *text, int64_t *out_us)
-{
-    int y, mo, d, h, mi, sec, n = 0;
-    char sep;
-    if (sscanf(text, "%4d-%2d-%2d%c%2d:%2d:%2d%n", &y, &mo, &d, &sep, &h, &mi, &sec, &n) != 7 ||
-        (sep != ' ' && sep != 'T') || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-        sec > 60 || y < 1970)
-        return -1;
-    const char *p = text + n;
-    int64_t frac = 0;
-    if (*p == '.') {
-        int digits = 0;
-        for (p++; *p >= '0' && *p <= '9'; p++, digits++) {
-            if (digits < 6)
-                frac = frac * 10 + (*p - '0');
-        }
-        if (digits == 0)
-            return -1;
-        for (; digits < 6; digits++)
-            frac *= 10;
-    }
-    if (*p == 'Z' || *p == 'z')
-        p++;
-    else if (!strncmp(p, "+00:00", 6) || !strncmp(p, "+00", 3))
-        p += p[3] == ':' ? 6 : 3;
-    if (*p)
-        return -1;
-    struct tm tm = {.tm_year = y - 1900,
-                    .tm_mon = mo - 1,
-                    .tm_mday = d,
-                    .tm_hour = h,
-                    .tm_min = mi,
-                    .tm_sec = sec};
-    time_t s = timegm(&tm);
-    if (s == (time_t)-1)
-        return -1;
-    *out_us = (int64_t)s * 1000000 + frac;
-    return 0;
-}
-
-static int write_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n > 0) {
-        ssize_t k = write(fd, c, n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return -1;
-        c += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
-static int pread_all(int fd, void *p, size_t n, off_t off)
-{
-    char *c = p;
-    while (n > 0) {
-        ssize_t k = pread(fd, c, n, off);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return -1;
-        c += k;
-        n -= (size_t)k;
-        off += k;
-    }
-    return 0;
-}
-
-static int fsync_dir(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
-static void sha256(const void *p, size_t n, unsigned char out[32])
-{
-    char hex[SECRET_DIGEST_HEX];
-    SecretDigest *d = secret_digest_new();
-    if (!d)
-        abort(); /* out of memory */
-    secret_digest_update(d, p, n);
-    secret_digest_hex(d, hex);
-    secret_digest_free(d);
-    for (int i = 0; i < 32; i++) {
-        unsigned v = 0;
-        sscanf(hex + 2 * i, "%2x", &v);
-        out[i] = (unsigned char)v;
-    }
-}
-
-/* ---- record files ---- */
-
-/* Appends one record of `plain` (offset `off` of `name`) to `fd`; *out_stored
- * gets the bytes written. */
-static int record_write(int fd, int64_t id, const char *seg, const char *name, int64_t off,
-                        const void *plain, size_t n, int64_t *out_stored)
-{
-    unsigned char head[WA_RECORD_HEAD];
-    unsigned char *blob = NULL;
-    size_t bloblen = n;
-    const void *payload = plain;
-    int rc = -1;
-    if (W.have_key) {
-        char aad[200];
-        int aadlen =
-            snprintf(aad, sizeof(aad), "%lld/%s/%s/%lld", (long long)id, seg, name, (long long)off);
-        if (secret_seal(&W.key, plain, n, aad, (size_t)aadlen, &blob, &bloblen) != 0)
-            goto out;
-        payload = blob;
-    }
-    head[0] = (unsigned char)(bloblen >> 24);
-    head[1] = (unsigned char)(bloblen >> 16);
-    head[2] = (unsigned char)(bloblen >> 8);
-    head[3] = (unsigned char)bloblen;
-    sha256(payload, bloblen, head + 4);
-    if (write_all(fd, head, sizeof(head)) != 0 || write_all(fd, payload, bloblen) != 0)
-        goto out;
-    *out_stored = (int64_t)(sizeof(head) + bloblen);
-    rc = 0;
-out:
-    free(blob);
-    return rc;
-}
-
-/*
- * Reads the record at `stored_off` of `fd` and writes its plaintext's first
- * `want` bytes (all when want < 0) to `dst`. `plain_off` is the plaintext's
- * offset (the AAD). Returns the plaintext's length, or -1 with `why`.
- */
-static int64_t record_read(int fd, int64_t stored_off, int64_t id, const char *seg,
-                           const char *name, int64_t plain_off, int dst, int64_t want,
-                           bool encrypted, char *why, size_t whylen)
-{
-    unsigned char head[WA_RECORD_HEAD], sum[32];
-    unsigned char *payload = NULL;
-    char *plain = NULL;
-    size_t plainlen = 0;
-    int64_t rc = -1;
-    if (pread_all(fd, head, sizeof(head), stored_off) != 0) {
-        snprintf(why, whylen, "cut short at byte %lld", (long long)stored_off);
-        goto out;
-    }
-    size_t len = (size_t)head[0] << 24 | (size_t)head[1] << 16 | (size_t)head[2] << 8 | head[3];
-    if (len > WA_CHUNK + SECRET_OVERHEAD) {
-        snprintf(why, whylen, "malformed record at byte %lld", (long long)stored_off);
-        goto out;
-    }
-    payload = xmalloc(len ? len : 1);
-    if (pread_all(fd, payload, len, stored_off + WA_RECORD_HEAD) != 0) {
-        snprintf(why, whylen, "cut short at byte %lld", (long long)stored_off);
-        goto out;
-    }
-    sha256(payload, len, sum);
-    if (memcmp(sum, head + 4, 32) != 0) {
-        snprintf(why, whylen, "checksum mismatch in the record at byte %lld",
-                 (long long)stored_off);
-        goto out;
-    }
-    if (encrypted) {
-        char aad[200];
-        int aadlen = snprintf(aad, sizeof(aad), "%lld/%s/%s/%lld", (long long)id, seg, name,
-                              (long long)plain_off);
-        if (!W.have_key) {
-            snprintf(why, whylen, "the archive is encrypted and ENCRYPTION_KEY is not set");
-            goto out;
-        }
-        if (secret_open(&W.key, payload, len, aad, (size_t)aadlen, &plain, &plainlen) != 0) {
-            snprintf(why, whylen,
-                     "the record at byte %lld does not decrypt (another key, or "
-                     "altered)",
-                     (long long)stored_off);
-            goto out;
-        }
-    } else {
-        plain = (char *)payload;
-        payload = NULL;
-        plainlen = len;
-    }
-    size_t n = want >= 0 && (size_t)want < plainlen ? (size_t)want : plainlen;
-    if (dst >= 0 && write_all(dst, plain, n) != 0) {
-        snprintf(why, whylen, "cannot write the restored copy: %s", strerror(errno));
-        rc = -3;
-        goto out;
-    }
-    rc = (int64_t)plainlen;
-out:
-    free(payload);
-    free(plain);
-    return rc;
-}
-
-/* ---- the index ---- */
-
-static int index_append(int fd, const char *fields)
-{
-    unsigned char sum[32];
-    char line[WA_LINE_MAX + 40];
-    sha256(fields, strlen(fields), sum);
-    int n = snprintf(line, sizeof(line), "%s #%02x%02x%02x%02x%02x%02x%02x%02x\n", fields, sum[0],
-                     sum[1], sum[2], sum[3], sum[4], sum[5], sum[6], sum[7]);
-    return write_all(fd, line, (size_t)n);
-}
 
 /* ---- the registry ---- */
 
@@ -406,8 +175,9 @@ static int flush(ArchiveDb *a)
         while (a->archived < size) {
             size_t n = size - a->archived < WA_CHUNK ? (size_t)(size - a->archived) : WA_CHUNK;
             int64_t stored = 0;
-            if (pread_all(a->wal_fd, buf, n, a->archived) != 0 ||
-                record_write(a->arch_fd, a->id, a->seg, "wal", a->archived, buf, n, &stored) != 0) {
+            if (walfile_pread_all(a->wal_fd, buf, n, a->archived) != 0 ||
+                walfile_record_write(W.have_key ? &W.key : NULL, a->arch_fd, a->id, a->seg, "wal",
+                                     a->archived, buf, n, &stored) != 0) {
                 log_error("archive of database %lld: cannot write %s/wal: %s", (long long)a->id,
                           a->dir, strerror(errno));
                 goto out;
@@ -434,18 +204,18 @@ static int flush(ArchiveDb *a)
     char *save = NULL;
     for (char *l = lines.len ? strtok_r((char *)buf_cstr(&lines), "\n", &save) : NULL; l;
          l = strtok_r(NULL, "\n", &save))
-        if (index_append(a->index_fd, l) != 0)
+        if (walfile_index_append(a->index_fd, l) != 0)
             goto fail_index;
     for (size_t i = 0; i < a->npending; i++) {
         char f[WA_LINE_MAX];
         snprintf(f, sizeof(f), "commit %" PRId64 " %" PRId64, a->pending[i].t_us,
                  a->pending[i].len);
-        if (index_append(a->index_fd, f) != 0)
+        if (walfile_index_append(a->index_fd, f) != 0)
             goto fail_index;
     }
     char f[WA_LINE_MAX];
-    snprintf(f, sizeof(f), "flush %" PRId64, now_us());
-    if (index_append(a->index_fd, f) != 0 || fsync(a->index_fd) != 0)
+    snprintf(f, sizeof(f), "flush %" PRId64, walfile_now_us());
+    if (walfile_index_append(a->index_fd, f) != 0 || fsync(a->index_fd) != 0)
         goto fail_index;
     a->npending = 0;
     rc = 0;
@@ -466,8 +236,8 @@ static void end_segment(ArchiveDb *a)
 {
     if (a->active && flush(a) == 0) {
         char f[WA_LINE_MAX];
-        snprintf(f, sizeof(f), "end %" PRId64, now_us());
-        if (index_append(a->index_fd, f) != 0 || fsync(a->index_fd) != 0)
+        snprintf(f, sizeof(f), "end %" PRId64, walfile_now_us());
+        if (walfile_index_append(a->index_fd, f) != 0 || fsync(a->index_fd) != 0)
             log_error("archive of database %lld: cannot end %s: %s", (long long)a->id, a->dir,
                       strerror(errno));
     }
@@ -495,8 +265,9 @@ static int copy_base(ArchiveDb *a, int src, int64_t len, const char *name)
     for (int64_t off = 0; off < len;) {
         size_t n = len - off < WA_CHUNK ? (size_t)(len - off) : WA_CHUNK;
         int64_t stored = 0;
-        if (pread_all(src, buf, n, off) != 0 ||
-            record_write(dst, a->id, a->seg, name, off, buf, n, &stored) != 0)
+        if (walfile_pread_all(src, buf, n, off) != 0 ||
+            walfile_record_write(W.have_key ? &W.key : NULL, dst, a->id, a->seg, name, off, buf, n,
+                                 &stored) != 0)
             goto out;
         off += (int64_t)n;
     }
@@ -519,7 +290,7 @@ static void start_segment(ArchiveDb *a)
 {
     char dbpath[1200], dbdir[1300], f[WA_LINE_MAX];
     int dbfd = -1;
-    int64_t t = now_us();
+    int64_t t = walfile_now_us();
     struct stat st;
     end_segment(a);
     snprintf(dbdir, sizeof(dbdir), "%s/%lld", W.root, (long long)a->id);
@@ -571,14 +342,14 @@ static void start_segment(ArchiveDb *a)
         goto fail_io;
     snprintf(f, sizeof(f), "segment %lld %" PRId64 " %" PRId64 " %d %d", (long long)a->id, t, l0,
              W.have_key ? 1 : 0, W.sync_ms == 0 ? 1 : 0);
-    if (index_append(a->index_fd, f) != 0)
+    if (walfile_index_append(a->index_fd, f) != 0)
         goto fail_io;
     snprintf(f, sizeof(f), "base base.db %lld", (long long)st.st_size);
-    if (index_append(a->index_fd, f) != 0)
+    if (walfile_index_append(a->index_fd, f) != 0)
         goto fail_io;
     snprintf(f, sizeof(f), "base base.wal %" PRId64, l0);
-    if (index_append(a->index_fd, f) != 0 || fsync(a->index_fd) != 0 || fsync_dir(a->dir) != 0 ||
-        fsync_dir(dbdir) != 0)
+    if (walfile_index_append(a->index_fd, f) != 0 || fsync(a->index_fd) != 0 ||
+        walfile_fsync_dir(a->dir) != 0 || walfile_fsync_dir(dbdir) != 0)
         goto fail_io;
     a->archived = l0;
     a->arch_size = 0;
@@ -650,7 +421,7 @@ bool walarchive_commit_end(ArchiveDb *a)
         /* The length first, then the time: everything up to `len` was in
          * the log at `t`, and `t` is before the commit is acknowledged. */
         int64_t len = live_log_size(a);
-        int64_t t = now_us();
+        int64_t t = walfile_now_us();
         if (len != a->last_size || a->npending > 0) {
             if (a->npending == a->cap) {
                 a->cap = a->cap ? 2 * a->cap : 64;
@@ -815,176 +586,19 @@ void walarchive_stop(void)
     W.on = false;
 }
 
-/* ---- reading segments back ---- */
+/* ---- for walrestore ---- */
 
-typedef struct Chunk {
-    int64_t off, plain, stored_off, stored;
-} Chunk;
-
-typedef struct Segment {
-    char seg[48];
-    int64_t base_us, l0, db_bytes, latest_us, bytes;
-    bool encrypted, ended;
-    bool sync; /* written with ArchiveSync 0: every answered commit was archived first */
-    Chunk *chunks;
-    size_t nchunks;
-    CommitRec *commits;
-    size_t ncommits;
-} Segment;
-
-static void segment_free(Segment *s)
+const char *walarchive_root(void)
 {
-    free(s->chunks);
-    free(s->commits);
-    memset(s, 0, sizeof(*s));
+    return W.root;
 }
 
-/* Loads `dir/seg/index`. Returns 1 when the segment is usable, 0 when it
- * never got past its base (ignored), -1 with `why` when it is corrupt. */
-static int segment_load(const char *dir, const char *seg, Segment *s, char *why, size_t whylen)
+const SecretKey *walarchive_key(void)
 {
-    char path[1400];
-    memset(s, 0, sizeof(*s));
-    snprintf(s->seg, sizeof(s->seg), "%s", seg);
-    snprintf(path, sizeof(path), "%s/%s/index", dir, seg);
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return 0;
-    char line[WA_LINE_MAX + 64];
-    int rc = 0, lineno = 0;
-    bool header = false, bad_pending = false;
-    size_t capc = 0, capk = 0;
-    while (fgets(line, sizeof(line), f)) {
-        lineno++;
-        if (bad_pending) {
-            snprintf(why, whylen, "index line %d: checksum mismatch", lineno - 1);
-            rc = -1;
-            goto out;
-        }
-        size_t n = strlen(line);
-        char *hash = strstr(line, " #");
-        unsigned char sum[32];
-        char want[17];
-        if (n == 0 || line[n - 1] != '\n' || !hash) {
-            bad_pending = true; /* a torn last line is ignored */
-            continue;
-        }
-        *hash = '\0';
-        sha256(line, strlen(line), sum);
-        snprintf(want, sizeof(want), "%02x%02x%02x%02x%02x%02x%02x%02x", sum[0], sum[1], sum[2],
-                 sum[3], sum[4], sum[5], sum[6], sum[7]);
-        if (strncmp(hash + 2, want, 16) != 0) {
-            bad_pending = true;
-            continue;
-        }
-        long long a1, a2, a3, a4;
-        int e, sy = 0;
-        char name[32];
-        if (sscanf(line, "segment %lld %lld %lld %d %d", &a1, &a2, &a3, &e, &sy) >= 4) {
-            header = true;
-            s->sync = sy != 0;
-            s->base_us = a2;
-            s->latest_us = a2;
-            s->l0 = a3;
-            s->encrypted = e != 0;
-        } else if (!header) {
-            break;
-        } else if (sscanf(line, "base %31s %lld", name, &a1) == 2) {
-            if (!strcmp(name, "base.db"))
-                s->db_bytes = a1;
-        } else if (sscanf(line, "chunk %lld %lld %lld %lld", &a1, &a2, &a3, &a4) == 4) {
-            if (s->nchunks == capk) {
-                capk = capk ? 2 * capk : 16;
-                s->chunks = xrealloc(s->chunks, capk * sizeof(*s->chunks));
-            }
-            s->chunks[s->nchunks++] = (Chunk){a1, a2, a3, a4};
-            s->bytes += a4;
-        } else if (sscanf(line, "commit %lld %lld", &a1, &a2) == 2) {
-            if (s->ncommits == capc) {
-                capc = capc ? 2 * capc : 64;
-                s->commits = xrealloc(s->commits, capc * sizeof(*s->commits));
-            }
-            s->commits[s->ncommits++] = (CommitRec){a1, a2};
-        } else if (sscanf(line, "flush %lld", &a1) == 1) {
-            s->latest_us = a1;
-        } else if (sscanf(line, "end %lld", &a1) == 1) {
-            s->latest_us = a1;
-            s->ended = true;
-        } else {
-            snprintf(why, whylen, "index line %d: malformed", lineno);
-            rc = -1;
-            goto out;
-        }
-    }
-    rc = header ? 1 : 0;
-    /* A torn last line dropped a commit or flush line: nothing after the
-     * last complete line is relied on. */
-out:
-    fclose(f);
-    if (rc != 1)
-        segment_free(s);
-    return rc;
+    return W.have_key ? &W.key : NULL;
 }
 
-static int by_base(const void *x, const void *y)
-{
-    const Segment *a = x, *b = y;
-    if (a->base_us != b->base_us)
-        return a->base_us < b->base_us ? -1 : 1;
-    return strcmp(a->seg, b->seg);
-}
-
-/* Every usable segment of database `id`, oldest first; a corrupt one makes
- * it return -1 with `file` and `why`. */
-static int segments_list(const Config *cfg, int64_t id, Segment **out, size_t *out_n, char *file,
-                         size_t filelen, char *why, size_t whylen)
-{
-    char dir[1400];
-    (void)cfg;
-    snprintf(dir, sizeof(dir), "%s/%lld", W.root, (long long)id);
-    Segment *all = NULL;
-    size_t n = 0, cap = 0;
-    int rc = 0;
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d))) {
-            if (e->d_name[0] == '.')
-                continue;
-            Segment s;
-            int r = segment_load(dir, e->d_name, &s, why, whylen);
-            if (r < 0) {
-                snprintf(file, filelen, "archive/%lld/%s/index", (long long)id, e->d_name);
-                rc = -1;
-                continue;
-            }
-            if (r == 0)
-                continue;
-            if (n == cap) {
-                cap = cap ? 2 * cap : 16;
-                all = xrealloc(all, cap * sizeof(*all));
-            }
-            all[n++] = s;
-        }
-        closedir(d);
-    }
-    if (n > 1)
-        qsort(all, n, sizeof(*all), by_base);
-    *out = all;
-    *out_n = n;
-    return rc;
-}
-
-static void segments_free(Segment *all, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        segment_free(&all[i]);
-    free(all);
-}
-
-/* Archives what a live segment of `id` has not written yet, so that it
- * reaches now. */
-static void flush_live(int64_t id)
+void walarchive_flush_live(int64_t id)
 {
     ArchiveDb *a = registry_get(id, false);
     if (!a)
@@ -995,226 +609,14 @@ static void flush_live(int64_t id)
     pthread_mutex_unlock(&a->lock);
 }
 
-/* The latest point the segments reach: now when the last one ended (the
- * database was closed or checkpointed and nothing committed since) or
- * archived each commit before answering it; else its last sync. */
-static int64_t reach_latest(const Segment *all, size_t n)
+bool walarchive_live_segment(int64_t id, const char *seg)
 {
-    const Segment *last = &all[n - 1];
-    if (last->ended || last->sync)
-        return now_us();
-    return last->latest_us;
-}
-
-bool walarchive_range(const Config *cfg, int64_t id, char *earliest, char *latest, size_t len,
-                      int64_t *out_bytes)
-{
-    Segment *all = NULL;
-    size_t n = 0;
-    char file[200], why[200];
-    if (W.root[0] == '\0')
-        return false;
-    (void)segments_list(cfg, id, &all, &n, file, sizeof(file), why, sizeof(why));
-    if (n == 0) {
-        free(all);
-        return false;
+    ArchiveDb *a = registry_get(id, false);
+    bool live = false;
+    if (a) {
+        pthread_mutex_lock(&a->lock);
+        live = a->active && !strcmp(a->seg, seg);
+        pthread_mutex_unlock(&a->lock);
     }
-    int64_t last = reach_latest(all, n), bytes = 0;
-    for (size_t i = 0; i < n; i++)
-        bytes += all[i].bytes + all[i].db_bytes + all[i].l0;
-    time_text(all[0].base_us, earliest, len);
-    time_text(last, latest, len);
-    *out_bytes = bytes;
-    segments_free(all, n);
-    return true;
-}
-
-/* Writes record file `dir/name`'s plaintext (expected `plain` bytes) to `dst`. */
-static int copy_records(const char *dir, int64_t id, const Segment *s, const char *name,
-                        int64_t plain, int dst, char *why, size_t whylen)
-{
-    char path[1400];
-    snprintf(path, sizeof(path), "%s/%s/%s", dir, s->seg, name);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(why, whylen, "cannot read: %s", strerror(errno));
-        return -2;
-    }
-    int64_t off = 0, stored = 0;
-    int rc = 0;
-    while (off < plain) {
-        char h[4];
-        if (pread_all(fd, h, 4, stored) != 0) {
-            snprintf(why, whylen, "cut short: %lld of %lld bytes", (long long)off,
-                     (long long)plain);
-            rc = -2;
-            break;
-        }
-        int64_t k =
-            record_read(fd, stored, id, s->seg, name, off, dst, -1, s->encrypted, why, whylen);
-        if (k < 0) {
-            rc = k == -3 ? -3 : -2;
-            break;
-        }
-        size_t len = (size_t)(unsigned char)h[0] << 24 | (size_t)(unsigned char)h[1] << 16 |
-                     (size_t)(unsigned char)h[2] << 8 | (unsigned char)h[3];
-        stored += WA_RECORD_HEAD + (int64_t)len;
-        off += k;
-    }
-    close(fd);
-    return rc;
-}
-
-int walarchive_stage(const Config *cfg, int64_t id, int64_t t_us, const char *db_path,
-                     const char *wal_path, char *file, size_t filelen, char *why, size_t whylen)
-{
-    Segment *all = NULL;
-    size_t n = 0;
-    char dir[1400], t1[40], t2[40];
-    int rc = -1, dbfd = -1, walfd = -1, archfd = -1;
-    snprintf(dir, sizeof(dir), "%s/%lld", W.root, (long long)id);
-    flush_live(id);
-    if (segments_list(cfg, id, &all, &n, file, filelen, why, whylen) != 0) {
-        rc = -2;
-        goto out;
-    }
-    if (n == 0) {
-        snprintf(why, whylen, "the database has no archive (ArchiveMode is %s)",
-                 W.on ? "on, and it has not been opened since" : "off");
-        goto out;
-    }
-    int64_t latest = reach_latest(all, n);
-    if (t_us < all[0].base_us || t_us > latest) {
-        time_text(all[0].base_us, t1, sizeof(t1));
-        time_text(latest, t2, sizeof(t2));
-        snprintf(why, whylen, "the archive reaches from %s to %s", t1, t2);
-        goto out;
-    }
-    const Segment *s = &all[0];
-    for (size_t i = 0; i < n && all[i].base_us <= t_us; i++)
-        s = &all[i];
-    int64_t cut = s->l0, archived = s->l0;
-    for (size_t i = 0; i < s->nchunks; i++)
-        if (s->chunks[i].off + s->chunks[i].plain > archived)
-            archived = s->chunks[i].off + s->chunks[i].plain;
-    for (size_t i = 0; i < s->ncommits; i++)
-        if (s->commits[i].t_us <= t_us && s->commits[i].len > cut)
-            cut = s->commits[i].len;
-    if (cut > archived)
-        cut = archived; /* a commit line is after its chunks; never more than what is there */
-    dbfd = open(db_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    walfd = open(wal_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (dbfd < 0 || walfd < 0) {
-        snprintf(why, whylen, "cannot write the restored copy: %s", strerror(errno));
-        rc = -3;
-        goto out;
-    }
-    snprintf(file, filelen, "archive/%lld/%s/base.db", (long long)id, s->seg);
-    if ((rc = copy_records(dir, id, s, "base.db", s->db_bytes, dbfd, why, whylen)) != 0)
-        goto out;
-    snprintf(file, filelen, "archive/%lld/%s/base.wal", (long long)id, s->seg);
-    if ((rc = copy_records(dir, id, s, "base.wal", s->l0, walfd, why, whylen)) != 0)
-        goto out;
-    rc = -2;
-    snprintf(file, filelen, "archive/%lld/%s/wal", (long long)id, s->seg);
-    char path[1500];
-    snprintf(path, sizeof(path), "%s/%s/wal", dir, s->seg);
-    archfd = open(path, O_RDONLY | O_CLOEXEC);
-    if (archfd < 0 && cut > s->l0) {
-        snprintf(why, whylen, "cannot read: %s", strerror(errno));
-        goto out;
-    }
-    int64_t have = s->l0;
-    for (size_t i = 0; i < s->nchunks && have < cut; i++) {
-        const Chunk *c = &s->chunks[i];
-        if (c->off != have) {
-            snprintf(why, whylen, "the index skips log bytes %lld..%lld", (long long)have,
-                     (long long)c->off);
-            goto out;
-        }
-        int64_t k = record_read(archfd, c->stored_off, id, s->seg, "wal", c->off, walfd, cut - have,
-                                s->encrypted, why, whylen);
-        if (k < 0) {
-            rc = k == -3 ? -3 : -2;
-            goto out;
-        }
-        if (k != c->plain) {
-            snprintf(why, whylen, "the record at byte %lld holds %lld bytes, the index says %lld",
-                     (long long)c->stored_off, (long long)k, (long long)c->plain);
-            goto out;
-        }
-        have += k < cut - have ? k : cut - have;
-    }
-    if (fsync(dbfd) != 0 || fsync(walfd) != 0) {
-        snprintf(why, whylen, "cannot write the restored copy: %s", strerror(errno));
-        rc = -3;
-        goto out;
-    }
-    log_info("restore of database %lld at %" PRId64 ": segment %s, log cut at %lld of %lld bytes",
-             (long long)id, t_us, s->seg, (long long)cut, (long long)archived);
-    rc = 0;
-out:
-    if (dbfd >= 0)
-        close(dbfd);
-    if (walfd >= 0)
-        close(walfd);
-    if (archfd >= 0)
-        close(archfd);
-    segments_free(all, n);
-    return rc;
-}
-
-/* Removes a segment's directory. */
-static void remove_segment(const char *dir, const char *seg)
-{
-    const char *names[] = {"base.db", "base.wal", "wal", "index"};
-    char p[1500];
-    for (size_t i = 0; i < 4; i++) {
-        snprintf(p, sizeof(p), "%s/%s/%s", dir, seg, names[i]);
-        unlink(p);
-    }
-    snprintf(p, sizeof(p), "%s/%s", dir, seg);
-    rmdir(p);
-}
-
-int walarchive_prune(const Config *cfg, int64_t keep_from_us)
-{
-    int removed = 0;
-    DIR *d = W.root[0] ? opendir(W.root) : NULL;
-    if (!d)
-        return 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        char *end = NULL;
-        long long id = strtoll(e->d_name, &end, 10);
-        if (e->d_name[0] == '.' || !end || *end)
-            continue;
-        Segment *all = NULL;
-        size_t n = 0;
-        char file[200], why[200], dir[1400];
-        snprintf(dir, sizeof(dir), "%s/%lld", W.root, id);
-        (void)segments_list(cfg, id, &all, &n, file, sizeof(file), why, sizeof(why));
-        /* The newest segment whose base is at or before keep_from is the one
-         * a restore to keep_from uses: it and everything after stay. */
-        size_t keep = 0;
-        for (size_t i = 0; i < n; i++)
-            if (all[i].base_us <= keep_from_us)
-                keep = i;
-        ArchiveDb *a = registry_get(id, false);
-        for (size_t i = 0; i < keep; i++) {
-            bool live = false;
-            if (a) {
-                pthread_mutex_lock(&a->lock);
-                live = a->active && !strcmp(a->seg, all[i].seg);
-                pthread_mutex_unlock(&a->lock);
-            }
-            if (!live) {
-                remove_segment(dir, all[i].seg);
-                removed++;
-            }
-        }
-        segments_free(all, n);
-    }
-    closedir(d);
-    return removed;
+    return live;
 }

@@ -33,6 +33,7 @@
 #include "buf.h"
 #include "config.h"
 #include "pool.h"
+#include "secret.h"
 
 typedef struct ArchiveDb ArchiveDb;
 
@@ -68,29 +69,12 @@ bool walarchive_commit_end(ArchiveDb *a);
 void walarchive_checkpoint_begin(ArchiveDb *a);
 void walarchive_checkpoint_end(ArchiveDb *a);
 
-/*
- * Writes into `db_path` and `wal_path` (created 0600, must not exist) the
- * state of database `id` at `t_us` (microseconds since the epoch, UTC):
- * a segment's base and its log cut at the last commit recorded at or before
- * t_us. Returns 0; -1 with `why` when t_us is not reachable (a user's
- * error); -2 with `file` and `why` when an archive file is corrupt or cut
- * short; -3 with `why` when writing failed.
- */
-int walarchive_stage(const Config *cfg, int64_t id, int64_t t_us, const char *db_path,
-                     const char *wal_path, char *file, size_t filelen, char *why, size_t whylen)
-    __attribute__((warn_unused_result));
-
-/* The earliest and latest point a restore of database `id` can reach, as
- * ISO 8601 text, and the archive's bytes. Returns false when it has none. */
-bool walarchive_range(const Config *cfg, int64_t id, char *earliest, char *latest, size_t len,
-                      int64_t *out_bytes);
-
-/* Parses "2026-12-04 09:00:00[.ffffff][Z]" (or with a T) as UTC. Returns -1 if malformed. */
-int walarchive_parse_time(const char *text, int64_t *out_us);
-
-/* Removes segments no restore to a point after `keep_from_us` needs: every
- * segment older than the newest one whose base is at or before it. Returns
- * the segments removed. */
-int walarchive_prune(const Config *cfg, int64_t keep_from_us);
+/* For walrestore.c: BackupDir/archive; the key archive files are sealed with
+ * (NULL without ENCRYPTION_KEY); archives what database `id`'s live segment
+ * has not written yet; whether `seg` is the segment `id` writes now. */
+const char *walarchive_root(void);
+const SecretKey *walarchive_key(void);
+void walarchive_flush_live(int64_t id);
+bool walarchive_live_segment(int64_t id, const char *seg);
 
 #endif
