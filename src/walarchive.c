@@ -156,7 +156,7 @@ static int64_t live_log_size(ArchiveDb *a)
  * lock held. Returns 0, or -1 (logged) when the archive cannot be written:
  * the segment is then ended, so that no restore relies on it past there.
  */
-static int flush(ArchiveDb *a)
+static int flush(ArchiveDb *a, bool force)
 {
     if (!a->active)
         return 0;
@@ -196,7 +196,7 @@ static int flush(ArchiveDb *a)
             goto out;
         }
     }
-    if (lines.len == 0 && a->npending == 0) {
+    if (lines.len == 0 && a->npending == 0 && !force) {
         rc = 0;
         goto out;
     }
@@ -234,7 +234,7 @@ out:
 /* Archives the tail, writes `end` and closes the segment's files; lock held. */
 static void end_segment(ArchiveDb *a)
 {
-    if (a->active && flush(a) == 0) {
+    if (a->active && flush(a, false) == 0) {
         char f[WA_LINE_MAX];
         snprintf(f, sizeof(f), "end %" PRId64, walfile_now_us());
         if (walfile_index_append(a->index_fd, f) != 0 || fsync(a->index_fd) != 0)
@@ -430,7 +430,7 @@ bool walarchive_commit_end(ArchiveDb *a)
             a->pending[a->npending++] = (CommitRec){t, len};
             a->last_size = len;
         }
-        if (W.sync_ms == 0 && flush(a) != 0)
+        if (W.sync_ms == 0 && flush(a, false) != 0)
             end_segment(a);
         due = len >= a->due_at;
     }
@@ -459,7 +459,7 @@ void walarchive_checkpoint_begin(ArchiveDb *a)
         return;
     pthread_rwlock_wrlock(&a->gate);
     pthread_mutex_lock(&a->lock);
-    if (a->active && flush(a) != 0)
+    if (a->active && flush(a, false) != 0)
         end_segment(a);
     if (!read_header(a, a->header))
         memset(a->header, 0, sizeof(a->header));
@@ -515,7 +515,7 @@ static void *archiver(void *arg)
         pthread_mutex_unlock(&W.registry_lock);
         for (ArchiveDb *a = first; a; a = a->next) {
             pthread_mutex_lock(&a->lock);
-            if (a->active && flush(a) != 0)
+            if (a->active && flush(a, false) != 0)
                 end_segment(a);
             pthread_mutex_unlock(&a->lock);
         }
@@ -604,7 +604,7 @@ void walarchive_flush_live(int64_t id)
     if (!a)
         return;
     pthread_mutex_lock(&a->lock);
-    if (a->active && flush(a) != 0)
+    if (a->active && flush(a, true) != 0)
         end_segment(a);
     pthread_mutex_unlock(&a->lock);
 }

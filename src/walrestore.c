@@ -5,7 +5,7 @@
  *
  * A segment being written is read while the archiver appends to it: a torn
  * last index line is ignored, and nothing after the last complete line is
- * relied on. No state of its own; any thread.
+ * relied on. Any thread; `prune_lock` orders restores against retention.
  */
 #include "walrestore.h"
 
@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,10 @@
 #include "walarchive.h"
 #include "walfile.h"
 #include "xalloc.h"
+
+/* A restore's staging and retention's removals run one at a time: a restore
+ * never reads a segment being removed. */
+static pthread_mutex_t prune_lock = PTHREAD_MUTEX_INITIALIZER;
 
 typedef struct CommitRec {
     int64_t t_us, len;
@@ -205,6 +210,7 @@ bool walrestore_range(const Config *cfg, int64_t id, char *earliest, char *lates
     char file[200], why[200];
     if (walarchive_root()[0] == '\0')
         return false;
+    walarchive_flush_live(id);
     (void)segments_list(cfg, id, &all, &n, file, sizeof(file), why, sizeof(why));
     if (n == 0) {
         free(all);
@@ -256,8 +262,8 @@ static int copy_records(const char *dir, int64_t id, const Segment *s, const cha
     return rc;
 }
 
-int walrestore_stage(const Config *cfg, int64_t id, int64_t t_us, const char *db_path,
-                     const char *wal_path, char *file, size_t filelen, char *why, size_t whylen)
+static int stage(const Config *cfg, int64_t id, int64_t t_us, const char *db_path,
+                 const char *wal_path, char *file, size_t filelen, char *why, size_t whylen)
 {
     Segment *all = NULL;
     size_t n = 0;
@@ -368,7 +374,16 @@ static void remove_segment(const char *dir, const char *seg)
     rmdir(p);
 }
 
-int walrestore_prune(const Config *cfg, int64_t keep_from_us)
+int walrestore_stage(const Config *cfg, int64_t id, int64_t t_us, const char *db_path,
+                     const char *wal_path, char *file, size_t filelen, char *why, size_t whylen)
+{
+    pthread_mutex_lock(&prune_lock);
+    int rc = stage(cfg, id, t_us, db_path, wal_path, file, filelen, why, whylen);
+    pthread_mutex_unlock(&prune_lock);
+    return rc;
+}
+
+static int prune(const Config *cfg, int64_t keep_from_us)
 {
     int removed = 0;
     DIR *d = walarchive_root()[0] ? opendir(walarchive_root()) : NULL;
@@ -400,5 +415,13 @@ int walrestore_prune(const Config *cfg, int64_t keep_from_us)
         segments_free(all, n);
     }
     closedir(d);
+    return removed;
+}
+
+int walrestore_prune(const Config *cfg, int64_t keep_from_us)
+{
+    pthread_mutex_lock(&prune_lock);
+    int removed = prune(cfg, keep_from_us);
+    pthread_mutex_unlock(&prune_lock);
     return removed;
 }
