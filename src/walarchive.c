@@ -63,8 +63,7 @@ struct ArchiveDb {
     char seg[48]; /* its id */
     char dir[1200];
     char wal_path[1200];
-    int wal_fd; /* the live log, -1 until it exists */
-    ino_t wal_ino;
+    ino_t wal_ino;     /* the live log's inode, 0 until it exists (no descriptor is kept) */
     int64_t archived;  /* bytes of the live log archived (base prefix included) */
     int arch_fd;       /* the segment's `wal` */
     int64_t arch_size; /* its stored bytes */
@@ -107,7 +106,7 @@ static ArchiveDb *registry_get(int64_t id, bool create)
     if (!a && create) {
         a = xcalloc(1, sizeof(*a));
         a->id = id;
-        a->wal_fd = a->arch_fd = a->index_fd = -1;
+        a->arch_fd = a->index_fd = -1;
         pthread_rwlock_init(&a->gate, NULL);
         pthread_mutex_init(&a->lock, NULL);
         a->next = W.dbs;
@@ -129,25 +128,18 @@ ArchiveDb *walarchive_db(int64_t id)
 
 /* ---- segments ---- */
 
-/* Opens the live log if it exists now and is not open yet; lock held. */
-static void open_live_log(ArchiveDb *a)
-{
-    if (a->wal_fd >= 0)
-        return;
-    a->wal_fd = open(a->wal_path, O_RDONLY | O_CLOEXEC);
-    if (a->wal_fd >= 0) {
-        struct stat st;
-        fstat(a->wal_fd, &st);
-        a->wal_ino = st.st_ino;
-    }
-}
-
+/* The live log's size (0 while it does not exist), or -1 when it is another
+ * file than the one this segment archives (replaced behind the server's
+ * back). Records its inode the first time; lock held. */
 static int64_t live_log_size(ArchiveDb *a)
 {
     struct stat st;
-    open_live_log(a);
-    if (a->wal_fd < 0 || fstat(a->wal_fd, &st) != 0)
+    if (stat(a->wal_path, &st) != 0)
         return 0;
+    if (a->wal_ino == 0)
+        a->wal_ino = st.st_ino;
+    else if (st.st_ino != a->wal_ino)
+        return -1;
     return (int64_t)st.st_size;
 }
 
@@ -163,7 +155,13 @@ static int flush(ArchiveDb *a, bool force)
     char *buf = NULL;
     int64_t size = live_log_size(a);
     Buf lines = {0};
-    int rc = -1;
+    int rc = -1, fd = -1;
+    if (size < 0) {
+        log_error("archive of database %lld: the log was replaced by a checkpoint the server did "
+                  "not run; the segment ends here",
+                  (long long)a->id);
+        goto out;
+    }
     if (size < a->archived) {
         log_error("archive of database %lld: the log shrank (%lld < %lld bytes): a checkpoint "
                   "the server did not run; the segment ends here",
@@ -172,10 +170,11 @@ static int flush(ArchiveDb *a, bool force)
     }
     if (size > a->archived) {
         buf = xmalloc(WA_CHUNK);
+        fd = open(a->wal_path, O_RDONLY | O_CLOEXEC);
         while (a->archived < size) {
             size_t n = size - a->archived < WA_CHUNK ? (size_t)(size - a->archived) : WA_CHUNK;
             int64_t stored = 0;
-            if (walfile_pread_all(a->wal_fd, buf, n, a->archived) != 0 ||
+            if (fd < 0 || walfile_pread_all(fd, buf, n, a->archived) != 0 ||
                 walfile_record_write(W.have_key ? &W.key : NULL, a->arch_fd, a->id, a->seg, "wal",
                                      a->archived, buf, n, &stored) != 0) {
                 log_error("archive of database %lld: cannot write %s/wal: %s", (long long)a->id,
@@ -226,6 +225,8 @@ fail_index:
 out:
     if (rc != 0)
         a->active = false; /* closed by the caller's end_segment */
+    if (fd >= 0)
+        close(fd);
     free(buf);
     buf_free(&lines);
     return rc;
@@ -243,13 +244,12 @@ static void end_segment(ArchiveDb *a)
     }
     a->active = false;
     a->npending = 0;
-    if (a->wal_fd >= 0)
-        close(a->wal_fd);
+    a->wal_ino = 0;
     if (a->arch_fd >= 0)
         close(a->arch_fd);
     if (a->index_fd >= 0)
         close(a->index_fd);
-    a->wal_fd = a->arch_fd = a->index_fd = -1;
+    a->arch_fd = a->index_fd = -1;
 }
 
 /* Copies the first `len` bytes of `src` into record file `dir/name`. */
@@ -323,13 +323,17 @@ static void start_segment(ArchiveDb *a)
     pool_file_path(W.pool, a->id, "", dbpath, sizeof(dbpath));
     pool_file_path(W.pool, a->id, ".wal", a->wal_path, sizeof(a->wal_path));
     dbfd = open(dbpath, O_RDONLY | O_CLOEXEC);
-    open_live_log(a);
+    a->wal_ino = 0;
     int64_t l0 = live_log_size(a);
+    int walfd = l0 > 0 ? open(a->wal_path, O_RDONLY | O_CLOEXEC) : -1;
     char idx[1400];
     snprintf(idx, sizeof(idx), "%s/index", a->dir);
-    if (dbfd < 0 || fstat(dbfd, &st) != 0 || copy_base(a, dbfd, st.st_size, "base.db") != 0 ||
-        (a->wal_fd >= 0 ? copy_base(a, a->wal_fd, l0, "base.wal")
-                        : copy_base(a, dbfd, 0, "base.wal")) != 0) {
+    int copied = dbfd >= 0 && fstat(dbfd, &st) == 0 && (l0 == 0 || walfd >= 0) &&
+                 copy_base(a, dbfd, st.st_size, "base.db") == 0 &&
+                 copy_base(a, walfd >= 0 ? walfd : dbfd, l0, "base.wal") == 0;
+    if (walfd >= 0)
+        close(walfd);
+    if (!copied) {
         log_error("archive of database %lld: cannot copy its base into %s: %s", (long long)a->id,
                   a->dir, strerror(errno));
         goto fail;
@@ -422,6 +426,8 @@ bool walarchive_commit_end(ArchiveDb *a)
          * the log at `t`, and `t` is before the commit is acknowledged. */
         int64_t len = live_log_size(a);
         int64_t t = walfile_now_us();
+        if (len < 0)
+            len = 0; /* the next flush ends the segment */
         if (len != a->last_size || a->npending > 0) {
             if (a->npending == a->cap) {
                 a->cap = a->cap ? 2 * a->cap : 64;
@@ -477,7 +483,7 @@ void walarchive_checkpoint_end(ArchiveDb *a)
     unsigned char *now = xmalloc(WA_HEADER_BYTES);
     struct stat st;
     bool same = a->active && read_header(a, now) && !memcmp(now, a->header, WA_HEADER_BYTES);
-    if (same && a->wal_fd >= 0)
+    if (same && a->wal_ino != 0)
         same = stat(a->wal_path, &st) == 0 && st.st_ino == a->wal_ino &&
                (int64_t)st.st_size >= a->archived;
     else if (same)
