@@ -599,6 +599,8 @@ static const char *const live_settings[] = {
     "TLSKeyFile",
     "TLSCAFile",
     "TLSMinVersion",
+    "BackupSchedule",  /* read by backupsched.c at each round */
+    "BackupRetention", /* idem */
     NULL,
 };
 
