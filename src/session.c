@@ -1084,7 +1084,7 @@ static const SessionCommand commands[] = {
     {"list", "backups", SESSION_MATCH_WORDS, NULL, 2, 3, SESSION_WHO_SUPER, backup_cmd_list,
      "list backups [DATABASE]"},
     {"restore", NULL, SESSION_MATCH_WORDS, NULL, 4, INT_MAX, SESSION_WHO_SUPER, backup_cmd_restore,
-     "restore DATABASE AS NEWDATABASE [FROM BACKUP_ID]"},
+     "restore DATABASE AS NEWDATABASE [FROM BACKUP_ID | AT 'UTC TIME']"},
     {"verify", "backup", SESSION_MATCH_WORDS, NULL, 3, 3, SESSION_WHO_SUPER, backup_cmd_verify,
      "verify backup BACKUP_ID"},
     {"list", "limits", SESSION_MATCH_WORDS, NULL, 2, 3, SESSION_WHO_USER, cmd_list_limits,
