@@ -130,6 +130,7 @@ E2E_TSAN := tests/e2e/test_protocol.py tests/e2e/test_server.py tests/e2e/test_t
             tests/e2e/test_fairness.py tests/e2e/test_crash.py tests/e2e/test_memory.py \
             tests/e2e/test_ops.py tests/e2e/test_dropin.py tests/e2e/test_backup.py \
             tests/e2e/test_rescache.py tests/e2e/test_parallel.py \
+            tests/e2e/test_backup_pitr.py \
             tests/e2e/test_pgwire.py tests/e2e/test_pgwire_copy.py \
             tests/e2e/test_admin_http.py
 e2e-tsan: tsan

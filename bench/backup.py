@@ -1,15 +1,22 @@
 #!/usr/bin/env python3
 """
-Backup and restore speed (issue 18; docs/backup.md, "Performance"): a database of ROWS rows of
-64-character strings, checkpointed, then `backup` three times against `cp` + `sync -f` of the
-same file, and `restore` twice, each as MB of the database file per second. With
-ENCRYPTION_KEY set in the environment, the backups are encrypted.
+Backup and restore speed (issue 18; docs/backup.md, "Performance"). `make bench-backup` runs it
+(not part of `make bench` or `make test`: bench/run.py compares with PostgreSQL, which has no
+counterpart here).
 
-    python3 bench/backup.py [--rows 8000000] [--bin build/tcp-duckdb]
+1. A database of ROWS rows of 64-character strings, checkpointed, then `backup` three times
+   against `cp` + `sync -f` of the same file, and `restore` twice, each as MB of the database
+   file per second. With ENCRYPTION_KEY set in the environment, the backups are encrypted.
+2. The small-insert workload (one-row INSERT commits over one connection, for --seconds) with
+   ArchiveMode off, on with ArchiveSync 200 (the default), and on with ArchiveSync 0: commits
+   per second, so the archive's cost shows.
+3. Point-in-time restore after that workload (ArchiveSync 200): `restore ... AT` the end of it,
+   which replays the whole archived log onto its base, in seconds and commits replayed/s.
 
-Not part of `make bench` (bench/run.py compares with PostgreSQL, which has no counterpart here).
+    python3 bench/backup.py [--rows 8000000] [--seconds 20] [--bin build/tcp-duckdb]
 """
 import argparse
+import datetime
 import json
 import os
 import re
@@ -19,43 +26,54 @@ import tempfile
 import time
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--rows", type=int, default=8000000)
-    ap.add_argument("--bin", default="build/tcp-duckdb")
-    args = ap.parse_args()
-    with tempfile.TemporaryDirectory(prefix="tcpduckdb-bench-backup-") as d:
-        proc = subprocess.Popen([args.bin, "--port", "0", "--data-dir", d, "--supervise", "off"],
-                                stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+class Server:
+    def __init__(self, binary, data_dir, args=()):
+        self.proc = subprocess.Popen([binary, "--port", "0", "--data-dir", data_dir,
+                                      "--supervise", "off", "--admin-port", "0"] + list(args),
+                                     stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
         port = None
-        for raw in proc.stderr:
+        for raw in self.proc.stderr:
             m = re.search(rb"listening to .*:(\d+)$", raw.strip())
             if m:
                 port = int(m.group(1))
                 break
-        sock = socket.create_connection(("127.0.0.1", port), timeout=3600)
-        f = sock.makefile("rb")
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=3600)
+        self.f = self.sock.makefile("rb")
+        self.req("login duck duck")
 
-        def req(text):
-            sock.sendall(text.encode() + b"\n")
-            answer = f.readline().decode().strip()
-            if answer.startswith("Error"):
-                raise SystemExit(text + ": " + answer)
-            return answer
+    def req(self, text):
+        self.sock.sendall(text.encode() + b"\n")
+        answer = self.f.readline().decode().strip()
+        if answer.startswith("Error"):
+            raise SystemExit(text + ": " + answer)
+        return answer
 
-        req("login duck duck")
-        req("create database b")
-        req("connect b")
-        req("CREATE TABLE filler AS SELECT r, md5(r::VARCHAR) || md5((r + 1)::VARCHAR) AS s "
-            "FROM range(%d) x(r)" % args.rows)
-        req("CHECKPOINT")
+    def stop(self):
+        self.sock.close()
+        self.proc.terminate()
+        self.proc.wait()
+
+
+def iso(t):
+    return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime(
+        "%Y-%m-%d %H:%M:%S.%f")
+
+
+def base_backups(binary, rows):
+    with tempfile.TemporaryDirectory(prefix="tcpduckdb-bench-backup-") as d:
+        s = Server(binary, d)
+        s.req("create database b")
+        s.req("connect b")
+        s.req("CREATE TABLE filler AS SELECT r, md5(r::VARCHAR) || md5((r + 1)::VARCHAR) AS s "
+              "FROM range(%d) x(r)" % rows)
+        s.req("CHECKPOINT")
         src = os.path.join(d, "databases", "1.duckdb")
         size = os.path.getsize(src)
         print("database file: %.1f MB; ENCRYPTION_KEY %s" %
               (size / 1e6, "set" if os.environ.get("ENCRYPTION_KEY") else "not set"))
         for _ in range(3):
             t = time.time()
-            row = json.loads(req("backup b"))[0]
+            row = json.loads(s.req("backup b"))[0]
             el = time.time() - t
             print("backup   %6.2f s  %5.0f MB/s  (stored %d bytes)" % (el, size / 1e6 / el,
                                                                        row["bytes"]))
@@ -69,11 +87,51 @@ def main():
             print("cp+sync  %6.2f s  %5.0f MB/s" % (el, size / 1e6 / el))
         for i in range(2):
             t = time.time()
-            req("restore b AS r%d" % i)
+            s.req("restore b AS r%d" % i)
             el = time.time() - t
             print("restore  %6.2f s  %5.0f MB/s" % (el, size / 1e6 / el))
-        proc.terminate()
-        proc.wait()
+        s.stop()
+
+
+def small_inserts(binary, seconds, args, restore):
+    with tempfile.TemporaryDirectory(prefix="tcpduckdb-bench-archive-") as d:
+        s = Server(binary, d, args)
+        s.req("create database w")
+        s.req("connect w")
+        s.req("CREATE TABLE t(i BIGINT, v VARCHAR)")
+        n = 0
+        t0 = time.time()
+        while time.time() - t0 < seconds:
+            n += 1
+            s.req("INSERT INTO t VALUES (%d, 'row %d')" % (n, n))
+        el = time.time() - t0
+        end = time.time()
+        line = "%-36s %7d commits  %7.0f commits/s" % (" ".join(args) or "ArchiveMode off", n,
+                                                       n / el)
+        if restore:
+            time.sleep(0.5)  # one archive sync (ArchiveSync 200)
+            t = time.time()
+            s.req("restore w AS r AT '%s'" % iso(end))
+            rel = time.time() - t
+            s.req("connect r")
+            got = int(json.loads(s.req("SELECT count(*) AS n FROM t"))[0]["n"])
+            assert got == n, (got, n)
+            line += "\n  restore AT the end: %.2f s for %d commits (%.0f commits/s replayed)" % (
+                rel, n, n / rel)
+        print(line)
+        s.stop()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=8000000)
+    ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--bin", default="build/tcp-duckdb")
+    args = ap.parse_args()
+    base_backups(args.bin, args.rows)
+    small_inserts(args.bin, args.seconds, ["--archive-mode", "off"], False)
+    small_inserts(args.bin, args.seconds, ["--archive-mode", "on", "--archive-sync", "200"], True)
+    small_inserts(args.bin, args.seconds, ["--archive-mode", "on", "--archive-sync", "0"], False)
 
 
 if __name__ == "__main__":

@@ -76,7 +76,14 @@ CACHE_MIX_SECONDS ?= 10
 cache-mix: build
 	/usr/bin/python3 bench/dashboard.py --seconds $(CACHE_MIX_SECONDS) --pg
 
-.PHONY: bench bench-bin stats-race plan-cost cache-mix bench-tpch bench-threads
+# bench-backup: backup and restore MB/s against cp, the small-insert workload with ArchiveMode
+# off and on, and a point-in-time restore after it (bench/backup.py; docs/backup.md).
+BACKUP_ROWS ?= 8000000
+BACKUP_SECONDS ?= 20
+bench-backup: build
+	/usr/bin/python3 bench/backup.py --rows $(BACKUP_ROWS) --seconds $(BACKUP_SECONDS)
+
+.PHONY: bench bench-bin stats-race plan-cost cache-mix bench-tpch bench-threads bench-backup
 bench-bin: build $(BENCH_BIN)
 
 # setup.sh --test installs PostgreSQL 15 (initdb, pg_ctl, pgbench, psql) and Python 3.

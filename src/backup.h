@@ -44,10 +44,18 @@ void backup_cmd_backup(Session *s, const SessionEnv *env, const RequestWords *w,
 /* `list backups [DB]`: [{"id","database","time","bytes","kind","earliest","latest"},...] */
 void backup_cmd_list(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out);
 /* `restore DB AS NEWDB [FROM ID]`: a new database from a backup (the latest
- * of DB without FROM); grants are not copied. `AT` is refused (no archive). */
+ * of DB without FROM), or AT a time from the continuous archive (walarchive.h);
+ * grants are not copied. */
 void backup_cmd_restore(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out);
 /* Complete backups in BackupDir now and their bytes (for /metrics); reads each MANIFEST. */
 size_t backup_count(const Config *cfg, int64_t *out_bytes);
+/* One backup of database `name`, as `backup NAME` makes (for BackupSchedule,
+ * backupsched.h). Returns 0, or -1 (logged). Blocks while another runs. */
+int backup_database(const SessionEnv *env, const char *name);
+/* BackupRetention: removes each database's base backups older than the newest
+ * one taken at or before `keep_from_us` (microseconds since the epoch), which
+ * is what a restore to keep_from or later may need. Returns how many. */
+int backup_prune(const Config *cfg, int64_t keep_from_us);
 /* `verify backup ID`: re-reads every file against the MANIFEST. */
 void backup_cmd_verify(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out);
 

@@ -66,6 +66,18 @@ static const Setting settings[] = {
     STR("BackupDir", "--backup-dir", backup_dir, "",
         "directory of base backups (`backup`, `restore`); \"\" = DBdir/backups; may be another "
         "disk"),
+    CHOICE("ArchiveMode", "--archive-mode", archive_mode, "on", on_off,
+           "continuous archiving of every database's write-ahead log into BackupDir/archive, for "
+           "`restore ... AT 'time'` (docs/backup.md)"),
+    INT("ArchiveSync", "--archive-sync", archive_sync_ms, "200", 0, 60000,
+        "milliseconds between syncs of the archive: a crash loses from the archive at most the "
+        "commits of this window (0: each commit is archived before it is answered)"),
+    INT("BackupSchedule", "--backup-schedule", backup_schedule_sec, "0", 0, 31536000,
+        "seconds between automatic base backups of the databases changed since their last one "
+        "(0: off; 86400: daily)"),
+    INT("BackupRetention", "--backup-retention", backup_retention_sec, "0", 0, 315360000,
+        "seconds back that every point stays restorable: older base backups and archive "
+        "segments no such restore needs are removed (0: keep everything; 604800: 7 days)"),
     STR("ServerDbFile", "--db-file", db_file, "db.sqlite3",
         "catalog file (SQLite), relative to DBdir unless absolute"),
     STR("ENCRYPTION_KEY", NULL, encryption_key, "",
@@ -588,6 +600,8 @@ static const char *const live_settings[] = {
     "TLSKeyFile",
     "TLSCAFile",
     "TLSMinVersion",
+    "BackupSchedule",  /* read by backupsched.c at each round */
+    "BackupRetention", /* idem */
     NULL,
 };
 

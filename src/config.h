@@ -31,6 +31,10 @@ typedef struct Config {
     char data_dir[CONFIG_STR_MAX];   /* DBdir, --data-dir */
     char db_file[CONFIG_STR_MAX];    /* ServerDbFile, --db-file; relative to data_dir */
     char backup_dir[CONFIG_STR_MAX]; /* BackupDir, --backup-dir; "" = data_dir/backups */
+    char archive_mode[8];            /* ArchiveMode: on | off (walarchive.h) */
+    int archive_sync_ms;             /* ArchiveSync: ms between archive syncs; 0 = each commit */
+    int backup_schedule_sec;         /* BackupSchedule: s between automatic backups; 0 = off */
+    int backup_retention_sec;        /* BackupRetention: s of restore points kept; 0 = all */
     char encryption_key[CONFIG_STR_MAX]; /* ENCRYPTION_KEY (environment or .env only) */
     char super_password[CONFIG_STR_MAX]; /* SuperPassword: initial password of "duck" */
     int max_connections;                 /* MaxConnections, --max-connections */

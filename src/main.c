@@ -20,6 +20,7 @@
 
 #include "access.h"
 #include "admin.h"
+#include "backupsched.h"
 #include "catalog.h"
 #include "config.h"
 #include "log.h"
@@ -33,6 +34,7 @@
 #include "server.h"
 #include "supervisor.h"
 #include "tls.h"
+#include "walarchive.h"
 #include "watchdog.h"
 
 /* Creates the data directory and its missing parents (as `mkdir -p`), then
@@ -164,6 +166,14 @@ static int check_config(const Config *cfg)
     return 0;
 }
 
+/* The pool's on_open: the archive's base is taken before any session can
+ * commit, then the server's table identities are read. */
+static void *database_opened(duckdb_connection con, int64_t id)
+{
+    walarchive_opened(id);
+    return access_tables_open(con, id);
+}
+
 int main(int argc, char **argv)
 {
     static Config cfg;
@@ -263,10 +273,12 @@ int main(int argc, char **argv)
                      .max_waiters = cfg.max_workers - 1,
                      .threads = cfg.duckdb_threads,
                      .memory_limit = cfg.db_memory_limit,
-                     .on_open = access_tables_open,
-                     .on_close = access_tables_close};
+                     .on_open = database_opened,
+                     .on_close = access_tables_close,
+                     .archive = !strcmp(cfg.archive_mode, "on"),
+                     .before_close = walarchive_closing};
     pool = pool_new(&pc, err, sizeof(err));
-    if (!pool)
+    if (!pool || walarchive_start(&cfg, pool, err, sizeof(err)) != 0)
         goto out;
 
     /* The result cache: its classifier takes DuckDB's own lists of
@@ -305,6 +317,10 @@ int main(int argc, char **argv)
         snprintf(err, sizeof(err), "cannot start the watchdog thread");
         goto out;
     }
+    if (backupsched_start(&env) != 0) {
+        snprintf(err, sizeof(err), "cannot start the backup schedule thread");
+        goto out;
+    }
     /* The admin page is a convenience: a port in use does not stop the server. */
     if (admin_start(&env, tls, throttle, &admin, err, sizeof(err)) != 0)
         log_error("admin page not started: %s", err);
@@ -319,10 +335,12 @@ int main(int argc, char **argv)
              (unsigned long long)ws.statement_memory, (unsigned long long)ws.server_memory);
     status = 0;
 out:
-    admin_stop(admin); /* its sessions unpin their databases before the pool goes */
-    watchdog_stop();   /* the workers are gone: nothing is registered */
-    reload_free();     /* no thread reads a Config any more */
-    pool_free(pool);
+    admin_stop(admin);  /* its sessions unpin their databases before the pool goes */
+    backupsched_stop(); /* a backup pins its database */
+    watchdog_stop();    /* the workers are gone: nothing is registered */
+    reload_free();      /* no thread reads a Config any more */
+    pool_free(pool);    /* ends every archive segment */
+    walarchive_stop();
     quota_free(quota);
     throttle_free(throttle);
     catalog_close(catalog);

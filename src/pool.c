@@ -115,6 +115,8 @@ struct Pool {
     int max_waiters;
     void *(*on_open)(duckdb_connection con, int64_t id);
     void (*on_close)(void *attachment);
+    bool archive;
+    void (*before_close)(int64_t id);
 
     pthread_mutex_t lock;   /* guards everything below */
     pthread_cond_t settled; /* an OPENING or CLOSING state ended */
@@ -207,6 +209,8 @@ Pool *pool_new(const PoolConfig *cfg, char *err, size_t errlen)
     p->max_waiters = cfg->max_waiters;
     p->on_open = cfg->on_open;
     p->on_close = cfg->on_close;
+    p->archive = cfg->archive;
+    p->before_close = cfg->before_close;
     p->size = cfg->size;
     p->slots = xcalloc((size_t)cfg->size, sizeof(PoolDb));
     pthread_mutex_init(&p->lock, NULL);
@@ -259,6 +263,12 @@ static int open_db(Pool *p, int64_t id, bool create, int temp_tag, duckdb_databa
          * joins from min/max; row_group_pruner rewrites an OFFSET from row
          * group counts. Global in 1.5.6, and locked with the rest below. */
         {"disabled_optimizers", "statistics_propagation,row_group_pruner"},
+        /* Continuous archiving (walarchive.h): checkpoints only when the
+         * server runs them, and a log that holds every row it commits
+         * (with optimistic writes, a bulk insert's rows go to the file
+         * before the commit and the log only points at them). */
+        {"checkpoint_threshold", p->archive ? "1TB" : NULL},
+        {"enable_optimistic_write", p->archive ? "false" : NULL},
         /* Last, so nothing can be changed after it. */
         {"lock_configuration", "true"},
     };
@@ -314,9 +324,11 @@ static void detach(Pool *p, PoolDb *s)
  * open fast (no WAL to replay) and leaves a single self-contained file. An
  * invalidated (`broken`) instance can neither checkpoint nor write: it is
  * only closed. */
-static void close_db(int64_t id, duckdb_database *handle, bool broken)
+static void close_db(Pool *p, int64_t id, duckdb_database *handle, bool broken)
 {
     duckdb_connection con = NULL;
+    if (!broken && p->before_close)
+        p->before_close(id);
     if (!broken && duckdb_connect(*handle, &con) == DuckDBSuccess) {
         duckdb_result res;
         if (duckdb_query(con, "CHECKPOINT", &res) != DuckDBSuccess)
@@ -449,7 +461,7 @@ static void close_broken(Pool *p, PoolDb *s)
     s->next_id = id;
     pthread_mutex_unlock(&p->lock);
     detach(p, s);
-    close_db(id, &h, true);
+    close_db(p, id, &h, true);
     log_info("database %lld: its invalidated instance is closed", (long long)id);
     pthread_mutex_lock(&p->lock);
     s->handle = NULL;
@@ -472,7 +484,7 @@ static PoolStatus fill(Pool *p, PoolDb *s, int64_t id, char *err, size_t errlen)
         duckdb_database old = s->handle;
         pthread_mutex_unlock(&p->lock);
         detach(p, s);
-        close_db(old_id, &old, false);
+        close_db(p, old_id, &old, false);
         pthread_mutex_lock(&p->lock);
         s->state = SLOT_OPENING;
         s->id = id;
@@ -793,7 +805,7 @@ int pool_retire(Pool *p, int64_t id)
     s->next_id = -1;
     pthread_mutex_unlock(&p->lock);
     detach(p, s);
-    close_db(id, &h, false);
+    close_db(p, id, &h, false);
     pthread_mutex_lock(&p->lock);
     s->handle = NULL;
     s->state = SLOT_FREE;
@@ -852,7 +864,7 @@ void pool_free(Pool *p)
         if (s->pins > 0)
             log_warn("closing database %lld with %d pins", (long long)s->id, s->pins);
         detach(p, s);
-        close_db(s->id, &s->handle, s->broken);
+        close_db(p, s->id, &s->handle, s->broken);
     }
     if (p->helpers)
         parallel_stop();

@@ -66,6 +66,12 @@ typedef struct PoolConfig {
     void *(*on_open)(duckdb_connection con, int64_t id);
     /* Optional. Frees an attachment, when its database is closed (no pins). */
     void (*on_close)(void *attachment);
+    /* Continuous archiving is on (walarchive.h): databases are opened with
+     * automatic checkpoints and optimistic writes off. */
+    bool archive;
+    /* Optional. Called before the checkpoint that closing a database runs
+     * (no pins exist), on the closing thread without the pool's lock. */
+    void (*before_close)(int64_t id);
 } PoolConfig;
 
 typedef enum {

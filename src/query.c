@@ -34,6 +34,53 @@ int query_exec_simple(duckdb_connection con, const char *sql, Buf *err_out)
     return rc;
 }
 
+/* The server's checkpoint: the archive takes the log's tail, DuckDB
+ * checkpoints, the archive starts its next segment (walarchive.h). A
+ * CHECKPOINT refused because another connection holds an open write
+ * transaction is tried again at a later commit. */
+static int archive_checkpoint(duckdb_connection con, ArchiveDb *archive, const char *sql,
+                              duckdb_result *res)
+{
+    walarchive_checkpoint_begin(archive);
+    int rc = duckdb_query(con, sql, res) == DuckDBSuccess ? 0 : -1;
+    walarchive_checkpoint_end(archive);
+    return rc;
+}
+
+static void checkpoint_if_due(duckdb_connection con, ArchiveDb *archive, bool due)
+{
+    if (!due)
+        return;
+    duckdb_result res;
+    if (archive_checkpoint(con, archive, "CHECKPOINT", &res) != 0)
+        log_info("the server's checkpoint waits: %s", duckdb_result_error(&res));
+    duckdb_destroy_result(&res);
+}
+
+int query_commit(duckdb_connection con, ArchiveDb *archive, Buf *err_out)
+{
+    walarchive_commit_begin(archive);
+    int rc = query_exec_simple(con, "COMMIT", err_out);
+    checkpoint_if_due(con, archive, walarchive_commit_end(archive));
+    return rc;
+}
+
+/* A CHECKPOINT statement (CHECKPOINT, FORCE CHECKPOINT, CALL checkpoint())
+ * or any other use of the checkpoint table functions. */
+static bool names_checkpoint(duckdb_statement_type type, const char *sql)
+{
+    if (type == DUCKDB_STATEMENT_TYPE_CALL && strcasestr(sql, "checkpoint"))
+        return true;
+    for (const char *p = sql; (p = strcasestr(p, "checkpoint")) != NULL;) {
+        p += 10;
+        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+            p++;
+        if (*p == '(')
+            return true;
+    }
+    return false;
+}
+
 void query_prepared_free(duckdb_prepared_statement *prep)
 {
     duckdb_destroy_prepare(prep);
@@ -561,6 +608,9 @@ QueryStatus query_run(duckdb_connection con, const QueryRequest *req, QueryIo *i
     }
     duckdb_result res;
     bool have_res = false, implicit = false, failed = true, retried = false;
+    /* Inside walarchive_commit_begin (a statement that may commit a write
+     * alone), or inside the archive's checkpoint. */
+    bool gated = false, checkpointing = false;
     idx_t executed = 0; /* statements that ran */
     idx_t n = 1;
     /* What ends the answer once the transaction outcome is known. */
@@ -648,6 +698,21 @@ prepare_text:
                 goto out;
             }
         }
+        if (req->archive && names_checkpoint(type, sql)) {
+            if (n != 1 || in_tx || type != DUCKDB_STATEMENT_TYPE_CALL) {
+                answer_error(&a, "Bad Request: while ArchiveMode is on, CHECKPOINT runs alone, "
+                                 "outside a transaction (the server archives the log first)");
+                goto out;
+            }
+            if (!checkpointing)
+                walarchive_checkpoint_begin(req->archive);
+            checkpointing = true;
+        } else if (req->archive && !in_tx && !implicit && !gated &&
+                   type != DUCKDB_STATEMENT_TYPE_SELECT && type != DUCKDB_STATEMENT_TYPE_EXPLAIN) {
+            /* Commits when it ends (DuckDB's autocommit). */
+            walarchive_commit_begin(req->archive);
+            gated = true;
+        }
         /* Each statement has StatementTimeout from its start. */
         WatchdogReason stop = watchdog_restart(&wd);
         if (stop != WATCHDOG_NONE) {
@@ -728,6 +793,8 @@ prepare_text:
     parallel_leave(&par);
     if (implicit) {
         duckdb_result commit;
+        walarchive_commit_begin(req->archive);
+        gated = req->archive != NULL;
         bool ok = duckdb_query(con, "COMMIT", &commit) == DuckDBSuccess;
         if (!ok)
             answer_error(&a, duckdb_result_error(&commit));
@@ -763,6 +830,13 @@ out:
         duckdb_query(con, "ROLLBACK", &rb);
         duckdb_destroy_result(&rb);
     }
+    /* The statement's result is gone, so its autocommit has run: the
+     * archive records it before the answer leaves (query_run's caller
+     * sends it). */
+    if (gated)
+        checkpoint_if_due(con, req->archive, walarchive_commit_end(req->archive));
+    if (checkpointing)
+        walarchive_checkpoint_end(req->archive);
     /* Inside an explicit transaction nothing undoes the statements that
      * ran before the failure, and DuckDB need not have aborted it. */
     outcome->partial = failed && in_tx && executed > 0;

@@ -27,6 +27,7 @@
 #include "duckdb.h"
 #include "params.h"
 #include "stmtcache.h"
+#include "walarchive.h"
 
 /* Rows are flushed to the client once this many bytes are buffered. */
 #define QUERY_FLUSH_BYTES (64 * 1024)
@@ -129,6 +130,11 @@ typedef struct QueryRequest {
     /* The database `con` belongs to, pinned by the caller: a statement that
      * runs long gets the helpers of parallel.h; NULL: it runs on this thread alone. */
     duckdb_database engine;
+    /* The database's archive (walarchive.h), or NULL when ArchiveMode is off: every statement
+     * that may commit a write outside an explicit transaction, and the COMMIT of an implicit
+     * one, runs inside walarchive_commit_begin/end; a CHECKPOINT runs as the server's (the
+     * archive takes the log's tail first) and only alone, outside a transaction. */
+    ArchiveDb *archive;
 } QueryRequest;
 
 /* What a request did besides its answer. */
@@ -212,6 +218,11 @@ void query_prepared_free(duckdb_prepared_statement *prep);
  * answer line (unless `err_out` is NULL).
  */
 int query_exec_simple(duckdb_connection con, const char *sql, Buf *err_out)
+    __attribute__((warn_unused_result));
+/* COMMITs the connection's open transaction as query_exec_simple() does,
+ * recorded in `archive` (walarchive.h; NULL: none), and runs the server's
+ * checkpoint when the archive says the log is due for one. */
+int query_commit(duckdb_connection con, ArchiveDb *archive, Buf *err_out)
     __attribute__((warn_unused_result));
 
 #endif

@@ -32,6 +32,7 @@
 #include "sqllex.h"
 #include "sqlrun.h"
 #include "textnum.h"
+#include "walarchive.h"
 #include "watchdog.h"
 #include "xalloc.h"
 
@@ -422,7 +423,8 @@ static bool tx_end(Session *s, TxCommand what, bool had_error, bool doomed, Buf 
         reply_transaction_aborted(out);
         return true;
     }
-    if (query_exec_simple(s->con, what == TX_COMMIT ? "COMMIT" : "ROLLBACK", out) != 0)
+    if ((what == TX_COMMIT ? query_commit(s->con, walarchive_db(s->db_id), out)
+                           : query_exec_simple(s->con, "ROLLBACK", out)) != 0)
         return false;
     reply_success(out);
     return true;
@@ -921,7 +923,7 @@ static const SessionCommand commands[] = {
     {"list", "backups", SESSION_MATCH_WORDS, NULL, 2, 3, SESSION_WHO_SUPER, backup_cmd_list,
      "list backups [DATABASE]"},
     {"restore", NULL, SESSION_MATCH_WORDS, NULL, 4, INT_MAX, SESSION_WHO_SUPER, backup_cmd_restore,
-     "restore DATABASE AS NEWDATABASE [FROM BACKUP_ID]"},
+     "restore DATABASE AS NEWDATABASE [FROM BACKUP_ID | AT 'UTC TIME']"},
     {"verify", "backup", SESSION_MATCH_WORDS, NULL, 3, 3, SESSION_WHO_SUPER, backup_cmd_verify,
      "verify backup BACKUP_ID"},
     {"list", "limits", SESSION_MATCH_WORDS, NULL, 2, 3, SESSION_WHO_USER, cmd_list_limits,

@@ -20,6 +20,7 @@
 #include "session_cache.h"
 #include "sessions.h"
 #include "sqllex.h"
+#include "walarchive.h"
 
 static uint64_t stat_shaped, stat_ran, stat_fallbacks;
 
@@ -149,7 +150,8 @@ void sqlrun_request(Session *s, const SessionEnv *env, const char *text, const T
                         .session_id = s->cancel.id,
                         .statement_memory_bytes = s->limits.value[USERLIMIT_STATEMENT_MEMORY],
                         .engine = pool_db_handle(s->db),
-                        .format = fmt};
+                        .format = fmt,
+                        .archive = walarchive_db(s->db_id)};
     SessionCacheUse rc = {BUF_INIT, BUF_INIT, 0, false, false};
     if (session_cache_before(s, text, typed && typed->no_cache, &req, io, &rc, action)) {
         /* Answered without running: the statement and plan the check made are kept as a run

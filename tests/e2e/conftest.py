@@ -36,7 +36,7 @@ SERVER_ENV = ("ServerPort", "ServerAddr", "DBdir", "ServerDbFile", "ENCRYPTION_K
               "MemoryLimit", "StatementMemoryLimit", "MemoryHardLimit",
               "LoginTimeout", "MaxLoginRequestBytes", "SuperuserReservedConnections",
               "MaxConnectionsPerAddress", "LoginFailureLimit", "Supervise", "LogFormat", "LogFile",
-              "BackupDir", "DropInSilenceMs", "PgPort",
+              "BackupDir", "ArchiveMode", "ArchiveSync", "BackupSchedule", "BackupRetention", "DropInSilenceMs", "PgPort",
               "AdminPort", "AdminAddr", "MetricsToken", "AdminSessionTimeout")
 
 

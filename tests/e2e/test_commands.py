@@ -96,8 +96,9 @@ def test_valid_name_limits(server, data_dir):
     assert c.req("create database " + "x" * 63) == "success"
     assert c.req("create database _under_9") == "success"
     # Nothing was written outside the data directory's own layout.
-    assert sorted(os.listdir(data_dir)) == ["databases", "db.sqlite3", "db.sqlite3-shm",
-                                            "db.sqlite3-wal"]
+    # backups/ holds the archive (ArchiveMode, on by default).
+    assert sorted(os.listdir(data_dir)) == ["backups", "databases", "db.sqlite3",
+                                            "db.sqlite3-shm", "db.sqlite3-wal"]
 
 
 def test_duplicates(server):

@@ -59,9 +59,8 @@ def served_from_cache(srv, c, sql):
     return second, after == before + 1
 
 
-@pytest.fixture
-def db(make_server):
-    srv = make_server()
+def make_db(make_server, args=()):
+    srv = make_server(args=list(args))
     a = srv.admin()
     for line in ["create database d", "connect d",
                  "CREATE TABLE t (id INTEGER PRIMARY KEY, v VARCHAR)",
@@ -70,6 +69,17 @@ def db(make_server):
         assert a.req(line) in ("success", "2"), line
     a.close()
     return srv
+
+
+@pytest.fixture
+def db(make_server):
+    return make_db(make_server)
+
+
+@pytest.fixture
+def db_unarchived(make_server):
+    """With ArchiveMode off: checkpoint() may run inside a SELECT (docs/backup.md)."""
+    return make_db(make_server, ["--archive-mode", "off"])
 
 
 def test_a_repeated_read_is_served_with_the_same_bytes(db):
@@ -527,9 +537,10 @@ def test_cached_answers_equal_fresh_ones_across_query_shapes(db):
             assert hits(admin) == h + 1, "not served from the cache: " + text
 
 
-def test_uncached_reads_keep_the_cache_and_table_functions_drop_it(db):
+def test_uncached_reads_keep_the_cache_and_table_functions_drop_it(db_unarchived):
     """A read that is never cached (a volatile function, a built-in macro) is not a write; a
     table function may write (checkpoint()) and drops the database's entries."""
+    db = db_unarchived
     c = connected(db)
     sql = "SELECT v FROM t WHERE id = 1"
     admin = db.admin()

@@ -1,0 +1,628 @@
+/*
+ * walarchive: continuous archiving of write-ahead logs; see walarchive.h
+ * for the design and docs/backup.md for the measurements behind it.
+ *
+ * Layout: BackupDir/archive/<db id>/<segment id>/ holding
+ *   base.db, base.wal   the base: the database file and the log's prefix
+ *   wal                 the log's bytes after the base, appended at each flush
+ *   index               text lines, each "<fields> #<16 hex>" (the hex: the
+ *                       first 8 bytes of the SHA-256 of the fields):
+ *     segment <db id> <base time us> <base log length> <encrypted 0|1>
+ *     base <file> <plain bytes>              one per base file
+ *     chunk <log offset> <plain bytes> <stored offset> <stored bytes>
+ *     commit <time us> <log length>
+ *     flush <time us>                         everything before is synced
+ *     end <time us>                           the segment ended (checkpoint, close)
+ * The index's first lines are written once the base is synced, so a segment
+ * whose base was cut short has no `segment` line and is never used. A
+ * flush writes the log's new bytes to `wal`, syncs it, then appends the
+ * chunk and commit lines and syncs the index: a commit line is only ever
+ * after the chunks holding its bytes. A torn last line (kill -9) is ignored;
+ * a bad line before the last one makes the segment corrupt.
+ *
+ * The record and line formats are walfile.h's; walrestore.c reads them back.
+ *
+ * Locks: `registry_lock` guards the list of ArchiveDb; each ArchiveDb's
+ * `gate` orders commits (read) against checkpoints and segment starts
+ * (write); its `lock` guards its segment state and files. Order: gate, then
+ * lock; registry_lock is never held with either.
+ */
+#include "walarchive.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "secret.h"
+#include "walfile.h"
+#include "xalloc.h"
+
+#define WA_CHECKPOINT_BYTES (64LL * 1024 * 1024) /* the server checkpoints past this log size */
+#define WA_HEADER_BYTES 12288 /* DuckDB's file header and its two database headers */
+
+typedef struct CommitRec {
+    int64_t t_us, len;
+} CommitRec;
+
+struct ArchiveDb {
+    int64_t id;
+    pthread_rwlock_t gate;
+    pthread_mutex_t lock;
+    /* Under `lock`: */
+    bool active;  /* a segment is open */
+    char seg[48]; /* its id */
+    char dir[1200];
+    char wal_path[1200];
+    ino_t wal_ino;     /* the live log's inode, 0 until it exists (no descriptor is kept) */
+    int64_t archived;  /* bytes of the live log archived (base prefix included) */
+    int arch_fd;       /* the segment's `wal` */
+    int64_t arch_size; /* its stored bytes */
+    int index_fd;
+    CommitRec *pending;
+    size_t npending, cap;
+    int64_t last_size; /* the live log's size at the last commit */
+    int64_t due_at;    /* the log size from which a commit asks for a checkpoint */
+    unsigned char header[WA_HEADER_BYTES]; /* the file's headers when a checkpoint began */
+    ArchiveDb *next;
+};
+
+static struct {
+    bool on;
+    int sync_ms;
+    char root[1200]; /* BackupDir/archive */
+    Pool *pool;
+    bool have_key;
+    SecretKey key;
+    pthread_mutex_t registry_lock;
+    ArchiveDb *dbs;
+    pthread_t thread;
+    bool started, stop;
+    pthread_mutex_t stop_lock;
+    pthread_cond_t stop_cond;
+} W = {.registry_lock = PTHREAD_MUTEX_INITIALIZER,
+       .stop_lock = PTHREAD_MUTEX_INITIALIZER,
+       .stop_cond = PTHREAD_COND_INITIALIZER};
+
+/* ---- helpers ---- */
+
+/* ---- the registry ---- */
+
+static ArchiveDb *registry_get(int64_t id, bool create)
+{
+    pthread_mutex_lock(&W.registry_lock);
+    ArchiveDb *a = W.dbs;
+    while (a && a->id != id)
+        a = a->next;
+    if (!a && create) {
+        a = xcalloc(1, sizeof(*a));
+        a->id = id;
+        a->arch_fd = a->index_fd = -1;
+        pthread_rwlock_init(&a->gate, NULL);
+        pthread_mutex_init(&a->lock, NULL);
+        a->next = W.dbs;
+        W.dbs = a;
+    }
+    pthread_mutex_unlock(&W.registry_lock);
+    return a;
+}
+
+bool walarchive_enabled(void)
+{
+    return W.on;
+}
+
+ArchiveDb *walarchive_db(int64_t id)
+{
+    return W.on ? registry_get(id, true) : NULL;
+}
+
+/* ---- segments ---- */
+
+/* The live log's size (0 while it does not exist), or -1 when it is another
+ * file than the one this segment archives (replaced behind the server's
+ * back). Records its inode the first time; lock held. */
+static int64_t live_log_size(ArchiveDb *a)
+{
+    struct stat st;
+    if (stat(a->wal_path, &st) != 0)
+        return 0;
+    if (a->wal_ino == 0)
+        a->wal_ino = st.st_ino;
+    else if (st.st_ino != a->wal_ino)
+        return -1;
+    return (int64_t)st.st_size;
+}
+
+/*
+ * Archives the live log's bytes not archived yet and the commits recorded;
+ * lock held. Returns 0, or -1 (logged) when the archive cannot be written:
+ * the segment is then ended, so that no restore relies on it past there.
+ */
+static int flush(ArchiveDb *a, bool force)
+{
+    if (!a->active)
+        return 0;
+    char *buf = NULL;
+    int64_t size = live_log_size(a);
+    Buf lines = {0};
+    int rc = -1, fd = -1;
+    if (size < 0) {
+        log_error("archive of database %lld: the log was replaced by a checkpoint the server did "
+                  "not run; the segment ends here",
+                  (long long)a->id);
+        goto out;
+    }
+    if (size < a->archived) {
+        log_error("archive of database %lld: the log shrank (%lld < %lld bytes): a checkpoint "
+                  "the server did not run; the segment ends here",
+                  (long long)a->id, (long long)size, (long long)a->archived);
+        goto out;
+    }
+    if (size > a->archived) {
+        buf = xmalloc(WA_CHUNK);
+        fd = open(a->wal_path, O_RDONLY | O_CLOEXEC);
+        while (a->archived < size) {
+            size_t n = size - a->archived < WA_CHUNK ? (size_t)(size - a->archived) : WA_CHUNK;
+            int64_t stored = 0;
+            if (fd < 0 || walfile_pread_all(fd, buf, n, a->archived) != 0 ||
+                walfile_record_write(W.have_key ? &W.key : NULL, a->arch_fd, a->id, a->seg, "wal",
+                                     a->archived, buf, n, &stored) != 0) {
+                log_error("archive of database %lld: cannot write %s/wal: %s", (long long)a->id,
+                          a->dir, strerror(errno));
+                goto out;
+            }
+            char f[WA_LINE_MAX];
+            snprintf(f, sizeof(f), "chunk %" PRId64 " %zu %" PRId64 " %" PRId64, a->archived, n,
+                     a->arch_size, stored);
+            buf_append_str(&lines, f);
+            buf_putc(&lines, '\n');
+            a->arch_size += stored;
+            a->archived += (int64_t)n;
+        }
+        if (fsync(a->arch_fd) != 0) {
+            log_error("archive of database %lld: cannot sync %s/wal: %s", (long long)a->id, a->dir,
+                      strerror(errno));
+            goto out;
+        }
+    }
+    if (lines.len == 0 && a->npending == 0 && !force) {
+        rc = 0;
+        goto out;
+    }
+    /* Chunk lines first: a commit line never precedes the bytes it needs. */
+    char *save = NULL;
+    for (char *l = lines.len ? strtok_r((char *)buf_cstr(&lines), "\n", &save) : NULL; l;
+         l = strtok_r(NULL, "\n", &save))
+        if (walfile_index_append(a->index_fd, l) != 0)
+            goto fail_index;
+    for (size_t i = 0; i < a->npending; i++) {
+        char f[WA_LINE_MAX];
+        snprintf(f, sizeof(f), "commit %" PRId64 " %" PRId64, a->pending[i].t_us,
+                 a->pending[i].len);
+        if (walfile_index_append(a->index_fd, f) != 0)
+            goto fail_index;
+    }
+    char f[WA_LINE_MAX];
+    snprintf(f, sizeof(f), "flush %" PRId64, walfile_now_us());
+    if (walfile_index_append(a->index_fd, f) != 0 || fsync(a->index_fd) != 0)
+        goto fail_index;
+    a->npending = 0;
+    rc = 0;
+    goto out;
+fail_index:
+    log_error("archive of database %lld: cannot write %s/index: %s", (long long)a->id, a->dir,
+              strerror(errno));
+out:
+    if (rc != 0)
+        a->active = false; /* closed by the caller's end_segment */
+    if (fd >= 0)
+        close(fd);
+    free(buf);
+    buf_free(&lines);
+    return rc;
+}
+
+/* Archives the tail, writes `end` and closes the segment's files; lock held. */
+static void end_segment(ArchiveDb *a)
+{
+    if (a->active && flush(a, false) == 0) {
+        char f[WA_LINE_MAX];
+        snprintf(f, sizeof(f), "end %" PRId64, walfile_now_us());
+        if (walfile_index_append(a->index_fd, f) != 0 || fsync(a->index_fd) != 0)
+            log_error("archive of database %lld: cannot end %s: %s", (long long)a->id, a->dir,
+                      strerror(errno));
+    }
+    a->active = false;
+    a->npending = 0;
+    a->wal_ino = 0;
+    if (a->arch_fd >= 0)
+        close(a->arch_fd);
+    if (a->index_fd >= 0)
+        close(a->index_fd);
+    a->arch_fd = a->index_fd = -1;
+}
+
+/* Copies the first `len` bytes of `src` into record file `dir/name`. */
+static int copy_base(ArchiveDb *a, int src, int64_t len, const char *name)
+{
+    char path[1400];
+    int rc = -1;
+    snprintf(path, sizeof(path), "%s/%s", a->dir, name);
+    int dst = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    char *buf = xmalloc(WA_CHUNK);
+    if (dst < 0)
+        goto out;
+    for (int64_t off = 0; off < len;) {
+        size_t n = len - off < WA_CHUNK ? (size_t)(len - off) : WA_CHUNK;
+        int64_t stored = 0;
+        if (walfile_pread_all(src, buf, n, off) != 0 ||
+            walfile_record_write(W.have_key ? &W.key : NULL, dst, a->id, a->seg, name, off, buf, n,
+                                 &stored) != 0)
+            goto out;
+        off += (int64_t)n;
+    }
+    if (fsync(dst) != 0)
+        goto out;
+    rc = 0;
+out:
+    if (dst >= 0)
+        close(dst);
+    free(buf);
+    return rc;
+}
+
+/*
+ * Starts a segment: copies the database file and the log's prefix, then
+ * writes the index's first lines. No commit may run (the gate is held in
+ * write mode, or the database was just opened); lock held.
+ */
+static void start_segment(ArchiveDb *a)
+{
+    char dbpath[1200], dbdir[1300], f[WA_LINE_MAX];
+    int dbfd = -1;
+    int64_t t = walfile_now_us();
+    struct stat st;
+    end_segment(a);
+    snprintf(dbdir, sizeof(dbdir), "%s/%lld", W.root, (long long)a->id);
+    if ((mkdir(W.root, 0700) != 0 && errno != EEXIST) ||
+        (mkdir(dbdir, 0700) != 0 && errno != EEXIST)) {
+        log_error("archive of database %lld: cannot create %s: %s", (long long)a->id, dbdir,
+                  strerror(errno));
+        return;
+    }
+    char stamp[40];
+    time_t s = (time_t)(t / 1000000);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    snprintf(stamp, sizeof(stamp), "%04d%02d%02dT%02d%02d%02d%06dZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(t % 1000000));
+    for (int n = 0;; n++) {
+        if (n == 0)
+            snprintf(a->seg, sizeof(a->seg), "%s", stamp);
+        else
+            snprintf(a->seg, sizeof(a->seg), "%s-%d", stamp, n);
+        snprintf(a->dir, sizeof(a->dir), "%s/%s", dbdir, a->seg);
+        if (mkdir(a->dir, 0700) == 0)
+            break;
+        if (errno != EEXIST || n > 100) {
+            log_error("archive of database %lld: cannot create %s: %s", (long long)a->id, a->dir,
+                      strerror(errno));
+            return;
+        }
+    }
+    pool_file_path(W.pool, a->id, "", dbpath, sizeof(dbpath));
+    pool_file_path(W.pool, a->id, ".wal", a->wal_path, sizeof(a->wal_path));
+    dbfd = open(dbpath, O_RDONLY | O_CLOEXEC);
+    a->wal_ino = 0;
+    int64_t l0 = live_log_size(a);
+    int walfd = l0 > 0 ? open(a->wal_path, O_RDONLY | O_CLOEXEC) : -1;
+    char idx[1400];
+    snprintf(idx, sizeof(idx), "%s/index", a->dir);
+    int copied = dbfd >= 0 && fstat(dbfd, &st) == 0 && (l0 == 0 || walfd >= 0) &&
+                 copy_base(a, dbfd, st.st_size, "base.db") == 0 &&
+                 copy_base(a, walfd >= 0 ? walfd : dbfd, l0, "base.wal") == 0;
+    if (walfd >= 0)
+        close(walfd);
+    if (!copied) {
+        log_error("archive of database %lld: cannot copy its base into %s: %s", (long long)a->id,
+                  a->dir, strerror(errno));
+        goto fail;
+    }
+    char arch[1400];
+    snprintf(arch, sizeof(arch), "%s/wal", a->dir);
+    a->arch_fd = open(arch, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+    a->index_fd = open(idx, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+    if (a->arch_fd < 0 || a->index_fd < 0)
+        goto fail_io;
+    snprintf(f, sizeof(f), "segment %lld %" PRId64 " %" PRId64 " %d %d", (long long)a->id, t, l0,
+             W.have_key ? 1 : 0, W.sync_ms == 0 ? 1 : 0);
+    if (walfile_index_append(a->index_fd, f) != 0)
+        goto fail_io;
+    snprintf(f, sizeof(f), "base base.db %lld", (long long)st.st_size);
+    if (walfile_index_append(a->index_fd, f) != 0)
+        goto fail_io;
+    snprintf(f, sizeof(f), "base base.wal %" PRId64, l0);
+    if (walfile_index_append(a->index_fd, f) != 0 || fsync(a->index_fd) != 0 ||
+        walfile_fsync_dir(a->dir) != 0 || walfile_fsync_dir(dbdir) != 0)
+        goto fail_io;
+    a->archived = l0;
+    a->arch_size = 0;
+    a->last_size = l0;
+    a->due_at = WA_CHECKPOINT_BYTES;
+    a->active = true;
+    close(dbfd);
+    log_info("archive of database %lld: segment %s started (base %lld + %lld bytes)",
+             (long long)a->id, a->seg, (long long)st.st_size, (long long)l0);
+    return;
+fail_io:
+    log_error("archive of database %lld: cannot write %s: %s", (long long)a->id, a->dir,
+              strerror(errno));
+fail:
+    if (dbfd >= 0)
+        close(dbfd);
+    end_segment(a);
+    /* Without an index line the directory is never used; remove it now. */
+    const char *names[] = {"base.db", "base.wal", "wal", "index"};
+    for (size_t i = 0; i < 4; i++) {
+        char p[1400];
+        snprintf(p, sizeof(p), "%s/%s", a->dir, names[i]);
+        unlink(p);
+    }
+    rmdir(a->dir);
+}
+
+/* ---- hooks ---- */
+
+void walarchive_opened(int64_t id)
+{
+    if (!W.on)
+        return;
+    ArchiveDb *a = registry_get(id, true);
+    pthread_rwlock_wrlock(&a->gate);
+    pthread_mutex_lock(&a->lock);
+    start_segment(a);
+    pthread_mutex_unlock(&a->lock);
+    pthread_rwlock_unlock(&a->gate);
+}
+
+void walarchive_closing(int64_t id)
+{
+    if (!W.on)
+        return;
+    ArchiveDb *a = registry_get(id, false);
+    if (!a)
+        return;
+    pthread_rwlock_wrlock(&a->gate);
+    pthread_mutex_lock(&a->lock);
+    end_segment(a);
+    pthread_mutex_unlock(&a->lock);
+    pthread_rwlock_unlock(&a->gate);
+}
+
+void walarchive_commit_begin(ArchiveDb *a)
+{
+    if (a)
+        pthread_rwlock_rdlock(&a->gate);
+}
+
+bool walarchive_commit_end(ArchiveDb *a)
+{
+    if (!a)
+        return false;
+    bool due = false;
+    pthread_mutex_lock(&a->lock);
+    if (a->active) {
+        /* The length first, then the time: everything up to `len` was in
+         * the log at `t`, and `t` is before the commit is acknowledged. */
+        int64_t len = live_log_size(a);
+        int64_t t = walfile_now_us();
+        if (len < 0)
+            len = 0; /* the next flush ends the segment */
+        if (len != a->last_size || a->npending > 0) {
+            if (a->npending == a->cap) {
+                a->cap = a->cap ? 2 * a->cap : 64;
+                a->pending = xrealloc(a->pending, a->cap * sizeof(*a->pending));
+            }
+            a->pending[a->npending++] = (CommitRec){t, len};
+            a->last_size = len;
+        }
+        if (W.sync_ms == 0 && flush(a, false) != 0)
+            end_segment(a);
+        due = len >= a->due_at;
+    }
+    pthread_mutex_unlock(&a->lock);
+    pthread_rwlock_unlock(&a->gate);
+    return due;
+}
+
+/* Reads the database file's headers into `out`; false when it cannot. */
+static bool read_header(const ArchiveDb *a, unsigned char *out)
+{
+    char path[1200];
+    pool_file_path(W.pool, a->id, "", path, sizeof(path));
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    memset(out, 0, WA_HEADER_BYTES);
+    ssize_t k = pread(fd, out, WA_HEADER_BYTES, 0);
+    close(fd);
+    return k > 0;
+}
+
+void walarchive_checkpoint_begin(ArchiveDb *a)
+{
+    if (!a)
+        return;
+    pthread_rwlock_wrlock(&a->gate);
+    pthread_mutex_lock(&a->lock);
+    if (a->active && flush(a, false) != 0)
+        end_segment(a);
+    if (!read_header(a, a->header))
+        memset(a->header, 0, sizeof(a->header));
+    pthread_mutex_unlock(&a->lock);
+}
+
+void walarchive_checkpoint_end(ArchiveDb *a)
+{
+    if (!a)
+        return;
+    pthread_mutex_lock(&a->lock);
+    /* Did the checkpoint happen (the file's headers changed, or the log was
+     * replaced or cut)? DuckDB refuses one while another connection has an
+     * open write transaction: then the segment simply goes on. */
+    unsigned char *now = xmalloc(WA_HEADER_BYTES);
+    struct stat st;
+    bool same = a->active && read_header(a, now) && !memcmp(now, a->header, WA_HEADER_BYTES);
+    if (same && a->wal_ino != 0)
+        same = stat(a->wal_path, &st) == 0 && st.st_ino == a->wal_ino &&
+               (int64_t)st.st_size >= a->archived;
+    else if (same)
+        same = stat(a->wal_path, &st) != 0;
+    free(now);
+    if (same) {
+        a->due_at = a->archived + WA_CHECKPOINT_BYTES / 8;
+    } else {
+        end_segment(a);
+        start_segment(a);
+    }
+    pthread_mutex_unlock(&a->lock);
+    pthread_rwlock_unlock(&a->gate);
+}
+
+/* ---- the archiver thread ---- */
+
+static void *archiver(void *arg)
+{
+    (void)arg;
+    int period = W.sync_ms > 0 ? W.sync_ms : 1000;
+    pthread_mutex_lock(&W.stop_lock);
+    while (!W.stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += (long)period * 1000000L;
+        ts.tv_sec += ts.tv_nsec / 1000000000L;
+        ts.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&W.stop_cond, &W.stop_lock, &ts);
+        if (W.stop)
+            break;
+        pthread_mutex_unlock(&W.stop_lock);
+        pthread_mutex_lock(&W.registry_lock);
+        ArchiveDb *first = W.dbs; /* entries are never removed while the thread runs */
+        pthread_mutex_unlock(&W.registry_lock);
+        for (ArchiveDb *a = first; a; a = a->next) {
+            pthread_mutex_lock(&a->lock);
+            if (a->active && flush(a, false) != 0)
+                end_segment(a);
+            pthread_mutex_unlock(&a->lock);
+        }
+        pthread_mutex_lock(&W.stop_lock);
+    }
+    pthread_mutex_unlock(&W.stop_lock);
+    return NULL;
+}
+
+int walarchive_start(const Config *cfg, Pool *pool, char *err, size_t errlen)
+{
+    W.on = !strcmp(cfg->archive_mode, "on");
+    W.sync_ms = cfg->archive_sync_ms;
+    W.pool = pool;
+    if (cfg->backup_dir[0])
+        snprintf(W.root, sizeof(W.root), "%s/archive", cfg->backup_dir);
+    else
+        snprintf(W.root, sizeof(W.root), "%s/backups/archive", cfg->data_dir);
+    W.have_key = cfg->encryption_key[0] && secret_key_init(&W.key, cfg->encryption_key) == 0;
+    if (!W.on)
+        return 0;
+    char parent[1200];
+    snprintf(parent, sizeof(parent), "%s", W.root);
+    *strrchr(parent, '/') = '\0';
+    if ((mkdir(parent, 0700) != 0 && errno != EEXIST) ||
+        (mkdir(W.root, 0700) != 0 && errno != EEXIST)) {
+        snprintf(err, errlen, "cannot create the archive directory %s: %s", W.root,
+                 strerror(errno));
+        return -1;
+    }
+    /* Signals are the I/O thread's (a signalfd, server.c): none may land here. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int rc = pthread_create(&W.thread, NULL, archiver, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot start the archiver thread");
+        return -1;
+    }
+    W.started = true;
+    return 0;
+}
+
+void walarchive_stop(void)
+{
+    if (W.started) {
+        pthread_mutex_lock(&W.stop_lock);
+        W.stop = true;
+        pthread_cond_signal(&W.stop_cond);
+        pthread_mutex_unlock(&W.stop_lock);
+        pthread_join(W.thread, NULL);
+        W.started = false;
+    }
+    pthread_mutex_lock(&W.registry_lock);
+    while (W.dbs) {
+        ArchiveDb *a = W.dbs;
+        W.dbs = a->next;
+        pthread_mutex_lock(&a->lock);
+        end_segment(a);
+        pthread_mutex_unlock(&a->lock);
+        pthread_rwlock_destroy(&a->gate);
+        pthread_mutex_destroy(&a->lock);
+        free(a->pending);
+        free(a);
+    }
+    pthread_mutex_unlock(&W.registry_lock);
+    W.on = false;
+}
+
+/* ---- for walrestore ---- */
+
+const char *walarchive_root(void)
+{
+    return W.root;
+}
+
+const SecretKey *walarchive_key(void)
+{
+    return W.have_key ? &W.key : NULL;
+}
+
+void walarchive_flush_live(int64_t id)
+{
+    ArchiveDb *a = registry_get(id, false);
+    if (!a)
+        return;
+    pthread_mutex_lock(&a->lock);
+    if (a->active && flush(a, true) != 0)
+        end_segment(a);
+    pthread_mutex_unlock(&a->lock);
+}
+
+bool walarchive_live_segment(int64_t id, const char *seg)
+{
+    ArchiveDb *a = registry_get(id, false);
+    bool live = false;
+    if (a) {
+        pthread_mutex_lock(&a->lock);
+        live = a->active && !strcmp(a->seg, seg);
+        pthread_mutex_unlock(&a->lock);
+    }
+    return live;
+}

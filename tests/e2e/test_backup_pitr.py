@@ -1,0 +1,340 @@
+"""
+Issue 18: point-in-time restore from the continuous archive (`restore DB AS NEW AT 'time'`,
+ArchiveMode, ArchiveSync), against the real server and real files: concurrent writers that
+record when each of their commits was sent and answered, checkpoints and a base backup in the
+middle, restores to many random points compared with those records; the reachable span in
+`list backups`; corrupt archive files; kill -9 while archiving; and retention.
+"""
+import datetime
+import json
+import os
+import random
+import signal
+import threading
+import time
+
+from conftest import wait_for
+
+BIG_ROWS = 20000
+BIG_EVERY = 10
+
+
+def ok(answer):
+    assert not answer.startswith("Error"), answer
+    return answer
+
+
+def rows(c, sql):
+    return json.loads(ok(c.req(sql)))
+
+
+def one(c, sql):
+    r = rows(c, sql)
+    assert len(r) == 1, r
+    return list(r[0].values())[0]
+
+
+def iso(t):
+    return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime(
+        "%Y-%m-%d %H:%M:%S.%f")
+
+
+def parse_iso(text):
+    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
+
+
+def setup_db(srv, name="app"):
+    with srv.admin() as c:
+        assert c.req("create database %s" % name) == "success"
+        assert c.req("connect %s" % name) == "success"
+        ok(c.req("CREATE TABLE t(w INTEGER, i BIGINT)"))
+        ok(c.req("CREATE TABLE big(w INTEGER, i BIGINT, r BIGINT)"))
+
+
+class Writers:
+    """Clients committing numbered transactions in the three ways a commit happens (an explicit
+    transaction, one statement, several statements in one request); for each transaction the
+    time before it was sent and the time after it was answered."""
+
+    def __init__(self, srv, n, db="app"):
+        self.srv, self.db, self.n = srv, db, n
+        self.sent = [[] for _ in range(n)]   # sent[w][i-1]: before transaction i was sent
+        self.acked = [[] for _ in range(n)]  # acked[w][i-1]: after its answer came
+        self.stop = threading.Event()
+        self.errors = []
+        self.threads = [threading.Thread(target=self.run, args=(w,)) for w in range(n)]
+
+    def run(self, w):
+        try:
+            with self.srv.admin() as c:
+                assert c.req("connect %s" % self.db) == "success"
+                i = 0
+                while not self.stop.is_set():
+                    i += 1
+                    ins = "INSERT INTO t VALUES (%d, %d)" % (w, i)
+                    big = ("INSERT INTO big SELECT %d, %d, r FROM range(%d) x(r)"
+                           % (w, i, BIG_ROWS)) if i % BIG_EVERY == 0 else None
+                    if w % 3 == 0:
+                        ok(c.req("begin"))
+                        ok(c.req(ins))
+                        if big:
+                            ok(c.req(big))
+                        self.sent[w].append(time.time())
+                        ok(c.req("commit"))
+                    elif w % 3 == 1 and not big:
+                        self.sent[w].append(time.time())
+                        ok(c.req(ins))
+                    else:
+                        self.sent[w].append(time.time())
+                        ok(c.req(ins + "; " + big if big else ins + "; SELECT 1"))
+                    self.acked[w].append(time.time())
+        except BaseException as e:  # noqa: B902 - reported by finish()
+            self.errors.append(e)
+
+    def start(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def finish(self):
+        self.stop.set()
+        for t in self.threads:
+            t.join()
+        assert not self.errors, self.errors
+
+    def bounds(self, t):
+        """Per writer: the last transaction answered at or before t (it must be in a restore to
+        t) and the last one sent at or before t (none after it may be)."""
+        lo = [sum(1 for a in self.acked[w] if a <= t) for w in range(self.n)]
+        hi = [sum(1 for s in self.sent[w] if s <= t) for w in range(self.n)]
+        return lo, hi
+
+
+def check_prefix(c, lo, hi):
+    """Each writer's transactions are exactly 1..k with lo[w] <= k <= hi[w], each whole."""
+    for w in range(len(lo)):
+        r = rows(c, "SELECT count(DISTINCT i) AS n, coalesce(max(i), 0) AS m, count(*) AS c "
+                    "FROM t WHERE w = %d" % w)
+        n, mx, cnt = r[0]["n"], r[0]["m"], r[0]["c"]
+        assert n == mx == cnt, (w, n, mx, cnt)
+        assert lo[w] <= mx <= hi[w], (w, lo[w], mx, hi[w])
+        big = one(c, "SELECT count(*) FROM big WHERE w = %d" % w)
+        assert big == (mx // BIG_EVERY) * BIG_ROWS, (w, mx, big)
+
+
+def dump_archive(srv):
+    """The archive's indexes, for a failure's message."""
+    out = []
+    root = os.path.join(srv.data_dir, "backups", "archive")
+    for dirpath, _, files in os.walk(root):
+        for f in files:
+            if f == "index":
+                with open(os.path.join(dirpath, f)) as fh:
+                    out.append(dirpath + ":\n" + fh.read()[-3000:])
+    return "\n".join(out)
+
+
+def archive_row(c, db="app"):
+    for r in rows(c, "list backups %s" % db):
+        if r["kind"] == "archive":
+            return r
+    return None
+
+
+def test_restore_at_many_points_holds_exactly_what_was_committed(make_server):
+    srv = make_server(args=["--query-workers", "8"])
+    setup_db(srv)
+    start = time.time()
+    writers = Writers(srv, 6).start()
+    stop_ckpt = threading.Event()
+    answers = []
+
+    def checkpointer():
+        # Each CHECKPOINT ends a segment of the archive and starts the next with a base.
+        with srv.admin() as c:
+            assert c.req("connect app") == "success"
+            while not stop_ckpt.wait(0.7):
+                answers.append(c.req("CHECKPOINT"))
+
+    ckpt = threading.Thread(target=checkpointer)
+    ckpt.start()
+    try:
+        with srv.admin() as a:
+            assert wait_for(lambda: min(len(x) for x in writers.acked) >= 3 * BIG_EVERY,
+                            timeout=120)
+            ok(a.req("backup app"))  # a base backup in the middle changes nothing
+            assert wait_for(lambda: min(len(x) for x in writers.acked) >= 6 * BIG_EVERY,
+                            timeout=120)
+    finally:
+        stop_ckpt.set()
+        ckpt.join()
+        writers.finish()
+    end = time.time()
+    # Some run while a writer holds a transaction open and are refused by DuckDB; some pass.
+    assert any(not x.startswith("Error") for x in answers), answers
+    with srv.admin() as a:
+        # The archive reaches the end of the workload once the archiver synced it.
+        assert wait_for(lambda: archive_row(a) and parse_iso(archive_row(a)["latest"]) >= end,
+                        timeout=30), dump_archive(srv)
+        row = archive_row(a)
+        assert parse_iso(row["earliest"]) <= start
+        rng = random.Random(18)
+        points = sorted(rng.uniform(start, end) for _ in range(20))
+        for k, t in enumerate(points):
+            name = "r%d" % k
+            ans = json.loads(ok(a.req("restore app AS %s AT '%s'" % (name, iso(t)))))
+            assert ans[0]["database"] == name
+            lo, hi = writers.bounds(t)
+            with srv.admin() as c:
+                assert c.req("connect %s" % name) == "success"
+                check_prefix(c, lo, hi)
+            # The session above is gone once the server has seen its close.
+            assert wait_for(lambda: a.req("drop database %s" % name) == "success", timeout=30)
+        # The latest state: everything answered.
+        ok(a.req("restore app AS latest AT '%s'" % iso(end)))
+        with srv.admin() as c:
+            assert c.req("connect latest") == "success"
+            n = [len(x) for x in writers.acked]
+            check_prefix(c, n, n)
+        # Before the archive began, or after what it holds: refused, named.
+        ans = a.req("restore app AS x AT '%s'" % iso(start - 3600))
+        assert ans.startswith("Error: Bad Request") and "reaches from" in ans, ans
+        ans = a.req("restore app AS x AT '%s'" % iso(time.time() + 3600))
+        assert ans.startswith("Error: Bad Request") and "reaches from" in ans, ans
+        assert a.req("restore app AS x AT 'yesterday'").startswith("Error: Bad Request")
+        assert a.req("restore nosuch AS x AT '%s'" % iso(end)).startswith("Error")
+
+
+def test_archive_survives_restart_and_names_a_corrupt_file(make_server):
+    srv = make_server(args=["--archive-sync", "0"])
+    setup_db(srv)
+    marks = []
+    with srv.admin() as c:
+        assert c.req("connect app") == "success"
+        for i in range(1, 31):
+            ok(c.req("INSERT INTO t VALUES (0, %d)" % i))
+            marks.append(time.time())
+    srv.restart()  # a close (checkpoint) and an open: a new segment
+    with srv.admin() as c:
+        assert c.req("connect app") == "success"
+        for i in range(31, 41):
+            ok(c.req("INSERT INTO t VALUES (0, %d)" % i))
+            marks.append(time.time())
+        # ArchiveSync 0: every answered commit is archived already; kill -9 loses none of them.
+    srv.proc.send_signal(signal.SIGKILL)
+    srv.proc.wait()
+    srv.start()
+    with srv.admin() as a:
+        for k in (10, 30, 35, 40):
+            ok(a.req("restore app AS p%d AT '%s'" % (k, iso(marks[k - 1]))))
+            with srv.admin() as c:
+                assert c.req("connect p%d" % k) == "success"
+                assert one(c, "SELECT count(*) FROM t") == k
+                assert one(c, "SELECT max(i) FROM t") == k
+        # A bit flipped in the first segment's archived log (commits 1..30): a restore to a
+        # point in it names the file and creates nothing.
+        root = os.path.join(srv.data_dir, "backups", "archive", "1")
+        first = sorted(os.listdir(root))[0]
+        p = os.path.join(root, first, "wal")
+        assert os.path.getsize(p) > 100
+        with open(p, "r+b") as f:
+            f.seek(60)
+            b = f.read(1)
+            f.seek(60)
+            f.write(bytes([b[0] ^ 1]))
+        target = marks[29]
+        ans = a.req("restore app AS bad AT '%s'" % iso(target))
+        assert ans.startswith("Error: Backup Corrupt") and "/wal" in ans, ans
+        assert a.req("connect bad").startswith("Error")
+
+
+def test_archive_off_and_normal_users(make_server):
+    srv = make_server(args=["--archive-mode", "off"])
+    setup_db(srv)
+    with srv.admin() as a:
+        assert archive_row(a) is None
+        ans = a.req("restore app AS x AT '%s'" % iso(time.time()))
+        assert ans.startswith("Error: Bad Request") and "no archive" in ans, ans
+        ok(a.req("create user bob pw"))
+        ok(a.req("grant database app bob write"))
+    with srv.client(login=("bob", "pw")) as b:
+        assert b.req("restore app AS x AT '%s'" % iso(time.time())) == "Error: Unauthorized"
+
+
+def test_checkpoint_inside_a_transaction_is_refused_while_archiving(make_server):
+    srv = make_server()
+    setup_db(srv)
+    with srv.admin() as c:
+        assert c.req("connect app") == "success"
+        ok(c.req("begin"))
+        ans = c.req("CHECKPOINT")
+        assert ans.startswith("Error: Bad Request") and "ArchiveMode" in ans, ans
+        ok(c.req("rollback"))
+        ans = c.req("SELECT * FROM checkpoint()")
+        assert ans.startswith("Error: Bad Request"), ans
+        ok(c.req("CHECKPOINT"))
+        ok(c.req("FORCE CHECKPOINT"))
+
+
+def test_schedule_backs_up_changed_databases_and_retention_keeps_every_reachable_point(
+        make_server):
+    # Automatic backups every second; restore points kept for the last 6 seconds.
+    srv = make_server(args=["--backup-schedule", "1", "--backup-retention", "6"])
+    setup_db(srv)
+    with srv.admin() as a:
+        assert a.req("create database idle") == "success"
+    marks = []  # (time after the answer, rows committed)
+    sent = []  # time before each insert was sent
+    with srv.admin() as c:
+        assert c.req("connect app") == "success"
+        deadline = time.time() + 14
+        i = 0
+        while time.time() < deadline:
+            i += 1
+            sent.append(time.time())
+            ok(c.req("INSERT INTO t VALUES (0, %d)" % i))
+            marks.append((time.time(), i))
+            if i % 20 == 0:
+                ok(c.req("CHECKPOINT"))  # a new archive segment, so there are old ones to drop
+            time.sleep(0.02)
+    with srv.admin() as a:
+        base = [r for r in rows(a, "list backups") if r["kind"] == "base"]
+        app = [r for r in base if r["database"] == "app"]
+        idle = [r for r in base if r["database"] == "idle"]
+        # app changed all along: backed up again and again; idle never changed after its
+        # first backup, so it has exactly one.
+        assert len(app) >= 3, base
+        assert len(idle) == 1, base
+        # Retention: of the backups taken at or before now - 6 s only the newest stays (the
+        # one a restore to that point would start from)...
+        def pruned():
+            cut = time.time() - 6
+            return len([r for r in rows(a, "list backups app")
+                        if r["kind"] == "base" and parse_iso(r["time"]) <= cut]) <= 1
+        assert wait_for(pruned, timeout=30), rows(a, "list backups app")
+        # ...and the archive dropped its old segments but still reaches back 6 s.
+        assert wait_for(lambda: parse_iso(archive_row(a)["earliest"]) > marks[0][0] + 1,
+                        timeout=30), archive_row(a)
+        row = archive_row(a)
+        keep_from = time.time() - 6
+        assert parse_iso(row["earliest"]) <= keep_from, (row, keep_from)
+        # Points inside the retained window restore exactly (each chosen just before its
+        # restore, since the window moves on: a second inside its edge).
+        rng = random.Random(6)
+        for k in range(5):
+            now = time.time()
+            cand = [m[0] for m in marks if m[0] >= now - 5]
+            t = rng.choice(cand) if cand and k < 4 else now - 5 + rng.random()
+            ok(a.req("restore app AS w%d AT '%s'" % (k, iso(t))))
+            lo = sum(1 for m in marks if m[0] <= t)
+            hi = sum(1 for x in sent if x <= t)
+            with srv.admin() as c:
+                assert c.req("connect w%d" % k) == "success"
+                n = one(c, "SELECT count(*) FROM t")
+                assert one(c, "SELECT coalesce(max(i), 0) FROM t") == n
+                assert lo <= n <= hi, (t, lo, n, hi)
+        # A point before what is kept: refused, saying what is reachable.
+        ans = a.req("restore app AS gone AT '%s'" % iso(marks[0][0]))
+        assert ans.startswith("Error: Bad Request") and "reaches from" in ans, ans
+    assert "backup retention: removed" in srv.stderr()
