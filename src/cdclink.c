@@ -44,6 +44,7 @@
 #include "xalloc.h"
 
 #define MIGRATE_TIMEOUT_S 120
+#define WAL_PAGE 8192 /* PostgreSQL's XLOG_BLCKSZ, as built by default */
 
 /* A command's PostgreSQL connections and its DuckDB side. */
 typedef struct Job {
@@ -477,7 +478,9 @@ void cdclink_cmd_migrate(Session *s, const SessionEnv *env, const RequestWords *
         goto out;
     if (pgjob_connect(&pg, dsn) != 0)
         goto out;
-    PGresult *r = pgjob_query(&pg, "SELECT pg_current_wal_lsn()::text", 0, NULL);
+    /* The insert position, not pg_current_wal_lsn() (the write position): with
+     * synchronous_commit off, a transaction that has committed may not be written yet. */
+    PGresult *r = pgjob_query(&pg, "SELECT pg_current_wal_insert_lsn()::text", 0, NULL);
     if (!r)
         goto out;
     int prc = pgoutput_lsn_parse(PQgetvalue(r, 0, 0), &target);
@@ -486,6 +489,11 @@ void cdclink_cmd_migrate(Session *s, const SessionEnv *env, const RequestWords *
         pgjob_fail(&pg, "PostgreSQL: an unexpected WAL position");
         goto out;
     }
+    /* At the start of a WAL page the insert position lies past the page's header (24
+     * bytes, 40 on a segment's first page), where no record ends: the end of the last
+     * record is the page boundary. */
+    if (target % WAL_PAGE > 0 && target % WAL_PAGE <= 40)
+        target -= target % WAL_PAGE;
     if (cdc_catch_up(id, target, MIGRATE_TIMEOUT_S, &changes, err, sizeof(err)) != 0)
         goto out;
     log_info("database %s migrated (CDC): %" PRId64 " changes applied", w->word[1], changes);
