@@ -478,15 +478,31 @@ static Rel *rel_find(Run *run, uint32_t relid)
     return NULL;
 }
 
-/* A Relation message: (re)reads the table's columns and checks they are the ones sent. */
+/* True when the columns of a Relation message are those of `tb`, by name and order. */
+static bool same_columns(const PgTable *tb, const PgoutputMsg *m)
+{
+    bool same = tb->ncols == m->ncols;
+    for (int c = 0; same && c < tb->ncols; c++)
+        same = strcmp(tb->cols[c].name, m->cols[c].name) == 0;
+    return same;
+}
+
+/*
+ * A Relation message: PostgreSQL sends one before a table's first change in
+ * a session and again after any invalidation of the table's cache entry (an
+ * ANALYZE is enough), so most repeat what is known. A table met first is
+ * read from the catalog; columns that differ from what is known stop the
+ * stream (CDC does not follow ALTER TABLE).
+ */
 static int on_relation(Run *run, const PgoutputMsg *m)
 {
     Rel *r = rel_find(run, m->relid);
-    if (r && r->staged) {
-        /* A schema change inside the batch: apply what came before it first. */
+    if (r && r->sc.n == 1) {
+        if (same_columns(&r->sc.tables[0], m))
+            return 0;
         pgjob_fail(&run->pg,
-                   "table %s changed its columns while streaming; unlink and link it again "
-                   "(docs/cdc.md)",
+                   "the columns of table %s changed in PostgreSQL; CDC does not follow ALTER "
+                   "TABLE: unlink and link again (docs/cdc.md)",
                    m->relname);
         return -1;
     }
@@ -506,17 +522,15 @@ static int on_relation(Run *run, const PgoutputMsg *m)
         return -1;
     if (r->sc.n != 1) {
         pgjob_fail(&run->pg, "table %s no longer exists in PostgreSQL", m->relname);
+        pgschema_free(&r->sc);
         return -1;
     }
-    const PgTable *tb = &r->sc.tables[0];
-    bool same = tb->ncols == m->ncols;
-    for (int c = 0; same && c < tb->ncols; c++)
-        same = strcmp(tb->cols[c].name, m->cols[c].name) == 0;
-    if (!same) {
+    if (!same_columns(&r->sc.tables[0], m)) {
         pgjob_fail(&run->pg,
                    "the columns of table %s changed in PostgreSQL; CDC does not follow ALTER "
                    "TABLE: unlink and link again (docs/cdc.md)",
                    m->relname);
+        pgschema_free(&r->sc);
         return -1;
     }
     return 0;
@@ -947,12 +961,17 @@ int cdc_catch_up(int64_t db_id, uint64_t target, int timeout_s, int64_t *out_cha
     while (st->progress_lsn < target || st->state == CDC_STARTING) {
         if (!was_running && st->state == CDC_STOPPED)
             break; /* ended: reached stop_at, or was stopped */
+        if (st->state == CDC_RETRYING)
+            break; /* failing: answer its error rather than hold the worker */
         if (pthread_cond_timedwait(&registry.progress, &registry.mu, &deadline) == ETIMEDOUT)
             break;
     }
     if (st->progress_lsn < target) {
-        snprintf(err, errlen, "the stream did not reach PostgreSQL's WAL position in %d s%s%s",
-                 timeout_s, st->last_error[0] ? ": " : "", st->last_error);
+        if (st->state == CDC_RETRYING)
+            snprintf(err, errlen, "the stream is failing and retrying: %s", st->last_error);
+        else
+            snprintf(err, errlen, "the stream did not reach PostgreSQL's WAL position in %d s%s%s",
+                     timeout_s, st->last_error[0] ? ": " : "", st->last_error);
         goto out;
     }
     *out_changes = st->changes - before;

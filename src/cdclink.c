@@ -534,18 +534,17 @@ static int drop_pg_side(PgJob *pg, const char *slot, const char *pub)
 {
     const char *params[1] = {slot};
     for (int tries = 0;; tries++) {
-        PGresult *r = PQexecParams(pg->conn,
-                                   "SELECT pg_drop_replication_slot(slot_name) FROM "
-                                   "pg_replication_slots WHERE slot_name = $1",
-                                   1, NULL, params, NULL, NULL, 0);
-        bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
-        if (!ok && tries >= 100)
-            pgjob_fail(pg, "PostgreSQL: %s", PQresultErrorMessage(r));
-        PQclear(r);
-        if (ok)
+        PGresult *r = pgjob_query(pg,
+                                  "SELECT pg_drop_replication_slot(slot_name) FROM "
+                                  "pg_replication_slots WHERE slot_name = $1",
+                                  1, params);
+        if (r) {
+            PQclear(r);
             break;
+        }
         if (tries >= 100)
-            return -1;
+            return -1; /* the last error stays recorded */
+        pg->err[0] = '\0';
         struct timespec ts = {0, 100 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
