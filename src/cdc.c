@@ -128,6 +128,7 @@ typedef struct Run {
     PgoutputDecoder dec;
     /* The transaction being received. */
     bool in_txn, skip_txn;
+    int64_t skipped; /* transactions below the stored LSN, sent again */
     /* The open batch (DuckDB transaction). */
     bool batch_open, cache_bracket;
     int64_t batch_start_ms, batch_changes, batch_txns, seq;
@@ -549,6 +550,9 @@ static int on_message(Run *run, const unsigned char *p, size_t len)
         /* Applied already (its commit lies below the stored end LSN): PostgreSQL resends
          * from its last checkpointed slot position. */
         run->skip_txn = m.lsn < run->applied;
+        if (run->skip_txn && run->skipped++ == 0)
+            log_info("cdc of %s: PostgreSQL sends again transactions applied already; skipped",
+                     run->st->name);
         return run->skip_txn ? 0 : batch_begin(run);
     case PGOUTPUT_COMMIT:
         run->in_txn = false;
