@@ -26,6 +26,7 @@
 #include "log.h"
 #include "memstat.h"
 #include "metrics.h"
+#include "cdc.h"
 #include "cdclink.h"
 #include "reply.h"
 #include "rescache.h"
@@ -325,6 +326,7 @@ static void cmd_drop_database(Session *s, const SessionEnv *env, const RequestWo
         return;
     }
     pool_remove_file(env->pool, id);
+    cdc_forget(id); /* a stopped or retrying CDC stream (its slot stays in PostgreSQL) */
     /* `name` answers to no database now: what the server keeps by database
      * forgets it (the result cache is keyed by id, which a later create
      * may reuse). */

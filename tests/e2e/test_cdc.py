@@ -349,6 +349,14 @@ def test_errors_and_auto_mode(pg, pgdb, srv, tmp_path):
     assert a.req("cdc pause e1").startswith("Error: Bad Request: usage: cdc start DATABASE")
     assert a.req("cdc stop").startswith("Error: Bad Request: usage: cdc start DATABASE")
     assert a.req("cdc stop nosuch") == "Error: Database nosuch Does Not Exist"
+    # The running stream holds its database; a stopped one is forgotten with it.
+    assert a.req("drop database e1").startswith("Error: Database e1 Is In Use")
+    assert link_cdc(a, "e3", dsn) == "success"
+    assert a.req("cdc stop e3") == "success"
+    assert a.req("drop database e3") == "success"
+    assert [r["database"] for r in json.loads(a.req("cdc status"))] == ["e1"]
+    pg.psql("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE "
+            "slot_name <> '%s' AND database = '%s'" % (status(a, "e1")["slot"], pgdb))
     assert a.req("unlink e1") == "success"
 
 
