@@ -271,8 +271,7 @@ static int stage_change(Run *run, Rel *r, char op, const PgoutputTuple *old,
     for (int c = 0; c < n; c++) {
         const PgoutputValue *nv = new_ ? &new_->cols[c] : NULL;
         if (nv && nv->kind == 'u') {
-            if (old && run->pg.err[0] == '\0' && old->cols[c].kind == 'b' &&
-                o == old) /* FULL: the old row carries the value */
+            if (old && old->cols[c].kind == 'b') /* FULL: the old row carries the value */
                 nv = &old->cols[c];
             else
                 buf_printf(&toast, ",%d,", c + 1);
