@@ -22,6 +22,7 @@
 #include "admin.h"
 #include "backupsched.h"
 #include "catalog.h"
+#include "cdc.h"
 #include "config.h"
 #include "log.h"
 #include "memstat.h"
@@ -324,6 +325,7 @@ int main(int argc, char **argv)
     /* The admin page is a convenience: a port in use does not stop the server. */
     if (admin_start(&env, tls, throttle, &admin, err, sizeof(err)) != 0)
         log_error("admin page not started: %s", err);
+    cdc_init(&env); /* resumes the CDC streams (docs/cdc.md) */
     if (server_run(&env, tls, err, sizeof(err)) != 0)
         goto out;
     log_pool_stats(pool);
@@ -336,6 +338,7 @@ int main(int argc, char **argv)
     status = 0;
 out:
     admin_stop(admin);  /* its sessions unpin their databases before the pool goes */
+    cdc_shutdown();     /* the streams too */
     backupsched_stop(); /* a backup pins its database */
     watchdog_stop();    /* the workers are gone: nothing is registered */
     reload_free();      /* no thread reads a Config any more */

@@ -4,6 +4,8 @@
  */
 #include "pgjob.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,7 +82,7 @@ static void ignore_notice(void *arg, const char *message)
     (void)message;
 }
 
-int pgjob_connect(PgJob *j, const char *dsn)
+static int connect_as(PgJob *j, const char *dsn, bool replication)
 {
     char *errmsg = NULL;
     PQconninfoOption *opts = PQconninfoParse(dsn, &errmsg);
@@ -95,8 +97,13 @@ int pgjob_connect(PgJob *j, const char *dsn)
         if (strcmp(o->keyword, "password") == 0 && o->val && o->val[0])
             j->password = strdup(o->val);
     PQconninfoFree(opts);
-    const char *keys[] = {"dbname", "connect_timeout", "client_encoding", "application_name", NULL};
-    const char *vals[] = {dsn, CONNECT_TIMEOUT, "UTF8", "tcp-duckdb", NULL};
+    const char *keys[] = {"dbname",
+                          "connect_timeout",
+                          "client_encoding",
+                          "application_name",
+                          replication ? "replication" : NULL,
+                          NULL};
+    const char *vals[] = {dsn, CONNECT_TIMEOUT, "UTF8", "tcp-duckdb", "database", NULL};
     j->conn = PQconnectdbParams(keys, vals, 1);
     if (!j->conn)
         log_fatal("out of memory");
@@ -105,6 +112,82 @@ int pgjob_connect(PgJob *j, const char *dsn)
         return -1;
     }
     PQsetNoticeProcessor(j->conn, ignore_notice, NULL);
+    return 0;
+}
+
+int pgjob_connect(PgJob *j, const char *dsn)
+{
+    return connect_as(j, dsn, false);
+}
+
+int pgjob_connect_replication(PgJob *j, const char *dsn)
+{
+    return connect_as(j, dsn, true);
+}
+
+int pgjob_stream_start(PgJob *j, const char *sql)
+{
+    PGresult *r = PQexec(j->conn, sql);
+    int rc = 0;
+    if (PQresultStatus(r) != PGRES_COPY_BOTH) {
+        pgjob_fail(j, "PostgreSQL: %s", PQresultErrorMessage(r));
+        rc = -1;
+    }
+    PQclear(r);
+    return rc;
+}
+
+int pgjob_stream_read(PgJob *j, unsigned char **out_msg, int timeout_ms)
+{
+    *out_msg = NULL;
+    for (int round = 0; round < 2; round++) {
+        char *buf = NULL;
+        int n = PQgetCopyData(j->conn, &buf, 1);
+        if (n > 0) {
+            *out_msg = (unsigned char *)buf;
+            return n;
+        }
+        if (n == -1) {
+            PGresult *r = PQgetResult(j->conn);
+            pgjob_fail(j, "PostgreSQL ended the replication stream: %s",
+                       r && PQresultErrorMessage(r)[0] ? PQresultErrorMessage(r)
+                                                       : PQerrorMessage(j->conn));
+            PQclear(r);
+            return -1;
+        }
+        if (n == -2) {
+            pgjob_fail_pg(j, "replication stream");
+            return -1;
+        }
+        if (round == 1)
+            break;
+        struct pollfd pfd = {.fd = PQsocket(j->conn), .events = POLLIN};
+        int pr = poll(&pfd, 1, timeout_ms);
+        if (pr == 0)
+            return 0;
+        if (pr < 0 && errno != EINTR) {
+            pgjob_fail(j, "replication stream: poll: %s", strerror(errno));
+            return -1;
+        }
+        if (PQconsumeInput(j->conn) == 0) {
+            pgjob_fail_pg(j, "replication stream");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void pgjob_stream_free(unsigned char *msg)
+{
+    PQfreemem(msg);
+}
+
+int pgjob_stream_send(PgJob *j, const void *msg, size_t len)
+{
+    if (PQputCopyData(j->conn, msg, (int)len) != 1 || PQflush(j->conn) != 0) {
+        pgjob_fail_pg(j, "replication stream");
+        return -1;
+    }
     return 0;
 }
 

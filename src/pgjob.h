@@ -50,6 +50,33 @@ void pgjob_fail_pg(PgJob *j, const char *what);
 int pgjob_connect(PgJob *j, const char *dsn) __attribute__((warn_unused_result));
 
 /*
+ * Like pgjob_connect(), but a replication connection (replication=database):
+ * it takes the replication commands (CREATE_REPLICATION_SLOT,
+ * START_REPLICATION, ...) as well as SQL.
+ */
+int pgjob_connect_replication(PgJob *j, const char *dsn) __attribute__((warn_unused_result));
+
+/*
+ * Runs `sql` (START_REPLICATION) on a replication connection: 0 once
+ * PostgreSQL streams (CopyBoth), or -1 with the error recorded.
+ */
+int pgjob_stream_start(PgJob *j, const char *sql) __attribute__((warn_unused_result));
+
+/*
+ * Waits up to timeout_ms for the next CopyData message of the stream.
+ * Returns its length with *out_msg set (the caller frees it with
+ * pgjob_stream_free()), 0 when none came in time, or -1 with the error
+ * recorded when the stream ended or failed.
+ */
+int pgjob_stream_read(PgJob *j, unsigned char **out_msg, int timeout_ms)
+    __attribute__((warn_unused_result));
+
+void pgjob_stream_free(unsigned char *msg);
+
+/* Sends one CopyData message (a status update) and flushes it: 0 or -1 recorded. */
+int pgjob_stream_send(PgJob *j, const void *msg, size_t len) __attribute__((warn_unused_result));
+
+/*
  * Runs `sql` (with text parameters when nparams > 0, which allows one
  * statement only; several statements separated by ';' otherwise). Returns its
  * result, which the caller frees with PQclear(); or NULL with the error

@@ -42,8 +42,8 @@
 #include "catalog.h"
 #include "log.h"
 #include "pgaudit.h"
-#include "pgcopy.h"
 #include "pgjob.h"
+#include "pgload.h"
 #include "pgschema.h"
 #include "query.h"
 #include "reply.h"
@@ -53,7 +53,6 @@
 
 #define STATE_TABLE "tcpduckdb_link_state"
 #define STAGE_TABLE "tcpduckdb_migrate_stage"
-#define NET_TABLE "tcpduckdb_migrate_net"
 
 /* Working state of one command: PostgreSQL's side and DuckDB's. */
 typedef struct Job {
@@ -69,102 +68,7 @@ typedef struct Job {
 
 static int duck_exec(Job *j, const char *sql)
 {
-    duckdb_result res;
-    int rc = 0;
-    if (duckdb_query(j->con, sql, &res) != DuckDBSuccess) {
-        pgjob_fail(&j->pg, "%s", duckdb_result_error(&res));
-        rc = -1;
-    }
-    duckdb_destroy_result(&res);
-    return rc;
-}
-
-/* ---- COPY into an appender -------------------------------------------- */
-
-typedef struct CopyRun {
-    Job *j;
-    duckdb_appender app;
-    PgCopy dec;
-} CopyRun;
-
-static int append_chunk(void *ctx, duckdb_data_chunk chunk, char *err, size_t errlen)
-{
-    CopyRun *run = ctx;
-    if (duckdb_append_data_chunk(run->app, chunk) != DuckDBSuccess) {
-        const char *e = duckdb_appender_error(run->app);
-        snprintf(err, errlen, "%s", e ? e : "DuckDB's appender failed");
-        return -1;
-    }
-    return 0;
-}
-
-static int decode_message(void *ctx, const unsigned char *msg, size_t len)
-{
-    CopyRun *run = ctx;
-    if (pgcopy_feed(&run->dec, msg, len) != 0) {
-        pgjob_fail(&run->j->pg, "%s", run->dec.err);
-        return -1;
-    }
-    return 0;
-}
-
-/*
- * Runs `copy_sql` (a COPY ... TO STDOUT (FORMAT binary) whose fields are
- * `cols`) and appends every row to DuckDB table `duck_table`. `what` names
- * the table in messages. *out_rows gets the number of rows.
- */
-static int copy_into(Job *j, const char *copy_sql, const char *duck_table, const PgCol *const *cols,
-                     int ncols, const char *what, int64_t *out_rows)
-{
-    CopyRun run = {.j = j};
-    duckdb_logical_type *types = NULL;
-    const char **names = NULL;
-    const PgValueType **types_pg = NULL;
-    int rc = -1;
-    if (duckdb_appender_create(j->con, NULL, duck_table, &run.app) != DuckDBSuccess) {
-        const char *e = duckdb_appender_error(run.app);
-        pgjob_fail(&j->pg, "%s", e ? e : "cannot create a DuckDB appender");
-        goto out;
-    }
-    if ((int)duckdb_appender_column_count(run.app) != ncols) {
-        pgjob_fail(&j->pg, "table %s: DuckDB has %d columns, PostgreSQL %d", what,
-                   (int)duckdb_appender_column_count(run.app), ncols);
-        goto out;
-    }
-    types = xcalloc((size_t)ncols, sizeof(*types));
-    names = xcalloc((size_t)ncols, sizeof(*names));
-    types_pg = xcalloc((size_t)ncols, sizeof(*types_pg));
-    for (int c = 0; c < ncols; c++) {
-        types[c] = duckdb_appender_column_type(run.app, (idx_t)c);
-        names[c] = cols[c]->name;
-        types_pg[c] = &cols[c]->type;
-    }
-    if (pgcopy_init(&run.dec, what, ncols, names, types_pg, types, append_chunk, &run) != 0) {
-        pgjob_fail(&j->pg, "%s", run.dec.err);
-        goto out;
-    }
-    if (pgjob_copy_out(&j->pg, copy_sql, decode_message, &run) != 0)
-        goto out;
-    if (pgcopy_finish(&run.dec) != 0) {
-        pgjob_fail(&j->pg, "%s", run.dec.err);
-        goto out;
-    }
-    if (duckdb_appender_close(run.app) != DuckDBSuccess) {
-        const char *e = duckdb_appender_error(run.app);
-        pgjob_fail(&j->pg, "%s", e ? e : "DuckDB's appender failed");
-        goto out;
-    }
-    *out_rows = pgcopy_rows(&run.dec);
-    rc = 0;
-out:
-    pgcopy_free(&run.dec);
-    for (int c = 0; types && c < ncols; c++)
-        duckdb_destroy_logical_type(&types[c]);
-    free(types);
-    free(names);
-    free(types_pg);
-    duckdb_appender_destroy(&run.app);
-    return rc;
+    return pgload_exec(&j->pg, j->con, sql);
 }
 
 static const PgCol **table_cols(const PgTable *tb)
@@ -181,7 +85,8 @@ static int copy_table(Job *j, const char *schema, const PgTable *tb, int64_t *ou
     Buf sql = {0};
     pgschema_copy_sql(&sql, schema, tb);
     const PgCol **cols = table_cols(tb);
-    int rc = copy_into(j, buf_cstr(&sql), tb->name, cols, tb->ncols, tb->name, out_rows);
+    int rc =
+        pgload_copy(&j->pg, j->con, buf_cstr(&sql), tb->name, cols, tb->ncols, tb->name, out_rows);
     free(cols);
     buf_free(&sql);
     return rc;
@@ -255,8 +160,8 @@ static void count_table(void *ctx, const char *name, int64_t oid)
     (*(int *)ctx)++;
 }
 
-/* The additional data that binds a sealed connection string to its database. */
-static int link_aad(int64_t db_id, char *buf, size_t len)
+/* See pglink.h. */
+int pglink_aad(int64_t db_id, char *buf, size_t len)
 {
     return snprintf(buf, len, "tcp-duckdb postgres link of database %lld", (long long)db_id);
 }
@@ -472,7 +377,7 @@ static int link_record(Job *j, const SessionEnv *env, LinkRun *lr)
     duckdb_destroy_result(&res);
 
     char aad[96];
-    int aad_len = link_aad(lr->db_id, aad, sizeof(aad));
+    int aad_len = pglink_aad(lr->db_id, aad, sizeof(aad));
     if (secret_seal(&lr->key, lr->dsn, strlen(lr->dsn), aad, (size_t)aad_len, &sealed,
                     &sealed_len) != 0) {
         pgjob_fail(&j->pg, "Internal Error");
@@ -487,7 +392,7 @@ static int link_record(Job *j, const SessionEnv *env, LinkRun *lr)
         goto out;
     }
     j->duck_tx = false;
-    if (duck_exec(j, "COMMIT") != 0) {
+    if (pgload_commit(&j->pg, j->con, j->cache_db) != 0) {
         if (catalog_pglink_delete(env->catalog, lr->db_id) != CATALOG_OK)
             log_error("link of %s: DuckDB commit failed and the catalog record could not be "
                       "removed; the next link replaces it",
@@ -580,123 +485,6 @@ static void free_names(char **names, int n)
     free(names);
 }
 
-/* Appends `prefix` + (i + 1) as an identifier list: "o1", "o2", ... */
-static void put_numbered(Buf *b, const char *prefix, int n, const char *as_prefix)
-{
-    for (int i = 0; i < n; i++) {
-        if (i)
-            buf_append_str(b, ", ");
-        buf_printf(b, "\"%s%d\"", prefix, i + 1);
-        if (as_prefix)
-            buf_printf(b, " AS \"%s%d\"", as_prefix, i + 1);
-    }
-}
-
-/* Key columns of a table with a primary key: "o<i>" AS "k<n>" in key order. */
-static void put_keys(Buf *b, const PgTable *tb, const char *prefix)
-{
-    for (int k = 1; k <= tb->npk; k++)
-        for (int c = 0; c < tb->ncols; c++)
-            if (tb->cols[c].pk_pos == k)
-                buf_printf(b, "%s\"%s%d\" AS \"k%d\"", k > 1 ? ", " : "", prefix, c + 1, k);
-}
-
-/*
- * Applies the staged changes of `tb` (rows of STAGE_TABLE in log order) to
- * its DuckDB table. After the last TRUNCATE only later changes matter. With
- * a primary key, every key a change touched is deleted, then the newest
- * version of each key whose last change left a row is inserted. Without
- * one, rows are a multiset: each distinct row value gains (inserts, new
- * sides of updates) or loses (deletes, old sides) copies, and the net
- * difference is inserted or deleted.
- */
-static int apply_stage(Job *j, const PgTable *tb)
-{
-    Buf sql = {0}, tname = {0};
-    duckdb_result res;
-    int rc = -1, n = tb->ncols;
-    pgschema_put_ident(&tname, tb->name);
-    if (duckdb_query(j->con, "SELECT max(seq) FROM " STAGE_TABLE " WHERE op = 'T'", &res) !=
-        DuckDBSuccess) {
-        pgjob_fail(&j->pg, "%s", duckdb_result_error(&res));
-        duckdb_destroy_result(&res);
-        goto out;
-    }
-    bool truncated = !duckdb_value_is_null(&res, 0, 0);
-    int64_t last_truncate = duckdb_value_int64(&res, 0, 0);
-    duckdb_destroy_result(&res);
-    if (truncated) {
-        buf_printf(&sql, "DELETE FROM %s; DELETE FROM " STAGE_TABLE " WHERE seq <= %" PRId64,
-                   buf_cstr(&tname), last_truncate);
-        if (duck_exec(j, buf_cstr(&sql)) != 0)
-            goto out;
-    }
-    sql.len = 0;
-    if (tb->npk) {
-        buf_printf(&sql, "DELETE FROM %s USING (SELECT ", buf_cstr(&tname));
-        put_keys(&sql, tb, "o");
-        buf_append_str(&sql, " FROM " STAGE_TABLE " WHERE op IN ('U', 'D') UNION SELECT ");
-        put_keys(&sql, tb, "n");
-        buf_append_str(&sql, " FROM " STAGE_TABLE " WHERE op IN ('I', 'U')) AS keys WHERE ");
-        for (int k = 1; k <= tb->npk; k++)
-            for (int c = 0; c < n; c++)
-                if (tb->cols[c].pk_pos == k) {
-                    buf_printf(&sql, "%s%s.", k > 1 ? " AND " : "", buf_cstr(&tname));
-                    pgschema_put_ident(&sql, tb->cols[c].name);
-                    buf_printf(&sql, " = keys.\"k%d\"", k);
-                }
-        buf_printf(&sql, "; INSERT INTO %s SELECT ", buf_cstr(&tname));
-        put_numbered(&sql, "n", n, NULL);
-        buf_append_str(&sql, " FROM (SELECT *, row_number() OVER (PARTITION BY ");
-        for (int k = 1; k <= tb->npk; k++)
-            buf_printf(&sql, "%s\"k%d\"", k > 1 ? ", " : "", k);
-        buf_append_str(&sql, " ORDER BY seq DESC, sub DESC) AS rn FROM (SELECT ");
-        put_keys(&sql, tb, "o");
-        buf_append_str(&sql, ", seq, 0 AS sub, false AS live, ");
-        put_numbered(&sql, "n", n, NULL);
-        buf_append_str(&sql, " FROM " STAGE_TABLE " WHERE op IN ('U', 'D') UNION ALL SELECT ");
-        put_keys(&sql, tb, "n");
-        buf_append_str(&sql, ", seq, 1, true, ");
-        put_numbered(&sql, "n", n, NULL);
-        buf_append_str(&sql, " FROM " STAGE_TABLE " WHERE op IN ('I', 'U'))) WHERE rn = 1 AND "
-                             "live");
-    } else {
-        buf_append_str(&sql, "CREATE TABLE " NET_TABLE " AS SELECT ");
-        put_numbered(&sql, "c", n, NULL);
-        buf_append_str(&sql, ", sum(d)::BIGINT AS d FROM (SELECT ");
-        put_numbered(&sql, "n", n, "c");
-        buf_append_str(&sql, ", 1 AS d FROM " STAGE_TABLE " WHERE op IN ('I', 'U') UNION ALL "
-                             "SELECT ");
-        put_numbered(&sql, "o", n, "c");
-        buf_append_str(&sql, ", -1 FROM " STAGE_TABLE " WHERE op IN ('U', 'D')) GROUP BY ALL "
-                             "HAVING sum(d) <> 0;");
-        buf_printf(&sql,
-                   "DELETE FROM %s WHERE rowid IN (SELECT rid FROM (SELECT %s.rowid AS "
-                   "rid, row_number() OVER (PARTITION BY ",
-                   buf_cstr(&tname), buf_cstr(&tname));
-        for (int c = 0; c < n; c++)
-            buf_printf(&sql, "%s" NET_TABLE ".\"c%d\"", c ? ", " : "", c + 1);
-        buf_printf(&sql, ") AS rn, " NET_TABLE ".d FROM %s JOIN " NET_TABLE " ON ",
-                   buf_cstr(&tname));
-        for (int c = 0; c < n; c++) {
-            buf_printf(&sql, "%s%s.", c ? " AND " : "", buf_cstr(&tname));
-            pgschema_put_ident(&sql, tb->cols[c].name);
-            buf_printf(&sql, " IS NOT DISTINCT FROM " NET_TABLE ".\"c%d\"", c + 1);
-        }
-        buf_printf(&sql, ") WHERE d < 0 AND rn <= -d); INSERT INTO %s SELECT ", buf_cstr(&tname));
-        put_numbered(&sql, "c", n, NULL);
-        buf_append_str(&sql, " FROM (SELECT *, unnest(range(d)) FROM " NET_TABLE
-                             " WHERE d > 0); DROP TABLE " NET_TABLE);
-    }
-    if (duck_exec(j, buf_cstr(&sql)) != 0)
-        goto out;
-    rc = 0;
-out:
-    buf_free(&sql);
-    buf_free(&tname);
-    return rc;
-}
-
 /*
  * Brings DuckDB table `tb` up to date with the log rows of `schema`.`tb`
  * that `snapshot` (the stored position) did not see. Creates the table
@@ -729,13 +517,7 @@ static int migrate_table(Job *j, const char *schema, const char *snapshot, const
         }
     }
     sql.len = 0;
-    buf_append_str(&sql, "CREATE TABLE " STAGE_TABLE " (seq BIGINT, op VARCHAR");
-    for (int side = 0; side < 2; side++)
-        for (int c = 0; c < n; c++) {
-            buf_printf(&sql, ", \"%s%d\" ", side ? "n" : "o", c + 1);
-            pgschema_put_duck_type(&sql, &tb->cols[c]);
-        }
-    buf_putc(&sql, ')');
+    pgload_stage_sql(&sql, STAGE_TABLE, tb);
     if (duck_exec(j, buf_cstr(&sql)) != 0)
         goto out;
 
@@ -750,9 +532,10 @@ static int migrate_table(Job *j, const char *schema, const char *snapshot, const
     for (int c = 0; c < n; c++)
         cols[2 + c] = cols[2 + n + c] = &tb->cols[c];
     int64_t rows = 0;
-    if (copy_into(j, buf_cstr(&sql), STAGE_TABLE, cols, 2 + 2 * n, tb->name, &rows) != 0)
+    if (pgload_copy(&j->pg, j->con, buf_cstr(&sql), STAGE_TABLE, cols, 2 + 2 * n, tb->name,
+                    &rows) != 0)
         goto out;
-    if (apply_stage(j, tb) != 0)
+    if (pgload_apply_stage(&j->pg, j->con, STAGE_TABLE, tb) != 0)
         goto out;
     if (duck_exec(j, "DROP TABLE " STAGE_TABLE) != 0)
         goto out;
@@ -816,7 +599,7 @@ static int link_open(Job *j, const SessionEnv *env, const char *name, bool need_
         return -1;
     }
     char aad[96];
-    int aad_len = link_aad(lk->db_id, aad, sizeof(aad));
+    int aad_len = pglink_aad(lk->db_id, aad, sizeof(aad));
     if (secret_key_init(&key, env->cfg->encryption_key) != 0 ||
         secret_open(&key, blob, blob_len, aad, (size_t)aad_len, &lk->dsn, &lk->dsn_len) != 0) {
         pgjob_fail(&j->pg,
@@ -955,7 +738,7 @@ void pglink_cmd_migrate(Session *s, const SessionEnv *env, const RequestWords *w
         goto out;
     }
     j.duck_tx = false;
-    if (duck_exec(&j, "COMMIT") != 0)
+    if (pgload_commit(&j.pg, j.con, j.cache_db) != 0)
         goto out;
     pool_db_schema_bump(j.db); /* migrate may have created tables */
     access_sync_table_grants(env, j.db, lk.db_id);

@@ -26,7 +26,8 @@
 #include "log.h"
 #include "memstat.h"
 #include "metrics.h"
-#include "pglink.h"
+#include "cdc.h"
+#include "cdclink.h"
 #include "reply.h"
 #include "rescache.h"
 #include "sqllex.h"
@@ -327,6 +328,7 @@ static void cmd_drop_database(Session *s, const SessionEnv *env, const RequestWo
         return;
     }
     pool_remove_file(env->pool, id);
+    cdc_forget(id); /* a stopped or retrying CDC stream (its slot stays in PostgreSQL) */
     /* `name` answers to no database now: what the server keeps by database
      * forgets it (the result cache is keyed by id, which a later create
      * may reuse). */
@@ -930,13 +932,15 @@ static const SessionCommand commands[] = {
      "list limits [USER]"},
     {"list", NULL, SESSION_MATCH_WORDS, NULL, 2, 3, SESSION_WHO_USER, access_cmd_list,
      ACCESS_USAGE_LIST},
-    /* pglink.c checks the words of its commands itself. */
-    {"link", NULL, SESSION_MATCH_ARGS, NULL, 2, INT_MAX, SESSION_WHO_SUPER, pglink_cmd_link,
-     "link DATABASE \"CONNECTION STRING\" [SCHEMA]"},
-    {"migrate", NULL, SESSION_MATCH_ARGS, NULL, 2, INT_MAX, SESSION_WHO_SUPER, pglink_cmd_migrate,
+    /* cdclink.c checks the words of its commands itself (and hands audit links to pglink.c). */
+    {"link", NULL, SESSION_MATCH_ARGS, NULL, 2, INT_MAX, SESSION_WHO_SUPER, cdclink_cmd_link,
+     "link DATABASE \"CONNECTION STRING\" [SCHEMA] [mode=auto|cdc|audit]"},
+    {"migrate", NULL, SESSION_MATCH_ARGS, NULL, 2, INT_MAX, SESSION_WHO_SUPER, cdclink_cmd_migrate,
      "migrate DATABASE"},
-    {"unlink", NULL, SESSION_MATCH_ARGS, NULL, 2, INT_MAX, SESSION_WHO_SUPER, pglink_cmd_unlink,
+    {"unlink", NULL, SESSION_MATCH_ARGS, NULL, 2, INT_MAX, SESSION_WHO_SUPER, cdclink_cmd_unlink,
      "unlink DATABASE [force]"},
+    {"cdc", NULL, SESSION_MATCH_ARGS, NULL, 2, INT_MAX, SESSION_WHO_SUPER, cdclink_cmd_cdc,
+     "cdc start DATABASE | cdc stop DATABASE | cdc status [DATABASE]"},
     {"stats", NULL, SESSION_MATCH_WORDS, NULL, 1, 1, SESSION_WHO_SUPER, cmd_stats, "stats"},
     {"show", "sessions", SESSION_MATCH_WORDS, NULL, 2, 2, SESSION_WHO_SUPER, cmd_show_sessions,
      "show sessions"},

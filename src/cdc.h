@@ -1,0 +1,89 @@
+/*
+ * cdc: the streams of native change data capture (docs/cdc.md). A database
+ * linked with `mode=cdc` follows PostgreSQL through logical replication: a
+ * publication of the linked tables and a `pgoutput` slot, both named in its
+ * state table (CDC_STATE_TABLE, inside the DuckDB database). One thread per
+ * database (a stream) receives the changes (pgjob's replication connection),
+ * decodes them (pgoutput, pgvalue), stages them with DuckDB's appender and
+ * applies each batch of whole PostgreSQL transactions set-based (pgload) in
+ * one DuckDB transaction that also stores the end LSN of the last commit
+ * applied.
+ *
+ * Exactly once: the stored LSN moves only with the changes it covers, in the
+ * same DuckDB commit; PostgreSQL is told flush = that LSN, never more (or,
+ * when nothing is received and not applied, the WAL end of a keepalive). On
+ * (re)start a stream asks for the changes from the stored LSN and skips every
+ * transaction whose commit LSN is below it, since PostgreSQL may resend what
+ * it sent before a crash.
+ *
+ * The registry of streams (one entry per CDC-linked database, running or
+ * stopped) is this module's, under its mutex; the commands (cdclink.c) use
+ * the functions below from worker threads. A running stream pins its
+ * database in the pool.
+ */
+#ifndef TCPDUCKDB_CDC_H
+#define TCPDUCKDB_CDC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "session.h"
+
+/* The link state of a CDC-linked database, inside it (one row). */
+#define CDC_STATE_TABLE "tcpduckdb_cdc_state"
+
+/* At most this many streams run at once (each holds a pool pin, a thread, two PostgreSQL
+ * connections and a WAL sender). */
+#define CDC_MAX_STREAMS 16
+
+/*
+ * At server start, once the pool and the catalog are open: remembers `env`
+ * (borrowed until cdc_shutdown()), finds the CDC-linked databases and starts
+ * the streams that were running.
+ */
+void cdc_init(const SessionEnv *env);
+
+/* At server stop: stops every stream (each ends its batch) and forgets them. */
+void cdc_shutdown(void);
+
+/* True when database `db_id` is linked in CDC mode (registered). */
+bool cdc_is_linked(int64_t db_id);
+
+/*
+ * Registers the CDC-linked database `db_id` called `name` and, when `start`,
+ * starts its stream. Returns 0, or -1 with a message in err (too many
+ * streams: the link stays, stopped).
+ */
+int cdc_register(int64_t db_id, const char *name, bool start, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* Stops the stream of `db_id` (waiting for its thread) and keeps it registered. */
+void cdc_stop(int64_t db_id);
+
+/* Starts the stream of `db_id` again. 0, or -1 with a message in err. */
+int cdc_start(int64_t db_id, char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/* Stops the stream of `db_id` and forgets it (unlink). */
+void cdc_forget(int64_t db_id);
+
+/*
+ * `migrate` of a CDC database: makes its stream apply everything up to
+ * `target` (the server's WAL position at the call), starting it for that
+ * long when it was stopped, and waits up to timeout_s. *out_changes gets the
+ * number of changes applied meanwhile. 0, or -1 with a message in err.
+ */
+int cdc_catch_up(int64_t db_id, uint64_t target, int timeout_s, int64_t *out_changes, char *err,
+                 size_t errlen) __attribute__((warn_unused_result));
+
+/*
+ * The connection string of the linked database `db_id`, decrypted: the
+ * caller wipes it (explicit_bzero over *out_len bytes) and frees it. NULL
+ * with a message in err.
+ */
+char *cdc_dsn_open(const SessionEnv *env, int64_t db_id, size_t *out_len, char *err, size_t errlen);
+
+/* Appends the status of the stream of `db_id` (every stream when 0) as a JSON array. */
+void cdc_status_json(Buf *out, int64_t db_id);
+
+#endif

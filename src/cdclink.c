@@ -1,0 +1,675 @@
+/*
+ * cdclink: link, migrate, unlink and cdc for CDC-linked databases. See
+ * cdclink.h and docs/cdc.md.
+ *
+ * Link in CDC mode, in this order (the order matters):
+ *  1. the publication of the schema's tables, listed (never FOR ALL TABLES:
+ *     a table without replica identity in it would make its users'
+ *     UPDATE and DELETE fail), created first since decoding needs it;
+ *  2. the slot, CREATE_REPLICATION_SLOT ... LOGICAL pgoutput (SNAPSHOT
+ *     'export') on a replication connection kept idle until the copy ends,
+ *     so its snapshot stays importable;
+ *  3. the copy of every table in a REPEATABLE READ transaction that imports
+ *     that snapshot: it holds exactly the transactions committed before the
+ *     slot's consistent point, and the stream starts there;
+ *  4. the DuckDB tables, the state row with the consistent point, the sealed
+ *     connection string in the catalog, one DuckDB commit; then the stream.
+ * A failure after 1 drops what was created in PostgreSQL.
+ */
+#include "cdclink.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <openssl/rand.h>
+
+#include "access.h"
+#include "catalog.h"
+#include "cdc.h"
+#include "log.h"
+#include "pgjob.h"
+#include "pglink.h"
+#include "pgload.h"
+#include "pgoutput.h"
+#include "pgschema.h"
+#include "pool.h"
+#include "query.h"
+#include "reply.h"
+#include "rescache.h"
+#include "secret.h"
+#include "xalloc.h"
+
+#define MIGRATE_TIMEOUT_S 120
+#define WAL_PAGE 8192 /* PostgreSQL's XLOG_BLCKSZ, as built by default */
+
+/* A command's PostgreSQL connections and its DuckDB side. */
+typedef struct Job {
+    PgJob pg, repl;
+    PoolDb *db;
+    bool claimed;
+    duckdb_connection con;
+    bool duck_tx;
+    int64_t cache_db;
+} Job;
+
+static void job_end(Job *j, const SessionEnv *env)
+{
+    if (j->duck_tx) {
+        duckdb_result res;
+        (void)duckdb_query(j->con, "ROLLBACK", &res);
+        duckdb_destroy_result(&res);
+    }
+    if (j->claimed)
+        pool_db_unclaim_link(j->db);
+    if (j->cache_db)
+        rescache_write_end(j->cache_db);
+    pool_disconnect(env->pool, &j->db, &j->con);
+    pgjob_close(&j->repl);
+    pgjob_close(&j->pg);
+}
+
+/* Opens and claims the DuckDB database (one link command at a time), as pglink does. */
+static int open_duck(Job *j, const SessionEnv *env, int64_t db_id, Buf *out)
+{
+    if (pool_connect(env->pool, db_id, &j->db, &j->con, out) != 0)
+        return -1;
+    if (!(j->claimed = pool_db_claim_link(j->db))) {
+        reply_server_busy(out, "a link, migrate or unlink of this database is running");
+        return -1;
+    }
+    rescache_write_begin(db_id);
+    j->cache_db = db_id;
+    return 0;
+}
+
+static int duck_exec(Job *j, const char *sql)
+{
+    return pgload_exec(&j->pg, j->con, sql);
+}
+
+/* ---- link ------------------------------------------------------------- */
+
+typedef enum { MODE_AUTO, MODE_CDC, MODE_AUDIT } LinkMode;
+
+typedef struct LinkRun {
+    const char *name, *dsn, *schema;
+    int64_t db_id;
+    SecretKey key;
+    PgSchema sc;
+    char slot[64]; /* also the publication's name */
+    bool pub_made, slot_made;
+    uint64_t consistent;
+    int64_t rows;
+} LinkRun;
+
+static void count_table(void *ctx, const char *name, int64_t oid)
+{
+    (void)name;
+    (void)oid;
+    (*(int *)ctx)++;
+}
+
+/* 1 when PostgreSQL can stream to this role (wal_level logical, REPLICATION or superuser),
+ * 0 when not, -1 when it cannot be asked (the error recorded). */
+static int pg_can_stream(PgJob *pg, char *why, size_t whylen)
+{
+    PGresult *r = pgjob_query(pg,
+                              "SELECT current_setting('wal_level'), (SELECT rolreplication OR "
+                              "rolsuper FROM pg_roles WHERE rolname = current_user)",
+                              0, NULL);
+    if (!r)
+        return -1;
+    int ok = 1;
+    if (strcmp(PQgetvalue(r, 0, 0), "logical") != 0) {
+        snprintf(why, whylen,
+                 "PostgreSQL's wal_level is %s; CDC needs wal_level = logical (ALTER SYSTEM SET "
+                 "wal_level = logical, then restart PostgreSQL), or link with mode=audit",
+                 PQgetvalue(r, 0, 0));
+        ok = 0;
+    } else if (strcmp(PQgetvalue(r, 0, 1), "t") != 0) {
+        snprintf(why, whylen,
+                 "the PostgreSQL role has no REPLICATION privilege (ALTER ROLE ... REPLICATION), "
+                 "which CDC needs; or link with mode=audit");
+        ok = 0;
+    }
+    PQclear(r);
+    return ok;
+}
+
+/* Refuses the tables whose UPDATE and DELETE changes would not identify their rows. */
+static int check_identity(Job *j, const char *schema)
+{
+    const char *params[1] = {schema};
+    PGresult *r = pgjob_query(
+        &j->pg,
+        "SELECT string_agg(quote_ident(c.relname), ', ' ORDER BY c.relname) FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind IN "
+        "('r', 'p') AND NOT c.relispartition AND NOT (c.relreplident = 'f' OR (c.relreplident = "
+        "'d' AND EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND "
+        "i.indisprimary)))",
+        1, params);
+    if (!r)
+        return -1;
+    int rc = 0;
+    if (!PQgetisnull(r, 0, 0)) {
+        pgjob_fail(&j->pg,
+                   "Bad Request: CDC needs a primary key (with the default replica identity) or "
+                   "REPLICA IDENTITY FULL on every table; not so: %s (ALTER TABLE ... REPLICA "
+                   "IDENTITY FULL, or link with mode=audit)",
+                   PQgetvalue(r, 0, 0));
+        rc = -1;
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* The publication (1), the slot (2) and the snapshot's import (3). */
+static int link_pg_side(Job *j, LinkRun *lr)
+{
+    Buf sql = {0};
+    PGresult *r = NULL;
+    int rc = -1;
+    unsigned char rnd[8];
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+        pgjob_fail(&j->pg, "Internal Error");
+        goto out;
+    }
+    int at = snprintf(lr->slot, sizeof(lr->slot), "tcpduckdb_");
+    for (size_t i = 0; i < sizeof(rnd); i++)
+        at += snprintf(lr->slot + at, sizeof(lr->slot) - (size_t)at, "%02x", rnd[i]);
+    buf_printf(&sql, "CREATE PUBLICATION \"%s\"", lr->slot);
+    for (int t = 0; t < lr->sc.n; t++) {
+        buf_append_str(&sql, t ? ", " : " FOR TABLE ");
+        pgschema_put_relation(&sql, lr->schema, lr->sc.tables[t].name);
+    }
+    buf_append_str(&sql, " WITH (publish_via_partition_root = true)");
+    if (pgjob_exec(&j->pg, buf_cstr(&sql)) != 0)
+        goto out;
+    lr->pub_made = true;
+    if (pgjob_connect_replication(&j->repl, lr->dsn) != 0) {
+        pgjob_fail(&j->pg, "%s", j->repl.err);
+        goto out;
+    }
+    sql.len = 0;
+    buf_printf(&sql, "CREATE_REPLICATION_SLOT \"%s\" LOGICAL pgoutput (SNAPSHOT 'export')",
+               lr->slot);
+    r = pgjob_query(&j->repl, buf_cstr(&sql), 0, NULL);
+    if (!r) {
+        pgjob_fail(&j->pg, "%s", j->repl.err);
+        goto out;
+    }
+    lr->slot_made = true;
+    if (PQntuples(r) != 1 || PQnfields(r) < 3 ||
+        pgoutput_lsn_parse(PQgetvalue(r, 0, 1), &lr->consistent) != 0) {
+        pgjob_fail(&j->pg, "PostgreSQL: an unexpected answer to CREATE_REPLICATION_SLOT");
+        goto out;
+    }
+    sql.len = 0;
+    buf_append_str(&sql, "SET TRANSACTION SNAPSHOT ");
+    pgschema_put_literal(&sql, PQgetvalue(r, 0, 2));
+    if (pgjob_exec(&j->pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") != 0 ||
+        pgjob_exec(&j->pg, buf_cstr(&sql)) != 0)
+        goto out;
+    rc = 0;
+out:
+    PQclear(r);
+    buf_free(&sql);
+    return rc;
+}
+
+/* The DuckDB tables and state row, the catalog record, the commit (4). */
+static int link_duck_side(Job *j, const SessionEnv *env, LinkRun *lr)
+{
+    Buf sql = {0};
+    duckdb_prepared_statement prep = NULL;
+    unsigned char *sealed = NULL;
+    size_t sealed_len = 0;
+    int rc = -1;
+    if (duck_exec(j, "BEGIN TRANSACTION") != 0)
+        goto out;
+    j->duck_tx = true;
+    for (int t = 0; t < lr->sc.n; t++) {
+        const PgTable *tb = &lr->sc.tables[t];
+        sql.len = 0;
+        pgschema_create_table_sql(&sql, tb, false);
+        if (duck_exec(j, buf_cstr(&sql)) != 0)
+            goto out;
+        sql.len = 0;
+        pgschema_copy_sql(&sql, lr->schema, tb);
+        const PgCol **cols = xcalloc((size_t)tb->ncols, sizeof(*cols));
+        for (int c = 0; c < tb->ncols; c++)
+            cols[c] = &tb->cols[c];
+        int64_t rows = 0;
+        int crc =
+            pgload_copy(&j->pg, j->con, buf_cstr(&sql), tb->name, cols, tb->ncols, tb->name, &rows);
+        free(cols);
+        if (crc != 0)
+            goto out;
+        lr->rows += rows;
+        sql.len = 0;
+        if (pgschema_add_pk_sql(&sql, tb) && duck_exec(j, buf_cstr(&sql)) != 0)
+            goto out;
+    }
+    if (pgjob_exec(&j->pg, "COMMIT") != 0)
+        goto out;
+    if (duck_exec(j, "CREATE TABLE " CDC_STATE_TABLE " (pg_schema VARCHAR NOT NULL, slot VARCHAR "
+                     "NOT NULL, publication VARCHAR NOT NULL, lsn BIGINT NOT NULL, running "
+                     "BOOLEAN NOT NULL, linked_at TIMESTAMPTZ NOT NULL, applied_at TIMESTAMPTZ, "
+                     "changes_applied BIGINT NOT NULL)") != 0)
+        goto out;
+    if (duckdb_prepare(j->con,
+                       "INSERT INTO " CDC_STATE_TABLE
+                       " VALUES (?, ?, ?, ?, true, current_timestamp, NULL, 0)",
+                       &prep) != DuckDBSuccess) {
+        pgjob_fail(&j->pg, "%s", duckdb_prepare_error(prep));
+        goto out;
+    }
+    duckdb_bind_varchar(prep, 1, lr->schema);
+    duckdb_bind_varchar(prep, 2, lr->slot);
+    duckdb_bind_varchar(prep, 3, lr->slot);
+    duckdb_bind_int64(prep, 4, (int64_t)lr->consistent);
+    duckdb_result res;
+    if (duckdb_execute_prepared(prep, &res) != DuckDBSuccess) {
+        pgjob_fail(&j->pg, "%s", duckdb_result_error(&res));
+        duckdb_destroy_result(&res);
+        goto out;
+    }
+    duckdb_destroy_result(&res);
+    char aad[96];
+    int aad_len = pglink_aad(lr->db_id, aad, sizeof(aad));
+    if (secret_seal(&lr->key, lr->dsn, strlen(lr->dsn), aad, (size_t)aad_len, &sealed,
+                    &sealed_len) != 0 ||
+        catalog_pglink_set(env->catalog, lr->db_id, sealed, sealed_len) != CATALOG_OK) {
+        pgjob_fail(&j->pg, "Internal Error");
+        goto out;
+    }
+    j->duck_tx = false;
+    if (pgload_commit(&j->pg, j->con, j->cache_db) != 0) {
+        if (catalog_pglink_delete(env->catalog, lr->db_id) != CATALOG_OK)
+            log_error("link of %s: the DuckDB commit failed and the catalog record stays",
+                      lr->name);
+        goto out;
+    }
+    pool_db_schema_bump(j->db);
+    access_sync_table_grants(env, j->db, lr->db_id);
+    rc = 0;
+out:
+    duckdb_destroy_prepare(&prep);
+    free(sealed);
+    buf_free(&sql);
+    return rc;
+}
+
+/* After a failed link: drops the slot and the publication it created. */
+static void link_undo_pg(Job *j, const LinkRun *lr)
+{
+    pgjob_close(&j->repl); /* the slot is active while its connection lives */
+    pgjob_rollback(&j->pg);
+    const char *params[1] = {lr->slot};
+    if (lr->slot_made)
+        pgjob_exec_quiet(&j->pg, "SELECT pg_drop_replication_slot($1)", 1, params);
+    if (lr->pub_made) {
+        char sql[128];
+        snprintf(sql, sizeof(sql), "DROP PUBLICATION IF EXISTS \"%s\"", lr->slot);
+        pgjob_exec_quiet(&j->pg, sql, 0, NULL);
+    }
+}
+
+static void link_cdc(const SessionEnv *env, const RequestWords *w, LinkRun *lr, Buf *out)
+{
+    Job j = {0};
+    unsigned char *blob = NULL;
+    size_t blob_len = 0;
+    char why[512];
+    lr->name = w->word[1];
+    lr->dsn = w->word[2];
+    lr->schema = w->n == 4 ? w->word[3] : "public";
+    if (!catalog_name_valid(lr->name)) {
+        reply_invalid_name(out, "database", lr->name);
+        return;
+    }
+    if (secret_key_init(&lr->key, env->cfg->encryption_key) != 0) {
+        reply_bad_request(out, "ENCRYPTION_KEY is not set: link stores the connection string "
+                               "encrypted and needs a key (docs/postgres.md)");
+        return;
+    }
+    CatalogStatus st = catalog_database_find(env->catalog, lr->name, &lr->db_id);
+    if (st != CATALOG_OK) {
+        reply_catalog(out, st, "Database", lr->name);
+        return;
+    }
+    st = catalog_pglink_get(env->catalog, lr->db_id, &blob, &blob_len);
+    free(blob);
+    if (st == CATALOG_OK && cdc_is_linked(lr->db_id)) {
+        reply_bad_request(out, "database %s is already linked to PostgreSQL (use migrate %s)",
+                          lr->name, lr->name);
+        return;
+    }
+    if (open_duck(&j, env, lr->db_id, out) != 0)
+        goto out;
+    int ntables = 0;
+    if (query_list_tables(j.con, lr->db_id, count_table, &ntables) != 0) {
+        pgjob_fail(&j.pg, "Internal Error");
+        goto out;
+    }
+    if (ntables > 0) {
+        pgjob_fail(&j.pg,
+                   "Bad Request: database %s is not empty: link copies into an empty database",
+                   lr->name);
+        goto out;
+    }
+    if (pgjob_connect(&j.pg, lr->dsn) != 0)
+        goto out;
+    int can = pg_can_stream(&j.pg, why, sizeof(why));
+    if (can == 0)
+        pgjob_fail(&j.pg, "Bad Request: %s", why);
+    if (can != 1)
+        goto out;
+    if (pgschema_read(&j.pg, lr->schema, NULL, &lr->sc) != 0 || check_identity(&j, lr->schema) != 0)
+        goto out;
+    if (link_pg_side(&j, lr) != 0 || link_duck_side(&j, env, lr) != 0)
+        goto out;
+    pgjob_close(&j.repl);
+    char err[256] = "";
+    if (cdc_register(lr->db_id, lr->name, true, err, sizeof(err)) != 0)
+        log_warn("link of %s: the stream was not started: %s", lr->name, err);
+    char masked[1024];
+    secret_mask_conninfo(lr->dsn, masked, sizeof(masked));
+    log_info("database %s linked to %s schema %s in CDC mode (slot %s): %d tables, %" PRId64
+             " rows",
+             lr->name, masked, lr->schema, lr->slot, lr->sc.n, lr->rows);
+    reply_success(out);
+out:
+    if (j.pg.err[0]) {
+        log_info("link of %s failed: %s", lr->name, j.pg.err);
+        reply_engine_error(out, j.pg.err);
+        link_undo_pg(&j, lr);
+    }
+    job_end(&j, env);
+}
+
+/* Which mode `auto` means for this PostgreSQL: CDC when it can stream, else audit. */
+static LinkMode auto_mode(const char *dsn)
+{
+    PgJob pg = {0};
+    char why[512];
+    LinkMode m = MODE_AUDIT;
+    if (pgjob_connect(&pg, dsn) == 0 && pg_can_stream(&pg, why, sizeof(why)) == 1)
+        m = MODE_CDC;
+    pgjob_close(&pg);
+    return m;
+}
+
+void cdclink_cmd_link(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
+{
+    RequestWords rest = *w;
+    LinkMode mode = MODE_AUTO;
+    if (w->n >= 4 && strncasecmp(w->word[w->n - 1], "mode=", 5) == 0) {
+        const char *m = w->word[w->n - 1] + 5;
+        if (strcasecmp(m, "cdc") == 0)
+            mode = MODE_CDC;
+        else if (strcasecmp(m, "audit") == 0)
+            mode = MODE_AUDIT;
+        else if (strcasecmp(m, "auto") != 0) {
+            reply_bad_request(out, "mode must be auto, cdc or audit");
+            return;
+        }
+        rest.n--;
+    }
+    if (rest.n != 3 && rest.n != 4) {
+        reply_bad_request(out, "usage: link DATABASE \"CONNECTION STRING\" [SCHEMA] "
+                               "[mode=auto|cdc|audit]");
+        return;
+    }
+    if (mode == MODE_AUTO)
+        mode = auto_mode(rest.word[2]);
+    if (mode == MODE_AUDIT) {
+        pglink_cmd_link(s, env, &rest, out);
+        return;
+    }
+    LinkRun lr = {0};
+    link_cdc(env, &rest, &lr, out);
+    pgschema_free(&lr.sc);
+    explicit_bzero(&lr.key, sizeof(lr.key));
+}
+
+/* ---- migrate, unlink, cdc --------------------------------------------- */
+
+/* The CDC-linked database named by a request word: its id, or -1 with the answer in `out`
+ * (0 when it exists but is not CDC-linked). */
+static int64_t find_cdc_db(const SessionEnv *env, const char *name, Buf *out)
+{
+    int64_t id = 0;
+    if (!catalog_name_valid(name)) {
+        reply_invalid_name(out, "database", name);
+        return -1;
+    }
+    CatalogStatus st = catalog_database_find(env->catalog, name, &id);
+    if (st != CATALOG_OK) {
+        reply_catalog(out, st, "Database", name);
+        return -1;
+    }
+    return cdc_is_linked(id) ? id : 0;
+}
+
+void cdclink_cmd_migrate(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
+{
+    if (w->n != 2) {
+        reply_bad_request(out, "usage: migrate DATABASE");
+        return;
+    }
+    int64_t id = find_cdc_db(env, w->word[1], out);
+    if (id <= 0) {
+        if (id == 0)
+            pglink_cmd_migrate(s, env, w, out);
+        return;
+    }
+    PgJob pg = {0};
+    char err[1024] = "";
+    size_t dsn_len = 0;
+    char *dsn = cdc_dsn_open(env, id, &dsn_len, err, sizeof(err));
+    uint64_t target = 0;
+    int64_t changes = 0;
+    if (!dsn)
+        goto out;
+    if (pgjob_connect(&pg, dsn) != 0)
+        goto out;
+    /* The insert position, not pg_current_wal_lsn() (the write position): with
+     * synchronous_commit off, a transaction that has committed may not be written yet. */
+    PGresult *r = pgjob_query(&pg, "SELECT pg_current_wal_insert_lsn()::text", 0, NULL);
+    if (!r)
+        goto out;
+    int prc = pgoutput_lsn_parse(PQgetvalue(r, 0, 0), &target);
+    PQclear(r);
+    if (prc != 0) {
+        pgjob_fail(&pg, "PostgreSQL: an unexpected WAL position");
+        goto out;
+    }
+    /* At the start of a WAL page the insert position lies past the page's header (24
+     * bytes, 40 on a segment's first page), where no record ends: the end of the last
+     * record is the page boundary. */
+    if (target % WAL_PAGE > 0 && target % WAL_PAGE <= 40)
+        target -= target % WAL_PAGE;
+    if (cdc_catch_up(id, target, MIGRATE_TIMEOUT_S, &changes, err, sizeof(err)) != 0)
+        goto out;
+    log_info("database %s migrated (CDC): %" PRId64 " changes applied", w->word[1], changes);
+    buf_printf(out, "success %" PRId64 "\n", changes);
+out:
+    if (pg.err[0] || err[0]) {
+        log_info("migrate of %s failed: %s", w->word[1], pg.err[0] ? pg.err : err);
+        reply_engine_error(out, pg.err[0] ? pg.err : err);
+    }
+    if (dsn) {
+        explicit_bzero(dsn, dsn_len);
+        free(dsn);
+    }
+    pgjob_close(&pg);
+}
+
+/* Reads the slot and publication of the CDC state row (j's DuckDB connection). */
+static int read_names(Job *j, char slot[64], char pub[64])
+{
+    duckdb_result res;
+    int rc = -1;
+    if (duckdb_query(j->con, "SELECT slot, publication FROM " CDC_STATE_TABLE, &res) ==
+            DuckDBSuccess &&
+        duckdb_row_count(&res) == 1) {
+        char *a = duckdb_value_varchar(&res, 0, 0), *b = duckdb_value_varchar(&res, 1, 0);
+        snprintf(slot, 64, "%s", a ? a : "");
+        snprintf(pub, 64, "%s", b ? b : "");
+        duckdb_free(a);
+        duckdb_free(b);
+        rc = 0;
+    }
+    duckdb_destroy_result(&res);
+    return rc;
+}
+
+/* Drops the slot (waiting up to 10 s for its WAL sender to let go) and the publication. */
+static int drop_pg_side(PgJob *pg, const char *slot, const char *pub)
+{
+    const char *params[1] = {slot};
+    for (int tries = 0;; tries++) {
+        PGresult *r = pgjob_query(pg,
+                                  "SELECT pg_drop_replication_slot(slot_name) FROM "
+                                  "pg_replication_slots WHERE slot_name = $1",
+                                  1, params);
+        if (r) {
+            PQclear(r);
+            break;
+        }
+        if (tries >= 100)
+            return -1; /* the last error stays recorded */
+        pg->err[0] = '\0';
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    char sql[128];
+    snprintf(sql, sizeof(sql), "DROP PUBLICATION IF EXISTS \"%s\"", pub);
+    return pgjob_exec(pg, sql);
+}
+
+void cdclink_cmd_unlink(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
+{
+    bool force = w->n == 3 && request_word_is(w->word[2], "force");
+    if (w->n != 2 && !force) {
+        reply_bad_request(out, "usage: unlink DATABASE [force]");
+        return;
+    }
+    int64_t id = find_cdc_db(env, w->word[1], out);
+    if (id <= 0) {
+        if (id == 0)
+            pglink_cmd_unlink(s, env, w, out);
+        return;
+    }
+    const char *name = w->word[1];
+    Job j = {0};
+    char slot[64] = "", pub[64] = "", err[512] = "";
+    size_t dsn_len = 0;
+    char *dsn = NULL;
+    cdc_stop(id);
+    if (open_duck(&j, env, id, out) != 0)
+        goto out;
+    bool have_names = read_names(&j, slot, pub) == 0;
+    dsn = cdc_dsn_open(env, id, &dsn_len, err, sizeof(err));
+    bool pg_done =
+        have_names && dsn && pgjob_connect(&j.pg, dsn) == 0 && drop_pg_side(&j.pg, slot, pub) == 0;
+    if (!pg_done && !force) {
+        if (!j.pg.err[0])
+            pgjob_fail(&j.pg, "%s", err[0] ? err : "no valid " CDC_STATE_TABLE " table");
+        char e2[256];
+        if (cdc_start(id, e2, sizeof(e2)) != 0)
+            log_warn("unlink of %s: the stream was not restarted: %s", name, e2);
+        goto out;
+    }
+    if (!pg_done)
+        log_warn("unlink of %s: forced; slot %s and publication %s were not dropped: %s", name,
+                 slot, pub, j.pg.err[0] ? j.pg.err : err);
+    j.pg.err[0] = '\0';
+    if (duck_exec(&j, "DROP TABLE IF EXISTS " CDC_STATE_TABLE) != 0)
+        goto out;
+    pool_db_schema_bump(j.db);
+    access_sync_table_grants(env, j.db, id);
+    if (catalog_pglink_delete(env->catalog, id) != CATALOG_OK) {
+        pgjob_fail(&j.pg, "Internal Error");
+        goto out;
+    }
+    cdc_forget(id);
+    log_info("database %s unlinked from PostgreSQL (CDC)%s", name,
+             pg_done ? "" : " (forced: slot and publication left in PostgreSQL)");
+    reply_success(out);
+out:
+    if (j.pg.err[0]) {
+        log_info("unlink of %s failed: %s", name, j.pg.err);
+        reply_engine_error(out, j.pg.err);
+    }
+    if (dsn) {
+        explicit_bzero(dsn, dsn_len);
+        free(dsn);
+    }
+    job_end(&j, env);
+}
+
+/* Stores whether the stream of `id` runs, so that a restart of the server resumes it or not. */
+static int store_running(const SessionEnv *env, int64_t id, bool running, Buf *out)
+{
+    Job j = {0};
+    int rc = -1;
+    if (open_duck(&j, env, id, out) != 0)
+        goto out;
+    if (duck_exec(&j, running ? "UPDATE " CDC_STATE_TABLE " SET running = true"
+                              : "UPDATE " CDC_STATE_TABLE " SET running = false") != 0) {
+        reply_engine_error(out, j.pg.err);
+        goto out;
+    }
+    rc = 0;
+out:
+    job_end(&j, env);
+    return rc;
+}
+
+void cdclink_cmd_cdc(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
+{
+    (void)s;
+    const char *usage = "usage: cdc start DATABASE | cdc stop DATABASE | cdc status [DATABASE]";
+    if (w->n < 2 || w->n > 3) {
+        reply_bad_request(out, "%s", usage);
+        return;
+    }
+    bool status = request_word_is(w->word[1], "status");
+    if (!status && w->n != 3) {
+        reply_bad_request(out, "%s", usage);
+        return;
+    }
+    int64_t id = 0;
+    if (w->n == 3) {
+        id = find_cdc_db(env, w->word[2], out);
+        if (id < 0)
+            return;
+        if (id == 0) {
+            reply_bad_request(out, "database %s is not linked in CDC mode", w->word[2]);
+            return;
+        }
+    }
+    if (status) {
+        cdc_status_json(out, id);
+    } else if (request_word_is(w->word[1], "stop")) {
+        cdc_stop(id);
+        if (store_running(env, id, false, out) == 0)
+            reply_success(out);
+    } else if (request_word_is(w->word[1], "start")) {
+        char err[256];
+        if (store_running(env, id, true, out) != 0)
+            return;
+        if (cdc_start(id, err, sizeof(err)) != 0)
+            reply_server_busy(out, err);
+        else
+            reply_success(out);
+    } else {
+        reply_bad_request(out, "%s", usage);
+    }
+}

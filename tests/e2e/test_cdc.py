@@ -1,0 +1,380 @@
+"""Native CDC (docs/cdc.md): `link ... mode=cdc` against a real PostgreSQL 15 started with
+wal_level=logical (tests/e2e/pgserver.py). Every test ends comparing whole tables on both
+sides."""
+import json
+import threading
+
+import pytest
+
+from conftest import wait_for
+from pgserver import PgServer
+
+KEY = {"ENCRYPTION_KEY": "an encryption key for the tests, 48 bytes long.."}
+
+
+@pytest.fixture(scope="module")
+def pg():
+    srv = PgServer().init()
+    with open(srv.data + "/postgresql.conf", "a") as f:
+        f.write("wal_level = logical\nlogical_decoding_work_mem = 64kB\n"
+                "max_replication_slots = 20\nmax_wal_senders = 20\n")
+    srv.start()
+    srv.psql("CREATE ROLE norepl LOGIN")
+    yield srv
+    srv.cleanup()
+
+
+_dbs = iter(range(1000))
+
+
+@pytest.fixture
+def pgdb(pg):
+    return pg.createdb("cdc%d" % next(_dbs))
+
+
+@pytest.fixture
+def srv(make_server):
+    return make_server(env=KEY)
+
+
+def duck(a, db, sql):
+    assert a.req("connect %s" % db) == "success"
+    out = a.req(sql)
+    assert a.req("disconnect") == "success"
+    return json.loads(out)
+
+
+def pg_json(pg, db, sql):
+    return json.loads(pg.psql("SELECT coalesce(json_agg(q), '[]') FROM (%s) q" % sql, db=db))
+
+
+def same(a, name, pg, db, table, order):
+    """True when table `table` of DuckDB database `name` equals PostgreSQL's in `db`."""
+    sql = "SELECT * FROM %s ORDER BY %s" % (table, order)
+    return duck(a, name, sql) == pg_json(pg, db, sql)
+
+
+def link_cdc(a, name, dsn, extra="mode=cdc"):
+    assert a.req("create database %s" % name) == "success"
+    return a.req('link %s "%s" %s' % (name, dsn, extra))
+
+
+def status(a, name):
+    rows = json.loads(a.req("cdc status %s" % name))
+    assert len(rows) == 1
+    return rows[0]
+
+
+def migrate(a, name):
+    out = a.req("migrate %s" % name)
+    assert out.startswith("success "), out
+    return int(out.split()[1])
+
+
+def slots(pg, db):
+    return pg.psql("SELECT slot_name FROM pg_replication_slots WHERE database = '%s'" % db)
+
+
+def test_copy_then_every_kind_of_change(pg, pgdb, srv):
+    pg.psql("""
+    CREATE TABLE t (id int PRIMARY KEY, v text, n bigint, f boolean);
+    INSERT INTO t SELECT g, 'v' || g, g * 10, g % 2 = 0 FROM generate_series(1, 500) g;
+    CREATE TABLE k (a int, b text);
+    ALTER TABLE k REPLICA IDENTITY FULL;
+    INSERT INTO k VALUES (1, 'x'), (1, 'x'), (2, NULL);
+    CREATE TABLE big (id int PRIMARY KEY, doc text, c int);
+    INSERT INTO big VALUES (1, repeat(md5('a'), 400), 0), (2, repeat(md5('b'), 400), 0);
+    CREATE TABLE gone (id int PRIMARY KEY);
+    INSERT INTO gone SELECT generate_series(1, 50);
+    """, db=pgdb)
+    a = srv.admin()
+    assert link_cdc(a, "c1", pg.dsn(pgdb)) == "success"
+    assert wait_for(lambda: status(a, "c1")["state"] == "streaming", timeout=30)
+    assert status(a, "c1")["slot"].startswith("tcpduckdb_")
+    assert same(a, "c1", pg, pgdb, "t", "id")
+    pg.psql("""
+    INSERT INTO t VALUES (1001, 'new', 1, true);
+    UPDATE t SET v = 'upd' WHERE id <= 10;
+    UPDATE t SET id = 2000 WHERE id = 20;
+    DELETE FROM t WHERE id BETWEEN 30 AND 40;
+    BEGIN; DELETE FROM t WHERE id = 50; INSERT INTO t VALUES (50, 'again', 5, false); COMMIT;
+    BEGIN; INSERT INTO t VALUES (3000, 'a', 1, true); UPDATE t SET v = 'b' WHERE id = 3000;
+      UPDATE t SET n = 7 WHERE id = 3000; COMMIT;
+    DELETE FROM k WHERE a = 1 AND ctid = (SELECT min(ctid) FROM k WHERE a = 1);
+    INSERT INTO k VALUES (2, NULL), (3, 'y');
+    UPDATE k SET b = 'z' WHERE a = 3;
+    UPDATE big SET c = c + 1;
+    BEGIN; INSERT INTO big VALUES (3, repeat(md5('c'), 400), 0); UPDATE big SET c = 5 WHERE id = 3;
+      COMMIT;
+    TRUNCATE gone;
+    INSERT INTO gone VALUES (7);
+    """, db=pgdb)
+    assert migrate(a, "c1") > 0
+    assert same(a, "c1", pg, pgdb, "t", "id")
+    assert same(a, "c1", pg, pgdb, "k", "a, b")
+    assert same(a, "c1", pg, pgdb, "big", "id")
+    assert same(a, "c1", pg, pgdb, "gone", "id")
+    # The unchanged TOASTed values were kept, not nulled.
+    assert duck(a, "c1", "SELECT count(*) AS n FROM big WHERE length(doc) = 12800") == [{"n": 3}]
+    st = status(a, "c1")
+    assert st["state"] == "streaming" and st["last_error"] == "" and st["changes"] > 0
+    # Nothing new: migrate answers 0.
+    assert migrate(a, "c1") == 0
+
+
+def test_streamed_values_equal_copied_ones_for_every_type(pg, pgdb, srv):
+    pg.psql("""
+    CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+    CREATE TABLE t (
+      id int PRIMARY KEY, s smallint, i int, b bigint, n numeric(12,3), nf numeric,
+      big numeric(38,0), r real, d double precision, tx text, vc varchar(5), ch char(3),
+      bo boolean, dt date, tm time, ts timestamp, tz timestamptz, iv interval, u uuid,
+      j json, jb jsonb, by bytea, ai int[], at text[], m mood, ma mood[]);
+    CREATE SCHEMA src; CREATE TABLE src.rows_ (LIKE t);
+    INSERT INTO src.rows_ VALUES
+     (1, -32768, -2147483648, -9223372036854775808, -123456789.123, 0.0000000001,
+      99999999999999999999999999999999999999, 'NaN', 'Infinity', '', '', 'a', false,
+      '-infinity', '00:00', '-infinity', 'infinity', '-1 year -2 days -00:00:01.5',
+      '00000000-0000-0000-0000-000000000000', '{"a": [1, 2]}', '{"b": null}', '\\x00ff00',
+      '{}', '{"", NULL, "é"}', 'sad', '{}'),
+     (2, 32767, 2147483647, 9223372036854775807, 999999999.999, -12345678901234567890.5,
+      -1, '-Infinity', 1e308, 'héllo ☃ 😀', 'abcde', 'xyz', true, '0001-01-01',
+      '23:59:59.999999', '1970-01-01 00:00:00.000001', '2000-01-01 12:00:00+02',
+      '1 mon 2 days 03:04:05.000006', 'ffffffff-ffff-ffff-ffff-ffffffffffff', '[]', '"x"',
+      '', '{1, NULL, 3}', '{a}', 'happy', '{ok,sad}'),
+     (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+      NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+    INSERT INTO t SELECT * FROM src.rows_;
+    """, db=pgdb)
+    a = srv.admin()
+    assert link_cdc(a, "c2", pg.dsn(pgdb)) == "success"
+    pg.psql("INSERT INTO t SELECT id + 100, s, i, b, n, nf, big, r, d, tx, vc, ch, bo, dt, tm, "
+            "ts, tz, iv, u, j, jb, by, ai, at, m, ma FROM src.rows_", db=pgdb)
+    assert migrate(a, "c2") == 3
+    copied = duck(a, "c2", "SELECT * EXCLUDE (id) FROM t WHERE id < 100 ORDER BY id")
+    streamed = duck(a, "c2", "SELECT * EXCLUDE (id) FROM t WHERE id > 100 ORDER BY id")
+    assert len(copied) == 3 and copied == streamed
+
+
+def test_writers_during_link_and_a_long_transaction(pg, pgdb, srv):
+    pg.psql("""
+    CREATE TABLE acc (id int PRIMARY KEY, bal bigint);
+    INSERT INTO acc SELECT g, 0 FROM generate_series(1, 20) g;
+    CREATE TABLE log (w int, i int);
+    ALTER TABLE log REPLICA IDENTITY FULL;
+    """, db=pgdb)
+    stop = threading.Event()
+
+    def writer(w):
+        i = 0
+        while not stop.is_set():
+            i += 1
+            pg.psql("BEGIN; UPDATE acc SET bal = bal + 1 WHERE id = %d; INSERT INTO log VALUES "
+                    "(%d, %d); COMMIT;" % (w % 20 + 1, w, i), db=pgdb)
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        a = srv.admin()
+        assert link_cdc(a, "c3", pg.dsn(pgdb)) == "success"
+        # A transaction opened first, with a rolled-back savepoint, committed last.
+        pg.psql("""
+        BEGIN;
+        UPDATE acc SET bal = -100 WHERE id = 20;
+        SAVEPOINT s; INSERT INTO log VALUES (99, 1); ROLLBACK TO s;
+        INSERT INTO log VALUES (99, 2);
+        SELECT pg_sleep(0.5);
+        UPDATE acc SET bal = bal + 1000 WHERE id = 20;
+        COMMIT;
+        """, db=pgdb)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    migrate(a, "c3")
+    sql = "SELECT * FROM acc ORDER BY id"
+    assert duck(a, "c3", sql) == pg_json(pg, pgdb, sql), (status(a, "c3"), srv.stderr())
+    assert same(a, "c3", pg, pgdb, "log", "w, i")
+    assert duck(a, "c3", "SELECT count(*) AS n FROM log WHERE w = 99") == [{"n": 1}]
+
+
+def counts(a, pg, db):
+    return (duck(a, "cx", "SELECT count(*) AS n, sum(v) AS s FROM ev"),
+            pg_json(pg, db, "SELECT count(*) AS n, sum(v) AS s FROM ev"))
+
+
+def test_kill_9_mid_stream_applies_every_change_once(pg, pgdb, srv):
+    pg.psql("CREATE TABLE ev (w int, v int); ALTER TABLE ev REPLICA IDENTITY FULL;", db=pgdb)
+    a = srv.admin()
+    assert link_cdc(a, "cx", pg.dsn(pgdb)) == "success"
+    stop = threading.Event()
+
+    def writer():
+        i = 0
+        while not stop.is_set():
+            i += 1
+            pg.psql("INSERT INTO ev SELECT %d, g FROM generate_series(1, 50) g" % i, db=pgdb)
+
+    t = threading.Thread(target=writer)
+    t.start()
+    try:
+        assert wait_for(lambda: duck(srv.admin(), "cx", "SELECT count(*) AS n FROM ev")[0]["n"]
+                        > 500, timeout=60)
+        srv.proc.kill()
+        srv.proc.wait()
+        srv._reader.join(10)
+        srv.proc = None
+        srv.start()
+    finally:
+        stop.set()
+        t.join()
+    a = srv.admin()
+    assert wait_for(lambda: status(a, "cx")["state"] == "streaming", timeout=30)
+    migrate(a, "cx")
+    d, p = counts(a, pg, pgdb)
+    assert d == p and p[0]["n"] > 500
+    assert same(a, "cx", pg, pgdb, "ev", "w, v")
+
+
+def test_crash_between_duckdb_commit_and_status_update(pg, pgdb, make_server):
+    pg.psql("CREATE TABLE ev (w int, v int); ALTER TABLE ev REPLICA IDENTITY FULL;", db=pgdb)
+    srv = make_server(env=dict(KEY, TCPDUCKDB_TEST_CDC_CRASH_AFTER_COMMIT="1"))
+    a = srv.admin()
+    assert link_cdc(a, "cx", pg.dsn(pgdb)) == "success"
+    pg.psql("INSERT INTO ev SELECT 1, g FROM generate_series(1, 100) g", db=pgdb)
+    pg.psql("INSERT INTO ev SELECT 2, g FROM generate_series(1, 100) g", db=pgdb)
+    # The first batch commits in DuckDB, then the hook ends the server before PostgreSQL
+    # hears of it: its slot still stands before that transaction after the restart.
+    assert srv.proc.wait(60) == 9
+    srv._reader.join(10)
+    srv.proc = None
+    srv.env = KEY
+    srv.start()
+    a = srv.admin()
+    migrate(a, "cx")
+    d, p = counts(a, pg, pgdb)
+    assert d == p and p[0]["n"] == 200
+    assert same(a, "cx", pg, pgdb, "ev", "w, v")
+
+
+def test_stop_start_migrate_and_unlink(pg, pgdb, srv):
+    pg.psql("CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t VALUES (1, 1);", db=pgdb)
+    a = srv.admin()
+    assert link_cdc(a, "c4", pg.dsn(pgdb)) == "success"
+    assert a.req("cdc stop c4") == "success"
+    assert status(a, "c4")["state"] == "stopped"
+    pg.psql("INSERT INTO t SELECT g, g FROM generate_series(2, 11) g", db=pgdb)
+    # A stopped stream: migrate applies up to now, then stops again.
+    n = migrate(a, "c4")
+    assert n == 10, (status(a, "c4"), srv.stderr())
+    assert same(a, "c4", pg, pgdb, "t", "id")
+    assert wait_for(lambda: status(a, "c4")["state"] == "stopped", timeout=30)
+    # Stopped stays stopped across a restart.
+    srv.restart()
+    a = srv.admin()
+    assert status(a, "c4")["state"] == "stopped"
+    assert a.req("cdc start c4") == "success"
+    assert wait_for(lambda: status(a, "c4")["state"] == "streaming", timeout=30)
+    pg.psql("UPDATE t SET v = v * 2", db=pgdb)
+    assert wait_for(lambda: same(a, "c4", pg, pgdb, "t", "id"), timeout=60)
+    assert slots(pg, pgdb).strip() != ""
+    assert a.req("unlink c4") == "success"
+    assert slots(pg, pgdb).strip() == ""
+    assert pg.psql("SELECT count(*) FROM pg_publication", db=pgdb).strip() == "0"
+    assert json.loads(a.req("cdc status")) == []
+    assert a.req("migrate c4").startswith("Error: Bad Request: database c4 is not linked")
+    # The copied tables stay, and no longer follow PostgreSQL.
+    assert duck(a, "c4", "SELECT count(*) AS n FROM t") == [{"n": 11}]
+
+
+def test_idle_slot_advances_under_unrelated_writes(pg, pgdb, srv):
+    pg.psql("CREATE TABLE t (id int PRIMARY KEY); CREATE SCHEMA other; "
+            "CREATE TABLE other.x (a int);", db=pgdb)
+    a = srv.admin()
+    assert link_cdc(a, "c5", pg.dsn(pgdb)) == "success"
+    assert wait_for(lambda: status(a, "c5")["state"] == "streaming", timeout=30)
+    slot = status(a, "c5")["slot"]
+
+    def confirmed():
+        return pg.psql("SELECT confirmed_flush_lsn - '0/0'::pg_lsn FROM pg_replication_slots "
+                       "WHERE slot_name = '%s'" % slot).strip()
+
+    before = int(confirmed())
+    pg.psql("INSERT INTO other.x SELECT generate_series(1, 1000)", db=pgdb)
+    target = int(pg.psql("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn").strip())
+    assert target > before
+    assert migrate(a, "c5") == 0
+    assert wait_for(lambda: int(confirmed()) >= target, timeout=60)
+
+
+def test_errors_and_auto_mode(pg, pgdb, srv, tmp_path):
+    pg.psql("CREATE TABLE nokey (a int); CREATE TABLE ok (id int PRIMARY KEY);", db=pgdb)
+    a = srv.admin()
+    dsn = pg.dsn(pgdb)
+    out = link_cdc(a, "e1", dsn)
+    assert out.startswith("Error: Bad Request: CDC needs a primary key") and "nokey" in out
+    assert slots(pg, pgdb).strip() == ""
+    assert pg.psql("SELECT count(*) FROM pg_publication", db=pgdb).strip() == "0"
+    assert a.req('link e1 "%s" mode=sometimes' % dsn) == ("Error: Bad Request: mode must be "
+                                                         "auto, cdc or audit")
+    out = a.req('link e1 "%s" mode=cdc' % pg.dsn(pgdb, user="norepl"))
+    assert "REPLICATION privilege" in out
+    # auto: CDC here (wal_level logical, a superuser) once the keyless table has an identity.
+    pg.psql("ALTER TABLE nokey REPLICA IDENTITY FULL", db=pgdb)
+    assert a.req('link e1 "%s"' % dsn) == "success"
+    assert wait_for(lambda: status(a, "e1")["state"] == "streaming", timeout=30)
+    assert status(a, "e1")["slot"].startswith("tcpduckdb_")
+    assert a.req('link e1 "%s" mode=cdc' % dsn).startswith("Error: Bad Request: database e1 is "
+                                                            "already linked")
+    # A PostgreSQL without wal_level=logical: cdc names the setting, auto falls back to audit.
+    plain = PgServer().init().start()
+    try:
+        plain.psql("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1);")
+        out = link_cdc(a, "e2", plain.dsn("postgres"))
+        assert out.startswith("Error: Bad Request: PostgreSQL's wal_level is replica") and \
+            "mode=audit" in out
+        assert a.req('link e2 "%s"' % plain.dsn("postgres")) == "success"
+        assert a.req("cdc status e2") == "Error: Bad Request: database e2 is not linked in CDC mode"
+        assert duck(a, "e2", "SELECT count(*) AS n FROM tcpduckdb_link_state") == [{"n": 1}]
+        assert a.req("unlink e2") == "success"
+    finally:
+        plain.cleanup()
+    # Only the super user; bad words get the usage.
+    assert a.req("create user ann pw") == "success"
+    ann = srv.client(login=("ann", "pw"))
+    for req in ("cdc status", "cdc stop e1", "cdc start e1", 'link x "%s" mode=cdc' % dsn,
+                "migrate e1", "unlink e1"):
+        assert ann.req(req) == "Error: Unauthorized"
+    assert a.req("cdc pause e1").startswith("Error: Bad Request: usage: cdc start DATABASE")
+    assert a.req("cdc stop").startswith("Error: Bad Request: usage: cdc start DATABASE")
+    assert a.req("cdc stop nosuch") == "Error: Database nosuch Does Not Exist"
+    # The running stream holds its database; a stopped one is forgotten with it.
+    assert a.req("drop database e1").startswith("Error: Database e1 Is In Use")
+    assert link_cdc(a, "e3", dsn) == "success"
+    assert a.req("cdc stop e3") == "success"
+    assert a.req("drop database e3") == "success"
+    assert [r["database"] for r in json.loads(a.req("cdc status"))] == ["e1"]
+    pg.psql("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE "
+            "slot_name <> '%s' AND database = '%s'" % (status(a, "e1")["slot"], pgdb))
+    assert a.req("unlink e1") == "success"
+
+
+def test_postgres_crash_resends_what_was_applied(pg, pgdb, srv):
+    pg.psql("CREATE TABLE ev (w int, v int); ALTER TABLE ev REPLICA IDENTITY FULL;", db=pgdb)
+    a = srv.admin()
+    assert link_cdc(a, "cp", pg.dsn(pgdb)) == "success"
+    for w in range(1, 6):
+        pg.psql("INSERT INTO ev SELECT %d, g FROM generate_series(1, 100) g" % w, db=pgdb)
+    migrate(a, "cp")
+    assert duck(a, "cp", "SELECT count(*) AS n FROM ev") == [{"n": 500}]
+    # Stopped without a checkpoint: the slot's position on disk is older than what was
+    # confirmed, so PostgreSQL sends the applied transactions again after its restart.
+    pg.stop("immediate")
+    pg.start()
+    assert wait_for(lambda: status(a, "cp")["state"] == "streaming", timeout=60)
+    pg.psql("INSERT INTO ev SELECT 6, g FROM generate_series(1, 100) g", db=pgdb)
+    assert wait_for(lambda: status(a, "cp")["state"] == "streaming", timeout=60)
+    migrate(a, "cp")
+    assert duck(a, "cp", "SELECT count(*) AS n FROM ev") == [{"n": 600}]
+    assert same(a, "cp", pg, pgdb, "ev", "w, v")
