@@ -144,6 +144,10 @@ class Server:
         self._ready.set()
 
     def stderr(self):
+        # Once the process has exited, its last lines may still be in the pipe: read them all
+        # (a supervisor's last line, a sanitizer report) before anyone looks.
+        if self.proc is not None and self.proc.poll() is not None and self._reader is not None:
+            self._reader.join(10)
         return "\n".join(self.log)
 
     def client(self, login=None):

@@ -1,4 +1,5 @@
 """Configuration, start-up checks, protected mode, persistence, concurrency and shutdown."""
+import fcntl
 import json
 import os
 import socket
@@ -6,6 +7,8 @@ import time
 import signal
 import sqlite3
 import stat
+import struct
+import termios
 
 import pytest
 
@@ -192,10 +195,19 @@ def stalled_reader(server):
     assert c.req("connect big") == "success"
     c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     c.send_raw(b"SELECT range AS n, repeat('x', 200) AS pad FROM range(20000000)\n")
-    # Give the worker time to fill the socket's buffers and wait on it. (If it has not yet,
-    # the test still holds: the shutdown then meets a result still streaming.)
-    time.sleep(1)
-    return c
+    # Until the worker waits on the socket: the client's receive queue holds the answer's first
+    # bytes and stops growing (it is full). On a busy machine that takes more than a second, and
+    # a shutdown before it would only interrupt the statement.
+    last, since, deadline = -1, time.monotonic(), time.monotonic() + 60
+    while time.monotonic() < deadline:
+        queued = struct.unpack("i", fcntl.ioctl(c.sock.fileno(), termios.FIONREAD,
+                                                b"\0\0\0\0"))[0]
+        if queued != last:
+            last, since = queued, time.monotonic()
+        elif queued > 0 and time.monotonic() - since > 0.5:
+            return c
+        time.sleep(0.05)
+    raise AssertionError("the server never filled the socket of a client that does not read")
 
 
 def test_sigterm_does_not_wait_for_a_client_that_stopped_reading(server):
