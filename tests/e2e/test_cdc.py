@@ -1,7 +1,9 @@
 """Native CDC (docs/cdc.md): `link ... mode=cdc` against a real PostgreSQL 15 started with
 wal_level=logical (tests/e2e/pgserver.py). Every test ends comparing whole tables on both
 sides."""
+import datetime
 import json
+import time
 import threading
 
 import pytest
@@ -378,3 +380,30 @@ def test_postgres_crash_resends_what_was_applied(pg, pgdb, srv):
     migrate(a, "cp")
     assert duck(a, "cp", "SELECT count(*) AS n FROM ev") == [{"n": 600}]
     assert same(a, "cp", pg, pgdb, "ev", "w, v")
+
+
+def test_point_in_time_restore_reaches_each_applied_batch(pg, pgdb, srv):
+    # The link's copy and each applied batch commit through the archive's gate (docs/backup.md):
+    # a restore to a moment after a batch was applied holds it, and nothing applied later.
+    pg.psql("CREATE TABLE ev (id int PRIMARY KEY, v text);"
+            "INSERT INTO ev VALUES (0, 'copied')", db=pgdb)
+    a = srv.admin()
+    assert link_cdc(a, "pt", pg.dsn(pgdb)) == "success"
+    assert wait_for(lambda: status(a, "pt")["state"] == "streaming", timeout=30)
+    marks = []
+    for i in range(1, 4):
+        before = status(a, "pt")["applied_lsn"]
+        pg.psql("INSERT INTO ev VALUES (%d, 'streamed')" % i, db=pgdb)
+        # Applied and published (after the commit's archive record): the status moved on.
+        assert wait_for(lambda: status(a, "pt")["applied_lsn"] != before and
+                        duck(a, "pt", "SELECT count(*) AS n FROM ev") == [{"n": i + 1}],
+                        timeout=30)
+        marks.append(time.time())
+    for k, t in enumerate(marks, start=1):
+        stamp = datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime(
+            "%Y-%m-%d %H:%M:%S.%f")
+        out = a.req("restore pt AS pt_at%d AT '%s'" % (k, stamp))
+        assert json.loads(out)[0]["database"] == "pt_at%d" % k, out
+        assert duck(a, "pt_at%d" % k, "SELECT max(id) AS m, count(*) AS n FROM ev") == \
+            [{"m": k, "n": k + 1}]
+    assert a.req("cdc stop pt") == "success"
