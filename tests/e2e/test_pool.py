@@ -272,6 +272,8 @@ def test_stats_command(make_server):
         assert st.pop("result_cache") == {"enabled": True, "limit": 64 << 20,
                                           "max_entry": 1 << 20, "ttl": 0, "entries": 0,
                                           "bytes": 0, "databases": []}
+        # Auto-parameterisation's counters (test_autoparam.py): nothing ran yet.
+        assert st.pop("autoparam") == {"shaped": 0, "ran": 0, "fallbacks": 0}
         assert st == {"pool": {"size": 3, "open": 0, "pinned": 0, "waiting": 0, "hits": 0,
                                "misses": 0, "evictions": 0, "waits": 0, "timeouts": 0,
                                "rejected": 0},
