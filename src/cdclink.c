@@ -25,8 +25,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include <openssl/rand.h>
-
 #include "catalog.h"
 #include "cdc.h"
 #include "linkjob.h"
@@ -114,14 +112,8 @@ static int link_pg_side(LinkJob *j, LinkRun *lr)
     Buf sql = {0};
     PGresult *r = NULL;
     int rc = -1;
-    unsigned char rnd[8];
-    if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
-        pgjob_fail(&j->pg, "Internal Error");
+    if (linkjob_random_name(j, "tcpduckdb_", 8, lr->slot, sizeof(lr->slot)) != 0)
         goto out;
-    }
-    int at = snprintf(lr->slot, sizeof(lr->slot), "tcpduckdb_");
-    for (size_t i = 0; i < sizeof(rnd); i++)
-        at += snprintf(lr->slot + at, sizeof(lr->slot) - (size_t)at, "%02x", rnd[i]);
     buf_printf(&sql, "CREATE PUBLICATION \"%s\"", lr->slot);
     for (int t = 0; t < lr->sc.n; t++) {
         buf_append_str(&sql, t ? ", " : " FOR TABLE ");

@@ -5,9 +5,12 @@
  */
 #include "linkjob.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/rand.h>
 
 #include "access.h"
 #include "catalog.h"
@@ -105,6 +108,20 @@ bool linkjob_reply_error(const LinkJob *j, const char *what, const char *name, B
 }
 
 /* ---- link ------------------------------------------------------------- */
+
+int linkjob_random_name(LinkJob *j, const char *prefix, size_t nbytes, char *out, size_t outlen)
+{
+    unsigned char r[32];
+    assert(nbytes <= sizeof(r) && strlen(prefix) + 2 * nbytes < outlen);
+    if (RAND_bytes(r, (int)nbytes) != 1) {
+        pgjob_fail(&j->pg, "Internal Error");
+        return -1;
+    }
+    size_t at = (size_t)snprintf(out, outlen, "%s", prefix);
+    for (size_t i = 0; i < nbytes; i++)
+        at += (size_t)snprintf(out + at, outlen - at, "%02x", r[i]);
+    return 0;
+}
 
 int linkjob_request(const SessionEnv *env, const RequestWords *w, LinkRequest *out_req, Buf *out)
 {

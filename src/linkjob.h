@@ -79,6 +79,15 @@ int linkjob_prepare(LinkJob *j, const char *sql, duckdb_prepared_statement *out_
  * DuckDB's error recorded. */
 int linkjob_execute(LinkJob *j, duckdb_prepared_statement prep) __attribute__((warn_unused_result));
 
+/*
+ * A new name for what a link creates in PostgreSQL (an audit consumer, a
+ * slot and publication): `prefix` then 2 * nbytes random hex digits, into
+ * out (outlen bytes, room for them all). Fails the job (0 or -1) when the
+ * random source fails.
+ */
+int linkjob_random_name(LinkJob *j, const char *prefix, size_t nbytes, char *out, size_t outlen)
+    __attribute__((warn_unused_result));
+
 /* What `link DB CONNSTRING [SCHEMA]` names, checked against the catalog. */
 typedef struct LinkRequest {
     const char *name, *dsn, *schema; /* borrowed from the request's words */

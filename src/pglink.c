@@ -36,8 +36,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/rand.h>
-
 #include "access.h"
 #include "catalog.h"
 #include "log.h"
@@ -61,17 +59,6 @@ static bool state_table_exists(LinkJob *j)
         duckdb_query(j->con, "SELECT 1 FROM " STATE_TABLE " LIMIT 0", &res) == DuckDBSuccess;
     duckdb_destroy_result(&res);
     return found;
-}
-
-/* A new consumer name for the audit log: 32 random hex digits. */
-static int new_consumer(char out[33])
-{
-    unsigned char r[16];
-    if (RAND_bytes(r, sizeof(r)) != 1)
-        return -1;
-    for (size_t i = 0; i < sizeof(r); i++)
-        snprintf(out + 2 * i, 3, "%02x", r[i]);
-    return 0;
 }
 
 /* ---- link ------------------------------------------------------------- */
@@ -135,10 +122,9 @@ static int link_install_audit(LinkJob *j, LinkRun *lr)
         return -1;
     if (pgschema_read(&j->pg, lr->req.schema, NULL, &lr->sc) != 0)
         return -1;
-    if (new_consumer(lr->consumer) != 0) {
-        pgjob_fail(&j->pg, "Internal Error");
+    /* A new consumer name for the audit log: 32 random hex digits. */
+    if (linkjob_random_name(j, "", 16, lr->consumer, sizeof(lr->consumer)) != 0)
         return -1;
-    }
     if (pgaudit_install(&j->pg, lr->req.schema, &lr->sc, lr->consumer, &lr->event_trigger) != 0)
         return -1;
     lr->registered = true;
