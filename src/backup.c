@@ -151,48 +151,6 @@ static double mono_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n > 0) {
-        ssize_t k = write(fd, c, n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return -1;
-        c += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
-/* Reads exactly n bytes at `off`; -1 on error or a short file. */
-static int pread_all(int fd, void *p, size_t n, off_t off)
-{
-    char *c = p;
-    while (n > 0) {
-        ssize_t k = pread(fd, c, n, off);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return -1;
-        c += k;
-        n -= (size_t)k;
-        off += k;
-    }
-    return 0;
-}
-
-static int fsync_path(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_DIRECTORY);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
 /* Removes a directory and the plain files in it (a backup's, or a leftover). */
 static void remove_tree(const char *dir)
 {
@@ -226,7 +184,7 @@ typedef struct Sink {
 
 static int sink_store(Sink *k, const void *p, size_t n)
 {
-    if (write_all(k->fd, p, n) != 0)
+    if (walfile_write_all(k->fd, p, n) != 0)
         return -1;
     secret_digest_update(k->digest, p, n);
     k->bytes += (int64_t)n;
@@ -330,7 +288,7 @@ static int copy_file(int src, int64_t len, const char *dir, const char *id, cons
         goto out;
     for (int64_t off = 0; off < len;) {
         size_t n = len - off < BACKUP_RECORD ? (size_t)(len - off) : BACKUP_RECORD;
-        if (pread_all(src, buf, n, off) != 0) {
+        if (walfile_pread_all(src, buf, n, off) != 0) {
             *out_short = true;
             goto out;
         }
@@ -375,7 +333,7 @@ static Capture capture_once(const SessionEnv *env, int64_t db_id, const char *di
         pool_file_path(env->pool, db_id, live_files[i].suffix, path[i], sizeof(path[i]));
     }
     fd[dbi] = open(path[dbi], O_RDONLY | O_CLOEXEC);
-    if (fd[dbi] < 0 || pread_all(fd[dbi], h1, BACKUP_HEADER_BYTES, 0) != 0) {
+    if (fd[dbi] < 0 || walfile_pread_all(fd[dbi], h1, BACKUP_HEADER_BYTES, 0) != 0) {
         snprintf(why, whylen, "cannot read the database file: %s", strerror(errno));
         goto out;
     }
@@ -405,7 +363,7 @@ static Capture capture_once(const SessionEnv *env, int64_t db_id, const char *di
         }
         m->nfiles++;
     }
-    if (pread_all(fd[dbi], h2, BACKUP_HEADER_BYTES, 0) != 0 ||
+    if (walfile_pread_all(fd[dbi], h2, BACKUP_HEADER_BYTES, 0) != 0 ||
         memcmp(h1, h2, BACKUP_HEADER_BYTES) != 0) {
         rc = CAPTURE_RETRY;
         goto out;
@@ -448,7 +406,7 @@ static int manifest_write(const char *dir, const Manifest *m)
     buf_printf(&b, "sha256 %s\n", hex);
     snprintf(path, sizeof(path), "%s/MANIFEST", dir);
     fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || write_all(fd, buf_cstr(&b), b.len) != 0 || fsync(fd) != 0)
+    if (fd < 0 || walfile_write_all(fd, buf_cstr(&b), b.len) != 0 || fsync(fd) != 0)
         goto out;
     rc = 0;
 out:
@@ -627,7 +585,7 @@ static int read_back(const char *bdir, const Manifest *m, const BackupFileInfo *
         ssize_t k;
         while ((k = read(fd, buf, BACKUP_RECORD)) > 0) {
             secret_digest_update(d, buf, (size_t)k);
-            if (dst >= 0 && write_all(dst, buf, (size_t)k) != 0) {
+            if (dst >= 0 && walfile_write_all(dst, buf, (size_t)k) != 0) {
                 snprintf(why, whylen, "cannot write the restored copy: %s", strerror(errno));
                 goto out;
             }
@@ -637,7 +595,7 @@ static int read_back(const char *bdir, const Manifest *m, const BackupFileInfo *
          * also authenticate, and the last one must say it is the last. */
         off_t off = 0;
         char magic[8];
-        if (pread_all(fd, magic, 8, 0) != 0 || memcmp(magic, ENC_MAGIC, 8) != 0) {
+        if (walfile_pread_all(fd, magic, 8, 0) != 0 || memcmp(magic, ENC_MAGIC, 8) != 0) {
             snprintf(why, whylen, "not an encrypted backup file");
             goto out;
         }
@@ -646,14 +604,14 @@ static int read_back(const char *bdir, const Manifest *m, const BackupFileInfo *
         bool last = false;
         for (uint64_t rec = 0; !last; rec++) {
             unsigned char len4[4];
-            if (pread_all(fd, len4, 4, off) != 0) {
+            if (walfile_pread_all(fd, len4, 4, off) != 0) {
                 snprintf(why, whylen, "cut short");
                 goto out;
             }
             size_t len = (size_t)len4[0] << 24 | (size_t)len4[1] << 16 | (size_t)len4[2] << 8 |
                          (size_t)len4[3];
             if (len < SECRET_OVERHEAD || len > BACKUP_RECORD + SECRET_OVERHEAD ||
-                pread_all(fd, buf, len, off + 4) != 0) {
+                walfile_pread_all(fd, buf, len, off + 4) != 0) {
                 snprintf(why, whylen, "malformed record %llu", (unsigned long long)rec);
                 goto out;
             }
@@ -676,7 +634,7 @@ static int read_back(const char *bdir, const Manifest *m, const BackupFileInfo *
                 free(plain);
                 goto out;
             }
-            int w = write_all(dst, plain, plainlen);
+            int w = walfile_write_all(dst, plain, plainlen);
             free(plain);
             if (w != 0) {
                 snprintf(why, whylen, "cannot write the restored copy: %s", strerror(errno));
@@ -799,11 +757,11 @@ static int backup_one(const SessionEnv *env, const char *bdir, const char *name,
     if (c != CAPTURE_OK)
         goto out;
     m->seconds = mono_seconds() - start;
-    if (manifest_write(tmp, m) != 0 || fsync_path(tmp) != 0) {
+    if (manifest_write(tmp, m) != 0 || walfile_fsync_dir(tmp) != 0) {
         snprintf(why, sizeof(why), "cannot write the manifest: %s", strerror(errno));
         goto out;
     }
-    if (rename(tmp, final) != 0 || fsync_path(bdir) != 0) {
+    if (rename(tmp, final) != 0 || walfile_fsync_dir(bdir) != 0) {
         snprintf(why, sizeof(why), "cannot record the backup: %s", strerror(errno));
         goto out;
     }
@@ -1093,7 +1051,7 @@ static int install_staged(int64_t id, void *ctx)
         st->path[i][0] = '\0';
     }
     pool_file_path(st->pool, -1, "", dst, sizeof(dst));
-    return fsync_path(dst);
+    return walfile_fsync_dir(dst);
 }
 
 static void remove_staged(Staged *st)

@@ -37,16 +37,15 @@
 
 #include "catalog.h"
 #include "json.h"
+#include "linkjob.h"
 #include "log.h"
 #include "pgjob.h"
-#include "pglink.h"
 #include "pgload.h"
 #include "pgoutput.h"
 #include "pgschema.h"
 #include "pgvalue.h"
 #include "pool.h"
 #include "rescache.h"
-#include "secret.h"
 #include "xalloc.h"
 
 #define CDC_BATCH_MS 200
@@ -620,14 +619,9 @@ static int read_state(Run *run)
         pgjob_fail(&run->pg, "database %s has no valid " CDC_STATE_TABLE " table", run->st->name);
         goto out;
     }
-    char *v[3];
-    for (idx_t c = 0; c < 3; c++)
-        v[c] = duckdb_value_varchar(&res, c, 0);
-    snprintf(run->schema, sizeof(run->schema), "%s", v[0] ? v[0] : "");
-    snprintf(run->slot, sizeof(run->slot), "%s", v[1] ? v[1] : "");
-    snprintf(run->publication, sizeof(run->publication), "%s", v[2] ? v[2] : "");
-    for (int c = 0; c < 3; c++)
-        duckdb_free(v[c]);
+    linkjob_state_text(&res, 0, run->schema, sizeof(run->schema));
+    linkjob_state_text(&res, 1, run->slot, sizeof(run->slot));
+    linkjob_state_text(&res, 2, run->publication, sizeof(run->publication));
     run->applied = (uint64_t)duckdb_value_int64(&res, 3, 0);
     rc = 0;
 out:
@@ -637,26 +631,20 @@ out:
 
 char *cdc_dsn_open(const SessionEnv *env, int64_t db_id, size_t *out_len, char *err, size_t errlen)
 {
-    unsigned char *blob = NULL;
-    size_t blob_len = 0;
-    SecretKey key;
     char *dsn = NULL;
-    if (catalog_pglink_get(env->catalog, db_id, &blob, &blob_len) != CATALOG_OK) {
+    switch (linkjob_dsn_open(env, db_id, &dsn, out_len)) {
+    case LINKJOB_DSN_OK:
+        break;
+    case LINKJOB_DSN_NOT_LINKED:
+    case LINKJOB_DSN_CATALOG:
         snprintf(err, errlen, "the database is not linked");
-        goto out;
-    }
-    char aad[96];
-    int aad_len = pglink_aad(db_id, aad, sizeof(aad));
-    if (secret_key_init(&key, env->cfg->encryption_key) != 0 ||
-        secret_open(&key, blob, blob_len, aad, (size_t)aad_len, &dsn, out_len) != 0) {
+        break;
+    case LINKJOB_DSN_KEY:
         snprintf(err, errlen,
                  "cannot decrypt the stored connection string: ENCRYPTION_KEY is "
                  "not the key it was linked with");
-        dsn = NULL;
+        break;
     }
-out:
-    free(blob);
-    explicit_bzero(&key, sizeof(key));
     return dsn;
 }
 
@@ -772,10 +760,7 @@ static int stream_run(Run *run)
     }
 out:
     batch_abort(run);
-    if (dsn) {
-        explicit_bzero(dsn, dsn_len);
-        free(dsn);
-    }
+    linkjob_dsn_free(dsn, dsn_len);
     buf_free(&out);
     return rc;
 }

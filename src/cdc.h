@@ -77,9 +77,9 @@ int cdc_catch_up(int64_t db_id, uint64_t target, int timeout_s, int64_t *out_cha
                  size_t errlen) __attribute__((warn_unused_result));
 
 /*
- * The connection string of the linked database `db_id`, decrypted: the
- * caller wipes it (explicit_bzero over *out_len bytes) and frees it. NULL
- * with a message in err.
+ * The connection string of the linked database `db_id`, decrypted
+ * (linkjob_dsn_open): the caller wipes and frees it with linkjob_dsn_free.
+ * NULL with a message in err.
  */
 char *cdc_dsn_open(const SessionEnv *env, int64_t db_id, size_t *out_len, char *err, size_t errlen);
 

@@ -23,13 +23,6 @@
 
 #include "session.h"
 
-/*
- * The additional data that binds a link's sealed connection string (catalog)
- * to its database `db_id`: written into buf, its length returned. CDC links
- * (cdc.c) seal theirs the same way.
- */
-int pglink_aad(int64_t db_id, char *buf, size_t len);
-
 /* `link DB CONNSTRING [SCHEMA]`: answers `success` or one error line. */
 void pglink_cmd_link(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out);
 /* `migrate DB`: answers `success N` (N changes applied) or one error line. */

@@ -10,7 +10,9 @@
  * Index lines: "<fields> #<16 hex>\n", the hex being the first 8 bytes of
  * the SHA-256 of the fields.
  *
- * Pure functions over file descriptors; no state; any thread.
+ * Pure functions over file descriptors; no state; any thread. The
+ * exact-length I/O and directory fsync below are also backup's (backup.c),
+ * so that the two writers of files that must survive a crash share one copy.
  */
 #ifndef TCPDUCKDB_WALFILE_H
 #define TCPDUCKDB_WALFILE_H
