@@ -380,7 +380,8 @@ def test_databases_page_shows_pool_sessions_link_and_verifies_backups(make_serve
         assert cells("quiet", "data-sessions").text == "0"
         assert cells("quiet", "data-pool").text in ("closed", "open, 0 pins")
         assert cells("mirror", "data-link").get_attribute("data-link") == "linked"
-        assert cells("mirror", "data-link").text == "linked"
+        assert cells("mirror", "data-link").get_attribute("data-link-mode") == "audit"
+        assert cells("mirror", "data-link").text == "linked (audit)"
         # One session leaves: the page shows it at the next load.
         users[1].close()
         goto(d, "overview")
