@@ -36,6 +36,7 @@
 
 #include "backup.h"
 #include "catalog.h"
+#include "cdc.h"
 #include "dbstatus.h"
 #include "http.h"
 #include "json.h"
@@ -743,6 +744,52 @@ static void result_cache_metrics(Admin *a, Buf *b)
 }
 
 /*
+ * The CDC streams (cdc.h), labelled with the database's name: whether each
+ * streams, how far it is behind PostgreSQL's WAL, what it applied since the
+ * server started and how long ago its last batch was applied (no sample
+ * before its first).
+ */
+static void cdc_metrics(Buf *b)
+{
+    size_t n = 0;
+    CdcStreamInfo *v = cdc_snapshot(&n);
+    static const struct {
+        const char *name, *type, *help;
+    } fam[] = {
+        {"tcpduckdb_cdc_streaming", "gauge",
+         "1 when the CDC stream of the database is streaming, 0 when stopped, starting or "
+         "retrying."},
+        {"tcpduckdb_cdc_lag_bytes", "gauge",
+         "Bytes of PostgreSQL WAL the CDC stream has not yet applied (the WAL end PostgreSQL "
+         "last reported minus the position applied or confirmed)."},
+        {"tcpduckdb_cdc_applied_changes_total", "counter",
+         "Row changes the CDC stream applied since the server started."},
+        {"tcpduckdb_cdc_applied_transactions_total", "counter",
+         "PostgreSQL transactions the CDC stream applied since the server started."},
+        {"tcpduckdb_cdc_seconds_since_last_apply", "gauge",
+         "Seconds since the CDC stream last applied a batch (none before its first)."},
+    };
+    for (size_t f = 0; f < sizeof(fam) / sizeof(fam[0]); f++) {
+        buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", fam[f].name, fam[f].help, fam[f].name,
+                   fam[f].type);
+        for (size_t i = 0; i < n; i++) {
+            const CdcStreamInfo *s = &v[i];
+            if (f == 4 && s->since_apply_s < 0)
+                continue;
+            double x = f == 0   ? (strcmp(s->state, "streaming") == 0 ? 1 : 0)
+                       : f == 1 ? (double)s->lag_bytes
+                       : f == 2 ? (double)s->changes
+                       : f == 3 ? (double)s->txns
+                                : s->since_apply_s;
+            buf_printf(b, "%s{database=\"", fam[f].name);
+            label_value(b, s->name);
+            buf_printf(b, "\"} %.17g\n", x);
+        }
+    }
+    free(v);
+}
+
+/*
  * GET /metrics: Prometheus text format. Reads the counters where `stats`
  * reads them (pool, statement cache, watchdog, workers, memory), and the
  * request counters of metrics.c.
@@ -840,6 +887,7 @@ static void route_metrics(Admin *a, HttpRequest *r)
                                  ? other
                                  : 0));
     result_cache_metrics(a, &b);
+    cdc_metrics(&b);
     int64_t backup_bytes = 0;
     size_t backups = backup_count(cfg, &backup_bytes);
     metric(&b, "tcpduckdb_backups", "gauge", "Complete backups in BackupDir now.", (double)backups);

@@ -78,6 +78,7 @@ typedef struct CdcStream {
     uint64_t stop_at; /* stop once progress reaches it (a migrate of a stopped stream) */
     uint64_t wanted;  /* a migrate waits for this position: ask PostgreSQL for keepalives */
     int64_t changes, txns;
+    int64_t last_apply_ms; /* now_ms() of the last batch applied; 0 when none yet */
     char slot[64];
     char last_error[1024];
     struct CdcStream *next;
@@ -463,6 +464,7 @@ static int batch_flush(Run *run)
     pthread_mutex_lock(&registry.mu);
     run->st->changes += run->batch_changes;
     run->st->txns += run->batch_txns;
+    run->st->last_apply_ms = now_ms();
     pthread_mutex_unlock(&registry.mu);
     publish(run);
     if (send_status(run, false) != 0)
@@ -984,6 +986,12 @@ static void put_lsn(Buf *out, const char *key, uint64_t lsn)
     buf_printf(out, ",\"%s\":\"%s\"", key, t);
 }
 
+/* How far `st` is behind the WAL end PostgreSQL last reported (under registry.mu). */
+static uint64_t stream_lag(const CdcStream *st)
+{
+    return st->server_lsn > st->progress_lsn ? st->server_lsn - st->progress_lsn : 0;
+}
+
 void cdc_status_json(Buf *out, int64_t db_id)
 {
     bool first = true;
@@ -1000,7 +1008,7 @@ void cdc_status_json(Buf *out, int64_t db_id)
         put_lsn(out, "applied_lsn", st->applied_lsn);
         put_lsn(out, "received_lsn", st->received_lsn);
         put_lsn(out, "server_wal_end", st->server_lsn);
-        uint64_t lag = st->server_lsn > st->progress_lsn ? st->server_lsn - st->progress_lsn : 0;
+        uint64_t lag = stream_lag(st);
         buf_printf(out,
                    ",\"lag_bytes\":%" PRIu64 ",\"changes\":%" PRId64 ",\"transactions\":%" PRId64
                    ",\"last_error\":",
@@ -1010,6 +1018,33 @@ void cdc_status_json(Buf *out, int64_t db_id)
     }
     pthread_mutex_unlock(&registry.mu);
     buf_append_str(out, "]\n");
+}
+
+CdcStreamInfo *cdc_snapshot(size_t *out_n)
+{
+    *out_n = 0;
+    pthread_mutex_lock(&registry.mu);
+    size_t n = 0;
+    for (CdcStream *st = registry.streams; st; st = st->next)
+        n++;
+    CdcStreamInfo *v = n ? calloc(n, sizeof(*v)) : NULL;
+    if (v) {
+        int64_t now = now_ms();
+        size_t i = 0;
+        for (CdcStream *st = registry.streams; st; st = st->next, i++) {
+            v[i].db_id = st->db_id;
+            snprintf(v[i].name, sizeof(v[i].name), "%s", st->name);
+            v[i].state = state_names[st->state];
+            v[i].lag_bytes = stream_lag(st);
+            v[i].changes = st->changes;
+            v[i].txns = st->txns;
+            v[i].since_apply_s =
+                st->last_apply_ms ? (double)(now - st->last_apply_ms) / 1000.0 : -1;
+        }
+        *out_n = n;
+    }
+    pthread_mutex_unlock(&registry.mu);
+    return v;
 }
 
 /* ---- server start and stop ---------------------------------------------- */

@@ -86,4 +86,23 @@ char *cdc_dsn_open(const SessionEnv *env, int64_t db_id, size_t *out_len, char *
 /* Appends the status of the stream of `db_id` (every stream when 0) as a JSON array. */
 void cdc_status_json(Buf *out, int64_t db_id);
 
+/* One stream's state as cdc_snapshot() copies it (for /metrics and the admin page). */
+typedef struct CdcStreamInfo {
+    int64_t db_id;
+    char name[256];
+    const char *state;    /* "stopped", "starting", "streaming" or "retrying" (static) */
+    uint64_t lag_bytes;   /* the WAL end PostgreSQL last reported minus the position applied (or
+                             confirmed with nothing pending); 0 when not behind */
+    int64_t changes;      /* row changes applied since the server started */
+    int64_t txns;         /* PostgreSQL transactions applied since the server started */
+    double since_apply_s; /* seconds since this process last applied a batch; -1 when none */
+} CdcStreamInfo;
+
+/*
+ * A copy of every registered stream's state, taken under the registry's
+ * lock. Returns a malloc'd array of *out_n entries (NULL when none or out
+ * of memory; *out_n is then 0); the caller frees it.
+ */
+CdcStreamInfo *cdc_snapshot(size_t *out_n);
+
 #endif

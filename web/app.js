@@ -230,6 +230,27 @@ async function databases() {
   return d;
 }
 
+// The PostgreSQL link of a database (dbstatus.h): none, audit, or CDC with its stream's
+// state and lag; "job running" while a link, migrate or unlink holds it.
+function linkCell(st) {
+  if (!st) return el('td', { class: 'super-only', 'data-link': '' });
+  const attrs = { class: 'super-only', 'data-link': st.link_busy ? 'busy' : st.linked ? 'linked' : 'none',
+    'data-link-mode': st.link_mode || '' };
+  let text = 'not linked', cls = '';
+  if (st.link_busy) {
+    text = 'job running'; cls = ' busy';
+  } else if (st.link_mode === 'cdc' && st.cdc) {
+    attrs['data-cdc-state'] = st.cdc.state;
+    attrs['data-cdc-lag'] = String(st.cdc.lag_bytes);
+    attrs.title = st.cdc.changes + ' changes applied since the server started';
+    text = 'CDC ' + st.cdc.state + (st.cdc.state === 'streaming' ? ', lag ' + fmtBytes(st.cdc.lag_bytes) : '');
+    cls = st.cdc.state === 'streaming' ? ' on' : st.cdc.state === 'retrying' ? ' bad' : st.cdc.state === 'starting' ? ' busy' : '';
+  } else if (st.linked) {
+    text = 'linked (audit)'; cls = ' on';
+  }
+  return el('td', attrs, el('span', { class: 'badge' + cls, text }));
+}
+
 async function loadDatabases() {
   const d = await databases();
   const rows = d.databases.map((db) => {
@@ -255,8 +276,7 @@ async function loadDatabases() {
       el('td', { class: 'super-only', 'data-pool': st ? (st.open ? 'open' : 'closed') : '' },
         st ? el('span', { class: 'badge' + (st.open ? ' on' : ''), text: st.open ? 'open, ' + st.pins + (st.pins === 1 ? ' pin' : ' pins') : 'closed' }) : ''),
       el('td', { class: 'super-only num', 'data-sessions': st ? String(st.sessions) : '', text: st ? String(st.sessions) : '' }),
-      el('td', { class: 'super-only', 'data-link': st ? (st.link_busy ? 'busy' : st.linked ? 'linked' : 'none') : '' },
-        st ? el('span', { class: 'badge' + (st.link_busy ? ' busy' : st.linked ? ' on' : ''), text: st.link_busy ? 'job running' : st.linked ? 'linked' : 'not linked' }) : ''),
+      linkCell(st),
       rename,
       el('td', { class: 'super-only' }, el('div', { class: 'actions' }, backup, drop)));
   });

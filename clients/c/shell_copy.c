@@ -10,6 +10,11 @@
  * no SELECT is needed, so a user with only the INSERT privilege can load a table.
  *
  * TO streams `SELECT * FROM T`, `SELECT COLUMNS FROM T` or QUERY, row by row, into the file.
+ *
+ * PROGRAM 'COMMAND' runs COMMAND with /bin/sh on the client machine (popen, as psql does): FROM
+ * reads its standard output, TO writes to its standard input. Its exit status is checked when
+ * it ends: a program that fails makes the \copy fail (FROM: before the commit, so nothing it
+ * sent stays in a transaction of the copy's own).
  */
 #include "shell_copy.h"
 
@@ -18,9 +23,11 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define BATCH_ROWS 512
@@ -34,7 +41,8 @@ typedef struct {
     char *columns; /* "(a, b)" as typed, or NULL */
     char *query;   /* QUERY, or NULL */
     bool from;
-    char *file; /* NULL: stdin / stdout */
+    char *file;   /* NULL: stdin / stdout; with `program`, the command */
+    bool program; /* file is a command run by the shell (PROGRAM 'COMMAND') */
     bool process_std;
     Format format;
     bool header;
@@ -260,9 +268,10 @@ static void spec_free(Spec *sp)
 
 static int parse_spec(Spec *sp, const char *args, char *err, size_t errlen)
 {
-    static const char usage[] = "usage: \\copy TABLE [(COLUMNS)] FROM 'FILE'|stdin|pstdin "
-                                "[options] or \\copy TABLE|(QUERY) TO 'FILE'|stdout|pstdout "
-                                "[options]";
+    static const char usage[] =
+        "usage: \\copy TABLE [(COLUMNS)] FROM 'FILE'|PROGRAM 'COMMAND'|stdin|pstdin "
+        "[options] or \\copy TABLE|(QUERY) TO 'FILE'|PROGRAM 'COMMAND'|stdout|pstdout "
+        "[options]";
     const char *p = skip_space(args);
     sp->delim = 0;
     if (*p == '(') {
@@ -299,10 +308,15 @@ static int parse_spec(Spec *sp, const char *args, char *err, size_t errlen)
         return fail(err, errlen, "%s", usage);
     if (!quoted && !strcasecmp(file, "program")) {
         free(file);
-        return fail(err, errlen, "PROGRAM is not supported: use a file, stdin or stdout");
-    }
-    if (!quoted && (!strcasecmp(file, "stdin") || !strcasecmp(file, "stdout") ||
-                    !strcasecmp(file, "pstdin") || !strcasecmp(file, "pstdout"))) {
+        file = take_word(&p, NULL);
+        if (!file)
+            return fail(err, errlen, "PROGRAM needs a command: PROGRAM 'COMMAND'");
+        sp->file = file;
+        sp->program = true;
+        if (!*file)
+            return fail(err, errlen, "an empty command");
+    } else if (!quoted && (!strcasecmp(file, "stdin") || !strcasecmp(file, "stdout") ||
+                           !strcasecmp(file, "pstdin") || !strcasecmp(file, "pstdout"))) {
         bool in = !strcasecmp(file, "stdin") || !strcasecmp(file, "pstdin");
         sp->process_std = file[0] == 'p' || file[0] == 'P';
         free(file);
@@ -353,6 +367,24 @@ static int parse_spec(Spec *sp, const char *args, char *err, size_t errlen)
     if (!sp->delim)
         sp->delim = sp->format == FMT_CSV ? ',' : '\t';
     return 0;
+}
+
+/*
+ * The end of PROGRAM's COMMAND: `status` is pclose's answer. 0 when it exited with 0, else
+ * SHCOPY_LOCAL with psql's reason (its exit code, or the signal that killed it).
+ */
+static int program_status(const char *cmd, int status, char *err, size_t errlen)
+{
+    if (status == -1)
+        return fail(err, errlen, "program \"%s\": %s", cmd, strerror(errno));
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return 0;
+    if (WIFEXITED(status))
+        return fail(err, errlen, "program \"%s\" failed: exit code %d", cmd, WEXITSTATUS(status));
+    if (WIFSIGNALED(status))
+        return fail(err, errlen, "program \"%s\" failed: terminated by signal %d (%s)", cmd,
+                    WTERMSIG(status), strsignal(WTERMSIG(status)));
+    return fail(err, errlen, "program \"%s\" failed: status %d", cmd, status);
 }
 
 /* ---- FROM: reading records --------------------------------------------------------------- */
@@ -600,8 +632,13 @@ static int copy_from(tdb_conn *conn, const Spec *sp, FILE *in, long long *rows, 
                      size_t errlen)
 {
     Reader rd = {.f = in, .until_dot = !sp->file};
-    if (sp->file && !(rd.f = fopen(sp->file, "r")))
+    if (sp->program) {
+        fflush(NULL); /* the program may write to the same terminal or file */
+        if (!(rd.f = popen(sp->file, "r")))
+            return fail(err, errlen, "program \"%s\": %s", sp->file, strerror(errno));
+    } else if (sp->file && !(rd.f = fopen(sp->file, "r"))) {
         return fail(err, errlen, "%s: %s", sp->file, strerror(errno));
+    }
     if (!sp->file && isatty(fileno(in)))
         fputs("Enter data to be copied followed by a newline.\n"
               "End with a backslash and a period on a line by itself, or an EOF signal.\n",
@@ -657,6 +694,13 @@ static int copy_from(tdb_conn *conn, const Spec *sp, FILE *in, long long *rows, 
         if (got == 0)
             break;
     }
+    if (sp->program) {
+        /* Closing the pipe first ends a program we stopped reading early (SIGPIPE). */
+        int status = pclose(rd.f);
+        rd.f = NULL;
+        if (rc == 0)
+            rc = program_status(sp->file, status, err, errlen);
+    }
     if (own_tx) {
         if (rc == 0) {
             rc = tdb_commit(conn);
@@ -675,7 +719,7 @@ static int copy_from(tdb_conn *conn, const Spec *sp, FILE *in, long long *rows, 
         if (rc != 0)
             *rows = 0;
     }
-    if (sp->file)
+    if (sp->file && rd.f)
         fclose(rd.f);
     free(rd.line);
     free(data.p);
@@ -789,6 +833,37 @@ static int write_result(tdb_conn *conn, const Spec *sp, FILE *f, long long *rows
     return rc;
 }
 
+/*
+ * TO PROGRAM: the result written to COMMAND's standard input. SIGPIPE is ignored while it runs
+ * (set after popen, so the program keeps the default), so a program that exits early makes the
+ * writes fail instead of ending the shell; its exit status then says why.
+ */
+static int copy_to_program(tdb_conn *conn, const Spec *sp, long long *rows, char *err,
+                           size_t errlen)
+{
+    fflush(NULL);
+    FILE *f = popen(sp->file, "w");
+    if (!f)
+        return fail(err, errlen, "program \"%s\": %s", sp->file, strerror(errno));
+    struct sigaction ign = {.sa_handler = SIG_IGN}, old_pipe;
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGPIPE, &ign, &old_pipe);
+    int rc = write_result(conn, sp, f, rows, err, errlen);
+    if (fflush(f) != 0 && rc == 0)
+        rc = fail(err, errlen, "program \"%s\": %s", sp->file, strerror(errno));
+    int status = pclose(f);
+    sigaction(SIGPIPE, &old_pipe, NULL);
+    /* A failed program explains a failed write (EPIPE); a server error stays the reason. */
+    if (rc >= 0) {
+        char why[512];
+        if (program_status(sp->file, status, why, sizeof(why)) != 0)
+            rc = fail(err, errlen, "%s", why);
+    }
+    if (rc != 0)
+        *rows = 0;
+    return rc;
+}
+
 static int copy_to(tdb_conn *conn, const Spec *sp, FILE *out, long long *rows, char *err,
                    size_t errlen)
 {
@@ -798,6 +873,8 @@ static int copy_to(tdb_conn *conn, const Spec *sp, FILE *out, long long *rows, c
         fflush(f);
         return rc;
     }
+    if (sp->program)
+        return copy_to_program(conn, sp, rows, err, errlen);
     /* A temporary file beside FILE, renamed over it at the end: FILE is never half written. */
     size_t n = strlen(sp->file) + 16;
     char *tmp = malloc(n);

@@ -1,8 +1,12 @@
 /*
  * shell_copy.h: the shell's \copy (psql's), files read and written by the client.
  *
- *   \copy TABLE [(COLUMNS)] FROM 'FILE' | stdin | pstdin  [[WITH] OPTIONS]
- *   \copy TABLE [(COLUMNS)] | (QUERY)  TO 'FILE' | stdout | pstdout  [[WITH] OPTIONS]
+ *   \copy TABLE [(COLUMNS)] FROM 'FILE' | PROGRAM 'COMMAND' | stdin | pstdin  [[WITH] OPTIONS]
+ *   \copy TABLE [(COLUMNS)] | (QUERY)  TO 'FILE' | PROGRAM 'COMMAND' | stdout | pstdout  [...]
+ *
+ * PROGRAM runs COMMAND with /bin/sh on the client machine (as psql): FROM reads its output, TO
+ * writes to its input; a program that exits with a status other than 0 (or is killed) makes
+ * the \copy fail with "program "COMMAND" failed: exit code N".
  *
  * OPTIONS as psql: (FORMAT csv|text, HEADER [bool], DELIMITER 'c', NULL 'text') or the older
  * words CSV, HEADER, DELIMITER [AS] 'c', NULL [AS] 'text'. The data goes through ordinary

@@ -8,6 +8,7 @@ results are shown as text. Screenshots of each page are saved under build/admin-
 import csv
 import json
 import os
+import re
 import shutil
 import tempfile
 
@@ -347,23 +348,29 @@ def test_databases_page_backup_restore_and_drop(make_server, browser):
 
 def test_databases_page_shows_pool_sessions_link_and_verifies_backups(make_server, browser):
     """Each database's pool state (open, pins), its connected sessions and its PostgreSQL
-    link; `verify backup` from its row (a good backup and a corrupted one); the console's
+    link (audit, or CDC with the stream's state and lag); `verify backup` from its row (a good backup and a corrupted one); the console's
     Explain shows DuckDB's plan as text."""
     from pgserver import PgServer
     d = browser
-    pg = PgServer().init().start()
+    pg = PgServer().init()
+    with open(pg.data + "/postgresql.conf", "a") as f:
+        f.write("wal_level = logical\n")
+    pg.start()
     try:
-        pg.psql("CREATE DATABASE src")
-        pg.psql("CREATE TABLE k (id int PRIMARY KEY); INSERT INTO k VALUES (1);", db="src")
+        for pgdb in ("src", "feedsrc"):
+            pg.psql("CREATE DATABASE " + pgdb)
+            pg.psql("CREATE TABLE k (id int PRIMARY KEY); INSERT INTO k VALUES (1);", db=pgdb)
         srv, port = start_admin(make_server, env={
             "ENCRYPTION_KEY": "an encryption key for the tests, 48 bytes long.."})
         with srv.admin() as a:
             for req in ["create database shop", "create database quiet", "create database mirror",
-                        'link mirror "%s"' % pg.dsn("src"), "connect shop",
+                        'link mirror "%s" mode=audit' % pg.dsn("src"), "create database feed",
+                        'link feed "%s" mode=cdc' % pg.dsn("feedsrc"), "connect shop",
                         "CREATE TABLE items AS SELECT range AS id FROM range(1000)",
                         "disconnect", "backup shop", "backup quiet"]:
                 got = a.req(req)
                 assert got == "success" or got.startswith("[{"), (req, got)
+            assert wait_for(lambda: '"state":"streaming"' in a.req("cdc status feed"), timeout=60)
         # Two line-protocol sessions on shop: it is open, pinned twice, two sessions.
         users = [srv.client(login=("duck", "duck")) for _ in range(2)]
         for u in users:
@@ -380,7 +387,13 @@ def test_databases_page_shows_pool_sessions_link_and_verifies_backups(make_serve
         assert cells("quiet", "data-sessions").text == "0"
         assert cells("quiet", "data-pool").text in ("closed", "open, 0 pins")
         assert cells("mirror", "data-link").get_attribute("data-link") == "linked"
-        assert cells("mirror", "data-link").text == "linked"
+        assert cells("mirror", "data-link").get_attribute("data-link-mode") == "audit"
+        assert cells("mirror", "data-link").text == "linked (audit)"
+        feed = cells("feed", "data-link")
+        assert feed.get_attribute("data-link-mode") == "cdc"
+        assert feed.get_attribute("data-cdc-state") == "streaming"
+        assert int(feed.get_attribute("data-cdc-lag")) >= 0
+        assert re.fullmatch(r"CDC streaming, lag [0-9.]+ (B|KiB|MiB|GiB)", feed.text), feed.text
         # One session leaves: the page shows it at the next load.
         users[1].close()
         goto(d, "overview")

@@ -327,3 +327,89 @@ def test_console_result_bound(make_server):
     # The session goes on.
     status, body = web.query("big", "SELECT 1 AS one")
     assert status == 200 and body["result"]["rows"] == [[1]]
+
+
+def test_cdc_link_in_metrics_and_on_the_databases_page(make_server):
+    """A database linked in CDC mode to a real PostgreSQL (wal_level=logical) shows in
+    /metrics (through promtool) as streaming with its lag, which is 0 once a change made in
+    PostgreSQL is applied, and its applied changes; /api/databases gives each database's link
+    mode (cdc, audit or none) and the stream's state and lag; a stopped stream reads 0."""
+    import json
+    from pgserver import PgServer
+    pg = PgServer().init()
+    with open(pg.data + "/postgresql.conf", "a") as f:
+        f.write("wal_level = logical\nmax_replication_slots = 10\nmax_wal_senders = 10\n")
+    pg.start()
+    try:
+        pg.psql("CREATE DATABASE src")
+        pg.psql("CREATE DATABASE arch")
+        pg.psql("CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'a');",
+                db="src")
+        pg.psql("CREATE TABLE k (id int PRIMARY KEY); INSERT INTO k VALUES (1);", db="arch")
+        srv, port = start_admin(make_server, env={
+            "ENCRYPTION_KEY": "an encryption key for the tests, 48 bytes long.."})
+        web = Web(port)
+        with srv.admin() as a:
+            for req in ["create database feed", "create database plain",
+                        "create database alone",
+                        'link feed "%s" mode=cdc' % pg.dsn("src"),
+                        'link plain "%s" mode=audit' % pg.dsn("arch")]:
+                assert a.req(req) == "success", req
+
+            def cdc_state():
+                return json.loads(a.req("cdc status feed"))[0]["state"]
+            assert wait_for(lambda: cdc_state() == "streaming", timeout=60)
+
+            lab = 'database="feed"'
+            status, text = web.metrics()
+            assert status == 200
+            r = promtool(text)
+            assert r.returncode == 0, r.stdout + r.stderr
+            assert metric_value(text, "tcpduckdb_cdc_streaming", lab) == 1
+            assert metric_value(text, "tcpduckdb_cdc_lag_bytes", lab) >= 0
+            assert metric_value(text, "tcpduckdb_cdc_applied_changes_total", lab) == 0
+            # Nothing applied yet: no age sample; the audit link has no stream.
+            assert "tcpduckdb_cdc_seconds_since_last_apply{" not in text
+            assert 'database="plain"' not in text.split("tcpduckdb_cdc_streaming", 1)[1]
+
+            # Two PostgreSQL transactions (psql commits each statement), 51 row changes.
+            pg.psql("INSERT INTO t SELECT g, 'v' || g FROM generate_series(2, 51) g; "
+                    "UPDATE t SET v = 'b' WHERE id = 1;", db="src")
+
+            seen = {}
+
+            def applied():
+                seen["text"] = web.metrics()[1]
+                return (metric_value(seen["text"], "tcpduckdb_cdc_applied_changes_total",
+                                     lab) == 51 and
+                        metric_value(seen["text"], "tcpduckdb_cdc_lag_bytes", lab) == 0)
+            assert wait_for(applied, timeout=60, step=0.2), seen["text"]
+            text = seen["text"]
+            r = promtool(text)
+            assert r.returncode == 0, r.stdout + r.stderr
+            assert metric_value(text, "tcpduckdb_cdc_applied_transactions_total", lab) == 2
+            assert metric_value(text, "tcpduckdb_cdc_seconds_since_last_apply", lab) >= 0
+            assert a.req("connect feed") == "success"
+            assert a.req("SELECT count(*) AS n FROM t WHERE v <> 'a'") == '[{"n":51}]'
+            assert a.req("disconnect") == "success"
+
+            assert web.login("duck", "duck")[0] == 200
+            status, body = web.json("GET", "/api/databases")
+            assert status == 200
+            st = body["state"]
+            assert st["feed"]["linked"] is True and st["feed"]["link_mode"] == "cdc"
+            assert st["feed"]["cdc"] == {"state": "streaming", "lag_bytes": 0, "changes": 51}
+            assert st["plain"]["linked"] is True and st["plain"]["link_mode"] == "audit"
+            assert st["plain"]["cdc"] is None
+            assert st["alone"]["linked"] is False and st["alone"]["link_mode"] is None
+            assert st["alone"]["cdc"] is None
+
+            assert a.req("cdc stop feed") == "success"
+            status, text = web.metrics()
+            assert promtool(text).returncode == 0
+            assert metric_value(text, "tcpduckdb_cdc_streaming", lab) == 0
+            assert metric_value(text, "tcpduckdb_cdc_applied_changes_total", lab) == 51
+            status, body = web.json("GET", "/api/databases")
+            assert body["state"]["feed"]["cdc"]["state"] == "stopped"
+    finally:
+        pg.cleanup()

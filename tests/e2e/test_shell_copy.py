@@ -186,8 +186,72 @@ def test_grants_apply(db, tmp_path):
     assert sql(db, tmp_path, "SELECT count(*) FROM t") == "2\n"
 
 
+def test_from_and_to_program(db, tmp_path):
+    """PROGRAM runs the command on the client's machine through /bin/sh, as psql: TO writes the
+    result to its input (here gzip), FROM reads its output back (gunzip)."""
+    import gzip
+    gz = tmp_path / "in.csv.gz"
+    with gzip.open(gz, "wb") as f:
+        f.write(CSV_IN.encode("utf-8"))
+    rc, out, err = run(db, tmp_path, "-c",
+                       "\\copy t FROM PROGRAM 'gzip -dc %s' CSV HEADER" % gz, db="cp")
+    assert rc == 0, err
+    assert out == "COPY 5\n"
+    assert sql(db, tmp_path, "SELECT count(*), sum(i) FROM t") == "5|15\n"
+    dst = tmp_path / "out.csv.gz"
+    rc, out, err = run(db, tmp_path, "-c",
+                       "\\copy (SELECT * FROM t ORDER BY i) TO PROGRAM 'gzip > \"%s\"' "
+                       "(FORMAT csv, HEADER)" % dst, db="cp")
+    assert rc == 0, err
+    assert out == "COPY 5\n"
+    with gzip.open(dst, "rb") as f:
+        assert f.read().decode("utf-8") == CSV_IN
+    # A quote inside the command is doubled, as in SQL; the program's output comes before the
+    # shell's own "COPY" line.
+    rc, out, err = run(db, tmp_path, "-c",
+                       "\\copy (SELECT i FROM t WHERE i < 3 ORDER BY i) TO PROGRAM "
+                       "'sed ''s/^/n=/'''", db="cp")
+    assert rc == 0, err
+    assert out == "n=1\nn=2\nCOPY 2\n"
+
+
+def test_program_failures_are_reported_and_atomic(db, tmp_path):
+    """A program that exits with a status other than 0 fails the \\copy with its exit code
+    (psql's rule); FROM then commits nothing of what it read; a program that stops reading
+    early fails TO without killing the shell (SIGPIPE)."""
+    src = tmp_path / "in.csv"
+    src.write_text("".join("%d,r%d,\n" % (i, i) for i in range(3000)))
+    rc, out, err = run(db, tmp_path, "-c",
+                       "\\copy t FROM PROGRAM 'cat %s; exit 3' CSV" % src, db="cp")
+    assert rc == 1, err
+    assert 'program "cat %s; exit 3" failed: exit code 3' % src in err, err
+    assert sql(db, tmp_path, "SELECT count(*) FROM t") == "0\n"
+    rc, out, err = run(db, tmp_path, "-c",
+                       "\\copy t FROM PROGRAM 'no-such-command-here' CSV", db="cp")
+    assert rc == 1 and 'program "no-such-command-here" failed: exit code 127' in err, err
+    rc, out, err = run(db, tmp_path, "-c", "\\copy t FROM PROGRAM 'kill -9 $$' CSV", db="cp")
+    assert rc == 1 and 'program "kill -9 $$" failed: terminated by signal 9' in err, err
+    assert sql(db, tmp_path, "SELECT count(*) FROM t") == "0\n"
+    # TO: the whole result was written, but the program failed.
+    rc, out, err = run(db, tmp_path, "-c",
+                       "\\copy (SELECT 1) TO PROGRAM 'cat > /dev/null; exit 4'", db="cp")
+    assert rc == 1 and 'program "cat > /dev/null; exit 4" failed: exit code 4' in err, err
+    assert "COPY" not in out
+    # TO a program that reads one line and exits: the shell gets a broken pipe, reports it and
+    # goes on (the next command runs).
+    first = tmp_path / "first.txt"
+    rc, out, err = run(db, tmp_path, "-c",
+                       "\\copy (SELECT i FROM range(300000) r(i)) TO PROGRAM 'head -n 1 > %s'"
+                       % first, "-c", "SELECT 42 AS x", "-A", "-t", db="cp")
+    assert rc == 1, (rc, err)
+    assert "Broken pipe" in err, err
+    assert out == "42\n"
+    assert first.read_text() == "0\n"
+
+
 @pytest.mark.parametrize("args,message", [
-    ("t FROM PROGRAM 'cat /etc/passwd'", "PROGRAM is not supported"),
+    ("t FROM PROGRAM", "PROGRAM needs a command"),
+    ("t FROM PROGRAM ''", "an empty command"),
     ("t FROM '/nonexistent.csv'", "/nonexistent.csv: No such file or directory"),
     ("(SELECT 1) FROM 'x'", "can only go TO a file"),
     ("t FROM 'x' (FORMAT binary)", "FORMAT binary is not supported"),
