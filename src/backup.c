@@ -1194,6 +1194,19 @@ void backup_cmd_restore(Session *s, const SessionEnv *env, const RequestWords *w
             goto out;
         }
     } else {
+        /* The latest committed state: the archive's latest point when the database has an
+         * archive (it reaches past every base backup), else its latest base backup. */
+        int64_t db_id = 0, bytes = 0;
+        char first[40], last[40];
+        if (catalog_database_find(env->catalog, from_db, &db_id) == CATALOG_OK &&
+            walrestore_range(env->cfg, db_id, first, last, sizeof(first), &bytes)) {
+            if (restore_stage_at(env, from_db, WALRESTORE_LATEST, &st, out) != 0)
+                goto out;
+            memset(&m, 0, sizeof(m));
+            snprintf(m.id, sizeof(m.id), "archive");
+            snprintf(m.time, sizeof(m.time), "%s", last);
+            goto install;
+        }
         size_t n = manifests_list(bdir, from_db, &all);
         if (n == 0) {
             reply_bad_request(out, "no backup of database %s (list backups)", from_db);

@@ -281,6 +281,8 @@ static int stage(const Config *cfg, int64_t id, int64_t t_us, const char *db_pat
         goto out;
     }
     int64_t latest = reach_latest(all, n);
+    if (t_us == WALRESTORE_LATEST)
+        t_us = latest;
     if (t_us < all[0].base_us || t_us > latest) {
         walfile_time_text(all[0].base_us, t1, sizeof(t1));
         walfile_time_text(latest, t2, sizeof(t2));

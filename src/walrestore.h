@@ -22,7 +22,9 @@
  * Returns 0; -1 with `why` when t_us is not reachable (the user's error);
  * -2 with `file` and `why` when an archive file is corrupt or cut short; -3
  * with `why` when writing failed. The caller removes the files on failure.
+ * `t_us` WALRESTORE_LATEST: the latest point the archive reaches.
  */
+#define WALRESTORE_LATEST INT64_MAX
 int walrestore_stage(const Config *cfg, int64_t id, int64_t t_us, const char *db_path,
                      const char *wal_path, char *file, size_t filelen, char *why, size_t whylen)
     __attribute__((warn_unused_result));

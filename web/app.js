@@ -334,20 +334,43 @@ async function loadBackups() {
   const l = await command('list', 'backups');
   const list = l.error ? [] : l.answer;
   if (l.error) toast(l.error, true);
-  $('backup-none').hidden = list.length > 0;
-  $('backup-list').replaceChildren(...list.map((b) => {
+  // Base backups, then one row per database whose continuous archive can be restored to any
+  // point between its earliest and latest time (docs/backup.md).
+  const bases = list.filter((b) => b.kind !== 'archive');
+  const archives = list.filter((b) => b.kind === 'archive');
+  $('backup-none').hidden = bases.length > 0;
+  const when = (t) => String(t || '').replace('T', ' ').replace('Z', '');
+  const restored = (answer, what, name) => {
+    if (report(answer, 'Restored ' + what + ' as ' + name.value)) {
+      name.value = '';
+      loadDatabases();
+    }
+  };
+  $('backup-list').replaceChildren(...bases.map((b) => {
     const name = el('input', { placeholder: 'new database name', 'aria-label': 'restore ' + b.id + ' as' });
     return el('tr', { 'data-backup': b.id },
       el('td', { class: 'stmt', text: b.id }),
       el('td', { text: b.database }),
-      el('td', { text: String(b.time || '').replace('T', ' ').replace('Z', '') }),
+      el('td', { text: when(b.time) }),
       el('td', { class: 'num', text: fmtBytes(b.bytes) }),
       el('td', {}, verifyCell(b.id)),
       el('td', {}, el('div', { class: 'inline' }, name, el('button', { class: 'small', text: 'Restore', onclick: async () => {
-        if (report(await command('restore', b.database, 'as', name.value, 'from', b.id), 'Restored ' + b.id + ' as ' + name.value)) {
-          name.value = '';
-          loadDatabases();
-        }
+        restored(await command('restore', b.database, 'as', name.value, 'from', b.id), b.id, name);
+      } }))));
+  }), ...archives.map((b) => {
+    const name = el('input', { placeholder: 'new database name', 'aria-label': 'restore ' + b.database + ' as' });
+    const at = el('input', { class: 'at', placeholder: 'UTC time (empty: latest)', 'aria-label': 'restore ' + b.database + ' at' });
+    return el('tr', { 'data-archive': b.database },
+      el('td', { class: 'stmt', text: 'continuous archive' }),
+      el('td', { text: b.database }),
+      el('td', { text: when(b.earliest) + ' \u2013 ' + when(b.latest) }),
+      el('td', { class: 'num', text: fmtBytes(b.bytes) }),
+      el('td', { class: 'muted', text: '\u2014' }),
+      el('td', {}, el('div', { class: 'inline' }, name, at, el('button', { class: 'small', text: 'Restore', onclick: async () => {
+        const t = at.value.trim();
+        const words = t ? ['restore', b.database, 'as', name.value, 'at', t] : ['restore', b.database, 'as', name.value];
+        restored(await command(...words), b.database + (t ? ' at ' + t : ''), name);
+        if (!name.value) at.value = '';
       } }))));
   }));
 }

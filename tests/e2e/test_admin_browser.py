@@ -311,7 +311,17 @@ def test_databases_page_backup_restore_and_drop(make_server, browser):
         assert a.req("disconnect") == "success"
     login(d, port, "duck", "duck")
     goto(d, "databases")
+    # No base backup yet, but ArchiveMode is on: shop's continuous archive is listed, and a
+    # restore from it without a time gives its latest committed state.
     visible(d, "#backup-none")
+    arow = visible(d, '#backup-list tr[data-archive="shop"]')
+    assert arow.find_elements(By.CSS_SELECTOR, "td")[0].text == "continuous archive"
+    arow.find_element(By.CSS_SELECTOR, "input:not(.at)").send_keys("shop_pit")
+    arow.find_element(By.XPATH, ".//button[text()='Restore']").click()
+    visible(d, '#db-list tr[data-db="shop_pit"]')
+    with srv.admin() as a:
+        assert a.req("connect shop_pit") == "success"
+        assert a.req("SELECT count(*) AS n FROM items") == '[{"n":1000}]'
     # Backup: the backup appears in the list.
     row = visible(d, '#db-list tr[data-db="shop"]')
     row.find_element(By.XPATH, ".//button[text()='Backup']").click()

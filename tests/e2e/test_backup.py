@@ -181,9 +181,13 @@ def test_restore_latest_then_drop_and_rename_over_the_original(make_server):
         # A mistaken DELETE on the live database ...
         ok(a.req("DELETE FROM t"))
         assert a.req("disconnect") == "success"
-        # ... restore without FROM takes the latest backup of app.
-        r = rows(a, "restore app AS app_new")
-        assert r[0]["backup"] == [x["id"] for x in second if x["database"] == "app"][0]
+        # ... restore without FROM or AT gives app's latest committed state (from its archive,
+        # ArchiveMode being on: docs/backup.md), the DELETE included; FROM names the backup
+        # taken before it.
+        r = rows(a, "restore app AS app_now")
+        assert r[0]["backup"] == "archive"
+        second_app = [x["id"] for x in second if x["database"] == "app"][0]
+        assert rows(a, "restore app AS app_new FROM %s" % second_app)[0]["backup"] == second_app
         assert rows(a, "restore app AS app_first FROM %s" % first)[0]["backup"] == first
         assert a.req("restore app AS app_new") == "Error: Database app_new Already Exists"
         # Drop is refused while a session is connected to the database.
@@ -198,6 +202,8 @@ def test_restore_latest_then_drop_and_rename_over_the_original(make_server):
         assert one(a, "SELECT count(*) FROM t") == 3
         assert a.req("connect app_first") == "success"
         assert one(a, "SELECT count(*) FROM t") == 2
+        assert a.req("connect app_now") == "success"
+        assert one(a, "SELECT count(*) FROM t") == 0
         # The session on another database never noticed.
         ok(other.req("INSERT INTO o VALUES (2)"))
         assert one(other, "SELECT count(*) FROM o") == 2
