@@ -3,6 +3,7 @@ wal_level=logical (tests/e2e/pgserver.py). Every test ends comparing whole table
 sides."""
 import datetime
 import json
+import os
 import time
 import threading
 
@@ -413,11 +414,14 @@ def stats_cdc(a):
     return json.loads(a.req("stats"))["cdc"]
 
 
-def test_max_streams_refuses_more_and_stats_count_the_pins(pg, pgdb, make_server):
+def test_max_streams_refuses_more_and_stats_count_the_pins(pg, pgdb, make_server, data_dir):
     other = pg.createdb("cdc%d" % next(_dbs))
     for db in (pgdb, other):
         pg.psql("CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t VALUES (1, 1);", db=db)
-    srv = make_server(args=["--cdc-max-streams", "1"], env=KEY)
+    # In .env (a flag would win over it), so that a reload can raise it below.
+    with open(os.path.join(data_dir, ".env"), "w") as f:
+        f.write("CdcMaxStreams=1\n")
+    srv = make_server(env=KEY)
     a = srv.admin()
     assert stats_cdc(a) == {"linked": 0, "streams": 0, "pool_pins": 0, "max_streams": 1}
     assert link_cdc(a, "m1", pg.dsn(pgdb)) == "success"
@@ -441,9 +445,19 @@ def test_max_streams_refuses_more_and_stats_count_the_pins(pg, pgdb, make_server
     pg.psql("INSERT INTO t SELECT g, g FROM generate_series(2, 50) g", db=other)
     assert wait_for(lambda: same(a, "m2", pg, other, "t", "id"), timeout=60)
     assert wait_for(lambda: stats_cdc(a)["pool_pins"] == 1, timeout=30)
+    # CdcMaxStreams is live: raised by a reload, the first stream starts again.
+    assert a.req("cdc start m1").startswith("Error: ")
+    with open(os.path.join(data_dir, ".env"), "w") as f:
+        f.write("CdcMaxStreams=2\n")
+    assert json.loads(a.req("reload")) == {"changed": ["CdcMaxStreams"], "restart": []}
+    assert a.req("cdc start m1") == "success"
+    assert wait_for(lambda: stats_cdc(a)["pool_pins"] == 2, timeout=30)
+    assert stats_cdc(a) == {"linked": 2, "streams": 2, "pool_pins": 2, "max_streams": 2}
+    pg.psql("UPDATE t SET v = v + 1", db=pgdb)
+    assert wait_for(lambda: same(a, "m1", pg, pgdb, "t", "id"), timeout=60)
     assert a.req("unlink m2") == "success"
     assert a.req("unlink m1") == "success"
-    assert stats_cdc(a) == {"linked": 0, "streams": 0, "pool_pins": 0, "max_streams": 1}
+    assert stats_cdc(a) == {"linked": 0, "streams": 0, "pool_pins": 0, "max_streams": 2}
 
 
 def test_retained_wal_warning_once_per_crossing(pg, pgdb, make_server):
