@@ -33,10 +33,6 @@
 /* The link state of a CDC-linked database, inside it (one row). */
 #define CDC_STATE_TABLE "tcpduckdb_cdc_state"
 
-/* At most this many streams run at once (each holds a pool pin, a thread, two PostgreSQL
- * connections and a WAL sender). */
-#define CDC_MAX_STREAMS 16
-
 /*
  * At server start, once the pool and the catalog are open: remembers `env`
  * (borrowed until cdc_shutdown()), finds the CDC-linked databases and starts
@@ -104,5 +100,23 @@ typedef struct CdcStreamInfo {
  * of memory; *out_n is then 0); the caller frees it.
  */
 CdcStreamInfo *cdc_snapshot(size_t *out_n);
+
+/* The streams as `stats` shows them (docs/cdc.md, "Settings"). */
+typedef struct CdcStreamCounts {
+    int linked;      /* CDC-linked databases registered (running or stopped) */
+    int running;     /* stream threads started and not ended (capped by CdcMaxStreams) */
+    int pool_pins;   /* running streams holding their database pinned in the pool */
+    int max_streams; /* CdcMaxStreams in force */
+} CdcStreamCounts;
+
+/* Fills *out with the current counts (a consistent snapshot; any thread). */
+void cdc_stream_counts(CdcStreamCounts *out);
+
+/*
+ * 0 when one more stream may start now (fewer than CdcMaxStreams run), else
+ * -1 with the message in err. For `link`, to refuse before it creates a
+ * slot; `cdc start` and cdc_register() check the same cap themselves.
+ */
+int cdc_admit(char *err, size_t errlen) __attribute__((warn_unused_result));
 
 #endif

@@ -212,6 +212,12 @@ static void link_cdc(const SessionEnv *env, const RequestWords *w, LinkRun *lr, 
                           lr->req.name, lr->req.name);
         return;
     }
+    /* Refused before anything is made in PostgreSQL; cdc_register() checks again at the end,
+     * when another stream may have started meanwhile (the link then stays stopped). */
+    if (cdc_admit(why, sizeof(why)) != 0) {
+        reply_server_busy(out, why);
+        return;
+    }
     if (linkjob_open(&j, env, lr->req.db_id, out) != 0 || linkjob_require_empty(&j, &lr->req) != 0)
         goto out;
     if (pgjob_connect(&j.pg, lr->req.dsn) != 0)

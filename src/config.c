@@ -30,21 +30,27 @@ typedef struct Setting {
     long long min, max; /* for TYPE_INT */
     const char *help;
     const char *const *choices; /* for TYPE_CHOICE: the allowed values, NULL-terminated */
+    bool wide;                  /* TYPE_INT stored as int64_t (else int) */
 } Setting;
 
 #define INT(env, flag, field, def, min, max, help)                                                 \
     {                                                                                              \
-        env, flag, TYPE_INT, offsetof(Config, field), 0, def, min, max, help, NULL                 \
+        env, flag, TYPE_INT, offsetof(Config, field), 0, def, min, max, help, NULL, false          \
+    }
+/* An integer setting whose field is int64_t (byte counts above 2 GB). */
+#define INT64(env, flag, field, def, min, max, help)                                               \
+    {                                                                                              \
+        env, flag, TYPE_INT, offsetof(Config, field), 0, def, min, max, help, NULL, true           \
     }
 #define STR(env, flag, field, def, help)                                                           \
     {                                                                                              \
         env, flag, TYPE_STR, offsetof(Config, field), sizeof(((Config *)0)->field), def, 0, 0,     \
-            help, NULL                                                                             \
+            help, NULL, false                                                                      \
     }
 #define CHOICE(env, flag, field, def, choices, help)                                               \
     {                                                                                              \
         env, flag, TYPE_CHOICE, offsetof(Config, field), sizeof(((Config *)0)->field), def, 0, 0,  \
-            help, choices                                                                          \
+            help, choices, false                                                                   \
     }
 
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
@@ -87,8 +93,8 @@ static const Setting settings[] = {
         "(environment or .env only)"),
     INT("MaxConnections", "--max-connections", max_connections, "1024", 1, 1000000,
         "clients connected at once; more are answered `Error: Too Many Connections`"),
-    INT("MaxRequestBytes", "--max-request-bytes", max_request_bytes, "1048576", 64, 1073741824,
-        "largest request accepted, in bytes"),
+    INT64("MaxRequestBytes", "--max-request-bytes", max_request_bytes, "1048576", 64, 1073741824,
+          "largest request accepted, in bytes"),
     INT("IdleTimeout", "--idle-timeout", idle_timeout_sec, "3600", 0, 31536000,
         "seconds without a request before a client is disconnected (0: never)"),
     INT("StatementTimeout", "--statement-timeout", statement_timeout_sec, "300", 0, 31536000,
@@ -180,6 +186,26 @@ static const Setting settings[] = {
     STR("MetricsToken", NULL, metrics_token, "",
         "bearer token /metrics asks of clients not on loopback (environment or .env only; "
         "empty: loopback only)"),
+    INT("CdcBatchChanges", "--cdc-batch-changes", cdc_batch_changes, "100000", 1, 100000000,
+        "CDC: a batch (one DuckDB commit of whole PostgreSQL transactions) closes at the next "
+        "transaction boundary once it holds this many changes (docs/cdc.md)"),
+    INT64("CdcBatchBytes", "--cdc-batch-bytes", cdc_batch_bytes, "67108864", 1024,
+          INT64_C(1099511627776),
+          "CDC: a batch closes at the next transaction boundary once this many bytes of changes "
+          "were received for it"),
+    INT("CdcBatchMs", "--cdc-batch-ms", cdc_batch_ms, "200", 1, 3600000,
+        "CDC: a batch closes at the next transaction boundary once it is this many ms old (the "
+        "usual lag of a stream)"),
+    INT("CdcStatusInterval", "--cdc-status-interval", cdc_status_interval_ms, "1000", 100, 30000,
+        "CDC: ms between standby status updates to PostgreSQL, also while a batch commits; "
+        "keep it well below PostgreSQL's wal_sender_timeout (60 s)"),
+    INT("CdcMaxStreams", "--cdc-max-streams", cdc_max_streams, "16", 1, 1024,
+        "CDC streams running at once (each a thread, a pool pin, two PostgreSQL connections and "
+        "a WAL sender); `cdc start` beyond it is refused"),
+    INT64("CdcRetainedWalWarn", "--cdc-retained-wal-warn", cdc_retained_wal_warn, "1073741824", 0,
+          INT64_C(4611686018427387904),
+          "CDC: bytes of WAL a slot may retain in PostgreSQL (current WAL position minus the "
+          "slot's restart_lsn) before a warning is logged and shown in `cdc status` (0: never)"),
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -394,7 +420,7 @@ static int apply(Config *cfg, const Setting *s, const Pending *pv, char *err, si
                      source_names[pv->source], s->min, s->max, v);
             return -1;
         }
-        if (s->offset == offsetof(Config, max_request_bytes))
+        if (s->wide)
             *(int64_t *)field = n;
         else
             *(int *)field = (int)n;
@@ -602,6 +628,13 @@ static const char *const live_settings[] = {
     "TLSMinVersion",
     "BackupSchedule",  /* read by backupsched.c at each round */
     "BackupRetention", /* idem */
+    /* Read by each CDC stream at every batch and status update, and by `cdc start`. */
+    "CdcBatchChanges",
+    "CdcBatchBytes",
+    "CdcBatchMs",
+    "CdcStatusInterval",
+    "CdcMaxStreams",
+    "CdcRetainedWalWarn",
     NULL,
 };
 
@@ -617,7 +650,7 @@ static size_t field_size(const Setting *s)
 {
     if (s->type != TYPE_INT)
         return s->size;
-    return s->offset == offsetof(Config, max_request_bytes) ? sizeof(int64_t) : sizeof(int);
+    return s->wide ? sizeof(int64_t) : sizeof(int);
 }
 
 /* Appends "NAME" to the JSON array of names in `list` (which starts as ""). */

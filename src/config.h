@@ -82,6 +82,13 @@ typedef struct Config {
     char admin_addr[CONFIG_STR_MAX];    /* AdminAddr, --admin-addr */
     char metrics_token[CONFIG_STR_MAX]; /* MetricsToken: bearer token for /metrics off loopback */
     int admin_session_timeout_sec;      /* AdminSessionTimeout: idle admin page sessions end */
+    /* Native CDC (docs/cdc.md); all live: each stream reads them from SessionEnv.cfg. */
+    int cdc_batch_changes;         /* CdcBatchChanges: changes that close a batch */
+    int64_t cdc_batch_bytes;       /* CdcBatchBytes: received bytes that close a batch */
+    int cdc_batch_ms;              /* CdcBatchMs: ms after which a batch closes */
+    int cdc_status_interval_ms;    /* CdcStatusInterval: ms between standby status updates */
+    int cdc_max_streams;           /* CdcMaxStreams: streams running at once */
+    int64_t cdc_retained_wal_warn; /* CdcRetainedWalWarn: bytes of slot WAL; 0 = no warning */
 } Config;
 
 typedef enum {

@@ -698,9 +698,14 @@ static void cmd_stats(Session *s, const SessionEnv *env, const RequestWords *w, 
     rescache_stats_json(out);
     SqlrunStats ap;
     sqlrun_stats(&ap);
-    buf_printf(out, ",\"autoparam\":{\"shaped\":%llu,\"ran\":%llu,\"fallbacks\":%llu}}\n",
+    buf_printf(out, ",\"autoparam\":{\"shaped\":%llu,\"ran\":%llu,\"fallbacks\":%llu}",
                (unsigned long long)ap.shaped, (unsigned long long)ap.ran,
                (unsigned long long)ap.fallbacks);
+    CdcStreamCounts cc;
+    cdc_stream_counts(&cc);
+    buf_printf(out,
+               ",\"cdc\":{\"linked\":%d,\"streams\":%d,\"pool_pins\":%d,\"max_streams\":%d}}\n",
+               cc.linked, cc.running, cc.pool_pins, cc.max_streams);
 }
 
 /* `set cache on|off`: whether this session reads and fills the result cache

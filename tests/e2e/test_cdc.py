@@ -3,6 +3,7 @@ wal_level=logical (tests/e2e/pgserver.py). Every test ends comparing whole table
 sides."""
 import datetime
 import json
+import os
 import time
 import threading
 
@@ -407,3 +408,113 @@ def test_point_in_time_restore_reaches_each_applied_batch(pg, pgdb, srv):
         assert duck(a, "pt_at%d" % k, "SELECT max(id) AS m, count(*) AS n FROM ev") == \
             [{"m": k, "n": k + 1}]
     assert a.req("cdc stop pt") == "success"
+
+
+def stats_cdc(a):
+    return json.loads(a.req("stats"))["cdc"]
+
+
+def test_max_streams_refuses_more_and_stats_count_the_pins(pg, pgdb, make_server, data_dir):
+    other = pg.createdb("cdc%d" % next(_dbs))
+    for db in (pgdb, other):
+        pg.psql("CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t VALUES (1, 1);", db=db)
+    # In .env (a flag would win over it), so that a reload can raise it below.
+    with open(os.path.join(data_dir, ".env"), "w") as f:
+        f.write("CdcMaxStreams=1\n")
+    srv = make_server(env=KEY)
+    a = srv.admin()
+    assert stats_cdc(a) == {"linked": 0, "streams": 0, "pool_pins": 0, "max_streams": 1}
+    assert link_cdc(a, "m1", pg.dsn(pgdb)) == "success"
+    assert wait_for(lambda: status(a, "m1")["state"] == "streaming", timeout=30)
+    assert wait_for(lambda: stats_cdc(a)["pool_pins"] == 1, timeout=30)
+    assert stats_cdc(a) == {"linked": 1, "streams": 1, "pool_pins": 1, "max_streams": 1}
+    # A second CDC link is beyond the cap: refused before anything is made in PostgreSQL (no
+    # slot), with the setting named; the database stays unlinked.
+    out = link_cdc(a, "m2", pg.dsn(other))
+    assert out.startswith("Error: Server Busy") and "CdcMaxStreams" in out, out
+    assert slots(pg, other) == ""
+    assert json.loads(a.req("cdc status")) == [status(a, "m1")]
+    assert stats_cdc(a) == {"linked": 1, "streams": 1, "pool_pins": 1, "max_streams": 1}
+    # Stopping the first makes room; the stopped one cannot start again beyond the cap.
+    assert a.req("cdc stop m1") == "success"
+    assert stats_cdc(a) == {"linked": 1, "streams": 0, "pool_pins": 0, "max_streams": 1}
+    assert a.req('link m2 "%s" mode=cdc' % pg.dsn(other)) == "success"
+    assert wait_for(lambda: status(a, "m2")["state"] == "streaming", timeout=30)
+    assert status(a, "m2")["last_error"] == ""
+    out = a.req("cdc start m1")
+    assert out.startswith("Error: ") and "CdcMaxStreams" in out, out
+    pg.psql("INSERT INTO t SELECT g, g FROM generate_series(2, 50) g", db=other)
+    assert wait_for(lambda: same(a, "m2", pg, other, "t", "id"), timeout=60)
+    assert wait_for(lambda: stats_cdc(a)["pool_pins"] == 1, timeout=30)
+    # CdcMaxStreams is live: raised by a reload, the first stream starts again.
+    with open(os.path.join(data_dir, ".env"), "w") as f:
+        f.write("CdcMaxStreams=2\n")
+    assert json.loads(a.req("reload")) == {"changed": ["CdcMaxStreams"], "restart": []}
+    assert a.req("cdc start m1") == "success"
+    assert wait_for(lambda: stats_cdc(a)["pool_pins"] == 2, timeout=30)
+    assert stats_cdc(a) == {"linked": 2, "streams": 2, "pool_pins": 2, "max_streams": 2}
+    pg.psql("UPDATE t SET v = v + 1", db=pgdb)
+    assert wait_for(lambda: same(a, "m1", pg, pgdb, "t", "id"), timeout=60)
+    assert a.req("unlink m2") == "success"
+    assert a.req("unlink m1") == "success"
+    assert stats_cdc(a) == {"linked": 0, "streams": 0, "pool_pins": 0, "max_streams": 2}
+
+
+def test_retained_wal_warning_once_per_crossing(pg, pgdb, make_server):
+    pg.psql("CREATE TABLE t (id int PRIMARY KEY, v int)", db=pgdb)
+    srv = make_server(args=["--cdc-retained-wal-warn", "1", "--cdc-status-interval", "200"],
+                      env=KEY)
+    a = srv.admin()
+    assert link_cdc(a, "w1", pg.dsn(pgdb)) == "success"
+    # The slot's restart_lsn stands behind PostgreSQL's WAL position: above 1 byte.
+    assert wait_for(lambda: status(a, "w1")["retained_wal_warning"], timeout=30)
+    st = status(a, "w1")
+    assert st["retained_wal_bytes"] > 1 and st["wal_status"] in ("reserved", "extended"), st
+    assert st["safe_wal_size"] is None  # max_slot_wal_keep_size = -1: no limit
+    slot = st["slot"]
+    pg_retained = int(pg.psql("SELECT (pg_current_wal_lsn() - restart_lsn)::bigint FROM "
+                              "pg_replication_slots WHERE slot_name = '%s'" % slot).strip())
+    assert pg_retained > 1
+    first = st["retained_wal_bytes"]
+    pg.psql("INSERT INTO t SELECT g, g FROM generate_series(1, 20000) g", db=pgdb)
+    # Read again after more WAL: still above, and warned only once.
+    assert wait_for(lambda: status(a, "w1")["retained_wal_bytes"] != first, timeout=60)
+    assert wait_for(lambda: same(a, "w1", pg, pgdb, "t", "id"), timeout=60)
+    warnings = [ln for ln in srv.log if "above CdcRetainedWalWarn" in ln]
+    assert len(warnings) == 1, warnings
+    assert slot in warnings[0]
+
+
+def test_status_updates_continue_while_a_batch_applies(pg, pgdb, make_server):
+    """A DuckDB apply longer than wal_sender_timeout (a test hook sleeps 4 s in each batch
+    with changes; PostgreSQL's timeout set to 1 s) does not end the replication connection:
+    the keeper thread sends status updates meanwhile."""
+    pg.psql("CREATE TABLE t (id int PRIMARY KEY, v int)", db=pgdb)
+    pg.psql("ALTER SYSTEM SET wal_sender_timeout = '1s'")
+    pg.psql("SELECT pg_reload_conf()")
+    try:
+        srv = make_server(args=["--cdc-status-interval", "200"],
+                          env=dict(KEY, TCPDUCKDB_TEST_CDC_APPLY_SLEEP_MS="4000"))
+        a = srv.admin()
+        assert link_cdc(a, "k1", pg.dsn(pgdb)) == "success"
+        assert wait_for(lambda: status(a, "k1")["state"] == "streaming", timeout=30)
+        slot = status(a, "k1")["slot"]
+
+        def sender_pid():
+            return pg.psql("SELECT active_pid FROM pg_replication_slots WHERE slot_name = '%s'"
+                           % slot).strip()
+
+        assert wait_for(lambda: sender_pid() != "", timeout=30)
+        pid = sender_pid()
+        for i in range(3):
+            pg.psql("INSERT INTO t SELECT g, %d FROM generate_series(%d, %d) g"
+                    % (i, i * 100 + 1, i * 100 + 100), db=pgdb)
+            assert wait_for(lambda: same(a, "k1", pg, pgdb, "t", "id"), timeout=120)
+        st = status(a, "k1")
+        assert st["state"] == "streaming" and st["last_error"] == "", st
+        assert sender_pid() == pid
+        assert not [ln for ln in srv.log if "retrying" in ln], srv.stderr()
+        assert a.req("unlink k1") == "success"
+    finally:
+        pg.psql("ALTER SYSTEM RESET wal_sender_timeout")
+        pg.psql("SELECT pg_reload_conf()")

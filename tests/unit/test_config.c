@@ -447,6 +447,24 @@ static void test_merge_live(void)
     CHECK(loaded.check_config && !running.check_config);
 }
 
+/* The CDC settings: defaults, a byte count above 2^31 (an int64 field), bounds, all live. */
+static void test_cdc_settings(void)
+{
+    Config cfg;
+    char err[512];
+    CHECK(LOAD_NOARGS(&cfg, err) == CONFIG_OK);
+    CHECK(cfg.cdc_batch_changes == 100000 && cfg.cdc_batch_bytes == 64 << 20);
+    CHECK(cfg.cdc_batch_ms == 200 && cfg.cdc_status_interval_ms == 1000);
+    CHECK(cfg.cdc_max_streams == 16 && cfg.cdc_retained_wal_warn == INT64_C(1) << 30);
+    CHECK(LOAD(&cfg, err, "--cdc-retained-wal-warn", "10000000000") == CONFIG_OK);
+    CHECK(cfg.cdc_retained_wal_warn == INT64_C(10000000000));
+    CHECK(LOAD(&cfg, err, "--cdc-max-streams", "0") == CONFIG_ERROR);
+    CHECK(strstr(err, "CdcMaxStreams") != NULL);
+    CHECK(LOAD(&cfg, err, "--cdc-status-interval", "99") == CONFIG_ERROR);
+    CHECK(config_setting_live("CdcBatchMs") && config_setting_live("CdcMaxStreams") &&
+          config_setting_live("CdcRetainedWalWarn"));
+}
+
 /* The result cache's sizes: bytes only (no share of RAM), 0 turns it off. */
 static void test_cache_settings(void)
 {
@@ -480,6 +498,7 @@ int main(void)
     UNIT_RUN(test_flags);
     UNIT_RUN(test_memory_limits);
     UNIT_RUN(test_cache_settings);
+    UNIT_RUN(test_cdc_settings);
     UNIT_RUN(test_help_and_version);
     UNIT_RUN(test_merge_live);
     char path[sizeof(tmp_dir) + 16];
