@@ -14,6 +14,12 @@ counterpart here).
    which replays the whole archived log onto its base, in seconds and commits replayed/s.
 
     python3 bench/backup.py [--rows 8000000] [--seconds 20] [--bin build/tcp-duckdb]
+    python3 bench/backup.py --inserts-only --rounds 3 --seconds 8
+
+--inserts-only skips parts 1 and 3; --rounds N repeats part 2 N times, alternating the three
+settings run by run (the machine is shared, so a setting's figures are a range). Each line shows
+the CPU steal over its run (from /proc/stat, percent of all CPU time) and the 1-minute load
+average at its end, since other work on the machine shows there.
 """
 import argparse
 import datetime
@@ -93,6 +99,16 @@ def base_backups(binary, rows):
         s.stop()
 
 
+def cpu_times():
+    """(steal, total) jiffies over all CPUs, from /proc/stat; (0, 0) where there is none."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except OSError:
+        return 0, 0
+    return (fields[7] if len(fields) > 7 else 0), sum(fields[:8])
+
+
 def small_inserts(binary, seconds, args, restore):
     with tempfile.TemporaryDirectory(prefix="tcpduckdb-bench-archive-") as d:
         s = Server(binary, d, args)
@@ -100,14 +116,18 @@ def small_inserts(binary, seconds, args, restore):
         s.req("connect w")
         s.req("CREATE TABLE t(i BIGINT, v VARCHAR)")
         n = 0
+        steal0, total0 = cpu_times()
         t0 = time.time()
         while time.time() - t0 < seconds:
             n += 1
             s.req("INSERT INTO t VALUES (%d, 'row %d')" % (n, n))
         el = time.time() - t0
         end = time.time()
-        line = "%-36s %7d commits  %7.0f commits/s" % (" ".join(args) or "ArchiveMode off", n,
-                                                       n / el)
+        steal1, total1 = cpu_times()
+        steal = 100.0 * (steal1 - steal0) / (total1 - total0) if total1 > total0 else 0.0
+        load = os.getloadavg()[0]
+        line = "%-36s %7d commits  %7.0f commits/s  steal %4.1f%%  load %4.1f" % (
+            " ".join(args) or "ArchiveMode off", n, n / el, steal, load)
         if restore:
             time.sleep(0.5)  # one archive sync (ArchiveSync 200)
             t = time.time()
@@ -127,11 +147,18 @@ def main():
     ap.add_argument("--rows", type=int, default=8000000)
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--bin", default="build/tcp-duckdb")
+    ap.add_argument("--inserts-only", action="store_true")
+    ap.add_argument("--rounds", type=int, default=1)
     args = ap.parse_args()
-    base_backups(args.bin, args.rows)
-    small_inserts(args.bin, args.seconds, ["--archive-mode", "off"], False)
-    small_inserts(args.bin, args.seconds, ["--archive-mode", "on", "--archive-sync", "200"], True)
-    small_inserts(args.bin, args.seconds, ["--archive-mode", "on", "--archive-sync", "0"], False)
+    if not args.inserts_only:
+        base_backups(args.bin, args.rows)
+    for r in range(args.rounds):
+        restore = r == 0 and not args.inserts_only
+        small_inserts(args.bin, args.seconds, ["--archive-mode", "off"], False)
+        small_inserts(args.bin, args.seconds, ["--archive-mode", "on", "--archive-sync", "200"],
+                      restore)
+        small_inserts(args.bin, args.seconds, ["--archive-mode", "on", "--archive-sync", "0"],
+                      False)
 
 
 if __name__ == "__main__":
