@@ -64,7 +64,7 @@ struct ArchiveDb {
     pthread_mutex_t flock;
     pthread_mutex_t lock;
     /* Written holding flock and lock, read holding either: */
-    bool active; /* a segment is open */
+    bool active;   /* a segment is open */
     ino_t wal_ino; /* the live log's inode, 0 until it exists (no descriptor is kept) */
     /* Written holding the gate (write) and flock, read holding the gate or flock: */
     char seg[48]; /* the segment's id */
