@@ -14,6 +14,13 @@ counterpart here).
    which replays the whole archived log onto its base, in seconds and commits replayed/s.
 
     python3 bench/backup.py [--rows 8000000] [--seconds 20] [--bin build/tcp-duckdb]
+    python3 bench/backup.py --inserts-only --rounds 3 --seconds 8
+
+--inserts-only skips parts 1 and 3; --writers N runs part 2 over N connections at once (each
+commits one-row INSERTs); --rounds N repeats part 2 N times, alternating the three
+settings run by run (the machine is shared, so a setting's figures are a range). Each line shows
+the CPU steal over its run (from /proc/stat, percent of all CPU time) and the 1-minute load
+average at its end, since other work on the machine shows there.
 """
 import argparse
 import datetime
@@ -23,6 +30,7 @@ import re
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 
@@ -93,21 +101,54 @@ def base_backups(binary, rows):
         s.stop()
 
 
-def small_inserts(binary, seconds, args, restore):
+def cpu_times():
+    """(steal, total) jiffies over all CPUs, from /proc/stat; (0, 0) where there is none."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except OSError:
+        return 0, 0
+    return (fields[7] if len(fields) > 7 else 0), sum(fields[:8])
+
+
+def small_inserts(binary, seconds, args, restore, writers=1):
     with tempfile.TemporaryDirectory(prefix="tcpduckdb-bench-archive-") as d:
         s = Server(binary, d, args)
         s.req("create database w")
         s.req("connect w")
         s.req("CREATE TABLE t(i BIGINT, v VARCHAR)")
-        n = 0
+        others = []
+        for _ in range(writers - 1):
+            o = Server.__new__(Server)
+            o.proc = s.proc
+            o.sock = socket.create_connection(s.sock.getpeername(), timeout=3600)
+            o.f = o.sock.makefile("rb")
+            o.req("login duck duck")
+            o.req("connect w")
+            others.append(o)
+        counts = [0] * writers
+
+        def insert(w, c):
+            while time.time() - t0 < seconds:
+                counts[w] += 1
+                c.req("INSERT INTO t VALUES (%d, 'row %d')" % (counts[w], w))
+
+        steal0, total0 = cpu_times()
         t0 = time.time()
-        while time.time() - t0 < seconds:
-            n += 1
-            s.req("INSERT INTO t VALUES (%d, 'row %d')" % (n, n))
+        threads = [threading.Thread(target=insert, args=(w + 1, o)) for w, o in enumerate(others)]
+        for t in threads:
+            t.start()
+        insert(0, s)
+        for t in threads:
+            t.join()
+        n = sum(counts)
         el = time.time() - t0
         end = time.time()
-        line = "%-36s %7d commits  %7.0f commits/s" % (" ".join(args) or "ArchiveMode off", n,
-                                                       n / el)
+        steal1, total1 = cpu_times()
+        steal = 100.0 * (steal1 - steal0) / (total1 - total0) if total1 > total0 else 0.0
+        load = os.getloadavg()[0]
+        line = "%-36s %d writer(s) %7d commits  %7.0f commits/s  steal %4.1f%%  load %4.1f" % (
+            " ".join(args) or "ArchiveMode off", writers, n, n / el, steal, load)
         if restore:
             time.sleep(0.5)  # one archive sync (ArchiveSync 200)
             t = time.time()
@@ -127,11 +168,19 @@ def main():
     ap.add_argument("--rows", type=int, default=8000000)
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--bin", default="build/tcp-duckdb")
+    ap.add_argument("--inserts-only", action="store_true")
+    ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--writers", type=int, default=1)
     args = ap.parse_args()
-    base_backups(args.bin, args.rows)
-    small_inserts(args.bin, args.seconds, ["--archive-mode", "off"], False)
-    small_inserts(args.bin, args.seconds, ["--archive-mode", "on", "--archive-sync", "200"], True)
-    small_inserts(args.bin, args.seconds, ["--archive-mode", "on", "--archive-sync", "0"], False)
+    if not args.inserts_only:
+        base_backups(args.bin, args.rows)
+    for r in range(args.rounds):
+        restore = r == 0 and not args.inserts_only
+        small_inserts(args.bin, args.seconds, ["--archive-mode", "off"], False, args.writers)
+        small_inserts(args.bin, args.seconds, ["--archive-mode", "on", "--archive-sync", "200"],
+                      restore and args.writers == 1, args.writers)
+        small_inserts(args.bin, args.seconds, ["--archive-mode", "on", "--archive-sync", "0"],
+                      False, args.writers)
 
 
 if __name__ == "__main__":

@@ -24,8 +24,12 @@
  *
  * Locks: `registry_lock` guards the list of ArchiveDb; each ArchiveDb's
  * `gate` orders commits (read) against checkpoints and segment starts
- * (write); its `lock` guards its segment state and files. Order: gate, then
- * lock; registry_lock is never held with either.
+ * (write); its `flock` serialises flushes and segment starts and ends (the
+ * segment's files); its `lock` guards the commit records and is held only
+ * for moments, never across I/O other than one stat() of the log, so a
+ * commit never waits for the archive's writes and syncs (unless ArchiveSync
+ * is 0 and it waits for its own record). Order: gate, flock, lock;
+ * registry_lock is never held with any of them.
  */
 #include "walarchive.h"
 
@@ -57,22 +61,30 @@ typedef struct CommitRec {
 struct ArchiveDb {
     int64_t id;
     pthread_rwlock_t gate;
+    pthread_mutex_t flock;
     pthread_mutex_t lock;
-    /* Under `lock`: */
-    bool active;  /* a segment is open */
-    char seg[48]; /* its id */
+    /* Written holding flock and lock, read holding either: */
+    bool active;   /* a segment is open */
+    ino_t wal_ino; /* the live log's inode, 0 until it exists (no descriptor is kept) */
+    /* Written holding the gate (write) and flock, read holding the gate or flock: */
+    char seg[48]; /* the segment's id */
     char dir[1200];
     char wal_path[1200];
-    ino_t wal_ino;     /* the live log's inode, 0 until it exists (no descriptor is kept) */
+    /* Under flock: */
     int64_t archived;  /* bytes of the live log archived (base prefix included) */
     int arch_fd;       /* the segment's `wal` */
     int64_t arch_size; /* its stored bytes */
     int index_fd;
-    CommitRec *pending;
+    CommitRec *spare; /* the records a flush writes (swapped with `pending`) */
+    size_t spare_cap;
+    unsigned char header[WA_HEADER_BYTES]; /* the file's headers when a checkpoint began */
+    /* Under lock: */
+    CommitRec *pending; /* recorded, not yet taken by a flush */
     size_t npending, cap;
     int64_t last_size; /* the live log's size at the last commit */
     int64_t due_at;    /* the log size from which a commit asks for a checkpoint */
-    unsigned char header[WA_HEADER_BYTES]; /* the file's headers when a checkpoint began */
+    uint64_t recorded; /* commit records taken, ever (numbers them) */
+    uint64_t flushed;  /* the records up to this number are synced (or their segment ended) */
     ArchiveDb *next;
 };
 
@@ -108,6 +120,7 @@ static ArchiveDb *registry_get(int64_t id, bool create)
         a->id = id;
         a->arch_fd = a->index_fd = -1;
         pthread_rwlock_init(&a->gate, NULL);
+        pthread_mutex_init(&a->flock, NULL);
         pthread_mutex_init(&a->lock, NULL);
         a->next = W.dbs;
         W.dbs = a;
@@ -130,7 +143,8 @@ ArchiveDb *walarchive_db(int64_t id)
 
 /* The live log's size (0 while it does not exist), or -1 when it is another
  * file than the one this segment archives (replaced behind the server's
- * back). Records its inode the first time; lock held. */
+ * back). Records its inode the first time; lock held (and the gate or
+ * flock, for wal_path). */
 static int64_t live_log_size(ArchiveDb *a)
 {
     struct stat st;
@@ -145,17 +159,32 @@ static int64_t live_log_size(ArchiveDb *a)
 
 /*
  * Archives the live log's bytes not archived yet and the commits recorded;
- * lock held. Returns 0, or -1 (logged) when the archive cannot be written:
- * the segment is then ended, so that no restore relies on it past there.
+ * flock held, lock not. Returns 0, or -1 (logged) when the archive cannot be
+ * written: the segment is then ended, so that no restore relies on it past
+ * there. Commits go on meanwhile (they only take `lock`, for a moment);
+ * their records wait for the next flush.
  */
 static int flush(ArchiveDb *a, bool force)
 {
     if (!a->active)
         return 0;
     char *buf = NULL;
-    int64_t size = live_log_size(a);
     Buf lines = {0};
     int rc = -1, fd = -1;
+    /* Take the records, then the log's size: every record's length was read
+     * before it, and the log only grows within a segment, so the bytes
+     * archived below cover every record taken. */
+    pthread_mutex_lock(&a->lock);
+    CommitRec *recs = a->pending;
+    size_t nrecs = a->npending, recs_cap = a->cap;
+    uint64_t upto = a->recorded;
+    a->pending = a->spare;
+    a->cap = a->spare_cap;
+    a->npending = 0;
+    int64_t size = live_log_size(a);
+    pthread_mutex_unlock(&a->lock);
+    a->spare = recs;
+    a->spare_cap = recs_cap;
     if (size < 0) {
         log_error("archive of database %lld: the log was replaced by a checkpoint the server did "
                   "not run; the segment ends here",
@@ -195,7 +224,7 @@ static int flush(ArchiveDb *a, bool force)
             goto out;
         }
     }
-    if (lines.len == 0 && a->npending == 0 && !force) {
+    if (lines.len == 0 && nrecs == 0 && !force) {
         rc = 0;
         goto out;
     }
@@ -205,10 +234,9 @@ static int flush(ArchiveDb *a, bool force)
          l = strtok_r(NULL, "\n", &save))
         if (walfile_index_append(a->index_fd, l) != 0)
             goto fail_index;
-    for (size_t i = 0; i < a->npending; i++) {
+    for (size_t i = 0; i < nrecs; i++) {
         char f[WA_LINE_MAX];
-        snprintf(f, sizeof(f), "commit %" PRId64 " %" PRId64, a->pending[i].t_us,
-                 a->pending[i].len);
+        snprintf(f, sizeof(f), "commit %" PRId64 " %" PRId64, recs[i].t_us, recs[i].len);
         if (walfile_index_append(a->index_fd, f) != 0)
             goto fail_index;
     }
@@ -216,15 +244,20 @@ static int flush(ArchiveDb *a, bool force)
     snprintf(f, sizeof(f), "flush %" PRId64, walfile_now_us());
     if (walfile_index_append(a->index_fd, f) != 0 || fsync(a->index_fd) != 0)
         goto fail_index;
-    a->npending = 0;
     rc = 0;
     goto out;
 fail_index:
     log_error("archive of database %lld: cannot write %s/index: %s", (long long)a->id, a->dir,
               strerror(errno));
 out:
+    /* Failed: the records taken are dropped with the segment (closed by the
+     * caller's end_segment); waiting for them would be in vain. */
+    pthread_mutex_lock(&a->lock);
     if (rc != 0)
-        a->active = false; /* closed by the caller's end_segment */
+        a->active = false;
+    if (a->flushed < upto)
+        a->flushed = upto;
+    pthread_mutex_unlock(&a->lock);
     if (fd >= 0)
         close(fd);
     free(buf);
@@ -232,7 +265,8 @@ out:
     return rc;
 }
 
-/* Archives the tail, writes `end` and closes the segment's files; lock held. */
+/* Archives the tail, writes `end` and closes the segment's files; flock
+ * held, lock not. */
 static void end_segment(ArchiveDb *a)
 {
     if (a->active && flush(a, false) == 0) {
@@ -242,9 +276,12 @@ static void end_segment(ArchiveDb *a)
             log_error("archive of database %lld: cannot end %s: %s", (long long)a->id, a->dir,
                       strerror(errno));
     }
+    pthread_mutex_lock(&a->lock);
     a->active = false;
     a->npending = 0;
+    a->flushed = a->recorded;
     a->wal_ino = 0;
+    pthread_mutex_unlock(&a->lock);
     if (a->arch_fd >= 0)
         close(a->arch_fd);
     if (a->index_fd >= 0)
@@ -283,8 +320,8 @@ out:
 
 /*
  * Starts a segment: copies the database file and the log's prefix, then
- * writes the index's first lines. No commit may run (the gate is held in
- * write mode, or the database was just opened); lock held.
+ * writes the index's first lines. No commit may run: the gate is held in
+ * write mode; flock held, lock not.
  */
 static void start_segment(ArchiveDb *a)
 {
@@ -323,8 +360,10 @@ static void start_segment(ArchiveDb *a)
     pool_file_path(W.pool, a->id, "", dbpath, sizeof(dbpath));
     pool_file_path(W.pool, a->id, ".wal", a->wal_path, sizeof(a->wal_path));
     dbfd = open(dbpath, O_RDONLY | O_CLOEXEC);
+    pthread_mutex_lock(&a->lock);
     a->wal_ino = 0;
     int64_t l0 = live_log_size(a);
+    pthread_mutex_unlock(&a->lock);
     int walfd = l0 > 0 ? open(a->wal_path, O_RDONLY | O_CLOEXEC) : -1;
     char idx[1400];
     snprintf(idx, sizeof(idx), "%s/index", a->dir);
@@ -357,9 +396,11 @@ static void start_segment(ArchiveDb *a)
         goto fail_io;
     a->archived = l0;
     a->arch_size = 0;
+    pthread_mutex_lock(&a->lock);
     a->last_size = l0;
     a->due_at = WA_CHECKPOINT_BYTES;
     a->active = true;
+    pthread_mutex_unlock(&a->lock);
     close(dbfd);
     log_info("archive of database %lld: segment %s started (base %lld + %lld bytes)",
              (long long)a->id, a->seg, (long long)st.st_size, (long long)l0);
@@ -389,9 +430,9 @@ void walarchive_opened(int64_t id)
         return;
     ArchiveDb *a = registry_get(id, true);
     pthread_rwlock_wrlock(&a->gate);
-    pthread_mutex_lock(&a->lock);
+    pthread_mutex_lock(&a->flock);
     start_segment(a);
-    pthread_mutex_unlock(&a->lock);
+    pthread_mutex_unlock(&a->flock);
     pthread_rwlock_unlock(&a->gate);
 }
 
@@ -403,9 +444,9 @@ void walarchive_closing(int64_t id)
     if (!a)
         return;
     pthread_rwlock_wrlock(&a->gate);
-    pthread_mutex_lock(&a->lock);
+    pthread_mutex_lock(&a->flock);
     end_segment(a);
-    pthread_mutex_unlock(&a->lock);
+    pthread_mutex_unlock(&a->flock);
     pthread_rwlock_unlock(&a->gate);
 }
 
@@ -419,9 +460,11 @@ bool walarchive_commit_end(ArchiveDb *a)
 {
     if (!a)
         return false;
-    bool due = false;
+    bool due = false, active;
+    uint64_t mine = 0;
     pthread_mutex_lock(&a->lock);
-    if (a->active) {
+    active = a->active;
+    if (active) {
         /* The length first, then the time: everything up to `len` was in
          * the log at `t`, and `t` is before the commit is acknowledged. */
         int64_t len = live_log_size(a);
@@ -435,12 +478,26 @@ bool walarchive_commit_end(ArchiveDb *a)
             }
             a->pending[a->npending++] = (CommitRec){t, len};
             a->last_size = len;
+            a->recorded++;
         }
-        if (W.sync_ms == 0 && flush(a, false) != 0)
-            end_segment(a);
+        /* Not recorded (the log did not grow since the last record): that
+         * record covers this commit's bytes, so this commit waits for it. */
+        mine = a->recorded;
         due = len >= a->due_at;
     }
     pthread_mutex_unlock(&a->lock);
+    if (active && W.sync_ms == 0) {
+        /* Group commit: a flush takes every record made before it, so a
+         * commit whose record another commit's flush took while this one
+         * waited for flock has nothing left to do. */
+        pthread_mutex_lock(&a->flock);
+        pthread_mutex_lock(&a->lock);
+        bool done = a->flushed >= mine;
+        pthread_mutex_unlock(&a->lock);
+        if (!done && flush(a, false) != 0)
+            end_segment(a);
+        pthread_mutex_unlock(&a->flock);
+    }
     pthread_rwlock_unlock(&a->gate);
     return due;
 }
@@ -464,22 +521,23 @@ void walarchive_checkpoint_begin(ArchiveDb *a)
     if (!a)
         return;
     pthread_rwlock_wrlock(&a->gate);
-    pthread_mutex_lock(&a->lock);
+    pthread_mutex_lock(&a->flock);
     if (a->active && flush(a, false) != 0)
         end_segment(a);
     if (!read_header(a, a->header))
         memset(a->header, 0, sizeof(a->header));
-    pthread_mutex_unlock(&a->lock);
+    pthread_mutex_unlock(&a->flock);
 }
 
 void walarchive_checkpoint_end(ArchiveDb *a)
 {
     if (!a)
         return;
-    pthread_mutex_lock(&a->lock);
+    pthread_mutex_lock(&a->flock);
     /* Did the checkpoint happen (the file's headers changed, or the log was
      * replaced or cut)? DuckDB refuses one while another connection has an
-     * open write transaction: then the segment simply goes on. */
+     * open write transaction: then the segment simply goes on. No commit
+     * runs (the gate), so wal_ino is read without `lock`. */
     unsigned char *now = xmalloc(WA_HEADER_BYTES);
     struct stat st;
     bool same = a->active && read_header(a, now) && !memcmp(now, a->header, WA_HEADER_BYTES);
@@ -490,12 +548,14 @@ void walarchive_checkpoint_end(ArchiveDb *a)
         same = stat(a->wal_path, &st) != 0;
     free(now);
     if (same) {
+        pthread_mutex_lock(&a->lock);
         a->due_at = a->archived + WA_CHECKPOINT_BYTES / 8;
+        pthread_mutex_unlock(&a->lock);
     } else {
         end_segment(a);
         start_segment(a);
     }
-    pthread_mutex_unlock(&a->lock);
+    pthread_mutex_unlock(&a->flock);
     pthread_rwlock_unlock(&a->gate);
 }
 
@@ -520,10 +580,10 @@ static void *archiver(void *arg)
         ArchiveDb *first = W.dbs; /* entries are never removed while the thread runs */
         pthread_mutex_unlock(&W.registry_lock);
         for (ArchiveDb *a = first; a; a = a->next) {
-            pthread_mutex_lock(&a->lock);
+            pthread_mutex_lock(&a->flock);
             if (a->active && flush(a, false) != 0)
                 end_segment(a);
-            pthread_mutex_unlock(&a->lock);
+            pthread_mutex_unlock(&a->flock);
         }
         pthread_mutex_lock(&W.stop_lock);
     }
@@ -580,12 +640,14 @@ void walarchive_stop(void)
     while (W.dbs) {
         ArchiveDb *a = W.dbs;
         W.dbs = a->next;
-        pthread_mutex_lock(&a->lock);
+        pthread_mutex_lock(&a->flock);
         end_segment(a);
-        pthread_mutex_unlock(&a->lock);
+        pthread_mutex_unlock(&a->flock);
         pthread_rwlock_destroy(&a->gate);
+        pthread_mutex_destroy(&a->flock);
         pthread_mutex_destroy(&a->lock);
         free(a->pending);
+        free(a->spare);
         free(a);
     }
     pthread_mutex_unlock(&W.registry_lock);
@@ -609,10 +671,10 @@ void walarchive_flush_live(int64_t id)
     ArchiveDb *a = registry_get(id, false);
     if (!a)
         return;
-    pthread_mutex_lock(&a->lock);
+    pthread_mutex_lock(&a->flock);
     if (a->active && flush(a, true) != 0)
         end_segment(a);
-    pthread_mutex_unlock(&a->lock);
+    pthread_mutex_unlock(&a->flock);
 }
 
 bool walarchive_live_segment(int64_t id, const char *seg)
@@ -620,9 +682,9 @@ bool walarchive_live_segment(int64_t id, const char *seg)
     ArchiveDb *a = registry_get(id, false);
     bool live = false;
     if (a) {
-        pthread_mutex_lock(&a->lock);
+        pthread_mutex_lock(&a->flock);
         live = a->active && !strcmp(a->seg, seg);
-        pthread_mutex_unlock(&a->lock);
+        pthread_mutex_unlock(&a->flock);
     }
     return live;
 }

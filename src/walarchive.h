@@ -18,9 +18,13 @@
  *
  * Per database: a gate (a read-write lock) that write commits hold in read
  * mode and checkpoints (and segment starts) in write mode, so no commit runs
- * while the log is cut over; and a mutex over the segment's files.
- * An archiver thread writes what commits recorded every ArchiveSync ms, or
- * each commit does it itself when ArchiveSync is 0.
+ * while the log is cut over; a mutex over the segment's files, held by
+ * whoever writes and syncs the archive; and a mutex over the commit
+ * records, held only for moments, so a commit never waits for another's
+ * archive I/O. An archiver thread writes what commits recorded every
+ * ArchiveSync ms; when ArchiveSync is 0 each commit makes sure its record is
+ * written and synced before it returns, by a flush of its own or by one
+ * another commit made meanwhile (group commit).
  *
  * Threads: every function may be called from any thread.
  */

@@ -249,6 +249,37 @@ def test_archive_survives_restart_and_names_a_corrupt_file(make_server):
         assert a.req("connect bad").startswith("Error")
 
 
+def test_archive_sync_0_concurrent_writers_lose_no_answered_commit_to_kill_9(make_server):
+    # ArchiveSync 0 with writers committing at once: commits share the archive's flushes (group
+    # commit), and still every answered commit is archived before its answer, so kill -9 right
+    # after the last answers loses none of them from the archive.
+    srv = make_server(args=["--archive-sync", "0"])
+    setup_db(srv)
+    wr = Writers(srv, 4).start()
+    reached = wait_for(lambda: wr.errors or min(len(a) for a in wr.acked) >= 15, timeout=120)
+    wr.finish()
+    assert reached, [len(a) for a in wr.acked]
+    end = time.time()
+    srv.proc.send_signal(signal.SIGKILL)
+    srv.proc.wait()
+    srv.start()
+    rng = random.Random(7)
+    first = min(min(a) for a in wr.acked)
+    points = [end] + [rng.uniform(first, end) for _ in range(3)]
+    with srv.admin() as a:
+        for k, t in enumerate(points):
+            ok(a.req("restore app AS g%d AT '%s'" % (k, iso(t))))
+            with srv.admin() as c:
+                assert c.req("connect g%d" % k) == "success"
+                lo, hi = wr.bounds(t)
+                check_prefix(c, lo, hi)
+        # At the end: exactly every transaction (all were answered before it).
+        with srv.admin() as c:
+            assert c.req("connect g0") == "success"
+            for w in range(4):
+                assert one(c, "SELECT max(i) FROM t WHERE w = %d" % w) == len(wr.acked[w])
+
+
 def test_archive_off_and_normal_users(make_server):
     srv = make_server(args=["--archive-mode", "off"])
     setup_db(srv)
