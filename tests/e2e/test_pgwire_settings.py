@@ -1,0 +1,217 @@
+"""
+The PostgreSQL front end's own answers (docs/pgwire.md, "Settings"): version(), DEALLOCATE,
+DISCARD ALL, current_setting() and set_config(), and statement_timeout enforced, with psql,
+psycopg2 and psycopg 3 (whose automatic preparation sends DEALLOCATE itself).
+"""
+import re
+import socket
+
+import psycopg
+import psycopg2
+import psycopg2.errors
+import pytest
+
+from test_pgwire import connect, pg, psql, read_msg, scram_login  # noqa: F401
+from test_pgwire_proto import connect3, msg, until_ready
+
+# A statement that runs for minutes: the timeouts below end it.
+LONG = "select sum(hash(i)) from range(100000000000) t(i)"
+
+
+def sqlstate(excinfo):
+    return excinfo.value.pgcode if hasattr(excinfo.value, "pgcode") else excinfo.value.sqlstate
+
+
+def test_version_is_postgresqls(pg):
+    with connect(pg) as conn, conn.cursor() as cur:
+        cur.execute("select version()")
+        (v,) = cur.fetchone()
+        assert cur.description[0].name == "version"
+        assert re.match(r"PostgreSQL 15\.0 on \S+, compiled by TCP-DuckDB \S+, 64-bit$", v), v
+        # SQLAlchemy's psycopg2 dialect reads the server version with this expression.
+        m = re.match(r".*(?:PostgreSQL|EnterpriseDB) "
+                     r"(\d+)\.?(\d+)?(?:\.(\d+))?(?:\.\d+)?(?:devel|beta)?", v)
+        assert m and (int(m.group(1)), int(m.group(2))) == (15, 0)
+        cur.execute("select pg_catalog.version() like 'PostgreSQL 15.0 %', "
+                    "'version()', upper(version()) = upper(version())")
+        assert cur.fetchone() == (True, "version()", True)
+        cur.execute("show server_version")
+        assert cur.fetchone()[0] == "15.0"
+        assert conn.get_parameter_status("server_version") == "15.0"
+        assert conn.server_version == 150000
+    # psycopg 3 (extended protocol: the column is described before it runs).
+    with connect3(pg, autocommit=True) as conn:
+        cur = conn.execute("select version()")
+        assert cur.description[0].name == "version"
+        assert cur.fetchone()[0] == v
+    # The line protocol keeps DuckDB's own function.
+    with pg.admin() as a:
+        assert a.req("connect db1") == "success"
+        assert "PostgreSQL" not in a.req("select version() as v")
+
+
+def test_current_setting_and_set_config(pg):
+    with connect(pg) as conn, conn.cursor() as cur:
+        cur.execute("select current_setting('search_path')")
+        assert cur.fetchone() == ('"$user", public',)
+        assert cur.description[0].name == "current_setting"
+        cur.execute("select pg_catalog.set_config('application_name', 'my app', false) as a")
+        assert cur.fetchone() == ("my app",)
+        assert cur.description[0].name == "a"
+        assert conn.get_parameter_status("application_name") == "my app"
+        cur.execute("show application_name")
+        assert cur.fetchone() == ("my app",)
+        cur.execute("select current_setting('no_such_thing', true)")
+        assert cur.fetchone() == (None,)
+        conn.rollback()
+        with pytest.raises(psycopg2.Error) as e:
+            cur.execute("select current_setting('no_such_thing')")
+        assert sqlstate(e) == "42704"
+        conn.rollback()
+        with pytest.raises(psycopg2.Error) as e:
+            cur.execute("select set_config('server_version', '16', false)")
+        assert sqlstate(e) == "55P02"
+        conn.rollback()
+        # Anywhere else the call is refused, not handed to DuckDB's own.
+        with pytest.raises(psycopg2.Error) as e:
+            cur.execute("select 1 from t1 where current_setting('search_path') <> ''")
+        assert sqlstate(e) == "0A000"
+        assert "whole statement" in str(e.value)
+        conn.rollback()
+        with pytest.raises(psycopg2.Error) as e:
+            cur.execute("select set_config('search_path', 'x', true)")
+        assert sqlstate(e) == "0A000"
+    # The extended protocol: Describe answers the column before Execute.
+    with connect3(pg, autocommit=True) as conn:
+        conn.execute("select set_config('statement_timeout', '3000', false)")
+        cur = conn.execute("select current_setting('statement_timeout') as t")
+        assert cur.description[0].name == "t"
+        assert cur.fetchone() == ("3s",)
+
+
+def test_deallocate_by_psycopg3_auto_prepare(pg):
+    """psycopg 3 prepares a query from its first run (prepare_threshold 0), sends DEALLOCATE
+    name when it keeps more than prepared_max, and DEALLOCATE ALL after a DROP."""
+    def prepared(conn):
+        """The names of psycopg's statements the server holds (Describe of each)."""
+        held = []
+        for i in range(20):
+            name = b"_pg3_%d" % i
+            res = conn.pgconn.describe_prepared(name)
+            if res.status == psycopg.pq.ExecStatus.COMMAND_OK:
+                held.append(name)
+            else:
+                assert res.error_field(psycopg.pq.DiagnosticField.SQLSTATE) == b"26000"
+        return held
+
+    with connect3(pg, autocommit=True, prepare_threshold=0) as conn:
+        conn.prepared_max = 2
+        for _ in range(3):
+            for q in ["select a from t1 where a = %s", "select b from t1 where a = %s",
+                      "select a + 1 from t1 where a = %s"]:
+                assert len(conn.execute(q, (1,)).fetchall()) == 1
+        assert len(prepared(conn)) == 2
+        conn.execute("drop table if exists no_such_table")
+        assert conn.execute("select 7").fetchone() == (7,)  # after the DEALLOCATE ALL
+        assert len(prepared(conn)) <= 1
+        assert conn.execute("select a from t1 where a = %s", (2,)).fetchall() == [(2,)]
+        with pytest.raises(psycopg.Error) as e:
+            conn.execute("deallocate no_such_statement")
+        assert e.value.sqlstate == "26000"
+
+
+def test_deallocate_and_discard_raw(pg):
+    """A named statement made by Parse is gone after DEALLOCATE name; DISCARD ALL drops
+    statements and portals and resets settings, and is refused inside a block."""
+    with socket.create_connection(("127.0.0.1", pg.pg_port), timeout=30) as s:
+        scram_login(s)
+        s.sendall(msg(b"P", b"st1\0select 1\0\0\0") + msg(b"S"))
+        assert [t for t, _ in until_ready(s)] == [b"1", b"Z"]
+        s.sendall(msg(b"Q", b"DEALLOCATE PREPARE \"st1\"\0"))
+        got = until_ready(s)
+        assert (b"C", b"DEALLOCATE\0") in got
+        s.sendall(msg(b"B", b"\0st1\0\0\0\0\0\0\0") + msg(b"S"))
+        got = until_ready(s)
+        assert got[0][0] == b"E" and b"C26000\0" in got[0][1]
+        s.sendall(msg(b"P", b"st1\0select 1\0\0\0") + msg(b"P", b"st3\0select 3\0\0\0") +
+                  msg(b"S"))
+        until_ready(s)
+        s.sendall(msg(b"Q", b"deallocate all\0"))
+        assert (b"C", b"DEALLOCATE ALL\0") in until_ready(s)
+        s.sendall(msg(b"B", b"\0st3\0\0\0\0\0\0\0") + msg(b"S"))
+        got = until_ready(s)
+        assert got[0][0] == b"E" and b"C26000\0" in got[0][1]
+        # DISCARD ALL: statements gone, settings back to their defaults.
+        s.sendall(msg(b"P", b"st2\0select 2\0\0\0") + msg(b"S"))
+        until_ready(s)
+        s.sendall(msg(b"Q", b"set extra_float_digits = 3; set application_name = 'x'\0"))
+        until_ready(s)
+        s.sendall(msg(b"Q", b"begin; discard all\0"))
+        got = until_ready(s)
+        assert any(t == b"E" and b"C25001\0" in b for t, b in got)
+        s.sendall(msg(b"Q", b"rollback\0"))
+        until_ready(s)
+        s.sendall(msg(b"Q", b"discard all\0"))
+        got = until_ready(s)
+        assert (b"C", b"DISCARD ALL\0") in got
+        assert (b"S", b"application_name\0\0") in got
+        s.sendall(msg(b"Q", b"show extra_float_digits\0"))
+        got = until_ready(s)
+        assert any(t == b"D" and b.endswith(b"1") for t, b in got)
+        s.sendall(msg(b"B", b"\0st2\0\0\0\0\0\0\0") + msg(b"S"))
+        got = until_ready(s)
+        assert got[0][0] == b"E" and b"C26000\0" in got[0][1]
+        s.sendall(msg(b"Q", b"discard temp\0"))
+        got = until_ready(s)
+        assert got[0][0] == b"E" and b"C0A000\0" in got[0][1]
+
+
+def test_statement_timeout_is_enforced(pg):
+    rc, out, err = psql(pg, "-c", "set statement_timeout = '1s'", "-c", LONG)
+    assert rc != 0
+    assert "ERROR:  Statement Timeout" in err, err
+    # 57014 as in PostgreSQL, for the statements after the SET only; RESET lifts it.
+    conn = connect(pg)
+    conn.autocommit = True  # (psycopg2's `with conn` would open a transaction)
+    with conn.cursor() as cur:
+        cur.execute("set statement_timeout to 1000")
+        cur.execute("show statement_timeout")
+        assert cur.fetchone() == ("1s",)
+        with pytest.raises(psycopg2.Error) as e:
+            cur.execute(LONG)
+        assert sqlstate(e) == "57014"
+        cur.execute("select 1")
+        assert cur.fetchone() == (1,)
+        for bad in ["'abc'", "'-1'", "'5 parsecs'", "'3000000000'"]:
+            with pytest.raises(psycopg2.Error) as e:
+                cur.execute("set statement_timeout = " + bad)
+            assert sqlstate(e) == "22023", bad
+        cur.execute("show statement_timeout")
+        assert cur.fetchone() == ("1s",)
+        cur.execute("set statement_timeout = '2min'")
+        cur.execute("show statement_timeout")
+        assert cur.fetchone() == ("2min",)
+    conn.close()
+    # psycopg 3 (extended protocol), and set_config.
+    with connect3(pg, autocommit=True) as conn:
+        conn.execute("select set_config('statement_timeout', '1500ms', false)")
+        with pytest.raises(psycopg.Error) as e:
+            conn.execute(LONG)
+        assert e.value.sqlstate == "57014"
+
+
+def test_statement_timeout_never_raises_the_users_limit(pg):
+    with pg.admin() as a:
+        assert a.req("update user limit alice statement_timeout 1") == "success"
+    conn = connect(pg, user="alice", password="s3cret")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("set statement_timeout = '1h'")
+        with pytest.raises(psycopg2.Error) as e:
+            cur.execute(LONG)
+        assert sqlstate(e) == "57014"
+        cur.execute("reset statement_timeout")
+        with pytest.raises(psycopg2.Error) as e:
+            cur.execute(LONG)
+        assert sqlstate(e) == "57014"
+    conn.close()
