@@ -74,7 +74,8 @@ static const struct {
     {"lc_numeric", "C", false},
     {"lc_time", "C", false},
     {"max_identifier_length", "63", false},
-    {"datestyle", NULL, false}, /* aliases resolved by setting_find() */
+    {"password_encryption", "scram-sha-256", false}, /* libpq reads it for psql's \password */
+    {"datestyle", NULL, false},                      /* aliases resolved by setting_find() */
 };
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
 
@@ -159,9 +160,9 @@ static int setting_find(const char *name)
 /* False for the settings a client may not change (server_version, ...). */
 static bool setting_settable(int k)
 {
-    static const char *const fixed[] = {"server_version",        "server_encoding",
-                                        "is_superuser",          "integer_datetimes",
-                                        "max_identifier_length", "session_authorization"};
+    static const char *const fixed[] = {
+        "server_version",        "server_encoding",       "is_superuser",       "integer_datetimes",
+        "max_identifier_length", "session_authorization", "password_encryption"};
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
         if (strcmp(settings[k].name, fixed[i]) == 0)
             return false;
@@ -326,7 +327,11 @@ StmtKind pgsess_classify(const char *sql, size_t len)
     if ((strcasestr(sql, "current_setting") || strcasestr(sql, "set_config")) &&
         calls_setting_fn(sql, len)) {
         SettingCall c;
-        return setting_call(sql, len, &c) ? KIND_SETTING_FN : KIND_SETTING_FN_ELSEWHERE;
+        if (setting_call(sql, len, &c))
+            return KIND_SETTING_FN;
+        /* The catalog emulation answers its own (Grafana's search_path probe). */
+        if (!pgcat_is_catalog_query(sql, len))
+            return KIND_SETTING_FN_ELSEWHERE;
     }
     if (word_is(sql, &tk, 0, "show") && tk.n >= 2) {
         if (word_is(sql, &tk, 1, "transaction") && word_is(sql, &tk, 2, "isolation"))

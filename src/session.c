@@ -29,6 +29,7 @@
 #include "cdc.h"
 #include "cdclink.h"
 #include "reply.h"
+#include "scram.h"
 #include "rescache.h"
 #include "sqllex.h"
 #include "sqlrun.h"
@@ -507,8 +508,8 @@ static void cmd_rollback(Session *s, const SessionEnv *env, const RequestWords *
 }
 
 #define USAGE_UPDATE_USER                                                                          \
-    "update user username OLD NEW | update user password USER NEW | update user limit USER "       \
-    "SETTING VALUE|default"
+    "update user username OLD NEW | update user password USER NEW | update user verifier USER "    \
+    "SCRAM-SHA-256$... | update user limit USER SETTING VALUE|default"
 
 static void cmd_update_database(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
 {
@@ -575,7 +576,8 @@ static void cmd_update_user(Session *s, const SessionEnv *env, const RequestWord
         return;
     }
     bool is_name = request_word_is(w->word[2], "username");
-    if (w->n != 5 || (!is_name && !request_word_is(w->word[2], "password"))) {
+    bool is_verifier = request_word_is(w->word[2], "verifier");
+    if (w->n != 5 || (!is_name && !is_verifier && !request_word_is(w->word[2], "password"))) {
         reply_bad_request(out, "usage: " USAGE_UPDATE_USER);
         return;
     }
@@ -598,6 +600,19 @@ static void cmd_update_user(Session *s, const SessionEnv *env, const RequestWord
         if (st == CATALOG_OK)
             log_info("user %s renamed to %s", user, w->word[4]);
         reply_catalog(out, st, "User", st == CATALOG_EXISTS ? w->word[4] : user);
+        return;
+    }
+    if (is_verifier) {
+        /* A verifier made by the client (psql's \password): stored as given, never a password. */
+        if (!scram_verifier_info(w->word[4], NULL, NULL)) {
+            reply_bad_request(out, "not a SCRAM-SHA-256 verifier (SCRAM-SHA-256$ITERATIONS:SALT$"
+                                   "STOREDKEY:SERVERKEY, base64)");
+            return;
+        }
+        st = catalog_user_set_verifier(env->catalog, user, w->word[4]);
+        if (st == CATALOG_OK)
+            log_info("password of user %s changed (a verifier)", user);
+        reply_catalog(out, st, "User", user);
         return;
     }
     if (!password_valid(w->word[4])) {

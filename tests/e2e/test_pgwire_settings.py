@@ -3,15 +3,17 @@ The PostgreSQL front end's own answers (docs/pgwire.md, "Settings"): version(), 
 DISCARD ALL, current_setting() and set_config(), and statement_timeout enforced, with psql,
 psycopg2 and psycopg 3 (whose automatic preparation sends DEALLOCATE itself).
 """
+import os
 import re
 import socket
+import subprocess
 
 import psycopg
 import psycopg2
 import psycopg2.errors
 import pytest
 
-from test_pgwire import connect, pg, psql, read_msg, scram_login  # noqa: F401
+from test_pgwire import PSQL, connect, pg, psql, read_msg, scram_login  # noqa: F401
 from test_pgwire_proto import connect3, msg, until_ready
 
 # A statement that runs for minutes: the timeouts below end it.
@@ -215,3 +217,89 @@ def test_statement_timeout_never_raises_the_users_limit(pg):
             cur.execute(LONG)
         assert sqlstate(e) == "57014"
     conn.close()
+
+
+def catalog_verifier(srv, user):
+    """The verifier the server's catalog (SQLite) holds for `user`."""
+    import glob
+    import sqlite3
+    for path in glob.glob(os.path.join(srv.data_dir, "*")):
+        try:
+            db = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
+            row = db.execute("select verifier from users where name = ?", (user,)).fetchone()
+            db.close()
+        except sqlite3.Error:
+            continue
+        if row:
+            return row[0]
+    raise AssertionError("no catalog with user %s in %s" % (user, srv.data_dir))
+
+
+def test_psql_password_stores_the_verifier(pg):
+    """psql's \\password makes the verifier itself (libpq, after SHOW password_encryption) and
+    sends ALTER USER ... PASSWORD 'SCRAM-SHA-256$...': stored as given, then the new password
+    logs in through psql and the old one no longer does."""
+    env = dict(os.environ, PGPASSWORD="duck", PGCONNECT_TIMEOUT="30")
+    # Without a terminal (a new session), psql reads the new password twice from stdin.
+    p = subprocess.run([PSQL, "-X", "-h", "127.0.0.1", "-p", str(pg.pg_port), "-U", "duck",
+                        "-d", "db1"], input="\\password alice\nN3w-pass\nN3w-pass\n",
+                       capture_output=True, text=True, env=env, timeout=120,
+                       start_new_session=True)
+    assert p.returncode == 0, p.stderr
+    assert "ERROR" not in p.stderr, p.stderr
+    stored = catalog_verifier(pg, "alice")
+    assert re.match(r"SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]{24}\$[A-Za-z0-9+/=]{44}:"
+                    r"[A-Za-z0-9+/=]{44}$", stored), stored
+    assert "N3w-pass" not in stored
+    rc, out, err = psql(pg, "-A", "-t", "-c", "select a from t1 order by a", user="alice",
+                        password="N3w-pass")
+    assert rc == 0, err
+    assert out.split() == ["1", "2"]
+    rc, out, err = psql(pg, "-c", "select 1", user="alice", password="s3cret")
+    assert rc != 0 and "password authentication failed" in err, err
+    # The line protocol logs in with it too (the same verifier).
+    with pg.client(login=("alice", "N3w-pass")) as c:
+        assert c.req("connect db1") == "success"
+
+
+def test_verifiers_are_checked_strictly(pg):
+    good = catalog_verifier(pg, "alice")
+    salt = good.split(":")[1].split("$")[0]
+    keys = good.split("$")[2]
+    stored, server = keys.split(":")
+    conn = connect(pg)
+    conn.autocommit = True
+    bad = {
+        "SCRAM-SHA-256$4096:%s$%s" % (salt, stored): "22023",           # no ServerKey
+        "SCRAM-SHA-256$4096:%s$%s:%s" % (salt, stored[:-4], server): "22023",  # short key
+        "SCRAM-SHA-256$04096:%s$%s:%s" % (salt, stored, server): "22023",  # leading zero
+        "SCRAM-SHA-256$4096:%s$%s:%s!" % (salt, stored, server): "22023",  # not base64
+        "SCRAM-SHA-256$1000:%s$%s:%s" % (salt, stored, server): "22023",   # few iterations
+        "SCRAM-SHA-256$4096:c2FsdA==$%s:%s" % (stored, server): "22023",   # 4-byte salt
+        "md5" + "0" * 32: "0A000",
+    }
+    with conn.cursor() as cur:
+        for verifier, state in bad.items():
+            with pytest.raises(psycopg2.Error) as e:
+                cur.execute("alter user alice password '%s'" % verifier)
+            assert sqlstate(e) == state, verifier
+            assert catalog_verifier(pg, "alice") == good
+        with pytest.raises(psycopg2.Error) as e:
+            cur.execute("create user carol password 'SCRAM-SHA-256$4096:%s$%s:%s'" %
+                        (salt, stored, server))
+        assert sqlstate(e) == "0A000"
+        # A well-formed one is stored as given: the super user's \password for another user.
+        new = "SCRAM-SHA-256$4096:%s$%s:%s" % (salt, server, stored)
+        cur.execute("alter user alice with password '%s'" % new)
+        assert catalog_verifier(pg, "alice") == new
+    conn.close()
+    # Only the super user changes passwords, as `update user password`.
+    with pg.admin() as a:
+        assert a.req("update user password alice s3cret") == "success"
+    conn = connect(pg, user="alice", password="s3cret")
+    conn.autocommit = True
+    with conn.cursor() as cur, pytest.raises(psycopg2.Error) as e:
+        cur.execute("alter user alice password '%s'" % good)
+    assert sqlstate(e) == "42501"
+    conn.close()
+    assert catalog_verifier(pg, "alice") != good
