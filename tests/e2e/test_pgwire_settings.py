@@ -303,3 +303,49 @@ def test_verifiers_are_checked_strictly(pg):
     assert sqlstate(e) == "42501"
     conn.close()
     assert catalog_verifier(pg, "alice") != good
+
+
+def test_binary_numeric_time_interval(pg):
+    """psycopg 3's binary cursor reads DECIMAL, HUGEINT, UBIGINT, TIME and INTERVAL columns in
+    PostgreSQL's binary send formats; every value equals the text format's."""
+    import datetime
+    from decimal import Decimal
+    exprs = [
+        "0::decimal(10,2)", "1.5::decimal(4,2)", "-1.5::decimal(4,2)", "0.0001::decimal(9,4)",
+        "12345.6789::decimal(18,4)", "-0.00001::decimal(18,5)", "10000::decimal(18,0)",
+        "-99999999.99::decimal(10,2)", "123456789012345678901234567.89012345678::decimal(38,11)",
+        "-0.1::decimal(38,37)", "100000000::decimal(9,0)", "0.5::decimal(38,1)",
+        "170141183460469231731687303715884105727::hugeint",
+        "-170141183460469231731687303715884105727::hugeint",
+        "18446744073709551615::ubigint", "340282366920938463463374607431768211455::uhugeint",
+        "0::hugeint", "null::decimal(10,2)",
+        "time '00:00:00'", "time '23:59:59.999999'", "time '12:34:56.5'",
+        "interval '1 year 2 months 3 days 04:05:06.789'", "interval '-1 day'",
+        "interval '-00:00:01.5'", "interval '0 seconds'", "interval '40 days 100 hours'",
+    ]
+    sql = "select " + ", ".join(exprs)
+    with connect3(pg, autocommit=True) as conn:
+        text = conn.cursor().execute(sql).fetchone()
+        cur = conn.cursor(binary=True)
+        binary = cur.execute(sql).fetchone()
+        assert all(d.type_code in (1700, 1083, 1186) for d in cur.description)
+        assert cur.pgresult.fformat(0) == 1  # the values came in binary
+        assert list(binary) == list(text)
+        assert binary[:4] == (Decimal("0.00"), Decimal("1.50"), Decimal("-1.50"),
+                              Decimal("0.0001"))
+        assert binary[8] == Decimal("123456789012345678901234567.89012345678")
+        assert binary[9] == Decimal("-0.1000000000000000000000000000000000000")
+        assert binary[9].as_tuple().exponent == -37  # dscale 37 kept
+        assert binary[12] == 2 ** 127 - 1 and binary[15] == 2 ** 128 - 1
+        assert binary[17] is None
+        assert binary[19] == datetime.time(23, 59, 59, 999999)
+        assert binary[22] == datetime.timedelta(days=-1)
+        assert binary[23] == datetime.timedelta(seconds=-1.5)
+        # The same through a table, row by row.
+        conn.execute("create table nums(d decimal(18,3), t time, i interval)")
+        conn.execute("insert into nums select (i * 1234.567 - 50000)::decimal(18,3), "
+                     "(time '00:00:00' + i * interval 77 second), i * interval 3001 second "
+                     "from range(300) t(i)")
+        q = "select d, t, i from nums order by d"
+        assert (conn.cursor(binary=True).execute(q).fetchall() ==
+                conn.cursor().execute(q).fetchall())
