@@ -230,6 +230,25 @@ static bool map_alter_user(Adm *a, const Refusal *r, char *tag, size_t cap)
     return true;
 }
 
+/* DROP USER|ROLE [IF EXISTS] u: one name. */
+static bool map_drop_user(Adm *a, const Refusal *r, char *tag, size_t cap, bool *if_exists)
+{
+    int i = 2;
+    if (is(a, 2, "if") && is(a, 3, "exists")) {
+        *if_exists = true;
+        i = 4;
+    }
+    if (!is_name(a, i))
+        return refuse(r, "42601", "syntax error: DROP USER needs a name");
+    if (i + 1 != a->n)
+        return refuse(r, "0A000", "DROP USER takes one name here (no list, CASCADE)");
+    push(a, xstrdup("drop"));
+    push(a, xstrdup("user"));
+    push(a, name_at(a, i));
+    snprintf(tag, cap, "DROP ROLE");
+    return true;
+}
+
 /* CREATE DATABASE d | DROP DATABASE [IF EXISTS] d | ALTER DATABASE a RENAME TO b. */
 static bool map_database(Adm *a, const Refusal *r, char *tag, size_t cap, bool *if_exists)
 {
@@ -369,11 +388,10 @@ PgAdmResult pgadm_run(Session *s, const SessionEnv *env, const char *sql, size_t
     } else if (is(&a, 0, "alter")) {
         mapped = map_alter_user(&a, &r, tag, tagcap);
     } else {
-        refuse(&r, "0A000",
-               "DROP USER/ROLE is not supported: TCP-DuckDB has no command to remove a user");
+        mapped = map_drop_user(&a, &r, tag, tagcap, &if_exists);
     }
     /* The last word of create user / update user password is the password. */
-    bool password = mapped && strcmp(a.word[1], "user") == 0 &&
+    bool password = mapped && strcmp(a.word[0], "drop") != 0 && strcmp(a.word[1], "user") == 0 &&
                     (strcmp(a.word[0], "create") == 0 || strcmp(a.word[2], "password") == 0);
     if (password && looks_hashed(a.word[a.nwords - 1])) {
         if (strcmp(a.word[0], "update") == 0 && scram_policy(a.word[a.nwords - 1], &r)) {
@@ -407,7 +425,7 @@ PgAdmResult pgadm_run(Session *s, const SessionEnv *env, const char *sql, size_t
     session_command_run(cmd, s, env, &w, line);
     adm_free(&a);
     bool ok = line->len >= 7 && memcmp(line->data, "success", 7) == 0;
-    /* DROP DATABASE IF EXISTS of a database that is not there: done, as in PostgreSQL. */
+    /* DROP DATABASE|USER IF EXISTS of one that is not there: done, as in PostgreSQL. */
     if (!ok && if_exists && line->len > 0 && memmem(line->data, line->len, "Does Not Exist", 14))
         ok = true;
     return ok ? PGADM_OK : PGADM_LINE;

@@ -356,6 +356,30 @@ static void cmd_create_user(Session *s, const SessionEnv *env, const RequestWord
     reply_catalog(out, st, "User", name);
 }
 
+/*
+ * `drop user NAME`: removes the user, their grants and limits. Their open
+ * sessions stay logged in but, with no grant left, are refused everything
+ * from their next request, as after a revoke; a user created later under
+ * the name gets a new id, so nothing of the old one carries over.
+ */
+static void cmd_drop_user(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
+{
+    (void)s;
+    const char *name = w->word[2];
+    if (!catalog_name_valid(name)) {
+        reply_invalid_name(out, "user", name);
+        return;
+    }
+    if (strcmp(name, CATALOG_SUPER_USER) == 0) {
+        reply_bad_request(out, "the super user %s cannot be dropped", CATALOG_SUPER_USER);
+        return;
+    }
+    CatalogStatus st = catalog_user_delete(env->catalog, name);
+    if (st == CATALOG_OK)
+        log_info("user %s dropped", name);
+    reply_catalog(out, st, "User", name);
+}
+
 static void cmd_connect(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
 {
     const char *name = w->word[1];
@@ -914,6 +938,8 @@ static const SessionCommand commands[] = {
      "create user NAME PASSWORD"},
     {"drop", "database", SESSION_MATCH_WORDS, NULL, 3, 3, SESSION_WHO_SUPER, cmd_drop_database,
      "drop database NAME"},
+    {"drop", "user", SESSION_MATCH_WORDS, NULL, 3, 3, SESSION_WHO_SUPER, cmd_drop_user,
+     "drop user NAME"},
     {"connect", NULL, SESSION_MATCH_WORDS, NULL, 2, 2, SESSION_WHO_USER, cmd_connect,
      "connect DATABASE"},
     {"disconnect", NULL, SESSION_MATCH_WORDS, NULL, 1, 1, SESSION_WHO_USER, cmd_disconnect,

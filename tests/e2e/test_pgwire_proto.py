@@ -208,7 +208,7 @@ drop database d3;
         assert "evil" not in a.req("list databases")
     # What has no line-protocol command, or would be taken wrongly, is refused clearly.
     out, err = psql_script(pg, """
-drop user bob;
+drop user bob, alice;
 create role carol password 'x' superuser;
 create user dave;
 alter user bob password 'SCRAM-SHA-256$4096:c2FsdA==$a2V5:a2V5';

@@ -349,3 +349,35 @@ def test_binary_numeric_time_interval(pg):
         q = "select d, t, i from nums order by d"
         assert (conn.cursor(binary=True).execute(q).fetchall() ==
                 conn.cursor().execute(q).fetchall())
+
+
+def test_drop_user(pg):
+    """DROP USER|ROLE maps onto `drop user`: super user only, never the super user; the
+    user's grants go with them and a user made again under the name starts with none."""
+    def script(sql, user="duck", password="duck"):
+        rc, out, err = psql(pg, "-v", "VERBOSITY=sqlstate", "-c", sql, user=user,
+                            password=password)
+        return out + err
+
+    out = script("create user eve password 'pw1'")
+    assert "CREATE ROLE" in out, out
+    with pg.admin() as a:
+        assert a.req("grant database db1 eve read") == "success"
+        assert a.req("grant table db1 t1 eve select") == "success"
+    rc, out, err = psql(pg, "-A", "-t", "-c", "select count(*) from t1", user="eve",
+                        password="pw1")
+    assert (rc, out.strip()) == (0, "2"), err
+    # Not the super user's to lose, and only the super user drops.
+    assert "42501" in script("drop user eve", user="alice", password="s3cret")
+    assert "ERROR:  08P01" in script("drop role duck")  # the line protocol's Bad Request
+    assert "DROP ROLE" in script("drop role eve")
+    with pg.admin() as a:
+        assert "eve" not in a.req("list users")
+    rc, out, err = psql(pg, "-c", "select 1", user="eve", password="pw1")
+    assert rc != 0 and "password authentication failed" in err, err
+    assert "ERROR:  42704" in script("drop user eve")
+    assert "DROP ROLE" in script("drop user if exists eve")
+    # A new eve has none of the old one's grants.
+    assert "CREATE ROLE" in script("create user eve password 'pw2'")
+    rc, out, err = psql(pg, "-c", "select 1", user="eve", password="pw2")
+    assert rc != 0 and "Access Denied" in err, err
