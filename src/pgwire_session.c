@@ -261,6 +261,16 @@ typedef struct SettingCall {
 static bool setting_call(const char *sql, size_t len, SettingCall *c);
 static bool calls_setting_fn(const char *sql, size_t len);
 
+/* True when the `len` bytes at `sql` hold `word` in any case (a cheap test before lexing). */
+static bool contains_ci(const char *sql, size_t len, const char *word)
+{
+    size_t n = strlen(word);
+    for (size_t i = 0; i + n <= len; i++)
+        if (strncasecmp(sql + i, word, n) == 0)
+            return true;
+    return false;
+}
+
 StmtKind pgsess_classify(const char *sql, size_t len)
 {
     Tokens tk;
@@ -324,7 +334,7 @@ StmtKind pgsess_classify(const char *sql, size_t len)
         }
         return KIND_SQL;
     }
-    if ((strcasestr(sql, "current_setting") || strcasestr(sql, "set_config")) &&
+    if ((contains_ci(sql, len, "current_setting") || contains_ci(sql, len, "set_config")) &&
         calls_setting_fn(sql, len)) {
         SettingCall c;
         if (setting_call(sql, len, &c))
