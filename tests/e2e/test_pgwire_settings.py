@@ -370,7 +370,14 @@ def test_drop_user(pg):
     # Not the super user's to lose, and only the super user drops.
     assert "42501" in script("drop user eve", user="alice", password="s3cret")
     assert "ERROR:  08P01" in script("drop role duck")  # the line protocol's Bad Request
+    open_conn = connect(pg, user="eve", password="pw1")
+    open_conn.autocommit = True
     assert "DROP ROLE" in script("drop role eve")
+    # A session opened before the drop is refused from its next statement.
+    with open_conn.cursor() as cur, pytest.raises(psycopg2.Error) as e:
+        cur.execute("select count(*) from t1")
+    assert sqlstate(e) == "42501"
+    open_conn.close()
     with pg.admin() as a:
         assert "eve" not in a.req("list users")
     rc, out, err = psql(pg, "-c", "select 1", user="eve", password="pw1")
