@@ -331,9 +331,9 @@ static void loggable_words(const RequestWords *w, char *out, size_t outlen)
     out[0] = '\0';
     bool create_user =
         w->n >= 2 && request_word_is(w->word[0], "create") && request_word_is(w->word[1], "user");
-    bool set_password = w->n >= 3 && request_word_is(w->word[0], "update") &&
-                        request_word_is(w->word[1], "user") &&
-                        request_word_is(w->word[2], "password");
+    bool set_password =
+        w->n >= 3 && request_word_is(w->word[0], "update") && request_word_is(w->word[1], "user") &&
+        (request_word_is(w->word[2], "password") || request_word_is(w->word[2], "verifier"));
     for (int i = 0; i < w->n && len + 1 < outlen; i++) {
         const char *word = w->word[i];
         if ((create_user && i == 3) || (set_password && i == 4))

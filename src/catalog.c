@@ -425,6 +425,18 @@ CatalogStatus catalog_user_set_password(Catalog *c, const char *name, const char
     return write2(c, "UPDATE users SET verifier = ?2 WHERE name = ?1", name, verifier);
 }
 
+CatalogStatus catalog_user_delete(Catalog *c, const char *name)
+{
+    return write2(c, "DELETE FROM users WHERE name = ?1 AND is_super = 0", name, NULL);
+}
+
+CatalogStatus catalog_user_set_verifier(Catalog *c, const char *name, const char *verifier)
+{
+    if (!scram_verifier_info(verifier, NULL, NULL))
+        return CATALOG_ERROR;
+    return write2(c, "UPDATE users SET verifier = ?2 WHERE name = ?1", name, verifier);
+}
+
 bool catalog_super_has_default_password(Catalog *c)
 {
     CatalogUser user = {0};

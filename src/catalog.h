@@ -76,6 +76,13 @@ CatalogStatus catalog_user_create(Catalog *c, const char *name, const char *pass
     __attribute__((warn_unused_result));
 CatalogStatus catalog_user_rename(Catalog *c, const char *old_name, const char *new_name)
     __attribute__((warn_unused_result));
+/* Removes user `name` (never the super user) with their grants and limits (ON DELETE
+ * CASCADE); CATALOG_NOT_FOUND when there is no such user who may be removed. */
+CatalogStatus catalog_user_delete(Catalog *c, const char *name) __attribute__((warn_unused_result));
+/* Stores `verifier` (already made, checked with scram_verifier_info) as user `name`'s; a
+ * malformed one is CATALOG_ERROR and nothing changes. */
+CatalogStatus catalog_user_set_verifier(Catalog *c, const char *name, const char *verifier)
+    __attribute__((warn_unused_result));
 CatalogStatus catalog_user_set_password(Catalog *c, const char *name, const char *password)
     __attribute__((warn_unused_result));
 

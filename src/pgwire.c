@@ -467,8 +467,11 @@ static bool binary_supported(uint32_t oid)
     case 700:
     case 701:
     case 1082:
+    case 1083:
     case 1114:
     case 1184:
+    case 1186:
+    case 1700:
     case 2950:
         return true;
     default:
@@ -722,6 +725,65 @@ static void put_be64(Buf *out, uint64_t v)
     pgwire_put_i32(out, (int32_t)(uint32_t)v);
 }
 
+/*
+ * numeric's binary send format (PostgreSQL's numeric_send): int16 ndigits,
+ * int16 weight, int16 sign (0 or 0x4000), int16 dscale, then ndigits
+ * base-10000 digits, most significant first; the value is the sum of
+ * digit[i] * 10000^(weight - i). Leading and trailing zero digits are not
+ * sent (zero has none, weight 0); dscale is the number of decimal digits
+ * after the point, the DECIMAL's scale.
+ */
+static void put_numeric_binary(Buf *out, unsigned __int128 u, bool negative, unsigned scale)
+{
+    /* The decimal digits of u, at least scale + 1 of them. */
+    char dec[64];
+    int n = 0;
+    char rev[64];
+    do {
+        rev[n++] = (char)(u % 10);
+        u /= 10;
+    } while (u > 0);
+    while (n < (int)scale + 1)
+        rev[n++] = 0;
+    for (int i = 0; i < n; i++)
+        dec[i] = rev[n - 1 - i];
+    int int_len = n - (int)scale;
+    /* Groups of 4 decimal digits aligned on the point: the integer part is padded on its
+     * left, the fraction on its right. */
+    int lead = (4 - int_len % 4) % 4;
+    int int_groups = (int_len + lead) / 4;
+    int frac_groups = ((int)scale + 3) / 4;
+    int16_t digits[20];
+    int nd = int_groups + frac_groups;
+    for (int g = 0; g < nd; g++) {
+        int v = 0;
+        for (int k = 0; k < 4; k++) {
+            int pos = g * 4 + k - lead; /* index into dec; beyond n: fraction padding */
+            v = v * 10 + (pos >= 0 && pos < n ? dec[pos] : 0);
+        }
+        digits[g] = (int16_t)v;
+    }
+    int first = 0, last = nd;
+    int weight = int_groups - 1;
+    while (first < last && digits[first] == 0) {
+        first++;
+        weight--;
+    }
+    while (last > first && digits[last - 1] == 0)
+        last--;
+    if (first == last) {
+        weight = 0;
+        negative = false;
+    }
+    pgwire_put_i32(out, 8 + 2 * (last - first));
+    pgwire_put_i16(out, (int16_t)(last - first));
+    pgwire_put_i16(out, (int16_t)weight);
+    pgwire_put_i16(out, negative ? 0x4000 : 0);
+    pgwire_put_i16(out, (int16_t)scale);
+    for (int g = first; g < last; g++)
+        pgwire_put_i16(out, digits[g]);
+}
+
 /* The binary send format of the types binary_supported() names. */
 static void put_binary(Buf *out, const PgColumn *col, void *data, idx_t row)
 {
@@ -799,6 +861,44 @@ static void put_binary(Buf *out, const PgColumn *col, void *data, idx_t row)
             us = us > 0 ? INT64_MAX : INT64_MIN;
         pgwire_put_i32(out, 8);
         put_be64(out, (uint64_t)us);
+        return;
+    }
+    case DUCKDB_TYPE_UBIGINT:
+        put_numeric_binary(out, ((uint64_t *)data)[row], false, 0);
+        return;
+    case DUCKDB_TYPE_HUGEINT:
+    case DUCKDB_TYPE_DECIMAL: {
+        __int128 v;
+        if (col->id == DUCKDB_TYPE_HUGEINT || col->internal == DUCKDB_TYPE_HUGEINT)
+            v = hugeint(((duckdb_hugeint *)data)[row]);
+        else if (col->internal == DUCKDB_TYPE_SMALLINT)
+            v = ((int16_t *)data)[row];
+        else if (col->internal == DUCKDB_TYPE_INTEGER)
+            v = ((int32_t *)data)[row];
+        else
+            v = ((int64_t *)data)[row];
+        unsigned __int128 u =
+            v < 0 ? (unsigned __int128)0 - (unsigned __int128)v : (unsigned __int128)v;
+        put_numeric_binary(out, u, v < 0, col->id == DUCKDB_TYPE_DECIMAL ? col->scale : 0);
+        return;
+    }
+    case DUCKDB_TYPE_UHUGEINT: {
+        duckdb_uhugeint h = ((duckdb_uhugeint *)data)[row];
+        put_numeric_binary(out, (unsigned __int128)h.upper << 64 | h.lower, false, 0);
+        return;
+    }
+    case DUCKDB_TYPE_TIME:
+        /* Microseconds since midnight. */
+        pgwire_put_i32(out, 8);
+        put_be64(out, (uint64_t)((duckdb_time *)data)[row].micros);
+        return;
+    case DUCKDB_TYPE_INTERVAL: {
+        /* Microseconds, then days, then months, as PostgreSQL's interval_send. */
+        duckdb_interval iv = ((duckdb_interval *)data)[row];
+        pgwire_put_i32(out, 16);
+        put_be64(out, (uint64_t)iv.micros);
+        pgwire_put_i32(out, iv.days);
+        pgwire_put_i32(out, iv.months);
         return;
     }
     case DUCKDB_TYPE_UUID: {

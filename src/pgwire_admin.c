@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "scram.h"
 #include "sqllex.h"
 #include "xalloc.h"
 
@@ -135,6 +136,31 @@ static bool looks_hashed(const char *pw)
     return true;
 }
 
+/*
+ * A verifier a client made (psql's \password: libpq's 4096 iterations and
+ * 16-byte salt) is taken when it is well formed by scram.h's strict rules
+ * (the prefix, decimal iterations, canonical base64 salt, 32-byte StoredKey
+ * and ServerKey) with at least PostgreSQL's 4096 iterations and a 16-byte
+ * salt, so a weak verifier is not stored. md5 verifiers are refused.
+ */
+static bool scram_policy(const char *verifier, const Refusal *r)
+{
+    int iterations = 0;
+    size_t salt_len = 0;
+    if (strncmp(verifier, "SCRAM-SHA-256$", 14) != 0)
+        return refuse(r, "0A000",
+                      "md5 password verifiers are not supported: SCRAM-SHA-256 only (psql: SET "
+                      "password_encryption = 'scram-sha-256')");
+    if (!scram_verifier_info(verifier, &iterations, &salt_len))
+        return refuse(r, "22023",
+                      "malformed SCRAM-SHA-256 verifier: SCRAM-SHA-256$ITERATIONS:SALT$STOREDKEY:"
+                      "SERVERKEY, base64, 32-byte keys");
+    if (iterations < 4096 || salt_len < 16)
+        return refuse(r, "22023",
+                      "a SCRAM-SHA-256 verifier needs at least 4096 iterations and a 16-byte salt");
+    return true;
+}
+
 /* CREATE USER|ROLE u [WITH] [LOGIN] PASSWORD 'p' [LOGIN]. */
 static bool map_create_user(Adm *a, const Refusal *r, char *tag, size_t cap)
 {
@@ -201,6 +227,25 @@ static bool map_alter_user(Adm *a, const Refusal *r, char *tag, size_t cap)
     push(a, user);
     push(a, pw);
     snprintf(tag, cap, "ALTER ROLE");
+    return true;
+}
+
+/* DROP USER|ROLE [IF EXISTS] u: one name. */
+static bool map_drop_user(Adm *a, const Refusal *r, char *tag, size_t cap, bool *if_exists)
+{
+    int i = 2;
+    if (is(a, 2, "if") && is(a, 3, "exists")) {
+        *if_exists = true;
+        i = 4;
+    }
+    if (!is_name(a, i))
+        return refuse(r, "42601", "syntax error: DROP USER needs a name");
+    if (i + 1 != a->n)
+        return refuse(r, "0A000", "DROP USER takes one name here (no list, CASCADE)");
+    push(a, xstrdup("drop"));
+    push(a, xstrdup("user"));
+    push(a, name_at(a, i));
+    snprintf(tag, cap, "DROP ROLE");
     return true;
 }
 
@@ -343,17 +388,26 @@ PgAdmResult pgadm_run(Session *s, const SessionEnv *env, const char *sql, size_t
     } else if (is(&a, 0, "alter")) {
         mapped = map_alter_user(&a, &r, tag, tagcap);
     } else {
-        refuse(&r, "0A000",
-               "DROP USER/ROLE is not supported: TCP-DuckDB has no command to remove a user");
+        mapped = map_drop_user(&a, &r, tag, tagcap, &if_exists);
     }
     /* The last word of create user / update user password is the password. */
-    bool password = mapped && strcmp(a.word[1], "user") == 0 &&
+    bool password = mapped && strcmp(a.word[0], "drop") != 0 && strcmp(a.word[1], "user") == 0 &&
                     (strcmp(a.word[0], "create") == 0 || strcmp(a.word[2], "password") == 0);
-    if (password && looks_hashed(a.word[a.nwords - 1]))
-        mapped = refuse(&r, "0A000",
-                        "a password given as a verifier (SCRAM-SHA-256$..., md5...: psql's "
-                        "\\password sends one) is not supported: use ... PASSWORD '...' in "
-                        "clear, over TLS");
+    if (password && looks_hashed(a.word[a.nwords - 1])) {
+        if (strcmp(a.word[0], "update") == 0 && scram_policy(a.word[a.nwords - 1], &r)) {
+            /* ALTER USER u PASSWORD 'SCRAM-SHA-256$...' (psql's \password): the verifier is
+             * stored as given, through `update user verifier`. */
+            free(a.word[2]);
+            a.word[2] = xstrdup("verifier");
+        } else if (strcmp(a.word[0], "update") == 0) {
+            mapped = false; /* scram_policy said why */
+        } else {
+            mapped = refuse(&r, "0A000",
+                            "CREATE USER takes a password in clear here (over TLS); a verifier "
+                            "(SCRAM-SHA-256$...) is taken by ALTER USER u PASSWORD '...' "
+                            "(psql's \\password)");
+        }
+    }
     if (!mapped) {
         adm_free(&a);
         return PGADM_REFUSED;
@@ -371,7 +425,7 @@ PgAdmResult pgadm_run(Session *s, const SessionEnv *env, const char *sql, size_t
     session_command_run(cmd, s, env, &w, line);
     adm_free(&a);
     bool ok = line->len >= 7 && memcmp(line->data, "success", 7) == 0;
-    /* DROP DATABASE IF EXISTS of a database that is not there: done, as in PostgreSQL. */
+    /* DROP DATABASE|USER IF EXISTS of one that is not there: done, as in PostgreSQL. */
     if (!ok && if_exists && line->len > 0 && memmem(line->data, line->len, "Does Not Exist", 14))
         ok = true;
     return ok ? PGADM_OK : PGADM_LINE;

@@ -43,6 +43,7 @@ struct PgPortal {
     bool suspended;
     char tag[64];
     size_t bytes; /* counted in PgExtended.kept: parameters and held rows */
+    bool running; /* its Execute is under way: DISCARD ALL leaves it */
     PgPortal *next;
 };
 
@@ -144,6 +145,35 @@ static void portal_drop(PgExtended *x, const char *name)
             x->nportals--;
             return;
         }
+    }
+}
+
+bool pgext_deallocate(PgExtended *x, const char *name)
+{
+    if (name) {
+        if (!statement_find(x, name))
+            return false;
+        statement_drop(x, name);
+        return true;
+    }
+    while (x->stmts)
+        statement_drop(x, x->stmts->name);
+    return true;
+}
+
+void pgext_discard(PgExtended *x)
+{
+    pgext_deallocate(x, NULL);
+    for (PgPortal **pp = &x->portals; *pp;) {
+        PgPortal *p = *pp;
+        if (p->running) {
+            pp = &p->next;
+            continue;
+        }
+        *pp = p->next;
+        x->kept -= p->bytes;
+        portal_free(p);
+        x->nportals--;
     }
 }
 
@@ -648,8 +678,9 @@ static void msg_describe(PgExtended *x, PgSession *ps, Session *s, const Session
             pgwire_put_i16(out, 0);
             pgwire_end(out, mm);
         }
-        if (kind == KIND_SHOW) {
-            const char *col = pgsess_show_column(sql, strlen(sql));
+        if (kind == KIND_SHOW || kind == KIND_SETTING_FN) {
+            char buf[64];
+            const char *col = pgsess_show_column(sql, strlen(sql), buf);
             pgwire_text_row_description(out, &col, 1);
         } else {
             pgwire_empty(out, 'n');
@@ -754,8 +785,10 @@ static bool msg_execute(PgExtended *x, PgSession *ps, Session *s, const SessionE
                   .max_rows = max_rows > 0 ? max_rows : 0,
                   .held = &p->held,
                   .room = KEPT_MAX - x->kept};
+    p->running = true;
     RunResult r = pgsess_run_statement(ps, s, env, kind, p->sql,
                                        p->params.has_params ? &p->params : NULL, &f, io);
+    p->running = false;
     if (r == RUN_OK && f.completed && f.max_rows > 0 && f.rows > f.max_rows && !f.held_overflow) {
         snprintf(p->tag, sizeof(p->tag), "%s", f.tag);
         x->kept += p->held.len;

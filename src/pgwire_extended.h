@@ -29,6 +29,13 @@ PgExtended *pgext_new(void);
 /* Frees the statements and portals. Accepts NULL. */
 void pgext_free(PgExtended *x);
 
+/* DEALLOCATE: drops the prepared statement `name`, or every one (NULL); portals stay,
+ * as in PostgreSQL. False when `name` names none. */
+bool pgext_deallocate(PgExtended *x, const char *name);
+
+/* DISCARD ALL: drops every prepared statement and every portal but the one running. */
+void pgext_discard(PgExtended *x);
+
 /* True after an error, until Sync: the messages before it are dropped. */
 bool pgext_skipping(const PgExtended *x);
 

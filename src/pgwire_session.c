@@ -47,7 +47,7 @@ static const struct {
     const char *value; /* the default */
     bool report;       /* sent as ParameterStatus */
 } settings[] = {
-    {"server_version", "15.0 (TCP-DuckDB)", true},
+    {"server_version", "15.0", true}, /* version() says the rest (pgsess_version) */
     {"server_encoding", "UTF8", true},
     {"client_encoding", "UTF8", true},
     {"DateStyle", "ISO, MDY", true},
@@ -74,7 +74,8 @@ static const struct {
     {"lc_numeric", "C", false},
     {"lc_time", "C", false},
     {"max_identifier_length", "63", false},
-    {"datestyle", NULL, false}, /* aliases resolved by setting_find() */
+    {"password_encryption", "scram-sha-256", false}, /* libpq reads it for psql's \password */
+    {"datestyle", NULL, false},                      /* aliases resolved by setting_find() */
 };
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
 
@@ -100,6 +101,10 @@ struct PgSession {
     Buf copy_data;   /* bytes of an incomplete row */
     Buf copy_values; /* the VALUES rows of the next INSERT */
     long copy_rows;  /* rows decoded so far */
+    /* The user's statement_timeout limit (userlimits.h) as login set it, before the
+     * statement_timeout setting lowers it (apply_statement_timeout). */
+    int64_t user_timeout_sec;
+    bool user_timeout_known;
 };
 
 PgSession *pgwire_session_new(void)
@@ -155,9 +160,9 @@ static int setting_find(const char *name)
 /* False for the settings a client may not change (server_version, ...). */
 static bool setting_settable(int k)
 {
-    static const char *const fixed[] = {"server_version",        "server_encoding",
-                                        "is_superuser",          "integer_datetimes",
-                                        "max_identifier_length", "session_authorization"};
+    static const char *const fixed[] = {
+        "server_version",        "server_encoding",       "is_superuser",       "integer_datetimes",
+        "max_identifier_length", "session_authorization", "password_encryption"};
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
         if (strcmp(settings[k].name, fixed[i]) == 0)
             return false;
@@ -216,7 +221,7 @@ static PgAction fatal(PgSession *ps, Buf *out, const char *sqlstate, const char 
 /* ---- statements: what the front end answers itself ---- */
 
 typedef struct Tokens {
-    SqlToken t[8]; /* the first few tokens */
+    SqlToken t[16]; /* the first few tokens */
     int n;
     size_t end; /* where the statement's last token ends */
 } Tokens;
@@ -237,10 +242,33 @@ static void first_tokens(const char *sql, size_t len, Tokens *tk)
     while (sqllex_next(&lx, &t) > 0) {
         if (t.kind == SQLLEX_SEMI)
             continue;
-        if (tk->n < 8)
+        if (tk->n < (int)(sizeof(tk->t) / sizeof(tk->t[0])))
             tk->t[tk->n++] = t;
         tk->end = t.offset + t.length;
     }
+}
+
+/* SELECT [pg_catalog.]current_setting('name' [, missing_ok]) or
+ * SELECT [pg_catalog.]set_config('name', 'value', is_local), with an optional alias. */
+typedef struct SettingCall {
+    bool set; /* set_config; else current_setting */
+    char name[SETTING_MAX];
+    char value[SETTING_MAX];
+    bool flag; /* missing_ok, is_local */
+    char column[64];
+} SettingCall;
+
+static bool setting_call(const char *sql, size_t len, SettingCall *c);
+static bool calls_setting_fn(const char *sql, size_t len);
+
+/* True when the `len` bytes at `sql` hold `word` in any case (a cheap test before lexing). */
+static bool contains_ci(const char *sql, size_t len, const char *word)
+{
+    size_t n = strlen(word);
+    for (size_t i = 0; i + n <= len; i++)
+        if (strncasecmp(sql + i, word, n) == 0)
+            return true;
+    return false;
 }
 
 StmtKind pgsess_classify(const char *sql, size_t len)
@@ -266,6 +294,10 @@ StmtKind pgsess_classify(const char *sql, size_t len)
         return KIND_UNSUPPORTED;
     if (word_is(sql, &tk, 0, "copy"))
         return KIND_COPY;
+    if (word_is(sql, &tk, 0, "deallocate"))
+        return KIND_DEALLOCATE;
+    if (word_is(sql, &tk, 0, "discard"))
+        return KIND_DISCARD;
     if ((word_is(sql, &tk, 0, "grant") || word_is(sql, &tk, 0, "revoke") ||
          word_is(sql, &tk, 0, "create") || word_is(sql, &tk, 0, "alter") ||
          word_is(sql, &tk, 0, "drop")) &&
@@ -301,6 +333,15 @@ StmtKind pgsess_classify(const char *sql, size_t len)
                 return KIND_RESET;
         }
         return KIND_SQL;
+    }
+    if ((contains_ci(sql, len, "current_setting") || contains_ci(sql, len, "set_config")) &&
+        calls_setting_fn(sql, len)) {
+        SettingCall c;
+        if (setting_call(sql, len, &c))
+            return KIND_SETTING_FN;
+        /* The catalog emulation answers its own (Grafana's search_path probe). */
+        if (!pgcat_is_catalog_query(sql, len))
+            return KIND_SETTING_FN_ELSEWHERE;
     }
     if (word_is(sql, &tk, 0, "show") && tk.n >= 2) {
         if (word_is(sql, &tk, 1, "transaction") && word_is(sql, &tk, 2, "isolation"))
@@ -346,6 +387,129 @@ static int named_setting(const char *sql, size_t len, int *out_value_tok, Tokens
     return k;
 }
 
+/*
+ * statement_timeout's value as PostgreSQL reads it: milliseconds, or a
+ * number with a unit (us, ms, s, min, h, d); 0 turns it off. False for
+ * anything else or past INT32_MAX ms, as in PostgreSQL.
+ */
+static bool timeout_ms(const char *v, int64_t *ms)
+{
+    static const struct {
+        const char *unit;
+        double ms;
+    } units[] = {{"", 1},        {"us", 0.001},    {"ms", 1},        {"s", 1000},
+                 {"min", 60000}, {"h", 3600000.0}, {"d", 86400000.0}};
+    while (isspace((unsigned char)*v))
+        v++;
+    if (!isdigit((unsigned char)v[0]) && !(v[0] == '.' && isdigit((unsigned char)v[1])))
+        return false;
+    char *end = NULL;
+    double d = strtod(v, &end);
+    while (isspace((unsigned char)*end))
+        end++;
+    size_t ulen = 0;
+    while (isalpha((unsigned char)end[ulen]))
+        ulen++;
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (strlen(units[i].unit) != ulen || strncmp(end, units[i].unit, ulen) != 0)
+            continue;
+        const char *rest = end + ulen;
+        while (isspace((unsigned char)*rest))
+            rest++;
+        double total = d * units[i].ms + 0.5;
+        if (*rest || total >= 2147483648.0)
+            return false;
+        *ms = (int64_t)total;
+        return true;
+    }
+    return false;
+}
+
+/* `ms` as PostgreSQL shows a time setting: in the largest unit that divides it. */
+static void timeout_text(int64_t ms, char *out, size_t cap)
+{
+    static const struct {
+        const char *unit;
+        int64_t ms;
+    } units[] = {{"d", 86400000}, {"h", 3600000}, {"min", 60000}, {"s", 1000}};
+    for (size_t i = 0; ms > 0 && i < sizeof(units) / sizeof(units[0]); i++) {
+        if (ms % units[i].ms == 0) {
+            snprintf(out, cap, "%lld%s", (long long)(ms / units[i].ms), units[i].unit);
+            return;
+        }
+    }
+    snprintf(out, cap, ms > 0 ? "%lldms" : "%lld", (long long)ms);
+}
+
+/*
+ * The session's statement timeout: the smaller of the user's limit (userlimits.h, set at
+ * login) and the statement_timeout setting, in whole seconds (the watchdog's unit: a
+ * setting of 1500ms gives 2 s). Every statement of the front end runs with it.
+ */
+static void apply_statement_timeout(PgSession *ps, Session *s)
+{
+    if (!ps->user_timeout_known) {
+        ps->user_timeout_sec = s->limits.value[USERLIMIT_STATEMENT_TIMEOUT];
+        ps->user_timeout_known = true;
+    }
+    int64_t ms = 0;
+    int k = setting_find("statement_timeout");
+    if (!timeout_ms(ps->values[k], &ms))
+        ms = 0;
+    int64_t sec = (ms + 999) / 1000;
+    int64_t limit = ps->user_timeout_sec;
+    if (sec > 0 && (limit == 0 || sec < limit))
+        limit = sec;
+    s->limits.value[USERLIMIT_STATEMENT_TIMEOUT] = limit;
+}
+
+/* Sets setting k to `value` (SET, set_config) after checking it; false: an error answered. */
+static bool set_value(PgSession *ps, int k, const char *value, Buf *out)
+{
+    char norm[SETTING_MAX];
+    if (strcmp(settings[k].name, "client_encoding") == 0 && strcasecmp(value, "UTF8") != 0 &&
+        strcasecmp(value, "UTF-8") != 0 && strcasecmp(value, "unicode") != 0) {
+        error(out, "22023", "client_encoding %s is not supported: only UTF8", value);
+        return false;
+    }
+    if (!setting_settable(k)) {
+        error(out, "55P02", "parameter \"%s\" cannot be changed", settings[k].name);
+        return false;
+    }
+    if (strcmp(settings[k].name, "statement_timeout") == 0) {
+        int64_t ms = 0;
+        if (!timeout_ms(value, &ms)) {
+            error(out, "22023",
+                  "invalid value for parameter \"statement_timeout\": \"%s\" (milliseconds, or a "
+                  "number with a unit: us, ms, s, min, h, d)",
+                  value);
+            return false;
+        }
+        timeout_text(ms, norm, sizeof(norm));
+        value = norm;
+    }
+    snprintf(ps->values[k], SETTING_MAX, "%s", value);
+    if (settings[k].report)
+        pgwire_parameter_status(out, settings[k].name, ps->values[k]);
+    return true;
+}
+
+/* The text of a standard string literal token ('' inside is one quote); false for others. */
+static bool string_literal(const char *sql, const SqlToken *t, char *out, size_t cap)
+{
+    if (t->kind != SQLLEX_STRING || t->length < 2 || sql[t->offset] != '\'')
+        return false;
+    Buf b = BUF_INIT;
+    for (size_t i = t->offset + 1; i + 1 < t->offset + t->length; i++) {
+        buf_putc(&b, sql[i]);
+        if (sql[i] == '\'')
+            i++;
+    }
+    snprintf(out, cap, "%s", buf_cstr(&b));
+    buf_free(&b);
+    return true;
+}
+
 /* SET name TO value: the value as text (a quoted string without quotes). */
 static void run_set(PgSession *ps, const char *sql, size_t len, Buf *out)
 {
@@ -358,16 +522,8 @@ static void run_set(PgSession *ps, const char *sql, size_t len, Buf *out)
     }
     char value[SETTING_MAX];
     const SqlToken *t = &tk.t[v];
-    if (t->kind == SQLLEX_STRING && t->length >= 2 && sql[t->offset] == '\'') {
-        Buf b = BUF_INIT;
-        /* '' inside is one quote */
-        for (size_t i = t->offset + 1; i + 1 < t->offset + t->length; i++) {
-            buf_putc(&b, sql[i]);
-            if (sql[i] == '\'')
-                i++;
-        }
-        snprintf(value, sizeof(value), "%s", buf_cstr(&b));
-        buf_free(&b);
+    if (string_literal(sql, t, value, sizeof(value))) {
+        /* the literal's text */
     } else if (word_is(sql, &tk, v, "default") || word_is(sql, &tk, v, "local")) {
         snprintf(value, sizeof(value), "%s", settings[k].value);
     } else {
@@ -375,28 +531,14 @@ static void run_set(PgSession *ps, const char *sql, size_t len, Buf *out)
         snprintf(value, sizeof(value), "%.*s", (int)(n < SETTING_MAX ? n : SETTING_MAX - 1),
                  sql + t->offset);
     }
-    if (strcmp(settings[k].name, "client_encoding") == 0 && strcasecmp(value, "UTF8") != 0 &&
-        strcasecmp(value, "UTF-8") != 0 && strcasecmp(value, "unicode") != 0) {
-        error(out, "22023", "client_encoding %s is not supported: only UTF8", value);
-        return;
-    }
-    if (!setting_settable(k)) {
-        error(out, "55P02", "parameter \"%s\" cannot be changed", settings[k].name);
-        return;
-    }
-    snprintf(ps->values[k], SETTING_MAX, "%s", value);
-    if (settings[k].report)
-        pgwire_parameter_status(out, settings[k].name, ps->values[k]);
-    pgwire_command_complete(out, "SET");
+    if (set_value(ps, k, value, out))
+        pgwire_command_complete(out, "SET");
 }
 
-static void run_reset(PgSession *ps, const char *sql, size_t len, Buf *out)
+/* Every setting (k < 0) or setting k back to its default, with ParameterStatus. */
+static void reset_settings(PgSession *ps, int k, Buf *out)
 {
-    Tokens tk;
-    int v = 0;
-    first_tokens(sql, len, &tk);
-    bool all = word_is(sql, &tk, 1, "all");
-    int k = all ? -1 : named_setting(sql, len, &v, &tk);
+    bool all = k < 0;
     for (size_t i = 0; i < NSETTINGS; i++) {
         if (!settings[i].value || (!all && (int)i != k) ||
             strcmp(settings[i].name, "session_authorization") == 0)
@@ -405,6 +547,15 @@ static void run_reset(PgSession *ps, const char *sql, size_t len, Buf *out)
         if (settings[i].report)
             pgwire_parameter_status(out, settings[i].name, ps->values[i]);
     }
+}
+
+static void run_reset(PgSession *ps, const char *sql, size_t len, Buf *out)
+{
+    Tokens tk;
+    int v = 0;
+    first_tokens(sql, len, &tk);
+    bool all = word_is(sql, &tk, 1, "all");
+    reset_settings(ps, all ? -1 : named_setting(sql, len, &v, &tk), out);
     pgwire_command_complete(out, "RESET");
 }
 
@@ -428,12 +579,239 @@ static void run_show(PgSession *ps, const char *sql, size_t len, bool describe, 
     pgwire_command_complete(out, "SHOW");
 }
 
-const char *pgsess_show_column(const char *sql, size_t len)
+/* ---- current_setting() and set_config(): answered here when alone ---- */
+
+static RunResult refuse(PgSession *ps, Session *s, Buf *out, const char *sqlstate, const char *msg);
+
+/* A boolean literal: true/false, or a string PostgreSQL reads as one. */
+static bool bool_literal(const char *sql, const SqlToken *t, bool *out)
 {
+    char v[16];
+    if (t->kind == SQLLEX_WORD) {
+        if (sqllex_is_word(sql, t, "true") || sqllex_is_word(sql, t, "false")) {
+            *out = sqllex_is_word(sql, t, "true");
+            return true;
+        }
+        return false;
+    }
+    if (!string_literal(sql, t, v, sizeof(v)))
+        return false;
+    static const char *const yes[] = {"t", "true", "on", "yes", "1"};
+    static const char *const no[] = {"f", "false", "off", "no", "0"};
+    for (size_t i = 0; i < 5; i++) {
+        if (strcasecmp(v, yes[i]) == 0 || strcasecmp(v, no[i]) == 0) {
+            *out = strcasecmp(v, yes[i]) == 0;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool is_kind(const Tokens *tk, int i, SqlTokenKind kind)
+{
+    return i < tk->n && tk->t[i].kind == kind;
+}
+
+/* True when `sql` is exactly such a call (parsed into *c). */
+static bool setting_call(const char *sql, size_t len, SettingCall *c)
+{
+    Tokens tk;
+    first_tokens(sql, len, &tk);
+    memset(c, 0, sizeof(*c));
+    int max = (int)(sizeof(tk.t) / sizeof(tk.t[0]));
+    if (tk.n >= max || !word_is(sql, &tk, 0, "select"))
+        return false;
+    int i = 1;
+    if (word_is(sql, &tk, 1, "pg_catalog") && is_kind(&tk, 2, SQLLEX_DOT))
+        i = 3;
+    if (word_is(sql, &tk, i, "set_config"))
+        c->set = true;
+    else if (!word_is(sql, &tk, i, "current_setting"))
+        return false;
+    snprintf(c->column, sizeof(c->column), "%s", c->set ? "set_config" : "current_setting");
+    i++;
+    if (!is_kind(&tk, i, SQLLEX_OPEN) || sql[tk.t[i].offset] != '(' || i + 1 >= tk.n ||
+        !string_literal(sql, &tk.t[i + 1], c->name, sizeof(c->name)))
+        return false;
+    i += 2;
+    if (c->set) {
+        if (!is_kind(&tk, i, SQLLEX_COMMA) || i + 1 >= tk.n ||
+            !string_literal(sql, &tk.t[i + 1], c->value, sizeof(c->value)) ||
+            !is_kind(&tk, i + 2, SQLLEX_COMMA) || i + 3 >= tk.n ||
+            !bool_literal(sql, &tk.t[i + 3], &c->flag))
+            return false;
+        i += 4;
+    } else if (is_kind(&tk, i, SQLLEX_COMMA)) {
+        if (i + 1 >= tk.n || !bool_literal(sql, &tk.t[i + 1], &c->flag))
+            return false;
+        i += 2;
+    }
+    if (!is_kind(&tk, i, SQLLEX_CLOSE) || sql[tk.t[i].offset] != ')')
+        return false;
+    i++;
+    if (word_is(sql, &tk, i, "as"))
+        i++;
+    if (i < tk.n && (tk.t[i].kind == SQLLEX_WORD || tk.t[i].kind == SQLLEX_QUOTED)) {
+        Buf b = BUF_INIT;
+        sqllex_identifier(sql, &tk.t[i], &b);
+        if (tk.t[i].kind == SQLLEX_WORD)
+            for (size_t j = 0; j < b.len; j++)
+                b.data[j] = (char)tolower((unsigned char)b.data[j]);
+        snprintf(c->column, sizeof(c->column), "%s", buf_cstr(&b));
+        buf_free(&b);
+        i++;
+    }
+    return i == tk.n;
+}
+
+/* True when `sql` calls current_setting( or set_config( anywhere, outside strings. */
+static bool calls_setting_fn(const char *sql, size_t len)
+{
+    SqlLexer lx;
+    SqlToken t, prev = {0};
+    bool have = false;
+    sqllex_init(&lx, sql, len, 0);
+    while (sqllex_next(&lx, &t) > 0) {
+        if (have && t.kind == SQLLEX_OPEN &&
+            (sqllex_is_word(sql, &prev, "current_setting") ||
+             sqllex_is_word(sql, &prev, "set_config")))
+            return true;
+        prev = t;
+        have = true;
+    }
+    return false;
+}
+
+static void send_text_row(Buf *out, const char *value)
+{
+    size_t m = pgwire_begin(out, 'D');
+    pgwire_put_i16(out, 1);
+    if (!value) {
+        pgwire_put_i32(out, -1);
+    } else {
+        pgwire_put_i32(out, (int32_t)strlen(value));
+        buf_append_str(out, value);
+    }
+    pgwire_end(out, m);
+}
+
+static RunResult run_setting_call(PgSession *ps, Session *s, const char *sql, bool describe,
+                                  Buf *out)
+{
+    SettingCall c;
+    if (!setting_call(sql, strlen(sql), &c))
+        return refuse(ps, s, out, "42601", "syntax error in current_setting() or set_config()");
+    int k = strcasecmp(c.name, "transaction isolation level") == 0
+                ? setting_find("transaction_isolation")
+                : setting_find(c.name);
+    if (k < 0 && (c.set || !c.flag)) {
+        char msg[SETTING_MAX + 64];
+        snprintf(msg, sizeof(msg), "unrecognized configuration parameter \"%s\"", c.name);
+        return refuse(ps, s, out, "42704", msg);
+    }
+    if (c.set && c.flag)
+        return refuse(ps, s, out, "0A000",
+                      "set_config(..., true), local to the transaction, is not supported: use "
+                      "set_config(name, value, false) or SET");
+    if (c.set && !set_value(ps, k, c.value, out)) {
+        if (s->in_tx)
+            ps->failed_tx = true;
+        return RUN_ERROR;
+    }
+    if (describe) {
+        const char *col = c.column;
+        pgwire_text_row_description(out, &col, 1);
+    }
+    send_text_row(out, k >= 0 ? ps->values[k] : NULL);
+    pgwire_command_complete(out, "SELECT 1");
+    return RUN_OK;
+}
+
+const char *pgsess_show_column(const char *sql, size_t len, char buf[64])
+{
+    SettingCall c;
+    if (setting_call(sql, len, &c)) {
+        snprintf(buf, 64, "%s", c.column);
+        return buf;
+    }
     Tokens tk;
     int v = 0;
     int k = named_setting(sql, len, &v, &tk);
     return k >= 0 ? settings[k].name : "setting";
+}
+
+/* ---- DEALLOCATE and DISCARD ---- */
+
+static RunResult run_deallocate(PgSession *ps, Session *s, const char *sql, Buf *out)
+{
+    Tokens tk;
+    first_tokens(sql, strlen(sql), &tk);
+    int i = word_is(sql, &tk, 1, "prepare") ? 2 : 1;
+    if (i + 1 != tk.n || (tk.t[i].kind != SQLLEX_WORD && tk.t[i].kind != SQLLEX_QUOTED))
+        return refuse(ps, s, out, "42601", "syntax error in DEALLOCATE: DEALLOCATE name | ALL");
+    if (word_is(sql, &tk, i, "all")) {
+        pgext_deallocate(ps->ext, NULL);
+        pgwire_command_complete(out, "DEALLOCATE ALL");
+        return RUN_OK;
+    }
+    Buf name = BUF_INIT;
+    sqllex_identifier(sql, &tk.t[i], &name);
+    if (tk.t[i].kind == SQLLEX_WORD) /* unquoted names fold to lower case, as in PostgreSQL */
+        for (size_t j = 0; j < name.len; j++)
+            name.data[j] = (char)tolower((unsigned char)name.data[j]);
+    bool found = name.len > 0 && pgext_deallocate(ps->ext, buf_cstr(&name));
+    RunResult r = RUN_OK;
+    if (!found) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "prepared statement \"%.100s\" does not exist", buf_cstr(&name));
+        r = refuse(ps, s, out, "26000", msg);
+    } else {
+        pgwire_command_complete(out, "DEALLOCATE");
+    }
+    buf_free(&name);
+    return r;
+}
+
+static RunResult run_discard(PgSession *ps, Session *s, const char *sql, Buf *out)
+{
+    Tokens tk;
+    first_tokens(sql, strlen(sql), &tk);
+    if (tk.n == 2 && word_is(sql, &tk, 1, "plans")) {
+        /* The statement cache holds plans the catalog's changes invalidate: nothing to do. */
+        pgwire_command_complete(out, "DISCARD PLANS");
+        return RUN_OK;
+    }
+    if (tk.n != 2 || !word_is(sql, &tk, 1, "all"))
+        return refuse(ps, s, out, "0A000",
+                      "only DISCARD ALL and DISCARD PLANS are supported (DISCARD TEMP and "
+                      "SEQUENCES are not)");
+    if (s->in_tx)
+        return refuse(ps, s, out, "25001", "DISCARD ALL cannot run inside a transaction block");
+    pgext_discard(ps->ext);
+    reset_settings(ps, -1, out);
+    pgwire_command_complete(out, "DISCARD ALL");
+    return RUN_OK;
+}
+
+/* ---- version() ---- */
+
+#if defined(__x86_64__)
+#define PG_HOST "x86_64-pc-linux-gnu"
+#elif defined(__aarch64__)
+#define PG_HOST "aarch64-unknown-linux-gnu"
+#else
+#define PG_HOST "unknown-linux-gnu"
+#endif
+#ifndef TCPDUCKDB_VERSION
+#define TCPDUCKDB_VERSION "unknown"
+#endif
+
+/* The server builds on 64-bit Linux only (its Makefile); the text says so as PostgreSQL's. */
+_Static_assert(sizeof(void *) == 8, "version() says 64-bit");
+
+const char *pgsess_version(void)
+{
+    return "PostgreSQL 15.0 on " PG_HOST ", compiled by TCP-DuckDB " TCPDUCKDB_VERSION ", 64-bit";
 }
 
 /* ---- running SQL through the session ---- */
@@ -980,6 +1358,7 @@ RunResult pgsess_run_statement(PgSession *ps, Session *s, const SessionEnv *env,
 {
     Buf *out = io->out;
     size_t len = strlen(sql);
+    apply_statement_timeout(ps, s);
     if (ps->failed_tx && kind != KIND_ROLLBACK && kind != KIND_COMMIT)
         return refuse(ps, s, out, "25P02",
                       "current transaction is aborted, commands ignored until end of "
@@ -1044,6 +1423,17 @@ RunResult pgsess_run_statement(PgSession *ps, Session *s, const SessionEnv *env,
         return run_copy(ps, s, env, sql, f, io);
     case KIND_ADMIN:
         return run_admin(ps, s, env, sql, out);
+    case KIND_DEALLOCATE:
+        return run_deallocate(ps, s, sql, out);
+    case KIND_DISCARD:
+        return run_discard(ps, s, sql, out);
+    case KIND_SETTING_FN:
+        return run_setting_call(ps, s, sql, f->describe, out);
+    case KIND_SETTING_FN_ELSEWHERE:
+        return refuse(ps, s, out, "0A000",
+                      "current_setting() and set_config() are answered by the front end only as "
+                      "a whole statement: SELECT current_setting('name') or SELECT "
+                      "set_config('name', 'value', false)");
     case KIND_SQL:
         break;
     }
@@ -1212,6 +1602,67 @@ static bool public_schema(const char *sql, const SqlToken t[3], Buf *out)
     return true;
 }
 
+/*
+ * version() is PostgreSQL's text (pgsess_version), not DuckDB's: each call
+ * `[pg_catalog.]version()` outside strings and comments becomes the
+ * literal, and a statement that is only `SELECT version()` becomes
+ * `SELECT '...' AS version`, PostgreSQL's column name. DuckDB's own
+ * function is left alone for the line protocol. Returns a new text, or
+ * NULL when there is no call.
+ */
+static char *version_calls(const char *sql)
+{
+    if (!strcasestr(sql, "version"))
+        return NULL;
+    size_t len = strlen(sql);
+    SqlToken *tok = NULL;
+    size_t n = 0, cap = 0;
+    SqlLexer lx;
+    SqlToken t;
+    sqllex_init(&lx, sql, len, 0);
+    while (sqllex_next(&lx, &t) > 0) {
+        if (t.kind == SQLLEX_SEMI)
+            continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 64;
+            tok = xrealloc(tok, cap * sizeof(*tok));
+        }
+        tok[n++] = t;
+    }
+    Buf out = BUF_INIT;
+    size_t copied = 0;
+    bool changed = false;
+    for (size_t i = 0; i + 2 < n; i++) {
+        if (!sqllex_is_word(sql, &tok[i], "version") || tok[i + 1].kind != SQLLEX_OPEN ||
+            sql[tok[i + 1].offset] != '(' || tok[i + 2].kind != SQLLEX_CLOSE ||
+            sql[tok[i + 2].offset] != ')')
+            continue;
+        size_t first = i;
+        if (i >= 1 && tok[i - 1].kind == SQLLEX_DOT) {
+            if (i < 2 || !sqllex_is_word(sql, &tok[i - 2], "pg_catalog"))
+                continue; /* another schema's version() */
+            first = i - 2;
+        }
+        if (first >= 1 && sqllex_is_word(sql, &tok[first - 1], "function"))
+            continue; /* CREATE FUNCTION version() */
+        bool alone = first == 1 && i + 3 == n && sqllex_is_word(sql, &tok[0], "select");
+        buf_append(&out, sql + copied, tok[first].offset - copied);
+        buf_printf(&out, "'%s'%s", pgsess_version(), alone ? " AS version" : "");
+        copied = tok[i + 2].offset + tok[i + 2].length;
+        changed = true;
+        i += 2;
+    }
+    free(tok);
+    if (!changed) {
+        buf_free(&out);
+        return NULL;
+    }
+    buf_append(&out, sql + copied, len - copied);
+    char *r = xstrndup(out.data, out.len);
+    buf_free(&out);
+    return r;
+}
+
 char *pgsess_client_text(const char *sql, size_t len)
 {
     char *text = rewrite_tokens(sql, len, bytea_literal);
@@ -1221,6 +1672,11 @@ char *pgsess_client_text(const char *sql, size_t len)
     if (pub) {
         free(text);
         text = pub;
+    }
+    char *ver = version_calls(text);
+    if (ver) {
+        free(text);
+        text = ver;
     }
     char *ddl = pgddl_rewrite(text, strlen(text));
     if (ddl) {

@@ -34,6 +34,10 @@ typedef enum {
     KIND_UNSUPPORTED,
     KIND_COPY,  /* COPY ... TO STDOUT / FROM STDIN: the front end's (pgwire_copy.h) */
     KIND_ADMIN, /* CREATE USER, GRANT, CREATE DATABASE, ...: the command table (pgwire_admin.h) */
+    KIND_DEALLOCATE, /* DEALLOCATE [PREPARE] name | ALL: the extended protocol's statements */
+    KIND_DISCARD,    /* DISCARD ALL | PLANS | ...: statements, portals and settings */
+    KIND_SETTING_FN, /* SELECT current_setting(...) or set_config(...), alone: answered here */
+    KIND_SETTING_FN_ELSEWHERE, /* current_setting/set_config inside a larger statement: refused */
 } StmtKind;
 
 typedef enum { RUN_OK, RUN_ERROR, RUN_GONE } RunResult;
@@ -77,8 +81,12 @@ int16_t pgsess_format_of(const int16_t *formats, int n, idx_t c);
  * caller frees. */
 char *pgsess_client_text(const char *sql, size_t len);
 
-/* The column name of a SHOW statement's answer. */
-const char *pgsess_show_column(const char *sql, size_t len);
+/* The column name of the answer of a KIND_SHOW or KIND_SETTING_FN statement; `buf` holds
+ * it when it is the statement's alias. */
+const char *pgsess_show_column(const char *sql, size_t len, char buf[64]);
+
+/* What version() answers: "PostgreSQL 15.0 on ..., compiled by TCP-DuckDB ...". */
+const char *pgsess_version(void);
 
 /* An ErrorResponse of the front end's own; a transaction block fails with it. */
 void pgsess_refuse(PgSession *ps, Session *s, Buf *out, const char *sqlstate, const char *msg);

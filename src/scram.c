@@ -171,6 +171,18 @@ static bool parse(const char *text, Verifier *out)
     return b64_decode_exact(server, end, out->server_key, KEY_LEN);
 }
 
+bool scram_verifier_info(const char *verifier, int *iterations, size_t *salt_len)
+{
+    Verifier v;
+    if (!verifier || !parse(verifier, &v))
+        return false;
+    if (iterations)
+        *iterations = v.iterations;
+    if (salt_len)
+        *salt_len = v.salt_len;
+    return true;
+}
+
 /* Computes StoredKey and ServerKey for `password`; false if OpenSSL fails. */
 static bool compute_keys(const char *password, const unsigned char *salt, size_t salt_len,
                          int iterations, unsigned char stored_key[KEY_LEN],

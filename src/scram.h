@@ -53,6 +53,13 @@ int scram_make_verifier(const char *password, int iterations, char out[SCRAM_VER
  */
 bool scram_verify(const char *verifier, const char *password);
 
+/*
+ * True when `verifier` is well formed by the rules above (a verifier made
+ * elsewhere, e.g. by libpq for psql's \password); its iteration count and
+ * salt length go to the out parameters (either may be NULL).
+ */
+bool scram_verifier_info(const char *verifier, int *iterations, size_t *salt_len);
+
 /* A well-formed verifier with SCRAM_DEFAULT_ITERATIONS iterations that no
  * password is known to match (its keys are random bytes, not derived from a
  * password). A static string. */

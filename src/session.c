@@ -29,6 +29,7 @@
 #include "cdc.h"
 #include "cdclink.h"
 #include "reply.h"
+#include "scram.h"
 #include "rescache.h"
 #include "sqllex.h"
 #include "sqlrun.h"
@@ -355,6 +356,30 @@ static void cmd_create_user(Session *s, const SessionEnv *env, const RequestWord
     reply_catalog(out, st, "User", name);
 }
 
+/*
+ * `drop user NAME`: removes the user, their grants and limits. Their open
+ * sessions stay logged in but, with no grant left, are refused everything
+ * from their next request, as after a revoke; a user created later under
+ * the name gets a new id, so nothing of the old one carries over.
+ */
+static void cmd_drop_user(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
+{
+    (void)s;
+    const char *name = w->word[2];
+    if (!catalog_name_valid(name)) {
+        reply_invalid_name(out, "user", name);
+        return;
+    }
+    if (strcmp(name, CATALOG_SUPER_USER) == 0) {
+        reply_bad_request(out, "the super user %s cannot be dropped", CATALOG_SUPER_USER);
+        return;
+    }
+    CatalogStatus st = catalog_user_delete(env->catalog, name);
+    if (st == CATALOG_OK)
+        log_info("user %s dropped", name);
+    reply_catalog(out, st, "User", name);
+}
+
 static void cmd_connect(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
 {
     const char *name = w->word[1];
@@ -507,8 +532,8 @@ static void cmd_rollback(Session *s, const SessionEnv *env, const RequestWords *
 }
 
 #define USAGE_UPDATE_USER                                                                          \
-    "update user username OLD NEW | update user password USER NEW | update user limit USER "       \
-    "SETTING VALUE|default"
+    "update user username OLD NEW | update user password USER NEW | update user verifier USER "    \
+    "SCRAM-SHA-256$... | update user limit USER SETTING VALUE|default"
 
 static void cmd_update_database(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
 {
@@ -575,7 +600,8 @@ static void cmd_update_user(Session *s, const SessionEnv *env, const RequestWord
         return;
     }
     bool is_name = request_word_is(w->word[2], "username");
-    if (w->n != 5 || (!is_name && !request_word_is(w->word[2], "password"))) {
+    bool is_verifier = request_word_is(w->word[2], "verifier");
+    if (w->n != 5 || (!is_name && !is_verifier && !request_word_is(w->word[2], "password"))) {
         reply_bad_request(out, "usage: " USAGE_UPDATE_USER);
         return;
     }
@@ -598,6 +624,19 @@ static void cmd_update_user(Session *s, const SessionEnv *env, const RequestWord
         if (st == CATALOG_OK)
             log_info("user %s renamed to %s", user, w->word[4]);
         reply_catalog(out, st, "User", st == CATALOG_EXISTS ? w->word[4] : user);
+        return;
+    }
+    if (is_verifier) {
+        /* A verifier made by the client (psql's \password): stored as given, never a password. */
+        if (!scram_verifier_info(w->word[4], NULL, NULL)) {
+            reply_bad_request(out, "not a SCRAM-SHA-256 verifier (SCRAM-SHA-256$ITERATIONS:SALT$"
+                                   "STOREDKEY:SERVERKEY, base64)");
+            return;
+        }
+        st = catalog_user_set_verifier(env->catalog, user, w->word[4]);
+        if (st == CATALOG_OK)
+            log_info("password of user %s changed (a verifier)", user);
+        reply_catalog(out, st, "User", user);
         return;
     }
     if (!password_valid(w->word[4])) {
@@ -904,6 +943,8 @@ static const SessionCommand commands[] = {
      "create user NAME PASSWORD"},
     {"drop", "database", SESSION_MATCH_WORDS, NULL, 3, 3, SESSION_WHO_SUPER, cmd_drop_database,
      "drop database NAME"},
+    {"drop", "user", SESSION_MATCH_WORDS, NULL, 3, 3, SESSION_WHO_SUPER, cmd_drop_user,
+     "drop user NAME"},
     {"connect", NULL, SESSION_MATCH_WORDS, NULL, 2, 2, SESSION_WHO_USER, cmd_connect,
      "connect DATABASE"},
     {"disconnect", NULL, SESSION_MATCH_WORDS, NULL, 1, 1, SESSION_WHO_USER, cmd_disconnect,

@@ -1253,6 +1253,7 @@ static void print_help(void)
         "  update database OLD NEW             rename a database (super user)\n"
         "  update user username OLD NEW        rename a user (super user)\n"
         "  update user password USER NEW       set a password (super user)\n"
+        "  drop user NAME                      remove a user and their grants (super user)\n"
         "  grant database DB USER read|write   (super user)\n"
         "  grant table DB TABLE USER PRIV...   PRIV: select insert update delete\n"
         "  revoke database DB USER / revoke table DB TABLE USER PRIV...\n"

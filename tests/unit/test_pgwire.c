@@ -253,8 +253,17 @@ static void test_values(void)
     CHECK_STR(buf_cstr(&out), "01|0102|fffffffe|0000000000000001|3f800000|3ff0000000000000|"
                               "00000001|00000000000f4240|6162|6162|"
                               "00000000000000000000000000000001");
-    values_of(con, "select 1.5::decimal(4,1), interval 1 day", true, &out);
-    CHECK_STR(buf_cstr(&out), "(unsupported)|(unsupported)");
+    /* numeric: ndigits, weight, sign, dscale, base-10000 digits; time: microseconds;
+     * interval: microseconds, days, months. */
+    values_of(con,
+              "select 1.5::decimal(4,1), -0.0001::decimal(9,4), 10000::decimal(18,0), "
+              "0::decimal(4,1), 18446744073709551615::ubigint, time '00:00:01', "
+              "interval '1 month 1 day 1 second'",
+              true, &out);
+    CHECK_STR(buf_cstr(&out), "000200000000000100011388|0001ffff400000040001|"
+                              "00010001000000000001|0000000000000001|"
+                              "000500040000000007341a5802e103bb064f|00000000000f4240|"
+                              "00000000000f42400000000100000001");
     buf_free(&out);
     duckdb_disconnect(&con);
     duckdb_close(&db);

@@ -214,6 +214,15 @@ static void test_malformed(void)
     CHECK(!scram_verify(longer, "secret"));
     /* The unmodified original still matches, so the cases above failed for their flaw. */
     CHECK(scram_verify(pg_secret, "secret"));
+    /* scram_verifier_info: the same rules, for a verifier made by a client. */
+    int iterations = 0;
+    size_t salt_len = 0;
+    CHECK(scram_verifier_info(pg_secret, &iterations, &salt_len));
+    CHECK(iterations == 4096 && salt_len == 16);
+    for (size_t i = 0; i < 13; i++)
+        CHECK(!scram_verifier_info(bad[i], NULL, NULL));
+    CHECK(!scram_verifier_info(longer, NULL, NULL));
+    CHECK(!scram_verifier_info(NULL, NULL, NULL));
 }
 
 static void test_dummy(void)
