@@ -277,6 +277,8 @@ def test_stats_command(make_server):
                                           "bytes": 0, "databases": []}
         # Auto-parameterisation's counters (test_autoparam.py): nothing ran yet.
         assert st.pop("autoparam") == {"shaped": 0, "ran": 0, "fallbacks": 0}
+        # The CDC streams' counts (test_cdc.py): none.
+        assert st.pop("cdc") == {"linked": 0, "streams": 0, "pool_pins": 0, "max_streams": 16}
         assert st == {"pool": {"size": 3, "open": 0, "pinned": 0, "waiting": 0, "hits": 0,
                                "misses": 0, "evictions": 0, "waits": 0, "timeouts": 0,
                                "rejected": 0},
