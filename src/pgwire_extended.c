@@ -12,6 +12,7 @@
 #include "params.h"
 #include "pgwire_catalog.h"
 #include "pgwire_session_int.h"
+#include "pgwire_settings.h"
 #include "xalloc.h"
 
 /* Prepared statements and portals one connection may hold at once. */
@@ -680,7 +681,7 @@ static void msg_describe(PgExtended *x, PgSession *ps, Session *s, const Session
         }
         if (kind == KIND_SHOW || kind == KIND_SETTING_FN) {
             char buf[64];
-            const char *col = pgsess_show_column(sql, strlen(sql), buf);
+            const char *col = pgset_show_column(sql, strlen(sql), buf);
             pgwire_text_row_description(out, &col, 1);
         } else {
             pgwire_empty(out, 'n');

@@ -11,7 +11,7 @@
  * authentication exchange, the transaction status I/T/E (a failed
  * transaction block refuses statements until ROLLBACK), the prepared
  * statements and portals of the extended protocol, and the answers to
- * SET/SHOW of the client settings drivers send.
+ * SET/SHOW of the client settings drivers send (pgwire_settings.h).
  *
  * States: STARTUP (startup packet, SSLRequest, CancelRequest) -> SASL
  * (SASLInitialResponse) -> SASL_FINAL (SASLResponse) -> READY; any state

@@ -1,10 +1,11 @@
 /*
  * pgwire_session_int: what the PostgreSQL front end's modules share inside
  * one connection. pgwire_session.c owns the PgSession (startup, SCRAM, the
- * simple query protocol, transaction status, client settings, COPY) and
- * runs one statement for whoever asks (pgsess_run_statement); the extended
- * query protocol (pgwire_extended.c) keeps the statements and portals and
- * asks it. Not a public header: only the pgwire_* modules include it.
+ * simple query protocol, transaction status, COPY) and runs one statement
+ * for whoever asks (pgsess_run_statement); the extended query protocol
+ * (pgwire_extended.c) keeps the statements and portals and asks it; the
+ * client settings are pgwire_settings.c's, read with the tokens below. Not a
+ * public header: only the pgwire_* modules include it.
  *
  * Thread: the worker that owns the connection, as pgwire_session.h.
  */
@@ -19,6 +20,7 @@
 #include "pgwire.h"
 #include "pgwire_session.h"
 #include "session.h"
+#include "sqllex.h"
 
 /* What the front end does with a statement instead of DuckDB. */
 typedef enum {
@@ -60,6 +62,18 @@ typedef struct PgFormat {
     bool copy_not_alone; /* a simple Query of several statements: no COPY FROM STDIN */
 } PgFormat;
 
+/* The first tokens of one statement (semicolons skipped). */
+typedef struct PgTokens {
+    SqlToken t[16]; /* the first few tokens */
+    int n;
+    size_t end; /* where the statement's last token ends */
+} PgTokens;
+
+/* Reads the first tokens of `sql` (one statement). */
+void pgsess_first_tokens(const char *sql, size_t len, PgTokens *tk);
+/* True when token i exists and is the word `lower` (any case). */
+bool pgsess_word_is(const char *sql, const PgTokens *tk, int i, const char *lower);
+
 /* How the statement `sql` (len bytes, one statement) is run. */
 StmtKind pgsess_classify(const char *sql, size_t len);
 
@@ -80,10 +94,6 @@ int16_t pgsess_format_of(const int16_t *formats, int n, idx_t c);
 /* The text DuckDB is given for a statement of the client (bytea literals, `public.`);
  * caller frees. */
 char *pgsess_client_text(const char *sql, size_t len);
-
-/* The column name of the answer of a KIND_SHOW or KIND_SETTING_FN statement; `buf` holds
- * it when it is the statement's alias. */
-const char *pgsess_show_column(const char *sql, size_t len, char buf[64]);
 
 /* What version() answers: "PostgreSQL 15.0 on ..., compiled by TCP-DuckDB ...". */
 const char *pgsess_version(void);
