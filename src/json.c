@@ -25,17 +25,14 @@
  * A JsonRows is used by the one query worker thread that streams its
  * result; nothing here is shared between threads.
  *
- * Size (about 1,500 lines): one file on purpose. Every encoder works on the
- * private Enc node and the writer's raw output pointer, and the formatting of
- * numbers, dates and times is written for exactly that use (into reserved
- * room, never allocating). Splitting the encoders from the tree builder
- * would publish Enc; splitting the formatting out is the natural cut the day
- * a second user appears (the PostgreSQL front end's text output), and is
- * left for then.
- *
- * Size: one encoder per DuckDB type, all sharing the Enc tree and its
- * bind(); splitting the types across files would spread one table of
- * formats (docs/protocol.md) over several and gain no separation.
+ * Size (about 1,500 lines): one file on purpose. There is one encoder per
+ * DuckDB type, all working on the private Enc tree, its bind() and the
+ * writer's raw output pointer; splitting the types across files would
+ * publish Enc and spread one table of formats (docs/protocol.md) over
+ * several. The formatting of numbers, dates and times is written for
+ * exactly that use (into reserved room, never allocating); moving it out is
+ * the natural cut the day a second user appears (the PostgreSQL front end's
+ * text output), and is left for then.
  */
 #include "json.h"
 

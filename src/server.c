@@ -78,19 +78,17 @@
  * `c->tls` per read or write call (not per row), so the plain path stays a
  * direct recv()/send().
  *
- * Size (about 1,400 lines): one file because everything here changes a
+ * Size (about 1,900 lines): one file because everything here changes a
  * Conn's state or the counts kept with it under `conns_lock` (accept and
  * its slot rules, deadlines, the workers' turn, release, close), and that
- * lock and struct are private to it. The natural cut when it grows further
- * is the accept-time admission (slots, per-address cap, reserved slots)
- * into a module of its own that returns a verdict without touching a Conn.
- *
- * Size: the connection states, their locking and the hand-over between
- * the I/O thread and the workers are one invariant (a connection has one
- * owner: see set_state() and release()), so the code that moves a Conn
- * between states stays in one file where it can be read together; what
- * does not touch Conn lives elsewhere (workers.c, request.c, tls.c,
- * session.c, pgwire_session.c).
+ * lock and struct are private to it: the connection states, their locking
+ * and the hand-over between the I/O thread and the workers are one
+ * invariant (a connection has one owner: see set_state() and release()),
+ * best read together. What does not touch a Conn lives elsewhere
+ * (workers.c, request.c, tls.c, session.c, pgwire_session.c). The natural
+ * cut when it grows further is the accept-time admission (slots,
+ * per-address cap, reserved slots) into a module of its own that returns a
+ * verdict without touching a Conn.
  */
 #include "server.h"
 
