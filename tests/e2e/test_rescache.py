@@ -405,23 +405,42 @@ def test_readers_always_see_what_writers_committed(db):
     lock = threading.Lock()
     stop = threading.Event()
     errors = []
+    nreaders = 4
+    # Rounds each reader has finished. Every tenth commit the writer waits until each reader
+    # has made two whole rounds on that state, so cached answers are served while writers go on
+    # (on a slow sanitizer build the readers would otherwise always be one commit behind and
+    # the cache never hit, which this test would not notice).
+    rounds = [0] * nreaders
+    rounds_cv = threading.Condition()
     queries = ["SELECT n FROM seq WHERE k = 1",
                "SELECT n, n * 2 AS d FROM seq",
                'query {"sql": "SELECT n FROM seq WHERE k = $1", "params": [1]}']
 
     def writer():
         w = connected(db)
-        for i in range(1, 120):
-            if i % 3 == 0:
-                assert w.req("start transaction") == "success"
-                assert w.req("UPDATE seq SET n = %d WHERE k = 1" % i) == "1"
-                assert w.req("commit") == "success"
-            else:
-                assert w.req("UPDATE seq SET n = %d WHERE k = 1" % i) == "1"
-            with lock:
-                committed[0] = i
-        stop.set()
-        w.close()
+        try:
+            for i in range(1, 120):
+                if i % 3 == 0:
+                    assert w.req("start transaction") == "success"
+                    assert w.req("UPDATE seq SET n = %d WHERE k = 1" % i) == "1"
+                    assert w.req("commit") == "success"
+                else:
+                    assert w.req("UPDATE seq SET n = %d WHERE k = 1" % i) == "1"
+                with lock:
+                    committed[0] = i
+                if i % 10 == 0:
+                    # +3: the round under way may have begun before this commit; the two
+                    # after it run wholly on this state, the second from the cache.
+                    with rounds_cv:
+                        start = list(rounds)
+                        ok = rounds_cv.wait_for(
+                            lambda: all(rounds[j] >= start[j] + 3 for j in range(nreaders)), 120)
+                    assert ok, "readers stalled at commit %d" % i
+        except BaseException as e:  # noqa: B902 - reported by the main thread
+            errors.append("writer: %r" % e)
+        finally:
+            stop.set()
+            w.close()
 
     def parse(answer):
         if answer.startswith("{"):
@@ -438,12 +457,15 @@ def test_readers_always_see_what_writers_committed(db):
                     n = parse(r.req(q))
                     if n < floor:
                         errors.append("%s answered %d after %d committed" % (q, n, floor))
+                with rounds_cv:
+                    rounds[i] += 1
+                    rounds_cv.notify_all()
         finally:
             r.close()
 
     t = threading.Thread(target=writer)
     t.start()
-    run_parallel(4, reader)
+    run_parallel(nreaders, reader)
     t.join()
     assert not errors, errors[:5]
     admin = db.admin()
