@@ -825,28 +825,14 @@ static int skip_some(tdb_result *res, size_t limit, bool *out_ended)
     size_t total = 0;
     *out_ended = false;
     while (total <= limit) {
-        if (c->rpos == c->rlen) {
-            int rc = tdb__fill(c);
-            if (rc != 0)
-                return rc;
-        }
-        const unsigned char *start = c->rbuf + c->rpos;
-        size_t avail = c->rlen - c->rpos;
-        const unsigned char *nl = memchr(start, '\n', avail);
-        size_t n = nl ? (size_t)(nl - start) : avail;
-        if (n >= 2) {
-            tail[0] = (char)start[n - 2];
-            tail[1] = (char)start[n - 1];
-        } else if (n == 1) {
-            tail[0] = tail[1];
-            tail[1] = (char)start[0];
-        }
+        const unsigned char *start;
+        size_t n;
+        int rc = tdb__scan_line(c, &start, &n, out_ended, tail);
+        if (rc != 0)
+            return rc;
         total += n;
-        c->rpos += n + (nl ? 1 : 0);
-        if (nl) {
-            *out_ended = true;
+        if (*out_ended)
             return tail[0] == ']' && tail[1] == '}' ? 0 : tdb__read_error_line(c);
-        }
     }
     return 0;
 }

@@ -184,6 +184,15 @@ TDB__MUSTCHECK int tdb__send_queued(tdb_conn *c);
  * at most the connection's timeout. 0, or a status. */
 TDB__MUSTCHECK int tdb__fill(tdb_conn *c);
 /*
+ * One step of reading a line: points *out_start at the next *out_n buffered bytes of the current
+ * line (waiting for at least one when the buffer is empty) and consumes them, with the newline
+ * if it is among them (*out_ended then true; the newline is not counted in *out_n). tail keeps
+ * the line's last two bytes across steps, as tdb__read_line documents. 0, or a status. The one
+ * scanner under tdb__read_line and the readers that drop a line without keeping it.
+ */
+TDB__MUSTCHECK int tdb__scan_line(tdb_conn *c, const unsigned char **out_start, size_t *out_n,
+                                  bool *out_ended, char tail[2]);
+/*
  * Reads the rest of a line (the newline consumed, not stored). Keeps at most `max` bytes in out
  * (if out is not NULL; then out->p is not NULL on success, "" for an empty line); *out_over
  * (if not NULL) tells whether more were dropped. tail receives the line's last two bytes (left

@@ -682,29 +682,46 @@ int tdb__fill(tdb_conn *c)
     }
 }
 
+/* The contract is in tdb_internal.h. */
+int tdb__scan_line(tdb_conn *c, const unsigned char **out_start, size_t *out_n, bool *out_ended,
+                   char tail[2])
+{
+    if (c->rpos == c->rlen) {
+        int rc = tdb__fill(c);
+        if (rc != 0)
+            return rc;
+    }
+    const unsigned char *start = c->rbuf + c->rpos;
+    size_t avail = c->rlen - c->rpos;
+    const unsigned char *nl = memchr(start, '\n', avail);
+    size_t n = nl ? (size_t)(nl - start) : avail;
+    if (n >= 2) {
+        tail[0] = (char)start[n - 2];
+        tail[1] = (char)start[n - 1];
+    } else if (n == 1) {
+        tail[0] = tail[1];
+        tail[1] = (char)start[0];
+    }
+    c->rpos += n + (nl ? 1 : 0);
+    *out_start = start;
+    *out_n = n;
+    *out_ended = nl != NULL;
+    return 0;
+}
+
 /* The contract is in tdb_internal.h: at most max bytes kept, the rest of the line dropped. */
 int tdb__read_line(tdb_conn *c, Str *out, size_t max, bool *out_over, char tail[2])
 {
     size_t total = 0;
+    bool ended = false;
     if (out_over)
         *out_over = false;
-    for (;;) {
-        if (c->rpos == c->rlen) {
-            int rc = tdb__fill(c);
-            if (rc != 0)
-                return rc;
-        }
-        const unsigned char *start = c->rbuf + c->rpos;
-        size_t avail = c->rlen - c->rpos;
-        const unsigned char *nl = memchr(start, '\n', avail);
-        size_t n = nl ? (size_t)(nl - start) : avail;
-        if (n >= 2) {
-            tail[0] = (char)start[n - 2];
-            tail[1] = (char)start[n - 1];
-        } else if (n == 1) {
-            tail[0] = tail[1];
-            tail[1] = (char)start[0];
-        }
+    while (!ended) {
+        const unsigned char *start;
+        size_t n;
+        int rc = tdb__scan_line(c, &start, &n, &ended, tail);
+        if (rc != 0)
+            return rc;
         if (out) {
             size_t keep = total < max ? max - total : 0;
             if (keep > n)
@@ -715,9 +732,6 @@ int tdb__read_line(tdb_conn *c, Str *out, size_t max, bool *out_over, char tail[
                 return tdb__set_error(c, TDB_ENOMEM, "out of memory");
         }
         total += n;
-        c->rpos += n + (nl ? 1 : 0);
-        if (nl)
-            break;
     }
     if (out && tdb__str_reserve(out, 0) != 0) /* an empty line is "" rather than NULL */
         return tdb__set_error(c, TDB_ENOMEM, "out of memory");
