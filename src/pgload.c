@@ -29,19 +29,10 @@ int pgload_exec(PgJob *pg, duckdb_connection con, const char *sql)
 
 int pgload_commit(PgJob *pg, duckdb_connection con, int64_t db_id)
 {
-    Buf err = BUF_INIT;
-    int rc = query_commit(con, walarchive_db(db_id), &err);
-    if (rc != 0) {
-        /* The protocol's error line (reply.h): "Error: TEXT\n". */
-        buf_append(&err, "", 1);
-        const char *text = err.data && strncmp(err.data, "Error: ", 7) == 0 ? err.data + 7 : "";
-        int n = (int)strcspn(text, "\n");
-        if (n > 0)
-            pgjob_fail(pg, "%.*s", n, text);
-        else
-            pgjob_fail(pg, "DuckDB's COMMIT failed");
-    }
-    buf_free(&err);
+    char msg[1024];
+    int rc = query_commit_msg(con, walarchive_db(db_id), msg, sizeof msg);
+    if (rc != 0)
+        pgjob_fail(pg, "%s", msg);
     return rc;
 }
 

@@ -57,11 +57,35 @@ static void checkpoint_if_due(duckdb_connection con, ArchiveDb *archive, bool du
     duckdb_destroy_result(&res);
 }
 
-int query_commit(duckdb_connection con, ArchiveDb *archive, Buf *err_out)
+/* COMMIT inside the archive's gate; *res holds DuckDB's answer, for the caller to read and
+ * destroy. */
+static int commit_gated(duckdb_connection con, ArchiveDb *archive, duckdb_result *res)
 {
     walarchive_commit_begin(archive);
-    int rc = query_exec_simple(con, "COMMIT", err_out);
+    int rc = duckdb_query(con, "COMMIT", res) == DuckDBSuccess ? 0 : -1;
     checkpoint_if_due(con, archive, walarchive_commit_end(archive));
+    return rc;
+}
+
+int query_commit(duckdb_connection con, ArchiveDb *archive, Buf *err_out)
+{
+    duckdb_result res;
+    int rc = commit_gated(con, archive, &res);
+    if (rc != 0 && err_out)
+        reply_engine_error(err_out, duckdb_result_error(&res));
+    duckdb_destroy_result(&res);
+    return rc;
+}
+
+int query_commit_msg(duckdb_connection con, ArchiveDb *archive, char *msg, size_t msglen)
+{
+    duckdb_result res;
+    int rc = commit_gated(con, archive, &res);
+    if (rc != 0) {
+        const char *e = duckdb_result_error(&res);
+        snprintf(msg, msglen, "%s", e && *e ? e : "DuckDB's COMMIT failed");
+    }
+    duckdb_destroy_result(&res);
     return rc;
 }
 

@@ -224,5 +224,9 @@ int query_exec_simple(duckdb_connection con, const char *sql, Buf *err_out)
  * checkpoint when the archive says the log is due for one. */
 int query_commit(duckdb_connection con, ArchiveDb *archive, Buf *err_out)
     __attribute__((warn_unused_result));
+/* As query_commit(), for callers that are not sessions (link, migrate, CDC): on failure
+ * DuckDB's own message, unformatted, goes to msg (msglen bytes at most, NUL-terminated). */
+int query_commit_msg(duckdb_connection con, ArchiveDb *archive, char *msg, size_t msglen)
+    __attribute__((warn_unused_result));
 
 #endif
