@@ -307,6 +307,8 @@ def test_postgres_stopped_mid_migrate(pg, pgdb, srv):
     pg.psql("CREATE TABLE s (id int PRIMARY KEY, v text);"
             "INSERT INTO s VALUES (1, 'a')", db=pgdb)
     a = srv.admin()
+    # A migrate of 400,000 rows answers only when done: minutes on a busy machine under ASan.
+    a.sock.settimeout(600)
     assert link(a, "st", pg.dsn(pgdb)) == "success"
     pg.psql("INSERT INTO s SELECT g, repeat('x', 100) FROM generate_series(2, 400000) g;"
             "UPDATE s SET v = 'b' WHERE id = 1", db=pgdb)
