@@ -20,6 +20,7 @@
 #include <strings.h>
 
 #include "authz.h"
+#include "dbmeta.h"
 #include "json.h"
 #include "log.h"
 #include "memguard.h"
@@ -143,7 +144,7 @@ static void collect_id(void *ctx, const char *name, int64_t oid)
 /* The tables of database `db_id` as `con` sees them, into *out (empty on failure). */
 static int list_ids(duckdb_connection con, int64_t db_id, TableIds *out)
 {
-    if (query_list_tables(con, db_id, collect_id, out) != 0) {
+    if (dbmeta_list_tables(con, db_id, collect_id, out) != 0) {
         ids_free(out);
         return -1;
     }

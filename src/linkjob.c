@@ -14,6 +14,7 @@
 
 #include "access.h"
 #include "catalog.h"
+#include "dbmeta.h"
 #include "log.h"
 #include "pgload.h"
 #include "query.h"
@@ -165,7 +166,7 @@ static void count_table(void *ctx, const char *name, int64_t oid)
 int linkjob_require_empty(LinkJob *j, const LinkRequest *req)
 {
     int ntables = 0;
-    if (query_list_tables(j->con, req->db_id, count_table, &ntables) != 0) {
+    if (dbmeta_list_tables(j->con, req->db_id, count_table, &ntables) != 0) {
         pgjob_fail(&j->pg, "Internal Error");
         return -1;
     }

@@ -24,6 +24,7 @@
 #include "catalog.h"
 #include "cdc.h"
 #include "config.h"
+#include "dbmeta.h"
 #include "log.h"
 #include "memstat.h"
 #include "pool.h"
@@ -289,7 +290,7 @@ int main(int argc, char **argv)
                            .ttl_sec = cfg.cache_ttl_sec};
     rescache_configure(&rcfg);
     if (cfg.cache_memory_bytes > 0) {
-        if (query_list_functions(rescache_note_function, rescache_note_keyword) == 0)
+        if (dbmeta_list_functions(rescache_note_function, rescache_note_keyword) == 0)
             rescache_functions_ready();
         else
             log_warn("the result cache is off: DuckDB's function list could not be read");

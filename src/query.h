@@ -164,37 +164,6 @@ QueryStatus query_run(duckdb_connection con, const QueryRequest *req, QueryIo *i
                       QueryOutcome *outcome);
 
 /*
- * Calls `fn` with the name and the oid of every table and view of schema
- * main of database `db_id` (its DuckDB catalog is named after the id), as
- * the connection's transaction sees them. An oid (DuckDB's table_oid or
- * view_oid) is kept across a rename and never shared by a new object while
- * the database stays open; it is not kept across a close and reopen, so it
- * must never be stored. `name` is valid during the call only. Returns 0, or
- * -1 when DuckDB fails (logged).
- */
-int query_list_tables(duckdb_connection con, int64_t db_id,
-                      void (*fn)(void *ctx, const char *name, int64_t oid), void *ctx)
-    __attribute__((warn_unused_result));
-
-/*
- * Whether connection `con` (outside a transaction) sees a function or macro
- * that is not DuckDB's own (CREATE MACRO / CREATE FUNCTION, temporary or
- * not): such a name may shadow a built-in the result cache's classifier
- * trusts. Returns 1 or 0, or -1 when DuckDB fails (then assume 1).
- */
-int query_has_user_functions(duckdb_connection con);
-
-/*
- * Reads DuckDB's own lists for the result cache's classifier (rescache.h)
- * from an in-memory database: `fn` gets each row of duckdb_functions()
- * (name, function_type, stability; stability may be NULL), `kw` each name
- * of duckdb_keywords(). Start-up only. Returns 0, or -1 when DuckDB fails
- * (logged); then the lists may be partial and must not be used.
- */
-int query_list_functions(void (*fn)(const char *name, const char *type, const char *stability),
-                         void (*kw)(const char *name)) __attribute__((warn_unused_result));
-
-/*
  * Prepares the one statement of `sql` on `con` without running it and calls
  * `fn` with it (borrowed for the call), for a front end that describes a
  * statement's parameters and columns (pgwire's Describe). Returns 0, or -1

@@ -118,7 +118,7 @@ bool rescache_read_begin(int64_t db_id, uint64_t *out_gen) __attribute__((warn_u
  * shadow a built-in the classifier trusts (DuckDB finds a user's `lower`
  * before its own), so a database holding any is never cached. Returns
  * RESCACHE_FNS_UNKNOWN (not checked since the database was first seen or
- * since rescache_functions_changed(): check with query_has_user_functions()
+ * since rescache_functions_changed(): check with dbmeta_has_user_functions()
  * and note the answer), RESCACHE_FNS_NONE or RESCACHE_FNS_SOME.
  */
 enum { RESCACHE_FNS_UNKNOWN, RESCACHE_FNS_NONE, RESCACHE_FNS_SOME };

@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "dbmeta.h"
 #include "rescache.h"
 
 /*
@@ -50,7 +51,7 @@ bool session_cache_before(Session *s, const char *text, bool no_cache, QueryRequ
     int fns = rescache_user_functions(s->db_id);
     if (fns == RESCACHE_FNS_UNKNOWN) {
         /* Once, and again after DDL: a user's macro may shadow a trusted built-in name. */
-        int some = query_has_user_functions(s->con);
+        int some = dbmeta_has_user_functions(s->con);
         rescache_note_user_functions(s->db_id, rc->gen, some != 0);
         fns = some == 0 ? RESCACHE_FNS_NONE : RESCACHE_FNS_SOME;
     }

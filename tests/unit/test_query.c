@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dbmeta.h"
 #include "params.h"
 #include "query.h"
 #include "unit.h"
@@ -212,13 +213,13 @@ static void test_list_tables(void)
     check_answer("CREATE TABLE \"7\".main.a (x INTEGER)", "success\n");
     check_answer("CREATE VIEW \"7\".main.b AS SELECT 1 AS y", "success\n");
     Buf b = BUF_INIT;
-    CHECK(query_list_tables(con, 7, collect, &b) == 0);
+    CHECK(dbmeta_list_tables(con, 7, collect, &b) == 0);
     CHECK(strstr(buf_cstr(&b), "a,") != NULL);
     CHECK(strstr(buf_cstr(&b), "b,") != NULL);
     CHECK(strstr(buf_cstr(&b), "t,") == NULL); /* tables of another catalog are not listed */
     buf_free(&b);
     b = (Buf)BUF_INIT;
-    CHECK(query_list_tables(con, 8, collect, &b) == 0); /* no such catalog: nothing */
+    CHECK(dbmeta_list_tables(con, 8, collect, &b) == 0); /* no such catalog: nothing */
     CHECK_STR(buf_cstr(&b), "");
     buf_free(&b);
 }

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "dbmeta.h"
 #include "query.h"
 #include "rescache.h"
 #include "unit.h"
@@ -350,7 +351,7 @@ static void test_race(void)
 
 int main(void)
 {
-    if (query_list_functions(rescache_note_function, rescache_note_keyword) != 0) {
+    if (dbmeta_list_functions(rescache_note_function, rescache_note_keyword) != 0) {
         fprintf(stderr, "cannot list DuckDB's functions\n");
         return 1;
     }
