@@ -427,6 +427,8 @@ static bool binary_param(uint32_t oid, const char *p, int32_t len, Param *out)
         out->d = d;
         return true;
     }
+    case 0:
+        /* Bytes of a type left to the server: node-postgres sends a Buffer so, for bytea. */
     case 17:
         out->kind = PARAM_BLOB;
         out->bytes = xmalloc((size_t)len + 1);
@@ -529,6 +531,12 @@ static void msg_bind(PgExtended *x, PgSession *ps, Session *s, const PgMsg *m, B
             prm->bytes = xstrndup(bytes, (size_t)len);
             prm->len = (size_t)len;
             prm->untyped = oid == 0; /* PostgreSQL's `unknown` (query_run) */
+            Buf list = BUF_INIT;
+            if (bytes[0] == '{' && pgwire_array_to_list(bytes, (size_t)len, &list)) {
+                prm->list = xstrndup(list.data, list.len);
+                prm->list_len = list.len;
+            }
+            buf_free(&list);
             continue;
         }
         uint32_t oid = i < st->nparams ? st->param_oids[i] : 0;
