@@ -65,6 +65,11 @@ test('parameters of the common types come back as pg parses them', async () => {
     const types = Object.fromEntries(r.fields.map((f) => [f.name, f.dataTypeID]));
     assert.deepEqual(types, { i: 23, big: 20, f: 701, s: 25, b: 16, d: 1082, ts: 1114, raw: 17,
       u: 2950, n: 1700, small: 21, j: 114, nothing: 25 });
+    // Parameters DuckDB cannot type are text, as PostgreSQL's `unknown`, and the description
+    // still has every column (DuckDB alone describes such a statement as one column).
+    const u = await c.query('SELECT $1 AS a, 2 AS b, $2 || $3 AS c', ['x', 'y', 'z']);
+    assert.deepEqual(u.rows, [{ a: 'x', b: 2, c: 'yz' }]);
+    assert.deepEqual(u.fields.map((f) => [f.name, f.dataTypeID]), [['a', 25], ['b', 23], ['c', 25]]);
   } finally {
     await c.end();
   }

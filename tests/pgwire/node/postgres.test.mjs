@@ -87,6 +87,12 @@ test('tagged templates bind the common types', async () => {
     assert.equal(row.nothing, null);
     assert.ok(row.d instanceof Date);
     assert.equal(typeof row.iv, 'string');
+    // Parameters DuckDB cannot type are text, as PostgreSQL's `unknown`; postgres.js reads the
+    // prepared statement's description, which has every column (DuckDB alone describes such a
+    // statement as one column).
+    const untyped = await sql`SELECT ${'x'} AS a, 2 AS b, ${'y'} || ${'z'} AS c`;
+    assert.deepEqual([...untyped], [{ a: 'x', b: 2, c: 'yz' }]);
+    assert.deepEqual(untyped.columns.map((col) => [col.name, col.type]), [['a', 25], ['b', 23], ['c', 25]]);
     // Values never become SQL: an injection attempt is just a string.
     const evil = "x'); DROP TABLE t; --";
     const [echo] = await sql`SELECT ${evil}::text AS v`;
