@@ -76,7 +76,7 @@ include tests/fuzz/fuzz.mk
 # make install / make uninstall (PREFIX, DESTDIR).
 include scripts/install.mk
 
-.PHONY: all build asan tsan drivers go-test java java-test deps deps-test run test unit e2e e2e-tsan release-test fmt fmt-check \
+.PHONY: all build asan tsan drivers pgnode-test go-test java java-test deps deps-test run test unit e2e e2e-tsan release-test fmt fmt-check \
         clean bench soak-plans
 
 all: build
@@ -164,8 +164,15 @@ release-test: build build/asan/tests/test_client
 drivers: asan
 	TCPDUCKDB_BIN=$(CURDIR)/build/asan/tcp-duckdb /usr/bin/python3 -m pytest -q clients/python/tests
 	TCPDUCKDB_BIN=$(CURDIR)/build/asan/tcp-duckdb node --test clients/node/test/
+	@$(MAKE) --no-print-directory pgnode-test
 	@$(MAKE) --no-print-directory go-test
 	@$(MAKE) --no-print-directory java-test
+
+# node-postgres and postgres.js (npm, pinned in tests/pgwire/node/package-lock.json and installed
+# by scripts/setup.sh --test) against the PostgreSQL front end of the ASan server.
+pgnode-test: asan
+	@test -d tests/pgwire/node/node_modules/pg || { echo "run scripts/setup.sh --test first"; exit 1; }
+	TCPDUCKDB_BIN=$(CURDIR)/build/asan/tcp-duckdb node --test $(wildcard tests/pgwire/node/*.test.mjs)
 
 # The Go driver (clients/go, standard library only): go vet, then go test under the race
 # detector against the ASan server. The build cache and GOPATH live under build/go, so nothing

@@ -94,9 +94,26 @@ install_duckdb() {
     log "DuckDB library 1.5.6 and header 1.4.4 are in third_party/duckdb"
 }
 
+# The PostgreSQL front end's Node.js suite (tests/pgwire/node, make pgnode-test) runs the two
+# npm PostgreSQL clients users have, node-postgres (`pg`) and postgres.js (`postgres`); neither is
+# packaged by Debian at a usable version. Their exact versions and every dependency's sha512 are
+# pinned in tests/pgwire/node/package-lock.json; `npm ci` verifies them and runs no install
+# scripts. node_modules is git-ignored; a stamp of the lock file's sum makes re-runs instant.
+install_node_tests() {
+    local dir=tests/pgwire/node stamp=tests/pgwire/node/node_modules/.lock.sha256 want
+    want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+        return 0
+    fi
+    log "installing the npm clients of tests/pgwire/node (package-lock.json)"
+    (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --silent)
+    echo "$want" >"$stamp"
+}
+
 install_debian "${BUILD_PKGS[@]}"
 # npm fetches DuckDB. A machine may already have Node.js and npm from outside
 # Debian (Debian's npm package would then conflict), so test for the command.
 command -v npm >/dev/null 2>&1 || install_debian npm
 [ $want_test -eq 1 ] && install_debian "${TEST_PKGS[@]}"
 install_duckdb
+if [ $want_test -eq 1 ]; then install_node_tests; fi

@@ -355,8 +355,10 @@ void params_free(TypedRequest *r)
 {
     if (!r)
         return;
-    for (size_t i = 0; i < r->nparams; i++)
+    for (size_t i = 0; i < r->nparams; i++) {
         free(r->params[i].bytes);
+        free(r->params[i].list);
+    }
     free(r->params);
     free(r->sql);
     memset(r, 0, sizeof(*r));

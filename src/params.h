@@ -38,6 +38,11 @@ typedef struct Param {
      * DuckDB cannot choose a function for it as a string (`abalance + $1`), query_run binds
      * an integer text as an integer and runs the statement again. */
     bool untyped;
+    /* TEXT a PostgreSQL client sent in its array form (`{1,"a b",NULL}`): the same value as
+     * DuckDB's list literal (`["1", "a b", NULL]`), which query_run binds instead when the
+     * statement's parameter is a LIST (DuckDB's cast does not read `{...}`). Owned, or NULL. */
+    char *list;
+    size_t list_len;
 } Param;
 
 typedef struct TypedRequest {

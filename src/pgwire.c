@@ -96,6 +96,99 @@ bool pgwire_bytea_hex(const char *p, size_t n)
     return true;
 }
 
+static bool array_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+bool pgwire_array_to_list(const char *p, size_t n, Buf *out)
+{
+    size_t start = out->len, i = 0;
+    while (i < n && array_blank(p[i]))
+        i++;
+    if (i == n || p[i++] != '{')
+        return false;
+    buf_putc(out, '[');
+    bool first = true, closed = false;
+    while (i < n && !closed) {
+        while (i < n && array_blank(p[i]))
+            i++;
+        if (first && i < n && p[i] == '}') {
+            i++;
+            closed = true;
+            break;
+        }
+        if (!first)
+            buf_append_str(out, ", ");
+        first = false;
+        /* One element: quoted, or unquoted up to , or } with trailing blanks dropped. */
+        bool quoted = i < n && p[i] == '"', any = false;
+        size_t kept = 0; /* bytes of the unquoted element up to its last non-blank */
+        size_t elem = out->len;
+        buf_putc(out, '"');
+        if (quoted)
+            i++;
+        for (;;) {
+            if (i == n)
+                goto bad;
+            char c = p[i];
+            if (quoted && c == '"') {
+                i++;
+                break;
+            }
+            if (!quoted && (c == ',' || c == '}'))
+                break;
+            if (!quoted && (c == '{' || c == '"'))
+                goto bad; /* a nested array, or a quote inside an unquoted element */
+            bool escaped = c == '\\';
+            if (escaped) {
+                if (++i == n)
+                    goto bad;
+                c = p[i];
+            }
+            i++;
+            if (!quoted && !escaped && !any && array_blank(c))
+                continue; /* leading blanks */
+            any = true;
+            if (c == '"' || c == '\\')
+                buf_putc(out, '\\');
+            buf_putc(out, c);
+            if (quoted || escaped || !array_blank(c))
+                kept = out->len - elem;
+        }
+        if (!quoted) {
+            out->len = elem + kept; /* trailing blanks */
+            if (!any)
+                goto bad; /* an empty unquoted element: {1,,2} */
+            if (kept == 5 && strncasecmp(out->data + elem + 1, "null", 4) == 0) {
+                out->len = elem;
+                buf_append_str(out, "NULL");
+                goto next;
+            }
+        }
+        buf_putc(out, '"');
+    next:
+        while (i < n && array_blank(p[i]))
+            i++;
+        if (i == n)
+            goto bad;
+        if (p[i] == '}')
+            closed = true;
+        else if (p[i] != ',')
+            goto bad;
+        i++;
+    }
+    while (i < n && array_blank(p[i]))
+        i++;
+    if (!closed || i != n)
+        goto bad;
+    buf_putc(out, ']');
+    return true;
+bad:
+    out->len = start;
+    return false;
+}
+
 /* ---- fields ---- */
 
 static const char *take(PgIn *in, size_t n)

@@ -137,6 +137,15 @@ void pgwire_error_line(Buf *out, const char *severity, const char *line, size_t 
 int pgwire_hex_digit(char c);
 /* True when `p` (n bytes) is PostgreSQL's bytea hex format: \x and pairs of hex digits. */
 bool pgwire_bytea_hex(const char *p, size_t n);
+/*
+ * PostgreSQL's text form of a one-dimensional array (`{1,2}`, `{"a b",NULL}`,
+ * `{}`; quotes and backslash escapes as array_in reads them, unquoted NULL
+ * is SQL NULL) rewritten as DuckDB's list literal, which its VARCHAR to LIST
+ * cast reads (`["1", "2"]`, `["a b", NULL]`), appended to `out`. False, with
+ * `out` as it was, when `p` (n bytes) is not such an array (nested arrays,
+ * dimension decorations, unbalanced quotes, text after the closing brace).
+ */
+bool pgwire_array_to_list(const char *p, size_t n, Buf *out);
 
 /* How a DuckDB column is sent: its PostgreSQL type. */
 typedef struct PgType {

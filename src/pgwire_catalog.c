@@ -4,7 +4,8 @@
  * docs/pgwire.md#catalog.
  *
  * Recognition is by shape: each query a client sends (psql's \d family in
- * pgwire_catpsql.c, pgjdbc's DatabaseMetaData in pgwire_catjdbc.c) has
+ * pgwire_catpsql.c, pgjdbc's DatabaseMetaData in pgwire_catjdbc.c,
+ * postgres.js's array types in pgwire_catnode.c) has
  * markers no other query shares (the relations it reads and the columns it
  * selects), and the only inputs taken from its text are name patterns,
  * matched by DuckDB as bound parameters, never spliced into SQL, and OIDs
@@ -20,6 +21,7 @@
 #include "pgwire.h"
 #include "pgwire_catgrafana.h"
 #include "pgwire_catjdbc.h"
+#include "pgwire_catnode.h"
 #include "pgwire_catpsql.h"
 #include "sqllex.h"
 
@@ -102,7 +104,7 @@ bool pgcat_answer(Session *s, const SessionEnv *env, const char *sql, const Type
     bool ok = false;
     if (!catpsql_answer(s, env, sql, to, &ok) &&
         !catjdbc_answer(s, env, sql, param_oid(params), to, &ok) &&
-        !catgrafana_answer(s, env, sql, to, &ok)) {
+        !catgrafana_answer(s, env, sql, to, &ok) && !catnode_answer(sql, to, &ok)) {
         static const char refused[] =
             "this PostgreSQL catalog query is not supported by TCP-DuckDB's front end "
             "(docs/pgwire.md lists the catalog queries it answers)";

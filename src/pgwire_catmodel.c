@@ -504,30 +504,40 @@ bool catmodel_primary_key(Session *s, const CatRelation *r, CatKeys *ks, Buf *ou
 
 /* ---- types ---- */
 
+/* The element types of pgwire_type() and their array types (pgwire.c's array_oid). */
+static const struct {
+    long long oid, array;
+    const char *name, *array_name;
+} types[] = {
+    {16, 1000, "bool", "_bool"},
+    {17, 1001, "bytea", "_bytea"},
+    {20, 1016, "int8", "_int8"},
+    {21, 1005, "int2", "_int2"},
+    {23, 1007, "int4", "_int4"},
+    {25, 1009, "text", "_text"},
+    {114, 199, "json", "_json"},
+    {700, 1021, "float4", "_float4"},
+    {701, 1022, "float8", "_float8"},
+    {1082, 1182, "date", "_date"},
+    {1083, 1183, "time", "_time"},
+    {1114, 1115, "timestamp", "_timestamp"},
+    {1184, 1185, "timestamptz", "_timestamptz"},
+    {1186, 1187, "interval", "_interval"},
+    {1700, 1231, "numeric", "_numeric"},
+    {2950, 2951, "uuid", "_uuid"},
+};
+
+bool catmodel_type_at(size_t i, long long *out_oid, long long *out_array)
+{
+    if (i >= sizeof(types) / sizeof(types[0]))
+        return false;
+    *out_oid = types[i].oid;
+    *out_array = types[i].array;
+    return true;
+}
+
 const char *catmodel_type_oid_name(long long oid, bool *out_array)
 {
-    /* The element types of pgwire_type() and their array types (pgwire.c's array_oid). */
-    static const struct {
-        long long oid, array;
-        const char *name, *array_name;
-    } types[] = {
-        {16, 1000, "bool", "_bool"},
-        {17, 1001, "bytea", "_bytea"},
-        {20, 1016, "int8", "_int8"},
-        {21, 1005, "int2", "_int2"},
-        {23, 1007, "int4", "_int4"},
-        {25, 1009, "text", "_text"},
-        {114, 199, "json", "_json"},
-        {700, 1021, "float4", "_float4"},
-        {701, 1022, "float8", "_float8"},
-        {1082, 1182, "date", "_date"},
-        {1083, 1183, "time", "_time"},
-        {1114, 1115, "timestamp", "_timestamp"},
-        {1184, 1185, "timestamptz", "_timestamptz"},
-        {1186, 1187, "interval", "_interval"},
-        {1700, 1231, "numeric", "_numeric"},
-        {2950, 2951, "uuid", "_uuid"},
-    };
     for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
         if (types[i].oid == oid || types[i].array == oid) {
             *out_array = types[i].array == oid;

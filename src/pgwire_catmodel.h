@@ -196,6 +196,11 @@ void catmodel_keys_free(CatKeys *ks);
  * other oid.
  */
 const char *catmodel_type_oid_name(long long oid, bool *out_array);
+/*
+ * The `i`th (from 0) of those element types, in ascending OID order: its OID
+ * and its array type's. False past the last.
+ */
+bool catmodel_type_at(size_t i, long long *out_oid, long long *out_array);
 
 /* ---- the rest ---- */
 

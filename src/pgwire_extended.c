@@ -13,6 +13,7 @@
 #include "pgwire_catalog.h"
 #include "pgwire_session_int.h"
 #include "pgwire_settings.h"
+#include "sqllex.h"
 #include "xalloc.h"
 
 /* Prepared statements and portals one connection may hold at once. */
@@ -427,6 +428,8 @@ static bool binary_param(uint32_t oid, const char *p, int32_t len, Param *out)
         out->d = d;
         return true;
     }
+    case 0:
+        /* Bytes of a type left to the server: node-postgres sends a Buffer so, for bytea. */
     case 17:
         out->kind = PARAM_BLOB;
         out->bytes = xmalloc((size_t)len + 1);
@@ -529,6 +532,12 @@ static void msg_bind(PgExtended *x, PgSession *ps, Session *s, const PgMsg *m, B
             prm->bytes = xstrndup(bytes, (size_t)len);
             prm->len = (size_t)len;
             prm->untyped = oid == 0; /* PostgreSQL's `unknown` (query_run) */
+            Buf list = BUF_INIT;
+            if (bytes[0] == '{' && pgwire_array_to_list(bytes, (size_t)len, &list)) {
+                prm->list = xstrndup(list.data, list.len);
+                prm->list_len = list.len;
+            }
+            buf_free(&list);
             continue;
         }
         uint32_t oid = i < st->nparams ? st->param_oids[i] : 0;
@@ -579,6 +588,8 @@ typedef struct Described {
     Buf *out;
     bool failed;
     char err[256];
+    /* Where in `out` a RowDescription of columns DuckDB could not type starts, or -1. */
+    long untyped_at;
 } Described;
 
 static void describe_prepared(void *ctx, duckdb_prepared_statement prep)
@@ -616,6 +627,15 @@ static void describe_prepared(void *ctx, duckdb_prepared_statement prep)
         pgwire_empty(out, 'n');
         return;
     }
+    /* A statement whose parameters DuckDB could not type has one column of no type
+     * (DuckDB names it `unknown`) whatever it selects: msg_describe asks again. */
+    if (nc == 1) {
+        duckdb_logical_type t = duckdb_prepared_statement_column_logical_type(prep, 0);
+        if (!t || duckdb_get_type_id(t) == DUCKDB_TYPE_INVALID)
+            d->untyped_at = (long)out->len;
+        if (t)
+            duckdb_destroy_logical_type(&t);
+    }
     size_t m = pgwire_begin(out, 'T');
     pgwire_put_i16(out, (int16_t)nc);
     for (idx_t c = 0; c < nc; c++) {
@@ -634,6 +654,54 @@ static void describe_prepared(void *ctx, duckdb_prepared_statement prep)
         pgwire_put_i16(out, fmt);
     }
     pgwire_end(out, m);
+}
+
+/* `sql` with each parameter written CAST(<param> AS VARCHAR), into `b`. */
+static void params_as_varchar(const char *sql, Buf *b)
+{
+    SqlLexer lx;
+    SqlToken t;
+    size_t copied = 0, len = strlen(sql);
+    sqllex_init(&lx, sql, len, 0);
+    while (sqllex_next(&lx, &t) > 0) {
+        if (t.kind != SQLLEX_PARAM)
+            continue;
+        buf_append(b, sql + copied, t.offset - copied);
+        buf_append_str(b, "CAST(");
+        buf_append(b, sql + t.offset, t.length);
+        buf_append_str(b, " AS VARCHAR)");
+        copied = t.offset + t.length;
+    }
+    buf_append(b, sql + copied, len - copied);
+}
+
+/*
+ * DuckDB 1.5.6 types a statement's columns only once its parameters are
+ * typed: it describes `SELECT $1 AS c, 2 AS d` as one column `unknown`, and
+ * a client that trusts the description (postgres.js reads a statement's,
+ * node-postgres a portal's) would read two values per row against it. Text
+ * parameters are bound as VARCHAR (query_run), so the columns are those of
+ * the statement with each parameter cast to VARCHAR: that description
+ * replaces DuckDB's, unless DuckDB refuses it (then DuckDB's stays; the
+ * errors of the attempt are dropped).
+ */
+static void describe_untyped(Session *s, const SessionEnv *env, const char *sql, Described *d)
+{
+    Buf cast = BUF_INIT, rows = BUF_INIT, quiet = BUF_INIT;
+    params_as_varchar(sql, &cast);
+    Described again = {.ps = d->ps,
+                       .out = &rows,
+                       .formats = d->formats,
+                       .nformats = d->nformats,
+                       .untyped_at = -1};
+    if (session_describe_sql(s, env, buf_cstr(&cast), describe_prepared, &again, &quiet) == 0 &&
+        again.untyped_at < 0 && rows.len > 0) {
+        d->out->len = (size_t)d->untyped_at;
+        buf_append(d->out, rows.data, rows.len);
+    }
+    buf_free(&cast);
+    buf_free(&rows);
+    buf_free(&quiet);
 }
 
 static void msg_describe(PgExtended *x, PgSession *ps, Session *s, const SessionEnv *env,
@@ -694,7 +762,7 @@ static void msg_describe(PgExtended *x, PgSession *ps, Session *s, const Session
                   "block");
         return;
     }
-    Described d = {.ps = ps, .st = st, .out = out};
+    Described d = {.ps = ps, .st = st, .out = out, .untyped_at = -1};
     if (p) {
         d.formats = p->formats;
         d.nformats = p->nformats;
@@ -702,7 +770,10 @@ static void msg_describe(PgExtended *x, PgSession *ps, Session *s, const Session
     if (session_describe_sql(s, env, sql, describe_prepared, &d, pgsess_errors(ps)) != 0) {
         pgsess_send_errors(ps, s, out);
         x->skip_to_sync = true;
+        return;
     }
+    if (d.untyped_at >= 0)
+        describe_untyped(s, env, sql, &d);
 }
 
 /* Sends up to `max_rows` held DataRows of a suspended portal (0: all). */

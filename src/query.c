@@ -442,7 +442,10 @@ static int bind_params(duckdb_prepared_statement prep, const TypedRequest *r, ch
             st = duckdb_bind_double(prep, k, p->d);
             break;
         case PARAM_TEXT:
-            st = duckdb_bind_varchar_length(prep, k, p->bytes, p->len);
+            if (p->list && duckdb_param_type(prep, k) == DUCKDB_TYPE_LIST)
+                st = duckdb_bind_varchar_length(prep, k, p->list, p->list_len);
+            else
+                st = duckdb_bind_varchar_length(prep, k, p->bytes, p->len);
             break;
         case PARAM_BLOB:
             st = duckdb_bind_blob(prep, k, p->bytes, p->len);

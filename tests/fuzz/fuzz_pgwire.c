@@ -11,7 +11,8 @@
  * byte runs). Checks the contracts of pgwire.h: a message never exceeds the
  * limit, its body lies inside the buffer, and a field read never goes past
  * its end (ASan). Each message body is also given to SCRAM as a client
- * message and to the error-line mapping.
+ * message, to the error-line mapping and to the array text reader
+ * (pgwire_array_to_list).
  */
 #include <assert.h>
 #include <stdint.h>
@@ -88,6 +89,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             scram(&m);
             pgwire_error_line(&out, "ERROR", m.body, m.len);
             assert(pgwire_sqlstate(m.body, m.len) != NULL);
+            buf_reset(&out, 0);
+            /* A message body as a Bind's array text: a list literal, or nothing written. */
+            if (pgwire_array_to_list(m.body, m.len, &out))
+                assert(out.len >= 2 && out.data[0] == '[' && out.data[out.len - 1] == ']');
+            else
+                assert(out.len == 0);
             buf_reset(&out, 0);
         }
     }

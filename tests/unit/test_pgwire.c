@@ -1,8 +1,9 @@
 /*
  * Unit tests of pgwire.c: framing (fed in pieces of every size), lengths out
  * of bounds, field reads at the end of a message, server messages, the
- * SQLSTATE table, and DuckDB values in PostgreSQL's text and binary formats
- * (through an in-memory DuckDB).
+ * SQLSTATE table, DuckDB values in PostgreSQL's text and binary formats
+ * (through an in-memory DuckDB), and PostgreSQL's array text read as
+ * DuckDB's list literal.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -269,6 +270,37 @@ static void test_values(void)
     duckdb_close(&db);
 }
 
+/* pgwire_array_to_list of `in`: the list literal, or "-" when refused (out then unchanged). */
+static const char *to_list(const char *in, Buf *out)
+{
+    buf_reset(out, 64);
+    buf_append_str(out, "x");
+    if (!pgwire_array_to_list(in, strlen(in), out))
+        return buf_cstr(out)[0] == 'x' && out->len == 1 ? "-" : "changed";
+    return buf_cstr(out) + 1;
+}
+
+static void test_array_to_list(void)
+{
+    Buf b = BUF_INIT;
+    CHECK_STR(to_list("{}", &b), "[]");
+    CHECK_STR(to_list(" { } ", &b), "[]");
+    CHECK_STR(to_list("{1,2,3}", &b), "[\"1\", \"2\", \"3\"]");
+    CHECK_STR(to_list("{ 1 , -2 }", &b), "[\"1\", \"-2\"]");
+    CHECK_STR(to_list("{NULL,null,\"NULL\"}", &b), "[NULL, NULL, \"NULL\"]");
+    CHECK_STR(to_list("{\"a b\",\"x,y\",\"q\\\"z\",\"b\\\\s\",\"\"}", &b),
+              "[\"a b\", \"x,y\", \"q\\\"z\", \"b\\\\s\", \"\"]");
+    CHECK_STR(to_list("{\" pad \",un quoted ,\\,x}", &b), "[\" pad \", \"un quoted\", \",x\"]");
+    CHECK_STR(to_list("{[x],it's}", &b), "[\"[x]\", \"it's\"]");
+    /* Not a one-dimensional array: refused, left to DuckDB's cast (and its error). */
+    const char *bad[] = {"",       "1,2",      "{",         "{1,2", "{1,,2}",
+                         "{1,}",   "{,1}",     "{{1}}",     "{1}x", "{\"a}",
+                         "{a\"b}", "{\"a\"b}", "[1:2]={1}", "{a\\", "{1} {2}"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        CHECK_STR(to_list(bad[i], &b), "-");
+    buf_free(&b);
+}
+
 int main(void)
 {
     UNIT_RUN(test_framing_in_pieces);
@@ -277,5 +309,6 @@ int main(void)
     UNIT_RUN(test_messages);
     UNIT_RUN(test_sqlstates);
     UNIT_RUN(test_values);
+    UNIT_RUN(test_array_to_list);
     return unit_summary("test_pgwire");
 }
