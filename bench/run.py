@@ -151,12 +151,13 @@ def clean_env(extra=None):
     return env
 
 
-def run(cmd, timeout, cwd=None, stdout=subprocess.PIPE):
-    """Runs cmd to completion; returns (stdout text, wall s, the child's CPU s). Raises on failure."""
+def run(cmd, timeout, cwd=None, stdout=subprocess.PIPE, env=None):
+    """Runs cmd to completion; returns (stdout text, wall s, the child's CPU s). Raises on failure.
+    env: variables added to the cleaned environment (e.g. PGPASSWORD for the PG front end)."""
     c0, t0 = children_cpu(), time.monotonic()
     try:
         p = subprocess.run(cmd, stdout=stdout, stderr=subprocess.PIPE, timeout=timeout, cwd=cwd,
-                           env=clean_env())
+                           env=clean_env(env))
     except subprocess.TimeoutExpired:
         raise BenchError("timed out after %ds: %s" % (timeout, shlex.join(cmd)))
     wall, cpu = time.monotonic() - t0, children_cpu() - c0
@@ -338,7 +339,8 @@ class Postgres:
                                                  p.stderr.decode("utf-8", "replace")[-3000:]))
         return p.stdout.decode("utf-8", "replace")
 
-    def start(self, max_connections):
+    def start(self, max_connections, extra_conf=""):
+        """extra_conf: more postgresql.conf lines (bench/cdc.py: wal_level = logical)."""
         self._pg([os.path.join(PG_BIN, "initdb"), "-D", self.data, "-U", "postgres",
                   "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"])
         with open(os.path.join(self.data, "postgresql.conf"), "a") as f:
@@ -347,6 +349,7 @@ class Postgres:
             f.write("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n")
             f.write("max_connections = %d\nshared_buffers = 256MB\n" % max_connections)
             f.write("max_wal_size = 4GB\nautovacuum = off\n")
+            f.write(extra_conf)
         self.cleanup.push(self.stop)
         self._pg([os.path.join(PG_BIN, "pg_ctl"), "-D", self.data, "-l",
                   os.path.join(self.dir, "log"), "-w", "start"])
