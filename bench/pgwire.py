@@ -21,6 +21,8 @@ of each run from /proc/stat and the load average:
     rows through the line protocol (`tdb_bench large`);
   - psql's `\\copy` of 1M rows in (text format).
 
+Then the statement-cache lookups per statement (the server's `stats`) for 500 prepared
+statements on the PG port against the line protocol (bench/results/pgwire-lookups.txt).
 With `perf` installed (Debian: linux-perf; PGWIRE_PROFILE=0 leaves it out) the server is
 profiled (perf record, flat) during `pgbench -S -M prepared -c 4`, the point lookup with
 `-M prepared` on the PG port and the same lookup with typed params on the line protocol:
@@ -261,6 +263,40 @@ class PgwireBench:
                                           system="tdb line protocol (large result)"),
                      cmd, self.tdb.cpu, 1800, lparse)
 
+    def lookups(self):
+        """Statement-cache lookups per statement (the server's `stats`), 500 statements each of
+        the point lookup and SELECT $1 with pgbench -M prepared on the PG port and with typed
+        params on the line protocol: libpq's Describe of every execution shows up as a second
+        lookup (docs/performance.md)."""
+        R.log("statement-cache lookups per statement: PG port against line protocol")
+        a = self.tdb.admin()
+
+        def lookups():
+            st = json.loads(a.req("stats"))["statements"]
+            return st["hits"] + st["misses"]
+
+        rows = []
+        for script, mode in (("point", "point"), ("select1", "select1")):
+            pg = [R.PGBENCH, "-n", "-h", "127.0.0.1", "-p", str(self.tdb_pg_port), "-U", USER,
+                  "-c", "1", "-t", "500", "-M", "prepared", "-f",
+                  os.path.join(self.scripts, script + ".sql"), "bench"]
+            line = [os.path.join(R.BENCH_BIN, "tdb_bench"), "load", "--port", str(self.tdb.port),
+                    "--database", "bench", "--conns", "1", "--seconds", "1", "--mode", mode,
+                    "--form", "params"]
+            for name, cmd in (("PG port", pg), ("line protocol", line)):
+                n0 = lookups()
+                out, _, _ = R.run(cmd, 300, env=PW_ENV)
+                n = (parse_pgbench(out, cmd)["xacts"] if cmd[0] == R.PGBENCH
+                     else R.json_line(out, cmd)["ops"])
+                k = lookups() - n0
+                rows.append("- %s, %s: %d statements, %d statement-cache lookups (%.2f each): `%s`"
+                            % (script, name, n, k, k / n, shlex.join(cmd)))
+        a.close()
+        with open(os.path.join(R.RESULTS, "pgwire-lookups.txt"), "w") as f:
+            f.write("\n".join(rows) + "\n")
+        for r in rows:
+            R.log(r)
+
     def copy_out_once(self, fid, meta, rows):
         """COPY of `rows` rows to /dev/null through psql on the PG port (for the profile)."""
         cmd = [R.PSQL, "-X", "-h", "127.0.0.1", "-p", str(self.tdb_pg_port), "-U", USER, "-d",
@@ -416,6 +452,8 @@ def main():
             for name in ("small", "connect", "tpcb", "copy_out", "copy_in"):
                 if not only or name in only:
                     getattr(b, name)(rep)
+        if not only or "lookups" in only:
+            b.lookups()
         if PROFILE and shutil.which("perf"):
             b.profile()
         b.figs.finish()
