@@ -331,22 +331,10 @@ class CdcBench:
     def profile_report(self):
         if not getattr(self, "perf_data", None):
             return
-        out = []
-        for title, args in (("self time by shared object", ["--no-children", "--sort", "dso",
-                                                            "--percent-limit", "0.5"]),
-                            ("self time by function", ["--no-children", "--sort", "dso,sym",
-                                                       "--percent-limit", "0.5"])):
-            p = subprocess.run(["perf", "report", "-i", self.perf_data, "--stdio", "-g", "none",
-                                "--fields", "overhead," + args[2]] + args,
-                               capture_output=True, timeout=1800)
-            lines = [" ".join(x.split())[:220] for x in
-                     p.stdout.decode("utf-8", "replace").splitlines()]
-            out.append("### %s\n\n%s\n" % (title, "\n".join(x for x in lines
-                                                            if x and not x.startswith("#"))))
         with open(os.path.join(R.RESULTS, "cdc-profile.txt"), "w") as f:
             f.write("TCP-DuckDB during the apply of the 1M-row UPDATE backlog (perf record -F 999 "
                     "-p SERVER; bench/results/cdc-perf.data)\n\n")
-            f.write("\n".join(out))
+            f.write(R.perf_summary(self.perf_data))
 
 
 def proc_kib(pid, field):

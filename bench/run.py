@@ -216,6 +216,51 @@ def fmt_num(v):
     return str(v)
 
 
+# DuckDB's phases by symbol name, for perf_summary (bench/pgwire.py, bench/cdc.py): the first
+# pattern that matches a symbol of libduckdb.so counts its samples. A rough split: most of
+# DuckDB's functions match none.
+PHASES = (("parse (libpg_query, Transformer)", r"duckdb_libpgquery|Transformer"),
+          ("rebind / bind (Binder, ExpressionBinder, Bind*)", r"Binder|::Bind|Rebind"),
+          ("plan + optimize (Planner, Optimizer, rules, PhysicalPlanGenerator)",
+           r"Planner|Optimizer|Rule|Rewriter|PushDown|Pushdown|PhysicalPlanGenerator|"
+           r"ColumnBinding|Filter|Statistics|Deliminator|Reorder|Compressed|CommonSubExpression"),
+          ("types, values, allocation (LogicalType, Value, string)",
+           r"LogicalType|::Value|shared_ptr|string"),
+          ("execution (Physical*, Pipeline*, Executor, scans, index)",
+           r"Physical|Pipeline|Executor|Scan|ART|Index|Vector|DataChunk|Node"))
+
+
+def perf_summary(data):
+    """A flat `perf record` profile as text: self time by shared object, libduckdb.so by
+    PHASES, and the top 40 functions."""
+    p = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "--sort",
+                        "dso,sym", "--fields", "overhead,dso,sym", "-g", "none"],
+                       capture_output=True, timeout=1200)
+    rows = []
+    for line in p.stdout.decode("utf-8", "replace").splitlines():
+        m = re.match(r"\s*([\d.]+)%\s+(\S+)\s+\[[.k]\]\s+(.*\S)", line)
+        if m:
+            rows.append((float(m.group(1)), m.group(2), m.group(3)))
+    rows.sort(key=lambda r: -r[0])
+    by_dso, phases = {}, {}
+    for pctv, dso, sym in rows:
+        by_dso[dso] = by_dso.get(dso, 0.0) + pctv
+        if dso == "libduckdb.so":
+            name = "other DuckDB"
+            for ph, rx in PHASES:
+                if re.search(rx, sym):
+                    name = ph
+                    break
+            phases[name] = phases.get(name, 0.0) + pctv
+    L = ["self time by shared object: " + ", ".join(
+        "%s %.1f%%" % (d, v) for d, v in sorted(by_dso.items(), key=lambda x: -x[1]) if v >= 0.5),
+        "", "libduckdb.so by phase (symbol names): " + ", ".join(
+            "%s %.1f%%" % (d, v) for d, v in sorted(phases.items(), key=lambda x: -x[1])), "",
+        "top functions:", ""]
+    L += ["%6.2f%% %s %s" % (pctv, dso, sym[:160]) for pctv, dso, sym in rows[:40]]
+    return "\n".join(L) + "\n"
+
+
 # ---- servers --------------------------------------------------------------------------------
 
 class Cleanup:
