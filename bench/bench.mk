@@ -83,7 +83,21 @@ BACKUP_SECONDS ?= 20
 bench-backup: build
 	/usr/bin/python3 bench/backup.py --rows $(BACKUP_ROWS) --seconds $(BACKUP_SECONDS)
 
-.PHONY: bench bench-bin stats-race plan-cost cache-mix bench-tpch bench-threads bench-backup
+# bench-pgwire: pgbench against TCP-DuckDB's PgPort and PostgreSQL 15, beside the line protocol,
+# COPY out and \copy in, and a perf profile of pgbench -S -M prepared (bench/pgwire.py; issue 16).
+# PGWIRE_SECS (4) per run, PGWIRE_REPS (1), PGWIRE_PROFILE=0 without perf.
+bench-pgwire: deps-test
+	@$(MAKE) --no-print-directory bench-bin
+	/usr/bin/python3 bench/pgwire.py
+
+# bench-cdc: CDC's apply rate for a 1M-row UPDATE and a TPC-B backlog against pg_recvlogical
+# draining the same pgoutput stream, and the lag under pgbench -R 1000 and unthrottled
+# (bench/cdc.py; issue 17). CDC_SCALE (10), CDC_BACKLOG_SECS (20), CDC_LAG_SECS (20).
+bench-cdc: deps-test build
+	/usr/bin/python3 bench/cdc.py
+
+.PHONY: bench bench-bin stats-race plan-cost cache-mix bench-tpch bench-threads bench-backup \
+        bench-pgwire bench-cdc
 bench-bin: build $(BENCH_BIN)
 
 # setup.sh --test installs PostgreSQL 15 (initdb, pg_ctl, pgbench, psql) and Python 3.

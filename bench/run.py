@@ -151,12 +151,13 @@ def clean_env(extra=None):
     return env
 
 
-def run(cmd, timeout, cwd=None, stdout=subprocess.PIPE):
-    """Runs cmd to completion; returns (stdout text, wall s, the child's CPU s). Raises on failure."""
+def run(cmd, timeout, cwd=None, stdout=subprocess.PIPE, env=None):
+    """Runs cmd to completion; returns (stdout text, wall s, the child's CPU s). Raises on failure.
+    env: variables added to the cleaned environment (e.g. PGPASSWORD for the PG front end)."""
     c0, t0 = children_cpu(), time.monotonic()
     try:
         p = subprocess.run(cmd, stdout=stdout, stderr=subprocess.PIPE, timeout=timeout, cwd=cwd,
-                           env=clean_env())
+                           env=clean_env(env))
     except subprocess.TimeoutExpired:
         raise BenchError("timed out after %ds: %s" % (timeout, shlex.join(cmd)))
     wall, cpu = time.monotonic() - t0, children_cpu() - c0
@@ -213,6 +214,51 @@ def fmt_num(v):
     if isinstance(v, float):
         return "%.4g" % v
     return str(v)
+
+
+# DuckDB's phases by symbol name, for perf_summary (bench/pgwire.py, bench/cdc.py): the first
+# pattern that matches a symbol of libduckdb.so counts its samples. A rough split: most of
+# DuckDB's functions match none.
+PHASES = (("parse (libpg_query, Transformer)", r"duckdb_libpgquery|Transformer"),
+          ("rebind / bind (Binder, ExpressionBinder, Bind*)", r"Binder|::Bind|Rebind"),
+          ("plan + optimize (Planner, Optimizer, rules, PhysicalPlanGenerator)",
+           r"Planner|Optimizer|Rule|Rewriter|PushDown|Pushdown|PhysicalPlanGenerator|"
+           r"ColumnBinding|Filter|Statistics|Deliminator|Reorder|Compressed|CommonSubExpression"),
+          ("types, values, allocation (LogicalType, Value, string)",
+           r"LogicalType|::Value|shared_ptr|string"),
+          ("execution (Physical*, Pipeline*, Executor, scans, index)",
+           r"Physical|Pipeline|Executor|Scan|ART|Index|Vector|DataChunk|Node"))
+
+
+def perf_summary(data):
+    """A flat `perf record` profile as text: self time by shared object, libduckdb.so by
+    PHASES, and the top 40 functions."""
+    p = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "--sort",
+                        "dso,sym", "--fields", "overhead,dso,sym", "-g", "none"],
+                       capture_output=True, timeout=1200)
+    rows = []
+    for line in p.stdout.decode("utf-8", "replace").splitlines():
+        m = re.match(r"\s*([\d.]+)%\s+(\S+)\s+\[[.k]\]\s+(.*\S)", line)
+        if m:
+            rows.append((float(m.group(1)), m.group(2), m.group(3)))
+    rows.sort(key=lambda r: -r[0])
+    by_dso, phases = {}, {}
+    for pctv, dso, sym in rows:
+        by_dso[dso] = by_dso.get(dso, 0.0) + pctv
+        if dso == "libduckdb.so":
+            name = "other DuckDB"
+            for ph, rx in PHASES:
+                if re.search(rx, sym):
+                    name = ph
+                    break
+            phases[name] = phases.get(name, 0.0) + pctv
+    L = ["self time by shared object: " + ", ".join(
+        "%s %.1f%%" % (d, v) for d, v in sorted(by_dso.items(), key=lambda x: -x[1]) if v >= 0.5),
+        "", "libduckdb.so by phase (symbol names): " + ", ".join(
+            "%s %.1f%%" % (d, v) for d, v in sorted(phases.items(), key=lambda x: -x[1])), "",
+        "top functions:", ""]
+    L += ["%6.2f%% %s %s" % (pctv, dso, sym[:160]) for pctv, dso, sym in rows[:40]]
+    return "\n".join(L) + "\n"
 
 
 # ---- servers --------------------------------------------------------------------------------
@@ -338,7 +384,8 @@ class Postgres:
                                                  p.stderr.decode("utf-8", "replace")[-3000:]))
         return p.stdout.decode("utf-8", "replace")
 
-    def start(self, max_connections):
+    def start(self, max_connections, extra_conf=""):
+        """extra_conf: more postgresql.conf lines (bench/cdc.py: wal_level = logical)."""
         self._pg([os.path.join(PG_BIN, "initdb"), "-D", self.data, "-U", "postgres",
                   "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"])
         with open(os.path.join(self.data, "postgresql.conf"), "a") as f:
@@ -347,6 +394,7 @@ class Postgres:
             f.write("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n")
             f.write("max_connections = %d\nshared_buffers = 256MB\n" % max_connections)
             f.write("max_wal_size = 4GB\nautovacuum = off\n")
+            f.write(extra_conf)
         self.cleanup.push(self.stop)
         self._pg([os.path.join(PG_BIN, "pg_ctl"), "-D", self.data, "-l",
                   os.path.join(self.dir, "log"), "-w", "start"])
