@@ -44,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decfmt.h"
 #include "log.h"
 #include "xalloc.h"
 
@@ -101,92 +102,6 @@ static inline void encode_value(Enc *e, idx_t row, Buf *out)
 
 /* ---- Numbers ---------------------------------------------------------- */
 
-static const char DIGIT_PAIRS[] = "00010203040506070809"
-                                  "10111213141516171819"
-                                  "20212223242526272829"
-                                  "30313233343536373839"
-                                  "40414243444546474849"
-                                  "50515253545556575859"
-                                  "60616263646566676869"
-                                  "70717273747576777879"
-                                  "80818283848586878889"
-                                  "90919293949596979899";
-
-/* Writes v in decimal at w (at most 20 bytes); returns the end. */
-static char *put_u64(char *w, uint64_t v)
-{
-    char tmp[20];
-    char *p = tmp + sizeof(tmp);
-    while (v >= 100) {
-        unsigned r = (unsigned)(v % 100);
-        v /= 100;
-        p -= 2;
-        memcpy(p, DIGIT_PAIRS + 2 * r, 2);
-    }
-    if (v >= 10) {
-        p -= 2;
-        memcpy(p, DIGIT_PAIRS + 2 * v, 2);
-    } else {
-        *--p = (char)('0' + v);
-    }
-    size_t n = (size_t)(tmp + sizeof(tmp) - p);
-    memcpy(w, p, n);
-    return w + n;
-}
-
-static char *put_i64(char *w, int64_t v)
-{
-    if (v < 0) {
-        *w++ = '-';
-        return put_u64(w, 0 - (uint64_t)v);
-    }
-    return put_u64(w, (uint64_t)v);
-}
-
-/* Writes exactly `width` digits of v (v < 10^width), zero-padded. */
-static char *put_padded(char *w, uint64_t v, int width)
-{
-    for (int i = width - 1; i >= 0; i--) {
-        w[i] = (char)('0' + v % 10);
-        v /= 10;
-    }
-    return w + width;
-}
-
-static inline char *put_2digits(char *w, unsigned v)
-{
-    memcpy(w, DIGIT_PAIRS + 2 * v, 2);
-    return w + 2;
-}
-
-#define TEN19 10000000000000000000ULL
-
-/* Writes v in decimal (at most 39 bytes). */
-static char *put_u128(char *w, u128 v)
-{
-    if (v <= UINT64_MAX)
-        return put_u64(w, (uint64_t)v);
-    uint64_t low = (uint64_t)(v % TEN19);
-    v /= TEN19;
-    if (v <= UINT64_MAX) {
-        w = put_u64(w, (uint64_t)v);
-    } else {
-        uint64_t mid = (uint64_t)(v % TEN19);
-        w = put_u64(w, (uint64_t)(v / TEN19));
-        w = put_padded(w, mid, 19);
-    }
-    return put_padded(w, low, 19);
-}
-
-static char *put_i128(char *w, i128 v)
-{
-    if (v < 0) {
-        *w++ = '-';
-        return put_u128(w, 0 - (u128)v);
-    }
-    return put_u128(w, (u128)v);
-}
-
 static inline i128 hugeint_value(const duckdb_hugeint *h)
 {
     return (i128)(((u128)(uint64_t)h->upper << 64) | h->lower);
@@ -197,7 +112,7 @@ static char *put_decimal(char *w, i128 v, unsigned scale)
 {
     char digits[40];
     u128 mag = v < 0 ? 0 - (u128)v : (u128)v;
-    size_t n = (size_t)(put_u128(digits, mag) - digits);
+    size_t n = (size_t)(decfmt_u128(digits, mag) - digits);
     if (v < 0)
         *w++ = '-';
     if (scale == 0) {
@@ -227,7 +142,7 @@ static char *put_fixed(char *w, bool negative, uint64_t m, int k)
         k--;
     }
     char digits[20];
-    int n = (int)(put_u64(digits, m) - digits);
+    int n = (int)(decfmt_u64(digits, m) - digits);
     if (negative)
         *w++ = '-';
     if (k == 0) {
@@ -382,11 +297,11 @@ static char *put_date(char *w, int64_t days)
     uint64_t ayear = year < 0 ? 0 - (uint64_t)year : (uint64_t)year;
     if (year < 0)
         *w++ = '-';
-    w = ayear < 10000 ? put_padded(w, ayear, 4) : put_u64(w, ayear);
+    w = ayear < 10000 ? decfmt_padded(w, ayear, 4) : decfmt_u64(w, ayear);
     *w++ = '-';
-    w = put_2digits(w, month);
+    w = decfmt_2digits(w, month);
     *w++ = '-';
-    return put_2digits(w, day);
+    return decfmt_2digits(w, day);
 }
 
 /* Writes '.' and the non-zero fraction of a second, trailing zeros trimmed. */
@@ -400,17 +315,17 @@ static char *put_fraction(char *w, uint32_t nanos)
         digits--;
     }
     *w++ = '.';
-    return put_padded(w, nanos, digits);
+    return decfmt_padded(w, nanos, digits);
 }
 
 /* Writes HH:MM:SS[.fraction] for a time of day (hours may reach 24). */
 static char *put_time(char *w, int64_t seconds, uint32_t nanos)
 {
-    w = put_2digits(w, (unsigned)(seconds / 3600));
+    w = decfmt_2digits(w, (unsigned)(seconds / 3600));
     *w++ = ':';
-    w = put_2digits(w, (unsigned)(seconds / 60 % 60));
+    w = decfmt_2digits(w, (unsigned)(seconds / 60 % 60));
     *w++ = ':';
-    w = put_2digits(w, (unsigned)(seconds % 60));
+    w = decfmt_2digits(w, (unsigned)(seconds % 60));
     return put_fraction(w, nanos);
 }
 
@@ -577,26 +492,26 @@ static void enc_bool(Enc *e, idx_t row, Buf *out)
         char *w = buf_reserve(out, 21);                                                            \
         commit(out, put(w, (wide)((const ctype *)e->data)[row]));                                  \
     }
-ENC_INT(enc_i8, int8_t, put_i64, int64_t)
-ENC_INT(enc_i16, int16_t, put_i64, int64_t)
-ENC_INT(enc_i32, int32_t, put_i64, int64_t)
-ENC_INT(enc_i64, int64_t, put_i64, int64_t)
-ENC_INT(enc_u8, uint8_t, put_u64, uint64_t)
-ENC_INT(enc_u16, uint16_t, put_u64, uint64_t)
-ENC_INT(enc_u32, uint32_t, put_u64, uint64_t)
-ENC_INT(enc_u64, uint64_t, put_u64, uint64_t)
+ENC_INT(enc_i8, int8_t, decfmt_i64, int64_t)
+ENC_INT(enc_i16, int16_t, decfmt_i64, int64_t)
+ENC_INT(enc_i32, int32_t, decfmt_i64, int64_t)
+ENC_INT(enc_i64, int64_t, decfmt_i64, int64_t)
+ENC_INT(enc_u8, uint8_t, decfmt_u64, uint64_t)
+ENC_INT(enc_u16, uint16_t, decfmt_u64, uint64_t)
+ENC_INT(enc_u32, uint32_t, decfmt_u64, uint64_t)
+ENC_INT(enc_u64, uint64_t, decfmt_u64, uint64_t)
 
 static void enc_hugeint(Enc *e, idx_t row, Buf *out)
 {
     char *w = buf_reserve(out, 41);
-    commit(out, put_i128(w, hugeint_value((const duckdb_hugeint *)e->data + row)));
+    commit(out, decfmt_i128(w, hugeint_value((const duckdb_hugeint *)e->data + row)));
 }
 
 static void enc_uhugeint(Enc *e, idx_t row, Buf *out)
 {
     const duckdb_uhugeint *v = (const duckdb_uhugeint *)e->data + row;
     char *w = buf_reserve(out, 40);
-    commit(out, put_u128(w, ((u128)v->upper << 64) | v->lower));
+    commit(out, decfmt_u128(w, ((u128)v->upper << 64) | v->lower));
 }
 
 #define ENC_DECIMAL(name, ctype)                                                                   \
@@ -740,9 +655,9 @@ static void enc_bignum(Enc *e, idx_t row, Buf *out)
     char *w = buf_reserve(out, ng * 9 + 2);
     if (negative && !(ng == 1 && groups[0] == 0))
         *w++ = '-';
-    w = put_u64(w, groups[ng - 1]);
+    w = decfmt_u64(w, groups[ng - 1]);
     for (size_t i = ng - 1; i-- > 0;)
-        w = put_padded(w, groups[i], 9);
+        w = decfmt_padded(w, groups[i], 9);
     commit(out, w);
 }
 
@@ -826,12 +741,12 @@ static void enc_time_tz(Enc *e, idx_t row, Buf *out)
     *w++ = off < 0 ? '-' : '+';
     if (off < 0)
         off = -off;
-    w = put_2digits(w, (unsigned)(off / 3600));
+    w = decfmt_2digits(w, (unsigned)(off / 3600));
     *w++ = ':';
-    w = put_2digits(w, (unsigned)(off / 60 % 60));
+    w = decfmt_2digits(w, (unsigned)(off / 60 % 60));
     if (off % 60) {
         *w++ = ':';
-        w = put_2digits(w, (unsigned)(off % 60));
+        w = decfmt_2digits(w, (unsigned)(off % 60));
     }
     *w++ = '"';
     commit(out, w);
@@ -860,7 +775,7 @@ static char *put_duration_part(char *w, int64_t v, char unit)
 {
     if (v == 0)
         return w;
-    w = put_i64(w, v);
+    w = decfmt_i64(w, v);
     *w++ = unit;
     return w;
 }
@@ -889,7 +804,7 @@ static void enc_interval(Enc *e, idx_t row, Buf *out)
         if (sec % 60 != 0 || frac != 0 || us == 0) {
             if (us < 0)
                 *w++ = '-';
-            w = put_u64(w, (uint64_t)(sec % 60 < 0 ? -(sec % 60) : sec % 60));
+            w = decfmt_u64(w, (uint64_t)(sec % 60 < 0 ? -(sec % 60) : sec % 60));
             w = put_fraction(w, (uint32_t)(frac < 0 ? -frac : frac) * 1000);
             *w++ = 'S';
         }

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "decfmt.h"
+
 /* ---- framing ---- */
 
 /* A reader gives back a large buffer once it has become mostly empty. */
@@ -644,20 +646,17 @@ static void put_text(Buf *out, const char *s, size_t n)
 static void put_u128(Buf *out, unsigned __int128 v, bool negative)
 {
     char tmp[48];
-    int i = sizeof(tmp);
-    do {
-        tmp[--i] = (char)('0' + (int)(v % 10));
-        v /= 10;
-    } while (v > 0);
+    char *w = tmp;
     if (negative)
-        tmp[--i] = '-';
-    buf_append(out, tmp + i, sizeof(tmp) - (size_t)i);
+        *w++ = '-';
+    w = decfmt_u128(w, v);
+    buf_append(out, tmp, (size_t)(w - tmp));
 }
 
 static void put_i128(Buf *out, __int128 v)
 {
-    put_u128(out, v < 0 ? (unsigned __int128)0 - (unsigned __int128)v : (unsigned __int128)v,
-             v < 0);
+    char tmp[48];
+    buf_append(out, tmp, (size_t)(decfmt_i128(tmp, v) - tmp));
 }
 
 /* A decimal's unscaled value with `scale` digits after the point. */
