@@ -479,6 +479,14 @@ static bool binary_supported(uint32_t oid)
     }
 }
 
+void pgwire_column_float_digits(PgColumn *col, int extra_float_digits)
+{
+    for (; col; col = col->child) {
+        col->float_rounded = extra_float_digits <= 0;
+        col->float_extra = (int8_t)(extra_float_digits < -15 ? -15 : extra_float_digits);
+    }
+}
+
 int pgwire_column_init(PgColumn *col, duckdb_logical_type t, bool binary)
 {
     memset(col, 0, sizeof(*col));
@@ -589,8 +597,9 @@ static void put_decimal(Buf *out, __int128 v, unsigned scale)
     buf_append(out, tmp + i, sizeof(tmp) - (size_t)i);
 }
 
-/* PostgreSQL's float output (extra_float_digits >= 1): the shortest text that reads back. */
-static void put_double(Buf *out, double d, bool single)
+/* PostgreSQL's float output: with extra_float_digits >= 1 the shortest text that reads
+ * back, else rounded to DBL_DIG (FLT_DIG) + extra_float_digits significant digits. */
+static void put_double(Buf *out, double d, bool single, const PgColumn *col)
 {
     char tmp[40];
     if (isnan(d)) {
@@ -602,6 +611,12 @@ static void put_double(Buf *out, double d, bool single)
         return;
     }
     int n = 0;
+    if (col->float_rounded) {
+        int prec = (single ? 6 : 15) + col->float_extra;
+        n = snprintf(tmp, sizeof(tmp), "%.*g", prec < 1 ? 1 : prec, d);
+        buf_append(out, tmp, (size_t)n);
+        return;
+    }
     for (int prec = 1; prec <= 17; prec++) {
         n = snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
         if (single ? strtof(tmp, NULL) == (float)d : strtod(tmp, NULL) == d)
@@ -1021,10 +1036,10 @@ static void text_value(Buf *out, const PgColumn *col, duckdb_vector v, idx_t row
         break;
     }
     case DUCKDB_TYPE_FLOAT:
-        put_double(out, ((float *)data)[row], true);
+        put_double(out, ((float *)data)[row], true, col);
         break;
     case DUCKDB_TYPE_DOUBLE:
-        put_double(out, ((double *)data)[row], false);
+        put_double(out, ((double *)data)[row], false, col);
         break;
     case DUCKDB_TYPE_DECIMAL: {
         __int128 u = 0;

@@ -354,6 +354,8 @@ int pgsess_format_columns(void *ctx, duckdb_result *res, Buf *out, char *err, si
         bool binary = code == 1;
         duckdb_logical_type t = duckdb_column_logical_type(res, c);
         int rc = pgwire_column_init(&f->cols[c], t, binary);
+        if (rc == 0 && f->float_digits_set)
+            pgwire_column_float_digits(&f->cols[c], f->extra_float_digits);
         if (rc != 0) {
             char *name = duckdb_logical_type_get_alias(t);
             snprintf(err, errlen,
@@ -662,7 +664,12 @@ RunResult pgsess_run_statement(PgSession *ps, Session *s, const SessionEnv *env,
     /* Result cache (docs/cache.md): an answer is kept under its encoding, RowDescription
      * or not and Bind's format codes; a row-limited Execute's answer is split, never kept. */
     Buf form = BUF_INIT;
+    f->float_digits_set = true;
+    f->extra_float_digits = pgset_extra_float_digits(&ps->settings);
     if (f->max_rows == 0) {
+        /* Rounded floats are another encoding: a prefix other than P keeps them apart. */
+        if (f->extra_float_digits <= 0)
+            buf_printf(&form, "R%d;", f->extra_float_digits);
         buf_append_str(&form, f->describe ? "PD" : "P-");
         if (f->nformats > 0)
             buf_append(&form, f->formats, (size_t)f->nformats * sizeof(int16_t));

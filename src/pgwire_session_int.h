@@ -61,6 +61,10 @@ typedef struct PgFormat {
     char tag[64];
     bool completed;
     bool copy_not_alone; /* a simple Query of several statements: no COPY FROM STDIN */
+    /* The session's extra_float_digits, for text floats (pgwire_column_float_digits);
+     * not set (a zeroed PgFormat): PostgreSQL's default, the shortest exact text. */
+    bool float_digits_set;
+    int extra_float_digits;
 } PgFormat;
 
 /* The first tokens of one statement (semicolons skipped). */
