@@ -236,10 +236,10 @@ void pgwire_empty(Buf *out, char type)
     pgwire_end(out, pgwire_begin(out, type));
 }
 
-void pgwire_error(Buf *out, const char *severity, const char *sqlstate, const char *message,
-                  size_t len)
+static void error_or_notice(Buf *out, char type, const char *severity, const char *sqlstate,
+                            const char *message, size_t len)
 {
-    size_t m = pgwire_begin(out, 'E');
+    size_t m = pgwire_begin(out, type);
     buf_putc(out, 'S');
     pgwire_put_str(out, severity);
     buf_putc(out, 'V');
@@ -252,6 +252,17 @@ void pgwire_error(Buf *out, const char *severity, const char *sqlstate, const ch
     buf_putc(out, '\0');
     buf_putc(out, '\0');
     pgwire_end(out, m);
+}
+
+void pgwire_error(Buf *out, const char *severity, const char *sqlstate, const char *message,
+                  size_t len)
+{
+    error_or_notice(out, 'E', severity, sqlstate, message, len);
+}
+
+void pgwire_notice(Buf *out, const char *severity, const char *sqlstate, const char *message)
+{
+    error_or_notice(out, 'N', severity, sqlstate, message, strlen(message));
 }
 
 /* True when `line` (of `len` bytes) contains `needle`. */

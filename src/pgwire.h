@@ -115,6 +115,9 @@ void pgwire_empty(Buf *out, char type);
  */
 void pgwire_error(Buf *out, const char *severity, const char *sqlstate, const char *message,
                   size_t len);
+/* A NoticeResponse: the same fields as pgwire_error's (severity WARNING, NOTICE, ...); the
+ * client shows it and goes on. */
+void pgwire_notice(Buf *out, const char *severity, const char *sqlstate, const char *message);
 
 /*
  * The SQLSTATE for an error answer of the line protocol (reply.h: "Error:

@@ -139,6 +139,13 @@ void pgsess_fail_block(PgSession *ps, const Session *s)
         ps->failed_tx = true;
 }
 
+/* A WARNING NoticeResponse, unless client_min_messages is error. */
+static void warn(const PgSession *ps, Buf *out, const char *sqlstate, const char *msg)
+{
+    if (pgset_sends_warnings(&ps->settings))
+        pgwire_notice(out, "WARNING", sqlstate, msg);
+}
+
 static PgAction fatal(PgSession *ps, Buf *out, const char *sqlstate, const char *msg)
 {
     pgwire_error(out, "FATAL", sqlstate, msg, strlen(msg));
@@ -580,8 +587,10 @@ RunResult pgsess_run_statement(PgSession *ps, Session *s, const SessionEnv *env,
         return RUN_OK;
     case KIND_BEGIN:
         if (s->in_tx) {
-            /* PostgreSQL warns and goes on; so do we, without the warning. Inside
-             * the extended protocol's implicit transaction, BEGIN makes it the block. */
+            /* PostgreSQL warns and goes on; so do we. Inside the extended protocol's
+             * implicit transaction, BEGIN makes it the block, without a warning. */
+            if (!ps->implicit_tx)
+                warn(ps, out, "25001", "there is already a transaction in progress");
             ps->implicit_tx = false;
             pgwire_command_complete(out, "BEGIN");
             return RUN_OK;
@@ -596,9 +605,14 @@ RunResult pgsess_run_statement(PgSession *ps, Session *s, const SessionEnv *env,
     case KIND_ROLLBACK: {
         if (!s->in_tx) {
             /* PostgreSQL: a warning, and the tag. */
+            warn(ps, out, "25P01", "there is no transaction in progress");
             pgwire_command_complete(out, kind == KIND_COMMIT ? "COMMIT" : "ROLLBACK");
             return RUN_OK;
         }
+        /* The extended protocol's implicit transaction is no block either: PostgreSQL
+         * warns, then ends it as asked. */
+        if (ps->implicit_tx)
+            warn(ps, out, "25P01", "there is no transaction in progress");
         /* A failed block is rolled back whatever the client says, as PostgreSQL does. */
         bool rollback = kind == KIND_ROLLBACK || ps->failed_tx;
         ps->failed_tx = false;

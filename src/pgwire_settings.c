@@ -264,6 +264,11 @@ static bool float_digits_value(const char *v, int *out)
     return true;
 }
 
+bool pgset_sends_warnings(const PgSettings *st)
+{
+    return strcasecmp(st->values[setting_find("client_min_messages")], "error") != 0;
+}
+
 int pgset_extra_float_digits(const PgSettings *st)
 {
     int n = 1;

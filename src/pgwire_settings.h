@@ -68,6 +68,9 @@ bool pgset_call(PgSettings *st, const char *sql, bool describe, Buf *out);
  * statement's alias. */
 const char *pgset_show_column(const char *sql, size_t len, char buf[64]);
 
+/* True when client_min_messages lets a WARNING through (every level but error does). */
+bool pgset_sends_warnings(const PgSettings *st);
+
 /* The extra_float_digits setting (-15..3; 1, PostgreSQL's default, when unset or unreadable). */
 int pgset_extra_float_digits(const PgSettings *st);
 

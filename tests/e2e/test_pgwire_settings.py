@@ -492,3 +492,39 @@ def test_search_path_names_public(pg):
         assert cur.fetchone() == ('"$user", public',)
     conn.close()
 
+
+def test_transaction_warnings_are_notices(pg):
+    """BEGIN inside a block and COMMIT/ROLLBACK outside one answer PostgreSQL's WARNING
+    (NoticeResponse 25001 / 25P01) and go on; client_min_messages = error silences them."""
+    conn = connect(pg)
+    with conn.cursor() as cur:
+        cur.execute("select 1")  # psycopg2 opened a block with its own BEGIN
+        cur.execute("begin")
+        assert conn.notices[-1] == "WARNING:  there is already a transaction in progress\n"
+        conn.rollback()
+        conn.autocommit = True
+        del conn.notices[:]
+        cur.execute("commit")
+        cur.execute("rollback")
+        assert conn.notices == ["WARNING:  there is no transaction in progress\n"] * 2
+        cur.execute("begin; select 1")
+        cur.execute("commit")
+        assert len(conn.notices) == 2  # a block to end: no warning
+        cur.execute("set client_min_messages = error")
+        cur.execute("commit")
+        assert len(conn.notices) == 2
+    conn.close()
+    rc, out, err = psql(pg, "-c", "begin", "-c", "begin", "-c", "commit", "-c", "commit")
+    assert rc == 0, err
+    assert err.count("WARNING:  there is already a transaction in progress") == 1, err
+    assert err.count("WARNING:  there is no transaction in progress") == 1, err
+    # psycopg 3: the notice's fields, through the extended protocol too.
+    got = []
+    with connect3(pg, autocommit=True) as conn3:
+        conn3.add_notice_handler(lambda d: got.append((d.severity, d.sqlstate, d.message_primary)))
+        conn3.execute("rollback")
+        conn3.execute("begin")
+        conn3.execute("start transaction")
+        conn3.execute("commit")
+    assert got == [("WARNING", "25P01", "there is no transaction in progress"),
+                   ("WARNING", "25001", "there is already a transaction in progress")], got
