@@ -331,10 +331,10 @@ void pgwire_empty(Buf *out, char type)
     pgwire_end(out, pgwire_begin(out, type));
 }
 
-void pgwire_error(Buf *out, const char *severity, const char *sqlstate, const char *message,
-                  size_t len)
+static void error_or_notice(Buf *out, char type, const char *severity, const char *sqlstate,
+                            const char *message, size_t len)
 {
-    size_t m = pgwire_begin(out, 'E');
+    size_t m = pgwire_begin(out, type);
     buf_putc(out, 'S');
     pgwire_put_str(out, severity);
     buf_putc(out, 'V');
@@ -347,6 +347,17 @@ void pgwire_error(Buf *out, const char *severity, const char *sqlstate, const ch
     buf_putc(out, '\0');
     buf_putc(out, '\0');
     pgwire_end(out, m);
+}
+
+void pgwire_error(Buf *out, const char *severity, const char *sqlstate, const char *message,
+                  size_t len)
+{
+    error_or_notice(out, 'E', severity, sqlstate, message, len);
+}
+
+void pgwire_notice(Buf *out, const char *severity, const char *sqlstate, const char *message)
+{
+    error_or_notice(out, 'N', severity, sqlstate, message, strlen(message));
 }
 
 /* True when `line` (of `len` bytes) contains `needle`. */
@@ -574,6 +585,14 @@ static bool binary_supported(uint32_t oid)
     }
 }
 
+void pgwire_column_float_digits(PgColumn *col, int extra_float_digits)
+{
+    for (; col; col = col->child) {
+        col->float_rounded = extra_float_digits <= 0;
+        col->float_extra = (int8_t)(extra_float_digits < -15 ? -15 : extra_float_digits);
+    }
+}
+
 int pgwire_column_init(PgColumn *col, duckdb_logical_type t, bool binary)
 {
     memset(col, 0, sizeof(*col));
@@ -681,8 +700,9 @@ static void put_decimal(Buf *out, __int128 v, unsigned scale)
     buf_append(out, tmp + i, sizeof(tmp) - (size_t)i);
 }
 
-/* PostgreSQL's float output (extra_float_digits >= 1): the shortest text that reads back. */
-static void put_double(Buf *out, double d, bool single)
+/* PostgreSQL's float output: with extra_float_digits >= 1 the shortest text that reads
+ * back, else rounded to DBL_DIG (FLT_DIG) + extra_float_digits significant digits. */
+static void put_double(Buf *out, double d, bool single, const PgColumn *col)
 {
     char tmp[40];
     if (isnan(d)) {
@@ -694,6 +714,12 @@ static void put_double(Buf *out, double d, bool single)
         return;
     }
     int n = 0;
+    if (col->float_rounded) {
+        int prec = (single ? 6 : 15) + col->float_extra;
+        n = snprintf(tmp, sizeof(tmp), "%.*g", prec < 1 ? 1 : prec, d);
+        buf_append(out, tmp, (size_t)n);
+        return;
+    }
     for (int prec = 1; prec <= 17; prec++) {
         n = snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
         if (single ? strtof(tmp, NULL) == (float)d : strtod(tmp, NULL) == d)
@@ -1113,10 +1139,10 @@ static void text_value(Buf *out, const PgColumn *col, duckdb_vector v, idx_t row
         break;
     }
     case DUCKDB_TYPE_FLOAT:
-        put_double(out, ((float *)data)[row], true);
+        put_double(out, ((float *)data)[row], true, col);
         break;
     case DUCKDB_TYPE_DOUBLE:
-        put_double(out, ((double *)data)[row], false);
+        put_double(out, ((double *)data)[row], false, col);
         break;
     case DUCKDB_TYPE_DECIMAL: {
         __int128 u = 0;

@@ -115,6 +115,9 @@ void pgwire_empty(Buf *out, char type);
  */
 void pgwire_error(Buf *out, const char *severity, const char *sqlstate, const char *message,
                   size_t len);
+/* A NoticeResponse: the same fields as pgwire_error's (severity WARNING, NOTICE, ...); the
+ * client shows it and goes on. */
+void pgwire_notice(Buf *out, const char *severity, const char *sqlstate, const char *message);
 
 /*
  * The SQLSTATE for an error answer of the line protocol (reply.h: "Error:
@@ -167,6 +170,10 @@ typedef struct PgColumn {
     PgType pg;
     bool binary;            /* the client asked for the binary format */
     struct PgColumn *child; /* LIST: its elements' encoder (a 1-D array); owned */
+    /* Text floats: rounded as PostgreSQL with extra_float_digits <= 0 (to 15 + `float_extra`
+     * significant digits for float8, 6 + it for float4); else the shortest exact text. */
+    bool float_rounded;
+    int8_t float_extra;
 } PgColumn;
 
 /*
@@ -175,6 +182,9 @@ typedef struct PgColumn {
  */
 int pgwire_column_init(PgColumn *col, duckdb_logical_type t, bool binary);
 void pgwire_column_free(PgColumn *col);
+/* PostgreSQL's extra_float_digits (-15..3) for the column's text floats (and its array's
+ * elements): 1 and more, the default, give the shortest exact text. */
+void pgwire_column_float_digits(PgColumn *col, int extra_float_digits);
 
 /*
  * Appends the value of row `row` of vector `v` (of `col`'s type, valid) as

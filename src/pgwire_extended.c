@@ -11,6 +11,7 @@
 
 #include "params.h"
 #include "pgwire_catalog.h"
+#include "pgwire_rewrite.h"
 #include "pgwire_session_int.h"
 #include "pgwire_settings.h"
 #include "sqllex.h"
@@ -214,7 +215,7 @@ static void msg_parse(PgExtended *x, PgSession *ps, Session *s, const PgMsg *m, 
     }
     PgStatement *st = xcalloc(1, sizeof(*st));
     st->name = xstrdup(name);
-    st->sql = pgsess_client_text(sql, strlen(sql));
+    st->sql = pgrw_client_text(sql, strlen(sql));
     st->nparams = n;
     st->param_oids = xcalloc(n ? (size_t)n : 1, sizeof(*st->param_oids));
     for (int i = 0; i < n; i++)

@@ -1,11 +1,12 @@
 /*
  * pgwire_session_int: what the PostgreSQL front end's modules share inside
  * one connection. pgwire_session.c owns the PgSession (startup, SCRAM, the
- * simple query protocol, transaction status, COPY) and runs one statement
- * for whoever asks (pgsess_run_statement); the extended query protocol
+ * simple query protocol, transaction status) and runs one statement for
+ * whoever asks (pgsess_run_statement); the extended query protocol
  * (pgwire_extended.c) keeps the statements and portals and asks it; the
- * client settings are pgwire_settings.c's, read with the tokens below. Not a
- * public header: only the pgwire_* modules include it.
+ * client settings are pgwire_settings.c's, read with the tokens below; the
+ * COPY exchange is pgwire_copyio.c's, run by the session with the helpers
+ * below. Not a public header: only the pgwire_* modules include it.
  *
  * Thread: the worker that owns the connection, as pgwire_session.h.
  */
@@ -34,7 +35,7 @@ typedef enum {
     KIND_SHOW,     /* a client setting: answered here */
     KIND_SET_NOOP, /* SET TRANSACTION / SESSION CHARACTERISTICS: accepted, nothing to do */
     KIND_UNSUPPORTED,
-    KIND_COPY,  /* COPY ... TO STDOUT / FROM STDIN: the front end's (pgwire_copy.h) */
+    KIND_COPY,  /* COPY ... TO STDOUT / FROM STDIN: the front end's (pgwire_copyio.h) */
     KIND_ADMIN, /* CREATE USER, GRANT, CREATE DATABASE, ...: the command table (pgwire_admin.h) */
     KIND_DEALLOCATE, /* DEALLOCATE [PREPARE] name | ALL: the extended protocol's statements */
     KIND_DISCARD,    /* DISCARD ALL | PLANS | ...: statements, portals and settings */
@@ -60,6 +61,10 @@ typedef struct PgFormat {
     char tag[64];
     bool completed;
     bool copy_not_alone; /* a simple Query of several statements: no COPY FROM STDIN */
+    /* The session's extra_float_digits, for text floats (pgwire_column_float_digits);
+     * not set (a zeroed PgFormat): PostgreSQL's default, the shortest exact text. */
+    bool float_digits_set;
+    int extra_float_digits;
 } PgFormat;
 
 /* The first tokens of one statement (semicolons skipped). */
@@ -91,12 +96,20 @@ void pgsess_format_free(PgFormat *f);
 /* The format code Bind asked for column `c`: none (text), one for all, or one each. */
 int16_t pgsess_format_of(const int16_t *formats, int n, idx_t c);
 
-/* The text DuckDB is given for a statement of the client (bytea literals, `public.`);
- * caller frees. */
-char *pgsess_client_text(const char *sql, size_t len);
+/*
+ * The QueryFormat columns callback of statements answered as rows (query.h):
+ * checks Bind's format codes against the result, prepares each column's
+ * encoder in f->cols and, when f->describe, sends the RowDescription. COPY TO
+ * reuses it for its text encoders (pgwire_copyio.c).
+ */
+int pgsess_format_columns(void *ctx, duckdb_result *res, Buf *out, char *err, size_t errlen);
 
-/* What version() answers: "PostgreSQL 15.0 on ..., compiled by TCP-DuckDB ...". */
-const char *pgsess_version(void);
+/*
+ * Runs the session's transaction command `text` ("begin", "commit" or
+ * "rollback") through the command table; true on success, else false with the
+ * session's error pending (pgsess_send_errors).
+ */
+bool pgsess_run_tx(PgSession *ps, Session *s, const SessionEnv *env, const char *text);
 
 /* An ErrorResponse of the front end's own; a transaction block fails with it. */
 void pgsess_refuse(PgSession *ps, Session *s, Buf *out, const char *sqlstate, const char *msg);

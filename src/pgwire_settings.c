@@ -90,11 +90,18 @@ bool pgset_known(const char *name)
     return setting_find(name) >= 0;
 }
 
+static bool set_value(PgSettings *st, int k, const char *value, Buf *out);
+
 void pgset_startup(PgSettings *st, const char *name, const char *value)
 {
     int k = setting_find(name);
-    if (k >= 0 && setting_settable(k))
-        snprintf(st->values[k], PGSET_VALUE_MAX, "%s", value);
+    if (k < 0 || !setting_settable(k))
+        return;
+    /* A value SET would refuse keeps the default, which ParameterStatus then reports (pgjdbc
+     * sends the JVM's zone as TimeZone). */
+    Buf ignored = BUF_INIT;
+    (void)set_value(st, k, value, &ignored);
+    buf_free(&ignored);
 }
 
 void pgset_login(PgSettings *st, const char *user, bool super, Buf *out)
@@ -213,25 +220,140 @@ static void timeout_text(int64_t ms, char *out, size_t cap)
 
 void pgset_apply_timeout(PgSettings *st, Session *s)
 {
-    if (!st->user_timeout_known) {
-        st->user_timeout_sec = s->limits.value[USERLIMIT_STATEMENT_TIMEOUT];
-        st->user_timeout_known = true;
-    }
     int64_t ms = 0;
     int k = setting_find("statement_timeout");
     if (!timeout_ms(st->values[k], &ms))
         ms = 0;
-    int64_t sec = (ms + 999) / 1000;
-    int64_t limit = st->user_timeout_sec;
-    if (sec > 0 && (limit == 0 || sec < limit))
-        limit = sec;
-    s->limits.value[USERLIMIT_STATEMENT_TIMEOUT] = limit;
+    s->client_timeout_ms = ms;
+}
+
+/*
+ * True for the TimeZone values that mean UTC. The front end writes
+ * timestamptz values in UTC (pgwire.c) and DuckDB's TimeZone cannot be set
+ * per connection under the sandbox's lock_configuration (pool.c; DuckDB's
+ * allowed_configs would let every line protocol user SET GLOBAL it for the
+ * whole database), so any other zone is refused rather than stored and
+ * silently ignored.
+ */
+static bool timezone_is_utc(const char *v)
+{
+    static const char *const utc[] = {
+        "UTC",       "Etc/UTC",       "GMT", "Etc/GMT", "UCT",      "Etc/UCT", "Zulu", "Etc/Zulu",
+        "Universal", "Etc/Universal", "Z",   "GMT0",    "Etc/GMT0", "UTC0",    "0",    "+0",
+        "-0",        "00:00",         "+00", "+00:00"};
+    for (size_t i = 0; i < sizeof(utc) / sizeof(utc[0]); i++)
+        if (strcasecmp(v, utc[i]) == 0)
+            return true;
+    return false;
+}
+
+/* extra_float_digits as PostgreSQL reads it: an integer from -15 to 3. */
+static bool float_digits_value(const char *v, int *out)
+{
+    char *end = NULL;
+    while (isspace((unsigned char)*v))
+        v++;
+    long n = strtol(v, &end, 10);
+    if (end == v)
+        return false;
+    while (isspace((unsigned char)*end))
+        end++;
+    if (*end || n < -15 || n > 3)
+        return false;
+    *out = (int)n;
+    return true;
+}
+
+bool pgset_sends_warnings(const PgSettings *st)
+{
+    return strcasecmp(st->values[setting_find("client_min_messages")], "error") != 0;
+}
+
+int pgset_extra_float_digits(const PgSettings *st)
+{
+    int n = 1;
+    if (!float_digits_value(st->values[setting_find("extra_float_digits")], &n))
+        n = 1;
+    return n;
+}
+
+/*
+ * True when every schema of a search_path value is one PostgreSQL's clients
+ * mean by the default path: public (DuckDB's main, the only schema a table
+ * grant names), "$user", pg_catalog, pg_temp, or main itself. DuckDB
+ * resolves unqualified names in main already, so such a value needs nothing
+ * applied; a path through another schema would make DuckDB resolve names
+ * the front end's catalog emulation and grants know nothing of.
+ */
+static bool search_path_is_default(const char *v, char *bad, size_t badlen)
+{
+    static const char *const ok[] = {"public", "$user", "pg_catalog", "pg_temp", "main"};
+    const char *p = v;
+    for (;;) {
+        while (isspace((unsigned char)*p) || *p == ',')
+            p++;
+        if (!*p)
+            return true;
+        char name[PGSET_VALUE_MAX];
+        size_t n = 0;
+        if (*p == '"') {
+            for (p++; *p && n + 1 < sizeof(name); p++) {
+                if (*p == '"' && p[1] == '"')
+                    p++;
+                else if (*p == '"')
+                    break;
+                name[n++] = *p;
+            }
+            if (*p == '"')
+                p++;
+        } else {
+            for (; *p && *p != ',' && !isspace((unsigned char)*p) && n + 1 < sizeof(name); p++)
+                name[n++] = (char)tolower((unsigned char)*p);
+        }
+        name[n] = '\0';
+        bool known = false;
+        for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+            known = known || strcmp(name, ok[i]) == 0;
+        if (!known) {
+            snprintf(bad, badlen, "%s", name);
+            return false;
+        }
+        while (*p && *p != ',')
+            p++;
+    }
 }
 
 /* Sets setting k to `value` (SET, set_config) after checking it; false: an error answered. */
 static bool set_value(PgSettings *st, int k, const char *value, Buf *out)
 {
     char norm[PGSET_VALUE_MAX];
+    if (strcmp(settings[k].name, "TimeZone") == 0 && !timezone_is_utc(value)) {
+        error(out, "0A000",
+              "time zone \"%s\" is not supported: this server shows timestamps with time zone "
+              "in UTC only (SET TimeZone TO 'UTC')",
+              value);
+        return false;
+    }
+    if (strcmp(settings[k].name, "extra_float_digits") == 0) {
+        int n = 0;
+        if (!float_digits_value(value, &n)) {
+            error(out, "22023",
+                  "invalid value for parameter \"extra_float_digits\": \"%s\" (an integer "
+                  "from -15 to 3)",
+                  value);
+            return false;
+        }
+    }
+    if (strcmp(settings[k].name, "search_path") == 0) {
+        char bad[PGSET_VALUE_MAX];
+        if (!search_path_is_default(value, bad, sizeof(bad))) {
+            error(out, "0A000",
+                  "schema \"%s\" cannot be on the search_path: only public (DuckDB's main), "
+                  "\"$user\" and pg_catalog can; qualify other schemas' names instead",
+                  bad);
+            return false;
+        }
+    }
     if (strcmp(settings[k].name, "client_encoding") == 0 && strcasecmp(value, "UTF8") != 0 &&
         strcasecmp(value, "UTF-8") != 0 && strcasecmp(value, "unicode") != 0) {
         error(out, "22023", "client_encoding %s is not supported: only UTF8", value);

@@ -31,10 +31,6 @@
 /* One connection's settings; pgset_init gives the defaults. */
 typedef struct PgSettings {
     char values[PGSET_COUNT][PGSET_VALUE_MAX];
-    /* The user's statement_timeout limit (userlimits.h) as login set it, before the
-     * statement_timeout setting lowers it (pgset_apply_timeout). */
-    int64_t user_timeout_sec;
-    bool user_timeout_known;
 } PgSettings;
 
 void pgset_init(PgSettings *st);
@@ -72,10 +68,16 @@ bool pgset_call(PgSettings *st, const char *sql, bool describe, Buf *out);
  * statement's alias. */
 const char *pgset_show_column(const char *sql, size_t len, char buf[64]);
 
+/* True when client_min_messages lets a WARNING through (every level but error does). */
+bool pgset_sends_warnings(const PgSettings *st);
+
+/* The extra_float_digits setting (-15..3; 1, PostgreSQL's default, when unset or unreadable). */
+int pgset_extra_float_digits(const PgSettings *st);
+
 /*
- * The session's statement timeout: the smaller of the user's limit (userlimits.h, set at
- * login) and the statement_timeout setting, in whole seconds (the watchdog's unit: a
- * setting of 1500ms gives 2 s), written to s->limits. Called before every statement.
+ * The statement_timeout setting, in milliseconds, as the session's client timeout
+ * (Session.client_timeout_ms): it lowers the user's limit (userlimits.h), never raises it
+ * (session_statement_timeout_ms). Called before every statement.
  */
 void pgset_apply_timeout(PgSettings *st, Session *s);
 

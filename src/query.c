@@ -221,7 +221,7 @@ static duckdb_error_type message_type(const char *msg)
  * gone (the session is then closed), or DuckDB's message at shutdown (the server adds its own
  * line); an internal error with an incident line; anything else with DuckDB's text.
  */
-static void answer_failure(Answer *a, WatchdogEntry *wd, int timeout_sec, duckdb_error_type type,
+static void answer_failure(Answer *a, WatchdogEntry *wd, int64_t timeout_ms, duckdb_error_type type,
                            const char *msg)
 {
     /* A failed allocation may be the memory guard's refusal (watchdog.h): its limit's line. */
@@ -244,7 +244,7 @@ static void answer_failure(Answer *a, WatchdogEntry *wd, int timeout_sec, duckdb
     watchdog_memory_limits(&mem);
     Buf *out = error_out(a);
     if (why == WATCHDOG_TIMEOUT)
-        reply_statement_timeout(out, timeout_sec);
+        reply_statement_timeout(out, timeout_ms);
     else if (why == WATCHDOG_CANCELED)
         reply_statement_canceled(out);
     else if (why == WATCHDOG_STATEMENT_MEMORY)
@@ -393,7 +393,7 @@ static int answer_format(Answer *a, WatchdogEntry *wd, const QueryRequest *req, 
     if (!a->gone && e == why)
         answer_error(a, why);
     else if (!a->gone)
-        answer_failure(a, wd, req->timeout_sec, duckdb_result_error_type(res), e);
+        answer_failure(a, wd, req->timeout_ms, duckdb_result_error_type(res), e);
     return -1;
 }
 
@@ -646,7 +646,7 @@ QueryStatus query_run(duckdb_connection con, const QueryRequest *req, QueryIo *i
     duckdb_statement_type done_type = DUCKDB_STATEMENT_TYPE_INVALID;
     int64_t done_changed = 0;
     WatchdogEntry wd;
-    watchdog_watch(&wd, con, io->client_fd, req->timeout_sec, req->session_id);
+    watchdog_watch(&wd, con, io->client_fd, req->timeout_ms, req->session_id);
     if (req->statement_memory_bytes > 0)
         watchdog_set_statement_memory(&wd, req->statement_memory_bytes);
     ParallelEntry par; /* left with the watchdog's entry, before COMMIT or ROLLBACK */
@@ -683,7 +683,7 @@ prepare_text:
         } else if (duckdb_prepare_extracted_statement(con, stmts, i, &prep) != DuckDBSuccess) {
             const char *e = duckdb_prepare_error(prep);
             e = e ? e : "Parser Error: the statement cannot be prepared";
-            answer_failure(&a, &wd, req->timeout_sec, message_type(e), e);
+            answer_failure(&a, &wd, req->timeout_ms, message_type(e), e);
             goto out;
         }
         duckdb_statement_type type = duckdb_prepared_statement_type(prep);
@@ -743,7 +743,7 @@ prepare_text:
         /* Each statement has StatementTimeout from its start. */
         WatchdogReason stop = watchdog_restart(&wd);
         if (stop != WATCHDOG_NONE) {
-            answer_failure(&a, &wd, req->timeout_sec, DUCKDB_ERROR_INTERRUPT,
+            answer_failure(&a, &wd, req->timeout_ms, DUCKDB_ERROR_INTERRUPT,
                            "INTERRUPT Error: Interrupted!");
             goto out;
         }
@@ -762,7 +762,7 @@ prepare_text:
                 retried = true;
                 goto prepare_text;
             }
-            answer_failure(&a, &wd, req->timeout_sec, duckdb_result_error_type(&res),
+            answer_failure(&a, &wd, req->timeout_ms, duckdb_result_error_type(&res),
                            duckdb_result_error(&res));
             goto out;
         }
@@ -779,7 +779,7 @@ prepare_text:
         if (i + 1 < n) {
             const char *e = drain(&res);
             if (e) {
-                answer_failure(&a, &wd, req->timeout_sec, duckdb_result_error_type(&res), e);
+                answer_failure(&a, &wd, req->timeout_ms, duckdb_result_error_type(&res), e);
                 goto out;
             }
             duckdb_destroy_result(&res);
@@ -795,7 +795,7 @@ prepare_text:
             const char *e = NULL;
             if (stream_rows(&a, &res, req->typed, &e) != 0) {
                 if (!a.gone)
-                    answer_failure(&a, &wd, req->timeout_sec, duckdb_result_error_type(&res), e);
+                    answer_failure(&a, &wd, req->timeout_ms, duckdb_result_error_type(&res), e);
                 goto out;
             }
             snprintf(tail, sizeof(tail), req->typed ? "]}\n" : "]\n");
@@ -811,7 +811,7 @@ prepare_text:
         }
         const char *e = duckdb_result_error(&res);
         if (e) {
-            answer_failure(&a, &wd, req->timeout_sec, duckdb_result_error_type(&res), e);
+            answer_failure(&a, &wd, req->timeout_ms, duckdb_result_error_type(&res), e);
             goto out;
         }
     }

@@ -99,10 +99,10 @@ typedef struct QueryRequest {
      * this connection by the access check (access_check_request), which query_run() takes
      * ownership of and runs instead of parsing and preparing the text again. */
     duckdb_prepared_statement prepared;
-    /* StatementTimeout: seconds each statement may run (0: no limit); a
+    /* StatementTimeout: milliseconds each statement may run (0: no limit); a
      * statement past it is interrupted and answered with
      * reply_statement_timeout(). */
-    int timeout_sec;
+    int64_t timeout_ms;
     /* The session's cancel id (cancel.h), so that a cancel request for the
      * session interrupts this request (answered with
      * reply_statement_canceled()); 0: none. */

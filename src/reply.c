@@ -140,11 +140,18 @@ void reply_shutting_down(Buf *out)
     buf_append_str(out, "Error: Server Shutting Down\n");
 }
 
-void reply_statement_timeout(Buf *out, int seconds)
+void reply_statement_timeout(Buf *out, int64_t ms)
 {
-    buf_printf(out,
-               "Error: Statement Timeout: the statement ran longer than %d s (StatementTimeout)\n",
-               seconds);
+    if (ms % 1000 == 0)
+        buf_printf(out,
+                   "Error: Statement Timeout: the statement ran longer than %lld s "
+                   "(StatementTimeout)\n",
+                   (long long)(ms / 1000));
+    else
+        buf_printf(out,
+                   "Error: Statement Timeout: the statement ran longer than %lld ms "
+                   "(statement_timeout)\n",
+                   (long long)ms);
 }
 
 void reply_too_many_statements(Buf *out, const char *user, int limit)

@@ -58,9 +58,11 @@ void reply_too_many_failed_logins(Buf *out, int retry_after_sec);
 void reply_shutting_down(Buf *out);
 /*
  * "Error: Statement Timeout: the statement ran longer than N s
- * (StatementTimeout)": the watchdog interrupted a statement at its deadline.
+ * (StatementTimeout)": the watchdog interrupted a statement at its deadline of
+ * `ms` milliseconds (a deadline that is not whole seconds, PgPort's
+ * statement_timeout, is said in ms).
  */
-void reply_statement_timeout(Buf *out, int seconds);
+void reply_statement_timeout(Buf *out, int64_t ms);
 /*
  * "Error: Too Many Statements: user U already runs N statements at once
  * (MaxUserStatements)": quota.h refused a request.

@@ -1137,6 +1137,14 @@ int session_idle_in_transaction_limit(const Session *s)
     return s->in_tx ? (int)s->limits.value[USERLIMIT_IDLE_IN_TX_TIMEOUT] : 0;
 }
 
+int64_t session_statement_timeout_ms(const Session *s)
+{
+    int64_t ms = s->limits.value[USERLIMIT_STATEMENT_TIMEOUT] * 1000;
+    if (s->client_timeout_ms > 0 && (ms == 0 || s->client_timeout_ms < ms))
+        ms = s->client_timeout_ms;
+    return ms;
+}
+
 void session_interrupt(Session *s)
 {
     pthread_mutex_lock(&s->con_lock);

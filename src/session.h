@@ -110,6 +110,9 @@ struct Session {
     bool tx_doomed; /* a request failed after part of it ran: commit must roll back */
     CatalogUser user;
     UserLimits limits; /* the user's limits as of login (userlimits.h) */
+    /* PgPort's statement_timeout setting in ms (pgwire_settings.h), 0: none. It only
+     * lowers the user's limit (session_statement_timeout_ms). */
+    int64_t client_timeout_ms;
     char database[CATALOG_NAME_MAX + 1];
     int64_t db_id;           /* catalog id of `database` */
     bool prune_pending;      /* the open transaction ran DDL: its COMMIT syncs the table
@@ -255,6 +258,13 @@ int session_describe_sql(Session *s, const SessionEnv *env, const char *sql,
  * the connection, after the owner's release.
  */
 int session_idle_in_transaction_limit(const Session *s);
+
+/*
+ * The milliseconds each statement may run now (0: no limit): the user's
+ * statement_timeout limit (userlimits.h), or the client's own
+ * (client_timeout_ms) where that is lower and not 0.
+ */
+int64_t session_statement_timeout_ms(const Session *s);
 
 /* Interrupts the query the session is running, if any. Any thread. */
 void session_interrupt(Session *s);

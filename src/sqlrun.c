@@ -146,7 +146,7 @@ void sqlrun_request(Session *s, const SessionEnv *env, const char *text, const T
                         .typed = typed != NULL,
                         .params = literal.params,
                         .cache = s->stmts,
-                        .timeout_sec = (int)s->limits.value[USERLIMIT_STATEMENT_TIMEOUT],
+                        .timeout_ms = session_statement_timeout_ms(s),
                         .session_id = s->cancel.id,
                         .statement_memory_bytes = s->limits.value[USERLIMIT_STATEMENT_MEMORY],
                         .engine = pool_db_handle(s->db),

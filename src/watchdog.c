@@ -321,20 +321,20 @@ void watchdog_memory_limits(WatchdogMemoryLimits *out)
     *out = limits;
 }
 
-static int64_t deadline_from_now(int timeout_sec)
+static int64_t deadline_from_now(int64_t timeout_ms)
 {
-    return timeout_sec > 0 ? now_ms() + (int64_t)timeout_sec * 1000 : 0;
+    return timeout_ms > 0 ? now_ms() + timeout_ms : 0;
 }
 
-void watchdog_watch(WatchdogEntry *e, duckdb_connection con, int fd, int timeout_sec,
+void watchdog_watch(WatchdogEntry *e, duckdb_connection con, int fd, int64_t timeout_ms,
                     uint64_t session_id)
 {
     *e = (WatchdogEntry){.con = con,
                          .fd = fd,
-                         .timeout_sec = timeout_sec,
+                         .timeout_ms = timeout_ms,
                          .registered = true,
                          .session_id = session_id};
-    e->deadline_ms = deadline_from_now(timeout_sec);
+    e->deadline_ms = deadline_from_now(timeout_ms);
     e->mem = memstat_thread();
     e->mem_start = memstat_thread_net(e->mem);
     e->statement_bytes = limits.statement_bytes;
@@ -360,7 +360,7 @@ WatchdogReason watchdog_restart(WatchdogEntry *e)
 {
     if (!e->registered)
         return WATCHDOG_NONE;
-    int64_t deadline = deadline_from_now(e->timeout_sec);
+    int64_t deadline = deadline_from_now(e->timeout_ms);
     pthread_mutex_lock(&lock);
     take_refusal(e);
     e->deadline_ms = deadline;

@@ -107,7 +107,7 @@ typedef struct WatchdogEntry WatchdogEntry;
 struct WatchdogEntry {
     duckdb_connection con;    /* borrowed until watchdog_unwatch() */
     int fd;                   /* the client's socket (borrowed likewise), or -1: not watched */
-    int timeout_sec;          /* 0: no deadline */
+    int64_t timeout_ms;       /* 0: no deadline */
     int64_t deadline_ms;      /* CLOCK_MONOTONIC; 0: none */
     WatchdogReason reason;    /* why it was interrupted, for the current statement */
     const MemstatThread *mem; /* the worker thread's allocation counters */
@@ -161,13 +161,13 @@ void watchdog_stop(void);
 
 /*
  * Registers `e` for a request running on `con`, whose client socket is
- * `fd` (-1: do not watch a socket), with a deadline `timeout_sec` from now
- * (0: none), for the session whose cancel id is `session_id` (0: none; see
- * watchdog_cancel). `con` and `fd` must stay valid until watchdog_unwatch(e).
- * Called on the thread that runs the statements: its allocation counters
- * are the ones the memory limits are checked against.
+ * `fd` (-1: do not watch a socket), with a deadline `timeout_ms` from now
+ * (0: none; checked every WATCHDOG_TICK_MS), for the session whose cancel id is `session_id` (0:
+ * none; see watchdog_cancel). `con` and `fd` must stay valid until watchdog_unwatch(e). Called on
+ * the thread that runs the statements: its allocation counters are the ones the memory limits are
+ * checked against.
  */
-void watchdog_watch(WatchdogEntry *e, duckdb_connection con, int fd, int timeout_sec,
+void watchdog_watch(WatchdogEntry *e, duckdb_connection con, int fd, int64_t timeout_ms,
                     uint64_t session_id);
 
 /*

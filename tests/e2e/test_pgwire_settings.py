@@ -184,6 +184,13 @@ def test_statement_timeout_is_enforced(pg):
         assert sqlstate(e) == "57014"
         cur.execute("select 1")
         assert cur.fetchone() == (1,)
+        # Milliseconds, not rounded up to whole seconds (the watchdog's deadline is in ms).
+        cur.execute("set statement_timeout = 250")
+        with pytest.raises(psycopg2.Error) as e:
+            cur.execute(LONG)
+        assert sqlstate(e) == "57014"
+        assert "ran longer than 250 ms" in str(e.value), str(e.value)
+        cur.execute("set statement_timeout = '1s'")
         for bad in ["'abc'", "'-1'", "'5 parsecs'", "'3000000000'"]:
             with pytest.raises(psycopg2.Error) as e:
                 cur.execute("set statement_timeout = " + bad)
@@ -388,3 +395,136 @@ def test_drop_user(pg):
     assert "CREATE ROLE" in script("create user eve password 'pw2'")
     rc, out, err = psql(pg, "-c", "select 1", user="eve", password="pw2")
     assert rc != 0 and "Access Denied" in err, err
+
+
+def test_timezone_is_utc_only(pg):
+    """DuckDB's TimeZone cannot be set per connection under the sandbox's locked
+    configuration, and the front end writes timestamptz in UTC: another zone is refused with
+    a clear error, never stored and silently ignored (docs/pgwire.md, "Settings")."""
+    rc, out, err = psql(pg, "-v", "ON_ERROR_STOP=1", "-c", "set TimeZone = 'America/New_York'")
+    assert rc != 0
+    assert 'ERROR:  time zone "America/New_York" is not supported' in err, err
+    rc, out, err = psql(pg, "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", "set time zone 'UTC'",
+                        "-c", "show timezone",
+                        "-c", "select timestamptz '2024-01-01 00:00:00+00'")
+    assert rc == 0, err
+    assert out.split("\n")[:2] == ["UTC", "2024-01-01 00:00:00+00"], out
+    conn = connect(pg)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        for bad in ["set timezone = 'Europe/Paris'", "set time zone 'America/New_York'",
+                    "set time zone -5", "select set_config('TimeZone', 'Asia/Tokyo', false)"]:
+            with pytest.raises(psycopg2.Error) as e:
+                cur.execute(bad)
+            assert sqlstate(e) == "0A000", bad
+            assert "UTC only" in str(e.value)
+        cur.execute("show timezone")
+        assert cur.fetchone() == ("UTC",)
+        for good in ["'Etc/UTC'", "'GMT'", "local", "default", "'+00:00'"]:
+            cur.execute("set time zone " + good)
+        cur.execute("set timezone = 'Etc/UTC'")
+        cur.execute("show timezone")
+        assert cur.fetchone() == ("Etc/UTC",)
+        assert conn.get_parameter_status("TimeZone") == "Etc/UTC"
+    conn.close()
+
+
+def test_extra_float_digits_rounds_text_floats(pg):
+    """extra_float_digits <= 0 rounds float8 to 15 + n and float4 to 6 + n significant
+    digits, as PostgreSQL 12+ does; 1 (the default) and more give the shortest exact text.
+    Another session, served from the same result cache, keeps its own."""
+    q = "select 1.0/3::double, 0.1::double, pi()::real, [1.0/3, 2.5]::double[]"
+    rc, out, err = psql(pg, "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", q)
+    assert rc == 0, err
+    assert out.strip() == "0.3333333333333333|0.1|3.1415927|{0.3333333333333333,2.5}", out
+    rc, out, err = psql(pg, "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                        "-c", "set extra_float_digits = 0", "-c", q,
+                        "-c", "set extra_float_digits = -3", "-c", q,
+                        "-c", "reset extra_float_digits", "-c", q)
+    assert rc == 0, err
+    assert out.split("\n")[:3] == [
+        "0.333333333333333|0.1|3.14159|{0.333333333333333,2.5}",
+        "0.333333333333|0.1|3.14|{0.333333333333,2.5}",
+        "0.3333333333333333|0.1|3.1415927|{0.3333333333333333,2.5}"], out
+    # Twice more in a fresh session: a cached answer, and still the shortest text.
+    for _ in range(2):
+        rc, out, err = psql(pg, "-A", "-t", "-c", q)
+        assert out.strip() == "0.3333333333333333|0.1|3.1415927|{0.3333333333333333,2.5}", out
+    conn = connect(pg)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        for bad in ["4", "-16", "'x'", "'1.5'"]:
+            with pytest.raises(psycopg2.Error) as e:
+                cur.execute("set extra_float_digits = " + bad)
+            assert sqlstate(e) == "22023", bad
+        cur.execute("set extra_float_digits = 3")
+        cur.execute("select 0.1::double")
+        assert cur.fetchone() == (0.1,)
+    conn.close()
+    # psycopg 3 (extended protocol, text results).
+    with connect3(pg, autocommit=True) as conn:
+        conn.execute("set extra_float_digits to 0")
+        cur = conn.execute("select (1.0/3)::double::text, %s::double * 1", (1 / 3,))
+        assert cur.fetchone()[1] == 0.333333333333333
+
+
+def test_search_path_names_public(pg):
+    """public is DuckDB's main, on DuckDB's path already: a search_path of public, "$user",
+    pg_catalog or main is accepted as PostgreSQL's clients send it; a path through another
+    schema is refused instead of being stored and ignored."""
+    conn = connect(pg)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        for good in ["public", '"$user", public', "pg_catalog, public", "'public'", "main",
+                     "default"]:
+            cur.execute("set search_path to " + good)
+            cur.execute("select count(*) from t1")
+            assert cur.fetchone()[0] >= 1
+        cur.execute('set search_path = "$user", public')
+        cur.execute("show search_path")
+        assert cur.fetchone() == ('"$user", public',)
+        for bad in ["myschema", "public, other", '"Public"']:
+            with pytest.raises(psycopg2.Error) as e:
+                cur.execute("set search_path to " + bad)
+            assert sqlstate(e) == "0A000", bad
+            assert "cannot be on the search_path" in str(e.value)
+        cur.execute("show search_path")
+        assert cur.fetchone() == ('"$user", public',)
+    conn.close()
+
+
+def test_transaction_warnings_are_notices(pg):
+    """BEGIN inside a block and COMMIT/ROLLBACK outside one answer PostgreSQL's WARNING
+    (NoticeResponse 25001 / 25P01) and go on; client_min_messages = error silences them."""
+    conn = connect(pg)
+    with conn.cursor() as cur:
+        cur.execute("select 1")  # psycopg2 opened a block with its own BEGIN
+        cur.execute("begin")
+        assert conn.notices[-1] == "WARNING:  there is already a transaction in progress\n"
+        conn.rollback()
+        conn.autocommit = True
+        del conn.notices[:]
+        cur.execute("commit")
+        cur.execute("rollback")
+        assert conn.notices == ["WARNING:  there is no transaction in progress\n"] * 2
+        cur.execute("begin; select 1")
+        cur.execute("commit")
+        assert len(conn.notices) == 2  # a block to end: no warning
+        cur.execute("set client_min_messages = error")
+        cur.execute("commit")
+        assert len(conn.notices) == 2
+    conn.close()
+    rc, out, err = psql(pg, "-c", "begin", "-c", "begin", "-c", "commit", "-c", "commit")
+    assert rc == 0, err
+    assert err.count("WARNING:  there is already a transaction in progress") == 1, err
+    assert err.count("WARNING:  there is no transaction in progress") == 1, err
+    # psycopg 3: the notice's fields, through the extended protocol too.
+    got = []
+    with connect3(pg, autocommit=True) as conn3:
+        conn3.add_notice_handler(lambda d: got.append((d.severity, d.sqlstate, d.message_primary)))
+        conn3.execute("rollback")
+        conn3.execute("begin")
+        conn3.execute("start transaction")
+        conn3.execute("commit")
+    assert got == [("WARNING", "25P01", "there is no transaction in progress"),
+                   ("WARNING", "25001", "there is already a transaction in progress")], got

@@ -82,7 +82,7 @@ static void *run_watched(void *arg)
     Run *r = arg;
     WatchdogEntry e;
     duckdb_result res;
-    watchdog_watch(&e, con, -1, 30, r->session_id);
+    watchdog_watch(&e, con, -1, 30000, r->session_id);
     r->type = DUCKDB_ERROR_INVALID;
     if (duckdb_query(con, r->sql, &res) != DuckDBSuccess)
         r->type = duckdb_result_error_type(&res);

@@ -23,7 +23,7 @@ static char *answer_for(void (*fn)(Buf *, const char *), const char *msg)
 static void test_statement_timeout(void)
 {
     Buf out = BUF_INIT;
-    reply_statement_timeout(&out, 300);
+    reply_statement_timeout(&out, 300000);
     char *s = strndup(out.data, out.len);
     CHECK_STR(s, "Error: Statement Timeout: the statement ran longer than 300 s "
                  "(StatementTimeout)\n");

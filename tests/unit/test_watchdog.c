@@ -21,7 +21,7 @@ static duckdb_error_type run_watched(const char *sql, int fd, int timeout_sec,
 {
     WatchdogEntry e;
     duckdb_result res;
-    watchdog_watch(&e, con, fd, timeout_sec, 0);
+    watchdog_watch(&e, con, fd, (int64_t)timeout_sec * 1000, 0);
     duckdb_error_type type = DUCKDB_ERROR_INVALID;
     if (duckdb_query(con, sql, &res) != DuckDBSuccess)
         type = duckdb_result_error_type(&res);
