@@ -460,3 +460,48 @@ def test_restore_at_a_time_between_nextval_calls_gives_the_sequence_committed_by
                 assert nxt <= max(sent, default=0) + 1, (t, nxt, max(sent, default=0))
                 assert nxt > top, (t, nxt, top)
             assert wait_for(lambda: a.req("drop database %s" % name) == "success", timeout=30)
+
+
+def test_commits_go_on_while_a_segment_base_is_copied(make_server, tmp_path):
+    # After a checkpoint the archive starts a segment with a copy of the database file (its
+    # base). The copy runs without the commit gate: a test hook (test builds) holds it while a
+    # file exists, and a writer's commits are answered all the while; restores to points inside
+    # that window then hold exactly what was answered.
+    pause = str(tmp_path / "pause")
+    srv = make_server(env={"TCPDUCKDB_TEST_ARCHIVE_BASE_PAUSE": pause})
+    setup_db(srv)
+    with srv.admin() as c:
+        assert c.req("connect app") == "success"
+        ok(c.req("INSERT INTO big SELECT 0, 0, r FROM range(300000) x(r)"))
+    with srv.admin() as a:
+        # The first segment (from the open) has its base: the archive is listed.
+        assert wait_for(lambda: archive_row(a) is not None, timeout=60)
+    root = os.path.join(srv.data_dir, "backups", "archive")
+    before = {d for d in os.listdir(root)}
+    open(pause, "w").close()
+    sent, acked = [], []
+    with srv.admin() as c:
+        assert c.req("connect app") == "success"
+        ok(c.req("CHECKPOINT"))  # answered at once: the next segment's copy is left to the archiver
+        assert wait_for(lambda: os.path.exists(pause + ".reached"), timeout=60)
+        for i in range(1, 41):
+            sent.append(time.time())
+            ok(c.req("INSERT INTO t VALUES (0, %d)" % i))
+            acked.append(time.time())
+        # All 40 answered while the copy is still held: the new segment has no index yet.
+        dbdir = os.path.join(root, sorted(before)[0])
+        newest = max(os.listdir(dbdir))
+        assert not os.path.exists(os.path.join(dbdir, newest, "index")), newest
+    os.unlink(pause)
+    end = time.time()
+    with srv.admin() as a:
+        assert wait_for(lambda: parse_iso(archive_row(a)["latest"]) >= end, timeout=60), \
+            dump_archive(srv)
+        for k in (1, 17, 40):
+            t = (acked[k - 1] + sent[k]) / 2 if k < 40 else end
+            ok(a.req("restore app AS c%d AT '%s'" % (k, iso(t))))
+            with srv.admin() as c:
+                assert c.req("connect c%d" % k) == "success"
+                assert one(c, "SELECT count(*) FROM t") == k
+                assert one(c, "SELECT max(i) FROM t") == k
+                assert one(c, "SELECT count(*) FROM big") == 300000
