@@ -505,3 +505,54 @@ def test_commits_go_on_while_a_segment_base_is_copied(make_server, tmp_path):
                 assert one(c, "SELECT count(*) FROM t") == k
                 assert one(c, "SELECT max(i) FROM t") == k
                 assert one(c, "SELECT count(*) FROM big") == 300000
+
+
+def test_drop_and_rename_over_keeps_restores_to_the_database_now_called_by_that_name(
+        make_server):
+    # The archive is kept by database id. After `restore app AS app2`, `drop database app`
+    # and `update database app2 app`, the name app means app2's id: a restore of app reaches
+    # app2's own history (from its restore on), exactly, and refuses points before it rather
+    # than mixing in the dropped database's archive. A plain rename keeps its archive.
+    srv = make_server()
+    setup_db(srv)
+    marks = []
+    with srv.admin() as c:
+        assert c.req("connect app") == "success"
+        for i in range(1, 6):
+            ok(c.req("INSERT INTO t VALUES (0, %d)" % i))
+            marks.append(time.time())
+    with srv.admin() as a:
+        ok(a.req("restore app AS app2"))
+        born = time.time()
+        with srv.admin() as c:
+            assert c.req("connect app2") == "success"
+            for i in range(6, 9):
+                ok(c.req("INSERT INTO t VALUES (0, %d)" % i))
+                marks.append(time.time())
+        assert a.req("drop database app") == "success"
+        assert a.req("update database app2 app") == "success"
+        with srv.admin() as c:
+            assert c.req("connect app") == "success"
+            ok(c.req("INSERT INTO t VALUES (0, 9)"))
+            marks.append(time.time())
+        end = time.time()
+        assert wait_for(lambda: parse_iso(archive_row(a)["latest"]) >= end, timeout=30), \
+            dump_archive(srv)
+        row = archive_row(a)
+        assert parse_iso(row["earliest"]) >= marks[4], (row, marks[4])
+        for k in (6, 8, 9):
+            ok(a.req("restore app AS v%d AT '%s'" % (k, iso(marks[k - 1]))))
+            with srv.admin() as c:
+                assert c.req("connect v%d" % k) == "success"
+                assert one(c, "SELECT count(*) FROM t") == k
+                assert one(c, "SELECT max(i) FROM t") == k
+        # Before app2 existed: the dropped database's archive is not used.
+        ans = a.req("restore app AS old AT '%s'" % iso(marks[2]))
+        assert ans.startswith("Error: Bad Request") and "reaches from" in ans, ans
+        assert born < parse_iso(archive_row(a)["latest"])
+        # A plain rename: same id, same archive, every point still reachable.
+        assert a.req("update database app renamed") == "success"
+        ok(a.req("restore renamed AS w AT '%s'" % iso(marks[6])))
+        with srv.admin() as c:
+            assert c.req("connect w") == "success"
+            assert one(c, "SELECT count(*) FROM t") == 7
