@@ -10,6 +10,10 @@ counterpart here).
 2. The small-insert workload (one-row INSERT commits over one connection, for --seconds) with
    ArchiveMode off, on with ArchiveSync 200 (the default), and on with ArchiveSync 0: commits
    per second, so the archive's cost shows.
+4. With --pgbench-minutes M (only this part): restore time to a point M minutes of
+   pgbench-like writes after the base (see pgbench() below), to the end and to the middle.
+5. With --selects-only: one-row SELECTs in autocommit with ArchiveMode off and on, alternately
+   (the record a read makes when it wrote, nextval's, is looked for after every read).
 3. Point-in-time restore after that workload (ArchiveSync 200): `restore ... AT` the end of it,
    which replays the whole archived log onto its base, in seconds and commits replayed/s.
 
@@ -26,6 +30,7 @@ import argparse
 import datetime
 import json
 import os
+import random
 import re
 import socket
 import subprocess
@@ -163,6 +168,123 @@ def small_inserts(binary, seconds, args, restore, writers=1):
         s.stop()
 
 
+def selects(binary, seconds, args):
+    """Part 5: one-row SELECTs (autocommit) over one connection for SECONDS: with ArchiveMode
+    on each is recorded after it ran when it wrote to the log (nextval), which costs every
+    SELECT a look at the log's size under the archive's gate."""
+    with tempfile.TemporaryDirectory(prefix="tcpduckdb-bench-select-") as d:
+        s = Server(binary, d, args)
+        s.req("create database w")
+        s.req("connect w")
+        s.req("CREATE TABLE t AS SELECT r AS i FROM range(1000) x(r)")
+        s.req("set cache off")  # each SELECT runs (a cached answer runs nothing)
+        steal0, total0 = cpu_times()
+        n, t0 = 0, time.time()
+        while time.time() - t0 < seconds:
+            n += 1
+            s.req("SELECT i FROM t WHERE i = %d" % (n % 1000))
+        el = time.time() - t0
+        steal1, total1 = cpu_times()
+        steal = 100.0 * (steal1 - steal0) / (total1 - total0) if total1 > total0 else 0.0
+        print("%-36s SELECTs %7.0f/s  steal %4.1f%%  load %4.1f" % (
+            " ".join(args), n / el, steal, os.getloadavg()[0]))
+        s.stop()
+
+
+def pgbench(binary, minutes, writers, scale_accounts=100000):
+    """Part 4: restore time to a point MINUTES of pgbench-like writes after the base. The
+    TPC-B-like transaction of pgbench (update an account, read it back, update a teller and a
+    branch, insert a history row), as one request of five statements (one implicit
+    transaction, so one gated commit), over WRITERS connections, each on its own branch and
+    tellers (DuckDB aborts concurrent updates of one row; pgbench's single branch would make
+    most transactions conflict). A conflict on an account is counted and the transaction sent
+    again. The base is the segment a CHECKPOINT starts just before the writes."""
+    with tempfile.TemporaryDirectory(prefix="tcpduckdb-bench-pgbench-") as d:
+        s = Server(binary, d, ["--archive-mode", "on", "--archive-sync", "200"])
+        s.req("create database p")
+        s.req("connect p")
+        s.req("CREATE TABLE pgbench_branches(bid INTEGER, bbalance BIGINT)")
+        s.req("CREATE TABLE pgbench_tellers(tid INTEGER, bid INTEGER, tbalance BIGINT)")
+        s.req("CREATE TABLE pgbench_accounts(aid INTEGER, bid INTEGER, abalance BIGINT, "
+              "filler VARCHAR)")
+        s.req("CREATE TABLE pgbench_history(tid INTEGER, bid INTEGER, aid INTEGER, "
+              "delta INTEGER, mtime TIMESTAMP, filler VARCHAR)")
+        s.req("INSERT INTO pgbench_branches SELECT r, 0 FROM range(1, %d) x(r)" % (writers + 1))
+        s.req("INSERT INTO pgbench_tellers SELECT r, (r - 1) // 10 + 1, 0 FROM range(1, %d) x(r)"
+              % (10 * writers + 1))
+        s.req("INSERT INTO pgbench_accounts SELECT r, 1, 0, repeat(' ', 84) FROM range(1, %d) x(r)"
+              % (scale_accounts + 1))
+        s.req("CHECKPOINT")  # the base: a new archive segment starts here
+        base = time.time()
+        counts, conflicts = [0] * writers, [0] * writers
+        stop_at = base + minutes * 60
+
+        def run(w):
+            c = socket.create_connection(s.sock.getpeername(), timeout=3600)
+            f = c.makefile("rb")
+
+            def raw(text):
+                c.sendall(text.encode() + b"\n")
+                return f.readline().decode().strip()
+            raw("login duck duck")
+            raw("connect p")
+            rng = random.Random(w)
+            while time.time() < stop_at:
+                aid = rng.randint(1, scale_accounts)
+                tid = w * 10 + rng.randint(1, 10)
+                bid = w + 1
+                delta = rng.randint(-5000, 5000)
+                ans = raw("UPDATE pgbench_accounts SET abalance = abalance + %d WHERE aid = %d; "
+                          "SELECT abalance FROM pgbench_accounts WHERE aid = %d; "
+                          "UPDATE pgbench_tellers SET tbalance = tbalance + %d WHERE tid = %d; "
+                          "UPDATE pgbench_branches SET bbalance = bbalance + %d WHERE bid = %d; "
+                          "INSERT INTO pgbench_history VALUES (%d, %d, %d, %d, now(), NULL)"
+                          % (delta, aid, aid, delta, tid, delta, bid, tid, bid, aid, delta))
+                if ans.startswith("Error"):
+                    if "onflict" not in ans:
+                        raise SystemExit(ans)
+                    conflicts[w] += 1
+                    continue
+                counts[w] += 1
+            c.close()
+
+        steal0, total0 = cpu_times()
+        threads = [threading.Thread(target=run, args=(w,)) for w in range(writers)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        end = time.time()
+        steal1, total1 = cpu_times()
+        steal = 100.0 * (steal1 - steal0) / (total1 - total0) if total1 > total0 else 0.0
+        n = sum(counts)
+        arch = os.path.join(d, "backups", "archive", "1")
+        segs = sorted(os.listdir(arch))
+        logged = sum(os.path.getsize(os.path.join(arch, g, "wal")) for g in segs[1:]
+                     if os.path.exists(os.path.join(arch, g, "wal")))
+        last = os.path.join(arch, segs[-1], "wal")
+        last_bytes = os.path.getsize(last) if os.path.exists(last) else 0
+        print("pgbench-like: %.1f min, %d writers, %d transactions (%.0f/s), %d conflicts sent "
+              "again; steal %.1f%%, load %.1f" % ((end - base) / 60, writers, n, n / (end - base),
+                                                 sum(conflicts), steal, os.getloadavg()[0]))
+        print("  archive: %d segment(s) since the base, %.1f MB of log archived, the last "
+              "segment's %.1f MB" % (len(segs) - 1, logged / 1e6, last_bytes / 1e6))
+        time.sleep(0.5)  # one archive sync
+        for label, t in (("the middle", base + (end - base) / 2), ("the end", end)):
+            t0 = time.time()
+            s.req("restore p AS r%d AT '%s'" % (int(t), iso(t)))
+            el = time.time() - t0
+            s.req("connect r%d" % int(t))
+            got = json.loads(s.req("SELECT (SELECT sum(abalance) FROM pgbench_accounts) AS a, "
+                                   "(SELECT coalesce(sum(delta), 0) FROM pgbench_history) AS h, "
+                                   "(SELECT count(*) FROM pgbench_history) AS n"))[0]
+            assert int(got["a"]) == int(got["h"]), got  # each transaction whole
+            print("  restore AT %s: %.2f s (%d transactions in the copy)" % (label, el,
+                                                                            int(got["n"])))
+            s.req("connect p")
+        s.stop()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=8000000)
@@ -171,7 +293,20 @@ def main():
     ap.add_argument("--inserts-only", action="store_true")
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--writers", type=int, default=1)
+    ap.add_argument("--pgbench-minutes", type=float, default=0,
+                    help="run only part 4 for this many minutes")
+    ap.add_argument("--pgbench-writers", type=int, default=4)
+    ap.add_argument("--selects-only", action="store_true",
+                    help="run only part 5, ArchiveMode off and on alternately, --rounds times")
     args = ap.parse_args()
+    if args.selects_only:
+        for r in range(args.rounds):  # ABBA: each setting first in half of the rounds
+            for mode in (("off", "on") if r % 2 == 0 else ("on", "off")):
+                selects(args.bin, args.seconds, ["--archive-mode", mode])
+        return
+    if args.pgbench_minutes > 0:
+        pgbench(args.bin, args.pgbench_minutes, args.pgbench_writers)
+        return
     if not args.inserts_only:
         base_backups(args.bin, args.rows)
     for r in range(args.rounds):

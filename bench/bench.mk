@@ -77,11 +77,14 @@ cache-mix: build
 	/usr/bin/python3 bench/dashboard.py --seconds $(CACHE_MIX_SECONDS) --pg
 
 # bench-backup: backup and restore MB/s against cp, the small-insert workload with ArchiveMode
-# off and on, and a point-in-time restore after it (bench/backup.py; docs/backup.md).
+# off and on, and a point-in-time restore after it; restore time to a point
+# BACKUP_PGBENCH_MINUTES of pgbench-like writes after the base (bench/backup.py; docs/backup.md).
 BACKUP_ROWS ?= 8000000
 BACKUP_SECONDS ?= 20
+BACKUP_PGBENCH_MINUTES ?= 5
 bench-backup: build
 	/usr/bin/python3 bench/backup.py --rows $(BACKUP_ROWS) --seconds $(BACKUP_SECONDS)
+	/usr/bin/python3 bench/backup.py --pgbench-minutes $(BACKUP_PGBENCH_MINUTES)
 
 # bench-pgwire: pgbench against TCP-DuckDB's PgPort and PostgreSQL 15, beside the line protocol,
 # COPY out and \copy in, and a perf profile of pgbench -S -M prepared (bench/pgwire.py; issue 16).

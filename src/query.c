@@ -637,7 +637,7 @@ QueryStatus query_run(duckdb_connection con, const QueryRequest *req, QueryIo *i
     bool have_res = false, implicit = false, failed = true, retried = false;
     /* Inside walarchive_commit_begin (a statement that may commit a write
      * alone), or inside the archive's checkpoint. */
-    bool gated = false, checkpointing = false;
+    bool gated = false, checkpointing = false, autocommit_read = false;
     idx_t executed = 0; /* statements that ran */
     idx_t n = 1;
     /* What ends the answer once the transaction outcome is known. */
@@ -739,6 +739,11 @@ prepare_text:
             /* Commits when it ends (DuckDB's autocommit). */
             walarchive_commit_begin(req->archive);
             gated = true;
+        } else if (req->archive && !in_tx && !implicit && !gated && !checkpointing) {
+            /* A SELECT or EXPLAIN commits alone too, and writes to the log
+             * when it called nextval (directly, or through a view, a macro
+             * or a default): recorded after it ran, below. */
+            autocommit_read = true;
         }
         /* Each statement has StatementTimeout from its start. */
         WatchdogReason stop = watchdog_restart(&wd);
@@ -862,6 +867,15 @@ out:
      * sends it). */
     if (gated)
         checkpoint_if_due(con, req->archive, walarchive_commit_end(req->archive));
+    /* A read's autocommit has run too: if it wrote (nextval's sequence
+     * value), the archive records it before the answer leaves, as for any
+     * write; if it wrote nothing, this records nothing (docs/backup.md,
+     * "Sequences"). Not gated while it ran, so it never holds a checkpoint
+     * back; it waits here only for one in progress. */
+    if (autocommit_read && !gated && executed > 0) {
+        walarchive_commit_begin(req->archive);
+        checkpoint_if_due(con, req->archive, walarchive_commit_end(req->archive));
+    }
     if (checkpointing)
         walarchive_checkpoint_end(req->archive);
     /* Inside an explicit transaction nothing undoes the statements that

@@ -78,6 +78,10 @@ struct ArchiveDb {
     CommitRec *spare; /* the records a flush writes (swapped with `pending`) */
     size_t spare_cap;
     unsigned char header[WA_HEADER_BYTES]; /* the file's headers when a checkpoint began */
+    /* The segment's base, until complete_base() copied it: */
+    bool base_pending;
+    int64_t base_t, base_db_bytes, base_wal_bytes;
+    unsigned char base_header[WA_HEADER_BYTES];
     /* Under lock: */
     CommitRec *pending; /* recorded, not yet taken by a flush */
     size_t npending, cap;
@@ -157,6 +161,8 @@ static int64_t live_log_size(ArchiveDb *a)
     return (int64_t)st.st_size;
 }
 
+static int complete_base(ArchiveDb *a);
+
 /*
  * Archives the live log's bytes not archived yet and the commits recorded;
  * flock held, lock not. Returns 0, or -1 (logged) when the archive cannot be
@@ -168,6 +174,12 @@ static int flush(ArchiveDb *a, bool force)
 {
     if (!a->active)
         return 0;
+    if (a->base_pending && complete_base(a) != 0) {
+        pthread_mutex_lock(&a->lock);
+        a->active = false; /* the records taken meanwhile are dropped by end_segment */
+        pthread_mutex_unlock(&a->lock);
+        return -1;
+    }
     char *buf = NULL;
     Buf lines = {0};
     int rc = -1, fd = -1;
@@ -289,6 +301,20 @@ static void end_segment(ArchiveDb *a)
     a->arch_fd = a->index_fd = -1;
 }
 
+/* Reads the database file's headers into `out`; false when it cannot. */
+static bool read_header(const ArchiveDb *a, unsigned char *out)
+{
+    char path[1200];
+    pool_file_path(W.pool, a->id, "", path, sizeof(path));
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    memset(out, 0, WA_HEADER_BYTES);
+    ssize_t k = pread(fd, out, WA_HEADER_BYTES, 0);
+    close(fd);
+    return k > 0;
+}
+
 /* Copies the first `len` bytes of `src` into record file `dir/name`. */
 static int copy_base(ArchiveDb *a, int src, int64_t len, const char *name)
 {
@@ -318,15 +344,125 @@ out:
     return rc;
 }
 
+/* Removes a segment directory whose base was not completed (it has no index
+ * lines, so it is never used; removing it keeps the archive tidy). */
+static void remove_segment_dir(const ArchiveDb *a)
+{
+    const char *names[] = {"base.db", "base.wal", "wal", "index"};
+    for (size_t i = 0; i < 4; i++) {
+        char p[1400];
+        snprintf(p, sizeof(p), "%s/%s", a->dir, names[i]);
+        unlink(p);
+    }
+    rmdir(a->dir);
+}
+
+#ifdef TCPDUCKDB_TEST_HOOKS
+/* Holds a base copy while the file named by TCPDUCKDB_TEST_ARCHIVE_BASE_PAUSE
+ * exists, after creating `<that name>.reached` (tests/e2e/test_backup_pitr.py:
+ * commits go on while a base is copied). Test builds only. */
+static void test_pause_base_copy(void)
+{
+    const char *p = getenv("TCPDUCKDB_TEST_ARCHIVE_BASE_PAUSE");
+    if (!p || access(p, F_OK) != 0)
+        return;
+    char mark[1200];
+    snprintf(mark, sizeof(mark), "%s.reached", p);
+    int fd = open(mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        close(fd);
+    while (access(p, F_OK) == 0) {
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+#endif
+
 /*
- * Starts a segment: copies the database file and the log's prefix, then
- * writes the index's first lines. No commit may run: the gate is held in
- * write mode; flock held, lock not.
+ * Copies a started segment's base (the database file and the log's prefix
+ * as they were at the segment's start) and writes the index's first lines.
+ * flock held, lock and the gate not: commits run meanwhile, appending to the
+ * log past the prefix and recording, and a commit's record waits in
+ * `pending` for the first flush after this. The file cannot change
+ * meanwhile: it changes only at a checkpoint (optimistic writes and
+ * automatic checkpoints are off), and every checkpoint the server runs, and
+ * the close, first take flock and flush, which comes here first. The headers
+ * are compared after the copy all the same. Returns 0, or -1 (logged, the
+ * directory removed).
+ */
+static int complete_base(ArchiveDb *a)
+{
+    char dbpath[1200], dbdir[1300], idx[1400], arch[1400], f[WA_LINE_MAX];
+    int dbfd = -1, walfd = -1, rc = -1;
+    const char *what = "copy its base into";
+    unsigned char *now = xmalloc(WA_HEADER_BYTES);
+    a->base_pending = false;
+#ifdef TCPDUCKDB_TEST_HOOKS
+    test_pause_base_copy();
+#endif
+    pool_file_path(W.pool, a->id, "", dbpath, sizeof(dbpath));
+    dbfd = open(dbpath, O_RDONLY | O_CLOEXEC);
+    int64_t l0 = a->base_wal_bytes;
+    walfd = l0 > 0 ? open(a->wal_path, O_RDONLY | O_CLOEXEC) : -1;
+    if (dbfd < 0 || (l0 > 0 && walfd < 0) || copy_base(a, dbfd, a->base_db_bytes, "base.db") != 0 ||
+        copy_base(a, walfd >= 0 ? walfd : dbfd, l0, "base.wal") != 0)
+        goto fail;
+    if (!read_header(a, now) || memcmp(now, a->base_header, WA_HEADER_BYTES) != 0) {
+        what = "keep its base (the file's headers changed during the copy) in";
+        errno = 0;
+        goto fail;
+    }
+    what = "write";
+    snprintf(arch, sizeof(arch), "%s/wal", a->dir);
+    snprintf(idx, sizeof(idx), "%s/index", a->dir);
+    snprintf(dbdir, sizeof(dbdir), "%s/%lld", W.root, (long long)a->id);
+    a->arch_fd = open(arch, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+    a->index_fd = open(idx, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+    if (a->arch_fd < 0 || a->index_fd < 0)
+        goto fail;
+    snprintf(f, sizeof(f), "segment %lld %" PRId64 " %" PRId64 " %d %d", (long long)a->id,
+             a->base_t, l0, W.have_key ? 1 : 0, W.sync_ms == 0 ? 1 : 0);
+    if (walfile_index_append(a->index_fd, f) != 0)
+        goto fail;
+    snprintf(f, sizeof(f), "base base.db %" PRId64, a->base_db_bytes);
+    if (walfile_index_append(a->index_fd, f) != 0)
+        goto fail;
+    snprintf(f, sizeof(f), "base base.wal %" PRId64, l0);
+    if (walfile_index_append(a->index_fd, f) != 0 || fsync(a->index_fd) != 0 ||
+        walfile_fsync_dir(a->dir) != 0 || walfile_fsync_dir(dbdir) != 0)
+        goto fail;
+    log_info("archive of database %lld: segment %s started (base %lld + %lld bytes)",
+             (long long)a->id, a->seg, (long long)a->base_db_bytes, (long long)l0);
+    rc = 0;
+    goto out;
+fail:
+    log_error("archive of database %lld: cannot %s %s: %s", (long long)a->id, what, a->dir,
+              errno ? strerror(errno) : "-");
+    if (a->arch_fd >= 0)
+        close(a->arch_fd);
+    if (a->index_fd >= 0)
+        close(a->index_fd);
+    a->arch_fd = a->index_fd = -1;
+    remove_segment_dir(a);
+out:
+    if (dbfd >= 0)
+        close(dbfd);
+    if (walfd >= 0)
+        close(walfd);
+    free(now);
+    return rc;
+}
+
+/*
+ * Starts a segment at this moment: its time, the log's length and the
+ * database file's size and headers, while no commit runs (the gate is held
+ * in write mode); flock held, lock not. The copy of the base is left to the
+ * segment's first flush (complete_base), which runs under flock only, so
+ * commits do not wait for it (docs/backup.md, "A segment's base").
  */
 static void start_segment(ArchiveDb *a)
 {
-    char dbpath[1200], dbdir[1300], f[WA_LINE_MAX];
-    int dbfd = -1;
+    char dbpath[1200], dbdir[1300];
     int64_t t = walfile_now_us();
     struct stat st;
     end_segment(a);
@@ -359,67 +495,27 @@ static void start_segment(ArchiveDb *a)
     }
     pool_file_path(W.pool, a->id, "", dbpath, sizeof(dbpath));
     pool_file_path(W.pool, a->id, ".wal", a->wal_path, sizeof(a->wal_path));
-    dbfd = open(dbpath, O_RDONLY | O_CLOEXEC);
+    if (stat(dbpath, &st) != 0 || !read_header(a, a->base_header)) {
+        log_error("archive of database %lld: cannot read %s: %s", (long long)a->id, dbpath,
+                  strerror(errno));
+        remove_segment_dir(a);
+        return;
+    }
     pthread_mutex_lock(&a->lock);
     a->wal_ino = 0;
     int64_t l0 = live_log_size(a);
-    pthread_mutex_unlock(&a->lock);
-    int walfd = l0 > 0 ? open(a->wal_path, O_RDONLY | O_CLOEXEC) : -1;
-    char idx[1400];
-    snprintf(idx, sizeof(idx), "%s/index", a->dir);
-    int copied = dbfd >= 0 && fstat(dbfd, &st) == 0 && (l0 == 0 || walfd >= 0) &&
-                 copy_base(a, dbfd, st.st_size, "base.db") == 0 &&
-                 copy_base(a, walfd >= 0 ? walfd : dbfd, l0, "base.wal") == 0;
-    if (walfd >= 0)
-        close(walfd);
-    if (!copied) {
-        log_error("archive of database %lld: cannot copy its base into %s: %s", (long long)a->id,
-                  a->dir, strerror(errno));
-        goto fail;
-    }
-    char arch[1400];
-    snprintf(arch, sizeof(arch), "%s/wal", a->dir);
-    a->arch_fd = open(arch, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
-    a->index_fd = open(idx, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
-    if (a->arch_fd < 0 || a->index_fd < 0)
-        goto fail_io;
-    snprintf(f, sizeof(f), "segment %lld %" PRId64 " %" PRId64 " %d %d", (long long)a->id, t, l0,
-             W.have_key ? 1 : 0, W.sync_ms == 0 ? 1 : 0);
-    if (walfile_index_append(a->index_fd, f) != 0)
-        goto fail_io;
-    snprintf(f, sizeof(f), "base base.db %lld", (long long)st.st_size);
-    if (walfile_index_append(a->index_fd, f) != 0)
-        goto fail_io;
-    snprintf(f, sizeof(f), "base base.wal %" PRId64, l0);
-    if (walfile_index_append(a->index_fd, f) != 0 || fsync(a->index_fd) != 0 ||
-        walfile_fsync_dir(a->dir) != 0 || walfile_fsync_dir(dbdir) != 0)
-        goto fail_io;
-    a->archived = l0;
-    a->arch_size = 0;
-    pthread_mutex_lock(&a->lock);
+    if (l0 < 0)
+        l0 = 0; /* cannot be: wal_ino was just reset */
     a->last_size = l0;
     a->due_at = WA_CHECKPOINT_BYTES;
     a->active = true;
     pthread_mutex_unlock(&a->lock);
-    close(dbfd);
-    log_info("archive of database %lld: segment %s started (base %lld + %lld bytes)",
-             (long long)a->id, a->seg, (long long)st.st_size, (long long)l0);
-    return;
-fail_io:
-    log_error("archive of database %lld: cannot write %s: %s", (long long)a->id, a->dir,
-              strerror(errno));
-fail:
-    if (dbfd >= 0)
-        close(dbfd);
-    end_segment(a);
-    /* Without an index line the directory is never used; remove it now. */
-    const char *names[] = {"base.db", "base.wal", "wal", "index"};
-    for (size_t i = 0; i < 4; i++) {
-        char p[1400];
-        snprintf(p, sizeof(p), "%s/%s", a->dir, names[i]);
-        unlink(p);
-    }
-    rmdir(a->dir);
+    a->base_t = t;
+    a->base_db_bytes = (int64_t)st.st_size;
+    a->base_wal_bytes = l0;
+    a->base_pending = true;
+    a->archived = l0;
+    a->arch_size = 0;
 }
 
 /* ---- hooks ---- */
@@ -500,20 +596,6 @@ bool walarchive_commit_end(ArchiveDb *a)
     }
     pthread_rwlock_unlock(&a->gate);
     return due;
-}
-
-/* Reads the database file's headers into `out`; false when it cannot. */
-static bool read_header(const ArchiveDb *a, unsigned char *out)
-{
-    char path[1200];
-    pool_file_path(W.pool, a->id, "", path, sizeof(path));
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    memset(out, 0, WA_HEADER_BYTES);
-    ssize_t k = pread(fd, out, WA_HEADER_BYTES, 0);
-    close(fd);
-    return k > 0;
 }
 
 void walarchive_checkpoint_begin(ArchiveDb *a)

@@ -7,14 +7,14 @@
  * checkpoints and optimistic writes off, so a database's file changes only
  * at checkpoints the server runs and its log (<file>.wal) is self-contained.
  * The archive of a database is a chain of segments, one per log generation:
- * a segment starts with a base (a copy of the file and of the log's prefix,
- * taken when the database is opened and right after each checkpoint, while
- * no commit runs) and goes on with the log's bytes as they are written, and
- * with one record (time, log length) per write commit, taken after the
- * commit returned and before it is acknowledged. A restore to T takes the
- * latest segment whose base is at or before T, and cuts its log at the
- * greatest length recorded at or before T; DuckDB's own recovery replays it
- * and drops a torn tail.
+ * a segment starts with a base (the file and the log's prefix as they were
+ * when the database was opened or right after a checkpoint: taken while no
+ * commit runs, copied after while commits go on) and goes on with the log's
+ * bytes as they are written, and with one record (time, log length) per
+ * write commit, taken after the commit returned and before it is
+ * acknowledged. A restore to T takes the latest segment whose base is at or
+ * before T, and cuts its log at the greatest length recorded at or before
+ * T; DuckDB's own recovery replays it and drops a torn tail.
  *
  * Per database: a gate (a read-write lock) that write commits hold in read
  * mode and checkpoints (and segment starts) in write mode, so no commit runs

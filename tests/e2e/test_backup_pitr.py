@@ -369,3 +369,190 @@ def test_schedule_backs_up_changed_databases_and_retention_keeps_every_reachable
         ans = a.req("restore app AS gone AT '%s'" % iso(marks[0][0]))
         assert ans.startswith("Error: Bad Request") and "reaches from" in ans, ans
     assert "backup retention: removed" in srv.stderr()
+
+
+def test_restore_at_a_time_between_nextval_calls_gives_the_sequence_committed_by_then(
+        make_server):
+    # DuckDB writes a sequence's value to the log at the commit of the transaction that called
+    # nextval (an autocommitted SELECT too; docs/backup.md, "Sequences"). Three writers share
+    # one sequence: rows with nextval defaults (INSERT ... RETURNING, autocommit), bare
+    # SELECT nextval (directly and through a view), and nextval inside explicit transactions.
+    # A restore to any time holds each writer's rows acknowledged by then, none sent after, and
+    # its sequence continues after every value acknowledged by then, never repeating one.
+    srv = make_server(args=["--query-workers", "8"])
+    with srv.admin() as c:
+        assert c.req("create database app") == "success"
+        assert c.req("connect app") == "success"
+        ok(c.req("CREATE SEQUENCE s"))
+        ok(c.req("CREATE TABLE q(id BIGINT DEFAULT nextval('s'), w INTEGER, k BIGINT)"))
+        ok(c.req("CREATE VIEW nv AS SELECT nextval('s') AS v"))
+    n = 3
+    events = [[] for _ in range(n)]  # per writer: (sent, acked, value)
+    errors = []
+    stop = threading.Event()
+
+    def run(w):
+        try:
+            with srv.admin() as c:
+                assert c.req("connect app") == "success"
+                k = 0
+                while not stop.is_set():
+                    k += 1
+                    sent = time.time()
+                    if w == 0:
+                        v = one(c, "INSERT INTO q(w, k) VALUES (0, %d) RETURNING id" % k)
+                    elif w == 1:
+                        v = one(c, "SELECT nextval('s')" if k % 2 else "SELECT v FROM nv")
+                    else:
+                        ok(c.req("begin"))
+                        v = one(c, "SELECT nextval('s')")
+                        ok(c.req("INSERT INTO q VALUES (%d, 2, %d)" % (v, k)))
+                        sent = time.time()
+                        ok(c.req("commit"))
+                    events[w].append((sent, time.time(), v))
+                    # Writer 1 alone for a while now and then: the sequence moves with no
+                    # other commit around it.
+                    time.sleep(0.3 if w != 1 and k % 10 == 0 else 0.005)
+        except BaseException as e:  # noqa: B902 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in range(n)]
+    start = time.time()
+    for t in threads:
+        t.start()
+    try:
+        assert wait_for(lambda: errors or min(len(e) for e in events) >= 40, timeout=120)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert not errors, errors
+    end = time.time()
+    # Points: random ones, and for writer 1's calls the moment just after each answer (before
+    # the next call was sent), where nothing but that nextval has happened lately.
+    rng = random.Random(1805)
+    ones = events[1]
+    points = [rng.uniform(start, end) for _ in range(6)]
+    points += [(ones[i][1] + ones[i + 1][0]) / 2
+               for i in rng.sample(range(len(ones) - 1), 8)]
+    with srv.admin() as a:
+        assert wait_for(lambda: archive_row(a) and parse_iso(archive_row(a)["latest"]) >= end,
+                        timeout=30), dump_archive(srv)
+        for j, t in enumerate(sorted(points)):
+            name = "s%d" % j
+            ok(a.req("restore app AS %s AT '%s'" % (name, iso(t))))
+            acked = [v for e in events for (s, d, v) in e if d <= t]
+            sent = [v for e in events for (s, d, v) in e if s <= t]
+            with srv.admin() as c:
+                assert c.req("connect %s" % name) == "success"
+                for w in (0, 2):
+                    lo = sum(1 for (s, d, v) in events[w] if d <= t)
+                    hi = sum(1 for (s, d, v) in events[w] if s <= t)
+                    r = rows(c, "SELECT count(*) AS c, coalesce(max(k), 0) AS m, "
+                                "count(DISTINCT id) AS d FROM q WHERE w = %d" % w)[0]
+                    assert r["c"] == r["m"] == r["d"], (t, w, r)
+                    assert lo <= r["m"] <= hi, (t, w, lo, r, hi)
+                top = one(c, "SELECT coalesce(max(id), 0) FROM q")
+                nxt = one(c, "SELECT nextval('s')")
+                # After every value acknowledged by t (so none is handed out again), and not
+                # after any value sent later; above every id present.
+                assert nxt > max(acked, default=0), (t, nxt, max(acked, default=0))
+                assert nxt <= max(sent, default=0) + 1, (t, nxt, max(sent, default=0))
+                assert nxt > top, (t, nxt, top)
+            assert wait_for(lambda: a.req("drop database %s" % name) == "success", timeout=30)
+
+
+def test_commits_go_on_while_a_segment_base_is_copied(make_server, tmp_path):
+    # After a checkpoint the archive starts a segment with a copy of the database file (its
+    # base). The copy runs without the commit gate: a test hook (test builds) holds it while a
+    # file exists, and a writer's commits are answered all the while; restores to points inside
+    # that window then hold exactly what was answered.
+    pause = str(tmp_path / "pause")
+    srv = make_server(env={"TCPDUCKDB_TEST_ARCHIVE_BASE_PAUSE": pause})
+    setup_db(srv)
+    with srv.admin() as c:
+        assert c.req("connect app") == "success"
+        ok(c.req("INSERT INTO big SELECT 0, 0, r FROM range(300000) x(r)"))
+    with srv.admin() as a:
+        # The first segment (from the open) has its base: the archive is listed.
+        assert wait_for(lambda: archive_row(a) is not None, timeout=60)
+    root = os.path.join(srv.data_dir, "backups", "archive")
+    before = {d for d in os.listdir(root)}
+    open(pause, "w").close()
+    sent, acked = [], []
+    with srv.admin() as c:
+        assert c.req("connect app") == "success"
+        ok(c.req("CHECKPOINT"))  # answered at once: the next segment's copy is left to the archiver
+        assert wait_for(lambda: os.path.exists(pause + ".reached"), timeout=60)
+        for i in range(1, 41):
+            sent.append(time.time())
+            ok(c.req("INSERT INTO t VALUES (0, %d)" % i))
+            acked.append(time.time())
+        # All 40 answered while the copy is still held: the new segment has no index yet.
+        dbdir = os.path.join(root, sorted(before)[0])
+        newest = max(os.listdir(dbdir))
+        assert not os.path.exists(os.path.join(dbdir, newest, "index")), newest
+    os.unlink(pause)
+    end = time.time()
+    with srv.admin() as a:
+        assert wait_for(lambda: parse_iso(archive_row(a)["latest"]) >= end, timeout=60), \
+            dump_archive(srv)
+        for k in (1, 17, 40):
+            t = (acked[k - 1] + sent[k]) / 2 if k < 40 else end
+            ok(a.req("restore app AS c%d AT '%s'" % (k, iso(t))))
+            with srv.admin() as c:
+                assert c.req("connect c%d" % k) == "success"
+                assert one(c, "SELECT count(*) FROM t") == k
+                assert one(c, "SELECT max(i) FROM t") == k
+                assert one(c, "SELECT count(*) FROM big") == 300000
+
+
+def test_drop_and_rename_over_keeps_restores_to_the_database_now_called_by_that_name(
+        make_server):
+    # The archive is kept by database id. After `restore app AS app2`, `drop database app`
+    # and `update database app2 app`, the name app means app2's id: a restore of app reaches
+    # app2's own history (from its restore on), exactly, and refuses points before it rather
+    # than mixing in the dropped database's archive. A plain rename keeps its archive.
+    srv = make_server()
+    setup_db(srv)
+    marks = []
+    with srv.admin() as c:
+        assert c.req("connect app") == "success"
+        for i in range(1, 6):
+            ok(c.req("INSERT INTO t VALUES (0, %d)" % i))
+            marks.append(time.time())
+    with srv.admin() as a:
+        ok(a.req("restore app AS app2"))
+        born = time.time()
+        with srv.admin() as c:
+            assert c.req("connect app2") == "success"
+            for i in range(6, 9):
+                ok(c.req("INSERT INTO t VALUES (0, %d)" % i))
+                marks.append(time.time())
+        assert a.req("drop database app") == "success"
+        assert a.req("update database app2 app") == "success"
+        with srv.admin() as c:
+            assert c.req("connect app") == "success"
+            ok(c.req("INSERT INTO t VALUES (0, 9)"))
+            marks.append(time.time())
+        end = time.time()
+        assert wait_for(lambda: parse_iso(archive_row(a)["latest"]) >= end, timeout=30), \
+            dump_archive(srv)
+        row = archive_row(a)
+        assert parse_iso(row["earliest"]) >= marks[4], (row, marks[4])
+        for k in (6, 8, 9):
+            ok(a.req("restore app AS v%d AT '%s'" % (k, iso(marks[k - 1]))))
+            with srv.admin() as c:
+                assert c.req("connect v%d" % k) == "success"
+                assert one(c, "SELECT count(*) FROM t") == k
+                assert one(c, "SELECT max(i) FROM t") == k
+        # Before app2 existed: the dropped database's archive is not used.
+        ans = a.req("restore app AS old AT '%s'" % iso(marks[2]))
+        assert ans.startswith("Error: Bad Request") and "reaches from" in ans, ans
+        assert born < parse_iso(archive_row(a)["latest"])
+        # A plain rename: same id, same archive, every point still reachable.
+        assert a.req("update database app renamed") == "success"
+        ok(a.req("restore renamed AS w AT '%s'" % iso(marks[6])))
+        with srv.admin() as c:
+            assert c.req("connect w") == "success"
+            assert one(c, "SELECT count(*) FROM t") == 7
