@@ -964,9 +964,14 @@ int session_describe_sql(Session *s, const SessionEnv *env, const char *sql,
     duckdb_prepared_statement checked = NULL;
     int rc = access_check_request(s, env, sql, cached, &plan, &checked, errors);
     authz_plan_free(plan);
-    /* The check prepared the statement already: described without preparing it again. */
+    /* The check prepared the statement already, or the session's cache holds it (prepared in
+     * this schema generation, see stmtcache_sync above): described without preparing it again.
+     * A client that sends Describe with every Execute (libpq, pgbench -M prepared) would
+     * otherwise pay a full parse, bind and plan per statement. */
     if (rc == 0 && checked)
         fn(ctx, checked);
+    else if (rc == 0 && cached)
+        fn(ctx, cached->prep);
     else if (rc == 0)
         rc = query_describe(s->con, sql, fn, ctx, errors);
     query_prepared_free(&checked);
