@@ -5,6 +5,7 @@
 #include "pgwire.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -353,6 +354,16 @@ void pgwire_error(Buf *out, const char *severity, const char *sqlstate, const ch
                   size_t len)
 {
     error_or_notice(out, 'E', severity, sqlstate, message, len);
+}
+
+void pgwire_errorf(Buf *out, const char *sqlstate, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    pgwire_error(out, "ERROR", sqlstate, msg, strlen(msg));
 }
 
 void pgwire_notice(Buf *out, const char *severity, const char *sqlstate, const char *message)

@@ -115,6 +115,9 @@ void pgwire_empty(Buf *out, char type);
  */
 void pgwire_error(Buf *out, const char *severity, const char *sqlstate, const char *message,
                   size_t len);
+/* An ErrorResponse of severity ERROR whose message is printf's `fmt` (cut at 511 bytes). */
+void pgwire_errorf(Buf *out, const char *sqlstate, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* A NoticeResponse: the same fields as pgwire_error's (severity WARNING, NOTICE, ...); the
  * client shows it and goes on. */
 void pgwire_notice(Buf *out, const char *severity, const char *sqlstate, const char *message);

@@ -4,24 +4,11 @@
  */
 #include "pgwire_copyio.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "xalloc.h"
-
-static void error(Buf *out, const char *sqlstate, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void error(Buf *out, const char *sqlstate, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    pgwire_error(out, "ERROR", sqlstate, msg, strlen(msg));
-}
 
 static RunResult refuse(PgSession *ps, Session *s, Buf *out, const char *sqlstate, const char *msg)
 {
@@ -187,7 +174,7 @@ bool pgcopyio_fail(PgCopyIn *ci, PgSession *ps, Session *s, const SessionEnv *en
                    const char *sqlstate, const char *msg)
 {
     if (msg)
-        error(io->out, sqlstate, "%s", msg);
+        pgwire_errorf(io->out, sqlstate, "%s", msg);
     else
         pgsess_send_errors(ps, s, io->out);
     buf_reset(pgsess_errors(ps), 4096);

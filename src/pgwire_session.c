@@ -114,21 +114,9 @@ Buf *pgsess_errors(PgSession *ps)
     return &ps->errors;
 }
 
-static void error(Buf *out, const char *sqlstate, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void error(Buf *out, const char *sqlstate, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    pgwire_error(out, "ERROR", sqlstate, msg, strlen(msg));
-}
-
 void pgsess_refuse(PgSession *ps, Session *s, Buf *out, const char *sqlstate, const char *msg)
 {
-    error(out, sqlstate, "%s", msg);
+    pgwire_errorf(out, sqlstate, "%s", msg);
     if (s->in_tx)
         ps->failed_tx = true;
 }

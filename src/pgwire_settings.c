@@ -6,7 +6,6 @@
 #include "pgwire_settings.h"
 
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,18 +110,6 @@ void pgset_login(PgSettings *st, const char *user, bool super, Buf *out)
     for (size_t i = 0; i < NSETTINGS; i++)
         if (settings[i].report && settings[i].value)
             pgwire_parameter_status(out, settings[i].name, st->values[i]);
-}
-
-static void error(Buf *out, const char *sqlstate, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void error(Buf *out, const char *sqlstate, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    pgwire_error(out, "ERROR", sqlstate, msg, strlen(msg));
 }
 
 /* SELECT [pg_catalog.]current_setting('name' [, missing_ok]) or
@@ -328,48 +315,51 @@ static bool set_value(PgSettings *st, int k, const char *value, Buf *out)
 {
     char norm[PGSET_VALUE_MAX];
     if (strcmp(settings[k].name, "TimeZone") == 0 && !timezone_is_utc(value)) {
-        error(out, "0A000",
-              "time zone \"%s\" is not supported: this server shows timestamps with time zone "
-              "in UTC only (SET TimeZone TO 'UTC')",
-              value);
+        pgwire_errorf(
+            out, "0A000",
+            "time zone \"%s\" is not supported: this server shows timestamps with time zone "
+            "in UTC only (SET TimeZone TO 'UTC')",
+            value);
         return false;
     }
     if (strcmp(settings[k].name, "extra_float_digits") == 0) {
         int n = 0;
         if (!float_digits_value(value, &n)) {
-            error(out, "22023",
-                  "invalid value for parameter \"extra_float_digits\": \"%s\" (an integer "
-                  "from -15 to 3)",
-                  value);
+            pgwire_errorf(out, "22023",
+                          "invalid value for parameter \"extra_float_digits\": \"%s\" (an integer "
+                          "from -15 to 3)",
+                          value);
             return false;
         }
     }
     if (strcmp(settings[k].name, "search_path") == 0) {
         char bad[PGSET_VALUE_MAX];
         if (!search_path_is_default(value, bad, sizeof(bad))) {
-            error(out, "0A000",
-                  "schema \"%s\" cannot be on the search_path: only public (DuckDB's main), "
-                  "\"$user\" and pg_catalog can; qualify other schemas' names instead",
-                  bad);
+            pgwire_errorf(
+                out, "0A000",
+                "schema \"%s\" cannot be on the search_path: only public (DuckDB's main), "
+                "\"$user\" and pg_catalog can; qualify other schemas' names instead",
+                bad);
             return false;
         }
     }
     if (strcmp(settings[k].name, "client_encoding") == 0 && strcasecmp(value, "UTF8") != 0 &&
         strcasecmp(value, "UTF-8") != 0 && strcasecmp(value, "unicode") != 0) {
-        error(out, "22023", "client_encoding %s is not supported: only UTF8", value);
+        pgwire_errorf(out, "22023", "client_encoding %s is not supported: only UTF8", value);
         return false;
     }
     if (!setting_settable(k)) {
-        error(out, "55P02", "parameter \"%s\" cannot be changed", settings[k].name);
+        pgwire_errorf(out, "55P02", "parameter \"%s\" cannot be changed", settings[k].name);
         return false;
     }
     if (strcmp(settings[k].name, "statement_timeout") == 0) {
         int64_t ms = 0;
         if (!timeout_ms(value, &ms)) {
-            error(out, "22023",
-                  "invalid value for parameter \"statement_timeout\": \"%s\" (milliseconds, or a "
-                  "number with a unit: us, ms, s, min, h, d)",
-                  value);
+            pgwire_errorf(
+                out, "22023",
+                "invalid value for parameter \"statement_timeout\": \"%s\" (milliseconds, or a "
+                "number with a unit: us, ms, s, min, h, d)",
+                value);
             return false;
         }
         timeout_text(ms, norm, sizeof(norm));
@@ -404,7 +394,7 @@ bool pgset_set(PgSettings *st, const char *sql, size_t len, Buf *out)
     int v = 0;
     int k = named_setting(sql, len, &v, &tk);
     if (k < 0 || v < 0 || v >= tk.n) {
-        error(out, "42601", "syntax error in SET");
+        pgwire_errorf(out, "42601", "syntax error in SET");
         return false;
     }
     char value[PGSET_VALUE_MAX];
@@ -459,7 +449,7 @@ bool pgset_show(const PgSettings *st, const char *sql, size_t len, bool describe
     int v = 0;
     int k = named_setting(sql, len, &v, &tk);
     if (k < 0) {
-        error(out, "42704", "unrecognized configuration parameter");
+        pgwire_errorf(out, "42704", "unrecognized configuration parameter");
         return false;
     }
     const char *name = settings[k].name;
@@ -597,20 +587,20 @@ bool pgset_call(PgSettings *st, const char *sql, bool describe, Buf *out)
 {
     SettingCall c;
     if (!setting_call(sql, strlen(sql), &c)) {
-        error(out, "42601", "syntax error in current_setting() or set_config()");
+        pgwire_errorf(out, "42601", "syntax error in current_setting() or set_config()");
         return false;
     }
     int k = strcasecmp(c.name, "transaction isolation level") == 0
                 ? setting_find("transaction_isolation")
                 : setting_find(c.name);
     if (k < 0 && (c.set || !c.flag)) {
-        error(out, "42704", "unrecognized configuration parameter \"%s\"", c.name);
+        pgwire_errorf(out, "42704", "unrecognized configuration parameter \"%s\"", c.name);
         return false;
     }
     if (c.set && c.flag) {
-        error(out, "0A000",
-              "set_config(..., true), local to the transaction, is not supported: use "
-              "set_config(name, value, false) or SET");
+        pgwire_errorf(out, "0A000",
+                      "set_config(..., true), local to the transaction, is not supported: use "
+                      "set_config(name, value, false) or SET");
         return false;
     }
     if (c.set && !set_value(st, k, c.value, out))
