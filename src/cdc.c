@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "catalog.h"
+#include "cdcskip.h"
 #include "json.h"
 #include "linkjob.h"
 #include "log.h"
@@ -130,8 +131,9 @@ typedef struct Rel {
     uint32_t relid;
     PgSchema sc; /* one table: sc.tables[0] */
     char stage[64];
-    bool staged; /* the stage table exists in the open batch */
-    bool toast;  /* a staged row has unchanged TOASTed values */
+    bool staged;         /* the stage table exists in the open batch */
+    bool toast;          /* a staged row has unchanged TOASTed values */
+    uint64_t skip_below; /* resynced: skip changes of transactions committed below (cdcskip.h) */
     duckdb_appender app;
     duckdb_data_chunk chunk;
     duckdb_logical_type *types;
@@ -170,12 +172,14 @@ typedef struct Run {
     duckdb_connection con;
     char schema[256], slot[64], publication[64];
     uint64_t applied; /* the stored LSN */
+    CdcSkips skips;   /* the tables resynced alone, and from where they follow (cdcskip.h) */
     Rel *rels;
     int nrels;
     PgoutputDecoder dec;
     /* The transaction being received. */
     bool in_txn, skip_txn;
-    int64_t skipped; /* transactions below the stored LSN, sent again */
+    uint64_t txn_lsn; /* its commit LSN (Begin) */
+    int64_t skipped;  /* transactions below the stored LSN, sent again */
     /* The open batch (DuckDB transaction). */
     bool batch_open, cache_bracket;
     int64_t batch_start_ms, batch_changes, batch_txns, seq;
@@ -596,6 +600,8 @@ static int batch_flush(Run *run)
         goto out;
     }
     duckdb_destroy_result(&res);
+    if (run->skips.n && cdcskip_prune(&run->pg, run->con, run->batch_end) != 0)
+        goto out;
 #ifdef TCPDUCKDB_TEST_HOOKS
     /* A DuckDB apply slower than PostgreSQL's wal_sender_timeout (tests/e2e/test_cdc.py). */
     const char *slow = getenv("TCPDUCKDB_TEST_CDC_APPLY_SLEEP_MS");
@@ -660,6 +666,80 @@ static bool same_columns(const PgTable *tb, const PgoutputMsg *m)
 }
 
 /*
+ * Fails the stream on a Relation message whose columns are not those of `tb`: names the table
+ * and the first column that differs, and the way out (a resync of the table copies it again
+ * with its new columns).
+ */
+static void fail_columns(Run *run, const PgTable *tb, const PgoutputMsg *m)
+{
+    int c = 0;
+    while (c < tb->ncols && c < m->ncols && strcmp(tb->cols[c].name, m->cols[c].name) == 0)
+        c++;
+    char what[600];
+    if (c < tb->ncols && c < m->ncols)
+        snprintf(what, sizeof(what), "column %s is now %s (renamed, dropped or reordered)",
+                 tb->cols[c].name, m->cols[c].name);
+    else if (c < tb->ncols)
+        snprintf(what, sizeof(what), "column %s was dropped", tb->cols[c].name);
+    else if (c < m->ncols)
+        snprintf(what, sizeof(what), "column %s was added", m->cols[c].name);
+    else
+        snprintf(what, sizeof(what), "a column changed");
+    pgjob_fail(&run->pg,
+               "table %s changed in PostgreSQL: %s; the stream does not follow this change: `cdc "
+               "resync %s %s` copies the table again (docs/cdc.md)",
+               tb->name, what, run->st->name, tb->name);
+}
+
+/*
+ * Fails unless the DuckDB table of the Relation message `m` has its columns, by name and
+ * order: the table the changes go to is the reference (PostgreSQL's catalog is already past a
+ * rename when a stream starts after it).
+ */
+static int check_duck_columns(Run *run, const PgoutputMsg *m)
+{
+    duckdb_prepared_statement prep = NULL;
+    duckdb_result res;
+    int rc = -1;
+    if (duckdb_prepare(run->con,
+                       "SELECT column_name FROM duckdb_columns() WHERE schema_name = "
+                       "current_schema() AND table_name = $1 ORDER BY column_index",
+                       &prep) != DuckDBSuccess) {
+        pgjob_fail(&run->pg, "%s", duckdb_prepare_error(prep));
+        duckdb_destroy_prepare(&prep);
+        return -1;
+    }
+    duckdb_bind_varchar(prep, 1, m->relname);
+    if (duckdb_execute_prepared(prep, &res) != DuckDBSuccess) {
+        pgjob_fail(&run->pg, "%s", duckdb_result_error(&res));
+        goto out;
+    }
+    idx_t n = duckdb_row_count(&res);
+    if (n == 0) {
+        pgjob_fail(&run->pg,
+                   "table %s is published but has no DuckDB table: `cdc resync %s %s` copies it "
+                   "(docs/cdc.md)",
+                   m->relname, run->st->name, m->relname);
+        goto out;
+    }
+    PgTable tb = {.name = (char *)m->relname, .ncols = (int)n};
+    tb.cols = xcalloc(n, sizeof(*tb.cols));
+    for (idx_t i = 0; i < n; i++)
+        tb.cols[i].name = duckdb_value_varchar(&res, 0, i);
+    if (same_columns(&tb, m))
+        rc = 0;
+    else
+        fail_columns(run, &tb, m);
+    for (idx_t i = 0; i < n; i++)
+        duckdb_free(tb.cols[i].name);
+    free(tb.cols);
+out:
+    duckdb_destroy_result(&res);
+    duckdb_destroy_prepare(&prep);
+    return rc;
+}
+
+/*
  * A Relation message: PostgreSQL sends one before a table's first change in
  * a session and again after any invalidation of the table's cache entry (an
  * ANALYZE is enough), so most repeat what is known. A table met first is
@@ -672,10 +752,7 @@ static int on_relation(Run *run, const PgoutputMsg *m)
     if (r && r->sc.n == 1) {
         if (same_columns(&r->sc.tables[0], m))
             return 0;
-        pgjob_fail(&run->pg,
-                   "the columns of table %s changed in PostgreSQL; CDC does not follow ALTER "
-                   "TABLE: unlink and link again (docs/cdc.md)",
-                   m->relname);
+        fail_columns(run, &r->sc.tables[0], m);
         return -1;
     }
     if (!r) {
@@ -698,13 +775,15 @@ static int on_relation(Run *run, const PgoutputMsg *m)
         return -1;
     }
     if (!same_columns(&r->sc.tables[0], m)) {
-        pgjob_fail(&run->pg,
-                   "the columns of table %s changed in PostgreSQL; CDC does not follow ALTER "
-                   "TABLE: unlink and link again (docs/cdc.md)",
-                   m->relname);
+        fail_columns(run, &r->sc.tables[0], m);
         pgschema_free(&r->sc);
         return -1;
     }
+    if (check_duck_columns(run, m) != 0) {
+        pgschema_free(&r->sc);
+        return -1;
+    }
+    r->skip_below = cdcskip_below(&run->skips, m->relname);
     return 0;
 }
 
@@ -718,6 +797,7 @@ static int on_message(Run *run, const unsigned char *p, size_t len)
     switch (m.kind) {
     case PGOUTPUT_BEGIN:
         run->in_txn = true;
+        run->txn_lsn = m.lsn;
         /* Applied already (its commit lies below the stored end LSN): PostgreSQL resends
          * from its last checkpointed slot position. */
         run->skip_txn = m.lsn < run->applied;
@@ -746,6 +826,8 @@ static int on_message(Run *run, const unsigned char *p, size_t len)
                        m.relid);
             return -1;
         }
+        if (run->txn_lsn < r->skip_below) /* in the copy of a `cdc resync DB TABLE` */
+            return 0;
         return stage_change(run, r, (char)m.kind, m.old_kind ? &m.old : NULL,
                             m.kind == PGOUTPUT_DELETE ? NULL : &m.new_);
     }
@@ -754,7 +836,8 @@ static int on_message(Run *run, const unsigned char *p, size_t len)
             return 0;
         for (int i = 0; i < m.nrelids; i++) {
             Rel *r = rel_find(run, pgoutput_relid(&m, i));
-            if (r && r->sc.n && stage_change(run, r, 'T', NULL, NULL) != 0)
+            if (r && r->sc.n && run->txn_lsn >= r->skip_below &&
+                stage_change(run, r, 'T', NULL, NULL) != 0)
                 return -1;
         }
         return 0;
@@ -888,8 +971,8 @@ static int stream_run(Run *run)
     st->pinned = true;
     registry.pinned++;
     pthread_mutex_unlock(&registry.mu);
-    if (read_state(run) != 0 || pgjob_connect(&run->pg, dsn) != 0 ||
-        pgjob_connect_replication(&run->repl, dsn) != 0) {
+    if (read_state(run) != 0 || cdcskip_read(&run->pg, run->con, &run->skips) != 0 ||
+        pgjob_connect(&run->pg, dsn) != 0 || pgjob_connect_replication(&run->repl, dsn) != 0) {
         if (run->repl.err[0])
             pgjob_fail(&run->pg, "%s", run->repl.err);
         goto out;
@@ -904,7 +987,14 @@ static int stream_run(Run *run)
              "'\"%s\"', binary 'true')",
              run->slot, lsn, run->publication);
     if (pgjob_stream_start(&run->repl, cmd) != 0) {
-        pgjob_fail(&run->pg, "%s", run->repl.err);
+        /* A slot gone (dropped, or a crash inside a resync) or invalidated (`lost`: WAL it
+         * needed was removed): only a new slot and a new copy get out of it. */
+        if (strstr(run->repl.err, "replication slot"))
+            pgjob_fail(&run->pg,
+                       "%s; `cdc resync %s` copies the tables again with a new slot (docs/cdc.md)",
+                       run->repl.err, st->name);
+        else
+            pgjob_fail(&run->pg, "%s", run->repl.err);
         goto out;
     }
     if (keeper_start(run) != 0)
@@ -1002,6 +1092,7 @@ static void run_end(Run *run)
     for (int i = 0; i < run->nrels; i++)
         rel_free(&run->rels[i]);
     free(run->rels);
+    cdcskip_free(&run->skips);
     run->rels = NULL;
     run->nrels = 0;
     pgoutput_free(&run->dec);
