@@ -153,3 +153,46 @@ def test_resync_is_the_way_out_of_a_dropped_slot(pg, pgdb, srv):  # noqa: F811
     assert same(a, "r3", pg, pgdb, "t", "id"), (status(a, "r3"), srv.stderr())
     assert a.req("unlink r3") == "success"
     assert slots(pg, pgdb).strip() == ""
+
+
+def test_added_columns_follow_with_the_default_of_existing_rows(pg, pgdb, srv):  # noqa: F811
+    pg.psql("CREATE TABLE t (id int PRIMARY KEY, v int); "
+            "INSERT INTO t SELECT g, g FROM generate_series(1, 20) g;", db=pgdb)
+    a = srv.admin()
+    assert link_cdc(a, "r4", pg.dsn(pgdb)) == "success"
+    # ADD COLUMN ... DEFAULT 7 writes nothing to the existing rows: they get 7 from
+    # attmissingval. Changes of the table earlier in the batch are committed first.
+    pg.psql("""
+    INSERT INTO t VALUES (21, 21);
+    ALTER TABLE t ADD COLUMN d int DEFAULT 7;
+    INSERT INTO t VALUES (22, 22, 8); UPDATE t SET v = -v WHERE id = 1;
+    ALTER TABLE t ADD COLUMN s text DEFAULT 'x "y"';
+    BEGIN; INSERT INTO t VALUES (23, 0, 1, 'z'); UPDATE t SET v = 100 WHERE id = 3; COMMIT;
+    ALTER TABLE t ADD COLUMN n bigint; UPDATE t SET n = 5 WHERE id = 2;
+    """, db=pgdb)
+    migrate(a, "r4")
+    assert same(a, "r4", pg, pgdb, "t", "id"), (status(a, "r4"), srv.stderr())
+    # Added while the stream was stopped: met when it starts again.
+    assert a.req("cdc stop r4") == "success"
+    pg.psql("ALTER TABLE t ADD COLUMN dd date DEFAULT '2024-02-29'; "
+            "INSERT INTO t (id, v) VALUES (25, 25);", db=pgdb)
+    migrate(a, "r4")
+    assert same(a, "r4", pg, pgdb, "t", "id"), (status(a, "r4"), srv.stderr())
+    assert a.req("cdc start r4") == "success"
+    # Added inside a transaction that changed the table before: not followed.
+    pg.psql("BEGIN; INSERT INTO t (id, v) VALUES (26, 26); ALTER TABLE t ADD COLUMN w int "
+            "DEFAULT 1; INSERT INTO t (id, v) VALUES (27, 27); COMMIT;", db=pgdb)
+    assert wait_for(lambda: "column w was added inside a transaction"
+                    in status(a, "r4")["last_error"], timeout=60)
+    assert a.req("cdc resync r4 t") == "success"
+    migrate(a, "r4")
+    assert same(a, "r4", pg, pgdb, "t", "id"), (status(a, "r4"), srv.stderr())
+    # A volatile default rewrites the table: the existing rows' values are unknown.
+    pg.psql("ALTER TABLE t ADD COLUMN r float8 DEFAULT random(); "
+            "INSERT INTO t (id, v) VALUES (28, 28);", db=pgdb)
+    assert wait_for(lambda: "column r was added" in status(a, "r4")["last_error"], timeout=60)
+    assert "cdc resync r4 t" in status(a, "r4")["last_error"]
+    assert a.req("cdc resync r4 t") == "success"
+    migrate(a, "r4")
+    assert same(a, "r4", pg, pgdb, "t", "id"), (status(a, "r4"), srv.stderr())
+
