@@ -39,6 +39,8 @@
 
 #define MIGRATE_TIMEOUT_S 120
 #define WAL_PAGE 8192 /* PostgreSQL's XLOG_BLCKSZ, as built by default */
+/* How long the creation of a slot may wait for transactions open in PostgreSQL. */
+#define SLOT_WAIT_S 300
 
 /* ---- link ------------------------------------------------------------- */
 
@@ -108,6 +110,34 @@ static int check_identity(LinkJob *j, const char *schema, const char *table)
     return rc;
 }
 
+/* What a slot's creation waits for, found when it has waited SLOT_WAIT_S. */
+typedef struct SlotWait {
+    PgJob *pg; /* another connection, to ask */
+    int pid;   /* the backend creating the slot */
+    char pids[256];
+} SlotWait;
+
+/* The backends holding the transaction locks the slot's creation waits for (it waits for
+ * every transaction running when it started, to build its snapshot). */
+static void slot_blockers(void *ctx)
+{
+    SlotWait *sw = ctx;
+    char pid[16];
+    snprintf(pid, sizeof(pid), "%d", sw->pid);
+    const char *params[1] = {pid};
+    PGresult *r = pgjob_query(sw->pg,
+                              "SELECT string_agg(DISTINCT h.pid::text, ', ') FROM pg_locks w JOIN "
+                              "pg_locks h ON h.locktype = w.locktype AND h.granted AND "
+                              "h.virtualxid IS NOT DISTINCT FROM w.virtualxid AND h.transactionid "
+                              "IS NOT DISTINCT FROM w.transactionid WHERE w.pid = $1::int AND NOT "
+                              "w.granted AND w.locktype IN ('virtualxid', 'transactionid')",
+                              1, params);
+    if (r && !PQgetisnull(r, 0, 0))
+        snprintf(sw->pids, sizeof(sw->pids), "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    sw->pg->err[0] = '\0';
+}
+
 /*
  * Creates the slot `name` (TEMPORARY when `temporary`: dropped when j->repl closes) on a new
  * replication connection j->repl, which must stay open and idle until the copy ends, and opens
@@ -127,7 +157,23 @@ static int make_slot(LinkJob *j, const char *dsn, const char *name, bool tempora
     }
     buf_printf(&sql, "CREATE_REPLICATION_SLOT \"%s\"%s LOGICAL pgoutput (SNAPSHOT 'export')", name,
                temporary ? " TEMPORARY" : "");
-    r = pgjob_query(&j->repl, buf_cstr(&sql), 0, NULL);
+    int wait_s = SLOT_WAIT_S;
+#ifdef TCPDUCKDB_TEST_HOOKS
+    const char *hook = getenv("TCPDUCKDB_TEST_CDC_SLOT_WAIT_S");
+    if (hook)
+        wait_s = atoi(hook);
+#endif
+    SlotWait sw = {.pg = &j->pg, .pid = pgjob_backend_pid(&j->repl)};
+    bool timed_out = false;
+    r = pgjob_query_timed(&j->repl, buf_cstr(&sql), wait_s * 1000, slot_blockers, &sw, &timed_out);
+    if (timed_out) {
+        pgjob_fail(&j->pg,
+                   "Server Busy: creating the replication slot waited %d s for transactions open "
+                   "in PostgreSQL to end (backend pid %s; see pg_stat_activity): commit or end "
+                   "them, then try again",
+                   wait_s, sw.pids[0] ? sw.pids : "not found");
+        goto out;
+    }
     if (!r) {
         pgjob_fail(&j->pg, "%s", j->repl.err);
         goto out;

@@ -196,3 +196,31 @@ def test_added_columns_follow_with_the_default_of_existing_rows(pg, pgdb, srv): 
     migrate(a, "r4")
     assert same(a, "r4", pg, pgdb, "t", "id"), (status(a, "r4"), srv.stderr())
 
+
+def test_slot_creation_waiting_on_an_open_transaction_times_out_naming_it(pg, pgdb,  # noqa: F811
+                                                                           make_server):
+    pg.psql("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1);", db=pgdb)
+    srv = make_server(env=dict(KEY, TCPDUCKDB_TEST_CDC_SLOT_WAIT_S="2"))
+    a = srv.admin()
+    # A transaction holding an xid, open while the slot is created: its snapshot waits for it.
+    holder = threading.Thread(target=lambda: pg.psql(
+        "BEGIN; INSERT INTO t VALUES (2); SELECT pg_sleep(60); COMMIT;", db=pgdb, check=False))
+    holder.start()
+    try:
+        def holder_pid():
+            return pg.psql("SELECT pid FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' "
+                           "AND pid <> pg_backend_pid()").strip()
+        assert wait_for(lambda: holder_pid() != "", timeout=30)
+        pid = holder_pid()
+        out = link_cdc(a, "r5", pg.dsn(pgdb))
+        assert out.startswith("Error: Server Busy: creating the replication slot waited 2 s"), out
+        assert "pid %s" % pid in out, out
+        # Nothing left in PostgreSQL.
+        assert slots(pg, pgdb).strip() == ""
+        assert pg.psql("SELECT count(*) FROM pg_publication", db=pgdb).strip() == "0"
+    finally:
+        pg.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE "
+                "'%pg_sleep(60)%' AND pid <> pg_backend_pid()")
+        holder.join()
+    assert link_cdc(a, "r6", pg.dsn(pgdb)) == "success"
+    assert same(a, "r6", pg, pgdb, "t", "id")
