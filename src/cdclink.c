@@ -648,8 +648,6 @@ static void cdc_resync(const SessionEnv *env, int64_t id, const char *name, cons
         pgjob_fail(&j.pg, "database %s has no valid " CDC_STATE_TABLE " table", name);
         goto out;
     }
-    cdc_stop(id);
-    stopped = true;
     if (!(dsn = cdc_dsn_open(env, id, &dsn_len, err, sizeof(err)))) {
         pgjob_fail(&j.pg, "%s", err);
         goto out;
@@ -671,6 +669,11 @@ static void cdc_resync(const SessionEnv *env, int64_t id, const char *name, cons
      * as of that change, so a table must be a member before the snapshot is taken. */
     if (check_identity(&j, sr.schema, table) != 0 || resync_publication(&j, &sr, &sc, table) != 0)
         goto out;
+    /* Stopped before the slot: for one table, the stream's stored LSN must stay below the
+     * consistent point (its changes between the two are skipped, not lost); for all, the
+     * copy's commit must not race a batch. A request refused above leaves it running. */
+    cdc_stop(id);
+    stopped = true;
     char prefix[80];
     snprintf(prefix, sizeof(prefix), "%s_", sr.pub);
     if (linkjob_random_name(&j, prefix, 4, newslot, sizeof(newslot)) != 0 ||

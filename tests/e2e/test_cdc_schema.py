@@ -122,7 +122,7 @@ def test_resync_adds_a_new_table_and_gets_past_a_rename(pg, pgdb, srv):  # noqa:
     assert a.req("cdc resync r2 t") == "success"
     pg.psql("INSERT INTO t VALUES (4, 'd')", db=pgdb)
     migrate(a, "r2")
-    assert status(a, "r2")["state"] == "streaming"
+    assert wait_for(lambda: status(a, "r2")["state"] == "streaming", timeout=30)
     assert same(a, "r2", pg, pgdb, "t", "id"), (status(a, "r2"), srv.stderr())
     assert same(a, "r2", pg, pgdb, "n", "id")
     # Errors: a table PostgreSQL does not have; a keyless one; a database not CDC-linked.
@@ -133,7 +133,12 @@ def test_resync_adds_a_new_table_and_gets_past_a_rename(pg, pgdb, srv):  # noqa:
     assert out.startswith("Error: Bad Request: CDC needs a primary key") and "k" in out
     assert a.req("create database plain") == "success"
     assert a.req("cdc resync plain").startswith("Error: Bad Request: database plain is not")
-    assert status(a, "r2")["state"] == "streaming"
+    # A refused resync left the stream running.
+    st = status(a, "r2")
+    assert st["state"] == "streaming" and "k" not in st["last_error"], st
+    pg.psql("INSERT INTO t VALUES (5, 'e')", db=pgdb)
+    migrate(a, "r2")
+    assert same(a, "r2", pg, pgdb, "t", "id")
 
 
 def test_resync_is_the_way_out_of_a_dropped_slot(pg, pgdb, srv):  # noqa: F811
