@@ -27,6 +27,7 @@
 
 #include "catalog.h"
 #include "cdc.h"
+#include "cdcskip.h"
 #include "linkjob.h"
 #include "log.h"
 #include "pgjob.h"
@@ -38,6 +39,8 @@
 
 #define MIGRATE_TIMEOUT_S 120
 #define WAL_PAGE 8192 /* PostgreSQL's XLOG_BLCKSZ, as built by default */
+/* How long the creation of a slot may wait for transactions open in PostgreSQL. */
+#define SLOT_WAIT_S 300
 
 /* ---- link ------------------------------------------------------------- */
 
@@ -79,18 +82,19 @@ static int pg_can_stream(PgJob *pg, char *why, size_t whylen)
     return ok;
 }
 
-/* Refuses the tables whose UPDATE and DELETE changes would not identify their rows. */
-static int check_identity(LinkJob *j, const char *schema)
+/* Refuses the tables (of the schema, or only `table` when not NULL) whose UPDATE and DELETE
+ * changes would not identify their rows. */
+static int check_identity(LinkJob *j, const char *schema, const char *table)
 {
-    const char *params[1] = {schema};
+    const char *params[2] = {schema, table};
     PGresult *r = pgjob_query(
         &j->pg,
         "SELECT string_agg(quote_ident(c.relname), ', ' ORDER BY c.relname) FROM pg_class c "
         "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind IN "
-        "('r', 'p') AND NOT c.relispartition AND NOT (c.relreplident = 'f' OR (c.relreplident = "
-        "'d' AND EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND "
-        "i.indisprimary)))",
-        1, params);
+        "('r', 'p') AND NOT c.relispartition AND ($2::text IS NULL OR c.relname = $2) AND NOT "
+        "(c.relreplident = 'f' OR (c.relreplident = 'd' AND EXISTS (SELECT 1 FROM pg_index i "
+        "WHERE i.indrelid = c.oid AND i.indisprimary)))",
+        2, params);
     if (!r)
         return -1;
     int rc = 0;
@@ -106,38 +110,77 @@ static int check_identity(LinkJob *j, const char *schema)
     return rc;
 }
 
-/* The publication (1), the slot (2) and the snapshot's import (3). */
-static int link_pg_side(LinkJob *j, LinkRun *lr)
+/* What a slot's creation waits for, found when it has waited SLOT_WAIT_S. */
+typedef struct SlotWait {
+    PgJob *pg; /* another connection, to ask */
+    int pid;   /* the backend creating the slot */
+    char pids[256];
+} SlotWait;
+
+/* The backends holding the transaction locks the slot's creation waits for (it waits for
+ * every transaction running when it started, to build its snapshot). */
+static void slot_blockers(void *ctx)
+{
+    SlotWait *sw = ctx;
+    char pid[16];
+    snprintf(pid, sizeof(pid), "%d", sw->pid);
+    const char *params[1] = {pid};
+    PGresult *r = pgjob_query(sw->pg,
+                              "SELECT string_agg(DISTINCT h.pid::text, ', ') FROM pg_locks w JOIN "
+                              "pg_locks h ON h.locktype = w.locktype AND h.granted AND "
+                              "h.virtualxid IS NOT DISTINCT FROM w.virtualxid AND h.transactionid "
+                              "IS NOT DISTINCT FROM w.transactionid WHERE w.pid = $1::int AND NOT "
+                              "w.granted AND w.locktype IN ('virtualxid', 'transactionid')",
+                              1, params);
+    if (r && !PQgetisnull(r, 0, 0))
+        snprintf(sw->pids, sizeof(sw->pids), "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    sw->pg->err[0] = '\0';
+}
+
+/*
+ * Creates the slot `name` (TEMPORARY when `temporary`: dropped when j->repl closes) on a new
+ * replication connection j->repl, which must stay open and idle until the copy ends, and opens
+ * a REPEATABLE READ transaction on j->pg that imports the slot's exported snapshot.
+ * *consistent gets the slot's consistent point; *made whether the slot exists. 0, or -1 with
+ * the error in j->pg.
+ */
+static int make_slot(LinkJob *j, const char *dsn, const char *name, bool temporary,
+                     uint64_t *consistent, bool *made)
 {
     Buf sql = {0};
     PGresult *r = NULL;
     int rc = -1;
-    if (linkjob_random_name(j, "tcpduckdb_", 8, lr->slot, sizeof(lr->slot)) != 0)
-        goto out;
-    buf_printf(&sql, "CREATE PUBLICATION \"%s\"", lr->slot);
-    for (int t = 0; t < lr->sc.n; t++) {
-        buf_append_str(&sql, t ? ", " : " FOR TABLE ");
-        pgschema_put_relation(&sql, lr->req.schema, lr->sc.tables[t].name);
-    }
-    buf_append_str(&sql, " WITH (publish_via_partition_root = true)");
-    if (pgjob_exec(&j->pg, buf_cstr(&sql)) != 0)
-        goto out;
-    lr->pub_made = true;
-    if (pgjob_connect_replication(&j->repl, lr->req.dsn) != 0) {
+    if (pgjob_connect_replication(&j->repl, dsn) != 0) {
         pgjob_fail(&j->pg, "%s", j->repl.err);
         goto out;
     }
-    sql.len = 0;
-    buf_printf(&sql, "CREATE_REPLICATION_SLOT \"%s\" LOGICAL pgoutput (SNAPSHOT 'export')",
-               lr->slot);
-    r = pgjob_query(&j->repl, buf_cstr(&sql), 0, NULL);
+    buf_printf(&sql, "CREATE_REPLICATION_SLOT \"%s\"%s LOGICAL pgoutput (SNAPSHOT 'export')", name,
+               temporary ? " TEMPORARY" : "");
+    int wait_s = SLOT_WAIT_S;
+#ifdef TCPDUCKDB_TEST_HOOKS
+    const char *hook = getenv("TCPDUCKDB_TEST_CDC_SLOT_WAIT_S");
+    if (hook)
+        wait_s = atoi(hook);
+#endif
+    SlotWait sw = {.pg = &j->pg, .pid = pgjob_backend_pid(&j->repl)};
+    bool timed_out = false;
+    r = pgjob_query_timed(&j->repl, buf_cstr(&sql), wait_s * 1000, slot_blockers, &sw, &timed_out);
+    if (timed_out) {
+        pgjob_fail(&j->pg,
+                   "Server Busy: creating the replication slot waited %d s for transactions open "
+                   "in PostgreSQL to end (backend pid %s; see pg_stat_activity): commit or end "
+                   "them, then try again",
+                   wait_s, sw.pids[0] ? sw.pids : "not found");
+        goto out;
+    }
     if (!r) {
         pgjob_fail(&j->pg, "%s", j->repl.err);
         goto out;
     }
-    lr->slot_made = true;
+    *made = true;
     if (PQntuples(r) != 1 || PQnfields(r) < 3 ||
-        pgoutput_lsn_parse(PQgetvalue(r, 0, 1), &lr->consistent) != 0) {
+        pgoutput_lsn_parse(PQgetvalue(r, 0, 1), consistent) != 0) {
         pgjob_fail(&j->pg, "PostgreSQL: an unexpected answer to CREATE_REPLICATION_SLOT");
         goto out;
     }
@@ -150,6 +193,28 @@ static int link_pg_side(LinkJob *j, LinkRun *lr)
     rc = 0;
 out:
     PQclear(r);
+    buf_free(&sql);
+    return rc;
+}
+
+/* The publication (1), the slot (2) and the snapshot's import (3). */
+static int link_pg_side(LinkJob *j, LinkRun *lr)
+{
+    Buf sql = {0};
+    int rc = -1;
+    if (linkjob_random_name(j, "tcpduckdb_", 8, lr->slot, sizeof(lr->slot)) != 0)
+        goto out;
+    buf_printf(&sql, "CREATE PUBLICATION \"%s\"", lr->slot);
+    for (int t = 0; t < lr->sc.n; t++) {
+        buf_append_str(&sql, t ? ", " : " FOR TABLE ");
+        pgschema_put_relation(&sql, lr->req.schema, lr->sc.tables[t].name);
+    }
+    buf_append_str(&sql, " WITH (publish_via_partition_root = true)");
+    if (pgjob_exec(&j->pg, buf_cstr(&sql)) != 0)
+        goto out;
+    lr->pub_made = true;
+    rc = make_slot(j, lr->req.dsn, lr->slot, false, &lr->consistent, &lr->slot_made);
+out:
     buf_free(&sql);
     return rc;
 }
@@ -228,7 +293,7 @@ static void link_cdc(const SessionEnv *env, const RequestWords *w, LinkRun *lr, 
     if (can != 1)
         goto out;
     if (pgschema_read(&j.pg, lr->req.schema, NULL, &lr->sc) != 0 ||
-        check_identity(&j, lr->req.schema) != 0)
+        check_identity(&j, lr->req.schema, NULL) != 0)
         goto out;
     if (link_pg_side(&j, lr) != 0 || link_duck_side(&j, env, lr) != 0)
         goto out;
@@ -371,24 +436,51 @@ out:
     pgjob_close(&pg);
 }
 
-/* Reads the slot and publication of the CDC state row (j's DuckDB connection). */
-static int read_names(LinkJob *j, char slot[64], char pub[64])
+/* The CDC state row as the commands read it. */
+typedef struct StateRow {
+    char schema[256], slot[64], pub[64];
+    bool running;
+} StateRow;
+
+/* Reads the CDC state row (j's DuckDB connection). */
+static int read_state(LinkJob *j, StateRow *st)
 {
     duckdb_result res;
     int rc = -1;
-    if (duckdb_query(j->con, "SELECT slot, publication FROM " CDC_STATE_TABLE, &res) ==
-            DuckDBSuccess &&
+    if (duckdb_query(j->con, "SELECT slot, publication, pg_schema, running FROM " CDC_STATE_TABLE,
+                     &res) == DuckDBSuccess &&
         duckdb_row_count(&res) == 1) {
-        linkjob_state_text(&res, 0, slot, 64);
-        linkjob_state_text(&res, 1, pub, 64);
+        linkjob_state_text(&res, 0, st->slot, sizeof(st->slot));
+        linkjob_state_text(&res, 1, st->pub, sizeof(st->pub));
+        linkjob_state_text(&res, 2, st->schema, sizeof(st->schema));
+        st->running = duckdb_value_boolean(&res, 3, 0);
         rc = 0;
     }
     duckdb_destroy_result(&res);
     return rc;
 }
 
-/* Drops the slot (waiting up to 10 s for its WAL sender to let go) and the publication. */
-static int drop_pg_side(PgJob *pg, const char *slot, const char *pub)
+/*
+ * Drops the slots a crash may have left of the publication `pub` (a resync makes slots named
+ * after it, and drops the one it replaces only after its DuckDB commit), except `keep` and
+ * those in use. Best effort: a failure is logged.
+ */
+static void drop_stale_slots(PgJob *pg, const char *pub, const char *keep)
+{
+    const char *params[2] = {pub, keep};
+    PGresult *r = pgjob_query(pg,
+                              "SELECT pg_drop_replication_slot(slot_name) FROM "
+                              "pg_replication_slots WHERE left(slot_name, length($1)) = $1 AND "
+                              "slot_name <> $2 AND NOT active AND database = current_database()",
+                              2, params);
+    if (!r)
+        log_warn("cdc: the slots left of publication %s were not dropped: %s", pub, pg->err);
+    PQclear(r);
+    pg->err[0] = '\0';
+}
+
+/* Drops the slot (waiting up to 10 s for its WAL sender to let go). */
+static int drop_slot(PgJob *pg, const char *slot)
 {
     const char *params[1] = {slot};
     for (int tries = 0;; tries++) {
@@ -406,6 +498,15 @@ static int drop_pg_side(PgJob *pg, const char *slot, const char *pub)
         struct timespec ts = {0, 100 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
+    return 0;
+}
+
+/* Drops the slot, the slots a crash may have left, and the publication. */
+static int drop_pg_side(PgJob *pg, const char *slot, const char *pub)
+{
+    if (drop_slot(pg, slot) != 0)
+        return -1;
+    drop_stale_slots(pg, pub, slot);
     char sql[128];
     snprintf(sql, sizeof(sql), "DROP PUBLICATION IF EXISTS \"%s\"", pub);
     return pgjob_exec(pg, sql);
@@ -423,13 +524,14 @@ void cdclink_cmd_unlink(Session *s, const SessionEnv *env, const RequestWords *w
         return;
     const char *name = w->word[1];
     LinkJob j = {0};
-    char slot[64] = "", pub[64] = "", err[512] = "";
+    StateRow sr = {0};
+    char *slot = sr.slot, *pub = sr.pub, err[512] = "";
     size_t dsn_len = 0;
     char *dsn = NULL;
     cdc_stop(id);
     if (linkjob_open(&j, env, id, out) != 0)
         goto out;
-    bool have_names = read_names(&j, slot, pub) == 0;
+    bool have_names = read_state(&j, &sr) == 0;
     dsn = cdc_dsn_open(env, id, &dsn_len, err, sizeof(err));
     bool pg_done =
         have_names && dsn && pgjob_connect(&j.pg, dsn) == 0 && drop_pg_side(&j.pg, slot, pub) == 0;
@@ -445,7 +547,7 @@ void cdclink_cmd_unlink(Session *s, const SessionEnv *env, const RequestWords *w
         log_warn("unlink of %s: forced; slot %s and publication %s were not dropped: %s", name,
                  slot, pub, j.pg.err[0] ? j.pg.err : err);
     j.pg.err[0] = '\0';
-    if (linkjob_forget(&j, env, id, CDC_STATE_TABLE) != 0)
+    if (cdcskip_drop(&j.pg, j.con) != 0 || linkjob_forget(&j, env, id, CDC_STATE_TABLE) != 0)
         goto out;
     cdc_forget(id);
     log_info("database %s unlinked from PostgreSQL (CDC)%s", name,
@@ -475,21 +577,169 @@ out:
     return rc;
 }
 
+/* ---- cdc resync --------------------------------------------------------- */
+
+/* Puts `table` (all of sc when NULL) in the publication: SET TABLE lists the schema's tables
+ * now (new ones join), ADD TABLE adds one when it is not a member yet. */
+static int resync_publication(LinkJob *j, const StateRow *sr, const PgSchema *sc, const char *table)
+{
+    Buf sql = {0};
+    int rc = -1;
+    if (table) {
+        const char *params[3] = {sr->pub, sr->schema, table};
+        int n = pgjob_rows(&j->pg,
+                           "SELECT 1 FROM pg_publication_tables WHERE pubname = $1 AND schemaname "
+                           "= $2 AND tablename = $3",
+                           3, params);
+        if (n < 0)
+            goto out;
+        if (n > 0) {
+            rc = 0;
+            goto out;
+        }
+        buf_printf(&sql, "ALTER PUBLICATION \"%s\" ADD TABLE ", sr->pub);
+        pgschema_put_relation(&sql, sr->schema, table);
+    } else {
+        if (sc->n == 0) {
+            rc = 0;
+            goto out;
+        }
+        buf_printf(&sql, "ALTER PUBLICATION \"%s\" SET TABLE ", sr->pub);
+        for (int t = 0; t < sc->n; t++) {
+            if (t)
+                buf_append_str(&sql, ", ");
+            pgschema_put_relation(&sql, sr->schema, sc->tables[t].name);
+        }
+    }
+    rc = pgjob_exec(&j->pg, buf_cstr(&sql));
+out:
+    buf_free(&sql);
+    return rc;
+}
+
+/*
+ * `cdc resync DB [TABLE]` (docs/cdc.md, "cdc resync", which argues the design). The stream is
+ * stopped meanwhile and started again after when it was running.
+ *  - The whole database: a new slot `<publication>_<hex>` with an exported snapshot, every
+ *    table of the schema copied again from it, and the state row's slot and LSN set to the new
+ *    slot and its consistent point, in one DuckDB commit; the old slot is dropped after that
+ *    commit (a crash before it leaves a slot that the next resync or unlink drops).
+ *  - One table: a TEMPORARY slot (dropped with its connection) only for its snapshot; the table
+ *    copied again from it and (table, consistent point) stored in the same DuckDB commit
+ *    (cdcskip.h): the stream, resuming from its own position, skips that table's changes of
+ *    the transactions the copy holds.
+ */
+static void cdc_resync(const SessionEnv *env, int64_t id, const char *name, const char *table,
+                       Buf *out)
+{
+    LinkJob j = {0};
+    StateRow sr = {0};
+    PgSchema sc = {0};
+    char newslot[64] = "", err[512] = "";
+    size_t dsn_len = 0;
+    char *dsn = NULL;
+    bool stopped = false, slot_made = false, done = false;
+    uint64_t consistent = 0;
+    int64_t rows = 0;
+    duckdb_prepared_statement prep = NULL;
+    if (linkjob_open(&j, env, id, out) != 0)
+        goto out;
+    if (read_state(&j, &sr) != 0) {
+        pgjob_fail(&j.pg, "database %s has no valid " CDC_STATE_TABLE " table", name);
+        goto out;
+    }
+    if (!(dsn = cdc_dsn_open(env, id, &dsn_len, err, sizeof(err)))) {
+        pgjob_fail(&j.pg, "%s", err);
+        goto out;
+    }
+    if (pgjob_connect(&j.pg, dsn) != 0)
+        goto out;
+    int can = pg_can_stream(&j.pg, err, sizeof(err));
+    if (can == 0)
+        pgjob_fail(&j.pg, "Bad Request: %s", err);
+    if (can != 1)
+        goto out;
+    if (pgschema_read(&j.pg, sr.schema, table, &sc) != 0)
+        goto out;
+    if (table && sc.n != 1) {
+        pgjob_fail(&j.pg, "Bad Request: PostgreSQL has no table %s in schema %s", table, sr.schema);
+        goto out;
+    }
+    /* The publication before the slot: the slot decodes each change with the publication
+     * as of that change, so a table must be a member before the snapshot is taken. */
+    if (check_identity(&j, sr.schema, table) != 0 || resync_publication(&j, &sr, &sc, table) != 0)
+        goto out;
+    /* Stopped before the slot: for one table, the stream's stored LSN must stay below the
+     * consistent point (its changes between the two are skipped, not lost); for all, the
+     * copy's commit must not race a batch. A request refused above leaves it running. */
+    cdc_stop(id);
+    stopped = true;
+    char prefix[80];
+    snprintf(prefix, sizeof(prefix), "%s_", sr.pub);
+    if (linkjob_random_name(&j, prefix, 4, newslot, sizeof(newslot)) != 0 ||
+        make_slot(&j, dsn, newslot, table != NULL, &consistent, &slot_made) != 0)
+        goto out;
+    if (linkjob_recopy_tables(&j, sr.schema, &sc, &rows) != 0 || pgjob_exec(&j.pg, "COMMIT") != 0)
+        goto out;
+    if (table) {
+        if (cdcskip_set(&j.pg, j.con, table, consistent) != 0)
+            goto out;
+    } else {
+        if (cdcskip_prune(&j.pg, j.con, UINT64_MAX) != 0 ||
+            linkjob_prepare(&j, "UPDATE " CDC_STATE_TABLE " SET slot = ?, lsn = ?", &prep) != 0)
+            goto out;
+        duckdb_bind_varchar(prep, 1, newslot);
+        duckdb_bind_int64(prep, 2, (int64_t)consistent);
+        if (linkjob_execute(&j, prep) != 0)
+            goto out;
+    }
+    if (linkjob_commit(&j, env) != 0)
+        goto out;
+    done = true;
+    pgjob_close(&j.repl); /* a TEMPORARY slot goes with it */
+    if (!table && drop_slot(&j.pg, sr.slot) != 0)
+        log_warn("cdc resync of %s: the replaced slot %s was not dropped (the next resync or "
+                 "unlink drops it): %s",
+                 name, sr.slot, j.pg.err);
+    j.pg.err[0] = '\0';
+    if (!table)
+        drop_stale_slots(&j.pg, sr.pub, newslot);
+    log_info("cdc resync of %s%s%s: %" PRId64 " rows copied from the snapshot at %s", name,
+             table ? " table " : "", table ? table : "", rows, newslot);
+    reply_success(out);
+out:
+    duckdb_destroy_prepare(&prep);
+    if (linkjob_reply_error(&j, "cdc resync", name, out) && slot_made && !done && !table) {
+        pgjob_close(&j.repl);
+        pgjob_rollback(&j.pg);
+        const char *params[1] = {newslot};
+        pgjob_exec_quiet(&j.pg, "SELECT pg_drop_replication_slot($1)", 1, params);
+    }
+    linkjob_dsn_free(dsn, dsn_len);
+    pgschema_free(&sc);
+    linkjob_end(&j, env);
+    char e2[256];
+    if (stopped && sr.running && cdc_start(id, e2, sizeof(e2)) != 0)
+        log_warn("cdc resync of %s: the stream was not restarted: %s", name, e2);
+}
+
 void cdclink_cmd_cdc(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
 {
     (void)s;
-    const char *usage = "usage: cdc start DATABASE | cdc stop DATABASE | cdc status [DATABASE]";
-    if (w->n < 2 || w->n > 3) {
+    const char *usage = "usage: cdc start DATABASE | cdc stop DATABASE | cdc status [DATABASE] | "
+                        "cdc resync DATABASE [TABLE]";
+    bool resync = w->n >= 2 && request_word_is(w->word[1], "resync");
+    if (w->n < 2 || w->n > (resync ? 4 : 3)) {
         reply_bad_request(out, "%s", usage);
         return;
     }
     bool status = request_word_is(w->word[1], "status");
-    if (!status && w->n != 3) {
+    if (!status && w->n < 3) {
         reply_bad_request(out, "%s", usage);
         return;
     }
     int64_t id = 0;
-    if (w->n == 3) {
+    if (w->n >= 3) {
         id = find_cdc_db(env, w->word[2], out);
         if (id < 0)
             return;
@@ -500,6 +750,8 @@ void cdclink_cmd_cdc(Session *s, const SessionEnv *env, const RequestWords *w, B
     }
     if (status) {
         cdc_status_json(out, id);
+    } else if (resync) {
+        cdc_resync(env, id, w->word[2], w->n == 4 ? w->word[3] : NULL, out);
     } else if (request_word_is(w->word[1], "stop")) {
         cdc_stop(id);
         if (store_running(env, id, false, out) == 0)

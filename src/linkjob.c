@@ -194,7 +194,9 @@ static int copy_table(LinkJob *j, const char *schema, const PgTable *tb, int64_t
     return rc;
 }
 
-int linkjob_copy_tables(LinkJob *j, const char *schema, const PgSchema *sc, int64_t *out_rows)
+/* linkjob_copy_tables, linkjob_recopy_tables: `replace` drops each table first. */
+static int copy_tables(LinkJob *j, const char *schema, const PgSchema *sc, bool replace,
+                       int64_t *out_rows)
 {
     Buf sql = {0};
     int64_t total = 0;
@@ -204,6 +206,13 @@ int linkjob_copy_tables(LinkJob *j, const char *schema, const PgSchema *sc, int6
     for (int t = 0; t < sc->n; t++) {
         const PgTable *tb = &sc->tables[t];
         sql.len = 0;
+        if (replace) {
+            buf_append_str(&sql, "DROP TABLE IF EXISTS ");
+            pgschema_put_ident(&sql, tb->name);
+            if (linkjob_exec(j, buf_cstr(&sql)) != 0)
+                goto out;
+            sql.len = 0;
+        }
         pgschema_create_table_sql(&sql, tb, false);
         if (linkjob_exec(j, buf_cstr(&sql)) != 0)
             goto out;
@@ -220,6 +229,16 @@ int linkjob_copy_tables(LinkJob *j, const char *schema, const PgSchema *sc, int6
 out:
     buf_free(&sql);
     return rc;
+}
+
+int linkjob_copy_tables(LinkJob *j, const char *schema, const PgSchema *sc, int64_t *out_rows)
+{
+    return copy_tables(j, schema, sc, false, out_rows);
+}
+
+int linkjob_recopy_tables(LinkJob *j, const char *schema, const PgSchema *sc, int64_t *out_rows)
+{
+    return copy_tables(j, schema, sc, true, out_rows);
 }
 
 /* The additional data that binds a link's sealed connection string to its database. */

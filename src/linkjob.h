@@ -120,6 +120,11 @@ int linkjob_require_empty(LinkJob *j, const LinkRequest *req) __attribute__((war
 int linkjob_copy_tables(LinkJob *j, const char *schema, const PgSchema *sc, int64_t *out_rows)
     __attribute__((warn_unused_result));
 
+/* As linkjob_copy_tables, each DuckDB table dropped first when it exists (`cdc resync`: the
+ * PostgreSQL table may have other columns now). */
+int linkjob_recopy_tables(LinkJob *j, const char *schema, const PgSchema *sc, int64_t *out_rows)
+    __attribute__((warn_unused_result));
+
 /*
  * Ends a link whose tables and state row are written in the job's open
  * DuckDB transaction: stores the sealed connection string in the catalog,

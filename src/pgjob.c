@@ -7,9 +7,11 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "secret.h"
@@ -47,6 +49,61 @@ PGresult *pgjob_query(PgJob *j, const char *sql, int nparams, const char *const 
         return NULL;
     }
     return r;
+}
+
+PGresult *pgjob_query_timed(PgJob *j, const char *sql, int timeout_ms, void (*on_timeout)(void *),
+                            void *ctx, bool *timed_out)
+{
+    *timed_out = false;
+    if (!PQsendQuery(j->conn, sql)) {
+        pgjob_fail_pg(j, "query");
+        return NULL;
+    }
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (PQisBusy(j->conn)) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        int64_t left = timeout_ms - ((int64_t)(now.tv_sec - t0.tv_sec) * 1000 +
+                                     (now.tv_nsec - t0.tv_nsec) / 1000000);
+        if (left <= 0) {
+            on_timeout(ctx);
+            char eb[256];
+            PGcancel *c = PQgetCancel(j->conn);
+            if (c) {
+                (void)PQcancel(c, eb, sizeof(eb));
+                PQfreeCancel(c);
+            }
+            PGresult *x;
+            while ((x = PQgetResult(j->conn)))
+                PQclear(x);
+            *timed_out = true;
+            return NULL;
+        }
+        struct pollfd pfd = {.fd = PQsocket(j->conn), .events = POLLIN};
+        if (poll(&pfd, 1, left > 1000 ? 1000 : (int)left) < 0 && errno != EINTR) {
+            pgjob_fail(j, "poll: %s", strerror(errno));
+            return NULL;
+        }
+        if (PQconsumeInput(j->conn) == 0) {
+            pgjob_fail_pg(j, "query");
+            return NULL;
+        }
+    }
+    PGresult *r = PQgetResult(j->conn), *x;
+    while ((x = PQgetResult(j->conn)))
+        PQclear(x);
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+        pgjob_fail(j, "PostgreSQL: %s", r ? PQresultErrorMessage(r) : PQerrorMessage(j->conn));
+        PQclear(r);
+        return NULL;
+    }
+    return r;
+}
+
+int pgjob_backend_pid(const PgJob *j)
+{
+    return PQbackendPID(j->conn);
 }
 
 int pgjob_rows(PgJob *j, const char *sql, int nparams, const char *const *params)

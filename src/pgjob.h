@@ -106,6 +106,18 @@ void pgjob_exec_quiet(PgJob *j, const char *sql, int nparams, const char *const 
 void pgjob_rollback(PgJob *j);
 
 /*
+ * Runs `sql` (no parameters) as pgjob_query() does, waiting at most timeout_ms for the answer.
+ * On timeout, calls on_timeout(ctx) while the command still waits (so that the caller can ask,
+ * on another connection, what it waits for), then cancels it and returns NULL with *timed_out
+ * set and no error recorded. Else *timed_out is false.
+ */
+PGresult *pgjob_query_timed(PgJob *j, const char *sql, int timeout_ms, void (*on_timeout)(void *),
+                            void *ctx, bool *timed_out) __attribute__((warn_unused_result));
+
+/* The process id of the connection's server backend (pg_stat_activity.pid). */
+int pgjob_backend_pid(const PgJob *j);
+
+/*
  * Called with each CopyData message of a COPY TO STDOUT, borrowed for the
  * call only. Returns 0 to go on, or -1 (with the error recorded in the job)
  * to stop.

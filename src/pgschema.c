@@ -15,19 +15,28 @@
 #define NUMERIC_FREE_PRECISION 38
 #define NUMERIC_FREE_SCALE 10
 
+static void col_free(PgCol *col)
+{
+    free(col->name);
+    free(col->pg_type);
+    for (int k = 0; k < col->type.nlabels; k++)
+        free(col->type.labels[k]);
+    free(col->type.labels);
+    free(col->type.label_len);
+}
+
+void pgschema_cut_columns(PgTable *tb, int ncols)
+{
+    while (tb->ncols > ncols)
+        col_free(&tb->cols[--tb->ncols]);
+}
+
 void pgschema_free(PgSchema *s)
 {
     for (int t = 0; t < s->n; t++) {
         PgTable *tb = &s->tables[t];
-        for (int c = 0; c < tb->ncols; c++) {
-            PgCol *col = &tb->cols[c];
-            free(col->name);
-            free(col->pg_type);
-            for (int k = 0; k < col->type.nlabels; k++)
-                free(col->type.labels[k]);
-            free(col->type.labels);
-            free(col->type.label_len);
-        }
+        for (int c = 0; c < tb->ncols; c++)
+            col_free(&tb->cols[c]);
         free(tb->cols);
         free(tb->name);
     }

@@ -59,6 +59,10 @@ int pgschema_read(PgJob *j, const char *schema, const char *table, PgSchema *out
 /* Frees what pgschema_read() filled in; *s is then empty. */
 void pgschema_free(PgSchema *s);
 
+/* Drops the columns of `tb` past the first `ncols` (a CDC stream meeting a table whose later
+ * columns its changes do not have yet). */
+void pgschema_cut_columns(PgTable *tb, int ncols);
+
 /* Appends `s` as a quoted SQL identifier ("a""b"). */
 void pgschema_put_ident(Buf *b, const char *s);
 
