@@ -292,6 +292,7 @@ class PgwireBench:
                 rows.append("- %s, %s: %d statements, %d statement-cache lookups (%.2f each): `%s`"
                             % (script, name, n, k, k / n, shlex.join(cmd)))
         a.close()
+        os.makedirs(R.RESULTS, exist_ok=True)
         with open(os.path.join(R.RESULTS, "pgwire-lookups.txt"), "w") as f:
             f.write("\n".join(rows) + "\n")
         for r in rows:

@@ -889,12 +889,13 @@ out:
     return failed ? QUERY_FAILED : QUERY_OK;
 }
 
-int query_describe(duckdb_connection con, const char *sql,
-                   void (*fn)(void *ctx, duckdb_prepared_statement prep), void *ctx, Buf *err_out)
+int query_prepare_one(duckdb_connection con, const char *sql, duckdb_prepared_statement *out,
+                      Buf *err_out)
 {
     duckdb_extracted_statements stmts = NULL;
     duckdb_prepared_statement prep = NULL;
     int rc = -1;
+    *out = NULL;
     idx_t n = duckdb_extract_statements(con, sql, &stmts);
     if (n == 0) {
         const char *e = duckdb_extract_statements_error(stmts);
@@ -911,7 +912,8 @@ int query_describe(duckdb_connection con, const char *sql,
         reply_engine_error(err_out, e ? e : "Parser Error: the statement cannot be prepared");
         goto out;
     }
-    fn(ctx, prep);
+    *out = prep;
+    prep = NULL;
     rc = 0;
 out:
     duckdb_destroy_prepare(&prep);

@@ -164,14 +164,14 @@ QueryStatus query_run(duckdb_connection con, const QueryRequest *req, QueryIo *i
                       QueryOutcome *outcome);
 
 /*
- * Prepares the one statement of `sql` on `con` without running it and calls
- * `fn` with it (borrowed for the call), for a front end that describes a
- * statement's parameters and columns (pgwire's Describe). Returns 0, or -1
- * with an error line in `err_out` (several statements, or DuckDB's error).
+ * Prepares the one statement of `sql` on `con` without running it, for a
+ * front end that describes a statement's parameters and columns (pgwire's
+ * Describe): 0 with the statement in *out (the caller's, to free with
+ * query_prepared_free), or -1 with *out NULL and an error line in `err_out`
+ * (several statements, or DuckDB's error).
  */
-int query_describe(duckdb_connection con, const char *sql,
-                   void (*fn)(void *ctx, duckdb_prepared_statement prep), void *ctx, Buf *err_out)
-    __attribute__((warn_unused_result));
+int query_prepare_one(duckdb_connection con, const char *sql, duckdb_prepared_statement *out,
+                      Buf *err_out) __attribute__((warn_unused_result));
 
 /* Whether query_run() would keep `prep` in the statement cache (one SELECT, INSERT, UPDATE or
  * DELETE statement). */

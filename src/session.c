@@ -964,17 +964,18 @@ int session_describe_sql(Session *s, const SessionEnv *env, const char *sql,
     /* Column names and types of a table are only shown to who may read it. */
     duckdb_prepared_statement checked = NULL;
     int rc = access_check_request(s, env, sql, cached, &plan, &checked, errors);
+    /* The statement comes from the check (which prepared it), from the session's cache
+     * (prepared in this schema generation, see stmtcache_sync above), or else is prepared
+     * here; then it is kept in the cache as a run would keep it. A client that sends Describe
+     * with every Execute (libpq, pgbench -M prepared) would otherwise pay a full parse, bind
+     * and plan per statement. */
+    if (rc == 0 && !checked && !cached)
+        rc = query_prepare_one(s->con, sql, &checked, errors);
+    if (rc == 0) {
+        fn(ctx, checked ? checked : cached->prep);
+        sqlrun_keep_checked(s, sql, cached, &plan, &checked);
+    }
     authz_plan_free(plan);
-    /* The check prepared the statement already, or the session's cache holds it (prepared in
-     * this schema generation, see stmtcache_sync above): described without preparing it again.
-     * A client that sends Describe with every Execute (libpq, pgbench -M prepared) would
-     * otherwise pay a full parse, bind and plan per statement. */
-    if (rc == 0 && checked)
-        fn(ctx, checked);
-    else if (rc == 0 && cached)
-        fn(ctx, cached->prep);
-    else if (rc == 0)
-        rc = query_describe(s->con, sql, fn, ctx, errors);
     query_prepared_free(&checked);
     access_guard_release(&guard);
     return rc;

@@ -62,12 +62,12 @@ static int check(Session *s, const SessionEnv *env, const Attempt *at, AuthzPlan
     return -1;
 }
 
-/* Keeps what the check of `at` made with the statement cache's entry (or frees it). */
-static void keep_plan(Session *s, const Attempt *at, StmtEntry *entry, AuthzPlan **plan,
-                      duckdb_prepared_statement *checked)
+/* The contract is in sqlrun.h. */
+void sqlrun_keep_checked(Session *s, const char *sql, StmtEntry *entry, AuthzPlan **plan,
+                         duckdb_prepared_statement *checked)
 {
     if (!entry && query_prepared_cacheable(*checked)) {
-        entry = stmtcache_add(s->stmts, at->sql, strlen(at->sql), *checked);
+        entry = stmtcache_add(s->stmts, sql, strlen(sql), *checked);
         if (entry)
             *checked = NULL;
     }
@@ -78,6 +78,13 @@ static void keep_plan(Session *s, const Attempt *at, StmtEntry *entry, AuthzPlan
     authz_plan_free(*plan);
     *plan = NULL;
     query_prepared_free(checked);
+}
+
+/* Keeps what the check of `at` made with the statement cache's entry (or frees it). */
+static void keep_plan(Session *s, const Attempt *at, StmtEntry *entry, AuthzPlan **plan,
+                      duckdb_prepared_statement *checked)
+{
+    sqlrun_keep_checked(s, at->sql, entry, plan, checked);
 }
 
 void sqlrun_request(Session *s, const SessionEnv *env, const char *text, const TypedRequest *typed,

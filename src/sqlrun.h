@@ -9,7 +9,9 @@
 #ifndef TCPDUCKDB_SQLRUN_H
 #define TCPDUCKDB_SQLRUN_H
 
+#include "authz.h"
 #include "session.h"
+#include "stmtcache.h"
 
 /*
  * Runs `text` (NUL-terminated SQL), or the typed request `typed` (then
@@ -29,6 +31,17 @@
  */
 void sqlrun_request(Session *s, const SessionEnv *env, const char *text, const TypedRequest *typed,
                     const QueryFormat *fmt, QueryIo *io, SessionAction *action);
+
+/*
+ * Keeps what an access check of `sql` made (access_check_request): when
+ * `entry` (the session's cache entry for `sql`, or NULL) is NULL and
+ * *checked can be cached, *checked becomes a new entry; the check's *plan
+ * goes to the entry when it has none. What is not kept is freed; *plan and
+ * *checked are NULL on return. For session_describe_sql, so that a
+ * statement described once (pgwire's Describe) is not prepared again.
+ */
+void sqlrun_keep_checked(Session *s, const char *sql, StmtEntry *entry, AuthzPlan **plan,
+                         duckdb_prepared_statement *checked);
 
 /* Process-wide counters of auto-parameterisation, for `stats`. */
 typedef struct SqlrunStats {

@@ -273,3 +273,22 @@ def test_binary_parameters_and_results(pg):
         cur.execute("select k from b where d = %b and u = %b and n = %b",
                     (rows[1][8], rows[1][12], rows[1][11]))
         assert cur.fetchall() == [(1,)]
+
+
+def test_a_described_statement_follows_a_schema_change(pg):
+    """Describe keeps the statement it prepared in the session's cache (libpq describes at
+    every execution); a change of the table's columns by another session is seen at the next
+    Describe, for the super user and for a user granted the table."""
+    for user, password in (("duck", "duck"), ("alice", "s3cret")):
+        with connect3(pg, user=user, password=password, autocommit=True) as conn:
+            for _ in range(3):
+                cur = conn.execute("SELECT * FROM t1 WHERE a = %s", (1,), prepare=True)
+                assert [d.name for d in cur.description] == ["a", "b"]
+                assert cur.fetchall() == [(1, "one")]
+            with connect3(pg, autocommit=True) as other:
+                other.execute("ALTER TABLE t1 ADD COLUMN c INTEGER DEFAULT 7")
+            cur = conn.execute("SELECT * FROM t1 WHERE a = %s", (1,), prepare=True)
+            assert [d.name for d in cur.description] == ["a", "b", "c"]
+            assert cur.fetchall() == [(1, "one", 7)]
+            with connect3(pg, autocommit=True) as other:
+                other.execute("ALTER TABLE t1 DROP COLUMN c")
