@@ -723,6 +723,21 @@ void walarchive_stop(void)
         ArchiveDb *a = W.dbs;
         W.dbs = a->next;
         pthread_mutex_lock(&a->flock);
+        if (a->active && a->base_pending) {
+            /* The pool closed every open database first (walarchive_closing), so a segment
+             * still waiting for its base belongs to an instance the pool dropped without a
+             * close (DuckDB invalidated it). Its base cannot be copied any more (the pool,
+             * which names the file, is gone), and without it the segment is never used:
+             * removed, as complete_base removes a base it cannot copy. */
+            log_info("archive of database %lld: segment %s dropped at shutdown, its base never "
+                     "copied (the instance was dropped without a close)",
+                     (long long)a->id, a->seg);
+            a->base_pending = false;
+            pthread_mutex_lock(&a->lock);
+            a->active = false;
+            pthread_mutex_unlock(&a->lock);
+            remove_segment_dir(a);
+        }
         end_segment(a);
         pthread_mutex_unlock(&a->flock);
         pthread_rwlock_destroy(&a->gate);

@@ -280,6 +280,23 @@ def test_internal_error_has_no_stack_trace(make_server):
     assert a.req("SELECT 43 AS n") == '[{"n":43}]'
 
 
+def test_shutdown_after_an_invalidated_database_whose_archive_base_was_pending(make_server):
+    """A database DuckDB invalidates before the archiver copied its segment's base (ArchiveSync
+    long, so no flush comes in between): the pool drops the instance without a close, and the
+    server's shutdown must drop that segment rather than copy a base through the freed pool
+    (an ASan report at exit, once seen in CI)."""
+    srv = make_server(args=["--archive-sync", "60000"])
+    b = connected(srv, "doomed")
+    assert b.req("CREATE TABLE j AS SELECT '%s' AS s" % BROKEN_AST) == "success"
+    check_incident(srv, b.req("SELECT json_deserialize_sql(s) AS q FROM j"))
+    assert b.req("SELECT 42 AS n").startswith("Error: FATAL Error: Failed: database has been "
+                                              "invalidated")
+    b.close()
+    srv.check_clean(srv.stop())  # no sanitizer report, exit status 0
+    assert "dropped at shutdown, its base never copied" in srv.stderr()
+    srv.start()  # the fixture stops and checks it again
+
+
 def test_a_normal_user_cannot_invalidate_a_database(make_server):
     """The statement-tree functions whose crafted input makes DuckDB invalidate the database
     (test above) are denied to users other than the super user."""
