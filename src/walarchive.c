@@ -70,6 +70,10 @@ struct ArchiveDb {
     char seg[48]; /* the segment's id */
     char dir[1200];
     char wal_path[1200];
+    /* The database file's path, set with wal_path when a segment starts (on the thread
+     * that opens the database): the archiver thread reads it, never the pool, which
+     * main() frees before the archiver stops. */
+    char db_path[1200];
     /* Under flock: */
     int64_t archived;  /* bytes of the live log archived (base prefix included) */
     int arch_fd;       /* the segment's `wal` */
@@ -304,9 +308,7 @@ static void end_segment(ArchiveDb *a)
 /* Reads the database file's headers into `out`; false when it cannot. */
 static bool read_header(const ArchiveDb *a, unsigned char *out)
 {
-    char path[1200];
-    pool_file_path(W.pool, a->id, "", path, sizeof(path));
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(a->db_path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return false;
     memset(out, 0, WA_HEADER_BYTES);
@@ -392,7 +394,7 @@ static void test_pause_base_copy(void)
  */
 static int complete_base(ArchiveDb *a)
 {
-    char dbpath[1200], dbdir[1300], idx[1400], arch[1400], f[WA_LINE_MAX];
+    char dbdir[1300], idx[1400], arch[1400], f[WA_LINE_MAX];
     int dbfd = -1, walfd = -1, rc = -1;
     const char *what = "copy its base into";
     unsigned char *now = xmalloc(WA_HEADER_BYTES);
@@ -400,8 +402,7 @@ static int complete_base(ArchiveDb *a)
 #ifdef TCPDUCKDB_TEST_HOOKS
     test_pause_base_copy();
 #endif
-    pool_file_path(W.pool, a->id, "", dbpath, sizeof(dbpath));
-    dbfd = open(dbpath, O_RDONLY | O_CLOEXEC);
+    dbfd = open(a->db_path, O_RDONLY | O_CLOEXEC);
     int64_t l0 = a->base_wal_bytes;
     walfd = l0 > 0 ? open(a->wal_path, O_RDONLY | O_CLOEXEC) : -1;
     if (dbfd < 0 || (l0 > 0 && walfd < 0) || copy_base(a, dbfd, a->base_db_bytes, "base.db") != 0 ||
@@ -462,7 +463,7 @@ out:
  */
 static void start_segment(ArchiveDb *a)
 {
-    char dbpath[1200], dbdir[1300];
+    char dbdir[1300];
     int64_t t = walfile_now_us();
     struct stat st;
     end_segment(a);
@@ -493,10 +494,10 @@ static void start_segment(ArchiveDb *a)
             return;
         }
     }
-    pool_file_path(W.pool, a->id, "", dbpath, sizeof(dbpath));
+    pool_file_path(W.pool, a->id, "", a->db_path, sizeof(a->db_path));
     pool_file_path(W.pool, a->id, ".wal", a->wal_path, sizeof(a->wal_path));
-    if (stat(dbpath, &st) != 0 || !read_header(a, a->base_header)) {
-        log_error("archive of database %lld: cannot read %s: %s", (long long)a->id, dbpath,
+    if (stat(a->db_path, &st) != 0 || !read_header(a, a->base_header)) {
+        log_error("archive of database %lld: cannot read %s: %s", (long long)a->id, a->db_path,
                   strerror(errno));
         remove_segment_dir(a);
         return;
