@@ -48,6 +48,21 @@ typedef bool (*TokenWindowFn)(const char *sql, const SqlToken t[3], Buf *out);
  * after it) replaced, outside strings and comments (the lexer's tokens).
  * Returns a new text (caller frees), or NULL when nothing changed.
  */
+
+/* The end of a rewrite into `out` of which `copied` bytes of `sql` (`len` in all) are taken:
+ * NULL (and `out` freed) when nothing changed, else the text with the rest of `sql` appended,
+ * allocated. */
+static char *rewrite_result(Buf *out, const char *sql, size_t copied, size_t len, bool changed)
+{
+    if (!changed) {
+        buf_free(out);
+        return NULL;
+    }
+    buf_append(out, sql + copied, len - copied);
+    char *r = xstrndup(out->data, out->len);
+    buf_free(out);
+    return r;
+}
 static char *rewrite_tokens(const char *sql, size_t len, TokenWindowFn fn)
 {
     SqlLexer lx;
@@ -75,14 +90,7 @@ static char *rewrite_tokens(const char *sql, size_t len, TokenWindowFn fn)
         changed = true;
     }
     buf_free(&repl);
-    if (!changed) {
-        buf_free(&out);
-        return NULL;
-    }
-    buf_append(&out, sql + copied, len - copied);
-    char *r = xstrndup(out.data, out.len);
-    buf_free(&out);
-    return r;
+    return rewrite_result(&out, sql, copied, len, changed);
 }
 
 /*
@@ -176,14 +184,7 @@ static char *version_calls(const char *sql)
         i += 2;
     }
     free(tok);
-    if (!changed) {
-        buf_free(&out);
-        return NULL;
-    }
-    buf_append(&out, sql + copied, len - copied);
-    char *r = xstrndup(out.data, out.len);
-    buf_free(&out);
-    return r;
+    return rewrite_result(&out, sql, copied, len, changed);
 }
 
 char *pgrw_client_text(const char *sql, size_t len)
