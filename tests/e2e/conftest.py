@@ -193,10 +193,26 @@ def data_dir():
         yield d
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test's report ends with the last lines of each server it started: CI shows only
+    the report, and the server's own account (an interrupt, a refusal) is often the cause."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and report.when in ("call", "teardown"):
+        for i, srv in enumerate(getattr(item, "tcpduckdb_servers", ())):
+            report.sections.append(("server %d log, last %d lines" % (i, SERVER_LOG_TAIL),
+                                    "\n".join(list(srv.log)[-SERVER_LOG_TAIL:])))
+
+
+SERVER_LOG_TAIL = 40
+
+
 @pytest.fixture
-def make_server(data_dir):
+def make_server(data_dir, request):
     """Factory: make_server(args=[...], env={...}) starts a server; all are stopped and checked."""
     started = []
+    request.node.tcpduckdb_servers = started
 
     def make(args=(), env=None, cwd=None, data=None):
         srv = Server(data or data_dir, args=args, env=env, cwd=cwd)

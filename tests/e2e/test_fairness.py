@@ -228,6 +228,24 @@ def test_limits_per_user(make_server):
         assert json.loads(v.req("list limits"))[0]["source"] == "server"
         assert v.req("list limits u") == "Error: Unauthorized"
         assert v.req("update user limit v statement_timeout 0") == "Error: Unauthorized"
+    # max_statements 1 (user w, no statement timeout): a second connection of w is refused
+    # while the first runs, and served once it has ended. (Before u's statements below: what
+    # DuckDB still holds of u's interrupted 2GB string_agg must not count against w's sleep.)
+    with srv.admin() as a:
+        assert a.req("update user limit w max_statements 1") == "success"
+    w1, w2 = user_client(srv, "w"), user_client(srv, "w")
+    w1.send_raw(SLEEP.encode() + b"\n")
+
+    def refused():
+        # The sleep runs until w1 closes: any answer of w1 now is the failure to report.
+        early = select.select([w1.sock], [], [], 0)[0]
+        assert not early, "w1's sleep ended early: %r" % w1.line()
+        return w2.req("SELECT 1 AS n") == TOO_MANY % ("w", 1)
+
+    assert wait_for(refused, timeout=GENEROUS)
+    w1.close()
+    assert wait_for(lambda: w2.req("SELECT 1 AS n") == '[{"n":1}]', timeout=GENEROUS)
+    w2.close()
     u = user_client(srv, "u")
     assert json.loads(u.req("list limits"))[2] == {"setting": "max_statements", "value": 1,
                                                   "source": "user"}
@@ -239,16 +257,6 @@ def test_limits_per_user(make_server):
     # statement_memory 100MB: a 2GB string_agg ends at u's limit, not the server's 1GB.
     assert u.req(STRING_AGG) == ("Error: Statement Memory Limit: the statement allocated more "
                                  "than 100MB (StatementMemoryLimit)")
-    # max_statements 1 (user w, no statement timeout): a second connection of w is refused
-    # while the first runs, and served once it has ended.
-    with srv.admin() as a:
-        assert a.req("update user limit w max_statements 1") == "success"
-    w1, w2 = user_client(srv, "w"), user_client(srv, "w")
-    w1.send_raw(SLEEP.encode() + b"\n")
-    assert wait_for(lambda: w2.req("SELECT 1 AS n") == TOO_MANY % ("w", 1), timeout=GENEROUS)
-    w1.close()
-    assert wait_for(lambda: w2.req("SELECT 1 AS n") == '[{"n":1}]', timeout=GENEROUS)
-    w2.close()
     second = user_client(srv, "u")
     # idle_in_transaction_timeout 1.
     assert second.req("begin") == "success"
