@@ -638,7 +638,7 @@ static void list_row(void *ctx, const char *const *cols, int ncols)
     ListWriter *lw = ctx;
     buf_append_str(lw->out, lw->first ? "{" : ",{");
     lw->first = false;
-    for (int i = 0; i < ncols; i++) {
+    for (int i = 0; i < ncols && lw->keys[i]; i++) {
         if (i)
             buf_putc(lw->out, ',');
         write_key(lw->out, lw->keys[i]);
@@ -665,9 +665,10 @@ static void list_row(void *ctx, const char *const *cols, int ncols)
 
 void access_cmd_list(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
 {
-    static const char *const user_keys[] = {"name", "super"};
-    static const char *const db_keys[] = {"name", "access"};
-    static const char *const grant_keys[] = {"database", "access", "table", "privileges"};
+    /* NULL-terminated: the listing's further columns (ids) are not shown. */
+    static const char *const user_keys[] = {"name", "super", NULL};
+    static const char *const db_keys[] = {"name", "access", NULL};
+    static const char *const grant_keys[] = {"database", "access", "table", "privileges", NULL};
     CatalogList what;
     const char *const *keys;
     int64_t filter = 0;

@@ -801,10 +801,10 @@ CatalogStatus catalog_list(Catalog *c, CatalogList what, int64_t filter,
                            void (*row)(void *ctx, const char *const *cols, int ncols), void *ctx)
 {
     static const char *const queries[] = {
-        [CATALOG_LIST_USERS] = "SELECT name, CASE is_super WHEN 1 THEN 'true' ELSE 'false' END "
+        [CATALOG_LIST_USERS] = "SELECT name, CASE is_super WHEN 1 THEN 'true' ELSE 'false' END, id "
                                "FROM users ORDER BY name",
         [CATALOG_LIST_DATABASES] =
-            "SELECT d.name, g.access FROM databases d LEFT JOIN database_grants g "
+            "SELECT d.name, g.access, d.id FROM databases d LEFT JOIN database_grants g "
             "ON g.database_id = d.id AND g.user_id = ?1 "
             "WHERE ?1 = 0 OR g.user_id IS NOT NULL ORDER BY d.name",
         [CATALOG_LIST_GRANTS] =

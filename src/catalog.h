@@ -209,8 +209,8 @@ int catalog_table_grants_rename(Catalog *c, int64_t db_id, const CatalogTableRen
  * row's text columns (a NULL column is NULL); strings are valid only during
  * the call. The catalog lock is held meanwhile: `row` must not call back
  * into the catalog.
- *   CATALOG_LIST_USERS      name, super ("true"/"false")       (filter unused)
- *   CATALOG_LIST_DATABASES  name, access                       (filter: a user id, or 0 for all;
+ *   CATALOG_LIST_USERS      name, super ("true"/"false"), id   (filter unused)
+ *   CATALOG_LIST_DATABASES  name, access, id                   (filter: a user id, or 0 for all;
  *                                                               access NULL when filter is 0)
  *   CATALOG_LIST_GRANTS     database, access, table, privileges bits in decimal
  *                           (table NULL for a database without table grants)

@@ -23,17 +23,95 @@
 #include "pgwire_catjdbc.h"
 #include "pgwire_catnode.h"
 #include "pgwire_catpsql.h"
+#include "pgwire_catsql.h"
 #include "sqllex.h"
 
 /* Catalog relations: a statement naming one is ours, answered or refused. */
 static const char *const catalog_relations[] = {
-    "pg_catalog",    "pg_class",         "pg_namespace",  "pg_attribute",     "pg_type",
-    "pg_database",   "pg_roles",         "pg_user",       "pg_authid",        "pg_index",
-    "pg_constraint", "pg_proc",          "pg_am",         "pg_attrdef",       "pg_description",
-    "pg_settings",   "pg_tables",        "pg_views",      "pg_inherits",      "pg_policy",
-    "pg_collation",  "pg_auth_members",  "pg_extension",  "pg_statistic_ext", "pg_publication",
-    "pg_indexes",    "pg_stat_activity", "pg_trigger",    "pg_sequence",      "pg_matviews",
-    "pg_rewrite",    "pg_language",      "pg_tablespace", "pg_get_viewdef",
+    "pg_catalog",
+    "pg_class",
+    "pg_namespace",
+    "pg_attribute",
+    "pg_type",
+    "pg_database",
+    "pg_roles",
+    "pg_user",
+    "pg_authid",
+    "pg_index",
+    "pg_constraint",
+    "pg_proc",
+    "pg_am",
+    "pg_attrdef",
+    "pg_description",
+    "pg_settings",
+    "pg_tables",
+    "pg_views",
+    "pg_inherits",
+    "pg_policy",
+    "pg_collation",
+    "pg_auth_members",
+    "pg_extension",
+    "pg_statistic_ext",
+    "pg_publication",
+    "pg_indexes",
+    "pg_stat_activity",
+    "pg_trigger",
+    "pg_sequence",
+    "pg_matviews",
+    "pg_rewrite",
+    "pg_language",
+    "pg_tablespace",
+    "pg_get_viewdef",
+    /* More relations and the catalog functions of pgwire_catsql.c, which answers any
+     * query naming one that no recogniser here knows. */
+    "pg_stat_user_tables",
+    "pg_rules",
+    "pg_partitioned_table",
+    "pg_enum",
+    "pg_stat_statements",
+    "pg_event_trigger",
+    "pg_foreign_table",
+    "pg_foreign_server",
+    "pg_foreign_data_wrapper",
+    "pg_depend",
+    "pg_shdescription",
+    "pg_cast",
+    "pg_operator",
+    "pg_opclass",
+    "pg_aggregate",
+    "pg_seclabel",
+    "format_type",
+    "pg_get_userbyid",
+    "pg_table_is_visible",
+    "pg_type_is_visible",
+    "pg_function_is_visible",
+    "has_table_privilege",
+    "has_schema_privilege",
+    "has_database_privilege",
+    "has_column_privilege",
+    "has_any_column_privilege",
+    "has_function_privilege",
+    "has_sequence_privilege",
+    "pg_has_role",
+    "pg_encoding_to_char",
+    "obj_description",
+    "col_description",
+    "shobj_description",
+    "pg_is_in_recovery",
+    "pg_backend_pid",
+    "pg_get_keywords",
+    "pg_get_expr",
+    "pg_get_indexdef",
+    "pg_get_constraintdef",
+    "pg_relation_size",
+    "pg_total_relation_size",
+    "pg_table_size",
+    "pg_indexes_size",
+    "pg_database_size",
+    "pg_postmaster_start_time",
+    "current_schemas",
+    "regclass",
+    "regtype",
 };
 
 bool pgcat_is_catalog_query(const char *sql, size_t len)
@@ -41,11 +119,18 @@ bool pgcat_is_catalog_query(const char *sql, size_t len)
     SqlLexer lx;
     SqlToken t;
     Buf name = BUF_INIT;
-    bool found = false;
+    bool found = false, has_from = false, names_session = false;
+    static const char *const session_words[] = {"current_database", "current_schema",
+                                                "current_user", "session_user", "current_catalog"};
     sqllex_init(&lx, sql, len, 0);
     while (!found && sqllex_next(&lx, &t) > 0) {
         if (t.kind != SQLLEX_WORD && t.kind != SQLLEX_QUOTED)
             continue;
+        if (t.kind == SQLLEX_WORD) {
+            has_from = has_from || sqllex_is_word(sql, &t, "from");
+            for (size_t i = 0; i < sizeof(session_words) / sizeof(session_words[0]); i++)
+                names_session = names_session || sqllex_is_word(sql, &t, session_words[i]);
+        }
         /* A quoted "pg_class" names the same relation: DuckDB compares names ignoring case. */
         if (t.kind == SQLLEX_QUOTED)
             sqllex_identifier(sql, &t, &name);
@@ -55,6 +140,11 @@ bool pgcat_is_catalog_query(const char *sql, size_t len)
                 found = true;
     }
     buf_free(&name);
+    /* A statement that reads no relation but the session's identity (`SELECT
+     * current_schema(), session_user`, as pgjdbc and DBeaver send) is answered there too:
+     * DuckDB's own would say main, duckdb and the file's name. */
+    if (!found && !has_from)
+        found = names_session;
     /* information_schema stays DuckDB's, but for the queries answered here. */
     return found || (sql[len] == '\0' && catgrafana_is_ours(sql));
 }
@@ -105,11 +195,8 @@ bool pgcat_answer(Session *s, const SessionEnv *env, const char *sql, const Type
     if (!catpsql_answer(s, env, sql, to, &ok) &&
         !catjdbc_answer(s, env, sql, param_oid(params), to, &ok) &&
         !catgrafana_answer(s, env, sql, to, &ok) && !catnode_answer(sql, to, &ok)) {
-        static const char refused[] =
-            "this PostgreSQL catalog query is not supported by TCP-DuckDB's front end "
-            "(docs/pgwire.md lists the catalog queries it answers)";
-        pgwire_error(to, "ERROR", "0A000", refused, strlen(refused));
-        ok = false;
+        /* Any other: as SQL over the user's view of the catalog (pgwire_catsql.h). */
+        ok = catsql_answer(s, env, sql, params, to);
     }
     if (parts != PGCAT_WHOLE)
         copy_parts(&all, parts, out);

@@ -22,6 +22,7 @@ static const struct {
     bool report;       /* sent as ParameterStatus */
 } settings[] = {
     {"server_version", "15.0", true}, /* version() says the rest (pgsess_version) */
+    {"server_version_num", "150000", false},
     {"server_encoding", "UTF8", true},
     {"client_encoding", "UTF8", true},
     {"DateStyle", "ISO, MDY", true},
@@ -67,9 +68,10 @@ static int setting_find(const char *name)
 /* False for the settings a client may not change (server_version, ...). */
 static bool setting_settable(int k)
 {
-    static const char *const fixed[] = {
-        "server_version",        "server_encoding",       "is_superuser",       "integer_datetimes",
-        "max_identifier_length", "session_authorization", "password_encryption"};
+    static const char *const fixed[] = {"server_version",        "server_version_num",
+                                        "server_encoding",       "is_superuser",
+                                        "integer_datetimes",     "max_identifier_length",
+                                        "session_authorization", "password_encryption"};
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
         if (strcmp(settings[k].name, fixed[i]) == 0)
             return false;

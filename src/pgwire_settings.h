@@ -26,7 +26,7 @@
 /* The value of a client setting (SET), at most, with its NUL. */
 #define PGSET_VALUE_MAX 128
 /* The entries of the settings table (pgwire_settings.c checks it). */
-#define PGSET_COUNT 29
+#define PGSET_COUNT 30
 
 /* One connection's settings; pgset_init gives the defaults. */
 typedef struct PgSettings {

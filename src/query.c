@@ -409,9 +409,8 @@ static bool prints_on_log(const char *sql)
     return strcasestr(sql, "profil") != NULL || strcasestr(sql, "progress") != NULL;
 }
 
-/* Binds the request's parameters; returns 0, or -1 with a message in err. */
-static int bind_params(duckdb_prepared_statement prep, const TypedRequest *r, char *err,
-                       size_t errlen)
+int query_bind_params(duckdb_prepared_statement prep, const TypedRequest *r, char *err,
+                      size_t errlen)
 {
     idx_t want = duckdb_nparams(prep);
     if (want != r->nparams) {
@@ -720,7 +719,7 @@ prepare_text:
         }
         if (req->params) {
             char err[512];
-            if (bind_params(prep, req->params, err, sizeof(err)) != 0) {
+            if (query_bind_params(prep, req->params, err, sizeof(err)) != 0) {
                 answer_error(&a, err);
                 goto out;
             }

@@ -163,6 +163,10 @@ typedef struct QueryOutcome {
 QueryStatus query_run(duckdb_connection con, const QueryRequest *req, QueryIo *io,
                       QueryOutcome *outcome);
 
+/* Binds `r`'s parameters to `prep` as query_run does; returns 0, or -1 with a message in err. */
+int query_bind_params(duckdb_prepared_statement prep, const TypedRequest *r, char *err,
+                      size_t errlen);
+
 /*
  * Prepares the one statement of `sql` on `con` without running it, for a
  * front end that describes a statement's parameters and columns (pgwire's

@@ -9,6 +9,7 @@
 
 #include "pgwire_catalog.h"
 #include "pgwire_catmodel.h"
+#include "pgwire_catsql.h"
 #include "unit.h"
 
 static void test_literal_after(void)
@@ -96,6 +97,8 @@ static void test_is_catalog_query(void)
         "select 1 from \"pg_namespace\"",
         "select 1 from main.\"PG_Class\"",
         "SELECT schema_name AS \"name\"\n    FROM information_schema.schemata WHERE true",
+        "SELECT format_type(23, -1)",
+        "select current_schema(), session_user",
     };
     static const char *const not_ours[] = {
         "select 'pg_class'",
@@ -103,6 +106,7 @@ static void test_is_catalog_query(void)
         "select /* pg_attribute */ 1",
         "select pg_classic from t",
         "select table_name from information_schema.tables",
+        "select current_user, count(*) from t",
     };
     for (size_t i = 0; i < sizeof(ours) / sizeof(ours[0]); i++)
         CHECK(pgcat_is_catalog_query(ours[i], strlen(ours[i])));
@@ -113,6 +117,35 @@ static void test_is_catalog_query(void)
     CHECK(!pgcat_is_catalog_query(g, strlen(g) - 3));
 }
 
+/* The text the catalog instance runs (pgwire_catsql.c): only tokens outside strings change. */
+static void test_catsql_rewrite(void)
+{
+    static const char *const cases[][2] = {
+        {"SELECT relname FROM pg_catalog.pg_class c", "SELECT relname FROM pg_class c"},
+        {"select 1 from \"pg_catalog\".pg_type", "select 1 from pg_type"},
+        {"SELECT 'pg_catalog.pg_class' -- pg_catalog.x\n",
+         "SELECT 'pg_catalog.pg_class' -- pg_catalog.x\n"},
+        {"WHERE n OPERATOR(pg_catalog.~) '^(t)$'", "WHERE n  ~ ('(?s:.*(?:' || '^(t)$' || ').*)')"},
+        {"WHERE n OPERATOR(pg_catalog.=) 'x'", "WHERE n  =  'x'"},
+        {"WHERE n ~* $1", "WHERE n  ~ ('(?is:.*(?:' || $1 || ').*)')"},
+        {"WHERE n !~ '^pg_'", "WHERE n  !~ ('(?s:.*(?:' || '^pg_' || ').*)')"},
+        {"ORDER BY 1 COLLATE pg_catalog.\"default\"", "ORDER BY 1 "},
+        {"WHERE c.oid = 'public.t'::regclass", "WHERE c.oid = _tdb_regclass('public.t')"},
+        {"SELECT c.oid::pg_catalog.regclass", "SELECT c.oid::BIGINT"},
+        {"SELECT x::name, y::regproc", "SELECT x::VARCHAR, y::VARCHAR"},
+        {"SELECT current_user, 1", "SELECT _tdb_user() AS \"current_user\", 1"},
+        {"WHERE r.rolname = current_user", "WHERE r.rolname = _tdb_user()"},
+        {"SELECT a.current_user FROM t a", "SELECT a.current_user FROM t a"},
+    };
+    Buf out = BUF_INIT;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        CHECK(catsql_rewrite(cases[i][0], &out));
+        CHECK_STR(buf_cstr(&out), cases[i][1]);
+    }
+    CHECK(!catsql_rewrite("SELECT 'unterminated", &out));
+    buf_free(&out);
+}
+
 int main(void)
 {
     UNIT_RUN(test_literal_after);
@@ -120,5 +153,6 @@ int main(void)
     UNIT_RUN(test_like);
     UNIT_RUN(test_type_names);
     UNIT_RUN(test_is_catalog_query);
+    UNIT_RUN(test_catsql_rewrite);
     return unit_summary("test_pgcatmodel");
 }

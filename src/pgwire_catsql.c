@@ -1,0 +1,1412 @@
+/*
+ * pgwire_catsql: catalog queries as SQL over the user's view of the
+ * catalog, on a private in-memory DuckDB. See pgwire_catsql.h.
+ */
+#include "pgwire_catsql.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "catalog.h"
+#include "log.h"
+#include "pgwire.h"
+#include "pgwire_catmodel.h"
+#include "pgwire_rewrite.h"
+#include "query.h"
+#include "reply.h"
+#include "sqllex.h"
+#include "userlimits.h"
+#include "watchdog.h"
+#include "xalloc.h"
+
+/* ---- the instance ---- */
+
+static pthread_once_t instance_once = PTHREAD_ONCE_INIT;
+static duckdb_database instance;
+static bool instance_ok;
+
+static void open_instance(void)
+{
+    static const struct {
+        const char *name, *value;
+    } settings[] = {
+        {"threads", "1"},
+        {"enable_external_access", "false"},
+        {"autoinstall_known_extensions", "false"},
+        {"autoload_known_extensions", "false"},
+        {"allow_community_extensions", "false"},
+        {"memory_limit", "256MB"},
+        /* Last, so nothing can be changed after it. */
+        {"lock_configuration", "true"},
+    };
+    duckdb_config config = NULL;
+    char *err = NULL;
+    if (duckdb_create_config(&config) != DuckDBSuccess)
+        goto out;
+    for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
+        if (duckdb_set_config(config, settings[i].name, settings[i].value) != DuckDBSuccess)
+            goto out;
+    if (duckdb_open_ext(NULL, &instance, config, &err) != DuckDBSuccess) {
+        log_error("pgwire: cannot open the catalog instance: %s", err ? err : "unknown error");
+        goto out;
+    }
+    instance_ok = true;
+out:
+    duckdb_free(err);
+    duckdb_destroy_config(&config);
+}
+
+/* ---- the emulated relations ---- */
+
+/*
+ * Each relation a query may read: its name and columns as CREATE TEMP TABLE
+ * takes them. The columns are PostgreSQL 15's, in its order, less those no
+ * client reads (pg_node_tree internals, xid horizons); OIDs are BIGINT, oid
+ * vectors lists. The `_tdb_` relations back the macros below.
+ */
+static const struct {
+    const char *name, *columns;
+} relations[] = {
+    {"pg_namespace", "oid BIGINT, nspname VARCHAR, nspowner BIGINT, nspacl VARCHAR[]"},
+    {"pg_class",
+     "oid BIGINT, relname VARCHAR, relnamespace BIGINT, reltype BIGINT, reloftype BIGINT, "
+     "relowner BIGINT, relam BIGINT, relfilenode BIGINT, reltablespace BIGINT, relpages INTEGER, "
+     "reltuples REAL, relallvisible INTEGER, reltoastrelid BIGINT, relhasindex BOOLEAN, "
+     "relisshared BOOLEAN, relpersistence VARCHAR, relkind VARCHAR, relnatts SMALLINT, "
+     "relchecks SMALLINT, relhasrules BOOLEAN, relhastriggers BOOLEAN, relhassubclass BOOLEAN, "
+     "relrowsecurity BOOLEAN, relforcerowsecurity BOOLEAN, relispopulated BOOLEAN, "
+     "relreplident VARCHAR, relispartition BOOLEAN, relrewrite BIGINT, relfrozenxid BIGINT, "
+     "relminmxid BIGINT, relacl VARCHAR[], reloptions VARCHAR[], relpartbound VARCHAR"},
+    {"pg_attribute",
+     "attrelid BIGINT, attname VARCHAR, atttypid BIGINT, attstattarget INTEGER, attlen SMALLINT, "
+     "attnum SMALLINT, attndims INTEGER, attcacheoff INTEGER, atttypmod INTEGER, attbyval "
+     "BOOLEAN, attalign VARCHAR, attstorage VARCHAR, attcompression VARCHAR, attnotnull BOOLEAN, "
+     "atthasdef BOOLEAN, atthasmissing BOOLEAN, attidentity VARCHAR, attgenerated VARCHAR, "
+     "attisdropped BOOLEAN, attislocal BOOLEAN, attinhcount INTEGER, attcollation BIGINT, "
+     "attacl VARCHAR[], attoptions VARCHAR[], attfdwoptions VARCHAR[], attmissingval VARCHAR"},
+    {"pg_type",
+     "oid BIGINT, typname VARCHAR, typnamespace BIGINT, typowner BIGINT, typlen SMALLINT, "
+     "typbyval BOOLEAN, typtype VARCHAR, typcategory VARCHAR, typispreferred BOOLEAN, "
+     "typisdefined BOOLEAN, typdelim VARCHAR, typrelid BIGINT, typsubscript VARCHAR, typelem "
+     "BIGINT, typarray BIGINT, typinput VARCHAR, typoutput VARCHAR, typreceive VARCHAR, typsend "
+     "VARCHAR, typalign VARCHAR, typstorage VARCHAR, typnotnull BOOLEAN, typbasetype BIGINT, "
+     "typtypmod INTEGER, typndims INTEGER, typcollation BIGINT, typdefault VARCHAR, typacl "
+     "VARCHAR[]"},
+    {"pg_database",
+     "oid BIGINT, datname VARCHAR, datdba BIGINT, encoding INTEGER, datlocprovider VARCHAR, "
+     "datistemplate BOOLEAN, datallowconn BOOLEAN, datconnlimit INTEGER, datfrozenxid BIGINT, "
+     "datminmxid BIGINT, dattablespace BIGINT, datcollate VARCHAR, datctype VARCHAR, "
+     "daticulocale VARCHAR, datcollversion VARCHAR, datacl VARCHAR[]"},
+    {"pg_roles",
+     "rolname VARCHAR, rolsuper BOOLEAN, rolinherit BOOLEAN, rolcreaterole BOOLEAN, "
+     "rolcreatedb BOOLEAN, rolcanlogin BOOLEAN, rolreplication BOOLEAN, rolconnlimit INTEGER, "
+     "rolpassword VARCHAR, rolvaliduntil TIMESTAMPTZ, rolbypassrls BOOLEAN, rolconfig "
+     "VARCHAR[], oid BIGINT"},
+    {"pg_user",
+     "usename VARCHAR, usesysid BIGINT, usecreatedb BOOLEAN, usesuper BOOLEAN, userepl BOOLEAN, "
+     "usebypassrls BOOLEAN, passwd VARCHAR, valuntil TIMESTAMPTZ, useconfig VARCHAR[]"},
+    {"pg_index",
+     "indexrelid BIGINT, indrelid BIGINT, indnatts SMALLINT, indnkeyatts SMALLINT, indisunique "
+     "BOOLEAN, indnullsnotdistinct BOOLEAN, indisprimary BOOLEAN, indisexclusion BOOLEAN, "
+     "indimmediate BOOLEAN, indisclustered BOOLEAN, indisvalid BOOLEAN, indcheckxmin BOOLEAN, "
+     "indisready BOOLEAN, indislive BOOLEAN, indisreplident BOOLEAN, indkey SMALLINT[], "
+     "indcollation BIGINT[], indclass BIGINT[], indoption SMALLINT[], indexprs VARCHAR, indpred "
+     "VARCHAR"},
+    {"pg_constraint",
+     "oid BIGINT, conname VARCHAR, connamespace BIGINT, contype VARCHAR, condeferrable BOOLEAN, "
+     "condeferred BOOLEAN, convalidated BOOLEAN, conrelid BIGINT, contypid BIGINT, conindid "
+     "BIGINT, conparentid BIGINT, confrelid BIGINT, confupdtype VARCHAR, confdeltype VARCHAR, "
+     "confmatchtype VARCHAR, conislocal BOOLEAN, coninhcount INTEGER, connoinherit BOOLEAN, "
+     "conkey SMALLINT[], confkey SMALLINT[], conpfeqop BIGINT[], conppeqop BIGINT[], conffeqop "
+     "BIGINT[], conexclop BIGINT[], conbin VARCHAR"},
+    {"pg_description", "objoid BIGINT, classoid BIGINT, objsubid INTEGER, description VARCHAR"},
+    {"pg_attrdef", "oid BIGINT, adrelid BIGINT, adnum SMALLINT, adbin VARCHAR"},
+    {"pg_am", "oid BIGINT, amname VARCHAR, amhandler VARCHAR, amtype VARCHAR"},
+    {"pg_tablespace",
+     "oid BIGINT, spcname VARCHAR, spcowner BIGINT, spcacl VARCHAR[], spcoptions VARCHAR[]"},
+    {"pg_tables",
+     "schemaname VARCHAR, tablename VARCHAR, tableowner VARCHAR, tablespace VARCHAR, hasindexes "
+     "BOOLEAN, hasrules BOOLEAN, hastriggers BOOLEAN, rowsecurity BOOLEAN"},
+    {"pg_views", "schemaname VARCHAR, viewname VARCHAR, viewowner VARCHAR, definition VARCHAR"},
+    {"pg_indexes",
+     "schemaname VARCHAR, tablename VARCHAR, indexname VARCHAR, tablespace VARCHAR, indexdef "
+     "VARCHAR"},
+    {"pg_stat_user_tables",
+     "relid BIGINT, schemaname VARCHAR, relname VARCHAR, seq_scan BIGINT, seq_tup_read BIGINT, "
+     "idx_scan BIGINT, idx_tup_fetch BIGINT, n_tup_ins BIGINT, n_tup_upd BIGINT, n_tup_del "
+     "BIGINT, n_tup_hot_upd BIGINT, n_live_tup BIGINT, n_dead_tup BIGINT, last_vacuum "
+     "TIMESTAMPTZ, last_autovacuum TIMESTAMPTZ, last_analyze TIMESTAMPTZ, last_autoanalyze "
+     "TIMESTAMPTZ"},
+    {"pg_settings",
+     "name VARCHAR, setting VARCHAR, unit VARCHAR, category VARCHAR, short_desc VARCHAR, "
+     "extra_desc VARCHAR, context VARCHAR, vartype VARCHAR, source VARCHAR, min_val VARCHAR, "
+     "max_val VARCHAR, enumvals VARCHAR[], boot_val VARCHAR, reset_val VARCHAR, sourcefile "
+     "VARCHAR, sourceline INTEGER, pending_restart BOOLEAN"},
+    /* Empty: DuckDB has nothing of the kind, or the front end shows none of it. */
+    {"pg_proc",
+     "oid BIGINT, proname VARCHAR, pronamespace BIGINT, proowner BIGINT, prolang BIGINT, "
+     "procost REAL, prorows REAL, provariadic BIGINT, prosupport VARCHAR, prokind VARCHAR, "
+     "prosecdef BOOLEAN, proleakproof BOOLEAN, proisstrict BOOLEAN, proretset BOOLEAN, "
+     "provolatile VARCHAR, proparallel VARCHAR, pronargs SMALLINT, pronargdefaults SMALLINT, "
+     "prorettype BIGINT, proargtypes BIGINT[], proallargtypes BIGINT[], proargmodes VARCHAR[], "
+     "proargnames VARCHAR[], prosrc VARCHAR, probin VARCHAR, proconfig VARCHAR[], proacl "
+     "VARCHAR[]"},
+    {"pg_trigger",
+     "oid BIGINT, tgrelid BIGINT, tgparentid BIGINT, tgname VARCHAR, tgfoid BIGINT, tgtype "
+     "SMALLINT, tgenabled VARCHAR, tgisinternal BOOLEAN, tgconstrrelid BIGINT, tgconstrindid "
+     "BIGINT, tgconstraint BIGINT, tgdeferrable BOOLEAN, tginitdeferred BOOLEAN, tgnargs "
+     "SMALLINT, tgattr SMALLINT[], tgargs VARCHAR, tgqual VARCHAR, tgoldtable VARCHAR, "
+     "tgnewtable VARCHAR"},
+    {"pg_inherits",
+     "inhrelid BIGINT, inhparent BIGINT, inhseqno INTEGER, inhdetachpending BOOLEAN"},
+    {"pg_partitioned_table",
+     "partrelid BIGINT, partstrat VARCHAR, partnatts SMALLINT, partdefid BIGINT, partattrs "
+     "SMALLINT[], partclass BIGINT[], partcollation BIGINT[], partexprs VARCHAR"},
+    {"pg_matviews",
+     "schemaname VARCHAR, matviewname VARCHAR, matviewowner VARCHAR, tablespace VARCHAR, "
+     "hasindexes BOOLEAN, ispopulated BOOLEAN, definition VARCHAR"},
+    {"pg_policy",
+     "oid BIGINT, polname VARCHAR, polrelid BIGINT, polcmd VARCHAR, polpermissive BOOLEAN, "
+     "polroles BIGINT[], polqual VARCHAR, polwithcheck VARCHAR"},
+    {"pg_rules", "schemaname VARCHAR, tablename VARCHAR, rulename VARCHAR, definition VARCHAR"},
+    {"pg_rewrite",
+     "oid BIGINT, rulename VARCHAR, ev_class BIGINT, ev_type VARCHAR, ev_enabled VARCHAR, "
+     "is_instead BOOLEAN, ev_qual VARCHAR, ev_action VARCHAR"},
+    {"pg_collation",
+     "oid BIGINT, collname VARCHAR, collnamespace BIGINT, collowner BIGINT, collprovider "
+     "VARCHAR, collisdeterministic BOOLEAN, collencoding INTEGER, collcollate VARCHAR, "
+     "collctype VARCHAR"},
+    {"pg_statistic_ext",
+     "oid BIGINT, stxrelid BIGINT, stxname VARCHAR, stxnamespace BIGINT, stxowner BIGINT, "
+     "stxstattarget INTEGER, stxkeys SMALLINT[], stxkind VARCHAR[]"},
+    {"pg_publication",
+     "oid BIGINT, pubname VARCHAR, pubowner BIGINT, puballtables BOOLEAN, pubinsert BOOLEAN, "
+     "pubupdate BOOLEAN, pubdelete BOOLEAN, pubtruncate BOOLEAN, pubviaroot BOOLEAN"},
+    {"pg_enum", "oid BIGINT, enumtypid BIGINT, enumsortorder REAL, enumlabel VARCHAR"},
+    {"pg_extension",
+     "oid BIGINT, extname VARCHAR, extowner BIGINT, extnamespace BIGINT, extrelocatable "
+     "BOOLEAN, extversion VARCHAR, extconfig BIGINT[], extcondition VARCHAR[]"},
+    {"pg_sequence",
+     "seqrelid BIGINT, seqtypid BIGINT, seqstart BIGINT, seqincrement BIGINT, seqmax BIGINT, "
+     "seqmin BIGINT, seqcache BIGINT, seqcycle BOOLEAN"},
+    {"pg_language",
+     "oid BIGINT, lanname VARCHAR, lanowner BIGINT, lanispl BOOLEAN, lanpltrusted BOOLEAN, "
+     "lanplcallfoid BIGINT, laninline BIGINT, lanvalidator BIGINT, lanacl VARCHAR[]"},
+    {"pg_auth_members",
+     "oid BIGINT, roleid BIGINT, member BIGINT, grantor BIGINT, admin_option BOOLEAN"},
+    {"pg_stat_activity",
+     "datid BIGINT, datname VARCHAR, pid INTEGER, usesysid BIGINT, usename VARCHAR, "
+     "application_name VARCHAR, client_addr VARCHAR, client_port INTEGER, backend_start "
+     "TIMESTAMPTZ, xact_start TIMESTAMPTZ, query_start TIMESTAMPTZ, state_change TIMESTAMPTZ, "
+     "wait_event_type VARCHAR, wait_event VARCHAR, state VARCHAR, query VARCHAR, backend_type "
+     "VARCHAR"},
+    {"pg_stat_statements",
+     "userid BIGINT, dbid BIGINT, queryid BIGINT, query VARCHAR, calls BIGINT, total_exec_time "
+     "DOUBLE, rows BIGINT"},
+    {"pg_event_trigger",
+     "oid BIGINT, evtname VARCHAR, evtevent VARCHAR, evtowner BIGINT, evtfoid BIGINT, "
+     "evtenabled VARCHAR, evttags VARCHAR[]"},
+    {"pg_foreign_table", "ftrelid BIGINT, ftserver BIGINT, ftoptions VARCHAR[]"},
+    {"pg_foreign_server",
+     "oid BIGINT, srvname VARCHAR, srvowner BIGINT, srvfdw BIGINT, srvtype VARCHAR, "
+     "srvversion VARCHAR, srvacl VARCHAR[], srvoptions VARCHAR[]"},
+    {"pg_foreign_data_wrapper",
+     "oid BIGINT, fdwname VARCHAR, fdwowner BIGINT, fdwhandler BIGINT, fdwvalidator BIGINT, "
+     "fdwacl VARCHAR[], fdwoptions VARCHAR[]"},
+    {"pg_depend",
+     "classid BIGINT, objid BIGINT, objsubid INTEGER, refclassid BIGINT, refobjid BIGINT, "
+     "refobjsubid INTEGER, deptype VARCHAR"},
+    {"pg_shdescription", "objoid BIGINT, classoid BIGINT, description VARCHAR"},
+    {"pg_cast",
+     "oid BIGINT, castsource BIGINT, casttarget BIGINT, castfunc BIGINT, castcontext VARCHAR, "
+     "castmethod VARCHAR"},
+    {"pg_operator",
+     "oid BIGINT, oprname VARCHAR, oprnamespace BIGINT, oprowner BIGINT, oprkind VARCHAR, "
+     "oprleft BIGINT, oprright BIGINT, oprresult BIGINT"},
+    {"pg_opclass",
+     "oid BIGINT, opcmethod BIGINT, opcname VARCHAR, opcnamespace BIGINT, opcowner BIGINT, "
+     "opcfamily BIGINT, opcintype BIGINT, opcdefault BOOLEAN, opckeytype BIGINT"},
+    {"pg_aggregate", "aggfnoid BIGINT, aggkind VARCHAR, aggnumdirectargs SMALLINT"},
+    {"pg_seclabel",
+     "objoid BIGINT, classoid BIGINT, objsubid INTEGER, provider VARCHAR, label VARCHAR"},
+    {"_tdb_types", "oid BIGINT, display VARCHAR, base VARCHAR"},
+    {"_tdb_defs", "oid BIGINT, def VARCHAR"},
+    {"_tdb_settings", "name VARCHAR, setting VARCHAR"},
+};
+
+/* PostgreSQL's OIDs of the catalog relations a description or a has_*() names. */
+#define OID_PG_CLASS 1259
+#define OID_PG_NAMESPACE_PUBLIC 2200
+#define OID_PG_NAMESPACE_CATALOG 11
+#define OID_PG_NAMESPACE_INFO 13000
+#define OID_OWNER 10
+#define OID_USERS 100000LL          /* a user's oid: this plus the catalog id (the owner: 10) */
+#define OID_DATABASES 200000LL      /* a database's oid: this plus the catalog id */
+#define OID_CONSTRAINTS 300000000LL /* a constraint's oid: this plus its index in the answer */
+
+/*
+ * PostgreSQL's catalog functions, as TEMP macros over the relations above.
+ * They are found before DuckDB's built-in ones of the same name (TEMP comes
+ * first on the search path) once the rewrite has dropped `pg_catalog.`.
+ * `%s` places: the version text, the database's name, the user's name.
+ */
+static const char macros_fmt[] =
+    "CREATE TEMP MACRO format_type(t, m) AS CASE WHEN t IS NULL THEN NULL ELSE coalesce(("
+    "SELECT CASE WHEN f.base = 'numeric' AND m >= 4 THEN 'numeric(' || ((m - 4) >> 16) || ',' "
+    "|| ((m - 4) & 65535) || ')' WHEN f.base = 'character varying' AND m >= 4 THEN "
+    "'character varying(' || (m - 4) || ')' ELSE f.display END FROM _tdb_types f WHERE f.oid = "
+    "t), '\?\?\?') END;"
+    "CREATE TEMP MACRO pg_get_userbyid(r) AS coalesce((SELECT rolname FROM pg_roles WHERE oid = "
+    "r), 'unknown (OID=' || r || ')');"
+    "CREATE TEMP MACRO pg_table_is_visible(o) AS true;"
+    "CREATE TEMP MACRO pg_type_is_visible(o) AS true;"
+    "CREATE TEMP MACRO pg_function_is_visible(o) AS true;"
+    "CREATE TEMP MACRO has_table_privilege(a, b) AS true, (a, b, c) AS true;"
+    "CREATE TEMP MACRO has_schema_privilege(a, b) AS true, (a, b, c) AS true;"
+    "CREATE TEMP MACRO has_database_privilege(a, b) AS true, (a, b, c) AS true;"
+    "CREATE TEMP MACRO has_column_privilege(a, b, c) AS true, (a, b, c, d) AS true;"
+    "CREATE TEMP MACRO has_any_column_privilege(a, b) AS true, (a, b, c) AS true;"
+    "CREATE TEMP MACRO has_function_privilege(a, b) AS true, (a, b, c) AS true;"
+    "CREATE TEMP MACRO has_sequence_privilege(a, b) AS true, (a, b, c) AS true;"
+    "CREATE TEMP MACRO pg_has_role(a, b) AS true, (a, b, c) AS true;"
+    "CREATE TEMP MACRO pg_encoding_to_char(e) AS 'UTF8';"
+    "CREATE TEMP MACRO pg_char_to_encoding(e) AS 6;"
+    "CREATE TEMP MACRO version() AS '%s';"
+    "CREATE TEMP MACRO current_database() AS '%s';"
+    "CREATE TEMP MACRO current_catalog() AS current_database();"
+    "CREATE TEMP MACRO current_schema() AS 'public';"
+    "CREATE TEMP MACRO current_schemas(b) AS CASE WHEN b THEN ['pg_catalog', 'public'] ELSE "
+    "['public'] END;"
+    "CREATE TEMP MACRO _tdb_user() AS '%s';"
+    "CREATE TEMP MACRO current_setting(n) AS (SELECT setting FROM _tdb_settings WHERE "
+    "lower(name) = lower(n)), (n, missing_ok) AS (SELECT setting FROM _tdb_settings WHERE "
+    "lower(name) = lower(n));"
+    "CREATE TEMP MACRO obj_description(o) AS (SELECT description FROM pg_description WHERE "
+    "objoid = o AND objsubid = 0 LIMIT 1), (o, c) AS (SELECT description FROM pg_description "
+    "WHERE objoid = o AND objsubid = 0 LIMIT 1);"
+    "CREATE TEMP MACRO col_description(o, n) AS (SELECT description FROM pg_description WHERE "
+    "objoid = o AND objsubid = n LIMIT 1);"
+    "CREATE TEMP MACRO shobj_description(o, c) AS NULL::VARCHAR;"
+    "CREATE TEMP MACRO pg_is_in_recovery() AS false;"
+    "CREATE TEMP MACRO pg_backend_pid() AS %lld;"
+    "CREATE TEMP MACRO pg_postmaster_start_time() AS NULL::TIMESTAMPTZ;"
+    "CREATE TEMP MACRO pg_relation_size(o) AS 0::BIGINT, (o, f) AS 0::BIGINT;"
+    "CREATE TEMP MACRO pg_total_relation_size(o) AS 0::BIGINT;"
+    "CREATE TEMP MACRO pg_table_size(o) AS 0::BIGINT;"
+    "CREATE TEMP MACRO pg_indexes_size(o) AS 0::BIGINT;"
+    "CREATE TEMP MACRO pg_database_size(d) AS 0::BIGINT;"
+    "CREATE TEMP MACRO quote_ident(s) AS CASE WHEN regexp_full_match(s, '[a-z_][a-z0-9_$]*') "
+    "THEN s ELSE '\"' || replace(s, '\"', '\"\"') || '\"' END;"
+    "CREATE TEMP MACRO quote_literal(s) AS '''' || replace(CAST(s AS VARCHAR), '''', '''''') || "
+    "'''';"
+    "CREATE TEMP MACRO quote_nullable(s) AS CASE WHEN s IS NULL THEN 'NULL' ELSE "
+    "quote_literal(s) END;"
+    "CREATE TEMP MACRO pg_get_expr(e, r) AS e, (e, r, p) AS e;"
+    "CREATE TEMP MACRO pg_get_indexdef(o) AS (SELECT def FROM _tdb_defs WHERE oid = o), "
+    "(o, c, p) AS (SELECT def FROM _tdb_defs WHERE oid = o);"
+    "CREATE TEMP MACRO pg_get_constraintdef(o) AS (SELECT def FROM _tdb_defs WHERE oid = o), "
+    "(o, p) AS (SELECT def FROM _tdb_defs WHERE oid = o);"
+    "CREATE TEMP MACRO pg_get_viewdef(o) AS (SELECT def FROM _tdb_defs WHERE oid = o), "
+    "(o, p) AS (SELECT def FROM _tdb_defs WHERE oid = o);"
+    "CREATE TEMP MACRO _tdb_regclass(n) AS (SELECT oid FROM pg_class WHERE relname = "
+    "regexp_replace(replace(n, '\"', ''), '^(public|main|pg_catalog)[.]', ''));"
+    "CREATE TEMP MACRO _tdb_regtype(n) AS (SELECT oid FROM pg_type WHERE typname = n OR oid IN "
+    "(SELECT oid FROM _tdb_types WHERE display = n) LIMIT 1);"
+    "CREATE TEMP MACRO pg_get_keywords() AS TABLE SELECT keyword_name AS word, CASE "
+    "keyword_category WHEN 'reserved' THEN 'R' WHEN 'unreserved' THEN 'U' WHEN 'column_name' "
+    "THEN 'C' ELSE 'T' END AS catcode, true AS barelabel, keyword_category AS catdesc, "
+    "'can be bare label' AS baredesc FROM duckdb_keywords();";
+
+/* ---- filling the relations ---- */
+
+/* One relation's rows, appended as text and cast by DuckDB to each column's type. */
+typedef struct Fill {
+    duckdb_appender app;
+    bool failed;
+} Fill;
+
+static bool fill_open(duckdb_connection con, const char *table, Fill *f)
+{
+    f->failed = false;
+    if (duckdb_appender_create_ext(con, "temp", "main", table, &f->app) != DuckDBSuccess) {
+        duckdb_appender_destroy(&f->app);
+        f->app = NULL;
+        f->failed = true;
+    }
+    return !f->failed;
+}
+
+/* One row of `n` values (NULL: SQL NULL). */
+static void fill_row(Fill *f, const char *const *vals, int n)
+{
+    if (f->failed)
+        return;
+    for (int i = 0; i < n && !f->failed; i++)
+        if ((vals[i] ? duckdb_append_varchar(f->app, vals[i]) : duckdb_append_null(f->app)) !=
+            DuckDBSuccess)
+            f->failed = true;
+    if (!f->failed && duckdb_appender_end_row(f->app) != DuckDBSuccess)
+        f->failed = true;
+}
+
+/* Flushes and destroys; false when any row failed (the appender's error is logged). */
+static bool fill_close(Fill *f, const char *table)
+{
+    if (!f->app)
+        return false;
+    if (!f->failed && duckdb_appender_close(f->app) != DuckDBSuccess)
+        f->failed = true;
+    if (f->failed) {
+        const char *e = duckdb_appender_error(f->app);
+        log_error("pgwire: the catalog relation %s could not be filled: %s", table,
+                  e ? e : "unknown error");
+    }
+    duckdb_appender_destroy(&f->app);
+    return !f->failed;
+}
+
+/* A number as text in `b` (cleared first); returns its text. */
+static const char *num(Buf *b, long long v)
+{
+    b->len = 0;
+    buf_printf(b, "%lld", v);
+    return buf_cstr(b);
+}
+
+/* What the relations are filled from: the model's answers for this user, read once. */
+typedef struct Model {
+    Session *s;
+    const SessionEnv *env;
+    duckdb_connection con;
+    char owner[CATALOG_NAME_MAX + 1];
+    CatRelations rels;
+    CatColumns *cols; /* per relation (none for indexes) */
+    CatKeys *keys;    /* per table */
+    Buf *err;
+} Model;
+
+static void model_free(Model *m)
+{
+    for (size_t i = 0; i < m->rels.n; i++) {
+        if (m->cols)
+            catmodel_columns_free(&m->cols[i]);
+        if (m->keys)
+            catmodel_keys_free(&m->keys[i]);
+    }
+    free(m->cols);
+    free(m->keys);
+    catmodel_relations_free(&m->rels);
+}
+
+static bool model_read(Model *m)
+{
+    CatFilter f = CATFILTER_ALL;
+    f.kinds = "rvi";
+    if (!catmodel_relations(m->s, m->env, &f, &m->rels, m->err))
+        return false;
+    m->cols = xcalloc(m->rels.n ? m->rels.n : 1, sizeof(*m->cols));
+    m->keys = xcalloc(m->rels.n ? m->rels.n : 1, sizeof(*m->keys));
+    for (size_t i = 0; i < m->rels.n; i++)
+        if (!catmodel_columns(m->s, &m->rels.r[i], &m->cols[i], m->err) ||
+            !catmodel_keys(m->s, &m->rels.r[i], &m->keys[i], m->err))
+            return false;
+    return true;
+}
+
+/* The relation named `name` of kind 'r' or 'v', or NULL. */
+static const CatRelation *model_table(const Model *m, const char *name, size_t *out_i)
+{
+    for (size_t i = 0; i < m->rels.n; i++)
+        if (m->rels.r[i].kind != 'i' && strcmp(m->rels.r[i].name, name) == 0) {
+            *out_i = i;
+            return &m->rels.r[i];
+        }
+    return NULL;
+}
+
+/*
+ * The attnums of the comma-separated column names `list` of table `ti`
+ * as DuckDB's list text ("[1, 3]"), into `b`; an expression that names no
+ * column counts 0, as PostgreSQL's indkey does.
+ */
+static const char *attnums(const Model *m, size_t ti, const char *list, Buf *b)
+{
+    b->len = 0;
+    buf_append_str(b, "[");
+    const char *p = list ? list : "";
+    bool first = true;
+    while (*p) {
+        while (*p == ' ')
+            p++;
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        while (n > 0 && p[n - 1] == ' ')
+            n--;
+        int num_found = 0;
+        for (size_t c = 0; c < m->cols[ti].n; c++) {
+            const char *name = m->cols[ti].c[c].name;
+            bool quoted = n >= 2 && p[0] == '"' && p[n - 1] == '"';
+            if ((quoted && strlen(name) == n - 2 && strncmp(name, p + 1, n - 2) == 0) ||
+                (!quoted && strlen(name) == n && strncasecmp(name, p, n) == 0)) {
+                num_found = (int)c + 1;
+                break;
+            }
+        }
+        buf_printf(b, "%s%d", first ? "" : ", ", num_found);
+        first = false;
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    buf_append_str(b, "]");
+    return buf_cstr(b);
+}
+
+static void fill_namespaces(duckdb_connection con)
+{
+    Fill f;
+    if (!fill_open(con, "pg_namespace", &f))
+        return;
+    static const char *const rows[][4] = {
+        {"11", "pg_catalog", "10", NULL},
+        {"2200", "public", "10", NULL},
+        {"13000", "information_schema", "10", NULL},
+    };
+    for (size_t i = 0; i < 3; i++)
+        fill_row(&f, rows[i], 4);
+    fill_close(&f, "pg_namespace");
+}
+
+static void fill_types(duckdb_connection con)
+{
+    Fill t, d;
+    if (!fill_open(con, "pg_type", &t) || !fill_open(con, "_tdb_types", &d))
+        goto out;
+    long long oid = 0, array = 0;
+    Buf a = BUF_INIT, b = BUF_INIT, c = BUF_INIT, disp = BUF_INIT;
+    for (size_t i = 0; catmodel_type_at(i, &oid, &array); i++) {
+        bool is_array = false;
+        const char *name = catmodel_type_oid_name(oid, &is_array);
+        const char *aname = catmodel_type_oid_name(array, &is_array);
+        /* The display name format_type() gives, from the model's DuckDB-to-PostgreSQL words. */
+        static const struct {
+            const char *pg, *display, *category;
+            int len;
+        } shape[] = {
+            {"bool", "boolean", "B", 1},
+            {"bytea", "bytea", "U", -1},
+            {"int8", "bigint", "N", 8},
+            {"int2", "smallint", "N", 2},
+            {"int4", "integer", "N", 4},
+            {"text", "text", "S", -1},
+            {"json", "json", "U", -1},
+            {"float4", "real", "N", 4},
+            {"float8", "double precision", "N", 8},
+            {"date", "date", "D", 4},
+            {"time", "time without time zone", "D", 8},
+            {"timestamp", "timestamp without time zone", "D", 8},
+            {"timestamptz", "timestamp with time zone", "D", 8},
+            {"interval", "interval", "T", 16},
+            {"numeric", "numeric", "N", -1},
+            {"uuid", "uuid", "U", 16},
+        };
+        const char *display = name, *category = "U";
+        int len = -1;
+        for (size_t k = 0; k < sizeof(shape) / sizeof(shape[0]); k++)
+            if (strcmp(shape[k].pg, name) == 0) {
+                display = shape[k].display;
+                category = shape[k].category;
+                len = shape[k].len;
+            }
+        char lenbuf[8];
+        snprintf(lenbuf, sizeof(lenbuf), "%d", len);
+        const char *byval = len > 0 && len <= 8 ? "true" : "false";
+        const char *row[] = {num(&a, oid),
+                             name,
+                             "11",
+                             "10",
+                             lenbuf,
+                             byval,
+                             "b",
+                             category,
+                             "false",
+                             "true",
+                             ",",
+                             "0",
+                             "-",
+                             "0",
+                             num(&b, array),
+                             NULL,
+                             NULL,
+                             NULL,
+                             NULL,
+                             len == 8 ? "d" : "i",
+                             len > 0 ? "p" : "x",
+                             "false",
+                             "0",
+                             "-1",
+                             "0",
+                             strcmp(name, "text") == 0 ? "100" : "0",
+                             NULL,
+                             NULL};
+        fill_row(&t, row, 28);
+        const char *arow[] = {num(&a, array),
+                              aname,
+                              "11",
+                              "10",
+                              "-1",
+                              "false",
+                              "b",
+                              "A",
+                              "false",
+                              "true",
+                              ",",
+                              "0",
+                              "array_subscript_handler",
+                              num(&c, oid),
+                              "0",
+                              NULL,
+                              NULL,
+                              NULL,
+                              NULL,
+                              "i",
+                              "x",
+                              "false",
+                              "0",
+                              "-1",
+                              "0",
+                              "0",
+                              NULL,
+                              NULL};
+        fill_row(&t, arow, 28);
+        const char *drow[] = {num(&a, oid), display, display};
+        fill_row(&d, drow, 3);
+        disp.len = 0;
+        buf_printf(&disp, "%s[]", display);
+        const char *darow[] = {num(&a, array), buf_cstr(&disp), "array"};
+        fill_row(&d, darow, 3);
+    }
+    /* varchar(n) and char(n): PostgreSQL's names for what DuckDB's VARCHAR is sent as text. */
+    static const char *const extra[][3] = {{"1043", "character varying", "character varying"},
+                                           {"1042", "character", "character"},
+                                           {"19", "name", "name"},
+                                           {"26", "oid", "oid"},
+                                           {"18", "\"char\"", "\"char\""}};
+    for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)
+        fill_row(&d, extra[i], 3);
+    buf_free(&a);
+    buf_free(&b);
+    buf_free(&c);
+    buf_free(&disp);
+out:
+    fill_close(&t, "pg_type");
+    fill_close(&d, "_tdb_types");
+}
+
+/* Users and databases of the server catalog, as pg_roles, pg_user and pg_database see them. */
+typedef struct ListCtx {
+    Fill *a, *b;
+    const char *owner;
+    bool failed;
+} ListCtx;
+
+static void role_row(void *ctx, const char *const *cols, int ncols)
+{
+    ListCtx *l = ctx;
+    if (ncols < 3 || !cols[0] || !cols[2])
+        return;
+    bool super = cols[1] && strcmp(cols[1], "true") == 0;
+    Buf o = BUF_INIT;
+    const char *oid =
+        strcmp(cols[0], l->owner) == 0 ? "10" : num(&o, OID_USERS + strtoll(cols[2], NULL, 10));
+    const char *su = super ? "true" : "false";
+    const char *r[] = {cols[0], su,         "true", su, su,   "true", su,
+                       "-1",    "********", NULL,   su, NULL, oid};
+    fill_row(l->a, r, 13);
+    const char *u[] = {cols[0], oid, su, su, su, su, "********", NULL, NULL};
+    fill_row(l->b, u, 9);
+    buf_free(&o);
+}
+
+static void database_row(void *ctx, const char *const *cols, int ncols)
+{
+    ListCtx *l = ctx;
+    if (ncols < 3 || !cols[0] || !cols[2])
+        return;
+    Buf o = BUF_INIT;
+    const char *r[] = {num(&o, OID_DATABASES + strtoll(cols[2], NULL, 10)),
+                       cols[0],
+                       "10",
+                       "6",
+                       "c",
+                       "false",
+                       "true",
+                       "-1",
+                       "0",
+                       "1",
+                       "1663",
+                       "C.UTF-8",
+                       "C.UTF-8",
+                       NULL,
+                       NULL,
+                       NULL};
+    fill_row(l->a, r, 16);
+    buf_free(&o);
+}
+
+static void fill_roles_and_databases(const Model *m)
+{
+    Fill roles, users, dbs;
+    bool ok_r = fill_open(m->con, "pg_roles", &roles);
+    bool ok_u = fill_open(m->con, "pg_user", &users);
+    bool ok_d = fill_open(m->con, "pg_database", &dbs);
+    if (ok_r && ok_u) {
+        ListCtx l = {&roles, &users, m->owner, false};
+        if (m->s->user.super) {
+            if (catalog_list(m->env->catalog, CATALOG_LIST_USERS, 0, role_row, &l) != CATALOG_OK)
+                roles.failed = true;
+        } else {
+            /* A normal user sees themselves and the owner, as \du shows them. */
+            char id[32];
+            snprintf(id, sizeof(id), "%lld", (long long)m->s->user.id);
+            const char *self[] = {m->s->user.name, "false", id};
+            role_row(&l, self, 3);
+            if (strcmp(m->owner, m->s->user.name) != 0) {
+                const char *owner[] = {m->owner, "true", "0"};
+                role_row(&l, owner, 3);
+            }
+        }
+    }
+    if (ok_d) {
+        ListCtx l = {&dbs, NULL, m->owner, false};
+        if (catalog_list(m->env->catalog, CATALOG_LIST_DATABASES,
+                         m->s->user.super ? 0 : m->s->user.id, database_row, &l) != CATALOG_OK)
+            dbs.failed = true;
+    }
+    fill_close(&roles, "pg_roles");
+    fill_close(&users, "pg_user");
+    fill_close(&dbs, "pg_database");
+}
+
+/* pg_class, pg_attribute, pg_index, pg_constraint, pg_description, pg_attrdef, the views. */
+static void fill_relations(const Model *m)
+{
+    Fill cls, att, idx, con, desc, def, tabs, views, idxs, stat, defs;
+    const char *names[] = {"pg_class",       "pg_attribute",        "pg_index",  "pg_constraint",
+                           "pg_description", "pg_attrdef",          "pg_tables", "pg_views",
+                           "pg_indexes",     "pg_stat_user_tables", "_tdb_defs"};
+    Fill *fills[] = {&cls, &att, &idx, &con, &desc, &def, &tabs, &views, &idxs, &stat, &defs};
+    bool ok = true;
+    for (size_t i = 0; i < sizeof(fills) / sizeof(fills[0]); i++)
+        ok = fill_open(m->con, names[i], fills[i]) && ok;
+    Buf b1 = BUF_INIT, b2 = BUF_INIT, b3 = BUF_INIT, b4 = BUF_INIT, b5 = BUF_INIT;
+    long long next_con = OID_CONSTRAINTS;
+    for (size_t i = 0; ok && i < m->rels.n; i++) {
+        const CatRelation *r = &m->rels.r[i];
+        const CatColumns *cs = &m->cols[i];
+        const CatKeys *ks = &m->keys[i];
+        char kind[2] = {r->kind, '\0'};
+        size_t ti = i;
+        const CatRelation *table = r->kind == 'i' ? model_table(m, r->table, &ti) : r;
+        char natts[16];
+        snprintf(natts, sizeof(natts), "%zu", r->kind == 'i' ? (size_t)0 : cs->n);
+        const char *crow[] = {num(&b1, r->oid),
+                              r->name,
+                              "2200",
+                              "0",
+                              "0",
+                              "10",
+                              r->kind == 'i'   ? "403"
+                              : r->kind == 'r' ? "2"
+                                               : "0",
+                              num(&b2, r->oid),
+                              "0",
+                              "0",
+                              "-1",
+                              "0",
+                              "0",
+                              r->kind == 'r' && ks->n > 0 ? "true" : "false",
+                              "false",
+                              "p",
+                              kind,
+                              natts,
+                              "0",
+                              r->kind == 'v' ? "true" : "false",
+                              "false",
+                              "false",
+                              "false",
+                              "false",
+                              "true",
+                              "d",
+                              "false",
+                              "0",
+                              "0",
+                              "0",
+                              NULL,
+                              NULL,
+                              NULL};
+        fill_row(&cls, crow, 33);
+        if (r->comment && r->comment[0]) {
+            const char *d[] = {num(&b1, r->oid), "1259", "0", r->comment};
+            fill_row(&desc, d, 4);
+        }
+        for (size_t c = 0; c < cs->n; c++) {
+            const CatColumn *col = &cs->c[c];
+            char attnum[16], attlen[16], typmod[16];
+            snprintf(attnum, sizeof(attnum), "%zu", c + 1);
+            snprintf(attlen, sizeof(attlen), "%d", col->pg.len);
+            snprintf(typmod, sizeof(typmod), "%d", (int)col->pg.typmod);
+            bool has_def = col->dflt && col->dflt[0];
+            const char *arow[] = {num(&b1, r->oid),
+                                  col->name,
+                                  num(&b2, col->pg.oid),
+                                  "-1",
+                                  attlen,
+                                  attnum,
+                                  "0",
+                                  "-1",
+                                  typmod,
+                                  col->pg.len > 0 && col->pg.len <= 8 ? "true" : "false",
+                                  "i",
+                                  col->pg.len > 0 ? "p" : "x",
+                                  "",
+                                  col->not_null ? "true" : "false",
+                                  has_def ? "true" : "false",
+                                  "false",
+                                  "",
+                                  "",
+                                  "false",
+                                  "true",
+                                  "0",
+                                  "0",
+                                  NULL,
+                                  NULL,
+                                  NULL,
+                                  NULL};
+            fill_row(&att, arow, 26);
+            if (has_def) {
+                const char *d[] = {num(&b1, next_con++), num(&b2, r->oid), attnum, col->dflt};
+                fill_row(&def, d, 4);
+            }
+            if (col->comment && col->comment[0]) {
+                const char *d[] = {num(&b1, r->oid), "1259", attnum, col->comment};
+                fill_row(&desc, d, 4);
+            }
+        }
+        if (r->kind == 'r') {
+            const char *t[] = {"public", r->name, m->owner, NULL, ks->n > 0 ? "true" : "false",
+                               "false",  "false", "false"};
+            fill_row(&tabs, t, 8);
+            const char *st[] = {num(&b1, r->oid),
+                                "public",
+                                r->name,
+                                "0",
+                                "0",
+                                "0",
+                                "0",
+                                "0",
+                                "0",
+                                "0",
+                                "0",
+                                "0",
+                                "0",
+                                NULL,
+                                NULL,
+                                NULL,
+                                NULL};
+            fill_row(&stat, st, 17);
+            /* PRIMARY KEY and UNIQUE constraints: a constraint and its index, as PostgreSQL. */
+            for (size_t k = 0; k < ks->n; k++) {
+                const CatKey *key = &ks->k[k];
+                if (!key->constraint)
+                    continue;
+                long long con_oid = next_con++, idx_oid = next_con++;
+                const char *keys = attnums(m, i, key->columns, &b3);
+                const char *c[] = {num(&b1, con_oid),
+                                   key->name,
+                                   "2200",
+                                   key->primary ? "p" : "u",
+                                   "false",
+                                   "false",
+                                   "true",
+                                   num(&b2, r->oid),
+                                   "0",
+                                   num(&b4, idx_oid),
+                                   "0",
+                                   "0",
+                                   " ",
+                                   " ",
+                                   " ",
+                                   "true",
+                                   "0",
+                                   "true",
+                                   keys,
+                                   NULL,
+                                   NULL,
+                                   NULL,
+                                   NULL,
+                                   NULL,
+                                   NULL};
+                fill_row(&con, c, 25);
+                b5.len = 0;
+                buf_printf(&b5, "%s (%s)", key->primary ? "PRIMARY KEY" : "UNIQUE", key->columns);
+                const char *cd[] = {num(&b1, con_oid), buf_cstr(&b5)};
+                fill_row(&defs, cd, 2);
+                char natt[16];
+                snprintf(natt, sizeof(natt), "%d", 1 + (int)(strchr(keys, ',') != NULL));
+                const char *ix[] = {num(&b1, idx_oid),
+                                    num(&b2, r->oid),
+                                    natt,
+                                    natt,
+                                    "true",
+                                    "false",
+                                    key->primary ? "true" : "false",
+                                    "false",
+                                    "true",
+                                    "false",
+                                    "true",
+                                    "false",
+                                    "true",
+                                    "true",
+                                    "false",
+                                    keys,
+                                    NULL,
+                                    NULL,
+                                    NULL,
+                                    NULL,
+                                    NULL};
+                fill_row(&idx, ix, 21);
+            }
+        } else if (r->kind == 'v') {
+            const char *v[] = {"public", r->name, m->owner, r->sql};
+            fill_row(&views, v, 4);
+            const char *vd[] = {num(&b1, r->oid), r->sql};
+            fill_row(&defs, vd, 2);
+        } else if (r->kind == 'i' && table) {
+            const char *keys = attnums(m, ti, NULL, &b3);
+            (void)keys;
+            const char *ix[] = {num(&b1, r->oid),
+                                num(&b2, table->oid),
+                                "1",
+                                "1",
+                                r->unique ? "true" : "false",
+                                "false",
+                                "false",
+                                "false",
+                                "true",
+                                "false",
+                                "true",
+                                "false",
+                                "true",
+                                "true",
+                                "false",
+                                "[0]",
+                                NULL,
+                                NULL,
+                                NULL,
+                                NULL,
+                                NULL};
+            fill_row(&idx, ix, 21);
+            const char *ir[] = {"public", table->name, r->name, NULL, r->sql};
+            fill_row(&idxs, ir, 5);
+            const char *id[] = {num(&b1, r->oid), r->sql};
+            fill_row(&defs, id, 2);
+        }
+    }
+    buf_free(&b1);
+    buf_free(&b2);
+    buf_free(&b3);
+    buf_free(&b4);
+    buf_free(&b5);
+    for (size_t i = 0; i < sizeof(fills) / sizeof(fills[0]); i++)
+        fill_close(fills[i], names[i]);
+}
+
+static void fill_fixed(duckdb_connection con, const Session *s)
+{
+    Fill f;
+    if (fill_open(con, "pg_am", &f)) {
+        const char *heap[] = {"2", "heap", "heap_tableam_handler", "t"};
+        const char *btree[] = {"403", "btree", "bthandler", "i"};
+        fill_row(&f, heap, 4);
+        fill_row(&f, btree, 4);
+        fill_close(&f, "pg_am");
+    }
+    if (fill_open(con, "pg_tablespace", &f)) {
+        const char *def[] = {"1663", "pg_default", "10", NULL, NULL};
+        const char *glob[] = {"1664", "pg_global", "10", NULL, NULL};
+        fill_row(&f, def, 5);
+        fill_row(&f, glob, 5);
+        fill_close(&f, "pg_tablespace");
+    }
+    /* What ParameterStatus announced at login (pgwire_settings.c); a SET of this session is
+     * not seen here (docs/pgwire.md). */
+    const char *super = s->user.super ? "on" : "off";
+    const char *const settings[][2] = {
+        {"server_version", "15.0"},
+        {"server_version_num", "150000"},
+        {"server_encoding", "UTF8"},
+        {"client_encoding", "UTF8"},
+        {"DateStyle", "ISO, MDY"},
+        {"IntervalStyle", "postgres"},
+        {"TimeZone", "UTC"},
+        {"integer_datetimes", "on"},
+        {"standard_conforming_strings", "on"},
+        {"search_path", "\"$user\", public"},
+        {"max_identifier_length", "63"},
+        {"default_transaction_isolation", "repeatable read"},
+        {"transaction_isolation", "repeatable read"},
+        {"is_superuser", super},
+        {"lc_collate", "C.UTF-8"},
+        {"lc_ctype", "C.UTF-8"},
+    };
+    Fill g;
+    bool ok_g = fill_open(con, "pg_settings", &g);
+    if (fill_open(con, "_tdb_settings", &f)) {
+        for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+            fill_row(&f, settings[i], 2);
+            const char *row[] = {settings[i][0], settings[i][1], NULL,       "Preset Options",
+                                 NULL,           NULL,           "internal", "string",
+                                 "default",      NULL,           NULL,       NULL,
+                                 settings[i][1], settings[i][1], NULL,       NULL,
+                                 "false"};
+            if (ok_g)
+                fill_row(&g, row, 17);
+        }
+        fill_close(&f, "_tdb_settings");
+    }
+    if (ok_g)
+        fill_close(&g, "pg_settings");
+}
+
+/* ---- the rewrite ---- */
+
+static bool is_word(const char *sql, const SqlToken *t, const char *lower)
+{
+    if (t->kind == SQLLEX_WORD)
+        return sqllex_is_word(sql, t, lower);
+    if (t->kind != SQLLEX_QUOTED)
+        return false;
+    Buf name = BUF_INIT;
+    sqllex_identifier(sql, t, &name);
+    bool same = strcmp(buf_cstr(&name), lower) == 0;
+    buf_free(&name);
+    return same;
+}
+
+/*
+ * Appends operator `op` (`ol` bytes) applied to the pattern token `pat`:
+ * PostgreSQL's regular expression operators match anywhere in the text,
+ * DuckDB's ~ the whole text, so the pattern is wrapped to match anywhere;
+ * ~* and !~* (which DuckDB lacks) become ~ and !~ with the case-insensitive
+ * flag. Returns false (nothing appended) for any other operator.
+ */
+static bool regex_op(const char *sql, const char *op, size_t ol, const SqlToken *pat, Buf *out)
+{
+    bool negate = ol >= 1 && op[0] == '!';
+    const char *rest = negate ? op + 1 : op;
+    size_t rl = negate ? ol - 1 : ol;
+    bool icase = rl == 2 && memcmp(rest, "~*", 2) == 0;
+    if (!icase && !(rl == 1 && rest[0] == '~'))
+        return false;
+    buf_printf(out, " %s ('(?%ss:.*(?:' || ", negate ? "!~" : "~", icase ? "i" : "");
+    buf_append(out, sql + pat->offset, pat->length);
+    buf_append_str(out, " || ').*)')");
+    return true;
+}
+
+bool catsql_rewrite(const char *sql, Buf *out)
+{
+    SqlLexer lx;
+    size_t len = strlen(sql), cap = 64, n = 0;
+    SqlToken *t = xmalloc(cap * sizeof(*t));
+    SqlToken tok;
+    int rc;
+    sqllex_init(&lx, sql, len, 0);
+    while ((rc = sqllex_next(&lx, &tok)) > 0) {
+        if (n == cap) {
+            cap *= 2;
+            t = xrealloc(t, cap * sizeof(*t));
+        }
+        t[n++] = tok;
+    }
+    out->len = 0;
+    if (rc < 0) {
+        free(t);
+        return false;
+    }
+    size_t copied = 0; /* bytes of `sql` before this offset are in `out` */
+#define COPY_TO(off)                                                                               \
+    do {                                                                                           \
+        buf_append(out, sql + copied, (off)-copied);                                               \
+        copied = (off);                                                                            \
+    } while (0)
+    for (size_t i = 0; i < n; i++) {
+        /* pg_catalog.x -> x: the TEMP objects come first on DuckDB's search path. */
+        if (i + 1 < n && is_word(sql, &t[i], "pg_catalog") && t[i + 1].kind == SQLLEX_DOT) {
+            COPY_TO(t[i].offset);
+            copied = t[i + 1].offset + t[i + 1].length;
+            i++;
+            continue;
+        }
+        /* OPERATOR(pg_catalog.~) -> ~ */
+        if (i + 5 < n && sqllex_is_word(sql, &t[i], "operator") && t[i + 1].kind == SQLLEX_OPEN &&
+            is_word(sql, &t[i + 2], "pg_catalog") && t[i + 3].kind == SQLLEX_DOT &&
+            t[i + 4].kind == SQLLEX_OP && t[i + 5].kind == SQLLEX_CLOSE) {
+            COPY_TO(t[i].offset);
+            if (i + 6 < n && (t[i + 6].kind == SQLLEX_STRING || t[i + 6].kind == SQLLEX_PARAM) &&
+                regex_op(sql, sql + t[i + 4].offset, t[i + 4].length, &t[i + 6], out)) {
+                copied = t[i + 6].offset + t[i + 6].length;
+                i += 6;
+                continue;
+            }
+            buf_append(out, " ", 1);
+            buf_append(out, sql + t[i + 4].offset, t[i + 4].length);
+            buf_append(out, " ", 1);
+            copied = t[i + 5].offset + t[i + 5].length;
+            i += 5;
+            continue;
+        }
+        /* COLLATE pg_catalog."default" / "C" / "POSIX": DuckDB's default ordering is bytewise. */
+        if (i + 1 < n && sqllex_is_word(sql, &t[i], "collate")) {
+            size_t k = i + 1;
+            if (k + 1 < n && is_word(sql, &t[k], "pg_catalog") && t[k + 1].kind == SQLLEX_DOT)
+                k += 2;
+            if (k < n && (is_word(sql, &t[k], "default") || is_word(sql, &t[k], "C") ||
+                          is_word(sql, &t[k], "POSIX"))) {
+                COPY_TO(t[i].offset);
+                copied = t[k].offset + t[k].length;
+                i = k;
+                continue;
+            }
+        }
+        /* 'name'::regclass -> _tdb_regclass('name'); x::regclass -> x::BIGINT (an oid) */
+        if (i + 2 < n && t[i + 1].kind == SQLLEX_OP && t[i + 1].length == 2 &&
+            memcmp(sql + t[i + 1].offset, "::", 2) == 0) {
+            size_t k = i + 2;
+            if (k + 1 < n && is_word(sql, &t[k], "pg_catalog") && t[k + 1].kind == SQLLEX_DOT)
+                k += 2;
+            const char *fn = NULL, *as = NULL;
+            if (is_word(sql, &t[k], "regclass"))
+                fn = "_tdb_regclass", as = "BIGINT";
+            else if (is_word(sql, &t[k], "regtype"))
+                fn = "_tdb_regtype", as = "BIGINT";
+            else if (is_word(sql, &t[k], "regproc") || is_word(sql, &t[k], "regprocedure") ||
+                     is_word(sql, &t[k], "regnamespace") || is_word(sql, &t[k], "regrole") ||
+                     is_word(sql, &t[k], "name") || is_word(sql, &t[k], "int2vector") ||
+                     is_word(sql, &t[k], "oidvector") || is_word(sql, &t[k], "char"))
+                as = "VARCHAR";
+            if (as && fn && t[i].kind == SQLLEX_STRING) {
+                COPY_TO(t[i].offset);
+                buf_printf(out, "%s(", fn);
+                buf_append(out, sql + t[i].offset, t[i].length);
+                buf_append(out, ")", 1);
+                copied = t[k].offset + t[k].length;
+                i = k;
+                continue;
+            }
+            if (as) {
+                COPY_TO(t[i + 1].offset);
+                buf_printf(out, "::%s", as);
+                copied = t[k].offset + t[k].length;
+                i = k;
+                continue;
+            }
+        }
+        /* a ~ 'pattern': see regex_op() */
+        if (i + 1 < n && t[i].kind == SQLLEX_OP &&
+            (t[i + 1].kind == SQLLEX_STRING || t[i + 1].kind == SQLLEX_PARAM)) {
+            size_t mark = out->len;
+            COPY_TO(t[i].offset);
+            if (regex_op(sql, sql + t[i].offset, t[i].length, &t[i + 1], out)) {
+                copied = t[i + 1].offset + t[i + 1].length;
+                i++;
+                continue;
+            }
+            (void)mark;
+        }
+        /* current_user / session_user (no parentheses): the session's user. */
+        if ((sqllex_is_word(sql, &t[i], "current_user") ||
+             sqllex_is_word(sql, &t[i], "session_user")) &&
+            (i + 1 >= n || t[i + 1].kind != SQLLEX_OPEN) &&
+            (i == 0 || t[i - 1].kind != SQLLEX_DOT)) {
+            COPY_TO(t[i].offset);
+            buf_append_str(out, "_tdb_user()");
+            /* In a select list, named as PostgreSQL names the column. */
+            bool item_start = i > 0 && (t[i - 1].kind == SQLLEX_COMMA ||
+                                        sqllex_is_word(sql, &t[i - 1], "select"));
+            bool item_end = i + 1 >= n || t[i + 1].kind == SQLLEX_COMMA ||
+                            t[i + 1].kind == SQLLEX_SEMI || sqllex_is_word(sql, &t[i + 1], "from");
+            if (item_start && item_end)
+                buf_printf(out, " AS \"%s\"",
+                           sqllex_is_word(sql, &t[i], "current_user") ? "current_user"
+                                                                      : "session_user");
+            copied = t[i].offset + t[i].length;
+            continue;
+        }
+    }
+    COPY_TO(len);
+#undef COPY_TO
+    free(t);
+    return true;
+}
+
+/* ---- running the query ---- */
+
+/* `text` as a SQL string literal's body: quotes doubled, into `b` (reset first). */
+static const char *sql_string(const char *text, Buf *b)
+{
+    b->len = 0;
+    for (const char *p = text; *p; p++) {
+        if (*p == '\'')
+            buf_append(b, "'", 1);
+        buf_append(b, p, 1);
+    }
+    return buf_cstr(b);
+}
+
+/* Creates the relations and macros on `con` and fills them; false with an ErrorResponse. */
+static bool build(Model *m, Buf *out)
+{
+    Buf ddl = BUF_INIT, v = BUF_INIT, d = BUF_INIT, u = BUF_INIT;
+    bool ok = false;
+    duckdb_result res;
+    for (size_t i = 0; i < sizeof(relations) / sizeof(relations[0]); i++)
+        buf_printf(&ddl, "CREATE TEMP TABLE %s (%s);", relations[i].name, relations[i].columns);
+    buf_printf(&ddl, macros_fmt, sql_string(pgrw_version(), &v), sql_string(m->s->database, &d),
+               sql_string(m->s->user.name, &u), (long long)(m->s->cancel.id & 0x7fffffff));
+    if (duckdb_query(m->con, buf_cstr(&ddl), &res) != DuckDBSuccess) {
+        const char *e = duckdb_result_error(&res);
+        log_error("pgwire: the catalog instance refused its schema: %s", e ? e : "?");
+        catmodel_error(out, "XX000", "cannot build the catalog", e);
+        duckdb_destroy_result(&res);
+        goto out;
+    }
+    duckdb_destroy_result(&res);
+    fill_namespaces(m->con);
+    fill_types(m->con);
+    fill_roles_and_databases(m);
+    fill_relations(m);
+    fill_fixed(m->con, m->s);
+    ok = true;
+out:
+    buf_free(&ddl);
+    buf_free(&v);
+    buf_free(&d);
+    buf_free(&u);
+    return ok;
+}
+
+/* The RowDescription of `res` in text format, with each column's encoder in `cols`. */
+static bool describe(duckdb_result *res, PgColumn *cols, idx_t n, Buf *out)
+{
+    for (idx_t c = 0; c < n; c++) {
+        duckdb_logical_type t = duckdb_column_logical_type(res, c);
+        int rc = pgwire_column_init(&cols[c], t, false);
+        duckdb_destroy_logical_type(&t);
+        if (rc != 0) {
+            /* Anything without an encoding is refused, as on the user's own tables. */
+            for (idx_t k = 0; k < c; k++)
+                pgwire_column_free(&cols[k]);
+            pgwire_errorf(out, "0A000",
+                          "column %llu of this catalog query has a type the PostgreSQL front "
+                          "end does not send",
+                          (unsigned long long)c + 1);
+            return false;
+        }
+    }
+    size_t m = pgwire_begin(out, 'T');
+    pgwire_put_i16(out, (int16_t)n);
+    for (idx_t c = 0; c < n; c++) {
+        pgwire_put_str(out, duckdb_column_name(res, c));
+        pgwire_put_i32(out, 0);
+        pgwire_put_i16(out, 0);
+        pgwire_put_i32(out, (int32_t)cols[c].pg.oid);
+        pgwire_put_i16(out, cols[c].pg.len);
+        pgwire_put_i32(out, cols[c].pg.typmod);
+        pgwire_put_i16(out, 0);
+    }
+    pgwire_end(out, m);
+    return true;
+}
+
+/* Streams the rows of `res` as DataRows; false with an ErrorResponse past CATSQL_MAX_ANSWER. */
+static bool rows(duckdb_result *res, const PgColumn *cols, idx_t n, size_t start, Buf *out,
+                 long long *count)
+{
+    duckdb_data_chunk chunk;
+    while ((chunk = duckdb_fetch_chunk(*res)) != NULL) {
+        idx_t size = duckdb_data_chunk_get_size(chunk);
+        for (idx_t r = 0; r < size; r++) {
+            size_t m = pgwire_begin(out, 'D');
+            pgwire_put_i16(out, (int16_t)n);
+            for (idx_t c = 0; c < n; c++) {
+                duckdb_vector v = duckdb_data_chunk_get_vector(chunk, c);
+                uint64_t *valid = duckdb_vector_get_validity(v);
+                if (valid && !duckdb_validity_row_is_valid(valid, r))
+                    pgwire_put_i32(out, -1);
+                else
+                    pgwire_put_value(out, &cols[c], v, r);
+            }
+            pgwire_end(out, m);
+        }
+        *count += (long long)size;
+        duckdb_destroy_data_chunk(&chunk);
+        if (out->len - start > CATSQL_MAX_ANSWER) {
+            out->len = start;
+            pgwire_errorf(out, "54000",
+                          "the answer of this catalog query is larger than %u MB; narrow it "
+                          "with WHERE or LIMIT",
+                          CATSQL_MAX_ANSWER >> 20);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Answers a failure of the user's statement: the watchdog's reason, or DuckDB's message. */
+static void answer_error(WatchdogEntry *wd, int64_t timeout_ms, duckdb_result *res, Buf *out)
+{
+    duckdb_error_type type = duckdb_result_error_type(res);
+    WatchdogReason why = type == DUCKDB_ERROR_INTERRUPT || type == DUCKDB_ERROR_OUT_OF_MEMORY
+                             ? watchdog_reason(wd)
+                             : WATCHDOG_NONE;
+    Buf line = BUF_INIT;
+    WatchdogMemoryLimits mem;
+    watchdog_memory_limits(&mem);
+    if (why == WATCHDOG_TIMEOUT)
+        reply_statement_timeout(&line, timeout_ms);
+    else if (why == WATCHDOG_CANCELED)
+        reply_statement_canceled(&line);
+    else if (why == WATCHDOG_STATEMENT_MEMORY)
+        reply_statement_memory_limit(&line, wd->statement_bytes);
+    else if (why == WATCHDOG_SERVER_MEMORY)
+        reply_server_memory_limit(&line, mem.server_bytes);
+    else
+        reply_engine_error(&line, duckdb_result_error(res) ? duckdb_result_error(res)
+                                                           : "the catalog query failed");
+    pgwire_error_line(out, "ERROR", line.data, line.len);
+    buf_free(&line);
+}
+
+bool catsql_answer(Session *s, const SessionEnv *env, const char *sql, const TypedRequest *params,
+                   Buf *out)
+{
+    pthread_once(&instance_once, open_instance);
+    if (!instance_ok) {
+        catmodel_error(out, "XX000", "cannot answer catalog queries",
+                       "the catalog instance could not be opened (see the server log)");
+        return false;
+    }
+    Buf text = BUF_INIT;
+    Model m = {.s = s, .env = env, .err = out};
+    duckdb_prepared_statement prep = NULL;
+    duckdb_result res;
+    bool have_res = false, ok = false;
+    WatchdogEntry wd = {0};
+    bool watched = false;
+    PgColumn *cols = NULL;
+    idx_t ncols = 0;
+    size_t start = out->len;
+    if (!catsql_rewrite(sql, &text)) {
+        catmodel_error(out, "42601", "syntax error", "the statement does not end");
+        goto out;
+    }
+    if (duckdb_connect(instance, &m.con) != DuckDBSuccess) {
+        m.con = NULL;
+        catmodel_error(out, "XX000", "cannot answer catalog queries", "no connection");
+        goto out;
+    }
+    catmodel_owner(env, m.owner);
+    if (!model_read(&m) || !build(&m, out))
+        goto out;
+    /* One SELECT: nothing the query does may outlive it or change the instance. */
+    duckdb_extracted_statements stmts = NULL;
+    idx_t nstmts = duckdb_extract_statements(m.con, buf_cstr(&text), &stmts);
+    if (nstmts != 1) {
+        const char *e = nstmts == 0 ? duckdb_extract_statements_error(stmts) : NULL;
+        if (e)
+            pgwire_error_line(out, "ERROR", e, strlen(e));
+        else
+            pgwire_errorf(out, "0A000", "a catalog query is a single SELECT statement");
+        duckdb_destroy_extracted(&stmts);
+        goto out;
+    }
+    duckdb_state st = duckdb_prepare_extracted_statement(m.con, stmts, 0, &prep);
+    duckdb_destroy_extracted(&stmts);
+    if (st != DuckDBSuccess) {
+        const char *e = duckdb_prepare_error(prep);
+        Buf line = BUF_INIT;
+        reply_engine_error(&line, e ? e : "the catalog query cannot be prepared");
+        pgwire_error_line(out, "ERROR", line.data, line.len);
+        buf_free(&line);
+        goto out;
+    }
+    if (duckdb_prepared_statement_type(prep) != DUCKDB_STATEMENT_TYPE_SELECT) {
+        pgwire_errorf(out, "0A000", "a catalog query is a single SELECT statement");
+        goto out;
+    }
+    if (params && params->nparams > 0) {
+        char err[256];
+        if (query_bind_params(prep, params, err, sizeof(err)) != 0) {
+            Buf line = BUF_INIT;
+            buf_printf(&line, "Error: %s", err);
+            pgwire_error_line(out, "ERROR", line.data, line.len);
+            buf_free(&line);
+            goto out;
+        }
+    } else {
+        /* A Describe of a statement (no Bind yet): NULLs give the columns all the same. */
+        for (idx_t i = 1; i <= duckdb_nparams(prep); i++)
+            duckdb_bind_null(prep, i);
+    }
+    int64_t timeout_ms = session_statement_timeout_ms(s);
+    /* No socket: the client's is the front end's; a statement timeout or cancel ends it. */
+    watchdog_watch(&wd, m.con, -1, timeout_ms, s->cancel.id);
+    watchdog_set_statement_memory(&wd, s->limits.value[USERLIMIT_STATEMENT_MEMORY]);
+    watched = true;
+    if (duckdb_execute_prepared_streaming(prep, &res) != DuckDBSuccess) {
+        have_res = true;
+        answer_error(&wd, timeout_ms, &res, out);
+        goto out;
+    }
+    have_res = true;
+    ncols = duckdb_column_count(&res);
+    cols = xcalloc(ncols ? ncols : 1, sizeof(*cols));
+    if (!describe(&res, cols, ncols, out)) {
+        free(cols);
+        cols = NULL;
+        goto out;
+    }
+    long long count = 0;
+    if (!rows(&res, cols, ncols, start, out, &count))
+        goto out;
+    if (duckdb_result_error(&res)) {
+        out->len = start;
+        answer_error(&wd, timeout_ms, &res, out);
+        goto out;
+    }
+    char tag[48];
+    snprintf(tag, sizeof(tag), "SELECT %lld", count);
+    pgwire_command_complete(out, tag);
+    ok = true;
+out:
+    if (cols) {
+        for (idx_t c = 0; c < ncols; c++)
+            pgwire_column_free(&cols[c]);
+        free(cols);
+    }
+    if (have_res)
+        duckdb_destroy_result(&res);
+    if (watched)
+        watchdog_unwatch(&wd);
+    duckdb_destroy_prepare(&prep);
+    if (m.con)
+        duckdb_disconnect(&m.con);
+    model_free(&m);
+    buf_free(&text);
+    return ok;
+}

@@ -1,0 +1,58 @@
+/*
+ * pgwire_catsql: the catalog queries that no recogniser of pgwire_catalog.c
+ * knows (pgAdmin's, DBeaver's, a person's own `SELECT relname FROM
+ * pg_class`), run as SQL on a private in-memory DuckDB that holds nothing
+ * but the user's view of the catalog (docs/pgwire.md#catalog).
+ *
+ * Why a second DuckDB: the user's own connection would let the query join
+ * the emulated catalog with tables the user may not read, and DuckDB's own
+ * pg_catalog there is wrong for PostgreSQL clients (its type ids collide
+ * with PostgreSQL's OIDs). The catalog instance is opened once, in memory,
+ * with file access, extension loading and configuration changes off; each
+ * query gets a connection of its own on which the front end creates TEMP
+ * tables (pg_class, pg_attribute, pg_type, pg_namespace, pg_database,
+ * pg_roles, pg_index, pg_constraint, ... and empty ones for what DuckDB has
+ * no counterpart of) filled from pgwire_catmodel.h, which lists only what
+ * the user may see, and TEMP macros for PostgreSQL's catalog functions
+ * (format_type, pg_get_userbyid, has_table_privilege, ...). The text is
+ * rewritten first (`pg_catalog.` qualifiers dropped, so the TEMP objects
+ * are found before DuckDB's built-in ones; OPERATOR(pg_catalog.op);
+ * `::regclass` of a literal). Only a single SELECT runs; it runs under the
+ * watchdog (statement timeout, cancel, client gone, memory), and its
+ * answer is bounded (CATSQL_MAX_ANSWER). The connection, and with it every
+ * TEMP object, is gone when the query has been answered, so nothing one
+ * query or user made is ever seen by another.
+ *
+ * Thread: the worker that owns the session. The instance is shared and
+ * opened once (pthread_once); DuckDB connections are per query.
+ */
+#ifndef TCPDUCKDB_PGWIRE_CATSQL_H
+#define TCPDUCKDB_PGWIRE_CATSQL_H
+
+#include <stdbool.h>
+
+#include "buf.h"
+#include "params.h"
+#include "session.h"
+
+/* The largest answer a catalog query may give, in bytes of protocol messages. */
+#define CATSQL_MAX_ANSWER (64u << 20)
+
+/*
+ * Runs catalog query `sql` (one statement, as the client sent it after
+ * pgrw_client_text) with `params` (NULL: none) and appends the whole answer
+ * (RowDescription of text-format columns, DataRows, CommandComplete) to
+ * `out`, or an ErrorResponse. Returns true when it answered rows.
+ */
+bool catsql_answer(Session *s, const SessionEnv *env, const char *sql, const TypedRequest *params,
+                   Buf *out);
+
+/*
+ * The text the catalog instance runs for `sql`, into `out` (reset first):
+ * `pg_catalog.` qualifiers dropped, PostgreSQL's OPERATOR() and COLLATE
+ * spellings, and reg* casts. Exposed for the unit
+ * tests. Returns false when the text cannot be lexed.
+ */
+bool catsql_rewrite(const char *sql, Buf *out);
+
+#endif

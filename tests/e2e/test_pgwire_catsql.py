@@ -1,0 +1,199 @@
+"""
+Catalog queries that no recogniser knows (pgAdmin's, DBeaver's, a person's own) run as SQL on a
+private in-memory DuckDB that holds only the user's view of the catalog (docs/pgwire.md#catalog,
+src/pgwire_catsql.c): they answer what PostgreSQL would about what the user may see, never
+DuckDB's own pg_catalog, never a table or database that is not granted, and nothing in them can
+reach a file or outlive the query.
+"""
+import psycopg
+import psycopg2
+import pytest
+
+from test_pgwire import connect, pg  # noqa: F401 (pg is a fixture)
+
+# The catalog queries Duckgres' client compatibility suite sends (scripts/client-compat/
+# queries.yaml there): what pgAdmin, DBeaver and hand-written introspection use. Each must run.
+CLIENT_QUERIES = [
+    "SELECT datname FROM pg_database WHERE datallowconn",
+    "SELECT nspname FROM pg_namespace",
+    "SELECT typname, typtype FROM pg_type LIMIT 10",
+    "SELECT relname, relkind FROM pg_class WHERE relkind = 'r' LIMIT 10",
+    "SELECT attname, atttypid FROM pg_attribute WHERE attnum > 0 LIMIT 10",
+    "SELECT rolname FROM pg_roles",
+    "SELECT datname FROM pg_database WHERE datistemplate IS false AND datallowconn IS true "
+    "ORDER BY datname",
+    "SELECT format_type(23, -1)",
+    "SELECT format_type(1043, 54)",
+    "SELECT format_type(1700, 655366)",
+    "SELECT pg_get_userbyid(10)",
+    "SELECT pg_table_is_visible(0)",
+    "SELECT has_schema_privilege('public', 'USAGE')",
+    "SELECT has_table_privilege('pg_class', 'SELECT')",
+    "SELECT pg_encoding_to_char(6)",
+    "SELECT obj_description(0, 'pg_class')",
+    "SELECT col_description(0, 1)",
+    "SELECT pg_is_in_recovery()",
+    "SELECT pg_backend_pid()",
+    "SELECT n.nspname, c.relname, c.relkind FROM pg_class c JOIN pg_namespace n "
+    "ON c.relnamespace = n.oid WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') "
+    "ORDER BY n.nspname, c.relname LIMIT 20",
+    "SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
+    "JOIN pg_class t ON a.attrelid = t.oid JOIN pg_namespace s ON t.relnamespace = s.oid "
+    "WHERE a.attnum > 0 AND NOT a.attisdropped AND s.nspname NOT IN ('pg_catalog', "
+    "'information_schema') ORDER BY a.attnum LIMIT 20",
+    "SELECT n.nspname as \"Schema\", c.relname as \"Name\", CASE c.relkind WHEN 'r' THEN "
+    "'table' WHEN 'v' THEN 'view' END as \"Type\", pg_catalog.pg_get_userbyid(c.relowner) as "
+    "\"Owner\" FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_namespace n ON n.oid = "
+    "c.relnamespace WHERE c.relkind IN ('r','v') AND n.nspname NOT IN ('pg_catalog', "
+    "'information_schema') ORDER BY 1, 2 LIMIT 20",
+    "SELECT n.nspname AS \"Name\", pg_catalog.pg_get_userbyid(n.nspowner) AS \"Owner\" FROM "
+    "pg_catalog.pg_namespace n WHERE n.nspname !~ '^pg_' AND n.nspname <> 'information_schema' "
+    "ORDER BY 1",
+    "SELECT d.datname as \"Name\", pg_catalog.pg_get_userbyid(d.datdba) as \"Owner\", "
+    "pg_catalog.pg_encoding_to_char(d.encoding) as \"Encoding\" FROM pg_catalog.pg_database d "
+    "ORDER BY 1",
+    "SELECT matviewname FROM pg_matviews",
+    "SELECT * FROM pg_policy LIMIT 5",
+    "SELECT collname FROM pg_collation LIMIT 5",
+    "SELECT * FROM pg_statistic_ext LIMIT 5",
+    "SELECT * FROM pg_publication LIMIT 5",
+    "SELECT * FROM pg_inherits LIMIT 5",
+    "SELECT * FROM pg_rules LIMIT 5",
+    "SELECT * FROM pg_stat_statements LIMIT 5",
+    "SELECT * FROM pg_partitioned_table LIMIT 5",
+    "SELECT * FROM pg_constraint LIMIT 5",
+    "SELECT * FROM pg_enum LIMIT 5",
+    "SELECT * FROM pg_indexes LIMIT 5",
+    "SELECT * FROM pg_stat_activity LIMIT 5",
+    "SELECT relname FROM pg_stat_user_tables LIMIT 5",
+    "SELECT word, catcode FROM pg_catalog.pg_get_keywords()",
+]
+
+
+def one(cur, sql, params=None):
+    cur.execute(sql, params)
+    return cur.fetchall()
+
+
+@pytest.fixture
+def shop(pg):
+    with pg.admin() as a:
+        for req in ["connect db1",
+                    "create table items(id integer primary key, name varchar not null, "
+                    "price decimal(10, 2) default 0, tags varchar[])",
+                    "comment on table items is 'things we sell'",
+                    "comment on column items.price is 'in euros'",
+                    "create unique index items_name on items(name)",
+                    "create view cheap as select * from items where price < 10"]:
+            assert a.req(req) == "success", req
+    return pg
+
+
+def test_client_catalog_queries_all_run(shop):
+    with connect(shop) as conn:
+        cur = conn.cursor()
+        for sql in CLIENT_QUERIES:
+            cur.execute(sql)
+            cur.fetchall()
+
+
+def test_answers_are_postgresql_s_about_the_database(shop):
+    with connect(shop) as conn:
+        cur = conn.cursor()
+        assert one(cur, "SELECT format_type(23, -1), format_type(1043, 54), "
+                        "format_type(1700, 655366), format_type(1007, -1)") == [
+            ("integer", "character varying(50)", "numeric(10,2)", "integer[]")]
+        assert one(cur, "SELECT relname, relkind FROM pg_catalog.pg_class ORDER BY 1") == [
+            ("cheap", "v"), ("items", "r"), ("items_name", "i"), ("t1", "r"), ("t2", "r")]
+        # Columns with PostgreSQL's types, NOT NULL, defaults and comments.
+        rows = one(cur, "SELECT a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), "
+                        "a.attnotnull, pg_get_expr(d.adbin, d.adrelid), "
+                        "col_description(a.attrelid, a.attnum) "
+                        "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+                        "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+                        "WHERE c.relname = 'items' AND a.attnum > 0 ORDER BY a.attnum")
+        assert [r[:4] for r in rows] == [(1, "id", "integer", True),
+                                         (2, "name", "text", True),
+                                         (3, "price", "numeric(10,2)", False),
+                                         (4, "tags", "text[]", False)]
+        assert rows[2][4] is not None and "0" in rows[2][4] and rows[2][5] == "in euros"
+        assert one(cur, "SELECT obj_description('items'::regclass, 'pg_class')") == [
+            ("things we sell",)]
+        # Keys: the primary key as a constraint with its index, and the unique index.
+        assert one(cur, "SELECT conname, contype, conkey, pg_get_constraintdef(oid) "
+                        "FROM pg_constraint WHERE conrelid = 'public.items'::regclass") == [
+            ("items_id_pkey", "p", [1], "PRIMARY KEY (id)")]
+        assert one(cur, "SELECT i.indisprimary, i.indisunique FROM pg_index i JOIN pg_class c "
+                        "ON c.oid = i.indrelid WHERE c.relname = 'items' "
+                        "ORDER BY i.indisprimary") == [(False, True), (True, True)]
+        assert one(cur, "SELECT indexname FROM pg_indexes WHERE tablename = 'items'") == [
+            ("items_name",)]
+        assert one(cur, "SELECT viewname FROM pg_views") == [("cheap",)]
+        # PostgreSQL's regular expression operators match anywhere, ~* ignoring case.
+        assert one(cur, "SELECT relname FROM pg_class WHERE relname ~ 'tem' AND relkind = 'r'"
+                        ) == [("items",)]
+        assert one(cur, "SELECT relname FROM pg_class WHERE relname OPERATOR(pg_catalog.~*) "
+                        "'^ITEMS$'") == [("items",)]
+        # Who and where: the session's user, the database's name and public.
+        assert one(cur, "SELECT current_user, session_user, current_database(), "
+                        "current_schema()") == [("duck", "duck", "db1", "public")]
+        assert one(cur, "SELECT version()")[0][0].startswith("PostgreSQL 15.0")
+        assert one(cur, "SELECT current_setting('server_version_num')") == [("150000",)]
+
+
+def test_a_user_sees_only_what_is_granted(shop):
+    with connect(shop, user="alice", password="s3cret") as conn:
+        cur = conn.cursor()
+        assert one(cur, "SELECT relname FROM pg_class") == [("t1",)]
+        assert one(cur, "SELECT c.relname, a.attname FROM pg_attribute a JOIN pg_class c "
+                        "ON c.oid = a.attrelid ORDER BY 2") == [("t1", "a"), ("t1", "b")]
+        assert one(cur, "SELECT datname FROM pg_database") == [("db1",)]
+        assert sorted(one(cur, "SELECT rolname FROM pg_roles")) == [("alice",), ("duck",)]
+        assert one(cur, "SELECT count(*) FROM pg_attribute WHERE attname = 'secret'") == [(0,)]
+        assert one(cur, "SELECT current_user, current_database()") == [("alice", "db1")]
+
+
+def test_nothing_in_a_catalog_query_reaches_files_or_lasts(shop):
+    # Not `with conn`: psycopg2 2.9 opens a transaction there even in autocommit mode, and an
+    # error inside one aborts it (25P02 until ROLLBACK), as PostgreSQL does.
+    conn = connect(shop)
+    conn.autocommit = True
+    try:
+        cur = conn.cursor()
+        with pytest.raises(psycopg2.Error) as e:
+            cur.execute("SELECT * FROM pg_class, read_csv('/etc/passwd')")
+        assert "Permission Error" in str(e.value)
+        with pytest.raises(psycopg2.errors.FeatureNotSupported) as e:
+            cur.execute("CREATE TABLE pg_class_copy AS SELECT * FROM pg_class")
+        assert "a catalog query is a single SELECT statement" in str(e.value)
+        with pytest.raises(psycopg2.errors.FeatureNotSupported):
+            cur.execute("DROP TABLE pg_class")
+        # A query that would run for ever ends at the session's statement timeout.
+        cur.execute("SET statement_timeout = 1000")
+        with pytest.raises(psycopg2.errors.QueryCanceled):
+            cur.execute("SELECT count(*) FROM pg_class, range(100000000000)")
+        cur.execute("RESET statement_timeout")
+        # The session goes on; and the super user's view and alice's, side by side, stay apart.
+        alice = connect(shop, user="alice", password="s3cret")
+        try:
+            acur = alice.cursor()
+            for _ in range(3):
+                assert one(cur, "SELECT count(*) FROM pg_class WHERE relkind = 'r'") == [(3,)]
+                assert one(acur, "SELECT count(*) FROM pg_class WHERE relkind = 'r'") == [(1,)]
+        finally:
+            alice.close()
+    finally:
+        conn.close()
+
+
+def test_extended_protocol_binds_parameters(shop):
+    with psycopg.connect(host="127.0.0.1", port=shop.pg_port, user="duck", password="duck",
+                         dbname="db1", connect_timeout=30) as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT relname, relkind FROM pg_class WHERE relname = %s", ("items",))
+        assert cur.fetchall() == [("items", "r")]
+        cur.execute("SELECT attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+                    "WHERE c.relname = %s AND a.attnum = %s", ("items", 2), prepare=True)
+        assert cur.fetchall() == [("name",)]
+        cur.execute("SELECT relname FROM pg_class WHERE relname ~ %s ORDER BY 1", ("^t",))
+        assert cur.fetchall() == [("t1",), ("t2",)]
