@@ -298,6 +298,19 @@ static const char macros_fmt[] =
     "CREATE TEMP MACRO pg_table_size(o) AS 0::BIGINT;"
     "CREATE TEMP MACRO pg_indexes_size(o) AS 0::BIGINT;"
     "CREATE TEMP MACRO pg_database_size(d) AS 0::BIGINT;"
+    "CREATE TEMP MACRO pg_stat_get_numscans(o) AS 0::BIGINT;"
+    "CREATE TEMP MACRO pg_stat_get_tuples_returned(o) AS 0::BIGINT;"
+    "CREATE TEMP MACRO pg_stat_get_tuples_fetched(o) AS 0::BIGINT;"
+    "CREATE TEMP MACRO pg_stat_get_live_tuples(o) AS 0::BIGINT;"
+    "CREATE TEMP MACRO pg_stat_get_dead_tuples(o) AS 0::BIGINT;"
+    "CREATE TEMP MACRO pg_get_partkeydef(o) AS NULL::VARCHAR;"
+    "CREATE TEMP MACRO pg_get_function_arguments(o) AS NULL::VARCHAR;"
+    "CREATE TEMP MACRO pg_get_function_identity_arguments(o) AS NULL::VARCHAR;"
+    "CREATE TEMP MACRO pg_get_function_result(o) AS NULL::VARCHAR;"
+    "CREATE TEMP MACRO pg_get_triggerdef(o) AS NULL::VARCHAR, (o, p) AS NULL::VARCHAR;"
+    "CREATE TEMP MACRO pg_get_ruledef(o) AS NULL::VARCHAR, (o, p) AS NULL::VARCHAR;"
+    "CREATE TEMP MACRO pg_get_serial_sequence(t, c) AS NULL::VARCHAR;"
+    "CREATE TEMP MACRO pg_tablespace_location(o) AS '';"
     "CREATE TEMP MACRO quote_ident(s) AS CASE WHEN regexp_full_match(s, '[a-z_][a-z0-9_$]*') "
     "THEN s ELSE '\"' || replace(s, '\"', '\"\"') || '\"' END;"
     "CREATE TEMP MACRO quote_literal(s) AS '''' || replace(CAST(s AS VARCHAR), '''', '''''') || "
@@ -691,6 +704,50 @@ static void fill_roles_and_databases(const Model *m)
     fill_close(&dbs, "pg_database");
 }
 
+/* One pg_class row: relation `oid` named `name` of kind 'r', 'v' or 'i'. */
+static void class_row(Fill *f, long long oid, const char *name, char kind, const char *natts,
+                      bool has_index)
+{
+    Buf o = BUF_INIT;
+    char k[2] = {kind, '\0'};
+    const char *am = kind == 'i' ? "403" : kind == 'r' ? "2" : "0";
+    const char *row[] = {num(&o, oid),
+                         name,
+                         "2200",
+                         "0",
+                         "0",
+                         "10",
+                         am,
+                         buf_cstr(&o),
+                         "0",
+                         "0",
+                         "-1",
+                         "0",
+                         "0",
+                         has_index ? "true" : "false",
+                         "false",
+                         "p",
+                         k,
+                         natts,
+                         "0",
+                         kind == 'v' ? "true" : "false",
+                         "false",
+                         "false",
+                         "false",
+                         "false",
+                         "true",
+                         "d",
+                         "false",
+                         "0",
+                         "0",
+                         "0",
+                         NULL,
+                         NULL,
+                         NULL};
+    fill_row(f, row, 33);
+    buf_free(&o);
+}
+
 /* pg_class, pg_attribute, pg_index, pg_constraint, pg_description, pg_attrdef, the views. */
 static void fill_relations(const Model *m)
 {
@@ -708,47 +765,11 @@ static void fill_relations(const Model *m)
         const CatRelation *r = &m->rels.r[i];
         const CatColumns *cs = &m->cols[i];
         const CatKeys *ks = &m->keys[i];
-        char kind[2] = {r->kind, '\0'};
         size_t ti = i;
         const CatRelation *table = r->kind == 'i' ? model_table(m, r->table, &ti) : r;
         char natts[16];
         snprintf(natts, sizeof(natts), "%zu", r->kind == 'i' ? (size_t)0 : cs->n);
-        const char *crow[] = {num(&b1, r->oid),
-                              r->name,
-                              "2200",
-                              "0",
-                              "0",
-                              "10",
-                              r->kind == 'i'   ? "403"
-                              : r->kind == 'r' ? "2"
-                                               : "0",
-                              num(&b2, r->oid),
-                              "0",
-                              "0",
-                              "-1",
-                              "0",
-                              "0",
-                              r->kind == 'r' && ks->n > 0 ? "true" : "false",
-                              "false",
-                              "p",
-                              kind,
-                              natts,
-                              "0",
-                              r->kind == 'v' ? "true" : "false",
-                              "false",
-                              "false",
-                              "false",
-                              "false",
-                              "true",
-                              "d",
-                              "false",
-                              "0",
-                              "0",
-                              "0",
-                              NULL,
-                              NULL,
-                              NULL};
-        fill_row(&cls, crow, 33);
+        class_row(&cls, r->oid, r->name, r->kind, natts, r->kind == 'r' && ks->n > 0);
         if (r->comment && r->comment[0]) {
             const char *d[] = {num(&b1, r->oid), "1259", "0", r->comment};
             fill_row(&desc, d, 4);
@@ -879,6 +900,15 @@ static void fill_relations(const Model *m)
                                     NULL,
                                     NULL};
                 fill_row(&idx, ix, 21);
+                /* Its index is a relation, as in PostgreSQL (`items_pkey`). */
+                class_row(&cls, idx_oid, key->name, 'i', natt, false);
+                b5.len = 0;
+                buf_printf(&b5, "CREATE UNIQUE INDEX %s ON public.%s USING btree (%s)", key->name,
+                           r->name, key->columns);
+                const char *ir[] = {"public", r->name, key->name, NULL, buf_cstr(&b5)};
+                fill_row(&idxs, ir, 5);
+                const char *id[] = {num(&b1, idx_oid), buf_cstr(&b5)};
+                fill_row(&defs, id, 2);
             }
         } else if (r->kind == 'v') {
             const char *v[] = {"public", r->name, m->owner, r->sql};

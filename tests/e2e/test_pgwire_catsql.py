@@ -70,6 +70,30 @@ CLIENT_QUERIES = [
 ]
 
 
+# Introspection in the shape DBeaver 23 sends through pgjdbc (extended protocol, parameters):
+# its navigator reads databases, schemas, tables, columns, types, indexes, constraints,
+# roles, extensions and functions this way.
+DBEAVER_QUERIES = [
+ ("SELECT db.oid,db.* FROM pg_catalog.pg_database db WHERE datname=%s", ("db1",)),
+ ("select * from pg_catalog.pg_settings where name='standard_conforming_strings'", None),
+ ("SELECT n.oid,n.*,d.description FROM pg_catalog.pg_namespace n LEFT OUTER JOIN pg_catalog.pg_description d ON d.objoid=n.oid AND d.objsubid=0 AND d.classoid='pg_namespace'::regclass ORDER BY nspname", None),
+ ("SELECT c.oid,c.*,d.description,pg_catalog.pg_get_expr(c.relpartbound, c.oid) as partition_expr, pg_catalog.pg_get_partkeydef(c.oid) as partition_key FROM pg_catalog.pg_class c LEFT OUTER JOIN pg_catalog.pg_description d ON d.objoid=c.oid AND d.objsubid=0 AND d.classoid='pg_class'::regclass WHERE c.relnamespace=%s AND c.relkind not in ('i','I','c')", (2200,)),
+ ("select c.oid,pg_catalog.pg_total_relation_size(c.oid) as total_rel_size,pg_catalog.pg_relation_size(c.oid) as rel_size FROM pg_class c WHERE c.relnamespace=%s", (2200,)),
+ ("SELECT c.relname,a.*,pg_catalog.pg_get_expr(ad.adbin, ad.adrelid, true) as def_value,dsc.description,dep.objid FROM pg_catalog.pg_attribute a INNER JOIN pg_catalog.pg_class c ON (a.attrelid=c.oid) LEFT OUTER JOIN pg_catalog.pg_attrdef ad ON (a.attrelid=ad.adrelid AND a.attnum = ad.adnum) LEFT OUTER JOIN pg_catalog.pg_description dsc ON (c.oid=dsc.objoid AND a.attnum = dsc.objsubid) LEFT OUTER JOIN pg_depend dep on dep.refobjid = a.attrelid AND dep.deptype = 'i' and dep.refobjsubid = a.attnum and dep.classid = dep.refclassid WHERE NOT a.attisdropped AND c.relkind not in ('i','I','c') AND c.relname=%s ORDER BY a.attnum", ("items",)),
+ ("select t.oid,t.*,c.relkind,format_type(nullif(t.typbasetype, 0), t.typtypmod) as base_type_name, d.description from pg_catalog.pg_type t LEFT OUTER JOIN pg_catalog.pg_type et ON et.oid=t.typelem LEFT OUTER JOIN pg_catalog.pg_class c ON c.oid=t.typrelid LEFT OUTER JOIN pg_catalog.pg_description d ON t.oid=d.objoid WHERE t.typname IS NOT NULL AND (c.relkind IS NULL OR c.relkind = 'c') AND (et.typcategory IS NULL OR et.typcategory <> 'C')", None),
+ ("SELECT i.*,i.indkey as keys,c.relname,c.relnamespace,c.relam,c.reltablespace,tc.relname as tabrelname,dsc.description,pg_catalog.pg_get_expr(i.indpred, i.indrelid) as pred_expr,pg_catalog.pg_get_expr(i.indexprs, i.indrelid, true) as expr,pg_catalog.pg_relation_size(i.indexrelid) as index_rel_size,pg_catalog.pg_stat_get_numscans(i.indexrelid) as index_num_scans FROM pg_catalog.pg_index i INNER JOIN pg_catalog.pg_class c ON c.oid=i.indexrelid INNER JOIN pg_catalog.pg_class tc ON tc.oid=i.indrelid LEFT OUTER JOIN pg_catalog.pg_description dsc ON i.indexrelid=dsc.objoid WHERE tc.relname=%s ORDER BY tabrelname, c.relname", ("items",)),
+ ("SELECT c.oid,c.*,t.relname as tabrelname,rt.relnamespace as refnamespace,d.description, case when c.contype='c' then \"substring\"(pg_get_constraintdef(c.oid), 7) end as consrc_copy FROM pg_catalog.pg_constraint c INNER JOIN pg_catalog.pg_class t ON t.oid=c.conrelid LEFT OUTER JOIN pg_catalog.pg_class rt ON rt.oid=c.confrelid LEFT OUTER JOIN pg_catalog.pg_description d ON d.objoid=c.oid AND d.objsubid=0 AND d.classoid='pg_constraint'::regclass WHERE t.relname=%s ORDER BY c.oid", ("items",)),
+ ("SELECT current_schema(),session_user", None),
+ ("SELECT * FROM pg_catalog.pg_enum WHERE enumtypid=%s ORDER BY enumsortorder", (0,)),
+ ("select a.oid,a.* from pg_catalog.pg_am a", None),
+ ("SELECT e.oid,e.*,n.nspname FROM pg_catalog.pg_extension e, pg_catalog.pg_namespace n WHERE n.oid = e.extnamespace", None),
+ ("select r.oid,r.* from pg_catalog.pg_roles r", None),
+ ("SELECT p.oid,p.*,pg_catalog.pg_get_function_arguments(p.oid) as arguments_signature FROM pg_catalog.pg_proc p WHERE p.pronamespace=%s ORDER BY p.proname", (2200,)),
+ ("SELECT t.oid,t.*,c.relkind,d.description FROM pg_catalog.pg_trigger t LEFT OUTER JOIN pg_catalog.pg_class c ON c.oid=t.tgrelid LEFT OUTER JOIN pg_catalog.pg_description d ON d.objoid=t.oid WHERE t.tgrelid=%s", (16384,)),
+ ("SELECT n.nspname, c.relname, pg_catalog.array_to_string(c.relacl, ',') FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace", None),
+]
+
+
 def one(cur, sql, params=None):
     cur.execute(sql, params)
     return cur.fetchall()
@@ -104,7 +128,8 @@ def test_answers_are_postgresql_s_about_the_database(shop):
                         "format_type(1700, 655366), format_type(1007, -1)") == [
             ("integer", "character varying(50)", "numeric(10,2)", "integer[]")]
         assert one(cur, "SELECT relname, relkind FROM pg_catalog.pg_class ORDER BY 1") == [
-            ("cheap", "v"), ("items", "r"), ("items_name", "i"), ("t1", "r"), ("t2", "r")]
+            ("cheap", "v"), ("items", "r"), ("items_id_pkey", "i"), ("items_name", "i"),
+            ("t1", "r"), ("t2", "r")]
         # Columns with PostgreSQL's types, NOT NULL, defaults and comments.
         rows = one(cur, "SELECT a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), "
                         "a.attnotnull, pg_get_expr(d.adbin, d.adrelid), "
@@ -126,8 +151,8 @@ def test_answers_are_postgresql_s_about_the_database(shop):
         assert one(cur, "SELECT i.indisprimary, i.indisunique FROM pg_index i JOIN pg_class c "
                         "ON c.oid = i.indrelid WHERE c.relname = 'items' "
                         "ORDER BY i.indisprimary") == [(False, True), (True, True)]
-        assert one(cur, "SELECT indexname FROM pg_indexes WHERE tablename = 'items'") == [
-            ("items_name",)]
+        assert one(cur, "SELECT indexname FROM pg_indexes WHERE tablename = 'items' "
+                        "ORDER BY 1") == [("items_id_pkey",), ("items_name",)]
         assert one(cur, "SELECT viewname FROM pg_views") == [("cheap",)]
         # PostgreSQL's regular expression operators match anywhere, ~* ignoring case.
         assert one(cur, "SELECT relname FROM pg_class WHERE relname ~ 'tem' AND relkind = 'r'"
@@ -184,6 +209,19 @@ def test_nothing_in_a_catalog_query_reaches_files_or_lasts(shop):
             alice.close()
     finally:
         conn.close()
+
+
+def test_dbeaver_shaped_introspection_runs_with_parameters(shop):
+    with psycopg.connect(host="127.0.0.1", port=shop.pg_port, user="duck", password="duck",
+                         dbname="db1", connect_timeout=30, autocommit=True) as conn:
+        for sql, params in DBEAVER_QUERIES:
+            conn.execute(sql, params).fetchall()
+        # Its column listing of one table, as it would show it.
+        rows = conn.execute(DBEAVER_QUERIES[5][0], ("items",)).fetchall()
+        assert [r[0] for r in rows] == ["items"] * 4
+        # Its index listing: the primary key's index and the unique index of items.
+        rows = conn.execute(DBEAVER_QUERIES[7][0], ("items",)).fetchall()
+        assert len(rows) == 2
 
 
 def test_extended_protocol_binds_parameters(shop):
