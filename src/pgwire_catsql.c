@@ -748,6 +748,37 @@ static void class_row(Fill *f, long long oid, const char *name, char kind, const
     buf_free(&o);
 }
 
+/* One pg_index row: index `oid` of table `table` over the attnums `keys` (a list text). */
+static void index_row(Fill *f, long long oid, long long table, const char *natts, bool unique,
+                      bool primary, const char *keys)
+{
+    Buf a = BUF_INIT, b = BUF_INIT;
+    const char *row[] = {num(&a, oid),
+                         num(&b, table),
+                         natts,
+                         natts,
+                         unique ? "true" : "false",
+                         "false",
+                         primary ? "true" : "false",
+                         "false",
+                         "true",
+                         "false",
+                         "true",
+                         "false",
+                         "true",
+                         "true",
+                         "false",
+                         keys,
+                         NULL,
+                         NULL,
+                         NULL,
+                         NULL,
+                         NULL};
+    fill_row(f, row, 21);
+    buf_free(&a);
+    buf_free(&b);
+}
+
 /* pg_class, pg_attribute, pg_index, pg_constraint, pg_description, pg_attrdef, the views. */
 static void fill_relations(const Model *m)
 {
@@ -877,29 +908,11 @@ static void fill_relations(const Model *m)
                 const char *cd[] = {num(&b1, con_oid), buf_cstr(&b5)};
                 fill_row(&defs, cd, 2);
                 char natt[16];
-                snprintf(natt, sizeof(natt), "%d", 1 + (int)(strchr(keys, ',') != NULL));
-                const char *ix[] = {num(&b1, idx_oid),
-                                    num(&b2, r->oid),
-                                    natt,
-                                    natt,
-                                    "true",
-                                    "false",
-                                    key->primary ? "true" : "false",
-                                    "false",
-                                    "true",
-                                    "false",
-                                    "true",
-                                    "false",
-                                    "true",
-                                    "true",
-                                    "false",
-                                    keys,
-                                    NULL,
-                                    NULL,
-                                    NULL,
-                                    NULL,
-                                    NULL};
-                fill_row(&idx, ix, 21);
+                int ncols = 1;
+                for (const char *p = keys; *p; p++)
+                    ncols += *p == ',';
+                snprintf(natt, sizeof(natt), "%d", ncols);
+                index_row(&idx, idx_oid, r->oid, natt, true, key->primary, keys);
                 /* Its index is a relation, as in PostgreSQL (`items_pkey`). */
                 class_row(&cls, idx_oid, key->name, 'i', natt, false);
                 b5.len = 0;
@@ -916,30 +929,8 @@ static void fill_relations(const Model *m)
             const char *vd[] = {num(&b1, r->oid), r->sql};
             fill_row(&defs, vd, 2);
         } else if (r->kind == 'i' && table) {
-            const char *keys = attnums(m, ti, NULL, &b3);
-            (void)keys;
-            const char *ix[] = {num(&b1, r->oid),
-                                num(&b2, table->oid),
-                                "1",
-                                "1",
-                                r->unique ? "true" : "false",
-                                "false",
-                                "false",
-                                "false",
-                                "true",
-                                "false",
-                                "true",
-                                "false",
-                                "true",
-                                "true",
-                                "false",
-                                "[0]",
-                                NULL,
-                                NULL,
-                                NULL,
-                                NULL,
-                                NULL};
-            fill_row(&idx, ix, 21);
+            /* Its columns are DuckDB's expression text: indkey 0, as for an expression. */
+            index_row(&idx, r->oid, table->oid, "1", r->unique, false, "[0]");
             const char *ir[] = {"public", table->name, r->name, NULL, r->sql};
             fill_row(&idxs, ir, 5);
             const char *id[] = {num(&b1, r->oid), r->sql};
