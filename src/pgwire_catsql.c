@@ -235,6 +235,19 @@ static const struct {
     {"_tdb_types", "oid BIGINT, display VARCHAR, base VARCHAR"},
     {"_tdb_defs", "oid BIGINT, def VARCHAR"},
     {"_tdb_settings", "name VARCHAR, setting VARCHAR"},
+    {"_tdb_session", "db VARCHAR, usr VARCHAR, pid BIGINT"},
+};
+
+/*
+ * The relations filled for each query (the user's view), emptied before a
+ * connection goes back to the pool; the others hold the same rows for
+ * everyone and are filled once, when the connection is made.
+ */
+static const char *const per_query[] = {
+    "pg_roles",      "pg_user",       "pg_database",         "pg_class",    "pg_attribute",
+    "pg_index",      "pg_constraint", "pg_description",      "pg_attrdef",  "pg_tables",
+    "pg_views",      "pg_indexes",    "pg_stat_user_tables", "pg_settings", "_tdb_defs",
+    "_tdb_settings", "_tdb_session",
 };
 
 /* PostgreSQL's OIDs of the catalog relations a description or a has_*() names. */
@@ -251,7 +264,7 @@ static const struct {
  * PostgreSQL's catalog functions, as TEMP macros over the relations above.
  * They are found before DuckDB's built-in ones of the same name (TEMP comes
  * first on the search path) once the rewrite has dropped `pg_catalog.`.
- * `%s` places: the version text, the database's name, the user's name.
+ * `%s`: the version text; the session's own values are read from _tdb_session.
  */
 static const char macros_fmt[] =
     "CREATE TEMP MACRO format_type(t, m) AS CASE WHEN t IS NULL THEN NULL ELSE coalesce(("
@@ -275,12 +288,12 @@ static const char macros_fmt[] =
     "CREATE TEMP MACRO pg_encoding_to_char(e) AS 'UTF8';"
     "CREATE TEMP MACRO pg_char_to_encoding(e) AS 6;"
     "CREATE TEMP MACRO version() AS '%s';"
-    "CREATE TEMP MACRO current_database() AS '%s';"
+    "CREATE TEMP MACRO current_database() AS (SELECT db FROM _tdb_session);"
     "CREATE TEMP MACRO current_catalog() AS current_database();"
     "CREATE TEMP MACRO current_schema() AS 'public';"
     "CREATE TEMP MACRO current_schemas(b) AS CASE WHEN b THEN ['pg_catalog', 'public'] ELSE "
     "['public'] END;"
-    "CREATE TEMP MACRO _tdb_user() AS '%s';"
+    "CREATE TEMP MACRO _tdb_user() AS (SELECT usr FROM _tdb_session);"
     "CREATE TEMP MACRO current_setting(n) AS (SELECT setting FROM _tdb_settings WHERE "
     "lower(name) = lower(n)), (n, missing_ok) AS (SELECT setting FROM _tdb_settings WHERE "
     "lower(name) = lower(n));"
@@ -291,7 +304,7 @@ static const char macros_fmt[] =
     "objoid = o AND objsubid = n LIMIT 1);"
     "CREATE TEMP MACRO shobj_description(o, c) AS NULL::VARCHAR;"
     "CREATE TEMP MACRO pg_is_in_recovery() AS false;"
-    "CREATE TEMP MACRO pg_backend_pid() AS %lld;"
+    "CREATE TEMP MACRO pg_backend_pid() AS (SELECT pid FROM _tdb_session);"
     "CREATE TEMP MACRO pg_postmaster_start_time() AS NULL::TIMESTAMPTZ;"
     "CREATE TEMP MACRO pg_relation_size(o) AS 0::BIGINT, (o, f) AS 0::BIGINT;"
     "CREATE TEMP MACRO pg_total_relation_size(o) AS 0::BIGINT;"
@@ -335,6 +348,9 @@ static const char macros_fmt[] =
 
 /* ---- filling the relations ---- */
 
+/* Set by fill_close() when a relation could not be filled: the query is then refused. */
+static _Thread_local bool fill_failed;
+
 /* One relation's rows, appended as text and cast by DuckDB to each column's type. */
 typedef struct Fill {
     duckdb_appender app;
@@ -345,9 +361,11 @@ static bool fill_open(duckdb_connection con, const char *table, Fill *f)
 {
     f->failed = false;
     if (duckdb_appender_create_ext(con, "temp", "main", table, &f->app) != DuckDBSuccess) {
+        log_error("pgwire: no appender for the catalog relation %s", table);
         duckdb_appender_destroy(&f->app);
         f->app = NULL;
         f->failed = true;
+        fill_failed = true;
     }
     return !f->failed;
 }
@@ -378,6 +396,7 @@ static bool fill_close(Fill *f, const char *table)
                   e ? e : "unknown error");
     }
     duckdb_appender_destroy(&f->app);
+    fill_failed = fill_failed || f->failed;
     return !f->failed;
 }
 
@@ -946,8 +965,11 @@ static void fill_relations(const Model *m)
         fill_close(fills[i], names[i]);
 }
 
-static void fill_fixed(duckdb_connection con, const Session *s)
+/* The relations that hold the same rows for everyone. */
+static void fill_static(duckdb_connection con)
 {
+    fill_namespaces(con);
+    fill_types(con);
     Fill f;
     if (fill_open(con, "pg_am", &f)) {
         const char *heap[] = {"2", "heap", "heap_tableam_handler", "t"};
@@ -962,6 +984,19 @@ static void fill_fixed(duckdb_connection con, const Session *s)
         fill_row(&f, def, 5);
         fill_row(&f, glob, 5);
         fill_close(&f, "pg_tablespace");
+    }
+}
+
+/* The session's own values: settings, database, user, pid. */
+static void fill_session(duckdb_connection con, const Session *s)
+{
+    Fill f;
+    if (fill_open(con, "_tdb_session", &f)) {
+        char pid[24];
+        snprintf(pid, sizeof(pid), "%lld", (long long)(s->cancel.id & 0x7fffffff));
+        const char *row[] = {s->database, s->user.name, pid};
+        fill_row(&f, row, 3);
+        fill_close(&f, "_tdb_session");
     }
     /* What ParameterStatus announced at login (pgwire_settings.c); a SET of this session is
      * not seen here (docs/pgwire.md). */
@@ -1189,36 +1224,88 @@ static const char *sql_string(const char *text, Buf *b)
     return buf_cstr(b);
 }
 
-/* Creates the relations and macros on `con` and fills them; false with an ErrorResponse. */
-static bool build(Model *m, Buf *out)
+/* ---- the pool of catalog connections ---- */
+
+/*
+ * Connections that hold the relations and macros already (creating them
+ * costs about 25 ms, most of a query's time), with only the rows that are
+ * the same for everyone. A query takes one, fills the user's view, runs,
+ * and empties the per-query relations before giving it back; a connection
+ * that could not be emptied, or whose query was interrupted, is closed
+ * instead.
+ */
+#define CATSQL_POOL_MAX 8
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static duckdb_connection pool_idle[CATSQL_POOL_MAX];
+static int pool_n;
+
+/* A connection with the relations and macros; NULL with an ErrorResponse in `out`. */
+static duckdb_connection pool_take(Buf *out)
 {
-    Buf ddl = BUF_INIT, v = BUF_INIT, d = BUF_INIT, u = BUF_INIT;
-    bool ok = false;
+    duckdb_connection con = NULL;
+    pthread_mutex_lock(&pool_lock);
+    if (pool_n > 0)
+        con = pool_idle[--pool_n];
+    pthread_mutex_unlock(&pool_lock);
+    if (con)
+        return con;
+    if (duckdb_connect(instance, &con) != DuckDBSuccess) {
+        catmodel_error(out, "XX000", "cannot answer catalog queries", "no connection");
+        return NULL;
+    }
+    Buf ddl = BUF_INIT, v = BUF_INIT;
     duckdb_result res;
     for (size_t i = 0; i < sizeof(relations) / sizeof(relations[0]); i++)
         buf_printf(&ddl, "CREATE TEMP TABLE %s (%s);", relations[i].name, relations[i].columns);
-    buf_printf(&ddl, macros_fmt, sql_string(pgrw_version(), &v), sql_string(m->s->database, &d),
-               sql_string(m->s->user.name, &u), (long long)(m->s->cancel.id & 0x7fffffff));
-    if (duckdb_query(m->con, buf_cstr(&ddl), &res) != DuckDBSuccess) {
+    buf_printf(&ddl, macros_fmt, sql_string(pgrw_version(), &v));
+    if (duckdb_query(con, buf_cstr(&ddl), &res) != DuckDBSuccess) {
         const char *e = duckdb_result_error(&res);
         log_error("pgwire: the catalog instance refused its schema: %s", e ? e : "?");
         catmodel_error(out, "XX000", "cannot build the catalog", e);
-        duckdb_destroy_result(&res);
-        goto out;
+        duckdb_disconnect(&con);
     }
     duckdb_destroy_result(&res);
-    fill_namespaces(m->con);
-    fill_types(m->con);
-    fill_roles_and_databases(m);
-    fill_relations(m);
-    fill_fixed(m->con, m->s);
-    ok = true;
-out:
     buf_free(&ddl);
     buf_free(&v);
-    buf_free(&d);
-    buf_free(&u);
-    return ok;
+    if (con) {
+        fill_failed = false;
+        fill_static(con);
+        if (fill_failed) {
+            catmodel_error(out, "XX000", "cannot build the catalog", "see the server log");
+            duckdb_disconnect(&con);
+        }
+    }
+    return con;
+}
+
+/* Gives `con` back emptied of the user's view, or closes it (`reuse` false, or a failure). */
+static void pool_give(duckdb_connection con, bool reuse)
+{
+    if (reuse) {
+        Buf sql = BUF_INIT;
+        duckdb_result res;
+        for (size_t i = 0; i < sizeof(per_query) / sizeof(per_query[0]); i++)
+            buf_printf(&sql, "DELETE FROM temp.main.%s;", per_query[i]);
+        reuse = duckdb_query(con, buf_cstr(&sql), &res) == DuckDBSuccess;
+        duckdb_destroy_result(&res);
+        buf_free(&sql);
+    }
+    if (reuse) {
+        pthread_mutex_lock(&pool_lock);
+        if (pool_n < CATSQL_POOL_MAX)
+            pool_idle[pool_n++] = con, con = NULL;
+        pthread_mutex_unlock(&pool_lock);
+    }
+    if (con)
+        duckdb_disconnect(&con);
+}
+
+/* Fills the user's view into a connection from pool_take. */
+static void fill_view(Model *m)
+{
+    fill_roles_and_databases(m);
+    fill_relations(m);
+    fill_session(m->con, m->s);
 }
 
 /* The RowDescription of `res` in text format, with each column's encoder in `cols`. */
@@ -1336,14 +1423,17 @@ bool catsql_answer(Session *s, const SessionEnv *env, const char *sql, const Typ
         catmodel_error(out, "42601", "syntax error", "the statement does not end");
         goto out;
     }
-    if (duckdb_connect(instance, &m.con) != DuckDBSuccess) {
-        m.con = NULL;
-        catmodel_error(out, "XX000", "cannot answer catalog queries", "no connection");
+    catmodel_owner(env, m.owner);
+    if (!model_read(&m) || !(m.con = pool_take(out)))
+        goto out;
+    fill_failed = false;
+    fill_view(&m);
+    if (fill_failed) {
+        /* Half a view would answer wrongly: refused, and the connection is not kept. */
+        catmodel_error(out, "XX000", "cannot build the catalog", "see the server log");
+        duckdb_disconnect(&m.con);
         goto out;
     }
-    catmodel_owner(env, m.owner);
-    if (!model_read(&m) || !build(&m, out))
-        goto out;
     /* One SELECT: nothing the query does may outlive it or change the instance. */
     duckdb_extracted_statements stmts = NULL;
     idx_t nstmts = duckdb_extract_statements(m.con, buf_cstr(&text), &stmts);
@@ -1422,11 +1512,11 @@ out:
     }
     if (have_res)
         duckdb_destroy_result(&res);
-    if (watched)
-        watchdog_unwatch(&wd);
+    /* An interrupted connection is not kept: nothing of that query may linger. */
+    bool interrupted = watched && watchdog_unwatch(&wd) != WATCHDOG_NONE;
     duckdb_destroy_prepare(&prep);
     if (m.con)
-        duckdb_disconnect(&m.con);
+        pool_give(m.con, !interrupted);
     model_free(&m);
     buf_free(&text);
     return ok;

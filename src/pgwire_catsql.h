@@ -19,12 +19,15 @@
  * are found before DuckDB's built-in ones; OPERATOR(pg_catalog.op);
  * `::regclass` of a literal). Only a single SELECT runs; it runs under the
  * watchdog (statement timeout, cancel, client gone, memory), and its
- * answer is bounded (CATSQL_MAX_ANSWER). The connection, and with it every
- * TEMP object, is gone when the query has been answered, so nothing one
- * query or user made is ever seen by another.
+ * answer is bounded (CATSQL_MAX_ANSWER). When it has been answered, the
+ * rows of the user's view are deleted and the connection goes back to a
+ * small pool (its relations and macros kept); an interrupted connection, or
+ * one that could not be emptied, is closed: nothing one user's query saw is
+ * ever seen by another's.
  *
  * Thread: the worker that owns the session. The instance is shared and
- * opened once (pthread_once); DuckDB connections are per query.
+ * opened once (pthread_once); the pool is guarded by a mutex; a connection
+ * serves one query at a time.
  */
 #ifndef TCPDUCKDB_PGWIRE_CATSQL_H
 #define TCPDUCKDB_PGWIRE_CATSQL_H
