@@ -8,9 +8,9 @@
  * the emulated catalog with tables the user may not read, and DuckDB's own
  * pg_catalog there is wrong for PostgreSQL clients (its type ids collide
  * with PostgreSQL's OIDs). The catalog instance is opened once, in memory,
- * with file access, extension loading and configuration changes off; each
- * query gets a connection of its own on which the front end creates TEMP
- * tables (pg_class, pg_attribute, pg_type, pg_namespace, pg_database,
+ * with file access, extension loading and configuration changes off; a
+ * query runs on a connection of its own that holds TEMP tables (pg_class,
+ * pg_attribute, pg_type, pg_namespace, pg_database,
  * pg_roles, pg_index, pg_constraint, ... and empty ones for what DuckDB has
  * no counterpart of) filled from pgwire_catmodel.h, which lists only what
  * the user may see, and TEMP macros for PostgreSQL's catalog functions
