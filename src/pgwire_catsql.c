@@ -178,7 +178,7 @@ static const struct {
     {"pg_collation",
      "oid BIGINT, collname VARCHAR, collnamespace BIGINT, collowner BIGINT, collprovider "
      "VARCHAR, collisdeterministic BOOLEAN, collencoding INTEGER, collcollate VARCHAR, "
-     "collctype VARCHAR"},
+     "collctype VARCHAR, colliculocale VARCHAR, collversion VARCHAR"},
     {"pg_statistic_ext",
      "oid BIGINT, stxrelid BIGINT, stxname VARCHAR, stxnamespace BIGINT, stxowner BIGINT, "
      "stxstattarget INTEGER, stxkeys SMALLINT[], stxkind VARCHAR[]"},
@@ -192,9 +192,11 @@ static const struct {
     {"pg_sequence",
      "seqrelid BIGINT, seqtypid BIGINT, seqstart BIGINT, seqincrement BIGINT, seqmax BIGINT, "
      "seqmin BIGINT, seqcache BIGINT, seqcycle BOOLEAN"},
+    /* tableoid: PostgreSQL's system column, which psql's \dL reads. */
     {"pg_language",
      "oid BIGINT, lanname VARCHAR, lanowner BIGINT, lanispl BOOLEAN, lanpltrusted BOOLEAN, "
-     "lanplcallfoid BIGINT, laninline BIGINT, lanvalidator BIGINT, lanacl VARCHAR[]"},
+     "lanplcallfoid BIGINT, laninline BIGINT, lanvalidator BIGINT, lanacl VARCHAR[], tableoid "
+     "BIGINT"},
     {"pg_auth_members",
      "oid BIGINT, roleid BIGINT, member BIGINT, grantor BIGINT, admin_option BOOLEAN"},
     {"pg_stat_activity",
@@ -225,7 +227,29 @@ static const struct {
      "castmethod VARCHAR"},
     {"pg_operator",
      "oid BIGINT, oprname VARCHAR, oprnamespace BIGINT, oprowner BIGINT, oprkind VARCHAR, "
-     "oprleft BIGINT, oprright BIGINT, oprresult BIGINT"},
+     "oprcanmerge BOOLEAN, oprcanhash BOOLEAN, oprleft BIGINT, oprright BIGINT, oprresult "
+     "BIGINT, oprcom BIGINT, oprnegate BIGINT, oprcode VARCHAR, oprrest VARCHAR, oprjoin "
+     "VARCHAR"},
+    {"pg_conversion",
+     "oid BIGINT, conname VARCHAR, connamespace BIGINT, conowner BIGINT, conforencoding "
+     "INTEGER, contoencoding INTEGER, conproc VARCHAR, condefault BOOLEAN"},
+    {"pg_subscription",
+     "oid BIGINT, subdbid BIGINT, subname VARCHAR, subowner BIGINT, subenabled BOOLEAN, "
+     "subbinary BOOLEAN, substream VARCHAR, subconninfo VARCHAR, subslotname VARCHAR, "
+     "subsynccommit VARCHAR, subpublications VARCHAR[]"},
+    {"pg_db_role_setting", "setdatabase BIGINT, setrole BIGINT, setconfig VARCHAR[]"},
+    {"pg_largeobject_metadata", "oid BIGINT, lomowner BIGINT, lomacl VARCHAR[]"},
+    {"pg_ts_config",
+     "oid BIGINT, cfgname VARCHAR, cfgnamespace BIGINT, cfgowner BIGINT, cfgparser BIGINT"},
+    {"pg_ts_parser",
+     "oid BIGINT, prsname VARCHAR, prsnamespace BIGINT, prsstart VARCHAR, prstoken VARCHAR, "
+     "prsend VARCHAR, prsheadline VARCHAR, prslextype VARCHAR"},
+    {"pg_ts_dict",
+     "oid BIGINT, dictname VARCHAR, dictnamespace BIGINT, dictowner BIGINT, dicttemplate "
+     "BIGINT, dictinitoption VARCHAR"},
+    {"pg_ts_template",
+     "oid BIGINT, tmplname VARCHAR, tmplnamespace BIGINT, tmplinit VARCHAR, tmpllexize "
+     "VARCHAR"},
     {"pg_opclass",
      "oid BIGINT, opcmethod BIGINT, opcname VARCHAR, opcnamespace BIGINT, opcowner BIGINT, "
      "opcfamily BIGINT, opcintype BIGINT, opcdefault BOOLEAN, opckeytype BIGINT"},

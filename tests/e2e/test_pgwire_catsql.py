@@ -9,7 +9,7 @@ import psycopg
 import psycopg2
 import pytest
 
-from test_pgwire import connect, pg  # noqa: F401 (pg is a fixture)
+from test_pgwire import connect, pg, psql  # noqa: F401 (pg is a fixture)
 
 # The catalog queries Duckgres' client compatibility suite sends (scripts/client-compat/
 # queries.yaml there): what pgAdmin, DBeaver and hand-written introspection use. Each must run.
@@ -222,6 +222,20 @@ def test_dbeaver_shaped_introspection_runs_with_parameters(shop):
         # Its index listing: the primary key's index and the unique index of items.
         rows = conn.execute(DBEAVER_QUERIES[7][0], ("items",)).fetchall()
         assert len(rows) == 2
+
+
+def test_psql_describe_commands_beyond_the_recognised_ones(shop):
+    """psql's other \\d commands read catalogs DuckDB has no counterpart of: each answers
+    (with no rows where the server has none of the kind) instead of failing."""
+    for cmd in ["\\dx", "\\dT", "\\dp", "\\dD", "\\dc", "\\dC", "\\do", "\\dy", "\\dRp",
+                "\\dRs", "\\dg", "\\des", "\\dL", "\\db", "\\dA", "\\dF", "\\dO", "\\dl",
+                "\\dP", "\\dconfig"]:
+        rc, out, err = psql(shop, "-v", "ON_ERROR_STOP=1", "-c", cmd)
+        assert rc == 0 and "ERROR" not in err, (cmd, err)
+    rc, out, err = psql(shop, "-A", "-t", "-c", "\\db")
+    assert out.split("|")[0] == "pg_default", out
+    rc, out, err = psql(shop, "-A", "-t", "-c", "\\dA")
+    assert sorted(line.split("|")[0] for line in out.splitlines()) == ["btree", "heap"], out
 
 
 def test_extended_protocol_binds_parameters(shop):
