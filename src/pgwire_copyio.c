@@ -58,8 +58,9 @@ static void copy_in_end(PgCopyIn *ci)
     memset(ci, 0, sizeof(*ci));
 }
 
-/* Called at the session's end, possibly after its DuckDB connection is gone: the appender's
- * rows are dropped, never written (the transaction they belong to was rolled back). */
+/* Called at the connection's end, before the session leaves its database (server.c): the
+ * appender's rows are dropped, never written, and the appender, which keeps DuckDB's
+ * connection and database alive while it exists, goes while the pool still holds them. */
 void pgcopyio_clear(PgCopyIn *ci)
 {
     copy_in_end(ci);

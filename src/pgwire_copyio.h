@@ -64,7 +64,12 @@ typedef struct PgCopyIn {
     Buf err_msg, err_context;
 } PgCopyIn;
 
-/* Frees what a COPY in progress holds (at the session's end); accepts an idle one. */
+/*
+ * Frees what a COPY in progress holds (at the connection's end); accepts an
+ * idle one. Must run before the session leaves its database
+ * (session_free): the appender keeps DuckDB's connection and database
+ * alive until it is destroyed.
+ */
 void pgcopyio_clear(PgCopyIn *ci);
 
 /* True while a COPY FROM STDIN waits for the client's CopyData/CopyDone/CopyFail. */

@@ -271,6 +271,12 @@ def test_copy_in_needs_the_insert_grant(cp):
             assert e.value.pgcode in ("42501", "42P01", "3D000"), (target, e.value)
     assert count(cp, "select count(*) from c where i = 9") == 0
     assert count(cp, "select count(*) from mine") == 2
+    # Not even the super user appends to a view or a table function.
+    for target in ["v", "read_csv"]:
+        rc, _, err = psql(cp, "-v", "ON_ERROR_STOP=1", "-c", "\\copy %s from stdin" % target,
+                          stdin="9\n")
+        assert rc != 0 and "ERROR" in err, (target, err)
+    assert count(cp, "select count(*) from c") == 4
 
 
 def test_copy_fail_after_many_rows_keeps_nothing(cp):
