@@ -263,8 +263,10 @@ static int copy_error(PgCopyIn *ci, const char *state, const char *msg, long lin
         buf_printf(&ci->err_context, "COPY %s, line %ld", ci->copy.table, line);
         if (col >= 0 && col < ci->ncols) {
             buf_printf(&ci->err_context, ", column %s", ci->names[col]);
-            if (v) { /* PostgreSQL shows the value, cut when long */
+            if (v) { /* PostgreSQL shows the value, cut when long (between characters) */
                 size_t shown = n > 64 ? 64 : n;
+                while (shown < n && shown > 0 && ((unsigned char)v[shown] & 0xC0) == 0x80)
+                    shown--;
                 buf_printf(&ci->err_context, ": \"%.*s%s\"", (int)shown, v, n > shown ? "..." : "");
             } else {
                 buf_append_str(&ci->err_context, ": null input");
@@ -288,6 +290,40 @@ static int appender_error(PgCopyIn *ci, long line, int col, const char *v, size_
     return rc;
 }
 
+/*
+ * True when p[0..n) is valid UTF-8 (no overlong form, surrogate or code
+ * point above U+10FFFF); else false with the first bad byte in *bad.
+ */
+static bool utf8_valid(const char *text, size_t n, unsigned char *bad)
+{
+    const unsigned char *p = (const unsigned char *)text;
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = p[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+        if (len == 0 || i + len > n)
+            goto bad;
+        uint32_t cp = c & (0x7Fu >> len);
+        for (size_t k = 1; k < len; k++) {
+            if ((p[i + k] & 0xC0) != 0x80)
+                goto bad;
+            cp = (cp << 6) | (p[i + k] & 0x3Fu);
+        }
+        static const uint32_t least[5] = {0, 0, 0x80, 0x800, 0x10000};
+        if (cp < least[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            goto bad;
+        i += len;
+    }
+    return true;
+bad:
+    *bad = p[i];
+    return false;
+}
+
 /* PgWCopySink.field: one value to the appender, cast there to the column's type. */
 static int sink_field(void *ctx, int col, const char *v, size_t n, bool null)
 {
@@ -295,6 +331,14 @@ static int sink_field(void *ctx, int col, const char *v, size_t n, bool null)
     if (col >= ci->ncols)
         return copy_error(ci, "22P04", "extra data after last expected column", current_line(ci),
                           -1, NULL, 0);
+    unsigned char bad = 0;
+    if (!null && ci->kinds[col] != COPYIO_BYTEA && !utf8_valid(v, n, &bad)) {
+        /* As PostgreSQL, whose text is UTF-8 here; DuckDB would refuse it only when the rows
+         * are flushed, without the line. The value is not shown: the message must be UTF-8. */
+        char msg[64];
+        snprintf(msg, sizeof(msg), "invalid byte sequence for encoding \"UTF8\": 0x%02x", bad);
+        return copy_error(ci, "22021", msg, current_line(ci), -1, NULL, 0);
+    }
     duckdb_state st;
     if (null) {
         st = duckdb_append_null(ci->app);

@@ -332,3 +332,24 @@ def test_client_gone_mid_copy_keeps_nothing(cp):
     assert count(cp, "select count(*) from gone") == 0
     ok(cp, "-c", "\\copy gone from stdin", stdin="1\n2\n")  # the table is free
     assert count(cp, "select count(*) from gone") == 2
+
+
+def test_invalid_utf8_is_refused_at_its_line(cp):
+    """Text that is not UTF-8 (raw, or made by an escape) is PostgreSQL's 22021 at its line,
+    never stored: DuckDB's VARCHAR must hold UTF-8."""
+    with cp.admin() as a:
+        assert a.req("connect db1") == "success"
+        assert a.req("create table u(i integer, s varchar)") == "success"
+    conn = connect(cp)
+    conn.autocommit = True
+    cur = conn.cursor()
+    for data in [b"1\tok\n2\tbad \xff\xfe\n", b"1\tok\n2\tx\\xffy\n", b"1\tok\n2\t\xc0\xaf\n",
+                 "1\tok\n2\t\u00e9t\u00e9\n3\t\xe9\n".encode("utf-8")[:-3] + b"\xe9\n"]:
+        with pytest.raises(psycopg2.Error) as e:
+            cur.copy_expert("COPY u FROM STDIN", io.BytesIO(data))
+        assert e.value.pgcode == "22021", (data, e.value)
+        assert "COPY u, line %d" % data.count(b"\n") in (e.value.diag.context or ""), data
+    cur.copy_expert("COPY u FROM STDIN", io.BytesIO("1\t\u00e9t\u00e9 \u2603\n".encode("utf-8")))
+    cur.execute("select i, s from u")
+    assert cur.fetchall() == [(1, "\u00e9t\u00e9 \u2603")]
+    conn.close()
