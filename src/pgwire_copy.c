@@ -240,7 +240,6 @@ void pgwcopy_spec_free(PgWCopySpec *spec)
     free(spec->table);
     free(spec->columns);
     free(spec->query);
-    free(spec->bytea);
     memset(spec, 0, sizeof(*spec));
 }
 
@@ -249,87 +248,85 @@ void pgwcopy_put_null(const PgWCopySpec *spec, Buf *line)
     buf_append_str(line, spec->null);
 }
 
-void pgwcopy_put_value(const PgWCopySpec *spec, Buf *line, const char *v, size_t n)
+/* True when a text-format byte must be written as a backslash escape. */
+static bool text_special(const PgWCopySpec *spec, char c)
 {
-    if (spec->csv) {
-        bool quote = n == 0 ? strcmp(spec->null, "") == 0
-                            : (n == strlen(spec->null) && memcmp(v, spec->null, n) == 0);
-        for (size_t i = 0; i < n && !quote; i++)
-            if (v[i] == spec->delim || v[i] == spec->quote || v[i] == '\n' || v[i] == '\r')
-                quote = true;
-        if (!quote) {
-            buf_append(line, v, n);
-            return;
-        }
-        buf_append(line, &spec->quote, 1);
-        for (size_t i = 0; i < n; i++) {
-            if (v[i] == spec->quote)
-                buf_append(line, &spec->quote, 1);
-            buf_append(line, v + i, 1);
-        }
-        buf_append(line, &spec->quote, 1);
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        char c = v[i];
-        const char *esc = NULL;
-        switch (c) {
-        case '\\':
-            esc = "\\\\";
-            break;
-        case '\n':
-            esc = "\\n";
-            break;
-        case '\r':
-            esc = "\\r";
-            break;
-        case '\t':
-            esc = "\\t";
-            break;
-        case '\b':
-            esc = "\\b";
-            break;
-        case '\f':
-            esc = "\\f";
-            break;
-        case '\v':
-            esc = "\\v";
-            break;
-        default:
-            break;
-        }
-        if (esc)
-            buf_append_str(line, esc);
-        else if (c == spec->delim) {
-            buf_append(line, "\\", 1);
-            buf_append(line, &c, 1);
-        } else
-            buf_append(line, &c, 1);
-    }
+    return c == '\\' || c == '\n' || c == '\r' || c == '\t' || c == '\b' || c == '\f' ||
+           c == '\v' || c == spec->delim;
 }
 
-/* Appends one decoded value as a SQL string literal (or NULL). */
-static void put_literal(const PgWCopySpec *spec, int col, Buf *values, const char *v, size_t n,
-                        bool null)
+bool pgwcopy_value_plain(const PgWCopySpec *spec, const char *v, size_t n)
 {
-    if (null) {
-        buf_append_str(values, "NULL");
+    if (spec->csv) {
+        size_t nl = strlen(spec->null);
+        if (n == nl && memcmp(v, spec->null, n) == 0)
+            return false; /* quoted, so that it is not read back as NULL */
+        for (size_t i = 0; i < n; i++)
+            if (v[i] == spec->delim || v[i] == spec->quote || v[i] == '\n' || v[i] == '\r')
+                return false;
+        return true;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (text_special(spec, v[i]))
+            return false;
+    return true;
+}
+
+void pgwcopy_put_value(const PgWCopySpec *spec, Buf *line, const char *v, size_t n)
+{
+    if (pgwcopy_value_plain(spec, v, n)) {
+        buf_append(line, v, n);
         return;
     }
-    if (spec->bytea && col < spec->nbytea && spec->bytea[col] && pgwire_bytea_hex(v, n)) {
-        buf_append(values, "'", 1);
-        for (size_t i = 2; i < n; i += 2)
-            buf_printf(values, "\\x%c%c", v[i], v[i + 1]);
-        buf_append(values, "'", 1);
+    if (spec->csv) {
+        buf_putc(line, spec->quote);
+        size_t from = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (v[i] != spec->quote)
+                continue;
+            buf_append(line, v + from, i + 1 - from); /* up to and with the quote, doubled */
+            buf_putc(line, spec->quote);
+            from = i + 1;
+        }
+        buf_append(line, v + from, n - from);
+        buf_putc(line, spec->quote);
         return;
     }
-    buf_append(values, "'", 1);
+    /* Spans of plain bytes are copied whole; each special byte becomes its escape. */
+    size_t from = 0;
     for (size_t i = 0; i < n; i++) {
-        if (v[i] == '\'')
-            buf_append(values, "'", 1);
-        buf_append(values, v + i, 1);
+        char c = v[i];
+        if (!text_special(spec, c))
+            continue;
+        buf_append(line, v + from, i - from);
+        from = i + 1;
+        char esc = c;
+        switch (c) {
+        case '\n':
+            esc = 'n';
+            break;
+        case '\r':
+            esc = 'r';
+            break;
+        case '\t':
+            esc = 't';
+            break;
+        case '\b':
+            esc = 'b';
+            break;
+        case '\f':
+            esc = 'f';
+            break;
+        case '\v':
+            esc = 'v';
+            break;
+        default: /* the backslash and the delimiter stand for themselves */
+            break;
+        }
+        buf_putc(line, '\\');
+        buf_putc(line, esc);
     }
-    buf_append(values, "'", 1);
+    buf_append(line, v + from, n - from);
 }
 
 static int octal(char c)
@@ -338,90 +335,120 @@ static int octal(char c)
 }
 
 /*
- * Ends one field of a row: NULL when its raw text (before de-escaping, as
- * PostgreSQL matches it) is the NULL string and it was not quoted, else
- * the value in `field`; appended to the VALUES row as column *col.
+ * Hands one field of a row to the sink: NULL when its raw text (before
+ * de-escaping, as PostgreSQL matches it) is the NULL string and it was not
+ * quoted, else the n bytes at v. Returns the sink's answer.
  */
-static void field_end(const PgWCopySpec *spec, Buf *values, int *col, const char *raw,
-                      size_t rawlen, bool quoted, const Buf *field)
+static int field_end(const PgWCopySpec *spec, const PgWCopySink *sink, int col, const char *raw,
+                     size_t rawlen, bool quoted, const char *v, size_t n)
 {
     bool null = !quoted && rawlen == strlen(spec->null) && memcmp(raw, spec->null, rawlen) == 0;
-    if (*col > 0)
-        buf_append(values, ", ", 2);
-    put_literal(spec, *col, values, field->data, field->len, null);
-    (*col)++;
+    return sink->field(sink->ctx, col, null ? NULL : v, null ? 0 : n, null);
 }
 
-/* One line of the text format (without its newline) as a VALUES row. */
-static int text_row(const PgWCopySpec *spec, const char *p, size_t n, Buf *values, char *err,
-                    size_t errlen)
+/* The text-format field p[0..n) (escapes included) de-escaped into `out`; -1 at a zero byte. */
+static int text_unescape(const char *p, size_t n, Buf *out, char *err, size_t errlen)
 {
-    Buf field = BUF_INIT;
-    buf_append(values, "(", 1);
+    size_t i = 0;
+    while (i < n) {
+        const char *bs = memchr(p + i, '\\', n - i);
+        size_t plain = bs ? (size_t)(bs - (p + i)) : n - i;
+        buf_append(out, p + i, plain);
+        i += plain;
+        if (i >= n)
+            break;
+        i++; /* the backslash */
+        if (i >= n) {
+            buf_putc(out, '\\'); /* a backslash ending the field stays */
+            break;
+        }
+        char c = p[i++];
+        int d;
+        switch (c) {
+        case 'b':
+            c = '\b';
+            break;
+        case 'f':
+            c = '\f';
+            break;
+        case 'n':
+            c = '\n';
+            break;
+        case 'r':
+            c = '\r';
+            break;
+        case 't':
+            c = '\t';
+            break;
+        case 'v':
+            c = '\v';
+            break;
+        case 'x':
+            if (i < n && (d = pgwire_hex_digit(p[i])) >= 0) {
+                int v = d;
+                i++;
+                if (i < n && (d = pgwire_hex_digit(p[i])) >= 0)
+                    v = v * 16 + d, i++;
+                c = (char)v;
+            }
+            break;
+        default:
+            if ((d = octal(c)) >= 0) {
+                int v = d;
+                for (int k = 0; k < 2 && i < n && (d = octal(p[i])) >= 0; k++, i++)
+                    v = v * 8 + d;
+                c = (char)v;
+            }
+            break;
+        }
+        if (c == '\0') {
+            snprintf(err, errlen, "invalid byte sequence for encoding \"UTF8\": 0x00");
+            return -1;
+        }
+        buf_putc(out, c);
+    }
+    return 0;
+}
+
+/*
+ * One line of the text format (without its newline), field by field to the
+ * sink. Returns 0, -1 (err set) or PGWCOPY_SINK_STOPPED.
+ */
+static int text_row(const PgWCopySpec *spec, const char *p, size_t n, const PgWCopySink *sink,
+                    Buf *scratch, int *ncols, char *err, size_t errlen)
+{
     size_t i = 0;
     int col = 0;
     for (;;) {
-        buf_reset(&field, 4096);
         size_t start = i;
+        bool escaped = false;
+        /* A backslash escapes the byte after it, the delimiter included. */
         while (i < n && p[i] != spec->delim) {
-            char c = p[i++];
-            if (c != '\\' || i >= n) {
-                buf_append(&field, &c, 1);
-                continue;
+            if (p[i] == '\\') {
+                escaped = true;
+                i++;
             }
-            c = p[i++];
-            int d;
-            switch (c) {
-            case 'b':
-                c = '\b';
-                break;
-            case 'f':
-                c = '\f';
-                break;
-            case 'n':
-                c = '\n';
-                break;
-            case 'r':
-                c = '\r';
-                break;
-            case 't':
-                c = '\t';
-                break;
-            case 'v':
-                c = '\v';
-                break;
-            case 'x':
-                if (i < n && (d = pgwire_hex_digit(p[i])) >= 0) {
-                    int v = d;
-                    i++;
-                    if (i < n && (d = pgwire_hex_digit(p[i])) >= 0)
-                        v = v * 16 + d, i++;
-                    c = (char)v;
-                }
-                break;
-            default:
-                if ((d = octal(c)) >= 0) {
-                    int v = d;
-                    for (int k = 0; k < 2 && i < n && (d = octal(p[i])) >= 0; k++, i++)
-                        v = v * 8 + d;
-                    c = (char)v;
-                }
-                break;
-            }
-            if (c == '\0') {
-                snprintf(err, errlen, "invalid byte sequence for encoding \"UTF8\": 0x00");
-                buf_free(&field);
-                return -1;
-            }
-            buf_append(&field, &c, 1);
+            i++;
         }
-        field_end(spec, values, &col, p + start, i - start, false, &field);
+        if (i > n)
+            i = n;
+        const char *v = p + start;
+        size_t len = i - start;
+        if (escaped) {
+            buf_reset(scratch, 65536);
+            if (text_unescape(p + start, i - start, scratch, err, errlen) != 0)
+                return -1;
+            v = scratch->data ? scratch->data : "";
+            len = scratch->len;
+        }
+        if (field_end(spec, sink, col, p + start, i - start, false, v, len) != 0)
+            return PGWCOPY_SINK_STOPPED;
+        col++;
         if (i >= n)
             break;
         i++; /* the delimiter */
     }
-    buf_append(values, ")", 1);
-    buf_free(&field);
+    *ncols = col;
     return 0;
 }
 
@@ -441,68 +468,77 @@ static long csv_row_end(const PgWCopySpec *spec, const char *p, size_t n)
     return -1;
 }
 
-static int csv_row(const PgWCopySpec *spec, const char *p, size_t n, Buf *values, char *err,
-                   size_t errlen)
+static int csv_row(const PgWCopySpec *spec, const char *p, size_t n, const PgWCopySink *sink,
+                   Buf *scratch, int *ncols, char *err, size_t errlen)
 {
-    Buf field = BUF_INIT;
-    buf_append(values, "(", 1);
     size_t i = 0;
-    int rc = 0;
     int col = 0;
     if (n > 0 && p[n - 1] == '\r')
         n--;
     for (;;) {
-        buf_reset(&field, 4096);
         bool quoted = false;
         size_t start = i;
-        while (i < n && p[i] != spec->delim) {
-            if (p[i] == spec->quote) {
-                quoted = true;
+        /* A field without quotes goes to the sink as it stands; one with quotes is built in
+         * `scratch`, its quotes removed and doubled quotes undoubled. */
+        while (i < n && p[i] != spec->delim && p[i] != spec->quote)
+            i++;
+        const char *v = p + start;
+        size_t len = i - start;
+        if (i < n && p[i] == spec->quote) {
+            quoted = true;
+            buf_reset(scratch, 65536);
+            buf_append(scratch, p + start, i - start);
+            while (i < n && p[i] != spec->delim) {
+                if (p[i] != spec->quote) {
+                    buf_putc(scratch, p[i++]);
+                    continue;
+                }
                 for (i++;; i++) {
                     if (i >= n) {
                         snprintf(err, errlen, "unterminated CSV quoted field");
-                        rc = -1;
-                        goto out;
+                        return -1;
                     }
                     if (p[i] == spec->quote) {
                         if (i + 1 < n && p[i + 1] == spec->quote) {
-                            buf_append(&field, p + i, 1);
+                            buf_putc(scratch, p[i]);
                             i++;
                             continue;
                         }
                         i++;
                         break;
                     }
-                    buf_append(&field, p + i, 1);
+                    buf_putc(scratch, p[i]);
                 }
-                continue;
             }
-            buf_append(&field, p + i, 1);
-            i++;
+            v = scratch->data ? scratch->data : "";
+            len = scratch->len;
         }
-        field_end(spec, values, &col, p + start, i - start, quoted, &field);
+        if (field_end(spec, sink, col, p + start, i - start, quoted, v, len) != 0)
+            return PGWCOPY_SINK_STOPPED;
+        col++;
         if (i >= n)
             break;
         i++;
     }
-    buf_append(values, ")", 1);
-out:
-    buf_free(&field);
-    return rc;
+    *ncols = col;
+    return 0;
 }
 
 long pgwcopy_decode(const PgWCopySpec *spec, const char *data, size_t n, bool last,
-                    bool *skip_header, Buf *values, long *rows, bool *done, char *err,
-                    size_t errlen)
+                    bool *skip_header, const PgWCopySink *sink, Buf *scratch, long *rows,
+                    bool *done, char *err, size_t errlen)
 {
     size_t pos = 0;
     while (pos < n && !*done) {
         const char *p = data + pos;
         size_t left = n - pos;
-        long end = spec->csv ? csv_row_end(spec, p, left)
-                             : (long)((const char *)memchr(p, '\n', left)
-                                          ? (const char *)memchr(p, '\n', left) - p
-                                          : -1);
+        long end;
+        if (spec->csv) {
+            end = csv_row_end(spec, p, left);
+        } else {
+            const char *nl = memchr(p, '\n', left);
+            end = nl ? (long)(nl - p) : -1;
+        }
         size_t len, next;
         if (end < 0) {
             if (!last)
@@ -534,12 +570,13 @@ long pgwcopy_decode(const PgWCopySpec *spec, const char *data, size_t n, bool la
             snprintf(err, errlen, "invalid byte sequence for encoding \"UTF8\": 0x00");
             return -1;
         }
-        if (values->len > 0)
-            buf_append(values, ", ", 2);
-        int rc = spec->csv ? csv_row(spec, p, l, values, err, errlen)
-                           : text_row(spec, p, l, values, err, errlen);
+        int ncols = 0;
+        int rc = spec->csv ? csv_row(spec, p, l, sink, scratch, &ncols, err, errlen)
+                           : text_row(spec, p, l, sink, scratch, &ncols, err, errlen);
+        if (rc == 0 && sink->row_end(sink->ctx, ncols) != 0)
+            rc = PGWCOPY_SINK_STOPPED;
         if (rc != 0)
-            return -1;
+            return rc;
         (*rows)++;
         pos += next;
     }

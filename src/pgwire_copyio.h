@@ -1,13 +1,17 @@
 /*
  * pgwire_copyio: the COPY sub-protocol of one PostgreSQL front end
  * connection (docs/pgwire.md#copy): the messages exchanged with the client
- * and the statements run for them. COPY ... TO STDOUT runs a SELECT through
+ * and what runs for them. COPY ... TO STDOUT runs a SELECT through
  * session_run_sql() and sends its rows as CopyOutResponse, CopyData lines,
- * CopyDone and `COPY n`; COPY ... FROM STDIN answers CopyInResponse, then
- * takes the client's CopyData, CopyDone or CopyFail across as many turns
- * as the client needs, decodes the rows into INSERT batches (one per MiB
- * of VALUES) and ends with `COPY n` or an error, in a transaction of its
- * own unless a block is open.
+ * CopyDone and `COPY n`; COPY ... FROM STDIN checks the equivalent INSERT
+ * (`INSERT INTO target VALUES ($1, ...)`, session_describe_sql(): the same
+ * access check as a statement, whose parameter types are the target
+ * columns'), answers CopyInResponse, then takes the client's CopyData,
+ * CopyDone or CopyFail across as many turns as the client needs, and hands
+ * each decoded field to a DuckDB query appender running `INSERT INTO
+ * target SELECT * FROM appended_data` (typed as the target columns, so a
+ * bad value is found at its row and column). It ends with `COPY n` or an
+ * error, in a transaction of its own unless a block is open.
  *
  * Why a module apart from pgwire_copy.c: pgwire_copy.c is pure text work
  * (the statement read, COPY lines encoded and decoded) with no Session and
@@ -18,8 +22,12 @@
  *
  * The state of a COPY FROM STDIN in progress is a PgCopyIn, owned by the
  * PgSession (pgwire_session.c), which hands each message to
- * pgcopyio_message() while pgcopyio_active() says so. Errors are answered
- * as ErrorResponse; one inside a transaction block fails the block
+ * pgcopyio_message() while pgcopyio_active() says so. Rows wait in the
+ * appender only until the next flush (every COPY_FLUSH_ROWS rows, and at
+ * CopyDone); a COPY that ends otherwise (an error, CopyFail, the client
+ * gone) drops what the appender holds unwritten, so nothing of it reaches
+ * the database, whose transaction is rolled back. Errors are answered as
+ * ErrorResponse; one inside a transaction block fails the block
  * (pgsess_fail_block), as every statement's error does.
  *
  * Thread: the worker that owns the connection, as pgwire_session.h.
@@ -42,12 +50,26 @@ typedef struct PgCopyIn {
     bool copy_skip_header;
     bool copy_done; /* the text format's \. was seen: the rest is ignored */
     PgWCopySpec copy;
-    Buf copy_data;   /* bytes of an incomplete row */
-    Buf copy_values; /* the VALUES rows of the next INSERT */
-    long copy_rows;  /* rows decoded so far */
+    Buf copy_data;        /* bytes of an incomplete row */
+    Buf copy_field;       /* a field being de-escaped (pgwcopy_decode's scratch) */
+    Buf copy_conv;        /* a value rewritten for DuckDB (bytea hex, array text) */
+    long copy_rows;       /* rows decoded and appended so far */
+    long copy_unflushed;  /* ... of which the appender holds, not yet flushed */
+    duckdb_appender app;  /* NULL until the access check passed */
+    int ncols;            /* the target columns, in the appender's order */
+    char **names;         /* their names, for messages */
+    unsigned char *kinds; /* per column: COPYIO_PLAIN, _BYTEA or _ARRAY (pgwire_copyio.c) */
+    /* The error that stopped the decoding (set by the appender's sink). */
+    char err_state[6];
+    Buf err_msg, err_context;
 } PgCopyIn;
 
-/* Frees what a COPY in progress holds (at the session's end); accepts an idle one. */
+/*
+ * Frees what a COPY in progress holds (at the connection's end); accepts an
+ * idle one. Must run before the session leaves its database
+ * (session_free): the appender keeps DuckDB's connection and database
+ * alive until it is destroyed.
+ */
 void pgcopyio_clear(PgCopyIn *ci);
 
 /* True while a COPY FROM STDIN waits for the client's CopyData/CopyDone/CopyFail. */

@@ -651,9 +651,12 @@ static void close_conn(Server *srv, Conn *c, CloseReason reason)
     if (tls_open)
         atomic_fetch_sub_explicit(&sessions_tls, 1, memory_order_relaxed);
     /* The session goes before the socket is closed, so that the descriptor
-     * number cannot be reused while the session still exists. */
-    session_free(c->session, srv->env);
+     * number cannot be reused while the session still exists. The PgPort
+     * state goes first: a COPY FROM in progress holds a DuckDB appender on
+     * the session's connection, which must go while the connection and its
+     * database are still the pool's (pgwire_copyio.h). */
     pgwire_session_free(c->pg);
+    session_free(c->session, srv->env);
     tls_close(c->tls);
     request_reader_free(&c->reader);
     buf_free(&c->unsent);

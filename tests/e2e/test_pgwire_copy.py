@@ -2,15 +2,21 @@
 COPY through the PostgreSQL front end (docs/pgwire.md#copy): COPY ... TO STDOUT and FROM
 STDIN in text and CSV formats through the front end's CopyOut/CopyIn messages, with psql's
 \\copy and psycopg2's copy_expert, under the same grants as queries (SELECT for TO, INSERT
-for FROM); files and programs refused.
+for FROM); files and programs refused. FROM STDIN goes through DuckDB's appender: a bad value
+is reported at its line and column with nothing kept, and a COPY that does not end well (an
+error, CopyFail, the client gone) leaves nothing behind.
 """
 import io
+import json
+import socket
+import struct
 
 import psycopg2
 import psycopg2.errors
 import pytest
 
-from test_pgwire import connect, pg, psql  # noqa: F401 (pg is a fixture)
+from conftest import wait_for
+from test_pgwire import connect, pg, psql, read_msg, scram_login  # noqa: F401 (pg: fixture)
 
 ROWS = "create table c(i integer, s varchar, d double, b boolean, ts timestamp, n decimal(8, 2))"
 
@@ -153,3 +159,197 @@ def test_bytea_round_trip(cp, tmp_path):
         cur.execute("select b, s from bl2 where i = 1")
         b, s = cur.fetchone()
         assert bytes(b) == b"\x00\x01\xffab" and s == "\\x0001"
+
+
+def count(srv, sql):
+    return int(ok(srv, "-A", "-t", "-c", sql).strip())
+
+
+def test_large_copy_in_both_formats(cp):
+    """100k rows through psql's \\copy (text) and psycopg2 (CSV): every row kept, values exact,
+    more rows than the appender holds before a flush."""
+    n = 100000
+    text = "".join("%d\trow %d\t%s\n" % (i, i, "\\N" if i % 7 == 0 else "%d.5" % i)
+                   for i in range(n))
+    with cp.admin() as a:
+        assert a.req("connect db1") == "success"
+        assert a.req("create table big(i bigint, s varchar, d double)") == "success"
+    ok(cp, "-c", "\\copy big from stdin", stdin=text)
+    out = ok(cp, "-A", "-t", "-F", ",", "-c",
+             "select count(*), sum(i), count(d), min(s), max(i) from big")
+    assert out.strip() == "%d,%d,%d,row 0,%d" % (n, n * (n - 1) // 2, n - (n + 6) // 7, n - 1)
+    with connect(cp) as conn:
+        cur = conn.cursor()
+        csv = "".join('%d,"a,""%d""",\n' % (i, i) for i in range(n, 2 * n))
+        cur.copy_expert("COPY big FROM STDIN (FORMAT csv)", io.StringIO(csv))
+        assert cur.rowcount == n
+        cur.execute("select count(*), count(d), min(s) from big where i >= %s", (n,))
+        assert cur.fetchone() == (n, 0, 'a,"100000"')
+
+
+@pytest.mark.parametrize("fmt,data,line,state,column", [
+    ("", "1\tone\n2\ttwo\nthree\tx\n4\tfour\n", 3, "22P02", 'column i: "three"'),
+    ("(format csv, header)", "i,s\n1,one\n2,two\nzz,x\n", 4, "22P02", 'column i: "zz"'),
+    ("", "1\tone\n2\ttwo\t2\n", 2, "22P04", None),   # extra data after the last column
+    ("", "1\tone\n2\n", 2, "22P04", None),           # missing data for column s
+])
+def test_bad_value_names_its_line_and_keeps_nothing(cp, fmt, data, line, state, column):
+    with cp.admin() as a:
+        assert a.req("connect db1") == "success"
+        assert a.req("create table bad(i integer, s varchar)") == "success"
+    # Many good rows first, so that some were flushed into the transaction before the bad one.
+    good = "".join("%d\tok\n" % i for i in range(70000)) if not fmt else ""
+    shift = 70000 if good else 0
+    conn = connect(cp)  # not `with`: psycopg2 2.9 opens a block there even in autocommit
+    conn.autocommit = True
+    cur = conn.cursor()
+    with pytest.raises(psycopg2.Error) as e:
+        cur.copy_expert("COPY bad FROM STDIN " + fmt, io.StringIO(good + data))
+    assert e.value.pgcode == state, e.value
+    context = e.value.diag.context or ""
+    assert "COPY bad, line %d" % (line + shift) in context, context
+    if column:
+        assert context.endswith(column), context
+    # The session goes on, out of any transaction.
+    assert conn.get_transaction_status() == psycopg2.extensions.TRANSACTION_STATUS_IDLE
+    cur.execute("select count(*) from bad")
+    assert cur.fetchone() == (0,)
+    conn.close()
+    # Inside the client's block the block fails, and nothing is kept either.
+    with connect(cp) as conn:
+        cur = conn.cursor()
+        cur.execute("insert into bad values (-1, 'before')")
+        with pytest.raises(psycopg2.Error) as e:
+            cur.copy_expert("COPY bad FROM STDIN " + fmt, io.StringIO(data))
+        assert e.value.pgcode == state
+        with pytest.raises(psycopg2.errors.InFailedSqlTransaction):
+            cur.execute("select 1")
+        conn.commit()  # a failed block's COMMIT rolls back, as PostgreSQL's
+    assert count(cp, "select count(*) from bad") == 0
+
+
+def test_column_list_defaults_and_arrays(cp):
+    with cp.admin() as a:
+        assert a.req("connect db1") == "success"
+        for req in ["create sequence seq1",
+                    "create table d(id integer default nextval('seq1'), name varchar,"
+                    " tag varchar default 'none', n integer not null default 7, l integer[],"
+                    " ts timestamp, b boolean)"]:
+            assert a.req(req) == "success", req
+    ok(cp, "-c", "\\copy d (name, l) from stdin", stdin="x\t{1,2,3}\ny\t{}\nz\t\\N\n")
+    ok(cp, "-c", "\\copy d (b, ts, name) from stdin with (format csv, delimiter ';')",
+       stdin='t;2024-01-02 03:04:05;"semi;colon"\nf;;w\n')
+    out = ok(cp, "-A", "-t", "-F", "|", "-c",
+             "select id, name, tag, n, l, ts, b from d order by id")
+    assert out.splitlines() == ["1|x|none|7|{1,2,3}||", "2|y|none|7|{}||", "3|z|none|7|||",
+                                "4|semi;colon|none|7||2024-01-02 03:04:05|t", "5|w|none|7|||f"]
+    # A NOT NULL column given NULL: refused, nothing kept.
+    rc, _, err = psql(cp, "-v", "ON_ERROR_STOP=1", "-c", "\\copy d (name, n) from stdin",
+                      stdin="v\t1\nv\t\\N\n")
+    assert rc != 0 and "NOT NULL" in err, err
+    assert count(cp, "select count(*) from d where name = 'v'") == 0
+
+
+def test_copy_in_needs_the_insert_grant(cp):
+    """A user granted INSERT on one table appends to it, and to nothing else: not to another
+    table, another database, a view or a table function."""
+    with cp.admin() as a:
+        for req in ["connect db1", "create table mine(i integer)",
+                    "create view v as select * from c"]:
+            assert a.req(req) == "success", req
+    with cp.admin() as a:  # a write grant on the database gives no table by itself
+        for req in ["grant database db1 alice write", "grant table db1 mine alice insert"]:
+            assert a.req(req) == "success", req
+    kw = dict(user="alice", password="s3cret")
+    ok(cp, "-c", "\\copy mine from stdin", stdin="1\n2\n", **kw)
+    assert count(cp, "select count(*) from mine") == 2
+    for target in ["c", "c2", "t2", "db2.main.t", "v", "mine2", "read_csv"]:
+        with connect(cp, **kw) as conn:
+            cur = conn.cursor()
+            with pytest.raises(psycopg2.Error) as e:
+                cur.copy_expert("COPY %s FROM STDIN" % target, io.StringIO("9\n"))
+            assert e.value.pgcode in ("42501", "42P01", "3D000"), (target, e.value)
+    assert count(cp, "select count(*) from c where i = 9") == 0
+    assert count(cp, "select count(*) from mine") == 2
+    # Not even the super user appends to a view or a table function.
+    for target in ["v", "read_csv"]:
+        rc, _, err = psql(cp, "-v", "ON_ERROR_STOP=1", "-c", "\\copy %s from stdin" % target,
+                          stdin="9\n")
+        assert rc != 0 and "ERROR" in err, (target, err)
+    assert count(cp, "select count(*) from c") == 4
+
+
+def test_copy_fail_after_many_rows_keeps_nothing(cp):
+    """psycopg2 sends CopyFail when the file it reads raises: the rows sent before it, more
+    than one flush of the appender, are not kept."""
+    with cp.admin() as a:
+        assert a.req("connect db1") == "success"
+        assert a.req("create table cf(i integer, s varchar)") == "success"
+    data = "".join("%d\tsome text %d\n" % (i, i) for i in range(200000))
+
+    class FailsLate(io.StringIO):
+        reads = 0
+
+        def read(self, *a):
+            self.reads += 1
+            if self.reads > 200:  # 8 KiB reads: about 1.6 MB, 110k rows, sent first
+                raise RuntimeError("client gave up late")
+            return super().read(*a)
+    conn = connect(cp)
+    conn.autocommit = True
+    cur = conn.cursor()
+    with pytest.raises(psycopg2.Error) as e:
+        cur.copy_expert("COPY cf FROM STDIN", FailsLate(data))
+    assert "client gave up late" in str(e.value) and e.value.pgcode == "57014"
+    assert conn.get_transaction_status() == psycopg2.extensions.TRANSACTION_STATUS_IDLE
+    cur.execute("select count(*) from cf")
+    assert cur.fetchone() == (0,)
+    conn.close()
+
+
+def test_client_gone_mid_copy_keeps_nothing(cp):
+    with cp.admin() as a:
+        assert a.req("connect db1") == "success"
+        assert a.req("create table gone(i integer)") == "success"
+
+    def msg(t, body=b""):
+        return t + struct.pack("!I", len(body) + 4) + body
+
+    def pg_sessions():
+        with cp.admin() as a:
+            return [r for r in json.loads(a.req("show sessions")) if r.get("user") == "duck"]
+    before = len(pg_sessions())
+    with socket.create_connection(("127.0.0.1", cp.pg_port), timeout=30) as s:
+        scram_login(s)
+        s.sendall(msg(b"Q", b"COPY gone FROM STDIN\0"))
+        t, body = read_msg(s)
+        assert t == b"G", body
+        chunk = "".join("%d\n" % i for i in range(10000)).encode()
+        for _ in range(10):  # 100k rows, more than one flush of the appender
+            s.sendall(msg(b"d", chunk))
+        s.sendall(msg(b"d", b"12"))  # and half a row; then the client is gone
+    assert wait_for(lambda: len(pg_sessions()) == before, timeout=30), pg_sessions()
+    assert count(cp, "select count(*) from gone") == 0
+    ok(cp, "-c", "\\copy gone from stdin", stdin="1\n2\n")  # the table is free
+    assert count(cp, "select count(*) from gone") == 2
+
+
+def test_invalid_utf8_is_refused_at_its_line(cp):
+    """Text that is not UTF-8 (raw, or made by an escape) is PostgreSQL's 22021 at its line,
+    never stored: DuckDB's VARCHAR must hold UTF-8."""
+    with cp.admin() as a:
+        assert a.req("connect db1") == "success"
+        assert a.req("create table u(i integer, s varchar)") == "success"
+    conn = connect(cp)
+    conn.autocommit = True
+    cur = conn.cursor()
+    for data in [b"1\tok\n2\tbad \xff\xfe\n", b"1\tok\n2\tx\\xffy\n", b"1\tok\n2\t\xc0\xaf\n",
+                 "1\tok\n2\t\u00e9t\u00e9\n3\t\xe9\n".encode("utf-8")[:-3] + b"\xe9\n"]:
+        with pytest.raises(psycopg2.Error) as e:
+            cur.copy_expert("COPY u FROM STDIN", io.BytesIO(data))
+        assert e.value.pgcode == "22021", (data, e.value)
+        assert "COPY u, line %d" % data.count(b"\n") in (e.value.diag.context or ""), data
+    cur.copy_expert("COPY u FROM STDIN", io.BytesIO("1\t\u00e9t\u00e9 \u2603\n".encode("utf-8")))
+    cur.execute("select i, s from u")
+    assert cur.fetchall() == [(1, "\u00e9t\u00e9 \u2603")]
+    conn.close()
