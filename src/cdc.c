@@ -902,7 +902,15 @@ static int rel_join(Run *run, Rel *keep, const char *name)
                    name, why, run->st->name, name);
         goto out;
     }
-    if (cdcnew_copy_table(&run->pg, run->con, run->schema, &sc.tables[0], &rows) != 0)
+    /* The copy may outlast PostgreSQL's wal_sender_timeout: the keeper sends the status
+     * updates meanwhile, as during a batch's commit. */
+    bool armed = run->keeper.live;
+    if (armed)
+        keeper_arm(run);
+    int crc = cdcnew_copy_table(&run->pg, run->con, run->schema, &sc.tables[0], &rows);
+    if (armed && keeper_disarm(run, crc == 0) != 0)
+        crc = -1;
+    if (crc != 0)
         goto out;
     log_info("cdc of %s: table %s, created in PostgreSQL after link, joins the stream: %" PRId64
              " rows copied",
