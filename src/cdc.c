@@ -141,6 +141,7 @@ typedef struct Rel {
     bool staged;         /* the stage table exists in the open batch */
     bool toast;          /* a staged row has unchanged TOASTed values */
     bool touched;        /* changes of the table were staged in the open batch */
+    bool dropped;        /* dropped in PostgreSQL before the stream met it: changes skipped */
     uint64_t skip_below; /* resynced: skip changes of transactions committed below (cdcskip.h) */
     uint32_t *type_oids; /* the column types of the last Relation message accepted */
     int32_t *typmods;
@@ -888,6 +889,14 @@ static int rel_join(Run *run, Rel *keep, const char *name)
     }
     if (pgschema_read(&run->pg, run->schema, name, &sc) != 0)
         goto out;
+    if (sc.n != 1 && !keep) {
+        /* Dropped or renamed since: nothing to copy now. Renamed, it is met again by the
+         * Relation message of its next change, under its new name. */
+        log_info("cdc of %s: table %s, created in PostgreSQL after link, is gone already",
+                 run->st->name, name);
+        rc = 0;
+        goto out;
+    }
     const char *why = NULL;
     if (sc.n != 1)
         why = "it is no longer in PostgreSQL";
@@ -1004,9 +1013,28 @@ static int on_relation(Run *run, const PgoutputMsg *m)
     }
     if (pgschema_read(&run->pg, run->schema, m->relname, &r->sc) != 0)
         return -1;
+    r->dropped = false;
     if (r->sc.n != 1) {
-        pgjob_fail(&run->pg, "table %s no longer exists in PostgreSQL", m->relname);
-        pgschema_free(&r->sc);
+        /* Dropped since (a table created after link and dropped soon is common): its
+         * definition is gone with it, so are its changes; the DuckDB table, if any, stays as
+         * it is. A relation that still exists (renamed) stops the stream. */
+        char oid[16];
+        snprintf(oid, sizeof(oid), "%" PRIu32, m->relid);
+        const char *params[1] = {oid};
+        int n = pgjob_rows(&run->pg, "SELECT 1 FROM pg_class WHERE oid = $1::oid", 1, params);
+        if (n < 0)
+            return -1;
+        if (n == 0) {
+            log_info("cdc of %s: table %s was dropped in PostgreSQL before the stream met its "
+                     "changes: they are skipped",
+                     run->st->name, m->relname);
+            r->dropped = true;
+            return 0;
+        }
+        pgjob_fail(&run->pg,
+                   "table %s no longer exists in PostgreSQL under that name: `cdc resync %s` "
+                   "copies the tables again (docs/cdc.md)",
+                   m->relname, run->st->name);
         return -1;
     }
     r->skip_below = below;
@@ -1080,6 +1108,8 @@ static int on_message(Run *run, const unsigned char *p, size_t len)
         if (run->skip_txn)
             return 0;
         Rel *r = rel_find(run, m.relid);
+        if (r && r->dropped)
+            return 0;
         if (!r || !r->sc.n) {
             pgjob_fail(&run->pg, "a change of relation %" PRIu32 " before its Relation message",
                        m.relid);

@@ -310,6 +310,18 @@ def test_tables_created_after_link_join_by_the_event_trigger(pg, pgdb, srv):  # 
             db=pgdb)
     migrate(a, "n1")
     assert same(a, "n1", pg, pgdb, "p", "id"), (status(a, "n1"), srv.stderr())
+    # Created, written and dropped before the stream meets it (stopped meanwhile): skipped,
+    # the stream goes on.
+    assert a.req("cdc stop n1") == "success"
+    pg.psql("CREATE TABLE gone (id int PRIMARY KEY); INSERT INTO gone VALUES (1); "
+            "UPDATE gone SET id = 2; DROP TABLE gone; INSERT INTO t VALUES (3, 3);", db=pgdb)
+    assert a.req("cdc start n1") == "success"
+    migrate(a, "n1")
+    st = status(a, "n1")
+    assert st["state"] == "streaming" and st["last_error"] == "", st
+    assert "table gone was dropped in PostgreSQL before the stream met its changes" in \
+        srv.stderr()
+    assert same(a, "n1", pg, pgdb, "t", "id")
     # Unlink leaves nothing in PostgreSQL: no slot, publication, event trigger or function.
     assert a.req("unlink n1") == "success"
     assert slots(pg, pgdb).strip() == ""
