@@ -238,6 +238,13 @@ def event_triggers(pg, db):
                    db=db).split()
 
 
+def psql_warnings(pg, db, sql):
+    """Runs `sql` as pg.psql does and returns what PostgreSQL said on stderr (its WARNINGs)."""
+    p = pg._run(["/usr/bin/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", "-h", pg.dir, "-p",
+                 str(pg.port), "-U", "postgres", "-d", db], input=sql.encode("utf-8"))
+    return p.stderr.decode("utf-8")
+
+
 def published(pg, db):
     return pg.psql("SELECT tablename FROM pg_publication_tables ORDER BY 1", db=db).split()
 
@@ -279,7 +286,9 @@ def test_tables_created_after_link_join_by_the_event_trigger(pg, pgdb, srv):  # 
     assert same(a, "n1", pg, pgdb, "c", "id")
     # Without key: not added (its users' own UPDATE and DELETE keep working in PostgreSQL),
     # and `cdc status` names it.
-    pg.psql("CREATE TABLE k (a int, b text); INSERT INTO k VALUES (1, 'x'), (2, 'y');", db=pgdb)
+    said = psql_warnings(pg, pgdb, "CREATE TABLE k (a int, b text); "
+                         "INSERT INTO k VALUES (1, 'x'), (2, 'y');")
+    assert "TCP-DuckDB CDC does not follow table k (no primary key)" in said, said
     pg.psql("UPDATE k SET b = 'z' WHERE a = 1; DELETE FROM k WHERE a = 2;", db=pgdb)
     assert pg.psql("SELECT a, b FROM k", db=pgdb).strip() == "1\tz"
     assert wait_for(lambda: status(a, "n1")["tables_not_followed"] == ["k"], timeout=30)
