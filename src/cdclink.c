@@ -680,6 +680,9 @@ static void cdc_resync(const SessionEnv *env, int64_t id, const char *name, cons
      * as of that change, so a table must be a member before the snapshot is taken. */
     if (check_identity(&j, sr.schema, table) != 0 || resync_publication(&j, &sr, &sc, table) != 0)
         goto out;
+    /* A link made before the event trigger of new tables existed gets it here (cdcnew.h). */
+    if (!table && cdcnew_install(&j.pg, sr.schema, sr.pub) < 0)
+        goto out;
     /* Stopped before the slot: for one table, the stream's stored LSN must stay below the
      * consistent point (its changes between the two are skipped, not lost); for all, the
      * copy's commit must not race a batch. A request refused above leaves it running. */

@@ -25,7 +25,7 @@
 /* Appends the SQL that creates the function and the event trigger. */
 static void install_sql(Buf *b, const char *schema, const char *pub)
 {
-    buf_append_str(b, "CREATE FUNCTION ");
+    buf_append_str(b, "CREATE OR REPLACE FUNCTION ");
     pgschema_put_relation(b, schema, pub);
     buf_append_str(b, "() RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER SET "
                       "search_path = pg_catalog, pg_temp AS " BODY_QUOTE " DECLARE pub text := ");

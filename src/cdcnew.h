@@ -40,9 +40,10 @@
 /*
  * Installs the event trigger and its function for publication `pub` of
  * schema `schema` when the connection's role is a superuser (event triggers
- * need one). Returns 1 when installed, 0 when the role is not a superuser
- * (nothing made: tables created later join through `cdc resync DB TABLE`),
- * -1 with the error in pg.
+ * need one). Returns 1 when installed (or there already: `cdc resync DB`
+ * calls it too, which so installs it for a link made before it existed), 0
+ * when the role is not a superuser (nothing made: tables created later join
+ * through `cdc resync DB TABLE`), -1 with the error in pg.
  */
 int cdcnew_install(PgJob *pg, const char *schema, const char *pub)
     __attribute__((warn_unused_result));

@@ -331,6 +331,16 @@ def test_tables_created_after_link_join_by_the_event_trigger(pg, pgdb, srv):  # 
     assert "table gone was dropped in PostgreSQL before the stream met its changes" in \
         srv.stderr()
     assert same(a, "n1", pg, pgdb, "t", "id")
+    # A link made before the event trigger existed (dropped here by hand) gets it from a resync
+    # of the whole database.
+    pg.psql('DROP EVENT TRIGGER "%s"' % pub, db=pgdb)
+    assert wait_for(lambda: status(a, "n1")["event_trigger"] is False, timeout=30)
+    assert a.req("cdc resync n1") == "success"
+    assert wait_for(lambda: status(a, "n1")["event_trigger"] is True, timeout=30)
+    assert event_triggers(pg, pgdb) == [pub, pub]
+    pg.psql("CREATE TABLE q (id int PRIMARY KEY); INSERT INTO q VALUES (7);", db=pgdb)
+    migrate(a, "n1")
+    assert same(a, "n1", pg, pgdb, "q", "id"), (status(a, "n1"), srv.stderr())
     # Unlink leaves nothing in PostgreSQL: no slot, publication, event trigger or function.
     assert a.req("unlink n1") == "success"
     assert slots(pg, pgdb).strip() == ""
