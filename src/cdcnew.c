@@ -62,12 +62,18 @@ int cdcnew_install(PgJob *pg, const char *schema, const char *pub)
         pgjob_fail(pg, "Bad Request: the schema name may not contain %s", BODY_QUOTE);
         return -1;
     }
-    PGresult *r =
-        pgjob_query(pg, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user", 0, NULL);
+    const char *params[1] = {pub};
+    PGresult *r = pgjob_query(pg,
+                              "SELECT rolsuper, EXISTS (SELECT 1 FROM pg_event_trigger WHERE "
+                              "evtname = $1) FROM pg_roles WHERE rolname = current_user",
+                              1, params);
     if (!r)
         return -1;
     bool super = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    bool exists = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 1), "t") == 0;
     PQclear(r);
+    if (exists)
+        return 1;
     if (!super)
         return 0;
     Buf sql = {0};
