@@ -20,7 +20,7 @@
  * option): PostgreSQL spills a large transaction to disk and sends it whole
  * at its commit, so every message between Begin and Commit belongs to it.
  *
- * Size (about 1,600 lines, over the 900 of the house rule): the stream's
+ * Size (about 1,850 lines, over the 900 of the house rule): the stream's
  * staging, batch and message handling read and write the CdcStream fields
  * that the registry's mutex guards (progress, state, counters, stop_at), and
  * that struct and lock are private to this file so that no other module can
@@ -29,7 +29,10 @@
  * wrote this file, nor in the one that added the keeper and the settings, nor
  * in the one that added resync and added columns (whose parts that need no
  * Run went to cdcskip.c and cdcddl.c; the Relation handling that stayed here
- * splits or commits the open batch).
+ * splits or commits the open batch), nor in the one that added tables joining
+ * after link and type changes (the trigger, the copy and the type comparison
+ * went to cdcnew.c and cdcddl.c; rel_join and the type bookkeeping of a Rel
+ * stayed, since they apply or forget other Rels of the open batch).
  */
 #include "cdc.h"
 
@@ -46,6 +49,7 @@
 
 #include "catalog.h"
 #include "cdcddl.h"
+#include "cdcnew.h"
 #include "cdcskip.h"
 #include "json.h"
 #include "linkjob.h"
@@ -96,6 +100,8 @@ typedef struct CdcStream {
     int64_t safe_wal_size; /* -1 = none (max_slot_wal_keep_size = -1) */
     char slot[64];
     char last_error[1024];
+    char not_followed[2048]; /* tables of the schema not in the publication, one a line */
+    int event_trigger;       /* the event trigger of new tables exists: 1, 0, -1 not known */
     struct CdcStream *next;
 } CdcStream;
 
@@ -138,7 +144,11 @@ typedef struct Rel {
     bool staged;         /* the stage table exists in the open batch */
     bool toast;          /* a staged row has unchanged TOASTed values */
     bool touched;        /* changes of the table were staged in the open batch */
+    bool dropped;        /* dropped in PostgreSQL before the stream met it: changes skipped */
     uint64_t skip_below; /* resynced: skip changes of transactions committed below (cdcskip.h) */
+    uint32_t *type_oids; /* the column types of the last Relation message accepted */
+    int32_t *typmods;
+    int ntypes;
     duckdb_appender app;
     duckdb_data_chunk chunk;
     duckdb_logical_type *types;
@@ -219,6 +229,11 @@ static void rel_free(Rel *r)
 {
     rel_unstage(r);
     pgschema_free(&r->sc);
+    free(r->type_oids);
+    free(r->typmods);
+    r->type_oids = NULL;
+    r->typmods = NULL;
+    r->ntypes = 0;
 }
 
 static const PgValueType seq_type = {.kind = PGVALUE_INT8};
@@ -703,9 +718,12 @@ static void fail_columns(Run *run, const PgTable *tb, const PgoutputMsg *m)
                tb->name, what, run->st->name, tb->name);
 }
 
+#define NO_DUCK_TABLE (-2)
+
 /*
  * Fails (-1) unless the DuckDB table of the Relation message `m` has its columns, by name and
- * order (0), or their first n only (returns n: columns added since). The table the changes go
+ * order (0), or their first n only (returns n: columns added since); NO_DUCK_TABLE (no error
+ * recorded) when the DuckDB database has no such table. The table the changes go
  * to is the reference: PostgreSQL's catalog is already past a rename when a stream starts
  * after it.
  */
@@ -729,10 +747,7 @@ static int check_duck_columns(Run *run, const PgoutputMsg *m)
     }
     idx_t n = duckdb_row_count(&res);
     if (n == 0) {
-        pgjob_fail(&run->pg,
-                   "table %s is published but has no DuckDB table: `cdc resync %s %s` copies it "
-                   "(docs/cdc.md)",
-                   m->relname, run->st->name, m->relname);
+        rc = NO_DUCK_TABLE;
         goto out;
     }
     PgTable tb = {.name = (char *)m->relname, .ncols = (int)n};
@@ -801,6 +816,140 @@ static int rel_add_columns(Run *run, Rel *r, const PgoutputMsg *m, int from)
     return 0;
 }
 
+/* Remembers the column types of the Relation message `m`, accepted for `r`. */
+static void rel_keep_types(Rel *r, const PgoutputMsg *m)
+{
+    size_t n = m->ncols > 0 ? (size_t)m->ncols : 1;
+    r->type_oids = xrealloc(r->type_oids, n * sizeof(*r->type_oids));
+    r->typmods = xrealloc(r->typmods, n * sizeof(*r->typmods));
+    for (int c = 0; c < m->ncols; c++) {
+        r->type_oids[c] = m->cols[c].type_oid;
+        r->typmods[c] = m->cols[c].typmod;
+    }
+    r->ntypes = m->ncols;
+}
+
+/* True when the column types of `m` are not those last accepted for `r`. */
+static bool types_changed(const Rel *r, const PgoutputMsg *m)
+{
+    if (r->ntypes != m->ncols)
+        return true;
+    for (int c = 0; c < m->ncols; c++)
+        if (r->type_oids[c] != m->cols[c].type_oid || r->typmods[c] != m->cols[c].typmod)
+            return true;
+    return false;
+}
+
+/*
+ * A Relation message of `r` with the known columns and other types (ALTER COLUMN ... TYPE):
+ * fails naming table, column and both types unless each maps to the DuckDB type it had
+ * (cdcddl.h). `r` keeps its definition: the values decode as before.
+ */
+static int rel_check_types(Run *run, Rel *r, const PgoutputMsg *m)
+{
+    PgSchema sc = {0};
+    int rc = -1;
+    if (pgschema_read(&run->pg, run->schema, m->relname, &sc) != 0)
+        goto out;
+    if (sc.n == 1)
+        cut_to_message(&sc.tables[0], m);
+    if (sc.n != 1 || !same_columns(&sc.tables[0], m)) {
+        pgjob_fail(&run->pg,
+                   "table %s changed again in PostgreSQL; `cdc resync %s %s` copies the table "
+                   "again (docs/cdc.md)",
+                   m->relname, run->st->name, m->relname);
+        goto out;
+    }
+    if (cdcddl_check_types(&run->pg, run->con, &sc.tables[0], &r->sc.tables[0], run->st->name) != 0)
+        goto out;
+    rel_keep_types(r, m);
+    rc = 0;
+out:
+    pgschema_free(&sc);
+    return rc;
+}
+
+/*
+ * Creates the DuckDB table of PostgreSQL's table `name`, which joined the publication after
+ * link, and copies its rows as they are now (cdcnew.h argues why the replay of its later
+ * changes converges: it has a primary key). `keep`, when not NULL, is the Rel met by the
+ * Relation message at hand, with its definition cut to that message. Every other Rel of that
+ * name is forgotten, its staged changes applied first: a table dropped and created again has
+ * another relid, and PostgreSQL sends a Relation message before a relid's first change.
+ */
+static int rel_join(Run *run, Rel *keep, const char *name)
+{
+    PgSchema sc = {0};
+    int64_t rows = 0;
+    int rc = -1;
+    for (int i = 0; i < run->nrels; i++) {
+        Rel *r = &run->rels[i];
+        if (r == keep || r->sc.n != 1 || strcmp(r->sc.tables[0].name, name) != 0)
+            continue;
+        if (r->staged && rel_apply(run, r) != 0)
+            goto out;
+        rel_free(r);
+    }
+    if (pgschema_read(&run->pg, run->schema, name, &sc) != 0)
+        goto out;
+    if (sc.n != 1 && !keep) {
+        /* Dropped or renamed since: nothing to copy now. Renamed, it is met again by the
+         * Relation message of its next change, under its new name. */
+        log_info("cdc of %s: table %s, created in PostgreSQL after link, is gone already",
+                 run->st->name, name);
+        rc = 0;
+        goto out;
+    }
+    const char *why = NULL;
+    if (sc.n != 1)
+        why = "it is no longer in PostgreSQL";
+    else if (sc.tables[0].npk == 0)
+        why = "it has no primary key";
+    else if (keep && keep->sc.tables[0].ncols != sc.tables[0].ncols)
+        why = "columns were added to it since";
+    if (why) {
+        pgjob_fail(&run->pg,
+                   "table %s joined the publication after link and %s, so the stream cannot "
+                   "copy it: `cdc resync %s %s` copies it (docs/cdc.md)",
+                   name, why, run->st->name, name);
+        goto out;
+    }
+    /* The copy may outlast PostgreSQL's wal_sender_timeout: the keeper sends the status
+     * updates meanwhile, as during a batch's commit. */
+    bool armed = run->keeper.live;
+    if (armed)
+        keeper_arm(run);
+    int crc = cdcnew_copy_table(&run->pg, run->con, run->schema, &sc.tables[0], &rows);
+    if (armed && keeper_disarm(run, crc == 0) != 0)
+        crc = -1;
+    if (crc != 0)
+        goto out;
+    log_info("cdc of %s: table %s, created in PostgreSQL after link, joins the stream: %" PRId64
+             " rows copied",
+             run->st->name, name, rows);
+    rc = 0;
+out:
+    pgschema_free(&sc);
+    return rc;
+}
+
+/* A logical message of the event trigger (cdcnew.h): table `content` joined the publication. */
+static int on_join_message(Run *run, const PgoutputMsg *m)
+{
+    char name[256];
+    if (m->content_len == 0 || m->content_len >= sizeof(name) ||
+        memchr(m->content, 0, m->content_len)) {
+        pgjob_fail(&run->pg, "logical replication: a malformed message of the event trigger");
+        return -1;
+    }
+    memcpy(name, m->content, m->content_len);
+    name[m->content_len] = '\0';
+    /* A `cdc resync DB TABLE` copied the table after this transaction already. */
+    if (run->txn_lsn < cdcskip_below(&run->skips, name))
+        return 0;
+    return rel_join(run, NULL, name);
+}
+
 /*
  * A Relation message: PostgreSQL sends one before a table's first change in
  * a session and again after any invalidation of the table's cache entry (an
@@ -820,7 +969,7 @@ static int on_relation(Run *run, const PgoutputMsg *m)
     if (r && r->sc.n == 1 && !in_copy) {
         const PgTable *tb = &r->sc.tables[0];
         if (same_columns(tb, m))
-            return 0;
+            return types_changed(r, m) ? rel_check_types(run, r, m) : 0;
         int c = 0;
         while (c < tb->ncols && c < m->ncols && strcmp(tb->cols[c].name, m->cols[c].name) == 0)
             c++;
@@ -847,7 +996,11 @@ static int on_relation(Run *run, const PgoutputMsg *m)
             if (frc != 0 || batch_begin(run) != 0)
                 return -1;
         }
-        return rel_add_columns(run, r, m, tb->ncols);
+        if (rel_add_columns(run, r, m, tb->ncols) != 0 ||
+            cdcddl_check_types(&run->pg, run->con, &r->sc.tables[0], NULL, run->st->name) != 0)
+            return -1;
+        rel_keep_types(r, m);
+        return 0;
     }
     if (!r) {
         run->rels = xrealloc(run->rels, (size_t)(run->nrels + 1) * sizeof(*run->rels));
@@ -863,9 +1016,28 @@ static int on_relation(Run *run, const PgoutputMsg *m)
     }
     if (pgschema_read(&run->pg, run->schema, m->relname, &r->sc) != 0)
         return -1;
+    r->dropped = false;
     if (r->sc.n != 1) {
-        pgjob_fail(&run->pg, "table %s no longer exists in PostgreSQL", m->relname);
-        pgschema_free(&r->sc);
+        /* Dropped since (a table created after link and dropped soon is common): its
+         * definition is gone with it, so are its changes; the DuckDB table, if any, stays as
+         * it is. A relation that still exists (renamed) stops the stream. */
+        char oid[16];
+        snprintf(oid, sizeof(oid), "%" PRIu32, m->relid);
+        const char *params[1] = {oid};
+        int n = pgjob_rows(&run->pg, "SELECT 1 FROM pg_class WHERE oid = $1::oid", 1, params);
+        if (n < 0)
+            return -1;
+        if (n == 0) {
+            log_info("cdc of %s: table %s was dropped in PostgreSQL before the stream met its "
+                     "changes: they are skipped",
+                     run->st->name, m->relname);
+            r->dropped = true;
+            return 0;
+        }
+        pgjob_fail(&run->pg,
+                   "table %s no longer exists in PostgreSQL under that name: `cdc resync %s` "
+                   "copies the tables again (docs/cdc.md)",
+                   m->relname, run->st->name);
         return -1;
     }
     r->skip_below = below;
@@ -878,12 +1050,29 @@ static int on_relation(Run *run, const PgoutputMsg *m)
         return -1;
     }
     int have = check_duck_columns(run, m);
-    if (have > 0)
-        return rel_add_columns(run, r, m, have);
+    if (have == NO_DUCK_TABLE) {
+        /* A table added to the publication after link without the event trigger's message
+         * (by hand): with a primary key it is copied now, as the message would have. */
+        if (m->replident != 'd' || r->sc.tables[0].npk == 0) {
+            pgjob_fail(&run->pg,
+                       "table %s is published but has no DuckDB table: `cdc resync %s %s` copies "
+                       "it (docs/cdc.md)",
+                       m->relname, run->st->name, m->relname);
+            have = -1;
+        } else {
+            have = rel_join(run, r, m->relname);
+        }
+    } else if (have >= 0 &&
+               cdcddl_check_types(&run->pg, run->con, &r->sc.tables[0], NULL, run->st->name) != 0) {
+        have = -1;
+    }
+    if (have > 0 && rel_add_columns(run, r, m, have) != 0)
+        have = -1;
     if (have < 0) {
         pgschema_free(&r->sc);
         return -1;
     }
+    rel_keep_types(r, m);
     return 0;
 }
 
@@ -922,6 +1111,8 @@ static int on_message(Run *run, const unsigned char *p, size_t len)
         if (run->skip_txn)
             return 0;
         Rel *r = rel_find(run, m.relid);
+        if (r && r->dropped)
+            return 0;
         if (!r || !r->sc.n) {
             pgjob_fail(&run->pg, "a change of relation %" PRIu32 " before its Relation message",
                        m.relid);
@@ -942,9 +1133,13 @@ static int on_message(Run *run, const unsigned char *p, size_t len)
                 return -1;
         }
         return 0;
+    case PGOUTPUT_MESSAGE:
+        /* Only the event trigger's, in a transaction (cdcnew.h); other prefixes are others'. */
+        if (!run->in_txn || run->skip_txn || !m.relname || strcmp(m.relname, run->publication) != 0)
+            return 0;
+        return on_join_message(run, &m);
     case PGOUTPUT_ORIGIN:
     case PGOUTPUT_TYPE:
-    case PGOUTPUT_MESSAGE:
         return 0;
     default:
         pgjob_fail(&run->pg,
@@ -1051,6 +1246,46 @@ static void check_retained_wal(Run *run)
                  st->name, run->slot, retained, limit);
 }
 
+/*
+ * Reads which tables of the schema are not in the publication, and whether the event trigger
+ * that adds new ones exists, for `cdc status`; logs the list when it changes. Best effort, as
+ * check_retained_wal.
+ */
+static void check_new_tables(Run *run)
+{
+    CdcStream *st = run->st;
+    Buf names = {0};
+    bool trigger = false;
+    if (cdcnew_check(&run->pg, run->schema, run->publication, &names, &trigger) != 0) {
+        log_debug("cdc of %s: cannot read the tables not followed: %s", st->name, run->pg.err);
+        run->pg.err[0] = '\0';
+        buf_free(&names);
+        return;
+    }
+    /* Cut to whole names when too long for the status. */
+    if (names.len >= sizeof(st->not_followed)) {
+        names.len = sizeof(st->not_followed) - 1;
+        while (names.len > 0 && names.data[names.len] != '\n')
+            names.len--;
+    }
+    const char *list = buf_cstr(&names);
+    pthread_mutex_lock(&registry.mu);
+    bool changed = strcmp(st->not_followed, list) != 0;
+    snprintf(st->not_followed, sizeof(st->not_followed), "%s", list);
+    st->event_trigger = trigger;
+    pthread_mutex_unlock(&registry.mu);
+    if (changed && names.len) {
+        for (size_t i = 0; i < names.len; i++)
+            if (names.data[i] == '\n')
+                names.data[i] = ',';
+        log_warn("cdc of %s: table(s) %s of schema %s are not followed (not in the publication): "
+                 "`cdc resync %s TABLE` adds one with a primary key or REPLICA IDENTITY FULL%s",
+                 st->name, buf_cstr(&names), run->schema, st->name,
+                 trigger ? "; ALTER TABLE ... ADD PRIMARY KEY adds it by itself" : "");
+    }
+    buf_free(&names);
+}
+
 /* Returns 1 when stopped (asked to, or at stop_at), -1 on an error (recorded in run->pg). */
 static int stream_run(Run *run)
 {
@@ -1085,7 +1320,7 @@ static int stream_run(Run *run)
     pgoutput_lsn_format(run->applied, lsn, sizeof(lsn));
     snprintf(cmd, sizeof(cmd),
              "START_REPLICATION SLOT \"%s\" LOGICAL %s (proto_version '2', publication_names "
-             "'\"%s\"', binary 'true')",
+             "'\"%s\"', binary 'true', messages 'true')",
              run->slot, lsn, run->publication);
     if (pgjob_stream_start(&run->repl, cmd) != 0) {
         /* A slot gone (dropped, or a crash inside a resync) or invalidated (`lost`: WAL it
@@ -1171,8 +1406,10 @@ static int stream_run(Run *run)
         int check_ms = cfg->cdc_status_interval_ms > CDC_WAL_CHECK_MIN_MS
                            ? cfg->cdc_status_interval_ms
                            : CDC_WAL_CHECK_MIN_MS;
-        if (!run->in_txn && now_ms() - run->last_wal_check_ms >= check_ms)
+        if (!run->in_txn && now_ms() - run->last_wal_check_ms >= check_ms) {
             check_retained_wal(run);
+            check_new_tables(run);
+        }
     }
 out:
     batch_abort(run);
@@ -1318,6 +1555,7 @@ int cdc_register(int64_t db_id, const char *name, bool start, char *err, size_t 
         st = xcalloc(1, sizeof(*st));
         st->db_id = db_id;
         st->retained_wal = st->safe_wal_size = -1;
+        st->event_trigger = -1;
         snprintf(st->name, sizeof(st->name), "%s", name);
         st->next = registry.streams;
         registry.streams = st;
@@ -1449,6 +1687,24 @@ static uint64_t stream_lag(const CdcStream *st)
     return st->server_lsn > st->progress_lsn ? st->server_lsn - st->progress_lsn : 0;
 }
 
+/* `event_trigger` and `tables_not_followed` of a stream's status (registry.mu held). */
+static void put_new_tables(Buf *out, const CdcStream *st)
+{
+    buf_printf(out, ",\"event_trigger\":%s,\"tables_not_followed\":[",
+               st->event_trigger < 0 ? "null"
+               : st->event_trigger   ? "true"
+                                     : "false");
+    for (const char *p = st->not_followed; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        if (p != st->not_followed)
+            buf_putc(out, ',');
+        json_append_string(out, p, n);
+        p += n + (nl ? 1 : 0);
+    }
+    buf_putc(out, ']');
+}
+
 void cdc_status_json(Buf *out, int64_t db_id)
 {
     bool first = true;
@@ -1480,6 +1736,7 @@ void cdc_status_json(Buf *out, int64_t db_id)
             buf_printf(out, ",\"safe_wal_size\":%" PRId64, st->safe_wal_size);
         else
             buf_append_str(out, ",\"safe_wal_size\":null");
+        put_new_tables(out, st);
         buf_append_str(out, ",\"last_error\":");
         json_append_string(out, st->last_error, strlen(st->last_error));
         buf_putc(out, '}');

@@ -134,3 +134,77 @@ out:
     buf_free(&val);
     return rc;
 }
+
+int cdcddl_check_types(PgJob *pg, duckdb_connection con, const PgTable *now, const PgTable *was,
+                       const char *dbname)
+{
+    duckdb_prepared_statement prep = NULL;
+    duckdb_result res = {0}, want = {0};
+    bool have_res = false, have_want = false;
+    Buf sql = {0};
+    int rc = -1;
+    if (duckdb_prepare(con,
+                       "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = "
+                       "current_schema() AND table_name = $1 ORDER BY column_index",
+                       &prep) != DuckDBSuccess) {
+        pgjob_fail(pg, "%s", duckdb_prepare_error(prep));
+        goto out;
+    }
+    duckdb_bind_varchar(prep, 1, now->name);
+    have_res = true;
+    if (duckdb_execute_prepared(prep, &res) != DuckDBSuccess) {
+        pgjob_fail(pg, "%s", duckdb_result_error(&res));
+        goto out;
+    }
+    int n = (int)duckdb_row_count(&res);
+    if (n > now->ncols)
+        n = now->ncols;
+    if (n == 0) {
+        rc = 0;
+        goto out;
+    }
+    /* DuckDB spells the types link would create: typeof() of a NULL cast to each. */
+    buf_append_str(&sql, "SELECT ");
+    for (int c = 0; c < n; c++) {
+        buf_append_str(&sql, c ? ", typeof(CAST(NULL AS " : "typeof(CAST(NULL AS ");
+        pgschema_put_duck_type(&sql, &now->cols[c]);
+        buf_append_str(&sql, "))");
+    }
+    have_want = true;
+    if (duckdb_query(con, buf_cstr(&sql), &want) != DuckDBSuccess) {
+        pgjob_fail(pg, "%s", duckdb_result_error(&want));
+        goto out;
+    }
+    for (int c = 0; c < n; c++) {
+        char *name = duckdb_value_varchar(&res, 0, (idx_t)c);
+        char *have = duckdb_value_varchar(&res, 1, (idx_t)c);
+        char *should = duckdb_value_varchar(&want, (idx_t)c, 0);
+        bool same = name && have && should && strcmp(name, now->cols[c].name) == 0 &&
+                    strcmp(have, should) == 0;
+        bool differs = !same && name && strcmp(name, now->cols[c].name) == 0;
+        if (differs) {
+            const char *old = was && c < was->ncols && strcmp(was->cols[c].name, name) == 0
+                                  ? was->cols[c].pg_type
+                                  : have;
+            pgjob_fail(pg,
+                       "table %s changed in PostgreSQL: column %s changed type from %s to %s; the "
+                       "stream does not follow this change: `cdc resync %s %s` copies the table "
+                       "again (docs/cdc.md)",
+                       now->name, name, old ? old : "?", now->cols[c].pg_type, dbname, now->name);
+        }
+        duckdb_free(name);
+        duckdb_free(have);
+        duckdb_free(should);
+        if (differs)
+            goto out;
+    }
+    rc = 0;
+out:
+    if (have_res)
+        duckdb_destroy_result(&res);
+    if (have_want)
+        duckdb_destroy_result(&want);
+    duckdb_destroy_prepare(&prep);
+    buf_free(&sql);
+    return rc;
+}

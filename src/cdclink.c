@@ -27,6 +27,7 @@
 
 #include "catalog.h"
 #include "cdc.h"
+#include "cdcnew.h"
 #include "cdcskip.h"
 #include "linkjob.h"
 #include "log.h"
@@ -213,6 +214,9 @@ static int link_pg_side(LinkJob *j, LinkRun *lr)
     if (pgjob_exec(&j->pg, buf_cstr(&sql)) != 0)
         goto out;
     lr->pub_made = true;
+    /* Tables created later join by the event trigger (a superuser role only; cdcnew.h). */
+    if (cdcnew_install(&j->pg, lr->req.schema, lr->slot) < 0)
+        goto out;
     rc = make_slot(j, lr->req.dsn, lr->slot, false, &lr->consistent, &lr->slot_made);
 out:
     buf_free(&sql);
@@ -260,6 +264,11 @@ static void link_undo_pg(LinkJob *j, const LinkRun *lr)
     if (lr->slot_made)
         pgjob_exec_quiet(&j->pg, "SELECT pg_drop_replication_slot($1)", 1, params);
     if (lr->pub_made) {
+        char err[sizeof(j->pg.err)]; /* the link's own error, answered already, stays */
+        memcpy(err, j->pg.err, sizeof(err));
+        if (cdcnew_uninstall(&j->pg, lr->slot) != 0)
+            log_warn("link: the event trigger %s was not dropped: %s", lr->slot, j->pg.err);
+        memcpy(j->pg.err, err, sizeof(err));
         char sql[128];
         snprintf(sql, sizeof(sql), "DROP PUBLICATION IF EXISTS \"%s\"", lr->slot);
         pgjob_exec_quiet(&j->pg, sql, 0, NULL);
@@ -507,6 +516,8 @@ static int drop_pg_side(PgJob *pg, const char *slot, const char *pub)
     if (drop_slot(pg, slot) != 0)
         return -1;
     drop_stale_slots(pg, pub, slot);
+    if (cdcnew_uninstall(pg, pub) != 0)
+        return -1;
     char sql[128];
     snprintf(sql, sizeof(sql), "DROP PUBLICATION IF EXISTS \"%s\"", pub);
     return pgjob_exec(pg, sql);
@@ -668,6 +679,9 @@ static void cdc_resync(const SessionEnv *env, int64_t id, const char *name, cons
     /* The publication before the slot: the slot decodes each change with the publication
      * as of that change, so a table must be a member before the snapshot is taken. */
     if (check_identity(&j, sr.schema, table) != 0 || resync_publication(&j, &sr, &sc, table) != 0)
+        goto out;
+    /* A link made before the event trigger of new tables existed gets it here (cdcnew.h). */
+    if (!table && cdcnew_install(&j.pg, sr.schema, sr.pub) < 0)
         goto out;
     /* Stopped before the slot: for one table, the stream's stored LSN must stay below the
      * consistent point (its changes between the two are skipped, not lost); for all, the

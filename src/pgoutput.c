@@ -234,6 +234,8 @@ int pgoutput_decode(PgoutputDecoder *d, const unsigned char *p, size_t len, Pgou
         uint32_t n = rd32(&c);
         if (c.bad || n > (size_t)(c.end - c.p))
             return failf(d, "a malformed", tag);
+        out->content = c.p;
+        out->content_len = n;
         c.p += n;
         break;
     }

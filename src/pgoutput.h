@@ -83,7 +83,9 @@ typedef struct PgoutputMsg {
         *relids;            /* Truncate: nrelids big-endian uint32 (read with pgoutput_relid) */
     uint8_t truncate_flags; /* Truncate: 1 CASCADE, 2 RESTART IDENTITY */
     uint32_t subxid;        /* Stream Abort */
-    bool first_segment;     /* Stream Start */
+    const unsigned char *content; /* Message: its content (relname holds its prefix) */
+    uint32_t content_len;         /* Message */
+    bool first_segment;           /* Stream Start */
 } PgoutputMsg;
 
 typedef struct PgoutputDecoder {

@@ -292,6 +292,35 @@ static void test_truncate_and_stream(void)
     pgoutput_free(&d);
 }
 
+/* A logical message (pg_logical_emit_message): flags, LSN, prefix, content. The event
+ * trigger of new tables writes one whose content is a table's name (cdcnew.h). */
+static void test_message(void)
+{
+    PgoutputDecoder d = {0};
+    PgoutputMsg out;
+    Msg m = {0};
+    put8(&m, 'M');
+    put8(&m, 1);
+    put64(&m, 0x2A0);
+    putstr(&m, "tcpduckdb_00ff");
+    put32(&m, 5);
+    put(&m, "ta\"le", 5);
+    CHECK(pgoutput_decode(&d, m.b, m.n, &out) == 0);
+    CHECK(out.kind == PGOUTPUT_MESSAGE && out.lsn == 0x2A0);
+    CHECK(strcmp(out.relname, "tcpduckdb_00ff") == 0);
+    CHECK(out.content_len == 5 && memcmp(out.content, "ta\"le", 5) == 0);
+    check_prefixes(&m);
+    Msg bad = {0};
+    put8(&bad, 'M');
+    put8(&bad, 1);
+    put64(&bad, 1);
+    putstr(&bad, "p");
+    put32(&bad, 6); /* longer than what follows */
+    put(&bad, "abc", 3);
+    CHECK(pgoutput_decode(&d, bad.b, bad.n, &out) == -1);
+    pgoutput_free(&d);
+}
+
 static void test_envelope(void)
 {
     PgoutputCopyData cd;
@@ -343,6 +372,7 @@ int main(void)
     UNIT_RUN(test_relation);
     UNIT_RUN(test_insert_update_delete);
     UNIT_RUN(test_truncate_and_stream);
+    UNIT_RUN(test_message);
     UNIT_RUN(test_envelope);
     UNIT_RUN(test_lsn_text);
     return unit_summary("test_pgoutput");
