@@ -112,6 +112,8 @@ static const char *const catalog_relations[] = {
     "current_schemas",
     "regclass",
     "regtype",
+    "_pg_expandarray",
+    "array_upper",
     "pg_stat_get_numscans",
     "pg_stat_get_tuples_returned",
     "pg_stat_get_tuples_fetched",

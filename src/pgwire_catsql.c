@@ -258,6 +258,7 @@ static const struct {
      "objoid BIGINT, classoid BIGINT, objsubid INTEGER, provider VARCHAR, label VARCHAR"},
     {"_tdb_types", "oid BIGINT, display VARCHAR, base VARCHAR"},
     {"_tdb_defs", "oid BIGINT, def VARCHAR"},
+    {"_tdb_indexcols", "oid BIGINT, pos INTEGER, name VARCHAR"},
     {"_tdb_settings", "name VARCHAR, setting VARCHAR"},
     {"_tdb_session", "db VARCHAR, usr VARCHAR, pid BIGINT"},
 };
@@ -268,10 +269,10 @@ static const struct {
  * everyone and are filled once, when the connection is made.
  */
 static const char *const per_query[] = {
-    "pg_roles",      "pg_user",       "pg_database",         "pg_class",    "pg_attribute",
-    "pg_index",      "pg_constraint", "pg_description",      "pg_attrdef",  "pg_tables",
-    "pg_views",      "pg_indexes",    "pg_stat_user_tables", "pg_settings", "_tdb_defs",
-    "_tdb_settings", "_tdb_session",
+    "pg_roles",       "pg_user",       "pg_database",         "pg_class",    "pg_attribute",
+    "pg_index",       "pg_constraint", "pg_description",      "pg_attrdef",  "pg_tables",
+    "pg_views",       "pg_indexes",    "pg_stat_user_tables", "pg_settings", "_tdb_defs",
+    "_tdb_indexcols", "_tdb_settings", "_tdb_session",
 };
 
 /* PostgreSQL's OIDs of the catalog relations a description or a has_*() names. */
@@ -356,7 +357,12 @@ static const char macros_fmt[] =
     "quote_literal(s) END;"
     "CREATE TEMP MACRO pg_get_expr(e, r) AS e, (e, r, p) AS e;"
     "CREATE TEMP MACRO pg_get_indexdef(o) AS (SELECT def FROM _tdb_defs WHERE oid = o), "
-    "(o, c, p) AS (SELECT def FROM _tdb_defs WHERE oid = o);"
+    "(o, c, p) AS CASE WHEN c = 0 THEN (SELECT def FROM _tdb_defs WHERE oid = o) ELSE (SELECT "
+    "name FROM _tdb_indexcols WHERE oid = o AND pos = c) END;"
+    "CREATE TEMP MACRO _pg_expandarray(a) AS unnest(list_transform(generate_series(1, len(a)), "
+    "i -> {'x': a[i], 'n': i}));"
+    "CREATE TEMP MACRO array_upper(a, d) AS CASE WHEN d = 1 AND len(a) > 0 THEN len(a) END;"
+    "CREATE TEMP MACRO array_lower(a, d) AS CASE WHEN d = 1 AND len(a) > 0 THEN 1 END;"
     "CREATE TEMP MACRO pg_get_constraintdef(o) AS (SELECT def FROM _tdb_defs WHERE oid = o), "
     "(o, p) AS (SELECT def FROM _tdb_defs WHERE oid = o);"
     "CREATE TEMP MACRO pg_get_viewdef(o) AS (SELECT def FROM _tdb_defs WHERE oid = o), "
@@ -791,6 +797,37 @@ static void class_row(Fill *f, long long oid, const char *name, char kind, const
     buf_free(&o);
 }
 
+/*
+ * The names of the comma-separated columns `list` of index `oid` by position
+ * (what pg_get_indexdef(oid, n, ...) answers), quotes removed.
+ */
+static void index_columns(Fill *f, long long oid, const char *list)
+{
+    Buf o = BUF_INIT, pos = BUF_INIT, name = BUF_INIT;
+    const char *p = list ? list : "";
+    for (int n = 1; *p; n++) {
+        while (*p == ' ')
+            p++;
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        while (len > 0 && p[len - 1] == ' ')
+            len--;
+        name.len = 0;
+        if (len >= 2 && p[0] == '"' && p[len - 1] == '"')
+            buf_append(&name, p + 1, len - 2);
+        else
+            buf_append(&name, p, len);
+        const char *row[] = {num(&o, oid), num(&pos, n), buf_cstr(&name)};
+        fill_row(f, row, 3);
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    buf_free(&o);
+    buf_free(&pos);
+    buf_free(&name);
+}
+
 /* One pg_index row: index `oid` of table `table` over the attnums `keys` (a list text). */
 static void index_row(Fill *f, long long oid, long long table, const char *natts, bool unique,
                       bool primary, const char *keys)
@@ -825,11 +862,12 @@ static void index_row(Fill *f, long long oid, long long table, const char *natts
 /* pg_class, pg_attribute, pg_index, pg_constraint, pg_description, pg_attrdef, the views. */
 static void fill_relations(const Model *m)
 {
-    Fill cls, att, idx, con, desc, def, tabs, views, idxs, stat, defs;
+    Fill cls, att, idx, con, desc, def, tabs, views, idxs, stat, defs, icols;
     const char *names[] = {"pg_class",       "pg_attribute",        "pg_index",  "pg_constraint",
                            "pg_description", "pg_attrdef",          "pg_tables", "pg_views",
-                           "pg_indexes",     "pg_stat_user_tables", "_tdb_defs"};
-    Fill *fills[] = {&cls, &att, &idx, &con, &desc, &def, &tabs, &views, &idxs, &stat, &defs};
+                           "pg_indexes",     "pg_stat_user_tables", "_tdb_defs", "_tdb_indexcols"};
+    Fill *fills[] = {&cls,  &att,   &idx,  &con,  &desc, &def,
+                     &tabs, &views, &idxs, &stat, &defs, &icols};
     bool ok = true;
     for (size_t i = 0; i < sizeof(fills) / sizeof(fills[0]); i++)
         ok = fill_open(m->con, names[i], fills[i]) && ok;
@@ -956,6 +994,7 @@ static void fill_relations(const Model *m)
                     ncols += *p == ',';
                 snprintf(natt, sizeof(natt), "%d", ncols);
                 index_row(&idx, idx_oid, r->oid, natt, true, key->primary, keys);
+                index_columns(&icols, idx_oid, key->columns);
                 /* Its index is a relation, as in PostgreSQL (`items_pkey`). */
                 class_row(&cls, idx_oid, key->name, 'i', natt, false);
                 b5.len = 0;
@@ -972,8 +1011,21 @@ static void fill_relations(const Model *m)
             const char *vd[] = {num(&b1, r->oid), r->sql};
             fill_row(&defs, vd, 2);
         } else if (r->kind == 'i' && table) {
-            /* Its columns are DuckDB's expression text: indkey 0, as for an expression. */
-            index_row(&idx, r->oid, table->oid, "1", r->unique, false, "[0]");
+            /* Its columns from the table's keys, where DuckDB lists the index with the text of
+             * its expressions: a plain column counts, anything else is 0 (an expression). */
+            const char *cols = NULL;
+            for (size_t k = 0; k < m->keys[ti].n; k++)
+                if (!m->keys[ti].k[k].constraint && strcmp(m->keys[ti].k[k].name, r->name) == 0)
+                    cols = m->keys[ti].k[k].columns;
+            const char *keys = cols ? attnums(m, ti, cols, &b3) : "[0]";
+            char natt[16];
+            int ncols = 1;
+            for (const char *p = keys; *p; p++)
+                ncols += *p == ',';
+            snprintf(natt, sizeof(natt), "%d", ncols);
+            index_row(&idx, r->oid, table->oid, natt, r->unique, false, keys);
+            if (cols)
+                index_columns(&icols, r->oid, cols);
             const char *ir[] = {"public", table->name, r->name, NULL, r->sql};
             fill_row(&idxs, ir, 5);
             const char *id[] = {num(&b1, r->oid), r->sql};
@@ -1037,6 +1089,8 @@ static void fill_session(duckdb_connection con, const Session *s)
         {"standard_conforming_strings", "on"},
         {"search_path", "\"$user\", public"},
         {"max_identifier_length", "63"},
+        {"max_index_keys", "32"},
+        {"block_size", "8192"},
         {"default_transaction_isolation", "repeatable read"},
         {"transaction_isolation", "repeatable read"},
         {"is_superuser", super},
@@ -1125,6 +1179,15 @@ bool catsql_rewrite(const char *sql, Buf *out)
         copied = (off);                                                                            \
     } while (0)
     for (size_t i = 0; i < n; i++) {
+        /* information_schema._pg_expandarray(a): the TEMP macro (pgjdbc reads an index's
+         * keys with it). */
+        if (i + 2 < n && is_word(sql, &t[i], "information_schema") && t[i + 1].kind == SQLLEX_DOT &&
+            is_word(sql, &t[i + 2], "_pg_expandarray")) {
+            COPY_TO(t[i].offset);
+            copied = t[i + 2].offset;
+            i++;
+            continue;
+        }
         /* pg_catalog.x -> x: the TEMP objects come first on DuckDB's search path. */
         if (i + 1 < n && is_word(sql, &t[i], "pg_catalog") && t[i + 1].kind == SQLLEX_DOT) {
             COPY_TO(t[i].offset);

@@ -277,6 +277,17 @@ def test_jdbc_database_metadata(pg, tmp_path):
     assert m["getSchemas"][1:] == [["public", "null"]]
     assert m["getSchemas x%"][1:] == []
     assert m["getCatalogs"][1:] == [["db1"]]
+    # The rest of DatabaseMetaData runs as SQL over the user's view (pgwire_catsql.c).
+    head = m["getIndexInfo k"][0]
+    idx = sorted((r[head.index("INDEX_NAME")], r[head.index("NON_UNIQUE")],
+                  r[head.index("COLUMN_NAME")]) for r in m["getIndexInfo k"][1:])
+    assert idx == [("k_d", "t", "d"), ("k_id_pkey", "f", "id"), ("k_name", "f", "name")]
+    head = m["getBestRowIdentifier k"][0]
+    assert [r[head.index("COLUMN_NAME")] for r in m["getBestRowIdentifier k"][1:]] == ["id"]
+    assert m["getImportedKeys k"][1:] == []
+    head = m["getTypeInfo"][0]
+    names = {r[head.index("TYPE_NAME")] for r in m["getTypeInfo"][1:]}
+    assert {"int4", "int8", "text", "numeric", "timestamptz", "_int4"} <= names
     assert "product PostgreSQL 15" in m
 
 

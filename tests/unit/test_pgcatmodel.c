@@ -136,6 +136,7 @@ static void test_catsql_rewrite(void)
         {"SELECT current_user, 1", "SELECT _tdb_user() AS \"current_user\", 1"},
         {"WHERE r.rolname = current_user", "WHERE r.rolname = _tdb_user()"},
         {"SELECT a.current_user FROM t a", "SELECT a.current_user FROM t a"},
+        {"(information_schema._pg_expandarray(i.indkey)).n", "(_pg_expandarray(i.indkey)).n"},
     };
     Buf out = BUF_INIT;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

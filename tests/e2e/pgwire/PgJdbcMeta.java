@@ -38,6 +38,12 @@ public class PgJdbcMeta {
             dump("getSchemas", m.getSchemas());
             dump("getSchemas x%", m.getSchemas(null, "x%"));
             dump("getCatalogs", m.getCatalogs());
+            dump("getIndexInfo k", m.getIndexInfo(null, "public", "k", false, false));
+            dump("getBestRowIdentifier k",
+                 m.getBestRowIdentifier(null, "public", "k", DatabaseMetaData.bestRowSession,
+                                        true));
+            dump("getImportedKeys k", m.getImportedKeys(null, "public", "k"));
+            dump("getTypeInfo", m.getTypeInfo());
             System.out.println("== product " + m.getDatabaseProductName() + " "
                                + m.getDatabaseMajorVersion());
         }
