@@ -41,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -96,6 +97,10 @@ typedef struct CdcStream {
     int64_t safe_wal_size; /* -1 = none (max_slot_wal_keep_size = -1) */
     char slot[64];
     char last_error[1024];
+    /* The tables the stream follows (cdcguard.h): the publication's, read when the stream
+     * connects, and every table a Relation message names; seeded by link. */
+    char **follows;
+    int nfollows;
     struct CdcStream *next;
 } CdcStream;
 
@@ -106,6 +111,8 @@ static struct {
     CdcStream *streams;
     int running; /* threads started and not ended */
     int pinned;  /* of those, holding a pool pin */
+    /* registry.running as any thread may read it without the lock (cdc_any_running). */
+    atomic_int live;
 } registry = {.mu = PTHREAD_MUTEX_INITIALIZER, .progress = PTHREAD_COND_INITIALIZER};
 
 static int64_t now_ms(void)
@@ -168,6 +175,9 @@ typedef struct Keeper {
     int64_t last_ms; /* the last status update sent, by either thread */
     int64_t sent;    /* status updates the keeper sent */
 } Keeper;
+
+static void follow_locked(CdcStream *st, const char *table);
+static void follows_clear(CdcStream *st);
 
 typedef struct Run {
     CdcStream *st;
@@ -863,6 +873,7 @@ static int on_relation(Run *run, const PgoutputMsg *m)
     }
     if (pgschema_read(&run->pg, run->schema, m->relname, &r->sc) != 0)
         return -1;
+    cdc_follow(run->st->db_id, m->relname);
     if (r->sc.n != 1) {
         pgjob_fail(&run->pg, "table %s no longer exists in PostgreSQL", m->relname);
         pgschema_free(&r->sc);
@@ -1052,6 +1063,24 @@ static void check_retained_wal(Run *run)
 }
 
 /* Returns 1 when stopped (asked to, or at stop_at), -1 on an error (recorded in run->pg). */
+/* The tables of the publication become the ones the stream follows (cdcguard.h). */
+static int read_follows(Run *run)
+{
+    const char *params[1] = {run->publication};
+    PGresult *r = pgjob_query(
+        &run->pg, "SELECT tablename::text FROM pg_publication_tables WHERE pubname = $1", 1,
+        params);
+    if (!r)
+        return -1;
+    pthread_mutex_lock(&registry.mu);
+    follows_clear(run->st);
+    for (int i = 0; i < PQntuples(r); i++)
+        follow_locked(run->st, PQgetvalue(r, i, 0));
+    pthread_mutex_unlock(&registry.mu);
+    PQclear(r);
+    return 0;
+}
+
 static int stream_run(Run *run)
 {
     CdcStream *st = run->st;
@@ -1078,6 +1107,8 @@ static int stream_run(Run *run)
             pgjob_fail(&run->pg, "%s", run->repl.err);
         goto out;
     }
+    if (read_follows(run) != 0)
+        goto out;
     pthread_mutex_lock(&registry.mu);
     snprintf(st->slot, sizeof(st->slot), "%s", run->slot);
     pthread_mutex_unlock(&registry.mu);
@@ -1228,6 +1259,7 @@ static void *stream_main(void *arg)
     st->state = CDC_STOPPED;
     st->stop_at = 0;
     registry.running--;
+    atomic_fetch_sub(&registry.live, 1);
     pthread_cond_broadcast(&registry.progress);
     pthread_mutex_unlock(&registry.mu);
     return NULL;
@@ -1306,7 +1338,57 @@ static int start_locked(CdcStream *st, char *err, size_t errlen)
     }
     st->thread_live = true;
     registry.running++;
+    atomic_fetch_add(&registry.live, 1);
     return 0;
+}
+
+/* Adds `table` to the tables `st` follows, once (registry.mu held). */
+static void follow_locked(CdcStream *st, const char *table)
+{
+    for (int i = 0; i < st->nfollows; i++)
+        if (strcasecmp(st->follows[i], table) == 0)
+            return;
+    st->follows = xrealloc(st->follows, (size_t)(st->nfollows + 1) * sizeof(*st->follows));
+    st->follows[st->nfollows++] = xstrdup(table);
+}
+
+/* Forgets the tables `st` follows (registry.mu held, or `st` no longer registered). */
+static void follows_clear(CdcStream *st)
+{
+    for (int i = 0; i < st->nfollows; i++)
+        free(st->follows[i]);
+    free(st->follows);
+    st->follows = NULL;
+    st->nfollows = 0;
+}
+
+void cdc_follow(int64_t db_id, const char *table)
+{
+    pthread_mutex_lock(&registry.mu);
+    CdcStream *st = find(db_id);
+    if (st)
+        follow_locked(st, table);
+    pthread_mutex_unlock(&registry.mu);
+}
+
+bool cdc_any_running(void)
+{
+    return atomic_load(&registry.live) > 0;
+}
+
+bool cdc_follows(int64_t db_id, const char *table, char *out_name, size_t len)
+{
+    bool yes = false;
+    pthread_mutex_lock(&registry.mu);
+    CdcStream *st = find(db_id);
+    /* A stream that ended by itself (a migrate's stop_at) is stopped, though not joined. */
+    if (st && st->thread_live && st->state != CDC_STOPPED)
+        for (int i = 0; i < st->nfollows && !yes; i++)
+            yes = strcasecmp(st->follows[i], table) == 0;
+    if (yes)
+        snprintf(out_name, len, "%s", st->name);
+    pthread_mutex_unlock(&registry.mu);
+    return yes;
 }
 
 int cdc_register(int64_t db_id, const char *name, bool start, char *err, size_t errlen)
@@ -1385,6 +1467,7 @@ void cdc_forget(int64_t db_id)
             ;
         if (*pp)
             *pp = st->next;
+        follows_clear(st);
         free(st);
         break;
     }
@@ -1586,6 +1669,7 @@ void cdc_shutdown(void)
         if (st->thread_live) /* started again meanwhile: cannot happen at shutdown */
             continue;
         registry.streams = st->next;
+        follows_clear(st);
         free(st);
     }
     pthread_mutex_unlock(&registry.mu);

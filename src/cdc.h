@@ -54,6 +54,19 @@ bool cdc_is_linked(int64_t db_id);
 int cdc_register(int64_t db_id, const char *name, bool start, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
+/*
+ * The tables a stream follows are read-only to users while it runs
+ * (cdcguard.h). cdc_follow() adds `table` to those of `db_id` (link, before
+ * its stream has read its publication). cdc_follows() is true when the
+ * stream of `db_id` runs (starting, streaming or retrying) and follows
+ * `table` (compared case-insensitively), then copies the database's name
+ * to out_name. cdc_any_running() is true while any stream runs, without a
+ * lock. Any thread.
+ */
+void cdc_follow(int64_t db_id, const char *table);
+bool cdc_follows(int64_t db_id, const char *table, char *out_name, size_t len);
+bool cdc_any_running(void);
+
 /* Stops the stream of `db_id` (waiting for its thread) and keeps it registered. */
 void cdc_stop(int64_t db_id);
 

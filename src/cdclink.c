@@ -301,6 +301,8 @@ static void link_cdc(const SessionEnv *env, const RequestWords *w, LinkRun *lr, 
     char err[256] = "";
     if (cdc_register(lr->req.db_id, lr->req.name, true, err, sizeof(err)) != 0)
         log_warn("link of %s: the stream was not started: %s", lr->req.name, err);
+    for (int t = 0; t < lr->sc.n; t++) /* read-only from the link's answer on (cdcguard.h) */
+        cdc_follow(lr->req.db_id, lr->sc.tables[t].name);
     char masked[1024];
     secret_mask_conninfo(lr->req.dsn, masked, sizeof(masked));
     log_info("database %s linked to %s schema %s in CDC mode (slot %s): %d tables, %" PRId64

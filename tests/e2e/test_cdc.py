@@ -2,15 +2,18 @@
 wal_level=logical (tests/e2e/pgserver.py). Every test ends comparing whole tables on both
 sides."""
 import datetime
+import io
 import json
 import os
 import time
 import threading
 
+import psycopg2
 import pytest
 
 from conftest import wait_for
 from pgserver import PgServer
+from test_pgwire import pg_port
 
 KEY = {"ENCRYPTION_KEY": "an encryption key for the tests, 48 bytes long.."}
 
@@ -518,3 +521,78 @@ def test_status_updates_continue_while_a_batch_applies(pg, pgdb, make_server):
     finally:
         pg.psql("ALTER SYSTEM RESET wal_sender_timeout")
         pg.psql("SELECT pg_reload_conf()")
+
+
+def refused(name, table):
+    return ("Error: Bad Request: table %s follows PostgreSQL by CDC (link of database %s); write "
+            "it in PostgreSQL (`cdc stop %s` or `unlink %s` makes it writable here)"
+            % (table, name, name, name))
+
+
+def test_linked_tables_are_read_only_while_the_stream_runs(pg, pgdb, make_server):
+    pg.psql("CREATE TABLE t (id int PRIMARY KEY, v int); CREATE TABLE u (id int PRIMARY KEY); "
+            "INSERT INTO t VALUES (1, 1), (2, 2);", db=pgdb)
+    srv = make_server(args=["--pg-port", "-1"], env=KEY)
+    port = pg_port(srv)
+    a = srv.admin()
+    assert link_cdc(a, "ro", pg.dsn(pgdb)) == "success"
+    for req in ("create user w pw", "grant database ro w write",
+                "grant table ro t w select insert update delete"):
+        assert a.req(req) == "success"
+    w = srv.client(login=("w", "pw"))
+    assert a.req("connect ro") == "success" and w.req("connect ro") == "success"
+    # Refused from the link's answer on, for the super user and a user with write access alike.
+    writes = [("INSERT INTO t VALUES (99, 1)", "t"), ("update T set v = 0", "T"),
+              ("DELETE FROM main.t", "t"), ("ALTER TABLE t ADD COLUMN w int", "t"),
+              ("DROP TABLE t", "t"), ("TRUNCATE u", "u"),
+              ("SELECT 1; INSERT INTO \"u\" VALUES (5)", "u"),
+              ("CREATE OR REPLACE TABLE t AS SELECT 1 AS id", "t")]
+    for sql, table in writes:
+        assert a.req(sql) == refused("ro", table), sql
+    for sql, table in writes[:3]:
+        assert w.req(sql) == refused("ro", table), sql
+    # Reads stay allowed; a table of the database that PostgreSQL does not feed stays writable.
+    assert json.loads(a.req("SELECT count(*) AS n FROM t")) == [{"n": 2}]
+    assert not a.req("CREATE TABLE scratch (a int)").startswith("Error")
+    assert a.req("grant table ro scratch w insert") == "success"
+    assert w.req("INSERT INTO scratch SELECT v FROM t") == "2"
+    assert a.req("disconnect") == "success"
+    # The PostgreSQL wire port goes through the same check, its COPY FROM STDIN too.
+    conn = psycopg2.connect(host="127.0.0.1", port=port, user="w", password="pw", dbname="ro",
+                            connect_timeout=30)
+    conn.autocommit = True
+    cur = conn.cursor()
+    with pytest.raises(psycopg2.Error) as e:
+        cur.execute("UPDATE t SET v = 0")
+    assert "table t follows PostgreSQL by CDC (link of database ro)" in str(e.value)
+    with pytest.raises(psycopg2.Error) as e:
+        cur.copy_expert("COPY t FROM STDIN", io.StringIO("7\t7\n"))
+    assert "table t follows PostgreSQL by CDC" in str(e.value)
+    cur.execute("SELECT count(*) FROM t")
+    assert cur.fetchone() == (2,)
+    # The stream's own writes go on.
+    pg.psql("INSERT INTO t VALUES (3, 3); UPDATE t SET v = 20 WHERE id = 2;", db=pgdb)
+    assert wait_for(lambda: same(a, "ro", pg, pgdb, "t", "id"), timeout=60)
+    # Stopped, the stream follows nothing: the tables are writable; started again, read-only.
+    assert a.req("cdc stop ro") == "success"
+    assert w.req("UPDATE t SET v = 5 WHERE id = 3") == "1"
+    assert w.req("UPDATE t SET v = 3 WHERE id = 3") == "1"
+    assert a.req("cdc start ro") == "success"
+    assert w.req("DELETE FROM t") == refused("ro", "t")
+    cur.execute("SELECT v FROM t WHERE id = 3")
+    assert cur.fetchone() == (3,)
+    pg.psql("INSERT INTO u VALUES (1)", db=pgdb)
+    assert wait_for(lambda: same(a, "ro", pg, pgdb, "u", "id"), timeout=60)
+    # After a restart the stream follows its publication again (read once it reaches
+    # PostgreSQL, docs/cdc.md).
+    conn.close()
+    w.close()
+    srv.restart()
+    a = srv.admin()
+    assert wait_for(lambda: status(a, "ro")["state"] == "streaming", timeout=30)
+    assert a.req("connect ro") == "success"
+    assert a.req("INSERT INTO u VALUES (9)") == refused("ro", "u")
+    assert a.req("disconnect") == "success"
+    # Unlinked, the copied tables are the database's own.
+    assert a.req("unlink ro") == "success"
+    assert duck(a, "ro", "INSERT INTO t VALUES (99, 1)") == 1
