@@ -435,7 +435,12 @@ def test_max_streams_refuses_more_and_stats_count_the_pins(pg, pgdb, make_server
     # slot), with the setting named; the database stays unlinked.
     out = link_cdc(a, "m2", pg.dsn(other))
     assert out.startswith("Error: Server Busy") and "CdcMaxStreams" in out, out
+    # mode=auto choosing CDC likewise.
+    out = a.req('link m2 "%s"' % pg.dsn(other))
+    assert out.startswith("Error: Server Busy") and "CdcMaxStreams" in out, out
     assert slots(pg, other) == ""
+    assert pg.psql("SELECT count(*) FROM pg_publication", db=other).strip() == "0"
+    assert duck(a, "m2", "SELECT count(*) AS n FROM duckdb_tables()") == [{"n": 0}]
     assert json.loads(a.req("cdc status")) == [status(a, "m1")]
     assert stats_cdc(a) == {"linked": 1, "streams": 1, "pool_pins": 1, "max_streams": 1}
     # Stopping the first makes room; the stopped one cannot start again beyond the cap.
