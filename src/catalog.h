@@ -234,4 +234,37 @@ CatalogStatus catalog_pglink_get(Catalog *c, int64_t db_id, unsigned char **out_
                                  size_t *out_len) __attribute__((warn_unused_result));
 CatalogStatus catalog_pglink_delete(Catalog *c, int64_t db_id) __attribute__((warn_unused_result));
 
+/*
+ * What a forced `unlink` of a CDC-linked database left in PostgreSQL (a
+ * slot and a publication it could not drop), kept until a later `cdc
+ * drop-orphans` drops them (docs/cdc.md). The connection string stays
+ * sealed as the link had it (its AAD names database_id, the id the
+ * database had then).
+ */
+typedef struct CatalogCdcOrphan {
+    int64_t id;
+    char database[CATALOG_NAME_MAX + 1];
+    int64_t database_id;
+    char slot[64], publication[64];
+    char target[512]; /* the connection string with its password masked */
+    void *dsn_sealed; /* secret.h's format */
+    size_t dsn_len;
+    char left_at[32]; /* UTC, ISO 8601 (set by the catalog) */
+    char last_error[512];
+} CatalogCdcOrphan;
+
+/* Records `o` (id and left_at are the catalog's). */
+CatalogStatus catalog_cdc_orphan_add(Catalog *c, const CatalogCdcOrphan *o)
+    __attribute__((warn_unused_result));
+/* Every record, oldest first, in *out (free with catalog_cdc_orphans_free). */
+CatalogStatus catalog_cdc_orphan_list(Catalog *c, CatalogCdcOrphan **out, size_t *out_n)
+    __attribute__((warn_unused_result));
+/* Keeps why the last attempt to drop record `id` failed. */
+CatalogStatus catalog_cdc_orphan_set_error(Catalog *c, int64_t id, const char *err)
+    __attribute__((warn_unused_result));
+/* Forgets record `id` (its slot and publication are dropped). */
+CatalogStatus catalog_cdc_orphan_delete(Catalog *c, int64_t id) __attribute__((warn_unused_result));
+/* Frees a list of catalog_cdc_orphan_list. Accepts NULL. */
+void catalog_cdc_orphans_free(CatalogCdcOrphan *v, size_t n);
+
 #endif

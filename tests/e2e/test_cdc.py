@@ -601,3 +601,44 @@ def test_linked_tables_are_read_only_while_the_stream_runs(pg, pgdb, make_server
     # Unlinked, the copied tables are the database's own.
     assert a.req("unlink ro") == "success"
     assert duck(a, "ro", "INSERT INTO t VALUES (99, 1)") == 1
+
+
+def test_forced_unlink_lists_orphans_until_drop_orphans_drops_them(pg, pgdb, srv):
+    pg.psql("CREATE TABLE t (id int PRIMARY KEY)", db=pgdb)
+    a = srv.admin()
+    assert link_cdc(a, "or1", pg.dsn(pgdb, password="s3cret")) == "success"
+    assert wait_for(lambda: status(a, "or1")["state"] == "streaming", timeout=30)
+    slot = status(a, "or1")["slot"]
+    pg.stop()
+    try:
+        # PostgreSQL unreachable: unlink fails and keeps the link; force forgets it and records
+        # what it left behind.
+        out = a.req("unlink or1")
+        assert out.startswith("Error: "), out
+        assert status(a, "or1")["state"] in ("starting", "retrying")
+        assert a.req("unlink or1 force") == "success"
+        rows = json.loads(a.req("cdc status"))
+        assert len(rows) == 1, rows
+        o = rows[0]
+        assert o["database"] == "or1" and o["state"] == "orphaned", o
+        assert o["slot"] == slot and o["publication"] == slot, o
+        assert "127.0.0.1:%d/%s" % (pg.port, pgdb) in o["target"], o
+        assert "s3cret" not in json.dumps(rows)
+        left = datetime.datetime.strptime(o["left_at"], "%Y-%m-%dT%H:%M:%SZ")
+        assert abs((datetime.datetime.utcnow() - left).total_seconds()) < 120
+        assert o["last_error"] != ""
+        # A retry while PostgreSQL is still down keeps the record, with the new error.
+        out = a.req("cdc drop-orphans")
+        assert out.startswith("Error: 0 dropped, 1 left") and slot in out, out
+        # The record survives a restart of the server.
+        srv.restart()
+        a = srv.admin()
+        assert [r["slot"] for r in json.loads(a.req("cdc status"))] == [slot]
+    finally:
+        pg.start()
+    assert slots(pg, pgdb).strip() == slot
+    assert a.req("cdc drop-orphans") == "success 1"
+    assert slots(pg, pgdb).strip() == ""
+    assert pg.psql("SELECT count(*) FROM pg_publication", db=pgdb).strip() == "0"
+    assert json.loads(a.req("cdc status")) == []
+    assert a.req("cdc drop-orphans") == "success 0"
