@@ -101,6 +101,7 @@ typedef struct CdcStream {
      * connects, and every table a Relation message names; seeded by link. */
     char **follows;
     int nfollows;
+    bool guard_held; /* the tables stay read-only while stopped (cdc_hold_guard) */
     struct CdcStream *next;
 } CdcStream;
 
@@ -113,6 +114,7 @@ static struct {
     int pinned;  /* of those, holding a pool pin */
     /* registry.running as any thread may read it without the lock (cdc_any_running). */
     atomic_int live;
+    atomic_int held; /* streams whose guard_held is set */
 } registry = {.mu = PTHREAD_MUTEX_INITIALIZER, .progress = PTHREAD_COND_INITIALIZER};
 
 static int64_t now_ms(void)
@@ -1373,7 +1375,18 @@ void cdc_follow(int64_t db_id, const char *table)
 
 bool cdc_any_running(void)
 {
-    return atomic_load(&registry.live) > 0;
+    return atomic_load(&registry.live) > 0 || atomic_load(&registry.held) > 0;
+}
+
+void cdc_hold_guard(int64_t db_id, bool on)
+{
+    pthread_mutex_lock(&registry.mu);
+    CdcStream *st = find(db_id);
+    if (st && st->guard_held != on) {
+        st->guard_held = on;
+        atomic_fetch_add(&registry.held, on ? 1 : -1);
+    }
+    pthread_mutex_unlock(&registry.mu);
 }
 
 bool cdc_follows(int64_t db_id, const char *table, char *out_name, size_t len)
@@ -1382,7 +1395,7 @@ bool cdc_follows(int64_t db_id, const char *table, char *out_name, size_t len)
     pthread_mutex_lock(&registry.mu);
     CdcStream *st = find(db_id);
     /* A stream that ended by itself (a migrate's stop_at) is stopped, though not joined. */
-    if (st && st->thread_live && st->state != CDC_STOPPED)
+    if (st && ((st->thread_live && st->state != CDC_STOPPED) || st->guard_held))
         for (int i = 0; i < st->nfollows && !yes; i++)
             yes = strcasecmp(st->follows[i], table) == 0;
     if (yes)
@@ -1467,6 +1480,8 @@ void cdc_forget(int64_t db_id)
             ;
         if (*pp)
             *pp = st->next;
+        if (st->guard_held)
+            atomic_fetch_sub(&registry.held, 1);
         follows_clear(st);
         free(st);
         break;

@@ -684,6 +684,8 @@ static void cdc_resync(const SessionEnv *env, int64_t id, const char *name, cons
      * copy's commit must not race a batch. A request refused above leaves it running. */
     cdc_stop(id);
     stopped = true;
+    if (sr.running) /* read-only while stopped for the copy, as when it runs */
+        cdc_hold_guard(id, true);
     char prefix[80];
     snprintf(prefix, sizeof(prefix), "%s_", sr.pub);
     if (linkjob_random_name(&j, prefix, 4, newslot, sizeof(newslot)) != 0 ||
@@ -731,6 +733,7 @@ out:
     char e2[256];
     if (stopped && sr.running && cdc_start(id, e2, sizeof(e2)) != 0)
         log_warn("cdc resync of %s: the stream was not restarted: %s", name, e2);
+    cdc_hold_guard(id, false);
 }
 
 /* ---- orphans: what a forced unlink left in PostgreSQL --------------------- */

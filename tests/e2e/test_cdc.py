@@ -642,3 +642,39 @@ def test_forced_unlink_lists_orphans_until_drop_orphans_drops_them(pg, pgdb, srv
     assert pg.psql("SELECT count(*) FROM pg_publication", db=pgdb).strip() == "0"
     assert json.loads(a.req("cdc status")) == []
     assert a.req("cdc drop-orphans") == "success 0"
+
+
+def test_tables_stay_read_only_while_resync_holds_the_stream_stopped(pg, pgdb, srv):
+    pg.psql("CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t VALUES (1, 1);", db=pgdb)
+    a = srv.admin()
+    assert link_cdc(a, "rr", pg.dsn(pgdb)) == "success"
+    assert wait_for(lambda: status(a, "rr")["state"] == "streaming", timeout=30)
+    # A transaction open in PostgreSQL makes the resync's slot creation wait for it: the
+    # stream stays stopped meanwhile.
+    open_tx = psycopg2.connect(pg.dsn(pgdb))
+    open_tx.cursor().execute("INSERT INTO t VALUES (2, 2)")
+    answer = []
+    b = srv.admin()
+    th = threading.Thread(target=lambda: answer.append(b.req("cdc resync rr")))
+    th.start()
+    try:
+        assert wait_for(lambda: status(a, "rr")["state"] == "stopped", timeout=30)
+        assert duck(a, "rr", "SELECT count(*) AS n FROM t") == [{"n": 1}]
+        assert a.req("connect rr") == "success"
+        assert a.req("UPDATE t SET v = 0") == refused("rr", "t")
+        assert a.req("disconnect") == "success"
+    finally:
+        open_tx.commit()
+        open_tx.close()
+        th.join(120)
+    assert answer == ["success"]
+    assert wait_for(lambda: status(a, "rr")["state"] == "streaming", timeout=30)
+    assert wait_for(lambda: same(a, "rr", pg, pgdb, "t", "id"), timeout=60)
+    assert a.req("connect rr") == "success"
+    assert a.req("DELETE FROM t") == refused("rr", "t")
+    assert a.req("disconnect") == "success"
+    # Stopped by the user, a resync leaves the tables writable.
+    assert a.req("cdc stop rr") == "success"
+    assert a.req("cdc resync rr") == "success"
+    assert duck(a, "rr", "UPDATE t SET v = 7 WHERE id = 1") == 1
+    assert a.req("unlink rr") == "success"
