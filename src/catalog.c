@@ -78,7 +78,12 @@ static const char *const migrations[] = {
     "  target TEXT NOT NULL,"
     "  dsn_encrypted BLOB NOT NULL,"
     "  left_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),"
-    "  last_error TEXT NOT NULL DEFAULT '');",
+    "  last_error TEXT NOT NULL DEFAULT '');"
+    /* ... and the tables each CDC stream follows, read-only to users (docs/cdc.md). */
+    "CREATE TABLE cdc_followed_tables ("
+    "  database_id INTEGER NOT NULL REFERENCES databases(id) ON DELETE CASCADE,"
+    "  table_name TEXT NOT NULL COLLATE NOCASE,"
+    "  PRIMARY KEY (database_id, table_name));",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -1008,5 +1013,104 @@ void catalog_cdc_orphans_free(CatalogCdcOrphan *v, size_t n)
 {
     for (size_t i = 0; v && i < n; i++)
         free(v[i].dsn_sealed);
+    free(v);
+}
+
+/* ---- tables followed by CDC ----------------------------------------------- */
+
+CatalogStatus catalog_cdc_followed_list(Catalog *c, int64_t db_id, char ***out, int *out_n)
+{
+    CatalogStatus status = CATALOG_ERROR;
+    char **v = NULL;
+    int n = 0;
+    *out = NULL;
+    *out_n = 0;
+    pthread_mutex_lock(&c->lock);
+    sqlite3_stmt *st = prepare(c, "SELECT table_name FROM cdc_followed_tables WHERE database_id "
+                                  "= ? ORDER BY table_name");
+    if (!st)
+        goto out;
+    sqlite3_bind_int64(st, 1, db_id);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        v = xrealloc(v, (size_t)(n + 1) * sizeof(*v));
+        v[n++] = xstrdup((const char *)sqlite3_column_text(st, 0));
+    }
+    if (rc != SQLITE_DONE) {
+        log_error("catalog: read failed: %s", sqlite3_errmsg(c->db));
+        goto out;
+    }
+    *out = v;
+    *out_n = n;
+    v = NULL;
+    n = 0;
+    status = CATALOG_OK;
+out:
+    sqlite3_finalize(st);
+    unlock(c);
+    catalog_names_free(v, n);
+    return status;
+}
+
+CatalogStatus catalog_cdc_followed_set(Catalog *c, int64_t db_id, const char *const *names, int n)
+{
+    CatalogStatus status = CATALOG_ERROR;
+    sqlite3_stmt *del = NULL, *ins = NULL;
+    bool in_tx = false;
+    pthread_mutex_lock(&c->lock);
+    if (exec(c, "BEGIN IMMEDIATE") != 0)
+        goto out;
+    in_tx = true;
+    del = prepare(c, "DELETE FROM cdc_followed_tables WHERE database_id = ?");
+    ins = prepare(c, "INSERT OR IGNORE INTO cdc_followed_tables VALUES (?, ?)");
+    if (!del || !ins)
+        goto out;
+    sqlite3_bind_int64(del, 1, db_id);
+    if (sqlite3_step(del) != SQLITE_DONE)
+        goto failed;
+    for (int i = 0; i < n; i++) {
+        sqlite3_reset(ins);
+        sqlite3_bind_int64(ins, 1, db_id);
+        sqlite3_bind_text(ins, 2, names[i], -1, SQLITE_STATIC);
+        if (sqlite3_step(ins) != SQLITE_DONE)
+            goto failed;
+    }
+    if (exec(c, "COMMIT") != 0)
+        goto out;
+    in_tx = false;
+    status = CATALOG_OK;
+    goto out;
+failed:
+    log_error("catalog: write failed: %s", sqlite3_errmsg(c->db));
+out:
+    if (in_tx)
+        exec(c, "ROLLBACK");
+    sqlite3_finalize(del);
+    sqlite3_finalize(ins);
+    unlock(c);
+    return status;
+}
+
+CatalogStatus catalog_cdc_followed_add(Catalog *c, int64_t db_id, const char *name)
+{
+    CatalogStatus status = CATALOG_ERROR;
+    pthread_mutex_lock(&c->lock);
+    sqlite3_stmt *st = prepare(c, "INSERT OR IGNORE INTO cdc_followed_tables VALUES (?, ?)");
+    if (st) {
+        sqlite3_bind_int64(st, 1, db_id);
+        sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+        status = sqlite3_step(st) == SQLITE_DONE ? CATALOG_OK : CATALOG_ERROR;
+        if (status != CATALOG_OK)
+            log_error("catalog: write failed: %s", sqlite3_errmsg(c->db));
+    }
+    sqlite3_finalize(st);
+    unlock(c);
+    return status;
+}
+
+void catalog_names_free(char **v, int n)
+{
+    for (int i = 0; v && i < n; i++)
+        free(v[i]);
     free(v);
 }

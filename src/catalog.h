@@ -267,4 +267,21 @@ CatalogStatus catalog_cdc_orphan_delete(Catalog *c, int64_t id) __attribute__((w
 /* Frees a list of catalog_cdc_orphan_list. Accepts NULL. */
 void catalog_cdc_orphans_free(CatalogCdcOrphan *v, size_t n);
 
+/*
+ * The tables a CDC stream follows (read-only to users, docs/cdc.md), so that
+ * they are known at server start before the stream reaches PostgreSQL.
+ * catalog_cdc_followed_list() fills *out with *out_n names (free with
+ * catalog_names_free); catalog_cdc_followed_set() replaces the list of
+ * `db_id` (n = 0 forgets it); catalog_cdc_followed_add() adds one name.
+ * Dropping the database forgets its list.
+ */
+CatalogStatus catalog_cdc_followed_list(Catalog *c, int64_t db_id, char ***out, int *out_n)
+    __attribute__((warn_unused_result));
+CatalogStatus catalog_cdc_followed_set(Catalog *c, int64_t db_id, const char *const *names, int n)
+    __attribute__((warn_unused_result));
+CatalogStatus catalog_cdc_followed_add(Catalog *c, int64_t db_id, const char *name)
+    __attribute__((warn_unused_result));
+/* Frees a list of names (each, then the array). Accepts NULL. */
+void catalog_names_free(char **v, int n);
+
 #endif

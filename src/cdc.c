@@ -178,7 +178,8 @@ typedef struct Keeper {
     int64_t sent;    /* status updates the keeper sent */
 } Keeper;
 
-static void follow_locked(CdcStream *st, const char *table);
+static bool follows_locked(const CdcStream *st, const char *table);
+static bool follow_locked(CdcStream *st, const char *table);
 static void follows_clear(CdcStream *st);
 
 typedef struct Run {
@@ -1074,11 +1075,22 @@ static int read_follows(Run *run)
         params);
     if (!r)
         return -1;
+    int n = PQntuples(r);
+    const char **names = xcalloc((size_t)n + 1, sizeof(*names));
     pthread_mutex_lock(&registry.mu);
+    bool changed = n != run->st->nfollows;
+    for (int i = 0; i < n; i++) {
+        names[i] = PQgetvalue(r, i, 0);
+        changed = changed || !follows_locked(run->st, names[i]);
+    }
     follows_clear(run->st);
-    for (int i = 0; i < PQntuples(r); i++)
-        follow_locked(run->st, PQgetvalue(r, i, 0));
+    for (int i = 0; i < n; i++)
+        follow_locked(run->st, names[i]);
     pthread_mutex_unlock(&registry.mu);
+    if (changed &&
+        catalog_cdc_followed_set(run->env->catalog, run->st->db_id, names, n) != CATALOG_OK)
+        log_warn("cdc of %s: the followed tables were not recorded in the catalog", run->st->name);
+    free(names);
     PQclear(r);
     return 0;
 }
@@ -1344,14 +1356,23 @@ static int start_locked(CdcStream *st, char *err, size_t errlen)
     return 0;
 }
 
-/* Adds `table` to the tables `st` follows, once (registry.mu held). */
-static void follow_locked(CdcStream *st, const char *table)
+/* Whether `st` follows `table` (registry.mu held). */
+static bool follows_locked(const CdcStream *st, const char *table)
 {
     for (int i = 0; i < st->nfollows; i++)
         if (strcasecmp(st->follows[i], table) == 0)
-            return;
+            return true;
+    return false;
+}
+
+/* Adds `table` to the tables `st` follows, once (registry.mu held). True when it was new. */
+static bool follow_locked(CdcStream *st, const char *table)
+{
+    if (follows_locked(st, table))
+        return false;
     st->follows = xrealloc(st->follows, (size_t)(st->nfollows + 1) * sizeof(*st->follows));
     st->follows[st->nfollows++] = xstrdup(table);
+    return true;
 }
 
 /* Forgets the tables `st` follows (registry.mu held, or `st` no longer registered). */
@@ -1368,9 +1389,11 @@ void cdc_follow(int64_t db_id, const char *table)
 {
     pthread_mutex_lock(&registry.mu);
     CdcStream *st = find(db_id);
-    if (st)
-        follow_locked(st, table);
+    bool added = st && follow_locked(st, table);
     pthread_mutex_unlock(&registry.mu);
+    /* Kept in the catalog too, so that a restart knows it before reaching PostgreSQL. */
+    if (added && catalog_cdc_followed_add(registry.env->catalog, db_id, table) != CATALOG_OK)
+        log_warn("cdc: table %s was not recorded as followed in the catalog", table);
 }
 
 bool cdc_any_running(void)
@@ -1407,10 +1430,18 @@ bool cdc_follows(int64_t db_id, const char *table, char *out_name, size_t len)
 int cdc_register(int64_t db_id, const char *name, bool start, char *err, size_t errlen)
 {
     int rc = 0;
+    /* The tables followed as last known, read-only from now on (before the stream has
+     * reached PostgreSQL, which may be down). Read before taking the registry's lock. */
+    char **known = NULL;
+    int nknown = 0;
+    if (catalog_cdc_followed_list(registry.env->catalog, db_id, &known, &nknown) != CATALOG_OK)
+        log_warn("cdc of %s: the followed tables could not be read from the catalog", name);
     pthread_mutex_lock(&registry.mu);
     CdcStream *st = find(db_id);
     if (!st) {
         st = xcalloc(1, sizeof(*st));
+        for (int i = 0; i < nknown; i++)
+            follow_locked(st, known[i]);
         st->db_id = db_id;
         st->retained_wal = st->safe_wal_size = -1;
         snprintf(st->name, sizeof(st->name), "%s", name);
@@ -1423,6 +1454,7 @@ int cdc_register(int64_t db_id, const char *name, bool start, char *err, size_t 
             snprintf(st->last_error, sizeof(st->last_error), "not started: %s", err);
     }
     pthread_mutex_unlock(&registry.mu);
+    catalog_names_free(known, nknown);
     return rc;
 }
 
@@ -1487,6 +1519,8 @@ void cdc_forget(int64_t db_id)
         break;
     }
     pthread_mutex_unlock(&registry.mu);
+    if (catalog_cdc_followed_set(registry.env->catalog, db_id, NULL, 0) != CATALOG_OK)
+        log_warn("cdc: the followed tables of database %" PRId64 " stay in the catalog", db_id);
 }
 
 int cdc_catch_up(int64_t db_id, uint64_t target, int timeout_s, int64_t *out_changes, char *err,

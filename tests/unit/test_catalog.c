@@ -313,6 +313,28 @@ static void test_cdc_orphans(Catalog *c)
     catalog_cdc_orphans_free(v, n);
 }
 
+/* The tables a CDC stream follows: replaced, added to once, forgotten. */
+static void test_cdc_followed(Catalog *c, int64_t db_id)
+{
+    char **v = NULL;
+    int n = 9;
+    CHECK(catalog_cdc_followed_list(c, db_id, &v, &n) == CATALOG_OK && n == 0 && v == NULL);
+    const char *names[] = {"orders", "Items"};
+    CHECK(catalog_cdc_followed_set(c, db_id, names, 2) == CATALOG_OK);
+    CHECK(catalog_cdc_followed_add(c, db_id, "ORDERS") == CATALOG_OK); /* NOCASE: known */
+    CHECK(catalog_cdc_followed_add(c, db_id, "lines") == CATALOG_OK);
+    CHECK(catalog_cdc_followed_list(c, db_id, &v, &n) == CATALOG_OK && n == 3);
+    if (n == 3) {
+        CHECK_STR(v[0], "Items");
+        CHECK_STR(v[1], "lines");
+        CHECK_STR(v[2], "orders");
+    }
+    catalog_names_free(v, n);
+    CHECK(catalog_cdc_followed_set(c, db_id, NULL, 0) == CATALOG_OK);
+    CHECK(catalog_cdc_followed_list(c, db_id, &v, &n) == CATALOG_OK && n == 0);
+    catalog_names_free(v, n);
+}
+
 static void test_reopen(int64_t sales_id)
 {
     char err[256] = "";
@@ -434,6 +456,8 @@ static void test_catalog_file(void)
     test_generation(c, sales_id);
     unit_current = "test_cdc_orphans";
     test_cdc_orphans(c);
+    unit_current = "test_cdc_followed";
+    test_cdc_followed(c, sales_id);
     catalog_close(c);
     catalog_close(NULL);
     unit_current = "test_reopen";
