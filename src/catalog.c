@@ -68,6 +68,22 @@ static const char *const migrations[] = {
     "  name TEXT NOT NULL,"
     "  value INTEGER NOT NULL CHECK (value >= 0),"
     "  PRIMARY KEY (user_id, name));",
+    /* 2 -> 3: what a forced unlink of a CDC link left in PostgreSQL (docs/cdc.md). */
+    "CREATE TABLE cdc_orphans ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  database_name TEXT NOT NULL,"
+    "  database_id INTEGER NOT NULL,"
+    "  slot TEXT NOT NULL,"
+    "  publication TEXT NOT NULL,"
+    "  target TEXT NOT NULL,"
+    "  dsn_encrypted BLOB NOT NULL,"
+    "  left_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),"
+    "  last_error TEXT NOT NULL DEFAULT '');"
+    /* ... and the tables each CDC stream follows, read-only to users (docs/cdc.md). */
+    "CREATE TABLE cdc_followed_tables ("
+    "  database_id INTEGER NOT NULL REFERENCES databases(id) ON DELETE CASCADE,"
+    "  table_name TEXT NOT NULL COLLATE NOCASE,"
+    "  PRIMARY KEY (database_id, table_name));",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -898,4 +914,203 @@ out:
     sqlite3_finalize(st);
     unlock(c);
     return status;
+}
+
+/* ---- CDC orphans -------------------------------------------------------- */
+
+CatalogStatus catalog_cdc_orphan_add(Catalog *c, const CatalogCdcOrphan *o)
+{
+    CatalogStatus status = CATALOG_ERROR;
+    pthread_mutex_lock(&c->lock);
+    sqlite3_stmt *st = prepare(c, "INSERT INTO cdc_orphans (database_name, database_id, slot, "
+                                  "publication, target, dsn_encrypted, last_error) VALUES (?, ?, "
+                                  "?, ?, ?, ?, ?)");
+    if (st) {
+        sqlite3_bind_text(st, 1, o->database, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, o->database_id);
+        sqlite3_bind_text(st, 3, o->slot, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, o->publication, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, o->target, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 6, o->dsn_sealed, (int)o->dsn_len, SQLITE_STATIC);
+        sqlite3_bind_text(st, 7, o->last_error, -1, SQLITE_STATIC);
+        status = step_write(c, st);
+    }
+    sqlite3_finalize(st);
+    unlock(c);
+    return status;
+}
+
+CatalogStatus catalog_cdc_orphan_list(Catalog *c, CatalogCdcOrphan **out, size_t *out_n)
+{
+    CatalogStatus status = CATALOG_ERROR;
+    CatalogCdcOrphan *v = NULL;
+    size_t n = 0;
+    *out = NULL;
+    *out_n = 0;
+    pthread_mutex_lock(&c->lock);
+    sqlite3_stmt *st = prepare(c, "SELECT id, database_name, database_id, slot, publication, "
+                                  "target, dsn_encrypted, left_at, last_error FROM cdc_orphans "
+                                  "ORDER BY id");
+    if (!st)
+        goto out;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        v = xrealloc(v, (n + 1) * sizeof(*v));
+        CatalogCdcOrphan *o = &v[n++];
+        memset(o, 0, sizeof(*o));
+        o->id = sqlite3_column_int64(st, 0);
+        snprintf(o->database, sizeof(o->database), "%s", (const char *)sqlite3_column_text(st, 1));
+        o->database_id = sqlite3_column_int64(st, 2);
+        snprintf(o->slot, sizeof(o->slot), "%s", (const char *)sqlite3_column_text(st, 3));
+        snprintf(o->publication, sizeof(o->publication), "%s",
+                 (const char *)sqlite3_column_text(st, 4));
+        snprintf(o->target, sizeof(o->target), "%s", (const char *)sqlite3_column_text(st, 5));
+        o->dsn_len = (size_t)sqlite3_column_bytes(st, 6);
+        o->dsn_sealed = xmalloc(o->dsn_len ? o->dsn_len : 1);
+        if (o->dsn_len)
+            memcpy(o->dsn_sealed, sqlite3_column_blob(st, 6), o->dsn_len);
+        snprintf(o->left_at, sizeof(o->left_at), "%s", (const char *)sqlite3_column_text(st, 7));
+        snprintf(o->last_error, sizeof(o->last_error), "%s",
+                 (const char *)sqlite3_column_text(st, 8));
+    }
+    if (rc != SQLITE_DONE) {
+        log_error("catalog: read failed: %s", sqlite3_errmsg(c->db));
+        goto out;
+    }
+    *out = v;
+    *out_n = n;
+    v = NULL;
+    n = 0;
+    status = CATALOG_OK;
+out:
+    sqlite3_finalize(st);
+    unlock(c);
+    catalog_cdc_orphans_free(v, n);
+    return status;
+}
+
+CatalogStatus catalog_cdc_orphan_set_error(Catalog *c, int64_t id, const char *err)
+{
+    CatalogStatus status = CATALOG_ERROR;
+    pthread_mutex_lock(&c->lock);
+    sqlite3_stmt *st = prepare(c, "UPDATE cdc_orphans SET last_error = ? WHERE id = ?");
+    if (st) {
+        sqlite3_bind_text(st, 1, err, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, id);
+        status = step_write(c, st);
+    }
+    sqlite3_finalize(st);
+    unlock(c);
+    return status;
+}
+
+CatalogStatus catalog_cdc_orphan_delete(Catalog *c, int64_t id)
+{
+    return write_id(c, "DELETE FROM cdc_orphans WHERE id = ?", id);
+}
+
+void catalog_cdc_orphans_free(CatalogCdcOrphan *v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i].dsn_sealed);
+    free(v);
+}
+
+/* ---- tables followed by CDC ----------------------------------------------- */
+
+CatalogStatus catalog_cdc_followed_list(Catalog *c, int64_t db_id, char ***out, int *out_n)
+{
+    CatalogStatus status = CATALOG_ERROR;
+    char **v = NULL;
+    int n = 0;
+    *out = NULL;
+    *out_n = 0;
+    pthread_mutex_lock(&c->lock);
+    sqlite3_stmt *st = prepare(c, "SELECT table_name FROM cdc_followed_tables WHERE database_id "
+                                  "= ? ORDER BY table_name");
+    if (!st)
+        goto out;
+    sqlite3_bind_int64(st, 1, db_id);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        v = xrealloc(v, (size_t)(n + 1) * sizeof(*v));
+        v[n++] = xstrdup((const char *)sqlite3_column_text(st, 0));
+    }
+    if (rc != SQLITE_DONE) {
+        log_error("catalog: read failed: %s", sqlite3_errmsg(c->db));
+        goto out;
+    }
+    *out = v;
+    *out_n = n;
+    v = NULL;
+    n = 0;
+    status = CATALOG_OK;
+out:
+    sqlite3_finalize(st);
+    unlock(c);
+    catalog_names_free(v, n);
+    return status;
+}
+
+CatalogStatus catalog_cdc_followed_set(Catalog *c, int64_t db_id, const char *const *names, int n)
+{
+    CatalogStatus status = CATALOG_ERROR;
+    sqlite3_stmt *del = NULL, *ins = NULL;
+    bool in_tx = false;
+    pthread_mutex_lock(&c->lock);
+    if (exec(c, "BEGIN IMMEDIATE") != 0)
+        goto out;
+    in_tx = true;
+    del = prepare(c, "DELETE FROM cdc_followed_tables WHERE database_id = ?");
+    ins = prepare(c, "INSERT OR IGNORE INTO cdc_followed_tables VALUES (?, ?)");
+    if (!del || !ins)
+        goto out;
+    sqlite3_bind_int64(del, 1, db_id);
+    if (sqlite3_step(del) != SQLITE_DONE)
+        goto failed;
+    for (int i = 0; i < n; i++) {
+        sqlite3_reset(ins);
+        sqlite3_bind_int64(ins, 1, db_id);
+        sqlite3_bind_text(ins, 2, names[i], -1, SQLITE_STATIC);
+        if (sqlite3_step(ins) != SQLITE_DONE)
+            goto failed;
+    }
+    if (exec(c, "COMMIT") != 0)
+        goto out;
+    in_tx = false;
+    status = CATALOG_OK;
+    goto out;
+failed:
+    log_error("catalog: write failed: %s", sqlite3_errmsg(c->db));
+out:
+    if (in_tx)
+        exec(c, "ROLLBACK");
+    sqlite3_finalize(del);
+    sqlite3_finalize(ins);
+    unlock(c);
+    return status;
+}
+
+CatalogStatus catalog_cdc_followed_add(Catalog *c, int64_t db_id, const char *name)
+{
+    CatalogStatus status = CATALOG_ERROR;
+    pthread_mutex_lock(&c->lock);
+    sqlite3_stmt *st = prepare(c, "INSERT OR IGNORE INTO cdc_followed_tables VALUES (?, ?)");
+    if (st) {
+        sqlite3_bind_int64(st, 1, db_id);
+        sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+        status = sqlite3_step(st) == SQLITE_DONE ? CATALOG_OK : CATALOG_ERROR;
+        if (status != CATALOG_OK)
+            log_error("catalog: write failed: %s", sqlite3_errmsg(c->db));
+    }
+    sqlite3_finalize(st);
+    unlock(c);
+    return status;
+}
+
+void catalog_names_free(char **v, int n)
+{
+    for (int i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
 }

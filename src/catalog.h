@@ -234,4 +234,54 @@ CatalogStatus catalog_pglink_get(Catalog *c, int64_t db_id, unsigned char **out_
                                  size_t *out_len) __attribute__((warn_unused_result));
 CatalogStatus catalog_pglink_delete(Catalog *c, int64_t db_id) __attribute__((warn_unused_result));
 
+/*
+ * What a forced `unlink` of a CDC-linked database left in PostgreSQL (a
+ * slot and a publication it could not drop), kept until a later `cdc
+ * drop-orphans` drops them (docs/cdc.md). The connection string stays
+ * sealed as the link had it (its AAD names database_id, the id the
+ * database had then).
+ */
+typedef struct CatalogCdcOrphan {
+    int64_t id;
+    char database[CATALOG_NAME_MAX + 1];
+    int64_t database_id;
+    char slot[64], publication[64];
+    char target[512]; /* the connection string with its password masked */
+    void *dsn_sealed; /* secret.h's format */
+    size_t dsn_len;
+    char left_at[32]; /* UTC, ISO 8601 (set by the catalog) */
+    char last_error[512];
+} CatalogCdcOrphan;
+
+/* Records `o` (id and left_at are the catalog's). */
+CatalogStatus catalog_cdc_orphan_add(Catalog *c, const CatalogCdcOrphan *o)
+    __attribute__((warn_unused_result));
+/* Every record, oldest first, in *out (free with catalog_cdc_orphans_free). */
+CatalogStatus catalog_cdc_orphan_list(Catalog *c, CatalogCdcOrphan **out, size_t *out_n)
+    __attribute__((warn_unused_result));
+/* Keeps why the last attempt to drop record `id` failed. */
+CatalogStatus catalog_cdc_orphan_set_error(Catalog *c, int64_t id, const char *err)
+    __attribute__((warn_unused_result));
+/* Forgets record `id` (its slot and publication are dropped). */
+CatalogStatus catalog_cdc_orphan_delete(Catalog *c, int64_t id) __attribute__((warn_unused_result));
+/* Frees a list of catalog_cdc_orphan_list. Accepts NULL. */
+void catalog_cdc_orphans_free(CatalogCdcOrphan *v, size_t n);
+
+/*
+ * The tables a CDC stream follows (read-only to users, docs/cdc.md), so that
+ * they are known at server start before the stream reaches PostgreSQL.
+ * catalog_cdc_followed_list() fills *out with *out_n names (free with
+ * catalog_names_free); catalog_cdc_followed_set() replaces the list of
+ * `db_id` (n = 0 forgets it); catalog_cdc_followed_add() adds one name.
+ * Dropping the database forgets its list.
+ */
+CatalogStatus catalog_cdc_followed_list(Catalog *c, int64_t db_id, char ***out, int *out_n)
+    __attribute__((warn_unused_result));
+CatalogStatus catalog_cdc_followed_set(Catalog *c, int64_t db_id, const char *const *names, int n)
+    __attribute__((warn_unused_result));
+CatalogStatus catalog_cdc_followed_add(Catalog *c, int64_t db_id, const char *name)
+    __attribute__((warn_unused_result));
+/* Frees a list of names (each, then the array). Accepts NULL. */
+void catalog_names_free(char **v, int n);
+
 #endif

@@ -44,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -102,6 +103,11 @@ typedef struct CdcStream {
     char last_error[1024];
     char not_followed[2048]; /* tables of the schema not in the publication, one a line */
     int event_trigger;       /* the event trigger of new tables exists: 1, 0, -1 not known */
+    /* The tables the stream follows (cdcguard.h): the publication's, read when the stream
+     * connects, and every table a Relation message names; seeded by link. */
+    char **follows;
+    int nfollows;
+    bool guard_held; /* the tables stay read-only while stopped (cdc_hold_guard) */
     struct CdcStream *next;
 } CdcStream;
 
@@ -112,6 +118,9 @@ static struct {
     CdcStream *streams;
     int running; /* threads started and not ended */
     int pinned;  /* of those, holding a pool pin */
+    /* registry.running as any thread may read it without the lock (cdc_any_running). */
+    atomic_int live;
+    atomic_int held; /* streams whose guard_held is set */
 } registry = {.mu = PTHREAD_MUTEX_INITIALIZER, .progress = PTHREAD_COND_INITIALIZER};
 
 static int64_t now_ms(void)
@@ -178,6 +187,10 @@ typedef struct Keeper {
     int64_t last_ms; /* the last status update sent, by either thread */
     int64_t sent;    /* status updates the keeper sent */
 } Keeper;
+
+static bool follows_locked(const CdcStream *st, const char *table);
+static bool follow_locked(CdcStream *st, const char *table);
+static void follows_clear(CdcStream *st);
 
 typedef struct Run {
     CdcStream *st;
@@ -1017,6 +1030,7 @@ static int on_relation(Run *run, const PgoutputMsg *m)
     if (pgschema_read(&run->pg, run->schema, m->relname, &r->sc) != 0)
         return -1;
     r->dropped = false;
+    cdc_follow(run->st->db_id, m->relname);
     if (r->sc.n != 1) {
         /* Dropped since (a table created after link and dropped soon is common): its
          * definition is gone with it, so are its changes; the DuckDB table, if any, stays as
@@ -1287,6 +1301,35 @@ static void check_new_tables(Run *run)
 }
 
 /* Returns 1 when stopped (asked to, or at stop_at), -1 on an error (recorded in run->pg). */
+/* The tables of the publication become the ones the stream follows (cdcguard.h). */
+static int read_follows(Run *run)
+{
+    const char *params[1] = {run->publication};
+    PGresult *r = pgjob_query(
+        &run->pg, "SELECT tablename::text FROM pg_publication_tables WHERE pubname = $1", 1,
+        params);
+    if (!r)
+        return -1;
+    int n = PQntuples(r);
+    const char **names = xcalloc((size_t)n + 1, sizeof(*names));
+    pthread_mutex_lock(&registry.mu);
+    bool changed = n != run->st->nfollows;
+    for (int i = 0; i < n; i++) {
+        names[i] = PQgetvalue(r, i, 0);
+        changed = changed || !follows_locked(run->st, names[i]);
+    }
+    follows_clear(run->st);
+    for (int i = 0; i < n; i++)
+        follow_locked(run->st, names[i]);
+    pthread_mutex_unlock(&registry.mu);
+    if (changed &&
+        catalog_cdc_followed_set(run->env->catalog, run->st->db_id, names, n) != CATALOG_OK)
+        log_warn("cdc of %s: the followed tables were not recorded in the catalog", run->st->name);
+    free(names);
+    PQclear(r);
+    return 0;
+}
+
 static int stream_run(Run *run)
 {
     CdcStream *st = run->st;
@@ -1313,6 +1356,8 @@ static int stream_run(Run *run)
             pgjob_fail(&run->pg, "%s", run->repl.err);
         goto out;
     }
+    if (read_follows(run) != 0)
+        goto out;
     pthread_mutex_lock(&registry.mu);
     snprintf(st->slot, sizeof(st->slot), "%s", run->slot);
     pthread_mutex_unlock(&registry.mu);
@@ -1465,6 +1510,7 @@ static void *stream_main(void *arg)
     st->state = CDC_STOPPED;
     st->stop_at = 0;
     registry.running--;
+    atomic_fetch_sub(&registry.live, 1);
     pthread_cond_broadcast(&registry.progress);
     pthread_mutex_unlock(&registry.mu);
     return NULL;
@@ -1543,16 +1589,96 @@ static int start_locked(CdcStream *st, char *err, size_t errlen)
     }
     st->thread_live = true;
     registry.running++;
+    atomic_fetch_add(&registry.live, 1);
     return 0;
+}
+
+/* Whether `st` follows `table` (registry.mu held). */
+static bool follows_locked(const CdcStream *st, const char *table)
+{
+    for (int i = 0; i < st->nfollows; i++)
+        if (strcasecmp(st->follows[i], table) == 0)
+            return true;
+    return false;
+}
+
+/* Adds `table` to the tables `st` follows, once (registry.mu held). True when it was new. */
+static bool follow_locked(CdcStream *st, const char *table)
+{
+    if (follows_locked(st, table))
+        return false;
+    st->follows = xrealloc(st->follows, (size_t)(st->nfollows + 1) * sizeof(*st->follows));
+    st->follows[st->nfollows++] = xstrdup(table);
+    return true;
+}
+
+/* Forgets the tables `st` follows (registry.mu held, or `st` no longer registered). */
+static void follows_clear(CdcStream *st)
+{
+    for (int i = 0; i < st->nfollows; i++)
+        free(st->follows[i]);
+    free(st->follows);
+    st->follows = NULL;
+    st->nfollows = 0;
+}
+
+void cdc_follow(int64_t db_id, const char *table)
+{
+    pthread_mutex_lock(&registry.mu);
+    CdcStream *st = find(db_id);
+    bool added = st && follow_locked(st, table);
+    pthread_mutex_unlock(&registry.mu);
+    /* Kept in the catalog too, so that a restart knows it before reaching PostgreSQL. */
+    if (added && catalog_cdc_followed_add(registry.env->catalog, db_id, table) != CATALOG_OK)
+        log_warn("cdc: table %s was not recorded as followed in the catalog", table);
+}
+
+bool cdc_any_running(void)
+{
+    return atomic_load(&registry.live) > 0 || atomic_load(&registry.held) > 0;
+}
+
+void cdc_hold_guard(int64_t db_id, bool on)
+{
+    pthread_mutex_lock(&registry.mu);
+    CdcStream *st = find(db_id);
+    if (st && st->guard_held != on) {
+        st->guard_held = on;
+        atomic_fetch_add(&registry.held, on ? 1 : -1);
+    }
+    pthread_mutex_unlock(&registry.mu);
+}
+
+bool cdc_follows(int64_t db_id, const char *table, char *out_name, size_t len)
+{
+    bool yes = false;
+    pthread_mutex_lock(&registry.mu);
+    CdcStream *st = find(db_id);
+    /* A stream that ended by itself (a migrate's stop_at) is stopped, though not joined. */
+    if (st && ((st->thread_live && st->state != CDC_STOPPED) || st->guard_held))
+        for (int i = 0; i < st->nfollows && !yes; i++)
+            yes = strcasecmp(st->follows[i], table) == 0;
+    if (yes)
+        snprintf(out_name, len, "%s", st->name);
+    pthread_mutex_unlock(&registry.mu);
+    return yes;
 }
 
 int cdc_register(int64_t db_id, const char *name, bool start, char *err, size_t errlen)
 {
     int rc = 0;
+    /* The tables followed as last known, read-only from now on (before the stream has
+     * reached PostgreSQL, which may be down). Read before taking the registry's lock. */
+    char **known = NULL;
+    int nknown = 0;
+    if (catalog_cdc_followed_list(registry.env->catalog, db_id, &known, &nknown) != CATALOG_OK)
+        log_warn("cdc of %s: the followed tables could not be read from the catalog", name);
     pthread_mutex_lock(&registry.mu);
     CdcStream *st = find(db_id);
     if (!st) {
         st = xcalloc(1, sizeof(*st));
+        for (int i = 0; i < nknown; i++)
+            follow_locked(st, known[i]);
         st->db_id = db_id;
         st->retained_wal = st->safe_wal_size = -1;
         st->event_trigger = -1;
@@ -1566,6 +1692,7 @@ int cdc_register(int64_t db_id, const char *name, bool start, char *err, size_t 
             snprintf(st->last_error, sizeof(st->last_error), "not started: %s", err);
     }
     pthread_mutex_unlock(&registry.mu);
+    catalog_names_free(known, nknown);
     return rc;
 }
 
@@ -1623,10 +1750,15 @@ void cdc_forget(int64_t db_id)
             ;
         if (*pp)
             *pp = st->next;
+        if (st->guard_held)
+            atomic_fetch_sub(&registry.held, 1);
+        follows_clear(st);
         free(st);
         break;
     }
     pthread_mutex_unlock(&registry.mu);
+    if (catalog_cdc_followed_set(registry.env->catalog, db_id, NULL, 0) != CATALOG_OK)
+        log_warn("cdc: the followed tables of database %" PRId64 " stay in the catalog", db_id);
 }
 
 int cdc_catch_up(int64_t db_id, uint64_t target, int timeout_s, int64_t *out_changes, char *err,
@@ -1843,6 +1975,7 @@ void cdc_shutdown(void)
         if (st->thread_live) /* started again meanwhile: cannot happen at shutdown */
             continue;
         registry.streams = st->next;
+        follows_clear(st);
         free(st);
     }
     pthread_mutex_unlock(&registry.mu);

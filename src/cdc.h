@@ -54,6 +54,22 @@ bool cdc_is_linked(int64_t db_id);
 int cdc_register(int64_t db_id, const char *name, bool start, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
+/*
+ * The tables a stream follows are read-only to users while it runs
+ * (cdcguard.h). cdc_follow() adds `table` to those of `db_id` (link, before
+ * its stream has read its publication). cdc_follows() is true when the
+ * stream of `db_id` runs (starting, streaming or retrying), or is held
+ * (cdc_hold_guard), and follows `table` (compared case-insensitively), then
+ * copies the database's name to out_name. cdc_any_running() is true
+ * while any stream runs or is held, without a lock. Any thread.
+ */
+void cdc_follow(int64_t db_id, const char *table);
+/* Keeps the tables of `db_id` read-only while its stream is stopped (`on`), for `cdc resync`,
+ * which stops the stream while it copies; `false` ends that. */
+void cdc_hold_guard(int64_t db_id, bool on);
+bool cdc_follows(int64_t db_id, const char *table, char *out_name, size_t len);
+bool cdc_any_running(void);
+
 /* Stops the stream of `db_id` (waiting for its thread) and keeps it registered. */
 void cdc_stop(int64_t db_id);
 

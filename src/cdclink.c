@@ -18,6 +18,7 @@
  */
 #include "cdclink.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@
 #include "cdc.h"
 #include "cdcnew.h"
 #include "cdcskip.h"
+#include "json.h"
 #include "linkjob.h"
 #include "log.h"
 #include "pgjob.h"
@@ -310,6 +312,8 @@ static void link_cdc(const SessionEnv *env, const RequestWords *w, LinkRun *lr, 
     char err[256] = "";
     if (cdc_register(lr->req.db_id, lr->req.name, true, err, sizeof(err)) != 0)
         log_warn("link of %s: the stream was not started: %s", lr->req.name, err);
+    for (int t = 0; t < lr->sc.n; t++) /* read-only from the link's answer on (cdcguard.h) */
+        cdc_follow(lr->req.db_id, lr->sc.tables[t].name);
     char masked[1024];
     secret_mask_conninfo(lr->req.dsn, masked, sizeof(masked));
     log_info("database %s linked to %s schema %s in CDC mode (slot %s): %d tables, %" PRId64
@@ -523,6 +527,9 @@ static int drop_pg_side(PgJob *pg, const char *slot, const char *pub)
     return pgjob_exec(pg, sql);
 }
 
+static void orphan_record(const SessionEnv *env, int64_t id, const char *name, const StateRow *sr,
+                          const char *dsn, const char *why);
+
 void cdclink_cmd_unlink(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
 {
     bool force = w->n == 3 && request_word_is(w->word[2], "force");
@@ -554,9 +561,12 @@ void cdclink_cmd_unlink(Session *s, const SessionEnv *env, const RequestWords *w
             log_warn("unlink of %s: the stream was not restarted: %s", name, e2);
         goto out;
     }
-    if (!pg_done)
+    if (!pg_done) {
         log_warn("unlink of %s: forced; slot %s and publication %s were not dropped: %s", name,
                  slot, pub, j.pg.err[0] ? j.pg.err : err);
+        if (have_names)
+            orphan_record(env, id, name, &sr, dsn, j.pg.err[0] ? j.pg.err : err);
+    }
     j.pg.err[0] = '\0';
     if (cdcskip_drop(&j.pg, j.con) != 0 || linkjob_forget(&j, env, id, CDC_STATE_TABLE) != 0)
         goto out;
@@ -688,6 +698,8 @@ static void cdc_resync(const SessionEnv *env, int64_t id, const char *name, cons
      * copy's commit must not race a batch. A request refused above leaves it running. */
     cdc_stop(id);
     stopped = true;
+    if (sr.running) /* read-only while stopped for the copy, as when it runs */
+        cdc_hold_guard(id, true);
     char prefix[80];
     snprintf(prefix, sizeof(prefix), "%s_", sr.pub);
     if (linkjob_random_name(&j, prefix, 4, newslot, sizeof(newslot)) != 0 ||
@@ -735,13 +747,143 @@ out:
     char e2[256];
     if (stopped && sr.running && cdc_start(id, e2, sizeof(e2)) != 0)
         log_warn("cdc resync of %s: the stream was not restarted: %s", name, e2);
+    cdc_hold_guard(id, false);
+}
+
+/* ---- orphans: what a forced unlink left in PostgreSQL --------------------- */
+
+/*
+ * Records the slot and publication of `sr` that a forced unlink of `name` (database `id`)
+ * could not drop, with the link's sealed connection string (read before the link record goes)
+ * so that `cdc drop-orphans` can drop them later. Best effort: a failure is logged.
+ */
+static void orphan_record(const SessionEnv *env, int64_t id, const char *name, const StateRow *sr,
+                          const char *dsn, const char *why)
+{
+    CatalogCdcOrphan o = {.database_id = id};
+    unsigned char *blob = NULL;
+    size_t len = 0;
+    if (catalog_pglink_get(env->catalog, id, &blob, &len) != CATALOG_OK) {
+        log_warn("unlink of %s: the link's connection string is gone; slot %s and publication "
+                 "%s are not recorded (drop them by hand)",
+                 name, sr->slot, sr->pub);
+        return;
+    }
+    snprintf(o.database, sizeof(o.database), "%s", name);
+    snprintf(o.slot, sizeof(o.slot), "%s", sr->slot);
+    snprintf(o.publication, sizeof(o.publication), "%s", sr->pub);
+    if (dsn)
+        secret_mask_conninfo(dsn, o.target, sizeof(o.target));
+    else
+        snprintf(o.target, sizeof(o.target), "(not readable: ENCRYPTION_KEY)");
+    snprintf(o.last_error, sizeof(o.last_error), "%s", why);
+    o.dsn_sealed = blob;
+    o.dsn_len = len;
+    if (catalog_cdc_orphan_add(env->catalog, &o) != CATALOG_OK)
+        log_warn("unlink of %s: slot %s and publication %s could not be recorded (drop them by "
+                 "hand)",
+                 name, sr->slot, sr->pub);
+    free(blob);
+}
+
+/* Appends the orphans to the JSON array of `cdc status` in `out` (which ends in "]\n"). */
+static void orphans_json(const SessionEnv *env, Buf *out)
+{
+    CatalogCdcOrphan *v = NULL;
+    size_t n = 0;
+    if (catalog_cdc_orphan_list(env->catalog, &v, &n) != CATALOG_OK || n == 0) {
+        catalog_cdc_orphans_free(v, n);
+        return;
+    }
+    assert(out->len >= 2 && out->data[out->len - 1] == '\n');
+    out->len -= 2; /* the closing "]\n" */
+    bool first = out->data[out->len - 1] == '[';
+    for (size_t i = 0; i < n; i++) {
+        const CatalogCdcOrphan *o = &v[i];
+        buf_append_str(out, first && i == 0 ? "{\"database\":" : ",{\"database\":");
+        json_append_string(out, o->database, strlen(o->database));
+        buf_append_str(out, ",\"state\":\"orphaned\",\"slot\":");
+        json_append_string(out, o->slot, strlen(o->slot));
+        buf_append_str(out, ",\"publication\":");
+        json_append_string(out, o->publication, strlen(o->publication));
+        buf_append_str(out, ",\"target\":");
+        json_append_string(out, o->target, strlen(o->target));
+        buf_append_str(out, ",\"left_at\":");
+        json_append_string(out, o->left_at, strlen(o->left_at));
+        buf_append_str(out, ",\"last_error\":");
+        json_append_string(out, o->last_error, strlen(o->last_error));
+        buf_putc(out, '}');
+    }
+    buf_append_str(out, "]\n");
+    catalog_cdc_orphans_free(v, n);
+}
+
+/*
+ * `cdc drop-orphans`: tries each recorded orphan once, dropping its slot and publication
+ * (drop_pg_side, as unlink does) and forgetting the record when that worked. Answers
+ * `success N` (N dropped) when none is left, else an error naming the first left and why.
+ */
+static void orphans_drop(const SessionEnv *env, Buf *out)
+{
+    CatalogCdcOrphan *v = NULL;
+    size_t n = 0;
+    int dropped = 0, left = 0;
+    char first_left[1024] = "";
+    if (catalog_cdc_orphan_list(env->catalog, &v, &n) != CATALOG_OK) {
+        reply_internal(out);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        CatalogCdcOrphan *o = &v[i];
+        PgJob pg = {0};
+        char *dsn = NULL;
+        size_t dsn_len = 0;
+        if (linkjob_dsn_unseal(env, o->database_id, o->dsn_sealed, o->dsn_len, &dsn, &dsn_len) !=
+            LINKJOB_DSN_OK)
+            pgjob_fail(&pg, "the connection string cannot be opened: ENCRYPTION_KEY is not the "
+                            "key it was sealed with");
+        else if (pgjob_connect(&pg, dsn) == 0 && drop_pg_side(&pg, o->slot, o->publication) == 0)
+            pg.err[0] = '\0';
+        else if (!pg.err[0])
+            pgjob_fail(&pg, "PostgreSQL failed");
+        if (!pg.err[0] && catalog_cdc_orphan_delete(env->catalog, o->id) == CATALOG_OK) {
+            dropped++;
+            log_info("cdc: orphaned slot %s and publication %s of %s dropped", o->slot,
+                     o->publication, o->database);
+        } else {
+            if (!pg.err[0])
+                pgjob_fail(&pg, "the catalog record could not be removed");
+            if (catalog_cdc_orphan_set_error(env->catalog, o->id, pg.err) != CATALOG_OK)
+                log_warn("cdc: the error of orphan %s was not recorded", o->slot);
+            if (left++ == 0)
+                snprintf(first_left, sizeof(first_left),
+                         "slot %s and publication %s of %s at %s: %s", o->slot, o->publication,
+                         o->database, o->target, pg.err);
+        }
+        linkjob_dsn_free(dsn, dsn_len);
+        pgjob_close(&pg);
+    }
+    catalog_cdc_orphans_free(v, n);
+    if (left == 0) {
+        buf_printf(out, "success %d\n", dropped);
+        return;
+    }
+    char msg[1400];
+    snprintf(msg, sizeof(msg), "%d dropped, %d left (see cdc status); first left: %s", dropped,
+             left, first_left);
+    log_warn("cdc drop-orphans: %s", msg);
+    reply_engine_error(out, msg);
 }
 
 void cdclink_cmd_cdc(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
 {
     (void)s;
     const char *usage = "usage: cdc start DATABASE | cdc stop DATABASE | cdc status [DATABASE] | "
-                        "cdc resync DATABASE [TABLE]";
+                        "cdc resync DATABASE [TABLE] | cdc drop-orphans";
+    if (w->n == 2 && request_word_is(w->word[1], "drop-orphans")) {
+        orphans_drop(env, out);
+        return;
+    }
     bool resync = w->n >= 2 && request_word_is(w->word[1], "resync");
     if (w->n < 2 || w->n > (resync ? 4 : 3)) {
         reply_bad_request(out, "%s", usage);
@@ -764,6 +906,8 @@ void cdclink_cmd_cdc(Session *s, const SessionEnv *env, const RequestWords *w, B
     }
     if (status) {
         cdc_status_json(out, id);
+        if (id == 0)
+            orphans_json(env, out);
     } else if (resync) {
         cdc_resync(env, id, w->word[2], w->n == 4 ? w->word[3] : NULL, out);
     } else if (request_word_is(w->word[1], "stop")) {

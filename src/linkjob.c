@@ -290,16 +290,12 @@ int linkjob_forget(LinkJob *j, const SessionEnv *env, int64_t db_id, const char 
     return 0;
 }
 
-LinkjobDsn linkjob_dsn_open(const SessionEnv *env, int64_t db_id, char **out_dsn, size_t *out_len)
+LinkjobDsn linkjob_dsn_unseal(const SessionEnv *env, int64_t db_id, const void *blob,
+                              size_t blob_len, char **out_dsn, size_t *out_len)
 {
-    unsigned char *blob = NULL;
-    size_t blob_len = 0;
     SecretKey key;
     LinkjobDsn rc = LINKJOB_DSN_KEY;
     *out_dsn = NULL;
-    CatalogStatus st = catalog_pglink_get(env->catalog, db_id, &blob, &blob_len);
-    if (st != CATALOG_OK)
-        return st == CATALOG_NOT_FOUND ? LINKJOB_DSN_NOT_LINKED : LINKJOB_DSN_CATALOG;
     char aad[96];
     int aad_len = link_aad(db_id, aad, sizeof(aad));
     if (secret_key_init(&key, env->cfg->encryption_key) == 0 &&
@@ -307,8 +303,20 @@ LinkjobDsn linkjob_dsn_open(const SessionEnv *env, int64_t db_id, char **out_dsn
         rc = LINKJOB_DSN_OK;
     else
         *out_dsn = NULL;
-    free(blob);
     explicit_bzero(&key, sizeof(key));
+    return rc;
+}
+
+LinkjobDsn linkjob_dsn_open(const SessionEnv *env, int64_t db_id, char **out_dsn, size_t *out_len)
+{
+    unsigned char *blob = NULL;
+    size_t blob_len = 0;
+    *out_dsn = NULL;
+    CatalogStatus st = catalog_pglink_get(env->catalog, db_id, &blob, &blob_len);
+    if (st != CATALOG_OK)
+        return st == CATALOG_NOT_FOUND ? LINKJOB_DSN_NOT_LINKED : LINKJOB_DSN_CATALOG;
+    LinkjobDsn rc = linkjob_dsn_unseal(env, db_id, blob, blob_len, out_dsn, out_len);
+    free(blob);
     return rc;
 }
 

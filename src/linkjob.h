@@ -162,6 +162,11 @@ typedef enum LinkjobDsn {
 LinkjobDsn linkjob_dsn_open(const SessionEnv *env, int64_t db_id, char **out_dsn, size_t *out_len)
     __attribute__((warn_unused_result));
 
+/* linkjob_dsn_open() of a sealed string `blob` read already (sealed for database `db_id`). */
+LinkjobDsn linkjob_dsn_unseal(const SessionEnv *env, int64_t db_id, const void *blob,
+                              size_t blob_len, char **out_dsn, size_t *out_len)
+    __attribute__((warn_unused_result));
+
 /* Wipes and frees a connection string of linkjob_dsn_open. Accepts NULL. */
 void linkjob_dsn_free(char *dsn, size_t len);
 

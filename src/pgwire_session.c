@@ -525,7 +525,12 @@ static bool run_tx(PgSession *ps, Session *s, const SessionEnv *env, const char 
 
 bool pgsess_run_tx(PgSession *ps, Session *s, const SessionEnv *env, const char *text)
 {
-    return run_tx(ps, s, env, text);
+    bool ok = run_tx(ps, s, env, text);
+    /* Once no transaction is open none is failed: COPY FROM's own transaction, rolled back
+     * after its error was sent (which marked it failed), leaves the session usable. */
+    if (!s->in_tx)
+        ps->failed_tx = false;
+    return ok;
 }
 
 static RunResult refuse(PgSession *ps, Session *s, Buf *out, const char *sqlstate, const char *msg)

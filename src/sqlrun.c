@@ -14,6 +14,7 @@
 #include "access.h"
 #include "authz.h"
 #include "autoparam.h"
+#include "cdcguard.h"
 #include "pool.h"
 #include "quota.h"
 #include "reply.h"
@@ -111,6 +112,12 @@ void sqlrun_request(Session *s, const SessionEnv *env, const char *text, const T
     const char *too_complex = cached ? NULL : sqllex_check_bounds(text, len);
     if (too_complex) {
         reply_bad_request(eout, "%s", too_complex);
+        quota_leave(quota, s->user.id);
+        return;
+    }
+    /* The tables a running CDC stream follows are read-only to every user, the super user
+     * too (cdcguard.h). */
+    if (cdcguard_check(s->db_id, text, eout) != 0) {
         quota_leave(quota, s->user.id);
         return;
     }

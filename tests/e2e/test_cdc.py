@@ -2,15 +2,18 @@
 wal_level=logical (tests/e2e/pgserver.py). Every test ends comparing whole tables on both
 sides."""
 import datetime
+import io
 import json
 import os
 import time
 import threading
 
+import psycopg2
 import pytest
 
 from conftest import wait_for
 from pgserver import PgServer
+from test_pgwire import pg_port
 
 KEY = {"ENCRYPTION_KEY": "an encryption key for the tests, 48 bytes long.."}
 
@@ -432,7 +435,12 @@ def test_max_streams_refuses_more_and_stats_count_the_pins(pg, pgdb, make_server
     # slot), with the setting named; the database stays unlinked.
     out = link_cdc(a, "m2", pg.dsn(other))
     assert out.startswith("Error: Server Busy") and "CdcMaxStreams" in out, out
+    # mode=auto choosing CDC likewise.
+    out = a.req('link m2 "%s"' % pg.dsn(other))
+    assert out.startswith("Error: Server Busy") and "CdcMaxStreams" in out, out
     assert slots(pg, other) == ""
+    assert pg.psql("SELECT count(*) FROM pg_publication", db=other).strip() == "0"
+    assert duck(a, "m2", "SELECT count(*) AS n FROM duckdb_tables()") == [{"n": 0}]
     assert json.loads(a.req("cdc status")) == [status(a, "m1")]
     assert stats_cdc(a) == {"linked": 1, "streams": 1, "pool_pins": 1, "max_streams": 1}
     # Stopping the first makes room; the stopped one cannot start again beyond the cap.
@@ -518,3 +526,161 @@ def test_status_updates_continue_while_a_batch_applies(pg, pgdb, make_server):
     finally:
         pg.psql("ALTER SYSTEM RESET wal_sender_timeout")
         pg.psql("SELECT pg_reload_conf()")
+
+
+def refused(name, table):
+    return ("Error: Bad Request: table %s follows PostgreSQL by CDC (link of database %s); write "
+            "it in PostgreSQL (`cdc stop %s` or `unlink %s` makes it writable here)"
+            % (table, name, name, name))
+
+
+def test_linked_tables_are_read_only_while_the_stream_runs(pg, pgdb, make_server):
+    pg.psql("CREATE TABLE t (id int PRIMARY KEY, v int); CREATE TABLE u (id int PRIMARY KEY); "
+            "INSERT INTO t VALUES (1, 1), (2, 2);", db=pgdb)
+    srv = make_server(args=["--pg-port", "-1"], env=KEY)
+    port = pg_port(srv)
+    a = srv.admin()
+    assert link_cdc(a, "ro", pg.dsn(pgdb)) == "success"
+    for req in ("create user w pw", "grant database ro w write",
+                "grant table ro t w select insert update delete"):
+        assert a.req(req) == "success"
+    w = srv.client(login=("w", "pw"))
+    assert a.req("connect ro") == "success" and w.req("connect ro") == "success"
+    # Refused from the link's answer on, for the super user and a user with write access alike.
+    writes = [("INSERT INTO t VALUES (99, 1)", "t"), ("update T set v = 0", "T"),
+              ("DELETE FROM main.t", "t"), ("ALTER TABLE t ADD COLUMN w int", "t"),
+              ("DROP TABLE t", "t"), ("TRUNCATE u", "u"),
+              ("SELECT 1; INSERT INTO \"u\" VALUES (5)", "u"),
+              ("CREATE OR REPLACE TABLE t AS SELECT 1 AS id", "t")]
+    for sql, table in writes:
+        assert a.req(sql) == refused("ro", table), sql
+    for sql, table in writes[:3]:
+        assert w.req(sql) == refused("ro", table), sql
+    # Reads stay allowed; a table of the database that PostgreSQL does not feed stays writable.
+    assert json.loads(a.req("SELECT count(*) AS n FROM t")) == [{"n": 2}]
+    assert not a.req("CREATE TABLE scratch (a int)").startswith("Error")
+    assert a.req("grant table ro scratch w insert") == "success"
+    assert w.req("INSERT INTO scratch SELECT v FROM t") == "2"
+    assert a.req("disconnect") == "success"
+    # The PostgreSQL wire port goes through the same check, its COPY FROM STDIN too.
+    conn = psycopg2.connect(host="127.0.0.1", port=port, user="w", password="pw", dbname="ro",
+                            connect_timeout=30)
+    conn.autocommit = True
+    cur = conn.cursor()
+    with pytest.raises(psycopg2.Error) as e:
+        cur.execute("UPDATE t SET v = 0")
+    assert "table t follows PostgreSQL by CDC (link of database ro)" in str(e.value)
+    with pytest.raises(psycopg2.Error) as e:
+        cur.copy_expert("COPY t FROM STDIN", io.StringIO("7\t7\n"))
+    assert "table t follows PostgreSQL by CDC" in str(e.value)
+    cur.execute("SELECT count(*) FROM t")
+    assert cur.fetchone() == (2,)
+    # The stream's own writes go on.
+    pg.psql("INSERT INTO t VALUES (3, 3); UPDATE t SET v = 20 WHERE id = 2;", db=pgdb)
+    assert wait_for(lambda: same(a, "ro", pg, pgdb, "t", "id"), timeout=60)
+    # Stopped, the stream follows nothing: the tables are writable; started again, read-only.
+    assert a.req("cdc stop ro") == "success"
+    assert w.req("UPDATE t SET v = 5 WHERE id = 3") == "1"
+    assert w.req("UPDATE t SET v = 3 WHERE id = 3") == "1"
+    assert a.req("cdc start ro") == "success"
+    assert w.req("DELETE FROM t") == refused("ro", "t")
+    cur.execute("SELECT v FROM t WHERE id = 3")
+    assert cur.fetchone() == (3,)
+    pg.psql("INSERT INTO u VALUES (1)", db=pgdb)
+    assert wait_for(lambda: same(a, "ro", pg, pgdb, "u", "id"), timeout=60)
+    # After a restart the tables are read-only before the stream reaches PostgreSQL (the
+    # catalog keeps them), also while PostgreSQL is down.
+    conn.close()
+    w.close()
+    pg.stop()
+    try:
+        srv.restart()
+        a = srv.admin()
+        assert status(a, "ro")["state"] in ("starting", "retrying")
+        assert a.req("connect ro") == "success"
+        assert a.req("INSERT INTO u VALUES (9)") == refused("ro", "u")
+        assert a.req("UPDATE scratch SET a = 0") == "2"
+        assert a.req("disconnect") == "success"
+    finally:
+        pg.start()
+    assert wait_for(lambda: status(a, "ro")["state"] == "streaming", timeout=60)
+    # Unlinked, the copied tables are the database's own.
+    assert a.req("unlink ro") == "success"
+    assert duck(a, "ro", "INSERT INTO t VALUES (99, 1)") == 1
+
+
+def test_forced_unlink_lists_orphans_until_drop_orphans_drops_them(pg, pgdb, srv):
+    pg.psql("CREATE TABLE t (id int PRIMARY KEY)", db=pgdb)
+    a = srv.admin()
+    assert link_cdc(a, "or1", pg.dsn(pgdb, password="s3cret")) == "success"
+    assert wait_for(lambda: status(a, "or1")["state"] == "streaming", timeout=30)
+    slot = status(a, "or1")["slot"]
+    pg.stop()
+    try:
+        # PostgreSQL unreachable: unlink fails and keeps the link; force forgets it and records
+        # what it left behind.
+        out = a.req("unlink or1")
+        assert out.startswith("Error: "), out
+        assert status(a, "or1")["state"] in ("starting", "retrying")
+        assert a.req("unlink or1 force") == "success"
+        rows = json.loads(a.req("cdc status"))
+        assert len(rows) == 1, rows
+        o = rows[0]
+        assert o["database"] == "or1" and o["state"] == "orphaned", o
+        assert o["slot"] == slot and o["publication"] == slot, o
+        assert "127.0.0.1:%d/%s" % (pg.port, pgdb) in o["target"], o
+        assert "s3cret" not in json.dumps(rows)
+        left = datetime.datetime.strptime(o["left_at"], "%Y-%m-%dT%H:%M:%SZ")
+        assert abs((datetime.datetime.utcnow() - left).total_seconds()) < 120
+        assert o["last_error"] != ""
+        # A retry while PostgreSQL is still down keeps the record, with the new error.
+        out = a.req("cdc drop-orphans")
+        assert out.startswith("Error: 0 dropped, 1 left") and slot in out, out
+        # The record survives a restart of the server.
+        srv.restart()
+        a = srv.admin()
+        assert [r["slot"] for r in json.loads(a.req("cdc status"))] == [slot]
+    finally:
+        pg.start()
+    assert slots(pg, pgdb).strip() == slot
+    assert a.req("cdc drop-orphans") == "success 1"
+    assert slots(pg, pgdb).strip() == ""
+    assert pg.psql("SELECT count(*) FROM pg_publication", db=pgdb).strip() == "0"
+    assert json.loads(a.req("cdc status")) == []
+    assert a.req("cdc drop-orphans") == "success 0"
+
+
+def test_tables_stay_read_only_while_resync_holds_the_stream_stopped(pg, pgdb, srv):
+    pg.psql("CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t VALUES (1, 1);", db=pgdb)
+    a = srv.admin()
+    assert link_cdc(a, "rr", pg.dsn(pgdb)) == "success"
+    assert wait_for(lambda: status(a, "rr")["state"] == "streaming", timeout=30)
+    # A transaction open in PostgreSQL makes the resync's slot creation wait for it: the
+    # stream stays stopped meanwhile.
+    open_tx = psycopg2.connect(pg.dsn(pgdb))
+    open_tx.cursor().execute("INSERT INTO t VALUES (2, 2)")
+    answer = []
+    b = srv.admin()
+    th = threading.Thread(target=lambda: answer.append(b.req("cdc resync rr")))
+    th.start()
+    try:
+        assert wait_for(lambda: status(a, "rr")["state"] == "stopped", timeout=30)
+        assert duck(a, "rr", "SELECT count(*) AS n FROM t") == [{"n": 1}]
+        assert a.req("connect rr") == "success"
+        assert a.req("UPDATE t SET v = 0") == refused("rr", "t")
+        assert a.req("disconnect") == "success"
+    finally:
+        open_tx.commit()
+        open_tx.close()
+        th.join(120)
+    assert answer == ["success"]
+    assert wait_for(lambda: status(a, "rr")["state"] == "streaming", timeout=30)
+    assert wait_for(lambda: same(a, "rr", pg, pgdb, "t", "id"), timeout=60)
+    assert a.req("connect rr") == "success"
+    assert a.req("DELETE FROM t") == refused("rr", "t")
+    assert a.req("disconnect") == "success"
+    # Stopped by the user, a resync leaves the tables writable.
+    assert a.req("cdc stop rr") == "success"
+    assert a.req("cdc resync rr") == "success"
+    assert duck(a, "rr", "UPDATE t SET v = 7 WHERE id = 1") == 1
+    assert a.req("unlink rr") == "success"

@@ -59,10 +59,13 @@ def test_resync_one_table_and_the_whole_database_under_writers(pg, pgdb, srv):  
     try:
         assert wait_for(lambda: duck(a, "r1", "SELECT count(*) AS n FROM k")[0]["n"] > 60,
                         timeout=60)
-        # Rows of k that the stream never saw removed: the resync's copy brings them back.
+        # Rows of k that the stream never saw removed (while it is stopped: its tables are
+        # read-only while it runs): the resync's copy brings them back.
+        assert a.req("cdc stop r1") == "success"
         assert a.req("connect r1") == "success"
         assert a.req("DELETE FROM k WHERE w = 0 AND v <= 5") == "5"
         assert a.req("disconnect") == "success"
+        assert a.req("cdc start r1") == "success"
         assert a.req("cdc resync r1 k") == "success", srv.stderr()
         assert wait_for(lambda: status(a, "r1")["state"] == "streaming", timeout=30)
         assert wait_for(lambda: duck(a, "r1", "SELECT count(*) AS n FROM k")[0]["n"] > 200,

@@ -17,7 +17,7 @@
 #include "unit.h"
 
 /* Entries in catalog.c's migrations[]: bump with each new schema step. */
-#define MIGRATIONS 2
+#define MIGRATIONS 3
 
 static char dir[] = "/tmp/test_catalog.XXXXXX";
 static char path[sizeof(dir) + 32];
@@ -279,6 +279,62 @@ static void test_user_limits(Catalog *c)
     CHECK(catalog_user_limit_set(c, d.id, "max_statements", -1) == CATALOG_OK);
 }
 
+/* What a forced CDC unlink left: recorded, listed with its sealed string, updated, forgotten. */
+static void test_cdc_orphans(Catalog *c)
+{
+    CatalogCdcOrphan o = {.database_id = 42, .dsn_sealed = "\x01\x00sealed", .dsn_len = 8};
+    snprintf(o.database, sizeof(o.database), "shop");
+    snprintf(o.slot, sizeof(o.slot), "tcpduckdb_0123");
+    snprintf(o.publication, sizeof(o.publication), "tcpduckdb_0123");
+    snprintf(o.target, sizeof(o.target), "postgresql://app:****@db:5432/shop");
+    snprintf(o.last_error, sizeof(o.last_error), "connection refused");
+    CatalogCdcOrphan *v = NULL;
+    size_t n = 9;
+    CHECK(catalog_cdc_orphan_list(c, &v, &n) == CATALOG_OK && n == 0 && v == NULL);
+    CHECK(catalog_cdc_orphan_add(c, &o) == CATALOG_OK);
+    snprintf(o.slot, sizeof(o.slot), "tcpduckdb_4567");
+    CHECK(catalog_cdc_orphan_add(c, &o) == CATALOG_OK);
+    CHECK(catalog_cdc_orphan_list(c, &v, &n) == CATALOG_OK && n == 2);
+    if (n == 2) {
+        CHECK_STR(v[0].slot, "tcpduckdb_0123");
+        CHECK_STR(v[1].slot, "tcpduckdb_4567");
+        CHECK_STR(v[0].database, "shop");
+        CHECK(v[0].database_id == 42);
+        CHECK(v[0].dsn_len == 8 && memcmp(v[0].dsn_sealed, "\x01\x00sealed", 8) == 0);
+        CHECK(strlen(v[0].left_at) == 20 && v[0].left_at[19] == 'Z');
+        CHECK(catalog_cdc_orphan_set_error(c, v[1].id, "still down") == CATALOG_OK);
+        CHECK(catalog_cdc_orphan_delete(c, v[0].id) == CATALOG_OK);
+        CHECK(catalog_cdc_orphan_delete(c, v[0].id) == CATALOG_NOT_FOUND);
+    }
+    catalog_cdc_orphans_free(v, n);
+    CHECK(catalog_cdc_orphan_list(c, &v, &n) == CATALOG_OK && n == 1);
+    if (n == 1)
+        CHECK_STR(v[0].last_error, "still down");
+    catalog_cdc_orphans_free(v, n);
+}
+
+/* The tables a CDC stream follows: replaced, added to once, forgotten. */
+static void test_cdc_followed(Catalog *c, int64_t db_id)
+{
+    char **v = NULL;
+    int n = 9;
+    CHECK(catalog_cdc_followed_list(c, db_id, &v, &n) == CATALOG_OK && n == 0 && v == NULL);
+    const char *names[] = {"orders", "Items"};
+    CHECK(catalog_cdc_followed_set(c, db_id, names, 2) == CATALOG_OK);
+    CHECK(catalog_cdc_followed_add(c, db_id, "ORDERS") == CATALOG_OK); /* NOCASE: known */
+    CHECK(catalog_cdc_followed_add(c, db_id, "lines") == CATALOG_OK);
+    CHECK(catalog_cdc_followed_list(c, db_id, &v, &n) == CATALOG_OK && n == 3);
+    if (n == 3) {
+        CHECK_STR(v[0], "Items");
+        CHECK_STR(v[1], "lines");
+        CHECK_STR(v[2], "orders");
+    }
+    catalog_names_free(v, n);
+    CHECK(catalog_cdc_followed_set(c, db_id, NULL, 0) == CATALOG_OK);
+    CHECK(catalog_cdc_followed_list(c, db_id, &v, &n) == CATALOG_OK && n == 0);
+    catalog_names_free(v, n);
+}
+
 static void test_reopen(int64_t sales_id)
 {
     char err[256] = "";
@@ -398,6 +454,10 @@ static void test_catalog_file(void)
     test_user_limits(c);
     unit_current = "test_generation";
     test_generation(c, sales_id);
+    unit_current = "test_cdc_orphans";
+    test_cdc_orphans(c);
+    unit_current = "test_cdc_followed";
+    test_cdc_followed(c, sales_id);
     catalog_close(c);
     catalog_close(NULL);
     unit_current = "test_reopen";
