@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cdcguard.h"
 #include "rescache.h"
 #include "xalloc.h"
 
@@ -556,6 +557,9 @@ static int copy_in_open(PgCopyIn *ci, PgSession *ps, Session *s, const SessionEn
         buf_printf(&sql, "%s$%llu", c ? ", " : "", (unsigned long long)(c + 1));
     buf_append_str(&sql, ")");
     if (session_describe_sql(s, env, buf_cstr(&sql), read_param_types, &t, pgsess_errors(ps)) != 0)
+        goto out;
+    /* A table a CDC stream follows is read-only (cdcguard.h), as for the INSERT itself. */
+    if (cdcguard_check(s->db_id, buf_cstr(&sql), pgsess_errors(ps)) != 0)
         goto out;
     if (!cols || t.n != ncols || ncols == 0) {
         copy_error(ci, "42P01", "COPY FROM: the target's columns cannot be read", 0, -1, NULL, 0);
