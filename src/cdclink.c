@@ -15,6 +15,10 @@
  *  4. the DuckDB tables, the state row with the consistent point, the sealed
  *     connection string in the catalog, one DuckDB commit; then the stream.
  * A failure after 1 drops what was created in PostgreSQL.
+ *
+ * `cdc switch` of an audit-linked database makes 1 and 2 the same way and, in
+ * place of the copy in 3, applies the audit log rows that the slot's snapshot
+ * sees (cdc_switch, below).
  */
 #include "cdclink.h"
 
