@@ -137,7 +137,8 @@ E2E_TSAN := tests/e2e/test_protocol.py tests/e2e/test_server.py tests/e2e/test_t
             tests/e2e/test_pgwire.py tests/e2e/test_pgwire_copy.py \
             tests/e2e/test_admin_http.py \
             tests/e2e/test_cdc.py::test_stop_start_migrate_and_unlink \
-            tests/e2e/test_cdc_schema.py::test_resync_one_table_and_the_whole_database_under_writers
+            tests/e2e/test_cdc_schema.py::test_resync_one_table_and_the_whole_database_under_writers \
+            tests/e2e/test_cdc_switch.py::test_switch_while_writers_run_loses_and_doubles_nothing
 e2e-tsan: tsan
 	TCPDUCKDB_BIN=$(CURDIR)/build/tsan/tcp-duckdb /usr/bin/python3 -m pytest -q --durations=15 \
 	    $(E2E_TSAN) --deselect tests/e2e/test_backup.py::test_kill_during_backup_leaves_no_backup_listed

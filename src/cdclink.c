@@ -15,6 +15,10 @@
  *  4. the DuckDB tables, the state row with the consistent point, the sealed
  *     connection string in the catalog, one DuckDB commit; then the stream.
  * A failure after 1 drops what was created in PostgreSQL.
+ *
+ * `cdc switch` of an audit-linked database makes 1 and 2 the same way and, in
+ * place of the copy in 3, applies the audit log rows that the slot's snapshot
+ * sees (cdc_switch, below).
  */
 #include "cdclink.h"
 
@@ -34,6 +38,7 @@
 #include "linkjob.h"
 #include "log.h"
 #include "pgjob.h"
+#include "pgaudit.h"
 #include "pglink.h"
 #include "pgoutput.h"
 #include "pgschema.h"
@@ -44,6 +49,8 @@
 #define WAL_PAGE 8192 /* PostgreSQL's XLOG_BLCKSZ, as built by default */
 /* How long the creation of a slot may wait for transactions open in PostgreSQL. */
 #define SLOT_WAIT_S 300
+/* The other way that an error of CDC's requirements names, for link and resync. */
+#define LINK_OTHERWISE "or link with mode=audit"
 
 /* ---- link ------------------------------------------------------------- */
 
@@ -59,8 +66,9 @@ typedef struct LinkRun {
 } LinkRun;
 
 /* 1 when PostgreSQL can stream to this role (wal_level logical, REPLICATION or superuser),
- * 0 when not, -1 when it cannot be asked (the error recorded). */
-static int pg_can_stream(PgJob *pg, char *why, size_t whylen)
+ * 0 when not (why ends with `otherwise`, the user's other way), -1 when it cannot be asked (the
+ * error recorded). */
+static int pg_can_stream(PgJob *pg, const char *otherwise, char *why, size_t whylen)
 {
     PGresult *r = pgjob_query(pg,
                               "SELECT current_setting('wal_level'), (SELECT rolreplication OR "
@@ -72,13 +80,14 @@ static int pg_can_stream(PgJob *pg, char *why, size_t whylen)
     if (strcmp(PQgetvalue(r, 0, 0), "logical") != 0) {
         snprintf(why, whylen,
                  "PostgreSQL's wal_level is %s; CDC needs wal_level = logical (ALTER SYSTEM SET "
-                 "wal_level = logical, then restart PostgreSQL), or link with mode=audit",
-                 PQgetvalue(r, 0, 0));
+                 "wal_level = logical, then restart PostgreSQL), %s",
+                 PQgetvalue(r, 0, 0), otherwise);
         ok = 0;
     } else if (strcmp(PQgetvalue(r, 0, 1), "t") != 0) {
         snprintf(why, whylen,
                  "the PostgreSQL role has no REPLICATION privilege (ALTER ROLE ... REPLICATION), "
-                 "which CDC needs; or link with mode=audit");
+                 "which CDC needs; %s",
+                 otherwise);
         ok = 0;
     }
     PQclear(r);
@@ -86,8 +95,8 @@ static int pg_can_stream(PgJob *pg, char *why, size_t whylen)
 }
 
 /* Refuses the tables (of the schema, or only `table` when not NULL) whose UPDATE and DELETE
- * changes would not identify their rows. */
-static int check_identity(LinkJob *j, const char *schema, const char *table)
+ * changes would not identify their rows; the error ends with `otherwise`, the user's other way. */
+static int check_identity(LinkJob *j, const char *schema, const char *table, const char *otherwise)
 {
     const char *params[2] = {schema, table};
     PGresult *r = pgjob_query(
@@ -105,8 +114,8 @@ static int check_identity(LinkJob *j, const char *schema, const char *table)
         pgjob_fail(&j->pg,
                    "Bad Request: CDC needs a primary key (with the default replica identity) or "
                    "REPLICA IDENTITY FULL on every table; not so: %s (ALTER TABLE ... REPLICA "
-                   "IDENTITY FULL, or link with mode=audit)",
-                   PQgetvalue(r, 0, 0));
+                   "IDENTITY FULL, %s)",
+                   PQgetvalue(r, 0, 0), otherwise);
         rc = -1;
     }
     PQclear(r);
@@ -225,15 +234,12 @@ out:
     return rc;
 }
 
-/* The DuckDB tables and state row, the catalog record, the commit (4). */
-static int link_duck_side(LinkJob *j, const SessionEnv *env, LinkRun *lr)
+/* Creates the CDC state table and its row (the stream to start at `lsn`), in the job's open
+ * DuckDB transaction: 0, or -1 with the error recorded. */
+static int state_create(LinkJob *j, const char *schema, const char *slot, uint64_t lsn)
 {
     duckdb_prepared_statement prep = NULL;
     int rc = -1;
-    if (linkjob_copy_tables(j, lr->req.schema, &lr->sc, &lr->rows) != 0)
-        goto out;
-    if (pgjob_exec(&j->pg, "COMMIT") != 0)
-        goto out;
     if (linkjob_exec(j,
                      "CREATE TABLE " CDC_STATE_TABLE " (pg_schema VARCHAR NOT NULL, slot VARCHAR "
                      "NOT NULL, publication VARCHAR NOT NULL, lsn BIGINT NOT NULL, running "
@@ -245,16 +251,26 @@ static int link_duck_side(LinkJob *j, const SessionEnv *env, LinkRun *lr)
                         " VALUES (?, ?, ?, ?, true, current_timestamp, NULL, 0)",
                         &prep) != 0)
         goto out;
-    duckdb_bind_varchar(prep, 1, lr->req.schema);
-    duckdb_bind_varchar(prep, 2, lr->slot);
-    duckdb_bind_varchar(prep, 3, lr->slot);
-    duckdb_bind_int64(prep, 4, (int64_t)lr->consistent);
-    if (linkjob_execute(j, prep) != 0)
-        goto out;
-    rc = linkjob_commit_link(j, env, &lr->req);
+    duckdb_bind_varchar(prep, 1, schema);
+    duckdb_bind_varchar(prep, 2, slot);
+    duckdb_bind_varchar(prep, 3, slot);
+    duckdb_bind_int64(prep, 4, (int64_t)lsn);
+    rc = linkjob_execute(j, prep);
 out:
     duckdb_destroy_prepare(&prep);
     return rc;
+}
+
+/* The DuckDB tables and state row, the catalog record, the commit (4). */
+static int link_duck_side(LinkJob *j, const SessionEnv *env, LinkRun *lr)
+{
+    if (linkjob_copy_tables(j, lr->req.schema, &lr->sc, &lr->rows) != 0)
+        return -1;
+    if (pgjob_exec(&j->pg, "COMMIT") != 0)
+        return -1;
+    if (state_create(j, lr->req.schema, lr->slot, lr->consistent) != 0)
+        return -1;
+    return linkjob_commit_link(j, env, &lr->req);
 }
 
 /* After a failed link: drops the slot and the publication it created. */
@@ -298,13 +314,13 @@ static void link_cdc(const SessionEnv *env, const RequestWords *w, LinkRun *lr, 
         goto out;
     if (pgjob_connect(&j.pg, lr->req.dsn) != 0)
         goto out;
-    int can = pg_can_stream(&j.pg, why, sizeof(why));
+    int can = pg_can_stream(&j.pg, LINK_OTHERWISE, why, sizeof(why));
     if (can == 0)
         pgjob_fail(&j.pg, "Bad Request: %s", why);
     if (can != 1)
         goto out;
     if (pgschema_read(&j.pg, lr->req.schema, NULL, &lr->sc) != 0 ||
-        check_identity(&j, lr->req.schema, NULL) != 0)
+        check_identity(&j, lr->req.schema, NULL, LINK_OTHERWISE) != 0)
         goto out;
     if (link_pg_side(&j, lr) != 0 || link_duck_side(&j, env, lr) != 0)
         goto out;
@@ -332,7 +348,7 @@ static LinkMode auto_mode(const char *dsn)
     PgJob pg = {0};
     char why[512];
     LinkMode m = MODE_AUDIT;
-    if (pgjob_connect(&pg, dsn) == 0 && pg_can_stream(&pg, why, sizeof(why)) == 1)
+    if (pgjob_connect(&pg, dsn) == 0 && pg_can_stream(&pg, LINK_OTHERWISE, why, sizeof(why)) == 1)
         m = MODE_CDC;
     pgjob_close(&pg);
     return m;
@@ -675,7 +691,7 @@ static void cdc_resync(const SessionEnv *env, int64_t id, const char *name, cons
     }
     if (pgjob_connect(&j.pg, dsn) != 0)
         goto out;
-    int can = pg_can_stream(&j.pg, err, sizeof(err));
+    int can = pg_can_stream(&j.pg, LINK_OTHERWISE, err, sizeof(err));
     if (can == 0)
         pgjob_fail(&j.pg, "Bad Request: %s", err);
     if (can != 1)
@@ -688,7 +704,8 @@ static void cdc_resync(const SessionEnv *env, int64_t id, const char *name, cons
     }
     /* The publication before the slot: the slot decodes each change with the publication
      * as of that change, so a table must be a member before the snapshot is taken. */
-    if (check_identity(&j, sr.schema, table) != 0 || resync_publication(&j, &sr, &sc, table) != 0)
+    if (check_identity(&j, sr.schema, table, LINK_OTHERWISE) != 0 ||
+        resync_publication(&j, &sr, &sc, table) != 0)
         goto out;
     /* A link made before the event trigger of new tables existed gets it here (cdcnew.h). */
     if (!table && cdcnew_install(&j.pg, sr.schema, sr.pub) < 0)
@@ -748,6 +765,178 @@ out:
     if (stopped && sr.running && cdc_start(id, e2, sizeof(e2)) != 0)
         log_warn("cdc resync of %s: the stream was not restarted: %s", name, e2);
     cdc_hold_guard(id, false);
+}
+
+/* ---- cdc switch: an audit link to CDC, without a copy -------------------- */
+
+/* The other way that an error of CDC's requirements names, for cdc switch. */
+#define SWITCH_OTHERWISE "or keep the audit link"
+
+/* 1 when the job's DuckDB database has table `table` (schema main), 0 when not, -1 with the
+ * error recorded. */
+static int duck_has_table(LinkJob *j, const char *table)
+{
+    duckdb_prepared_statement prep = NULL;
+    duckdb_result res;
+    int rc = -1;
+    if (linkjob_prepare(j,
+                        "SELECT 1 FROM duckdb_tables() WHERE database_name = current_database() "
+                        "AND schema_name = 'main' AND table_name = ?",
+                        &prep) != 0)
+        goto out;
+    duckdb_bind_varchar(prep, 1, table);
+    if (duckdb_execute_prepared(prep, &res) != DuckDBSuccess)
+        pgjob_fail(&j->pg, "%s", duckdb_result_error(&res));
+    else
+        rc = duckdb_row_count(&res) > 0 ? 1 : 0;
+    duckdb_destroy_result(&res);
+out:
+    duckdb_destroy_prepare(&prep);
+    return rc;
+}
+
+/*
+ * `cdc switch DB` (docs/cdc.md, "cdc switch"): the audit-linked database `name` follows
+ * PostgreSQL by CDC from now on, without copying its tables again.
+ *  1. CDC's requirements, as link checks them, and the audit consumer still registered;
+ *  2. the publication of the schema's tables, the event trigger of new tables (a superuser
+ *     role), the slot with its exported snapshot, imported by a REPEATABLE READ transaction
+ *     (link_pg_side, as link makes them);
+ *  3. in that snapshot, the audit rows the link's stored position did not see (migrate's
+ *     reading, pglink_audit_apply), and a copy of each table of the schema the DuckDB database
+ *     lacks (created after link while no audit event trigger added it); then the audit state
+ *     table dropped and the CDC one created at the slot's consistent point; one DuckDB commit.
+ *     The exported snapshot sees exactly the transactions committed before the consistent
+ *     point: those reach DuckDB through the audit log, all later ones through the slot, so a
+ *     writer during the switch is neither lost nor doubled;
+ *  4. after the commit, the audit consumer removed (with the triggers and the log when no
+ *     other link follows the schema), then the stream started.
+ * A failure before the commit drops what 2 made: the link stays in audit mode, whole. A
+ * failure in 4 is logged: CDC runs, and the audit objects left behind only fill the log.
+ */
+static void cdc_switch(const SessionEnv *env, const char *name, Buf *out)
+{
+    LinkJob j = {0};
+    LinkRun lr = {0};
+    PglinkState as = {0};
+    char why[512] = "";
+    char *dsn = NULL;
+    size_t dsn_len = 0;
+    int64_t id = 0, changes = 0, copied = 0;
+    bool committed = false;
+    if (!catalog_name_valid(name)) {
+        reply_invalid_name(out, "database", name);
+        return;
+    }
+    CatalogStatus st = catalog_database_find(env->catalog, name, &id);
+    if (st != CATALOG_OK) {
+        reply_catalog(out, st, "Database", name);
+        return;
+    }
+    if (cdc_is_linked(id)) {
+        reply_bad_request(out, "database %s is linked in CDC mode already", name);
+        return;
+    }
+    switch (linkjob_dsn_open(env, id, &dsn, &dsn_len)) {
+    case LINKJOB_DSN_OK:
+        break;
+    case LINKJOB_DSN_NOT_LINKED:
+        reply_bad_request(out,
+                          "database %s is not linked to PostgreSQL (cdc switch needs a link in "
+                          "audit mode; link it with mode=cdc)",
+                          name);
+        return;
+    case LINKJOB_DSN_CATALOG:
+        reply_internal(out);
+        return;
+    case LINKJOB_DSN_KEY:
+        pgjob_fail(&j.pg,
+                   "cannot decrypt the stored connection string of %s: ENCRYPTION_KEY is not the "
+                   "key it was linked with",
+                   name);
+        goto out;
+    }
+    if (cdc_admit(why, sizeof(why)) != 0) {
+        reply_server_busy(out, why);
+        goto out;
+    }
+    if (linkjob_open(&j, env, id, out) != 0)
+        goto out;
+    if (pglink_state_read(&j, &as) != 0) {
+        pgjob_fail(&j.pg,
+                   "Bad Request: database %s has no valid " PGLINK_STATE_TABLE
+                   " table, so it is not linked in audit mode",
+                   name);
+        goto out;
+    }
+    lr.req.name = name;
+    lr.req.dsn = dsn;
+    lr.req.schema = as.schema;
+    lr.req.db_id = id;
+    /* 1 */
+    if (pgjob_connect(&j.pg, dsn) != 0)
+        goto out;
+    int can = pg_can_stream(&j.pg, SWITCH_OTHERWISE, why, sizeof(why));
+    if (can == 0)
+        pgjob_fail(&j.pg, "Bad Request: %s", why);
+    if (can != 1)
+        goto out;
+    if (pgschema_read(&j.pg, as.schema, NULL, &lr.sc) != 0 ||
+        check_identity(&j, as.schema, NULL, SWITCH_OTHERWISE) != 0)
+        goto out;
+    int registered = pgaudit_consumer_exists(&j.pg, as.consumer);
+    if (registered < 0)
+        goto out;
+    if (registered == 0) {
+        pgjob_fail(&j.pg,
+                   "Bad Request: the link of %s was removed in PostgreSQL (no audit consumer %s): "
+                   "unlink %s, then link a new database",
+                   name, as.consumer, name);
+        goto out;
+    }
+    /* 2, 3 */
+    if (link_pg_side(&j, &lr) != 0 ||
+        pglink_audit_apply(&j, name, as.schema, as.snapshot, &changes) != 0)
+        goto out;
+    for (int t = 0; t < lr.sc.n; t++) {
+        int has = duck_has_table(&j, lr.sc.tables[t].name);
+        int64_t rows = 0;
+        if (has < 0)
+            goto out;
+        if (has == 0) {
+            if (cdcnew_copy_table(&j.pg, j.con, as.schema, &lr.sc.tables[t], &rows) != 0)
+                goto out;
+            copied++;
+        }
+    }
+    if (linkjob_exec(&j, "DROP TABLE " PGLINK_STATE_TABLE) != 0 ||
+        state_create(&j, as.schema, lr.slot, lr.consistent) != 0 || linkjob_commit(&j, env) != 0)
+        goto out;
+    committed = true;
+    /* 4 */
+    pgjob_rollback(&j.pg); /* the snapshot's read-only transaction */
+    pgjob_close(&j.repl);
+    if (pgaudit_remove(&j.pg, as.schema, as.consumer) != 0) {
+        log_warn("cdc switch of %s: switched, but the audit consumer %s was not removed from "
+                 "PostgreSQL (its triggers keep filling tcpduckdb_audit.log): %s",
+                 name, as.consumer, j.pg.err);
+        j.pg.err[0] = '\0';
+    }
+    char err[256] = "";
+    if (cdc_register(id, name, true, err, sizeof(err)) != 0)
+        log_warn("cdc switch of %s: the stream was not started: %s", name, err);
+    for (int t = 0; t < lr.sc.n; t++) /* read-only from the answer on (cdcguard.h) */
+        cdc_follow(id, lr.sc.tables[t].name);
+    log_info("database %s switched from audit mode to CDC (slot %s): %" PRId64
+             " logged changes applied, %" PRId64 " tables copied",
+             name, lr.slot, changes, copied);
+    reply_success(out);
+out:
+    if (linkjob_reply_error(&j, "cdc switch", name, out) && !committed)
+        link_undo_pg(&j, &lr);
+    linkjob_dsn_free(dsn, dsn_len);
+    pgschema_free(&lr.sc);
+    linkjob_end(&j, env);
 }
 
 /* ---- orphans: what a forced unlink left in PostgreSQL --------------------- */
@@ -879,9 +1068,13 @@ void cdclink_cmd_cdc(Session *s, const SessionEnv *env, const RequestWords *w, B
 {
     (void)s;
     const char *usage = "usage: cdc start DATABASE | cdc stop DATABASE | cdc status [DATABASE] | "
-                        "cdc resync DATABASE [TABLE] | cdc drop-orphans";
+                        "cdc resync DATABASE [TABLE] | cdc drop-orphans | cdc switch DATABASE";
     if (w->n == 2 && request_word_is(w->word[1], "drop-orphans")) {
         orphans_drop(env, out);
+        return;
+    }
+    if (w->n == 3 && request_word_is(w->word[1], "switch")) {
+        cdc_switch(env, w->word[2], out);
         return;
     }
     bool resync = w->n >= 2 && request_word_is(w->word[1], "resync");

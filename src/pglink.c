@@ -48,7 +48,7 @@
 #include "secret.h"
 #include "xalloc.h"
 
-#define STATE_TABLE "tcpduckdb_link_state"
+#define STATE_TABLE PGLINK_STATE_TABLE
 #define STAGE_TABLE "tcpduckdb_migrate_stage"
 
 /* True when the database of the job holds the link state table. */
@@ -433,11 +433,63 @@ static void prune_log(LinkJob *j, const char *name, const Link *lk, const char *
     }
 }
 
+int pglink_audit_apply(LinkJob *j, const char *name, const char *schema, const char *snapshot,
+                       int64_t *out_changes)
+{
+    int64_t total = 0;
+    int rc = -1;
+    PGresult *tables = pgaudit_changed_tables(&j->pg, schema, snapshot);
+    if (!tables)
+        goto out;
+    if (linkjob_begin(j) != 0)
+        goto out;
+    for (int t = 0; t < PQntuples(tables); t++) {
+        const char *tname = PQgetvalue(tables, t, 0);
+        PgSchema sc = {0};
+        if (pgschema_read(&j->pg, schema, tname, &sc) != 0) {
+            pgschema_free(&sc);
+            goto out;
+        }
+        if (sc.n == 0) {
+            /* Dropped in PostgreSQL: its remaining changes have nowhere to go. */
+            log_info("migrate of %s: table %s no longer exists in PostgreSQL; skipped", name,
+                     tname);
+            continue;
+        }
+        int64_t changes = 0;
+        int trc = migrate_table(j, schema, snapshot, &sc.tables[0], &changes);
+        pgschema_free(&sc);
+        if (trc != 0)
+            goto out;
+        total += changes;
+    }
+    *out_changes = total;
+    rc = 0;
+out:
+    PQclear(tables);
+    return rc;
+}
+
+int pglink_state_read(LinkJob *j, PglinkState *out)
+{
+    duckdb_result res;
+    int rc = -1;
+    if (duckdb_query(j->con, "SELECT pg_schema, snapshot, consumer FROM " STATE_TABLE, &res) ==
+            DuckDBSuccess &&
+        duckdb_row_count(&res) == 1) {
+        linkjob_state_text(&res, 0, out->schema, sizeof(out->schema));
+        linkjob_state_text(&res, 1, out->snapshot, sizeof(out->snapshot));
+        linkjob_state_text(&res, 2, out->consumer, sizeof(out->consumer));
+        rc = 0;
+    }
+    duckdb_destroy_result(&res);
+    return rc;
+}
+
 void pglink_cmd_migrate(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out)
 {
     LinkJob j = {0};
     Link lk = {0};
-    PGresult *tables = NULL;
     duckdb_prepared_statement prep = NULL;
     char now[4096] = "";
     int64_t total = 0;
@@ -473,31 +525,8 @@ void pglink_cmd_migrate(Session *s, const SessionEnv *env, const RequestWords *w
                    name, lk.consumer, name);
         goto out;
     }
-    tables = pgaudit_changed_tables(&j.pg, schema, snapshot);
-    if (!tables)
+    if (pglink_audit_apply(&j, name, schema, snapshot, &total) != 0)
         goto out;
-    if (linkjob_begin(&j) != 0)
-        goto out;
-    for (int t = 0; t < PQntuples(tables); t++) {
-        const char *tname = PQgetvalue(tables, t, 0);
-        PgSchema sc = {0};
-        if (pgschema_read(&j.pg, schema, tname, &sc) != 0) {
-            pgschema_free(&sc);
-            goto out;
-        }
-        if (sc.n == 0) {
-            /* Dropped in PostgreSQL: its remaining changes have nowhere to go. */
-            log_info("migrate of %s: table %s no longer exists in PostgreSQL; skipped", name,
-                     tname);
-            continue;
-        }
-        int64_t changes = 0;
-        int rc = migrate_table(&j, schema, snapshot, &sc.tables[0], &changes);
-        pgschema_free(&sc);
-        if (rc != 0)
-            goto out;
-        total += changes;
-    }
     if (linkjob_prepare(&j,
                         "UPDATE " STATE_TABLE " SET snapshot = ?, migrated_at = current_timestamp, "
                         "changes_applied = changes_applied + ?",
@@ -516,7 +545,6 @@ void pglink_cmd_migrate(Session *s, const SessionEnv *env, const RequestWords *w
 out:
     (void)linkjob_reply_error(&j, "migrate", name, out);
     duckdb_destroy_prepare(&prep);
-    PQclear(tables);
     link_close(&lk);
     linkjob_end(&j, env);
 }

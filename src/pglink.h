@@ -21,7 +21,13 @@
 #ifndef TCPDUCKDB_PGLINK_H
 #define TCPDUCKDB_PGLINK_H
 
+#include <stdint.h>
+
+#include "linkjob.h"
 #include "session.h"
+
+/* The audit link's state table, inside the linked DuckDB database (one row). */
+#define PGLINK_STATE_TABLE "tcpduckdb_link_state"
 
 /* `link DB CONNSTRING [SCHEMA]`: answers `success` or one error line. */
 void pglink_cmd_link(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out);
@@ -29,5 +35,27 @@ void pglink_cmd_link(Session *s, const SessionEnv *env, const RequestWords *w, B
 void pglink_cmd_migrate(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out);
 /* `unlink DB [force]`: stops following PostgreSQL; the copied tables stay. Answers `success`. */
 void pglink_cmd_unlink(Session *s, const SessionEnv *env, const RequestWords *w, Buf *out);
+
+/* The state row of an audit link as pglink_state_read() reads it. */
+typedef struct PglinkState {
+    char schema[256];    /* the linked PostgreSQL schema */
+    char snapshot[4096]; /* the position: the pg_snapshot whose transactions DuckDB holds */
+    char consumer[64];   /* the audit consumer of this link (pgaudit.h) */
+} PglinkState;
+
+/* Reads the audit state row of the job's DuckDB database: 0, or -1 when it has no valid
+ * PGLINK_STATE_TABLE (not linked in audit mode). Records no error. */
+int pglink_state_read(LinkJob *j, PglinkState *out) __attribute__((warn_unused_result));
+
+/*
+ * The reading and applying half of `migrate` (docs/postgres.md), shared with `cdc switch`:
+ * j->pg must be inside a REPEATABLE READ transaction, whose snapshot bounds what is read.
+ * Opens the job's DuckDB transaction (left open, the caller commits) and applies the logged
+ * changes of `schema` whose transactions `snapshot` (the stored position) did not see, table by
+ * table, creating the tables created since link. `name` (the database) is for the log.
+ * *out_changes gets the number of log rows applied. 0, or -1 with the error in j->pg.
+ */
+int pglink_audit_apply(LinkJob *j, const char *name, const char *schema, const char *snapshot,
+                       int64_t *out_changes) __attribute__((warn_unused_result));
 
 #endif

@@ -846,7 +846,7 @@ static const SessionCommand commands[] = {
      "unlink DATABASE [force]"},
     {"cdc", NULL, SESSION_MATCH_ARGS, NULL, 2, INT_MAX, SESSION_WHO_SUPER, cdclink_cmd_cdc,
      "cdc start DATABASE | cdc stop DATABASE | cdc status [DATABASE] | cdc resync DATABASE "
-     "[TABLE] | cdc drop-orphans"},
+     "[TABLE] | cdc drop-orphans | cdc switch DATABASE"},
     {"stats", NULL, SESSION_MATCH_WORDS, NULL, 1, 1, SESSION_WHO_SUPER, opscmd_stats, "stats"},
     {"show", "sessions", SESSION_MATCH_WORDS, NULL, 2, 2, SESSION_WHO_SUPER, opscmd_show_sessions,
      "show sessions"},
