@@ -15,6 +15,8 @@
 #include "pgwire.h"
 #include "pgwire_catmodel.h"
 #include "pgwire_rewrite.h"
+#include "quota.h"
+#include "sessions.h"
 #include "query.h"
 #include "reply.h"
 #include "sqllex.h"
@@ -1506,6 +1508,16 @@ bool catsql_answer(Session *s, const SessionEnv *env, const char *sql, const Typ
     PgColumn *cols = NULL;
     idx_t ncols = 0;
     size_t start = out->len;
+    /* A catalog query is a statement like any other: held to MaxUserStatements (quota.h). */
+    Quota *quota = s->user.super ? NULL : env->quota;
+    int64_t max_statements = s->limits.value[USERLIMIT_MAX_STATEMENTS];
+    if (!quota_enter(quota, s->user.id, max_statements)) {
+        Buf line = BUF_INIT;
+        reply_too_many_statements(&line, s->user.name, (int)max_statements);
+        pgwire_error_line(out, "ERROR", line.data, line.len);
+        buf_free(&line);
+        return false;
+    }
     if (!catsql_rewrite(sql, &text)) {
         catmodel_error(out, "42601", "syntax error", "the statement does not end");
         goto out;
@@ -1562,6 +1574,8 @@ bool catsql_answer(Session *s, const SessionEnv *env, const char *sql, const Typ
             duckdb_bind_null(prep, i);
     }
     int64_t timeout_ms = session_statement_timeout_ms(s);
+    /* Shown running in `show sessions` (and the admin page), as any statement. */
+    sessions_statement_begin(&s->reg, sql, strlen(sql));
     /* No socket: the client's is the front end's; a statement timeout or cancel ends it. */
     watchdog_watch(&wd, m.con, -1, timeout_ms, s->cancel.id);
     watchdog_set_statement_memory(&wd, s->limits.value[USERLIMIT_STATEMENT_MEMORY]);
@@ -1601,10 +1615,13 @@ out:
         duckdb_destroy_result(&res);
     /* An interrupted connection is not kept: nothing of that query may linger. */
     bool interrupted = watched && watchdog_unwatch(&wd) != WATCHDOG_NONE;
+    if (watched)
+        sessions_statement_end(&s->reg, s->in_tx);
     duckdb_destroy_prepare(&prep);
     if (m.con)
         pool_give(m.con, !interrupted);
     model_free(&m);
     buf_free(&text);
+    quota_leave(quota, s->user.id);
     return ok;
 }

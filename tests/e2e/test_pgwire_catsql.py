@@ -5,9 +5,14 @@ src/pgwire_catsql.c): they answer what PostgreSQL would about what the user may 
 DuckDB's own pg_catalog, never a table or database that is not granted, and nothing in them can
 reach a file or outlive the query.
 """
+import json
+import threading
+
 import psycopg
 import psycopg2
 import pytest
+
+from conftest import wait_for
 
 from test_pgwire import connect, pg, psql  # noqa: F401 (pg is a fixture)
 
@@ -236,6 +241,48 @@ def test_psql_describe_commands_beyond_the_recognised_ones(shop):
     assert out.split("|")[0] == "pg_default", out
     rc, out, err = psql(shop, "-A", "-t", "-c", "\\dA")
     assert sorted(line.split("|")[0] for line in out.splitlines()) == ["btree", "heap"], out
+
+
+def test_a_catalog_query_counts_against_max_statements(shop):
+    """A user's catalog queries are statements like others: held to their MaxUserStatements."""
+    with shop.admin() as a:
+        assert a.req("update user limit alice max_statements 1") == "success"
+    long_conn = connect(shop, user="alice", password="s3cret")
+    long_conn.autocommit = True
+    other = connect(shop, user="alice", password="s3cret")
+    other.autocommit = True
+    errors = []
+
+    def run_long():
+        try:
+            long_conn.cursor().execute("SELECT count(*) FROM pg_class, range(100000000000)")
+        except psycopg2.Error as e:
+            errors.append(e)
+
+    t = threading.Thread(target=run_long)
+    t.start()
+    try:
+        # The long one is past its admission once the server shows it running for a while.
+        with shop.admin() as a:
+            def running():
+                rows = json.loads(a.req("show sessions"))
+                return any(r["user"] == "alice" and r["state"] == "active" and
+                           (r["running_ms"] or 0) >= 300 for r in rows)
+
+            assert wait_for(running, timeout=30), errors
+        with pytest.raises(psycopg2.Error) as e:
+            other.cursor().execute("SELECT relname FROM pg_class")
+        assert e.value.pgcode == "53300" and "Too Many Statements" in str(e.value)
+        long_conn.cancel()
+        t.join(30)
+        assert not t.is_alive() and errors and errors[0].pgcode == "57014", errors
+        # Once it ended, the next one runs.
+        cur = other.cursor()
+        cur.execute("SELECT relname FROM pg_class")
+        assert cur.fetchall() == [("t1",)]
+    finally:
+        long_conn.close()
+        other.close()
 
 
 def test_extended_protocol_binds_parameters(shop):
