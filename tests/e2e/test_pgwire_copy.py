@@ -10,6 +10,7 @@ import io
 import json
 import socket
 import struct
+import threading
 
 import psycopg2
 import psycopg2.errors
@@ -353,3 +354,66 @@ def test_invalid_utf8_is_refused_at_its_line(cp):
     cur.execute("select i, s from u")
     assert cur.fetchall() == [(1, "\u00e9t\u00e9 \u2603")]
     conn.close()
+
+
+class _Gated(io.RawIOBase):
+    """A file for copy_expert that gives one row, then waits for `release` before the end."""
+
+    def __init__(self, release):
+        self.release, self.sent = release, False
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        if not self.sent:
+            self.sent = True
+            b[:2] = b"7\n"
+            return 2
+        self.release.wait(60)
+        return 0
+
+
+def test_copy_in_is_one_of_the_users_statements(cp):
+    """A COPY FROM in progress counts against the user's MaxUserStatements and shows in `show
+    sessions` until it ends, across the client's CopyData messages."""
+    with cp.admin() as a:
+        for req in ["connect db1", "create table slow(i integer)", "grant database db1 alice write",
+                    "grant table db1 slow alice insert select",
+                    "update user limit alice max_statements 1"]:
+            assert a.req(req) == "success", req
+    copier = connect(cp, user="alice", password="s3cret")
+    copier.autocommit = True
+    other = connect(cp, user="alice", password="s3cret")
+    other.autocommit = True
+    release, errors = threading.Event(), []
+
+    def copy():
+        try:
+            copier.cursor().copy_expert("COPY slow FROM STDIN", _Gated(release))
+        except psycopg2.Error as e:
+            errors.append(e)
+
+    t = threading.Thread(target=copy)
+    t.start()
+    try:
+        with cp.admin() as a:
+            def shown():
+                return any(r["user"] == "alice" and r["state"] == "active" and
+                           (r["statement"] or "").startswith("COPY slow FROM STDIN")
+                           for r in json.loads(a.req("show sessions")))
+
+            assert wait_for(shown, timeout=30), errors
+        with pytest.raises(psycopg2.Error) as e:
+            other.cursor().execute("SELECT count(*) FROM slow")
+        assert e.value.pgcode == "53300" and "Too Many Statements" in str(e.value)
+        release.set()
+        t.join(30)
+        assert not t.is_alive() and not errors, errors
+        cur = other.cursor()
+        cur.execute("SELECT count(*) FROM slow")
+        assert cur.fetchone() == (1,)
+    finally:
+        release.set()
+        copier.close()
+        other.close()
