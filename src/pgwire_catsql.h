@@ -9,17 +9,14 @@
  * pg_catalog there is wrong for PostgreSQL clients (its type ids collide
  * with PostgreSQL's OIDs). The catalog instance is opened once, in memory,
  * with file access, extension loading and configuration changes off; a
- * query runs on a connection of its own that holds TEMP tables (pg_class,
- * pg_attribute, pg_type, pg_namespace, pg_database,
- * pg_roles, pg_index, pg_constraint, ... and empty ones for what DuckDB has
- * no counterpart of) filled from pgwire_catmodel.h, which lists only what
- * the user may see, and TEMP macros for PostgreSQL's catalog functions
- * (format_type, pg_get_userbyid, has_table_privilege, ...). The text is
- * rewritten first (`pg_catalog.` qualifiers dropped, so the TEMP objects
- * are found before DuckDB's built-in ones; OPERATOR(pg_catalog.op);
- * `::regclass` of a literal). Only a single SELECT runs; it runs under the
- * watchdog (statement timeout, cancel, client gone, memory), and its
- * answer is bounded (CATSQL_MAX_ANSWER). When it has been answered, the
+ * query runs on a connection of its own that holds the user's view
+ * (pgwire_catview.h: TEMP relations filled from pgwire_catmodel.h, which
+ * lists only what the user may see, and TEMP macros for PostgreSQL's
+ * catalog functions), over the text pgwire_catrewrite.h makes of the
+ * client's. Only a single SELECT runs; it runs under the watchdog
+ * (statement timeout, cancel, memory), counts against MaxUserStatements,
+ * shows in `show sessions`, and its answer is bounded
+ * (CATSQL_MAX_ANSWER). When it has been answered, the
  * rows of the user's view are deleted and the connection goes back to a
  * small pool (its relations and macros kept); an interrupted connection, or
  * one that could not be emptied, is closed: nothing one user's query saw is
@@ -49,13 +46,5 @@
  */
 bool catsql_answer(Session *s, const SessionEnv *env, const char *sql, const TypedRequest *params,
                    Buf *out);
-
-/*
- * The text the catalog instance runs for `sql`, into `out` (reset first):
- * `pg_catalog.` qualifiers dropped, PostgreSQL's OPERATOR() and COLLATE
- * spellings, and reg* casts. Exposed for the unit
- * tests. Returns false when the text cannot be lexed.
- */
-bool catsql_rewrite(const char *sql, Buf *out);
 
 #endif

@@ -9,7 +9,7 @@
 
 #include "pgwire_catalog.h"
 #include "pgwire_catmodel.h"
-#include "pgwire_catsql.h"
+#include "pgwire_catrewrite.h"
 #include "unit.h"
 
 static void test_literal_after(void)
@@ -118,7 +118,7 @@ static void test_is_catalog_query(void)
 }
 
 /* The text the catalog instance runs (pgwire_catsql.c): only tokens outside strings change. */
-static void test_catsql_rewrite(void)
+static void test_catrw_text(void)
 {
     static const char *const cases[][2] = {
         {"SELECT relname FROM pg_catalog.pg_class c", "SELECT relname FROM pg_class c"},
@@ -140,10 +140,10 @@ static void test_catsql_rewrite(void)
     };
     Buf out = BUF_INIT;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        CHECK(catsql_rewrite(cases[i][0], &out));
+        CHECK(catrw_text(cases[i][0], &out));
         CHECK_STR(buf_cstr(&out), cases[i][1]);
     }
-    CHECK(!catsql_rewrite("SELECT 'unterminated", &out));
+    CHECK(!catrw_text("SELECT 'unterminated", &out));
     buf_free(&out);
 }
 
@@ -154,6 +154,6 @@ int main(void)
     UNIT_RUN(test_like);
     UNIT_RUN(test_type_names);
     UNIT_RUN(test_is_catalog_query);
-    UNIT_RUN(test_catsql_rewrite);
+    UNIT_RUN(test_catrw_text);
     return unit_summary("test_pgcatmodel");
 }
