@@ -197,7 +197,10 @@ int pgjob_stream_start(PgJob *j, const char *sql)
 int pgjob_stream_read(PgJob *j, unsigned char **out_msg, int timeout_ms)
 {
     *out_msg = NULL;
-    for (int round = 0; round < 2; round++) {
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int64_t deadline = (int64_t)t0.tv_sec * 1000 + t0.tv_nsec / 1000000 + timeout_ms;
+    for (;;) {
         char *buf = NULL;
         int n = PQgetCopyData(j->conn, &buf, 1);
         if (n > 0) {
@@ -216,13 +219,21 @@ int pgjob_stream_read(PgJob *j, unsigned char **out_msg, int timeout_ms)
             pgjob_fail_pg(j, "replication stream");
             return -1;
         }
-        if (round == 1)
-            break;
+        /* No whole message yet: wait for more bytes until the deadline. Only a message that
+         * did not come in time is 0 (the stream treats that as idle and commits its batch);
+         * one that arrived in several TCP segments is waited for, not taken for idleness. */
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        int64_t left = deadline - ((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+        if (left < 0)
+            left = 0;
         struct pollfd pfd = {.fd = PQsocket(j->conn), .events = POLLIN};
-        int pr = poll(&pfd, 1, timeout_ms);
+        int pr = poll(&pfd, 1, (int)left);
         if (pr == 0)
             return 0;
-        if (pr < 0 && errno != EINTR) {
+        if (pr < 0) {
+            if (errno == EINTR)
+                continue;
             pgjob_fail(j, "replication stream: poll: %s", strerror(errno));
             return -1;
         }
@@ -231,7 +242,6 @@ int pgjob_stream_read(PgJob *j, unsigned char **out_msg, int timeout_ms)
             return -1;
         }
     }
-    return 0;
 }
 
 void pgjob_stream_free(unsigned char *msg)
