@@ -884,16 +884,8 @@ static void cdc_switch(const SessionEnv *env, const char *name, Buf *out)
     if (pgschema_read(&j.pg, as.schema, NULL, &lr.sc) != 0 ||
         check_identity(&j, as.schema, NULL, SWITCH_OTHERWISE) != 0)
         goto out;
-    int registered = pgaudit_consumer_exists(&j.pg, as.consumer);
-    if (registered < 0)
+    if (pgaudit_require_consumer(&j.pg, as.consumer, name) != 0)
         goto out;
-    if (registered == 0) {
-        pgjob_fail(&j.pg,
-                   "Bad Request: the link of %s was removed in PostgreSQL (no audit consumer %s): "
-                   "unlink %s, then link a new database",
-                   name, as.consumer, name);
-        goto out;
-    }
     /* 2, 3 */
     if (link_pg_side(&j, &lr) != 0 ||
         pglink_audit_apply(&j, name, as.schema, as.snapshot, &changes) != 0)

@@ -130,10 +130,17 @@ void pgaudit_drop_consumer(PgJob *j, const char *consumer)
     pgjob_exec_quiet(j, "DELETE FROM tcpduckdb_audit.consumers WHERE consumer = $1", 1, params);
 }
 
-int pgaudit_consumer_exists(PgJob *j, const char *consumer)
+int pgaudit_require_consumer(PgJob *j, const char *consumer, const char *name)
 {
     const char *params[] = {consumer};
-    return pgjob_rows(j, "SELECT 1 FROM tcpduckdb_audit.consumers WHERE consumer = $1", 1, params);
+    int registered =
+        pgjob_rows(j, "SELECT 1 FROM tcpduckdb_audit.consumers WHERE consumer = $1", 1, params);
+    if (registered == 0)
+        pgjob_fail(j,
+                   "Bad Request: the link of %s was removed in PostgreSQL (no audit consumer %s): "
+                   "unlink %s, then link a new database",
+                   name, consumer, name);
+    return registered > 0 ? 0 : -1;
 }
 
 PGresult *pgaudit_changed_tables(PgJob *j, const char *schema, const char *snapshot)

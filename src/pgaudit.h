@@ -43,8 +43,14 @@ int pgaudit_install(PgJob *j, const char *schema, const PgSchema *sc, const char
  */
 void pgaudit_drop_consumer(PgJob *j, const char *consumer);
 
-/* 1 when `consumer` is registered, 0 when not, -1 with the error recorded. */
-int pgaudit_consumer_exists(PgJob *j, const char *consumer) __attribute__((warn_unused_result));
+/*
+ * 0 when `consumer` (the link of database `name`) is registered; else -1 with
+ * the error recorded: PostgreSQL's, or "the link of NAME was removed in
+ * PostgreSQL" (an unlink that did not finish here: the triggers may be gone,
+ * so the log can no longer be trusted to hold every change).
+ */
+int pgaudit_require_consumer(PgJob *j, const char *consumer, const char *name)
+    __attribute__((warn_unused_result));
 
 /*
  * The names of the tables of `schema` with logged changes not visible in

@@ -515,16 +515,8 @@ void pglink_cmd_migrate(Session *s, const SessionEnv *env, const RequestWords *w
     /* Without its consumer row the link was undone in PostgreSQL (an unlink
      * that did not finish here): the triggers may be gone, so the log can no
      * longer be trusted to hold every change. */
-    int registered = pgaudit_consumer_exists(&j.pg, lk.consumer);
-    if (registered < 0)
+    if (pgaudit_require_consumer(&j.pg, lk.consumer, name) != 0)
         goto out;
-    if (registered == 0) {
-        pgjob_fail(&j.pg,
-                   "Bad Request: the link of %s was removed in PostgreSQL (no audit consumer %s): "
-                   "unlink %s, then link a new database",
-                   name, lk.consumer, name);
-        goto out;
-    }
     if (pglink_audit_apply(&j, name, schema, snapshot, &total) != 0)
         goto out;
     if (linkjob_prepare(&j,

@@ -441,6 +441,32 @@ static const CatRelation *model_table(const CatView *m, const char *name, size_t
 }
 
 /*
+ * The next item of the comma-separated list at *p (`a, "B", c`), without the
+ * blanks around it and without its quotes (*quoted says so): its start and
+ * *len, or NULL at the end of the list. *p moves past it.
+ */
+static const char *list_item(const char **p, size_t *len, bool *quoted)
+{
+    const char *s = *p;
+    while (*s == ' ')
+        s++;
+    if (!*s)
+        return NULL;
+    const char *end = strchr(s, ',');
+    size_t n = end ? (size_t)(end - s) : strlen(s);
+    *p = end ? end + 1 : s + n;
+    while (n > 0 && s[n - 1] == ' ')
+        n--;
+    *quoted = n >= 2 && s[0] == '"' && s[n - 1] == '"';
+    if (*quoted) {
+        s++;
+        n -= 2;
+    }
+    *len = n;
+    return s;
+}
+
+/*
  * The attnums of the comma-separated column names `list` of table `ti`
  * as DuckDB's list text ("[1, 3]"), into `b`; an expression that names no
  * column counts 0, as PostgreSQL's indkey does.
@@ -449,30 +475,21 @@ static const char *attnums(const CatView *m, size_t ti, const char *list, Buf *b
 {
     b->len = 0;
     buf_append_str(b, "[");
-    const char *p = list ? list : "";
-    bool first = true;
-    while (*p) {
-        while (*p == ' ')
-            p++;
-        const char *end = strchr(p, ',');
-        size_t n = end ? (size_t)(end - p) : strlen(p);
-        while (n > 0 && p[n - 1] == ' ')
-            n--;
+    const char *p = list ? list : "", *item;
+    size_t n;
+    bool quoted, first = true;
+    while ((item = list_item(&p, &n, &quoted)) != NULL) {
         int num_found = 0;
         for (size_t c = 0; c < m->cols[ti].n; c++) {
             const char *name = m->cols[ti].c[c].name;
-            bool quoted = n >= 2 && p[0] == '"' && p[n - 1] == '"';
-            if ((quoted && strlen(name) == n - 2 && strncmp(name, p + 1, n - 2) == 0) ||
-                (!quoted && strlen(name) == n && strncasecmp(name, p, n) == 0)) {
+            if (strlen(name) == n &&
+                (quoted ? strncmp(name, item, n) == 0 : strncasecmp(name, item, n) == 0)) {
                 num_found = (int)c + 1;
                 break;
             }
         }
         buf_printf(b, "%s%d", first ? "" : ", ", num_found);
         first = false;
-        if (!end)
-            break;
-        p = end + 1;
     }
     buf_append_str(b, "]");
     return buf_cstr(b);
@@ -755,24 +772,14 @@ static void class_row(Fill *f, long long oid, const char *name, char kind, const
 static void index_columns(Fill *f, long long oid, const char *list)
 {
     Buf o = BUF_INIT, pos = BUF_INIT, name = BUF_INIT;
-    const char *p = list ? list : "";
-    for (int n = 1; *p; n++) {
-        while (*p == ' ')
-            p++;
-        const char *end = strchr(p, ',');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        while (len > 0 && p[len - 1] == ' ')
-            len--;
+    const char *p = list ? list : "", *item;
+    size_t len;
+    bool quoted;
+    for (int n = 1; (item = list_item(&p, &len, &quoted)) != NULL; n++) {
         name.len = 0;
-        if (len >= 2 && p[0] == '"' && p[len - 1] == '"')
-            buf_append(&name, p + 1, len - 2);
-        else
-            buf_append(&name, p, len);
+        buf_append(&name, item, len);
         const char *row[] = {num(&o, oid), num(&pos, n), buf_cstr(&name)};
         fill_row(f, row, 3);
-        if (!end)
-            break;
-        p = end + 1;
     }
     buf_free(&o);
     buf_free(&pos);

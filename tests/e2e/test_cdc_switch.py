@@ -1,33 +1,20 @@
 """`cdc switch DB` (docs/cdc.md): an audit-linked database follows PostgreSQL by CDC from then
 on, without a copy, against its own PostgreSQL 15 with wal_level=logical. Every switch ends
 comparing whole tables on both sides; writers run in PostgreSQL across the switch."""
-import json
 import threading
 
 import psycopg2
+import pytest
 
 from conftest import wait_for
 from pgserver import PgServer
-import pytest
-
-KEY = {"ENCRYPTION_KEY": "an encryption key for the tests, 48 bytes long.."}
-
-
-@pytest.fixture(scope="module")
-def pg():
-    srv = PgServer().init()
-    with open(srv.data + "/postgresql.conf", "a") as f:
-        f.write("wal_level = logical\nmax_replication_slots = 10\nmax_wal_senders = 10\n")
-    srv.start()
-    yield srv
-    srv.cleanup()
-
+from test_cdc import KEY, duck, migrate, pg, same, status  # noqa: F401 (pg: fixture)
 
 _dbs = iter(range(1000))
 
 
 @pytest.fixture
-def pgdb(pg):
+def pgdb(pg):  # noqa: F811 (pg: test_cdc's PostgreSQL, wal_level = logical)
     return pg.createdb("sw%d" % next(_dbs))
 
 
@@ -36,37 +23,9 @@ def srv(make_server):
     return make_server(env=KEY)
 
 
-def duck(a, db, sql):
-    assert a.req("connect %s" % db) == "success"
-    out = a.req(sql)
-    assert a.req("disconnect") == "success"
-    return json.loads(out)
-
-
-def pg_json(pg, db, sql):
-    return json.loads(pg.psql("SELECT coalesce(json_agg(q), '[]') FROM (%s) q" % sql, db=db))
-
-
-def same(a, name, pg, db, table, order):
-    sql = "SELECT * FROM %s ORDER BY %s" % (table, order)
-    return duck(a, name, sql) == pg_json(pg, db, sql)
-
-
 def link_audit(a, name, dsn):
     assert a.req("create database %s" % name) == "success"
     assert a.req('link %s "%s" mode=audit' % (name, dsn)) == "success"
-
-
-def migrate(a, name):
-    out = a.req("migrate %s" % name)
-    assert out.startswith("success "), out
-    return int(out.split()[1])
-
-
-def status(a, name):
-    rows = json.loads(a.req("cdc status %s" % name))
-    assert len(rows) == 1
-    return rows[0]
 
 
 def pg_count(pg, db, sql):
