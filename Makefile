@@ -134,7 +134,7 @@ E2E_TSAN := tests/e2e/test_protocol.py tests/e2e/test_server.py tests/e2e/test_t
             tests/e2e/test_ops.py tests/e2e/test_backup.py \
             tests/e2e/test_rescache.py tests/e2e/test_parallel.py \
             tests/e2e/test_backup_pitr.py \
-            tests/e2e/test_pgwire.py tests/e2e/test_pgwire_copy.py \
+            tests/e2e/test_pgwire.py tests/e2e/test_pgwire_copy.py tests/e2e/test_pgwire_catsql.py \
             tests/e2e/test_admin_http.py \
             tests/e2e/test_cdc.py::test_stop_start_migrate_and_unlink \
             tests/e2e/test_cdc_schema.py::test_resync_one_table_and_the_whole_database_under_writers \
