@@ -14,13 +14,12 @@
 #include "pgwire_catmodel.h"
 #include "pgwire_catrewrite.h"
 #include "pgwire_catview.h"
-#include "quota.h"
+#include "pgwire_session_int.h"
 #include "sessions.h"
 #include "query.h"
 #include "reply.h"
 #include "userlimits.h"
 #include "watchdog.h"
-#include "xalloc.h"
 
 /* ---- the instance ---- */
 
@@ -129,60 +128,25 @@ static void pool_give(duckdb_connection con, bool reuse)
         duckdb_disconnect(&con);
 }
 
-/* The RowDescription of `res` in text format, with each column's encoder in `cols`. */
-static bool describe(duckdb_result *res, PgColumn *cols, idx_t n, Buf *out)
+/*
+ * The answer's RowDescription and DataRows as the session's own statements
+ * get them (pgsess_format_columns, pgsess_format_rows: text format, the same
+ * encoders); false with an ErrorResponse alone past CATSQL_MAX_ANSWER or for a
+ * type the front end does not send.
+ */
+static bool put_rows(duckdb_result *res, PgFormat *f, size_t start, Buf *out)
 {
-    for (idx_t c = 0; c < n; c++) {
-        duckdb_logical_type t = duckdb_column_logical_type(res, c);
-        int rc = pgwire_column_init(&cols[c], t, false);
-        duckdb_destroy_logical_type(&t);
-        if (rc != 0) {
-            /* Anything without an encoding is refused, as on the user's own tables. */
-            for (idx_t k = 0; k < c; k++)
-                pgwire_column_free(&cols[k]);
-            pgwire_errorf(out, "0A000",
-                          "column %llu of this catalog query has a type the PostgreSQL front "
-                          "end does not send",
-                          (unsigned long long)c + 1);
-            return false;
-        }
+    char err[256];
+    if (pgsess_format_columns(f, res, out, err, sizeof(err)) != 0) {
+        Buf line = BUF_INIT;
+        reply_engine_error(&line, err);
+        pgwire_error_line(out, "ERROR", line.data, line.len);
+        buf_free(&line);
+        return false;
     }
-    size_t m = pgwire_begin(out, 'T');
-    pgwire_put_i16(out, (int16_t)n);
-    for (idx_t c = 0; c < n; c++) {
-        pgwire_put_str(out, duckdb_column_name(res, c));
-        pgwire_put_i32(out, 0);
-        pgwire_put_i16(out, 0);
-        pgwire_put_i32(out, (int32_t)cols[c].pg.oid);
-        pgwire_put_i16(out, cols[c].pg.len);
-        pgwire_put_i32(out, cols[c].pg.typmod);
-        pgwire_put_i16(out, 0);
-    }
-    pgwire_end(out, m);
-    return true;
-}
-
-/* Streams the rows of `res` as DataRows; false with an ErrorResponse past CATSQL_MAX_ANSWER. */
-static bool rows(duckdb_result *res, const PgColumn *cols, idx_t n, size_t start, Buf *out,
-                 long long *count)
-{
     duckdb_data_chunk chunk;
     while ((chunk = duckdb_fetch_chunk(*res)) != NULL) {
-        idx_t size = duckdb_data_chunk_get_size(chunk);
-        for (idx_t r = 0; r < size; r++) {
-            size_t m = pgwire_begin(out, 'D');
-            pgwire_put_i16(out, (int16_t)n);
-            for (idx_t c = 0; c < n; c++) {
-                duckdb_vector v = duckdb_data_chunk_get_vector(chunk, c);
-                uint64_t *valid = duckdb_vector_get_validity(v);
-                if (valid && !duckdb_validity_row_is_valid(valid, r))
-                    pgwire_put_i32(out, -1);
-                else
-                    pgwire_put_value(out, &cols[c], v, r);
-            }
-            pgwire_end(out, m);
-        }
-        *count += (long long)size;
+        pgsess_format_rows(f, chunk, out);
         duckdb_destroy_data_chunk(&chunk);
         if (out->len - start > CATSQL_MAX_ANSWER) {
             out->len = start;
@@ -238,17 +202,13 @@ bool catsql_answer(Session *s, const SessionEnv *env, const char *sql, const Typ
     bool have_res = false, ok = false;
     WatchdogEntry wd = {0};
     bool watched = false;
-    PgColumn *cols = NULL;
-    idx_t ncols = 0;
+    PgFormat f = {.describe = true}; /* text format, every row (no Execute limit) */
     size_t start = out->len;
-    /* A catalog query is a statement like any other: held to MaxUserStatements (quota.h). */
-    Quota *quota = s->user.super ? NULL : env->quota;
-    int64_t max_statements = s->limits.value[USERLIMIT_MAX_STATEMENTS];
-    if (!quota_enter(quota, s->user.id, max_statements)) {
-        Buf line = BUF_INIT;
-        reply_too_many_statements(&line, s->user.name, (int)max_statements);
-        pgwire_error_line(out, "ERROR", line.data, line.len);
-        buf_free(&line);
+    /* A catalog query is a statement like any other: held to MaxUserStatements. */
+    Buf refused = BUF_INIT;
+    if (!session_statement_admit(s, env, &refused)) {
+        pgwire_error_line(out, "ERROR", refused.data, refused.len);
+        buf_free(&refused);
         return false;
     }
     if (!catrw_text(sql, &text)) {
@@ -316,15 +276,7 @@ bool catsql_answer(Session *s, const SessionEnv *env, const char *sql, const Typ
         goto out;
     }
     have_res = true;
-    ncols = duckdb_column_count(&res);
-    cols = xcalloc(ncols ? ncols : 1, sizeof(*cols));
-    if (!describe(&res, cols, ncols, out)) {
-        free(cols);
-        cols = NULL;
-        goto out;
-    }
-    long long count = 0;
-    if (!rows(&res, cols, ncols, start, out, &count))
+    if (!put_rows(&res, &f, start, out))
         goto out;
     if (duckdb_result_error(&res)) {
         out->len = start;
@@ -332,15 +284,11 @@ bool catsql_answer(Session *s, const SessionEnv *env, const char *sql, const Typ
         goto out;
     }
     char tag[48];
-    snprintf(tag, sizeof(tag), "SELECT %lld", count);
+    snprintf(tag, sizeof(tag), "SELECT %lld", (long long)f.rows);
     pgwire_command_complete(out, tag);
     ok = true;
 out:
-    if (cols) {
-        for (idx_t c = 0; c < ncols; c++)
-            pgwire_column_free(&cols[c]);
-        free(cols);
-    }
+    pgsess_format_free(&f);
     if (have_res)
         duckdb_destroy_result(&res);
     /* An interrupted connection is not kept: nothing of that query may linger. */
@@ -352,6 +300,6 @@ out:
         pool_give(con, !interrupted);
     catview_free(view);
     buf_free(&text);
-    quota_leave(quota, s->user.id);
+    session_statement_release(s, env);
     return ok;
 }

@@ -9,11 +9,9 @@
 #include <string.h>
 
 #include "cdcguard.h"
-#include "quota.h"
 #include "reply.h"
 #include "rescache.h"
 #include "sessions.h"
-#include "userlimits.h"
 #include "xalloc.h"
 
 /*
@@ -50,10 +48,10 @@ static void drop_appender(PgCopyIn *ci)
 static void copy_in_end(PgCopyIn *ci)
 {
     drop_appender(ci);
-    if (ci->quota_held)
-        quota_leave(ci->quota, ci->quota_user);
-    if (ci->shown)
-        sessions_statement_end(&ci->shown->reg, ci->shown->in_tx);
+    if (ci->admitted) {
+        session_statement_release(ci->admitted, ci->admitted_env);
+        sessions_statement_end(&ci->admitted->reg, ci->admitted->in_tx);
+    }
     pgwcopy_spec_free(&ci->copy);
     buf_free(&ci->copy_data);
     buf_free(&ci->copy_field);
@@ -640,23 +638,17 @@ RunResult pgcopyio_run(PgCopyIn *ci, PgSession *ps, Session *s, const SessionEnv
         goto out;
     }
     copy_in_end(ci);
-    /* The super user is not held to MaxUserStatements (quota.h), as in sqlrun. */
-    Quota *quota = s->user.super ? NULL : env->quota;
-    int64_t max_statements = s->limits.value[USERLIMIT_MAX_STATEMENTS];
-    if (!quota_enter(quota, s->user.id, max_statements)) {
-        Buf line = BUF_INIT;
-        reply_too_many_statements(&line, s->user.name, (int)max_statements);
-        pgwire_error_line(io->out, "ERROR", line.data, line.len);
-        buf_free(&line);
+    Buf refused = BUF_INIT;
+    if (!session_statement_admit(s, env, &refused)) {
+        pgwire_error_line(io->out, "ERROR", refused.data, refused.len);
+        buf_free(&refused);
         pgsess_fail_block(ps, s);
         r = RUN_ERROR;
         goto out;
     }
-    ci->quota = quota;
-    ci->quota_user = s->user.id;
-    ci->quota_held = true;
+    ci->admitted = s;
+    ci->admitted_env = env;
     sessions_statement_begin(&s->reg, sql, strlen(sql));
-    ci->shown = s;
     if (!s->in_tx) {
         if (!pgsess_run_tx(ps, s, env, "begin")) {
             pgsess_send_errors(ps, s, io->out);

@@ -62,12 +62,10 @@ typedef struct PgCopyIn {
     /* The error that stopped the decoding (set by the appender's sink). */
     char err_state[6];
     Buf err_msg, err_context;
-    /* While a COPY FROM runs it is one of the user's statements (MaxUserStatements, quota.h)
+    /* While a COPY FROM runs it is one of the user's statements (session_statement_admit)
      * and shows in `show sessions`: both are given back when it ends. */
-    Quota *quota;
-    int64_t quota_user;
-    bool quota_held;
-    Session *shown; /* the session whose row shows the COPY, or NULL */
+    Session *admitted; /* the session it was admitted for, or NULL */
+    const SessionEnv *admitted_env;
 } PgCopyIn;
 
 /*

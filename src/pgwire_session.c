@@ -381,7 +381,7 @@ int pgsess_format_columns(void *ctx, duckdb_result *res, Buf *out, char *err, si
     return 0;
 }
 
-static void format_rows(void *ctx, duckdb_data_chunk chunk, Buf *out)
+void pgsess_format_rows(void *ctx, duckdb_data_chunk chunk, Buf *out)
 {
     PgFormat *f = ctx;
     idx_t n = duckdb_data_chunk_get_size(chunk);
@@ -667,7 +667,7 @@ RunResult pgsess_run_statement(PgSession *ps, Session *s, const SessionEnv *env,
             ps->failed_tx = true;
         return RUN_ERROR;
     }
-    QueryFormat qf = {pgsess_format_columns, format_rows, format_complete, f, NULL, 0};
+    QueryFormat qf = {pgsess_format_columns, pgsess_format_rows, format_complete, f, NULL, 0};
     /* Result cache (docs/cache.md): an answer is kept under its encoding, RowDescription
      * or not and Bind's format codes; a row-limited Execute's answer is split, never kept. */
     Buf form = BUF_INIT;

@@ -105,6 +105,13 @@ int16_t pgsess_format_of(const int16_t *formats, int n, idx_t c);
 int pgsess_format_columns(void *ctx, duckdb_result *res, Buf *out, char *err, size_t errlen);
 
 /*
+ * The QueryFormat rows callback of the same: each row of `chunk` as a DataRow
+ * in f->cols' encodings (beyond an Execute's row limit into f->held). The
+ * catalog instance's answers use it too (pgwire_catsql.c).
+ */
+void pgsess_format_rows(void *ctx, duckdb_data_chunk chunk, Buf *out);
+
+/*
  * Runs the session's transaction command `text` ("begin", "commit" or
  * "rollback") through the command table; true on success, else false with the
  * session's error pending (pgsess_send_errors).

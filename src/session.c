@@ -1152,6 +1152,21 @@ int64_t session_statement_timeout_ms(const Session *s)
     return ms;
 }
 
+bool session_statement_admit(const Session *s, const SessionEnv *env, Buf *out)
+{
+    Quota *quota = s->user.super ? NULL : env->quota;
+    int64_t max_statements = s->limits.value[USERLIMIT_MAX_STATEMENTS];
+    if (quota_enter(quota, s->user.id, max_statements))
+        return true;
+    reply_too_many_statements(out, s->user.name, (int)max_statements);
+    return false;
+}
+
+void session_statement_release(const Session *s, const SessionEnv *env)
+{
+    quota_leave(s->user.super ? NULL : env->quota, s->user.id);
+}
+
 void session_interrupt(Session *s)
 {
     pthread_mutex_lock(&s->con_lock);

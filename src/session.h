@@ -266,6 +266,17 @@ int session_idle_in_transaction_limit(const Session *s);
  */
 int64_t session_statement_timeout_ms(const Session *s);
 
+/*
+ * Admits one more statement of the user of `s` under their MaxUserStatements
+ * (quota.h; the super user is not held to it): true, or false with the Too
+ * Many Statements line (reply.h) appended to `out`. Every admitted statement
+ * is given back with session_statement_release(), whatever its end: SQL
+ * (sqlrun.c), a PgPort catalog query, a COPY FROM until its last message.
+ */
+bool session_statement_admit(const Session *s, const SessionEnv *env, Buf *out)
+    __attribute__((warn_unused_result));
+void session_statement_release(const Session *s, const SessionEnv *env);
+
 /* Interrupts the query the session is running, if any. Any thread. */
 void session_interrupt(Session *s);
 

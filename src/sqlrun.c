@@ -16,7 +16,6 @@
 #include "autoparam.h"
 #include "cdcguard.h"
 #include "pool.h"
-#include "quota.h"
 #include "reply.h"
 #include "session_cache.h"
 #include "sessions.h"
@@ -93,13 +92,8 @@ void sqlrun_request(Session *s, const SessionEnv *env, const char *text, const T
 {
     /* Error answers go where the front end wants them (QueryIo.errors). */
     Buf *eout = io->errors ? io->errors : io->out;
-    /* The super user is not held to MaxUserStatements (quota.h). */
-    Quota *quota = s->user.super ? NULL : env->quota;
-    int64_t max_statements = s->limits.value[USERLIMIT_MAX_STATEMENTS];
-    if (!quota_enter(quota, s->user.id, max_statements)) {
-        reply_too_many_statements(eout, s->user.name, (int)max_statements);
+    if (!session_statement_admit(s, env, eout))
         return;
-    }
     size_t len = strlen(text);
     /* Statements prepared before DDL or SET in any session are dropped. */
     stmtcache_sync(s->stmts, pool_db_schema_gen(s->db));
@@ -112,13 +106,13 @@ void sqlrun_request(Session *s, const SessionEnv *env, const char *text, const T
     const char *too_complex = cached ? NULL : sqllex_check_bounds(text, len);
     if (too_complex) {
         reply_bad_request(eout, "%s", too_complex);
-        quota_leave(quota, s->user.id);
+        session_statement_release(s, env);
         return;
     }
     /* The tables a running CDC stream follows are read-only to every user, the super user
      * too (cdcguard.h). */
     if (cdcguard_check(s->db_id, text, eout) != 0) {
-        quota_leave(quota, s->user.id);
+        session_statement_release(s, env);
         return;
     }
     Attempt literal = {
@@ -231,5 +225,5 @@ out:
     query_prepared_free(&checked);
     access_guard_release(&guard);
     autoparam_shape_free(&shape);
-    quota_leave(quota, s->user.id);
+    session_statement_release(s, env);
 }
