@@ -787,10 +787,22 @@ static void index_columns(Fill *f, long long oid, const char *list)
 }
 
 /* One pg_index row: index `oid` of table `table` over the attnums `keys` (a list text). */
-static void index_row(Fill *f, long long oid, long long table, const char *natts, bool unique,
-                      bool primary, const char *keys)
+/* How many attnums the list text `keys` ("[1, 3]") holds, as text in `b`. */
+static const char *key_count(const char *keys, char b[16])
+{
+    int n = 1;
+    for (const char *p = keys; *p; p++)
+        n += *p == ',';
+    snprintf(b, 16, "%d", n);
+    return b;
+}
+
+static void index_row(Fill *f, long long oid, long long table, bool unique, bool primary,
+                      const char *keys)
 {
     Buf a = BUF_INIT, b = BUF_INIT;
+    char natts[16];
+    key_count(keys, natts);
     const char *row[] = {num(&a, oid),
                          num(&b, table),
                          natts,
@@ -947,14 +959,10 @@ static void fill_relations(const CatView *m)
                 const char *cd[] = {num(&b1, con_oid), buf_cstr(&b5)};
                 fill_row(&defs, cd, 2);
                 char natt[16];
-                int ncols = 1;
-                for (const char *p = keys; *p; p++)
-                    ncols += *p == ',';
-                snprintf(natt, sizeof(natt), "%d", ncols);
-                index_row(&idx, idx_oid, r->oid, natt, true, key->primary, keys);
+                index_row(&idx, idx_oid, r->oid, true, key->primary, keys);
                 index_columns(&icols, idx_oid, key->columns);
                 /* Its index is a relation, as in PostgreSQL (`items_pkey`). */
-                class_row(&cls, idx_oid, key->name, 'i', natt, false);
+                class_row(&cls, idx_oid, key->name, 'i', key_count(keys, natt), false);
                 b5.len = 0;
                 buf_printf(&b5, "CREATE UNIQUE INDEX %s ON public.%s USING btree (%s)", key->name,
                            r->name, key->columns);
@@ -976,12 +984,7 @@ static void fill_relations(const CatView *m)
                 if (!m->keys[ti].k[k].constraint && strcmp(m->keys[ti].k[k].name, r->name) == 0)
                     cols = m->keys[ti].k[k].columns;
             const char *keys = cols ? attnums(m, ti, cols, &b3) : "[0]";
-            char natt[16];
-            int ncols = 1;
-            for (const char *p = keys; *p; p++)
-                ncols += *p == ',';
-            snprintf(natt, sizeof(natt), "%d", ncols);
-            index_row(&idx, r->oid, table->oid, natt, r->unique, false, keys);
+            index_row(&idx, r->oid, table->oid, r->unique, false, keys);
             if (cols)
                 index_columns(&icols, r->oid, cols);
             const char *ir[] = {"public", table->name, r->name, NULL, r->sql};
