@@ -15,8 +15,9 @@
  */
 #include "pgwire_catalog.h"
 
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "pgwire.h"
 #include "pgwire_catgrafana.h"
@@ -137,6 +138,39 @@ static const char *const catalog_relations[] = {
     "pg_largeobject_metadata",
 };
 
+#define NAMES (sizeof(catalog_relations) / sizeof(catalog_relations[0]))
+
+/* catalog_relations in strcmp order, for bsearch: every statement of PgPort asks about each
+ * of its names, and the list is long. */
+static const char *sorted_names[NAMES];
+static pthread_once_t sorted_once = PTHREAD_ONCE_INIT;
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void sort_names(void)
+{
+    memcpy(sorted_names, catalog_relations, sizeof(sorted_names));
+    qsort(sorted_names, NAMES, sizeof(sorted_names[0]), name_cmp);
+}
+
+/* Whether `name` (n bytes), compared ignoring ASCII case as DuckDB compares names, is one of
+ * catalog_relations. */
+static bool is_catalog_name(const char *name, size_t n)
+{
+    char lower[64];
+    if (n == 0 || n >= sizeof(lower))
+        return false; /* longer than any of them */
+    for (size_t i = 0; i < n; i++)
+        lower[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] - 'A' + 'a' : name[i]);
+    lower[n] = '\0';
+    pthread_once(&sorted_once, sort_names);
+    const char *key = lower;
+    return bsearch(&key, sorted_names, NAMES, sizeof(sorted_names[0]), name_cmp) != NULL;
+}
+
 bool pgcat_is_catalog_query(const char *sql, size_t len)
 {
     SqlLexer lx;
@@ -147,20 +181,17 @@ bool pgcat_is_catalog_query(const char *sql, size_t len)
                                                 "current_user", "session_user", "current_catalog"};
     sqllex_init(&lx, sql, len, 0);
     while (!found && sqllex_next(&lx, &t) > 0) {
-        if (t.kind != SQLLEX_WORD && t.kind != SQLLEX_QUOTED)
-            continue;
         if (t.kind == SQLLEX_WORD) {
             has_from = has_from || sqllex_is_word(sql, &t, "from");
             for (size_t i = 0; i < sizeof(session_words) / sizeof(session_words[0]); i++)
                 names_session = names_session || sqllex_is_word(sql, &t, session_words[i]);
-        }
-        /* A quoted "pg_class" names the same relation: DuckDB compares names ignoring case. */
-        if (t.kind == SQLLEX_QUOTED)
+            found = is_catalog_name(sql + t.offset, t.length);
+        } else if (t.kind == SQLLEX_QUOTED) {
+            /* A quoted "pg_class" names the same relation: DuckDB compares names ignoring
+             * case. */
             sqllex_identifier(sql, &t, &name);
-        for (size_t i = 0; i < sizeof(catalog_relations) / sizeof(catalog_relations[0]); i++)
-            if (t.kind == SQLLEX_QUOTED ? strcasecmp(buf_cstr(&name), catalog_relations[i]) == 0
-                                        : sqllex_is_word(sql, &t, catalog_relations[i]))
-                found = true;
+            found = is_catalog_name(name.data, name.len);
+        }
     }
     buf_free(&name);
     /* A statement that reads no relation but the session's identity (`SELECT
