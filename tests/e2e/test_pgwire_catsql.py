@@ -285,6 +285,21 @@ def test_a_catalog_query_counts_against_max_statements(shop):
         other.close()
 
 
+def test_an_answer_beyond_its_bound_is_refused_and_the_session_goes_on(shop):
+    """A catalog query's answer is at most CATSQL_MAX_ANSWER (64 MB): a larger one is 54000,
+    with nothing of it sent, and the next query is answered."""
+    conn = connect(shop)
+    conn.autocommit = True
+    try:
+        cur = conn.cursor()
+        with pytest.raises(psycopg2.Error) as e:
+            cur.execute("SELECT repeat('x', 1000000) FROM pg_class, range(100)")
+        assert e.value.pgcode == "54000" and "larger than 64 MB" in str(e.value)
+        assert one(cur, "SELECT count(*) FROM pg_class WHERE relkind = 'r'") == [(3,)]
+    finally:
+        conn.close()
+
+
 def test_extended_protocol_binds_parameters(shop):
     with psycopg.connect(host="127.0.0.1", port=shop.pg_port, user="duck", password="duck",
                          dbname="db1", connect_timeout=30) as conn:
